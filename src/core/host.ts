@@ -1,0 +1,47 @@
+import type { Command, ExecResult } from "./command.js";
+
+/** Streaming callbacks and cancellation for one remote command. */
+export interface ExecOptions {
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface WriteFileOptions {
+  /** File mode, default 0o644. */
+  mode?: number;
+  /** `user:group` to chown to (needs sudo when not root). */
+  owner?: string;
+  /** Keep the replaced file as PATH.hactl-bak. */
+  backup?: boolean;
+  /** Write as root (via sudo when the login user is not root). */
+  sudo?: boolean;
+}
+
+export interface WriteFileResult {
+  /** False when the file already had exactly this content and mode (nothing was written). */
+  changed: boolean;
+  backupPath?: string;
+}
+
+/**
+ * One node reached over one SSH connection. Everything hactl does to a node goes through this
+ * interface; tests of pure logic use a fake implementation.
+ */
+export interface RemoteHost {
+  /** The node's name in cluster.yaml. */
+  readonly name: string;
+  /** The address hactl connects to. */
+  readonly address: string;
+  /** Run a command; resolves with any exit code. Rejects (HactlError) on transport failure or timeout. */
+  exec(command: Command, opts?: ExecOptions): Promise<ExecResult>;
+  /** Like exec, but rejects with COMMAND_FAILED (exit code and stderr tail) unless the exit code is ok. */
+  run(command: Command, opts?: ExecOptions): Promise<ExecResult>;
+  /** Atomic upload: temp file, chmod/chown, rename; optional backup of the replaced file. */
+  writeFile(path: string, content: string | Buffer, opts?: WriteFileOptions): Promise<WriteFileResult>;
+  /** The file's content, or undefined when it does not exist. */
+  readFile(path: string, opts?: { sudo?: boolean }): Promise<string | undefined>;
+  /** Number of remote commands run on this connection so far (for benchmarks and tests). */
+  readonly commandCount: number;
+  close(): Promise<void>;
+}
