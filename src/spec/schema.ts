@@ -1,0 +1,331 @@
+/**
+ * The cluster.yaml contract (apiVersion hactl.dev/v1alpha1, kind Cluster), written once in zod 4.
+ * Field names are a contract with users and with every workflow: extend, never rename.
+ *
+ * Every string that can reach a remote command line or a rendered config file is validated strictly
+ * here (names, addresses, users, paths, interfaces, versions), so later code may trust a parsed spec.
+ * Cross-field rules (unique names, quorum, VIP placement) live in rules.ts.
+ */
+import { z } from "zod";
+
+export const API_VERSION = "hactl.dev/v1alpha1";
+export const KIND = "Cluster";
+
+/* ---------- primitive rules, shared with the docs and the problem formatter ---------- */
+
+const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const HOSTNAME = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+const USER = /^[a-z_][a-z0-9_.-]{0,31}$/;
+const INTERFACE = /^[a-zA-Z0-9_.:-]{1,15}$/;
+const VERSION = /^\d+\.\d+$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+// eslint-disable-next-line no-control-regex
+const SAFE_PATH = /^[^\u0000-\u001f\u007f]+$/;
+const CIDR4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(?:3[0-2]|[12]?\d)$/;
+
+export const PATTERNS = { HOST_LABEL, HOSTNAME, IPV4, USER, INTERFACE, VERSION, ENV_NAME, SAFE_PATH, CIDR4 } as const;
+
+export const MESSAGES = {
+  hostLabel: "must be a hostname label: lowercase letters, digits and '-', starting and ending with a letter or digit, no dots, at most 63 characters",
+  address: "must be an IPv4 address (e.g. 10.0.0.11) or a hostname made of letters, digits, '-' and '.'",
+  ipv4: "must be an IPv4 address such as 10.0.0.100",
+  user: "must be a login name: starts with a lowercase letter or '_', then lowercase letters, digits, '_', '.', '-' (at most 32 characters)",
+  iface: "must be a network interface name: 1-15 characters of letters, digits, '_', '.', ':', '-'",
+  version: 'must be a Kubernetes minor version such as "1.29" (quoted, so YAML keeps it a string)',
+  envName: "must be an environment variable name: letters, digits and '_', not starting with a digit",
+  path: "must be a file path without control characters (no newlines, tabs or NUL), at most 4096 characters",
+  cidr: "must be an IPv4 CIDR such as 10.244.0.0/16",
+  secretLiteral: "secrets are never values in the file: give a reference instead",
+  secretShape: "must be a secret reference: { env: NAME } or { file: PATH }",
+} as const;
+
+const hostLabel = z.string().max(63, MESSAGES.hostLabel).regex(HOST_LABEL, MESSAGES.hostLabel);
+const address = z.string().max(253, MESSAGES.address).refine((s) => IPV4.test(s) || (HOSTNAME.test(s) && !/^[\d.]+$/.test(s)), {
+  message: MESSAGES.address,
+});
+const ipv4 = z.string().max(15, MESSAGES.ipv4).regex(IPV4, MESSAGES.ipv4);
+const user = z.string().max(32, MESSAGES.user).regex(USER, MESSAGES.user);
+const filePath = z.string().min(1, MESSAGES.path).max(4096, MESSAGES.path).regex(SAFE_PATH, MESSAGES.path);
+const iface = z.string().regex(INTERFACE, MESSAGES.iface);
+const version = z.string().max(16, MESSAGES.version).regex(VERSION, MESSAGES.version);
+const cidr = z.string().max(18, MESSAGES.cidr).regex(CIDR4, MESSAGES.cidr);
+const port = z.int().min(1).max(65535);
+
+/* ---------- secret references ---------- */
+
+export const secretRefSchema = z.union(
+  [
+    z.strictObject({ env: z.string().max(128, MESSAGES.envName).regex(ENV_NAME, MESSAGES.envName) }),
+    z.strictObject({ file: filePath }),
+  ],
+  { error: (iss) => (typeof iss.input === "string" ? MESSAGES.secretLiteral : MESSAGES.secretShape) },
+).meta({ description: "A secret reference, resolved at run time: { env: NAME } or { file: PATH }. Never the value." });
+
+/* ---------- ssh ---------- */
+
+const bastionSchema = z.strictObject({
+  address,
+  port: port.default(22),
+  user: user.optional(),
+  identityFile: filePath.optional(),
+});
+
+const sshFields = {
+  user,
+  port,
+  identityFile: filePath,
+  knownHostsFile: filePath,
+  passphrase: secretRefSchema,
+  password: secretRefSchema,
+  sudoPassword: secretRefSchema,
+  useAgent: z.boolean(),
+  bastion: bastionSchema,
+  connectTimeoutSeconds: z.int().min(1).max(300),
+};
+
+export const sshSettingsSchema = z.strictObject({
+  user: sshFields.user.default("root"),
+  port: sshFields.port.default(22),
+  identityFile: sshFields.identityFile.optional(),
+  knownHostsFile: sshFields.knownHostsFile.optional(),
+  passphrase: sshFields.passphrase.optional(),
+  password: sshFields.password.optional(),
+  sudoPassword: sshFields.sudoPassword.optional(),
+  useAgent: sshFields.useAgent.default(true),
+  bastion: sshFields.bastion.optional(),
+  connectTimeoutSeconds: sshFields.connectTimeoutSeconds.default(10),
+});
+
+/** A per-node (or per-LB-host) override: any subset of spec.ssh, merged over it by effectiveSsh(). */
+export const sshOverrideSchema = z.strictObject({
+  user: sshFields.user.optional(),
+  port: sshFields.port.optional(),
+  identityFile: sshFields.identityFile.optional(),
+  knownHostsFile: sshFields.knownHostsFile.optional(),
+  passphrase: sshFields.passphrase.optional(),
+  password: sshFields.password.optional(),
+  sudoPassword: sshFields.sudoPassword.optional(),
+  useAgent: sshFields.useAgent.optional(),
+  bastion: sshFields.bastion.optional(),
+  connectTimeoutSeconds: sshFields.connectTimeoutSeconds.optional(),
+});
+
+/* ---------- distribution ---------- */
+
+const microk8sSchema = z.strictObject({
+  type: z.literal("microk8s"),
+  version: version.default("1.29"),
+});
+
+const kubeadmSchema = z.strictObject({
+  type: z.literal("kubeadm"),
+  version: version.default("1.29"),
+  podNetworkCidr: cidr.default("10.244.0.0/16"),
+  serviceCidr: cidr.optional(),
+  cni: z
+    .strictObject({
+      manifest: filePath.optional().meta({ description: "A CNI manifest to apply instead of the bundled Calico." }),
+    })
+    .prefault({}),
+});
+
+export const distributionSchema = z.discriminatedUnion("type", [microk8sSchema, kubeadmSchema]);
+
+/* ---------- nodes ---------- */
+
+export const ROLES = ["control-plane", "worker"] as const;
+
+export const nodeSchema = z.strictObject({
+  name: hostLabel,
+  address,
+  role: z.enum(ROLES),
+  ssh: sshOverrideSchema.optional(),
+});
+
+/* ---------- load balancer ---------- */
+
+export const LB_MODES = ["keepalived-haproxy", "external", "none"] as const;
+
+const lbHostSchema = z.strictObject({
+  name: hostLabel,
+  address,
+  ssh: sshOverrideSchema.optional(),
+});
+
+const lbPortSchema = z.strictObject({
+  port,
+  protocol: z.enum(["tcp", "udp"]).default("tcp"),
+  backendPort: port.optional(),
+});
+
+const externalSchema = z.strictObject({
+  engine: z.enum(["nginx", "haproxy"]).default("nginx"),
+  hosts: z.array(lbHostSchema).max(2),
+  ports: z.array(lbPortSchema).max(64).default([]),
+});
+
+export const loadBalancerSchema = z.strictObject({
+  mode: z.enum(LB_MODES).default("keepalived-haproxy"),
+  vip: ipv4.optional(),
+  interface: iface.optional(),
+  virtualRouterId: z.int().min(1).max(255).optional(),
+  unicast: z.boolean().default(false),
+  apiPort: port.default(7443),
+  web: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      port: port.default(80),
+      backendPort: port.default(80),
+    })
+    .prefault({}),
+  stats: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      port: port.default(8404),
+      user: user.default("admin"),
+      password: secretRefSchema.optional(),
+    })
+    .prefault({}),
+  external: externalSchema.optional(),
+  templates: filePath.optional(),
+});
+
+/* ---------- application and day-2 settings ---------- */
+
+const serviceName = hostLabel;
+
+export const clusterSpecBodySchema = z.strictObject({
+  distribution: distributionSchema,
+  ssh: sshSettingsSchema.prefault({}),
+  nodes: z.array(nodeSchema).min(1).max(500),
+  loadBalancer: loadBalancerSchema.prefault({}),
+  addons: z
+    .strictObject({
+      dns: z.boolean().default(true),
+      haCluster: z.boolean().default(true),
+      metricsServer: z.boolean().default(false),
+      hostpathStorage: z.boolean().default(false),
+    })
+    .prefault({}),
+  app: z
+    .strictObject({
+      namespace: hostLabel.default("app"),
+      services: z.array(serviceName).max(200).default([]),
+    })
+    .prefault({}),
+  ha: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      systemReplicas: z.int().min(3).max(100).default(3),
+      evictionTimeoutSeconds: z.int().min(10).max(300).default(300),
+    })
+    .prefault({}),
+  autoscaling: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      minReplicas: z.int().min(1).max(1000).default(2),
+      maxReplicas: z.int().min(1).max(1000).default(5),
+      cpuPercent: z.int().min(1).max(100).default(80),
+    })
+    .prefault({}),
+  linkerd: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
+  replicas: z.record(serviceName, z.int().min(0).max(1000)).default({}),
+  externalServices: z
+    .strictObject({
+      postgresql: secretRefSchema.optional(),
+      mongodb: secretRefSchema.optional(),
+      s3: secretRefSchema.optional(),
+      redis: secretRefSchema.optional(),
+      rabbitmq: secretRefSchema.optional(),
+    })
+    .prefault({}),
+  preflight: z
+    .strictObject({
+      minCpus: z.int().min(1).max(1024).default(1),
+      minMemoryMiB: z.int().min(128).max(16_777_216).default(1024),
+      minDiskGiB: z.int().min(1).max(1_048_576).default(5),
+      maxClockSkewSeconds: z.int().min(0).max(3600).default(5),
+    })
+    .prefault({}),
+});
+
+/** The whole document as written (before defaults that depend on other fields are filled in). */
+export const clusterDocumentSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(KIND),
+  metadata: z.strictObject({ name: hostLabel }),
+  spec: clusterSpecBodySchema,
+});
+
+/** A stable VRRP router id (1-255) derived from the cluster name, used when loadBalancer.virtualRouterId is unset. */
+export function virtualRouterIdFor(clusterName: string): number {
+  let h = 2166136261;
+  for (const ch of clusterName) {
+    h ^= ch.codePointAt(0) ?? 0;
+    h = Math.imul(h, 16777619) >>> 0;
+  }
+  return (h % 255) + 1;
+}
+
+/** The schema used for parsing: the document schema plus defaults derived from other fields. */
+export const clusterSchema = clusterDocumentSchema.transform((doc) => ({
+  ...doc,
+  spec: {
+    ...doc.spec,
+    loadBalancer: {
+      ...doc.spec.loadBalancer,
+      virtualRouterId: doc.spec.loadBalancer.virtualRouterId ?? virtualRouterIdFor(doc.metadata.name),
+    },
+  },
+}));
+
+/* ---------- exported types ---------- */
+
+export type ClusterSpec = z.output<typeof clusterSchema>;
+/** What a user may write (defaults not yet applied); used by writeSpec() and the wizard. */
+export type ClusterSpecInput = z.input<typeof clusterDocumentSchema>;
+export type ClusterSpecBody = ClusterSpec["spec"];
+export type SecretRef = z.output<typeof secretRefSchema>;
+export type SshSettings = z.output<typeof sshSettingsSchema>;
+export type SshOverride = z.output<typeof sshOverrideSchema>;
+export type BastionSpec = z.output<typeof bastionSchema>;
+export type DistributionSpec = z.output<typeof distributionSchema>;
+export type MicroK8sDistribution = z.output<typeof microk8sSchema>;
+export type KubeadmDistribution = z.output<typeof kubeadmSchema>;
+export type NodeSpec = z.output<typeof nodeSchema>;
+export type NodeRole = NodeSpec["role"];
+export type LoadBalancerSpec = ClusterSpecBody["loadBalancer"];
+export type LoadBalancerMode = LoadBalancerSpec["mode"];
+export type ExternalLbSpec = z.output<typeof externalSchema>;
+export type LbHostSpec = z.output<typeof lbHostSchema>;
+export type LbPortSpec = z.output<typeof lbPortSchema>;
+export type AddonsSpec = ClusterSpecBody["addons"];
+export type AppSpec = ClusterSpecBody["app"];
+export type HaSpec = ClusterSpecBody["ha"];
+export type AutoscalingSpec = ClusterSpecBody["autoscaling"];
+export type LinkerdSpec = ClusterSpecBody["linkerd"];
+export type ExternalServicesSpec = ClusterSpecBody["externalServices"];
+export type ExternalServiceName = keyof ExternalServicesSpec;
+export type PreflightSpec = ClusterSpecBody["preflight"];
+
+/** The SSH settings for one node or LB host: its override merged field by field over spec.ssh. */
+export function effectiveSsh(spec: ClusterSpec, target: { readonly ssh?: SshOverride | undefined }): SshSettings {
+  const merged: SshSettings = { ...spec.spec.ssh };
+  const o = target.ssh;
+  if (!o) return merged;
+  for (const key of Object.keys(o) as (keyof SshOverride)[]) {
+    const value = o[key];
+    if (value !== undefined) Object.assign(merged, { [key]: value });
+  }
+  return merged;
+}
+
+/** Control-plane nodes in file order (the first is the bootstrap node). */
+export function controlPlaneNodes(spec: ClusterSpec): NodeSpec[] {
+  return spec.spec.nodes.filter((n) => n.role === "control-plane");
+}
+
+export function workerNodes(spec: ClusterSpec): NodeSpec[] {
+  return spec.spec.nodes.filter((n) => n.role === "worker");
+}
