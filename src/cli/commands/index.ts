@@ -1,0 +1,158 @@
+import { Command, Option } from "commander";
+import { HactlError } from "../../core/errors.js";
+import type { CommandBody } from "../main.js";
+
+type Wrap = (name: string, body: CommandBody) => () => Promise<void>;
+
+const fileOption = (): Option => new Option("-f, --file <path>", "cluster.yaml to use").default("cluster.yaml");
+const dryRun = (): Option => new Option("--dry-run", "print the plan per node and change nothing anywhere").default(false);
+
+function notBuilt(name: string): CommandBody {
+  return async () => {
+    throw new HactlError("NOT_IMPLEMENTED", `'hactl ${name}' is not built yet in this version`, {
+      remedy: "See docs/exit-codes.md (exit 10) and the project's issue list for when it lands.",
+    });
+  };
+}
+
+/** Every command hactl has. Bodies are imported lazily so `hactl --help` stays fast. */
+export function registerCommands(program: Command, wrap: Wrap): void {
+  program
+    .command("install")
+    .description("install an HA cluster from cluster.yaml (or an interactive wizard when -f is not given and a terminal is attached)")
+    .addOption(new Option("-f, --file <path>", "cluster.yaml to use (omit for the wizard)"))
+    .addOption(dryRun())
+    .option("--templates <dir>", "directory with template overrides (keepalived, haproxy, nginx)")
+    .option("--kubeconfig <path>", "where to write the kubeconfig (default ./<cluster>.kubeconfig)")
+    .action(function (this: Command) {
+      const opts = this.opts<{ file?: string; dryRun: boolean; templates?: string; kubeconfig?: string }>();
+      return wrap("install", async (ctx) => (await import("../../actions/install.js")).runInstall(opts, ctx))();
+    });
+
+  program
+    .command("init")
+    .description("ask the wizard's questions and write cluster.yaml (no install)")
+    .option("--out <path>", "file to write", "cluster.yaml")
+    .action(function (this: Command) {
+      const opts = this.opts<{ out: string }>();
+      return wrap("init", async (ctx) => (await import("../../actions/wizard.js")).runInit(opts, ctx))();
+    });
+
+  program
+    .command("validate")
+    .description("check cluster.yaml and print every problem with its line, column and a fix")
+    .addOption(fileOption())
+    .action(function (this: Command) {
+      const opts = this.opts<{ file: string }>();
+      return wrap("validate", async (ctx) => (await import("../../actions/validate.js")).runValidate(opts, ctx))();
+    });
+
+  program
+    .command("schema")
+    .description("print the JSON Schema of cluster.yaml (for editor completion)")
+    .action(() => wrap("schema", async () => (await import("../../actions/validate.js")).runSchema())());
+
+  program
+    .command("render")
+    .description("write the load-balancer configs hactl would install, for review or an appliance")
+    .addOption(fileOption())
+    .requiredOption("--out <dir>", "directory to write the configs into")
+    .option("--templates <dir>", "directory with template overrides")
+    .action(function (this: Command) {
+      const opts = this.opts<{ file: string; out: string; templates?: string }>();
+      return wrap("render", async (ctx) => (await import("../../actions/render.js")).runRender(opts, ctx))();
+    });
+
+  program
+    .command("status")
+    .description("nodes, datastore roles, HA state, VIP holder, load-balancer backends and drift; non-zero exit when unhealthy")
+    .addOption(fileOption())
+    .action(function (this: Command) {
+      const opts = this.opts<{ file: string }>();
+      return wrap("status", async (ctx) => (await import("../../actions/status.js")).runStatus(opts, ctx))();
+    });
+
+  program
+    .command("add-node")
+    .description("join a new node (one at a time, fresh token) and update every load balancer")
+    .argument("<name>", "node name (already in cluster.yaml, or give --address)")
+    .option("--address <ip>", "the node's address")
+    .addOption(new Option("--role <role>", "node role").choices(["control-plane", "worker"]).default("control-plane"))
+    .option("--user <user>", "SSH user for this node")
+    .addOption(fileOption())
+    .addOption(dryRun())
+    .action(function (this: Command, name: string) {
+      const opts = this.opts<{ file: string; address?: string; role: "control-plane" | "worker"; user?: string; dryRun: boolean }>();
+      return wrap("add-node", async (ctx) => (await import("../../actions/add-node.js")).runAddNode({ ...opts, name }, ctx))();
+    });
+
+  program
+    .command("remove-node")
+    .description("remove a node safely (quorum checks, drain, leave, load balancers first); --force for a dead node")
+    .argument("<name>", "node name")
+    .option("--force", "the node is dead or unreachable: remove it from the cluster without it", false)
+    .option("--drain-timeout <seconds>", "how long to wait for the drain", "120")
+    .addOption(fileOption())
+    .addOption(dryRun())
+    .action(function (this: Command, name: string) {
+      const opts = this.opts<{ file: string; force: boolean; drainTimeout: string; dryRun: boolean }>();
+      return wrap("remove-node", async (ctx) => (await import("../../actions/remove-node.js")).runRemoveNode({ ...opts, name }, ctx))();
+    });
+
+  program
+    .command("scale")
+    .description("set a service's replicas (or 'all') and wait until they are ready")
+    .argument("<service>", "service (Deployment) name, or 'all'")
+    .argument("<replicas>", "replica count")
+    .addOption(fileOption())
+    .addOption(dryRun())
+    .action(notBuiltAction(wrap, "scale"));
+
+  program
+    .command("autoscale")
+    .description("enable or disable autoscaling (HPA per service; turns Linkerd on)")
+    .argument("<enable|disable>")
+    .option("--min <n>", "minimum replicas")
+    .option("--max <n>", "maximum replicas")
+    .option("--cpu <percent>", "target CPU utilisation")
+    .addOption(fileOption())
+    .addOption(dryRun())
+    .action(notBuiltAction(wrap, "autoscale"));
+
+  program
+    .command("linkerd")
+    .description("install or remove Linkerd and mesh the application's namespace")
+    .argument("<enable|disable>")
+    .addOption(fileOption())
+    .addOption(dryRun())
+    .action(notBuiltAction(wrap, "linkerd"));
+
+  program
+    .command("ha")
+    .description("HA mode: system replicas and eviction timeout, applied node by node")
+    .argument("<enable|disable>")
+    .option("--system-replicas <n>", "replicas of the system services (>= 3)")
+    .option("--eviction-timeout <seconds>", "how fast workloads leave a failed node (10-300)")
+    .addOption(fileOption())
+    .addOption(dryRun())
+    .action(notBuiltAction(wrap, "ha"));
+
+  program
+    .command("restart")
+    .description("rolling restart of a service or all of them")
+    .argument("[service]", "service name or 'all'", "all")
+    .addOption(fileOption())
+    .addOption(dryRun())
+    .action(notBuiltAction(wrap, "restart"));
+
+  program
+    .command("reconfigure")
+    .description("the wizard again for HA, autoscaling, Linkerd and external services; applies and saves cluster.yaml")
+    .addOption(fileOption())
+    .addOption(dryRun())
+    .action(notBuiltAction(wrap, "reconfigure"));
+}
+
+function notBuiltAction(wrap: Wrap, name: string): () => Promise<void> {
+  return () => wrap(name, notBuilt(name))();
+}

@@ -1,0 +1,51 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+import type { Reporter, OutputMode } from "../ui/output.js";
+
+/** Options every command accepts (set on the root program). */
+export interface GlobalOptions {
+  output: OutputMode;
+  logFile?: string;
+  color: boolean;
+  yes: boolean;
+  acceptNewHostKeys: boolean;
+}
+
+/** What a workflow gets from the CLI: output, interactivity, cancellation. */
+export interface RunContext {
+  readonly reporter: Reporter;
+  /** A terminal is attached, --yes is not given and output is text: prompts are allowed. */
+  readonly interactive: boolean;
+  readonly yes: boolean;
+  readonly acceptNewHostKeys: boolean;
+  /** Aborted by the first Ctrl-C: workflows stop after the current remote step. */
+  readonly signal: AbortSignal;
+}
+
+export function stateDir(): string {
+  const base = process.env.XDG_STATE_HOME || join(homedir(), ".local", "state");
+  return join(base, "hactl");
+}
+
+export function defaultLogFile(command: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  return join(stateDir(), "logs", `${command}-${stamp}.log`);
+}
+
+export async function createRunContext(command: string, opts: GlobalOptions, signal: AbortSignal): Promise<RunContext> {
+  const { createReporter } = await import("../ui/output.js");
+  const isTTY = Boolean(process.stdout.isTTY);
+  const reporter = createReporter({
+    mode: opts.output,
+    logFile: opts.logFile ?? defaultLogFile(command),
+    isTTY,
+    color: opts.color && isTTY && !process.env.NO_COLOR,
+  });
+  return {
+    reporter,
+    interactive: isTTY && Boolean(process.stdin.isTTY) && !opts.yes && opts.output === "text",
+    yes: opts.yes,
+    acceptNewHostKeys: opts.acceptNewHostKeys,
+    signal,
+  };
+}

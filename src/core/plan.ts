@@ -1,0 +1,56 @@
+import type { RemoteHost } from "./host.js";
+
+/** What a step did when it ran. */
+export type StepOutcome = "changed" | "unchanged";
+
+/** Everything a step may use while it runs. */
+export interface StepContext {
+  /** The connected nodes, by name. */
+  readonly hosts: ReadonlyMap<string, RemoteHost>;
+  readonly signal: AbortSignal;
+  /** Progress for this step's node (a line in the log; the reporter shows the step's title). */
+  readonly log: (line: string) => void;
+}
+
+/**
+ * One unit of remote work on one node. Planning builds these from the spec and the gathered facts
+ * without touching anything; `describe` is what --dry-run prints; `run` is the only part that acts.
+ */
+export interface Step {
+  /** Stable id, e.g. "join:node-2"; the journal records completed ids. */
+  readonly id: string;
+  readonly node: string;
+  /** Short line for progress output, e.g. "join as control-plane". */
+  readonly title: string;
+  /** What will be done, for --dry-run; never contains secrets. */
+  readonly describe: readonly string[];
+  run(ctx: StepContext): Promise<StepOutcome>;
+}
+
+/** A group of steps with one scheduling rule. */
+export interface Phase {
+  readonly title: string;
+  /** parallel: all nodes at once; serial: one step after another (joins). */
+  readonly mode: "parallel" | "serial";
+  readonly steps: readonly Step[];
+}
+
+export type Plan = readonly Phase[];
+
+export function planIsEmpty(plan: Plan): boolean {
+  return plan.every((p) => p.steps.length === 0);
+}
+
+/** The --dry-run view: per phase, per node, what would be done. */
+export function describePlan(plan: Plan): string {
+  const lines: string[] = [];
+  for (const phase of plan) {
+    if (phase.steps.length === 0) continue;
+    lines.push(`${phase.title}${phase.mode === "serial" ? " (one node at a time)" : " (nodes in parallel)"}`);
+    for (const step of phase.steps) {
+      lines.push(`  ${step.node}: ${step.title}`);
+      for (const d of step.describe) lines.push(`      ${d}`);
+    }
+  }
+  return lines.length > 0 ? lines.join("\n") : "Nothing to do: the cluster already matches cluster.yaml.";
+}

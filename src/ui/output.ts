@@ -1,0 +1,127 @@
+import { appendFileSync, mkdirSync, openSync, closeSync } from "node:fs";
+import { dirname } from "node:path";
+import { Chalk } from "chalk";
+import ora, { type Ora } from "ora";
+import { redact } from "../core/secrets.js";
+
+export type OutputMode = "text" | "json";
+
+/** One progress event; --output json prints these as ndjson. */
+export interface ProgressEvent {
+  readonly type: "phase" | "step" | "info" | "warn" | "result" | "error";
+  readonly phase?: string;
+  readonly node?: string;
+  readonly status?: "start" | "done" | "unchanged" | "failed" | "skipped";
+  readonly message: string;
+  readonly data?: unknown;
+}
+
+/**
+ * Everything hactl tells the operator goes through here: a line per node per step (with a spinner on a
+ * terminal, plain lines otherwise, ndjson with --output json) and a full log file (mode 0600). Every
+ * string is redacted before it is written anywhere.
+ */
+export interface Reporter {
+  phase(title: string): void;
+  step(node: string, message: string, status: NonNullable<ProgressEvent["status"]>): void;
+  info(message: string): void;
+  warn(message: string): void;
+  /** A final machine-readable result (json mode) or nothing (text mode prints its own summary). */
+  result(data: unknown): void;
+  /** Remote output and details: log file only. */
+  log(node: string, line: string): void;
+  /** Plain text for the operator (tables, plans); suppressed in json mode. */
+  print(text: string): void;
+  readonly mode: OutputMode;
+  readonly logFile: string | undefined;
+  close(): void;
+}
+
+export interface ReporterOptions {
+  mode: OutputMode;
+  logFile?: string;
+  isTTY: boolean;
+  color: boolean;
+  /** Where text goes; default process.stdout / process.stderr. */
+  out?: (text: string) => void;
+  err?: (text: string) => void;
+}
+
+const symbols = { start: "…", done: "✓", unchanged: "=", failed: "✗", skipped: "-" } as const;
+
+export function createReporter(opts: ReporterOptions): Reporter {
+  const out = opts.out ?? ((t: string) => process.stdout.write(t));
+  const err = opts.err ?? ((t: string) => process.stderr.write(t));
+  const logFile = opts.logFile ? openLog(opts.logFile) : undefined;
+  const colors = new Chalk({ level: opts.color ? 1 : 0 });
+  let spinner: Ora | undefined;
+  const useSpinner = opts.mode === "text" && opts.isTTY;
+  const above = (text: string): void => {
+    spinner?.clear();
+    out(text);
+    spinner?.render();
+  };
+
+  const writeLog = (line: string): void => {
+    if (logFile) appendFileSync(logFile, `${new Date().toISOString()} ${redact(line)}\n`, { mode: 0o600 });
+  };
+  const emit = (event: ProgressEvent): void => {
+    writeLog(`${event.type}${event.node ? ` [${event.node}]` : ""}${event.status ? ` ${event.status}` : ""}: ${event.message}`);
+    if (opts.mode === "json") out(`${redact(JSON.stringify({ time: new Date().toISOString(), ...event }))}\n`);
+  };
+
+  return {
+    mode: opts.mode,
+    logFile,
+    phase(title) {
+      emit({ type: "phase", message: title });
+      if (opts.mode !== "text") return;
+      spinner?.stop();
+      out(`\n${colors.bold(`==> ${redact(title)}`)}\n`);
+      spinner = useSpinner ? ora({ text: redact(title), stream: process.stdout, discardStdin: false }).start() : undefined;
+    },
+    step(node, message, status) {
+      emit({ type: "step", node, status, message });
+      if (opts.mode !== "text") return;
+      if (status === "start" && !opts.isTTY) return;
+      const mark = status === "failed" ? colors.red(symbols[status]) : status === "done" ? colors.green(symbols[status]) : symbols[status];
+      if (status === "start") {
+        if (spinner) spinner.text = `${redact(node)}: ${redact(message)}`;
+        return;
+      }
+      above(`  ${mark} ${colors.cyan(node.padEnd(12))} ${redact(message)}\n`);
+    },
+    info(message) {
+      emit({ type: "info", message });
+      if (opts.mode === "text") above(`${redact(message)}\n`);
+    },
+    warn(message) {
+      emit({ type: "warn", message });
+      if (opts.mode !== "text") return;
+      spinner?.clear();
+      err(`${colors.yellow("warning:")} ${redact(message)}\n`);
+      spinner?.render();
+    },
+    result(data) {
+      writeLog(`result: ${JSON.stringify(data)}`);
+      if (opts.mode === "json") out(`${redact(JSON.stringify({ type: "result", data }))}\n`);
+    },
+    log(node, line) {
+      writeLog(`[${node}] ${line}`);
+    },
+    print(text) {
+      writeLog(text);
+      if (opts.mode === "text") above(`${redact(text)}\n`);
+    },
+    close() {
+      spinner?.stop();
+      spinner = undefined;
+    },
+  };
+}
+
+function openLog(path: string): string {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, "a", 0o600));
+  return path;
+}
