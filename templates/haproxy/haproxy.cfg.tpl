@@ -1,0 +1,76 @@
+{{! haproxy on every control-plane node, in front of the Kubernetes API (and optionally the web ports).
+    Variables: clusterName, vip, apiPort, servers (list of name, endpoint = address:backend API port),
+    web (false, or port and servers), stats (false, or port, user, password).
+    Binding vip:apiPort on nodes that do not hold the VIP needs net.ipv4.ip_nonlocal_bind=1, which
+    hactl sets. The extra 127.0.0.1 bind lets the keepalived track script probe haproxy locally. }}
+# Managed by hactl for cluster {{clusterName}}.
+# Local edits are replaced on the next hactl run; override haproxy/haproxy.cfg.tpl instead.
+
+global
+    log /dev/log local0
+    user haproxy
+    group haproxy
+    chroot /var/lib/haproxy
+    maxconn 8192
+
+defaults
+    log global
+    option dontlognull
+    timeout connect 5s
+    timeout check 3s
+    timeout queue 20s
+
+# Kubernetes API: plain TCP so TLS stays end to end; long timeouts keep watches open.
+frontend kube-apiserver
+    bind {{vip}}:{{apiPort}}
+    bind 127.0.0.1:{{apiPort}}
+    mode tcp
+    option tcplog
+    timeout client 1h
+    default_backend kube-apiserver
+
+backend kube-apiserver
+    mode tcp
+    balance roundrobin
+    option tcp-check
+    timeout server 1h
+    default-server inter 2s fall 3 rise 2
+{{#each servers}}
+    server {{name}} {{endpoint}} check
+{{/each}}
+{{#if web}}
+
+# Web traffic to the nodes' ingress, to the least busy healthy node.
+frontend web
+    bind {{vip}}:{{web.port}}
+    mode http
+    option httplog
+    option forwardfor
+    timeout client 60s
+    timeout http-request 10s
+    default_backend web
+
+backend web
+    mode http
+    balance leastconn
+    option httpchk HEAD /
+    timeout server 60s
+    default-server inter 3s fall 3 rise 2
+{{#each web.servers}}
+    server {{name}} {{endpoint}} check
+{{/each}}
+{{/if}}
+{{#if stats}}
+
+# Status page for operators, protected by a password.
+listen stats
+    bind *:{{stats.port}}
+    mode http
+    timeout client 30s
+    timeout server 30s
+    stats enable
+    stats uri /
+    stats refresh 10s
+    stats hide-version
+    stats auth {{stats.user}}:{{stats.password}}
+{{/if}}

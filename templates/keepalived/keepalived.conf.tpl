@@ -1,0 +1,49 @@
+{{! keepalived.conf for one node of a VRRP group that holds the virtual IP.
+    Variables: clusterName, nodeName, vip, interface, virtualRouterId, priority, authPass (may be empty),
+    unicast (true/false), selfAddress, peers (list of name, address), checkScript, trackedService.
+    Every node starts as BACKUP; the node with the highest priority becomes MASTER. When the track
+    script fails, the weight lowers this node's priority by 60, below every healthy peer. }}
+! Managed by hactl for cluster {{clusterName}}, node {{nodeName}}.
+! Local edits are replaced on the next hactl run; override keepalived/keepalived.conf.tpl instead.
+
+global_defs {
+    router_id {{nodeName}}
+    enable_script_security
+    script_user root
+}
+
+vrrp_script check_{{trackedService}} {
+    script "{{checkScript}}"
+    interval 2
+    fall 2
+    rise 2
+    weight -60
+}
+
+vrrp_instance hactl_{{clusterName}} {
+    state BACKUP
+    interface {{interface}}
+    virtual_router_id {{virtualRouterId}}
+    priority {{priority}}
+    advert_int 1
+{{#if authPass}}
+    authentication {
+        auth_type PASS
+        auth_pass {{authPass}}
+    }
+{{/if}}
+{{#if unicast}}
+    unicast_src_ip {{selfAddress}}
+    unicast_peer {
+{{#each peers}}
+        {{address}}
+{{/each}}
+    }
+{{/if}}
+    virtual_ipaddress {
+        {{vip}}/32 dev {{interface}}
+    }
+    track_script {
+        check_{{trackedService}}
+    }
+}
