@@ -1,0 +1,845 @@
+// The lab: real Linux "nodes" on one machine, built from network, mount and UTS namespaces.
+//
+// Topology (all addresses exist only inside namespaces this module creates):
+//   hl-br                one bridge br0, nothing else
+//   hl-ws                the workstation, 10.77.0.2/24, where hactl and the tests run
+//   hl-node-N, hl-lb-N   one namespace per node / load-balancer host, eth0 on br0, own sshd
+//
+// Plain ESM JavaScript so that it runs with `node` without a build step; types are in lab.d.mts.
+
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, openSync, closeSync, readFileSync, readdirSync, statSync, readlinkSync } from "node:fs";
+import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, symlink, writeFile, cp } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const LAB_ROOT = "/var/lib/hactl-lab";
+export const LAB_FILE = join(LAB_ROOT, "lab.json");
+export const SUBNET = "10.77.0.0/24";
+export const BRIDGE_NS = "hl-br";
+export const WORKSTATION_NS = "hl-ws";
+export const WORKSTATION_ADDRESS = "10.77.0.2";
+export const MAX_NODES = 30;
+export const MAX_LB_HOSTS = 10;
+export const OPS_USER = "labops";
+export const SUDOERS_FILE = "/etc/sudoers.d/hactl-lab";
+
+const REPO = fileURLToPath(new URL("../..", import.meta.url));
+const INIT_SCRIPT = join(REPO, "test/lab/node-init.sh");
+const KIT_BIN = join(REPO, "test/kit/bin");
+const KIT_BOOT = join(REPO, "test/kit/boot.sh");
+const KEY_DIR = join(LAB_ROOT, "keys");
+const SSH_KEY = join(KEY_DIR, "id_ed25519");
+const ROOT_AUTHORIZED_KEYS = join(KEY_DIR, "authorized_keys");
+const KNOWN_HOSTS = join(LAB_ROOT, "known_hosts");
+const OPS_USER_MARKER = join(LAB_ROOT, "ops-user-created");
+const IFACE = "eth0";
+const VIPS = Array.from({ length: 10 }, (_, i) => `10.77.0.${100 + i}`);
+const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** Directories every node gets its own copy of; `seed` copies the host's directory first. */
+const PRIVATE_DIRS = [
+  { path: "/etc/keepalived", seed: true, mode: 0o755 },
+  { path: "/etc/haproxy", seed: true, mode: 0o755 },
+  { path: "/etc/nginx", seed: true, mode: 0o755 },
+  { path: "/etc/sysctl.d", seed: true, mode: 0o755 },
+  { path: "/etc/kubernetes", seed: false, mode: 0o755 },
+  { path: "/tmp", seed: false, mode: 0o1777 },
+  { path: "/run", seed: false, mode: 0o755 },
+  { path: "/usr/local/bin", seed: false, mode: 0o755 },
+  { path: "/var/lib/hactl-kit", seed: false, mode: 0o755 },
+  { path: "/var/log/hactl-kit", seed: false, mode: 0o755 },
+  { path: "/var/snap", seed: false, mode: 0o755 },
+  { path: "/var/lib/etcd", seed: false, mode: 0o700 },
+];
+/** Files every node gets its own copy of (written in prepareHost). */
+const PRIVATE_FILES = ["/etc/hosts", "/etc/hostname", "/etc/machine-id"];
+
+/** Binaries the lab needs and the Debian package that provides each. */
+const REQUIREMENTS = [
+  { name: "sshd", pkg: "openssh-server" },
+  { name: "ssh", pkg: "openssh-client" },
+  { name: "ssh-keygen", pkg: "openssh-client" },
+  { name: "/usr/lib/openssh/sftp-server", pkg: "openssh-sftp-server" },
+  { name: "sudo", pkg: "sudo" },
+  { name: "visudo", pkg: "sudo" },
+  { name: "keepalived", pkg: "keepalived" },
+  { name: "haproxy", pkg: "haproxy" },
+  { name: "nginx", pkg: "nginx-light" },
+  { name: "/usr/lib/nginx/modules/ngx_stream_module.so", pkg: "libnginx-mod-stream" },
+  { name: "etcd", pkg: "etcd-server" },
+  { name: "etcdctl", pkg: "etcd-client" },
+  { name: "ip", pkg: "iproute2" },
+  { name: "ps", pkg: "procps" },
+  { name: "pkill", pkg: "procps" },
+  { name: "killall", pkg: "psmisc" },
+  { name: "nsenter", pkg: "util-linux" },
+  { name: "unshare", pkg: "util-linux" },
+  { name: "useradd", pkg: "passwd" },
+  { name: "chpasswd", pkg: "passwd" },
+];
+/** What `apt-get install` gets when something is missing (the full set, so CI and a fresh machine match). */
+export const LAB_PACKAGES = [
+  "openssh-server", "sudo", "keepalived", "haproxy", "nginx-light", "libnginx-mod-stream",
+  "etcd-server", "etcd-client", "iproute2", "procps", "psmisc",
+];
+/** Daemons the packages may start on the host; none of them may keep running there. */
+const HOST_DAEMONS = ["sshd", "keepalived", "haproxy", "nginx", "etcd"];
+
+/**
+ * @typedef {{ name: string, address: string, ns: string, dir: string }} LabNode
+ * @typedef {{ subnet: string, workstation: { ns: string, address: string }, nodes: LabNode[],
+ *   lbHosts: LabNode[], vips: string[], sshKey: string, knownHosts: string,
+ *   opsUser: { name: string, password: string }, iface: string }} Lab
+ * @typedef {{ code: number, stdout: string, stderr: string }} RunResult
+ * @typedef {{ input?: string | Buffer, env?: Record<string, string>, timeoutMs?: number, check?: boolean }} RunOptions
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Small process helpers
+
+/**
+ * Run a program (never through a shell) and collect its output.
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {RunOptions} [opts]
+ * @returns {Promise<RunResult>}
+ */
+function run(cmd, args, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: opts.env ?? process.env,
+      cwd: "/",
+    });
+    /** @type {Buffer[]} */
+    const out = [];
+    /** @type {Buffer[]} */
+    const err = [];
+    let timedOut = false;
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill("SIGKILL");
+        }, opts.timeoutMs)
+      : undefined;
+    child.stdout.on("data", (b) => out.push(b));
+    child.stderr.on("data", (b) => err.push(b));
+    child.on("error", (e) => {
+      if (timer) clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code, signal) => {
+      if (timer) clearTimeout(timer);
+      const result = {
+        code: code ?? 128 + signalNumber(signal),
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+      };
+      if (timedOut) {
+        reject(new Error(`${cmd} ${args.join(" ")}: timed out after ${opts.timeoutMs} ms`));
+      } else if (opts.check && result.code !== 0) {
+        reject(new Error(`${cmd} ${args.join(" ")} exited with ${result.code}: ${result.stderr.trim()}`));
+      } else {
+        resolve(result);
+      }
+    });
+    child.stdin.on("error", () => {});
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+/** @param {string | null} signal */
+function signalNumber(signal) {
+  const numbers = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
+  return (signal && numbers[/** @type {keyof typeof numbers} */ (signal)]) || 1;
+}
+
+/** @param {string} cmd @param {string[]} args @param {RunOptions} [opts] */
+function must(cmd, args, opts = {}) {
+  return run(cmd, args, { ...opts, check: true });
+}
+
+/** @param {number} ms */
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** @param {Record<string, string>} [extra] */
+function nodeEnv(extra = {}) {
+  return { PATH: SYSTEM_PATH, HOME: "/root", USER: "root", LOGNAME: "root", LANG: "C.UTF-8", ...extra };
+}
+
+/** @param {number} pid */
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** @param {number} pid */
+function cmdlineOf(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+  } catch {
+    return "";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requirements
+
+/** @param {string} name */
+function findBinary(name) {
+  if (name.startsWith("/")) return existsSync(name) ? name : undefined;
+  for (const d of SYSTEM_PATH.split(":")) {
+    const p = join(d, name);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** The requirements that are missing, as `{ name, pkg }`. */
+export function missingRequirements() {
+  return REQUIREMENTS.filter((r) => !findBinary(r.name));
+}
+
+/** PIDs of the host's own daemons (processes in PID 1's network namespace) among HOST_DAEMONS. */
+function hostDaemonPids() {
+  let hostNet = "";
+  try {
+    hostNet = readlinkSync("/proc/1/ns/net");
+  } catch {
+    return [];
+  }
+  /** @type {number[]} */
+  const pids = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, "utf8").trim();
+      if (HOST_DAEMONS.includes(comm) && readlinkSync(`/proc/${entry}/ns/net`) === hostNet) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+/**
+ * Make sure every binary the lab needs is present. As root, missing packages are installed with
+ * apt-get (daemons the packages start on the host are stopped again); otherwise throws an error
+ * that names what is missing and the command that installs it.
+ * @param {{ install?: boolean, log?: (line: string) => void }} [opts]
+ */
+export async function ensureRequirements({ install = true, log = (line) => console.error(line) } = {}) {
+  const isRoot = process.getuid?.() === 0;
+  let missing = missingRequirements();
+  if (isRoot && missing.length === 0) return;
+  const pkgs = [...new Set(missing.map((m) => m.pkg))];
+  const what = missing.map((m) => `${m.name} (${m.pkg})`).join(", ");
+  if (!isRoot) {
+    throw new Error(
+      "The hactl lab needs root: it creates network namespaces, runs one sshd per node and adds a sudo user. " +
+        "Run it as root (for example `sudo npm test`)." +
+        (missing.length ? ` Missing too: ${what}; install with: apt-get install -y ${LAB_PACKAGES.join(" ")}` : ""),
+    );
+  }
+  if (!install) {
+    throw new Error(`The hactl lab is missing ${what}. Install with: apt-get install -y ${LAB_PACKAGES.join(" ")}`);
+  }
+  log(`lab: installing missing packages (${pkgs.join(", ")}) with apt-get`);
+  const before = new Set(hostDaemonPids());
+  const policy = "/usr/sbin/policy-rc.d";
+  const ownPolicy = !existsSync(policy);
+  if (ownPolicy) await writeFile(policy, "#!/bin/sh\nexit 101\n", { mode: 0o755 });
+  try {
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    const aptOpts = ["-o", "DPkg::Lock::Timeout=600", "-o", "Dpkg::Options::=--force-confold", "-o", "Dpkg::Options::=--force-confdef"];
+    await must("apt-get", [...aptOpts, "update", "-q"], { env });
+    const res = await run("apt-get", [...aptOpts, "install", "-y", "-q", ...LAB_PACKAGES], { env });
+    if (res.code !== 0) {
+      throw new Error(`apt-get install failed (exit ${res.code}): ${res.stderr.trim().split("\n").slice(-5).join("\n")}`);
+    }
+  } finally {
+    if (ownPolicy) await rm(policy, { force: true });
+    for (const pid of hostDaemonPids()) {
+      if (!before.has(pid)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    }
+  }
+  missing = missingRequirements();
+  if (missing.length) {
+    throw new Error(`Still missing after apt-get: ${missing.map((m) => `${m.name} (${m.pkg})`).join(", ")}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Namespaces
+
+/** Names of all existing `hl-*` network namespaces. */
+export async function labNamespaces() {
+  const res = await run("ip", ["netns", "list"]);
+  return res.stdout
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/)[0] ?? "")
+    .filter((n) => n.startsWith("hl-"));
+}
+
+/** @param {string} ns */
+function nsExists(ns) {
+  return existsSync(`/run/netns/${ns}`);
+}
+
+/** @param {string} ns */
+function nsInode(ns) {
+  try {
+    return statSync(`/run/netns/${ns}`).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when this process runs inside the workstation namespace. */
+export function insideWorkstation() {
+  const ino = nsInode(WORKSTATION_NS);
+  if (ino === undefined) return false;
+  try {
+    return statSync("/proc/self/ns/net").ino === ino;
+  } catch {
+    return false;
+  }
+}
+
+/** @param {string} ns */
+async function nsPids(ns) {
+  const res = await run("ip", ["netns", "pids", ns]);
+  if (res.code !== 0) return [];
+  return res.stdout
+    .split("\n")
+    .map((l) => Number(l.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0 && n !== process.pid);
+}
+
+/** SIGKILL every process in a namespace until none is left (processes may fork while we kill). */
+async function killNamespace(/** @type {string} */ ns) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const pids = await nsPids(ns);
+    if (pids.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`processes in ${ns} survive SIGKILL: ${pids.join(" ")}`);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+    await sleep(20);
+  }
+}
+
+/** Create the bridge namespace with br0, and the workstation namespace attached to it. */
+export async function ensureWorkstation() {
+  if (!nsExists(BRIDGE_NS)) {
+    await must("ip", ["netns", "add", BRIDGE_NS]);
+    await must("ip", ["-n", BRIDGE_NS, "link", "set", "lo", "up"]);
+    await must("ip", ["-n", BRIDGE_NS, "link", "add", "br0", "type", "bridge", "stp_state", "0"]);
+    await must("ip", ["-n", BRIDGE_NS, "link", "set", "br0", "up"]);
+    if (nsExists(WORKSTATION_NS)) {
+      // its old link went away with the old bridge namespace (or is about to): start over
+      await run("ip", ["-n", WORKSTATION_NS, "link", "del", IFACE]);
+    }
+  }
+  if (!nsExists(WORKSTATION_NS)) {
+    await must("ip", ["netns", "add", WORKSTATION_NS]);
+    await must("ip", ["-n", WORKSTATION_NS, "link", "set", "lo", "up"]);
+  }
+  const has = await run("ip", ["-n", WORKSTATION_NS, "link", "show", IFACE]);
+  if (has.code !== 0) {
+    await attach(WORKSTATION_NS, "v-ws", `${WORKSTATION_ADDRESS}/24`);
+  }
+  return { ns: WORKSTATION_NS, address: WORKSTATION_ADDRESS };
+}
+
+/** A veth from br0 (bridge side `port`) into `ns` (named eth0 there), with an address, up. */
+async function attach(/** @type {string} */ ns, /** @type {string} */ port, /** @type {string} */ cidr) {
+  await must("ip", ["-n", BRIDGE_NS, "link", "add", port, "type", "veth", "peer", "name", IFACE, "netns", ns]);
+  await must("ip", ["-n", BRIDGE_NS, "link", "set", port, "master", "br0", "up"]);
+  await must("ip", ["-n", ns, "addr", "add", cidr, "dev", IFACE]);
+  await must("ip", ["-n", ns, "link", "set", IFACE, "up"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lab description
+
+/**
+ * @param {"node" | "lb"} kind
+ * @param {number} i 1-based index
+ * @returns {LabNode}
+ */
+function hostSpec(kind, i) {
+  const name = `${kind}-${i}`;
+  const address = kind === "node" ? `10.77.0.${10 + i}` : `10.77.0.${200 + i}`;
+  return { name, address, ns: `hl-${name}`, dir: join(LAB_ROOT, name) };
+}
+
+/** @param {LabNode} h */
+const bridgePort = (h) => `v-${h.name}`;
+
+/** The current lab, or undefined when none is up. @returns {Lab | undefined} */
+export function readLab() {
+  try {
+    return JSON.parse(readFileSync(LAB_FILE, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** @param {Lab} lab */
+async function writeLab(lab) {
+  const tmp = `${LAB_FILE}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(lab, null, 2) + "\n", { mode: 0o600 });
+  await rename(tmp, LAB_FILE);
+  const lines = [];
+  for (const h of [...lab.nodes, ...lab.lbHosts]) {
+    const pub = (await readFile(join(h.dir, "ssh_host_ed25519_key.pub"), "utf8")).trim().split(/\s+/);
+    lines.push(`${h.address} ${pub[0]} ${pub[1]}`);
+  }
+  await writeFile(KNOWN_HOSTS, lines.join("\n") + "\n", { mode: 0o644 });
+}
+
+/**
+ * Resolve a node object or name against the current lab.
+ * @param {LabNode | string} node
+ * @returns {LabNode}
+ */
+function resolveHost(node) {
+  const name = typeof node === "string" ? node : node.name;
+  const lab = readLab();
+  const found = lab && [...lab.nodes, ...lab.lbHosts].find((h) => h.name === name);
+  if (found) return found;
+  if (typeof node !== "string") return node;
+  throw new Error(`no lab host named ${name}${lab ? "" : " (no lab is up)"}`);
+}
+
+/** The node's init (its sshd) PID when it runs, else undefined. @param {LabNode} h */
+function initPid(h) {
+  let pid;
+  try {
+    pid = Number(readFileSync(join(h.dir, "init.pid"), "utf8").trim());
+  } catch {
+    return undefined;
+  }
+  // guard against a reused PID: the init's command line names the node's own sshd_config
+  if (!pid || !alive(pid) || !cmdlineOf(pid).includes(join(h.dir, "sshd_config"))) return undefined;
+  return pid;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys, users
+
+async function ensureKeys() {
+  await mkdir(KEY_DIR, { recursive: true, mode: 0o700 });
+  if (!existsSync(SSH_KEY) || !existsSync(`${SSH_KEY}.pub`)) {
+    await rm(SSH_KEY, { force: true });
+    await rm(`${SSH_KEY}.pub`, { force: true });
+    await must("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "hactl-lab", "-f", SSH_KEY]);
+  }
+  await copyFile(`${SSH_KEY}.pub`, ROOT_AUTHORIZED_KEYS);
+  await chmod(ROOT_AUTHORIZED_KEYS, 0o600);
+}
+
+/** Create (if needed) the ops user with a fresh random password and passworded sudo. */
+async function ensureOpsUser() {
+  const exists = (await run("id", ["-u", OPS_USER])).code === 0;
+  if (!exists) {
+    await must("useradd", ["-m", "-s", "/bin/bash", OPS_USER]);
+    await writeFile(OPS_USER_MARKER, "");
+  }
+  const password = randomBytes(12).toString("base64url");
+  await must("chpasswd", [], { input: `${OPS_USER}:${password}\n` });
+  const home = (await must("getent", ["passwd", OPS_USER])).stdout.split(":")[5] ?? `/home/${OPS_USER}`;
+  const sshDir = join(home, ".ssh");
+  await mkdir(sshDir, { recursive: true });
+  await copyFile(`${SSH_KEY}.pub`, join(sshDir, "authorized_keys"));
+  await chmod(sshDir, 0o700);
+  await chmod(join(sshDir, "authorized_keys"), 0o600);
+  await must("chown", ["-R", `${OPS_USER}:${OPS_USER}`, sshDir]);
+  const tmp = `${SUDOERS_FILE}.tmp`;
+  await writeFile(tmp, `${OPS_USER} ALL=(ALL) ALL\n`, { mode: 0o440 });
+  await must("visudo", ["-c", "-q", "-f", tmp]);
+  await rename(tmp, SUDOERS_FILE);
+  return { name: OPS_USER, password };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One host
+
+/** @param {LabNode} h */
+function sshdConfig(h) {
+  return [
+    "# sshd of one hactl lab node (generated by test/lab/lab.mjs)",
+    "Port 22",
+    `HostKey ${join(h.dir, "ssh_host_ed25519_key")}`,
+    "PidFile /run/sshd.pid",
+    "UsePAM no",
+    "PermitRootLogin prohibit-password",
+    "PubkeyAuthentication yes",
+    "PasswordAuthentication yes",
+    "KbdInteractiveAuthentication no",
+    "AuthorizedKeysFile .ssh/authorized_keys",
+    "LogLevel VERBOSE",
+    "PrintMotd no",
+    "X11Forwarding no",
+    "AcceptEnv LANG LC_*",
+    // tests open many connections at once; the default 10:30:100 drops some of them at random
+    "MaxStartups 100:30:200",
+    "Subsystem sftp /usr/lib/openssh/sftp-server",
+    "Match User root",
+    `    AuthorizedKeysFile ${ROOT_AUTHORIZED_KEYS}`,
+    "",
+  ].join("\n");
+}
+
+/** Fill the node's private /usr/local/bin: the host's commands, then the kit's (which win). @param {LabNode} h */
+async function fillLocalBin(h) {
+  const bin = join(h.dir, "fs/usr/local/bin");
+  await mkdir(bin, { recursive: true });
+  for (const entry of await readdir(bin)) await rm(join(bin, entry), { force: true, recursive: true });
+  /** @type {Map<string, string>} */
+  const links = new Map();
+  for (const source of ["/usr/local/bin", KIT_BIN]) {
+    if (!existsSync(source)) continue;
+    for (const entry of await readdir(source)) links.set(entry, join(source, entry));
+  }
+  await Promise.all([...links].map(([name, target]) => symlink(target, join(bin, name))));
+}
+
+/** Network namespace, link, private directories and host key of one host. @param {LabNode} h */
+async function createHost(h) {
+  await rm(h.dir, { recursive: true, force: true });
+  await mkdir(join(h.dir, "fs/etc"), { recursive: true });
+  await must("ip", ["netns", "add", h.ns]);
+  await must("ip", ["-n", h.ns, "link", "set", "lo", "up"]);
+  await attach(h.ns, bridgePort(h), `${h.address}/24`);
+
+  await Promise.all(
+    PRIVATE_DIRS.map(async (d) => {
+      const target = join(h.dir, "fs", d.path);
+      if (d.seed && existsSync(d.path)) {
+        await cp(d.path, target, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+      } else {
+        await mkdir(target, { recursive: true });
+      }
+      await chmod(target, d.mode);
+      // the mount point on the host
+      await mkdir(d.path, { recursive: true });
+    }),
+  );
+  const hosts = existsSync("/etc/hosts") ? await readFile("/etc/hosts", "utf8") : "127.0.0.1 localhost\n";
+  const hostsLines = hosts.split("\n").filter((l) => l.trim() !== "" && !/^127\.0\.1\.1\s/.test(l));
+  await writeFile(join(h.dir, "fs/etc/hosts"), [...hostsLines, `127.0.1.1 ${h.name}`, ""].join("\n"), { mode: 0o644 });
+  await writeFile(join(h.dir, "fs/etc/hostname"), `${h.name}\n`, { mode: 0o644 });
+  await writeFile(join(h.dir, "fs/etc/machine-id"), `${randomBytes(16).toString("hex")}\n`, { mode: 0o444 });
+  for (const f of PRIVATE_FILES) {
+    if (!existsSync(f)) await writeFile(f, "", { flag: "a" });
+  }
+  await fillLocalBin(h);
+  await writeFile(join(h.dir, "sshd_config"), sshdConfig(h), { mode: 0o644 });
+  await must("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `root@${h.name}`, "-f", join(h.dir, "ssh_host_ed25519_key")]);
+}
+
+/** Start the node's init (mounts, hostname, sshd), wait for sshd to listen, run the kit's boot hook. @param {LabNode} h */
+async function bootHost(h) {
+  const pidFile = join(h.dir, "fs/run/sshd.pid");
+  await rm(pidFile, { force: true });
+  const log = openSync(join(h.dir, "init.log"), "a");
+  const child = spawn(
+    "ip",
+    ["netns", "exec", h.ns, "unshare", "-m", "--propagation", "private", "-u", "/bin/sh", INIT_SCRIPT, h.dir, h.name],
+    { detached: true, stdio: ["ignore", log, log], env: nodeEnv(), cwd: "/" },
+  );
+  closeSync(log);
+  /** @type {number | null} */
+  let exitCode = null;
+  child.on("exit", (code, signal) => {
+    exitCode = code ?? 128 + signalNumber(signal);
+  });
+  await new Promise((resolve, reject) => {
+    child.once("spawn", resolve);
+    child.once("error", reject);
+  });
+  child.unref();
+  const pid = /** @type {number} */ (child.pid);
+  await writeFile(join(h.dir, "init.pid"), `${pid}\n`);
+  const deadline = Date.now() + 15_000;
+  while (!existsSync(pidFile)) {
+    if (exitCode !== null) {
+      const tail = readFileSync(join(h.dir, "init.log"), "utf8").trim().split("\n").slice(-5).join("\n");
+      throw new Error(`${h.name}: node init exited with ${exitCode}: ${tail}`);
+    }
+    if (Date.now() > deadline) throw new Error(`${h.name}: sshd did not start within 15 s (see ${h.dir}/init.log)`);
+    await sleep(10);
+  }
+  runKitBoot(h, pid);
+}
+
+/** Run the node kit's boot hook inside the node, detached (it restarts the kit's agents). */
+function runKitBoot(/** @type {LabNode} */ h, /** @type {number} */ pid) {
+  if (!existsSync(KIT_BOOT)) return;
+  const log = openSync(join(h.dir, "boot.log"), "a");
+  const child = spawn("nsenter", ["-t", String(pid), "-n", "-m", "-u", "--", "/bin/bash", KIT_BOOT], {
+    detached: true,
+    stdio: ["ignore", log, log],
+    env: nodeEnv({ HACTL_LAB_NODE: h.name, HACTL_LAB_ADDRESS: h.address }),
+    cwd: "/",
+  });
+  closeSync(log);
+  child.on("error", () => {});
+  child.unref();
+}
+
+/** Empty a directory without removing it. @param {string} dir */
+async function emptyDir(dir) {
+  if (!existsSync(dir)) return;
+  for (const entry of await readdir(dir)) await rm(join(dir, entry), { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+
+/**
+ * Bring up a fresh lab (tearing down any previous one).
+ * @param {{ nodes?: number, lbHosts?: number }} [opts]
+ * @returns {Promise<Lab>}
+ */
+export async function labUp({ nodes = 3, lbHosts = 0 } = {}) {
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES) throw new Error(`nodes must be 1..${MAX_NODES}`);
+  if (!Number.isInteger(lbHosts) || lbHosts < 0 || lbHosts > MAX_LB_HOSTS) throw new Error(`lbHosts must be 0..${MAX_LB_HOSTS}`);
+  await ensureRequirements();
+  await labDown();
+  try {
+    await mkdir(LAB_ROOT, { recursive: true, mode: 0o755 });
+    await chmod(LAB_ROOT, 0o755);
+    await ensureKeys();
+    const opsUser = await ensureOpsUser();
+    const workstation = await ensureWorkstation();
+    const nodeSpecs = Array.from({ length: nodes }, (_, i) => hostSpec("node", i + 1));
+    const lbSpecs = Array.from({ length: lbHosts }, (_, i) => hostSpec("lb", i + 1));
+    const all = [...nodeSpecs, ...lbSpecs];
+    await Promise.all(all.map(createHost));
+    /** @type {Lab} */
+    const lab = {
+      subnet: SUBNET,
+      workstation,
+      nodes: nodeSpecs,
+      lbHosts: lbSpecs,
+      vips: [...VIPS],
+      sshKey: SSH_KEY,
+      knownHosts: KNOWN_HOSTS,
+      opsUser,
+      iface: IFACE,
+    };
+    await writeLab(lab);
+    await Promise.all(all.map(bootHost));
+    return lab;
+  } catch (e) {
+    await labDown();
+    throw e;
+  }
+}
+
+/**
+ * Grow a running lab by `count` nodes (node-(N+1) ...).
+ * @param {number} count
+ * @returns {Promise<LabNode[]>} the new nodes
+ */
+export async function addNodes(count) {
+  const lab = readLab();
+  if (!lab) throw new Error("no lab is up");
+  if (!Number.isInteger(count) || count < 1) throw new Error("count must be a positive integer");
+  const last = Math.max(0, ...lab.nodes.map((n) => Number(n.name.slice("node-".length))));
+  if (last + count > MAX_NODES) throw new Error(`the lab holds at most ${MAX_NODES} nodes`);
+  const added = Array.from({ length: count }, (_, i) => hostSpec("node", last + 1 + i));
+  try {
+    await Promise.all(added.map(createHost));
+    lab.nodes.push(...added);
+    await writeLab(lab);
+    await Promise.all(added.map(bootHost));
+  } catch (e) {
+    for (const h of added) await destroyHost(h);
+    lab.nodes = lab.nodes.filter((n) => !added.some((a) => a.name === n.name));
+    await writeLab(lab);
+    throw e;
+  }
+  return added;
+}
+
+/** Kill everything in one host's namespace and remove it. @param {LabNode} h */
+async function destroyHost(h) {
+  if (nsExists(h.ns)) {
+    await killNamespace(h.ns);
+    await run("ip", ["netns", "del", h.ns]);
+  }
+  await run("ip", ["-n", BRIDGE_NS, "link", "del", bridgePort(h)]);
+  await rm(h.dir, { recursive: true, force: true });
+}
+
+/** PIDs of processes outside the lab namespaces that still run lab binaries or configs (not us, not our parents). */
+function strayLabPids() {
+  const mine = new Set();
+  let pid = process.pid;
+  while (pid > 1) {
+    mine.add(pid);
+    try {
+      pid = Number(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1]);
+    } catch {
+      break;
+    }
+  }
+  /** @type {number[]} */
+  const stray = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || mine.has(Number(entry))) continue;
+    const cmd = cmdlineOf(Number(entry));
+    if (cmd.includes(`${LAB_ROOT}/`) && /sshd|node-init\.sh|unshare/.test(cmd)) stray.push(Number(entry));
+  }
+  return stray;
+}
+
+/**
+ * Tear down everything the lab created. Idempotent. When called from inside the workstation
+ * namespace (tests), the workstation itself survives (it holds the caller) but loses its link.
+ */
+export async function labDown() {
+  const keepWorkstation = insideWorkstation();
+  const names = (await labNamespaces()).filter((n) => !(keepWorkstation && n === WORKSTATION_NS));
+  await Promise.all(names.map(killNamespace));
+  for (const pid of strayLabPids()) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone already
+    }
+  }
+  if (keepWorkstation) await run("ip", ["-n", WORKSTATION_NS, "link", "del", IFACE]);
+  await Promise.all(names.map((n) => run("ip", ["netns", "del", n])));
+  await rm(SUDOERS_FILE, { force: true });
+  await rm(`${SUDOERS_FILE}.tmp`, { force: true });
+  if (existsSync(OPS_USER_MARKER)) {
+    await run("userdel", ["-r", OPS_USER]);
+    await rm(OPS_USER_MARKER, { force: true });
+  }
+  if (existsSync(LAB_ROOT)) {
+    for (const entry of await readdir(LAB_ROOT)) {
+      if (entry !== "keys") await rm(join(LAB_ROOT, entry), { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * Run argv inside a node's network, mount and UTS namespaces (as root, with a clean environment).
+ * @param {LabNode | string} node
+ * @param {string[]} argv
+ * @param {{ input?: string | Buffer, env?: Record<string, string>, timeoutMs?: number }} [opts]
+ * @returns {Promise<RunResult>}
+ */
+export async function inNode(node, argv, opts = {}) {
+  const h = resolveHost(node);
+  const pid = initPid(h);
+  if (pid === undefined) throw new Error(`${h.name} is not running`);
+  const res = { input: opts.input, env: nodeEnv(opts.env), timeoutMs: opts.timeoutMs };
+  return run("nsenter", ["-t", String(pid), "-n", "-m", "-u", "--", ...argv], res);
+}
+
+/** True when the node's init (and so its sshd) runs. @param {LabNode | string} node */
+export function nodeRunning(node) {
+  return initPid(resolveHost(node)) !== undefined;
+}
+
+/**
+ * Hard stop: every process of the node is killed and its link goes down, like pulling the power.
+ * Its disk (all private directories except /run and /tmp) survives for startNode.
+ * @param {LabNode | string} node
+ */
+export async function stopNode(node) {
+  const h = resolveHost(node);
+  await run("ip", ["-n", BRIDGE_NS, "link", "set", bridgePort(h), "down"]);
+  await run("ip", ["-n", h.ns, "link", "set", IFACE, "down"]);
+  await killNamespace(h.ns);
+  await rm(join(h.dir, "init.pid"), { force: true });
+}
+
+/**
+ * Boot a stopped node: link up, fresh /run and /tmp, its mounts again, sshd with the same host key,
+ * then the kit's boot hook. Does nothing but raise the link when the node already runs.
+ * @param {LabNode | string} node
+ */
+export async function startNode(node) {
+  const h = resolveHost(node);
+  await must("ip", ["-n", h.ns, "link", "set", IFACE, "up"]);
+  await must("ip", ["-n", BRIDGE_NS, "link", "set", bridgePort(h), "up"]);
+  if (initPid(h) !== undefined) return;
+  await killNamespace(h.ns);
+  await emptyDir(join(h.dir, "fs/run"));
+  await emptyDir(join(h.dir, "fs/tmp"));
+  await fillLocalBin(h);
+  await bootHost(h);
+}
+
+/** Pull the node's cable: its bridge port goes down (the node sees NO-CARRIER); processes keep running. @param {LabNode | string} node */
+export async function cutLink(node) {
+  const h = resolveHost(node);
+  await must("ip", ["-n", BRIDGE_NS, "link", "set", bridgePort(h), "down"]);
+}
+
+/** Plug the cable back in. @param {LabNode | string} node */
+export async function restoreLink(node) {
+  const h = resolveHost(node);
+  await must("ip", ["-n", BRIDGE_NS, "link", "set", bridgePort(h), "up"]);
+}
+
+/**
+ * Arguments for OpenSSH `ssh` (without the program name) that log in to a node from the
+ * workstation namespace: `execFile("ssh", [...sshArgs(node), "hostname"])`.
+ * @param {LabNode | string} node
+ * @param {{ user?: string }} [opts]
+ * @returns {string[]}
+ */
+export function sshArgs(node, { user = "root" } = {}) {
+  const h = resolveHost(node);
+  const lab = readLab();
+  const key = lab?.sshKey ?? SSH_KEY;
+  const knownHosts = lab?.knownHosts ?? KNOWN_HOSTS;
+  return [
+    "-F", "/dev/null",
+    "-i", key,
+    "-o", "IdentitiesOnly=yes",
+    "-o", `UserKnownHostsFile=${knownHosts}`,
+    "-o", "GlobalKnownHostsFile=/dev/null",
+    "-o", "StrictHostKeyChecking=yes",
+    "-o", "BatchMode=yes",
+    "-o", "ConnectTimeout=5",
+    "-o", "LogLevel=ERROR",
+    `${user}@${h.address}`,
+  ];
+}
+
+/** Link state of a host as seen on the bridge: "up", "down" or "missing". @param {LabNode | string} node */
+export async function linkState(node) {
+  const h = resolveHost(node);
+  const res = await run("ip", ["-n", BRIDGE_NS, "-o", "link", "show", bridgePort(h)]);
+  if (res.code !== 0) return "missing";
+  const flags = /<([^>]*)>/.exec(res.stdout)?.[1]?.split(",") ?? [];
+  return flags.includes("UP") ? "up" : "down";
+}

@@ -1,0 +1,86 @@
+// `npm test`: as root, builds hactl, creates the lab's bridge and workstation namespaces and runs all
+// vitest projects inside the workstation namespace, then tears the lab down whatever happens.
+// Not as root: runs the unit tests only. Extra arguments go to vitest.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { ensureRequirements, ensureWorkstation, labDown, WORKSTATION_NS } from "./lab.mjs";
+
+const repo = fileURLToPath(new URL("../..", import.meta.url));
+const extra = process.argv.slice(2);
+
+/**
+ * Run a command with inherited stdio; resolves with its exit code.
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {(child: import("node:child_process").ChildProcess) => void} [onChild]
+ * @returns {Promise<number>}
+ */
+function runInherit(cmd, args, onChild) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: "inherit", cwd: repo });
+    onChild?.(child);
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve(code ?? (signal === "SIGINT" ? 130 : 143)));
+  });
+}
+
+async function main() {
+  if (process.getuid?.() !== 0) {
+    console.error("npm test: not running as root, so only the unit tests run (the lab tests need root: `sudo npm test`).");
+    return runInherit("npx", ["vitest", "run", "--project", "unit", ...extra]);
+  }
+
+  await ensureRequirements({ log: (line) => console.error(line) });
+
+  console.error("npm test: building hactl (npm run build)");
+  const buildCode = await runInherit("npm", ["run", "--silent", "build"]);
+  if (buildCode !== 0) console.error(`npm test: the build failed (exit ${buildCode}); tests that run bin/hactl will fail`);
+
+  /** @type {import("node:child_process").ChildProcess | undefined} */
+  let vitest;
+  let tornDown = false;
+  const teardown = async () => {
+    if (tornDown) return;
+    tornDown = true;
+    await labDown();
+  };
+  /** @param {NodeJS.Signals} signal */
+  const onSignal = (signal) => {
+    console.error(`npm test: ${signal}, stopping the tests and tearing the lab down`);
+    if (vitest && vitest.exitCode === null) {
+      vitest.kill(signal);
+      // vitest's own exit leads to the teardown in finally
+      setTimeout(() => vitest?.kill("SIGKILL"), 10_000).unref();
+    } else {
+      void teardown().finally(() => process.exit(130));
+    }
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  try {
+    await labDown();
+    await ensureWorkstation();
+    // nsenter --net switches only the network namespace, so the tests share the host's mounts and the
+    // namespaces they create are visible (and removable) from here
+    const code = await runInherit("nsenter", [`--net=/run/netns/${WORKSTATION_NS}`, "--", "npx", "vitest", "run", ...extra], (c) => {
+      vitest = c;
+    });
+    return buildCode !== 0 && code === 0 ? 1 : code;
+  } finally {
+    await teardown();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (err) => {
+    console.error(`npm test: ${err instanceof Error ? err.message : String(err)}`);
+    try {
+      await labDown();
+    } catch (e) {
+      console.error(`npm test: teardown failed too: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    process.exit(1);
+  },
+);
