@@ -61,9 +61,12 @@ export interface ExternalLbInput {
   /** The other LB hosts of the VRRP group. */
   peers: LbNode[];
   priority: number;
-  /** Ports to balance; backendPort defaults to port. */
-  ports: { port: number; protocol: "tcp" | "udp"; backendPort?: number }[];
-  /** The cluster nodes traffic goes to. */
+  /**
+   * Ports to balance; backendPort defaults to port, backends to the top-level list (pass only the
+   * control planes for the Kubernetes API port).
+   */
+  ports: { port: number; protocol: "tcp" | "udp"; backendPort?: number; backends?: LbNode[] }[];
+  /** The cluster nodes traffic goes to, unless a port names its own. */
   backends: LbNode[];
 }
 
@@ -217,7 +220,9 @@ export function renderExternalLb(input: ExternalLbInput, templates?: TemplateSou
     }
     const port = checkPort(p.port, `ports[${i}].port`);
     const backendPort = checkPort(p.backendPort ?? p.port, `ports[${i}].backendPort`);
-    return { name: `${p.protocol}_${port}`, port, udp: p.protocol === "udp", servers: servers(input.backends, backendPort) };
+    if (p.backends !== undefined) checkNodes(p.backends, `ports[${i}].backends`);
+    const nodes = p.backends ?? input.backends;
+    return { name: `${p.protocol}_${port}`, port, udp: p.protocol === "udp", servers: servers(nodes, backendPort) };
   });
   checkUnique(ports.map((p) => p.name), "ports");
   const probePort = ports.find((p) => !p.udp)?.port ?? 0;

@@ -57,9 +57,9 @@ function tokenize(text: string, origin: string): Token[] {
     tokens.push(classify(m[1] ?? "", origin, line));
     last = m.index + m[0].length;
   }
+  const open = text.indexOf("{{", last);
+  if (open >= 0) fail(origin, text.slice(0, open).split("\n").length, "unclosed '{{'");
   tokens.push({ kind: "text", text: text.slice(last), atLineStart: false });
-  const rest = text.slice(last);
-  if (rest.includes("{{")) fail(origin, text.slice(0, last).split("\n").length, "unclosed '{{'");
   return trimStandalone(tokens);
 }
 
