@@ -16,6 +16,8 @@ export const KIND = "Cluster";
 const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const HOSTNAME = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+/** An IPv4 address, or a DNS name that is not all digits and dots (so 10.0.0.300 is not taken for a name). */
+const ADDRESS = new RegExp(`^(?:${IPV4.source.slice(1, -1)}|(?![\\d.]+$)${HOSTNAME.source.slice(1, -1)})$`);
 const USER = /^[a-z_][a-z0-9_.-]{0,31}$/;
 const INTERFACE = /^[a-zA-Z0-9_.:-]{1,15}$/;
 const VERSION = /^\d+\.\d+$/;
@@ -24,7 +26,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const SAFE_PATH = /^[^\u0000-\u001f\u007f]+$/;
 const CIDR4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(?:3[0-2]|[12]?\d)$/;
 
-export const PATTERNS = { HOST_LABEL, HOSTNAME, IPV4, USER, INTERFACE, VERSION, ENV_NAME, SAFE_PATH, CIDR4 } as const;
+export const PATTERNS = { HOST_LABEL, HOSTNAME, IPV4, ADDRESS, USER, INTERFACE, VERSION, ENV_NAME, SAFE_PATH, CIDR4 } as const;
 
 export const MESSAGES = {
   hostLabel: "must be a hostname label: lowercase letters, digits and '-', starting and ending with a letter or digit, no dots, at most 63 characters",
@@ -41,9 +43,7 @@ export const MESSAGES = {
 } as const;
 
 const hostLabel = z.string().max(63, MESSAGES.hostLabel).regex(HOST_LABEL, MESSAGES.hostLabel);
-const address = z.string().max(253, MESSAGES.address).refine((s) => IPV4.test(s) || (HOSTNAME.test(s) && !/^[\d.]+$/.test(s)), {
-  message: MESSAGES.address,
-});
+const address = z.string().max(253, MESSAGES.address).regex(ADDRESS, MESSAGES.address);
 const ipv4 = z.string().max(15, MESSAGES.ipv4).regex(IPV4, MESSAGES.ipv4);
 const user = z.string().max(32, MESSAGES.user).regex(USER, MESSAGES.user);
 const filePath = z.string().min(1, MESSAGES.path).max(4096, MESSAGES.path).regex(SAFE_PATH, MESSAGES.path);
