@@ -146,7 +146,7 @@ describe("renderExternalLb (golden files)", () => {
 
 describe("hostile and invalid input", () => {
   const cases: [string, () => unknown, RegExp][] = [
-    ["newline in interface", () => renderKeepalivedHaproxy(cpInput({ interface: "eth0\n    script_user nobody" })), /interface "eth0\\n    script_user nobody" is not a network interface name/],
+    ["newline in interface", () => renderKeepalivedHaproxy(cpInput({ interface: "eth0\n    script_user nobody" })), /interface "eth0\\n {4}script_user nobody" is not a network interface name/],
     ["';' in a node name", () => renderKeepalivedHaproxy(cpInput({ controlPlanes: [{ name: "n1;evil", address: "10.77.0.11" }], self: { name: "n1;evil", address: "10.77.0.11" } })), /controlPlanes\[0\]\.name "n1;evil" is not a valid name/],
     ["';' in a cluster name", () => renderExternalLb(externalInput({ clusterName: "lab; }" })), /clusterName "lab; }" is not a valid name/],
     ["space in an address", () => renderExternalLb(externalInput({ backends: [{ name: "n", address: "10.0.0.1 down" }] })), /backends\[0\]\.address "10.0.0.1 down" is not an IP address or hostname/],
