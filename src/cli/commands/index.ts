@@ -1,8 +1,9 @@
 import { Command, Option } from "commander";
 import { HactlError } from "../../core/errors.js";
 import type { CommandBody } from "../main.js";
+import { registerInit } from "./init.js";
 
-type Wrap = (name: string, body: CommandBody) => () => Promise<void>;
+export type Wrap = (name: string, body: CommandBody) => () => Promise<void>;
 
 const fileOption = (): Option => new Option("-f, --file <path>", "cluster.yaml to use").default("cluster.yaml");
 const dryRun = (): Option => new Option("--dry-run", "print the plan per node and change nothing anywhere").default(false);
@@ -29,14 +30,7 @@ export function registerCommands(program: Command, wrap: Wrap): void {
       return wrap("install", async (ctx) => (await import("../../actions/install.js")).runInstall(opts, ctx))();
     });
 
-  program
-    .command("init")
-    .description("ask the wizard's questions and write cluster.yaml (no install)")
-    .option("--out <path>", "file to write", "cluster.yaml")
-    .action(function (this: Command) {
-      const opts = this.opts<{ out: string }>();
-      return wrap("init", async (ctx) => (await import("../../actions/wizard.js")).runInit(opts, ctx))();
-    });
+  registerInit(program, wrap);
 
   program
     .command("validate")
@@ -67,10 +61,7 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     .command("status")
     .description("nodes, datastore roles, HA state, VIP holder, load-balancer backends and drift; non-zero exit when unhealthy")
     .addOption(fileOption())
-    .action(function (this: Command) {
-      const opts = this.opts<{ file: string }>();
-      return wrap("status", async (ctx) => (await import("../../actions/status.js")).runStatus(opts, ctx))();
-    });
+    .action(notBuiltAction(wrap, "status"));
 
   program
     .command("add-node")
@@ -81,10 +72,7 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     .option("--user <user>", "SSH user for this node")
     .addOption(fileOption())
     .addOption(dryRun())
-    .action(function (this: Command, name: string) {
-      const opts = this.opts<{ file: string; address?: string; role: "control-plane" | "worker"; user?: string; dryRun: boolean }>();
-      return wrap("add-node", async (ctx) => (await import("../../actions/add-node.js")).runAddNode({ ...opts, name }, ctx))();
-    });
+    .action(notBuiltAction(wrap, "add-node"));
 
   program
     .command("remove-node")
@@ -94,10 +82,7 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     .option("--drain-timeout <seconds>", "how long to wait for the drain", "120")
     .addOption(fileOption())
     .addOption(dryRun())
-    .action(function (this: Command, name: string) {
-      const opts = this.opts<{ file: string; force: boolean; drainTimeout: string; dryRun: boolean }>();
-      return wrap("remove-node", async (ctx) => (await import("../../actions/remove-node.js")).runRemoveNode({ ...opts, name }, ctx))();
-    });
+    .action(notBuiltAction(wrap, "remove-node"));
 
   program
     .command("scale")

@@ -1,0 +1,169 @@
+import { writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { RunContext } from "../cli/context.js";
+import { HactlError } from "../core/errors.js";
+import { forEachNode } from "../core/parallel.js";
+import { applyPlan } from "../core/executor.js";
+import { describePlan, planIsEmpty } from "../core/plan.js";
+import { gatherFacts, type NodeFacts } from "../gather/facts.js";
+import { gatherMicrok8sState } from "../gather/microk8s-state.js";
+import { MICROK8S_API_PORT, MICROK8S_PORTS, kubeconfigForVip, microk8s } from "../distros/microk8s.js";
+import { templateSource } from "../lb/template-source.js";
+import { lbLayout } from "../phases/lb-configs.js";
+import { planMicrok8sInstall } from "../phases/install-microk8s.js";
+import { need } from "../phases/prepare-hosts.js";
+import { formatPreflight, needsHostsEntries, preflightChecks, preflightFailed } from "../phases/preflight.js";
+import { loadSpecFile } from "../spec/parse.js";
+import type { ClusterSpec } from "../spec/schema.js";
+import { resolveSecret } from "../spec/secrets.js";
+import { machinesOf, openSession, type Session } from "./session.js";
+import { waitLivez } from "./verify-api.js";
+
+export interface InstallOptions {
+  file?: string;
+  dryRun: boolean;
+  templates?: string;
+  kubeconfig?: string;
+}
+
+export async function runInstall(opts: InstallOptions, ctx: RunContext): Promise<number> {
+  const spec = await specForInstall(opts, ctx);
+  if (spec.spec.distribution.type !== "microk8s") {
+    throw new HactlError("NOT_IMPLEMENTED", "the kubeadm distribution is not built yet in this version", {
+      remedy: "Use distribution.type: microk8s for now.",
+    });
+  }
+  const session = await openSession(spec, machinesOf(spec), ctx);
+  try {
+    return await installWith(spec, session, opts, ctx);
+  } finally {
+    await session.close();
+  }
+}
+
+async function specForInstall(opts: InstallOptions, ctx: RunContext): Promise<ClusterSpec> {
+  if (opts.file) return (await loadSpecFile(opts.file)).spec;
+  if (!ctx.interactive) {
+    throw new HactlError("USAGE", "no cluster file given and no terminal to ask questions on", {
+      remedy: "Run `hactl install -f cluster.yaml --yes`, or run `hactl install` in a terminal for the wizard.",
+    });
+  }
+  const { runWizard } = await import("./wizard.js");
+  const written = await runWizard({ out: "cluster.yaml" }, ctx);
+  return (await loadSpecFile(written)).spec;
+}
+
+async function installWith(spec: ClusterSpec, session: Session, opts: InstallOptions, ctx: RunContext): Promise<number> {
+  const { reporter } = ctx;
+  const machines = machinesOf(spec);
+  const names = machines.map((m) => m.name);
+  const probes = spec.spec.nodes.map((n) => `${n.address}:22`);
+
+  reporter.phase("Gather facts");
+  const facts = await forEachNode("Gather facts", machines, async (m) => {
+    const f = await gatherFacts(need(session.hosts, m.name), names, probes);
+    reporter.step(m.name, `${f.osId} ${f.osVersion}, ${f.cpus} CPU, ${f.memoryMiB} MiB`, "done");
+    return f;
+  });
+  const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
+
+  reporter.phase("Preflight checks");
+  const checks = preflightChecks({
+    spec,
+    nodes: spec.spec.nodes,
+    facts,
+    distroPorts: MICROK8S_PORTS,
+    installed: state.installed,
+    peerProbes: probes,
+  });
+  reporter.print(formatPreflight(checks));
+  if (preflightFailed(checks)) {
+    throw new HactlError("PREFLIGHT_FAILED", "preflight checks failed; nothing was changed", {
+      remedy: "Fix each FAIL line above (its fix is printed under it), then run the same command again.",
+    });
+  }
+
+  const layout = lbLayout({
+    spec,
+    facts: facts as ReadonlyMap<string, NodeFacts>,
+    backendApiPort: MICROK8S_API_PORT,
+    templates: templateSource(opts.templates ?? spec.spec.loadBalancer.templates),
+    ...(await statsPassword(spec, ctx)),
+  });
+  const hostsEntriesFor = needsHostsEntries(checks);
+  for (const h of spec.spec.loadBalancer.external?.hosts ?? []) hostsEntriesFor.add(h.name);
+  const plan = planMicrok8sInstall({
+    spec,
+    facts,
+    state,
+    hostsEntriesFor,
+    lbFiles: layout.files,
+    lbPackages: layout.packages,
+    nonlocalBind: layout.nonlocalBind,
+    joinAttempts: 3,
+  });
+
+  if (opts.dryRun) {
+    reporter.phase("Plan (dry run: nothing is changed)");
+    reporter.print(describePlan(plan));
+    reporter.result({ dryRun: true, plan: plan.map((p) => ({ phase: p.title, mode: p.mode, steps: p.steps.map((s) => ({ node: s.node, title: s.title, describe: s.describe })) })) });
+    return 0;
+  }
+  if (planIsEmpty(plan)) {
+    reporter.info("Nothing to do: the cluster already matches cluster.yaml.");
+  } else {
+    if (ctx.interactive) {
+      reporter.print(describePlan(plan));
+      const { confirm } = await import("../ui/prompts.js");
+      if (!(await confirm(`Apply this plan to ${machines.length} machines?`, true))) {
+        throw new HactlError("USER_ABORTED", "cancelled before any change");
+      }
+    }
+    const summary = await applyPlan(plan, { hosts: session.hosts, reporter, signal: ctx.signal });
+    reporter.info(`\n${summary.changed} step(s) changed, ${summary.unchanged} already done.`);
+  }
+  return finish(spec, session, opts, ctx);
+}
+
+async function statsPassword(spec: ClusterSpec, ctx: RunContext): Promise<{ statsPassword?: string }> {
+  const ref = spec.spec.loadBalancer.stats.password;
+  if (!spec.spec.loadBalancer.stats.enabled || !ref) return {};
+  return { statsPassword: await resolveSecret(ref, { interactive: ctx.interactive, label: "spec.loadBalancer.stats.password" }) };
+}
+
+/** Kubeconfig pointing at the VIP, a check that the API answers through it, and next steps. */
+async function finish(spec: ClusterSpec, session: Session, opts: InstallOptions, ctx: RunContext): Promise<number> {
+  const { reporter } = ctx;
+  const lb = spec.spec.loadBalancer;
+  const endpoint = lb.vip && lb.mode !== "none" ? { host: lb.vip, port: lb.mode === "external" ? apiPortExternal(spec) : lb.apiPort } : undefined;
+  const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
+  if (!state.leader) throw new HactlError("INTERNAL", "no running control-plane node after install");
+  const leader = session.hosts.get(state.leader);
+  if (!leader) throw new HactlError("INTERNAL", `no connection to ${state.leader}`);
+  const config = (await leader.run(microk8s.config())).stdout;
+  const kubeconfigPath = resolve(opts.kubeconfig ?? `${spec.metadata.name}.kubeconfig`);
+  const content = endpoint ? kubeconfigForVip(config, endpoint.host, endpoint.port) : config;
+  await writeFile(kubeconfigPath, content, { mode: 0o600 });
+
+  reporter.phase("Verify");
+  let apiOk: boolean | undefined;
+  if (endpoint) {
+    apiOk = await waitLivez(endpoint.host, endpoint.port, 60_000);
+    reporter.step("cluster", `API ${apiOk ? "answers" : "does NOT answer"} through https://${endpoint.host}:${endpoint.port}`, apiOk ? "done" : "failed");
+  }
+  const ready = state.kubeNodes.filter((n) => n.ready).length;
+  reporter.step("cluster", `${ready}/${spec.spec.nodes.length} nodes Ready, high availability ${state.status.get(state.leader)?.haEnabled ? "on" : "off"}`, ready === spec.spec.nodes.length ? "done" : "failed");
+  reporter.result({ cluster: spec.metadata.name, kubeconfig: kubeconfigPath, endpoint, apiReachable: apiOk, nodesReady: ready, nodes: spec.spec.nodes.length });
+  reporter.print(`\nKubeconfig written to ${kubeconfigPath} (mode 0600).\nNext: KUBECONFIG=${kubeconfigPath} kubectl get nodes · hactl status -f <cluster.yaml>`);
+  if (apiOk === false) {
+    throw new HactlError("UNHEALTHY", "the cluster is installed but its API does not answer through the VIP", {
+      remedy: "Run `hactl status` to see which load balancer or node is down.",
+    });
+  }
+  return 0;
+}
+
+function apiPortExternal(spec: ClusterSpec): number {
+  const ports = spec.spec.loadBalancer.external?.ports ?? [];
+  return ports.find((p) => p.backendPort === MICROK8S_API_PORT)?.port ?? spec.spec.loadBalancer.apiPort;
+}

@@ -1,0 +1,90 @@
+import type { RemoteHost } from "../core/host.js";
+import type { RunContext } from "../cli/context.js";
+import { effectiveSsh, type ClusterSpec, type SecretRef, type SshOverride } from "../spec/schema.js";
+import { expandHome, resolveSecret } from "../spec/secrets.js";
+import type { SshTarget } from "../ssh/connect.js";
+
+/** A machine hactl reaches over SSH: a cluster node or an external load-balancer host. */
+export interface Machine {
+  readonly name: string;
+  readonly address: string;
+  readonly ssh?: SshOverride | undefined;
+}
+
+export interface Session {
+  readonly hosts: Map<string, RemoteHost>;
+  close(): Promise<void>;
+}
+
+/** Every machine of the spec: nodes first, then external LB hosts. */
+export function machinesOf(spec: ClusterSpec): Machine[] {
+  return [...spec.spec.nodes, ...(spec.spec.loadBalancer.external?.hosts ?? [])];
+}
+
+async function secretOf(ref: SecretRef | undefined, label: string, ctx: RunContext): Promise<string | undefined> {
+  if (!ref) return undefined;
+  const { secret } = await import("../ui/prompts.js");
+  return resolveSecret(ref, { interactive: ctx.interactive, prompt: secret, label });
+}
+
+/** The SSH target for one machine: its override merged over spec.ssh, secrets resolved now. */
+export async function targetFor(spec: ClusterSpec, machine: Machine, ctx: RunContext): Promise<SshTarget> {
+  const s = effectiveSsh(spec, machine);
+  const label = `ssh settings of ${machine.name}`;
+  const [passphrase, password, sudoPassword] = await Promise.all([
+    secretOf(s.passphrase, `${label}: passphrase`, ctx),
+    secretOf(s.password, `${label}: password`, ctx),
+    secretOf(s.sudoPassword, `${label}: sudoPassword`, ctx),
+  ]);
+  return {
+    name: machine.name,
+    address: machine.address,
+    port: s.port,
+    user: s.user,
+    useAgent: s.useAgent,
+    ...(s.identityFile ? { identityFile: expandHome(s.identityFile) } : {}),
+    ...(s.knownHostsFile ? { knownHostsFile: expandHome(s.knownHostsFile) } : {}),
+    ...(passphrase ? { passphrase } : {}),
+    ...(password ? { password } : {}),
+    ...(sudoPassword ? { sudoPassword } : {}),
+    ...(s.bastion
+      ? {
+          jump: {
+            name: `${machine.name}-bastion`,
+            address: s.bastion.address,
+            port: s.bastion.port,
+            user: s.bastion.user ?? s.user,
+            ...(s.bastion.identityFile ? { identityFile: expandHome(s.bastion.identityFile) } : s.identityFile ? { identityFile: expandHome(s.identityFile) } : {}),
+            ...(s.knownHostsFile ? { knownHostsFile: expandHome(s.knownHostsFile) } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/** One SSH connection per machine, opened in parallel; all or nothing. */
+export async function openSession(spec: ClusterSpec, machines: readonly Machine[], ctx: RunContext): Promise<Session> {
+  const targets: SshTarget[] = [];
+  for (const m of machines) targets.push(await targetFor(spec, m, ctx));
+  const { connectAll } = await import("../ssh/connect.js");
+  const { confirm } = await import("../ui/prompts.js");
+  ctx.reporter.phase(`Connect to ${machines.length} machines`);
+  const hosts = await connectAll(targets, {
+    interactive: ctx.interactive,
+    acceptNewHostKeys: ctx.acceptNewHostKeys,
+    confirmHostKey: (node, fp, type) => confirm(`${node}: unknown ${type} host key ${fp}. Trust it and record it in known_hosts?`),
+    promptPassphrase: async (file) => (await import("../ui/prompts.js")).secret(`Passphrase for ${file}`),
+    connectTimeoutMs: (effectiveSsh(spec, {}).connectTimeoutSeconds ?? 10) * 1000,
+    keepaliveIntervalMs: 10_000,
+    log: (node, line) => ctx.reporter.log(node, line),
+    signal: ctx.signal,
+    allOrNothing: true,
+  });
+  for (const m of machines) ctx.reporter.step(m.name, `connected to ${m.address}`, "done");
+  return {
+    hosts,
+    async close() {
+      await Promise.all([...hosts.values()].map((h) => h.close()));
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { readFile } from "node:fs/promises";
+import type { RunContext } from "../cli/context.js";
+import { HactlError } from "../core/errors.js";
+import { parseSpec } from "../spec/parse.js";
+import { formatProblems, hasErrors } from "../spec/problems.js";
+
+/** `hactl validate`: every problem at once, with line:column and a fix; exit 2 when any is an error. */
+export async function runValidate(opts: { file: string }, ctx: RunContext): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(opts.file, "utf8");
+  } catch {
+    throw new HactlError("SPEC_NOT_FOUND", `cluster file not found: ${opts.file}`, { remedy: "Write one with `hactl init`, or pass the right file with -f PATH." });
+  }
+  const { spec, problems } = parseSpec(text, opts.file);
+  const failed = hasErrors(problems) || !spec;
+  ctx.reporter.result({ file: opts.file, valid: !failed, problems });
+  if (problems.length > 0) ctx.reporter.print(formatProblems(problems, opts.file));
+  if (failed) {
+    throw new HactlError("SPEC_INVALID", `${opts.file} has ${problems.filter((p) => p.severity === "error").length} error(s)`, {
+      remedy: "Fix the lines above; each has its fix under it.",
+    });
+  }
+  ctx.reporter.info(`${opts.file} is valid${problems.length ? ` (${problems.length} warning(s))` : ""}: ${spec.spec.nodes.length} nodes, ${spec.spec.distribution.type} ${spec.spec.distribution.version}, load balancer ${spec.spec.loadBalancer.mode}.`);
+  return 0;
+}
+
+export async function runSchema(): Promise<number> {
+  const { clusterJsonSchema } = await import("../spec/json-schema.js");
+  process.stdout.write(`${JSON.stringify(clusterJsonSchema(), null, 2)}\n`);
+  return 0;
+}

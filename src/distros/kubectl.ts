@@ -1,0 +1,60 @@
+import { z } from "zod";
+
+/** Parsers of `kubectl get ... -o json` shared by every distribution. */
+
+const nodeList = z.object({
+  items: z.array(
+    z.object({
+      metadata: z.object({ name: z.string(), labels: z.record(z.string(), z.string()).optional() }),
+      spec: z.object({ unschedulable: z.boolean().optional() }).optional(),
+      status: z
+        .object({
+          addresses: z.array(z.object({ type: z.string(), address: z.string() })).optional(),
+          conditions: z.array(z.object({ type: z.string(), status: z.string() })).optional(),
+        })
+        .optional(),
+    }),
+  ),
+});
+
+export interface KubeNode {
+  name: string;
+  ready: boolean;
+  unschedulable: boolean;
+  internalIp: string | undefined;
+  labels: Record<string, string>;
+}
+
+export function parseNodes(stdout: string): KubeNode[] {
+  return nodeList.parse(JSON.parse(stdout)).items.map((item) => ({
+    name: item.metadata.name,
+    ready: item.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+    unschedulable: item.spec?.unschedulable ?? false,
+    internalIp: item.status?.addresses?.find((a) => a.type === "InternalIP")?.address,
+    labels: item.metadata.labels ?? {},
+  }));
+}
+
+const deploymentList = z.object({
+  items: z.array(
+    z.object({
+      metadata: z.object({ name: z.string(), namespace: z.string().optional() }),
+      spec: z.object({ replicas: z.number().optional() }).optional(),
+      status: z.object({ readyReplicas: z.number().optional(), replicas: z.number().optional(), updatedReplicas: z.number().optional() }).optional(),
+    }),
+  ),
+});
+
+export interface KubeDeployment {
+  name: string;
+  replicas: number;
+  readyReplicas: number;
+}
+
+export function parseDeployments(stdout: string): KubeDeployment[] {
+  return deploymentList.parse(JSON.parse(stdout)).items.map((d) => ({
+    name: d.metadata.name,
+    replicas: d.spec?.replicas ?? 0,
+    readyReplicas: d.status?.readyReplicas ?? 0,
+  }));
+}

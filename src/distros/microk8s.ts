@@ -1,0 +1,113 @@
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import type { Command } from "../core/command.js";
+
+/**
+ * MicroK8s: pure command builders and parsers of its documented output (see docs/architecture.md).
+ * Nothing here touches a node.
+ */
+
+export const MICROK8S_API_PORT = 16443;
+export const MICROK8S_AGENT_PORT = 25000;
+export const MICROK8S_DATASTORE_PORT = 19001;
+/** Ports a fresh node must have free: API, cluster agent, datastore, kubelet. */
+export const MICROK8S_PORTS = [MICROK8S_API_PORT, MICROK8S_AGENT_PORT, MICROK8S_DATASTORE_PORT, 10250] as const;
+
+export const microk8s = {
+  isInstalled: (): Command => ({ argv: ["snap", "list", "microk8s"], sudo: true }),
+  install: (version: string): Command => ({
+    argv: ["snap", "install", "microk8s", "--classic", `--channel=${version}/stable`],
+    sudo: true,
+    timeoutMs: 15 * 60_000,
+  }),
+  waitReady: (timeoutSeconds: number): Command => ({
+    argv: ["microk8s", "status", "--wait-ready", "--timeout", String(timeoutSeconds)],
+    sudo: true,
+    timeoutMs: (timeoutSeconds + 30) * 1000,
+  }),
+  statusYaml: (): Command => ({ argv: ["microk8s", "status", "--format", "yaml"], sudo: true, timeoutMs: 60_000, okCodes: [0, 1] }),
+  /** A single-use token (the default --token-ttl -1); JSON so the URL list parses reliably. */
+  addNode: (): Command => ({ argv: ["microk8s", "add-node", "--format", "json"], sudo: true, timeoutMs: 60_000 }),
+  /**
+   * `microk8s join` only takes the connection string as an argument. hactl sends it on stdin and lets the
+   * remote shell substitute it, so it never appears in the SSH exec request or hactl's logs; it is visible
+   * in the join process's argv while that runs, and the token is single-use.
+   */
+  join: (connection: string, worker: boolean): Command => ({
+    argv: ["sh", "-c", 'exec microk8s join "$(cat)" "$@"', "microk8s-join", ...(worker ? ["--worker"] : [])],
+    sudo: true,
+    stdin: `${connection}\n`,
+    timeoutMs: 10 * 60_000,
+  }),
+  leave: (): Command => ({ argv: ["microk8s", "leave"], sudo: true, timeoutMs: 5 * 60_000 }),
+  removeNode: (name: string, force: boolean): Command => ({
+    argv: ["microk8s", "remove-node", name, ...(force ? ["--force"] : [])],
+    sudo: true,
+    timeoutMs: 5 * 60_000,
+  }),
+  enable: (addon: string): Command => ({ argv: ["microk8s", "enable", addon], sudo: true, timeoutMs: 10 * 60_000 }),
+  disable: (addon: string): Command => ({ argv: ["microk8s", "disable", addon], sudo: true, timeoutMs: 10 * 60_000 }),
+  kubectl: (...args: string[]): Command => ({ argv: ["microk8s", "kubectl", ...args], sudo: true, timeoutMs: 120_000 }),
+  config: (): Command => ({ argv: ["microk8s", "config"], sudo: true, timeoutMs: 60_000 }),
+};
+
+const addNodeJson = z.object({ token: z.string().min(1), urls: z.array(z.string()).min(1) });
+
+/** The join connection string to use from `add-node --format json`: the URL on the leader's own address. */
+export function parseAddNode(stdout: string, leaderAddress: string): { connection: string; token: string } {
+  const parsed = addNodeJson.parse(JSON.parse(stdout));
+  const connection = parsed.urls.find((u) => u.startsWith(`${leaderAddress}:`)) ?? parsed.urls[0];
+  if (!connection) throw new Error("add-node printed no join URL");
+  return { connection, token: parsed.token };
+}
+
+export interface Microk8sStatus {
+  running: boolean;
+  haEnabled: boolean;
+  /** Datastore members as `ip:port` with their dqlite role. */
+  datastore: { address: string; role: "voter" | "standby" | "spare" }[];
+  addons: Map<string, "enabled" | "disabled">;
+  /** The node joined as a worker: status refuses to report on workers. */
+  isWorker: boolean;
+}
+
+const statusYaml = z.object({
+  microk8s: z.object({ running: z.union([z.boolean(), z.string()]) }).optional(),
+  "high-availability": z
+    .object({
+      enabled: z.union([z.boolean(), z.string()]).optional(),
+      nodes: z.array(z.object({ address: z.string(), role: z.string() })).nullish(),
+    })
+    .optional(),
+  addons: z.array(z.object({ name: z.string(), status: z.string() })).nullish(),
+});
+
+const truthy = (v: boolean | string | undefined): boolean => v === true || v === "True" || v === "true";
+
+/** Parses `microk8s status --format yaml` (Python booleans print as True/False). */
+export function parseStatus(stdout: string): Microk8sStatus {
+  if (stdout.includes("acting as a node in a cluster")) {
+    return { running: true, haEnabled: false, datastore: [], addons: new Map(), isWorker: true };
+  }
+  const doc = statusYaml.parse(parseYaml(stdout) ?? {});
+  const roles = new Set(["voter", "standby", "spare"]);
+  return {
+    running: truthy(doc.microk8s?.running),
+    haEnabled: truthy(doc["high-availability"]?.enabled),
+    datastore: (doc["high-availability"]?.nodes ?? [])
+      .filter((n) => roles.has(n.role))
+      .map((n) => ({ address: n.address, role: n.role as "voter" | "standby" | "spare" })),
+    addons: new Map((doc.addons ?? []).map((a) => [a.name, a.status === "enabled" ? "enabled" : "disabled"])),
+    isWorker: false,
+  };
+}
+
+/** The IP part of a datastore member `10.0.0.11:19001`. */
+export function datastoreIp(member: string): string {
+  return member.replace(/:\d+$/, "");
+}
+
+/** Rewrites the API server of a `microk8s config` kubeconfig to the VIP. */
+export function kubeconfigForVip(kubeconfig: string, vip: string, port: number): string {
+  return kubeconfig.replace(/server:\s*https:\/\/[^\s]+/g, `server: https://${vip}:${port}`);
+}

@@ -1,0 +1,121 @@
+import type { Command } from "../core/command.js";
+import type { RemoteHost } from "../core/host.js";
+
+/** What a node looks like before hactl changes anything. Gathered with one remote command per node. */
+export interface NodeFacts {
+  osId: string;
+  osVersion: string;
+  hostname: string;
+  cpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+  /** Node clock minus workstation clock, in milliseconds (includes half the round trip). */
+  clockSkewMs: number;
+  /** interface name → IPv4 addresses (without prefix length) */
+  interfaces: Map<string, string[]>;
+  /** TCP ports something listens on. */
+  listening: Set<number>;
+  /** name → address, as each queried node name resolves on this node (missing when it does not). */
+  resolves: Map<string, string>;
+  /** Executables present: snap, microk8s, kubeadm, keepalived, haproxy, nginx, ... */
+  commands: Set<string>;
+  /** Ports of other nodes this node could open a TCP connection to ("address:port"). */
+  reachable: Set<string>;
+}
+
+const TOOLS = ["snap", "keepalived", "haproxy", "nginx", "kubeadm", "kubelet", "containerd", "etcdctl", "bash"];
+
+/**
+ * The facts script is a constant of hactl; names and addresses to look up are passed as positional
+ * arguments ("$@"), never spliced into the script, so nothing from cluster.yaml is read by the shell.
+ */
+const FACTS_SCRIPT = `
+. /etc/os-release 2>/dev/null
+echo "os_id=$ID"; echo "os_version=$VERSION_ID"
+echo "hostname=$(hostname)"
+echo "cpus=$(nproc 2>/dev/null || echo 0)"
+echo "mem_kib=$(awk '/^MemTotal:/{print $2}' /proc/meminfo)"
+echo "disk_kib=$(df -Pk / | awk 'NR==2{print $4}')"
+echo "time_ms=$(date +%s%3N)"
+ip -o -4 addr show 2>/dev/null | awk '{print "addr=" $2 " " $4}'
+ss -Htln 2>/dev/null | awk '{print "listen=" $4}'
+for tool in ${TOOLS.join(" ")}; do command -v "$tool" >/dev/null 2>&1 && echo "has=$tool"; done
+mode=names
+for arg in "$@"; do
+  if [ "$arg" = "--probe" ]; then mode=probe; continue; fi
+  if [ "$mode" = names ]; then
+    ip=$(getent ahostsv4 "$arg" 2>/dev/null | awk 'NR==1{print $1}')
+    [ -n "$ip" ] && echo "resolves=$arg $ip"
+  else
+    host=\${arg%:*}; port=\${arg##*:}
+    if command -v bash >/dev/null 2>&1 && timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$host" "$port" 2>/dev/null; then echo "reach=$arg"; fi
+  fi
+done
+true
+`;
+
+export function factsCommand(names: readonly string[], probes: readonly string[]): Command {
+  return { argv: ["sh", "-c", FACTS_SCRIPT, "hactl-facts", ...names, "--probe", ...probes], timeoutMs: 60_000 };
+}
+
+export function parseFacts(stdout: string, sentAt: number, receivedAt: number): NodeFacts {
+  const facts: NodeFacts = {
+    osId: "",
+    osVersion: "",
+    hostname: "",
+    cpus: 0,
+    memoryMiB: 0,
+    diskGiB: 0,
+    clockSkewMs: 0,
+    interfaces: new Map(),
+    listening: new Set(),
+    resolves: new Map(),
+    commands: new Set(),
+    reachable: new Set(),
+  };
+  for (const line of stdout.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq < 0) continue;
+    const key = line.slice(0, eq);
+    const value = line.slice(eq + 1).trim();
+    switch (key) {
+      case "os_id": facts.osId = value; break;
+      case "os_version": facts.osVersion = value; break;
+      case "hostname": facts.hostname = value; break;
+      case "cpus": facts.cpus = Number(value) || 0; break;
+      case "mem_kib": facts.memoryMiB = Math.floor((Number(value) || 0) / 1024); break;
+      case "disk_kib": facts.diskGiB = Math.floor((Number(value) || 0) / 1024 / 1024); break;
+      case "time_ms": facts.clockSkewMs = (Number(value) || 0) - (sentAt + receivedAt) / 2; break;
+      case "addr": {
+        const [iface, cidr] = value.split(" ");
+        if (iface && cidr) facts.interfaces.set(iface, [...(facts.interfaces.get(iface) ?? []), cidr.split("/")[0] ?? cidr]);
+        break;
+      }
+      case "listen": {
+        const port = Number(value.slice(value.lastIndexOf(":") + 1));
+        if (port > 0) facts.listening.add(port);
+        break;
+      }
+      case "has": facts.commands.add(value); break;
+      case "resolves": {
+        const [name, ip] = value.split(" ");
+        if (name && ip) facts.resolves.set(name, ip);
+        break;
+      }
+      case "reach": facts.reachable.add(value); break;
+    }
+  }
+  return facts;
+}
+
+export async function gatherFacts(host: RemoteHost, names: readonly string[], probes: readonly string[]): Promise<NodeFacts> {
+  const sentAt = Date.now();
+  const result = await host.run(factsCommand(names, probes));
+  return parseFacts(result.stdout, sentAt, Date.now());
+}
+
+/** The interface that carries an address (for keepalived's `interface`). */
+export function interfaceFor(facts: NodeFacts, address: string): string | undefined {
+  for (const [iface, addrs] of facts.interfaces) if (addrs.includes(address)) return iface;
+  return undefined;
+}

@@ -1,0 +1,54 @@
+import { HactlError } from "../core/errors.js";
+import type { RemoteHost } from "../core/host.js";
+import type { StepOutcome } from "../core/plan.js";
+import type { RenderedConfig } from "../lb/render.js";
+
+const STAGED = ".hactl-new";
+
+/**
+ * Puts load-balancer configs live on one node without ever replacing a working config by a broken one:
+ * stage each changed file next to its target, validate the staged copy with the service's own checker,
+ * and only when all are valid install them atomically (keeping a backup) and reload each service
+ * gracefully (start it when it is not running). Files already identical are left alone.
+ */
+export async function activateConfigs(host: RemoteHost, files: readonly RenderedConfig[], signal?: AbortSignal): Promise<StepOutcome> {
+  const changed: RenderedConfig[] = [];
+  for (const file of files) {
+    const current = await host.readFile(file.path, { sudo: true });
+    if (current !== file.content) changed.push(file);
+  }
+  const services = [...new Set(files.map((f) => f.service))];
+  const inactive: string[] = [];
+  for (const svc of services) {
+    const state = await host.exec({ argv: ["systemctl", "is-active", svc], sudo: true });
+    if (state.code !== 0) inactive.push(svc);
+  }
+  if (changed.length === 0 && inactive.length === 0) return "unchanged";
+
+  for (const file of changed) {
+    const staged = `${file.path}${STAGED}`;
+    await host.writeFile(staged, file.content, { mode: file.mode, owner: file.owner, sudo: true });
+    const argv = file.validate.map((a) => a.replaceAll("{file}", staged)) as [string, ...string[]];
+    const check = await host.exec({ argv, sudo: true, timeoutMs: 60_000 });
+    if (check.code !== 0) {
+      await host.exec({ argv: ["rm", "-f", staged], sudo: true });
+      throw new HactlError("CONFIG_INVALID", `${file.path} failed validation (${argv[0]} exited ${check.code}); the running config was left in place`, {
+        node: host.name,
+        details: `${check.stdout}\n${check.stderr}`.trim().split("\n").slice(-15).join("\n"),
+        remedy: "Fix the template override (spec.loadBalancer.templates or --templates) and run the command again.",
+      });
+    }
+  }
+  for (const file of changed) {
+    await host.writeFile(file.path, file.content, { mode: file.mode, owner: file.owner, sudo: true, backup: true });
+    await host.exec({ argv: ["rm", "-f", `${file.path}${STAGED}`], sudo: true });
+  }
+  const touched = new Set(changed.map((f) => f.service));
+  for (const svc of services) {
+    if (signal?.aborted) break;
+    await host.run({ argv: ["systemctl", "enable", svc], sudo: true });
+    if (inactive.includes(svc)) await host.run({ argv: ["systemctl", "start", svc], sudo: true, timeoutMs: 60_000 });
+    else if (touched.has(svc)) await host.run({ argv: ["systemctl", "reload", svc], sudo: true, timeoutMs: 60_000 });
+  }
+  return "changed";
+}

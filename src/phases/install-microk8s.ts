@@ -1,0 +1,138 @@
+import type { Phase, Plan, Step } from "../core/plan.js";
+import { microk8s, parseStatus } from "../distros/microk8s.js";
+import type { NodeFacts } from "../gather/facts.js";
+import { isMember, type Microk8sClusterState } from "../gather/microk8s-state.js";
+import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
+import type { RenderedConfig } from "../lb/render.js";
+import { activateConfigs } from "./activate-config.js";
+import { joinMicrok8sNode } from "./microk8s-join.js";
+import { hostsEntriesStep, need, nonlocalBindStep, packagesStep } from "./prepare-hosts.js";
+
+export interface Microk8sPlanInput {
+  spec: ClusterSpec;
+  facts: ReadonlyMap<string, NodeFacts>;
+  state: Microk8sClusterState;
+  /** Nodes (and LB hosts) whose /etc/hosts needs hactl's entries. */
+  hostsEntriesFor: ReadonlySet<string>;
+  /** Rendered load-balancer configs per node or LB host. */
+  lbFiles: ReadonlyMap<string, readonly RenderedConfig[]>;
+  /** Packages each LB machine needs: keepalived/haproxy/nginx. */
+  lbPackages: ReadonlyMap<string, readonly { pkg: string; command: string }[]>;
+  /** Nodes that bind the VIP without holding it (haproxy on every control plane). */
+  nonlocalBind: ReadonlySet<string>;
+  joinAttempts: number;
+}
+
+export const ADDONS: { key: keyof ClusterSpec["spec"]["addons"]; name: string }[] = [
+  { key: "dns", name: "dns" },
+  { key: "haCluster", name: "ha-cluster" },
+  { key: "metricsServer", name: "metrics-server" },
+  { key: "hostpathStorage", name: "hostpath-storage" },
+];
+
+/** Pure: the whole MicroK8s install (or the rest of it) as phases of steps. */
+export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
+  const { spec } = input;
+  const nodes = spec.spec.nodes;
+  const leader = nodes.find((n) => n.name === input.state.leader) ?? nodes.find((n) => n.role === "control-plane");
+  if (!leader) return [];
+  const machines = [...nodes.map((n) => ({ name: n.name, address: n.address })), ...(spec.spec.loadBalancer.external?.hosts ?? [])];
+  const entries = [...nodes, ...(spec.spec.loadBalancer.external?.hosts ?? [])].map((n) => ({ name: n.name, address: n.address }));
+
+  const prepare: Step[] = [];
+  for (const m of machines) {
+    if (input.hostsEntriesFor.has(m.name)) prepare.push(hostsEntriesStep(m.name, entries));
+    if (input.nonlocalBind.has(m.name)) prepare.push(nonlocalBindStep(m.name));
+    const facts = input.facts.get(m.name);
+    const pkgs = input.lbPackages.get(m.name);
+    const step = facts && pkgs ? packagesStep(m.name, facts, pkgs) : undefined;
+    if (step) prepare.push(step);
+  }
+
+  const version = spec.spec.distribution.version;
+  const install = nodes.filter((n) => !input.state.installed.has(n.name)).map((n) => installStep(n, version));
+  const joins = nodes.filter((n) => n.name !== leader.name && !isMember(input.state, n)).map((n) => joinStep(n, leader, input.joinAttempts));
+
+  const lb: Step[] = [...input.lbFiles].map(([name, files]) => lbStep(name, files));
+  const wanted = ADDONS.filter((a) => spec.spec.addons[a.key]).map((a) => a.name);
+  const leaderStatus = input.state.status.get(leader.name);
+  const missingAddons = wanted.filter((a) => leaderStatus?.addons.get(a) !== "enabled");
+
+  const phases: Phase[] = [
+    { title: "Prepare hosts", mode: "parallel", steps: prepare },
+    { title: "Install MicroK8s", mode: "parallel", steps: install },
+    { title: "Form the cluster", mode: "serial", steps: joins },
+    { title: "Configure load balancers", mode: "parallel", steps: lb },
+    { title: "Enable addons", mode: "serial", steps: missingAddons.length ? [addonsStep(leader.name, missingAddons)] : [] },
+  ];
+  return phases;
+}
+
+function installStep(node: NodeSpec, version: string): Step {
+  return {
+    id: `install:${node.name}`,
+    node: node.name,
+    title: `install MicroK8s ${version}`,
+    describe: [`snap install microk8s --classic --channel=${version}/stable`, "microk8s status --wait-ready"],
+    async run(ctx) {
+      const host = need(ctx.hosts, node.name);
+      const present = (await host.exec(microk8s.isInstalled())).code === 0;
+      if (!present) await host.run(microk8s.install(version), { signal: ctx.signal });
+      await host.run(microk8s.waitReady(300), { signal: ctx.signal });
+      return present ? "unchanged" : "changed";
+    },
+  };
+}
+
+function joinStep(node: NodeSpec, leader: NodeSpec, attempts: number): Step {
+  return {
+    id: `join:${node.name}`,
+    node: node.name,
+    title: `join as ${node.role}`,
+    describe: [
+      `on ${leader.name}: microk8s add-node (fresh single-use token)`,
+      `microk8s join ${leader.address}:25000/<token>${node.role === "worker" ? " --worker" : ""}`,
+      `wait until Ready${node.role === "control-plane" ? " and in the datastore" : ""}`,
+    ],
+    async run(ctx) {
+      await joinMicrok8sNode({
+        leader: need(ctx.hosts, leader.name),
+        leaderAddress: leader.address,
+        node: need(ctx.hosts, node.name),
+        spec: node,
+        attempts,
+        readyTimeoutMs: 5 * 60_000,
+        signal: ctx.signal,
+        log: ctx.log,
+      });
+      return "changed";
+    },
+  };
+}
+
+function lbStep(name: string, files: readonly RenderedConfig[]): Step {
+  const services = [...new Set(files.map((f) => f.service))];
+  return {
+    id: `lb:${name}`,
+    node: name,
+    title: `configure ${services.join(" + ")}`,
+    describe: files.map((f) => `${f.path}: validate (${f.validate[0]}), install with backup, reload ${f.service}`),
+    run: (ctx) => activateConfigs(need(ctx.hosts, name), files, ctx.signal),
+  };
+}
+
+function addonsStep(leader: string, addons: readonly string[]): Step {
+  return {
+    id: `addons:${leader}`,
+    node: leader,
+    title: `enable ${addons.join(", ")}`,
+    describe: addons.map((a) => `microk8s enable ${a}`),
+    async run(ctx) {
+      const host = need(ctx.hosts, leader);
+      const status = parseStatus((await host.exec(microk8s.statusYaml())).stdout);
+      const todo = addons.filter((a) => status.addons.get(a) !== "enabled");
+      for (const addon of todo) await host.run(microk8s.enable(addon), { signal: ctx.signal });
+      return todo.length ? "changed" : "unchanged";
+    },
+  };
+}

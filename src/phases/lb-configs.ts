@@ -1,0 +1,96 @@
+import type { NodeFacts } from "../gather/facts.js";
+import { interfaceFor } from "../gather/facts.js";
+import { renderExternalLb, renderKeepalivedHaproxy, type LbNode, type RenderedConfig } from "../lb/render.js";
+import type { TemplateSource } from "../lb/template-source.js";
+import { controlPlaneNodes, type ClusterSpec } from "../spec/schema.js";
+
+export interface LbLayout {
+  /** Config files per machine (control-plane node or external LB host), in install order. */
+  files: Map<string, RenderedConfig[]>;
+  /** Packages per machine, installed only when the command is missing. */
+  packages: Map<string, { pkg: string; command: string }[]>;
+  /** Machines whose haproxy binds the VIP without always holding it. */
+  nonlocalBind: Set<string>;
+}
+
+export interface LbLayoutInput {
+  spec: ClusterSpec;
+  facts: ReadonlyMap<string, NodeFacts>;
+  /** The API server port on the nodes: 16443 MicroK8s, 6443 kubeadm. */
+  backendApiPort: number;
+  templates?: TemplateSource;
+  /** Resolved stats password, when the stats page is on. */
+  statsPassword?: string;
+}
+
+const KEEPALIVED = { pkg: "keepalived", command: "keepalived" };
+const HAPROXY = { pkg: "haproxy", command: "haproxy" };
+const NGINX = { pkg: "nginx", command: "nginx" };
+
+/** Pure: which load-balancer files and packages every machine gets, from the spec and gathered facts. */
+export function lbLayout(input: LbLayoutInput): LbLayout {
+  const { spec } = input;
+  const lb = spec.spec.loadBalancer;
+  const layout: LbLayout = { files: new Map(), packages: new Map(), nonlocalBind: new Set() };
+  const asLb = (n: { name: string; address: string }): LbNode => ({ name: n.name, address: n.address });
+  const priority = (i: number): number => Math.max(1, 150 - i * 10);
+
+  if (lb.mode === "keepalived-haproxy" && lb.vip) {
+    const cps = controlPlaneNodes(spec).map(asLb);
+    cps.forEach((self, i) => {
+      const facts = input.facts.get(self.name);
+      const iface = lb.interface ?? (facts ? interfaceFor(facts, self.address) : undefined) ?? "eth0";
+      layout.files.set(
+        self.name,
+        renderKeepalivedHaproxy(
+          {
+            clusterName: spec.metadata.name,
+            vip: lb.vip as string,
+            interface: iface,
+            virtualRouterId: lb.virtualRouterId,
+            unicast: lb.unicast,
+            apiPort: lb.apiPort,
+            backendApiPort: input.backendApiPort,
+            controlPlanes: cps,
+            self,
+            priority: priority(i),
+            ...(lb.web.enabled ? { web: { port: lb.web.port, backendPort: lb.web.backendPort, nodes: spec.spec.nodes.map(asLb) } } : {}),
+            ...(lb.stats.enabled && input.statsPassword ? { stats: { port: lb.stats.port, user: lb.stats.user, password: input.statsPassword } } : {}),
+          },
+          input.templates,
+        ),
+      );
+      layout.packages.set(self.name, [KEEPALIVED, HAPROXY]);
+      layout.nonlocalBind.add(self.name);
+    });
+  }
+
+  if (lb.mode === "external" && lb.external) {
+    const hosts = lb.external.hosts.map(asLb);
+    const engine = lb.external.engine;
+    hosts.forEach((self, i) => {
+      const facts = input.facts.get(self.name);
+      const withVip = hosts.length > 1 && lb.vip !== undefined;
+      const iface = lb.interface ?? (facts ? interfaceFor(facts, self.address) : undefined) ?? "eth0";
+      layout.files.set(
+        self.name,
+        renderExternalLb(
+          {
+            engine,
+            clusterName: spec.metadata.name,
+            ...(withVip ? { vip: lb.vip, interface: iface, virtualRouterId: lb.virtualRouterId, unicast: lb.unicast } : {}),
+            self,
+            peers: hosts.filter((h) => h.name !== self.name),
+            priority: priority(i),
+            ports: lb.external?.ports.map((p) => ({ port: p.port, protocol: p.protocol, ...(p.backendPort ? { backendPort: p.backendPort } : {}) })) ?? [],
+            backends: spec.spec.nodes.map(asLb),
+          },
+          input.templates,
+        ),
+      );
+      layout.packages.set(self.name, [engine === "nginx" ? NGINX : HAPROXY, ...(withVip ? [KEEPALIVED] : [])]);
+      if (withVip) layout.nonlocalBind.add(self.name);
+    });
+  }
+  return layout;
+}

@@ -1,0 +1,82 @@
+import { HactlError } from "../core/errors.js";
+import type { RemoteHost } from "../core/host.js";
+import { registerSecret } from "../core/secrets.js";
+import { datastoreIp, microk8s, parseAddNode, parseStatus } from "../distros/microk8s.js";
+import { parseNodes } from "../distros/kubectl.js";
+import type { NodeSpec } from "../spec/schema.js";
+
+export interface JoinOptions {
+  leader: RemoteHost;
+  leaderAddress: string;
+  node: RemoteHost;
+  spec: NodeSpec;
+  attempts: number;
+  readyTimeoutMs: number;
+  signal: AbortSignal;
+  log: (line: string) => void;
+}
+
+/**
+ * Joins one node with a fresh single-use token. A MicroK8s token is consumed even by a failed join, so
+ * every attempt mints a new one; after a failure the half-joined member is removed from both sides
+ * before the next attempt. Stops with a report after `attempts` failures.
+ */
+export async function joinMicrok8sNode(o: JoinOptions): Promise<void> {
+  let lastError = "";
+  for (let attempt = 1; attempt <= o.attempts; attempt++) {
+    if (o.signal.aborted) break;
+    const minted = await o.leader.run(microk8s.addNode());
+    const { connection, token } = parseAddNode(minted.stdout, o.leaderAddress);
+    registerSecret(token);
+    registerSecret(connection);
+    o.log(`join attempt ${attempt}/${o.attempts} with a fresh token`);
+    const joined = await o.node.exec(microk8s.join(connection, o.spec.role === "worker"), { signal: o.signal });
+    if (joined.code === 0) {
+      await waitMember(o);
+      return;
+    }
+    lastError = `${joined.stdout}\n${joined.stderr}`.trim().split("\n").slice(-5).join("\n");
+    o.log(`join attempt ${attempt} failed (exit ${joined.code}): ${lastError}`);
+    await cleanupHalfJoined(o);
+  }
+  throw new HactlError("JOIN_FAILED", `could not join ${o.spec.name} after ${o.attempts} attempts`, {
+    node: o.spec.name,
+    details: lastError,
+    remedy: `Check the node's MicroK8s (microk8s inspect on ${o.spec.name}) and network between it and ${o.leader.name}, then run the same command again; nodes already joined are kept.`,
+  });
+}
+
+/** Removes what a failed join may have left: the node's membership on the leader, the node's own state. */
+export async function cleanupHalfJoined(o: Pick<JoinOptions, "leader" | "node" | "spec" | "log">): Promise<void> {
+  const nodes = await o.leader.exec(microk8s.kubectl("get", "nodes", "-o", "json"));
+  const listed = nodes.code === 0 && parseNodes(nodes.stdout).some((n) => n.name === o.spec.name);
+  const status = parseStatus((await o.leader.exec(microk8s.statusYaml())).stdout);
+  const inDatastore = status.datastore.some((m) => datastoreIp(m.address) === o.spec.address);
+  if (listed || inDatastore) {
+    o.log(`removing half-joined ${o.spec.name} from the cluster`);
+    await o.node.exec(microk8s.leave());
+    await o.leader.exec(microk8s.removeNode(o.spec.name, true));
+  }
+}
+
+async function waitMember(o: JoinOptions): Promise<void> {
+  const deadline = Date.now() + o.readyTimeoutMs;
+  for (;;) {
+    const nodes = await o.leader.exec(microk8s.kubectl("get", "nodes", "-o", "json"));
+    const ready = nodes.code === 0 && parseNodes(nodes.stdout).some((n) => n.name === o.spec.name && n.ready);
+    let inDatastore = o.spec.role === "worker";
+    if (!inDatastore) {
+      const status = parseStatus((await o.leader.exec(microk8s.statusYaml())).stdout);
+      inDatastore = status.datastore.some((m) => datastoreIp(m.address) === o.spec.address);
+    }
+    if (ready && inDatastore) return;
+    if (Date.now() > deadline || o.signal.aborted) {
+      throw new HactlError("JOIN_FAILED", `${o.spec.name} joined but did not become Ready${inDatastore ? "" : " and a datastore member"} in time`, {
+        node: o.spec.name,
+        retryable: true,
+        remedy: "Run the same command again: hactl finishes or cleans up a half-joined node.",
+      });
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}

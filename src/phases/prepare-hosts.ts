@@ -1,0 +1,66 @@
+import type { RemoteHost } from "../core/host.js";
+import type { Step } from "../core/plan.js";
+import type { NodeFacts } from "../gather/facts.js";
+import { withHostsBlock } from "./hosts-file.js";
+
+export const NONLOCAL_BIND_FILE = "/etc/sysctl.d/60-hactl-loadbalancer.conf";
+const NONLOCAL_BIND = "net.ipv4.ip_nonlocal_bind = 1\n";
+
+export function hostsEntriesStep(node: string, entries: readonly { name: string; address: string }[]): Step {
+  return {
+    id: `hosts:${node}`,
+    node,
+    title: "add cluster nodes to /etc/hosts",
+    describe: entries.map((e) => `/etc/hosts: ${e.address} ${e.name}`),
+    async run(ctx) {
+      const host = need(ctx.hosts, node);
+      const current = (await host.readFile("/etc/hosts")) ?? "";
+      const next = withHostsBlock(current, entries);
+      if (next === current) return "unchanged";
+      await host.writeFile("/etc/hosts", next, { mode: 0o644, sudo: true, backup: true });
+      return "changed";
+    },
+  };
+}
+
+/** haproxy binds the VIP on every control-plane node, also where keepalived does not hold it. */
+export function nonlocalBindStep(node: string): Step {
+  return {
+    id: `sysctl:${node}`,
+    node,
+    title: "allow binding the VIP (net.ipv4.ip_nonlocal_bind=1)",
+    describe: [`write ${NONLOCAL_BIND_FILE}`, "sysctl -w net.ipv4.ip_nonlocal_bind=1"],
+    async run(ctx) {
+      const host = need(ctx.hosts, node);
+      const file = await host.writeFile(NONLOCAL_BIND_FILE, NONLOCAL_BIND, { mode: 0o644, sudo: true });
+      const live = await host.exec({ argv: ["sysctl", "-n", "net.ipv4.ip_nonlocal_bind"] });
+      if (live.stdout.trim() === "1" && !file.changed) return "unchanged";
+      await host.run({ argv: ["sysctl", "-w", "net.ipv4.ip_nonlocal_bind=1"], sudo: true });
+      return "changed";
+    },
+  };
+}
+
+/** Installs packages only when their command is missing (checked again at run time). */
+export function packagesStep(node: string, facts: NodeFacts, wanted: readonly { pkg: string; command: string }[]): Step | undefined {
+  const missing = wanted.filter((w) => !facts.commands.has(w.command));
+  if (missing.length === 0) return undefined;
+  const pkgs = missing.map((m) => m.pkg);
+  return {
+    id: `packages:${node}`,
+    node,
+    title: `install ${pkgs.join(", ")}`,
+    describe: [`apt-get install -y ${pkgs.join(" ")}`],
+    async run(ctx) {
+      const host = need(ctx.hosts, node);
+      await host.run({ argv: ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "--no-install-recommends", ...pkgs], sudo: true, timeoutMs: 15 * 60_000 });
+      return "changed";
+    },
+  };
+}
+
+export function need(hosts: ReadonlyMap<string, RemoteHost>, name: string): RemoteHost {
+  const host = hosts.get(name);
+  if (!host) throw new Error(`internal: no connection to ${name}`);
+  return host;
+}
