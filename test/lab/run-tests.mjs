@@ -3,7 +3,7 @@
 // Not as root: runs the unit tests only. Extra arguments go to vitest.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { ensureRequirements, ensureWorkstation, labDown, WORKSTATION_NS } from "./lab.mjs";
+import { acquireLabLock, ensureRequirements, ensureWorkstation, labDown, releaseLabLock, WORKSTATION_NS } from "./lab.mjs";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const extra = process.argv.slice(2);
@@ -30,7 +30,17 @@ async function main() {
     return runInherit("npx", ["vitest", "run", "--project", "unit", ...extra]);
   }
 
+  // One lab per machine: a second `npm test` (another checkout, another terminal) waits here for the
+  // first to finish instead of tearing its lab down.
+  if (!process.env.HACTL_LAB_LOCKED) {
+    console.error("npm test: waiting for the lab lock (/run/hactl-lab.lock) if another run holds it");
+    return runInherit("flock", ["/run/hactl-lab.lock", "env", "HACTL_LAB_LOCKED=1", process.execPath, fileURLToPath(import.meta.url), ...extra]);
+  }
+
   await ensureRequirements({ log: (line) => console.error(line) });
+  // one test run owns the lab at a time; a second one waits here
+  await acquireLabLock({ log: (line) => console.error(`npm test: ${line}`) });
+  process.on("exit", releaseLabLock);
 
   console.error("npm test: building hactl (npm run build)");
   const buildCode = await runInherit("npm", ["run", "--silent", "build"]);
@@ -42,7 +52,11 @@ async function main() {
   const teardown = async () => {
     if (tornDown) return;
     tornDown = true;
-    await labDown();
+    try {
+      await labDown();
+    } finally {
+      releaseLabLock();
+    }
   };
   /** @param {NodeJS.Signals} signal */
   const onSignal = (signal) => {
@@ -77,7 +91,7 @@ main().then(
   async (err) => {
     console.error(`npm test: ${err instanceof Error ? err.message : String(err)}`);
     try {
-      await labDown();
+      if (process.getuid?.() === 0) await labDown();
     } catch (e) {
       console.error(`npm test: teardown failed too: ${e instanceof Error ? e.message : String(e)}`);
     }
