@@ -226,11 +226,19 @@ export function renderExternalLb(input: ExternalLbInput, templates?: TemplateSou
   });
   checkUnique(ports.map((p) => p.name), "ports");
   const probePort = ports.find((p) => !p.udp)?.port ?? 0;
-  const vrrp = input.vip === undefined ? [] : renderVrrp({
-    clusterName, vip: input.vip, interface: input.interface ?? "", virtualRouterId: input.virtualRouterId ?? 0,
-    unicast: input.unicast ?? false, self: input.self, peers: input.peers, priority: input.priority,
-    authPass: input.authPass, tracked: input.engine, probePort,
-  }, templates, "external.");
+  let vrrp: RenderedConfig[] = [];
+  if (input.vip !== undefined) {
+    if (input.interface === undefined || input.virtualRouterId === undefined) {
+      throw new HactlError("SPEC_INVALID", "load balancer: a VIP for the LB hosts needs an interface and a virtualRouterId", {
+        remedy: "Set loadBalancer.interface and loadBalancer.virtualRouterId in cluster.yaml, or drop the VIP.",
+      });
+    }
+    vrrp = renderVrrp({
+      clusterName, vip: input.vip, interface: input.interface, virtualRouterId: input.virtualRouterId,
+      unicast: input.unicast ?? false, self: input.self, peers: input.peers, priority: input.priority,
+      authPass: input.authPass, tracked: input.engine, probePort,
+    }, templates, "external.");
+  }
   if (input.engine === "nginx") {
     const conf = load(templates, "nginx/nginx.conf.tpl", { clusterName, upstreams: ports });
     return [...vrrp, file("/etc/nginx/nginx.conf", conf, "nginx", false, ["nginx", "-t", "-c", "{file}"])];

@@ -163,7 +163,8 @@ describe("hostile and invalid input", () => {
     ["no control planes", () => renderKeepalivedHaproxy(cpInput({ controlPlanes: [] })), /controlPlanes needs at least 1 node/],
     ["UDP with haproxy", () => renderExternalLb(externalInput({ engine: "haproxy" })), /haproxy cannot balance UDP \(port 12201\/udp\)/],
     ["no ports", () => renderExternalLb(externalInput({ ports: [] })), /at least one port/],
-    ["a VIP without an interface", () => renderExternalLb(externalInput({ interface: undefined })), /interface "" is not a network interface name/],
+    ["a VIP without an interface", () => renderExternalLb(externalInput({ interface: undefined })), /a VIP for the LB hosts needs an interface and a virtualRouterId/],
+    ["a VIP without a router id", () => renderExternalLb(externalInput({ virtualRouterId: undefined })), /needs an interface and a virtualRouterId/],
     ["a repeated port", () => renderExternalLb(externalInput({ ports: [{ port: 80, protocol: "tcp" }, { port: 80, protocol: "tcp" }] })), /ports lists "tcp_80" more than once/],
   ];
   it.each(cases)("refuses %s with SPEC_INVALID", (_label, fn, message) => {
