@@ -1,0 +1,62 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repo = fileURLToPath(new URL("../..", import.meta.url));
+const bin = join(repo, "bin", "hactl");
+
+export interface HactlRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Contents of every log file this run wrote. */
+  log: string;
+}
+
+/** A scratch directory for one test file: cluster.yaml, kubeconfig and hactl's state and logs. */
+export function workdir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `hactl-${prefix}-`));
+}
+
+export function writeSpec(dir: string, text: string, name = "cluster.yaml"): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+/** Runs the real hactl binary (built by `npm test`) with its state under `dir`; never throws. */
+export function hactl(dir: string, args: readonly string[], opts: { env?: Record<string, string>; timeoutMs?: number; onStdout?: (chunk: string) => void } = {}): Promise<HactlRun> {
+  const stateHome = join(dir, "state");
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: dir,
+      env: { ...process.env, XDG_STATE_HOME: stateHome, NO_COLOR: "1", ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      opts.onStdout?.(d.toString());
+    });
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 600_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 137, stdout, stderr, log: readLogs(stateHome) });
+    });
+  });
+}
+
+function readLogs(stateHome: string): string {
+  const dir = join(stateHome, "hactl", "logs");
+  try {
+    return readdirSync(dir)
+      .map((f) => readFileSync(join(dir, f), "utf8"))
+      .join("\n");
+  } catch {
+    return "";
+  }
+}

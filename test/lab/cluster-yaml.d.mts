@@ -1,0 +1,16 @@
+import type { Lab } from "./lab.d.mts";
+
+/** A cluster.yaml for the lab: the lab's key, known_hosts and addresses filled in. */
+export function labClusterYaml(
+  lab: Lab,
+  opts?: {
+    name?: string;
+    controlPlanes?: number;
+    workers?: number;
+    distribution?: "microk8s" | "kubeadm";
+    lbMode?: "keepalived-haproxy" | "external" | "none";
+    vip?: string;
+    web?: boolean;
+    extra?: string;
+  },
+): string;
