@@ -136,6 +136,15 @@ describe("renderExternalLb (golden files)", () => {
     ]);
   });
 
+  it("brackets IPv6 backend addresses and accepts hostnames", () => {
+    const files = renderExternalLb(externalInput({
+      vip: undefined, peers: [], ports: [{ port: 443, protocol: "tcp" }],
+      backends: [{ name: "v6", address: "fd00::11" }, { name: "dns", address: "node-9.lan" }],
+    }));
+    expect(files[0]!.content).toContain("server [fd00::11]:443 max_fails=2 fail_timeout=10s;");
+    expect(files[0]!.content).toContain("server node-9.lan:443 max_fails=2 fail_timeout=10s;");
+  });
+
   it("skips the port probe in the track script when every port is UDP", () => {
     const files = renderExternalLb(externalInput({ ports: [{ port: 12201, protocol: "udp" }] }));
     const script = byPath(files, "/etc/keepalived/check_nginx.sh").content;
