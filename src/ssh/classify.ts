@@ -35,6 +35,10 @@ function shape(err: unknown): ErrorShape {
   return { message: String(err) };
 }
 
+function duration(ms: number): string {
+  return ms < 1000 ? `${ms}ms` : `${Math.round(ms / 100) / 10}s`;
+}
+
 function where(ctx: ConnectContext): string {
   const via = ctx.via ? ` via ${ctx.via}` : "";
   return `${ctx.node} (${ctx.user}@${ctx.address}:${ctx.port}${via})`;
@@ -99,7 +103,7 @@ export function classifyConnectError(err: unknown, ctx: ConnectContext): HactlEr
 
 /** Connect, handshake and authentication did not finish within the connect timeout. */
 export function connectTimeoutError(ctx: ConnectContext, cause?: unknown): HactlError {
-  return new HactlError("SSH_TIMEOUT", `no SSH session with ${where(ctx)} within ${Math.round(ctx.timeoutMs / 1000)}s`, {
+  return new HactlError("SSH_TIMEOUT", `no SSH session with ${where(ctx)} within ${duration(ctx.timeoutMs)}`, {
     node: ctx.node,
     retryable: true,
     cause,
@@ -185,7 +189,7 @@ export function commandFailedError(node: string, argv: readonly string[], result
 }
 
 export function commandTimeoutError(node: string, argv: readonly string[], timeoutMs: number): HactlError {
-  return new HactlError("COMMAND_TIMEOUT", `${redact(describeArgv(argv))} did not finish within ${Math.round(timeoutMs / 1000)}s on ${node}`, {
+  return new HactlError("COMMAND_TIMEOUT", `${redact(describeArgv(argv))} did not finish within ${duration(timeoutMs)} on ${node}`, {
     node,
     retryable: true,
     remedy: `Check what ${node} is waiting for (load, network, a lock held by another process), then run again.`,
@@ -210,7 +214,8 @@ export function channelError(node: string, argv: readonly string[], err: unknown
 /** sudo refused before the command ran; `stderr` is what sudo printed. */
 export function sudoError(node: string, user: string, stderr: string, hadPassword: boolean): HactlError {
   const text = stderr.toLowerCase();
-  const details = stderrTail(stderr, 5) || undefined;
+  const said = stderr.split("\n").filter((l) => l.trim() !== "").join("\n");
+  const details = stderrTail(said, 5) || undefined;
   if (/password is required|terminal is required|no tty present|askpass/.test(text)) {
     return new HactlError("SUDO_NEEDS_PASSWORD", `sudo on ${node} needs a password for ${user}`, {
       node,

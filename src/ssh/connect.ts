@@ -121,6 +121,7 @@ function resolveTarget(target: SshTarget, config: readonly SshConfigBlock[]): Re
         ...(hop.port !== undefined ? { port: hop.port } : {}),
         ...(hop.user !== undefined ? { user: hop.user } : {}),
         knownHostsFile,
+        ...(target.useAgent !== undefined ? { useAgent: target.useAgent } : {}),
         ...(jump ? { jump } : {}),
       };
     }

@@ -74,6 +74,11 @@ interface Prepared {
   readonly prompt?: string;
 }
 
+/** The command as logged: hactl's own multi-line helper scripts are shown as `<script>`. */
+function logLine(argv: readonly string[]): string {
+  return quote(argv.map((word) => (word.includes("\n") ? "<script>" : word)));
+}
+
 function signalExitCode(signal: string | undefined): number {
   const num = signal ? (osConstants.signals as Record<string, number | undefined>)[`SIG${signal}`] : undefined;
   return 128 + (num ?? 0);
@@ -109,7 +114,7 @@ export class Ssh2Host implements RemoteHost {
       this.log?.(this.name, `connection error: ${redact(err.message)}`);
     });
     client.on("close", () => {
-      if (!this.closed) this.log?.(this.name, "connection closed by the remote side");
+      if (!this.closed && !this.closing) this.log?.(this.name, "connection closed by the remote side");
       this.closed = true;
     });
   }
@@ -132,7 +137,7 @@ export class Ssh2Host implements RemoteHost {
     try {
       this.assertOpen(command.argv);
       this.count += 1;
-      this.log?.(this.name, `$ ${redact(quote(command.argv))}${prepared.marker ? " (sudo)" : ""}`);
+      this.log?.(this.name, `$ ${redact(logLine(command.argv))}${prepared.marker ? " (sudo)" : ""}`);
       return await this.runChannel(command, prepared, opts);
     } finally {
       this.slots.release();
