@@ -80,6 +80,14 @@ export function linkState(node: LabNode | string): Promise<"up" | "down" | "miss
 export function insideWorkstation(): boolean;
 /** Create the bridge and workstation namespaces (and the workstation's link) if missing. */
 export function ensureWorkstation(): Promise<{ ns: string; address: string }>;
+/** Names the process that owns the lab (the running `npm test`); lab calls from other process trees refuse to run. */
+export const LOCK_FILE: string;
+/** The live process that owns the lab (a running `npm test`), if any. */
+export function lockHolder(): { pid: number; cmd: string } | undefined;
+/** Take the lab lock for this process, waiting while another live process holds it. */
+export function acquireLabLock(opts?: { waitMs?: number; log?: (line: string) => void }): Promise<void>;
+/** Release the lab lock if this process holds it. */
+export function releaseLabLock(): void;
 /** Names of all hl-* network namespaces. */
 export function labNamespaces(): Promise<string[]>;
 /** Missing binaries and the Debian package for each. */

@@ -9,7 +9,7 @@
 
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, openSync, closeSync, readFileSync, readdirSync, statSync, readlinkSync } from "node:fs";
+import { existsSync, openSync, closeSync, readFileSync, readdirSync, statSync, readlinkSync, rmSync } from "node:fs";
 import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, symlink, writeFile, cp } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -76,6 +76,7 @@ const REQUIREMENTS = [
   { name: "killall", pkg: "psmisc" },
   { name: "nsenter", pkg: "util-linux" },
   { name: "unshare", pkg: "util-linux" },
+  { name: "flock", pkg: "util-linux" },
   { name: "useradd", pkg: "passwd" },
   { name: "chpasswd", pkg: "passwd" },
 ];
@@ -187,6 +188,86 @@ function cmdlineOf(pid) {
     return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
   } catch {
     return "";
+  }
+}
+
+/** This process and its ancestors. */
+function ancestors() {
+  const chain = new Set();
+  let pid = process.pid;
+  while (pid > 1 && !chain.has(pid)) {
+    chain.add(pid);
+    try {
+      pid = Number(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1]);
+    } catch {
+      break;
+    }
+  }
+  return chain;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lab owner: one `npm test` run owns the lab at a time (several people may share a machine).
+// run-tests.mjs queues whole runs with flock(1) on /run/hactl-lab.lock; the owner file below names
+// the owning process so that lab calls from any other process tree refuse to touch its lab.
+
+export const LOCK_FILE = "/run/hactl-lab.owner";
+
+/** The live process holding the lab lock, if any. @returns {{ pid: number, cmd: string } | undefined} */
+export function lockHolder() {
+  let pid;
+  try {
+    pid = Number(readFileSync(LOCK_FILE, "utf8").trim());
+  } catch {
+    return undefined;
+  }
+  if (!pid || !alive(pid)) return undefined;
+  return { pid, cmd: cmdlineOf(pid).trim() };
+}
+
+/** Throws when another process tree holds the lab lock (its descendants may use the lab). */
+function assertLabFree() {
+  const holder = lockHolder();
+  if (holder && !ancestors().has(holder.pid)) {
+    throw new Error(`the lab is in use by another test run (pid ${holder.pid}: ${holder.cmd}); wait for it to finish`);
+  }
+}
+
+/**
+ * Take the lab lock for this process, waiting while another live process holds it.
+ * @param {{ waitMs?: number, log?: (line: string) => void }} [opts]
+ */
+export async function acquireLabLock({ waitMs = 30 * 60_000, log = (line) => console.error(line) } = {}) {
+  const deadline = Date.now() + waitMs;
+  let lastLog = 0;
+  for (;;) {
+    try {
+      await writeFile(LOCK_FILE, `${process.pid}\n`, { flag: "wx" });
+      return;
+    } catch (e) {
+      if (/** @type {NodeJS.ErrnoException} */ (e).code !== "EEXIST") throw e;
+    }
+    const holder = lockHolder();
+    if (!holder) {
+      await rm(LOCK_FILE, { force: true });
+      continue;
+    }
+    if (holder.pid === process.pid) return;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for the lab: pid ${holder.pid} (${holder.cmd}) still holds ${LOCK_FILE}`);
+    if (Date.now() - lastLog > 30_000) {
+      log(`lab: waiting for another test run to finish (pid ${holder.pid}: ${holder.cmd})`);
+      lastLog = Date.now();
+    }
+    await sleep(1000);
+  }
+}
+
+/** Release the lab lock if this process holds it. */
+export function releaseLabLock() {
+  try {
+    if (Number(readFileSync(LOCK_FILE, "utf8").trim()) === process.pid) rmSync(LOCK_FILE, { force: true });
+  } catch {
+    // no lock file
   }
 }
 
@@ -626,6 +707,7 @@ async function emptyDir(dir) {
 export async function labUp({ nodes = 3, lbHosts = 0 } = {}) {
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES) throw new Error(`nodes must be 1..${MAX_NODES}`);
   if (!Number.isInteger(lbHosts) || lbHosts < 0 || lbHosts > MAX_LB_HOSTS) throw new Error(`lbHosts must be 0..${MAX_LB_HOSTS}`);
+  assertLabFree();
   await ensureRequirements();
   await labDown();
   try {
@@ -665,6 +747,7 @@ export async function labUp({ nodes = 3, lbHosts = 0 } = {}) {
  * @returns {Promise<LabNode[]>} the new nodes
  */
 export async function addNodes(count) {
+  assertLabFree();
   const lab = readLab();
   if (!lab) throw new Error("no lab is up");
   if (!Number.isInteger(count) || count < 1) throw new Error("count must be a positive integer");
@@ -697,16 +780,7 @@ async function destroyHost(h) {
 
 /** PIDs of processes outside the lab namespaces that still run lab binaries or configs (not us, not our parents). */
 function strayLabPids() {
-  const mine = new Set();
-  let pid = process.pid;
-  while (pid > 1) {
-    mine.add(pid);
-    try {
-      pid = Number(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1]);
-    } catch {
-      break;
-    }
-  }
+  const mine = ancestors();
   /** @type {number[]} */
   const stray = [];
   for (const entry of readdirSync("/proc")) {
@@ -722,6 +796,7 @@ function strayLabPids() {
  * namespace (tests), the workstation itself survives (it holds the caller) but loses its link.
  */
 export async function labDown() {
+  assertLabFree();
   const keepWorkstation = insideWorkstation();
   const names = (await labNamespaces()).filter((n) => !(keepWorkstation && n === WORKSTATION_NS));
   await Promise.all(names.map(killNamespace));
@@ -773,6 +848,7 @@ export function nodeRunning(node) {
  * @param {LabNode | string} node
  */
 export async function stopNode(node) {
+  assertLabFree();
   const h = resolveHost(node);
   await run("ip", ["-n", BRIDGE_NS, "link", "set", bridgePort(h), "down"]);
   await run("ip", ["-n", h.ns, "link", "set", IFACE, "down"]);
@@ -786,6 +862,7 @@ export async function stopNode(node) {
  * @param {LabNode | string} node
  */
 export async function startNode(node) {
+  assertLabFree();
   const h = resolveHost(node);
   await must("ip", ["-n", h.ns, "link", "set", IFACE, "up"]);
   await must("ip", ["-n", BRIDGE_NS, "link", "set", bridgePort(h), "up"]);
@@ -799,12 +876,14 @@ export async function startNode(node) {
 
 /** Pull the node's cable: its bridge port goes down (the node sees NO-CARRIER); processes keep running. @param {LabNode | string} node */
 export async function cutLink(node) {
+  assertLabFree();
   const h = resolveHost(node);
   await must("ip", ["-n", BRIDGE_NS, "link", "set", bridgePort(h), "down"]);
 }
 
 /** Plug the cable back in. @param {LabNode | string} node */
 export async function restoreLink(node) {
+  assertLabFree();
   const h = resolveHost(node);
   await must("ip", ["-n", BRIDGE_NS, "link", "set", bridgePort(h), "up"]);
 }
