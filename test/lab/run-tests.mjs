@@ -13,11 +13,12 @@ const extra = process.argv.slice(2);
  * @param {string} cmd
  * @param {string[]} args
  * @param {(child: import("node:child_process").ChildProcess) => void} [onChild]
+ * @param {{ detached?: boolean }} [opts]
  * @returns {Promise<number>}
  */
-function runInherit(cmd, args, onChild) {
+function runInherit(cmd, args, onChild, { detached = false } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: "inherit", cwd: repo });
+    const child = spawn(cmd, args, { stdio: "inherit", cwd: repo, detached });
     onChild?.(child);
     child.on("error", reject);
     child.on("close", (code, signal) => resolve(code ?? (signal === "SIGINT" ? 130 : 143)));
@@ -33,8 +34,27 @@ async function main() {
   // One lab per machine: a second `npm test` (another checkout, another terminal) waits here for the
   // first to finish instead of tearing its lab down.
   if (!process.env.HACTL_LAB_LOCKED) {
+    // flock does not pass signals on, so the locked run gets a process group of its own and this
+    // process forwards Ctrl-C and SIGTERM to the whole group (the inner run then tears the lab down)
     console.error("npm test: waiting for the lab lock (/run/hactl-lab.lock) if another run holds it");
-    return runInherit("flock", ["/run/hactl-lab.lock", "env", "HACTL_LAB_LOCKED=1", process.execPath, fileURLToPath(import.meta.url), ...extra]);
+    const args = ["/run/hactl-lab.lock", "env", "HACTL_LAB_LOCKED=1", process.execPath, fileURLToPath(import.meta.url), ...extra];
+    return runInherit(
+      "flock",
+      args,
+      (child) => {
+        /** @param {NodeJS.Signals} signal */
+        const forward = (signal) => {
+          try {
+            if (child.pid) process.kill(-child.pid, signal);
+          } catch {
+            // the group has ended
+          }
+        };
+        process.on("SIGINT", forward);
+        process.on("SIGTERM", forward);
+      },
+      { detached: true },
+    );
   }
 
   await ensureRequirements({ log: (line) => console.error(line) });
