@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from "yaml";
 import { HactlError } from "../core/errors.js";
 import { draftsFromIssue, formatPath, formatProblems, hasErrors, summarizeProblems, type PathSegment, type Problem, type ProblemDraft } from "./problems.js";
-import { nodeListRules, specRules } from "./rules.js";
+import { nodeListRules, partsFromRaw, partsOf, specRules } from "./rules.js";
 import { clusterDocumentSchema, clusterSchema, type ClusterSpec } from "./schema.js";
 
 /** Files larger than this are refused before parsing: no real cluster.yaml comes near it. */
@@ -164,10 +164,18 @@ export function parseSpec(text: string, fileName = "cluster.yaml"): ParseResult 
   const drafts: ProblemDraft[] = [];
   const result = clusterSchema.safeParse(data, { reportInput: true });
   if (!result.success) {
-    for (const issue of result.error.issues) drafts.push(...draftsFromIssue(issue, allowedKeys));
+    const ctx = {
+      allowedKeys,
+      sourceOf: (segments: readonly PathSegment[]): string | undefined => {
+        const node = locate(doc, segments, false);
+        const range = isScalar(node) ? node.range : undefined;
+        return range ? text.slice(range[0], range[1]) : undefined;
+      },
+    };
+    for (const issue of result.error.issues) drafts.push(...draftsFromIssue(issue, ctx));
   }
   drafts.push(...nodeListRules(data));
-  if (result.success) drafts.push(...specRules(result.data));
+  drafts.push(...specRules(result.success ? partsOf(result.data) : partsFromRaw(data)));
 
   const seen = new Set<string>();
   const problems = [...yamlProblems, ...drafts.map((d) => place(d, doc, lines))].filter((p) => {

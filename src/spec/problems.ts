@@ -35,7 +35,8 @@ export interface ProblemDraft {
 export function formatPath(segments: readonly PathSegment[]): string {
   if (segments.length === 0) return "(document)";
   let out = "";
-  for (const seg of segments) {
+  for (const raw of segments) {
+    const seg = typeof raw === "string" && raw.length > 60 ? `${raw.slice(0, 57)}...` : raw;
     if (typeof seg === "number") out += `[${seg}]`;
     else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(seg)) out += out === "" ? seg : `.${seg}`;
     else out += `[${JSON.stringify(seg)}]`;
@@ -174,8 +175,13 @@ function fixForMessage(message: string, segments: readonly PathSegment[]): strin
   }
 }
 
-/** Field names allowed at a path, for "unknown field" fixes; supplied by parse.ts from the schema. */
-export type AllowedKeys = (segments: readonly PathSegment[]) => readonly string[];
+/** What the issue translator may ask about the file; supplied by parse.ts. */
+export interface IssueContext {
+  /** Field names allowed at a path (from the schema), for "unknown field" and "must be a mapping" fixes. */
+  allowedKeys(segments: readonly PathSegment[]): readonly string[];
+  /** The value's text as written in the file (YAML turns 1.30 into 1.3; the user wrote 1.30). */
+  sourceOf(segments: readonly PathSegment[]): string | undefined;
+}
 
 function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
@@ -207,7 +213,7 @@ function editDistance(a: string, b: string): number {
 type Issue = z.core.$ZodIssue;
 
 /** Turns one zod issue into drafts (an unknown-keys issue yields one draft per key). */
-export function draftsFromIssue(issue: Issue, allowedKeys: AllowedKeys, prefix: readonly PathSegment[] = []): ProblemDraft[] {
+export function draftsFromIssue(issue: Issue, ctx: IssueContext, prefix: readonly PathSegment[] = []): ProblemDraft[] {
   const segments: PathSegment[] = [...prefix, ...issue.path.filter((p): p is string | number => typeof p !== "symbol")];
   const input: unknown = issue.input;
   const key = lastKey(segments);
@@ -215,12 +221,19 @@ export function draftsFromIssue(issue: Issue, allowedKeys: AllowedKeys, prefix: 
 
   switch (issue.code) {
     case "invalid_type": {
+      const fields = issue.expected === "object" ? ctx.allowedKeys(segments) : [];
       if (input === undefined) {
+        if (fields.length > 0) return [error("is required", `add ${key}: with its fields (${fields.join(", ")}); see docs/cluster-yaml.md`)];
         return [error("is required", `add ${example(segments, `<${EXPECTED_NAMES[issue.expected] ?? issue.expected}>`)} here`)];
       }
       const expected = EXPECTED_NAMES[issue.expected] ?? issue.expected;
       if (issue.expected === "string" && (typeof input === "number" || typeof input === "boolean")) {
-        return [error(`must be ${expected} (got ${kindOf(input)} ${showValue(input)})`, `quote it: ${key}: "${String(input)}"`)];
+        const written = ctx.sourceOf(segments) ?? String(input);
+        const shown = written.length > 60 ? `${written.slice(0, 57)}...` : written;
+        return [error(`must be ${expected} (got ${kindOf(input)} ${shown})`, `quote it: ${key}: "${shown.replace(/["\\]/g, "")}"`)];
+      }
+      if (fields.length > 0) {
+        return [error(`must be a mapping (got ${kindOf(input)} ${showValue(input)})`, `write ${key} as a mapping with the fields ${fields.join(", ")}, e.g. ${key}: { ${fields[0]}: ... }`)];
       }
       if ((issue.expected === "number" || issue.expected === "int") && typeof input === "string" && /^-?\d+(\.\d+)?$/.test(input.trim())) {
         return [error(`must be a number, not text (got ${showValue(input)})`, `remove the quotes: ${key}: ${input.trim()}`)];
@@ -247,14 +260,19 @@ export function draftsFromIssue(issue: Issue, allowedKeys: AllowedKeys, prefix: 
         return [error(`must be ${quoteList(options)} (got ${showValue(value)})`, `use one of ${quoteList(options)}, e.g. ${key}: ${String(options[0] ?? "")}`)];
       }
       const known = fixForMessage(issue.message, segments);
+      if (issue.message === MESSAGES.secretLiteral) {
+        // Never echo what may be a real password.
+        const length = typeof input === "string" ? input.length : 0;
+        return [error(`${issue.message} (got a literal value of ${length} characters)`, known ?? "")];
+      }
       if (known) return [error(`${issue.message} (got ${showValue(input)})`, known)];
       const branches = "errors" in issue ? issue.errors : [];
       const best = [...branches].sort((a, b) => a.length - b.length)[0];
-      if (best && best.length > 0) return best.flatMap((i) => draftsFromIssue(i, allowedKeys, segments));
+      if (best && best.length > 0) return best.flatMap((i) => draftsFromIssue(i, ctx, segments));
       return [error(`is not valid (got ${showValue(input)})`, "see docs/cluster-yaml.md for the allowed forms")];
     }
     case "unrecognized_keys": {
-      const allowed = allowedKeys(segments);
+      const allowed = ctx.allowedKeys(segments);
       return issue.keys.map((k) => {
         const guess = closest(k, allowed);
         const fix = guess

@@ -3,7 +3,20 @@
  * document defensively so they still run when another field is invalid; the rest need a parsed spec.
  */
 import type { ProblemDraft, PathSegment } from "./problems.js";
-import { PATTERNS, type ClusterSpec } from "./schema.js";
+import {
+  clusterSpecBodySchema,
+  nodeSchema,
+  PATTERNS,
+  type AppSpec,
+  type AutoscalingSpec,
+  type ClusterSpec,
+  type DistributionSpec,
+  type HaSpec,
+  type LinkerdSpec,
+  type NodeSpec,
+  type loadBalancerSchema,
+} from "./schema.js";
+import type { z } from "zod";
 
 const DISTRO_API_PORT = { microk8s: 16443, kubeadm: 6443 } as const;
 
@@ -80,7 +93,8 @@ export function nodeListRules(document: unknown): ProblemDraft[] {
     }
   }
 
-  if (list.length > 0) {
+  const rolesKnown = nodes.every((n) => n.role === "control-plane" || n.role === "worker");
+  if (list.length > 0 && rolesKnown) {
     const controlPlanes = nodes.filter((n) => n.role === "control-plane").length;
     if (controlPlanes < 3) {
       out.push(err(["spec", "nodes"], `has ${controlPlanes} control-plane node(s); a highly available cluster needs at least 3`, `add control-plane nodes (3 or 5 in total), or set role: control-plane on workers`));
@@ -96,10 +110,62 @@ export function nodeListRules(document: unknown): ProblemDraft[] {
   return out;
 }
 
-/** Rules that need a parsed spec. */
-export function specRules(cluster: ClusterSpec): ProblemDraft[] {
-  const spec = cluster.spec;
+/**
+ * The parsed sections of a spec. When the whole file does not parse, parse.ts fills in the sections that
+ * do (and the nodes that do), so the rules below still report what they can in the same pass.
+ */
+export interface SpecParts {
+  readonly nodes: readonly NodeSpec[];
+  /** False when some entries of spec.nodes failed to parse (rules that need every node are skipped). */
+  readonly allNodes: boolean;
+  readonly distribution?: DistributionSpec;
+  readonly loadBalancer?: z.output<typeof loadBalancerSchema>;
+  readonly autoscaling?: AutoscalingSpec;
+  readonly linkerd?: LinkerdSpec;
+  readonly app?: AppSpec;
+  readonly replicas?: Record<string, number>;
+  readonly ha?: HaSpec;
+}
+
+export function partsOf(cluster: ClusterSpec): SpecParts {
+  return { ...cluster.spec, allNodes: true };
+}
+
+/** Parses each section of a raw document on its own. */
+export function partsFromRaw(document: unknown): SpecParts {
+  const spec = isRecord(document) && isRecord(document.spec) ? document.spec : {};
+  const shape = clusterSpecBodySchema.shape;
+  const rawNodes: unknown[] = Array.isArray(spec.nodes) ? (spec.nodes as unknown[]) : [];
+  const nodes = rawNodes.flatMap((n) => {
+    const r = nodeSchema.safeParse(n);
+    return r.success ? [r.data] : [];
+  });
+  const section = <T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, value: unknown): T | undefined => {
+    const r = schema.safeParse(value);
+    return r.success ? r.data : undefined;
+  };
+  return {
+    nodes,
+    allNodes: Array.isArray(spec.nodes) && nodes.length === rawNodes.length,
+    distribution: section(shape.distribution, spec.distribution),
+    loadBalancer: section(shape.loadBalancer, spec.loadBalancer),
+    autoscaling: section(shape.autoscaling, spec.autoscaling),
+    linkerd: section(shape.linkerd, spec.linkerd),
+    app: section(shape.app, spec.app),
+    replicas: section(shape.replicas, spec.replicas),
+    ha: section(shape.ha, spec.ha),
+  };
+}
+
+/** Rules that need parsed sections; each runs when the sections it reads parsed. */
+export function specRules(parts: SpecParts): ProblemDraft[] {
+  return [...loadBalancerRules(parts), ...kubeadmRules(parts), ...appRules(parts)];
+}
+
+function loadBalancerRules(spec: SpecParts): ProblemDraft[] {
   const lb = spec.loadBalancer;
+  const distribution = spec.distribution;
+  if (!lb || !distribution || !spec.allNodes) return [];
   const out: ProblemDraft[] = [];
   const lbPath = ["spec", "loadBalancer"];
   const controlPlanes = spec.nodes.filter((n) => n.role === "control-plane");
@@ -177,9 +243,9 @@ export function specRules(cluster: ClusterSpec): ProblemDraft[] {
 
   // Ports used on the balancing machines must not collide.
   if (lb.mode === "keepalived-haproxy") {
-    const apiServerPort = DISTRO_API_PORT[spec.distribution.type];
+    const apiServerPort = DISTRO_API_PORT[distribution.type];
     if (lb.apiPort === apiServerPort) {
-      out.push(err([...lbPath, "apiPort"], `${lb.apiPort} is the ${spec.distribution.type} API server's own port on every control-plane node, where haproxy also runs`, "keep the default apiPort: 7443"));
+      out.push(err([...lbPath, "apiPort"], `${lb.apiPort} is the ${distribution.type} API server's own port on every control-plane node, where haproxy also runs`, "keep the default apiPort: 7443"));
     }
     const used: { name: string; port: number; path: PathSegment[] }[] = [{ name: "apiPort", port: lb.apiPort, path: [...lbPath, "apiPort"] }];
     if (lb.web.enabled) used.push({ name: "web.port", port: lb.web.port, path: [...lbPath, "web", "port"] });
@@ -197,8 +263,12 @@ export function specRules(cluster: ClusterSpec): ProblemDraft[] {
     out.push(warn([...lbPath, "unicast"], "has no effect when mode is none", "remove unicast, or choose a load-balancer mode"));
   }
 
-  // kubeadm networks
-  if (spec.distribution.type === "kubeadm") {
+  return out;
+}
+
+function kubeadmRules(spec: SpecParts): ProblemDraft[] {
+  const out: ProblemDraft[] = [];
+  if (spec.distribution?.type === "kubeadm") {
     const dist = spec.distribution;
     const pods = cidrRange(dist.podNetworkCidr);
     const services = dist.serviceCidr ? cidrRange(dist.serviceCidr) : cidrRange("10.96.0.0/12");
@@ -215,21 +285,26 @@ export function specRules(cluster: ClusterSpec): ProblemDraft[] {
     }
   }
 
-  // application settings
+  return out;
+}
+
+function appRules(spec: SpecParts): ProblemDraft[] {
+  const out: ProblemDraft[] = [];
   const auto = spec.autoscaling;
-  if (auto.minReplicas > auto.maxReplicas) {
+  if (auto && auto.minReplicas > auto.maxReplicas) {
     out.push(err(["spec", "autoscaling", "maxReplicas"], `${auto.maxReplicas} is less than minReplicas (${auto.minReplicas})`, `set maxReplicas to at least ${auto.minReplicas}`));
   }
-  if (auto.enabled && !spec.linkerd.enabled) {
-    out.push(warn(["spec", "linkerd", "enabled"], "autoscaling is enabled, so Linkerd will be turned on as well", "set linkerd.enabled: true to say so in the file"));
+  if (auto?.enabled && spec.linkerd && !spec.linkerd.enabled) {
+    out.push(warn(["spec", "autoscaling", "enabled"], "autoscaling needs Linkerd, so hactl will turn Linkerd on as well (linkerd.enabled is false)", "set linkerd.enabled: true to say so in the file"));
   }
-  if (spec.app.services.length > 0) {
-    const services = new Set(spec.app.services);
+  const app = spec.app;
+  if (app && app.services.length > 0 && spec.replicas) {
+    const services = new Set(app.services);
     for (const name of Object.keys(spec.replicas)) {
-      if (!services.has(name)) out.push(warn(["spec", "replicas", name], `${JSON.stringify(name)} is not one of app.services (${spec.app.services.join(", ")})`, "remove the entry, or add the service to app.services"));
+      if (!services.has(name)) out.push(warn(["spec", "replicas", name], `${JSON.stringify(name)} is not one of app.services (${app.services.join(", ")})`, "remove the entry, or add the service to app.services"));
     }
   }
-  if (spec.ha.enabled && spec.ha.systemReplicas > spec.nodes.length) {
+  if (spec.ha?.enabled && spec.allNodes && spec.ha.systemReplicas > spec.nodes.length) {
     out.push(warn(["spec", "ha", "systemReplicas"], `${spec.ha.systemReplicas} replicas cannot be spread over ${spec.nodes.length} nodes`, `use at most ${spec.nodes.length}, or add nodes`));
   }
   return out;
