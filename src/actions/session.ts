@@ -1,3 +1,4 @@
+import type { HactlError } from "../core/errors.js";
 import type { RemoteHost } from "../core/host.js";
 import type { RunContext } from "../cli/context.js";
 import { effectiveSsh, type ClusterSpec, type SecretRef, type SshOverride } from "../spec/schema.js";
@@ -13,6 +14,8 @@ export interface Machine {
 
 export interface Session {
   readonly hosts: Map<string, RemoteHost>;
+  /** Machines that could not be reached (only with tolerateUnreachable). */
+  readonly unreachable: HactlError[];
   close(): Promise<void>;
 }
 
@@ -62,14 +65,17 @@ export async function targetFor(spec: ClusterSpec, machine: Machine, ctx: RunCon
   };
 }
 
-/** One SSH connection per machine, opened in parallel; all or nothing. */
-export async function openSession(spec: ClusterSpec, machines: readonly Machine[], ctx: RunContext): Promise<Session> {
+/**
+ * One SSH connection per machine, opened in parallel. All or nothing by default; read-only commands
+ * (status) pass tolerateUnreachable and report the machines they could not reach.
+ */
+export async function openSession(spec: ClusterSpec, machines: readonly Machine[], ctx: RunContext, opts: { tolerateUnreachable?: boolean } = {}): Promise<Session> {
   const targets: SshTarget[] = [];
   for (const m of machines) targets.push(await targetFor(spec, m, ctx));
-  const { connectAll } = await import("../ssh/connect.js");
+  const { connectEach } = await import("../ssh/connect.js");
   const { confirm } = await import("../ui/prompts.js");
   ctx.reporter.phase(`Connect to ${machines.length} machines`);
-  const hosts = await connectAll(targets, {
+  const { hosts, failures } = await connectEach(targets, {
     interactive: ctx.interactive,
     acceptNewHostKeys: ctx.acceptNewHostKeys,
     confirmHostKey: (node, fp, type) => confirm(`${node}: unknown ${type} host key ${fp}. Trust it and record it in known_hosts?`),
@@ -78,11 +84,19 @@ export async function openSession(spec: ClusterSpec, machines: readonly Machine[
     keepaliveIntervalMs: 10_000,
     log: (node, line) => ctx.reporter.log(node, line),
     signal: ctx.signal,
-    allOrNothing: true,
   });
-  for (const m of machines) ctx.reporter.step(m.name, `connected to ${m.address}`, "done");
+  if (failures.length > 0 && !opts.tolerateUnreachable) {
+    await Promise.all([...hosts.values()].map((h) => h.close()));
+    const { MultiNodeError } = await import("../core/errors.js");
+    throw failures.length === 1 ? (failures[0] as HactlError) : new MultiNodeError("connect", failures);
+  }
+  for (const m of machines) {
+    const failed = failures.find((f) => f.node === m.name);
+    ctx.reporter.step(m.name, failed ? `not reachable: ${failed.message}` : `connected to ${m.address}`, failed ? "failed" : "done");
+  }
   return {
     hosts,
+    unreachable: failures,
     async close() {
       await Promise.all([...hosts.values()].map((h) => h.close()));
     },

@@ -82,7 +82,12 @@ export function lbLayout(input: LbLayoutInput): LbLayout {
             self,
             peers: hosts.filter((h) => h.name !== self.name),
             priority: priority(i),
-            ports: lb.external?.ports.map((p) => ({ port: p.port, protocol: p.protocol, ...(p.backendPort ? { backendPort: p.backendPort } : {}) })) ?? [],
+            ports: (lb.external?.ports ?? []).map((p) => ({
+              port: p.port,
+              protocol: p.protocol,
+              ...(p.backendPort ? { backendPort: p.backendPort } : {}),
+              ...((p.backendPort ?? p.port) === input.backendApiPort ? { backends: controlPlaneNodes(spec).map(asLb) } : {}),
+            })),
             backends: spec.spec.nodes.map(asLb),
           },
           input.templates,

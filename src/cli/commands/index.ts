@@ -61,7 +61,10 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     .command("status")
     .description("nodes, datastore roles, HA state, VIP holder, load-balancer backends and drift; non-zero exit when unhealthy")
     .addOption(fileOption())
-    .action(notBuiltAction(wrap, "status"));
+    .action(function (this: Command) {
+      const opts = this.opts<{ file: string }>();
+      return wrap("status", async (ctx) => (await import("../../actions/status.js")).runStatus(opts, ctx))();
+    });
 
   program
     .command("add-node")

@@ -1,0 +1,37 @@
+import type { RunContext } from "../cli/context.js";
+import { EXIT } from "../core/errors.js";
+import { findVipHolders, observeLoadBalancers } from "../gather/cluster-status.js";
+import { gatherMicrok8sState } from "../gather/microk8s-state.js";
+import { MICROK8S_API_PORT } from "../distros/microk8s.js";
+import { formatStatus, statusReport } from "../phases/status-report.js";
+import { loadSpecFile } from "../spec/parse.js";
+import { machinesOf, openSession } from "./session.js";
+
+/** `hactl status`: read-only; exit 6 when anything is unhealthy or drifted from cluster.yaml. */
+export async function runStatus(opts: { file: string }, ctx: RunContext): Promise<number> {
+  const { spec } = await loadSpecFile(opts.file);
+  const session = await openSession(spec, machinesOf(spec), ctx, { tolerateUnreachable: true });
+  try {
+    const reachableNodes = spec.spec.nodes.filter((n) => session.hosts.has(n.name));
+    const state = await gatherMicrok8sState(session.hosts, reachableNodes);
+    const lb = spec.spec.loadBalancer;
+    const lbMachines = lb.mode === "external" ? (lb.external?.hosts ?? []) : lb.mode === "keepalived-haproxy" ? spec.spec.nodes.filter((n) => n.role === "control-plane") : [];
+    const [loadBalancers, vipHolders] = await Promise.all([
+      observeLoadBalancers(session.hosts, lbMachines),
+      lb.vip && lb.mode !== "none" ? findVipHolders(session.hosts, lb.vip) : Promise.resolve(undefined),
+    ]);
+    const report = statusReport({
+      spec,
+      unreachable: new Set(session.unreachable.map((e) => e.node ?? "")),
+      state,
+      ...(vipHolders ? { vipHolders } : {}),
+      loadBalancers,
+      apiPort: MICROK8S_API_PORT,
+    });
+    ctx.reporter.result(report);
+    ctx.reporter.print(`\n${formatStatus(report)}`);
+    return report.healthy ? EXIT.ok : EXIT.unhealthy;
+  } finally {
+    await session.close();
+  }
+}

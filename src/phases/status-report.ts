@@ -1,0 +1,122 @@
+import type { LbObservation } from "../gather/cluster-status.js";
+import type { Microk8sClusterState } from "../gather/microk8s-state.js";
+import { datastoreIp } from "../distros/microk8s.js";
+import type { ClusterSpec } from "../spec/schema.js";
+
+export interface NodeStatus {
+  name: string;
+  address: string;
+  role: "control-plane" | "worker";
+  reachable: boolean;
+  inCluster: boolean;
+  ready: boolean;
+  schedulable: boolean;
+  datastore: "voter" | "standby" | "spare" | "-";
+}
+
+export interface StatusReport {
+  cluster: string;
+  distribution: string;
+  healthy: boolean;
+  highAvailability: boolean;
+  nodes: NodeStatus[];
+  vip?: { address: string; holders: string[] };
+  loadBalancers: LbObservation[];
+  /** Unhealthy states and drift from cluster.yaml; any entry makes the cluster unhealthy. */
+  problems: string[];
+  /** Advice that does not make the cluster unhealthy. */
+  notes: string[];
+}
+
+export interface StatusInput {
+  spec: ClusterSpec;
+  unreachable: ReadonlySet<string>;
+  state: Microk8sClusterState;
+  vipHolders?: string[];
+  loadBalancers: LbObservation[];
+  apiPort: number;
+}
+
+/** Pure: what the gathered observations say about the cluster, against cluster.yaml. */
+export function statusReport(input: StatusInput): StatusReport {
+  const { spec, state } = input;
+  const problems: string[] = [];
+  const notes: string[] = [];
+  const leaderStatus = state.leader ? state.status.get(state.leader) : undefined;
+  const roles = new Map((leaderStatus?.datastore ?? []).map((m) => [datastoreIp(m.address), m.role]));
+
+  const nodes: NodeStatus[] = spec.spec.nodes.map((n) => {
+    const kube = state.kubeNodes.find((k) => k.name === n.name);
+    const s: NodeStatus = {
+      name: n.name,
+      address: n.address,
+      role: n.role,
+      reachable: !input.unreachable.has(n.name),
+      inCluster: kube !== undefined,
+      ready: kube?.ready ?? false,
+      schedulable: kube ? !kube.unschedulable : false,
+      datastore: roles.get(n.address) ?? "-",
+    };
+    if (!s.reachable) problems.push(`${n.name}: not reachable over SSH`);
+    if (!s.inCluster) problems.push(`${n.name}: in cluster.yaml but not in the cluster (run hactl install or hactl add-node ${n.name})`);
+    else if (!s.ready) problems.push(`${n.name}: NotReady`);
+    if (n.role === "control-plane" && s.inCluster && s.datastore === "-") problems.push(`${n.name}: control plane without a datastore seat`);
+    return s;
+  });
+  for (const k of state.kubeNodes) {
+    if (!spec.spec.nodes.some((n) => n.name === k.name)) problems.push(`${k.name}: in the cluster but not in cluster.yaml (drift)`);
+  }
+  if (!state.leader) problems.push("no reachable control-plane node runs the cluster");
+
+  const cps = spec.spec.nodes.filter((n) => n.role === "control-plane").length;
+  const highAvailability = leaderStatus?.haEnabled ?? false;
+  if (cps >= 3 && !highAvailability) problems.push("high availability is off (fewer than 3 datastore voters)");
+
+  const lb = spec.spec.loadBalancer;
+  let vip: StatusReport["vip"];
+  if (lb.vip && input.vipHolders) {
+    vip = { address: lb.vip, holders: input.vipHolders };
+    if (input.vipHolders.length === 0) problems.push(`VIP ${lb.vip} is held by no machine`);
+    if (input.vipHolders.length > 1) problems.push(`VIP ${lb.vip} is held by ${input.vipHolders.join(" and ")} at once (split brain)`);
+  }
+  const expectedApi = new Set(spec.spec.nodes.filter((n) => n.role === "control-plane").map((n) => `${n.address}:${input.apiPort}`));
+  for (const o of input.loadBalancers) {
+    if (!o.active) problems.push(`${o.machine}: ${o.service} is not running`);
+    for (const b of o.backends) if (!b.up) problems.push(`${o.machine}: backend ${b.endpoint} does not answer`);
+    const api = new Set(o.backends.map((b) => b.endpoint).filter((e) => e.endsWith(`:${input.apiPort}`)));
+    const missing = [...expectedApi].filter((e) => !api.has(e));
+    const extra = [...api].filter((e) => !expectedApi.has(e));
+    if (missing.length) problems.push(`${o.machine}: ${o.service} lacks API backends ${missing.join(", ")} (drift; run hactl install)`);
+    if (extra.length) problems.push(`${o.machine}: ${o.service} still sends API traffic to ${extra.join(", ")} (drift; run hactl install)`);
+  }
+  if (!spec.spec.autoscaling.enabled && !spec.spec.linkerd.enabled) {
+    notes.push("replicas are static and Linkerd is off: HA of the application needs Linkerd (hactl linkerd enable)");
+  }
+  return {
+    cluster: spec.metadata.name,
+    distribution: `${spec.spec.distribution.type} ${spec.spec.distribution.version}`,
+    healthy: problems.length === 0,
+    highAvailability,
+    nodes,
+    ...(vip ? { vip } : {}),
+    loadBalancers: input.loadBalancers,
+    problems,
+    notes,
+  };
+}
+
+export function formatStatus(r: StatusReport): string {
+  const lines = [`Cluster ${r.cluster} (${r.distribution}): ${r.healthy ? "healthy" : "UNHEALTHY"}, high availability ${r.highAvailability ? "on" : "off"}`, ""];
+  lines.push(`  ${"NODE".padEnd(12)} ${"ADDRESS".padEnd(15)} ${"ROLE".padEnd(14)} ${"STATUS".padEnd(26)} DATASTORE`);
+  for (const n of r.nodes) {
+    const state = !n.reachable && !n.inCluster ? "unreachable" : !n.inCluster ? "not joined" : `${n.ready ? "Ready" : "NotReady"}${n.schedulable ? "" : ",SchedulingDisabled"}${n.reachable ? "" : ",ssh-unreachable"}`;
+    lines.push(`  ${n.name.padEnd(12)} ${n.address.padEnd(15)} ${n.role.padEnd(14)} ${state.padEnd(26)} ${n.datastore}`);
+  }
+  if (r.vip) lines.push("", `  VIP ${r.vip.address}: ${r.vip.holders.length ? `held by ${r.vip.holders.join(", ")}` : "not held"}`);
+  for (const o of r.loadBalancers) {
+    lines.push(`  ${o.machine} ${o.service} ${o.active ? "running" : "STOPPED"}: ${o.backends.map((b) => `${b.endpoint} ${b.up ? "up" : "DOWN"}`).join(", ")}`);
+  }
+  if (r.problems.length) lines.push("", "Problems:", ...r.problems.map((p) => `  - ${p}`));
+  if (r.notes.length) lines.push("", "Notes:", ...r.notes.map((p) => `  - ${p}`));
+  return lines.join("\n");
+}
