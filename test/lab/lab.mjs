@@ -131,7 +131,18 @@ function run(cmd, args, opts = {}) {
       if (timer) clearTimeout(timer);
       reject(e);
     });
+    // A command may leave a background process holding its stdout (a daemon started without
+    // redirection); once the command itself has exited, wait briefly for the pipes, then stop reading.
+    let settled = false;
+    child.on("exit", () => {
+      setTimeout(() => {
+        if (settled) return;
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, 500).unref();
+    });
     child.on("close", (code, signal) => {
+      settled = true;
       if (timer) clearTimeout(timer);
       const result = {
         code: code ?? 128 + signalNumber(signal),
