@@ -1,6 +1,7 @@
 // Tests of the lab itself, through plain OpenSSH from the workstation namespace.
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   addNodes,
@@ -33,6 +34,22 @@ function ssh(node: string, command: string[], opts: { user?: string; input?: str
       resolve({ code, stdout, stderr });
     });
     child.stdin?.end(opts.input ?? "");
+  });
+}
+
+/** The SSH banner a host's port 22 sends, or the connection error. */
+function sshBanner(address: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: address, port: 22, timeout: 5000 });
+    socket.once("data", (data) => {
+      resolve(data.toString("utf8").split("\r\n")[0] ?? "");
+      socket.destroy();
+    });
+    socket.once("timeout", () => {
+      resolve("timeout");
+      socket.destroy();
+    });
+    socket.once("error", (err) => resolve(err.message));
   });
 }
 
@@ -167,5 +184,30 @@ describe("lab", () => {
     expect(existsSync(SUDOERS_FILE)).toBe(false);
     expect(readLab()).toBeUndefined();
     await labDown();
+  });
+});
+
+describe("a full-size lab", () => {
+  afterAll(async () => {
+    await labDown();
+  });
+
+  it("brings up 30 nodes and 2 load-balancer hosts in well under a minute, each with its own sshd", async () => {
+    const started = Date.now();
+    const lab = await labUp({ nodes: 30, lbHosts: 2 });
+    expect(Date.now() - started).toBeLessThan(45_000);
+    const hosts = [...lab.nodes, ...lab.lbHosts];
+    expect(hosts.map((h) => h.address)).toEqual([
+      ...Array.from({ length: 30 }, (_, i) => `10.77.0.${11 + i}`),
+      "10.77.0.201",
+      "10.77.0.202",
+    ]);
+    const banners = await Promise.all(hosts.map((h) => sshBanner(h.address)));
+    expect(banners.every((b) => b.startsWith("SSH-2.0-OpenSSH"))).toBe(true);
+    const keys = new Set(hosts.map((h) => hostKeyLine(lab, h.address)?.split(" ")[2]));
+    expect(keys.size).toBe(32);
+    expect((await ssh("lb-2", ["hostname"])).stdout.trim()).toBe("lb-2");
+    expect((await ssh("node-30", ["hostname"])).stdout.trim()).toBe("node-30");
+    await expect(addNodes(1)).rejects.toThrow(/at most 30/);
   });
 });
