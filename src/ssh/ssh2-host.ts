@@ -110,7 +110,12 @@ export class Ssh2Host implements RemoteHost {
     this.log = init.log;
     this.afterClose = init.afterClose;
     client.on("error", (err: Error) => {
-      this.lost = channelError(this.name, ["(connection)"], err);
+      this.lost = new HactlError("SSH_DISCONNECTED", `the connection to ${this.name} broke: ${redact(err.message)}`, {
+        node: this.name,
+        retryable: true,
+        cause: err,
+        remedy: `Run again; if ${this.name} keeps dropping the connection, check its sshd log and network.`,
+      });
       this.log?.(this.name, `connection error: ${redact(err.message)}`);
     });
     client.on("close", () => {
@@ -306,8 +311,8 @@ export class Ssh2Host implements RemoteHost {
           started = true;
           const rest = preamble.slice(at + marker.length + 1);
           preamble = preamble.slice(0, at);
-          writeStdin();
           emitStderr(rest);
+          writeStdin();
         }
       };
 
