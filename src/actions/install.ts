@@ -17,6 +17,7 @@ import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { resolveSecret } from "../spec/secrets.js";
 import { machinesOf, openSession, type Session } from "./session.js";
+import { acquireClusterLock } from "./lock.js";
 import { waitLivez } from "./verify-api.js";
 
 export interface InstallOptions {
@@ -24,6 +25,8 @@ export interface InstallOptions {
   dryRun: boolean;
   templates?: string;
   kubeconfig?: string;
+  /** Write the kubeconfig and verify the API through the VIP at the end (install: yes; day-2: no). */
+  finish?: boolean;
 }
 
 export async function runInstall(opts: InstallOptions, ctx: RunContext): Promise<number> {
@@ -33,9 +36,26 @@ export async function runInstall(opts: InstallOptions, ctx: RunContext): Promise
       remedy: "Use distribution.type: microk8s for now.",
     });
   }
+  return withClusterSession(spec, "install", ctx, { lock: !opts.dryRun }, (session) => converge(spec, session, opts, ctx));
+}
+
+/**
+ * Connects to every machine of the spec and, for changing runs, holds the cluster lock while `work`
+ * runs (a --dry-run writes nothing anywhere, not even the lock); always releases the lock and closes
+ * the connections.
+ */
+export async function withClusterSession<T>(spec: ClusterSpec, command: string, ctx: RunContext, opts: { lock: boolean }, work: (session: Session) => Promise<T>): Promise<T> {
   const session = await openSession(spec, machinesOf(spec), ctx);
   try {
-    return await installWith(spec, session, opts, ctx);
+    if (!opts.lock) return await work(session);
+    const first = spec.spec.nodes.find((n) => n.role === "control-plane" && session.hosts.has(n.name));
+    if (!first) throw new HactlError("INTERNAL", "no connected control-plane node to hold the cluster lock");
+    const lock = await acquireClusterLock(need(session.hosts, first.name), command, ctx.reporter);
+    try {
+      return await work(session);
+    } finally {
+      await lock.release();
+    }
   } finally {
     await session.close();
   }
@@ -53,7 +73,11 @@ async function specForInstall(opts: InstallOptions, ctx: RunContext): Promise<Cl
   return (await loadSpecFile(written)).spec;
 }
 
-async function installWith(spec: ClusterSpec, session: Session, opts: InstallOptions, ctx: RunContext): Promise<number> {
+/**
+ * Brings the machines to what the spec says: gather, preflight, plan, then apply (or print the plan for
+ * --dry-run). Install, re-install and add-node all go through here; nodes already in place get no steps.
+ */
+export async function converge(spec: ClusterSpec, session: Session, opts: InstallOptions, ctx: RunContext): Promise<number> {
   const { reporter } = ctx;
   const machines = machinesOf(spec);
   const names = machines.map((m) => m.name);
@@ -122,7 +146,7 @@ async function installWith(spec: ClusterSpec, session: Session, opts: InstallOpt
     const summary = await applyPlan(plan, { hosts: session.hosts, reporter, signal: ctx.signal });
     reporter.info(`\n${summary.changed} step(s) changed, ${summary.unchanged} already done.`);
   }
-  return finish(spec, session, opts, ctx);
+  return opts.finish === false ? 0 : finish(spec, session, opts, ctx);
 }
 
 async function statsPassword(spec: ClusterSpec, ctx: RunContext): Promise<{ statsPassword?: string }> {

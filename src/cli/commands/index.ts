@@ -75,7 +75,10 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     .option("--user <user>", "SSH user for this node")
     .addOption(fileOption())
     .addOption(dryRun())
-    .action(notBuiltAction(wrap, "add-node"));
+    .action(function (this: Command, name: string) {
+      const opts = this.opts<{ file: string; address?: string; role: "control-plane" | "worker"; user?: string; dryRun: boolean }>();
+      return wrap("add-node", async (ctx) => (await import("../../actions/add-node.js")).runAddNode({ ...opts, name }, ctx))();
+    });
 
   program
     .command("remove-node")
@@ -85,7 +88,10 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     .option("--drain-timeout <seconds>", "how long to wait for the drain", "120")
     .addOption(fileOption())
     .addOption(dryRun())
-    .action(notBuiltAction(wrap, "remove-node"));
+    .action(function (this: Command, name: string) {
+      const opts = this.opts<{ file: string; force: boolean; drainTimeout: string; dryRun: boolean }>();
+      return wrap("remove-node", async (ctx) => (await import("../../actions/remove-node.js")).runRemoveNode({ ...opts, name }, ctx))();
+    });
 
   program
     .command("scale")

@@ -1,0 +1,123 @@
+import { writeFile } from "node:fs/promises";
+import type { RunContext } from "../cli/context.js";
+import type { Command } from "../core/command.js";
+import { HactlError } from "../core/errors.js";
+import { applyPlan } from "../core/executor.js";
+import { describePlan, type Phase, type Step } from "../core/plan.js";
+import { forEachNode } from "../core/parallel.js";
+import { microk8s } from "../distros/microk8s.js";
+import { gatherFacts, type NodeFacts } from "../gather/facts.js";
+import { gatherMicrok8sState } from "../gather/microk8s-state.js";
+import { MICROK8S_API_PORT } from "../distros/microk8s.js";
+import type { RenderedConfig } from "../lb/render.js";
+import { templateSource } from "../lb/template-source.js";
+import { activateConfigs } from "../phases/activate-config.js";
+import { lbLayout } from "../phases/lb-configs.js";
+import { need } from "../phases/prepare-hosts.js";
+import { checkRemoval } from "../phases/remove-safety.js";
+import { removeNode } from "../spec/edit.js";
+import { loadSpecFile } from "../spec/parse.js";
+import type { NodeSpec } from "../spec/schema.js";
+import { parseEdited } from "./add-node.js";
+import { acquireClusterLock } from "./lock.js";
+import { machinesOf, openSession } from "./session.js";
+
+export interface RemoveNodeOptions {
+  name: string;
+  force: boolean;
+  drainTimeout: string;
+  file: string;
+  dryRun: boolean;
+}
+
+/**
+ * `hactl remove-node`: refuse unsafe removals with the numbers; otherwise take the node out of every
+ * load balancer first (so no traffic goes to it), then cordon and drain it, `microk8s leave` on it and
+ * `remove-node` from a remaining control plane; --force skips what needs the dead node.
+ */
+export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): Promise<number> {
+  const loaded = await loadSpecFile(opts.file);
+  const target = loaded.spec.spec.nodes.find((n) => n.name === opts.name);
+  if (!target) throw new HactlError("USAGE", `node ${opts.name} is not in ${opts.file}`, { remedy: "Check the name with `hactl status`." });
+  const text = removeNode(loaded.text, opts.name);
+  const after = parseEdited(text, opts.file);
+  const session = await openSession(loaded.spec, machinesOf(loaded.spec), ctx, { tolerateUnreachable: true });
+  try {
+    const unreachable = session.unreachable.map((e) => e.node);
+    const others = unreachable.filter((n) => n !== target.name);
+    if (unreachable.includes(target.name) && !opts.force) {
+      throw new HactlError("SSH_UNREACHABLE", `${target.name} is not reachable`, { node: target.name, remedy: `If it is dead for good, run hactl remove-node ${target.name} --force.` });
+    }
+    const reachable = new Set(session.hosts.keys());
+    const state = await gatherMicrok8sState(session.hosts, loaded.spec.spec.nodes.filter((n) => reachable.has(n.name) && n.name !== target.name));
+    const check = checkRemoval(loaded.spec, state, target, reachable);
+    if (others.length > 0) check.refusals.unshift(`${others.join(", ")} not reachable over SSH.`);
+    if (check.refusals.length > 0 || !check.runner) {
+      throw new HactlError("QUORUM_RISK", `refusing to remove ${target.name}; nothing was changed`, { details: check.refusals.map((r) => `- ${r}`).join("\n"), remedy: check.refusals[0] });
+    }
+    const facts = await forEachNode("Gather facts", machinesOf(after).filter((m) => reachable.has(m.name)), (m) => gatherFacts(need(session.hosts, m.name), [], []));
+    const layout = lbLayout({ spec: after, facts: facts as ReadonlyMap<string, NodeFacts>, backendApiPort: MICROK8S_API_PORT, templates: templateSource(after.spec.loadBalancer.templates) });
+    const plan = removalPlan(target, check.runner, layout.files, opts, reachable.has(target.name) && !opts.force);
+    if (opts.dryRun) {
+      ctx.reporter.phase("Plan (dry run: nothing is changed)");
+      ctx.reporter.print(describePlan(plan));
+      return 0;
+    }
+    if (ctx.interactive) {
+      ctx.reporter.print(describePlan(plan));
+      const { confirm } = await import("../ui/prompts.js");
+      if (!(await confirm(`Remove ${target.name} from the cluster?`, false))) throw new HactlError("USER_ABORTED", "cancelled before any change");
+    }
+    const lock = await acquireClusterLock(need(session.hosts, check.runner), "remove-node", ctx.reporter);
+    try {
+      await applyPlan(plan, { hosts: session.hosts, reporter: ctx.reporter, signal: ctx.signal });
+    } finally {
+      await lock.release();
+    }
+    await writeFile(opts.file, text);
+    ctx.reporter.info(`Removed ${target.name} and recorded it in ${opts.file}.`);
+    if (opts.force) ctx.reporter.info(`If ${target.name} ever comes back, wipe it before reuse: on it run 'snap remove microk8s' and remove /etc/keepalived, /etc/haproxy configs.`);
+    return 0;
+  } finally {
+    await session.close();
+  }
+}
+
+function removalPlan(target: NodeSpec, runner: string, lbFiles: ReadonlyMap<string, readonly RenderedConfig[]>, opts: RemoveNodeOptions, onNode: boolean): Phase[] {
+  const lbSteps: Step[] = [...lbFiles].map(([machine, files]) => ({
+    id: `lb:${machine}`,
+    node: machine,
+    title: `drop ${target.name} from ${[...new Set(files.map((f) => f.service))].join(" + ")}`,
+    describe: files.map((f) => `${f.path}: validate, install with backup, reload ${f.service}`),
+    run: (ctx) => activateConfigs(need(ctx.hosts, machine), files, ctx.signal),
+  }));
+  const remote = (id: string, node: string, title: string, command: Command): Step => ({
+    id: `${id}:${target.name}`,
+    node,
+    title,
+    describe: [command.argv.join(" ")],
+    async run(ctx) {
+      await need(ctx.hosts, node).run(command, { signal: ctx.signal });
+      return "changed";
+    },
+  });
+  const drainSeconds = Math.max(10, Number(opts.drainTimeout) || 120);
+  const phases: Phase[] = [{ title: `Take ${target.name} out of the load balancers`, mode: "parallel", steps: lbSteps }];
+  if (onNode && target.role === "control-plane") {
+    phases.push({
+      title: `Stop ${target.name}'s load balancer`,
+      mode: "serial",
+      steps: [remote("lb-stop", target.name, "stop keepalived (hands the VIP over) and haproxy", { argv: ["sh", "-c", "systemctl stop keepalived; systemctl disable keepalived; systemctl stop haproxy; systemctl disable haproxy; true"], sudo: true })],
+    });
+  }
+  if (!opts.force) {
+    phases.push({ title: `Drain ${target.name}`, mode: "serial", steps: [remote("drain", runner, `cordon and drain ${target.name}`, { ...microk8s.kubectl("drain", target.name, "--ignore-daemonsets", "--delete-emptydir-data", `--timeout=${drainSeconds}s`), timeoutMs: (drainSeconds + 60) * 1000 })] });
+  }
+  if (onNode) phases.push({ title: `${target.name} leaves`, mode: "serial", steps: [remote("leave", target.name, "microk8s leave", microk8s.leave())] });
+  phases.push({
+    title: `Remove ${target.name} from the cluster`,
+    mode: "serial",
+    steps: [remote("remove", runner, `remove-node ${target.name}${opts.force || !onNode ? " --force" : ""}`, microk8s.removeNode(target.name, opts.force || !onNode))],
+  });
+  return phases;
+}
