@@ -365,7 +365,16 @@ function handshake(
         hostKeyFailure = hostKeyUnknownError(ctx, presented, check, r.knownHostsFile);
         return false;
       }
-      await known.append(r.knownHostsFile, r.address, r.port, key);
+      try {
+        await known.append(r.knownHostsFile, r.address, r.port, key);
+      } catch (err) {
+        hostKeyFailure = new HactlError("SSH_HOST_KEY_UNKNOWN", `could not record the host key of ${r.target.name} in ${r.knownHostsFile}: ${(err as Error).message}`, {
+          node: r.target.name,
+          cause: err,
+          remedy: `Make ${r.knownHostsFile} writable, or point spec.ssh.knownHostsFile at a file you can write.`,
+        });
+        return false;
+      }
       log(`recorded ${presented.keyType} ${presented.fingerprint} for ${r.address} in ${r.knownHostsFile}`);
       return true;
     };
