@@ -3,6 +3,7 @@
  * used by add-node, remove-node, scale, autoscale, ha and reconfigure to record what they did; plus
  * writeSpec() for a fresh file from the wizard.
  */
+import { isDeepStrictEqual } from "node:util";
 import { Document, isMap, isScalar, isSeq, parseDocument, type ToStringOptions } from "yaml";
 import { HactlError } from "../core/errors.js";
 import type { PathSegment } from "./problems.js";
@@ -19,15 +20,48 @@ function open(docText: string): Document.Parsed {
   return doc;
 }
 
-/** Keeps the file's own sequence indentation ("nodes:\n- a" vs "nodes:\n  - a"). */
+/** Keeps the file's own sequence indentation ("nodes:\n- a" vs "nodes:\n  - a"), skipping comment lines. */
 function styleOf(docText: string): ToStringOptions {
-  const unindented = /^([ ]*)[^\s#-][^\n]*:[ ]*(#[^\n]*)?\n\1- /m.test(docText);
-  const indented = /^([ ]*)[^\s#-][^\n]*:[ ]*(#[^\n]*)?\n\1[ ]+- /m.test(docText);
+  const between = "[ ]*(#[^\\n]*)?\\n(?:[ ]*(?:#[^\\n]*)?\\n)*";
+  const unindented = new RegExp(`^([ ]*)[^\\s#-][^\\n]*:${between}\\1- `, "m").test(docText);
+  const indented = new RegExp(`^([ ]*)[^\\s#-][^\\n]*:${between}\\1[ ]+- `, "m").test(docText);
   return { indentSeq: indented || !unindented, lineWidth: 0 };
 }
 
-function render(doc: Document, options: ToStringOptions): string {
-  return doc.toString(options);
+/** A line's identity for layout matching: its indentation, then its text without any spacing. */
+function layoutKey(line: string): string {
+  const indent = /^[ ]*/.exec(line)?.[0] ?? "";
+  return `${indent.length}|${line.replace(/\s+/g, "")}`;
+}
+
+/**
+ * The yaml library re-spaces what it prints (comment alignment, flow-collection padding). Lines that
+ * match an original line apart from spacing take the original's text back, in order; the result is kept
+ * only if it still means exactly the same as the library's output.
+ */
+function keepLayout(original: string, edited: string): string {
+  const before = original.split("\n");
+  const after = edited.split("\n");
+  let next = 0;
+  const merged = after.map((line) => {
+    const key = layoutKey(line);
+    for (let k = next; k < before.length && k < next + 200; k++) {
+      const candidate = before[k];
+      if (candidate !== undefined && layoutKey(candidate) === key) {
+        next = k + 1;
+        return candidate;
+      }
+    }
+    return line;
+  });
+  const text = merged.join("\n");
+  const check = parseDocument(text, { uniqueKeys: true });
+  if (check.errors.length > 0) return edited;
+  return isDeepStrictEqual(check.toJS(), parseDocument(edited).toJS()) ? text : edited;
+}
+
+function render(doc: Document, original: string): string {
+  return keepLayout(original, doc.toString(styleOf(original)));
 }
 
 function nodeEntry(node: NodeSpec): Record<string, unknown> {
@@ -53,7 +87,7 @@ export function addNode(docText: string, node: NodeSpec): string {
   } else {
     doc.setIn(["spec", "nodes"], doc.createNode([nodeEntry(node)]));
   }
-  return render(doc, styleOf(docText));
+  return render(doc, docText);
 }
 
 /** Removes the node with this name from spec.nodes. Throws USAGE if there is none. */
@@ -65,7 +99,7 @@ export function removeNode(docText: string, name: string): string {
     throw new HactlError("USAGE", `node ${name} is not in cluster.yaml`, { remedy: "Check the name with `hactl status`." });
   }
   doc.deleteIn(["spec", "nodes", index]);
-  return render(doc, styleOf(docText));
+  return render(doc, docText);
 }
 
 /**
@@ -85,7 +119,7 @@ export function setPath(docText: string, path: readonly PathSegment[], value: un
       doc.setIn(path, doc.createNode(value));
     }
   }
-  return render(doc, styleOf(docText));
+  return render(doc, docText);
 }
 
 const HEADER = [

@@ -3,7 +3,7 @@
  * and every finding is placed at its line:column using the YAML document's source ranges.
  */
 import { readFile } from "node:fs/promises";
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from "yaml";
 import { HactlError } from "../core/errors.js";
 import { draftsFromIssue, formatPath, formatProblems, hasErrors, summarizeProblems, type PathSegment, type Problem, type ProblemDraft } from "./problems.js";
 import { nodeListRules, partsFromRaw, partsOf, specRules } from "./rules.js";
@@ -135,7 +135,7 @@ export function parseSpec(text: string, fileName = "cluster.yaml"): ParseResult 
       problems: [{ severity: "error", path: "(document)", line: 1, column: 1, message: `(document): ${fileName} is ${text.length} bytes; the limit is ${MAX_SPEC_BYTES}`, fix: "check that this is the right file" }],
     };
   }
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true, strict: true });
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true, strict: true, logLevel: "error" });
 
   const yamlProblems: Problem[] = [...doc.errors.map((e) => ({ e, severity: "error" as const })), ...doc.warnings.map((e) => ({ e, severity: "warning" as const }))].map(({ e, severity }) => {
     const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
@@ -143,7 +143,15 @@ export function parseSpec(text: string, fileName = "cluster.yaml"): ParseResult 
     const message = first.replace(/ at line \d+, column \d+:?$/, "");
     return { severity, path: "(document)", line: pos.line, column: pos.col, message: `(document): YAML ${message}`, fix: yamlFix(e.code) };
   });
-  if (doc.errors.length > 0) return { doc, problems: yamlProblems.sort(byPosition) };
+  visit(doc, {
+    Pair(_, pair) {
+      if (pair.key !== null && !isScalar(pair.key)) {
+        const pos = lines.linePos((pair.key as YamlNode).range?.[0] ?? 0);
+        yamlProblems.push({ severity: "error", path: "(document)", line: pos.line, column: pos.col, message: "(document): a mapping key must be plain text, not a list or mapping", fix: "write the key as a plain word, e.g. name:" });
+      }
+    },
+  });
+  if (yamlProblems.some((p) => p.severity === "error")) return { doc, problems: yamlProblems.sort(byPosition) };
 
   let data: unknown;
   try {
