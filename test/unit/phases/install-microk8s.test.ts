@@ -1,0 +1,166 @@
+import { describe, expect, it } from "vitest";
+import { describePlan, planIsEmpty, type Plan } from "../../../src/core/plan.js";
+import { parseNodes } from "../../../src/distros/kubectl.js";
+import { parseStatus } from "../../../src/distros/microk8s.js";
+import type { Microk8sClusterState } from "../../../src/gather/microk8s-state.js";
+import { planMicrok8sInstall, type Microk8sPlanInput } from "../../../src/phases/install-microk8s.js";
+import { lbLayout } from "../../../src/phases/lb-configs.js";
+import type { ClusterSpec } from "../../../src/spec/schema.js";
+import { FakeHost, hostMap } from "../../fakes/fake-host.js";
+import { allHealthyFacts } from "../../fakes/facts.js";
+import { nodesJson, statusYaml, type DatastoreMember } from "../../fakes/outputs.js";
+import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
+
+const spec = specFrom(THREE_CP_ONE_WORKER);
+const NO_LB = THREE_CP_ONE_WORKER.replace("    vip: 10.0.0.100\n    virtualRouterId: 51\n", "    mode: none\n");
+const voters: DatastoreMember[] = [{ ip: "10.0.0.11", role: "voter" }, { ip: "10.0.0.12", role: "voter" }, { ip: "10.0.0.13", role: "voter" }];
+
+const FRESH: Microk8sClusterState = { installed: new Set(), status: new Map(), leader: undefined, kubeNodes: [], datastoreIps: new Set() };
+
+/** A running cluster: `kube` nodes listed by Kubernetes, `members` in the datastore, addons on the leader. */
+function running(kube: string[], members: DatastoreMember[], addons: Record<string, "enabled" | "disabled"> = { dns: "enabled", "ha-cluster": "enabled" }): Microk8sClusterState {
+  const leaderStatus = parseStatus(statusYaml({ members, addons }));
+  return {
+    installed: new Set(["node-1", "node-2", "node-3", "worker-1"]),
+    status: new Map(["node-1", "node-2", "node-3"].map((n) => [n, leaderStatus])),
+    leader: "node-1",
+    kubeNodes: parseNodes(nodesJson(kube.map((name) => ({ name })))),
+    datastoreIps: new Set(members.map((m) => m.ip)),
+  };
+}
+
+function plan(state: Microk8sClusterState, s: ClusterSpec = spec, over: Partial<Microk8sPlanInput> = {}): Plan {
+  const facts = allHealthyFacts(s);
+  const layout = lbLayout({ spec: s, facts, backendApiPort: 16443 });
+  return planMicrok8sInstall({
+    spec: s,
+    facts,
+    state,
+    hostsEntriesFor: new Set(),
+    lbFiles: layout.files,
+    lbPackages: layout.packages,
+    nonlocalBind: layout.nonlocalBind,
+    joinAttempts: 3,
+    ...over,
+  });
+}
+
+const ids = (p: Plan, title: string): string[] => p.find((ph) => ph.title === title)?.steps.map((s) => s.id) ?? [];
+
+describe("planMicrok8sInstall on a fresh cluster", () => {
+  const p = plan(FRESH);
+
+  it("has the phases in order with their scheduling modes", () => {
+    expect(p.map((ph) => [ph.title, ph.mode])).toEqual([
+      ["Prepare hosts", "parallel"],
+      ["Install MicroK8s", "parallel"],
+      ["Form the cluster", "serial"],
+      ["Configure load balancers", "parallel"],
+      ["Enable addons", "serial"],
+    ]);
+  });
+
+  it("prepares the control planes for the VIP and installs MicroK8s everywhere", () => {
+    expect(ids(p, "Prepare hosts")).toEqual(["sysctl:node-1", "packages:node-1", "sysctl:node-2", "packages:node-2", "sysctl:node-3", "packages:node-3"]);
+    expect(ids(p, "Install MicroK8s")).toEqual(["install:node-1", "install:node-2", "install:node-3", "install:worker-1"]);
+  });
+
+  it("joins every node but the first control plane, one at a time", () => {
+    const joins = p.find((ph) => ph.title === "Form the cluster");
+    expect(joins?.mode).toBe("serial");
+    expect(joins?.steps.map((s) => [s.id, s.title])).toEqual([
+      ["join:node-2", "join as control-plane"],
+      ["join:node-3", "join as control-plane"],
+      ["join:worker-1", "join as worker"],
+    ]);
+    expect(joins?.steps[2]?.describe[1]).toBe("microk8s join 10.0.0.11:25000/<token> --worker");
+  });
+
+  it("configures the load balancers and enables the default addons on the leader", () => {
+    expect(ids(p, "Configure load balancers")).toEqual(["lb:node-1", "lb:node-2", "lb:node-3"]);
+    const addons = p.find((ph) => ph.title === "Enable addons")?.steps;
+    expect(addons?.map((s) => [s.node, s.title])).toEqual([["node-1", "enable dns, ha-cluster"]]);
+  });
+
+  it("writes /etc/hosts entries only where asked", () => {
+    const q = plan(FRESH, spec, { hostsEntriesFor: new Set(["worker-1"]) });
+    const hosts = q[0]?.steps.filter((s) => s.id.startsWith("hosts:"));
+    expect(hosts?.map((s) => s.id)).toEqual(["hosts:worker-1"]);
+    expect(hosts?.[0]?.describe).toContain("/etc/hosts: 10.0.0.21 worker-1");
+  });
+
+  it("describes the plan for --dry-run without any token", () => {
+    const text = describePlan(p);
+    expect(text).toContain("Form the cluster (one node at a time)");
+    expect(text).toContain("microk8s join 10.0.0.11:25000/<token>");
+    expect(text).not.toMatch(/[0-9a-f]{32}/);
+  });
+});
+
+describe("planMicrok8sInstall on an existing cluster", () => {
+  it("has nothing to do on a finished cluster without a load balancer", () => {
+    const p = plan(running(["node-1", "node-2", "node-3", "worker-1"], voters), specFrom(NO_LB));
+    expect(planIsEmpty(p)).toBe(true);
+    expect(describePlan(p)).toMatch(/^Nothing to do/);
+  });
+
+  it("installs, joins and enables nothing on a finished cluster with a load balancer", () => {
+    const p = plan(running(["node-1", "node-2", "node-3", "worker-1"], voters));
+    for (const title of ["Install MicroK8s", "Form the cluster", "Enable addons"]) expect(ids(p, title)).toEqual([]);
+  });
+
+  it("joins only the nodes that are not members yet", () => {
+    const p = plan(running(["node-1", "node-2"], voters.slice(0, 2)));
+    expect(ids(p, "Form the cluster")).toEqual(["join:node-3", "join:worker-1"]);
+    expect(ids(p, "Install MicroK8s")).toEqual([]);
+  });
+
+  it("joins a half-joined control plane again (listed by Kubernetes, missing from the datastore)", () => {
+    const p = plan(running(["node-1", "node-2", "node-3", "worker-1"], voters.slice(0, 2)));
+    expect(ids(p, "Form the cluster")).toEqual(["join:node-3"]);
+  });
+
+  it("uses the gathered leader when it is not the first control plane", () => {
+    const state = { ...running(["node-2"], [{ ip: "10.0.0.12", role: "voter" }]), leader: "node-2" };
+    const p = plan(state);
+    expect(ids(p, "Form the cluster")).toEqual(["join:node-1", "join:node-3", "join:worker-1"]);
+    expect(p.find((ph) => ph.title === "Form the cluster")?.steps[0]?.describe[0]).toBe("on node-2: microk8s add-node (fresh single-use token)");
+  });
+
+  it("enables only the addons that are missing on the leader", () => {
+    const withMetrics = specFrom(`${THREE_CP_ONE_WORKER}  addons: { metricsServer: true }\n`);
+    const p = plan(running(["node-1", "node-2", "node-3", "worker-1"], voters, { dns: "enabled", "ha-cluster": "enabled", "metrics-server": "disabled" }), withMetrics);
+    expect(p.find((ph) => ph.title === "Enable addons")?.steps.map((s) => s.title)).toEqual(["enable metrics-server"]);
+  });
+
+  it("returns an empty plan when the spec has no control plane to lead", () => {
+    const workersOnly = { ...spec, spec: { ...spec.spec, nodes: spec.spec.nodes.filter((n) => n.role === "worker") } };
+    expect(planMicrok8sInstall({ spec: workersOnly, facts: new Map(), state: FRESH, hostsEntriesFor: new Set(), lbFiles: new Map(), lbPackages: new Map(), nonlocalBind: new Set(), joinAttempts: 1 })).toEqual([]);
+  });
+});
+
+describe("plan steps at run time", () => {
+  const ctx = (...hosts: FakeHost[]) => ({ hosts: hostMap(...hosts), signal: new AbortController().signal, log: () => undefined });
+
+  it("install step skips snap install where MicroK8s is already there", async () => {
+    const host = new FakeHost("node-1").on({ equal: ["snap", "list", "microk8s"] }, { code: 0 }).on({ prefix: ["microk8s", "status"] }, { code: 0 });
+    const step = plan(FRESH)[1]?.steps[0];
+    expect(await step?.run(ctx(host))).toBe("unchanged");
+    expect(host.lines).toEqual(["snap list microk8s", "microk8s status --wait-ready --timeout 300"]);
+  });
+
+  it("install step installs the spec's channel and waits for it", async () => {
+    const host = new FakeHost("node-1").on({ equal: ["snap", "list", "microk8s"] }, { code: 1 }).on({ prefix: ["snap", "install"] }, { code: 0 }).on({ prefix: ["microk8s", "status"] }, { code: 0 });
+    expect(await plan(FRESH)[1]?.steps[0]?.run(ctx(host))).toBe("changed");
+    expect(host.lines[1]).toBe("snap install microk8s --classic --channel=1.29/stable");
+  });
+
+  it("addons step re-reads the leader and enables only what is still missing", async () => {
+    const host = new FakeHost("node-1")
+      .on({ prefix: ["microk8s", "status"] }, { stdout: statusYaml({ addons: { dns: "enabled", "ha-cluster": "disabled" } }) })
+      .on({ prefix: ["microk8s", "enable"] }, { code: 0 });
+    const step = plan(FRESH).find((ph) => ph.title === "Enable addons")?.steps[0];
+    expect(await step?.run(ctx(host))).toBe("changed");
+    expect(host.commandsMatching({ prefix: ["microk8s", "enable"] }).map((c) => c.argv[2])).toEqual(["ha-cluster"]);
+  });
+});
