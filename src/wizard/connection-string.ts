@@ -33,7 +33,8 @@ function hostProblems(hostList: string, srv: boolean): string[] {
     const m = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(entry);
     const host = m?.[1] ?? "";
     const port = m?.[2];
-    if (!HOST.test(host)) out.push(`${which} is not a valid hostname or address`);
+    if (host === "") out.push(`no host${hosts.length > 1 ? ` in entry ${i + 1}` : ""}: put the server's name or address before the port`);
+    else if (!HOST.test(host)) out.push(`${which} is not a valid hostname or address`);
     if (srv) {
       if (port !== undefined) out.push("an SRV connection string must not give a port");
     } else if (port === undefined || port === "") {

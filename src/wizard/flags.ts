@@ -3,12 +3,11 @@
  * all problems are reported together as one USAGE error.
  */
 import { HactlError } from "../core/errors.js";
-import { LB_MODES, ROLES, type LoadBalancerMode, type NodeRole } from "../spec/schema.js";
-import { DEFAULTS, EXTERNAL_SERVICES, defaultRole, type Distribution, type Draft, type LbHostAnswer, type NodeDraft, type SshAuth } from "./answers.js";
-import { checkServiceEnv } from "./ask-app.js";
-import {
-  both, checkAddress, checkApiPort, checkEnvName, checkFlag, checkIface, checkInt, checkName, checkPath, checkUser, checkVersion, checkVip, parsePorts,
-} from "./validate.js";
+import { ROLES, type NodeRole } from "../spec/schema.js";
+import { DEFAULTS, defaultRole, type Draft, type NodeDraft, type SshAuth } from "./answers.js";
+import { appFlags } from "./flags-app.js";
+import { lbFlags } from "./flags-lb.js";
+import { checkAddress, checkEnvName, checkFlag, checkIface, checkName, checkPath, checkUser, checkVersion } from "./validate.js";
 
 export interface InitFlags {
   name?: string;
@@ -72,13 +71,6 @@ function sshAuthOf(f: InitFlags, problems: string[]): SshAuth | undefined {
   return undefined;
 }
 
-function intFlag(flag: string, value: string | undefined, min: number, max: number, problems: string[]): number | undefined {
-  if (value === undefined) return undefined;
-  const bad = checkFlag(flag, value, checkInt(min, max));
-  if (bad) problems.push(bad);
-  return bad ? undefined : Number(value);
-}
-
 export function draftFromFlags(f: InitFlags, env: NodeJS.ProcessEnv = process.env): Draft {
   const problems: string[] = [];
   const check = (flag: string, value: string | undefined, fn: (v: string) => true | string): void => {
@@ -118,76 +110,4 @@ export function draftFromFlags(f: InitFlags, env: NodeJS.ProcessEnv = process.en
     });
   }
   return d;
-}
-
-function lbFlags(f: InitFlags, d: Draft, problems: string[]): void {
-  if (f.lbMode !== undefined) {
-    if ((LB_MODES as readonly string[]).includes(f.lbMode)) d.lbMode = f.lbMode as LoadBalancerMode;
-    else problems.push(`--lb-mode: must be one of ${LB_MODES.join(", ")}`);
-  }
-  const external = (d.lbMode ?? DEFAULTS.lbMode) === "external";
-  if ((f.lbHost?.length || f.lbPort?.length) && !external) problems.push("--lb-host and --lb-port need --lb-mode external");
-  const apiPort = intFlag("--api-port", f.apiPort, 1, 65535, problems);
-  if (apiPort !== undefined) {
-    const bad = checkFlag("--api-port", String(apiPort), checkApiPort((d.distribution ?? DEFAULTS.distribution) as Distribution));
-    if (bad) problems.push(bad);
-    else d.apiPort = apiPort;
-  }
-  if (external && f.lbHost && f.lbHost.length > 0) {
-    const hosts: LbHostAnswer[] = [];
-    for (const text of f.lbHost) {
-      const [name = "", address = ""] = text.split("=");
-      const bad = [checkFlag("--lb-host name", name, checkName), checkFlag("--lb-host address", address, checkAddress)].filter((b) => b !== undefined);
-      problems.push(...bad);
-      hosts.push({ name, address });
-    }
-    if (hosts.length > 2) problems.push(`--lb-host: one or two load-balancer hosts (got ${hosts.length})`);
-    d.lbHosts = hosts;
-  }
-  if (external && f.lbPort && f.lbPort.length > 0) {
-    const ports = parsePorts(f.lbPort.join(","), d.apiPort ?? DEFAULTS.apiPort);
-    if (typeof ports === "string") problems.push(`--lb-port: ${ports}`);
-    else d.lbPorts = ports;
-  }
-  if (f.vip !== undefined) {
-    const bad = checkFlag("--vip", f.vip, checkVip([...(d.nodes ?? []), ...(d.lbHosts ?? [])].map((m) => m.address)));
-    if (bad) problems.push(bad);
-    else d.vip = f.vip;
-  }
-  if (f.interface !== undefined) d.iface = f.interface;
-  if (f.web !== undefined) d.web = f.web;
-}
-
-function appFlags(f: InitFlags, d: Draft, env: NodeJS.ProcessEnv, problems: string[]): void {
-  const systemReplicas = intFlag("--system-replicas", f.systemReplicas, 3, 100, problems);
-  const eviction = intFlag("--eviction-timeout", f.evictionTimeout, 10, 300, problems);
-  const min = intFlag("--min", f.min, 1, 1000, problems);
-  const max = intFlag("--max", f.max, 1, 1000, problems);
-  const haImplied = f.systemReplicas !== undefined || f.evictionTimeout !== undefined;
-  if (f.ha === false && haImplied) problems.push("--system-replicas and --eviction-timeout are HA settings: leave out --no-ha");
-  const ha = f.ha ?? (haImplied ? true : undefined);
-  const autoscalingImplied = f.min !== undefined || f.max !== undefined;
-  if (f.autoscaling === false && autoscalingImplied) problems.push("--min and --max are autoscaling settings: leave out --no-autoscaling");
-  const autoscaling = f.autoscaling ?? (autoscalingImplied ? true : undefined);
-  if (min !== undefined && max !== undefined && min > max) problems.push(`--max: must be at least --min (${min})`);
-  if (autoscaling && f.linkerd === false) problems.push("--no-linkerd: autoscaling needs Linkerd; leave out --no-linkerd");
-  Object.assign(d, {
-    ...(ha !== undefined ? { ha } : {}),
-    ...(systemReplicas !== undefined ? { systemReplicas } : {}),
-    ...(eviction !== undefined ? { evictionTimeoutSeconds: eviction } : {}),
-    ...(autoscaling !== undefined ? { autoscaling } : {}),
-    ...(min !== undefined ? { minReplicas: min } : {}),
-    ...(max !== undefined ? { maxReplicas: max } : {}),
-    ...(f.linkerd !== undefined || autoscaling ? { linkerd: Boolean(autoscaling) || Boolean(f.linkerd) } : {}),
-  });
-  const external: NonNullable<Draft["external"]> = {};
-  const given = { postgresql: f.postgresqlEnv, mongodb: f.mongodbEnv, s3: f.s3Env, redis: f.redisEnv, rabbitmq: f.rabbitmqEnv };
-  for (const s of EXTERNAL_SERVICES) {
-    const name = given[s.key];
-    if (name === undefined) continue;
-    const bad = checkFlag(s.flag, name, both(checkEnvName, checkServiceEnv(s.key, env)));
-    if (bad) problems.push(bad);
-    else external[s.key] = name;
-  }
-  if (Object.keys(external).length > 0) d.external = external;
 }
