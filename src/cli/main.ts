@@ -15,7 +15,9 @@ function onInterrupt(): void {
   interrupts += 1;
   if (interrupts === 1) {
     process.stderr.write("\nInterrupted: stopping after the current remote step (Ctrl-C again to exit now).\n");
-    abort.abort(new HactlError("INTERRUPTED", "interrupted by Ctrl-C"));
+    abort.abort(new HactlError("INTERRUPTED", "interrupted by Ctrl-C after the step that was running", {
+      remedy: "Run the same command again: it re-reads the cluster and finishes the job; finished steps are not repeated.",
+    }));
     return;
   }
   process.stderr.write("Exiting now.\n");

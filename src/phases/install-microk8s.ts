@@ -77,7 +77,7 @@ function installStep(node: NodeSpec, version: string): Step {
     async run(ctx) {
       const host = need(ctx.hosts, node.name);
       const present = (await host.exec(microk8s.isInstalled())).code === 0;
-      if (!present) await host.run(microk8s.install(version), { signal: ctx.signal });
+      if (!present) await host.run(microk8s.install(version));
       await host.run(microk8s.waitReady(300), { signal: ctx.signal });
       return present ? "unchanged" : "changed";
     },
@@ -131,7 +131,7 @@ function addonsStep(leader: string, addons: readonly string[]): Step {
       const host = need(ctx.hosts, leader);
       const status = parseStatus((await host.exec(microk8s.statusYaml())).stdout);
       const todo = addons.filter((a) => status.addons.get(a) !== "enabled");
-      for (const addon of todo) await host.run(microk8s.enable(addon), { signal: ctx.signal });
+      for (const addon of todo) await host.run(microk8s.enable(addon));
       return todo.length ? "changed" : "unchanged";
     },
   };

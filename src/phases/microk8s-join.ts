@@ -24,13 +24,18 @@ export interface JoinOptions {
 export async function joinMicrok8sNode(o: JoinOptions): Promise<void> {
   let lastError = "";
   for (let attempt = 1; attempt <= o.attempts; attempt++) {
-    if (o.signal.aborted) break;
+    if (o.signal.aborted && attempt > 1) {
+      throw new HactlError("INTERRUPTED", `interrupted between join attempts for ${o.spec.name}; the failed attempt was cleaned up`, {
+        node: o.spec.name,
+        remedy: "Run the same command again to join it with a fresh token.",
+      });
+    }
     const minted = await o.leader.run(microk8s.addNode());
     const { connection, token } = parseAddNode(minted.stdout, o.leaderAddress);
     registerSecret(token);
     registerSecret(connection);
     o.log(`join attempt ${attempt}/${o.attempts} with a fresh token`);
-    const joined = await o.node.exec(microk8s.join(connection, o.spec.role === "worker"), { signal: o.signal });
+    const joined = await o.node.exec(microk8s.join(connection, o.spec.role === "worker"));
     if (joined.code === 0) {
       await waitMember(o);
       return;
