@@ -1,20 +1,12 @@
 import { Command, Option } from "commander";
-import { HactlError } from "../../core/errors.js";
 import type { CommandBody } from "../main.js";
+import { registerAppCommands } from "./app.js";
 import { registerInit } from "./init.js";
 
 export type Wrap = (name: string, body: CommandBody) => () => Promise<void>;
 
 const fileOption = (): Option => new Option("-f, --file <path>", "cluster.yaml to use").default("cluster.yaml");
 const dryRun = (): Option => new Option("--dry-run", "print the plan per node and change nothing anywhere").default(false);
-
-function notBuilt(name: string): CommandBody {
-  return async () => {
-    throw new HactlError("NOT_IMPLEMENTED", `'hactl ${name}' is not built yet in this version`, {
-      remedy: "See docs/exit-codes.md (exit 10) and the project's issue list for when it lands.",
-    });
-  };
-}
 
 /** Every command hactl has. Bodies are imported lazily so `hactl --help` stays fast. */
 export function registerCommands(program: Command, wrap: Wrap): void {
@@ -93,60 +85,6 @@ export function registerCommands(program: Command, wrap: Wrap): void {
       return wrap("remove-node", async (ctx) => (await import("../../actions/remove-node.js")).runRemoveNode({ ...opts, name }, ctx))();
     });
 
-  program
-    .command("scale")
-    .description("set a service's replicas (or 'all') and wait until they are ready")
-    .argument("<service>", "service (Deployment) name, or 'all'")
-    .argument("<replicas>", "replica count")
-    .addOption(fileOption())
-    .addOption(dryRun())
-    .action(notBuiltAction(wrap, "scale"));
-
-  program
-    .command("autoscale")
-    .description("enable or disable autoscaling (HPA per service; turns Linkerd on)")
-    .argument("<enable|disable>")
-    .option("--min <n>", "minimum replicas")
-    .option("--max <n>", "maximum replicas")
-    .option("--cpu <percent>", "target CPU utilisation")
-    .addOption(fileOption())
-    .addOption(dryRun())
-    .action(notBuiltAction(wrap, "autoscale"));
-
-  program
-    .command("linkerd")
-    .description("install or remove Linkerd and mesh the application's namespace")
-    .argument("<enable|disable>")
-    .addOption(fileOption())
-    .addOption(dryRun())
-    .action(notBuiltAction(wrap, "linkerd"));
-
-  program
-    .command("ha")
-    .description("HA mode: system replicas and eviction timeout, applied node by node")
-    .argument("<enable|disable>")
-    .option("--system-replicas <n>", "replicas of the system services (>= 3)")
-    .option("--eviction-timeout <seconds>", "how fast workloads leave a failed node (10-300)")
-    .addOption(fileOption())
-    .addOption(dryRun())
-    .action(notBuiltAction(wrap, "ha"));
-
-  program
-    .command("restart")
-    .description("rolling restart of a service or all of them")
-    .argument("[service]", "service name or 'all'", "all")
-    .addOption(fileOption())
-    .addOption(dryRun())
-    .action(notBuiltAction(wrap, "restart"));
-
-  program
-    .command("reconfigure")
-    .description("the wizard again for HA, autoscaling, Linkerd and external services; applies and saves cluster.yaml")
-    .addOption(fileOption())
-    .addOption(dryRun())
-    .action(notBuiltAction(wrap, "reconfigure"));
+  registerAppCommands(program, wrap);
 }
 
-function notBuiltAction(wrap: Wrap, name: string): () => Promise<void> {
-  return () => wrap(name, notBuilt(name))();
-}

@@ -1,0 +1,113 @@
+/**
+ * What every application command shares: cluster.yaml loaded, one SSH connection per node, the leader
+ * found, the plan shown (--dry-run) or confirmed and applied, and cluster.yaml updated afterwards.
+ */
+import { readFile, rename, stat, writeFile } from "node:fs/promises";
+import type { RunContext } from "../../cli/context.js";
+import { HactlError } from "../../core/errors.js";
+import { applyPlan, type ApplySummary } from "../../core/executor.js";
+import type { RemoteHost } from "../../core/host.js";
+import { describePlan, planIsEmpty, type Plan } from "../../core/plan.js";
+import { gatherMicrok8sState, type Microk8sClusterState } from "../../gather/microk8s-state.js";
+import { setPath } from "../../spec/edit.js";
+import { loadSpecFile } from "../../spec/parse.js";
+import type { PathSegment } from "../../spec/problems.js";
+import type { ClusterSpec } from "../../spec/schema.js";
+import { openSession, type Session } from "../session.js";
+
+/** Options every changing application command takes. */
+export interface ChangeOptions {
+  file: string;
+  dryRun: boolean;
+}
+
+export interface AppCluster {
+  spec: ClusterSpec;
+  file: string;
+  session: Session;
+  state: Microk8sClusterState;
+  leader: string;
+  leaderHost: RemoteHost;
+  namespace: string;
+}
+
+export function requireMicrok8s(spec: ClusterSpec): void {
+  if (spec.spec.distribution.type !== "microk8s") {
+    throw new HactlError("NOT_IMPLEMENTED", "application commands support the microk8s distribution only in this version", {
+      remedy: "Use distribution.type: microk8s, or manage the application with kubectl for now.",
+    });
+  }
+}
+
+/** The cluster as it is now, seen from an open session. */
+export async function clusterOf(spec: ClusterSpec, file: string, session: Session): Promise<AppCluster> {
+  const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
+  if (!state.leader) {
+    throw new HactlError("UNHEALTHY", "no running MicroK8s control-plane node was found", {
+      remedy: "Install the cluster first (hactl install -f cluster.yaml), or start MicroK8s on a control-plane node; `hactl status` shows which nodes are down.",
+    });
+  }
+  const leaderHost = session.hosts.get(state.leader);
+  if (!leaderHost) throw new HactlError("INTERNAL", `no connection to ${state.leader}`);
+  return { spec, file, session, state, leader: state.leader, leaderHost, namespace: spec.spec.app.namespace };
+}
+
+/** Loads cluster.yaml, connects to every node, finds the leader, runs fn, and always disconnects. */
+export async function withCluster<T>(file: string, ctx: RunContext, fn: (app: AppCluster) => Promise<T>): Promise<T> {
+  const { spec } = await loadSpecFile(file);
+  requireMicrok8s(spec);
+  const session = await openSession(spec, spec.spec.nodes, ctx);
+  try {
+    return await fn(await clusterOf(spec, file, session));
+  } finally {
+    await session.close();
+  }
+}
+
+export function planJson(plan: Plan): unknown {
+  return plan.map((p) => ({ phase: p.title, mode: p.mode, steps: p.steps.map((s) => ({ node: s.node, title: s.title, describe: s.describe })) }));
+}
+
+/**
+ * --dry-run prints the plan and returns undefined; otherwise the plan is confirmed (interactive runs
+ * only) and applied. Progress output is the executor's, as in install.
+ */
+export async function runPlan(plan: Plan, app: AppCluster, ctx: RunContext, opts: { dryRun: boolean; question: string }): Promise<ApplySummary | undefined> {
+  const { reporter } = ctx;
+  if (opts.dryRun) {
+    reporter.phase("Plan (dry run: nothing is changed)");
+    reporter.print(describePlan(plan));
+    return undefined;
+  }
+  if (planIsEmpty(plan)) {
+    reporter.info("Nothing to do: the cluster already matches.");
+    return { changed: 0, unchanged: 0 };
+  }
+  if (ctx.interactive) {
+    reporter.print(describePlan(plan));
+    const { confirm } = await import("../../ui/prompts.js");
+    if (!(await confirm(opts.question, true))) throw new HactlError("USER_ABORTED", "cancelled before any change");
+  }
+  const summary = await applyPlan(plan, { hosts: app.session.hosts, reporter, signal: ctx.signal });
+  reporter.info(`${summary.changed} step(s) changed, ${summary.unchanged} already done.`);
+  return summary;
+}
+
+export type SpecEdit = readonly [readonly PathSegment[], unknown];
+
+/** Records values in cluster.yaml with comment-preserving edits; the file is replaced atomically. */
+export async function recordInSpec(file: string, edits: readonly SpecEdit[], ctx: RunContext): Promise<void> {
+  if (edits.length === 0) return;
+  let text = await readFile(file, "utf8");
+  for (const [path, value] of edits) text = setPath(text, path, value);
+  const tmp = `${file}.hactl-tmp-${process.pid}`;
+  await writeFile(tmp, text, { mode: (await stat(file)).mode & 0o777 });
+  await rename(tmp, file);
+  ctx.reporter.log("hactl", `recorded in ${file}: ${edits.map(([p]) => p.join(".")).join(", ")}`);
+}
+
+/** The application's services: Deployments in the namespace (limited to spec.app.services when listed). */
+export function appServices(spec: ClusterSpec, deployed: readonly string[]): string[] {
+  const listed = spec.spec.app.services;
+  return listed.length > 0 ? deployed.filter((d) => listed.includes(d)) : [...deployed];
+}

@@ -1,0 +1,151 @@
+/** `hactl linkerd enable|disable` and `hactl autoscale enable|disable`, plus the pieces reconfigure reuses. */
+import { z } from "zod";
+import type { RunContext } from "../../cli/context.js";
+import { HactlError } from "../../core/errors.js";
+import type { Phase, Plan } from "../../core/plan.js";
+import { getAutoscalers, getDeployments, getDeploymentsJson, kubectl } from "../../phases/app/kube.js";
+import { autoscaleDisablePlan, autoscaleEnablePlan, INJECT_ANNOTATION, linkerdDisablePhase, linkerdEnablePhase, type LinkerdInput } from "../../phases/app/plans.js";
+import { capacityReport, parseNodeCapacity, parseNodeProbe, parseServiceRequests, type NodeCapacity } from "../../phases/app/resources.js";
+import { autoscaleValues, type AutoscaleValues } from "../../phases/app/values.js";
+import { appServices, planJson, recordInSpec, runPlan, withCluster, type AppCluster, type ChangeOptions, type SpecEdit } from "./common.js";
+
+const ROLLOUT_TIMEOUT_SECONDS = 300;
+
+const namespaceJson = z.object({ metadata: z.object({ annotations: z.record(z.string(), z.string()).optional() }) });
+
+export interface MeshState {
+  installed: boolean;
+  meshed: boolean;
+}
+
+/** Linkerd's control plane present (its config map) and the app namespace annotated for injection. */
+export async function meshState(app: AppCluster): Promise<MeshState> {
+  const config = await app.leaderHost.exec({ argv: ["microk8s", "kubectl", "get", "configmap", "linkerd-config", "-n", "linkerd", "-o", "name"], sudo: true, timeoutMs: 60_000 });
+  const ns = await app.leaderHost.exec({ argv: ["microk8s", "kubectl", "get", "namespace", app.namespace, "-o", "json"], sudo: true, timeoutMs: 60_000 });
+  let meshed = false;
+  if (ns.code === 0) meshed = namespaceJson.parse(JSON.parse(ns.stdout)).metadata.annotations?.[INJECT_ANNOTATION] === "enabled";
+  return { installed: config.code === 0 && config.stdout.trim() !== "", meshed };
+}
+
+export async function serviceNames(app: AppCluster): Promise<string[]> {
+  return appServices(app.spec, (await getDeployments(app.leaderHost, app.namespace)).map((d) => d.name));
+}
+
+function linkerdInput(app: AppCluster, services: readonly string[]): LinkerdInput {
+  return { leader: app.leader, namespace: app.namespace, services, checkTimeoutMs: 180_000, rolloutTimeoutSeconds: ROLLOUT_TIMEOUT_SECONDS };
+}
+
+/** The Linkerd phase needed to reach `enabled`, or undefined when the cluster already is that way. */
+export async function linkerdPhaseFor(app: AppCluster, enabled: boolean): Promise<Phase | undefined> {
+  const mesh = await meshState(app);
+  const services = await serviceNames(app);
+  if (enabled) return mesh.installed && mesh.meshed ? undefined : linkerdEnablePhase(linkerdInput(app, services));
+  return mesh.installed || mesh.meshed ? linkerdDisablePhase(linkerdInput(app, services)) : undefined;
+}
+
+export async function runLinkerd(action: string, opts: ChangeOptions, ctx: RunContext): Promise<number> {
+  const enable = parseOnOff(action, "linkerd");
+  return withCluster(opts.file, ctx, async (app) => {
+    if (!enable) {
+      const autoscalers = await getAutoscalers(app.leaderHost, app.namespace);
+      if (app.spec.spec.autoscaling.enabled || autoscalers.length > 0) {
+        throw new HactlError("PREFLIGHT_FAILED", "Linkerd cannot be turned off while autoscaling is on: autoscaling needs it", {
+          remedy: "Run `hactl autoscale disable` first, then `hactl linkerd disable`.",
+        });
+      }
+    }
+    const phase = await linkerdPhaseFor(app, enable);
+    const plan: Plan = phase ? [phase] : [];
+    const summary = await runPlan(plan, app, ctx, { dryRun: opts.dryRun, question: `${enable ? "Install" : "Remove"} Linkerd ${enable ? "and mesh" : "from"} namespace ${app.namespace}?` });
+    if (!summary) {
+      ctx.reporter.result({ dryRun: true, plan: planJson(plan) });
+      return 0;
+    }
+    await recordInSpec(opts.file, [[["spec", "linkerd", "enabled"], enable]], ctx);
+    ctx.reporter.result({ linkerd: enable, namespace: app.namespace });
+    return 0;
+  });
+}
+
+export function parseOnOff(action: string, command: string): boolean {
+  if (action === "enable") return true;
+  if (action === "disable") return false;
+  throw new HactlError("USAGE", `hactl ${command} takes 'enable' or 'disable', not '${action}'`, { remedy: `Run hactl ${command} enable or hactl ${command} disable.` });
+}
+
+/** Node capacity as Kubernetes reports it; nodes that report none are probed over SSH (nproc, MemTotal). */
+async function clusterCapacity(app: AppCluster): Promise<NodeCapacity[]> {
+  const reported = parseNodeCapacity((await kubectl(app.leaderHost, ["get", "nodes", "-o", "json"])).stdout);
+  const out = [...reported];
+  for (const node of app.state.kubeNodes) {
+    if (reported.some((r) => r.name === node.name)) continue;
+    const host = app.session.hosts.get(node.name);
+    if (!host) continue;
+    const probe = await host.exec({ argv: ["sh", "-c", "nproc; awk '/^MemTotal:/{print $2}' /proc/meminfo"], timeoutMs: 30_000 });
+    const cap = probe.code === 0 ? parseNodeProbe(node.name, probe.stdout) : undefined;
+    if (cap) out.push(cap);
+  }
+  return out;
+}
+
+/** The autoscaling plan (metrics-server, Linkerd, one autoscaler per service) and the capacity warning. */
+export async function autoscaleEnableFor(app: AppCluster, values: AutoscaleValues, ctx: RunContext): Promise<Plan> {
+  const services = await serviceNames(app);
+  if (services.length === 0) {
+    throw new HactlError("USAGE", `namespace ${app.namespace} has no Deployments to autoscale`, {
+      remedy: "Deploy the application first, or check spec.app.namespace and spec.app.services in cluster.yaml.",
+    });
+  }
+  const requests = parseServiceRequests(await getDeploymentsJson(app.leaderHost, app.namespace)).filter((s) => services.includes(s.name));
+  const report = capacityReport(requests, values.minReplicas, await clusterCapacity(app));
+  ctx.reporter.warn(report.lines[0] ?? "");
+  ctx.reporter.print(report.lines.slice(1).join("\n"));
+  ctx.reporter.log("hactl", JSON.stringify(report.data));
+  const mesh = await meshState(app);
+  return autoscaleEnablePlan({
+    leader: app.leader,
+    namespace: app.namespace,
+    services,
+    existing: await getAutoscalers(app.leaderHost, app.namespace),
+    values,
+    metricsServerEnabled: app.state.status.get(app.leader)?.addons.get("metrics-server") === "enabled",
+    ...(mesh.installed && mesh.meshed ? {} : { linkerd: linkerdInput(app, services) }),
+  });
+}
+
+export async function autoscaleDisableFor(app: AppCluster): Promise<Plan> {
+  return autoscaleDisablePlan({ leader: app.leader, namespace: app.namespace, existing: await getAutoscalers(app.leaderHost, app.namespace) });
+}
+
+export function autoscaleEdits(enabled: boolean, values?: AutoscaleValues): SpecEdit[] {
+  const edits: SpecEdit[] = [[["spec", "autoscaling", "enabled"], enabled]];
+  if (values) {
+    edits.push([["spec", "autoscaling", "minReplicas"], values.minReplicas], [["spec", "autoscaling", "maxReplicas"], values.maxReplicas], [["spec", "autoscaling", "cpuPercent"], values.cpuPercent]);
+    edits.push([["spec", "linkerd", "enabled"], true]);
+  }
+  return edits;
+}
+
+export interface AutoscaleFlags extends ChangeOptions {
+  min?: string;
+  max?: string;
+  cpu?: string;
+}
+
+export async function runAutoscale(action: string, opts: AutoscaleFlags, ctx: RunContext): Promise<number> {
+  const enable = parseOnOff(action, "autoscale");
+  return withCluster(opts.file, ctx, async (app) => {
+    const values = enable ? autoscaleValues({ min: opts.min, max: opts.max, cpu: opts.cpu }, app.spec.spec.autoscaling) : undefined;
+    const plan = values ? await autoscaleEnableFor(app, values, ctx) : await autoscaleDisableFor(app);
+    const summary = await runPlan(plan, app, ctx, { dryRun: opts.dryRun, question: enable ? "Turn autoscaling (and Linkerd) on?" : "Remove the autoscalers?" });
+    if (!summary) {
+      ctx.reporter.result({ dryRun: true, plan: planJson(plan) });
+      return 0;
+    }
+    await recordInSpec(opts.file, autoscaleEdits(enable, values), ctx);
+    const autoscalers = await getAutoscalers(app.leaderHost, app.namespace);
+    if (!enable) ctx.reporter.info("Autoscaling is off; services keep their current replicas (set them with hactl scale). Linkerd stays on.");
+    ctx.reporter.result({ autoscaling: enable, ...(values ?? {}), autoscalers: autoscalers.map((h) => h.name) });
+    return 0;
+  });
+}
