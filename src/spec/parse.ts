@@ -140,7 +140,7 @@ export function parseSpec(text: string, fileName = "cluster.yaml"): ParseResult 
   const yamlProblems: Problem[] = [...doc.errors.map((e) => ({ e, severity: "error" as const })), ...doc.warnings.map((e) => ({ e, severity: "warning" as const }))].map(({ e, severity }) => {
     const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
     const first = e.message.split("\n")[0] ?? e.message;
-    const message = first.replace(/ at line \d+, column \d+:?$/, "");
+    const message = e.code === "MULTIPLE_DOCS" ? "the file holds more than one document" : first.replace(/ at line \d+, column \d+:?$/, "");
     return { severity, path: "(document)", line: pos.line, column: pos.col, message: `(document): YAML ${message}`, fix: yamlFix(e.code) };
   });
   visit(doc, {

@@ -3,6 +3,9 @@ import { parse as parseYaml, stringify } from "yaml";
 import { parseSpec, type Problem } from "../../../src/spec/index.js";
 import { fixture, GOOD_FIXTURES } from "./helpers.js";
 
+/** Mutations per fixture and kind; raise with HACTL_FUZZ_ITERATIONS=2000 for a longer run. */
+const ITERATIONS = Number(process.env.HACTL_FUZZ_ITERATIONS ?? 80);
+
 /** A small deterministic PRNG (mulberry32) so a failure can be replayed from its seed. */
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -67,7 +70,7 @@ function assertWellFormed(problems: Problem[], context: string): void {
 describe("fuzzing cluster.yaml never crashes the validator", { timeout: 60_000 }, () => {
   it.each(GOOD_FIXTURES)("structural mutations of %s", (name) => {
     const base = parseYaml(fixture(`good/${name}`)) as Json;
-    for (let seed = 1; seed <= 200; seed++) {
+    for (let seed = 1; seed <= ITERATIONS; seed++) {
       const random = rng(seed * 7919 + name.length);
       const text = stringify(mutate(base, random));
       let result: ReturnType<typeof parseSpec> | undefined;
@@ -81,7 +84,7 @@ describe("fuzzing cluster.yaml never crashes the validator", { timeout: 60_000 }
   it.each(GOOD_FIXTURES)("byte-level mutations of %s", (name) => {
     const base = fixture(`good/${name}`);
     const junk = ["{", "}", "[", "]", ":", "-", "\t", "\n", " ", "&a", "*a", "!!binary", "'", '"', "#", "|", ">", "%", "@", "\u0000", "🙂", "---\n"];
-    for (let seed = 1; seed <= 200; seed++) {
+    for (let seed = 1; seed <= ITERATIONS; seed++) {
       const random = rng(seed);
       let text = base;
       const edits = 1 + Math.floor(random() * 4);

@@ -184,6 +184,13 @@ describe("bad files: every problem at once, with line:column and a fix", () => {
     expect(problems[0]?.message).toContain("Map keys must be unique");
   });
 
+  it("several documents, tab indentation and collection keys are YAML problems", () => {
+    const show = (text: string) => formatProblems(parseSpec(text, "c.yaml").problems, "c.yaml");
+    expect(show(`${BASE}---\na: 1\n`)).toBe("c.yaml:13:1 error (document): YAML the file holds more than one document\n  fix: keep one document per file (remove the extra ---)");
+    expect(show(BASE.replace("  nodes:", "\tnodes:"))).toContain("c.yaml:7:1 error (document): YAML Tabs are not allowed as indentation\n  fix: indent with spaces, not tabs");
+    expect(show(`${BASE}  ? [a]\n  : 1\n`)).toBe("c.yaml:13:5 error (document): a mapping key must be plain text, not a list or mapping\n  fix: write the key as a plain word, e.g. name:");
+  });
+
   it("an empty file, a list and a scalar are reported, not crashed on", () => {
     for (const text of ["", "# only a comment\n", "- a\n- b\n", "just text", "~"]) {
       const { spec, problems } = parseSpec(text);
