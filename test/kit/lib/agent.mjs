@@ -1,0 +1,215 @@
+// The kit agent: one small Node process per installed node. It keeps the node's readiness lease in etcd,
+// serves the API port (/livez, /readyz, cluster-info and the kubeadm join endpoint), the application's web
+// port 80 and, for MicroK8s, the cluster agent on 25000 that implements join with single-use tokens.
+import fs from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import { Etcd, endpointFor, knownEndpoints, peerUrl, startEtcd, stopEtcd, urlHost } from "./etcd.mjs";
+import { K } from "./store.mjs";
+import { LOG_DIR, localState, nodeAddress, nodeName, sleep, updateLocalState } from "./util.mjs";
+import { microk8sJoinHandler } from "./microk8s-server.mjs";
+import { kubeadmClusterInfo, kubeadmJoinHandler } from "./kubeadm-server.mjs";
+
+const LEASE_TTL = 6;
+const st = localState();
+const name = st.nodeName ?? nodeName();
+const address = nodeAddress();
+const apiPort = st.apiPort ?? 16443;
+let leaseId = "";
+let stopping = false;
+
+function log(/** @type {string} */ msg) {
+  process.stdout.write(`${new Date().toISOString()} ${msg}\n`);
+}
+
+/** @returns {Etcd} */
+const db = () => new Etcd(knownEndpoints(), { perRequestMs: 1500, budgetMs: 2500 });
+
+// --- readiness lease -------------------------------------------------------------------------
+async function leaseLoop() {
+  while (!stopping) {
+    try {
+      if (!leaseId) {
+        const c = db();
+        const id = await c.leaseGrant(LEASE_TTL);
+        await c.put(K.alive(name), { name, since: new Date().toISOString() }, id);
+        leaseId = id;
+        log(`lease ${id} granted`);
+      } else if (!(await db().leaseKeepAlive(leaseId))) {
+        log(`lease ${leaseId} expired`);
+        leaseId = "";
+        continue;
+      }
+    } catch (e) {
+      log(`lease: ${e instanceof Error ? e.message : String(e)}`);
+      leaseId = "";
+    }
+    await sleep(2000);
+  }
+}
+
+// --- endpoint refresh: remember every member's client URL so CLIs on this node can fail over ---
+async function refreshLoop() {
+  while (!stopping) {
+    try {
+      const members = await db().members();
+      const eps = members.filter((m) => m.peerURLs[0]).map((m) => endpointFor(urlHost(/** @type {string} */ (m.peerURLs[0]))));
+      if (eps.length && JSON.stringify(eps) !== JSON.stringify(localState().etcdEndpoints)) updateLocalState({ etcdEndpoints: eps });
+    } catch {
+      // keep the last known list
+    }
+    await sleep(5000);
+  }
+}
+
+// --- MicroK8s standby promotion: when the datastore makes this node a voter, start its etcd member ---
+async function promotionLoop() {
+  while (!stopping) {
+    await sleep(2000);
+    const s = localState();
+    if (s.distro !== "microk8s" || s.role !== "control-plane" || s.etcdMember || s.stopped) continue;
+    try {
+      const c = db();
+      const me = await c.get(K.dqlite(name));
+      if (me?.role !== "voter") continue;
+      const members = await c.members();
+      if (!members.some((m) => m.peerURLs.includes(peerUrl(address, false)))) continue;
+      const initialCluster = members.map((m) => `${m.name || name}=${m.peerURLs[0]}`).join(",");
+      await stopEtcd({ wipe: true });
+      await startEtcd({ name, ip: address, tls: false, initialCluster, state: "existing" }, 30_000);
+      updateLocalState({ etcdMember: true, etcdEndpoints: [...new Set([endpointFor(address), ...(s.etcdEndpoints ?? [])])] });
+      log("promoted to voter: local etcd member started");
+    } catch (e) {
+      log(`promotion: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+}
+
+// --- readiness of the datastore as /readyz sees it (cached for a second) ---
+let etcdOk = { at: 0, ok: false };
+async function datastoreOk() {
+  if (Date.now() - etcdOk.at < 1000) return etcdOk.ok;
+  let ok = false;
+  try {
+    await new Etcd(knownEndpoints(), { perRequestMs: 800, budgetMs: 800 }).getRaw(K.cluster);
+    ok = true;
+  } catch {
+    ok = false;
+  }
+  etcdOk = { at: Date.now(), ok };
+  return ok;
+}
+
+/** @param {http.IncomingMessage} req */
+async function readBody(req) {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** @param {http.ServerResponse} res @param {number} code @param {unknown} body */
+function sendJson(res, code, body) {
+  res.writeHead(code, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+// --- API port ---------------------------------------------------------------------------------
+/** @param {http.IncomingMessage} req @param {http.ServerResponse} res */
+async function apiHandler(req, res) {
+  const url = new URL(req.url ?? "/", "https://x");
+  try {
+    if (url.pathname === "/livez" || url.pathname === "/healthz") {
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+    } else if (url.pathname === "/readyz") {
+      if (await datastoreOk()) res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+      else res.writeHead(500, { "content-type": "text/plain" }).end("[-]etcd failed: reason withheld\nreadyz check failed\n");
+    } else if (url.pathname === "/version") {
+      const [major, minor] = (st.version ?? "v1.32.3").replace(/^v/, "").split(".");
+      sendJson(res, 200, { major, minor, gitVersion: st.version, platform: "linux/amd64" });
+    } else if (url.pathname === "/api/v1/namespaces/kube-public/configmaps/cluster-info" && st.distro === "kubeadm") {
+      const r = await kubeadmClusterInfo(db());
+      sendJson(res, r.code, r.body);
+    } else if (url.pathname === "/kit/v1/kubeadm/join" && req.method === "POST" && st.distro === "kubeadm") {
+      const r = await kubeadmJoinHandler(db(), JSON.parse(await readBody(req)));
+      sendJson(res, r.code, r.body);
+    } else {
+      sendJson(res, 404, { kind: "Status", apiVersion: "v1", status: "Failure", message: "the server could not find the requested resource", reason: "NotFound", code: 404 });
+    }
+  } catch (e) {
+    sendJson(res, 500, { kind: "Status", status: "Failure", message: e instanceof Error ? e.message : String(e), code: 500 });
+  }
+}
+
+/** @param {http.IncomingMessage} req @param {http.ServerResponse} res */
+async function clusterAgentHandler(req, res) {
+  try {
+    if (req.method === "POST" && req.url === "/cluster/api/v2.0/join") {
+      const body = JSON.parse((await readBody(req)) || "{}");
+      const r = await microk8sJoinHandler(db(), body, req.socket.remoteAddress?.replace(/^::ffff:/, "") ?? "", address);
+      sendJson(res, r.code, r.body);
+    } else {
+      sendJson(res, 404, { error: "Not found" });
+    }
+  } catch (e) {
+    sendJson(res, 500, { error: e instanceof Error ? e.message : String(e) });
+  }
+}
+
+/** Bind with retries (port 80 may be taken for a while). */
+function listen(/** @type {http.Server} */ server, /** @type {number} */ port, /** @type {string} */ what) {
+  server.on("error", (e) => {
+    log(`${what} :${port}: ${e.message}; retrying in 3s`);
+    setTimeout(() => server.listen(port, "0.0.0.0"), 3000);
+  });
+  server.listen(port, "0.0.0.0", () => log(`${what} listening on :${port}`));
+}
+
+function tlsFiles() {
+  if (st.distro === "kubeadm") return { cert: "/etc/kubernetes/pki/apiserver.crt", key: "/etc/kubernetes/pki/apiserver.key" };
+  return { cert: "/var/snap/microk8s/current/certs/server.crt", key: "/var/snap/microk8s/current/certs/server.key" };
+}
+
+async function main() {
+  fs.mkdirSync(LOG_DIR, { recursive: true });
+  log(`agent for ${name} (${address}) distro=${st.distro} role=${st.role} api=:${apiPort}`);
+  const servers = [];
+  if (st.role === "control-plane") {
+    const files = tlsFiles();
+    const tlsOpts = { cert: fs.readFileSync(files.cert), key: fs.readFileSync(files.key) };
+    const api = https.createServer(tlsOpts, (q, r) => void apiHandler(q, r));
+    listen(api, apiPort, "api");
+    servers.push(api);
+    if (st.distro === "microk8s") {
+      const agent = https.createServer(tlsOpts, (q, r) => void clusterAgentHandler(q, r));
+      listen(agent, 25000, "cluster-agent");
+      servers.push(agent);
+    }
+  }
+  const web = http.createServer((req, res) => {
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end(req.method === "HEAD" ? undefined : `<html><body>app on ${name}</body></html>\n`);
+  });
+  listen(web, 80, "web");
+  servers.push(web);
+
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    for (const s of servers) s.close();
+    if (leaseId) {
+      try {
+        await new Etcd(knownEndpoints(), { perRequestMs: 800, budgetMs: 1000 }).leaseRevoke(leaseId);
+      } catch {
+        // the lease expires by itself
+      }
+    }
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown());
+  process.on("SIGINT", () => void shutdown());
+  void leaseLoop();
+  void refreshLoop();
+  void promotionLoop();
+}
+
+await main();

@@ -1,0 +1,77 @@
+// `snap` stand-in for the microk8s snap: install (puts `microk8s` on the node's PATH), remove, list,
+// start/stop.
+import fs from "node:fs";
+import { freshCluster, removeInstallation, revisionFor } from "./microk8s.mjs";
+import { startAgent, stopAgent, versionFor } from "./node.mjs";
+import { KIT_DIR, fail, isRoot, localState, out, parseArgs, stepCost } from "./util.mjs";
+
+const LINK = "/usr/local/bin/microk8s";
+
+function channelVersion(/** @type {string} */ channel) {
+  const [track, risk = "stable"] = channel.split("/");
+  if (!["stable", "candidate", "beta", "edge"].includes(risk)) return undefined;
+  if (track === "latest") return { channel: `latest/${risk}`, version: versionFor("1.32") };
+  const m = /^1\.(2[4-9]|3[0-3])(-strict)?$/.exec(track ?? "");
+  if (!m) return undefined;
+  return { channel: `${track}/${risk}`, version: versionFor(`1.${m[1]}`) };
+}
+
+export async function snapMain(/** @type {string[]} */ argv) {
+  const a = parseArgs(argv, ["channel"]);
+  const [cmd, name] = a.positional;
+  const st = localState();
+  const installed = Boolean(st.installed && st.distro === "microk8s");
+  switch (cmd) {
+    case "install": {
+      if (!isRoot()) fail(1, "error: access denied (try with sudo)");
+      if (name !== "microk8s") fail(1, `error: snap "${name ?? ""}" not found`);
+      if (installed) {
+        out(`snap "microk8s" is already installed, see 'snap help refresh'`);
+        return 0;
+      }
+      if (!a.has("classic")) {
+        fail(1, 'error: This revision of snap "microk8s" was published using classic confinement and thus may\n       perform arbitrary system changes outside of the security sandbox that snaps are usually\n       confined to, which may put your system at risk.\n\n       If you understand and want to proceed repeat the command including --classic.');
+      }
+      const cv = channelVersion(a.get("channel") ?? "latest/stable");
+      if (!cv) fail(1, `error: requested channel "${a.get("channel")}" is not available (see 'snap info microk8s')`);
+      if (st.distro === "kubeadm") fail(1, "error: cannot install \"microk8s\": this node already runs a kubeadm control plane (kit)");
+      await stepCost("snap-install");
+      fs.rmSync(LINK, { force: true });
+      fs.symlinkSync(`${KIT_DIR}/snap/microk8s`, LINK);
+      await freshCluster(cv);
+      out(`microk8s (${cv.channel}) ${cv.version} from Canonical✓ installed`);
+      return 0;
+    }
+    case "remove": {
+      if (!isRoot()) fail(1, "error: access denied (try with sudo)");
+      if (name !== "microk8s" || !installed) {
+        out(`snap "${name ?? ""}" is not installed`);
+        return 0;
+      }
+      await removeInstallation();
+      fs.rmSync(LINK, { force: true });
+      out("microk8s removed");
+      return 0;
+    }
+    case "list": {
+      if (name && (name !== "microk8s" || !installed)) fail(1, "error: no matching snaps installed");
+      const rows = [["Name", "Version", "Rev", "Tracking", "Publisher", "Notes"], ["core22", "20250315", "1908", "latest/stable", "canonical✓", "base"], ["snapd", "2.68.3", "24505", "latest/stable", "canonical✓", "snapd"]];
+      if (installed) rows.push(["microk8s", st.version ?? "", revisionFor(st.channel ?? ""), st.channel ?? "", "canonical✓", "classic"]);
+      const show = name ? [rows[0], ...rows.filter((r) => r[0] === name)] : rows;
+      const w = show[0]?.map((_c, i) => Math.max(...show.map((r) => (r?.[i] ?? "").length))) ?? [];
+      out(show.map((r) => (r ?? []).map((c, i) => (i === (r?.length ?? 0) - 1 ? c : c.padEnd((w[i] ?? 0) + 2))).join("")).join("\n"));
+      return 0;
+    }
+    case "stop":
+    case "start": {
+      if (!isRoot()) fail(1, "error: access denied (try with sudo)");
+      if (name !== "microk8s" || !installed) fail(1, `error: snap "${name ?? ""}" not found`);
+      if (cmd === "stop") await stopAgent();
+      else startAgent();
+      out(cmd === "stop" ? "Stopped." : "Started.");
+      return 0;
+    }
+    default:
+      fail(1, `error: unknown command "${cmd ?? ""}", see 'snap help'.`);
+  }
+}
