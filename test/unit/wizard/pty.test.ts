@@ -1,0 +1,180 @@
+// The wizard through a real pseudo-terminal: `hactl init` typed at like a person would, compared with
+// `hactl init --yes` given the same answers as flags. Both must write the very same cluster.yaml.
+// Needs the built binary: bin/hactl when dist/ is newer than src/, otherwise a private build is made.
+import { execFile } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const repo = fileURLToPath(new URL("../../..", import.meta.url));
+const driver = fileURLToPath(new URL("./pty-drive.py", import.meta.url));
+const PG_URL = "postgresql://app:N0tInTheFile@db.internal:5432/app";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeout = 120_000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd: repo, env, timeout, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** bin/hactl when dist/ is up to date; else a copy of bin/hactl over a private build of src/. */
+async function hactlBinary(work: string): Promise<string> {
+  const main = join(repo, "dist", "cli", "main.js");
+  const fresh = (() => {
+    try {
+      return statSync(main).mtimeMs > newestMtime(join(repo, "src"));
+    } catch {
+      return false;
+    }
+  })();
+  if (fresh) return join(repo, "bin", "hactl");
+  const root = join(work, "build");
+  mkdirSync(join(root, "bin"), { recursive: true });
+  symlinkSync(join(repo, "node_modules"), join(root, "node_modules"));
+  copyFileSync(join(repo, "bin", "hactl"), join(root, "bin", "hactl"));
+  await run(join(repo, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json", "--outDir", join(root, "dist")], process.env, 170_000);
+  statSync(join(root, "dist", "cli", "main.js"));
+  return join(root, "bin", "hactl");
+}
+
+const DOWN = "\u001b[B";
+const CLEAR_LINE = "\u0015";
+
+/** What a person types, question by question (expected screen text → keys). */
+const typing: [string, string][] = [
+  ["Cluster name", "shop\r"],
+  ["Kubernetes distribution", `${DOWN}\r`],
+  ["kubeadm version", "1.30\r"],
+  ["How many nodes", "4\r"],
+  ["Node 1 of 4: name", "\r"],
+  ["node-1: address", "10.77.0.300\r"],
+  ["must be an IPv4 address", `${CLEAR_LINE}10.77.0.11\r`],
+  ["node-1: role", "\r"],
+  ["node-1: SSH user", "ubuntu\r"],
+  ["node-1: how does hactl log in", `${DOWN}\r`],
+  ["node-1: private key file", `${CLEAR_LINE}~/.ssh/lab_key\r`],
+  ["Node 2 of 4: name", "\r"],
+  ["node-2: address", "10.77.0.12\r"],
+  ["node-2: role", "\r"],
+  ["node-2: SSH user", "\r"],
+  ["node-2: how does hactl log in", "\r"],
+  ["node-2: private key file", "\r"],
+  ["Node 3 of 4: name", "\r"],
+  ["node-3: address", "10.77.0.13\r"],
+  ["node-3: role", "\r"],
+  ["node-3: SSH user", "\r"],
+  ["node-3: how does hactl log in", "\r"],
+  ["node-3: private key file", "\r"],
+  ["Node 4 of 4: name", "\r"],
+  ["node-4: address", "10.77.0.14\r"],
+  ["node-4: role", "\r"],
+  ["node-4: SSH user", "root\r"],
+  ["node-4: how does hactl log in", "\r"],
+  ["node-4: private key file", "\r"],
+  ["Load balancer in front", "\r"],
+  ["Port of the Kubernetes API", "\r"],
+  ["Virtual IP", "10.77.0.100\r"],
+  ["Interface for the VIP", "eth0\r"],
+  ["balance web traffic", "y\r"],
+  ["Turn on HA mode", "y\r"],
+  ["Replicas of each system service", "\r"],
+  ["Seconds before workloads leave", "60\r"],
+  ["Turn on autoscaling", "n\r"],
+  ["Turn on Linkerd", "y\r"],
+  ["External PostgreSQL", "PG_URL\r"],
+  ["External MongoDB", "\r"],
+  ["External S3", "\r"],
+  ["External Redis", "\r"],
+  ["External RabbitMQ", "\r"],
+  ["Write .*\\?", "y\r"],
+];
+
+const flags = [
+  "--name", "shop", "--distribution", "kubeadm", "--k8s-version", "1.30",
+  "--node", "node-1=10.77.0.11:control-plane:ubuntu", "--node", "node-2=10.77.0.12::ubuntu",
+  "--node", "node-3=10.77.0.13:cp:ubuntu", "--node", "node-4=10.77.0.14:worker:root",
+  "--identity-file", "~/.ssh/lab_key", "--vip", "10.77.0.100", "--interface", "eth0", "--web",
+  "--ha", "--eviction-timeout", "60", "--no-autoscaling", "--linkerd", "--postgresql-env", "PG_URL",
+];
+
+describe("hactl init through a pseudo-terminal", () => {
+  let work: string;
+  let hactl: string;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), "hactl-wizard-pty-"));
+    hactl = await hactlBinary(work);
+    env = { ...process.env, XDG_STATE_HOME: join(work, "state"), PG_URL, TERM: "xterm-256color" };
+  }, 180_000);
+
+  afterAll(() => {
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it("writes the same cluster.yaml as the equivalent flags, with no secret in it", async () => {
+    const typedFile = join(work, "typed.yaml");
+    const flagsFile = join(work, "flags.yaml");
+    const steps = join(work, "steps.json");
+    writeFileSync(steps, JSON.stringify(typing.map(([expect, send]) => ({ expect, send }))));
+
+    const typed = await run("python3", [driver, steps, "--", process.execPath, hactl, "init", "--out", typedFile, "--no-discover"], env);
+    expect(typed.stderr).toBe("");
+    expect(typed.code, typed.stdout).toBe(0);
+    expect(typed.stdout).toContain("must be an IPv4 address");
+    expect(typed.stdout).toContain("PG_URL is set and looks like a PostgreSQL connection string");
+
+    const flagged = await run(process.execPath, [hactl, "init", "--out", flagsFile, "--yes", ...flags], env);
+    expect(flagged.code, flagged.stderr).toBe(0);
+
+    const text = readFileSync(typedFile, "utf8");
+    expect(readFileSync(flagsFile, "utf8")).toBe(text);
+    expect(text).toContain("postgresql:\n      env: PG_URL");
+    expect(text).toContain("{ name: node-4, address: 10.77.0.14, role: worker, ssh: { user: root } }");
+    for (const out of [text, typed.stdout, flagged.stdout, flagged.stderr]) {
+      expect(out).not.toContain("N0tInTheFile");
+      expect(out).not.toContain("db.internal");
+    }
+
+    const validate = await run(process.execPath, [hactl, "validate", "-f", typedFile], env);
+    expect(validate.code, validate.stdout + validate.stderr).toBe(0);
+  }, 120_000);
+
+  it("without a terminal, names the flags that are missing instead of asking", async () => {
+    const res = await run(process.execPath, [hactl, "init", "--out", join(work, "none.yaml"), "--lb-mode", "external"], env);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain("--node NAME=ADDRESS");
+    expect(res.stderr).toContain("--lb-host NAME=ADDRESS");
+    expect(res.stderr).toContain("--lb-port PORT");
+  }, 60_000);
+
+  it("refuses to replace an existing file unless --force", async () => {
+    const file = join(work, "exists.yaml");
+    writeFileSync(file, "keep me\n");
+    const refused = await run(process.execPath, [hactl, "init", "--out", file, "--yes", ...flags], env);
+    expect(refused.code).toBe(2);
+    expect(readFileSync(file, "utf8")).toBe("keep me\n");
+    const forced = await run(process.execPath, [hactl, "init", "--out", file, "--yes", "--force", ...flags], env);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(readFileSync(file, "utf8")).toContain("name: shop");
+  }, 60_000);
+});
