@@ -17,7 +17,9 @@ export function hostsEntriesStep(node: string, entries: readonly { name: string;
       const current = (await host.readFile("/etc/hosts")) ?? "";
       const next = withHostsBlock(current, entries);
       if (next === current) return "unchanged";
-      await host.writeFile("/etc/hosts", next, { mode: 0o644, sudo: true, backup: true });
+      // /etc/hosts is often a bind mount (containers, some provisioners), where a rename over it fails
+      // with EBUSY; it is rewritten in place after a backup instead.
+      await host.run({ argv: ["sh", "-c", 'cp -p /etc/hosts /etc/hosts.hactl-bak && cat > /etc/hosts'], sudo: true, stdin: next });
       return "changed";
     },
   };

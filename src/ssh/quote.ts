@@ -25,8 +25,15 @@ export function quote(argv: readonly string[]): string {
   return argv.map((word, i) => quoteArg(word, i === 0)).join(" ");
 }
 
-/** A short, redaction-friendly label for a command in messages: its first words, quoted. */
+/**
+ * A short, redaction-friendly label for a command in messages: its first words, quoted; an inline
+ * script (`sh -c '...'`) is cut to its first line.
+ */
 export function describeArgv(argv: readonly string[], words = 3): string {
-  const shown = quote(argv.slice(0, words));
+  const cut = argv.slice(0, words).map((w) => {
+    const line = w.split("\n")[0] ?? "";
+    return line.length > 40 || line !== w ? `${line.slice(0, 40)}…` : w;
+  });
+  const shown = quote(cut);
   return argv.length > words ? `${shown} …` : shown;
 }
