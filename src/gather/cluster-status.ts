@@ -14,11 +14,11 @@ const CONFIGS: { service: LbObservation["service"]; path: string }[] = [
   { service: "nginx", path: "/etc/nginx/nginx.conf" },
 ];
 
-/** `server NAME 10.0.0.11:16443 check` (haproxy) and `server 10.0.0.11:16443 max_fails=2;` (nginx). */
+/** `server NAME 10.0.0.11:16443 check` (haproxy) and `server host-or-ip:16443 max_fails=2;` (nginx). */
 export function parseBackends(config: string): string[] {
   const found = new Set<string>();
   for (const line of config.split("\n")) {
-    const m = /^\s*server\s+(?:[A-Za-z0-9_.-]+\s+)?((?:\d{1,3}\.){3}\d{1,3}:\d+)\b/.exec(line);
+    const m = /^\s*server\s+(?:[A-Za-z0-9_.-]+\s+(?=[A-Za-z0-9.-]+:\d))?([A-Za-z0-9.-]+:\d+)\b/.exec(line);
     if (m?.[1]) found.add(m[1]);
   }
   return [...found];

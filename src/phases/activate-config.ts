@@ -25,13 +25,15 @@ export async function activateConfigs(host: RemoteHost, files: readonly Rendered
   }
   if (changed.length === 0 && inactive.length === 0) return "unchanged";
 
+  const staged: string[] = [];
   for (const file of changed) {
-    const staged = `${file.path}${STAGED}`;
-    await host.writeFile(staged, file.content, { mode: file.mode, owner: file.owner, sudo: true });
-    const argv = file.validate.map((a) => a.replaceAll("{file}", staged)) as [string, ...string[]];
+    const path = `${file.path}${STAGED}`;
+    await host.writeFile(path, file.content, { mode: file.mode, owner: file.owner, sudo: true });
+    staged.push(path);
+    const argv = file.validate.map((a) => a.replaceAll("{file}", path)) as [string, ...string[]];
     const check = await host.exec({ argv, sudo: true, timeoutMs: 60_000 });
     if (check.code !== 0) {
-      await host.exec({ argv: ["rm", "-f", staged], sudo: true });
+      await host.exec({ argv: ["rm", "-f", ...staged], sudo: true });
       throw new HactlError("CONFIG_INVALID", `${file.path} failed validation (${argv[0]} exited ${check.code}); the running config was left in place`, {
         node: host.name,
         details: `${check.stdout}\n${check.stderr}`.trim().split("\n").slice(-15).join("\n"),

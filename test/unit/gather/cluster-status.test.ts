@@ -53,10 +53,7 @@ describe("parseBackends", () => {
     expect(parseBackends("global\n    daemon\n")).toEqual([]);
   });
 
-  // Bug: node and LB-host addresses may be hostnames (spec ADDRESS pattern, LbNode docs), and hactl
-  // renders them as `server web-1.internal:443 ...`, but the IPv4-only pattern never reads them back, so
-  // `hactl status` reports those backends as missing and never probes them.
-  it.fails("reads back a backend hactl rendered with a hostname address", () => {
+  it("reads back a backend hactl rendered with a hostname address", () => {
     const conf = nginxConf([{ name: "web-1", address: "web-1.internal" }]);
     expect(conf).toContain("server web-1.internal:443");
     expect(parseBackends(conf)).toContain("web-1.internal:443");

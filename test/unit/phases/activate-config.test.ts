@@ -78,9 +78,7 @@ describe("activateConfigs", () => {
     expect(h.files.has(keepalived.path)).toBe(false);
   });
 
-  // Bug (minor): when a later file fails validation, the staged copies of the files validated before it
-  // (here keepalived.conf.hactl-new) stay on the node; only the failing file's staged copy is removed.
-  it.fails("leaves no staged file behind when any file fails validation", async () => {
+  it("leaves no staged file behind when any file fails validation", async () => {
     const h = host({ validates: false });
     await expect(activateConfigs(h, [keepalived, haproxy])).rejects.toMatchObject({ code: "CONFIG_INVALID" });
     expect([...h.files.keys()].filter((p) => p.endsWith(".hactl-new"))).toEqual([]);
