@@ -46,7 +46,7 @@ export function matches(matcher: ArgvMatcher, argv: readonly string[]): boolean 
 export class FakeHost implements RemoteHost {
   readonly commands: RecordedCommand[] = [];
   readonly written: WrittenFile[] = [];
-  /** Current file contents: seeded with withFile, updated by writeFile and by `rm -f PATH` commands. */
+  /** Current file contents: seeded with withFile, updated by writeFile (backups as PATH.hactl-bak) and `rm -f PATH`. */
   readonly files = new Map<string, string>();
   readonly reads: string[] = [];
   private readonly rules: Rule[] = [];
@@ -121,7 +121,9 @@ export class FakeHost implements RemoteHost {
     const previous = this.files.get(path);
     this.files.set(path, text);
     if (previous === text) return { changed: false };
-    return opts.backup && previous !== undefined ? { changed: true, backupPath: `${path}.hactl-bak` } : { changed: true };
+    if (!opts.backup || previous === undefined) return { changed: true };
+    this.files.set(`${path}.hactl-bak`, previous);
+    return { changed: true, backupPath: `${path}.hactl-bak` };
   }
 
   async readFile(path: string): Promise<string | undefined> {

@@ -37,13 +37,21 @@ describe("withHostsBlock", () => {
 describe("prepare-hosts steps", () => {
   const ctx = (host: FakeHost) => ({ hosts: hostMap(host), signal: new AbortController().signal, log: () => undefined });
 
-  it("hosts step writes /etc/hosts with a backup once, then reports unchanged", async () => {
-    const host = new FakeHost("node-1").withFile("/etc/hosts", DEBIAN_HOSTS);
+  it("hosts step rewrites /etc/hosts after a backup once, then reports unchanged", async () => {
+    const host = new FakeHost("node-1")
+      .withFile("/etc/hosts", DEBIAN_HOSTS)
+      .on({ regex: /cat > \/etc\/hosts/ }, (c, h) => {
+        if (/cp -p \/etc\/hosts \/etc\/hosts\.hactl-bak/.test(c.argv.join(" "))) h.files.set("/etc/hosts.hactl-bak", h.files.get("/etc/hosts") ?? "");
+        h.files.set("/etc/hosts", c.stdin ?? "");
+        return { code: 0 };
+      });
     const step = hostsEntriesStep("node-1", entries);
     expect(await step.run(ctx(host))).toBe("changed");
-    expect(host.written[0]?.options).toMatchObject({ sudo: true, backup: true, mode: 0o644 });
+    expect(host.files.get("/etc/hosts")).toBe(withHostsBlock(DEBIAN_HOSTS, entries));
+    expect(host.files.get("/etc/hosts.hactl-bak")).toBe(DEBIAN_HOSTS);
+    const changes = host.commandCount + host.written.length;
     expect(await step.run(ctx(host))).toBe("unchanged");
-    expect(host.written).toHaveLength(1);
+    expect(host.commandCount + host.written.length).toBe(changes);
   });
 
   it("nonlocal-bind step sets the sysctl only when it is not already live", async () => {
