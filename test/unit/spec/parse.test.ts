@@ -230,6 +230,58 @@ describe("bad files: every problem at once, with line:column and a fix", () => {
   });
 });
 
+describe("more cross-field rules", () => {
+  const lb = (block: string) => BASE.replace("  loadBalancer:\n    vip: 10.0.0.100\n", block);
+  const messages = (text: string) => parseSpec(text).problems.map((p) => `${p.severity} ${p.message}`);
+
+  it("a per-node ssh override is validated like spec.ssh", () => {
+    const text = BASE.replace("- { name: node-2, address: 10.0.0.12, role: control-plane }", "- { name: node-2, address: 10.0.0.12, role: control-plane, ssh: { user: 'x y', sudoPassword: pw12345 } }");
+    expect(parseSpec(text).problems.map((p) => `${p.line}:${p.column} ${p.path}`)).toEqual(["9:77 spec.nodes[1].ssh.user", "9:98 spec.nodes[1].ssh.sudoPassword"]);
+  });
+
+  it("mode external without an external block", () => {
+    expect(messages(lb("  loadBalancer:\n    mode: external\n"))).toEqual([
+      "error spec.loadBalancer: mode external needs an external: block with 1 or 2 hosts and the ports to forward",
+    ]);
+  });
+
+  it("an external block with another mode is ignored with a warning", () => {
+    expect(messages(lb("  loadBalancer:\n    vip: 10.0.0.100\n    external: { hosts: [{ name: lb-1, address: 10.0.0.5 }] }\n"))).toEqual([
+      "warning spec.loadBalancer.external: is ignored because mode is keepalived-haproxy",
+    ]);
+  });
+
+  it("more than two external hosts, duplicate ports and the API port listed", () => {
+    const hosts = "[{ name: lb-1, address: 10.0.0.5 }, { name: lb-2, address: 10.0.0.6 }, { name: lb-3, address: 10.0.0.7 }]";
+    expect(messages(lb(`  loadBalancer:\n    mode: external\n    vip: 10.0.0.100\n    external: { hosts: ${hosts}, ports: [{ port: 80 }] }\n`))).toEqual([
+      "error spec.loadBalancer.external.hosts: may have at most 2 item(s) (got 3)",
+    ]);
+    expect(messages(lb("  loadBalancer:\n    mode: external\n    external: { hosts: [{ name: lb-1, address: 10.0.0.5 }], ports: [{ port: 80 }, { port: 80 }, { port: 80, protocol: udp }, { port: 7443 }] }\n"))).toEqual([
+      "error spec.loadBalancer.external.ports[1].port: 80/tcp is already listed at ports[0]",
+      "error spec.loadBalancer.external.ports[3].port: 7443/tcp is the API port (loadBalancer.apiPort), which hactl forwards itself",
+    ]);
+  });
+
+  it("a stats page without a password, replicas for unknown services, more system replicas than nodes", () => {
+    const text = lb("  loadBalancer:\n    vip: 10.0.0.100\n    stats: { enabled: true }\n") + "  app: { services: [main] }\n  replicas: { main: 2, web: 1 }\n  ha: { enabled: true, systemReplicas: 5 }\n";
+    const result = parseSpec(text);
+    expect(result.spec).toBeDefined();
+    expect(result.problems.map((p) => `${p.severity} ${p.message}`)).toEqual([
+      "warning spec.loadBalancer.stats: the stats page is enabled without a password",
+      'warning spec.replicas.web: "web" is not one of app.services (main)',
+      "warning spec.ha.systemReplicas: 5 replicas cannot be spread over 3 nodes",
+    ]);
+  });
+
+  it("rules still run on the valid sections when another section is broken", () => {
+    const text = BASE.replace("role: control-plane }\n  loadBalancer", "role: control-plane }\n  preflight: { minCpus: lots }\n  loadBalancer") + "  autoscaling: { minReplicas: 9, maxReplicas: 2 }\n";
+    expect(messages(text)).toEqual([
+      'error spec.preflight.minCpus: must be a number (got string "lots")',
+      "error spec.autoscaling.maxReplicas: 2 is less than minReplicas (9)",
+    ]);
+  });
+});
+
 describe("loadSpecFile", () => {
   const dir = mkdtempSync(join(tmpdir(), "hactl-spec-"));
 
