@@ -67,6 +67,12 @@ async function reviewAndWrite(text: string, out: string, ctx: RunContext, questi
   }
 }
 
+/** Environment variables the file refers to that are not set in this shell. */
+function unsetVariables(answers: WizardAnswers): string[] {
+  const names = [...Object.values(answers.external), ...answers.nodes.map((n) => (n.auth.kind === "password" ? n.auth.env : undefined))];
+  return [...new Set(names.filter((n): n is string => n !== undefined && !process.env[n]))];
+}
+
 export async function runInit(opts: InitOptions, ctx: RunContext): Promise<number> {
   const out = resolve(opts.out);
   if (!opts.force && (await exists(out))) {
@@ -77,6 +83,7 @@ export async function runInit(opts: InitOptions, ctx: RunContext): Promise<numbe
   let answers: WizardAnswers;
   if (missing.length === 0) {
     answers = completeDraft(draft);
+    for (const name of unsetVariables(answers)) ctx.reporter.info(`${name} is not set now: export it before \`hactl install\` (only its name goes into the file).`);
   } else if (ctx.interactive) {
     answers = await ask(draft, ctx, opts.discover ?? true);
   } else {

@@ -27,18 +27,24 @@ export function checkServiceEnv(service: ExternalServiceName, env: NodeJS.Proces
   };
 }
 
-async function askExternal(draft: Draft, p: Prompter, env: NodeJS.ProcessEnv): Promise<WizardAnswers["external"]> {
+/** "-" removes a service that is already configured (an empty answer keeps the suggested name). */
+const NONE = "-";
+
+async function askExternal(draft: Draft, p: Prompter, env: NodeJS.ProcessEnv, current: WizardAnswers["external"]): Promise<WizardAnswers["external"]> {
   const external: WizardAnswers["external"] = { ...draft.external };
   for (const s of EXTERNAL_SERVICES) {
     if (draft.external && s.key in draft.external) continue;
     const check = orEmpty(both(checkEnvName, checkServiceEnv(s.key, env)));
-    const name = await p.input(`External ${s.label}: environment variable holding its connection string (blank: no external ${s.label})`, {
+    const initial = current[s.key];
+    const none = initial === undefined ? "blank" : NONE;
+    const name = await p.input(`External ${s.label}: environment variable holding its connection string (${none}: no external ${s.label})`, {
+      initial,
       validate: (v) => {
-        const result = check(v);
-        return result === true ? true : `${result}. Fix the variable and try again, enter another name, or leave it blank`;
+        const result = v.trim() === NONE ? true : check(v);
+        return result === true ? true : `${result}. Fix the variable and try again, enter another name, or answer ${none} for none`;
       },
     });
-    if (name === "") continue;
+    if (name === "" || name === NONE) continue;
     external[s.key] = name;
     const set = env[name] !== undefined && env[name] !== "";
     p.say(set ? `${name} is set and looks like a ${s.label} connection string; only its name goes into cluster.yaml.` : `${name} is not set now: export it before \`hactl install\`. Only its name goes into cluster.yaml.`);
@@ -46,34 +52,49 @@ async function askExternal(draft: Draft, p: Prompter, env: NodeJS.ProcessEnv): P
   return external;
 }
 
-export async function askApp(draft: Draft, nodeCount: number, p: Prompter, env: NodeJS.ProcessEnv): Promise<AppAnswers> {
-  const ha = draft.ha ?? (await p.confirm("Turn on HA mode (system services replicated across nodes, workloads leave a failed node quickly)?", DEFAULTS.ha));
-  let systemReplicas = draft.systemReplicas ?? DEFAULTS.systemReplicas;
-  let evictionTimeoutSeconds = draft.evictionTimeoutSeconds ?? DEFAULTS.evictionTimeoutSeconds;
+export const APP_DEFAULTS: AppAnswers = {
+  ha: DEFAULTS.ha,
+  systemReplicas: DEFAULTS.systemReplicas,
+  evictionTimeoutSeconds: DEFAULTS.evictionTimeoutSeconds,
+  autoscaling: DEFAULTS.autoscaling,
+  minReplicas: DEFAULTS.minReplicas,
+  maxReplicas: DEFAULTS.maxReplicas,
+  linkerd: DEFAULTS.linkerd,
+  external: {},
+};
+
+/**
+ * HA, autoscaling or Linkerd, and external services. `current` holds the suggested answers: the
+ * defaults for a new cluster, or what cluster.yaml says today (reconfigure).
+ */
+export async function askApp(draft: Draft, nodeCount: number, p: Prompter, env: NodeJS.ProcessEnv, current: AppAnswers = APP_DEFAULTS): Promise<AppAnswers> {
+  const ha = draft.ha ?? (await p.confirm("Turn on HA mode (system services replicated across nodes, workloads leave a failed node quickly)?", current.ha));
+  let systemReplicas = draft.systemReplicas ?? current.systemReplicas;
+  let evictionTimeoutSeconds = draft.evictionTimeoutSeconds ?? current.evictionTimeoutSeconds;
   if (ha) {
     if (draft.systemReplicas === undefined) {
       const most = Math.min(100, Math.max(3, nodeCount));
-      systemReplicas = await askInt(p, `Replicas of each system service (3 to ${most}, spread across nodes)`, 3, most, DEFAULTS.systemReplicas);
+      systemReplicas = await askInt(p, `Replicas of each system service (3 to ${most}, spread across nodes)`, 3, most, current.systemReplicas);
     }
     if (draft.evictionTimeoutSeconds === undefined) {
-      evictionTimeoutSeconds = await askInt(p, "Seconds before workloads leave a failed node (10-300)", 10, 300, DEFAULTS.evictionTimeoutSeconds);
+      evictionTimeoutSeconds = await askInt(p, "Seconds before workloads leave a failed node (10-300)", 10, 300, current.evictionTimeoutSeconds);
     }
   }
-  const autoscaling = draft.autoscaling ?? (await p.confirm("Turn on autoscaling of the application's services?", DEFAULTS.autoscaling));
-  let minReplicas = draft.minReplicas ?? DEFAULTS.minReplicas;
-  let maxReplicas = draft.maxReplicas ?? DEFAULTS.maxReplicas;
+  const autoscaling = draft.autoscaling ?? (await p.confirm("Turn on autoscaling of the application's services?", current.autoscaling));
+  let minReplicas = draft.minReplicas ?? current.minReplicas;
+  let maxReplicas = draft.maxReplicas ?? current.maxReplicas;
   let linkerd: boolean;
   if (autoscaling) {
-    if (draft.minReplicas === undefined) minReplicas = await askInt(p, "Minimum replicas per service", 1, 1000, DEFAULTS.minReplicas);
+    if (draft.minReplicas === undefined) minReplicas = await askInt(p, "Minimum replicas per service", 1, 1000, current.minReplicas);
     if (draft.maxReplicas === undefined) {
       const atLeastMin: Check = (v) => (Number(v) >= minReplicas ? true : `must be at least the minimum (${minReplicas})`);
-      maxReplicas = await askInt(p, "Maximum replicas per service", 1, 1000, Math.max(minReplicas, DEFAULTS.maxReplicas), atLeastMin);
+      maxReplicas = await askInt(p, "Maximum replicas per service", 1, 1000, Math.max(minReplicas, current.maxReplicas), atLeastMin);
     }
     p.say(LINKERD_FOR_AUTOSCALING);
     linkerd = true;
   } else {
-    linkerd = draft.linkerd ?? (await p.confirm("Turn on Linkerd (service mesh; with static replicas, HA needs it)?", DEFAULTS.linkerd));
+    linkerd = draft.linkerd ?? (await p.confirm("Turn on Linkerd (service mesh; with static replicas, HA needs it)?", current.linkerd));
   }
-  const external = await askExternal(draft, p, env);
+  const external = await askExternal(draft, p, env, current.external);
   return { ha, systemReplicas, evictionTimeoutSeconds, autoscaling, minReplicas, maxReplicas, linkerd, external };
 }
