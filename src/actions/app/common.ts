@@ -13,6 +13,7 @@ import { setPath } from "../../spec/edit.js";
 import { loadSpecFile } from "../../spec/parse.js";
 import type { PathSegment } from "../../spec/problems.js";
 import type { ClusterSpec } from "../../spec/schema.js";
+import { acquireClusterLock } from "../lock.js";
 import { openSession, type Session } from "../session.js";
 
 /** Options every changing application command takes. */
@@ -52,13 +53,33 @@ export async function clusterOf(spec: ClusterSpec, file: string, session: Sessio
   return { spec, file, session, state, leader: state.leader, leaderHost, namespace: spec.spec.app.namespace };
 }
 
-/** Loads cluster.yaml, connects to every node, finds the leader, runs fn, and always disconnects. */
-export async function withCluster<T>(file: string, ctx: RunContext, fn: (app: AppCluster) => Promise<T>): Promise<T> {
-  const { spec } = await loadSpecFile(file);
+export interface ClusterRunOptions {
+  /** The command's name, recorded in the cluster lock. */
+  command: string;
+  /** Take the cluster lock (every changing run that is not a dry run). */
+  lock: boolean;
+  /** The spec to act on when it differs from the file (reconfigure's answers); default: the file's. */
+  spec?: ClusterSpec;
+}
+
+/**
+ * Loads cluster.yaml, connects to every node, takes the cluster lock (the same lock install, add-node
+ * and remove-node hold: on the first connected control plane), finds the leader, runs fn, and always
+ * releases and disconnects.
+ */
+export async function withCluster<T>(file: string, ctx: RunContext, opts: ClusterRunOptions, fn: (app: AppCluster) => Promise<T>): Promise<T> {
+  const spec = opts.spec ?? (await loadSpecFile(file)).spec;
   requireMicrok8s(spec);
   const session = await openSession(spec, spec.spec.nodes, ctx);
   try {
-    return await fn(await clusterOf(spec, file, session));
+    const lockHolder = spec.spec.nodes.find((n) => n.role === "control-plane" && session.hosts.has(n.name));
+    const lockHost = lockHolder ? session.hosts.get(lockHolder.name) : undefined;
+    const lock = opts.lock && lockHost ? await acquireClusterLock(lockHost, opts.command, ctx.reporter) : undefined;
+    try {
+      return await fn(await clusterOf(spec, file, session));
+    } finally {
+      await lock?.release();
+    }
   } finally {
     await session.close();
   }

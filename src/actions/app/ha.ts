@@ -6,8 +6,7 @@ import { loadSpecFile } from "../../spec/parse.js";
 import { haPlan } from "../../phases/app/plans.js";
 import { checkHaNodeCount, haValues, type HaValues } from "../../phases/app/values.js";
 import { parseOnOff, serviceNames } from "./mesh.js";
-import { clusterOf, planJson, recordInSpec, requireMicrok8s, runPlan, type AppCluster, type ChangeOptions, type SpecEdit } from "./common.js";
-import { openSession } from "../session.js";
+import { planJson, recordInSpec, requireMicrok8s, runPlan, withCluster, type AppCluster, type ChangeOptions, type SpecEdit } from "./common.js";
 
 const DRAIN_TIMEOUT_SECONDS = 120;
 const READY_TIMEOUT_MS = 300_000;
@@ -64,9 +63,7 @@ export async function runHa(action: string, opts: HaFlags, ctx: RunContext): Pro
   requireMicrok8s(spec);
   const values = enable ? haValues({ systemReplicas: opts.systemReplicas, evictionTimeout: opts.evictionTimeout }, spec.spec.ha) : undefined;
   if (enable) checkHaNodeCount(spec.spec.nodes.length, "cluster.yaml");
-  const session = await openSession(spec, spec.spec.nodes, ctx);
-  try {
-    const app = await clusterOf(spec, opts.file, session);
+  return withCluster(opts.file, ctx, { command: "ha", lock: !opts.dryRun, spec }, async (app) => {
     const plan = await haPlanFor(app, values);
     const question = enable
       ? `Update ${spec.spec.nodes.length} nodes one at a time (eviction ${values?.evictionTimeoutSeconds}s, system replicas ${values?.systemReplicas})?`
@@ -79,7 +76,5 @@ export async function runHa(action: string, opts: HaFlags, ctx: RunContext): Pro
     await recordInSpec(opts.file, haEdits(values), ctx);
     ctx.reporter.result({ ha: enable, ...(values ?? {}) });
     return 0;
-  } finally {
-    await session.close();
-  }
+  });
 }

@@ -45,7 +45,7 @@ export async function linkerdPhaseFor(app: AppCluster, enabled: boolean): Promis
 
 export async function runLinkerd(action: string, opts: ChangeOptions, ctx: RunContext): Promise<number> {
   const enable = parseOnOff(action, "linkerd");
-  return withCluster(opts.file, ctx, async (app) => {
+  return withCluster(opts.file, ctx, { command: "linkerd", lock: !opts.dryRun }, async (app) => {
     if (!enable) {
       const autoscalers = await getAutoscalers(app.leaderHost, app.namespace);
       if (app.spec.spec.autoscaling.enabled || autoscalers.length > 0) {
@@ -134,7 +134,7 @@ export interface AutoscaleFlags extends ChangeOptions {
 
 export async function runAutoscale(action: string, opts: AutoscaleFlags, ctx: RunContext): Promise<number> {
   const enable = parseOnOff(action, "autoscale");
-  return withCluster(opts.file, ctx, async (app) => {
+  return withCluster(opts.file, ctx, { command: "autoscale", lock: !opts.dryRun }, async (app) => {
     const values = enable ? autoscaleValues({ min: opts.min, max: opts.max, cpu: opts.cpu }, app.spec.spec.autoscaling) : undefined;
     const plan = values ? await autoscaleEnableFor(app, values, ctx) : await autoscaleDisableFor(app);
     const summary = await runPlan(plan, app, ctx, { dryRun: opts.dryRun, question: enable ? "Turn autoscaling (and Linkerd) on?" : "Remove the autoscalers?" });

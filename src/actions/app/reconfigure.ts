@@ -10,8 +10,7 @@ import { autoscaleValues, haValues, checkHaNodeCount, type AutoscaleValues, type
 import { loadSpecFile } from "../../spec/parse.js";
 import { describeSecretRef } from "../../spec/secrets.js";
 import { PATTERNS, type ClusterSpec, type ExternalServicesSpec, type SecretRef } from "../../spec/schema.js";
-import { openSession } from "../session.js";
-import { clusterOf, planJson, recordInSpec, requireMicrok8s, runPlan, type ChangeOptions, type SpecEdit } from "./common.js";
+import { planJson, recordInSpec, requireMicrok8s, runPlan, withCluster, type ChangeOptions, type SpecEdit } from "./common.js";
 import { haPlanFor } from "./ha.js";
 import { appStatePlan } from "./state.js";
 
@@ -164,9 +163,7 @@ export async function runReconfigure(flags: ReconfigureFlags, ctx: RunContext): 
   ctx.reporter.print(lines.length > 0 ? lines.join("\n") : "  none (the cluster is checked against cluster.yaml anyway)");
   const desired: ClusterSpec = { ...spec, spec: { ...spec.spec, ...next } };
   desired.spec.externalServices = next.externalServices;
-  const session = await openSession(spec, spec.spec.nodes, ctx);
-  try {
-    const app = await clusterOf(desired, flags.file, session);
+  return withCluster(flags.file, ctx, { command: "reconfigure", lock: !flags.dryRun, spec: desired }, async (app) => {
     const plan = [...(spec.spec.ha.enabled && !next.ha.enabled ? await haPlanFor(app, undefined) : []), ...(await appStatePlan(app, ctx))];
     const summary = await runPlan(plan, app, ctx, { dryRun: flags.dryRun, question: "Apply these changes to the cluster and save cluster.yaml?" });
     if (!summary) {
@@ -176,7 +173,5 @@ export async function runReconfigure(flags: ReconfigureFlags, ctx: RunContext): 
     await recordInSpec(flags.file, edits.map(([path, value]) => [path, value] as const), ctx);
     ctx.reporter.result({ changes: lines, ...next, externalServices: Object.keys(next.externalServices) });
     return 0;
-  } finally {
-    await session.close();
-  }
+  });
 }

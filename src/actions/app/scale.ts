@@ -40,7 +40,7 @@ export async function runScale(service: string, replicasArg: string, opts: Waiti
   const replicas = parseReplicas(replicasArg);
   const timeoutSeconds = parseIntFlag("--timeout", opts.timeout, 1, 3600, "seconds");
   if (service !== "all") checkServiceName(service);
-  return withCluster(opts.file, ctx, async (app) => {
+  return withCluster(opts.file, ctx, { command: "scale", lock: !opts.dryRun }, async (app) => {
     if (app.spec.spec.autoscaling.enabled) throw autoscalingRefusal("spec.autoscaling.enabled is true in cluster.yaml");
     const autoscalers = await getAutoscalers(app.leaderHost, app.namespace);
     if (autoscalers.length > 0) throw autoscalingRefusal(`autoscalers exist for ${autoscalers.map((h) => h.target).join(", ")}`);
@@ -73,7 +73,7 @@ async function readBack(app: AppCluster, names: readonly string[]): Promise<Reco
 export async function runRestart(service: string, opts: WaitingOptions, ctx: RunContext): Promise<number> {
   const timeoutSeconds = parseIntFlag("--timeout", opts.timeout, 1, 3600, "seconds");
   if (service !== "all") checkServiceName(service);
-  return withCluster(opts.file, ctx, async (app) => {
+  return withCluster(opts.file, ctx, { command: "restart", lock: !opts.dryRun }, async (app) => {
     const deployments = await getDeployments(app.leaderHost, app.namespace);
     const names = pickServices(service, appServices(app.spec, deployments.map((d) => d.name)), app.namespace);
     const plan = restartPlan({ leader: app.leader, namespace: app.namespace, services: names, timeoutSeconds });
