@@ -7,6 +7,7 @@ import { applyPlan } from "../core/executor.js";
 import { describePlan, planIsEmpty } from "../core/plan.js";
 import { gatherFacts, type NodeFacts } from "../gather/facts.js";
 import { gatherMicrok8sState } from "../gather/microk8s-state.js";
+import { lbMachinesOutOfDate } from "../gather/lb-state.js";
 import { MICROK8S_API_PORT, MICROK8S_PORTS, kubeconfigForVip, microk8s } from "../distros/microk8s.js";
 import { templateSource } from "../lb/template-source.js";
 import { lbLayout } from "../phases/lb-configs.js";
@@ -31,11 +32,6 @@ export interface InstallOptions {
 
 export async function runInstall(opts: InstallOptions, ctx: RunContext): Promise<number> {
   const spec = await specForInstall(opts, ctx);
-  if (spec.spec.distribution.type !== "microk8s") {
-    throw new HactlError("NOT_IMPLEMENTED", "the kubeadm distribution is not built yet in this version", {
-      remedy: "Use distribution.type: microk8s for now.",
-    });
-  }
   return withClusterSession(spec, "install", ctx, { lock: !opts.dryRun }, (session) => converge(spec, session, opts, ctx));
 }
 
@@ -78,6 +74,7 @@ async function specForInstall(opts: InstallOptions, ctx: RunContext): Promise<Cl
  * --dry-run). Install, re-install and add-node all go through here; nodes already in place get no steps.
  */
 export async function converge(spec: ClusterSpec, session: Session, opts: InstallOptions, ctx: RunContext): Promise<number> {
+  if (spec.spec.distribution.type === "kubeadm") return (await import("./kubeadm/converge.js")).convergeKubeadm(spec, session, opts, ctx);
   const { reporter } = ctx;
   const machines = machinesOf(spec);
   const names = machines.map((m) => m.name);
@@ -116,12 +113,14 @@ export async function converge(spec: ClusterSpec, session: Session, opts: Instal
   });
   const hostsEntriesFor = needsHostsEntries(checks);
   for (const h of spec.spec.loadBalancer.external?.hosts ?? []) hostsEntriesFor.add(h.name);
+  const lbOutOfDate = await lbMachinesOutOfDate(session.hosts, layout.files);
   const plan = planMicrok8sInstall({
     spec,
     facts,
     state,
     hostsEntriesFor,
     lbFiles: layout.files,
+    lbOutOfDate,
     lbPackages: layout.packages,
     nonlocalBind: layout.nonlocalBind,
     joinAttempts: 3,

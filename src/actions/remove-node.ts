@@ -37,6 +37,7 @@ export interface RemoveNodeOptions {
  */
 export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): Promise<number> {
   const loaded = await loadSpecFile(opts.file);
+  if (loaded.spec.spec.distribution.type === "kubeadm") return (await import("./kubeadm/remove-node.js")).runRemoveKubeadmNode(opts, ctx);
   const target = loaded.spec.spec.nodes.find((n) => n.name === opts.name);
   if (!target) throw new HactlError("USAGE", `node ${opts.name} is not in ${opts.file}`, { remedy: "Check the name with `hactl status`." });
   const text = removeNode(loaded.text, opts.name);

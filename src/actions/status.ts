@@ -10,6 +10,7 @@ import { machinesOf, openSession } from "./session.js";
 /** `hactl status`: read-only; exit 6 when anything is unhealthy or drifted from cluster.yaml. */
 export async function runStatus(opts: { file: string }, ctx: RunContext): Promise<number> {
   const { spec } = await loadSpecFile(opts.file);
+  if (spec.spec.distribution.type === "kubeadm") return (await import("./kubeadm/status.js")).runKubeadmStatus(opts, ctx);
   const session = await openSession(spec, machinesOf(spec), ctx, { tolerateUnreachable: true });
   try {
     const reachableNodes = spec.spec.nodes.filter((n) => session.hosts.has(n.name));
