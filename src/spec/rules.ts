@@ -2,7 +2,7 @@
  * Cross-field rules of cluster.yaml: what zod cannot see field by field. Node-list rules read the raw
  * document defensively so they still run when another field is invalid; the rest need a parsed spec.
  */
-import type { ProblemDraft, PathSegment } from "./problems.js";
+import { isRecord, type PathSegment, type ProblemDraft } from "./problems.js";
 import {
   clusterSpecBodySchema,
   nodeSchema,
@@ -19,10 +19,6 @@ import {
 import type { z } from "zod";
 
 const DISTRO_API_PORT = { microk8s: 16443, kubeadm: 6443 } as const;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function err(segments: readonly PathSegment[], text: string, fix: string): ProblemDraft {
   return { severity: "error", segments, text, fix };

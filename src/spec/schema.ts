@@ -24,7 +24,7 @@ const VERSION = /^\d+\.\d+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 // eslint-disable-next-line no-control-regex
 const SAFE_PATH = /^[^\u0000-\u001f\u007f]+$/;
-const CIDR4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(?:3[0-2]|[12]?\d)$/;
+const CIDR4 = new RegExp(`^${IPV4.source.slice(1, -1)}\\/(?:3[0-2]|[12]?\\d)$`);
 
 export const PATTERNS = { HOST_LABEL, HOSTNAME, IPV4, ADDRESS, USER, INTERFACE, VERSION, ENV_NAME, SAFE_PATH, CIDR4 } as const;
 
