@@ -55,7 +55,7 @@ export async function askLoadBalancer(
   }
   const machineAddresses = [...nodes, ...lbHosts].map((m) => m.address);
   let vip = draft.vip;
-  if (vip === undefined && lbMode !== "external" && !vipRequired(lbMode, lbHosts.length)) {
+  if (vip === undefined && lbMode === "none") {
     vip = (await p.input("VIP your appliance will hold for the API (blank: none)", { validate: orEmpty(checkVip(machineAddresses)) })) || undefined;
   } else if (vip === undefined && vipRequired(lbMode, lbHosts.length)) {
     vip = await p.input("Virtual IP (VIP) for the API: a free address on the same network as the nodes", { validate: checkVip(machineAddresses) });
