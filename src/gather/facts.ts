@@ -21,6 +21,8 @@ export interface NodeFacts {
   commands: Set<string>;
   /** Ports of other nodes this node could open a TCP connection to ("address:port"). */
   reachable: Set<string>;
+  /** net.ipv4.ip_nonlocal_bind is 1 now and hactl's sysctl file keeps it so across reboots. */
+  nonlocalBind: boolean;
 }
 
 const TOOLS = ["snap", "keepalived", "haproxy", "nginx", "kubeadm", "kubelet", "containerd", "etcdctl", "bash"];
@@ -37,6 +39,7 @@ echo "cpus=$(nproc 2>/dev/null || echo 0)"
 echo "mem_kib=$(awk '/^MemTotal:/{print $2}' /proc/meminfo)"
 echo "disk_kib=$(df -Pk / | awk 'NR==2{print $4}')"
 echo "time_ms=$(date +%s%3N)"
+[ "$(sysctl -n net.ipv4.ip_nonlocal_bind 2>/dev/null)" = 1 ] && grep -qs 'ip_nonlocal_bind = 1' /etc/sysctl.d/60-hactl-loadbalancer.conf && echo "nonlocal_bind=1"
 ip -o -4 addr show 2>/dev/null | awk '{print "addr=" $2 " " $4}'
 ss -Htln 2>/dev/null | awk '{print "listen=" $4}'
 for tool in ${TOOLS.join(" ")}; do command -v "$tool" >/dev/null 2>&1 && echo "has=$tool"; done
@@ -72,6 +75,7 @@ export function parseFacts(stdout: string, sentAt: number, receivedAt: number): 
     resolves: new Map(),
     commands: new Set(),
     reachable: new Set(),
+    nonlocalBind: false,
   };
   for (const line of stdout.split("\n")) {
     const eq = line.indexOf("=");
@@ -103,6 +107,7 @@ export function parseFacts(stdout: string, sentAt: number, receivedAt: number): 
         break;
       }
       case "reach": facts.reachable.add(value); break;
+      case "nonlocal_bind": facts.nonlocalBind = value === "1"; break;
     }
   }
   return facts;

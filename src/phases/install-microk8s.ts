@@ -16,6 +16,8 @@ export interface Microk8sPlanInput {
   hostsEntriesFor: ReadonlySet<string>;
   /** Rendered load-balancer configs per node or LB host. */
   lbFiles: ReadonlyMap<string, readonly RenderedConfig[]>;
+  /** Machines whose LB files differ from lbFiles or whose LB services are not running. */
+  lbOutOfDate: ReadonlySet<string>;
   /** Packages each LB machine needs: keepalived/haproxy/nginx. */
   lbPackages: ReadonlyMap<string, readonly { pkg: string; command: string }[]>;
   /** Nodes that bind the VIP without holding it (haproxy on every control plane). */
@@ -42,7 +44,7 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
   const prepare: Step[] = [];
   for (const m of machines) {
     if (input.hostsEntriesFor.has(m.name)) prepare.push(hostsEntriesStep(m.name, entries));
-    if (input.nonlocalBind.has(m.name)) prepare.push(nonlocalBindStep(m.name));
+    if (input.nonlocalBind.has(m.name) && !input.facts.get(m.name)?.nonlocalBind) prepare.push(nonlocalBindStep(m.name));
     const facts = input.facts.get(m.name);
     const pkgs = input.lbPackages.get(m.name);
     const step = facts && pkgs ? packagesStep(m.name, facts, pkgs) : undefined;
@@ -53,7 +55,7 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
   const install = nodes.filter((n) => !input.state.installed.has(n.name)).map((n) => installStep(n, version));
   const joins = nodes.filter((n) => n.name !== leader.name && !isMember(input.state, n)).map((n) => joinStep(n, leader, input.joinAttempts));
 
-  const lb: Step[] = [...input.lbFiles].map(([name, files]) => lbStep(name, files));
+  const lb: Step[] = [...input.lbFiles].filter(([name]) => input.lbOutOfDate.has(name)).map(([name, files]) => lbStep(name, files));
   const wanted = ADDONS.filter((a) => spec.spec.addons[a.key]).map((a) => a.name);
   const leaderStatus = input.state.status.get(leader.name);
   const missingAddons = wanted.filter((a) => leaderStatus?.addons.get(a) !== "enabled");

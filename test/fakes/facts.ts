@@ -19,6 +19,7 @@ export function healthyFacts(spec: ClusterSpec, name: string, over: Partial<Node
     resolves: new Map(machines.map((m) => [m.name, m.address])),
     commands: new Set(["snap", "bash"]),
     reachable: new Set(spec.spec.nodes.map((n) => `${n.address}:22`)),
+    nonlocalBind: false,
     ...over,
   };
 }
