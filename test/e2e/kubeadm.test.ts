@@ -78,7 +78,7 @@ describe("kubeadm install", () => {
 
   it("re-uploads the certificates when the key expired, and cleans up the failed join's etcd member before retrying", () => {
     const text = outputs(install);
-    expect(text).toMatch(/certificate key has expired: uploading the certificates again/);
+    expect(text).toMatch(/certificate key has expired: uploading the certificates again and retrying/);
     expect(text).toMatch(/control-plane certificates uploaded again/);
     expect(text).toMatch(/removing etcd member [0-9a-f]+ .*at 10\.77\.0\.13/);
   });

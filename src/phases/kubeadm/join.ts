@@ -16,6 +16,9 @@ import {
 import { parseNodes } from "../../distros/kubectl.js";
 import type { NodeSpec } from "../../spec/schema.js";
 
+/** An expired certificate key is not the node's fault: that many re-uploads do not use up join attempts. */
+const MAX_REUPLOADS = 3;
+
 /** Where the 0600 join/init configuration (token, certificate key) lives while kubeadm reads it. */
 export const JOIN_CONFIG_PATH = "/run/hactl-kubeadm-join.yaml";
 export const INIT_CONFIG_PATH = "/run/hactl-kubeadm-init.yaml";
@@ -77,6 +80,7 @@ export async function joinKubeadmNode(o: KubeadmJoinOptions): Promise<void> {
   const maxAge = o.maxKeyAgeMs ?? CERT_KEY_MAX_AGE_MS;
   const controlPlane = o.spec.role === "control-plane";
   let lastError = "";
+  let reuploads = 0;
   for (let attempt = 1; attempt <= o.attempts; attempt++) {
     if (o.signal.aborted) break;
     const minted = await o.leader.run(kubeadm.tokenCreate());
@@ -99,11 +103,13 @@ export async function joinKubeadmNode(o: KubeadmJoinOptions): Promise<void> {
     const output = `${joined.stdout}\n${joined.stderr}`;
     lastError = redact(output.trim().split("\n").filter((l) => !l.startsWith("To see the stack trace")).slice(-4).join("\n"));
     o.log(`join attempt ${attempt} failed (exit ${joined.code}): ${lastError}`);
-    if (controlPlane && isCertKeyExpired(output)) {
-      o.log("the uploaded certificate key has expired: uploading the certificates again before the next attempt");
-      o.certs.key = undefined;
-    }
     await cleanupFailedJoin(o);
+    if (controlPlane && isCertKeyExpired(output) && reuploads < MAX_REUPLOADS) {
+      o.log("the uploaded certificate key has expired: uploading the certificates again and retrying");
+      o.certs.key = undefined;
+      reuploads++;
+      attempt--;
+    }
   }
   throw new HactlError("JOIN_FAILED", `could not join ${o.spec.name} after ${o.attempts} attempts`, {
     node: o.spec.name,
