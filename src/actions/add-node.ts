@@ -44,7 +44,7 @@ export async function runAddNode(opts: AddNodeOptions, ctx: RunContext): Promise
     }
   }
   const code = await withClusterSession(spec, "add-node", ctx, { lock: !opts.dryRun }, (session) =>
-    converge(spec, session, { dryRun: opts.dryRun, finish: false }, ctx),
+    converge(spec, session, { dryRun: opts.dryRun, finish: false, command: "add-node" }, ctx),
   );
   if (!opts.dryRun && text !== loaded.text) {
     await writeFile(opts.file, text);

@@ -18,6 +18,7 @@ import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { resolveSecret } from "../spec/secrets.js";
 import { machinesOf, openSession, type Session } from "./session.js";
+import { RunJournal } from "./journal.js";
 import { acquireClusterLock } from "./lock.js";
 import { waitLivez } from "./verify-api.js";
 
@@ -28,6 +29,8 @@ export interface InstallOptions {
   kubeconfig?: string;
   /** Write the kubeconfig and verify the API through the VIP at the end (install: yes; day-2: no). */
   finish?: boolean;
+  /** The command recorded in the run journal (default install). */
+  command?: string;
 }
 
 export async function runInstall(opts: InstallOptions, ctx: RunContext): Promise<number> {
@@ -44,9 +47,7 @@ export async function withClusterSession<T>(spec: ClusterSpec, command: string, 
   const session = await openSession(spec, machinesOf(spec), ctx);
   try {
     if (!opts.lock) return await work(session);
-    const first = spec.spec.nodes.find((n) => n.role === "control-plane" && session.hosts.has(n.name));
-    if (!first) throw new HactlError("INTERNAL", "no connected control-plane node to hold the cluster lock");
-    const lock = await acquireClusterLock(need(session.hosts, first.name), command, ctx.reporter);
+    const lock = await acquireClusterLock(need(session.hosts, lockNode(spec, session)), command, ctx.reporter);
     try {
       return await work(session);
     } finally {
@@ -67,6 +68,13 @@ async function specForInstall(opts: InstallOptions, ctx: RunContext): Promise<Cl
   const { runWizard } = await import("./wizard.js");
   const written = await runWizard({ out: "cluster.yaml" }, ctx);
   return (await loadSpecFile(written)).spec;
+}
+
+/** The control-plane node that holds the cluster lock and the remote journal: the first one connected. */
+export function lockNode(spec: ClusterSpec, session: Session): string {
+  const first = spec.spec.nodes.find((n) => n.role === "control-plane" && session.hosts.has(n.name));
+  if (!first) throw new HactlError("INTERNAL", "no connected control-plane node to hold the cluster lock");
+  return first.name;
 }
 
 /**
@@ -142,7 +150,8 @@ export async function converge(spec: ClusterSpec, session: Session, opts: Instal
         throw new HactlError("USER_ABORTED", "cancelled before any change");
       }
     }
-    const summary = await applyPlan(plan, { hosts: session.hosts, reporter, signal: ctx.signal });
+    const journal = new RunJournal(spec.metadata.name, opts.command ?? "install", session.hosts.get(lockNode(spec, session)));
+    const summary = await applyPlan(plan, { hosts: session.hosts, reporter, signal: ctx.signal, onStep: (step, outcome) => journal.record(step, outcome) });
     reporter.info(`\n${summary.changed} step(s) changed, ${summary.unchanged} already done.`);
   }
   return opts.finish === false ? 0 : finish(spec, session, opts, ctx);

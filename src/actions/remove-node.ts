@@ -19,6 +19,7 @@ import { removeNode } from "../spec/edit.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { NodeSpec } from "../spec/schema.js";
 import { parseEdited } from "./add-node.js";
+import { RunJournal } from "./journal.js";
 import { acquireClusterLock } from "./lock.js";
 import { machinesOf, openSession } from "./session.js";
 
@@ -71,7 +72,8 @@ export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): P
     }
     const lock = await acquireClusterLock(need(session.hosts, check.runner), "remove-node", ctx.reporter);
     try {
-      await applyPlan(plan, { hosts: session.hosts, reporter: ctx.reporter, signal: ctx.signal });
+      const journal = new RunJournal(loaded.spec.metadata.name, "remove-node", session.hosts.get(check.runner));
+      await applyPlan(plan, { hosts: session.hosts, reporter: ctx.reporter, signal: ctx.signal, onStep: (step, outcome) => journal.record(step, outcome) });
     } finally {
       await lock.release();
     }

@@ -1,4 +1,5 @@
 import type { HactlError } from "../core/errors.js";
+import type { Command } from "../core/command.js";
 import type { RemoteHost } from "../core/host.js";
 import type { RunContext } from "../cli/context.js";
 import { effectiveSsh, type ClusterSpec, type SecretRef, type SshOverride } from "../spec/schema.js";
@@ -94,11 +95,29 @@ export async function openSession(spec: ClusterSpec, machines: readonly Machine[
     const failed = failures.find((f) => f.node === m.name);
     ctx.reporter.step(m.name, failed ? `not reachable: ${failed.message}` : `connected to ${m.address}`, failed ? "failed" : "done");
   }
+  if (ctx.commandTimeoutMs) for (const [name, host] of hosts) hosts.set(name, capTimeouts(host, ctx.commandTimeoutMs));
   return {
     hosts,
     unreachable: failures,
     async close() {
       await Promise.all([...hosts.values()].map((h) => h.close()));
     },
+  };
+}
+
+/** The same host, but no command may run longer than `capMs` (a hung node fails its step, not the run). */
+export function capTimeouts(host: RemoteHost, capMs: number): RemoteHost {
+  const cap = (c: Command): Command => ({ ...c, timeoutMs: Math.min(c.timeoutMs ?? capMs, capMs) });
+  return {
+    name: host.name,
+    address: host.address,
+    get commandCount() {
+      return host.commandCount;
+    },
+    exec: (c, o) => host.exec(cap(c), o),
+    run: (c, o) => host.run(cap(c), o),
+    writeFile: (p, content, o) => host.writeFile(p, content, o),
+    readFile: (p, o) => host.readFile(p, o),
+    close: () => host.close(),
   };
 }

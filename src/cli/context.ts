@@ -9,6 +9,8 @@ export interface GlobalOptions {
   color: boolean;
   yes: boolean;
   acceptNewHostKeys: boolean;
+  /** Upper bound in seconds for any single remote command (a hung node fails its step). */
+  commandTimeout?: string;
 }
 
 /** What a workflow gets from the CLI: output, interactivity, cancellation. */
@@ -18,6 +20,8 @@ export interface RunContext {
   readonly interactive: boolean;
   readonly yes: boolean;
   readonly acceptNewHostKeys: boolean;
+  /** Upper bound for any single remote command, when --command-timeout is given. */
+  readonly commandTimeoutMs: number | undefined;
   /** Aborted by the first Ctrl-C: workflows stop after the current remote step. */
   readonly signal: AbortSignal;
 }
@@ -46,6 +50,7 @@ export async function createRunContext(command: string, opts: GlobalOptions, sig
     interactive: isTTY && Boolean(process.stdin.isTTY) && !opts.yes && opts.output === "text",
     yes: opts.yes,
     acceptNewHostKeys: opts.acceptNewHostKeys,
+    commandTimeoutMs: opts.commandTimeout ? Number(opts.commandTimeout) * 1000 : undefined,
     signal,
   };
 }

@@ -57,6 +57,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option("--no-color", "do not colour output (NO_COLOR is honoured too)")
     .option("-y, --yes", "do not ask for confirmation (non-interactive runs)", false)
     .option("--accept-new-host-keys", "trust SSH host keys not yet in known_hosts (non-interactive runs refuse them otherwise)", false)
+    .option("--command-timeout <seconds>", "fail any single remote command that runs longer than this (default: per step, up to 15 min)")
     .showHelpAfterError("(run hactl --help for usage)")
     .exitOverride();
 

@@ -14,8 +14,8 @@ export interface ApplyOptions {
   readonly hosts: ReadonlyMap<string, RemoteHost>;
   readonly reporter: ExecutorReporter;
   readonly signal: AbortSignal;
-  /** Called after each step that completed (the run journal records it). */
-  readonly onStepDone?: (step: Step, outcome: StepOutcome) => void | Promise<void>;
+  /** Called when a step starts, completes or fails (the run journal records it). */
+  readonly onStep?: (step: Step, outcome: StepOutcome | "started" | "failed") => void | Promise<void>;
 }
 
 export interface ApplySummary {
@@ -48,14 +48,16 @@ export async function applyPlan(plan: Plan, opts: ApplyOptions): Promise<ApplySu
 async function runStep(step: Step, opts: ApplyOptions, summary: ApplySummary): Promise<void> {
   checkAbort(opts.signal);
   opts.reporter.step(step.node, step.title, "start");
+  await opts.onStep?.(step, "started");
   const ctx: StepContext = { hosts: opts.hosts, signal: opts.signal, log: (line) => opts.reporter.log(step.node, line) };
   try {
     const outcome = await step.run(ctx);
     summary[outcome] += 1;
     opts.reporter.step(step.node, outcome === "changed" ? step.title : `${step.title} (already done)`, outcome === "changed" ? "done" : "unchanged");
-    await opts.onStepDone?.(step, outcome);
+    await opts.onStep?.(step, outcome);
   } catch (err) {
     const e = asHactlError(err);
+    await Promise.resolve(opts.onStep?.(step, "failed")).catch(() => undefined);
     opts.reporter.step(step.node, `${step.title}: ${e.message}`, "failed");
     throw e.node ? e.inStep(step.title) : new HactlError(e.code, e.message, { node: step.node, step: step.title, remedy: e.remedy, details: e.details, retryable: e.retryable, cause: e });
   }

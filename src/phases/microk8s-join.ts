@@ -23,6 +23,8 @@ export interface JoinOptions {
  */
 export async function joinMicrok8sNode(o: JoinOptions): Promise<void> {
   let lastError = "";
+  // A run that died mid-join may have left this node half in the cluster; start from a clean slate.
+  await cleanupHalfJoined(o);
   for (let attempt = 1; attempt <= o.attempts; attempt++) {
     if (o.signal.aborted && attempt > 1) {
       throw new HactlError("INTERRUPTED", `interrupted between join attempts for ${o.spec.name}; the failed attempt was cleaned up`, {
@@ -55,8 +57,11 @@ export async function joinMicrok8sNode(o: JoinOptions): Promise<void> {
 export async function cleanupHalfJoined(o: Pick<JoinOptions, "leader" | "node" | "spec" | "log">): Promise<void> {
   const nodes = await o.leader.exec(microk8s.kubectl("get", "nodes", "-o", "json"));
   const listed = nodes.code === 0 && parseNodes(nodes.stdout).some((n) => n.name === o.spec.name);
-  const status = parseStatus((await o.leader.exec(microk8s.statusYaml())).stdout);
-  const inDatastore = status.datastore.some((m) => datastoreIp(m.address) === o.spec.address);
+  let inDatastore = false;
+  if (o.spec.role === "control-plane") {
+    const status = parseStatus((await o.leader.exec(microk8s.statusYaml())).stdout);
+    inDatastore = status.datastore.some((m) => datastoreIp(m.address) === o.spec.address);
+  }
   if (listed || inDatastore) {
     o.log(`removing half-joined ${o.spec.name} from the cluster`);
     await o.node.exec(microk8s.leave());

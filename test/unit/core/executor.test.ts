@@ -50,7 +50,7 @@ const overlaps = (a: Span, b: Span): boolean => a.start < b.end && b.start < a.e
 function run(plan: Plan, signal = new AbortController().signal) {
   const { events, reporter } = recordingReporter();
   const done: string[] = [];
-  const promise = applyPlan(plan, { hosts: new Map(), reporter, signal, onStepDone: (s, o) => void done.push(`${s.id}=${o}`) });
+  const promise = applyPlan(plan, { hosts: new Map(), reporter, signal, onStep: (s, o) => void done.push(`${s.id}=${o}`) });
   return { events, done, promise };
 }
 
@@ -95,12 +95,12 @@ describe("applyPlan", () => {
     }
   });
 
-  it("counts changed and unchanged steps and reports each to onStepDone", async () => {
+  it("counts changed and unchanged steps and reports each start and outcome to onStep", async () => {
     const t = tracker();
     const plan: Plan = [{ title: "P", mode: "serial", steps: [t.step("n1", "s1"), t.step("n1", "s2", { outcome: "unchanged" })] }];
     const r = run(plan);
     expect(await r.promise).toEqual({ changed: 1, unchanged: 1 });
-    expect(r.done).toEqual(["s1=changed", "s2=unchanged"]);
+    expect(r.done).toEqual(["s1=started", "s1=changed", "s2=started", "s2=unchanged"]);
     expect(r.events).toEqual(["phase P", "start n1: do s1", "done n1: do s1", "start n1: do s2", "unchanged n1: do s2 (already done)"]);
   });
 
