@@ -438,8 +438,12 @@ async function join(/** @type {string[]} */ argv) {
   await stopAgent();
   await stopEtcd({ wipe: true });
   writeFileAtomic(`${CERTS}/ca.crt`, body.ca);
-  if (body.ca_key) writeFileAtomic(`${CERTS}/ca.key`, body.ca_key, 0o600);
-  await serverCert();
+  // Workers get the cluster CA but not its key (as with the real agent): they keep their own serving
+  // certificate instead of re-signing it with a key that does not match.
+  if (body.ca_key) {
+    writeFileAtomic(`${CERTS}/ca.key`, body.ca_key, 0o600);
+    await serverCert();
+  }
   writeFileAtomic(CLIENT_CONFIG, kubeconfig("https://127.0.0.1:16443"), 0o600);
 
   if (worker) {
