@@ -167,7 +167,7 @@ async function statsPassword(spec: ClusterSpec, ctx: RunContext): Promise<{ stat
 async function finish(spec: ClusterSpec, session: Session, opts: InstallOptions, ctx: RunContext): Promise<number> {
   const { reporter } = ctx;
   const lb = spec.spec.loadBalancer;
-  const endpoint = lb.vip && lb.mode !== "none" ? { host: lb.vip, port: lb.mode === "external" ? apiPortExternal(spec) : lb.apiPort } : undefined;
+  const endpoint = apiEndpoint(spec);
   const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
   if (!state.leader) throw new HactlError("INTERNAL", "no running control-plane node after install");
   const leader = session.hosts.get(state.leader);
@@ -195,7 +195,16 @@ async function finish(spec: ClusterSpec, session: Session, opts: InstallOptions,
   return 0;
 }
 
-function apiPortExternal(spec: ClusterSpec): number {
-  const ports = spec.spec.loadBalancer.external?.ports ?? [];
-  return ports.find((p) => p.backendPort === MICROK8S_API_PORT)?.port ?? spec.spec.loadBalancer.apiPort;
+/**
+ * Where clients reach the API: the VIP on the control planes, the external LB pair's VIP, or the single
+ * external LB host's own address (one host needs no VIP).
+ */
+export function apiEndpoint(spec: ClusterSpec): { host: string; port: number } | undefined {
+  const lb = spec.spec.loadBalancer;
+  if (lb.mode === "keepalived-haproxy") return lb.vip ? { host: lb.vip, port: lb.apiPort } : undefined;
+  if (lb.mode !== "external" || !lb.external) return undefined;
+  const port = lb.external.ports.find((p) => p.backendPort === MICROK8S_API_PORT)?.port;
+  if (port === undefined) return undefined;
+  const host = lb.external.hosts.length > 1 ? lb.vip : lb.external.hosts[0]?.address;
+  return host ? { host, port } : undefined;
 }

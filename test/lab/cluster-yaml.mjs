@@ -33,7 +33,8 @@ export function labClusterYaml(lab, opts = {}) {
     "  loadBalancer:",
     `    mode: ${mode}`,
   ];
-  if (mode !== "none") lines.push(`    vip: ${opts.vip ?? lab.vips[0]}`);
+  const singleExternal = mode === "external" && lab.lbHosts.length < 2;
+  if (mode !== "none" && !singleExternal) lines.push(`    vip: ${opts.vip ?? lab.vips[0]}`);
   if (opts.web) lines.push("    web: { enabled: true, port: 80, backendPort: 80 }");
   if (mode === "external") {
     lines.push(
