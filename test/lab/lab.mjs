@@ -10,7 +10,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, openSync, closeSync, readFileSync, readdirSync, statSync, readlinkSync, rmSync } from "node:fs";
-import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, symlink, writeFile, cp } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -38,23 +38,21 @@ const IFACE = "eth0";
 const VIPS = Array.from({ length: 10 }, (_, i) => `10.77.0.${100 + i}`);
 const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/** Directories every node gets its own copy of; `seed` copies the host's directory first. */
+/**
+ * Directories every node gets its own (initially empty) copy of, bind-mounted over the host's.
+ * /etc is private too, but as an overlay over the host's /etc (see node-init.sh): a node starts with
+ * the host's files, its changes land in `<dir>/fs/etc`, and files in /etc can be replaced by rename
+ * (a bind-mounted single file could not: rename onto a mount point fails with EBUSY).
+ */
 const PRIVATE_DIRS = [
-  { path: "/etc/keepalived", seed: true, mode: 0o755 },
-  { path: "/etc/haproxy", seed: true, mode: 0o755 },
-  { path: "/etc/nginx", seed: true, mode: 0o755 },
-  { path: "/etc/sysctl.d", seed: true, mode: 0o755 },
-  { path: "/etc/kubernetes", seed: false, mode: 0o755 },
-  { path: "/tmp", seed: false, mode: 0o1777 },
-  { path: "/run", seed: false, mode: 0o755 },
-  { path: "/usr/local/bin", seed: false, mode: 0o755 },
-  { path: "/var/lib/hactl-kit", seed: false, mode: 0o755 },
-  { path: "/var/log/hactl-kit", seed: false, mode: 0o755 },
-  { path: "/var/snap", seed: false, mode: 0o755 },
-  { path: "/var/lib/etcd", seed: false, mode: 0o700 },
+  { path: "/tmp", mode: 0o1777 },
+  { path: "/run", mode: 0o755 },
+  { path: "/usr/local/bin", mode: 0o755 },
+  { path: "/var/lib/hactl-kit", mode: 0o755 },
+  { path: "/var/log/hactl-kit", mode: 0o755 },
+  { path: "/var/snap", mode: 0o755 },
+  { path: "/var/lib/etcd", mode: 0o700 },
 ];
-/** Files every node gets its own copy of (written in prepareHost). */
-const PRIVATE_FILES = ["/etc/hosts", "/etc/hostname", "/etc/machine-id"];
 
 /** Binaries the lab needs and the Debian package that provides each. */
 const REQUIREMENTS = [
@@ -625,27 +623,22 @@ async function createHost(h) {
   await must("ip", ["-n", h.ns, "link", "set", "lo", "up"]);
   await attach(h.ns, bridgePort(h), `${h.address}/24`);
 
+  await mkdir(join(h.dir, "etc-work"));
   await Promise.all(
     PRIVATE_DIRS.map(async (d) => {
       const target = join(h.dir, "fs", d.path);
-      if (d.seed && existsSync(d.path)) {
-        await cp(d.path, target, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
-      } else {
-        await mkdir(target, { recursive: true });
-      }
+      await mkdir(target, { recursive: true });
       await chmod(target, d.mode);
       // the mount point on the host
       await mkdir(d.path, { recursive: true });
     }),
   );
+  // the node's own files in its /etc overlay
   const hosts = existsSync("/etc/hosts") ? await readFile("/etc/hosts", "utf8") : "127.0.0.1 localhost\n";
   const hostsLines = hosts.split("\n").filter((l) => l.trim() !== "" && !/^127\.0\.1\.1\s/.test(l));
   await writeFile(join(h.dir, "fs/etc/hosts"), [...hostsLines, `127.0.1.1 ${h.name}`, ""].join("\n"), { mode: 0o644 });
   await writeFile(join(h.dir, "fs/etc/hostname"), `${h.name}\n`, { mode: 0o644 });
   await writeFile(join(h.dir, "fs/etc/machine-id"), `${randomBytes(16).toString("hex")}\n`, { mode: 0o444 });
-  for (const f of PRIVATE_FILES) {
-    if (!existsSync(f)) await writeFile(f, "", { flag: "a" });
-  }
   await fillLocalBin(h);
   await writeFile(join(h.dir, "sshd_config"), sshdConfig(h), { mode: 0o644 });
   await must("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `root@${h.name}`, "-f", join(h.dir, "ssh_host_ed25519_key")]);

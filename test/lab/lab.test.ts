@@ -122,6 +122,23 @@ describe("lab", () => {
     expect(existsSync(`${lab.nodes[0]?.dir}/fs${marker}`)).toBe(true);
   });
 
+  it("gives each node its own /etc, whose files can be replaced atomically", async () => {
+    const hosts = await ssh("node-3", ["cat", "/etc/hosts"]);
+    expect(hosts.stdout).toContain("127.0.1.1 node-3");
+    const replace = await ssh("node-3", [
+      "sh",
+      "-c",
+      "'set -e; cp /etc/hosts /etc/.hosts.new; echo \"10.77.0.11 node-1\" >> /etc/.hosts.new; mv -f /etc/.hosts.new /etc/hosts'",
+    ]);
+    expect(replace.stderr).toBe("");
+    expect(replace.code).toBe(0);
+    expect((await ssh("node-3", ["cat", "/etc/hosts"])).stdout).toContain("10.77.0.11 node-1");
+    expect((await ssh("node-2", ["cat", "/etc/hosts"])).stdout).not.toContain("10.77.0.11 node-1");
+    expect(readFileSync("/etc/hosts", "utf8")).not.toContain("node-1");
+    expect((await ssh("node-3", ["cat", "/etc/hostname"])).stdout.trim()).toBe("node-3");
+    expect((await ssh("node-3", ["test", "-f", "/etc/nginx/nginx.conf"])).code).toBe(0);
+  });
+
   it("gives the ops user sudo with its password, and not without", async () => {
     const ops = lab.opsUser;
     const withPassword = await ssh("node-1", ["sudo", "-S", "-p", "''", "id", "-u"], { user: ops.name, input: `${ops.password}\n` });
