@@ -141,6 +141,15 @@ curl -fsSL "https://pkgs.k8s.io/core:/stable:/v$minor/deb/Release.key" | gpg --d
 printf 'deb [signed-by=%s] https://pkgs.k8s.io/core:/stable:/v%s/deb/ /\\n' "$keyring" "$minor" > "$list"
 apt-get update`;
 
+/** Prints `NAME PACKAGE` for each command whose binary in PATH (symlinks resolved) belongs to a Debian package. */
+const OWNING_PACKAGES = `for c in "$@"; do p=$(command -v "$c") || continue; r=$(readlink -f "$p"); o=$(dpkg -S "$r" 2>/dev/null | head -n1 | cut -d: -f1); [ -n "$o" ] && echo "$c $o"; done; true`;
+
+/** Pure: the commands whose binary in PATH is owned by the package of the same name (those apt-mark can hold). */
+export function packagedBinaries(stdout: string, names: readonly string[]): string[] {
+  const owned = new Map(stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter((w) => w.length === 2).map(([c, o]) => [c ?? "", o ?? ""]));
+  return names.filter((n) => owned.get(n) === n);
+}
+
 /**
  * kubelet, kubeadm and kubectl at the cluster's minor version, from the pkgs.k8s.io repository of that
  * minor, held. Present binaries of the right minor are kept as they are (no repository is added);
@@ -170,12 +179,12 @@ export function kubePackagesStep(node: string, version: string): Step {
           remedy: `Set spec.distribution.version to "${installed ?? "?"}" in cluster.yaml, or install kubeadm, kubelet and kubectl ${version} on ${node}.`,
         });
       }
-      const dpkg = await host.exec({ argv: ["dpkg-query", "-W", "-f=${Package} ${Status}\\n", ...KUBE_PACKAGES] });
-      const fromDpkg = dpkg.stdout.split("\n").filter((l) => l.endsWith("install ok installed")).map((l) => l.split(" ")[0] ?? "");
-      if (fromDpkg.length === 0) {
-        log("kubelet, kubeadm and kubectl are not installed from packages here: nothing to hold");
-        return changed ? "changed" : "unchanged";
+      const owners = await host.exec({ argv: ["sh", "-c", OWNING_PACKAGES, "hactl-owners", ...KUBE_PACKAGES] });
+      const fromDpkg = packagedBinaries(owners.stdout, KUBE_PACKAGES);
+      if (fromDpkg.length < KUBE_PACKAGES.length) {
+        log(`${KUBE_PACKAGES.filter((p) => !fromDpkg.includes(p)).join(", ")} in PATH ${fromDpkg.length === 0 ? "are" : "is"} not from the Debian package of that name: not held`);
       }
+      if (fromDpkg.length === 0) return changed ? "changed" : "unchanged";
       const held = new Set((await host.exec({ argv: ["apt-mark", "showhold"] })).stdout.split("\n").map((l) => l.trim()));
       const toHold = fromDpkg.filter((p) => !held.has(p));
       if (toHold.length > 0) {
