@@ -5,7 +5,7 @@ import type { KubeadmClusterState } from "../../../src/gather/kubeadm-state.js";
 import { isKubeadmMember } from "../../../src/gather/kubeadm-state.js";
 import { applyChanged, planKubeadmInstall } from "../../../src/phases/kubeadm/install.js";
 import { JOIN_CONFIG_PATH, joinKubeadmNode, needsCertUpload, type CertKeyState } from "../../../src/phases/kubeadm/join.js";
-import { activeSwaps, commentSwapLines, withSystemdCgroup } from "../../../src/phases/kubeadm/prepare.js";
+import { activeSwaps, commentSwapLines, packagedBinaries, withSystemdCgroup } from "../../../src/phases/kubeadm/prepare.js";
 import { checkKubeadmRemoval } from "../../../src/phases/kubeadm/remove-safety.js";
 import { asDatastoreView, formatKubeadmStatus, kubeadmStatusReport } from "../../../src/actions/kubeadm/status.js";
 import { statusReport } from "../../../src/phases/status-report.js";
@@ -167,6 +167,12 @@ describe("host preparation helpers", () => {
     expect(activeSwaps("Filename\tType\tSize\tUsed\tPriority\n")).toEqual([]);
     expect(activeSwaps("Filename\tType\tSize\tUsed\tPriority\n/swapfile file 1024 0 -2\n")).toEqual(["/swapfile"]);
     expect(withSystemdCgroup("    SystemdCgroup = false\n")).toBe("    SystemdCgroup = true\n");
+  });
+
+  it("holds only commands whose binary in PATH belongs to the package of that name", () => {
+    expect(packagedBinaries("kubeadm kubeadm\nkubelet kubelet\nkubectl kubectl\n", ["kubelet", "kubeadm", "kubectl"])).toEqual(["kubelet", "kubeadm", "kubectl"]);
+    expect(packagedBinaries("kubectl google-cloud-cli\n", ["kubelet", "kubeadm", "kubectl"])).toEqual([]);
+    expect(packagedBinaries("", ["kubeadm"])).toEqual([]);
   });
 });
 
