@@ -1,0 +1,175 @@
+// Pure helpers of the benchmark: step costs, the critical-path lower bound, counting in sshd and hactl
+// logs, and small statistics. No I/O here, so bench/test/measure.test.mjs can check them directly.
+
+/** Step costs used when --cost is not given: the issue's "package install 2 s, join 1 s". */
+export const DEFAULT_COSTS = Object.freeze({ "snap-install": 2000, join: 1000 });
+
+/**
+ * Parse `snap-install=2000,join=1000` into `{ "snap-install": 2000, join: 1000 }` (milliseconds).
+ * @param {string} text
+ * @returns {Record<string, number>}
+ */
+export function parseCosts(text) {
+  /** @type {Record<string, number>} */
+  const costs = {};
+  for (const part of text.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([a-z][a-z0-9-]*)=(\d+)$/.exec(part);
+    if (!m) throw new Error(`--cost: "${part}" is not KEY=MILLISECONDS (e.g. snap-install=2000,join=1000)`);
+    costs[/** @type {string} */ (m[1])] = Number(m[2]);
+  }
+  return costs;
+}
+
+/**
+ * Parse `3,10,30` into sorted unique integers within [min, max].
+ * @param {string} text
+ * @param {string} flag
+ * @param {number} min
+ * @param {number} max
+ * @returns {number[]}
+ */
+export function parseSizes(text, flag, min, max) {
+  if (text.trim() === "" || text.trim() === "none") return [];
+  const sizes = text.split(",").map((s) => Number(s.trim()));
+  for (const s of sizes) {
+    if (!Number.isInteger(s) || s < min || s > max) throw new Error(`${flag}: each size must be an integer from ${min} to ${max}, got "${text}"`);
+  }
+  return [...new Set(sizes)].sort((a, b) => a - b);
+}
+
+/**
+ * The critical-path lower bound of a fresh MicroK8s install, in milliseconds, from the kit's step costs.
+ *
+ *   LB = max over nodes of cost(snap-install)                 parallel phase: the slowest node
+ *      + (nodes - 1) x (cost(add-node) + cost(join))          serial phase: every join after the first node
+ *      + sum of cost(enable-<addon>) over the addons enabled   serial, on the leader
+ *
+ * Steps that the kit does not charge for (facts, /etc/hosts, sysctl, LB configs, service starts) cost 0
+ * here: the bound is what the fixed step costs alone force, so anything above it is the installer's
+ * own overhead plus the real work those steps do in the lab.
+ *
+ * @param {{ nodes: number, costs: Record<string, number>, addonsEnabled?: readonly string[] }} input
+ * @returns {{ totalMs: number, terms: { parallelInstallMs: number, serialJoinsMs: number, addonsMs: number } }}
+ */
+export function lowerBound({ nodes, costs, addonsEnabled = [] }) {
+  const c = (/** @type {string} */ key) => costs[key] ?? 0;
+  const parallelInstallMs = nodes > 0 ? c("snap-install") : 0;
+  const serialJoinsMs = Math.max(0, nodes - 1) * (c("add-node") + c("join"));
+  const addonsMs = addonsEnabled.reduce((sum, a) => sum + c(`enable-${a}`), 0);
+  return { totalMs: parallelInstallMs + serialJoinsMs + addonsMs, terms: { parallelInstallMs, serialJoinsMs, addonsMs } };
+}
+
+/**
+ * The lower bound of `add-node` for one new node: its install, then its join.
+ * @param {Record<string, number>} costs
+ */
+export function addNodeLowerBound(costs) {
+  return (costs["snap-install"] ?? 0) + (costs["add-node"] ?? 0) + (costs.join ?? 0);
+}
+
+/**
+ * What one node's sshd logged (LogLevel VERBOSE) during a run.
+ *   accepted     authenticated SSH connections ("Accepted publickey|password for ...")
+ *   tcp          TCP connections to sshd ("Connection from ..."), including bare port probes
+ *   sessions     session channels started ("Starting session: command|subsystem|shell ..."): one per
+ *                remote command, SFTP channel or shell
+ *   commands     of those, "command" sessions (exec requests)
+ *   sftp         of those, SFTP subsystem sessions
+ *   acceptedFrom authenticated connections per source address
+ *
+ * @param {string} text the part of sshd.log written during the run
+ */
+export function sshdStats(text) {
+  /** @type {Record<string, number>} */
+  const acceptedFrom = {};
+  const stats = { accepted: 0, tcp: 0, sessions: 0, commands: 0, sftp: 0, acceptedFrom };
+  for (const line of text.split("\n")) {
+    const acc = /Accepted (?:publickey|password|keyboard-interactive\/\S+) for \S+ from (\S+) port \d+/.exec(line);
+    if (acc) {
+      stats.accepted++;
+      const from = /** @type {string} */ (acc[1]);
+      stats.acceptedFrom[from] = (stats.acceptedFrom[from] ?? 0) + 1;
+      continue;
+    }
+    if (/Connection from \S+ port \d+ on /.test(line)) {
+      stats.tcp++;
+      continue;
+    }
+    const session = /Starting session: (command|subsystem|shell|forced-command)/.exec(line);
+    if (session) {
+      stats.sessions++;
+      if (session[1] === "command" || session[1] === "forced-command") stats.commands++;
+      if (session[1] === "subsystem") stats.sftp++;
+    }
+  }
+  return stats;
+}
+
+/**
+ * Remote commands per node from hactl's log file: lines like `2025-01-01T00:00:00.000Z [node-1] $ snap list microk8s (sudo)`.
+ * @param {string} text
+ * @returns {Record<string, number>}
+ */
+export function hactlCommandCounts(text) {
+  /** @type {Record<string, number>} */
+  const counts = {};
+  for (const line of text.split("\n")) {
+    const m = /^\S+ \[([^\]]+)\] \$ /.exec(line);
+    if (m) counts[/** @type {string} */ (m[1])] = (counts[/** @type {string} */ (m[1])] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/**
+ * Addons that hactl enabled during a run, from its log (`[node-1] $ microk8s enable dns (sudo)`).
+ * @param {string} text
+ * @returns {string[]}
+ */
+export function addonsEnabledByHactl(text) {
+  const found = new Set();
+  for (const line of text.split("\n")) {
+    const m = /^\S+ \[[^\]]+\] \$ (?:sudo )?microk8s enable (\S+)/.exec(line);
+    if (m) found.add(m[1]);
+  }
+  return [...found];
+}
+
+/**
+ * Peak resident set size in KiB from GNU time's `-v` report.
+ * @param {string} text
+ * @returns {number | undefined}
+ */
+export function maxRssKiB(text) {
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * min / median / max of a list of numbers (undefined for an empty list).
+ * @param {readonly number[]} values
+ */
+export function spread(values) {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return { min: /** @type {number} */ (sorted[0]), median: median(sorted), max: /** @type {number} */ (sorted[sorted.length - 1]), total: sorted.reduce((s, v) => s + v, 0) };
+}
+
+/** @param {readonly number[]} values */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  if (sorted.length === 0) return NaN;
+  return sorted.length % 2 ? /** @type {number} */ (sorted[mid]) : (/** @type {number} */ (sorted[mid - 1]) + /** @type {number} */ (sorted[mid])) / 2;
+}
+
+/**
+ * The p-th percentile (nearest rank) of a list.
+ * @param {readonly number[]} values
+ * @param {number} p 0..100
+ */
+export function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return /** @type {number} */ (sorted[rank - 1]);
+}

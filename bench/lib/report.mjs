@@ -1,0 +1,167 @@
+// bench/RESULTS.md from the measured results: machine, command, date, a summary, one table per size,
+// start-up and add-node tables, and the issue's targets checked against the numbers.
+
+import { addNodeLowerBound, lowerBound, spread } from "./measure.mjs";
+
+/**
+ * @typedef {import("./runs.mjs").RunResult} RunResult
+ * @typedef {{ machine: Record<string, string>, command: string, date: string, costs: Record<string, number>,
+ *   sizes: number[], tools: string[], runs: RunResult[], addNode: (RunResult & { installMs: number })[],
+ *   startup?: ReturnType<typeof import("./startup.mjs").measureStartup>, totalMs: number, notes: string[] }} BenchResults
+ */
+
+const s = (/** @type {number} */ ms) => (ms / 1000).toFixed(1);
+const ratio = (/** @type {number} */ a, /** @type {number} */ b) => (b > 0 ? (a / b).toFixed(2) : "–");
+
+/** "min–max (median m)" of a per-node field; "n" when all nodes agree. */
+function perNodeText(/** @type {RunResult} */ run, /** @type {(x: RunResult["perNode"][string]) => number} */ pick) {
+  const values = Object.values(run.perNode).map(pick);
+  const sp = spread(values);
+  if (!sp) return "–";
+  if (sp.min === sp.max) return String(sp.min);
+  return `${sp.min}–${sp.max} (median ${sp.median})`;
+}
+
+/** The leader's value, then the other nodes' spread. */
+function leaderAndOthers(/** @type {RunResult} */ run, /** @type {(x: RunResult["perNode"][string]) => number} */ pick, leader = "node-1") {
+  const entries = Object.entries(run.perNode);
+  const lead = entries.find(([n]) => n === leader);
+  const others = spread(entries.filter(([n]) => n !== leader).map(([, v]) => pick(v)));
+  const othersText = !others ? "" : others.min === others.max ? `; others ${others.min}` : `; others ${others.min}–${others.max}`;
+  return `${lead ? `${leader} ${pick(lead[1])}` : "–"}${othersText}`;
+}
+
+/** @param {RunResult} run */
+function status(run) {
+  if (run.ok) return "ok";
+  if (run.timedOut) return "TIMED OUT";
+  return `FAILED (exit ${run.code})${run.note ? `: ${run.note}` : ""}`;
+}
+
+/** @param {BenchResults} r */
+export function lowerBoundFor(r, /** @type {number} */ size) {
+  const hactl = r.runs.find((x) => x.tool === "hactl" && x.size === size);
+  return lowerBound({ nodes: size, costs: r.costs, addonsEnabled: hactl?.addonsEnabled ?? [] });
+}
+
+/**
+ * @param {BenchResults} r
+ * @returns {string}
+ */
+export function renderResults(r) {
+  const lines = [];
+  lines.push("# hactl benchmark results", "");
+  lines.push("Written by `bench/run.mjs`; see bench/README.md for what each number means and how the lower bound is computed.", "");
+  lines.push("## Run", "");
+  lines.push(`- Date: ${r.date}`);
+  lines.push(`- Command: \`${r.command}\``);
+  lines.push(`- Sizes: ${r.sizes.length ? r.sizes.join(", ") : "none"} nodes (3 control planes, the rest workers; keepalived + haproxy on the control planes); runs: ${r.tools.join(", ")}`);
+  lines.push(`- add-node: ${r.addNode.length ? r.addNode.map((a) => `${a.size} → ${a.size + 1} nodes`).join(", ") : "not run"}`);
+  lines.push(`- Node-kit step costs: ${Object.entries(r.costs).map(([k, v]) => `${k} = ${v} ms`).join(", ") || "none"}`);
+  lines.push(`- Whole benchmark took ${s(r.totalMs)} s`);
+  lines.push("", "## Machine", "");
+  for (const [k, v] of Object.entries(r.machine)) lines.push(`- ${k}: ${v}`);
+  for (const n of r.notes) lines.push(`- ${n}`);
+
+  if (r.sizes.length) {
+    lines.push("", "## Summary: install wall time (seconds)", "");
+    lines.push("| nodes | lower bound | hactl | ansible, defaults | ansible, tuned | hactl ÷ lower bound | ansible defaults ÷ hactl | ansible tuned ÷ hactl |");
+    lines.push("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (const size of r.sizes) {
+      const lb = lowerBoundFor(r, size).totalMs;
+      const get = (/** @type {string} */ tool) => r.runs.find((x) => x.tool === tool && x.size === size);
+      const cell = (/** @type {RunResult | undefined} */ run) => (!run ? "not run" : run.ok ? s(run.wallMs) : status(run));
+      const h = get("hactl");
+      const ad = get("ansible-default");
+      const at = get("ansible-tuned");
+      const okMs = (/** @type {RunResult | undefined} */ run) => (run?.ok ? run.wallMs : undefined);
+      const div = (/** @type {number | undefined} */ a, /** @type {number | undefined} */ b) => (a !== undefined && b !== undefined ? ratio(a, b) : "–");
+      lines.push(`| ${size} | ${s(lb)} | ${cell(h)} | ${cell(ad)} | ${cell(at)} | ${div(okMs(h), lb)} | ${div(okMs(ad), okMs(h))} | ${div(okMs(at), okMs(h))} |`);
+    }
+  }
+
+  for (const size of r.sizes) {
+    const lb = lowerBoundFor(r, size);
+    const hactl = r.runs.find((x) => x.tool === "hactl" && x.size === size);
+    lines.push("", `## ${size} nodes`, "");
+    lines.push(
+      `Lower bound ${s(lb.totalMs)} s = install ${s(lb.terms.parallelInstallMs)} s (parallel) + ${size - 1} joins ${s(lb.terms.serialJoinsMs)} s (serial) + addons ${s(lb.terms.addonsMs)} s` +
+        `${hactl?.addonsEnabled?.length ? ` (hactl enabled: ${hactl.addonsEnabled.join(", ")})` : " (no addon needed enabling)"}.`,
+      "",
+    );
+    lines.push("| run | result | wall (s) | ÷ lower bound | ÷ hactl | SSH logins per node | TCP connections to sshd per node | SSH sessions per node (exec + sftp) | hactl commands per node (its log) | peak RSS (MiB) |");
+    lines.push("|---|---|---:|---:|---:|---|---|---|---|---:|");
+    lines.push(`| lower bound | – | ${s(lb.totalMs)} | 1.00 | ${hactl?.ok ? ratio(lb.totalMs, hactl.wallMs) : "–"} | – | – | – | – | – |`);
+    for (const run of r.runs.filter((x) => x.size === size)) {
+      const rss = run.peakRssKiB !== undefined ? (run.peakRssKiB / 1024).toFixed(0) : "–";
+      const cmds = run.tool === "hactl" ? leaderAndOthers(run, (x) => x.hactlCommands ?? 0) : "–";
+      lines.push(
+        `| ${run.tool} | ${status(run)} | ${s(run.wallMs)} | ${ratio(run.wallMs, lb.totalMs)} | ${hactl?.ok ? ratio(run.wallMs, hactl.wallMs) : "–"} | ${perNodeText(run, (x) => x.accepted)} | ${perNodeText(run, (x) => x.tcp)} | ${leaderAndOthers(run, (x) => x.sessions)} | ${cmds} | ${rss} |`,
+      );
+    }
+  }
+
+  if (r.addNode.length) {
+    const lb = addNodeLowerBound(r.costs);
+    lines.push("", "## add-node: one worker joins an installed cluster", "");
+    lines.push(`Lower bound ${s(lb)} s = snap-install + add-node + join of the one new node.`, "");
+    lines.push("| cluster before | result | add-node wall (s) | ÷ lower bound | SSH logins per node | hactl commands: leader; new node; others | SSH sessions: leader; new node; others | peak RSS (MiB) | install of the cluster before (s, not part of the figure) |");
+    lines.push("|---:|---|---:|---:|---|---|---|---:|---:|");
+    for (const a of r.addNode) {
+      const newNode = `node-${a.size + 1}`;
+      const three = (/** @type {(x: RunResult["perNode"][string]) => number} */ pick) => {
+        const entries = Object.entries(a.perNode);
+        const lead = entries.find(([n]) => n === "node-1")?.[1];
+        const added = entries.find(([n]) => n === newNode)?.[1];
+        const others = spread(entries.filter(([n]) => n !== "node-1" && n !== newNode).map(([, v]) => pick(v)));
+        const o = !others ? "–" : others.min === others.max ? String(others.min) : `${others.min}–${others.max}`;
+        return `${lead ? pick(lead) : "–"}; ${added ? pick(added) : "–"}; ${o}`;
+      };
+      const rss = a.peakRssKiB !== undefined ? (a.peakRssKiB / 1024).toFixed(0) : "–";
+      lines.push(`| ${a.size} nodes | ${status(a)} | ${a.ok ? s(a.wallMs) : "–"} | ${a.ok ? ratio(a.wallMs, lb) : "–"} | ${perNodeText(a, (x) => x.accepted)} | ${three((x) => x.hactlCommands ?? 0)} | ${three((x) => x.sessions)} | ${rss} | ${s(a.installMs)} |`);
+    }
+  }
+
+  if (r.startup) {
+    const base = r.startup.find((c) => c.name === "node -e 0");
+    lines.push("", `## Start-up (${base?.samplesMs.length ?? 0} runs each, median)`, "");
+    lines.push("| command | median (ms) | p90 (ms) | ÷ node -e 0 (median) |");
+    lines.push("|---|---:|---:|---:|");
+    for (const c of r.startup) lines.push(`| \`${c.name}\` | ${c.medianMs.toFixed(1)} | ${c.p90Ms.toFixed(1)} | ${base ? ratio(c.medianMs, base.medianMs) : "–"} |`);
+  }
+
+  lines.push("", "## The issue's targets against these numbers", "");
+  for (const t of targets(r)) lines.push(`- ${t}`);
+  lines.push("");
+  return lines.join("\n");
+}
+
+/** @param {BenchResults} r @returns {string[]} */
+function targets(r) {
+  const out = [];
+  for (const size of r.sizes) {
+    const h = r.runs.find((x) => x.tool === "hactl" && x.size === size);
+    if (!h?.ok) {
+      out.push(`${size} nodes: hactl did not complete, so no target can be checked.`);
+      continue;
+    }
+    const lb = lowerBoundFor(r, size).totalMs;
+    const q = h.wallMs / lb;
+    out.push(`hactl ÷ lower bound ≤ 1.10 at ${size} nodes: ${q.toFixed(2)} — ${q <= 1.1 ? "met" : "NOT met"}.`);
+    const logins = Object.values(h.perNode).map((x) => x.accepted);
+    const one = logins.every((n) => n === 1);
+    out.push(`One SSH connection per node per hactl run at ${size} nodes: ${one ? "met (1 on every node)" : `NOT met (${perNodeText(h, (x) => x.accepted)})`}.`);
+    const ad = r.runs.find((x) => x.tool === "ansible-default" && x.size === size);
+    if (ad?.ok) out.push(`hactl faster than Ansible with its defaults at ${size} nodes: ${ad.wallMs > h.wallMs ? "met" : "NOT met"}, Ansible takes ${(ad.wallMs / h.wallMs).toFixed(2)}× hactl's time.`);
+  }
+  if (r.startup) {
+    const base = r.startup.find((c) => c.name === "node -e 0");
+    const v = r.startup.find((c) => c.name === "hactl --version");
+    if (base && v) out.push(`\`hactl --version\` within 2× of \`node -e 0\`: ${(v.medianMs / base.medianMs).toFixed(2)}× — ${v.medianMs <= 2 * base.medianMs ? "met" : "NOT met"}.`);
+  }
+  if (r.addNode.length >= 2) {
+    const [small, large] = [r.addNode[0], r.addNode[r.addNode.length - 1]];
+    if (small?.ok && large?.ok) out.push(`add-node on ${large.size} nodes takes ${(large.wallMs / small.wallMs).toFixed(2)}× the time on ${small.size} nodes.`);
+  }
+  return out;
+}

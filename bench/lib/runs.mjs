@@ -1,0 +1,261 @@
+// One timed run each: hactl install, ansible-playbook (defaults / tuned), hactl add-node. Every run gets
+// a fresh lab (labUp tears the previous one down), the kit's step costs on every node, and a directory
+// of its own under the work dir with what it printed, its logs and GNU time's report.
+
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stringify } from "yaml";
+import { labClusterYaml } from "../../test/lab/cluster-yaml.mjs";
+import { inNode, labUp } from "../../test/lab/lab.mjs";
+import { addonsEnabledByHactl, hactlCommandCounts, maxRssKiB, sshdStats } from "./measure.mjs";
+import { killByMarker, timedInWorkstation } from "./proc.mjs";
+
+const REPO = fileURLToPath(new URL("../..", import.meta.url));
+const HACTL = join(REPO, "bin/hactl");
+const ANSIBLE_DIR = join(REPO, "bench/ansible");
+const CLUSTER = "bench";
+/** Addons hactl enables by default (spec.addons: dns, haCluster); the playbook enables the same. */
+const DEFAULT_ADDONS = ["dns", "ha-cluster"];
+/** Wait after the costs are written, so every node's kit boot hook has finished before timing. */
+const SETTLE_MS = 1500;
+
+/**
+ * @typedef {import("../../test/lab/lab.d.mts").Lab} Lab
+ * @typedef {import("../../test/lab/lab.d.mts").LabNode} LabNode
+ * @typedef {ReturnType<typeof sshdStats>} SshdStats
+ * @typedef {{ tool: string, size: number, ok: boolean, code: number, timedOut: boolean, wallMs: number,
+ *   peakRssKiB?: number, perNode: Record<string, SshdStats & { hactlCommands?: number }>,
+ *   addonsEnabled?: string[], dir: string, note?: string }} RunResult
+ */
+
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A fresh lab of `nodes` nodes with the kit's costs written on every node.
+ * @param {number} nodes
+ * @param {Record<string, number>} costs
+ * @param {(line: string) => void} log
+ */
+export async function freshLab(nodes, costs, log) {
+  const t = Date.now();
+  const lab = await labUp({ nodes });
+  const json = `${JSON.stringify(costs)}\n`;
+  await Promise.all(
+    lab.nodes.map(async (n) => {
+      const r = await inNode(n, ["sh", "-c", "mkdir -p /var/lib/hactl-kit && cat > /var/lib/hactl-kit/cost.json"], { input: json });
+      if (r.code !== 0) throw new Error(`${n.name}: could not write cost.json: ${r.stderr.trim()}`);
+    }),
+  );
+  await sleep(SETTLE_MS);
+  log(`  lab of ${nodes} node(s) up in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  return lab;
+}
+
+/** Byte length of every node's sshd.log now, so a run reads only its own lines. @param {Lab} lab */
+async function logOffsets(lab) {
+  /** @type {Map<string, number>} */
+  const offsets = new Map();
+  for (const n of lab.nodes) offsets.set(n.name, (await readFile(join(n.dir, "sshd.log")).catch(() => Buffer.alloc(0))).length);
+  return offsets;
+}
+
+/** sshd statistics per node since `offsets`. @param {Lab} lab @param {Map<string, number>} offsets */
+async function sshdSince(lab, offsets) {
+  /** @type {Record<string, SshdStats>} */
+  const perNode = {};
+  for (const n of lab.nodes) {
+    const buf = await readFile(join(n.dir, "sshd.log")).catch(() => Buffer.alloc(0));
+    perNode[n.name] = sshdStats(buf.subarray(offsets.get(n.name) ?? 0).toString("utf8"));
+  }
+  return perNode;
+}
+
+/** @param {string} file */
+async function readText(file) {
+  return readFile(file, "utf8").catch(() => "");
+}
+
+/**
+ * cluster.yaml for the first `count` lab nodes: 3 control planes (fewer when count < 3), the rest workers.
+ * @param {Lab} lab @param {number} count
+ */
+function clusterYaml(lab, count) {
+  const controlPlanes = Math.min(3, count);
+  return labClusterYaml(lab, { name: CLUSTER, controlPlanes, workers: count - controlPlanes, lbMode: "keepalived-haproxy" });
+}
+
+/** hactl keeps its state (journal, default logs) under the run's directory. @param {string} dir */
+function hactlEnv(dir) {
+  return { ...process.env, XDG_STATE_HOME: join(dir, "state"), NO_COLOR: "1" };
+}
+
+/**
+ * Time `hactl install` on a fresh lab of `size` nodes.
+ * @param {{ size: number, costs: Record<string, number>, workDir: string, log: (line: string) => void }} o
+ * @returns {Promise<RunResult>}
+ */
+export async function runHactlInstall({ size, costs, workDir, log }) {
+  const dir = join(workDir, `hactl-${size}`);
+  await mkdir(dir, { recursive: true });
+  const lab = await freshLab(size, costs, log);
+  const spec = join(dir, "cluster.yaml");
+  await writeFile(spec, clusterYaml(lab, size));
+  const logFile = join(dir, "hactl.log");
+  const offsets = await logOffsets(lab);
+  const r = await timedInWorkstation(
+    [process.execPath, HACTL, "install", "-f", spec, "--yes", "--log-file", logFile, "--kubeconfig", join(dir, `${CLUSTER}.kubeconfig`)],
+    { cwd: dir, env: hactlEnv(dir), stdoutFile: join(dir, "stdout.txt"), stderrFile: join(dir, "stderr.txt"), timeFile: join(dir, "time.txt"), timeoutMs: 30 * 60_000 },
+  );
+  const perNode = await sshdSince(lab, offsets);
+  const hactlLog = await readText(logFile);
+  const commands = hactlCommandCounts(hactlLog);
+  for (const [name, stats] of Object.entries(perNode)) Object.assign(stats, { hactlCommands: commands[name] ?? 0 });
+  return {
+    tool: "hactl",
+    size,
+    ok: r.code === 0,
+    code: r.code,
+    timedOut: r.timedOut,
+    wallMs: r.wallMs,
+    peakRssKiB: maxRssKiB(await readText(join(dir, "time.txt"))),
+    perNode,
+    addonsEnabled: addonsEnabledByHactl(hactlLog),
+    dir,
+  };
+}
+
+/**
+ * The Ansible inventory for the first `size` lab nodes, in hactl's node order.
+ * @param {Lab} lab @param {number} size @param {string} dir
+ */
+function inventory(lab, size, dir) {
+  const nodes = lab.nodes.slice(0, size);
+  const cps = nodes.slice(0, Math.min(3, size));
+  const workers = nodes.slice(cps.length);
+  const leader = /** @type {LabNode} */ (cps[0]);
+  const hostEntry = (/** @type {LabNode} */ n, /** @type {number} */ i) => [n.name, { ansible_host: n.address, vrrp_priority: Math.max(1, 150 - i * 10) }];
+  const names = (/** @type {LabNode[]} */ list) => Object.fromEntries(list.map((n) => [n.name, null]));
+  return {
+    all: {
+      vars: {
+        ansible_user: "root",
+        ansible_ssh_private_key_file: lab.sshKey,
+        ansible_ssh_common_args: `-o UserKnownHostsFile=${lab.knownHosts} -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes`,
+        cluster_name: CLUSTER,
+        leader: leader.name,
+        vip: lab.vips[0],
+        api_port: 7443,
+        backend_api_port: 16443,
+        lb_interface: lab.iface,
+        virtual_router_id: 51,
+        microk8s_version: "1.29",
+        addons: DEFAULT_ADDONS,
+        kubeconfig_path: join(dir, `${CLUSTER}.kubeconfig`),
+      },
+      children: {
+        control_planes: { hosts: Object.fromEntries(cps.map(hostEntry)) },
+        workers: { hosts: Object.fromEntries(workers.map((n, i) => hostEntry(n, cps.length + i))) },
+        joiners: { hosts: names(nodes.filter((n) => n !== leader)) },
+        leader: { hosts: names([leader]) },
+      },
+    },
+  };
+}
+
+/**
+ * Time `ansible-playbook bench/ansible/site.yml` on a fresh lab of `size` nodes.
+ * @param {{ size: number, costs: Record<string, number>, workDir: string, tuned: boolean, log: (line: string) => void }} o
+ * @returns {Promise<RunResult>}
+ */
+export async function runAnsible({ size, costs, workDir, tuned, log }) {
+  const tool = tuned ? "ansible-tuned" : "ansible-default";
+  const dir = join(workDir, `${tool}-${size}`);
+  const controlDir = join(dir, "cp");
+  await mkdir(controlDir, { recursive: true });
+  const lab = await freshLab(size, costs, log);
+  const inv = join(dir, "inventory.yml");
+  await writeFile(inv, stringify(inventory(lab, size, dir)));
+  const env = {
+    ...process.env,
+    ANSIBLE_CONFIG: join(ANSIBLE_DIR, "ansible.cfg"),
+    ANSIBLE_FORKS: String(tuned ? size : 5),
+    ANSIBLE_PIPELINING: tuned ? "True" : "False",
+    ANSIBLE_SSH_CONTROL_PATH_DIR: controlDir,
+    ANSIBLE_LOCAL_TEMP: join(dir, "tmp"),
+    ANSIBLE_REMOTE_TEMP: "/tmp/.ansible-bench",
+    ANSIBLE_NOCOLOR: "1",
+  };
+  const offsets = await logOffsets(lab);
+  let r;
+  try {
+    r = await timedInWorkstation(["ansible-playbook", "-i", inv, join(ANSIBLE_DIR, "site.yml")], {
+      cwd: dir,
+      env,
+      stdoutFile: join(dir, "stdout.txt"),
+      stderrFile: join(dir, "stderr.txt"),
+      timeFile: join(dir, "time.txt"),
+      timeoutMs: 45 * 60_000,
+    });
+  } finally {
+    // ControlPersist masters would otherwise linger for 60 s (and hold the nodes' sshd sessions)
+    killByMarker(controlDir);
+  }
+  const stdout = await readText(join(dir, "stdout.txt"));
+  const failedHosts = /failed=[1-9]|unreachable=[1-9]/.test(stdout);
+  return {
+    tool,
+    size,
+    ok: r.code === 0 && !failedHosts,
+    code: r.code,
+    timedOut: r.timedOut,
+    wallMs: r.wallMs,
+    peakRssKiB: maxRssKiB(await readText(join(dir, "time.txt"))),
+    perNode: await sshdSince(lab, offsets),
+    dir,
+  };
+}
+
+/**
+ * Install a cluster of `base` nodes with hactl (not timed for the report), then time
+ * `hactl add-node node-(base+1) --role worker`.
+ * @param {{ base: number, costs: Record<string, number>, workDir: string, log: (line: string) => void }} o
+ * @returns {Promise<RunResult & { installMs: number }>}
+ */
+export async function runAddNode({ base, costs, workDir, log }) {
+  const dir = join(workDir, `add-node-${base}`);
+  await mkdir(dir, { recursive: true });
+  const lab = await freshLab(base + 1, costs, log);
+  const spec = join(dir, "cluster.yaml");
+  await writeFile(spec, clusterYaml(lab, base));
+  const install = await timedInWorkstation(
+    [process.execPath, HACTL, "install", "-f", spec, "--yes", "--log-file", join(dir, "install.log"), "--kubeconfig", join(dir, `${CLUSTER}.kubeconfig`)],
+    { cwd: dir, env: hactlEnv(dir), stdoutFile: join(dir, "install.stdout.txt"), stderrFile: join(dir, "install.stderr.txt"), timeoutMs: 30 * 60_000 },
+  );
+  const newNode = /** @type {LabNode} */ (lab.nodes[base]);
+  if (install.code !== 0) {
+    return { tool: "hactl add-node", size: base, ok: false, code: install.code, timedOut: install.timedOut, wallMs: 0, installMs: install.wallMs, perNode: {}, dir, note: `the ${base}-node install failed (exit ${install.code})` };
+  }
+  log(`  ${base}-node cluster installed in ${(install.wallMs / 1000).toFixed(1)} s; adding ${newNode.name}`);
+  const logFile = join(dir, "add-node.log");
+  const offsets = await logOffsets(lab);
+  const r = await timedInWorkstation(
+    [process.execPath, HACTL, "add-node", newNode.name, "--address", newNode.address, "--role", "worker", "-f", spec, "--yes", "--log-file", logFile],
+    { cwd: dir, env: hactlEnv(dir), stdoutFile: join(dir, "stdout.txt"), stderrFile: join(dir, "stderr.txt"), timeFile: join(dir, "time.txt"), timeoutMs: 30 * 60_000 },
+  );
+  const perNode = await sshdSince(lab, offsets);
+  const commands = hactlCommandCounts(await readText(logFile));
+  for (const [name, stats] of Object.entries(perNode)) Object.assign(stats, { hactlCommands: commands[name] ?? 0 });
+  return {
+    tool: "hactl add-node",
+    size: base,
+    ok: r.code === 0,
+    code: r.code,
+    timedOut: r.timedOut,
+    wallMs: r.wallMs,
+    installMs: install.wallMs,
+    peakRssKiB: maxRssKiB(await readText(join(dir, "time.txt"))),
+    perNode,
+    dir,
+  };
+}

@@ -1,0 +1,211 @@
+// `npm run bench`: hactl against Ansible and against the critical-path lower bound on lab nodes, plus
+// start-up and add-node time. Writes bench/RESULTS.md (and results.json in its work directory).
+// See bench/README.md. Needs root (the lab); takes the lab lock like `npm test`.
+
+import { spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, release, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { acquireLabLock, ensureRequirements, ensureWorkstation, labDown, labNamespaces, releaseLabLock, MAX_NODES } from "../test/lab/lab.mjs";
+import { DEFAULT_COSTS, parseCosts, parseSizes } from "./lib/measure.mjs";
+import { stopRunning } from "./lib/proc.mjs";
+import { renderResults } from "./lib/report.mjs";
+import { runAddNode, runAnsible, runHactlInstall } from "./lib/runs.mjs";
+import { measureStartup } from "./lib/startup.mjs";
+
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+const SELF = fileURLToPath(import.meta.url);
+const TOOLS = ["hactl", "ansible-default", "ansible-tuned"];
+
+const USAGE = `usage: npm run bench [-- options]
+  --sizes 3,10,30          cluster sizes for the install comparison (default 3,10,30; "none" to skip)
+  --cost KEY=MS,...        node-kit step costs (default snap-install=2000,join=1000)
+  --tools LIST             which installs to time: ${TOOLS.join(",")} (default all)
+  --add-node 3,29          existing cluster sizes for the add-node timing (default 3,29; "none" to skip)
+  --startup-runs N         fresh processes per start-up case (default 20; 0 to skip)
+  --out FILE               results file (default bench/RESULTS.md; "-" prints it instead)
+  --work-dir DIR           where each run keeps its output and logs (default a new /tmp/hactl-bench-*)
+  --no-build               do not run \`npm run build\` first`;
+
+/**
+ * @param {string} cmd @param {string[]} args
+ * @param {{ detached?: boolean, onChild?: (c: import("node:child_process").ChildProcess) => void }} [o]
+ * @returns {Promise<number>}
+ */
+function runInherit(cmd, args, o = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: "inherit", cwd: REPO, detached: o.detached ?? false });
+    o.onChild?.(child);
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve(code ?? (signal === "SIGINT" ? 130 : 143)));
+  });
+}
+
+/** @param {string} cmd @param {string[]} args */
+function firstLine(cmd, args) {
+  try {
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n")[0] ?? "";
+  } catch (e) {
+    const err = /** @type {{ stderr?: string }} */ (e);
+    return String(err.stderr ?? "").trim().split("\n")[0] ?? "unknown";
+  }
+}
+
+function machine() {
+  return {
+    CPU: `${cpus().length} × ${cpus()[0]?.model ?? "unknown"}`,
+    "nproc": firstLine("nproc", []),
+    Memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    Kernel: release(),
+    OS: firstLine("sh", ["-c", ". /etc/os-release && echo \"$PRETTY_NAME\""]),
+    Node: process.version,
+    Ansible: firstLine("ansible-playbook", ["--version"]),
+    OpenSSH: firstLine("ssh", ["-V"]),
+  };
+}
+
+/** @param {string} text */
+function log(text) {
+  console.error(`bench: ${text}`);
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      sizes: { type: "string", default: "3,10,30" },
+      cost: { type: "string" },
+      tools: { type: "string", default: TOOLS.join(",") },
+      "add-node": { type: "string", default: "3,29" },
+      "startup-runs": { type: "string", default: "20" },
+      out: { type: "string", default: join(REPO, "bench/RESULTS.md") },
+      "work-dir": { type: "string" },
+      "no-build": { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const sizes = parseSizes(values.sizes, "--sizes", 1, MAX_NODES);
+  const addNodeSizes = parseSizes(values["add-node"], "--add-node", 1, MAX_NODES - 1);
+  const costs = values.cost ? parseCosts(values.cost) : { ...DEFAULT_COSTS };
+  const tools = values.tools.split(",").map((t) => t.trim()).filter(Boolean);
+  for (const t of tools) if (!TOOLS.includes(t)) throw new Error(`--tools: unknown "${t}" (choose from ${TOOLS.join(", ")})`);
+  const startupRuns = Number(values["startup-runs"]);
+  if (!Number.isInteger(startupRuns) || startupRuns < 0) throw new Error("--startup-runs must be a whole number");
+
+  if (process.getuid?.() !== 0) throw new Error("the benchmark needs root: it brings up the lab (network namespaces, one sshd per node)");
+
+  // One lab per machine: queue behind a running `npm test` / bench the way run-tests.mjs does.
+  if (!process.env.HACTL_LAB_LOCKED) {
+    log("waiting for the lab lock (/run/hactl-lab.lock) if another run holds it");
+    return runInherit("flock", ["/run/hactl-lab.lock", "env", "HACTL_LAB_LOCKED=1", process.execPath, SELF, ...process.argv.slice(2)], {
+      detached: true,
+      onChild: (child) => {
+        const forward = (/** @type {NodeJS.Signals} */ signal) => {
+          try {
+            if (child.pid) process.kill(-child.pid, signal);
+          } catch {
+            // the group has ended
+          }
+        };
+        process.on("SIGINT", forward);
+        process.on("SIGTERM", forward);
+      },
+    });
+  }
+
+  await ensureRequirements({ log });
+  await acquireLabLock({ log });
+  process.on("exit", releaseLabLock);
+  const onSignal = (/** @type {NodeJS.Signals} */ signal) => {
+    log(`${signal}: stopping the current run and tearing the lab down`);
+    stopRunning();
+    void labDown().finally(() => process.exit(130));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  const started = Date.now();
+  const workDir = values["work-dir"] ?? join("/tmp", `hactl-bench-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+  await mkdir(workDir, { recursive: true });
+  log(`work directory ${workDir}`);
+
+  if (!values["no-build"]) {
+    log("building hactl (npm run build)");
+    const code = await runInherit("npm", ["run", "--silent", "build"]);
+    if (code !== 0) throw new Error(`npm run build failed (exit ${code})`);
+  }
+
+  /** @type {import("./lib/report.mjs").BenchResults} */
+  const results = {
+    machine: machine(),
+    command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim().replace(/ --$/, ""),
+    date: new Date().toISOString(),
+    costs,
+    sizes,
+    tools,
+    runs: [],
+    addNode: [],
+    totalMs: 0,
+    notes: [],
+  };
+
+  try {
+    if (startupRuns > 0) {
+      log(`start-up: ${startupRuns} runs each of node -e 0, hactl --version, hactl --help`);
+      results.startup = measureStartup({ runs: startupRuns });
+    }
+    await labDown();
+    await ensureWorkstation();
+    for (const size of sizes) {
+      for (const tool of tools) {
+        log(`${size} nodes: ${tool}`);
+        const run =
+          tool === "hactl"
+            ? await runHactlInstall({ size, costs, workDir, log })
+            : await runAnsible({ size, costs, workDir, tuned: tool === "ansible-tuned", log });
+        log(`  ${run.ok ? "ok" : `FAILED (exit ${run.code}${run.timedOut ? ", timed out" : ""}), see ${run.dir}`} in ${(run.wallMs / 1000).toFixed(1)} s`);
+        results.runs.push(run);
+      }
+    }
+    for (const base of addNodeSizes) {
+      log(`add-node: ${base} → ${base + 1} nodes`);
+      const run = await runAddNode({ base, costs, workDir, log });
+      log(`  ${run.ok ? "ok" : `FAILED${run.note ? `: ${run.note}` : ` (exit ${run.code})`}, see ${run.dir}`} in ${(run.wallMs / 1000).toFixed(1)} s`);
+      results.addNode.push(run);
+    }
+  } finally {
+    await labDown();
+  }
+  results.totalMs = Date.now() - started;
+  await writeFile(join(workDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  const text = renderResults(results);
+  if (values.out === "-") process.stdout.write(text);
+  else {
+    await writeFile(values.out, text);
+    log(`wrote ${values.out}`);
+  }
+  const left = (await labNamespaces()).filter((n) => n !== "hl-ws" && n !== "hl-br");
+  if (left.length) log(`warning: namespaces left after teardown: ${left.join(" ")}`);
+  const failed = [...results.runs, ...results.addNode].filter((r) => !r.ok);
+  return failed.length ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (err) => {
+    log(err instanceof Error ? err.message : String(err));
+    try {
+      if (process.env.HACTL_LAB_LOCKED) await labDown();
+    } catch (e) {
+      log(`teardown failed too: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    process.exit(1);
+  },
+);

@@ -1,0 +1,72 @@
+// Checks of the benchmark's pure helpers: `node --test bench/test/`. They need no lab and no root.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  addNodeLowerBound, addonsEnabledByHactl, hactlCommandCounts, lowerBound, maxRssKiB, median, parseCosts, parseSizes, percentile, spread, sshdStats,
+} from "../lib/measure.mjs";
+
+test("parseCosts reads KEY=MS pairs and rejects anything else", () => {
+  assert.deepEqual(parseCosts("snap-install=2000, join=1000,add-node=50"), { "snap-install": 2000, join: 1000, "add-node": 50 });
+  assert.deepEqual(parseCosts(""), {});
+  assert.throws(() => parseCosts("join=1s"), /KEY=MILLISECONDS/);
+  assert.throws(() => parseCosts("join"), /KEY=MILLISECONDS/);
+});
+
+test("parseSizes sorts, de-duplicates and checks the range", () => {
+  assert.deepEqual(parseSizes("30,3,10,3", "--sizes", 1, 30), [3, 10, 30]);
+  assert.deepEqual(parseSizes("none", "--sizes", 1, 30), []);
+  assert.throws(() => parseSizes("31", "--sizes", 1, 30), /1 to 30/);
+  assert.throws(() => parseSizes("2.5", "--sizes", 1, 30), /integer/);
+});
+
+test("lowerBound: the slowest parallel install, plus every join in series, plus enabled addons", () => {
+  const costs = { "snap-install": 2000, join: 1000, "add-node": 100, "enable-dns": 500 };
+  assert.deepEqual(lowerBound({ nodes: 10, costs }), { totalMs: 2000 + 9 * 1100, terms: { parallelInstallMs: 2000, serialJoinsMs: 9900, addonsMs: 0 } });
+  assert.equal(lowerBound({ nodes: 3, costs, addonsEnabled: ["dns", "ha-cluster"] }).totalMs, 2000 + 2 * 1100 + 500);
+  assert.equal(lowerBound({ nodes: 1, costs }).totalMs, 2000);
+  assert.equal(addNodeLowerBound(costs), 3100);
+});
+
+test("sshdStats counts logins, TCP connections and sessions from a VERBOSE sshd log", () => {
+  const log = [
+    'Connection from 10.77.0.2 port 47732 on 10.77.0.11 port 22 rdomain ""',
+    "Accepted key ED25519 SHA256:abc found at /var/lib/hactl-lab/keys/authorized_keys:1",
+    "Accepted publickey for root from 10.77.0.2 port 47732 ssh2: ED25519 SHA256:abc",
+    "Starting session: command for root from 10.77.0.2 port 47732 id 0",
+    "Starting session: subsystem 'sftp' for root from 10.77.0.2 port 47732 id 1",
+    "Starting session: command for root from 10.77.0.2 port 47732 id 2",
+    'Connection from 10.77.0.12 port 56450 on 10.77.0.11 port 22 rdomain ""',
+    "Connection closed by 10.77.0.12 port 56450 [preauth]",
+    "",
+  ].join("\n");
+  assert.deepEqual(sshdStats(log), { accepted: 1, tcp: 2, sessions: 3, commands: 2, sftp: 1, acceptedFrom: { "10.77.0.2": 1 } });
+  assert.deepEqual(sshdStats(""), { accepted: 0, tcp: 0, sessions: 0, commands: 0, sftp: 0, acceptedFrom: {} });
+});
+
+test("hactlCommandCounts and addonsEnabledByHactl read hactl's log lines", () => {
+  const log = [
+    "2025-01-01T00:00:00.000Z phase: Gather facts",
+    "2025-01-01T00:00:00.100Z [node-1] $ snap list microk8s (sudo)",
+    "2025-01-01T00:00:00.200Z [node-2] $ snap list microk8s (sudo)",
+    "2025-01-01T00:00:00.300Z [node-1] $ microk8s enable dns (sudo)",
+    "2025-01-01T00:00:00.400Z step [node-1] done: joined",
+  ].join("\n");
+  assert.deepEqual(hactlCommandCounts(log), { "node-1": 2, "node-2": 1 });
+  assert.deepEqual(addonsEnabledByHactl(log), ["dns"]);
+});
+
+test("maxRssKiB reads GNU time -v output", () => {
+  assert.equal(maxRssKiB("\tUser time (seconds): 0.50\n\tMaximum resident set size (kbytes): 81234\n"), 81234);
+  assert.equal(maxRssKiB("nothing"), undefined);
+});
+
+test("median, percentile and spread", () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.ok(Number.isNaN(median([])));
+  assert.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90), 9);
+  assert.equal(percentile([5], 90), 5);
+  assert.deepEqual(spread([2, 1, 3]), { min: 1, median: 2, max: 3, total: 6 });
+  assert.equal(spread([]), undefined);
+});
