@@ -48,7 +48,7 @@ export class ReliabilityReport {
       "",
       "| # | fault | expected | observed | result |",
       "|---|---|---|---|---|",
-      ...this.rows.map((r) => `| ${r.id} | ${cell(r.fault)} | ${cell(r.expected)} | ${cell(observedText(r))} | ${resultText(r)} |`),
+      ...[...this.rows].sort((a, b) => a.id - b.id).map((r) => `| ${r.id} | ${cell(r.fault)} | ${cell(r.expected)} | ${cell(observedText(r))} | ${resultText(r)} |`),
       "",
       "## How the faults are made",
       "",
