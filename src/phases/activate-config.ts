@@ -25,26 +25,26 @@ export async function activateConfigs(host: RemoteHost, files: readonly Rendered
   }
   if (changed.length === 0 && inactive.length === 0) return "unchanged";
 
-  const staged: string[] = [];
+  const staged: RenderedConfig[] = [];
   for (const file of changed) {
     const path = `${file.path}${STAGED}`;
     await host.writeFile(path, file.content, { mode: file.mode, owner: file.owner, sudo: true });
-    staged.push(path);
+    staged.push(file);
     const argv = file.validate.map((a) => a.replaceAll("{file}", path)) as [string, ...string[]];
     const check = await host.exec({ argv, sudo: true, timeoutMs: 60_000 });
     if (check.code !== 0) {
-      await host.exec({ argv: ["rm", "-f", ...staged], sudo: true });
+      await host.exec({ argv: ["rm", "-f", ...staged.map((f) => `${f.path}${STAGED}`)], sudo: true });
       throw new HactlError("CONFIG_INVALID", `${file.path} failed validation (${argv[0]} exited ${check.code}); the running config was left in place`, {
         node: host.name,
         details: `${check.stdout}\n${check.stderr}`.trim().split("\n").slice(-15).join("\n"),
-        remedy: "Fix the template override (spec.loadBalancer.templates or --templates) and run the command again.",
+        remedy: "The validator's output is above. If you override templates (spec.loadBalancer.templates or --templates), fix the override; otherwise report it as a bug in hactl's templates.",
       });
     }
+    // A helper script (keepalived's track script) is referenced by its final path from the config
+    // validated after it, so it goes live as soon as it is valid itself.
+    if (isHelperScript(file)) await promote(host, staged.pop() as RenderedConfig);
   }
-  for (const file of changed) {
-    await host.writeFile(file.path, file.content, { mode: file.mode, owner: file.owner, sudo: true, backup: true });
-    await host.exec({ argv: ["rm", "-f", `${file.path}${STAGED}`], sudo: true });
-  }
+  for (const file of staged) await promote(host, file);
   const touched = new Set(changed.map((f) => f.service));
   for (const svc of services) {
     if (signal?.aborted) break;
@@ -53,4 +53,14 @@ export async function activateConfigs(host: RemoteHost, files: readonly Rendered
     else if (touched.has(svc)) await host.run({ argv: ["systemctl", "reload", svc], sudo: true, timeoutMs: 60_000 });
   }
   return "changed";
+}
+
+function isHelperScript(file: RenderedConfig): boolean {
+  return file.path.endsWith(".sh");
+}
+
+/** Installs a validated file atomically over its target (keeping a backup) and drops the staged copy. */
+async function promote(host: RemoteHost, file: RenderedConfig): Promise<void> {
+  await host.writeFile(file.path, file.content, { mode: file.mode, owner: file.owner, sudo: true, backup: true });
+  await host.exec({ argv: ["rm", "-f", `${file.path}${STAGED}`], sudo: true });
 }

@@ -84,6 +84,18 @@ describe("activateConfigs", () => {
     expect([...h.files.keys()].filter((p) => p.endsWith(".hactl-new"))).toEqual([]);
   });
 
+  it("installs keepalived's track script before validating keepalived.conf, which refers to it by its final path", async () => {
+    const script: RenderedConfig = {
+      path: "/etc/keepalived/check_haproxy.sh", content: "#!/bin/sh\nexit 0\n", mode: 0o755, owner: "root:root",
+      validate: ["bash", "-n", "{file}"], service: "keepalived", secret: false,
+    };
+    const h = host().on({ prefix: ["bash", "-n"] }, { code: 0 });
+    await activateConfigs(h, [script, keepalived]);
+    const order = h.lines.filter((l) => l.startsWith("keepalived -t") || l.startsWith("rm -f /etc/keepalived/check_haproxy.sh"));
+    expect(order).toEqual(["rm -f /etc/keepalived/check_haproxy.sh.hactl-new", "keepalived -t -f /etc/keepalived/keepalived.conf.hactl-new"]);
+    expect(h.files.get(script.path)).toBe(script.content);
+  });
+
   it("reloads only the services whose files changed", async () => {
     const h = host().withFile(keepalived.path, keepalived.content);
     await activateConfigs(h, [keepalived, haproxy]);
