@@ -32,6 +32,12 @@ describe("node kit: kubeadm with stacked etcd", () => {
     expect(r.stdout).toContain("Your Kubernetes control-plane has initialized successfully!");
     expect(r.stdout).toMatch(/\n {2}kubeadm join 10\.77\.0\.11:6443 --token [a-z0-9]{6}\.[a-z0-9]{16} \\\n\t--discovery-token-ca-cert-hash sha256:[0-9a-f]{64} \\\n\t--control-plane --certificate-key [0-9a-f]{64}\n/);
     expect(await members("node-1")).toEqual(["node-1"]);
+    const before = JSON.parse(await sshOk("node-1", `${KUBECTL} get nodes -o json`));
+    const ready = before.items[0].status.conditions.find((c: { type: string }) => c.type === "Ready");
+    expect(ready).toMatchObject({ status: "False", reason: "KubeletNotReady" });
+    const cni = await sshOk("node-1", `${KUBECTL} apply -f https://raw.githubusercontent.com/projectcalico/calico/v3.27.3/manifests/calico.yaml`);
+    expect(cni).toContain("daemonset.apps/calico-node created");
+    expect(await sshOk("node-1", `${KUBECTL} get nodes`)).toMatch(/node-1 +Ready +control-plane/);
     const again = await ssh("node-1", `kubeadm init --control-plane-endpoint ${ENDPOINT}`);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain("[ERROR FileAvailable--etc-kubernetes-manifests-kube-apiserver.yaml]");

@@ -132,7 +132,7 @@ function unknownType(/** @type {string} */ word) {
 /** @param {import("./etcd.mjs").Etcd} db */
 async function objectsOf(db, /** @type {string} */ kind, /** @type {string} */ ns, /** @type {boolean} */ allNs) {
   if (kind === "Node") {
-    return (await listNodes(db)).map((n) => nodeView(n.rec, n.ready));
+    return (await listNodes(db)).map((n) => nodeView(n.rec, n.ready, n.live));
   }
   if (kind === "Namespace") {
     const stored = (await db.list(K.objs("Namespace", "_"))).map((x) => x.value);
@@ -496,8 +496,29 @@ async function del(db, /** @type {string[]} */ pos, /** @type {string} */ ns, /*
 // ---------------------------------------------------------------------------------------------
 // apply / create / label
 
+function readFileOrFail(/** @type {string} */ file) {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return fail(1, `error: the path "${file}" does not exist`);
+  }
+}
+
+/**
+ * Lab nodes have no Internet access: the well-known CNI manifest URLs are answered with the objects that
+ * matter to the cluster (their node DaemonSets); any other URL fails as a lookup would offline.
+ */
+function urlManifest(/** @type {string} */ url) {
+  const ds = (/** @type {string} */ name, /** @type {string} */ ns) => `---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: ${name}\n  namespace: ${ns}\nspec: {}\n`;
+  if (/calico/.test(url)) {
+    return `${ds("calico-node", "kube-system")}---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: calico-kube-controllers\n  namespace: kube-system\nspec:\n  replicas: 1\n  template:\n    spec:\n      tolerations:\n      - key: node-role.kubernetes.io/control-plane\n        effect: NoSchedule\n`;
+  }
+  if (/flannel/.test(url)) return `---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: kube-flannel\n${ds("kube-flannel-ds", "kube-flannel")}`;
+  fail(1, `error: unable to read URL "${url}", server reported dial tcp: lookup ${new URL(url).hostname}: no such host`);
+}
+
 async function readManifests(/** @type {string} */ file) {
-  const text = file === "-" ? await readStdin() : fs.readFileSync(file, "utf8");
+  const text = file === "-" ? await readStdin() : /^https?:\/\//.test(file) ? urlManifest(file) : readFileOrFail(file);
   const docs = [];
   for (const d of YAML.parseAllDocuments(text)) {
     const v = d.toJSON();

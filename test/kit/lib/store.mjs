@@ -17,6 +17,8 @@ export const K = {
   certKey: "/kit/kubeadm-certs",
   addon: (/** @type {string} */ a) => `/kit/addons/${a}`,
   addons: "/kit/addons/",
+  /** set once a CNI's node DaemonSet is applied: kubeadm nodes are NotReady until then */
+  cni: "/kit/cni",
   obj: (/** @type {string} */ kind, /** @type {string} */ ns, /** @type {string} */ name) => `/kit/objects/${kind}/${ns || "_"}/${name}`,
   objs: (/** @type {string} */ kind, /** @type {string} */ ns) => `/kit/objects/${kind}/${ns ? `${ns}/` : ""}`,
 };
@@ -155,6 +157,9 @@ export async function applyObject(db, obj) {
     if (obj.kind === "Deployment") next.kit = rolloutMark(cur, next);
     return next;
   });
+  if (obj.kind === "DaemonSet" && obj.metadata.name !== "kube-proxy") {
+    await db.put(K.cni, { name: obj.metadata.name, namespace: ns, at: new Date().toISOString() });
+  }
   return verdict;
 }
 
@@ -234,11 +239,19 @@ export function deploymentView(dep, capacity) {
  *   unschedulable?: boolean, createdAt: string }} NodeRec
  */
 
-/** All nodes with their readiness (a live lease). @returns {Promise<{rec: NodeRec, ready: boolean}[]>} */
-export async function listNodes(/** @type {Etcd} */ db) {
-  const [nodes, alive] = await Promise.all([db.list(K.nodes), db.list(K.alives)]);
+/**
+ * All nodes with their readiness: a live lease, and for kubeadm a CNI (without one the kubelet reports
+ * NetworkPluginNotReady). `live` tells a lease exists at all.
+ * @returns {Promise<{rec: NodeRec, ready: boolean, live: boolean}[]>}
+ */
+export async function listNodes(/** @type {import("./etcd.mjs").Etcd} */ db) {
+  const [nodes, alive, cni] = await Promise.all([db.list(K.nodes), db.list(K.alives), db.getRaw(K.cni)]);
   const live = new Set(alive.map((a) => a.key.slice(K.alives.length)));
-  return nodes.map((n) => ({ rec: /** @type {NodeRec} */ (n.value), ready: live.has(n.value.name) }));
+  return nodes.map((n) => {
+    const rec = /** @type {NodeRec} */ (n.value);
+    const isLive = live.has(rec.name);
+    return { rec, live: isLive, ready: isLive && (rec.distro !== "kubeadm" || Boolean(cni)) };
+  });
 }
 
 /** A node can run ordinary pods: Ready, not cordoned, no NoSchedule taint the pods do not tolerate. */
@@ -254,18 +267,22 @@ export function capacityFor(/** @type {{rec: NodeRec, ready: boolean}[]} */ node
   return nodes.some((n) => schedulable(n, tol));
 }
 
-/** The Node object kubectl shows. @param {NodeRec} rec @param {boolean} ready */
-export function nodeView(rec, ready) {
+/** The Node object kubectl shows. @param {NodeRec} rec @param {boolean} ready @param {boolean} [live] */
+export function nodeView(rec, ready, live = ready) {
   const t = new Date().toISOString();
-  const cond = (/** @type {string} */ type, /** @type {string} */ okStatus, /** @type {string} */ reason, /** @type {string} */ message) =>
-    ready
-      ? { type, status: okStatus, reason, message, lastHeartbeatTime: t, lastTransitionTime: rec.createdAt }
-      : { type, status: "Unknown", reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status.", lastHeartbeatTime: t, lastTransitionTime: t };
+  const cond = (/** @type {string} */ type, /** @type {string} */ okStatus, /** @type {string} */ reason, /** @type {string} */ message) => {
+    if (ready || (live && type !== "Ready")) return { type, status: okStatus, reason, message, lastHeartbeatTime: t, lastTransitionTime: rec.createdAt };
+    if (live) {
+      return { type, status: "False", reason: "KubeletNotReady", message: "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized", lastHeartbeatTime: t, lastTransitionTime: rec.createdAt };
+    }
+    return { type, status: "Unknown", reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status.", lastHeartbeatTime: t, lastTransitionTime: t };
+  };
   const taints = [...rec.taints];
   if (rec.unschedulable && !taints.some((x) => x.key === "node.kubernetes.io/unschedulable")) {
     taints.push({ key: "node.kubernetes.io/unschedulable", effect: "NoSchedule", timeAdded: t });
   }
-  if (!ready) {
+  if (live && !ready) taints.push({ key: "node.kubernetes.io/not-ready", effect: "NoSchedule", timeAdded: t });
+  if (!live) {
     taints.push({ key: "node.kubernetes.io/unreachable", effect: "NoSchedule", timeAdded: t }, { key: "node.kubernetes.io/unreachable", effect: "NoExecute", timeAdded: t });
   }
   return {
