@@ -40,7 +40,7 @@ function outputs(run: HactlRun): string {
 }
 
 beforeAll(async () => {
-  lab = await labUp({ nodes: 5 });
+  lab = await labUp({ nodes: 6 });
   dir = workdir("kubeadm");
   const cni = writeSpec(dir, CNI, "cni.yaml");
   const text = labClusterYaml(lab, { distribution: "kubeadm", controlPlanes: 3, workers: 2 }).replace('    version: "1.29"', `    version: "1.32"\n    cni: { manifest: ${cni} }`);
@@ -106,34 +106,43 @@ describe("kubeadm install", () => {
 });
 
 describe("kubeadm day-2", () => {
-  it("removes a control plane: 2 etcd members remain, the LBs drop it, the VIP keeps answering", async () => {
+  it("add-node joins a 4th control plane with a fresh token and certificate key; every LB gets it", async () => {
+    const run = await hactl(dir, ["add-node", "node-6", "--address", node(6).address, "--role", "control-plane", "-f", spec, "--yes"]);
+    expect(run.code, outputs(run)).toBe(0);
+    expect(outputs(run)).toMatch(/control-plane certificates uploaded again/);
+    const list = await members(1);
+    expect(list).toHaveLength(4);
+    expect(list.some((l) => l.includes(`https://${node(6).address}:2380`) && l.trim().endsWith("false"))).toBe(true);
+    for (const i of [1, 2, 3, 6]) expect((await inNode(node(i), ["cat", "/etc/haproxy/haproxy.cfg"])).stdout).toContain(`${node(6).address}:6443`);
+  });
+
+  it("removes a control plane (the spec keeps 3): one etcd member fewer, the LBs drop it, the VIP keeps answering", async () => {
     const holders: string[] = [];
-    for (const i of [1, 2, 3]) if ((await inNode(node(i), ["ip", "-4", "-o", "addr"])).stdout.includes(`${lab.vips[0]}/`)) holders.push(node(i).name);
+    for (const i of [1, 2, 3, 6]) if ((await inNode(node(i), ["ip", "-4", "-o", "addr"])).stdout.includes(`${lab.vips[0]}/`)) holders.push(node(i).name);
     const victim = ["node-2", "node-3"].find((n) => !holders.includes(n)) as string;
     const victimAddress = lab.nodes.find((n) => n.name === victim)?.address as string;
     const run = await hactl(dir, ["remove-node", victim, "-f", spec, "--yes"]);
     expect(run.code, outputs(run)).toBe(0);
     const list = await members(1);
-    expect(list).toHaveLength(2);
+    expect(list).toHaveLength(3);
     expect(list.join("\n")).not.toContain(victimAddress);
     const nodes = await inNode(node(1), ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "get", "nodes"]);
     expect(nodes.stdout).not.toContain(victim);
-    for (const n of lab.nodes.slice(0, 3).filter((x) => x.name !== victim)) {
+    for (const n of [node(1), node(2), node(3), node(6)].filter((x) => x.name !== victim)) {
       expect((await inNode(n, ["cat", "/etc/haproxy/haproxy.cfg"])).stdout).not.toContain(`${victimAddress}:6443`);
     }
     await expect.poll(() => probeLivez(lab.vips[0] as string, 7443), { timeout: 30_000 }).toBe(true);
     expect(readFileSync(spec, "utf8")).not.toContain(`name: ${victim}`);
   });
 
-  it("status reports the etcd members of the remaining control planes", async () => {
+  it("status reports the remaining control planes as etcd members", async () => {
     const run = await hactl(dir, ["status", "-f", spec, "--output", "json"]);
     const result = run.stdout
       .split("\n")
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as { type: string; data?: { nodes: { name: string; datastore: string }[] } })
+      .map((l) => JSON.parse(l) as { type: string; data?: { nodes: { name: string; datastore: string }[]; healthy: boolean } })
       .find((e) => e.type === "result");
-    const cps = result?.data?.nodes.filter((n) => n.datastore !== "-").map((n) => n.name);
-    expect(cps?.length, run.stdout + run.stderr).toBe(2);
-    expect(result?.data?.nodes.find((n) => n.name === "node-1")?.datastore).toBe("etcd member");
+    expect(result?.data?.nodes.filter((n) => n.datastore === "etcd member").length, run.stdout + run.stderr).toBe(3);
+    expect(result?.data?.nodes.find((n) => n.name === "node-4")?.datastore).toBe("-");
   });
 });
