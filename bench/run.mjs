@@ -2,10 +2,9 @@
 // start-up and add-node time. Writes bench/RESULTS.md (and results.json in its work directory).
 // See bench/README.md. Needs root (the lab); takes the lab lock like `npm test`.
 
-import { spawn } from "node:child_process";
-import { execFileSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
-import { cpus, release, totalmem } from "node:os";
+import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -18,7 +17,8 @@ import { measureStartup } from "./lib/startup.mjs";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
-const TOOLS = ["hactl", "ansible-default", "ansible-tuned"];
+// in run order: the slowest (Ansible with its defaults) last
+const TOOLS = ["hactl", "ansible-tuned", "ansible-default"];
 
 const USAGE = `usage: npm run bench [-- options]
   --sizes 3,10,30          cluster sizes for the install comparison (default 3,10,30; "none" to skip)
@@ -47,10 +47,11 @@ function runInherit(cmd, args, o = {}) {
 /** @param {string} cmd @param {string[]} args */
 function firstLine(cmd, args) {
   try {
-    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n")[0] ?? "";
-  } catch (e) {
-    const err = /** @type {{ stderr?: string }} */ (e);
-    return String(err.stderr ?? "").trim().split("\n")[0] ?? "unknown";
+    // some tools (ssh -V) print their version on stderr
+    const r = spawnSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    return `${r.stdout}${r.stderr}`.trim().split("\n")[0] ?? "";
+  } catch {
+    return "unknown";
   }
 }
 
@@ -64,6 +65,7 @@ function machine() {
     Node: process.version,
     Ansible: firstLine("ansible-playbook", ["--version"]),
     OpenSSH: firstLine("ssh", ["-V"]),
+    "Load average (1 min) at the start": loadavg()[0]?.toFixed(2) ?? "unknown",
   };
 }
 
@@ -123,10 +125,15 @@ async function main() {
   await ensureRequirements({ log });
   await acquireLabLock({ log });
   process.on("exit", releaseLabLock);
+  /** Set once the results exist, so an interrupted benchmark still writes what it measured. */
+  /** @type {((why: string) => Promise<void>) | undefined} */
+  let saveOnStop;
   const onSignal = (/** @type {NodeJS.Signals} */ signal) => {
     log(`${signal}: stopping the current run and tearing the lab down`);
     stopRunning();
-    void labDown().finally(() => process.exit(130));
+    void (saveOnStop?.(`interrupted (${signal}) before every run finished`) ?? Promise.resolve())
+      .then(() => labDown())
+      .finally(() => process.exit(130));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -156,6 +163,19 @@ async function main() {
     notes: [],
   };
 
+  const save = async () => {
+    results.totalMs = Date.now() - started;
+    await writeFile(join(workDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+    const text = renderResults(results);
+    if (values.out === "-") return text;
+    await writeFile(values.out, text);
+    return text;
+  };
+  saveOnStop = async (why) => {
+    results.notes.push(`Incomplete: ${why}; the tables hold only the runs that finished.`);
+    await save();
+  };
+
   try {
     if (startupRuns > 0) {
       log(`start-up: ${startupRuns} runs each of node -e 0, hactl --version, hactl --help`);
@@ -163,6 +183,14 @@ async function main() {
     }
     await labDown();
     await ensureWorkstation();
+    // add-node first: if the largest install size runs too long and is interrupted, this is kept
+    for (const base of addNodeSizes) {
+      log(`add-node: ${base} → ${base + 1} nodes`);
+      const run = await runAddNode({ base, costs, workDir, log });
+      log(`  ${run.ok ? "ok" : `FAILED${run.note ? `: ${run.note}` : ` (exit ${run.code})`}, see ${run.dir}`} in ${(run.wallMs / 1000).toFixed(1)} s`);
+      results.addNode.push(run);
+      await save();
+    }
     for (const size of sizes) {
       for (const tool of tools) {
         log(`${size} nodes: ${tool}`);
@@ -172,25 +200,16 @@ async function main() {
             : await runAnsible({ size, costs, workDir, tuned: tool === "ansible-tuned", log });
         log(`  ${run.ok ? "ok" : `FAILED (exit ${run.code}${run.timedOut ? ", timed out" : ""}), see ${run.dir}`} in ${(run.wallMs / 1000).toFixed(1)} s`);
         results.runs.push(run);
+        await save();
       }
-    }
-    for (const base of addNodeSizes) {
-      log(`add-node: ${base} → ${base + 1} nodes`);
-      const run = await runAddNode({ base, costs, workDir, log });
-      log(`  ${run.ok ? "ok" : `FAILED${run.note ? `: ${run.note}` : ` (exit ${run.code})`}, see ${run.dir}`} in ${(run.wallMs / 1000).toFixed(1)} s`);
-      results.addNode.push(run);
     }
   } finally {
     await labDown();
   }
-  results.totalMs = Date.now() - started;
-  await writeFile(join(workDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-  const text = renderResults(results);
+  saveOnStop = undefined;
+  const text = await save();
   if (values.out === "-") process.stdout.write(text);
-  else {
-    await writeFile(values.out, text);
-    log(`wrote ${values.out}`);
-  }
+  else log(`wrote ${values.out}`);
   const left = (await labNamespaces()).filter((n) => n !== "hl-ws" && n !== "hl-br");
   if (left.length) log(`warning: namespaces left after teardown: ${left.join(" ")}`);
   const failed = [...results.runs, ...results.addNode].filter((r) => !r.ok);

@@ -31,6 +31,11 @@ function leaderAndOthers(/** @type {RunResult} */ run, /** @type {(x: RunResult[
   return `${lead ? `${leader} ${pick(lead[1])}` : "–"}${othersText}`;
 }
 
+/** The 1-minute load average before the run (other work on the machine shows up here). @param {RunResult} run */
+function load(run) {
+  return run.load1 !== undefined ? run.load1.toFixed(2) : "–";
+}
+
 /** @param {RunResult} run */
 function status(run) {
   if (run.ok) return "ok";
@@ -89,14 +94,14 @@ export function renderResults(r) {
         `${hactl?.addonsEnabled?.length ? ` (hactl enabled: ${hactl.addonsEnabled.join(", ")})` : " (no addon needed enabling)"}.`,
       "",
     );
-    lines.push("| run | result | wall (s) | ÷ lower bound | ÷ hactl | SSH logins per node | TCP connections to sshd per node | SSH sessions per node (exec + sftp) | hactl commands per node (its log) | peak RSS (MiB) |");
-    lines.push("|---|---|---:|---:|---:|---|---|---|---|---:|");
-    lines.push(`| lower bound | – | ${s(lb.totalMs)} | 1.00 | ${hactl?.ok ? ratio(lb.totalMs, hactl.wallMs) : "–"} | – | – | – | – | – |`);
+    lines.push("| run | result | wall (s) | ÷ lower bound | ÷ hactl | SSH logins per node | TCP connections to sshd per node | SSH sessions per node (exec + sftp) | hactl commands per node (its log) | peak RSS (MiB) | load before |");
+    lines.push("|---|---|---:|---:|---:|---|---|---|---|---:|---:|");
+    lines.push(`| lower bound | – | ${s(lb.totalMs)} | 1.00 | ${hactl?.ok ? ratio(lb.totalMs, hactl.wallMs) : "–"} | – | – | – | – | – | – |`);
     for (const run of r.runs.filter((x) => x.size === size)) {
       const rss = run.peakRssKiB !== undefined ? (run.peakRssKiB / 1024).toFixed(0) : "–";
       const cmds = run.tool === "hactl" ? leaderAndOthers(run, (x) => x.hactlCommands ?? 0) : "–";
       lines.push(
-        `| ${run.tool} | ${status(run)} | ${s(run.wallMs)} | ${ratio(run.wallMs, lb.totalMs)} | ${hactl?.ok ? ratio(run.wallMs, hactl.wallMs) : "–"} | ${perNodeText(run, (x) => x.accepted)} | ${perNodeText(run, (x) => x.tcp)} | ${leaderAndOthers(run, (x) => x.sessions)} | ${cmds} | ${rss} |`,
+        `| ${run.tool} | ${status(run)} | ${s(run.wallMs)} | ${ratio(run.wallMs, lb.totalMs)} | ${hactl?.ok ? ratio(run.wallMs, hactl.wallMs) : "–"} | ${perNodeText(run, (x) => x.accepted)} | ${perNodeText(run, (x) => x.tcp)} | ${leaderAndOthers(run, (x) => x.sessions)} | ${cmds} | ${rss} | ${load(run)} |`,
       );
     }
   }
@@ -105,8 +110,8 @@ export function renderResults(r) {
     const lb = addNodeLowerBound(r.costs);
     lines.push("", "## add-node: one worker joins an installed cluster", "");
     lines.push(`Lower bound ${s(lb)} s = snap-install + add-node + join of the one new node.`, "");
-    lines.push("| cluster before | result | add-node wall (s) | ÷ lower bound | SSH logins per node | hactl commands: leader; new node; others | SSH sessions: leader; new node; others | peak RSS (MiB) | install of the cluster before (s, not part of the figure) |");
-    lines.push("|---:|---|---:|---:|---|---|---|---:|---:|");
+    lines.push("| cluster before | result | add-node wall (s) | ÷ lower bound | SSH logins per node | hactl commands: leader; new node; others | SSH sessions: leader; new node; others | peak RSS (MiB) | load before | install of the cluster before (s, not part of the figure) |");
+    lines.push("|---:|---|---:|---:|---|---|---|---:|---:|---:|");
     for (const a of r.addNode) {
       const newNode = `node-${a.size + 1}`;
       const three = (/** @type {(x: RunResult["perNode"][string]) => number} */ pick) => {
@@ -118,7 +123,7 @@ export function renderResults(r) {
         return `${lead ? pick(lead) : "–"}; ${added ? pick(added) : "–"}; ${o}`;
       };
       const rss = a.peakRssKiB !== undefined ? (a.peakRssKiB / 1024).toFixed(0) : "–";
-      lines.push(`| ${a.size} nodes | ${status(a)} | ${a.ok ? s(a.wallMs) : "–"} | ${a.ok ? ratio(a.wallMs, lb) : "–"} | ${perNodeText(a, (x) => x.accepted)} | ${three((x) => x.hactlCommands ?? 0)} | ${three((x) => x.sessions)} | ${rss} | ${s(a.installMs)} |`);
+      lines.push(`| ${a.size} nodes | ${status(a)} | ${a.ok ? s(a.wallMs) : "–"} | ${a.ok ? ratio(a.wallMs, lb) : "–"} | ${perNodeText(a, (x) => x.accepted)} | ${three((x) => x.hactlCommands ?? 0)} | ${three((x) => x.sessions)} | ${rss} | ${load(a)} | ${s(a.installMs)} |`);
     }
   }
 

@@ -3,6 +3,7 @@
 // of its own under the work dir with what it printed, its logs and GNU time's report.
 
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
@@ -26,7 +27,8 @@ const SETTLE_MS = 1500;
  * @typedef {ReturnType<typeof sshdStats>} SshdStats
  * @typedef {{ tool: string, size: number, ok: boolean, code: number, timedOut: boolean, wallMs: number,
  *   peakRssKiB?: number, perNode: Record<string, SshdStats & { hactlCommands?: number }>,
- *   addonsEnabled?: string[], dir: string, note?: string }} RunResult
+ *   addonsEnabled?: string[], dir: string, note?: string, load1?: number }} RunResult
+ *   (load1: the 1-minute load average just before the timed command started)
  */
 
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
@@ -103,6 +105,7 @@ export async function runHactlInstall({ size, costs, workDir, log }) {
   await writeFile(spec, clusterYaml(lab, size));
   const logFile = join(dir, "hactl.log");
   const offsets = await logOffsets(lab);
+  const load1 = loadavg()[0];
   const r = await timedInWorkstation(
     [process.execPath, HACTL, "install", "-f", spec, "--yes", "--log-file", logFile, "--kubeconfig", join(dir, `${CLUSTER}.kubeconfig`)],
     { cwd: dir, env: hactlEnv(dir), stdoutFile: join(dir, "stdout.txt"), stderrFile: join(dir, "stderr.txt"), timeFile: join(dir, "time.txt"), timeoutMs: 30 * 60_000 },
@@ -122,6 +125,7 @@ export async function runHactlInstall({ size, costs, workDir, log }) {
     perNode,
     addonsEnabled: addonsEnabledByHactl(hactlLog),
     dir,
+    load1,
   };
 }
 
@@ -187,6 +191,7 @@ export async function runAnsible({ size, costs, workDir, tuned, log }) {
     ANSIBLE_NOCOLOR: "1",
   };
   const offsets = await logOffsets(lab);
+  const load1 = loadavg()[0];
   let r;
   try {
     r = await timedInWorkstation(["ansible-playbook", "-i", inv, join(ANSIBLE_DIR, "site.yml")], {
@@ -213,6 +218,7 @@ export async function runAnsible({ size, costs, workDir, tuned, log }) {
     peakRssKiB: maxRssKiB(await readText(join(dir, "time.txt"))),
     perNode: await sshdSince(lab, offsets),
     dir,
+    load1,
   };
 }
 
@@ -239,6 +245,7 @@ export async function runAddNode({ base, costs, workDir, log }) {
   log(`  ${base}-node cluster installed in ${(install.wallMs / 1000).toFixed(1)} s; adding ${newNode.name}`);
   const logFile = join(dir, "add-node.log");
   const offsets = await logOffsets(lab);
+  const load1 = loadavg()[0];
   const r = await timedInWorkstation(
     [process.execPath, HACTL, "add-node", newNode.name, "--address", newNode.address, "--role", "worker", "-f", spec, "--yes", "--log-file", logFile],
     { cwd: dir, env: hactlEnv(dir), stdoutFile: join(dir, "stdout.txt"), stderrFile: join(dir, "stderr.txt"), timeFile: join(dir, "time.txt"), timeoutMs: 30 * 60_000 },
@@ -257,5 +264,6 @@ export async function runAddNode({ base, costs, workDir, log }) {
     peakRssKiB: maxRssKiB(await readText(join(dir, "time.txt"))),
     perNode,
     dir,
+    load1,
   };
 }
