@@ -3,13 +3,13 @@
 // See bench/README.md. Needs root (the lab); takes the lab lock like `npm test`.
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { acquireLabLock, ensureRequirements, ensureWorkstation, labDown, labNamespaces, releaseLabLock, MAX_NODES } from "../test/lab/lab.mjs";
-import { DEFAULT_COSTS, parseCosts, parseSizes } from "./lib/measure.mjs";
+import { DEFAULT_COSTS, parseCosts, parseSizes, phaseDurations } from "./lib/measure.mjs";
 import { stopRunning } from "./lib/proc.mjs";
 import { renderResults } from "./lib/report.mjs";
 import { runAddNode, runAnsible, runHactlInstall } from "./lib/runs.mjs";
@@ -28,7 +28,8 @@ const USAGE = `usage: npm run bench [-- options]
   --startup-runs N         fresh processes per start-up case (default 20; 0 to skip)
   --out FILE               results file (default bench/RESULTS.md; "-" prints it instead)
   --work-dir DIR           where each run keeps its output and logs (default a new /tmp/hactl-bench-*)
-  --no-build               do not run \`npm run build\` first`;
+  --no-build               do not run \`npm run build\` first
+  --render DIR             only write the results file again from DIR/results.json (no lab, no root)`;
 
 /**
  * @param {string} cmd @param {string[]} args
@@ -69,6 +70,27 @@ function machine() {
   };
 }
 
+/**
+ * Write the results file again from a finished (or interrupted) run's results.json; hactl's phase
+ * times are read from its logs when results.json predates them.
+ * @param {string} dir @param {string} out
+ */
+async function render(dir, out) {
+  /** @type {import("./lib/report.mjs").BenchResults} */
+  const results = JSON.parse(await readFile(join(dir, "results.json"), "utf8"));
+  for (const run of [...results.runs, ...results.addNode]) {
+    const logName = run.tool === "hactl" ? "hactl.log" : run.tool === "hactl add-node" ? "add-node.log" : undefined;
+    if (!run.phases && logName) run.phases = phaseDurations(await readFile(join(run.dir, logName), "utf8").catch(() => ""));
+  }
+  const text = renderResults(results);
+  if (out === "-") process.stdout.write(text);
+  else {
+    await writeFile(out, text);
+    log(`wrote ${out}`);
+  }
+  return 0;
+}
+
 /** @param {string} text */
 function log(text) {
   console.error(`bench: ${text}`);
@@ -85,6 +107,7 @@ async function main() {
       out: { type: "string", default: join(REPO, "bench/RESULTS.md") },
       "work-dir": { type: "string" },
       "no-build": { type: "boolean", default: false },
+      render: { type: "string" },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -93,6 +116,7 @@ async function main() {
     console.log(USAGE);
     return 0;
   }
+  if (values.render) return render(values.render, values.out);
   const sizes = parseSizes(values.sizes, "--sizes", 1, MAX_NODES);
   const addNodeSizes = parseSizes(values["add-node"], "--add-node", 1, MAX_NODES - 1);
   const costs = values.cost ? parseCosts(values.cost) : { ...DEFAULT_COSTS };

@@ -173,3 +173,25 @@ export function percentile(values, p) {
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
   return /** @type {number} */ (sorted[rank - 1]);
 }
+
+/**
+ * How long each phase took, from hactl's log: a phase runs from its `phase: <title>` line to the next
+ * phase line, the last one to the last timestamped line of the log.
+ * @param {string} text
+ * @returns {{ phase: string, ms: number }[]}
+ */
+export function phaseDurations(text) {
+  /** @type {{ phase: string, at: number }[]} */
+  const marks = [];
+  let last = NaN;
+  for (const line of text.split("\n")) {
+    const m = /^(\d{4}-\d\d-\d\dT\S+Z) (.*)$/.exec(line);
+    if (!m) continue;
+    const at = Date.parse(/** @type {string} */ (m[1]));
+    if (Number.isNaN(at)) continue;
+    last = at;
+    const p = /^phase: (.*)$/.exec(/** @type {string} */ (m[2]));
+    if (p) marks.push({ phase: /** @type {string} */ (p[1]), at });
+  }
+  return marks.map((mark, i) => ({ phase: mark.phase, ms: (marks[i + 1]?.at ?? last) - mark.at }));
+}

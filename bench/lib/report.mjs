@@ -31,6 +31,18 @@ function leaderAndOthers(/** @type {RunResult} */ run, /** @type {(x: RunResult[
   return `${lead ? `${leader} ${pick(lead[1])}` : "–"}${othersText}`;
 }
 
+/**
+ * "hactl's phases (its log): Connect 0.2 s · ... · Form the cluster 12.0 s (6.0 s per join; the kit charges 1.0 s)".
+ * @param {RunResult} run @param {number} joins @param {Record<string, number>} costs
+ */
+function phasesLine(run, joins, costs) {
+  const parts = (run.phases ?? []).map((p) => {
+    const perJoin = p.phase === "Form the cluster" && joins > 0 ? ` (${s(p.ms / joins)} s per join; the kit charges ${s((costs["add-node"] ?? 0) + (costs.join ?? 0))} s)` : "";
+    return `${p.phase} ${s(p.ms)} s${perJoin}`;
+  });
+  return `hactl's phases (from its log): ${parts.join(" · ")}.`;
+}
+
 /** The 1-minute load average before the run (other work on the machine shows up here). @param {RunResult} run */
 function load(run) {
   return run.load1 !== undefined ? run.load1.toFixed(2) : "–";
@@ -94,6 +106,7 @@ export function renderResults(r) {
         `${hactl?.addonsEnabled?.length ? ` (hactl enabled: ${hactl.addonsEnabled.join(", ")})` : " (no addon needed enabling)"}.`,
       "",
     );
+    if (hactl?.phases?.length) lines.push(phasesLine(hactl, size - 1, r.costs), "");
     lines.push("| run | result | wall (s) | ÷ lower bound | ÷ hactl | SSH logins per node | TCP connections to sshd per node | SSH sessions per node (exec + sftp) | hactl commands per node (its log) | peak RSS (MiB) | load before |");
     lines.push("|---|---|---:|---:|---:|---|---|---|---|---:|---:|");
     lines.push(`| lower bound | – | ${s(lb.totalMs)} | 1.00 | ${hactl?.ok ? ratio(lb.totalMs, hactl.wallMs) : "–"} | – | – | – | – | – | – |`);
@@ -112,7 +125,10 @@ export function renderResults(r) {
     lines.push(`Lower bound ${s(lb)} s = snap-install + add-node + join of the one new node.`, "");
     lines.push("| cluster before | result | add-node wall (s) | ÷ lower bound | SSH logins per node | hactl commands: leader; new node; others | SSH sessions: leader; new node; others | peak RSS (MiB) | load before | install of the cluster before (s, not part of the figure) |");
     lines.push("|---:|---|---:|---:|---|---|---|---:|---:|---:|");
+    /** @type {string[]} */
+    const phaseNotes = [];
     for (const a of r.addNode) {
+      if (a.phases?.length) phaseNotes.push(`- ${a.size} → ${a.size + 1} nodes: ${phasesLine(a, 1, r.costs)}`);
       const newNode = `node-${a.size + 1}`;
       const three = (/** @type {(x: RunResult["perNode"][string]) => number} */ pick) => {
         const entries = Object.entries(a.perNode);
@@ -125,6 +141,7 @@ export function renderResults(r) {
       const rss = a.peakRssKiB !== undefined ? (a.peakRssKiB / 1024).toFixed(0) : "–";
       lines.push(`| ${a.size} nodes | ${status(a)} | ${a.ok ? s(a.wallMs) : "–"} | ${a.ok ? ratio(a.wallMs, lb) : "–"} | ${perNodeText(a, (x) => x.accepted)} | ${three((x) => x.hactlCommands ?? 0)} | ${three((x) => x.sessions)} | ${rss} | ${load(a)} | ${s(a.installMs)} |`);
     }
+    if (phaseNotes.length) lines.push("", ...phaseNotes);
   }
 
   if (r.startup) {

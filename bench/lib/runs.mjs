@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { labClusterYaml } from "../../test/lab/cluster-yaml.mjs";
 import { inNode, labUp } from "../../test/lab/lab.mjs";
-import { addonsEnabledByHactl, hactlCommandCounts, maxRssKiB, sshdStats } from "./measure.mjs";
+import { addonsEnabledByHactl, hactlCommandCounts, maxRssKiB, phaseDurations, sshdStats } from "./measure.mjs";
 import { killByMarker, timedInWorkstation } from "./proc.mjs";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -27,7 +27,7 @@ const SETTLE_MS = 1500;
  * @typedef {ReturnType<typeof sshdStats>} SshdStats
  * @typedef {{ tool: string, size: number, ok: boolean, code: number, timedOut: boolean, wallMs: number,
  *   peakRssKiB?: number, perNode: Record<string, SshdStats & { hactlCommands?: number }>,
- *   addonsEnabled?: string[], dir: string, note?: string, load1?: number }} RunResult
+ *   addonsEnabled?: string[], dir: string, note?: string, load1?: number, phases?: { phase: string, ms: number }[] }} RunResult
  *   (load1: the 1-minute load average just before the timed command started)
  */
 
@@ -124,6 +124,7 @@ export async function runHactlInstall({ size, costs, workDir, log }) {
     peakRssKiB: maxRssKiB(await readText(join(dir, "time.txt"))),
     perNode,
     addonsEnabled: addonsEnabledByHactl(hactlLog),
+    phases: phaseDurations(hactlLog),
     dir,
     load1,
   };
@@ -251,10 +252,12 @@ export async function runAddNode({ base, costs, workDir, log }) {
     { cwd: dir, env: hactlEnv(dir), stdoutFile: join(dir, "stdout.txt"), stderrFile: join(dir, "stderr.txt"), timeFile: join(dir, "time.txt"), timeoutMs: 30 * 60_000 },
   );
   const perNode = await sshdSince(lab, offsets);
-  const commands = hactlCommandCounts(await readText(logFile));
+  const addLog = await readText(logFile);
+  const commands = hactlCommandCounts(addLog);
   for (const [name, stats] of Object.entries(perNode)) Object.assign(stats, { hactlCommands: commands[name] ?? 0 });
   return {
     tool: "hactl add-node",
+    phases: phaseDurations(addLog),
     size: base,
     ok: r.code === 0,
     code: r.code,

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  addNodeLowerBound, addonsEnabledByHactl, hactlCommandCounts, lowerBound, maxRssKiB, median, parseCosts, parseSizes, percentile, spread, sshdStats,
+  addNodeLowerBound, addonsEnabledByHactl, hactlCommandCounts, lowerBound, maxRssKiB, median, parseCosts, parseSizes, percentile, phaseDurations, spread, sshdStats,
 } from "../lib/measure.mjs";
 
 test("parseCosts reads KEY=MS pairs and rejects anything else", () => {
@@ -69,4 +69,21 @@ test("median, percentile and spread", () => {
   assert.equal(percentile([5], 90), 5);
   assert.deepEqual(spread([2, 1, 3]), { min: 1, median: 2, max: 3, total: 6 });
   assert.equal(spread([]), undefined);
+});
+
+test("phaseDurations: from each phase line to the next, the last one to the end of the log", () => {
+  const log = [
+    "2025-01-01T00:00:00.000Z phase: Connect to 3 machines",
+    "2025-01-01T00:00:00.500Z [node-1] connected",
+    "2025-01-01T00:00:01.000Z phase: Gather facts",
+    "  ok    node-1    os        debian 12",
+    "2025-01-01T00:00:04.000Z phase: Verify",
+    "2025-01-01T00:00:04.250Z step [cluster] done: API answers",
+  ].join("\n");
+  assert.deepEqual(phaseDurations(log), [
+    { phase: "Connect to 3 machines", ms: 1000 },
+    { phase: "Gather facts", ms: 3000 },
+    { phase: "Verify", ms: 250 },
+  ]);
+  assert.deepEqual(phaseDurations(""), []);
 });
