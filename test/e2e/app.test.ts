@@ -60,12 +60,16 @@ function expectNoPlanted(run: HactlRun): void {
 beforeAll(async () => {
   lab = await labUp({ nodes: 3 });
   dir = workdir("app");
-  spec = writeSpec(dir, labClusterYaml(lab, { controlPlanes: 3 }));
+  spec = writeSpec(dir, labClusterYaml(lab, { controlPlanes: 3, lbMode: "none" }));
   const run = await hactl(dir, ["install", "-f", spec, "--yes"]);
   expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
   const seeded = await inNode(node(1), ["microk8s", "kubectl", "apply", "-f", "-"], { input: manifest() });
   expect(seeded.code, seeded.stderr).toBe(0);
-  await expect.poll(replicas, { timeout: 30_000 }).toEqual({ main: "1/1", worker: "1/1", web: "1/1" });
+  const deadline = Date.now() + 30_000;
+  while (JSON.stringify(await replicas()) !== JSON.stringify({ main: "1/1", worker: "1/1", web: "1/1" })) {
+    if (Date.now() > deadline) throw new Error(`seeded services not ready: ${JSON.stringify(await replicas())}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 });
 
 afterAll(async () => {
@@ -142,7 +146,7 @@ describe("hactl ha", () => {
     const replicasRun = await hactl(dir, ["ha", "enable", "--system-replicas", "2", "--eviction-timeout", "30", "-f", spec, "--yes"]);
     expect(replicasRun.code).toBe(2);
     expect(replicasRun.stderr).toContain("--system-replicas 2 is out of range");
-    const small = writeSpec(dir, labClusterYaml(lab, { controlPlanes: 1, workers: 1 }), "two-nodes.yaml");
+    const small = writeSpec(dir, labClusterYaml(lab, { controlPlanes: 1, workers: 1, lbMode: "none" }), "two-nodes.yaml");
     const run = await hactl(dir, ["ha", "enable", "--system-replicas", "3", "--eviction-timeout", "30", "-f", small, "--yes"]);
     expect(run.code).toBe(3);
     expect(run.stderr).toContain("HA mode needs at least 3 nodes; cluster.yaml has 2");
@@ -206,7 +210,7 @@ describe("external services", () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("spec.externalServices.postgresql is not a valid postgresql connection string");
     expect(run.stderr).toContain("the host has no port: write HOST:PORT");
-    expect(run.stderr).toContain("Fix: set the value behind spec.externalServices.postgresql { env: PG_URL }");
+    expect(run.stderr).toContain("Set the value behind spec.externalServices.postgresql { env: PG_URL } to the shape postgresql://USER:PASSWORD@");
     expectNoPlanted(run);
     expect(readFileSync(spec, "utf8")).not.toContain("PG_URL");
   });

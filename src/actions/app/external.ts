@@ -34,7 +34,7 @@ export async function resolveExternalServices(spec: ClusterSpec, ctx: RunContext
     const parsed = parseConnectionString(service, value);
     if (parsed.problems.length > 0) {
       problems.push(describeConnectionProblems(parsed));
-      fixes.push(`set the value behind ${fieldOf(service)} ${describeSecretRef(ref)} to the shape ${exampleOf(service)}`);
+      fixes.push(`Set the value behind ${fieldOf(service)} ${describeSecretRef(ref)} to the shape ${exampleOf(service)}`);
       continue;
     }
     out.push({ parsed, value });
@@ -42,7 +42,7 @@ export async function resolveExternalServices(spec: ClusterSpec, ctx: RunContext
   if (problems.length > 0) {
     throw new HactlError("SPEC_INVALID", problems.length === 1 ? (problems[0] ?? "") : `${problems.length} connection strings are invalid`, {
       ...(problems.length > 1 ? { details: problems.join("\n") } : {}),
-      remedy: `Fix: ${fixes.join("; ")}. Nothing was changed.`,
+      remedy: `${fixes.join("; ")}; then run the same command again. Nothing was changed.`,
     });
   }
   return out;
