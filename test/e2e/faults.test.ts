@@ -168,6 +168,15 @@ async function members(): Promise<Members> {
   return { all: all.sort(), voters: voters.sort(), kubeNodes: rows.map((r) => r[0] as string).sort(), ready: rows.filter((r) => r[1] === "Ready").map((r) => r[0] as string).sort() };
 }
 
+/**
+ * startNode, plus what a real reboot keeps and the lab's restart loses: the `microk8s` command. The kit's
+ * `snap install` links it into /usr/local/bin, which lab.mjs refills from scratch on every boot.
+ */
+async function bootNode(n: LabNode): Promise<void> {
+  await startNode(n);
+  await sh(n, `grep -q '"installed": true' ${KIT}/state.json && ln -sfn ${join(repo, "test", "kit", "snap", "microk8s")} /usr/local/bin/microk8s; true`);
+}
+
 async function setCost(n: LabNode, costs: Record<string, number> | undefined): Promise<void> {
   if (costs) await inNode(n, ["sh", "-c", `mkdir -p ${KIT} && cat > ${KIT}/cost.json`], { input: JSON.stringify(costs) });
   else await inNode(n, ["rm", "-f", `${KIT}/cost.json`]);
@@ -390,7 +399,7 @@ describe("install, interrupted and broken on the way", () => {
     expect(sentAt).toBeDefined();
     expect(run.code).toBe(130);
     expect(run.stderr).toContain("stopping after the current remote step");
-    expect(JSON.stringify(err)).toMatch(/again/i);
+    expect(JSON.stringify(err), "the error event must say how to resume (run the same command again)").toMatch(/again/i);
     expect(lock).toBe(false);
   }
 
@@ -437,7 +446,7 @@ describe("install, interrupted and broken on the way", () => {
         onEvent: (e) => {
           if (stopping || !(e.type === "step" && e.status === "start" && e.node === "node-3" && /^join/.test(e.message ?? ""))) return;
           stopping = (async () => {
-            for (let i = 0; i < 40 && (await sh(node(3), "pgrep -f 'microk8s join'")).code !== 0; i++) await sleep(250);
+            for (let i = 0; i < 40 && (await inNode(node(3), ["pgrep", "-f", "[m]icrok8s join"])).code !== 0; i++) await sleep(250);
             killedAt = Date.now();
             await stopNode("node-3");
           })();
@@ -459,7 +468,7 @@ describe("install, interrupted and broken on the way", () => {
       expect(await lockPresent()).toBe(false);
     } finally {
       await watcher.stop();
-      await startNode("node-3");
+      await bootNode(node(3));
       await setCost(node(3), undefined);
     }
   });
@@ -538,7 +547,7 @@ describe("day-2 faults on the installed cluster", () => {
     try {
       const { child, done } = start(["--command-timeout", "20", "--output", "json", "install", "-f", spec, "--yes", "--templates", goodTemplates]);
       for (let i = 0; i < 240 && cut === 0 && child.exitCode === null; i++) {
-        const staged = (await sh(node(2), "grep -q fault-probe /etc/haproxy/haproxy.cfg && pgrep -f 'systemctl reload haproxy'")).code === 0;
+        const staged = (await sh(node(2), "grep -q fault-probe /etc/haproxy/haproxy.cfg && pgrep -f '[s]ystemctl reload haproxy'")).code === 0;
         if (staged) {
           await cutLink("node-2");
           cut = Date.now();
@@ -566,7 +575,7 @@ describe("day-2 faults on the installed cluster", () => {
       expect(api).toBe(true);
     } finally {
       await setFault(node(2), "hang-systemctl-reload-haproxy", false);
-      const hung = (await sh(node(2), "pgrep -f 'systemctl reload haproxy'")).stdout.split("\n").filter(Boolean);
+      const hung = (await inNode(node(2), ["pgrep", "-f", "[s]ystemctl reload haproxy"])).stdout.split("\n").filter(Boolean);
       for (const pid of hung) await inNode(node(2), ["kill", pid]);
       await restoreLink("node-2");
     }
@@ -604,7 +613,7 @@ describe("day-2 faults on the installed cluster", () => {
       expect(first.code).toBe(1);
       expect(err?.code).toBe("COMMAND_TIMEOUT");
       expect(err?.node).toBe("node-3");
-      expect(err?.message).toMatch(/microk8s status .*did not finish within 8s on node-3/);
+      expect(err?.message).toMatch(/microk8s status.*did not finish within .*on node-3/);
       expect(first.ms).toBeLessThan(30_000);
       expect(lock).toBe(false);
     } finally {
