@@ -2,7 +2,7 @@
 import { registerSecret } from "../core/secrets.js";
 import type { ExternalServiceName } from "../spec/schema.js";
 import { DEFAULTS, EXTERNAL_SERVICES, type Draft, type WizardAnswers } from "./answers.js";
-import { connectionStringProblems, describeProblems } from "./connection-string.js";
+import { exampleOf, parseConnectionString } from "../phases/app/connection-string.js";
 import { askInt, type Prompter } from "./prompter.js";
 import { both, checkEnvName, orEmpty, type Check } from "./validate.js";
 
@@ -22,8 +22,9 @@ export function checkServiceEnv(service: ExternalServiceName, env: NodeJS.Proces
     const value = env[name.trim()];
     if (value === undefined || value === "") return true;
     registerSecret(value);
-    const problems = connectionStringProblems(service, value);
-    return problems.length === 0 ? true : describeProblems(service, name.trim(), problems);
+    const { problems } = parseConnectionString(service, value);
+    if (problems.length === 0) return true;
+    return `${name.trim()} is set, but its value is not a valid connection string: ${problems.join("; ")} (the shape is ${exampleOf(service)})`;
   };
 }
 

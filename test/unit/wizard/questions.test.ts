@@ -72,7 +72,7 @@ describe("the question flow", () => {
       ["5", "must be a whole number from 10 to 300"],
       ["301", "must be a whole number from 10 to 300"],
       ["1", "must be at least the minimum (2)"],
-      ["PG_BAD", /^PG_BAD is set, but its value is not a valid connection string: no password/],
+      ["PG_BAD", /^PG_BAD is set, but its value is not a valid connection string: the password is missing/],
     ];
     expect(p.refused.map((r) => r.answer)).toEqual(expected.map((e) => e[0]));
     p.refused.forEach((r, i) => {
@@ -112,7 +112,7 @@ describe("the question flow", () => {
       for (const r of p.refused) expect(r.reason).not.toContain(secret);
       for (const s of p.said) expect(s).not.toContain(secret);
     }
-    expect(p.refused.at(-1)?.reason).toMatch(/no password/);
+    expect(p.refused.at(-1)?.reason).toMatch(/the password is missing/);
     expect(p.said).toContain("REDIS_URL is not set now: export it before `hactl install`. Only its name goes into cluster.yaml.");
   });
 
