@@ -166,7 +166,6 @@ async function statsPassword(spec: ClusterSpec, ctx: RunContext): Promise<{ stat
 /** Kubeconfig pointing at the VIP, a check that the API answers through it, and next steps. */
 async function finish(spec: ClusterSpec, session: Session, opts: InstallOptions, ctx: RunContext): Promise<number> {
   const { reporter } = ctx;
-  const lb = spec.spec.loadBalancer;
   const endpoint = apiEndpoint(spec);
   const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
   if (!state.leader) throw new HactlError("INTERNAL", "no running control-plane node after install");

@@ -1,5 +1,6 @@
 import type { RemoteHost } from "../core/host.js";
 import { forEachNode } from "../core/parallel.js";
+import { TCP_PROBE_FN } from "./tcp-probe.js";
 
 /** What one load-balancer machine serves and whether each backend answers from there. */
 export interface LbObservation {
@@ -24,7 +25,8 @@ export function parseBackends(config: string): string[] {
   return [...found];
 }
 
-const PROBE = `for ep in "$@"; do h=\${ep%:*}; p=\${ep##*:}; if timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$h" "$p" 2>/dev/null; then echo "up $ep"; else echo "down $ep"; fi; done`;
+const PROBE = `${TCP_PROBE_FN}
+for ep in "$@"; do ( if tcp_probe "\${ep%:*}" "\${ep##*:}"; then echo "up $ep"; else echo "down $ep"; fi ) & done; wait`;
 
 /** Reads each LB machine's config, and probes every backend from that machine (its own view). */
 export async function observeLoadBalancers(hosts: ReadonlyMap<string, RemoteHost>, machines: readonly { name: string }[]): Promise<LbObservation[]> {

@@ -1,5 +1,6 @@
 import type { Command } from "../core/command.js";
 import type { RemoteHost } from "../core/host.js";
+import { TCP_PROBE_FN } from "./tcp-probe.js";
 
 /** What a node looks like before hactl changes anything. Gathered with one remote command per node. */
 export interface NodeFacts {
@@ -32,6 +33,7 @@ const TOOLS = ["snap", "keepalived", "haproxy", "nginx", "kubeadm", "kubelet", "
  * arguments ("$@"), never spliced into the script, so nothing from cluster.yaml is read by the shell.
  */
 const FACTS_SCRIPT = `
+${TCP_PROBE_FN}
 . /etc/os-release 2>/dev/null
 echo "os_id=$ID"; echo "os_version=$VERSION_ID"
 echo "hostname=$(hostname)"
@@ -50,10 +52,10 @@ for arg in "$@"; do
     ip=$(getent ahostsv4 "$arg" 2>/dev/null | awk 'NR==1{print $1}')
     [ -n "$ip" ] && echo "resolves=$arg $ip"
   else
-    host=\${arg%:*}; port=\${arg##*:}
-    if command -v bash >/dev/null 2>&1 && timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$host" "$port" 2>/dev/null; then echo "reach=$arg"; fi
+    ( tcp_probe "\${arg%:*}" "\${arg##*:}" && echo "reach=$arg" ) &
   fi
 done
+wait
 true
 `;
 
