@@ -29,7 +29,9 @@ const USAGE = `usage: npm run bench [-- options]
   --out FILE               results file (default bench/RESULTS.md; "-" prints it instead)
   --work-dir DIR           where each run keeps its output and logs (default a new /tmp/hactl-bench-*)
   --no-build               do not run \`npm run build\` first
-  --render DIR             only write the results file again from DIR/results.json (no lab, no root)`;
+  --note TEXT              a line for the results' machine notes (repeatable)
+  --render DIR[,DIR...]    only write the results file again from DIR/results.json, merging several
+                           runs (no lab, no root)`;
 
 /**
  * @param {string} cmd @param {string[]} args
@@ -71,13 +73,35 @@ function machine() {
 }
 
 /**
- * Write the results file again from a finished (or interrupted) run's results.json; hactl's phase
- * times are read from its logs when results.json predates them.
- * @param {string} dir @param {string} out
+ * Write the results file again from finished (or interrupted) runs' results.json, one directory or
+ * several separated by commas (merged: runs, add-node runs, the first start-up measurement). hactl's
+ * phase times are read from its logs when a results.json predates them.
+ * @param {string} dirs @param {string} out
  */
-async function render(dir, out) {
+async function render(dirs, out) {
+  /** @type {import("./lib/report.mjs").BenchResults[]} */
+  const parts = [];
+  for (const dir of dirs.split(",").map((d) => d.trim()).filter(Boolean)) {
+    parts.push(JSON.parse(await readFile(join(dir, "results.json"), "utf8")));
+  }
+  const [first, ...rest] = parts;
+  if (!first) throw new Error("--render: no directory given");
+  for (const p of rest) {
+    if (JSON.stringify(p.costs) !== JSON.stringify(first.costs)) throw new Error("--render: the runs used different step costs and cannot share one report");
+  }
   /** @type {import("./lib/report.mjs").BenchResults} */
-  const results = JSON.parse(await readFile(join(dir, "results.json"), "utf8"));
+  const results = {
+    ...first,
+    command: parts.map((p) => p.command).join("`, then `"),
+    date: parts.map((p) => p.date).join(", "),
+    sizes: [...new Set(parts.flatMap((p) => p.sizes))].sort((a, b) => a - b),
+    tools: [...new Set(parts.flatMap((p) => p.tools))],
+    runs: parts.flatMap((p) => p.runs),
+    addNode: parts.flatMap((p) => p.addNode).sort((a, b) => a.size - b.size),
+    startup: parts.find((p) => p.startup)?.startup,
+    totalMs: parts.reduce((sum, p) => sum + p.totalMs, 0),
+    notes: parts.flatMap((p) => p.notes),
+  };
   for (const run of [...results.runs, ...results.addNode]) {
     const logName = run.tool === "hactl" ? "hactl.log" : run.tool === "hactl add-node" ? "add-node.log" : undefined;
     if (!run.phases && logName) run.phases = phaseDurations(await readFile(join(run.dir, logName), "utf8").catch(() => ""));
@@ -108,6 +132,7 @@ async function main() {
       "work-dir": { type: "string" },
       "no-build": { type: "boolean", default: false },
       render: { type: "string" },
+      note: { type: "string", multiple: true, default: [] },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -149,15 +174,15 @@ async function main() {
   await ensureRequirements({ log });
   await acquireLabLock({ log });
   process.on("exit", releaseLabLock);
-  /** Set once the results exist, so an interrupted benchmark still writes what it measured. */
-  /** @type {((why: string) => Promise<void>) | undefined} */
-  let saveOnStop;
+  // Ctrl-C / SIGTERM: the running command is stopped, no further run starts, and the main flow writes
+  // what was measured and tears the lab down (a second signal exits at once).
+  /** @type {NodeJS.Signals | undefined} */
+  let stopping;
   const onSignal = (/** @type {NodeJS.Signals} */ signal) => {
-    log(`${signal}: stopping the current run and tearing the lab down`);
+    if (stopping) process.exit(130);
+    stopping = signal;
+    log(`${signal}: stopping the current run, then writing the results and tearing the lab down`);
     stopRunning();
-    void (saveOnStop?.(`interrupted (${signal}) before every run finished`) ?? Promise.resolve())
-      .then(() => labDown())
-      .finally(() => process.exit(130));
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -184,7 +209,7 @@ async function main() {
     runs: [],
     addNode: [],
     totalMs: 0,
-    notes: [],
+    notes: [...values.note],
   };
 
   const save = async () => {
@@ -195,11 +220,6 @@ async function main() {
     await writeFile(values.out, text);
     return text;
   };
-  saveOnStop = async (why) => {
-    results.notes.push(`Incomplete: ${why}; the tables hold only the runs that finished.`);
-    await save();
-  };
-
   try {
     if (startupRuns > 0) {
       log(`start-up: ${startupRuns} runs each of node -e 0, hactl --version, hactl --help`);
@@ -209,6 +229,7 @@ async function main() {
     await ensureWorkstation();
     // add-node first: if the largest install size runs too long and is interrupted, this is kept
     for (const base of addNodeSizes) {
+      if (stopping) break;
       log(`add-node: ${base} → ${base + 1} nodes`);
       const run = await runAddNode({ base, costs, workDir, log });
       log(`  ${run.ok ? "ok" : `FAILED${run.note ? `: ${run.note}` : ` (exit ${run.code})`}, see ${run.dir}`} in ${(run.wallMs / 1000).toFixed(1)} s`);
@@ -217,6 +238,7 @@ async function main() {
     }
     for (const size of sizes) {
       for (const tool of tools) {
+        if (stopping) break;
         log(`${size} nodes: ${tool}`);
         const run =
           tool === "hactl"
@@ -230,12 +252,13 @@ async function main() {
   } finally {
     await labDown();
   }
-  saveOnStop = undefined;
+  if (stopping) results.notes.push(`Incomplete: interrupted (${stopping}) before every run finished; the tables hold the runs that did (an interrupted run shows as failed).`);
   const text = await save();
   if (values.out === "-") process.stdout.write(text);
   else log(`wrote ${values.out}`);
   const left = (await labNamespaces()).filter((n) => n !== "hl-ws" && n !== "hl-br");
   if (left.length) log(`warning: namespaces left after teardown: ${left.join(" ")}`);
+  if (stopping) return 130;
   const failed = [...results.runs, ...results.addNode].filter((r) => !r.ok);
   return failed.length ? 1 : 0;
 }
