@@ -18,6 +18,14 @@ const ANSIBLE_DIR = join(REPO, "bench/ansible");
 const CLUSTER = "bench";
 /** Addons hactl enables by default (spec.addons: dns, haCluster); the playbook enables the same. */
 const DEFAULT_ADDONS = ["dns", "ha-cluster"];
+/**
+ * Every node gets an empty root home of its own (bind-mounted in the node's private mount namespace):
+ * lab nodes otherwise share the host's /root, and bash, started by sshd for every remote command of
+ * either tool, runs /root/.bashrc. On a workstation whose .bashrc does real work (pyenv init runs
+ * `pyenv rehash`, which takes a lock in /root shared by every node) that work would be timed and
+ * serialise commands across nodes. A real server's root has no such .bashrc.
+ */
+const PRIVATE_ROOT_HOME = 'mkdir -p "$1" && chmod 700 "$1" && mount --bind "$1" /root';
 /** Wait after the costs are written, so every node's kit boot hook has finished before timing. */
 const SETTLE_MS = 1500;
 
@@ -47,6 +55,8 @@ export async function freshLab(nodes, costs, log) {
     lab.nodes.map(async (n) => {
       const r = await inNode(n, ["sh", "-c", "mkdir -p /var/lib/hactl-kit && cat > /var/lib/hactl-kit/cost.json"], { input: json });
       if (r.code !== 0) throw new Error(`${n.name}: could not write cost.json: ${r.stderr.trim()}`);
+      const home = await inNode(n, ["sh", "-c", PRIVATE_ROOT_HOME, "private-root", join(n.dir, "root-home")]);
+      if (home.code !== 0) throw new Error(`${n.name}: could not give root a private home: ${home.stderr.trim()}`);
     }),
   );
   await sleep(SETTLE_MS);
