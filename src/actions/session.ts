@@ -1,4 +1,4 @@
-import type { HactlError } from "../core/errors.js";
+import { HactlError, MultiNodeError } from "../core/errors.js";
 import type { Command } from "../core/command.js";
 import type { RemoteHost } from "../core/host.js";
 import type { RunContext } from "../cli/context.js";
@@ -88,7 +88,6 @@ export async function openSession(spec: ClusterSpec, machines: readonly Machine[
   });
   if (failures.length > 0 && !opts.tolerateUnreachable) {
     await Promise.all([...hosts.values()].map((h) => h.close()));
-    const { MultiNodeError } = await import("../core/errors.js");
     throw failures.length === 1 ? (failures[0] as HactlError) : new MultiNodeError("connect", failures);
   }
   for (const m of machines) {
@@ -120,4 +119,11 @@ export function capTimeouts(host: RemoteHost, capMs: number): RemoteHost {
     readFile: (p, o) => host.readFile(p, o),
     close: () => host.close(),
   };
+}
+
+/** The control-plane node that holds the cluster lock and the remote journal: the first one connected. */
+export function lockNode(spec: ClusterSpec, session: Session): string {
+  const first = spec.spec.nodes.find((n) => n.role === "control-plane" && session.hosts.has(n.name));
+  if (!first) throw new HactlError("INTERNAL", "no connected control-plane node to hold the cluster lock");
+  return first.name;
 }

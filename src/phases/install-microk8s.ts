@@ -14,10 +14,8 @@ export interface Microk8sPlanInput {
   state: Microk8sClusterState;
   /** Nodes (and LB hosts) whose /etc/hosts needs hactl's entries. */
   hostsEntriesFor: ReadonlySet<string>;
-  /** Rendered load-balancer configs per node or LB host. */
+  /** Rendered load-balancer configs of the machines that need them (out of date or service down). */
   lbFiles: ReadonlyMap<string, readonly RenderedConfig[]>;
-  /** Machines whose LB files differ from lbFiles or whose LB services are not running. */
-  lbOutOfDate: ReadonlySet<string>;
   /** Packages each LB machine needs: keepalived/haproxy/nginx. */
   lbPackages: ReadonlyMap<string, readonly { pkg: string; command: string }[]>;
   /** Nodes that bind the VIP without holding it (haproxy on every control plane). */
@@ -55,7 +53,7 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
   const install = nodes.filter((n) => !input.state.installed.has(n.name)).map((n) => installStep(n, version));
   const joins = nodes.filter((n) => n.name !== leader.name && !isMember(input.state, n)).map((n) => joinStep(n, leader, input.joinAttempts));
 
-  const lb: Step[] = [...input.lbFiles].filter(([name]) => input.lbOutOfDate.has(name)).map(([name, files]) => lbStep(name, files));
+  const lb: Step[] = [...input.lbFiles].map(([name, files]) => lbStep(name, files));
   const wanted = ADDONS.filter((a) => spec.spec.addons[a.key]).map((a) => a.name);
   const leaderStatus = input.state.status.get(leader.name);
   const missingAddons = wanted.filter((a) => leaderStatus?.addons.get(a) !== "enabled");

@@ -39,7 +39,6 @@ function plan(state: Microk8sClusterState, s: ClusterSpec = spec, over: Partial<
     state,
     hostsEntriesFor: new Set(),
     lbFiles: layout.files,
-    lbOutOfDate: new Set(layout.files.keys()),
     lbPackages: layout.packages,
     nonlocalBind: layout.nonlocalBind,
     joinAttempts: 3,
@@ -115,14 +114,13 @@ describe("planMicrok8sInstall on an existing cluster", () => {
     const s = spec;
     const finished = (f: NodeFacts): NodeFacts => ({ ...f, nonlocalBind: true, commands: new Set([...f.commands, "keepalived", "haproxy"]) });
     const facts = new Map([...allHealthyFacts(s)].map(([name, f]) => [name, finished(f)]));
-    const p = plan(running(["node-1", "node-2", "node-3", "worker-1"], voters), s, { facts, lbOutOfDate: new Set() });
+    const p = plan(running(["node-1", "node-2", "node-3", "worker-1"], voters), s, { facts, lbFiles: new Map() });
     expect(planIsEmpty(p)).toBe(true);
   });
 
-  it("configures only the load balancers that are out of date, and the sysctl only where it is missing", () => {
+  it("sets the nonlocal-bind sysctl only where it is missing", () => {
     const facts = new Map([...allHealthyFacts(spec)].map(([name, f]) => [name, { ...f, nonlocalBind: name !== "node-2" }]));
-    const p = plan(running(["node-1", "node-2", "node-3", "worker-1"], voters), spec, { facts, lbOutOfDate: new Set(["node-3"]) });
-    expect(ids(p, "Configure load balancers")).toEqual(["lb:node-3"]);
+    const p = plan(running(["node-1", "node-2", "node-3", "worker-1"], voters), spec, { facts });
     expect(ids(p, "Prepare hosts").filter((id) => id.startsWith("sysctl"))).toEqual(["sysctl:node-2"]);
   });
 
@@ -152,7 +150,7 @@ describe("planMicrok8sInstall on an existing cluster", () => {
 
   it("returns an empty plan when the spec has no control plane to lead", () => {
     const workersOnly = { ...spec, spec: { ...spec.spec, nodes: spec.spec.nodes.filter((n) => n.role === "worker") } };
-    expect(planMicrok8sInstall({ spec: workersOnly, facts: new Map(), state: FRESH, hostsEntriesFor: new Set(), lbFiles: new Map(), lbOutOfDate: new Set(), lbPackages: new Map(), nonlocalBind: new Set(), joinAttempts: 1 })).toEqual([]);
+    expect(planMicrok8sInstall({ spec: workersOnly, facts: new Map(), state: FRESH, hostsEntriesFor: new Set(), lbFiles: new Map(), lbPackages: new Map(), nonlocalBind: new Set(), joinAttempts: 1 })).toEqual([]);
   });
 });
 

@@ -1,0 +1,118 @@
+import type { RunContext } from "../cli/context.js";
+import { HactlError } from "../core/errors.js";
+import { applyPlan } from "../core/executor.js";
+import { forEachNode } from "../core/parallel.js";
+import { describePlan, planIsEmpty, type Plan } from "../core/plan.js";
+import { gatherFacts, type NodeFacts } from "../gather/facts.js";
+import { lbMachinesOutOfDate } from "../gather/lb-state.js";
+import type { RenderedConfig } from "../lb/render.js";
+import { templateSource } from "../lb/template-source.js";
+import { lbLayout, type LbLayout } from "../phases/lb-configs.js";
+import { need } from "../phases/prepare-hosts.js";
+import { formatPreflight, needsHostsEntries, preflightChecks, preflightFailed, type PreflightCheck } from "../phases/preflight.js";
+import type { ClusterSpec } from "../spec/schema.js";
+import { resolveSecret } from "../spec/secrets.js";
+import type { InstallOptions } from "./install.js";
+import { RunJournal } from "./journal.js";
+import { machinesOf, type Session } from "./session.js";
+
+/**
+ * The stages every distribution's converge shares: facts from every machine, the preflight table, the
+ * load-balancer layout, and showing or applying the plan. The distribution supplies its own state, plan
+ * and finish.
+ */
+
+export async function gatherAllFacts(spec: ClusterSpec, session: Session, ctx: RunContext): Promise<Map<string, NodeFacts>> {
+  const machines = machinesOf(spec);
+  const names = machines.map((m) => m.name);
+  ctx.reporter.phase("Gather facts");
+  return forEachNode("Gather facts", machines, async (m) => {
+    const f = await gatherFacts(need(session.hosts, m.name), names, peerProbes(spec));
+    ctx.reporter.step(m.name, `${f.osId} ${f.osVersion}, ${f.cpus} CPU, ${f.memoryMiB} MiB`, "done");
+    return f;
+  });
+}
+
+function peerProbes(spec: ClusterSpec): string[] {
+  return spec.spec.nodes.map((n) => `${n.address}:22`);
+}
+
+/** Prints the preflight table; stops before any change when a check failed. */
+export function runPreflight(spec: ClusterSpec, facts: ReadonlyMap<string, NodeFacts>, distroPorts: readonly number[], installed: ReadonlySet<string>, ctx: RunContext): PreflightCheck[] {
+  ctx.reporter.phase("Preflight checks");
+  const checks = preflightChecks({ spec, nodes: spec.spec.nodes, facts, distroPorts, installed, peerProbes: peerProbes(spec) });
+  ctx.reporter.print(formatPreflight(checks));
+  if (preflightFailed(checks)) {
+    throw new HactlError("PREFLIGHT_FAILED", "preflight checks failed; nothing was changed", {
+      remedy: "Fix each FAIL line above (its fix is printed under it), then run the same command again.",
+    });
+  }
+  return checks;
+}
+
+export interface LbPlanInputs {
+  layout: LbLayout;
+  /** Only the machines whose configs differ or whose services are down: a finished cluster gets no LB step. */
+  staleFiles: Map<string, readonly RenderedConfig[]>;
+  /** Machines that need hactl's /etc/hosts entries. */
+  hostsEntriesFor: Set<string>;
+}
+
+export async function loadBalancerInputs(spec: ClusterSpec, session: Session, facts: ReadonlyMap<string, NodeFacts>, checks: readonly PreflightCheck[], backendApiPort: number, opts: InstallOptions, ctx: RunContext): Promise<LbPlanInputs> {
+  const stats = spec.spec.loadBalancer.stats;
+  const statsPassword = stats.enabled && stats.password ? await resolveSecret(stats.password, { interactive: ctx.interactive, label: "spec.loadBalancer.stats.password" }) : undefined;
+  const layout = lbLayout({
+    spec,
+    facts,
+    backendApiPort,
+    templates: templateSource(opts.templates ?? spec.spec.loadBalancer.templates),
+    ...(statsPassword ? { statsPassword } : {}),
+  });
+  const stale = await lbMachinesOutOfDate(session.hosts, layout.files);
+  const hostsEntriesFor = needsHostsEntries(checks);
+  for (const h of spec.spec.loadBalancer.external?.hosts ?? []) hostsEntriesFor.add(h.name);
+  return { layout, staleFiles: new Map([...layout.files].filter(([m]) => stale.has(m))), hostsEntriesFor };
+}
+
+/**
+ * --dry-run prints the plan; an empty plan says so; otherwise (after a confirmation on a terminal) the
+ * plan is applied with every step recorded in the run journal. Returns false for a dry run.
+ */
+export async function showOrApply(plan: Plan, spec: ClusterSpec, session: Session, journalNode: string | undefined, opts: InstallOptions, ctx: RunContext): Promise<boolean> {
+  const { reporter } = ctx;
+  if (opts.dryRun) {
+    reporter.phase("Plan (dry run: nothing is changed)");
+    reporter.print(describePlan(plan));
+    reporter.result({ dryRun: true, plan: plan.map((p) => ({ phase: p.title, mode: p.mode, steps: p.steps.map((s) => ({ node: s.node, title: s.title, describe: s.describe })) })) });
+    return false;
+  }
+  if (planIsEmpty(plan)) {
+    reporter.info("Nothing to do: the cluster already matches cluster.yaml.");
+    return true;
+  }
+  if (ctx.interactive) {
+    reporter.print(describePlan(plan));
+    const { confirm } = await import("../ui/prompts.js");
+    if (!(await confirm(`Apply this plan to ${machinesOf(spec).length} machines?`, true))) {
+      throw new HactlError("USER_ABORTED", "cancelled before any change");
+    }
+  }
+  const journal = new RunJournal(spec.metadata.name, opts.command ?? "install", journalNode ? session.hosts.get(journalNode) : undefined);
+  const summary = await applyPlan(plan, { hosts: session.hosts, reporter, signal: ctx.signal, onStep: (step, outcome) => journal.record(step, outcome) });
+  reporter.info(`\n${summary.changed} step(s) changed, ${summary.unchanged} already done.`);
+  return true;
+}
+
+/**
+ * Where clients reach the API: the VIP on the control planes, the external LB pair's VIP, or the single
+ * external LB host's own address (one host needs no VIP); undefined without a load balancer.
+ */
+export function apiEndpoint(spec: ClusterSpec, backendApiPort: number): { host: string; port: number } | undefined {
+  const lb = spec.spec.loadBalancer;
+  if (lb.mode === "keepalived-haproxy") return lb.vip ? { host: lb.vip, port: lb.apiPort } : undefined;
+  if (lb.mode !== "external" || !lb.external) return undefined;
+  const port = lb.external.ports.find((p) => (p.backendPort ?? p.port) === backendApiPort)?.port;
+  if (port === undefined) return undefined;
+  const host = lb.external.hosts.length > 1 ? lb.vip : lb.external.hosts[0]?.address;
+  return host ? { host, port } : undefined;
+}
