@@ -26,6 +26,8 @@ const startedAt = Date.now();
 let lab: Lab;
 let dir: string;
 let spec: string;
+/** The same cluster with every node reached as root (day-2 cases; see fault "re-run" for why). */
+let rootSpec: string;
 let vip: string;
 const node = (i: number): LabNode => lab.nodes[i - 1] as LabNode;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -169,11 +171,24 @@ async function members(): Promise<Members> {
 }
 
 /**
+ * The lab shares the host's /var/lib/hactl with every node (it is not among lab.mjs's private
+ * directories), so hactl's lock and journal would be one file for all nodes and all labs. Each node gets
+ * its own directory there, as a real server has.
+ */
+async function privateStateDir(n: LabNode): Promise<void> {
+  const own = join(n.dir, "fs", "var-lib-hactl");
+  mkdirSync(own, { recursive: true, mode: 0o700 });
+  const r = await inNode(n, ["mount", "--bind", own, "/var/lib/hactl"]);
+  expect(r.code, r.stderr).toBe(0);
+}
+
+/**
  * startNode, plus what a real reboot keeps and the lab's restart loses: the `microk8s` command. The kit's
  * `snap install` links it into /usr/local/bin, which lab.mjs refills from scratch on every boot.
  */
 async function bootNode(n: LabNode): Promise<void> {
   await startNode(n);
+  await privateStateDir(n);
   await sh(n, `grep -q '"installed": true' ${KIT}/state.json && ln -sfn ${join(repo, "test", "kit", "snap", "microk8s")} /usr/local/bin/microk8s; true`);
 }
 
@@ -234,6 +249,7 @@ const rows = {
   sigJoin: report.add(4, "SIGINT while node-2 joins", "the running join finishes, then exit 130, lock released; the next run resumes"),
   nodeDies: report.add(1, "node-3 dies (hard stop: link down, sshd and every process killed) during its join", "non-zero exit with an error naming node-3 and its join step; lock released; after the node is back a re-run completes the cluster"),
   tokenFail: report.add(3, "node-3's join fails after its token was consumed (kit switch fail-join-after-consume), on the re-run after fault 1", "retried with a fresh token; cluster complete: exactly 3 datastore voters (the 3 node addresses, no stale member), 3 Kubernetes nodes all Ready, API answers through the VIP"),
+  rerun: report.add(4, "the same `install` again on the finished cluster, node-2 reached as the ops user (sudo with password)", "exit 0: nothing to do"),
   badTemplate: report.add(6, "template override (`--templates DIR`) rendering an invalid haproxy config", "exit 1 with the validator's output; running configs, staged files and VIP holder untouched; API still answers through the VIP"),
   linkCut: report.add(2, "node-2's link cut while its `systemctl reload haproxy` hangs during an LB change (`--command-timeout 20`)", "the run fails naming node-2; node-1/node-3 keep a valid, live config and the API answers through the VIP; after the link is back a re-run converges (identical haproxy.cfg everywhere, new config live on every node)"),
   concurrent: report.add(7, "two concurrent runs", "the second is refused with exit 5 naming the lock holder"),
@@ -269,6 +285,7 @@ function fault(rowsOfCase: FaultRow[], title: string, body: () => Promise<void>,
 beforeAll(async () => {
   lab = await labUp({ nodes: 3 });
   vip = lab.vips[0] as string;
+  for (const n of lab.nodes) await privateStateDir(n);
   dir = mkdtempSync(join(tmpdir(), "hactl-faults-"));
   mkdirSync(join(dir, "logs"));
   secretEnv.FAULTS_SUDO_PW = lab.opsUser.password;
@@ -290,6 +307,8 @@ beforeAll(async () => {
   expect(yaml).toContain(`user: ${lab.opsUser.name}`);
   spec = join(dir, "cluster.yaml");
   writeFileSync(spec, yaml);
+  rootSpec = join(dir, "cluster-root.yaml");
+  writeFileSync(rootSpec, yaml.replace(`, ssh: { user: ${lab.opsUser.name}, sudoPassword: { env: FAULTS_SUDO_PW } }`, ""));
 });
 
 afterAll(async () => {
@@ -482,13 +501,13 @@ describe("install, interrupted and broken on the way", () => {
       const addresses = lab.nodes.map((n) => n.address).sort();
       rows.tokenFail.observed.push(
         `re-run exit ${run.code} after ${secs(run.ms)}`,
-        `"${excerpt(run.log, /join attempt 1\/3 failed/, 120)}"`,
+        `"${excerpt(run.log, /join attempt 1 failed/, 120)}"`,
         `"${excerpt(run.log, /join attempt 2\/3/, 120)}"`,
         `datastore: ${m.all.length} members (${m.voters.length} voters: ${m.voters.join(", ")})`,
         `Kubernetes nodes: ${m.kubeNodes.join(", ")} (${m.ready.length} Ready)`,
       );
       expect(run.code, output(run)).toBe(0);
-      expect(run.log).toMatch(/\[node-3\] join attempt 1\/3 failed/);
+      expect(run.log).toMatch(/\[node-3\] join attempt 1 failed/);
       expect(run.log).toMatch(/\[node-3\] join attempt 2\/3 with a fresh token/);
       expect(m.all).toEqual(addresses);
       expect(m.voters).toEqual(addresses);
@@ -506,6 +525,14 @@ describe("install, interrupted and broken on the way", () => {
 });
 
 describe("day-2 faults on the installed cluster", () => {
+  fault([rows.rerun], "re-run: the same install on the finished cluster changes nothing, also through a non-root user", async () => {
+    const r = await hactl(["install", "-f", spec, "--yes"]);
+    rows.rerun.observed.push(`exit ${r.code} after ${secs(r.ms)}`, `"${excerpt(output(r), /Nothing to do|FAIL|error/, 200)}"`);
+    expect(output(r)).not.toMatch(/FAIL\s+node-2\s+ports/);
+    expect(r.code, output(r)).toBe(0);
+    expect(r.stdout).toContain("Nothing to do");
+  });
+
   const templatesFrom = (name: string, edit: (text: string) => string): string => {
     const d = join(dir, name);
     mkdirSync(join(d, "haproxy"), { recursive: true });
@@ -519,7 +546,7 @@ describe("day-2 faults on the installed cluster", () => {
     const bad = templatesFrom("templates-bad", (t) => `${t}\n    this-is-not-a-haproxy-keyword on\n`);
     const before = await Promise.all(lab.nodes.map(lbSnapshot));
     const holders = await vipHolders();
-    const r = await hactl(["install", "-f", spec, "--yes", "--templates", bad]);
+    const r = await hactl(["install", "-f", rootSpec, "--yes", "--templates", bad]);
     const after = await Promise.all(lab.nodes.map(lbSnapshot));
     const holdersAfter = await vipHolders();
     const api = await waitLivez(vip, 7443, 15_000);
@@ -545,7 +572,7 @@ describe("day-2 faults on the installed cluster", () => {
     await setFault(node(2), "hang-systemctl-reload-haproxy", true);
     let cut = 0;
     try {
-      const { child, done } = start(["--command-timeout", "20", "--output", "json", "install", "-f", spec, "--yes", "--templates", goodTemplates]);
+      const { child, done } = start(["--command-timeout", "20", "--output", "json", "install", "-f", rootSpec, "--yes", "--templates", goodTemplates]);
       for (let i = 0; i < 240 && cut === 0 && child.exitCode === null; i++) {
         const staged = (await sh(node(2), "grep -q fault-probe /etc/haproxy/haproxy.cfg && pgrep -f '[s]ystemctl reload haproxy'")).code === 0;
         if (staged) {
@@ -580,7 +607,7 @@ describe("day-2 faults on the installed cluster", () => {
       await restoreLink("node-2");
     }
     await sleep(3000);
-    const again = await hactl(["install", "-f", spec, "--yes", "--templates", goodTemplates]);
+    const again = await hactl(["install", "-f", rootSpec, "--yes", "--templates", goodTemplates]);
     const digests = await Promise.all(lab.nodes.map(async (n) => (await inNode(n, ["sha256sum", "/etc/haproxy/haproxy.cfg"])).stdout.split(" ")[0]));
     const live = await Promise.all(lab.nodes.map(listening));
     const active = await Promise.all(lab.nodes.map(async (n) => (await inNode(n, ["systemctl", "is-active", "haproxy"])).code === 0));
@@ -598,9 +625,9 @@ describe("day-2 faults on the installed cluster", () => {
     await setFault(node(3), "hang-microk8s-status", true);
     try {
       let second: Promise<Run> | undefined;
-      const first = await hactl(["--command-timeout", "8", "--output", "json", "install", "-f", spec, "--yes", "--templates", goodTemplates], {
+      const first = await hactl(["--command-timeout", "8", "--output", "json", "install", "-f", rootSpec, "--yes", "--templates", goodTemplates], {
         onEvent: (e) => {
-          if (!second && e.type === "phase" && e.message === "Gather facts") second = hactl(["install", "-f", spec, "--yes", "--templates", goodTemplates]);
+          if (!second && e.type === "phase" && e.message === "Gather facts") second = hactl(["install", "-f", rootSpec, "--yes", "--templates", goodTemplates]);
         },
       });
       const other = await second;
@@ -625,7 +652,7 @@ describe("day-2 faults on the installed cluster", () => {
     await setFault(node(3), "hang-microk8s-status", true);
     let killed = 0;
     try {
-      const { done } = start(["--command-timeout", "120", "--output", "json", "install", "-f", spec, "--yes", "--templates", goodTemplates], {
+      const { done } = start(["--command-timeout", "120", "--output", "json", "install", "-f", rootSpec, "--yes", "--templates", goodTemplates], {
         onEvent: (e, child) => {
           if (killed === 0 && e.type === "phase" && e.message === "Gather facts") {
             killed = Date.now();
@@ -639,9 +666,9 @@ describe("day-2 faults on the installed cluster", () => {
       await setFault(node(3), "hang-microk8s-status", false);
     }
     const left = await lockPresent();
-    const early = await hactl(["install", "-f", spec, "--yes", "--templates", goodTemplates], { env: { HACTL_LOCK_STALE_SECONDS: "60" } });
+    const early = await hactl(["install", "-f", rootSpec, "--yes", "--templates", goodTemplates], { env: { HACTL_LOCK_STALE_SECONDS: "60" } });
     await sleep(Math.max(0, killed + 6500 - Date.now()));
-    const late = await hactl(["install", "-f", spec, "--yes", "--templates", goodTemplates], { env: { HACTL_LOCK_STALE_SECONDS: "5" } });
+    const late = await hactl(["install", "-f", rootSpec, "--yes", "--templates", goodTemplates], { env: { HACTL_LOCK_STALE_SECONDS: "5" } });
     const m = await members();
     rows.stale.observed.push(
       `lock left by the SIGKILLed run: ${left ? "present" : "absent"}`,
