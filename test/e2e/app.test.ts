@@ -1,8 +1,10 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labClusterYaml } from "../lab/cluster-yaml.mjs";
 import { inNode, labDown, labUp, type Lab, type LabNode } from "../lab/lab.mjs";
-import { hactl, workdir, writeSpec, type HactlRun } from "./hactl.js";
+import { hactl as hactlAll, workdir, writeSpec, type HactlRun } from "./hactl.js";
 
 let lab: Lab;
 let dir: string;
@@ -45,6 +47,27 @@ async function replicas(): Promise<Record<string, string>> {
   return Object.fromEntries(list.items.map((d) => [d.metadata.name, `${d.spec.replicas}/${d.status?.readyReplicas ?? 0}`]));
 }
 
+let runs = 0;
+
+/** Runs hactl with a log file of its own, so `log` holds this run's log only. */
+async function hactl(workDir: string, args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<HactlRun> {
+  runs += 1;
+  const logFile = join(workDir, `run-${runs}.log`);
+  const run = await hactlAll(workDir, ["--log-file", logFile, ...args], opts);
+  let log = "";
+  try {
+    log = readFileSync(logFile, "utf8");
+  } catch {
+    log = "";
+  }
+  return { ...run, log };
+}
+
+function specReplicas(): Record<string, number> {
+  const doc = parseYaml(readFileSync(spec, "utf8")) as { spec: { replicas?: Record<string, number> } };
+  return doc.spec.replicas ?? {};
+}
+
 function everything(run: HactlRun): string {
   return `${run.stdout}\n${run.stderr}\n${run.log}`;
 }
@@ -66,7 +89,11 @@ beforeAll(async () => {
   const seeded = await inNode(node(1), ["microk8s", "kubectl", "apply", "-f", "-"], { input: manifest() });
   expect(seeded.code, seeded.stderr).toBe(0);
   const deadline = Date.now() + 30_000;
-  while (JSON.stringify(await replicas()) !== JSON.stringify({ main: "1/1", worker: "1/1", web: "1/1" })) {
+  const seededReady = async (): Promise<boolean> => {
+    const now = await replicas();
+    return SERVICES.every((s) => now[s] === "1/1");
+  };
+  while (!(await seededReady())) {
     if (Date.now() > deadline) throw new Error(`seeded services not ready: ${JSON.stringify(await replicas())}`);
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -85,13 +112,13 @@ describe("hactl scale", () => {
     expect(all.code, `${all.stdout}\n${all.stderr}`).toBe(0);
     expect(await replicas()).toEqual({ main: "3/3", worker: "3/3", web: "3/3" });
     expect(all.log).toMatch(/web \d\/3 ready/);
-    expect(readFileSync(spec, "utf8")).toMatch(/replicas:\n\s+main: 3\n\s+worker: 3\n\s+web: 3/);
+    expect(specReplicas()).toEqual({ main: 3, worker: 3, web: 3 });
   });
 
   it("an unknown service is refused with the list of services; --dry-run changes nothing", async () => {
     const run = await hactl(dir, ["scale", "db", "2", "-f", spec, "--yes"]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain("there is no service 'db' in namespace app; the services are: main, worker, web");
+    expect(run.stderr).toContain("there is no service 'db' in namespace app; the services are: main, web, worker");
     const dry = await hactl(dir, ["scale", "web", "1", "-f", spec, "--dry-run", "--yes"]);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toContain("3 → 1: kubectl scale deployment/web --replicas=1 -n app");
@@ -148,8 +175,8 @@ describe("hactl ha", () => {
     expect(replicasRun.stderr).toContain("--system-replicas 2 is out of range");
     const small = writeSpec(dir, labClusterYaml(lab, { controlPlanes: 1, workers: 1, lbMode: "none" }), "two-nodes.yaml");
     const run = await hactl(dir, ["ha", "enable", "--system-replicas", "3", "--eviction-timeout", "30", "-f", small, "--yes"]);
-    expect(run.code).toBe(3);
-    expect(run.stderr).toContain("HA mode needs at least 3 nodes; cluster.yaml has 2");
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("a highly available cluster needs at least 3");
   });
 
   it(
@@ -234,5 +261,24 @@ describe("external services", () => {
     const json = await hactl(dir, ["reconfigure", "-f", spec, "--yes", "--output", "json"], { env: { PG_URL: pg, REDIS_URL: redis } });
     expect(json.code, json.stderr).toBe(0);
     expectNoPlanted(json);
+  });
+});
+
+describe("ha with fewer than 3 nodes in the cluster", () => {
+  it("is refused when only 2 nodes are members, even though cluster.yaml lists 3", async () => {
+    expect((await inNode(node(3), ["microk8s", "leave"])).code).toBe(0);
+    expect((await inNode(node(1), ["microk8s", "remove-node", "node-3", "--force"])).code).toBe(0);
+    const run = await hactl(dir, ["ha", "enable", "--system-replicas", "3", "--eviction-timeout", "60", "-f", spec, "--yes"]);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(3);
+    expect(run.stderr).toContain("HA mode needs at least 3 nodes; the cluster has 2");
+    expect(run.log).not.toMatch(/ha: cordoned/);
+  });
+
+  it("no planted value is in any file of the run directory (logs, cluster.yaml)", () => {
+    for (const f of readdirSync(dir)) {
+      if (!f.endsWith(".log") && !f.endsWith(".yaml")) continue;
+      const text = readFileSync(join(dir, f), "utf8");
+      for (const p of PLANTED) expect(text, f).not.toContain(p);
+    }
   });
 });
