@@ -4,11 +4,15 @@ import fs from "node:fs";
 import { restartEtcdFromConf } from "./etcd.mjs";
 import { startAgent } from "./node.mjs";
 import { bootUnits } from "./systemctl.mjs";
-import { LOG_DIR, RUN_DIR, localState } from "./util.mjs";
+import { KIT_DIR, LOG_DIR, RUN_DIR, localState } from "./util.mjs";
 
 fs.mkdirSync(LOG_DIR, { recursive: true });
 fs.rmSync(RUN_DIR, { recursive: true, force: true });
 const st = localState();
+// the snap's command survives a reboot (the lab refills /usr/local/bin when a node starts)
+if (st.installed && st.distro === "microk8s" && !fs.existsSync("/usr/local/bin/microk8s")) {
+  fs.symlinkSync(`${KIT_DIR}/snap/microk8s`, "/usr/local/bin/microk8s");
+}
 if (st.installed && !st.stopped) {
   if (st.etcdMember) restartEtcdFromConf();
   startAgent();
