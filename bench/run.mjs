@@ -12,7 +12,7 @@ import { acquireLabLock, ensureRequirements, ensureWorkstation, labDown, labName
 import { DEFAULT_COSTS, parseCosts, parseSizes, phaseDurations } from "./lib/measure.mjs";
 import { stopRunning } from "./lib/proc.mjs";
 import { renderResults } from "./lib/report.mjs";
-import { runAddNode, runAnsible, runHactlInstall } from "./lib/runs.mjs";
+import { runAddNode, runAnsible, runHactlInstall, usePrivateRootHome } from "./lib/runs.mjs";
 import { measureStartup } from "./lib/startup.mjs";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
@@ -29,6 +29,7 @@ const USAGE = `usage: npm run bench [-- options]
   --out FILE               results file (default bench/RESULTS.md; "-" prints it instead)
   --work-dir DIR           where each run keeps its output and logs (default a new /tmp/hactl-bench-*)
   --no-build               do not run \`npm run build\` first
+  --shared-root-home       keep the lab's /root shared with the host on every node (see README)
   --note TEXT              a line for the results' machine notes (repeatable)
   --render DIR[,DIR...]    only write the results file again from DIR/results.json, merging several
                            runs (no lab, no root)`;
@@ -133,6 +134,7 @@ async function main() {
       "no-build": { type: "boolean", default: false },
       render: { type: "string" },
       note: { type: "string", multiple: true, default: [] },
+      "shared-root-home": { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -209,8 +211,14 @@ async function main() {
     runs: [],
     addNode: [],
     totalMs: 0,
-    notes: [...values.note],
+    notes: [
+      values["shared-root-home"]
+        ? "Nodes' /root: shared with the host, as the lab makes it (--shared-root-home): every remote command runs the host's /root/.bashrc."
+        : "Nodes' /root: an empty directory of each node's own (the default; see bench/README.md).",
+      ...values.note,
+    ],
   };
+  usePrivateRootHome(!values["shared-root-home"]);
 
   const save = async () => {
     results.totalMs = Date.now() - started;

@@ -26,6 +26,12 @@ const DEFAULT_ADDONS = ["dns", "ha-cluster"];
  * serialise commands across nodes. A real server's root has no such .bashrc.
  */
 const PRIVATE_ROOT_HOME = 'mkdir -p "$1" && chmod 700 "$1" && mount --bind "$1" /root';
+let privateRootHome = true;
+
+/** --shared-root-home: leave the nodes' /root as the lab makes it (shared with the host). @param {boolean} on */
+export function usePrivateRootHome(on) {
+  privateRootHome = on;
+}
 /** Wait after the costs are written, so every node's kit boot hook has finished before timing. */
 const SETTLE_MS = 1500;
 
@@ -55,6 +61,7 @@ export async function freshLab(nodes, costs, log) {
     lab.nodes.map(async (n) => {
       const r = await inNode(n, ["sh", "-c", "mkdir -p /var/lib/hactl-kit && cat > /var/lib/hactl-kit/cost.json"], { input: json });
       if (r.code !== 0) throw new Error(`${n.name}: could not write cost.json: ${r.stderr.trim()}`);
+      if (!privateRootHome) return;
       const home = await inNode(n, ["sh", "-c", PRIVATE_ROOT_HOME, "private-root", join(n.dir, "root-home")]);
       if (home.code !== 0) throw new Error(`${n.name}: could not give root a private home: ${home.stderr.trim()}`);
     }),
