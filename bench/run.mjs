@@ -77,9 +77,9 @@ function machine() {
  * Write the results file again from finished (or interrupted) runs' results.json, one directory or
  * several separated by commas (merged: runs, add-node runs, the first start-up measurement). hactl's
  * phase times are read from its logs when a results.json predates them.
- * @param {string} dirs @param {string} out
+ * @param {string} dirs @param {string} out @param {string[]} extraNotes
  */
-async function render(dirs, out) {
+async function render(dirs, out, extraNotes) {
   /** @type {import("./lib/report.mjs").BenchResults[]} */
   const parts = [];
   for (const dir of dirs.split(",").map((d) => d.trim()).filter(Boolean)) {
@@ -101,7 +101,7 @@ async function render(dirs, out) {
     addNode: parts.flatMap((p) => p.addNode).sort((a, b) => a.size - b.size),
     startup: parts.find((p) => p.startup)?.startup,
     totalMs: parts.reduce((sum, p) => sum + p.totalMs, 0),
-    notes: parts.flatMap((p) => p.notes),
+    notes: [...parts.flatMap((p) => p.notes), ...extraNotes],
   };
   for (const run of [...results.runs, ...results.addNode]) {
     const logName = run.tool === "hactl" ? "hactl.log" : run.tool === "hactl add-node" ? "add-node.log" : undefined;
@@ -143,7 +143,7 @@ async function main() {
     console.log(USAGE);
     return 0;
   }
-  if (values.render) return render(values.render, values.out);
+  if (values.render) return render(values.render, values.out, values.note);
   const sizes = parseSizes(values.sizes, "--sizes", 1, MAX_NODES);
   const addNodeSizes = parseSizes(values["add-node"], "--add-node", 1, MAX_NODES - 1);
   const costs = values.cost ? parseCosts(values.cost) : { ...DEFAULT_COSTS };
