@@ -156,12 +156,12 @@ async function clusterAgentHandler(req, res) {
 }
 
 /** Bind with retries (port 80 may be taken for a while). */
-function listen(/** @type {http.Server} */ server, /** @type {number} */ port, /** @type {string} */ what) {
+function listen(/** @type {http.Server} */ server, /** @type {number} */ port, /** @type {string} */ what, host = "0.0.0.0") {
   server.on("error", (e) => {
-    log(`${what} :${port}: ${e.message}; retrying in 3s`);
-    setTimeout(() => server.listen(port, "0.0.0.0"), 3000);
+    log(`${what} ${host}:${port}: ${e.message}; retrying in 3s`);
+    setTimeout(() => server.listen(port, host), 3000);
   });
-  server.listen(port, "0.0.0.0", () => log(`${what} listening on :${port}`));
+  server.listen(port, host, () => log(`${what} listening on ${host}:${port}`));
 }
 
 function tlsFiles() {
@@ -189,7 +189,9 @@ async function main() {
     res.writeHead(200, { "content-type": "text/html" });
     res.end(req.method === "HEAD" ? undefined : `<html><body>app on ${name}</body></html>\n`);
   });
-  listen(web, 80, "web");
+  // The application's web entry stands for an ingress published through a hostPort (iptables, no
+  // wildcard socket): it binds the node's own address, so haproxy can still bind the VIP on port 80.
+  listen(web, 80, "web", address);
   servers.push(web);
 
   const shutdown = async () => {
