@@ -107,12 +107,10 @@ export async function showOrApply(plan: Plan, spec: ClusterSpec, session: Sessio
  * Where clients reach the API: the VIP on the control planes, the external LB pair's VIP, or the single
  * external LB host's own address (one host needs no VIP); undefined without a load balancer.
  */
-export function apiEndpoint(spec: ClusterSpec, backendApiPort: number): { host: string; port: number } | undefined {
+export function apiEndpoint(spec: ClusterSpec): { host: string; port: number } | undefined {
   const lb = spec.spec.loadBalancer;
   if (lb.mode === "keepalived-haproxy") return lb.vip ? { host: lb.vip, port: lb.apiPort } : undefined;
   if (lb.mode !== "external" || !lb.external) return undefined;
-  const port = lb.external.ports.find((p) => (p.backendPort ?? p.port) === backendApiPort)?.port;
-  if (port === undefined) return undefined;
   const host = lb.external.hosts.length > 1 ? lb.vip : lb.external.hosts[0]?.address;
-  return host ? { host, port } : undefined;
+  return host ? { host, port: lb.apiPort } : undefined;
 }

@@ -88,7 +88,7 @@ export async function converge(spec: ClusterSpec, session: Session, opts: Instal
 /** Kubeconfig pointing at the VIP, a check that the API answers through it, and next steps. */
 async function finish(spec: ClusterSpec, session: Session, opts: InstallOptions, ctx: RunContext): Promise<number> {
   const { reporter } = ctx;
-  const endpoint = apiEndpoint(spec, MICROK8S_API_PORT);
+  const endpoint = apiEndpoint(spec);
   const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
   if (!state.leader) throw new HactlError("INTERNAL", "no running control-plane node after install");
   const leader = session.hosts.get(state.leader);

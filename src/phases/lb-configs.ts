@@ -27,7 +27,11 @@ const KEEPALIVED = { pkg: "keepalived", command: "keepalived" };
 const HAPROXY = { pkg: "haproxy", command: "haproxy" };
 const NGINX = { pkg: "nginx", command: "nginx" };
 
-/** Pure: which load-balancer files and packages every machine gets, from the spec and gathered facts. */
+/**
+ * Pure: which load-balancer files and packages every machine gets, from the spec and gathered facts.
+ * External LB hosts forward loadBalancer.apiPort to the control planes' API, plus external.ports to
+ * every node.
+ */
 export function lbLayout(input: LbLayoutInput): LbLayout {
   const { spec } = input;
   const lb = spec.spec.loadBalancer;
@@ -82,12 +86,15 @@ export function lbLayout(input: LbLayoutInput): LbLayout {
             self,
             peers: hosts.filter((h) => h.name !== self.name),
             priority: priority(i),
-            ports: (lb.external?.ports ?? []).map((p) => ({
-              port: p.port,
-              protocol: p.protocol,
-              ...(p.backendPort ? { backendPort: p.backendPort } : {}),
-              ...((p.backendPort ?? p.port) === input.backendApiPort ? { backends: controlPlaneNodes(spec).map(asLb) } : {}),
-            })),
+            ports: [
+              { port: lb.apiPort, protocol: "tcp" as const, backendPort: input.backendApiPort, backends: controlPlaneNodes(spec).map(asLb) },
+              ...(lb.external?.ports ?? []).map((p) => ({
+                port: p.port,
+                protocol: p.protocol,
+                ...(p.backendPort ? { backendPort: p.backendPort } : {}),
+                ...((p.backendPort ?? p.port) === input.backendApiPort ? { backends: controlPlaneNodes(spec).map(asLb) } : {}),
+              })),
+            ],
             backends: spec.spec.nodes.map(asLb),
           },
           input.templates,

@@ -44,7 +44,6 @@ export function labClusterYaml(lab, opts = {}) {
       ...lab.lbHosts.map((h) => `        - { name: ${h.name}, address: ${h.address} }`),
       "      ports:",
       "        - { port: 80, protocol: tcp }",
-      `        - { port: 7443, protocol: tcp, backendPort: ${opts.distribution === "kubeadm" ? 6443 : 16443} }`,
     );
   }
   if (opts.extra) lines.push(opts.extra);

@@ -15,7 +15,7 @@ import { waitLivez } from "../verify-api.js";
 
 /** The address every client and kubeadm itself uses for the API: the load balancer's, or the first control plane. */
 export function controlPlaneEndpoint(spec: ClusterSpec): { host: string; port: number } {
-  const viaLb = apiEndpoint(spec, KUBEADM_API_PORT);
+  const viaLb = apiEndpoint(spec);
   if (viaLb) return viaLb;
   const first = spec.spec.nodes.find((n) => n.role === "control-plane");
   return { host: first?.address ?? "", port: KUBEADM_API_PORT };
