@@ -103,7 +103,7 @@ describe("node kit: services, boot hook, application commands and faults", () =>
     expect(dup.stderr).toContain('Error from server (AlreadyExists): horizontalpodautoscalers.autoscaling "web" already exists');
     const hpa = JSON.parse(await sshOk("node-1", "microk8s kubectl get hpa -n app -o json"));
     expect(hpa.items.map((h: { metadata: { name: string } }) => h.metadata.name)).toEqual(["web"]);
-    expect(await sshOk("node-1", "microk8s kubectl delete hpa web -n app")).toBe('horizontalpodautoscaler.autoscaling "web" deleted from app namespace\n');
+    expect(await sshOk("node-1", "microk8s kubectl delete hpa web -n app")).toBe('horizontalpodautoscaler.autoscaling "web" deleted\n');
 
     const secret = await sshOk("node-1", "microk8s kubectl create secret generic ext --from-env-file=- -n app --dry-run=client -o yaml", {
       input: "PG_URL=postgres://u:p@db:5432/app\n",

@@ -3,12 +3,14 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
-import YAML from "yaml";
 import {
   BUILTIN_NAMESPACES, K, age, applyObject, capacityFor, deploymentProgress, deploymentView, kindInfo, listNodes, namespaceExists,
   nodeStatusWord, nodeView, notFound, pluralName, resolveKind, rolloutMark, singular, table, withStore,
 } from "./store.mjs";
 import { err, fail, out, parseArgs, readStdin, sleep, stepCost } from "./util.mjs";
+
+/** The yaml package, loaded only by the commands that need it (start-up time matters for every call). */
+const loadYaml = async () => (await import("yaml")).default;
 
 const VALUED = ["n", "namespace", "o", "output", "f", "filename", "replicas", "min", "max", "cpu-percent", "cpu", "timeout", "kubeconfig",
   "from-env-file", "from-literal", "from-file", "dry-run", "type", "grace-period", "l", "selector", "c", "container", "context"];
@@ -29,10 +31,14 @@ async function connect(/** @type {string|undefined} */ explicit) {
       }
       continue;
     }
-    const cfg = YAML.parse(text) ?? {};
-    const ctx = (cfg.contexts ?? []).find((/** @type {any} */ c) => c.name === cfg["current-context"]);
-    const cl = (cfg.clusters ?? []).find((/** @type {any} */ c) => c.name === ctx?.context?.cluster) ?? cfg.clusters?.[0];
-    server = cl?.cluster?.server ?? "";
+    const servers = text.match(/^\s+server:\s*(\S+)\s*$/gm) ?? [];
+    if (servers.length === 1) server = (servers[0] ?? "").trim().replace(/^server:\s*/, "");
+    else {
+      const cfg = (await loadYaml()).parse(text) ?? {};
+      const ctx = (cfg.contexts ?? []).find((/** @type {any} */ c) => c.name === cfg["current-context"]);
+      const cl = (cfg.clusters ?? []).find((/** @type {any} */ c) => c.name === ctx?.context?.cluster) ?? cfg.clusters?.[0];
+      server = cl?.cluster?.server ?? "";
+    }
     if (server) break;
   }
   if (!server) fail(1, "The connection to the server localhost:8080 was refused - did you specify the right host or port?");
@@ -233,7 +239,7 @@ async function get(db, /** @type {string[]} */ pos, /** @type {string} */ ns, /*
   if (output === "json" || output === "yaml" || output?.startsWith("jsonpath")) {
     const data = name && all.length === 1 ? all[0] : { apiVersion: "v1", kind: "List", items: all, metadata: { resourceVersion: "" } };
     if (output === "json") out(JSON.stringify(data, null, 4));
-    else if (output === "yaml") out(YAML.stringify(data));
+    else if (output === "yaml") out((await loadYaml()).stringify(data));
     else process.stdout.write(jsonpath(output.slice(output.indexOf("=") + 1).replace(/^'|'$/g, ""), data));
     return 0;
   }
@@ -455,7 +461,7 @@ async function del(db, /** @type {string[]} */ pos, /** @type {string} */ ns, /*
       const info = kindInfo(doc.kind, doc.apiVersion);
       const dns = info.cluster ? "" : doc.metadata.namespace ?? ns;
       const n = await db.del(K.obj(doc.kind, dns, doc.metadata.name));
-      if (n) out(`${singular(doc.kind, doc.apiVersion)} "${doc.metadata.name}" deleted${dns ? ` from ${dns} namespace` : ""}`);
+      if (n) out(`${singular(doc.kind, doc.apiVersion)} "${doc.metadata.name}" deleted`);
       else if (!ignore) err(`Error from server (NotFound): error when deleting "STDIN": ${pluralName(doc.kind)} "${doc.metadata.name}" not found`);
     }
     return 0;
@@ -488,7 +494,7 @@ async function del(db, /** @type {string[]} */ pos, /** @type {string} */ ns, /*
       code = 1;
       continue;
     }
-    out(`${singular(t.kind)} "${name}" deleted${dns ? ` from ${dns} namespace` : ""}`);
+    out(`${singular(t.kind)} "${name}" deleted`);
   }
   return code;
 }
@@ -520,7 +526,7 @@ function urlManifest(/** @type {string} */ url) {
 async function readManifests(/** @type {string} */ file) {
   const text = file === "-" ? await readStdin() : /^https?:\/\//.test(file) ? urlManifest(file) : readFileOrFail(file);
   const docs = [];
-  for (const d of YAML.parseAllDocuments(text)) {
+  for (const d of (await loadYaml()).parseAllDocuments(text)) {
     const v = d.toJSON();
     if (!v) continue;
     if (v.kind === "List" || v.kind?.endsWith("List")) docs.push(...(v.items ?? []));
@@ -581,7 +587,7 @@ async function create(db, /** @type {string[]} */ pos, /** @type {string} */ ns,
   const secret = { apiVersion: "v1", kind: "Secret", metadata: { name, namespace: ns, creationTimestamp: null }, data, type: a.get("type") ?? "Opaque" };
   if (a.get("dry-run") === "client") {
     if (a.get("o", "output") === "json") out(JSON.stringify(secret, null, 4));
-    else out(YAML.stringify(secret));
+    else out((await loadYaml()).stringify(secret));
     return 0;
   }
   if (!(await namespaceExists(db, ns))) fail(1, `error: failed to create secret namespaces "${ns}" not found`);

@@ -9,8 +9,6 @@ import { HA_LOCK, addToken } from "./microk8s-server.mjs";
 import { registerNode, restartAgent, startAgent, stopAgent, waitNodeReady } from "./node.mjs";
 import { K, applyObject, listNodes } from "./store.mjs";
 import { fingerprint12, makeCa, makeCert } from "./tls.mjs";
-import { kubectlMain } from "./kubectl.mjs";
-import { linkerdManifests } from "./linkerd.mjs";
 import {
   SNAP_DIR, allAddresses, daemonPid, err, fail, isRoot, localState, nodeAddress, nodeName, out, parseArgs, readStdin,
   sleep, stepCost, takeFault, updateLocalState, writeFileAtomic,
@@ -678,6 +676,7 @@ async function enableAddon(db, name) {
       out(["Cloning into '/var/snap/microk8s/common/addons/community'...", "done.", "Community repository is now enabled"].join("\n"));
       break;
     case "linkerd": {
+      const { linkerdManifests } = await import("./linkerd.mjs");
       out(["Fetching Linkerd2 version v2.14.3.", "2.14.3", "Enabling Linkerd2"].join("\n"));
       if (!(await db.get(K.addon("dns")))?.enabled) await enableAddon(db, "dns");
       for (const doc of [...linkerdManifests("crds"), ...linkerdManifests("control-plane"), ...linkerdManifests("viz")]) {
@@ -722,7 +721,8 @@ async function disableAddon(db, name, args) {
       out(["Disabling hostpath storage", await del("hostpath-provisioner"), "Storage removed"].filter(Boolean).join("\n"));
       break;
     }
-    case "linkerd":
+    case "linkerd": {
+      const { linkerdManifests } = await import("./linkerd.mjs");
       out("Disabling Linkerd\nRemoving linkerd control plane");
       for (const doc of [...linkerdManifests("viz"), ...linkerdManifests("control-plane"), ...linkerdManifests("crds")]) {
         const ns = doc.metadata.namespace ?? "";
@@ -730,6 +730,7 @@ async function disableAddon(db, name, args) {
       }
       out("Deleting linkerd binary.");
       break;
+    }
     case "rbac":
       out("Disabling RBAC\nReconfiguring apiserver\nRBAC is disabled");
       break;
@@ -804,7 +805,7 @@ export async function microk8sMain(/** @type {string[]} */ argv) {
         return 0;
       }
       exitIfStopped();
-      return kubectlMain(rest, { kubeconfig: CLIENT_CONFIG });
+      return (await import("./kubectl.mjs")).kubectlMain(rest, { kubeconfig: CLIENT_CONFIG });
     case "start":
       ensureRoot();
       return start();
