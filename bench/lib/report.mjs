@@ -114,7 +114,7 @@ export function renderResults(r) {
       const rss = run.peakRssKiB !== undefined ? (run.peakRssKiB / 1024).toFixed(0) : "–";
       const cmds = run.tool === "hactl" ? leaderAndOthers(run, (x) => x.hactlCommands ?? 0) : "–";
       lines.push(
-        `| ${run.tool} | ${status(run)} | ${s(run.wallMs)} | ${ratio(run.wallMs, lb.totalMs)} | ${hactl?.ok ? ratio(run.wallMs, hactl.wallMs) : "–"} | ${perNodeText(run, (x) => x.accepted)} | ${perNodeText(run, (x) => x.tcp)} | ${leaderAndOthers(run, (x) => x.sessions)} | ${cmds} | ${rss} | ${load(run)} |`,
+        `| ${run.tool} | ${status(run)} | ${s(run.wallMs)} | ${run.ok ? ratio(run.wallMs, lb.totalMs) : "–"} | ${hactl?.ok && run.ok ? ratio(run.wallMs, hactl.wallMs) : "–"} | ${perNodeText(run, (x) => x.accepted)} | ${perNodeText(run, (x) => x.tcp)} | ${leaderAndOthers(run, (x) => x.sessions)} | ${cmds} | ${rss} | ${load(run)} |`,
       );
     }
   }
