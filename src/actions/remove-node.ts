@@ -3,12 +3,11 @@ import type { RunContext } from "../cli/context.js";
 import type { Command } from "../core/command.js";
 import { HactlError } from "../core/errors.js";
 import { applyPlan } from "../core/executor.js";
-import { describePlan, type Phase, type Step } from "../core/plan.js";
 import { forEachNode } from "../core/parallel.js";
-import { microk8s } from "../distros/microk8s.js";
-import { gatherFacts, type NodeFacts } from "../gather/facts.js";
+import { describePlan, type Phase, type Step } from "../core/plan.js";
+import { MICROK8S_API_PORT, microk8s } from "../distros/microk8s.js";
+import { gatherFacts } from "../gather/facts.js";
 import { gatherMicrok8sState } from "../gather/microk8s-state.js";
-import { MICROK8S_API_PORT } from "../distros/microk8s.js";
 import type { RenderedConfig } from "../lb/render.js";
 import { templateSource } from "../lb/template-source.js";
 import { activateConfigs } from "../phases/activate-config.js";
@@ -17,11 +16,11 @@ import { need } from "../phases/prepare-hosts.js";
 import { checkRemoval } from "../phases/remove-safety.js";
 import { removeNode } from "../spec/edit.js";
 import { loadSpecFile } from "../spec/parse.js";
-import type { NodeSpec } from "../spec/schema.js";
+import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import { parseEdited } from "./add-node.js";
 import { RunJournal } from "./journal.js";
 import { acquireClusterLock } from "./lock.js";
-import { machinesOf, openSession } from "./session.js";
+import { machinesOf, openSession, type Session } from "./session.js";
 
 export interface RemoveNodeOptions {
   name: string;
@@ -31,14 +30,25 @@ export interface RemoveNodeOptions {
   dryRun: boolean;
 }
 
+/** What a distribution contributes to a removal; the rest (LBs first, lock, journal, spec) is shared. */
+export interface RemovalDriver {
+  readonly backendApiPort: number;
+  /** Pure-ish safety check from the remaining reachable nodes: refusals with numbers, and who runs it. */
+  check(spec: ClusterSpec, session: Session, target: NodeSpec, reachable: ReadonlySet<string>): Promise<{ refusals: string[]; runner: string | undefined; warnings?: string[] }>;
+  /** The distribution's phases once the node is out of the load balancers: drain, leave/reset, member removal. */
+  phases(target: NodeSpec, runner: string, opts: RemoveNodeOptions, onNode: boolean): Phase[];
+  /** What to clean on the server if a --force-removed node ever comes back. */
+  readonly wipeHint: string;
+}
+
 /**
  * `hactl remove-node`: refuse unsafe removals with the numbers; otherwise take the node out of every
- * load balancer first (so no traffic goes to it), then cordon and drain it, `microk8s leave` on it and
- * `remove-node` from a remaining control plane; --force skips what needs the dead node.
+ * load balancer first (so no traffic goes to it), stop its own keepalived (handing the VIP over), then
+ * the distribution's drain/leave/remove; --force skips what needs the dead node.
  */
 export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): Promise<number> {
   const loaded = await loadSpecFile(opts.file);
-  if (loaded.spec.spec.distribution.type === "kubeadm") return (await import("./kubeadm/remove-node.js")).runRemoveKubeadmNode(opts, ctx);
+  const driver = loaded.spec.spec.distribution.type === "kubeadm" ? (await import("./kubeadm/remove-node.js")).kubeadmRemoval : microk8sRemoval;
   const target = loaded.spec.spec.nodes.find((n) => n.name === opts.name);
   if (!target) throw new HactlError("USAGE", `node ${opts.name} is not in ${opts.file}`, { remedy: "Check the name with `hactl status`." });
   const text = removeNode(loaded.text, opts.name);
@@ -51,15 +61,16 @@ export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): P
       throw new HactlError("SSH_UNREACHABLE", `${target.name} is not reachable`, { node: target.name, remedy: `If it is dead for good, run hactl remove-node ${target.name} --force.` });
     }
     const reachable = new Set(session.hosts.keys());
-    const state = await gatherMicrok8sState(session.hosts, loaded.spec.spec.nodes.filter((n) => reachable.has(n.name) && n.name !== target.name));
-    const check = checkRemoval(loaded.spec, state, target, reachable);
+    const check = await driver.check(loaded.spec, session, target, reachable);
     if (others.length > 0) check.refusals.unshift(`${others.join(", ")} not reachable over SSH.`);
     if (check.refusals.length > 0 || !check.runner) {
       throw new HactlError("QUORUM_RISK", `refusing to remove ${target.name}; nothing was changed`, { details: check.refusals.map((r) => `- ${r}`).join("\n"), remedy: check.refusals[0] });
     }
+    for (const w of check.warnings ?? []) ctx.reporter.info(`Note: ${w}`);
     const facts = await forEachNode("Gather facts", machinesOf(after).filter((m) => reachable.has(m.name)), (m) => gatherFacts(need(session.hosts, m.name), [], []));
-    const layout = lbLayout({ spec: after, facts: facts as ReadonlyMap<string, NodeFacts>, backendApiPort: MICROK8S_API_PORT, templates: templateSource(after.spec.loadBalancer.templates) });
-    const plan = removalPlan(target, check.runner, layout.files, opts, reachable.has(target.name) && !opts.force);
+    const layout = lbLayout({ spec: after, facts, backendApiPort: driver.backendApiPort, templates: templateSource(after.spec.loadBalancer.templates) });
+    const onNode = reachable.has(target.name) && !opts.force;
+    const plan = [...leaveLoadBalancers(target, layout.files, onNode), ...driver.phases(target, check.runner, opts, onNode)];
     if (opts.dryRun) {
       ctx.reporter.phase("Plan (dry run: nothing is changed)");
       ctx.reporter.print(describePlan(plan));
@@ -79,23 +90,17 @@ export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): P
     }
     await writeFile(opts.file, text);
     ctx.reporter.info(`Removed ${target.name} and recorded it in ${opts.file}.`);
-    if (opts.force) ctx.reporter.info(`If ${target.name} ever comes back, wipe it before reuse: on it run 'snap remove microk8s' and remove /etc/keepalived, /etc/haproxy configs.`);
+    if (opts.force) ctx.reporter.info(`If ${target.name} ever comes back, wipe it before reuse: ${driver.wipeHint}`);
     return 0;
   } finally {
     await session.close();
   }
 }
 
-function removalPlan(target: NodeSpec, runner: string, lbFiles: ReadonlyMap<string, readonly RenderedConfig[]>, opts: RemoveNodeOptions, onNode: boolean): Phase[] {
-  const lbSteps: Step[] = [...lbFiles].map(([machine, files]) => ({
-    id: `lb:${machine}`,
-    node: machine,
-    title: `drop ${target.name} from ${[...new Set(files.map((f) => f.service))].join(" + ")}`,
-    describe: files.map((f) => `${f.path}: validate, install with backup, reload ${f.service}`),
-    run: (ctx) => activateConfigs(need(ctx.hosts, machine), files, ctx.signal),
-  }));
-  const remote = (id: string, node: string, title: string, command: Command): Step => ({
-    id: `${id}:${target.name}`,
+/** A step that runs one command on one node. */
+export function commandStep(id: string, node: string, title: string, command: Command): Step {
+  return {
+    id,
     node,
     title,
     describe: [command.argv.join(" ")],
@@ -103,24 +108,51 @@ function removalPlan(target: NodeSpec, runner: string, lbFiles: ReadonlyMap<stri
       await need(ctx.hosts, node).run(command, { signal: ctx.signal });
       return "changed";
     },
-  });
-  const drainSeconds = Math.max(10, Number(opts.drainTimeout) || 120);
+  };
+}
+
+/** The first phases of every removal: the new LB configs everywhere, then the node's own LB stopped. */
+function leaveLoadBalancers(target: NodeSpec, lbFiles: ReadonlyMap<string, readonly RenderedConfig[]>, onNode: boolean): Phase[] {
+  const lbSteps: Step[] = [...lbFiles].map(([machine, files]) => ({
+    id: `lb:${machine}`,
+    node: machine,
+    title: `drop ${target.name} from ${[...new Set(files.map((f) => f.service))].join(" + ")}`,
+    describe: files.map((f) => `${f.path}: validate, install with backup, reload ${f.service}`),
+    run: (ctx) => activateConfigs(need(ctx.hosts, machine), files, ctx.signal),
+  }));
   const phases: Phase[] = [{ title: `Take ${target.name} out of the load balancers`, mode: "parallel", steps: lbSteps }];
   if (onNode && target.role === "control-plane") {
-    phases.push({
-      title: `Stop ${target.name}'s load balancer`,
-      mode: "serial",
-      steps: [remote("lb-stop", target.name, "stop keepalived (hands the VIP over) and haproxy", { argv: ["sh", "-c", "systemctl stop keepalived; systemctl disable keepalived; systemctl stop haproxy; systemctl disable haproxy; true"], sudo: true })],
-    });
+    const stop: Command = { argv: ["sh", "-c", "systemctl stop keepalived; systemctl disable keepalived; systemctl stop haproxy; systemctl disable haproxy; true"], sudo: true };
+    phases.push({ title: `Stop ${target.name}'s load balancer`, mode: "serial", steps: [commandStep(`lb-stop:${target.name}`, target.name, "stop keepalived (hands the VIP over) and haproxy", stop)] });
   }
-  if (!opts.force) {
-    phases.push({ title: `Drain ${target.name}`, mode: "serial", steps: [remote("drain", runner, `cordon and drain ${target.name}`, { ...microk8s.kubectl("drain", target.name, "--ignore-daemonsets", "--delete-emptydir-data", `--timeout=${drainSeconds}s`), timeoutMs: (drainSeconds + 60) * 1000 })] });
-  }
-  if (onNode) phases.push({ title: `${target.name} leaves`, mode: "serial", steps: [remote("leave", target.name, "microk8s leave", microk8s.leave())] });
-  phases.push({
-    title: `Remove ${target.name} from the cluster`,
-    mode: "serial",
-    steps: [remote("remove", runner, `remove-node ${target.name}${opts.force || !onNode ? " --force" : ""}`, microk8s.removeNode(target.name, opts.force || !onNode))],
-  });
   return phases;
 }
+
+export function drainSeconds(opts: Pick<RemoveNodeOptions, "drainTimeout">): number {
+  return Math.max(10, Number(opts.drainTimeout) || 120);
+}
+
+const microk8sRemoval: RemovalDriver = {
+  backendApiPort: MICROK8S_API_PORT,
+  async check(spec, session, target, reachable) {
+    const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes.filter((n) => reachable.has(n.name) && n.name !== target.name));
+    return checkRemoval(spec, state, target, reachable);
+  },
+  phases(target, runner, opts, onNode) {
+    const phases: Phase[] = [];
+    const seconds = drainSeconds(opts);
+    if (!opts.force) {
+      const drain = { ...microk8s.kubectl("drain", target.name, "--ignore-daemonsets", "--delete-emptydir-data", `--timeout=${seconds}s`), timeoutMs: (seconds + 60) * 1000 };
+      phases.push({ title: `Drain ${target.name}`, mode: "serial", steps: [commandStep(`drain:${target.name}`, runner, `cordon and drain ${target.name}`, drain)] });
+    }
+    if (onNode) phases.push({ title: `${target.name} leaves`, mode: "serial", steps: [commandStep(`leave:${target.name}`, target.name, "microk8s leave", microk8s.leave())] });
+    const force = opts.force || !onNode;
+    phases.push({
+      title: `Remove ${target.name} from the cluster`,
+      mode: "serial",
+      steps: [commandStep(`remove:${target.name}`, runner, `remove-node ${target.name}${force ? " --force" : ""}`, microk8s.removeNode(target.name, force))],
+    });
+    return phases;
+  },
+  wipeHint: "on it run 'snap remove microk8s' and remove the /etc/keepalived and /etc/haproxy configs.",
+};
