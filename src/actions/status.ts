@@ -1,6 +1,6 @@
 import type { RunContext } from "../cli/context.js";
 import { EXIT } from "../core/errors.js";
-import { findVipHolders, observeLoadBalancers } from "../gather/cluster-status.js";
+import { observeFrontends } from "../gather/cluster-status.js";
 import { gatherMicrok8sState } from "../gather/microk8s-state.js";
 import { MICROK8S_API_PORT } from "../distros/microk8s.js";
 import { formatStatus, statusReport } from "../phases/status-report.js";
@@ -15,18 +15,12 @@ export async function runStatus(opts: { file: string }, ctx: RunContext): Promis
   try {
     const reachableNodes = spec.spec.nodes.filter((n) => session.hosts.has(n.name));
     const state = await gatherMicrok8sState(session.hosts, reachableNodes);
-    const lb = spec.spec.loadBalancer;
-    const lbMachines = lb.mode === "external" ? (lb.external?.hosts ?? []) : lb.mode === "keepalived-haproxy" ? spec.spec.nodes.filter((n) => n.role === "control-plane") : [];
-    const [loadBalancers, vipHolders] = await Promise.all([
-      observeLoadBalancers(session.hosts, lbMachines),
-      lb.vip && lb.mode !== "none" ? findVipHolders(session.hosts, lb.vip) : Promise.resolve(undefined),
-    ]);
+    const frontends = await observeFrontends(spec, session.hosts);
     const report = statusReport({
       spec,
       unreachable: new Set(session.unreachable.map((e) => e.node ?? "")),
       state,
-      ...(vipHolders ? { vipHolders } : {}),
-      loadBalancers,
+      ...frontends,
       apiPort: MICROK8S_API_PORT,
     });
     ctx.reporter.result(report);

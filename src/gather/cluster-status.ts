@@ -1,5 +1,6 @@
 import type { RemoteHost } from "../core/host.js";
 import { forEachNode } from "../core/parallel.js";
+import type { ClusterSpec } from "../spec/schema.js";
 import { TCP_PROBE_FN } from "./tcp-probe.js";
 
 /** What one load-balancer machine serves and whether each backend answers from there. */
@@ -56,4 +57,15 @@ export async function findVipHolders(hosts: ReadonlyMap<string, RemoteHost>, vip
     }),
   );
   return holders.sort();
+}
+
+/** Every load-balancer machine of the spec observed, and who holds the VIP (when there is one). */
+export async function observeFrontends(spec: ClusterSpec, hosts: ReadonlyMap<string, RemoteHost>): Promise<{ loadBalancers: LbObservation[]; vipHolders?: string[] }> {
+  const lb = spec.spec.loadBalancer;
+  const machines = lb.mode === "external" ? (lb.external?.hosts ?? []) : lb.mode === "keepalived-haproxy" ? spec.spec.nodes.filter((n) => n.role === "control-plane") : [];
+  const [loadBalancers, vipHolders] = await Promise.all([
+    observeLoadBalancers(hosts, machines),
+    lb.vip && lb.mode !== "none" ? findVipHolders(hosts, lb.vip) : Promise.resolve(undefined),
+  ]);
+  return { loadBalancers, ...(vipHolders ? { vipHolders } : {}) };
 }

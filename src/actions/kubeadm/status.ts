@@ -1,7 +1,7 @@
 import type { RunContext } from "../../cli/context.js";
 import { EXIT } from "../../core/errors.js";
 import { KUBEADM_API_PORT, memberAddress, ETCD_PEER_PORT } from "../../distros/kubeadm.js";
-import { findVipHolders, observeLoadBalancers } from "../../gather/cluster-status.js";
+import { observeFrontends } from "../../gather/cluster-status.js";
 import { gatherKubeadmState, type KubeadmClusterState } from "../../gather/kubeadm-state.js";
 import type { Microk8sStatus } from "../../distros/microk8s.js";
 import type { Microk8sClusterState } from "../../gather/microk8s-state.js";
@@ -54,18 +54,12 @@ export async function runKubeadmStatus(opts: { file: string }, ctx: RunContext):
   try {
     const reachableNodes = spec.spec.nodes.filter((n) => session.hosts.has(n.name));
     const state = await gatherKubeadmState(session.hosts, reachableNodes);
-    const lb = spec.spec.loadBalancer;
-    const lbMachines = lb.mode === "external" ? (lb.external?.hosts ?? []) : lb.mode === "keepalived-haproxy" ? spec.spec.nodes.filter((n) => n.role === "control-plane") : [];
-    const [loadBalancers, vipHolders] = await Promise.all([
-      observeLoadBalancers(session.hosts, lbMachines),
-      lb.vip && lb.mode !== "none" ? findVipHolders(session.hosts, lb.vip) : Promise.resolve(undefined),
-    ]);
+    const frontends = await observeFrontends(spec, session.hosts);
     const report = statusReport({
       spec,
       unreachable: new Set(session.unreachable.map((e) => e.node ?? "")),
       state: asDatastoreView(state),
-      ...(vipHolders ? { vipHolders } : {}),
-      loadBalancers,
+      ...frontends,
       apiPort: KUBEADM_API_PORT,
     });
     if (state.leader && !state.etcdReadable) report.problems.push(`etcd's member list could not be read on ${state.leader} (etcdctl)`);
