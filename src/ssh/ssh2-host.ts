@@ -241,14 +241,27 @@ export class Ssh2Host implements RemoteHost {
     return { line: quote(["sudo", "-S", "-p", prompt, "--", ...shim]), marker, prompt };
   }
 
-  private openChannel(line: string): Promise<ClientChannel> {
-    return new Promise((resolve, reject) => {
+  /**
+   * sshd frees a session slightly after the client sees it close, so even under the channel cap a new
+   * channel can race MaxSessions and be refused ("Channel open failure"); that refusal is retried
+   * briefly, anything else fails at once.
+   */
+  private async openChannel(line: string): Promise<ClientChannel> {
+    for (let attempt = 1; ; attempt++) {
       try {
-        this.client.exec(line, (err, channel) => (err ? reject(err) : resolve(channel)));
+        return await new Promise<ClientChannel>((resolve, reject) => {
+          try {
+            this.client.exec(line, (err, channel) => (err ? reject(err) : resolve(channel)));
+          } catch (err) {
+            reject(err instanceof Error ? err : new Error(String(err)));
+          }
+        });
       } catch (err) {
-        reject(err instanceof Error ? err : new Error(String(err)));
+        const refused = err instanceof Error && /Channel open failure/i.test(err.message);
+        if (!refused || attempt >= 6) throw err;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
       }
-    });
+    }
   }
 
   private async runChannel(command: Command, prepared: Prepared, opts: ExecOptions): Promise<ExecResult> {

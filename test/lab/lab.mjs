@@ -52,6 +52,10 @@ const PRIVATE_DIRS = [
   { path: "/var/log/hactl-kit", mode: 0o755 },
   { path: "/var/snap", mode: 0o755 },
   { path: "/var/lib/etcd", mode: 0o700 },
+  // root's home: otherwise every node shares the host's /root, and bash, which sshd starts for every
+  // remote command, would run the host's ~/.bashrc (on these machines pyenv init, under a lock shared by
+  // all nodes) — slow, serialised across nodes, and not what a fresh server does.
+  { path: "/root", mode: 0o700 },
 ];
 
 /** Binaries the lab needs and the Debian package that provides each. */
