@@ -166,7 +166,7 @@ async function members(): Promise<Members> {
     if (m[2] === "voter") voters.push(m[1] as string);
   }
   const nodes = (await inNode(node(1), ["microk8s", "kubectl", "get", "nodes", "--no-headers"])).stdout;
-  const rows = nodes.split("\n").filter(Boolean).map((l) => l.split(/\s+/));
+  const rows = nodes.split("\n").filter((l) => l.trim() && !l.startsWith("NAME ")).map((l) => l.split(/\s+/));
   return { all: all.sort(), voters: voters.sort(), kubeNodes: rows.map((r) => r[0] as string).sort(), ready: rows.filter((r) => r[1] === "Ready").map((r) => r[0] as string).sort() };
 }
 
