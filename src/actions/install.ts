@@ -82,7 +82,11 @@ export async function converge(spec: ClusterSpec, session: Session, opts: Instal
     joinAttempts: 3,
   });
   const applied = await showOrApply(plan, spec, session, lockNode(spec, session), opts, ctx);
-  return applied && opts.finish !== false ? finish(spec, session, opts, ctx) : 0;
+  if (!applied || opts.finish === false) return 0;
+  // What day-2 commands recorded in cluster.yaml (replicas, autoscaling, Linkerd, HA, external
+  // services) is re-applied, so a re-install reaches the same state; nothing happens where it matches.
+  await (await import("./app/state.js")).applyAppState(spec, session, ctx);
+  return finish(spec, session, opts, ctx);
 }
 
 /** Kubeconfig pointing at the VIP, a check that the API answers through it, and next steps. */
