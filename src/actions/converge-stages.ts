@@ -70,7 +70,11 @@ export async function loadBalancerInputs(spec: ClusterSpec, session: Session, fa
   });
   const stale = await lbMachinesOutOfDate(session.hosts, layout.files);
   const hostsEntriesFor = needsHostsEntries(checks);
-  for (const h of spec.spec.loadBalancer.external?.hosts ?? []) hostsEntriesFor.add(h.name);
+  const machines = machinesOf(spec);
+  for (const h of spec.spec.loadBalancer.external?.hosts ?? []) {
+    const resolves = facts.get(h.name)?.resolves;
+    if (machines.some((m) => resolves?.get(m.name) !== m.address)) hostsEntriesFor.add(h.name);
+  }
   return { layout, staleFiles: new Map([...layout.files].filter(([m]) => stale.has(m))), hostsEntriesFor };
 }
 
