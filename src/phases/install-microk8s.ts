@@ -51,7 +51,8 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
 
   const version = spec.spec.distribution.version;
   const install = nodes.filter((n) => !input.state.installed.has(n.name)).map((n) => installStep(n, version));
-  const joins = nodes.filter((n) => n.name !== leader.name && !isMember(input.state, n)).map((n) => joinStep(n, leader, input.joinAttempts));
+  const halfJoined = (n: NodeSpec): boolean => input.state.kubeNodes.some((k) => k.name === n.name) || input.state.datastoreIps.has(n.address);
+  const joins = nodes.filter((n) => n.name !== leader.name && !isMember(input.state, n)).map((n) => joinStep(n, leader, input.joinAttempts, halfJoined(n)));
 
   const lb: Step[] = [...input.lbFiles].map(([name, files]) => lbStep(name, files));
   const wanted = ADDONS.filter((a) => spec.spec.addons[a.key]).map((a) => a.name);
@@ -84,12 +85,13 @@ function installStep(node: NodeSpec, version: string): Step {
   };
 }
 
-function joinStep(node: NodeSpec, leader: NodeSpec, attempts: number): Step {
+function joinStep(node: NodeSpec, leader: NodeSpec, attempts: number, halfJoined: boolean): Step {
   return {
     id: `join:${node.name}`,
     node: node.name,
     title: `join as ${node.role}`,
     describe: [
+      ...(halfJoined ? [`remove what an interrupted join left of ${node.name} (microk8s leave; remove-node --force on ${leader.name})`] : []),
       `on ${leader.name}: microk8s add-node (fresh single-use token)`,
       `microk8s join ${leader.address}:25000/<token>${node.role === "worker" ? " --worker" : ""}`,
       `wait until Ready${node.role === "control-plane" ? " and in the datastore" : ""}`,
@@ -102,6 +104,7 @@ function joinStep(node: NodeSpec, leader: NodeSpec, attempts: number): Step {
         spec: node,
         attempts,
         readyTimeoutMs: 5 * 60_000,
+        halfJoined,
         signal: ctx.signal,
         log: ctx.log,
       });

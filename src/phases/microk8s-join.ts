@@ -12,6 +12,8 @@ export interface JoinOptions {
   spec: NodeSpec;
   attempts: number;
   readyTimeoutMs: number;
+  /** The gathered state shows this node partly in the cluster (a run died mid-join): clean up first. */
+  halfJoined?: boolean;
   signal: AbortSignal;
   log: (line: string) => void;
 }
@@ -24,7 +26,7 @@ export interface JoinOptions {
 export async function joinMicrok8sNode(o: JoinOptions): Promise<void> {
   let lastError = "";
   // A run that died mid-join may have left this node half in the cluster; start from a clean slate.
-  await cleanupHalfJoined(o);
+  if (o.halfJoined) await cleanupHalfJoined(o);
   for (let attempt = 1; attempt <= o.attempts; attempt++) {
     if (o.signal.aborted && attempt > 1) {
       throw new HactlError("INTERRUPTED", `interrupted between join attempts for ${o.spec.name}; the failed attempt was cleaned up`, {
@@ -87,6 +89,6 @@ async function waitMember(o: JoinOptions): Promise<void> {
         remedy: "Run the same command again: hactl finishes or cleans up a half-joined node.",
       });
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 300));
   }
 }

@@ -121,6 +121,23 @@ describe("joinMicrok8sNode", () => {
     expect(c.leader.commandsMatching({ prefix: ["microk8s", "remove-node"] })).toHaveLength(1);
   });
 
+  it("first removes what an interrupted join left of a half-joined node, then joins with a fresh token", async () => {
+    const c = cluster("node-2", "10.0.0.12", ["ok"]);
+    c.state.inKube = true;
+    c.state.inDatastore = true;
+    await joinMicrok8sNode(options(c, "node-2", { halfJoined: true }));
+    expect(c.node.lines[0]).toBe("microk8s leave");
+    const leaderLines = c.leader.lines;
+    expect(leaderLines.indexOf("microk8s remove-node node-2 --force")).toBeLessThan(leaderLines.indexOf("microk8s add-node --format json"));
+    expect(c.state.minted).toBe(1);
+  });
+
+  it("does not query for leftovers when the gathered state shows none", async () => {
+    const c = cluster("node-2", "10.0.0.12", ["ok"]);
+    await joinMicrok8sNode(options(c, "node-2"));
+    expect(c.leader.lines[0]).toBe("microk8s add-node --format json");
+  });
+
   it("joins a worker with --worker and waits only for Ready", async () => {
     const c = cluster("worker-1", "10.0.0.21", ["ok"]);
     await joinMicrok8sNode(options(c, "worker-1"));
