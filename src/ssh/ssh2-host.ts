@@ -67,6 +67,20 @@ export interface Ssh2HostInit {
   readonly afterClose?: () => Promise<void>;
 }
 
+interface OpenedChannel {
+  readonly channel: ClientChannel;
+  /** What happened before anyone else could listen: the exit status and whether the channel closed. */
+  readonly early: { exit?: number; closed: boolean };
+}
+
+/** Resolves when a readable stream has delivered all of its data. */
+function ended(stream: NodeJS.ReadableStream & { readableEnded?: boolean }): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.readableEnded) resolve();
+    else stream.once("end", () => resolve());
+  });
+}
+
 interface Prepared {
   readonly line: string;
   /** Set when the command runs through sudo: the marker line that says the command started. */
@@ -242,16 +256,31 @@ export class Ssh2Host implements RemoteHost {
   }
 
   /**
+   * Opens an exec channel. Its exit status and close are recorded by listeners attached inside ssh2's
+   * callback itself: ssh2 can parse the channel's confirmation, exit status and close from one TCP read
+   * and emit them before an awaiting caller attaches anything, and a plain event, unlike stream data,
+   * is not buffered.
+   *
    * sshd frees a session slightly after the client sees it close, so even under the channel cap a new
    * channel can race MaxSessions and be refused ("Channel open failure"); that refusal is retried
    * briefly, anything else fails at once.
    */
-  private async openChannel(line: string): Promise<ClientChannel> {
+  private async openChannel(line: string): Promise<OpenedChannel> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await new Promise<ClientChannel>((resolve, reject) => {
+        return await new Promise<OpenedChannel>((resolve, reject) => {
           try {
-            this.client.exec(line, (err, channel) => (err ? reject(err) : resolve(channel)));
+            this.client.exec(line, (err, channel) => {
+              if (err) return reject(err);
+              const early: OpenedChannel["early"] = { closed: false };
+              channel.on("exit", (code: number | null, signal?: string) => {
+                early.exit = code ?? signalExitCode(signal);
+              });
+              channel.once("close", () => {
+                early.closed = true;
+              });
+              resolve({ channel, early });
+            });
           } catch (err) {
             reject(err instanceof Error ? err : new Error(String(err)));
           }
@@ -266,7 +295,7 @@ export class Ssh2Host implements RemoteHost {
 
   private async runChannel(command: Command, prepared: Prepared, opts: ExecOptions): Promise<ExecResult> {
     const { argv } = command;
-    const channel = await this.openChannel(prepared.line).catch((err: unknown) => {
+    const { channel, early } = await this.openChannel(prepared.line).catch((err: unknown) => {
       throw channelError(this.name, argv, err);
     });
     return new Promise<ExecResult>((resolve, reject) => {
@@ -277,7 +306,6 @@ export class Ssh2Host implements RemoteHost {
       let started = prepared.marker === undefined;
       let preamble = "";
       let passwordSent = false;
-      let exitCode: number | undefined;
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
 
@@ -299,6 +327,7 @@ export class Ssh2Host implements RemoteHost {
       };
       const onAbort = (): void => kill(commandAbortedError(this.name, argv));
       const writeStdin = (): void => {
+        if (early.closed) return;
         if (command.stdin !== undefined && command.stdin.length > 0) channel.write(command.stdin);
         channel.end();
       };
@@ -351,11 +380,8 @@ export class Ssh2Host implements RemoteHost {
         if (started) emitStderr(text);
         else onPreamble(text);
       });
-      channel.on("exit", (code: number | null, signal?: string) => {
-        exitCode = code ?? signalExitCode(signal);
-      });
       channel.on("error", (e: Error) => kill(channelError(this.name, argv, e)));
-      channel.on("close", () => {
+      const onClose = (): void => {
         const tailOut = outText.end();
         if (tailOut.length > 0) opts.onStdout?.(tailOut);
         const tailErr = errText.end();
@@ -365,13 +391,17 @@ export class Ssh2Host implements RemoteHost {
           if (!started) {
             const said = prepared.prompt ? preamble.split(prepared.prompt).join("\n") : preamble;
             reject(sudoError(this.name, this.user, said, prepared.prompt !== undefined));
-          } else if (exitCode === undefined) {
+          } else if (early.exit === undefined) {
             reject(channelError(this.name, argv, new Error("the channel closed without an exit status")));
           } else {
-            resolve({ code: exitCode, stdout: Buffer.concat(out).toString("utf8"), stderr: err.join("") });
+            resolve({ code: early.exit, stdout: Buffer.concat(out).toString("utf8"), stderr: err.join("") });
           }
         });
-      });
+      };
+      // A command that already finished: its output is still buffered and flows to the listeners
+      // above; the close is handled once both streams have been read to their end.
+      if (early.closed) void Promise.all([ended(channel), ended(channel.stderr)]).then(onClose);
+      else channel.on("close", onClose);
       if (started) writeStdin();
     });
   }

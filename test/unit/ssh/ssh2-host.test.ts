@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { PassThrough } from "node:stream";
 import type { Client } from "ssh2";
 import { afterEach, describe, expect, it } from "vitest";
 import { HactlError } from "../../../src/core/errors.js";
@@ -134,5 +135,34 @@ describe("Ssh2Host sudo", () => {
     await host.exec({ argv: ["echo", "it's"] });
     expect(lines).toEqual(["systemctl restart haproxy", `echo 'it'\\''s'`]);
     expect(host.commandCount).toBe(2);
+  });
+});
+
+/** A channel with real streams, for the ordering of ssh2's events. */
+class StreamChannel extends PassThrough {
+  readonly stderr = new PassThrough();
+  signal(): void {}
+}
+
+describe("Ssh2Host channel events", () => {
+  it("keeps the exit status and output of a command that finished in the same read as its channel opened", async () => {
+    const emitter = new EventEmitter();
+    const client = Object.assign(emitter, {
+      exec(_line: string, cb: (err: Error | undefined, ch: StreamChannel) => void) {
+        const ch = new StreamChannel();
+        cb(undefined, ch);
+        // ssh2 parses CHANNEL_SUCCESS, data, exit-status and close from one TCP read synchronously
+        ch.push("hello\n");
+        ch.push(null);
+        ch.stderr.push(null);
+        ch.emit("exit", 3);
+        ch.emit("close");
+        return client;
+      },
+      end() {},
+      destroy() {},
+    });
+    const host = new Ssh2Host(client as unknown as Client, { name: "node-1", address: "10.0.0.1", user: "root" });
+    await expect(host.exec({ argv: ["true"], stdin: "ignored" })).resolves.toEqual({ code: 3, stdout: "hello\n", stderr: "" });
   });
 });
