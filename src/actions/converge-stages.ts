@@ -8,6 +8,7 @@ import { lbMachinesOutOfDate } from "../gather/lb-state.js";
 import type { RenderedConfig } from "../lb/render.js";
 import { templateSource } from "../lb/template-source.js";
 import { lbLayout, type LbLayout } from "../phases/lb-configs.js";
+import { hostsLines } from "../phases/hosts-file.js";
 import { need } from "../phases/prepare-hosts.js";
 import { formatPreflight, needsHostsEntries, preflightChecks, preflightFailed, type PreflightCheck } from "../phases/preflight.js";
 import type { ClusterSpec } from "../spec/schema.js";
@@ -70,10 +71,9 @@ export async function loadBalancerInputs(spec: ClusterSpec, session: Session, fa
   });
   const stale = await lbMachinesOutOfDate(session.hosts, layout.files);
   const hostsEntriesFor = needsHostsEntries(checks);
-  const machines = machinesOf(spec);
+  const wanted = hostsLines(machinesOf(spec)).join("\n");
   for (const h of spec.spec.loadBalancer.external?.hosts ?? []) {
-    const resolves = facts.get(h.name)?.resolves;
-    if (machines.some((m) => resolves?.get(m.name) !== m.address)) hostsEntriesFor.add(h.name);
+    if (facts.get(h.name)?.hostsBlock.join("\n") !== wanted) hostsEntriesFor.add(h.name);
   }
   return { layout, staleFiles: new Map([...layout.files].filter(([m]) => stale.has(m))), hostsEntriesFor };
 }

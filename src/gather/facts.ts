@@ -24,6 +24,8 @@ export interface NodeFacts {
   reachable: Set<string>;
   /** net.ipv4.ip_nonlocal_bind is 1 now and hactl's sysctl file keeps it so across reboots. */
   nonlocalBind: boolean;
+  /** The lines of hactl's managed block in /etc/hosts (empty when there is none). */
+  hostsBlock: string[];
 }
 
 const TOOLS = ["snap", "keepalived", "haproxy", "nginx", "kubeadm", "kubelet", "containerd", "etcdctl", "bash"];
@@ -41,6 +43,7 @@ echo "cpus=$(nproc 2>/dev/null || echo 0)"
 echo "mem_kib=$(awk '/^MemTotal:/{print $2}' /proc/meminfo)"
 echo "disk_kib=$(df -Pk / | awk 'NR==2{print $4}')"
 echo "time_ms=$(date +%s%3N)"
+sed -n '/^# BEGIN hactl cluster nodes$/,/^# END hactl cluster nodes$/p' /etc/hosts 2>/dev/null | sed '1d;$d;s/^/hostsblock=/' 
 [ "$(sysctl -n net.ipv4.ip_nonlocal_bind 2>/dev/null)" = 1 ] && grep -qs 'ip_nonlocal_bind = 1' /etc/sysctl.d/60-hactl-loadbalancer.conf && echo "nonlocal_bind=1"
 ip -o -4 addr show 2>/dev/null | awk '{print "addr=" $2 " " $4}'
 ss -Htln 2>/dev/null | awk '{print "listen=" $4}'
@@ -78,6 +81,7 @@ export function parseFacts(stdout: string, sentAt: number, receivedAt: number): 
     commands: new Set(),
     reachable: new Set(),
     nonlocalBind: false,
+    hostsBlock: [],
   };
   for (const line of stdout.split("\n")) {
     const eq = line.indexOf("=");
@@ -110,6 +114,7 @@ export function parseFacts(stdout: string, sentAt: number, receivedAt: number): 
       }
       case "reach": facts.reachable.add(value); break;
       case "nonlocal_bind": facts.nonlocalBind = value === "1"; break;
+      case "hostsblock": facts.hostsBlock.push(line.slice(eq + 1)); break;
     }
   }
   return facts;

@@ -8,6 +8,11 @@ export function withHostsBlock(current: string, entries: readonly { name: string
   const end = lines.indexOf(END);
   const outside = start >= 0 && end > start ? [...lines.slice(0, start), ...lines.slice(end + 1)] : lines;
   while (outside.length > 0 && outside[outside.length - 1] === "") outside.pop();
-  const block = [BEGIN, ...entries.map((e) => `${e.address}\t${e.name}`), END];
+  const block = [BEGIN, ...hostsLines(entries), END];
   return `${[...outside, ...block].join("\n")}\n`;
+}
+
+/** The lines hactl keeps between its markers, one per machine. */
+export function hostsLines(entries: readonly { name: string; address: string }[]): string[] {
+  return entries.map((e) => `${e.address}\t${e.name}`);
 }

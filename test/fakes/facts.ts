@@ -20,6 +20,7 @@ export function healthyFacts(spec: ClusterSpec, name: string, over: Partial<Node
     commands: new Set(["snap", "bash"]),
     reachable: new Set(spec.spec.nodes.map((n) => `${n.address}:22`)),
     nonlocalBind: false,
+    hostsBlock: [],
     ...over,
   };
 }

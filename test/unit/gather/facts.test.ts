@@ -113,3 +113,11 @@ describe("gatherFacts", () => {
     expect(Math.abs(f.clockSkewMs)).toBeLessThan(5_000);
   });
 });
+
+describe("parseFacts: hactl's /etc/hosts block", () => {
+  it("keeps the block's lines exactly, tabs included", () => {
+    const f = parseFacts("os_id=ubuntu\nhostsblock=10.0.0.11\tnode-1\nhostsblock=10.0.0.12\tnode-2\n", 0, 0);
+    expect(f.hostsBlock).toEqual(["10.0.0.11\tnode-1", "10.0.0.12\tnode-2"]);
+  });
+});
+
