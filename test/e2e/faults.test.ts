@@ -289,9 +289,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "hactl-faults-"));
   mkdirSync(join(dir, "logs"));
   secretEnv.FAULTS_SUDO_PW = lab.opsUser.password;
+  // install probes external services from a node: point them at ports that answer in the lab.
   secretEnv.FAULTS_STATS_PW = `stats-${randomBytes(9).toString("hex")}`;
-  secretEnv.FAULTS_PG_URL = `postgresql://app:pg-${randomBytes(9).toString("hex")}@${node(1).address}:5432/app`;
-  secretEnv.FAULTS_REDIS_URL = `redis://:redis-${randomBytes(9).toString("hex")}@${node(2).address}:6379/0`;
+  secretEnv.FAULTS_PG_URL = `postgresql://app:pg-${randomBytes(9).toString("hex")}@${node(2).address}:22/app`;
+  secretEnv.FAULTS_REDIS_URL = `redis://:redis-${randomBytes(9).toString("hex")}@${node(3).address}:16443/0`;
   const yaml = labClusterYaml(lab, {
     controlPlanes: 3,
     extra: [
