@@ -59,6 +59,8 @@ async function runStep(step: Step, opts: ApplyOptions, summary: ApplySummary): P
     const e = asHactlError(err);
     await Promise.resolve(opts.onStep?.(step, "failed")).catch(() => undefined);
     opts.reporter.step(step.node, `${step.title}: ${e.message}`, "failed");
+    // A read-only wait cut short by Ctrl-C: report the interruption itself, with its resume hint.
+    if (e.code === "INTERRUPTED" && opts.signal.aborted && opts.signal.reason instanceof HactlError) throw opts.signal.reason;
     throw e.node ? e.inStep(step.title) : new HactlError(e.code, e.message, { node: step.node, step: step.title, remedy: e.remedy, details: e.details, retryable: e.retryable, cause: e });
   }
 }

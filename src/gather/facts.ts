@@ -31,10 +31,13 @@ export interface NodeFacts {
 const TOOLS = ["snap", "keepalived", "haproxy", "nginx", "kubeadm", "kubelet", "containerd", "etcdctl", "bash"];
 
 /**
- * The facts script is a constant of hactl; names and addresses to look up are passed as positional
- * arguments ("$@"), never spliced into the script, so nothing from cluster.yaml is read by the shell.
+ * The facts script runs as the login user (it changes nothing), so it adds the sbin directories a
+ * non-root PATH lacks, where keepalived and haproxy live. It is a constant of hactl; names and
+ * addresses to look up are passed as positional arguments ("$@"), never spliced into the script, so
+ * nothing from cluster.yaml is read by the shell.
  */
 const FACTS_SCRIPT = `
+PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 ${TCP_PROBE_FN}
 . /etc/os-release 2>/dev/null
 echo "os_id=$ID"; echo "os_version=$VERSION_ID"

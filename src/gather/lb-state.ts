@@ -1,10 +1,12 @@
 import type { RemoteHost } from "../core/host.js";
 import { forEachNode } from "../core/parallel.js";
 import type { RenderedConfig } from "../lb/render.js";
+import { appliedStamp, stampPath } from "../phases/activate-config.js";
 
 /**
- * Read-only: the machines whose load-balancer files differ from what hactl would install, or whose
- * services are not running. Only these get an LB step, so a finished cluster plans nothing.
+ * Read-only: the machines whose load-balancer files differ from what hactl would install, whose
+ * services are not running, or whose services never loaded these files (no matching applied stamp).
+ * Only these get an LB step, so a finished cluster plans nothing.
  */
 export async function lbMachinesOutOfDate(hosts: ReadonlyMap<string, RemoteHost>, files: ReadonlyMap<string, readonly RenderedConfig[]>): Promise<Set<string>> {
   const stale = new Set<string>();
@@ -17,8 +19,10 @@ export async function lbMachinesOutOfDate(hosts: ReadonlyMap<string, RemoteHost>
         return;
       }
     }
-    for (const svc of new Set((files.get(name) ?? []).map((f) => f.service))) {
-      if ((await host.exec({ argv: ["systemctl", "is-active", svc], sudo: true })).code !== 0) {
+    const mine = files.get(name) ?? [];
+    for (const svc of new Set(mine.map((f) => f.service))) {
+      const inactive = (await host.exec({ argv: ["systemctl", "is-active", svc], sudo: true })).code !== 0;
+      if (inactive || (await host.readFile(stampPath(svc), { sudo: true })) !== appliedStamp(mine, svc)) {
         stale.add(name);
         return;
       }

@@ -1,9 +1,26 @@
+import { createHash } from "node:crypto";
 import { HactlError } from "../core/errors.js";
 import type { RemoteHost } from "../core/host.js";
 import type { StepOutcome } from "../core/plan.js";
 import type { RenderedConfig } from "../lb/render.js";
 
 const STAGED = ".hactl-new";
+const STAMP_DIR = "/var/lib/hactl/lb-applied";
+
+/**
+ * What a service was last reloaded or started with: a digest of its files, written after the reload
+ * succeeded. A config that reached the disk but was never loaded (link cut mid-reload, Ctrl-C) has no
+ * matching stamp, so the next run reloads it even though the files are identical.
+ */
+export function appliedStamp(files: readonly RenderedConfig[], service: string): string {
+  const hash = createHash("sha256");
+  for (const f of files.filter((x) => x.service === service).sort((a, b) => a.path.localeCompare(b.path))) hash.update(`${f.path}\n${f.content}\n`);
+  return `${hash.digest("hex")}\n`;
+}
+
+export function stampPath(service: string): string {
+  return `${STAMP_DIR}/${service}`;
+}
 
 /**
  * Puts load-balancer configs live on one node without ever replacing a working config by a broken one:
@@ -19,11 +36,13 @@ export async function activateConfigs(host: RemoteHost, files: readonly Rendered
   }
   const services = [...new Set(files.map((f) => f.service))];
   const inactive: string[] = [];
+  const unapplied: string[] = [];
   for (const svc of services) {
     const state = await host.exec({ argv: ["systemctl", "is-active", svc], sudo: true });
     if (state.code !== 0) inactive.push(svc);
+    if ((await host.readFile(stampPath(svc), { sudo: true })) !== appliedStamp(files, svc)) unapplied.push(svc);
   }
-  if (changed.length === 0 && inactive.length === 0) return "unchanged";
+  if (changed.length === 0 && inactive.length === 0 && unapplied.length === 0) return "unchanged";
 
   const staged: RenderedConfig[] = [];
   for (const file of changed) {
@@ -45,12 +64,13 @@ export async function activateConfigs(host: RemoteHost, files: readonly Rendered
     if (isHelperScript(file)) await promote(host, staged.pop() as RenderedConfig);
   }
   for (const file of staged) await promote(host, file);
-  const touched = new Set(changed.map((f) => f.service));
+  const touched = new Set([...changed.map((f) => f.service), ...unapplied]);
   for (const svc of services) {
     if (signal?.aborted) break;
     await host.run({ argv: ["systemctl", "enable", svc], sudo: true });
     if (inactive.includes(svc)) await host.run({ argv: ["systemctl", "start", svc], sudo: true, timeoutMs: 60_000 });
     else if (touched.has(svc)) await host.run({ argv: ["systemctl", "reload", svc], sudo: true, timeoutMs: 60_000 });
+    await host.writeFile(stampPath(svc), appliedStamp(files, svc), { mode: 0o600, sudo: true });
   }
   return "changed";
 }

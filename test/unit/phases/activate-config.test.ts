@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { HactlError } from "../../../src/core/errors.js";
 import type { RenderedConfig } from "../../../src/lb/index.js";
-import { activateConfigs } from "../../../src/phases/activate-config.js";
+import { activateConfigs, appliedStamp, stampPath } from "../../../src/phases/activate-config.js";
 import { FakeHost } from "../../fakes/fake-host.js";
 
 const haproxy: RenderedConfig = {
@@ -24,11 +24,18 @@ function host(opts: { active?: boolean; validates?: boolean } = {}): FakeHost {
 }
 
 describe("activateConfigs", () => {
-  it("leaves identical files on an active service alone", async () => {
-    const h = host().withFile(haproxy.path, haproxy.content);
+  it("leaves identical files on an active service that loaded them alone", async () => {
+    const h = host().withFile(haproxy.path, haproxy.content).withFile(stampPath("haproxy"), appliedStamp([haproxy], "haproxy"));
     expect(await activateConfigs(h, [haproxy])).toBe("unchanged");
     expect(h.written).toEqual([]);
     expect(h.lines).toEqual(["systemctl is-active haproxy"]);
+  });
+
+  it("reloads a service whose identical files were written but never loaded (no matching stamp)", async () => {
+    const h = host().withFile(haproxy.path, haproxy.content);
+    expect(await activateConfigs(h, [haproxy])).toBe("changed");
+    expect(h.lines.slice(1)).toEqual(["systemctl enable haproxy", "systemctl reload haproxy"]);
+    expect(h.files.get(stampPath("haproxy"))).toBe(appliedStamp([haproxy], "haproxy"));
   });
 
   it("stages, validates the staged copy, installs with a backup, then reloads", async () => {
@@ -37,6 +44,7 @@ describe("activateConfigs", () => {
     expect(h.written.map((w) => [w.path, w.options.backup ?? false])).toEqual([
       ["/etc/haproxy/haproxy.cfg.hactl-new", false],
       ["/etc/haproxy/haproxy.cfg", true],
+      [stampPath("haproxy"), false],
     ]);
     expect(h.written[1]?.options).toMatchObject({ sudo: true, mode: 0o644, owner: "root:root" });
     expect(h.lines).toEqual([
@@ -51,9 +59,9 @@ describe("activateConfigs", () => {
   });
 
   it("starts an inactive service instead of reloading it, even when the files are unchanged", async () => {
-    const h = host({ active: false }).withFile(haproxy.path, haproxy.content);
+    const h = host({ active: false }).withFile(haproxy.path, haproxy.content).withFile(stampPath("haproxy"), appliedStamp([haproxy], "haproxy"));
     expect(await activateConfigs(h, [haproxy])).toBe("changed");
-    expect(h.written).toEqual([]);
+    expect(h.written.map((w) => w.path)).toEqual([stampPath("haproxy")]);
     expect(h.lines.slice(1)).toEqual(["systemctl enable haproxy", "systemctl start haproxy"]);
   });
 
@@ -97,7 +105,7 @@ describe("activateConfigs", () => {
   });
 
   it("reloads only the services whose files changed", async () => {
-    const h = host().withFile(keepalived.path, keepalived.content);
+    const h = host().withFile(keepalived.path, keepalived.content).withFile(stampPath("keepalived"), appliedStamp([keepalived], "keepalived"));
     await activateConfigs(h, [keepalived, haproxy]);
     const systemctl = h.lines.filter((l) => l.startsWith("systemctl") && !l.includes("is-active"));
     expect(systemctl).toEqual(["systemctl enable keepalived", "systemctl enable haproxy", "systemctl reload haproxy"]);
