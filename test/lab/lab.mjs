@@ -56,6 +56,8 @@ const PRIVATE_DIRS = [
   // remote command, would run the host's ~/.bashrc (on these machines pyenv init, under a lock shared by
   // all nodes) — slow, serialised across nodes, and not what a fresh server does.
   { path: "/root", mode: 0o700 },
+  // hactl's own state on a node (cluster lock, run journal, applied stamps) is per node, as on servers
+  { path: "/var/lib/hactl", mode: 0o700 },
 ];
 
 /** Binaries the lab needs and the Debian package that provides each. */
@@ -462,6 +464,9 @@ export async function ensureWorkstation() {
   if (has.code !== 0) {
     await attach(WORKSTATION_NS, "v-ws", `${WORKSTATION_ADDRESS}/24`);
   }
+  // The lab's addresses exist only inside its namespaces. In the host's own namespace the subnet is a
+  // blackhole, so a tool started there by mistake fails at once instead of sending anything out.
+  if (!insideWorkstation()) await must("ip", ["route", "replace", "blackhole", SUBNET]);
   return { ns: WORKSTATION_NS, address: WORKSTATION_ADDRESS };
 }
 
@@ -816,6 +821,7 @@ export async function labDown() {
     }
   }
   if (keepWorkstation) await run("ip", ["-n", WORKSTATION_NS, "link", "del", IFACE]);
+  else await run("ip", ["route", "del", "blackhole", SUBNET]);
   await Promise.all(names.map((n) => run("ip", ["netns", "del", n])));
   await rm(SUDOERS_FILE, { force: true });
   await rm(`${SUDOERS_FILE}.tmp`, { force: true });

@@ -13,7 +13,7 @@ fs="$dir/fs"
 
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$fs/etc,workdir=$dir/etc-work" /etc
 
-for path in /tmp /run /usr/local/bin /var/lib/hactl-kit /var/log/hactl-kit /var/snap /var/lib/etcd /root; do
+for path in /tmp /run /usr/local/bin /var/lib/hactl-kit /var/log/hactl-kit /var/snap /var/lib/etcd /root /var/lib/hactl; do
   mount --bind "$fs$path" "$path"
 done
 
