@@ -8,10 +8,10 @@ import { activateConfigs } from "./activate-config.js";
 import { joinMicrok8sNode } from "./microk8s-join.js";
 import { hostsEntriesStep, need, nonlocalBindStep, packagesStep } from "./prepare-hosts.js";
 
-export interface Microk8sPlanInput {
+/** What every distribution's install plan starts from: the spec, the facts and the LB layout. */
+export interface ClusterPlanInput {
   spec: ClusterSpec;
   facts: ReadonlyMap<string, NodeFacts>;
-  state: Microk8sClusterState;
   /** Nodes (and LB hosts) whose /etc/hosts needs hactl's entries. */
   hostsEntriesFor: ReadonlySet<string>;
   /** Rendered load-balancer configs of the machines that need them (out of date or service down). */
@@ -21,6 +21,10 @@ export interface Microk8sPlanInput {
   /** Nodes that bind the VIP without holding it (haproxy on every control plane). */
   nonlocalBind: ReadonlySet<string>;
   joinAttempts: number;
+}
+
+export interface Microk8sPlanInput extends ClusterPlanInput {
+  state: Microk8sClusterState;
 }
 
 export const ADDONS: { key: keyof ClusterSpec["spec"]["addons"]; name: string }[] = [

@@ -81,17 +81,22 @@ export interface LinkerdInput {
   rolloutTimeoutSeconds: number;
 }
 
-export function linkerdEnablePhase(input: LinkerdInput): Phase {
-  const step = (id: string, title: string, describe: string[], run: (host: RemoteHost, ctx: StepContext) => Promise<void>): Step => ({
+/** A step of the Linkerd phases: runs on the leader and always reports a change. */
+function linkerdStep(leader: string) {
+  return (id: string, title: string, describe: string[], run: (host: RemoteHost, ctx: StepContext) => Promise<void>): Step => ({
     id: `linkerd:${id}`,
-    node: input.leader,
+    node: leader,
     title,
     describe,
     async run(ctx) {
-      await run(hostOf(ctx, input.leader), ctx);
+      await run(hostOf(ctx, leader), ctx);
       return "changed";
     },
   });
+}
+
+export function linkerdEnablePhase(input: LinkerdInput): Phase {
+  const step = linkerdStep(input.leader);
   return {
     title: "Linkerd",
     mode: "serial",
@@ -133,16 +138,7 @@ export function linkerdEnablePhase(input: LinkerdInput): Phase {
 }
 
 export function linkerdDisablePhase(input: LinkerdInput): Phase {
-  const step = (id: string, title: string, describe: string[], run: (host: RemoteHost, ctx: StepContext) => Promise<void>): Step => ({
-    id: `linkerd:${id}`,
-    node: input.leader,
-    title,
-    describe,
-    async run(ctx) {
-      await run(hostOf(ctx, input.leader), ctx);
-      return "changed";
-    },
-  });
+  const step = linkerdStep(input.leader);
   return {
     title: "Linkerd",
     mode: "serial",

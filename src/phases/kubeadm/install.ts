@@ -2,28 +2,21 @@ import { HactlError } from "../../core/errors.js";
 import type { Phase, Plan, Step } from "../../core/plan.js";
 import { redact } from "../../core/secrets.js";
 import { CALICO_MANIFEST_URL, initConfiguration, kubeadm } from "../../distros/kubeadm.js";
-import type { NodeFacts } from "../../gather/facts.js";
 import { isKubeadmMember, type KubeadmClusterState } from "../../gather/kubeadm-state.js";
 import type { RenderedConfig } from "../../lb/render.js";
-import type { ClusterSpec, NodeSpec } from "../../spec/schema.js";
+import type { NodeSpec } from "../../spec/schema.js";
 import { activateConfigs } from "../activate-config.js";
 import { hostsEntriesStep, need, nonlocalBindStep, packagesStep } from "../prepare-hosts.js";
 import { INIT_CONFIG_PATH, joinKubeadmNode, newCertificateKey, type CertKeyState } from "./join.js";
 import { kubeadmHostSteps } from "./prepare.js";
+import type { ClusterPlanInput } from "../install-microk8s.js";
 
-export interface KubeadmPlanInput {
-  spec: ClusterSpec;
-  facts: ReadonlyMap<string, NodeFacts>;
+export interface KubeadmPlanInput extends ClusterPlanInput {
   state: KubeadmClusterState;
-  hostsEntriesFor: ReadonlySet<string>;
-  lbFiles: ReadonlyMap<string, readonly RenderedConfig[]>;
-  lbPackages: ReadonlyMap<string, readonly { pkg: string; command: string }[]>;
-  nonlocalBind: ReadonlySet<string>;
   /** VIP:PORT every API client (and kubeadm) uses. */
   controlPlaneEndpoint: string;
   /** The CNI manifest's text (spec.distribution.cni.manifest), or undefined for the bundled Calico URL. */
   cniManifest: string | undefined;
-  joinAttempts: number;
   /** Shared by the init and control-plane join steps of this run. */
   certs: CertKeyState;
 }
