@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { HactlError } from "../core/errors.js";
 import type { RemoteHost } from "../core/host.js";
-import type { StepOutcome } from "../core/plan.js";
+import type { Step, StepOutcome } from "../core/plan.js";
 import type { RenderedConfig } from "../lb/render.js";
+import { need } from "./prepare-hosts.js";
 
 const STAGED = ".hactl-new";
 const STAMP_DIR = "/var/lib/hactl/lb-applied";
@@ -83,4 +84,16 @@ function isHelperScript(file: RenderedConfig): boolean {
 async function promote(host: RemoteHost, file: RenderedConfig): Promise<void> {
   await host.writeFile(file.path, file.content, { mode: file.mode, owner: file.owner, sudo: true, backup: true });
   await host.exec({ argv: ["rm", "-f", `${file.path}${STAGED}`], sudo: true });
+}
+
+/** The install step that puts one machine's load-balancer configs live. */
+export function lbStep(name: string, files: readonly RenderedConfig[]): Step {
+  const services = [...new Set(files.map((f) => f.service))];
+  return {
+    id: `lb:${name}`,
+    node: name,
+    title: `configure ${services.join(" + ")}`,
+    describe: files.map((f) => `${f.path}: validate (${f.validate[0]}), install with backup, reload ${f.service}`),
+    run: (ctx) => activateConfigs(need(ctx.hosts, name), files, ctx.signal),
+  };
 }

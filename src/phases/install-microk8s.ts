@@ -4,7 +4,7 @@ import type { NodeFacts } from "../gather/facts.js";
 import { isMember, type Microk8sClusterState } from "../gather/microk8s-state.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import type { RenderedConfig } from "../lb/render.js";
-import { activateConfigs } from "./activate-config.js";
+import { lbStep } from "./activate-config.js";
 import { joinMicrok8sNode } from "./microk8s-join.js";
 import { hostsEntriesStep, need, nonlocalBindStep, packagesStep } from "./prepare-hosts.js";
 
@@ -117,16 +117,6 @@ function joinStep(node: NodeSpec, leader: NodeSpec, attempts: number, halfJoined
   };
 }
 
-function lbStep(name: string, files: readonly RenderedConfig[]): Step {
-  const services = [...new Set(files.map((f) => f.service))];
-  return {
-    id: `lb:${name}`,
-    node: name,
-    title: `configure ${services.join(" + ")}`,
-    describe: files.map((f) => `${f.path}: validate (${f.validate[0]}), install with backup, reload ${f.service}`),
-    run: (ctx) => activateConfigs(need(ctx.hosts, name), files, ctx.signal),
-  };
-}
 
 function addonsStep(leader: string, addons: readonly string[]): Step {
   return {

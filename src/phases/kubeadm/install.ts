@@ -3,9 +3,8 @@ import type { Phase, Plan, Step } from "../../core/plan.js";
 import { redact } from "../../core/secrets.js";
 import { CALICO_MANIFEST_URL, initConfiguration, kubeadm } from "../../distros/kubeadm.js";
 import { isKubeadmMember, type KubeadmClusterState } from "../../gather/kubeadm-state.js";
-import type { RenderedConfig } from "../../lb/render.js";
 import type { NodeSpec } from "../../spec/schema.js";
-import { activateConfigs } from "../activate-config.js";
+import { lbStep } from "../activate-config.js";
 import { hostsEntriesStep, need, nonlocalBindStep, packagesStep } from "../prepare-hosts.js";
 import { INIT_CONFIG_PATH, joinKubeadmNode, newCertificateKey, type CertKeyState } from "./join.js";
 import { kubeadmHostSteps } from "./prepare.js";
@@ -67,16 +66,6 @@ export function planKubeadmInstall(input: KubeadmPlanInput): Plan {
   ] satisfies Phase[];
 }
 
-function lbStep(name: string, files: readonly RenderedConfig[]): Step {
-  const services = [...new Set(files.map((f) => f.service))];
-  return {
-    id: `lb:${name}`,
-    node: name,
-    title: `configure ${services.join(" + ")}`,
-    describe: files.map((f) => `${f.path}: validate (${f.validate[0]}), install with backup, reload ${f.service}`),
-    run: (ctx) => activateConfigs(need(ctx.hosts, name), files, ctx.signal),
-  };
-}
 
 function initStep(leader: NodeSpec, input: KubeadmPlanInput): Step {
   const dist = input.spec.spec.distribution;
