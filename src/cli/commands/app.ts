@@ -1,9 +1,9 @@
 /** The application's day-2 commands: scale, autoscale, linkerd, ha, restart, reconfigure. */
 import { Command, Option } from "commander";
 import type { Wrap } from "./index.js";
+import type { ReconfigureFlags } from "../../actions/app/reconfigure.js";
+import { dryRun, fileOption } from "./options.js";
 
-const fileOption = (): Option => new Option("-f, --file <path>", "cluster.yaml to use").default("cluster.yaml");
-const dryRun = (): Option => new Option("--dry-run", "print the plan and change nothing").default(false);
 const timeout = (): Option => new Option("--timeout <seconds>", "how long to wait for the replicas or the rollout").default("300");
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -87,19 +87,7 @@ export function registerAppCommands(program: Command, wrap: Wrap): void {
     .addOption(fileOption())
     .addOption(dryRun())
     .action(function (this: Command) {
-      const opts = this.opts<{
-        file: string;
-        dryRun: boolean;
-        ha?: string;
-        systemReplicas?: string;
-        evictionTimeout?: string;
-        autoscale?: string;
-        min?: string;
-        max?: string;
-        cpu?: string;
-        linkerd?: string;
-        external: string[];
-      }>();
+      const opts = this.opts<ReconfigureFlags & { external: string[] }>();
       return wrap("reconfigure", async (ctx) => (await import("../../actions/app/reconfigure.js")).runReconfigure(opts, ctx))();
     });
 }

@@ -2,11 +2,10 @@ import { Command, Option } from "commander";
 import type { CommandBody } from "../main.js";
 import { registerAppCommands } from "./app.js";
 import { registerInit } from "./init.js";
+import { dryRun, fileOption } from "./options.js";
 
 export type Wrap = (name: string, body: CommandBody) => () => Promise<void>;
 
-const fileOption = (): Option => new Option("-f, --file <path>", "cluster.yaml to use").default("cluster.yaml");
-const dryRun = (): Option => new Option("--dry-run", "print the plan per node and change nothing anywhere").default(false);
 
 /** Every command hactl has. Bodies are imported lazily so `hactl --help` stays fast. */
 export function registerCommands(program: Command, wrap: Wrap): void {
