@@ -31,7 +31,7 @@ import {
   keyTypeOf,
 } from "./known-hosts.js";
 import { loadSshConfig, parseProxyJump, resolveSshConfig, type SshConfigBlock } from "./ssh-config.js";
-import { Ssh2Host } from "./ssh2-host.js";
+import { Ssh2Host, endClient } from "./ssh2-host.js";
 
 /** Where and how to reach one node. Secrets are already resolved (spec SecretRefs → strings). */
 export interface SshTarget {
@@ -230,21 +230,10 @@ function forwardOut(jump: Client, address: string, port: number): Promise<Readab
 interface Opened {
   readonly client: Client;
   readonly resolved: Resolved;
+  /** Ends this client, then its jump host. */
   close(): Promise<void>;
-}
-
-function endClient(client: Client): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      client.destroy();
-      resolve();
-    }, 2000);
-    client.once("close", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    client.end();
-  });
+  /** Ends only the jump host (the client's owner ended the client itself). */
+  closeJump(): Promise<void>;
 }
 
 async function openClient(target: SshTarget, opts: ConnectOptions, config: readonly SshConfigBlock[], depth: number): Promise<Opened> {
@@ -274,7 +263,9 @@ async function openClient(target: SshTarget, opts: ConnectOptions, config: reado
   try {
     const client = await handshake(ssh2, r, ctx, known, auth, opts, sock);
     const jumpRef = jump;
-    return { client, resolved: r, close: async () => {
+    return { client, resolved: r, closeJump: async () => {
+      await jumpRef?.close();
+    }, close: async () => {
       await endClient(client);
       await jumpRef?.close();
     } };
@@ -436,9 +427,7 @@ export async function connectNode(target: SshTarget, opts: ConnectOptions): Prom
     user: resolved.user,
     ...(target.sudoPassword !== undefined ? { sudoPassword: target.sudoPassword } : {}),
     ...(opts.log ? { log: opts.log } : {}),
-    afterClose: async () => {
-      await opened.close();
-    },
+    afterClose: opened.closeJump,
   });
 }
 

@@ -73,6 +73,27 @@ interface OpenedChannel {
   readonly early: { exit?: number; closed: boolean };
 }
 
+/** How long a polite SSH disconnect may take before the socket is destroyed. */
+const END_TIMEOUT_MS = 2000;
+
+/**
+ * Sends SSH's disconnect and resolves when the socket has closed (at most END_TIMEOUT_MS). Call it once
+ * per client: a client that has already closed emits no second "close", so the timer would run out.
+ */
+export function endClient(client: Client): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      client.destroy();
+      resolve();
+    }, END_TIMEOUT_MS);
+    client.once("close", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    client.end();
+  });
+}
+
 /** Resolves when a readable stream has delivered all of its data. */
 function ended(stream: NodeJS.ReadableStream & { readableEnded?: boolean }): Promise<void> {
   return new Promise((resolve) => {
@@ -213,19 +234,7 @@ export class Ssh2Host implements RemoteHost {
     if (sftp) {
       await sftp.then((s) => s.end()).catch(() => undefined);
     }
-    if (!this.closed) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          this.client.destroy();
-          resolve();
-        }, 2000);
-        this.client.once("close", () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        this.client.end();
-      });
-    }
+    if (!this.closed) await endClient(this.client);
     this.closed = true;
     await this.afterClose?.();
   }

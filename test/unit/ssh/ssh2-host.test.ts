@@ -166,3 +166,28 @@ describe("Ssh2Host channel events", () => {
     await expect(host.exec({ argv: ["true"], stdin: "ignored" })).resolves.toEqual({ code: 3, stdout: "hello\n", stderr: "" });
   });
 });
+
+describe("Ssh2Host close", () => {
+  it("ends its client once, then runs afterClose (which must not end the client again)", async () => {
+    const { client } = fakeClient(() => undefined);
+    let ends = 0;
+    const end = client.end.bind(client);
+    client.end = () => {
+      ends += 1;
+      return end();
+    };
+    const order: string[] = [];
+    client.once("close", () => order.push("client closed"));
+    const host = new Ssh2Host(client, {
+      name: "node-1",
+      address: "10.0.0.1",
+      user: "root",
+      afterClose: async () => {
+        order.push("afterClose");
+      },
+    });
+    await Promise.all([host.close(), host.close()]);
+    expect(ends).toBe(1);
+    expect(order).toEqual(["client closed", "afterClose"]);
+  });
+});
