@@ -195,3 +195,67 @@ export function phaseDurations(text) {
   }
   return marks.map((mark, i) => ({ phase: mark.phase, ms: (marks[i + 1]?.at ?? last) - mark.at }));
 }
+
+/**
+ * One line of a node's /var/log/hactl-kit/commands.jsonl: a kit stand-in run (tool, its leading
+ * command words, start and end in epoch ms, exit code).
+ * @typedef {{ tool: string, sub: string, start: number, end: number, code: number }} KitCommand
+ */
+
+/**
+ * The entries of a commands.jsonl; lines that do not parse are skipped.
+ * @param {string} text
+ * @returns {KitCommand[]}
+ */
+export function parseCommandLog(text) {
+  /** @type {KitCommand[]} */
+  const entries = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const e = JSON.parse(line);
+      if (typeof e.tool === "string" && typeof e.sub === "string" && Number.isFinite(e.start) && Number.isFinite(e.end)) entries.push(e);
+    } catch {
+      continue;
+    }
+  }
+  return entries;
+}
+
+/**
+ * The measured critical path of a MicroK8s install (or add-node) from the kit's command logs: the
+ * commands the lower bound charges for, with their real durations in the lab. Only entries that start
+ * inside the run's window [from, to] count, each as end − start.
+ *
+ *   install = max over nodes of (its `snap install` + the first `microk8s status` that starts after
+ *             that install ended, i.e. the wait-ready); a node without `snap install` counts 0
+ *   joins   = Σ `microk8s add-node` + Σ `microk8s join`, over all nodes (add-node runs on the leader,
+ *             join on the joining node); retried attempts count too
+ *   addons  = Σ `microk8s enable <addon>` (on the leader)
+ *
+ * @param {Record<string, readonly KitCommand[]>} logs per node
+ * @param {{ from: number, to: number }} window epoch ms
+ * @returns {{ totalMs: number, terms: { parallelInstallMs: number, serialJoinsMs: number, addonsMs: number }, slowestInstall?: string }}
+ */
+export function measuredCriticalPath(logs, { from, to }) {
+  const ms = (/** @type {KitCommand} */ e) => e.end - e.start;
+  let parallelInstallMs = 0;
+  /** @type {string | undefined} */
+  let slowestInstall;
+  let serialJoinsMs = 0;
+  let addonsMs = 0;
+  for (const [node, all] of Object.entries(logs)) {
+    const entries = all.filter((e) => e.start >= from && e.start <= to).sort((a, b) => a.start - b.start);
+    let installMs = 0;
+    for (const install of entries.filter((e) => e.tool === "snap" && /^install\b/.test(e.sub))) {
+      const ready = entries.find((e) => e.tool === "microk8s" && e.sub === "status" && e.start >= install.end);
+      installMs += ms(install) + (ready ? ms(ready) : 0);
+    }
+    if (installMs > parallelInstallMs) [parallelInstallMs, slowestInstall] = [installMs, node];
+    for (const e of entries.filter((x) => x.tool === "microk8s")) {
+      if (e.sub === "add-node" || e.sub === "join") serialJoinsMs += ms(e);
+      else if (/^enable /.test(e.sub)) addonsMs += ms(e);
+    }
+  }
+  return { totalMs: parallelInstallMs + serialJoinsMs + addonsMs, terms: { parallelInstallMs, serialJoinsMs, addonsMs }, slowestInstall };
+}

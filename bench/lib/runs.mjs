@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { labClusterYaml } from "../../test/lab/cluster-yaml.mjs";
 import { inNode, labUp } from "../../test/lab/lab.mjs";
-import { addonsEnabledByHactl, hactlCommandCounts, maxRssKiB, phaseDurations, sshdStats } from "./measure.mjs";
+import { addonsEnabledByHactl, hactlCommandCounts, maxRssKiB, measuredCriticalPath, parseCommandLog, phaseDurations, sshdStats } from "./measure.mjs";
 import { killByMarker, timedInWorkstation } from "./proc.mjs";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -39,10 +39,12 @@ const SETTLE_MS = 1500;
  * @typedef {import("../../test/lab/lab.d.mts").Lab} Lab
  * @typedef {import("../../test/lab/lab.d.mts").LabNode} LabNode
  * @typedef {ReturnType<typeof sshdStats>} SshdStats
+ * @typedef {ReturnType<typeof measuredCriticalPath>} MeasuredPath
  * @typedef {{ tool: string, size: number, ok: boolean, code: number, timedOut: boolean, wallMs: number,
  *   peakRssKiB?: number, perNode: Record<string, SshdStats & { hactlCommands?: number }>,
- *   addonsEnabled?: string[], dir: string, note?: string, load1?: number, phases?: { phase: string, ms: number }[] }} RunResult
- *   (load1: the 1-minute load average just before the timed command started)
+ *   addonsEnabled?: string[], dir: string, note?: string, load1?: number, phases?: { phase: string, ms: number }[], measured?: MeasuredPath }} RunResult
+ *   (load1: the 1-minute load average just before the timed command started; measured: the measured
+ *   critical path from the nodes' kit command logs)
  */
 
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
@@ -90,6 +92,25 @@ async function sshdSince(lab, offsets) {
   return perNode;
 }
 
+/** Where the node kit logs every stand-in run, inside each node's own mount namespace. */
+const KIT_COMMAND_LOG = "/var/log/hactl-kit/commands.jsonl";
+
+/**
+ * The measured critical path of the run between `from` and `to` (epoch ms), from every node's kit command log.
+ * @param {Lab} lab @param {number} from @param {number} to
+ */
+async function measuredPath(lab, from, to) {
+  /** @type {Record<string, import("./measure.mjs").KitCommand[]>} */
+  const logs = {};
+  await Promise.all(
+    lab.nodes.map(async (n) => {
+      const r = await inNode(n, ["cat", KIT_COMMAND_LOG]);
+      logs[n.name] = r.code === 0 ? parseCommandLog(r.stdout) : [];
+    }),
+  );
+  return measuredCriticalPath(logs, { from, to });
+}
+
 /** @param {string} file */
 async function readText(file) {
   return readFile(file, "utf8").catch(() => "");
@@ -123,10 +144,12 @@ export async function runHactlInstall({ size, costs, workDir, log }) {
   const logFile = join(dir, "hactl.log");
   const offsets = await logOffsets(lab);
   const load1 = loadavg()[0];
+  const from = Date.now();
   const r = await timedInWorkstation(
     [process.execPath, HACTL, "install", "-f", spec, "--yes", "--log-file", logFile, "--kubeconfig", join(dir, `${CLUSTER}.kubeconfig`)],
     { cwd: dir, env: hactlEnv(dir), stdoutFile: join(dir, "stdout.txt"), stderrFile: join(dir, "stderr.txt"), timeFile: join(dir, "time.txt"), timeoutMs: 30 * 60_000 },
   );
+  const measured = await measuredPath(lab, from, Date.now());
   const perNode = await sshdSince(lab, offsets);
   const hactlLog = await readText(logFile);
   const commands = hactlCommandCounts(hactlLog);
@@ -142,6 +165,7 @@ export async function runHactlInstall({ size, costs, workDir, log }) {
     perNode,
     addonsEnabled: addonsEnabledByHactl(hactlLog),
     phases: phaseDurations(hactlLog),
+    measured,
     dir,
     load1,
   };
@@ -210,6 +234,7 @@ export async function runAnsible({ size, costs, workDir, tuned, log }) {
   };
   const offsets = await logOffsets(lab);
   const load1 = loadavg()[0];
+  const from = Date.now();
   let r;
   try {
     r = await timedInWorkstation(["ansible-playbook", "-i", inv, join(ANSIBLE_DIR, "site.yml")], {
@@ -224,6 +249,7 @@ export async function runAnsible({ size, costs, workDir, tuned, log }) {
     // ControlPersist masters would otherwise linger for 60 s (and hold the nodes' sshd sessions)
     killByMarker(controlDir);
   }
+  const measured = await measuredPath(lab, from, Date.now());
   const stdout = await readText(join(dir, "stdout.txt"));
   const failedHosts = /failed=[1-9]|unreachable=[1-9]/.test(stdout);
   return {
@@ -235,6 +261,7 @@ export async function runAnsible({ size, costs, workDir, tuned, log }) {
     wallMs: r.wallMs,
     peakRssKiB: maxRssKiB(await readText(join(dir, "time.txt"))),
     perNode: await sshdSince(lab, offsets),
+    measured,
     dir,
     load1,
   };
@@ -264,10 +291,12 @@ export async function runAddNode({ base, costs, workDir, log }) {
   const logFile = join(dir, "add-node.log");
   const offsets = await logOffsets(lab);
   const load1 = loadavg()[0];
+  const from = Date.now();
   const r = await timedInWorkstation(
     [process.execPath, HACTL, "add-node", newNode.name, "--address", newNode.address, "--role", "worker", "-f", spec, "--yes", "--log-file", logFile],
     { cwd: dir, env: hactlEnv(dir), stdoutFile: join(dir, "stdout.txt"), stderrFile: join(dir, "stderr.txt"), timeFile: join(dir, "time.txt"), timeoutMs: 30 * 60_000 },
   );
+  const measured = await measuredPath(lab, from, Date.now());
   const perNode = await sshdSince(lab, offsets);
   const addLog = await readText(logFile);
   const commands = hactlCommandCounts(addLog);
@@ -283,6 +312,7 @@ export async function runAddNode({ base, costs, workDir, log }) {
     installMs: install.wallMs,
     peakRssKiB: maxRssKiB(await readText(join(dir, "time.txt"))),
     perNode,
+    measured,
     dir,
     load1,
   };

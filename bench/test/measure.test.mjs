@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  addNodeLowerBound, addonsEnabledByHactl, hactlCommandCounts, lowerBound, maxRssKiB, median, parseCosts, parseSizes, percentile, phaseDurations, spread, sshdStats,
+  addNodeLowerBound, addonsEnabledByHactl, hactlCommandCounts, lowerBound, maxRssKiB, measuredCriticalPath, median, parseCommandLog, parseCosts, parseSizes, percentile, phaseDurations, spread, sshdStats,
 } from "../lib/measure.mjs";
 
 test("parseCosts reads KEY=MS pairs and rejects anything else", () => {
@@ -86,4 +86,35 @@ test("phaseDurations: from each phase line to the next, the last one to the end 
     { phase: "Verify", ms: 250 },
   ]);
   assert.deepEqual(phaseDurations(""), []);
+});
+
+test("measuredCriticalPath: slowest install + wait-ready, every add-node and join, every enable, inside the window", () => {
+  const c = (/** @type {string} */ tool, /** @type {string} */ sub, /** @type {number} */ start, /** @type {number} */ end) => ({ tool, sub, start, end, code: 0 });
+  const logs = {
+    "node-1": [
+      c("microk8s", "status", 900, 950), // before the run: not counted
+      c("microk8s", "status", 1000, 1010), // state read before the install: not the wait-ready
+      c("snap", "list microk8s", 1020, 1030),
+      c("snap", "install microk8s", 1040, 3100),
+      c("microk8s", "status", 3110, 3400),
+      c("microk8s", "add-node", 4000, 4100),
+      c("microk8s", "add-node", 5000, 5150),
+      c("microk8s", "enable dns", 7000, 7300),
+      c("microk8s", "status", 7400, 7500),
+    ],
+    "node-2": [c("snap", "install microk8s", 1050, 3300), c("microk8s", "status", 3300, 3800), c("microk8s", "join", 4100, 5000)],
+    "node-3": [c("snap", "install microk8s", 1060, 3200), c("microk8s", "status", 3250, 3300), c("microk8s", "join", 5150, 6400)],
+    "node-4": [c("snap", "install microk8s", 9000, 9100)], // after the run: not counted
+  };
+  assert.deepEqual(measuredCriticalPath(logs, { from: 1000, to: 8000 }), {
+    totalMs: 2750 + (100 + 150 + 900 + 1250) + 300,
+    terms: { parallelInstallMs: 2750, serialJoinsMs: 2400, addonsMs: 300 },
+    slowestInstall: "node-2",
+  });
+  assert.deepEqual(measuredCriticalPath({}, { from: 0, to: 1 }), { totalMs: 0, terms: { parallelInstallMs: 0, serialJoinsMs: 0, addonsMs: 0 }, slowestInstall: undefined });
+});
+
+test("parseCommandLog skips lines that are not kit command entries", () => {
+  const text = '{"tool":"snap","sub":"install microk8s","start":1,"end":2,"code":0}\nnot json\n{"tool":"snap"}\n\n';
+  assert.deepEqual(parseCommandLog(text), [{ tool: "snap", sub: "install microk8s", start: 1, end: 2, code: 0 }]);
 });

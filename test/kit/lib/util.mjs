@@ -3,6 +3,7 @@ import { execFile, spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 
 export const KIT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -43,6 +44,7 @@ export function err(text) {
 /** Run a command's main function and turn KitExit into the exit code. */
 export async function runMain(/** @type {string} */ tool, /** @type {(argv: string[]) => Promise<number|void>} */ main) {
   const argv = process.argv.slice(2);
+  process.once("exit", (code) => logCommand(tool, argv, code));
   await honourHang(tool, argv);
   let code = 0;
   try {
@@ -59,6 +61,27 @@ export async function runMain(/** @type {string} */ tool, /** @type {(argv: stri
   }
   await new Promise((resolve) => process.stdout.write("", resolve));
   process.exit(code);
+}
+
+/**
+ * One line per stand-in run in LOG_DIR/commands.jsonl, for the benchmark's measured critical path:
+ * `{ tool, sub, start, end, code }` with start/end in epoch ms. `sub` holds at most the first two words
+ * of argv and stops at the first flag or any word that is not a plain command word, so no flag value or
+ * join string (`microk8s join` and `kubeadm join` get tokens) is ever written. Never fails the command.
+ */
+function logCommand(/** @type {string} */ tool, /** @type {string[]} */ argv, /** @type {number} */ code) {
+  const words = [];
+  for (const a of argv) {
+    if (words.length === 2 || !/^[a-z][a-z0-9-]{0,23}$/.test(a)) break;
+    words.push(a);
+  }
+  const line = { tool, sub: words.join(" "), start: Math.round(performance.timeOrigin), end: Date.now(), code };
+  try {
+    fs.mkdirSync(LOG_DIR, { recursive: true });
+    fs.appendFileSync(path.join(LOG_DIR, "commands.jsonl"), `${JSON.stringify(line)}\n`);
+  } catch {
+    return;
+  }
 }
 
 /** `hang-<tool>` or `hang-<tool>-<subcommand>` under the fault dir makes the command sleep forever. */
