@@ -1,6 +1,6 @@
-import { HactlError, asHactlError } from "./errors.js";
+import { HactlError, MultiNodeError, asHactlError } from "./errors.js";
 import { forEachNode } from "./parallel.js";
-import type { Plan, Step, StepContext, StepOutcome } from "./plan.js";
+import { stagesOf, type Phase, type Plan, type Step, type StepContext, type StepOutcome } from "./plan.js";
 import type { RemoteHost } from "./host.js";
 
 /** Progress callbacks the executor reports to (the CLI's Reporter satisfies it). */
@@ -23,30 +23,67 @@ export interface ApplySummary {
   unchanged: number;
 }
 
+/** One stage's bookkeeping: when each step finished (true) or failed (false), and whether to stop. */
+interface StageRun {
+  readonly finished: Map<string, Promise<boolean>>;
+  readonly settle: Map<string, (ok: boolean) => void>;
+  failed: boolean;
+}
+
 /**
  * Runs a plan phase by phase. Parallel phases run every node's steps at once (a node's own steps in
- * order); serial phases run one step at a time. A Ctrl-C (signal) stops before the next step starts.
+ * order); serial phases run one step at a time. A phase marked `alongsidePrevious` runs at the same
+ * time as the phase before it, its steps waiting for the steps they name in `after`. A failure stops
+ * every phase of its stage before its next step; a Ctrl-C (signal) stops before the next step starts.
  */
 export async function applyPlan(plan: Plan, opts: ApplyOptions): Promise<ApplySummary> {
   const summary: ApplySummary = { changed: 0, unchanged: 0 };
-  for (const phase of plan) {
-    if (phase.steps.length === 0) continue;
+  for (const stage of stagesOf(plan)) {
+    const phases = stage.filter((p) => p.steps.length > 0);
+    if (phases.length === 0) continue;
     checkAbort(opts.signal);
-    opts.reporter.phase(phase.title);
-    if (phase.mode === "serial") {
-      for (const step of phase.steps) await runStep(step, opts, summary);
-    } else {
-      const byNode = groupByNode(phase.steps);
-      await forEachNode(phase.title, byNode, async (group) => {
-        for (const step of group.steps) await runStep(step, opts, summary);
-      });
+    opts.reporter.phase(phases.map((p) => p.title).join(" · "));
+    const run: StageRun = { finished: new Map(), settle: new Map(), failed: false };
+    for (const step of phases.flatMap((p) => p.steps)) {
+      run.finished.set(step.id, new Promise((resolve) => run.settle.set(step.id, resolve)));
     }
+    const results = await Promise.allSettled(phases.map((p) => runPhase(p, run, opts, summary)));
+    const failures = results.flatMap((r) => (r.status === "rejected" ? [asHactlError(r.reason)] : []));
+    // Phases stopped by Ctrl-C say so on their own; beside a real failure they add nothing.
+    const real = failures.filter((f) => f.code !== "INTERRUPTED");
+    const report = real.length > 0 ? real : failures.slice(0, 1);
+    if (report.length === 1) throw report[0] as HactlError;
+    if (report.length > 1) throw new MultiNodeError(phases.map((p) => p.title).join(" · "), report.flatMap((f) => (f instanceof MultiNodeError ? f.failures : [f])));
   }
   return summary;
 }
 
-async function runStep(step: Step, opts: ApplyOptions, summary: ApplySummary): Promise<void> {
+async function runPhase(phase: Phase, run: StageRun, opts: ApplyOptions, summary: ApplySummary): Promise<void> {
+  try {
+    if (phase.mode === "serial") {
+      for (const step of phase.steps) if (!(await runStep(step, run, opts, summary))) break;
+    } else {
+      await forEachNode(phase.title, groupByNode(phase.steps), async (group) => {
+        for (const step of group.steps) if (!(await runStep(step, run, opts, summary))) break;
+      });
+    }
+  } catch (err) {
+    run.failed = true;
+    // Steps of this phase that never ran must not keep a sibling phase waiting for them.
+    for (const step of phase.steps) run.settle.get(step.id)?.(false);
+    throw err;
+  }
+}
+
+/** Runs one step once the steps it waits for finished; false when it was not started (one of them failed). */
+async function runStep(step: Step, run: StageRun, opts: ApplyOptions, summary: ApplySummary): Promise<boolean> {
+  const waitedOk = await Promise.all((step.after ?? []).map((id) => run.finished.get(id) ?? true));
   checkAbort(opts.signal);
+  if (run.failed || !waitedOk.every(Boolean)) {
+    opts.reporter.step(step.node, `${step.title}: not started (an earlier step failed)`, "skipped");
+    run.settle.get(step.id)?.(false);
+    return false;
+  }
   opts.reporter.step(step.node, step.title, "start");
   await opts.onStep?.(step, "started");
   const ctx: StepContext = { hosts: opts.hosts, signal: opts.signal, log: (line) => opts.reporter.log(step.node, line) };
@@ -55,6 +92,8 @@ async function runStep(step: Step, opts: ApplyOptions, summary: ApplySummary): P
     summary[outcome] += 1;
     opts.reporter.step(step.node, outcome === "changed" ? step.title : `${step.title} (already done)`, outcome === "changed" ? "done" : "unchanged");
     await opts.onStep?.(step, outcome);
+    run.settle.get(step.id)?.(true);
+    return true;
   } catch (err) {
     const e = asHactlError(err);
     await Promise.resolve(opts.onStep?.(step, "failed")).catch(() => undefined);

@@ -24,6 +24,11 @@ export interface Step {
   readonly title: string;
   /** What will be done, for --dry-run; never contains secrets. */
   readonly describe: readonly string[];
+  /**
+   * Ids of steps that must have finished before this one starts (besides its phase's own order). Ids
+   * that are not in the plan count as finished: that work was done before this run.
+   */
+  readonly after?: readonly string[];
   run(ctx: StepContext): Promise<StepOutcome>;
 }
 
@@ -33,6 +38,11 @@ export interface Phase {
   /** parallel: all nodes at once; serial: one step after another (joins). */
   readonly mode: "parallel" | "serial";
   readonly steps: readonly Step[];
+  /**
+   * Starts together with the phase before it instead of after it finished; its steps order themselves
+   * against that phase through `after`.
+   */
+  readonly alongsidePrevious?: boolean;
 }
 
 export type Plan = readonly Phase[];
@@ -46,11 +56,23 @@ export function describePlan(plan: Plan): string {
   const lines: string[] = [];
   for (const phase of plan) {
     if (phase.steps.length === 0) continue;
-    lines.push(`${phase.title}${phase.mode === "serial" ? " (one node at a time)" : " (nodes in parallel)"}`);
+    const alongside = phase.alongsidePrevious && lines.length > 0 ? ", alongside the phase above" : "";
+    lines.push(`${phase.title}${phase.mode === "serial" ? " (one node at a time" : " (nodes in parallel"}${alongside})`);
     for (const step of phase.steps) {
       lines.push(`  ${step.node}: ${step.title}`);
       for (const d of step.describe) lines.push(`      ${d}`);
     }
   }
   return lines.length > 0 ? lines.join("\n") : "Nothing to do: the cluster already matches cluster.yaml.";
+}
+
+/** Consecutive phases that run at the same time: a phase and every `alongsidePrevious` phase after it. */
+export function stagesOf(plan: Plan): Phase[][] {
+  const stages: Phase[][] = [];
+  for (const phase of plan) {
+    const current = stages[stages.length - 1];
+    if (phase.alongsidePrevious && current) current.push(phase);
+    else stages.push([phase]);
+  }
+  return stages;
 }

@@ -63,19 +63,23 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
   const leaderStatus = input.state.status.get(leader.name);
   const missingAddons = wanted.filter((a) => leaderStatus?.addons.get(a) !== "enabled");
 
+  // A join starts as soon as its own node and the leader are installed, while other nodes still
+  // install; the load balancers need nothing from Kubernetes, so they are configured meanwhile.
   const phases: Phase[] = [
     { title: "Prepare hosts", mode: "parallel", steps: prepare },
     { title: "Install MicroK8s", mode: "parallel", steps: install },
-    { title: "Form the cluster", mode: "serial", steps: joins },
-    { title: "Configure load balancers", mode: "parallel", steps: lb },
+    { title: "Form the cluster", mode: "serial", steps: joins, alongsidePrevious: true },
+    { title: "Configure load balancers", mode: "parallel", steps: lb, alongsidePrevious: true },
     { title: "Enable addons", mode: "serial", steps: missingAddons.length ? [addonsStep(leader.name, missingAddons)] : [] },
   ];
   return phases;
 }
 
+const installId = (node: string): string => `install:${node}`;
+
 function installStep(node: NodeSpec, version: string): Step {
   return {
-    id: `install:${node.name}`,
+    id: installId(node.name),
     node: node.name,
     title: `install MicroK8s ${version}`,
     describe: [`snap install microk8s --classic --channel=${version}/stable`, "microk8s status --wait-ready"],
@@ -94,6 +98,7 @@ function joinStep(node: NodeSpec, leader: NodeSpec, attempts: number, halfJoined
     id: `join:${node.name}`,
     node: node.name,
     title: `join as ${node.role}`,
+    after: [installId(leader.name), installId(node.name)],
     describe: [
       ...(halfJoined ? [`remove what an interrupted join left of ${node.name} (microk8s leave; remove-node --force on ${leader.name})`] : []),
       `on ${leader.name}: microk8s add-node (fresh single-use token)`,

@@ -38,7 +38,7 @@ describe("hactl install (MicroK8s, keepalived + haproxy)", () => {
     const before = await Promise.all(lab.nodes.map(nodeState));
     const run = await hactl(dir, ["install", "-f", spec, "--dry-run", "--yes"]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain("Form the cluster (one node at a time)");
+    expect(run.stdout).toContain("Form the cluster (one node at a time, alongside the phase above)");
     expect(run.stdout).toMatch(/node-2: join as control-plane/);
     expect(run.stdout).toMatch(/node-4: join as worker/);
     const after = await Promise.all(lab.nodes.map(nodeState));

@@ -17,9 +17,10 @@ function tracker() {
   const spans: Span[] = [];
   let clock = 0;
   const now = (): number => ++clock;
-  const step = (node: string, id: string, opts: { ms?: number; outcome?: StepOutcome; fail?: unknown; onRun?: () => void } = {}): Step => ({
+  const step = (node: string, id: string, opts: { ms?: number; outcome?: StepOutcome; fail?: unknown; onRun?: () => void; after?: string[] } = {}): Step => ({
     id,
     node,
+    ...(opts.after ? { after: opts.after } : {}),
     title: `do ${id}`,
     describe: [`describe ${id}`],
     async run() {
@@ -168,6 +169,78 @@ describe("applyPlan", () => {
     expect(m.step).toBe("Install");
     expect(m.failures.map((f) => [f.node, f.step, f.code])).toEqual([["n1", "do i1", "COMMAND_FAILED"], ["n3", "do i3", "INTERNAL"]]);
     expect(t.spans.find((s) => s.id === "i2")?.end).not.toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe("applyPlan with a phase alongside the previous one", () => {
+  const byId = (spans: Span[], id: string): Span => {
+    const span = spans.find((s) => s.id === id);
+    if (!span) throw new Error(`${id} did not run`);
+    return span;
+  };
+
+  it("starts a step once the steps it waits for finished, while the rest of the earlier phase still runs", async () => {
+    const t = tracker();
+    const plan: Plan = [
+      { title: "Install", mode: "parallel", steps: [t.step("n1", "install:n1", { ms: 5 }), t.step("n2", "install:n2", { ms: 5 }), t.step("n3", "install:n3", { ms: 60 })] },
+      { title: "Join", mode: "serial", alongsidePrevious: true, steps: [t.step("n2", "join:n2", { after: ["install:n1", "install:n2"] }), t.step("n3", "join:n3", { after: ["install:n1", "install:n3"] })] },
+      { title: "LB", mode: "parallel", alongsidePrevious: true, steps: [t.step("n1", "lb:n1")] },
+      { title: "Addons", mode: "serial", steps: [t.step("n1", "addons")] },
+    ];
+    const r = run(plan);
+    await r.promise;
+    const s = t.spans;
+    expect(byId(s, "join:n2").start).toBeGreaterThan(byId(s, "install:n2").end);
+    expect(overlaps(byId(s, "join:n2"), byId(s, "install:n3"))).toBe(true);
+    expect(byId(s, "join:n3").start).toBeGreaterThan(byId(s, "install:n3").end);
+    expect(byId(s, "join:n3").start).toBeGreaterThan(byId(s, "join:n2").end);
+    expect(overlaps(byId(s, "lb:n1"), byId(s, "install:n3"))).toBe(true);
+    expect(byId(s, "addons").start).toBeGreaterThan(Math.max(...s.filter((x) => x.id !== "addons").map((x) => x.end)));
+    expect(r.events.filter((e) => e.startsWith("phase "))).toEqual(["phase Install · Join · LB", "phase Addons"]);
+  });
+
+  it("treats a step it waits for that is not in the plan as already done", async () => {
+    const t = tracker();
+    await run([{ title: "Join", mode: "serial", steps: [t.step("n2", "join:n2", { after: ["install:n2"] })] }]).promise;
+    expect(t.spans.map((s) => s.id)).toEqual(["join:n2"]);
+  });
+
+  it("stops every phase of the stage after a failure, starts nothing that waited for the failed step, and reports only the failure", async () => {
+    const t = tracker();
+    const plan: Plan = [
+      { title: "Install", mode: "parallel", steps: [t.step("n1", "install:n1"), t.step("n2", "install:n2", { fail: new HactlError("COMMAND_FAILED", "snap exited 1") })] },
+      { title: "Join", mode: "serial", alongsidePrevious: true, steps: [t.step("n2", "join:n2", { after: ["install:n1", "install:n2"] })] },
+      { title: "LB", mode: "serial", alongsidePrevious: true, steps: [t.step("n1", "lb:a", { ms: 20 }), t.step("n1", "lb:b")] },
+      { title: "Addons", mode: "serial", steps: [t.step("n1", "addons")] },
+    ];
+    const r = run(plan);
+    const err = (await r.promise.catch((e: unknown) => e)) as HactlError;
+    expect(err).not.toBeInstanceOf(MultiNodeError);
+    expect([err.code, err.node]).toEqual(["COMMAND_FAILED", "n2"]);
+    expect(t.spans.map((s) => s.id).sort()).toEqual(["install:n1", "install:n2", "lb:a"]);
+    expect(r.events).toContain("skipped n2: do join:n2: not started (an earlier step failed)");
+    expect(r.events).toContain("skipped n1: do lb:b: not started (an earlier step failed)");
+  });
+
+  it("lists every failure when phases of one stage fail on their own", async () => {
+    const t = tracker();
+    const plan: Plan = [
+      { title: "Join", mode: "serial", steps: [t.step("n2", "join:n2", { fail: new HactlError("JOIN_FAILED", "no") })] },
+      { title: "LB", mode: "serial", alongsidePrevious: true, steps: [t.step("n1", "lb:n1", { fail: new HactlError("COMMAND_FAILED", "bad config") })] },
+    ];
+    const err = await run(plan).promise.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MultiNodeError);
+    expect((err as MultiNodeError).failures.map((f) => [f.node, f.code])).toEqual([["n2", "JOIN_FAILED"], ["n1", "COMMAND_FAILED"]]);
+  });
+
+  it("says which phases run alongside the one before in --dry-run", () => {
+    const t = tracker();
+    const text = describePlan([
+      { title: "Install", mode: "parallel", steps: [t.step("n1", "install:n1")] },
+      { title: "Join", mode: "serial", alongsidePrevious: true, steps: [t.step("n2", "join:n2")] },
+    ]);
+    expect(text).toContain("Install (nodes in parallel)\n");
+    expect(text).toContain("Join (one node at a time, alongside the phase above)\n");
   });
 });
 

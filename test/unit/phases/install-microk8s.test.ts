@@ -52,12 +52,21 @@ describe("planMicrok8sInstall on a fresh cluster", () => {
   const p = plan(FRESH);
 
   it("has the phases in order with their scheduling modes", () => {
-    expect(p.map((ph) => [ph.title, ph.mode])).toEqual([
-      ["Prepare hosts", "parallel"],
-      ["Install MicroK8s", "parallel"],
-      ["Form the cluster", "serial"],
-      ["Configure load balancers", "parallel"],
-      ["Enable addons", "serial"],
+    expect(p.map((ph) => [ph.title, ph.mode, ph.alongsidePrevious ?? false])).toEqual([
+      ["Prepare hosts", "parallel", false],
+      ["Install MicroK8s", "parallel", false],
+      ["Form the cluster", "serial", true],
+      ["Configure load balancers", "parallel", true],
+      ["Enable addons", "serial", false],
+    ]);
+  });
+
+  it("starts each join once the leader and the joining node are installed, not after every install", () => {
+    const joins = p.find((ph) => ph.title === "Form the cluster");
+    expect(joins?.steps.map((s) => [s.id, s.after])).toEqual([
+      ["join:node-2", ["install:node-1", "install:node-2"]],
+      ["join:node-3", ["install:node-1", "install:node-3"]],
+      ["join:worker-1", ["install:node-1", "install:worker-1"]],
     ]);
   });
 
@@ -92,7 +101,8 @@ describe("planMicrok8sInstall on a fresh cluster", () => {
 
   it("describes the plan for --dry-run without any token", () => {
     const text = describePlan(p);
-    expect(text).toContain("Form the cluster (one node at a time)");
+    expect(text).toContain("Form the cluster (one node at a time, alongside the phase above)");
+    expect(text).toContain("Configure load balancers (nodes in parallel, alongside the phase above)");
     expect(text).toContain("microk8s join 10.0.0.11:25000/<token>");
     expect(text).not.toMatch(/[0-9a-f]{32}/);
   });
