@@ -3,7 +3,8 @@ import { resolve } from "node:path";
 import type { RunContext } from "../cli/context.js";
 import { HactlError } from "../core/errors.js";
 import { gatherMicrok8sState } from "../gather/microk8s-state.js";
-import { MICROK8S_API_PORT, MICROK8S_PORTS, kubeconfigForVip, microk8s } from "../distros/microk8s.js";
+import { parseNodes } from "../distros/kubectl.js";
+import { MICROK8S_API_PORT, MICROK8S_PORTS, kubeconfigForVip, microk8s, parseStatus } from "../distros/microk8s.js";
 import { planMicrok8sInstall } from "../phases/install-microk8s.js";
 import { need } from "../phases/prepare-hosts.js";
 import { loadSpecFile } from "../spec/parse.js";
@@ -85,31 +86,40 @@ export async function converge(spec: ClusterSpec, session: Session, opts: Instal
   if (!applied || opts.finish === false) return 0;
   // What day-2 commands recorded in cluster.yaml (replicas, autoscaling, Linkerd, HA, external
   // services) is re-applied, so a re-install reaches the same state; nothing happens where it matches.
-  await (await import("./app/state.js")).applyAppState(spec, session, ctx);
-  return finish(spec, session, opts, ctx);
+  // A cluster this run created holds no application state yet, so with none recorded there is nothing to read.
+  const app = await import("./app/state.js");
+  const fresh = state.installed.size === 0;
+  if (!fresh || app.hasAppSettings(spec)) await app.applyAppState(spec, session, ctx);
+  const leader = state.leader ?? spec.spec.nodes.find((n) => n.role === "control-plane")?.name;
+  return finish(spec, session, leader, opts, ctx);
 }
 
-/** Kubeconfig pointing at the VIP, a check that the API answers through it, and next steps. */
-async function finish(spec: ClusterSpec, session: Session, opts: InstallOptions, ctx: RunContext): Promise<number> {
+/**
+ * Kubeconfig pointing at the VIP, a check that the API answers through it, and next steps. The leader
+ * (the node that minted the join tokens) answers the reads, all at once.
+ */
+async function finish(spec: ClusterSpec, session: Session, leaderName: string | undefined, opts: InstallOptions, ctx: RunContext): Promise<number> {
   const { reporter } = ctx;
   const endpoint = apiEndpoint(spec);
-  const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
-  if (!state.leader) throw new HactlError("INTERNAL", "no running control-plane node after install");
-  const leader = session.hosts.get(state.leader);
-  if (!leader) throw new HactlError("INTERNAL", `no connection to ${state.leader}`);
-  const config = (await leader.run(microk8s.config())).stdout;
+  const leader = leaderName ? session.hosts.get(leaderName) : undefined;
+  if (!leader) throw new HactlError("INTERNAL", `no connection to the leader ${leaderName ?? "(none)"} after install`);
+  reporter.phase("Verify");
+  const [config, nodes, status, apiOk] = await Promise.all([
+    leader.run(microk8s.config()),
+    leader.exec(microk8s.kubectl("get", "nodes", "-o", "json")),
+    leader.exec(microk8s.statusYaml()),
+    endpoint ? waitLivez(endpoint.host, endpoint.port, 60_000) : undefined,
+  ]);
   const kubeconfigPath = resolve(opts.kubeconfig ?? `${spec.metadata.name}.kubeconfig`);
-  const content = endpoint ? kubeconfigForVip(config, endpoint.host, endpoint.port) : config;
+  const content = endpoint ? kubeconfigForVip(config.stdout, endpoint.host, endpoint.port) : config.stdout;
   await writeFile(kubeconfigPath, content, { mode: 0o600 });
 
-  reporter.phase("Verify");
-  let apiOk: boolean | undefined;
   if (endpoint) {
-    apiOk = await waitLivez(endpoint.host, endpoint.port, 60_000);
     reporter.step("cluster", `API ${apiOk ? "answers" : "does NOT answer"} through https://${endpoint.host}:${endpoint.port}`, apiOk ? "done" : "failed");
   }
-  const ready = state.kubeNodes.filter((n) => n.ready).length;
-  reporter.step("cluster", `${ready}/${spec.spec.nodes.length} nodes Ready, high availability ${state.status.get(state.leader)?.haEnabled ? "on" : "off"}`, ready === spec.spec.nodes.length ? "done" : "failed");
+  const ready = nodes.code === 0 ? parseNodes(nodes.stdout).filter((n) => n.ready).length : 0;
+  const haOn = parseStatus(status.stdout).haEnabled;
+  reporter.step("cluster", `${ready}/${spec.spec.nodes.length} nodes Ready, high availability ${haOn ? "on" : "off"}`, ready === spec.spec.nodes.length ? "done" : "failed");
   reporter.result({ cluster: spec.metadata.name, kubeconfig: kubeconfigPath, endpoint, apiReachable: apiOk, nodesReady: ready, nodes: spec.spec.nodes.length });
   reporter.print(`\nKubeconfig written to ${kubeconfigPath} (mode 0600).\nNext: KUBECONFIG=${kubeconfigPath} kubectl get nodes · hactl status -f <cluster.yaml>`);
   if (apiOk === false) {

@@ -74,13 +74,13 @@ export async function cleanupHalfJoined(o: Pick<JoinOptions, "leader" | "node" |
 async function waitMember(o: JoinOptions): Promise<void> {
   const deadline = Date.now() + o.readyTimeoutMs;
   for (;;) {
-    const nodes = await o.leader.exec(microk8s.kubectl("get", "nodes", "-o", "json"));
+    const worker = o.spec.role === "worker";
+    const [nodes, status] = await Promise.all([
+      o.leader.exec(microk8s.kubectl("get", "nodes", "-o", "json")),
+      worker ? undefined : o.leader.exec(microk8s.statusYaml()),
+    ]);
     const ready = nodes.code === 0 && parseNodes(nodes.stdout).some((n) => n.name === o.spec.name && n.ready);
-    let inDatastore = o.spec.role === "worker";
-    if (!inDatastore) {
-      const status = parseStatus((await o.leader.exec(microk8s.statusYaml())).stdout);
-      inDatastore = status.datastore.some((m) => datastoreIp(m.address) === o.spec.address);
-    }
+    const inDatastore = worker || (status !== undefined && parseStatus(status.stdout).datastore.some((m) => datastoreIp(m.address) === o.spec.address));
     if (ready && inDatastore) return;
     if (Date.now() > deadline || o.signal.aborted) {
       throw new HactlError("JOIN_FAILED", `${o.spec.name} joined but did not become Ready${inDatastore ? "" : " and a datastore member"} in time`, {

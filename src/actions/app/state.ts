@@ -17,6 +17,13 @@ import { autoscaleDisableFor, autoscaleEnableFor, linkerdPhaseFor } from "./mesh
 
 const SCALE_TIMEOUT_MS = 300_000;
 
+/** Whether cluster.yaml records any application state (replicas, autoscaling, Linkerd, HA, external services). */
+export function hasAppSettings(spec: ClusterSpec): boolean {
+  const s = spec.spec;
+  const external = Object.values(s.externalServices).some((ref) => ref !== undefined);
+  return Object.keys(s.replicas).length > 0 || s.autoscaling.enabled || s.linkerd.enabled || s.ha.enabled || external;
+}
+
 /** The plan that makes the cluster match spec (read from the cluster now; nothing is changed). */
 export async function appStatePlan(app: AppCluster, ctx: RunContext): Promise<Plan> {
   const s = app.spec.spec;
