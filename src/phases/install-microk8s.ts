@@ -5,8 +5,11 @@ import { isMember, type Microk8sClusterState } from "../gather/microk8s-state.js
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import type { RenderedConfig } from "../lb/render.js";
 import { lbStep } from "./activate-config.js";
-import { joinMicrok8sNode } from "./microk8s-join.js";
+import { joinMicrok8sNode, waitMember } from "./microk8s-join.js";
 import { hostsEntriesStep, need, nonlocalBindStep, packagesStep } from "./prepare-hosts.js";
+
+/** How long a joined node may take to become Ready (and a datastore member). */
+const READY_TIMEOUT_MS = 5 * 60_000;
 
 /** What every distribution's install plan starts from: the spec, the facts and the LB layout. */
 export interface ClusterPlanInput {
@@ -56,7 +59,9 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
   const version = spec.spec.distribution.version;
   const install = nodes.filter((n) => !input.state.installed.has(n.name)).map((n) => installStep(n, version));
   const halfJoined = (n: NodeSpec): boolean => input.state.kubeNodes.some((k) => k.name === n.name) || input.state.datastoreIps.has(n.address);
-  const joins = nodes.filter((n) => n.name !== leader.name && !isMember(input.state, n)).map((n) => joinStep(n, leader, input.joinAttempts, halfJoined(n)));
+  const joining = nodes.filter((n) => n.name !== leader.name && !isMember(input.state, n));
+  const joins = joining.map((n) => joinStep(n, leader, input.joinAttempts, halfJoined(n)));
+  const workersReady = joining.filter((n) => n.role === "worker").map((n) => readyStep(n, leader));
 
   const lb: Step[] = [...input.lbFiles].map(([name, files]) => lbStep(name, files));
   const wanted = ADDONS.filter((a) => spec.spec.addons[a.key]).map((a) => a.name);
@@ -69,6 +74,8 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
     { title: "Prepare hosts", mode: "parallel", steps: prepare },
     { title: "Install MicroK8s", mode: "parallel", steps: install },
     { title: "Form the cluster", mode: "serial", steps: joins, alongsidePrevious: true },
+    // Joins must be one at a time, but a worker's wait until Ready need not hold up the next join.
+    { title: "Wait for workers", mode: "parallel", steps: workersReady, alongsidePrevious: true },
     { title: "Configure load balancers", mode: "parallel", steps: lb, alongsidePrevious: true },
     { title: "Enable addons", mode: "serial", steps: missingAddons.length ? [addonsStep(leader.name, missingAddons)] : [] },
   ];
@@ -103,7 +110,7 @@ function joinStep(node: NodeSpec, leader: NodeSpec, attempts: number, halfJoined
       ...(halfJoined ? [`remove what an interrupted join left of ${node.name} (microk8s leave; remove-node --force on ${leader.name})`] : []),
       `on ${leader.name}: microk8s add-node (fresh single-use token)`,
       `microk8s join ${leader.address}:25000/<token>${node.role === "worker" ? " --worker" : ""}`,
-      `wait until Ready${node.role === "control-plane" ? " and in the datastore" : ""}`,
+      ...(node.role === "control-plane" ? ["wait until Ready and in the datastore"] : []),
     ],
     async run(ctx) {
       await joinMicrok8sNode({
@@ -112,11 +119,26 @@ function joinStep(node: NodeSpec, leader: NodeSpec, attempts: number, halfJoined
         node: need(ctx.hosts, node.name),
         spec: node,
         attempts,
-        readyTimeoutMs: 5 * 60_000,
+        readyTimeoutMs: READY_TIMEOUT_MS,
         halfJoined,
+        skipReadyWait: node.role === "worker",
         signal: ctx.signal,
         log: ctx.log,
       });
+      return "changed";
+    },
+  };
+}
+
+function readyStep(node: NodeSpec, leader: NodeSpec): Step {
+  return {
+    id: `ready:${node.name}`,
+    node: node.name,
+    title: "wait until Ready",
+    describe: [`on ${leader.name}: microk8s kubectl get nodes until ${node.name} is Ready`],
+    after: [`join:${node.name}`],
+    async run(ctx) {
+      await waitMember({ leader: need(ctx.hosts, leader.name), spec: node, readyTimeoutMs: READY_TIMEOUT_MS, signal: ctx.signal });
       return "changed";
     },
   };

@@ -12,6 +12,8 @@ export interface JoinOptions {
   spec: NodeSpec;
   attempts: number;
   readyTimeoutMs: number;
+  /** Return once `microk8s join` succeeded, without waiting until the node is Ready (a later step waits). */
+  skipReadyWait?: boolean;
   /** The gathered state shows this node partly in the cluster (a run died mid-join): clean up first. */
   halfJoined?: boolean;
   signal: AbortSignal;
@@ -41,7 +43,7 @@ export async function joinMicrok8sNode(o: JoinOptions): Promise<void> {
     o.log(`join attempt ${attempt}/${o.attempts} with a fresh token`);
     const joined = await o.node.exec(microk8s.join(connection, o.spec.role === "worker"));
     if (joined.code === 0) {
-      await waitMember(o);
+      if (!o.skipReadyWait) await waitMember(o);
       return;
     }
     lastError = `${joined.stdout}\n${joined.stderr}`.trim().split("\n").slice(-5).join("\n");
@@ -71,7 +73,8 @@ export async function cleanupHalfJoined(o: Pick<JoinOptions, "leader" | "node" |
   }
 }
 
-async function waitMember(o: JoinOptions): Promise<void> {
+/** Waits until the leader lists the node as Ready and, for a control plane, in the datastore. */
+export async function waitMember(o: Pick<JoinOptions, "leader" | "spec" | "readyTimeoutMs" | "signal">): Promise<void> {
   const deadline = Date.now() + o.readyTimeoutMs;
   for (;;) {
     const worker = o.spec.role === "worker";

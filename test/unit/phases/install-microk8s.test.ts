@@ -56,9 +56,17 @@ describe("planMicrok8sInstall on a fresh cluster", () => {
       ["Prepare hosts", "parallel", false],
       ["Install MicroK8s", "parallel", false],
       ["Form the cluster", "serial", true],
+      ["Wait for workers", "parallel", true],
       ["Configure load balancers", "parallel", true],
       ["Enable addons", "serial", false],
     ]);
+  });
+
+  it("waits for a worker to be Ready beside the next joins, a control plane within its own join", () => {
+    const waits = p.find((ph) => ph.title === "Wait for workers");
+    expect(waits?.steps.map((s) => [s.id, s.after])).toEqual([["ready:worker-1", ["join:worker-1"]]]);
+    const joins = p.find((ph) => ph.title === "Form the cluster");
+    expect(joins?.steps.map((s) => s.describe.includes("wait until Ready and in the datastore"))).toEqual([true, true, false]);
   });
 
   it("starts each join once the leader and the joining node are installed, not after every install", () => {

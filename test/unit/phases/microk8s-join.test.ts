@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { HactlError } from "../../../src/core/errors.js";
 import { clearSecrets, redact } from "../../../src/core/secrets.js";
-import { joinMicrok8sNode, type JoinOptions } from "../../../src/phases/microk8s-join.js";
+import { joinMicrok8sNode, waitMember, type JoinOptions } from "../../../src/phases/microk8s-join.js";
 import { FakeHost } from "../../fakes/fake-host.js";
 import { addNodeJson, nodesJson, statusYaml, type DatastoreMember } from "../../fakes/outputs.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
@@ -143,6 +143,14 @@ describe("joinMicrok8sNode", () => {
     await joinMicrok8sNode(options(c, "worker-1"));
     expect(c.node.commandsMatching({ prefix: ["sh", "-c"] })[0]?.argv.at(-1)).toBe("--worker");
     expect(c.leader.commandsMatching({ prefix: ["microk8s", "status"] })).toHaveLength(0);
+  });
+
+  it("with skipReadyWait returns after a successful join without reading the node list; waitMember waits later", async () => {
+    const c = cluster("worker-1", "10.0.0.21", ["ok"]);
+    await joinMicrok8sNode(options(c, "worker-1", { skipReadyWait: true }));
+    expect(c.leader.commandsMatching({ prefix: ["microk8s", "kubectl"] })).toHaveLength(0);
+    await waitMember({ leader: c.leader, spec: nodeSpec("worker-1"), readyTimeoutMs: 60_000, signal: new AbortController().signal });
+    expect(c.leader.commandsMatching({ prefix: ["microk8s", "kubectl"] })).toHaveLength(1);
   });
 
   it("reports a join that never became Ready as a retryable JOIN_FAILED", async () => {
