@@ -10,7 +10,7 @@ import { templateSource } from "../lb/template-source.js";
 import { lbLayout, type LbLayout } from "../phases/lb-configs.js";
 import { hostsLines } from "../phases/hosts-file.js";
 import { need } from "../phases/prepare-hosts.js";
-import { formatPreflight, needsHostsEntries, preflightChecks, preflightFailed, type PreflightCheck } from "../phases/preflight.js";
+import { formatPreflight, needsHostsEntries, peerProbesFor, preflightChecks, preflightFailed, type PreflightCheck } from "../phases/preflight.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { resolveSecret } from "../spec/secrets.js";
 import type { InstallOptions } from "./install.js";
@@ -28,20 +28,16 @@ export async function gatherAllFacts(spec: ClusterSpec, session: Session, ctx: R
   const names = machines.map((m) => m.name);
   ctx.reporter.phase("Gather facts");
   return forEachNode("Gather facts", machines, async (m) => {
-    const f = await gatherFacts(need(session.hosts, m.name), names, peerProbes(spec));
+    const f = await gatherFacts(need(session.hosts, m.name), names, peerProbesFor(spec, m.name));
     ctx.reporter.step(m.name, `${f.osId} ${f.osVersion}, ${f.cpus} CPU, ${f.memoryMiB} MiB`, "done");
     return f;
   });
 }
 
-function peerProbes(spec: ClusterSpec): string[] {
-  return spec.spec.nodes.map((n) => `${n.address}:22`);
-}
-
 /** Prints the preflight table; stops before any change when a check failed. */
 export function runPreflight(spec: ClusterSpec, facts: ReadonlyMap<string, NodeFacts>, distroPorts: readonly number[], installed: ReadonlySet<string>, ctx: RunContext): PreflightCheck[] {
   ctx.reporter.phase("Preflight checks");
-  const checks = preflightChecks({ spec, nodes: spec.spec.nodes, facts, distroPorts, installed, peerProbes: peerProbes(spec) });
+  const checks = preflightChecks({ spec, nodes: spec.spec.nodes, facts, distroPorts, installed });
   ctx.reporter.print(formatPreflight(checks));
   if (preflightFailed(checks)) {
     throw new HactlError("PREFLIGHT_FAILED", "preflight checks failed; nothing was changed", {

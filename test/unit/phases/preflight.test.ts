@@ -1,13 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { MICROK8S_PORTS } from "../../../src/distros/microk8s.js";
 import type { NodeFacts } from "../../../src/gather/facts.js";
-import { formatPreflight, needsHostsEntries, preflightChecks, preflightFailed, type PreflightCheck } from "../../../src/phases/preflight.js";
+import { formatPreflight, needsHostsEntries, peerProbesFor, preflightChecks, preflightFailed, type PreflightCheck } from "../../../src/phases/preflight.js";
 import type { ClusterSpec } from "../../../src/spec/schema.js";
 import { allHealthyFacts, healthyFacts } from "../../fakes/facts.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 
 const spec = specFrom(THREE_CP_ONE_WORKER);
-const probes = spec.spec.nodes.map((n) => `${n.address}:22`);
 
 function check(opts: { spec?: ClusterSpec; facts?: Map<string, NodeFacts>; installed?: string[]; node?: string } = {}): PreflightCheck[] {
   const s = opts.spec ?? spec;
@@ -17,7 +16,6 @@ function check(opts: { spec?: ClusterSpec; facts?: Map<string, NodeFacts>; insta
     facts: opts.facts ?? allHealthyFacts(s),
     distroPorts: MICROK8S_PORTS,
     installed: new Set(opts.installed ?? []),
-    peerProbes: probes,
   });
 }
 
@@ -107,6 +105,14 @@ describe("preflightChecks", () => {
     expect(find(check({ facts: busy, installed: ["node-2"] }), "node-2", "ports")?.message).toBe("port(s) 7443 already in use");
     const withHaproxy = withNode2({ listening: new Set([22, 7443]), commands: new Set(["snap", "haproxy"]) });
     expect(find(check({ facts: withHaproxy, installed: ["node-2"] }), "node-2", "ports")?.status).toBe("ok");
+  });
+
+  it("has a worker probe only the control planes, and a control plane every other node", () => {
+    expect(peerProbesFor(spec, "worker-1")).toEqual(["10.0.0.11:22", "10.0.0.12:22", "10.0.0.13:22"]);
+    expect(peerProbesFor(spec, "node-2")).toEqual(["10.0.0.11:22", "10.0.0.13:22", "10.0.0.21:22"]);
+    const facts = allHealthyFacts(spec);
+    facts.set("worker-1", healthyFacts(spec, "worker-1", { reachable: new Set(["10.0.0.11:22", "10.0.0.12:22", "10.0.0.13:22"]) }));
+    expect(find(check({ facts }), "worker-1", "network")).toMatchObject({ status: "ok", message: "reaches every control plane" });
   });
 
   it("fails peers the node cannot reach, not counting itself", () => {
