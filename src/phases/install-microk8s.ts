@@ -91,11 +91,12 @@ function installStep(node: NodeSpec, version: string): Step {
     title: `install MicroK8s ${version}`,
     describe: [`snap install microk8s --classic --channel=${version}/stable`, "microk8s status --wait-ready"],
     async run(ctx) {
+      // Planned only where the gathered state had no MicroK8s; on a node that has it after all (installed
+      // meanwhile by hand), snap says "already installed" and exits 0.
       const host = need(ctx.hosts, node.name);
-      const present = (await host.exec(microk8s.isInstalled())).code === 0;
-      if (!present) await host.run(microk8s.install(version));
+      await host.run(microk8s.install(version));
       await host.run(microk8s.waitReady(300), { signal: ctx.signal });
-      return present ? "unchanged" : "changed";
+      return "changed";
     },
   };
 }
