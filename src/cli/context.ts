@@ -39,11 +39,14 @@ export function defaultLogFile(command: string): string {
 export async function createRunContext(command: string, opts: GlobalOptions, signal: AbortSignal): Promise<RunContext> {
   const { createReporter } = await import("../ui/output.js");
   const isTTY = Boolean(process.stdout.isTTY);
+  // ora takes a noticeable share of start-up; only a terminal shows its spinner.
+  const ora = isTTY && opts.output === "text" ? (await import("ora")).default : undefined;
   const reporter = createReporter({
     mode: opts.output,
     logFile: opts.logFile ?? defaultLogFile(command),
     isTTY,
     color: opts.color && isTTY && !process.env.NO_COLOR,
+    ...(ora ? { spinner: (text: string) => ora({ text, stream: process.stdout, discardStdin: false }).start() } : {}),
   });
   return {
     reporter,

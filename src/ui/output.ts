@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync, openSync, closeSync } from "node:fs";
 import { dirname } from "node:path";
 import { Chalk } from "chalk";
-import ora, { type Ora } from "ora";
+import type { Ora } from "ora";
 import { redact } from "../core/secrets.js";
 
 export type OutputMode = "text" | "json";
@@ -42,6 +42,8 @@ export interface ReporterOptions {
   logFile?: string;
   isTTY: boolean;
   color: boolean;
+  /** Starts a spinner (ora) for a phase on a terminal; loaded by the caller only when one is shown. */
+  spinner?: (text: string) => Ora;
   /** Where text goes; default process.stdout / process.stderr. */
   out?: (text: string) => void;
   err?: (text: string) => void;
@@ -55,7 +57,7 @@ export function createReporter(opts: ReporterOptions): Reporter {
   const logFile = opts.logFile ? openLog(opts.logFile) : undefined;
   const colors = new Chalk({ level: opts.color ? 1 : 0 });
   let spinner: Ora | undefined;
-  const useSpinner = opts.mode === "text" && opts.isTTY;
+  const makeSpinner = opts.mode === "text" && opts.isTTY ? opts.spinner : undefined;
   const above = (text: string): void => {
     spinner?.clear();
     out(text);
@@ -78,7 +80,7 @@ export function createReporter(opts: ReporterOptions): Reporter {
       if (opts.mode !== "text") return;
       spinner?.stop();
       out(`\n${colors.bold(`==> ${redact(title)}`)}\n`);
-      spinner = useSpinner ? ora({ text: redact(title), stream: process.stdout, discardStdin: false }).start() : undefined;
+      spinner = makeSpinner?.(redact(title));
     },
     step(node, message, status) {
       emit({ type: "step", node, status, message });
