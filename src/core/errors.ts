@@ -108,6 +108,12 @@ export class HactlError extends Error {
     return new HactlError(this.code, this.message, { ...this.fields(), step });
   }
 
+  /** A copy with more lines of details (kept after the existing ones). */
+  withDetails(lines: readonly string[]): HactlError {
+    if (lines.length === 0) return this;
+    return new HactlError(this.code, this.message, { ...this.fields(), details: [this.details, ...lines].filter(Boolean).join("\n") });
+  }
+
   private fields(): HactlErrorOptions {
     return {
       remedy: this.remedy,

@@ -49,13 +49,29 @@ export async function applyPlan(plan: Plan, opts: ApplyOptions): Promise<ApplySu
     }
     const results = await Promise.allSettled(phases.map((p) => runPhase(p, run, opts, summary)));
     const failures = results.flatMap((r) => (r.status === "rejected" ? [asHactlError(r.reason)] : []));
-    // Phases stopped by Ctrl-C say so on their own; beside a real failure they add nothing.
-    const real = failures.filter((f) => f.code !== "INTERRUPTED");
-    const report = real.length > 0 ? real : failures.slice(0, 1);
-    if (report.length === 1) throw report[0] as HactlError;
-    if (report.length > 1) throw new MultiNodeError(phases.map((p) => p.title).join(" · "), report.flatMap((f) => (f instanceof MultiNodeError ? f.failures : [f])));
+    if (failures.length > 0) throw stageFailure(phases, failures);
   }
   return summary;
+}
+
+/**
+ * One error for a stage whose phases failed: per node the first failure in plan order (a node that died
+ * fails its join and its load-balancer step alike; the rest go to the details), and a MultiNodeError only
+ * when several nodes failed. Phases stopped by Ctrl-C say so on their own and add nothing to a real failure.
+ */
+function stageFailure(phases: readonly Phase[], failures: readonly HactlError[]): HactlError {
+  const real = failures.filter((f) => f.code !== "INTERRUPTED");
+  if (real.length === 0) return failures[0] as HactlError;
+  const byNode = new Map<string, HactlError[]>();
+  for (const f of real.flatMap((e) => (e instanceof MultiNodeError ? e.failures : [e]))) {
+    const key = f.node ?? "";
+    byNode.set(key, [...(byNode.get(key) ?? []), f]);
+  }
+  const perNode = [...byNode.values()].map(([first, ...rest]) =>
+    (first as HactlError).withDetails(rest.map((r) => `also failed on ${r.node ?? "?"}: ${r.step ?? "?"}: ${r.message}`)),
+  );
+  if (perNode.length === 1) return perNode[0] as HactlError;
+  return real.length === 1 ? (real[0] as HactlError) : new MultiNodeError(phases.map((p) => p.title).join(" · "), perNode);
 }
 
 async function runPhase(phase: Phase, run: StageRun, opts: ApplyOptions, summary: ApplySummary): Promise<void> {

@@ -233,6 +233,19 @@ describe("applyPlan with a phase alongside the previous one", () => {
     expect((err as MultiNodeError).failures.map((f) => [f.node, f.code])).toEqual([["n2", "JOIN_FAILED"], ["n1", "COMMAND_FAILED"]]);
   });
 
+  it("names the node and its first failed step when one node fails in two phases (it died), the other failure in the details", async () => {
+    const t = tracker();
+    const lost = (): HactlError => new HactlError("SSH_DISCONNECTED", "lost the SSH channel to n3");
+    const plan: Plan = [
+      { title: "Join", mode: "serial", steps: [t.step("n3", "join:n3", { ms: 10, fail: lost() })] },
+      { title: "LB", mode: "parallel", alongsidePrevious: true, steps: [t.step("n1", "lb:n1"), t.step("n3", "lb:n3", { ms: 10, fail: lost() })] },
+    ];
+    const err = (await run(plan).promise.catch((e: unknown) => e)) as HactlError;
+    expect(err).not.toBeInstanceOf(MultiNodeError);
+    expect([err.code, err.node, err.step]).toEqual(["SSH_DISCONNECTED", "n3", "do join:n3"]);
+    expect(err.details).toBe("also failed on n3: do lb:n3: lost the SSH channel to n3");
+  });
+
   it("says which phases run alongside the one before in --dry-run", () => {
     const t = tracker();
     const text = describePlan([
