@@ -43,6 +43,21 @@ function cidrRange(cidr: string): { start: number; end: number } | undefined {
   return { start, end: start + size - 1 };
 }
 
+/**
+ * Why an IPv4 address cannot be a machine's or a VIP's address (this host, loopback, multicast,
+ * reserved, broadcast), or undefined when it can be.
+ */
+export function unusableAddress(address: string): string | undefined {
+  const n = ipv4ToInt(address);
+  if (n === undefined) return undefined;
+  const first = Math.floor(n / 2 ** 24);
+  if (first === 0) return "is in 0.0.0.0/8 (\"this host\"), not an address a machine can be reached on";
+  if (first === 127) return "is a loopback address: every machine would be talking to itself";
+  if (first >= 224 && first <= 239) return "is a multicast address";
+  if (first >= 240) return "is a reserved or broadcast address";
+  return undefined;
+}
+
 function sameSlash24(a: string, b: string): boolean {
   const x = ipv4ToInt(a);
   const y = ipv4ToInt(b);
@@ -80,6 +95,10 @@ export function nodeListRules(document: unknown): ProblemDraft[] {
       if (first !== undefined) {
         out.push(err(["spec", "nodes", n.index, "name"], `${JSON.stringify(n.name)} is already the name of spec.nodes[${first}]`, "give every node its own name, e.g. node-4"));
       } else seenNames.set(n.name.toLowerCase(), n.index);
+    }
+    const unusable = n.address === undefined ? undefined : unusableAddress(n.address);
+    if (unusable) {
+      out.push(err(["spec", "nodes", n.index, "address"], `${n.address ?? ""} ${unusable}`, "use the address the other nodes reach this server on (ip -4 addr on the server shows it)"));
     }
     if (n.address !== undefined) {
       const first = seenAddresses.get(n.address.toLowerCase());
@@ -183,7 +202,10 @@ function loadBalancerRules(spec: SpecParts): ProblemDraft[] {
     const vipPath = [...lbPath, "vip"];
     const clash = nodeAddresses.get(lb.vip);
     const lbClash = externalHosts.findIndex((h) => h.address === lb.vip);
-    if (clash !== undefined) {
+    const unusable = unusableAddress(lb.vip);
+    if (unusable) {
+      out.push(err(vipPath, `${lb.vip} ${unusable}`, "pick a free unicast address on the control-plane nodes' network, e.g. 10.0.0.100"));
+    } else if (clash !== undefined) {
       out.push(err(vipPath, `${lb.vip} is the address of spec.nodes[${clash}]; the VIP must be an unused address`, "pick a free address in the same subnet, e.g. one no machine answers ping on"));
     } else if (lbClash >= 0) {
       out.push(err(vipPath, `${lb.vip} is the address of spec.loadBalancer.external.hosts[${lbClash}]; the VIP must be an unused address`, "pick a free address in the same subnet"));

@@ -191,6 +191,17 @@ describe("bad files: every problem at once, with line:column and a fix", () => {
     expect(show(`${BASE}  ? [a]\n  : 1\n`)).toBe("c.yaml:13:5 error (document): a mapping key must be plain text, not a list or mapping\n  fix: write the key as a plain word, e.g. name:");
   });
 
+  it("0.0.0.0, loopback, multicast and broadcast are refused as node addresses and as the VIP", () => {
+    const show = (text: string) => formatProblems(parseSpec(text, "c.yaml").problems, "c.yaml");
+    expect(show(BASE.replace("address: 10.0.0.12", "address: 0.0.0.0"))).toBe(
+      'c.yaml:9:32 error spec.nodes[1].address: 0.0.0.0 is in 0.0.0.0/8 ("this host"), not an address a machine can be reached on\n' +
+        "  fix: use the address the other nodes reach this server on (ip -4 addr on the server shows it)",
+    );
+    expect(show(BASE.replace("address: 10.0.0.13", "address: 127.0.0.1"))).toContain("spec.nodes[2].address: 127.0.0.1 is a loopback address");
+    expect(show(BASE.replace("vip: 10.0.0.100", "vip: 224.0.0.18"))).toContain("error spec.loadBalancer.vip: 224.0.0.18 is a multicast address\n  fix: pick a free unicast address");
+    expect(show(BASE.replace("vip: 10.0.0.100", "vip: 255.255.255.255"))).toContain("spec.loadBalancer.vip: 255.255.255.255 is a reserved or broadcast address");
+  });
+
   it("an empty file, a list and a scalar are reported, not crashed on", () => {
     for (const text of ["", "# only a comment\n", "- a\n- b\n", "just text", "~"]) {
       const { spec, problems } = parseSpec(text);
