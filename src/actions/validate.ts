@@ -21,6 +21,8 @@ export async function runValidate(opts: { file: string }, ctx: RunContext): Prom
       remedy: "Fix the lines above; each has its fix under it.",
     });
   }
+  // The one field that names something on this machine: an override directory install would read.
+  if (spec.spec.loadBalancer.templates !== undefined) (await import("../lb/template-source.js")).templateSource(spec.spec.loadBalancer.templates);
   ctx.reporter.info(`${opts.file} is valid${problems.length ? ` (${problems.length} warning(s))` : ""}: ${spec.spec.nodes.length} nodes, ${spec.spec.distribution.type} ${spec.spec.distribution.version}, load balancer ${spec.spec.loadBalancer.mode}.`);
   return 0;
 }
