@@ -104,15 +104,17 @@ async function finish(spec: ClusterSpec, session: Session, leaderName: string | 
   const leader = leaderName ? session.hosts.get(leaderName) : undefined;
   if (!leader) throw new HactlError("INTERNAL", `no connection to the leader ${leaderName ?? "(none)"} after install`);
   reporter.phase("Verify");
-  const [config, nodes, status, apiOk] = await Promise.all([
+  const livez = endpoint ? waitLivez(endpoint.host, endpoint.port, 60_000) : Promise.resolve(undefined);
+  const [config, nodes, status] = await Promise.all([
     leader.run(microk8s.config()),
     leader.exec(microk8s.kubectl("get", "nodes", "-o", "json")),
     leader.exec(microk8s.statusYaml()),
-    endpoint ? waitLivez(endpoint.host, endpoint.port, 60_000) : undefined,
   ]);
+  // Written before the API check's wait, so a Ctrl-C during that wait still leaves the kubeconfig.
   const kubeconfigPath = resolve(opts.kubeconfig ?? `${spec.metadata.name}.kubeconfig`);
   const content = endpoint ? kubeconfigForVip(config.stdout, endpoint.host, endpoint.port) : config.stdout;
   await writeFile(kubeconfigPath, content, { mode: 0o600 });
+  const apiOk = await livez;
 
   if (endpoint) {
     reporter.step("cluster", `API ${apiOk ? "answers" : "does NOT answer"} through https://${endpoint.host}:${endpoint.port}`, apiOk ? "done" : "failed");

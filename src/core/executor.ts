@@ -34,7 +34,8 @@ interface StageRun {
  * Runs a plan phase by phase. Parallel phases run every node's steps at once (a node's own steps in
  * order); serial phases run one step at a time. A phase marked `alongsidePrevious` runs at the same
  * time as the phase before it, its steps waiting for the steps they name in `after`. A failure stops
- * every phase of its stage before its next step; a Ctrl-C (signal) stops before the next step starts.
+ * every phase of its stage before its next step (steps already running, on any node, finish and are
+ * reported); a Ctrl-C (signal) stops before the next step starts.
  */
 export async function applyPlan(plan: Plan, opts: ApplyOptions): Promise<ApplySummary> {
   const summary: ApplySummary = { changed: 0, unchanged: 0 };
@@ -85,9 +86,11 @@ async function runPhase(phase: Phase, run: StageRun, opts: ApplyOptions, summary
     }
   } catch (err) {
     run.failed = true;
-    // Steps of this phase that never ran must not keep a sibling phase waiting for them.
-    for (const step of phase.steps) run.settle.get(step.id)?.(false);
     throw err;
+  } finally {
+    // Steps of this phase that never ran (skipped, or after a failure) must not keep another phase
+    // waiting; steps that finished were settled already and keep their result.
+    for (const step of phase.steps) run.settle.get(step.id)?.(false);
   }
 }
 
@@ -111,6 +114,9 @@ async function runStep(step: Step, run: StageRun, opts: ApplyOptions, summary: A
     run.settle.get(step.id)?.(true);
     return true;
   } catch (err) {
+    // Every phase of the stage stops before its next step; whatever waited for this step gives up now.
+    run.failed = true;
+    run.settle.get(step.id)?.(false);
     const e = asHactlError(err);
     await Promise.resolve(opts.onStep?.(step, "failed")).catch(() => undefined);
     opts.reporter.step(step.node, `${step.title}: ${e.message}`, "failed");

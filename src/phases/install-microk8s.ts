@@ -61,7 +61,9 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
   const halfJoined = (n: NodeSpec): boolean => input.state.kubeNodes.some((k) => k.name === n.name) || input.state.datastoreIps.has(n.address);
   const joining = nodes.filter((n) => n.name !== leader.name && !isMember(input.state, n));
   const joins = joining.map((n) => joinStep(n, leader, input.joinAttempts, halfJoined(n)));
-  const workersReady = joining.filter((n) => n.role === "worker").map((n) => readyStep(n, leader));
+  // Workers that joined but are not Ready yet (a run stopped while waiting) are waited for again.
+  const notReady = (n: NodeSpec): boolean => input.state.kubeNodes.some((k) => k.name === n.name && !k.ready);
+  const workersReady = nodes.filter((n) => n.role === "worker" && (joining.includes(n) || notReady(n))).map((n) => readyStep(n, leader));
 
   const lb: Step[] = [...input.lbFiles].map(([name, files]) => lbStep(name, files));
   const wanted = ADDONS.filter((a) => spec.spec.addons[a.key]).map((a) => a.name);

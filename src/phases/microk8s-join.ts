@@ -85,7 +85,13 @@ export async function waitMember(o: Pick<JoinOptions, "leader" | "spec" | "ready
     const ready = nodes.code === 0 && parseNodes(nodes.stdout).some((n) => n.name === o.spec.name && n.ready);
     const inDatastore = worker || (status !== undefined && parseStatus(status.stdout).datastore.some((m) => datastoreIp(m.address) === o.spec.address));
     if (ready && inDatastore) return;
-    if (Date.now() > deadline || o.signal.aborted) {
+    if (o.signal.aborted) {
+      const reason: unknown = o.signal.reason;
+      throw reason instanceof HactlError
+        ? reason
+        : new HactlError("INTERRUPTED", `interrupted while waiting for ${o.spec.name} to become Ready`, { node: o.spec.name, remedy: "Run the same command again: it waits for the node again." });
+    }
+    if (Date.now() > deadline) {
       throw new HactlError("JOIN_FAILED", `${o.spec.name} joined but did not become Ready${inDatastore ? "" : " and a datastore member"} in time`, {
         node: o.spec.name,
         retryable: true,

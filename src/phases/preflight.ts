@@ -22,13 +22,10 @@ export interface PreflightInput {
 
 /**
  * The peers a machine must reach, as address:22 (the one port every node listens on before the
- * install): a control plane talks to every node, a worker only to the control planes. Probing that much
- * and no more keeps the check from growing with the square of the cluster size.
+ * install): every other node, since the pod network runs between any two nodes, workers included.
  */
 export function peerProbesFor(spec: ClusterSpec, machine: string): string[] {
-  const self = spec.spec.nodes.find((n) => n.name === machine);
-  const peers = self?.role === "worker" ? spec.spec.nodes.filter((n) => n.role === "control-plane") : spec.spec.nodes;
-  return peers.filter((n) => n.name !== machine).map((n) => `${n.address}:22`);
+  return spec.spec.nodes.filter((n) => n.name !== machine).map((n) => `${n.address}:22`);
 }
 
 const SUPPORTED: Record<string, readonly string[]> = { ubuntu: ["22.04", "24.04"], debian: ["12"] };
@@ -76,7 +73,7 @@ export function preflightChecks(input: PreflightInput): PreflightCheck[] {
     else add("ports", "fail", `port(s) ${busy.join(", ")} already in use`, `stop what listens there (ss -ltnp 'sport = :${busy[0]}') or use other servers`);
 
     const unreachable = peerProbesFor(spec, node.name).filter((p) => !f.reachable.has(p));
-    if (unreachable.length === 0) add("network", "ok", node.role === "worker" ? "reaches every control plane" : "reaches every other node");
+    if (unreachable.length === 0) add("network", "ok", "reaches every other node");
     else add("network", "fail", `cannot reach ${unreachable.join(", ")}`, "open the firewall between the nodes (TCP 22, 16443, 25000, 19001, 10250)");
   }
   const cps = spec.spec.nodes.filter((n) => n.role === "control-plane").length;

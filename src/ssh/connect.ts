@@ -263,10 +263,15 @@ async function openClient(target: SshTarget, opts: ConnectOptions, config: reado
   try {
     const client = await handshake(ssh2, r, ctx, known, auth, opts, sock);
     const jumpRef = jump;
+    // A client that is gone already (its server dropped it) emits no second "close" to wait for.
+    let gone = false;
+    client.once("close", () => {
+      gone = true;
+    });
     return { client, resolved: r, closeJump: async () => {
       await jumpRef?.close();
     }, close: async () => {
-      await endClient(client);
+      if (!gone) await endClient(client);
       await jumpRef?.close();
     } };
   } catch (err) {

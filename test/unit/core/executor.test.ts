@@ -222,6 +222,41 @@ describe("applyPlan with a phase alongside the previous one", () => {
     expect(r.events).toContain("skipped n1: do lb:b: not started (an earlier step failed)");
   });
 
+  it("does not hang when a failed install skips a join that later joins and a worker's wait depend on", async () => {
+    const t = tracker();
+    const plan: Plan = [
+      {
+        title: "Install",
+        mode: "parallel",
+        steps: [t.step("n1", "install:n1"), t.step("n2", "install:n2", { fail: new HactlError("COMMAND_FAILED", "snap exited 1") }), t.step("n3", "install:n3"), t.step("w", "install:w")],
+      },
+      {
+        title: "Join",
+        mode: "serial",
+        alongsidePrevious: true,
+        steps: [
+          t.step("n2", "join:n2", { after: ["install:n1", "install:n2"] }),
+          t.step("n3", "join:n3", { after: ["install:n1", "install:n3"] }),
+          t.step("w", "join:w", { after: ["install:n1", "install:w"] }),
+        ],
+      },
+      { title: "Ready", mode: "parallel", alongsidePrevious: true, steps: [t.step("w", "ready:w", { after: ["join:w"] })] },
+    ];
+    const err = (await run(plan).promise.catch((e: unknown) => e)) as HactlError;
+    expect([err.code, err.node]).toEqual(["COMMAND_FAILED", "n2"]);
+    expect(t.spans.map((s) => s.id).sort()).toEqual(["install:n1", "install:n2", "install:n3", "install:w"]);
+  });
+
+  it("stops the other phases at the failure itself, not when the failed parallel phase's slowest node is done", async () => {
+    const t = tracker();
+    const plan: Plan = [
+      { title: "Install", mode: "parallel", steps: [t.step("n1", "install:n1", { ms: 5 }), t.step("n2", "install:n2", { ms: 40 }), t.step("n3", "install:n3", { ms: 1, fail: new HactlError("COMMAND_FAILED", "no") })] },
+      { title: "Join", mode: "serial", alongsidePrevious: true, steps: [t.step("n1", "lb:n1", { after: ["install:n1"] })] },
+    ];
+    await run(plan).promise.catch(() => undefined);
+    expect(t.spans.map((s) => s.id)).not.toContain("lb:n1");
+  });
+
   it("lists every failure when phases of one stage fail on their own", async () => {
     const t = tracker();
     const plan: Plan = [

@@ -142,6 +142,14 @@ describe("planMicrok8sInstall on an existing cluster", () => {
     expect(ids(p, "Prepare hosts").filter((id) => id.startsWith("sysctl"))).toEqual(["sysctl:node-2"]);
   });
 
+  it("waits again for a worker that joined but is not Ready (a run stopped while waiting), without joining it again", () => {
+    const state = running(["node-1", "node-2", "node-3", "worker-1"], voters);
+    const notReady = { ...state, kubeNodes: state.kubeNodes.map((k) => (k.name === "worker-1" ? { ...k, ready: false } : k)) };
+    const p = plan(notReady);
+    expect(ids(p, "Form the cluster")).toEqual([]);
+    expect(ids(p, "Wait for workers")).toEqual(["ready:worker-1"]);
+  });
+
   it("joins only the nodes that are not members yet", () => {
     const p = plan(running(["node-1", "node-2"], voters.slice(0, 2)));
     expect(ids(p, "Form the cluster")).toEqual(["join:node-3", "join:worker-1"]);

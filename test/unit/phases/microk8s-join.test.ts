@@ -153,6 +153,14 @@ describe("joinMicrok8sNode", () => {
     expect(c.leader.commandsMatching({ prefix: ["microk8s", "kubectl"] })).toHaveLength(1);
   });
 
+  it("reports a Ctrl-C during the wait for Ready as the interruption, not as a failed join", async () => {
+    const ac = new AbortController();
+    ac.abort(new HactlError("INTERRUPTED", "interrupted by Ctrl-C after the step that was running"));
+    const notReady = new FakeHost("node-1", "10.0.0.11").on({ prefix: ["microk8s", "kubectl"] }, { stdout: nodesJson([{ name: "node-1" }, { name: "worker-1", ready: "False" }]) });
+    const err = (await waitMember({ leader: notReady, spec: nodeSpec("worker-1"), readyTimeoutMs: 60_000, signal: ac.signal }).catch((e: unknown) => e)) as HactlError;
+    expect(err.code).toBe("INTERRUPTED");
+  });
+
   it("reports a join that never became Ready as a retryable JOIN_FAILED", async () => {
     const c = cluster("node-2", "10.0.0.12", ["ok"]);
     const neverReady = new FakeHost("node-1", "10.0.0.11")
