@@ -7,6 +7,7 @@ import type { NodeSpec } from "../spec/schema.js";
 /** What MicroK8s looks like on the nodes right now (read-only). */
 export interface Microk8sClusterState {
   installed: Set<string>;
+  /** `microk8s status` of the installed control-plane nodes (nothing reads a worker's). */
   status: Map<string, Microk8sStatus>;
   /** The control-plane node used to mint tokens and run kubectl; undefined when none is installed. */
   leader: string | undefined;
@@ -23,6 +24,7 @@ export async function gatherMicrok8sState(hosts: ReadonlyMap<string, RemoteHost>
     const host = mustHost(hosts, node.name);
     if ((await host.exec(microk8s.isInstalled())).code !== 0) return;
     installed.add(node.name);
+    if (node.role !== "control-plane") return;
     const res = await host.exec(microk8s.statusYaml());
     status.set(node.name, parseStatus(res.stdout));
   });

@@ -78,7 +78,7 @@ describe("gatherMicrok8sState", () => {
     for (const h of hosts.values()) expect((h as FakeHost).lines).toEqual(["snap list microk8s"]);
   });
 
-  it("reads status everywhere, and nodes and datastore from the leader", async () => {
+  it("reads status on every control plane, and nodes and datastore from the leader", async () => {
     const leader = installed("node-1", "10.0.0.11", statusYaml({ members: three }))
       .on({ prefix: ["microk8s", "kubectl", "get", "nodes"] }, { stdout: nodesJson([{ name: "node-1" }, { name: "node-2" }, { name: "node-3" }]) });
     const hosts = hostMap(
@@ -95,6 +95,15 @@ describe("gatherMicrok8sState", () => {
     expect([...s.datastoreIps]).toEqual(["10.0.0.11", "10.0.0.12", "10.0.0.13"]);
     expect(leader.commandsMatching({ prefix: ["microk8s", "kubectl"] })).toHaveLength(1);
     expect((hosts.get("node-2") as FakeHost).commandsMatching({ prefix: ["microk8s", "kubectl"] })).toHaveLength(0);
+  });
+
+  it("reads a worker's installation but not its status (nothing uses it)", async () => {
+    const leader = installed("node-1", "10.0.0.11", statusYaml({ members: three })).on({ prefix: ["microk8s", "kubectl", "get", "nodes"] }, { stdout: nodesJson([{ name: "node-1" }, { name: "worker-1" }]) });
+    const worker = installed("worker-1", "10.0.0.21", statusYaml());
+    const s = await gatherMicrok8sState(hostMap(leader, missing("node-2"), missing("node-3"), worker), nodes);
+    expect(s.installed.has("worker-1")).toBe(true);
+    expect(s.status.has("worker-1")).toBe(false);
+    expect(worker.lines).toEqual(["snap list microk8s"]);
   });
 
   it("keeps no kube nodes when kubectl fails on the leader", async () => {
