@@ -58,7 +58,7 @@ for arg in "$@"; do
     ip=$(getent ahostsv4 "$arg" 2>/dev/null | awk 'NR==1{print $1}')
     [ -n "$ip" ] && echo "resolves=$arg $ip"
   else
-    ( tcp_probe "\${arg%:*}" "\${arg##*:}" && echo "reach=$arg" ) &
+    ( { tcp_probe "\${arg%:*}" "\${arg##*:}" || { sleep 1; tcp_probe "\${arg%:*}" "\${arg##*:}"; }; } && echo "reach=$arg" ) &
   fi
 done
 wait

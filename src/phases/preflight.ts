@@ -20,12 +20,25 @@ export interface PreflightInput {
   installed: ReadonlySet<string>;
 }
 
+/** How many other workers each worker probes (its successors in spec order, wrapping around). */
+const WORKER_RING_PEERS = 4;
+
 /**
  * The peers a machine must reach, as address:22 (the one port every node listens on before the
- * install): every other node, since the pod network runs between any two nodes, workers included.
+ * install). A control plane (and a load-balancer host) probes every node; a worker probes every control
+ * plane and the next few workers in spec order, wrapping around, so every worker is probed by workers
+ * too (a host firewall or a blocked worker subnet shows up) while the probes grow with the node count,
+ * not its square: a connection to sshd costs the target a process, and hundreds at once time out.
  */
 export function peerProbesFor(spec: ClusterSpec, machine: string): string[] {
-  return spec.spec.nodes.filter((n) => n.name !== machine).map((n) => `${n.address}:22`);
+  const nodes = spec.spec.nodes;
+  const self = nodes.find((n) => n.name === machine);
+  if (self?.role !== "worker") return nodes.filter((n) => n.name !== machine).map((n) => `${n.address}:22`);
+  const workers = nodes.filter((n) => n.role === "worker");
+  const at = workers.indexOf(self);
+  const ring = Array.from({ length: Math.min(WORKER_RING_PEERS, workers.length - 1) }, (_, i) => workers[(at + 1 + i) % workers.length] as NodeSpec);
+  const peers = new Set([...nodes.filter((n) => n.role === "control-plane"), ...ring]);
+  return nodes.filter((n) => peers.has(n)).map((n) => `${n.address}:22`);
 }
 
 const SUPPORTED: Record<string, readonly string[]> = { ubuntu: ["22.04", "24.04"], debian: ["12"] };
@@ -73,7 +86,7 @@ export function preflightChecks(input: PreflightInput): PreflightCheck[] {
     else add("ports", "fail", `port(s) ${busy.join(", ")} already in use`, `stop what listens there (ss -ltnp 'sport = :${busy[0]}') or use other servers`);
 
     const unreachable = peerProbesFor(spec, node.name).filter((p) => !f.reachable.has(p));
-    if (unreachable.length === 0) add("network", "ok", "reaches every other node");
+    if (unreachable.length === 0) add("network", "ok", node.role === "worker" ? "reaches the control planes and its worker peers" : "reaches every other node");
     else add("network", "fail", `cannot reach ${unreachable.join(", ")}`, "open the firewall between the nodes (TCP 22, 16443, 25000, 19001, 10250)");
   }
   const cps = spec.spec.nodes.filter((n) => n.role === "control-plane").length;

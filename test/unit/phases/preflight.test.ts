@@ -107,9 +107,20 @@ describe("preflightChecks", () => {
     expect(find(check({ facts: withHaproxy, installed: ["node-2"] }), "node-2", "ports")?.status).toBe("ok");
   });
 
-  it("has every node probe every other node (the pod network runs between workers too)", () => {
-    expect(peerProbesFor(spec, "worker-1")).toEqual(["10.0.0.11:22", "10.0.0.12:22", "10.0.0.13:22"]);
+  it("has control planes probe every node, and workers the control planes plus the next workers in a ring", () => {
     expect(peerProbesFor(spec, "node-2")).toEqual(["10.0.0.11:22", "10.0.0.13:22", "10.0.0.21:22"]);
+    expect(peerProbesFor(spec, "worker-1")).toEqual(["10.0.0.11:22", "10.0.0.12:22", "10.0.0.13:22"]);
+    const workers = Array.from({ length: 27 }, (_, i) => `    - { name: w-${i + 1}, address: 10.0.1.${i + 1}, role: worker }`).join("\n");
+    const big = specFrom(THREE_CP_ONE_WORKER.replace(/^.*worker-1.*$/m, workers));
+    const probes = big.spec.nodes.map((n) => peerProbesFor(big, n.name));
+    expect(probes.flat()).toHaveLength(3 * 29 + 27 * (3 + 4));
+    expect(peerProbesFor(big, "w-27")).toEqual(["10.0.0.11:22", "10.0.0.12:22", "10.0.0.13:22", "10.0.1.1:22", "10.0.1.2:22", "10.0.1.3:22", "10.0.1.4:22"]);
+    for (const n of big.spec.nodes) {
+      const probedBy = probes.filter((list) => list.includes(`${n.address}:22`)).length;
+      expect(probedBy).toBeGreaterThanOrEqual(n.role === "worker" ? 3 + 4 : 29);
+    }
+    const c = find(check({ spec: big, facts: allHealthyFacts(big) }), "w-5", "network");
+    expect(c).toMatchObject({ status: "ok", message: "reaches the control planes and its worker peers" });
   });
 
   it("fails peers the node cannot reach, not counting itself", () => {
