@@ -101,7 +101,7 @@ async function render(dirs, out, extraNotes) {
     addNode: parts.flatMap((p) => p.addNode).sort((a, b) => a.size - b.size),
     startup: parts.find((p) => p.startup)?.startup,
     totalMs: parts.reduce((sum, p) => sum + p.totalMs, 0),
-    notes: [...parts.flatMap((p) => p.notes), ...extraNotes],
+    notes: [...new Set([...parts.flatMap((p) => p.notes), ...extraNotes])],
   };
   for (const run of [...results.runs, ...results.addNode]) {
     const logName = run.tool === "hactl" ? "hactl.log" : run.tool === "hactl add-node" ? "add-node.log" : undefined;
