@@ -144,6 +144,12 @@ export class MultiNodeError extends HactlError {
   }
 }
 
+/** Why an aborted run stopped: the signal's reason when hactl gave one (Ctrl-C), else a plain INTERRUPTED. */
+export function interruptedError(signal: AbortSignal): HactlError {
+  const reason: unknown = signal.reason;
+  return reason instanceof HactlError ? reason : new HactlError("INTERRUPTED", "interrupted", { remedy: "Run the same command again to finish the job." });
+}
+
 /** Turns anything thrown into a HactlError; unknown errors are bugs and say so. */
 export function asHactlError(err: unknown): HactlError {
   if (err instanceof HactlError) return err;

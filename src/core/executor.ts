@@ -1,4 +1,4 @@
-import { HactlError, MultiNodeError, asHactlError } from "./errors.js";
+import { HactlError, MultiNodeError, asHactlError, interruptedError } from "./errors.js";
 import { forEachNode } from "./parallel.js";
 import { stagesOf, type Phase, type Plan, type Step, type StepContext, type StepOutcome } from "./plan.js";
 import type { RemoteHost } from "./host.js";
@@ -133,9 +133,5 @@ function groupByNode(steps: readonly Step[]): { name: string; steps: Step[] }[] 
 }
 
 function checkAbort(signal: AbortSignal): void {
-  if (!signal.aborted) return;
-  const reason: unknown = signal.reason;
-  throw reason instanceof HactlError
-    ? reason
-    : new HactlError("INTERRUPTED", "interrupted", { remedy: "Run the same command again to finish the job." });
+  if (signal.aborted) throw interruptedError(signal);
 }

@@ -1,4 +1,4 @@
-import { HactlError } from "../core/errors.js";
+import { HactlError, interruptedError } from "../core/errors.js";
 import type { RemoteHost } from "../core/host.js";
 import { registerSecret } from "../core/secrets.js";
 import { datastoreIp, microk8s, parseAddNode, parseStatus } from "../distros/microk8s.js";
@@ -85,12 +85,7 @@ export async function waitMember(o: Pick<JoinOptions, "leader" | "spec" | "ready
     const ready = nodes.code === 0 && parseNodes(nodes.stdout).some((n) => n.name === o.spec.name && n.ready);
     const inDatastore = worker || (status !== undefined && parseStatus(status.stdout).datastore.some((m) => datastoreIp(m.address) === o.spec.address));
     if (ready && inDatastore) return;
-    if (o.signal.aborted) {
-      const reason: unknown = o.signal.reason;
-      throw reason instanceof HactlError
-        ? reason
-        : new HactlError("INTERRUPTED", `interrupted while waiting for ${o.spec.name} to become Ready`, { node: o.spec.name, remedy: "Run the same command again: it waits for the node again." });
-    }
+    if (o.signal.aborted) throw interruptedError(o.signal);
     if (Date.now() > deadline) {
       throw new HactlError("JOIN_FAILED", `${o.spec.name} joined but did not become Ready${inDatastore ? "" : " and a datastore member"} in time`, {
         node: o.spec.name,

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import type { ExecResult } from "../../core/command.js";
-import { HactlError } from "../../core/errors.js";
+import { HactlError, interruptedError } from "../../core/errors.js";
 import type { RemoteHost } from "../../core/host.js";
 import { microk8s } from "../../distros/microk8s.js";
 import { parseDeployments, parseNodes, type KubeDeployment, type KubeNode } from "../../distros/kubectl.js";
@@ -98,11 +98,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-function interrupted(signal: AbortSignal): HactlError {
-  const reason: unknown = signal.reason;
-  return reason instanceof HactlError ? reason : new HactlError("INTERRUPTED", "interrupted", { remedy: "Run the same command again to finish the job." });
-}
-
 /**
  * Polls `check` until it returns true. `check` also reports a progress line; it is passed on only when
  * it changes. Fails with COMMAND_TIMEOUT naming `what` after the timeout.
@@ -111,7 +106,7 @@ export async function waitFor(what: string, check: () => Promise<{ done: boolean
   const deadline = Date.now() + opts.timeoutMs;
   let last = "";
   for (;;) {
-    if (opts.signal.aborted) throw interrupted(opts.signal);
+    if (opts.signal.aborted) throw interruptedError(opts.signal);
     const r = await check();
     if (r.line !== last) {
       opts.progress?.(r.line);
@@ -165,7 +160,7 @@ export async function waitNodeReady(host: RemoteHost, node: string, opts: WaitOp
 /** `rollout restart` then `rollout status` for each Deployment, one after another. */
 export async function rollingRestart(host: RemoteHost, namespace: string, names: readonly string[], timeoutSeconds: number, log: (line: string) => void, signal: AbortSignal): Promise<void> {
   for (const name of names) {
-    if (signal.aborted) throw interrupted(signal);
+    if (signal.aborted) throw interruptedError(signal);
     await kubectl(host, ["rollout", "restart", `deployment/${name}`, "-n", namespace], { signal });
     log(`restarted deployment/${name}; waiting for the rollout`);
     const status = await host.exec(
