@@ -141,34 +141,41 @@ export async function runHactlInstall({ size, costs, workDir, log }) {
   const lab = await freshLab(size, costs, log);
   const spec = join(dir, "cluster.yaml");
   await writeFile(spec, clusterYaml(lab, size));
-  const logFile = join(dir, "hactl.log");
+  const { result, log: hactlLog } = await timedHactl(lab, dir, join(dir, "hactl.log"), ["install", "-f", spec, "--yes", "--kubeconfig", join(dir, `${CLUSTER}.kubeconfig`)]);
+  return { tool: "hactl", size, ...result, addonsEnabled: addonsEnabledByHactl(hactlLog) };
+}
+
+/**
+ * One timed hactl command in the workstation namespace with its log in `logFile`, and what the run
+ * left behind: wall time, peak memory, SSH logins and commands per node, phases, measured critical path.
+ * @param {Lab} lab @param {string} dir @param {string} logFile @param {string[]} args
+ */
+async function timedHactl(lab, dir, logFile, args) {
   const offsets = await logOffsets(lab);
   const load1 = loadavg()[0];
   const from = Date.now();
   const r = await timedInWorkstation(
-    [process.execPath, HACTL, "install", "-f", spec, "--yes", "--log-file", logFile, "--kubeconfig", join(dir, `${CLUSTER}.kubeconfig`)],
+    [process.execPath, HACTL, ...args, "--log-file", logFile],
     { cwd: dir, env: hactlEnv(dir), stdoutFile: join(dir, "stdout.txt"), stderrFile: join(dir, "stderr.txt"), timeFile: join(dir, "time.txt"), timeoutMs: 30 * 60_000 },
   );
   const measured = await measuredPath(lab, from, Date.now());
   const perNode = await sshdSince(lab, offsets);
-  const hactlLog = await readText(logFile);
-  const commands = hactlCommandCounts(hactlLog);
+  const log = await readText(logFile);
+  const commands = hactlCommandCounts(log);
   for (const [name, stats] of Object.entries(perNode)) Object.assign(stats, { hactlCommands: commands[name] ?? 0 });
-  return {
-    tool: "hactl",
-    size,
+  const result = {
     ok: r.code === 0,
     code: r.code,
     timedOut: r.timedOut,
     wallMs: r.wallMs,
     peakRssKiB: maxRssKiB(await readText(join(dir, "time.txt"))),
     perNode,
-    addonsEnabled: addonsEnabledByHactl(hactlLog),
-    phases: phaseDurations(hactlLog),
+    phases: phaseDurations(log),
     measured,
     dir,
     load1,
   };
+  return { result, log };
 }
 
 /**
@@ -288,32 +295,6 @@ export async function runAddNode({ base, costs, workDir, log }) {
     return { tool: "hactl add-node", size: base, ok: false, code: install.code, timedOut: install.timedOut, wallMs: 0, installMs: install.wallMs, perNode: {}, dir, note: `the ${base}-node install failed (exit ${install.code})` };
   }
   log(`  ${base}-node cluster installed in ${(install.wallMs / 1000).toFixed(1)} s; adding ${newNode.name}`);
-  const logFile = join(dir, "add-node.log");
-  const offsets = await logOffsets(lab);
-  const load1 = loadavg()[0];
-  const from = Date.now();
-  const r = await timedInWorkstation(
-    [process.execPath, HACTL, "add-node", newNode.name, "--address", newNode.address, "--role", "worker", "-f", spec, "--yes", "--log-file", logFile],
-    { cwd: dir, env: hactlEnv(dir), stdoutFile: join(dir, "stdout.txt"), stderrFile: join(dir, "stderr.txt"), timeFile: join(dir, "time.txt"), timeoutMs: 30 * 60_000 },
-  );
-  const measured = await measuredPath(lab, from, Date.now());
-  const perNode = await sshdSince(lab, offsets);
-  const addLog = await readText(logFile);
-  const commands = hactlCommandCounts(addLog);
-  for (const [name, stats] of Object.entries(perNode)) Object.assign(stats, { hactlCommands: commands[name] ?? 0 });
-  return {
-    tool: "hactl add-node",
-    phases: phaseDurations(addLog),
-    size: base,
-    ok: r.code === 0,
-    code: r.code,
-    timedOut: r.timedOut,
-    wallMs: r.wallMs,
-    installMs: install.wallMs,
-    peakRssKiB: maxRssKiB(await readText(join(dir, "time.txt"))),
-    perNode,
-    measured,
-    dir,
-    load1,
-  };
+  const { result } = await timedHactl(lab, dir, join(dir, "add-node.log"), ["add-node", newNode.name, "--address", newNode.address, "--role", "worker", "-f", spec, "--yes"]);
+  return { tool: "hactl add-node", size: base, ...result, installMs: install.wallMs };
 }
