@@ -9,6 +9,7 @@ import type { RenderedConfig } from "../lb/render.js";
 import { templateSource } from "../lb/template-source.js";
 import { lbLayout, type LbLayout } from "../phases/lb-configs.js";
 import { hostsLines } from "../phases/hosts-file.js";
+import type { ClusterPlanInput } from "../phases/install-microk8s.js";
 import { need } from "../phases/prepare-hosts.js";
 import { formatPreflight, needsHostsEntries, peerProbesFor, preflightChecks, preflightFailed, type PreflightCheck } from "../phases/preflight.js";
 import type { ClusterSpec } from "../spec/schema.js";
@@ -53,6 +54,22 @@ export interface LbPlanInputs {
   staleFiles: Map<string, readonly RenderedConfig[]>;
   /** Machines that need hactl's /etc/hosts entries. */
   hostsEntriesFor: Set<string>;
+}
+
+/** How many fresh-token attempts a join gets before the run stops. */
+const JOIN_ATTEMPTS = 3;
+
+/** What every distribution's plan starts from: the spec, the facts and the load-balancer inputs. */
+export function clusterPlanInput(spec: ClusterSpec, facts: ReadonlyMap<string, NodeFacts>, lb: LbPlanInputs): ClusterPlanInput {
+  return {
+    spec,
+    facts,
+    hostsEntriesFor: lb.hostsEntriesFor,
+    lbFiles: lb.staleFiles,
+    lbPackages: lb.layout.packages,
+    nonlocalBind: lb.layout.nonlocalBind,
+    joinAttempts: JOIN_ATTEMPTS,
+  };
 }
 
 export async function loadBalancerInputs(spec: ClusterSpec, session: Session, facts: ReadonlyMap<string, NodeFacts>, checks: readonly PreflightCheck[], backendApiPort: number, opts: InstallOptions, ctx: RunContext): Promise<LbPlanInputs> {

@@ -9,7 +9,7 @@ import { planMicrok8sInstall } from "../phases/install-microk8s.js";
 import { need } from "../phases/prepare-hosts.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/schema.js";
-import { apiEndpoint, gatherAllFacts, loadBalancerInputs, runPreflight, showOrApply } from "./converge-stages.js";
+import { apiEndpoint, clusterPlanInput, gatherAllFacts, loadBalancerInputs, runPreflight, showOrApply } from "./converge-stages.js";
 import { lockNode, machinesOf, openSession, type Session } from "./session.js";
 import { acquireClusterLock } from "./lock.js";
 import { waitLivez } from "./verify-api.js";
@@ -72,16 +72,7 @@ export async function converge(spec: ClusterSpec, session: Session, opts: Instal
   const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
   const checks = runPreflight(spec, facts, MICROK8S_PORTS, state.installed, ctx);
   const lb = await loadBalancerInputs(spec, session, facts, checks, MICROK8S_API_PORT, opts, ctx);
-  const plan = planMicrok8sInstall({
-    spec,
-    facts,
-    state,
-    hostsEntriesFor: lb.hostsEntriesFor,
-    lbFiles: lb.staleFiles,
-    lbPackages: lb.layout.packages,
-    nonlocalBind: lb.layout.nonlocalBind,
-    joinAttempts: 3,
-  });
+  const plan = planMicrok8sInstall({ ...clusterPlanInput(spec, facts, lb), state });
   const applied = await showOrApply(plan, spec, session, lockNode(spec, session), opts, ctx);
   if (!applied || opts.finish === false) return 0;
   // What day-2 commands recorded in cluster.yaml (replicas, autoscaling, Linkerd, HA, external

@@ -85,6 +85,7 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
 }
 
 const installId = (node: string): string => `install:${node}`;
+const joinId = (node: string): string => `join:${node}`;
 
 function installStep(node: NodeSpec, version: string): Step {
   return {
@@ -105,7 +106,7 @@ function installStep(node: NodeSpec, version: string): Step {
 
 function joinStep(node: NodeSpec, leader: NodeSpec, attempts: number, halfJoined: boolean): Step {
   return {
-    id: `join:${node.name}`,
+    id: joinId(node.name),
     node: node.name,
     title: `join as ${node.role}`,
     after: [installId(leader.name), installId(node.name)],
@@ -139,7 +140,7 @@ function readyStep(node: NodeSpec, leader: NodeSpec): Step {
     node: node.name,
     title: "wait until Ready",
     describe: [`on ${leader.name}: microk8s kubectl get nodes until ${node.name} is Ready`],
-    after: [`join:${node.name}`],
+    after: [joinId(node.name)],
     async run(ctx) {
       await waitMember({ leader: need(ctx.hosts, leader.name), spec: node, readyTimeoutMs: READY_TIMEOUT_MS, signal: ctx.signal });
       return "changed";

@@ -8,7 +8,7 @@ import { planKubeadmInstall } from "../../phases/kubeadm/install.js";
 import type { CertKeyState } from "../../phases/kubeadm/join.js";
 import { need } from "../../phases/prepare-hosts.js";
 import type { ClusterSpec } from "../../spec/schema.js";
-import { apiEndpoint, gatherAllFacts, loadBalancerInputs, runPreflight, showOrApply } from "../converge-stages.js";
+import { apiEndpoint, clusterPlanInput, gatherAllFacts, loadBalancerInputs, runPreflight, showOrApply } from "../converge-stages.js";
 import type { InstallOptions } from "../install.js";
 import { lockNode, type Session } from "../session.js";
 import { waitLivez } from "../verify-api.js";
@@ -36,16 +36,10 @@ export async function convergeKubeadm(spec: ClusterSpec, session: Session, opts:
   const endpoint = controlPlaneEndpoint(spec);
   const certs: CertKeyState = {};
   const plan = planKubeadmInstall({
-    spec,
-    facts,
+    ...clusterPlanInput(spec, facts, lb),
     state,
-    hostsEntriesFor: lb.hostsEntriesFor,
-    lbFiles: lb.staleFiles,
-    lbPackages: lb.layout.packages,
-    nonlocalBind: lb.layout.nonlocalBind,
     controlPlaneEndpoint: `${endpoint.host}:${endpoint.port}`,
     cniManifest: dist.cni.manifest ? await readCniManifest(dist.cni.manifest) : undefined,
-    joinAttempts: 3,
     certs,
   });
   const applied = await showOrApply(plan, spec, session, lockNode(spec, session), opts, ctx);
