@@ -43,14 +43,15 @@ export async function applyPlan(plan: Plan, opts: ApplyOptions): Promise<ApplySu
     const phases = stage.filter((p) => p.steps.length > 0);
     if (phases.length === 0) continue;
     checkAbort(opts.signal);
-    opts.reporter.phase(phases.map((p) => p.title).join(" · "));
+    const title = phases.map((p) => p.title).join(" · ");
+    opts.reporter.phase(title);
     const run: StageRun = { finished: new Map(), settle: new Map(), failed: false };
     for (const step of phases.flatMap((p) => p.steps)) {
       run.finished.set(step.id, new Promise((resolve) => run.settle.set(step.id, resolve)));
     }
     const results = await Promise.allSettled(phases.map((p) => runPhase(p, run, opts, summary)));
     const failures = results.flatMap((r) => (r.status === "rejected" ? [asHactlError(r.reason)] : []));
-    if (failures.length > 0) throw stageFailure(phases, failures);
+    if (failures.length > 0) throw stageFailure(title, failures);
   }
   return summary;
 }
@@ -60,7 +61,7 @@ export async function applyPlan(plan: Plan, opts: ApplyOptions): Promise<ApplySu
  * fails its join and its load-balancer step alike; the rest go to the details), and a MultiNodeError only
  * when several nodes failed. Phases stopped by Ctrl-C say so on their own and add nothing to a real failure.
  */
-function stageFailure(phases: readonly Phase[], failures: readonly HactlError[]): HactlError {
+function stageFailure(title: string, failures: readonly HactlError[]): HactlError {
   const real = failures.filter((f) => f.code !== "INTERRUPTED");
   if (real.length === 0) return failures[0] as HactlError;
   const byNode = new Map<string, HactlError[]>();
@@ -72,7 +73,7 @@ function stageFailure(phases: readonly Phase[], failures: readonly HactlError[])
     (first as HactlError).withDetails(rest.map((r) => `also failed on ${r.node ?? "?"}: ${r.step ?? "?"}: ${r.message}`)),
   );
   if (perNode.length === 1) return perNode[0] as HactlError;
-  return real.length === 1 ? (real[0] as HactlError) : new MultiNodeError(phases.map((p) => p.title).join(" · "), perNode);
+  return real.length === 1 ? (real[0] as HactlError) : new MultiNodeError(title, perNode);
 }
 
 async function runPhase(phase: Phase, run: StageRun, opts: ApplyOptions, summary: ApplySummary): Promise<void> {
