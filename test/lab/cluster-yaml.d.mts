@@ -14,3 +14,8 @@ export function labClusterYaml(
     extra?: string;
   },
 ): string;
+
+/** The environment variable that carries the ops user's sudo password to hactl. */
+export const OPS_SUDO_ENV: string;
+/** The environment a hactl run against labClusterYaml's file needs (secrets referenced by it). */
+export function labSecretEnv(lab: Lab): Record<string, string>;

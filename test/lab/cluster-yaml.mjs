@@ -29,7 +29,7 @@ export function labClusterYaml(lab, opts = {}) {
     `    knownHostsFile: ${lab.knownHosts}`,
     "    useAgent: false",
     "  nodes:",
-    ...nodes.map((n, i) => `    - { name: ${n.name}, address: ${n.address}, role: ${i < cps ? "control-plane" : "worker"} }`),
+    ...nodes.map((n, i) => `    - { name: ${n.name}, address: ${n.address}, role: ${i < cps ? "control-plane" : "worker"}${nodeSsh(lab, n)} }`),
     "  loadBalancer:",
     `    mode: ${mode}`,
   ];
@@ -48,4 +48,30 @@ export function labClusterYaml(lab, opts = {}) {
   }
   if (opts.extra) lines.push(opts.extra);
   return `${lines.join("\n")}\n`;
+}
+
+/** The environment variable that carries the ops user's sudo password to hactl. */
+export const OPS_SUDO_ENV = "HACTL_LAB_OPS_SUDO";
+
+/**
+ * The environment a hactl run against labClusterYaml's file needs (the ops user's sudo password, when a
+ * node logs in as that user).
+ * @param {import("./lab.d.mts").Lab} lab
+ * @returns {Record<string, string>}
+ */
+export function labSecretEnv(lab) {
+  return { [OPS_SUDO_ENV]: lab.opsUser.password };
+}
+
+/**
+ * A node's `ssh:` override from its lab profile (port, login user), or "".
+ * @param {import("./lab.d.mts").Lab} lab
+ * @param {import("./lab.d.mts").LabNode} n
+ */
+function nodeSsh(lab, n) {
+  /** @type {string[]} */
+  const fields = [];
+  if (n.sshPort && n.sshPort !== 22) fields.push(`port: ${n.sshPort}`);
+  if (n.profile?.login === "ops") fields.push(`user: ${lab.opsUser.name}`, `sudoPassword: { env: ${OPS_SUDO_ENV} }`);
+  return fields.length ? `, ssh: { ${fields.join(", ")} }` : "";
 }

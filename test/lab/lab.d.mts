@@ -1,5 +1,21 @@
 // Types of test/lab/lab.mjs for TypeScript tests.
 
+/** What kind of machine a lab host is (all fields optional: a plain host is eth0, port 22, root, a resolver that answers). */
+export interface HostProfile {
+  /** the interface name inside the host (default eth0) */
+  iface?: string;
+  /** the port its sshd listens on (default 22) */
+  sshPort?: number;
+  /** "silent": /etc/resolv.conf names a server that takes queries and never answers */
+  resolver?: "silent";
+  /** false: the host's own name is not in its /etc/hosts */
+  ownNameResolves?: boolean;
+  /** a docker0-style bridge with 172.17.0.1/16 besides the lab address */
+  secondAddress?: boolean;
+  /** "ops": cluster.yaml logs in as the ops user, whose sudo asks for a password */
+  login?: "root" | "ops";
+}
+
 export interface LabNode {
   /** node-1 .. node-30, lb-1 .. lb-10 */
   name: string;
@@ -9,6 +25,11 @@ export interface LabNode {
   ns: string;
   /** its directory on the host: /var/lib/hactl-lab/<name> (fs/ holds its private directories, sshd.log its sshd log) */
   dir: string;
+  /** the interface that carries its address */
+  iface: string;
+  /** the port its sshd listens on */
+  sshPort: number;
+  profile: HostProfile;
 }
 
 export interface Lab {
@@ -24,7 +45,7 @@ export interface Lab {
   knownHosts: string;
   /** non-root user whose sudo needs this password */
   opsUser: { name: string; password: string };
-  /** the interface name inside every host */
+  /** the interface name inside the workstation and every host whose profile names no other (see LabNode.iface) */
   iface: string;
 }
 
@@ -45,9 +66,19 @@ export const MAX_LB_HOSTS: number;
 export const OPS_USER: string;
 export const SUDOERS_FILE: string;
 export const LAB_PACKAGES: string[];
+/** Where labUp copies the node kit; every node sees it whatever the checkout's path. */
+export const KIT_DIR: string;
+/** The address of the lab's DNS server that never answers. */
+export const SILENT_RESOLVER: string;
+/** The kinds of machine the lab offers, by name. */
+export const PROFILES: Record<"plain" | "silentResolver" | "unresolvedName" | "ens18" | "secondAddress" | "sshPort" | "opsSudo", HostProfile>;
+/** The mix workflow tests run over, node by node (cycled). */
+export const MIXED_PROFILES: HostProfile[];
+/** Copy the node kit to KIT_DIR (labUp does it). */
+export function prepareKit(): Promise<void>;
 
 /** Bring up a fresh lab (a previous one is torn down first). */
-export function labUp(opts?: { nodes?: number; lbHosts?: number }): Promise<Lab>;
+export function labUp(opts?: { nodes?: number; lbHosts?: number; profiles?: HostProfile[] | "mixed" }): Promise<Lab>;
 /** Tear down everything the lab created; idempotent. Inside the workstation namespace, that namespace survives. */
 export function labDown(): Promise<void>;
 /** The current lab, or undefined when none is up. */
@@ -66,7 +97,7 @@ export function startNode(node: LabNode | string): Promise<void>;
 export function cutLink(node: LabNode | string): Promise<void>;
 export function restoreLink(node: LabNode | string): Promise<void>;
 /** Grow a running lab by count nodes; resolves with the new nodes. */
-export function addNodes(count: number): Promise<LabNode[]>;
+export function addNodes(count: number, opts?: { profiles?: HostProfile[] }): Promise<LabNode[]>;
 /**
  * Arguments for OpenSSH `ssh`, WITHOUT the program name, ending with user@address:
  * `execFile("ssh", [...sshArgs("node-1"), "hostname"])` from inside the workstation namespace.

@@ -10,8 +10,9 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, openSync, closeSync, readFileSync, readdirSync, statSync, readlinkSync, rmSync } from "node:fs";
-import { chmod, copyFile, mkdir, readFile, readdir, rename, rm, symlink, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { chmod, copyFile, cp, mkdir, readFile, readdir, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const LAB_ROOT = "/var/lib/hactl-lab";
@@ -26,14 +27,24 @@ export const OPS_USER = "labops";
 export const SUDOERS_FILE = "/etc/sudoers.d/hactl-lab";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
-const INIT_SCRIPT = join(REPO, "test/lab/node-init.sh");
-const KIT_BIN = join(REPO, "test/kit/bin");
-const KIT_BOOT = join(REPO, "test/kit/boot.sh");
+const KIT_SOURCE = join(REPO, "test/kit");
+// The checkout may live where a node cannot see it (/root and /tmp are private to each node, and a path
+// may hold spaces or pass through a symlink), so labUp copies the node kit and the node's init script to
+// KIT_DIR, a directory every node shares with the host, and every node uses that copy.
+export const KIT_DIR = join(LAB_ROOT, "kit");
+const INIT_SCRIPT = join(KIT_DIR, "node-init.sh");
+const KIT_BIN = join(KIT_DIR, "bin");
+const KIT_BOOT = join(KIT_DIR, "boot.sh");
+/** The kit's only npm dependency, copied beside it so that its imports resolve inside a node. */
+const KIT_NPM_DEPENDENCIES = ["yaml"];
+/** A lab address where a DNS server takes queries and never answers (the "silent resolver" profile). */
+export const SILENT_RESOLVER = "10.77.0.253";
 const KEY_DIR = join(LAB_ROOT, "keys");
 const SSH_KEY = join(KEY_DIR, "id_ed25519");
 const ROOT_AUTHORIZED_KEYS = join(KEY_DIR, "authorized_keys");
 const KNOWN_HOSTS = join(LAB_ROOT, "known_hosts");
 const OPS_USER_MARKER = join(LAB_ROOT, "ops-user-created");
+/** The interface name inside the workstation and every host whose profile does not name another. */
 const IFACE = "eth0";
 const VIPS = Array.from({ length: 10 }, (_, i) => `10.77.0.${100 + i}`);
 const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -93,13 +104,63 @@ export const LAB_PACKAGES = [
 const HOST_DAEMONS = ["sshd", "keepalived", "haproxy", "nginx", "etcd"];
 
 /**
- * @typedef {{ name: string, address: string, ns: string, dir: string }} LabNode
+ * @typedef {{ iface?: string, sshPort?: number, resolver?: "silent", ownNameResolves?: boolean,
+ *   secondAddress?: boolean, login?: "root" | "ops" }} HostProfile
+ * @typedef {{ name: string, address: string, ns: string, dir: string, iface: string, sshPort: number,
+ *   profile: HostProfile }} LabNode
  * @typedef {{ subnet: string, workstation: { ns: string, address: string }, nodes: LabNode[],
  *   lbHosts: LabNode[], vips: string[], sshKey: string, knownHosts: string,
  *   opsUser: { name: string, password: string }, iface: string }} Lab
  * @typedef {{ code: number, stdout: string, stderr: string }} RunResult
  * @typedef {{ input?: string | Buffer, env?: Record<string, string>, timeoutMs?: number, check?: boolean }} RunOptions
  */
+
+// ---------------------------------------------------------------------------------------------
+// Host profiles: the kinds of machine the lab offers, so that hactl meets more than one kind.
+
+/** @type {Record<string, HostProfile>} */
+export const PROFILES = {
+  /** eth0, sshd on 22, root login, the host's resolver, its own name in /etc/hosts */
+  plain: {},
+  /** /etc/resolv.conf names a server that takes queries and never answers (isolated on-premises networks) */
+  silentResolver: { resolver: "silent" },
+  /** the node's own name is not in /etc/hosts (and no other node's is either) */
+  unresolvedName: { ownNameResolves: false },
+  /** the interface is ens18, as on the seeds' Proxmox servers */
+  ens18: { iface: "ens18" },
+  /** a docker0-style bridge with a second address (MicroK8s' add-node then prints several join lines) */
+  secondAddress: { secondAddress: true },
+  /** sshd listens on 2222 only */
+  sshPort: { sshPort: 2222 },
+  /** hactl logs in as a non-root user whose sudo asks for a password */
+  opsSudo: { login: "ops" },
+};
+
+/**
+ * The mix the workflow tests run over, node by node (cycled for larger labs). node-1 stays plain so
+ * that the first control plane of every test is the common case; every other kind appears among the first
+ * three nodes and again among the next three.
+ * @type {HostProfile[]}
+ */
+export const MIXED_PROFILES = [
+  PROFILES.plain,
+  { ...PROFILES.ens18, ...PROFILES.sshPort, ...PROFILES.silentResolver },
+  { ...PROFILES.opsSudo, ...PROFILES.secondAddress, ...PROFILES.unresolvedName },
+  { ...PROFILES.silentResolver, ...PROFILES.secondAddress },
+  { iface: "enp1s0", ...PROFILES.unresolvedName },
+  { ...PROFILES.sshPort, ...PROFILES.opsSudo },
+];
+
+/**
+ * The profile of the i-th node (0-based) for a labUp `profiles` option.
+ * @param {HostProfile[] | "mixed" | undefined} profiles
+ * @param {number} i
+ * @returns {HostProfile}
+ */
+function profileFor(profiles, i) {
+  if (profiles === "mixed") return MIXED_PROFILES[i % MIXED_PROFILES.length] ?? {};
+  return profiles?.[i] ?? {};
+}
 
 // ---------------------------------------------------------------------------------------------
 // Small process helpers
@@ -470,12 +531,38 @@ export async function ensureWorkstation() {
   return { ns: WORKSTATION_NS, address: WORKSTATION_ADDRESS };
 }
 
-/** A veth from br0 (bridge side `port`) into `ns` (named eth0 there), with an address, up. */
-async function attach(/** @type {string} */ ns, /** @type {string} */ port, /** @type {string} */ cidr) {
-  await must("ip", ["-n", BRIDGE_NS, "link", "add", port, "type", "veth", "peer", "name", IFACE, "netns", ns]);
+/** A veth from br0 (bridge side `port`) into `ns` (named `ifname` there), with an address, up. */
+async function attach(/** @type {string} */ ns, /** @type {string} */ port, /** @type {string} */ cidr, ifname = IFACE) {
+  await must("ip", ["-n", BRIDGE_NS, "link", "add", port, "type", "veth", "peer", "name", ifname, "netns", ns]);
   await must("ip", ["-n", BRIDGE_NS, "link", "set", port, "master", "br0", "up"]);
-  await must("ip", ["-n", ns, "addr", "add", cidr, "dev", IFACE]);
-  await must("ip", ["-n", ns, "link", "set", IFACE, "up"]);
+  await must("ip", ["-n", ns, "addr", "add", cidr, "dev", ifname]);
+  await must("ip", ["-n", ns, "link", "set", ifname, "up"]);
+}
+
+/**
+ * The silent resolver: SILENT_RESOLVER on the bridge, where a process takes DNS queries over UDP and TCP
+ * and never answers, as a DNS server behind a firewall that drops does. Lives in the bridge namespace, so
+ * it goes when the lab goes.
+ */
+async function ensureSilentResolver() {
+  const has = await run("ip", ["-n", BRIDGE_NS, "-4", "-o", "addr", "show", "dev", "br0"]);
+  if (has.stdout.includes(`${SILENT_RESOLVER}/`)) return;
+  await must("ip", ["-n", BRIDGE_NS, "addr", "add", `${SILENT_RESOLVER}/24`, "dev", "br0"]);
+  const sink = [
+    "const dgram = require('node:dgram'); const net = require('node:net');",
+    `dgram.createSocket('udp4').on('message', () => {}).bind(53, '${SILENT_RESOLVER}');`,
+    `net.createServer((s) => { s.on('data', () => {}); s.on('error', () => {}); }).listen(53, '${SILENT_RESOLVER}');`,
+  ].join(" ");
+  const child = spawn("ip", ["netns", "exec", BRIDGE_NS, process.execPath, "-e", sink], { detached: true, stdio: "ignore", cwd: "/" });
+  child.on("error", () => {});
+  child.unref();
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const ss = await run("ip", ["netns", "exec", BRIDGE_NS, "ss", "-Hluna"]);
+    if (ss.stdout.includes(`${SILENT_RESOLVER}:53`)) return;
+    if (Date.now() > deadline) throw new Error(`the lab's silent resolver did not start on ${SILENT_RESOLVER}:53`);
+    await sleep(50);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -484,13 +571,17 @@ async function attach(/** @type {string} */ ns, /** @type {string} */ port, /** 
 /**
  * @param {"node" | "lb"} kind
  * @param {number} i 1-based index
+ * @param {HostProfile} [profile]
  * @returns {LabNode}
  */
-function hostSpec(kind, i) {
+function hostSpec(kind, i, profile = {}) {
   const name = `${kind}-${i}`;
   const address = kind === "node" ? `10.77.0.${10 + i}` : `10.77.0.${200 + i}`;
-  return { name, address, ns: `hl-${name}`, dir: join(LAB_ROOT, name) };
+  return { name, address, ns: `hl-${name}`, dir: join(LAB_ROOT, name), iface: profile.iface ?? IFACE, sshPort: profile.sshPort ?? 22, profile };
 }
+
+/** The host as known_hosts and ssh name it: `address`, or `[address]:port` off port 22. @param {LabNode} h */
+const sshHostName = (h) => (h.sshPort === 22 ? h.address : `[${h.address}]:${h.sshPort}`);
 
 /** @param {LabNode} h */
 const bridgePort = (h) => `v-${h.name}`;
@@ -512,7 +603,7 @@ async function writeLab(lab) {
   const lines = [];
   for (const h of [...lab.nodes, ...lab.lbHosts]) {
     const pub = (await readFile(join(h.dir, "ssh_host_ed25519_key.pub"), "utf8")).trim().split(/\s+/);
-    lines.push(`${h.address} ${pub[0]} ${pub[1]}`);
+    lines.push(`${sshHostName(h)} ${pub[0]} ${pub[1]}`);
   }
   await writeFile(KNOWN_HOSTS, lines.join("\n") + "\n", { mode: 0o644 });
 }
@@ -588,7 +679,7 @@ async function ensureOpsUser() {
 function sshdConfig(h) {
   return [
     "# sshd of one hactl lab node (generated by test/lab/lab.mjs)",
-    "Port 22",
+    `Port ${h.sshPort}`,
     `HostKey ${join(h.dir, "ssh_host_ed25519_key")}`,
     "PidFile /run/sshd.pid",
     "UsePAM no",
@@ -630,7 +721,14 @@ async function createHost(h) {
   await mkdir(join(h.dir, "fs/etc"), { recursive: true });
   await must("ip", ["netns", "add", h.ns]);
   await must("ip", ["-n", h.ns, "link", "set", "lo", "up"]);
-  await attach(h.ns, bridgePort(h), `${h.address}/24`);
+  await attach(h.ns, bridgePort(h), `${h.address}/24`, h.iface);
+  if (h.profile.secondAddress) {
+    // a docker0-style bridge with its own address, as Docker leaves on a server; it has no ports, so
+    // nothing sent to it leaves the node
+    await must("ip", ["-n", h.ns, "link", "add", "docker0", "type", "bridge"]);
+    await must("ip", ["-n", h.ns, "addr", "add", "172.17.0.1/16", "dev", "docker0"]);
+    await must("ip", ["-n", h.ns, "link", "set", "docker0", "up"]);
+  }
 
   await mkdir(join(h.dir, "etc-work"));
   await Promise.all(
@@ -645,7 +743,11 @@ async function createHost(h) {
   // the node's own files in its /etc overlay
   const hosts = existsSync("/etc/hosts") ? await readFile("/etc/hosts", "utf8") : "127.0.0.1 localhost\n";
   const hostsLines = hosts.split("\n").filter((l) => l.trim() !== "" && !/^127\.0\.1\.1\s/.test(l));
-  await writeFile(join(h.dir, "fs/etc/hosts"), [...hostsLines, `127.0.1.1 ${h.name}`, ""].join("\n"), { mode: 0o644 });
+  const ownName = h.profile.ownNameResolves === false ? [] : [`127.0.1.1 ${h.name}`];
+  await writeFile(join(h.dir, "fs/etc/hosts"), [...hostsLines, ...ownName, ""].join("\n"), { mode: 0o644 });
+  if (h.profile.resolver === "silent") {
+    await writeFile(join(h.dir, "fs/etc/resolv.conf"), `# hactl lab: a resolver that never answers\nnameserver ${SILENT_RESOLVER}\n`, { mode: 0o644 });
+  }
   await writeFile(join(h.dir, "fs/etc/hostname"), `${h.name}\n`, { mode: 0o644 });
   await writeFile(join(h.dir, "fs/etc/machine-id"), `${randomBytes(16).toString("hex")}\n`, { mode: 0o444 });
   await fillLocalBin(h);
@@ -713,11 +815,47 @@ async function emptyDir(dir) {
 // Public API
 
 /**
- * Bring up a fresh lab (tearing down any previous one).
- * @param {{ nodes?: number, lbHosts?: number }} [opts]
+ * Copy the node kit (and its npm dependency) and the node's init script to KIT_DIR, which every node
+ * sees, whatever the checkout's path. Throws, naming the path, when the checkout has no kit.
+ */
+export async function prepareKit() {
+  if (!existsSync(join(KIT_SOURCE, "bin"))) throw new Error(`the node kit is missing: ${join(KIT_SOURCE, "bin")} does not exist in this checkout`);
+  await rm(KIT_DIR, { recursive: true, force: true });
+  await mkdir(KIT_DIR, { recursive: true, mode: 0o755 });
+  for (const part of ["bin", "lib", "snap", "boot.sh"]) {
+    await cp(join(KIT_SOURCE, part), join(KIT_DIR, part), { recursive: true, dereference: true, filter: (src) => !src.endsWith(".test.ts") });
+  }
+  await copyFile(join(REPO, "test/lab/node-init.sh"), INIT_SCRIPT);
+  const require = createRequire(join(KIT_SOURCE, "lib", "util.mjs"));
+  for (const dep of KIT_NPM_DEPENDENCIES) {
+    const pkgDir = dirname(require.resolve(`${dep}/package.json`));
+    await cp(pkgDir, join(KIT_DIR, "node_modules", dep), { recursive: true, dereference: true });
+  }
+  await chmod(KIT_DIR, 0o755);
+}
+
+/**
+ * Inside a booted node, the kit's commands must be on PATH and run. Fails at once, naming the path and
+ * the reason, instead of letting hactl meet "command not found" later.
+ * @param {LabNode} h
+ */
+async function verifyKit(h) {
+  const res = await inNode(h, ["/bin/sh", "-c", 'for c in snap kubeadm kubectl systemctl; do command -v "$c" >/dev/null || { echo "$c is not on PATH ($PATH)"; exit 3; }; done; exec snap list'], {
+    timeoutMs: 30_000,
+  });
+  if (res.code !== 0) {
+    const why = (res.stdout + res.stderr).trim().split("\n").slice(-3).join("; ");
+    throw new Error(`${h.name}: the node kit at ${KIT_DIR} (linked from /usr/local/bin) does not run inside the node: ${why}`);
+  }
+}
+
+/**
+ * Bring up a fresh lab (tearing down any previous one). `profiles` gives node i the i-th profile (plain
+ * where none is given), or "mixed" for MIXED_PROFILES; load-balancer hosts are always plain.
+ * @param {{ nodes?: number, lbHosts?: number, profiles?: HostProfile[] | "mixed" }} [opts]
  * @returns {Promise<Lab>}
  */
-export async function labUp({ nodes = 3, lbHosts = 0 } = {}) {
+export async function labUp({ nodes = 3, lbHosts = 0, profiles } = {}) {
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES) throw new Error(`nodes must be 1..${MAX_NODES}`);
   if (!Number.isInteger(lbHosts) || lbHosts < 0 || lbHosts > MAX_LB_HOSTS) throw new Error(`lbHosts must be 0..${MAX_LB_HOSTS}`);
   assertLabFree();
@@ -726,10 +864,12 @@ export async function labUp({ nodes = 3, lbHosts = 0 } = {}) {
   try {
     await mkdir(LAB_ROOT, { recursive: true, mode: 0o755 });
     await chmod(LAB_ROOT, 0o755);
+    await prepareKit();
     await ensureKeys();
     const opsUser = await ensureOpsUser();
     const workstation = await ensureWorkstation();
-    const nodeSpecs = Array.from({ length: nodes }, (_, i) => hostSpec("node", i + 1));
+    const nodeSpecs = Array.from({ length: nodes }, (_, i) => hostSpec("node", i + 1, profileFor(profiles, i)));
+    if (nodeSpecs.some((n) => n.profile.resolver === "silent")) await ensureSilentResolver();
     const lbSpecs = Array.from({ length: lbHosts }, (_, i) => hostSpec("lb", i + 1));
     const all = [...nodeSpecs, ...lbSpecs];
     await Promise.all(all.map(createHost));
@@ -747,6 +887,7 @@ export async function labUp({ nodes = 3, lbHosts = 0 } = {}) {
     };
     await writeLab(lab);
     await Promise.all(all.map(bootHost));
+    await Promise.all(all.map(verifyKit));
     return lab;
   } catch (e) {
     await labDown();
@@ -755,23 +896,26 @@ export async function labUp({ nodes = 3, lbHosts = 0 } = {}) {
 }
 
 /**
- * Grow a running lab by `count` nodes (node-(N+1) ...).
+ * Grow a running lab by `count` nodes (node-(N+1) ...), the i-th new one with `profiles[i]` (plain by default).
  * @param {number} count
+ * @param {{ profiles?: HostProfile[] }} [opts]
  * @returns {Promise<LabNode[]>} the new nodes
  */
-export async function addNodes(count) {
+export async function addNodes(count, { profiles } = {}) {
   assertLabFree();
   const lab = readLab();
   if (!lab) throw new Error("no lab is up");
   if (!Number.isInteger(count) || count < 1) throw new Error("count must be a positive integer");
   const last = Math.max(0, ...lab.nodes.map((n) => Number(n.name.slice("node-".length))));
   if (last + count > MAX_NODES) throw new Error(`the lab holds at most ${MAX_NODES} nodes`);
-  const added = Array.from({ length: count }, (_, i) => hostSpec("node", last + 1 + i));
+  const added = Array.from({ length: count }, (_, i) => hostSpec("node", last + 1 + i, profileFor(profiles, i)));
   try {
+    if (added.some((n) => n.profile.resolver === "silent")) await ensureSilentResolver();
     await Promise.all(added.map(createHost));
     lab.nodes.push(...added);
     await writeLab(lab);
     await Promise.all(added.map(bootHost));
+    await Promise.all(added.map(verifyKit));
   } catch (e) {
     for (const h of added) await destroyHost(h);
     lab.nodes = lab.nodes.filter((n) => !added.some((a) => a.name === n.name));
@@ -865,7 +1009,7 @@ export async function stopNode(node) {
   assertLabFree();
   const h = resolveHost(node);
   await run("ip", ["-n", BRIDGE_NS, "link", "set", bridgePort(h), "down"]);
-  await run("ip", ["-n", h.ns, "link", "set", IFACE, "down"]);
+  await run("ip", ["-n", h.ns, "link", "set", h.iface ?? IFACE, "down"]);
   await killNamespace(h.ns);
   await rm(join(h.dir, "init.pid"), { force: true });
 }
@@ -878,7 +1022,7 @@ export async function stopNode(node) {
 export async function startNode(node) {
   assertLabFree();
   const h = resolveHost(node);
-  await must("ip", ["-n", h.ns, "link", "set", IFACE, "up"]);
+  await must("ip", ["-n", h.ns, "link", "set", h.iface ?? IFACE, "up"]);
   await must("ip", ["-n", BRIDGE_NS, "link", "set", bridgePort(h), "up"]);
   if (initPid(h) !== undefined) return;
   await killNamespace(h.ns);
@@ -924,6 +1068,7 @@ export function sshArgs(node, { user = "root" } = {}) {
     "-o", "BatchMode=yes",
     "-o", "ConnectTimeout=5",
     "-o", "LogLevel=ERROR",
+    "-p", String(h.sshPort ?? 22),
     `${user}@${h.address}`,
   ];
 }

@@ -182,6 +182,12 @@ export function nodeAddress() {
   const pick = (/** @type {string} */ name) => ifs[name]?.find((a) => a.family === "IPv4" && !a.internal)?.address;
   const eth0 = pick("eth0");
   if (eth0) return eth0;
+  // the address of the node's own network, as MicroK8s' default-route lookup finds it, never a container
+  // bridge's (docker0, cni0, ...)
+  for (const name of Object.keys(ifs).filter((n) => !/^(docker|cni|flannel|cali|vxlan|br-|veth|lxc)/.test(n))) {
+    const a = pick(name);
+    if (a) return a;
+  }
   for (const name of Object.keys(ifs)) {
     const a = pick(name);
     if (a) return a;
