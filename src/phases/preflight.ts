@@ -1,5 +1,5 @@
-import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
-import type { NodeFacts } from "../gather/facts.js";
+import { effectiveSsh, type ClusterSpec, type NodeSpec } from "../spec/schema.js";
+import { LOOKUP_TIMEOUT_SECONDS, type NodeFacts } from "../gather/facts.js";
 
 export interface PreflightCheck {
   node: string;
@@ -24,7 +24,7 @@ export interface PreflightInput {
 const WORKER_RING_PEERS = 4;
 
 /**
- * The peers a machine must reach, as address:22 (the one port every node listens on before the
+ * The peers a machine must reach, as address:port of their sshd (the one port every node listens on before the
  * install). A control plane (and a load-balancer host) probes every node; a worker probes every control
  * plane and the next few workers in spec order, wrapping around, so every worker is probed by workers
  * too (a host firewall or a blocked worker subnet shows up) while the probes grow with the node count,
@@ -33,12 +33,13 @@ const WORKER_RING_PEERS = 4;
 export function peerProbesFor(spec: ClusterSpec, machine: string): string[] {
   const nodes = spec.spec.nodes;
   const self = nodes.find((n) => n.name === machine);
-  if (self?.role !== "worker") return nodes.filter((n) => n.name !== machine).map((n) => `${n.address}:22`);
+  const sshdOf = (n: NodeSpec): string => `${n.address}:${effectiveSsh(spec, n).port}`;
+  if (self?.role !== "worker") return nodes.filter((n) => n.name !== machine).map(sshdOf);
   const workers = nodes.filter((n) => n.role === "worker");
   const at = workers.indexOf(self);
   const ring = Array.from({ length: Math.min(WORKER_RING_PEERS, workers.length - 1) }, (_, i) => workers[(at + 1 + i) % workers.length] as NodeSpec);
   const peers = new Set([...nodes.filter((n) => n.role === "control-plane"), ...ring]);
-  return nodes.filter((n) => peers.has(n)).map((n) => `${n.address}:22`);
+  return nodes.filter((n) => peers.has(n)).map(sshdOf);
 }
 
 const SUPPORTED: Record<string, readonly string[]> = { ubuntu: ["22.04", "24.04"], debian: ["12"] };
@@ -76,8 +77,12 @@ export function preflightChecks(input: PreflightInput): PreflightCheck[] {
     if (wrong.length === 0) add("names", "ok", "every node name resolves to its address");
     else add("names", "warn", `${wrong.map((w) => w.name).join(", ")} do not resolve to their addresses`, "hactl will add /etc/hosts entries");
 
-    const skew = Math.abs(f.clockSkewMs) / 1000;
-    add("clock", skew <= min.maxClockSkewSeconds ? "ok" : "fail", `clock differs by ${skew.toFixed(1)} s (maximum ${min.maxClockSkewSeconds})`, skew <= min.maxClockSkewSeconds ? undefined : "enable time sync (timedatectl set-ntp true)");
+    if (f.lookupTimeouts.length > 0) {
+      const servers = f.nameservers.length ? f.nameservers.join(", ") : "none configured";
+      add("dns", "warn", `name lookups got no answer within ${LOOKUP_TIMEOUT_SECONDS} s (resolver: ${servers})`, "check the nameserver lines in /etc/resolv.conf and that the node reaches them; hactl puts the nodes' names in /etc/hosts, so the install goes on");
+    }
+
+    add(...clockCheck(f, min.maxClockSkewSeconds));
 
     const needed = input.installed.has(node.name) ? [] : [...input.distroPorts];
     if (lbMode === "keepalived-haproxy" && node.role === "control-plane" && !f.commands.has("haproxy")) needed.push(spec.spec.loadBalancer.apiPort);
@@ -87,11 +92,29 @@ export function preflightChecks(input: PreflightInput): PreflightCheck[] {
 
     const unreachable = peerProbesFor(spec, node.name).filter((p) => !f.reachable.has(p));
     if (unreachable.length === 0) add("network", "ok", node.role === "worker" ? "reaches the control planes and its worker peers" : "reaches every other node");
-    else add("network", "fail", `cannot reach ${unreachable.join(", ")}`, "open the firewall between the nodes (TCP 22, 16443, 25000, 19001, 10250)");
+    else add("network", "fail", `cannot reach ${unreachable.join(", ")}`, `open the firewall between the nodes (TCP ${firewallPorts(spec, input.distroPorts).join(", ")})`);
   }
   const cps = spec.spec.nodes.filter((n) => n.role === "control-plane").length;
   if (cps % 2 === 0) checks.push({ node: "cluster", check: "quorum", status: "warn", message: `${cps} control-plane nodes: an even count tolerates no more failures than ${cps - 1}`, fix: "use an odd number of control-plane nodes" });
   return checks;
+}
+
+/**
+ * The clock check: it fails only when the offset is beyond the maximum by more than the measurement's own
+ * error bound (half the round trip it was read on), so a slow link cannot pass for a wrong clock.
+ */
+function clockCheck(f: NodeFacts, maxSeconds: number): [check: string, status: PreflightCheck["status"], message: string, fix?: string] {
+  if (!Number.isFinite(f.clockErrorMs)) return ["clock", "warn", "could not read the node's clock (date +%s%3N)", "check that the node has GNU date (coreutils)"];
+  const skew = Math.abs(f.clockSkewMs) / 1000;
+  const error = f.clockErrorMs / 1000;
+  const bound = error >= 0.05 ? ` ± ${error.toFixed(1)} s` : "";
+  const message = `clock differs by ${skew.toFixed(1)} s${bound} (maximum ${maxSeconds})`;
+  return skew - error <= maxSeconds ? ["clock", "ok", message] : ["clock", "fail", message, "enable time sync (timedatectl set-ntp true)"];
+}
+
+/** The ports nodes must reach on each other: every sshd port in use, then the distribution's. */
+function firewallPorts(spec: ClusterSpec, distroPorts: readonly number[]): number[] {
+  return [...new Set([...spec.spec.nodes.map((n) => effectiveSsh(spec, n).port), ...distroPorts])];
 }
 
 function isLoopbackFor(f: NodeFacts, other: NodeSpec, self: NodeSpec): boolean {

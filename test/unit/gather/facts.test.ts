@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { factsCommand, gatherFacts, interfaceFor, parseFacts } from "../../../src/gather/facts.js";
+import { factsCommand, gatherFacts, interfaceFor, measureClock, parseFacts } from "../../../src/gather/facts.js";
 import { FakeHost } from "../../fakes/fake-host.js";
 
 const SCRIPT_OUTPUT = [
@@ -13,7 +13,8 @@ const SCRIPT_OUTPUT = [
   "cpus=4",
   "mem_kib=8152036",
   "disk_kib=41943040",
-  "time_ms=1700000001500",
+  "nameserver=10.0.0.2",
+  "nameserver=10.0.0.3",
   "addr=lo 127.0.0.1/8",
   "addr=eth0 10.0.0.11/24",
   "addr=eth0 10.0.0.100/32",
@@ -27,20 +28,23 @@ const SCRIPT_OUTPUT = [
   "has=haproxy",
   "resolves=node-1 127.0.1.1",
   "resolves=node-2 10.0.0.12",
+  "lookup_timeout=node-3",
   "reach=10.0.0.12:22",
   "reach=10.0.0.13:22",
   "",
 ].join("\n");
 
 describe("parseFacts", () => {
-  const f = parseFacts(SCRIPT_OUTPUT, 1700000000000, 1700000001000);
+  const f = parseFacts(SCRIPT_OUTPUT);
 
   it("reads OS, hostname, CPU, memory in MiB and free disk in GiB", () => {
     expect([f.osId, f.osVersion, f.hostname, f.cpus, f.memoryMiB, f.diskGiB]).toEqual(["ubuntu", "22.04", "node-1", 4, 7960, 40]);
   });
 
-  it("computes clock skew against the middle of the round trip", () => {
-    expect(f.clockSkewMs).toBe(1000);
+  it("collects the resolver's nameservers and the names whose lookup timed out", () => {
+    expect(f.nameservers).toEqual(["10.0.0.2", "10.0.0.3"]);
+    expect(f.lookupTimeouts).toEqual(["node-3"]);
+    expect(f.resolves.has("node-3")).toBe(false);
   });
 
   it("collects IPv4 addresses per interface without prefix length", () => {
@@ -58,13 +62,13 @@ describe("parseFacts", () => {
   });
 
   it("ignores noise lines and defaults missing numbers to 0", () => {
-    const g = parseFacts("bash: warning: setlocale\ncpus=\nmem_kib=abc\n", 0, 0);
+    const g = parseFacts("bash: warning: setlocale\ncpus=\nmem_kib=abc\n");
     expect([g.cpus, g.memoryMiB, g.osId]).toEqual([0, 0, ""]);
   });
 });
 
 describe("interfaceFor", () => {
-  const f = parseFacts(SCRIPT_OUTPUT, 0, 0);
+  const f = parseFacts(SCRIPT_OUTPUT);
   it("names the interface that carries an address", () => {
     expect(interfaceFor(f, "10.0.0.11")).toBe("eth0");
     expect(interfaceFor(f, "192.168.5.11")).toBe("ens4");
@@ -96,7 +100,7 @@ describe("factsCommand", () => {
     const c = factsCommand([name, `x;touch ${marker}`, "localhost"], ["127.0.0.1:1"]);
     const out = execFileSync(c.argv[0], c.argv.slice(1), { encoding: "utf8", timeout: 20_000 });
     expect(existsSync(marker)).toBe(false);
-    const facts = parseFacts(out, Date.now(), Date.now());
+    const facts = parseFacts(out);
     expect(facts.cpus).toBeGreaterThan(0);
     expect(facts.resolves.get("localhost")).toMatch(/^127\./);
     expect(facts.reachable.has("127.0.0.1:1")).toBe(false);
@@ -104,19 +108,63 @@ describe("factsCommand", () => {
 });
 
 describe("gatherFacts", () => {
-  it("runs one command on the host and parses its output", async () => {
-    const host = new FakeHost("node-1").on({ prefix: ["sh", "-c"] }, { stdout: SCRIPT_OUTPUT.replace(/time_ms=\d+/, `time_ms=${Date.now()}`) });
+  it("reads the clock on its own round trip, then runs the facts script once", async () => {
+    const host = new FakeHost("node-1")
+      .on({ equal: ["date", "+%s%3N"] }, () => ({ stdout: `${Date.now()}\n` }))
+      .on({ prefix: ["sh", "-c"] }, { stdout: SCRIPT_OUTPUT });
     const f = await gatherFacts(host, ["node-1"], ["10.0.0.12:22"]);
-    expect(host.commandCount).toBe(1);
-    expect(host.commands[0]?.argv.slice(-3)).toEqual(["node-1", "--probe", "10.0.0.12:22"]);
+    expect(host.commands.map((c) => c.argv[0])).toEqual(["date", "sh"]);
+    expect(host.commands[1]?.argv.slice(-3)).toEqual(["node-1", "--probe", "10.0.0.12:22"]);
     expect(f.hostname).toBe("node-1");
-    expect(Math.abs(f.clockSkewMs)).toBeLessThan(5_000);
+    expect(Math.abs(f.clockSkewMs)).toBeLessThan(1_000);
+    expect(f.clockErrorMs).toBeLessThan(50);
+  });
+
+  it("a facts script slowed by name lookups does not show up as clock skew", async () => {
+    const host = new FakeHost("node-1")
+      .on({ equal: ["date", "+%s%3N"] }, () => ({ stdout: `${Date.now()}\n` }))
+      .on({ prefix: ["sh", "-c"] }, async () => {
+        await new Promise((r) => setTimeout(r, 1_500));
+        return { stdout: SCRIPT_OUTPUT };
+      });
+    const f = await gatherFacts(host, ["node-1"], []);
+    expect(Math.abs(f.clockSkewMs)).toBeLessThan(200);
+  });
+});
+
+describe("measureClock", () => {
+  /** A clock for the workstation that advances by the given steps, one per read. */
+  const steps = (...ms: number[]): (() => number) => {
+    let t = 1_700_000_000_000;
+    let i = 0;
+    return () => (t += ms[i++] ?? 0);
+  };
+
+  it("takes the offset against the middle of the round trip, with half the round trip as its error", async () => {
+    const host = new FakeHost("n").on({ equal: ["date", "+%s%3N"] }, { stdout: "1700000002020\n" });
+    // sent at +0, received at +40: the middle is +20, the node reads +2020
+    const clock = await measureClock(host, steps(0, 40));
+    expect(clock).toEqual({ offsetMs: 2000, errorMs: 20 });
+    expect(host.commandCount).toBe(1);
+  });
+
+  it("samples again after a slow round trip and keeps the tightest", async () => {
+    const host = new FakeHost("n").on({ equal: ["date", "+%s%3N"] }, { stdout: "1700000005000\n" });
+    // round trips of 4000, 600 and 20 ms
+    const clock = await measureClock(host, steps(0, 4000, 0, 600, 0, 20));
+    expect(host.commandCount).toBe(3);
+    expect(clock.errorMs).toBe(10);
+  });
+
+  it("reports an unbounded error when the node's date cannot print milliseconds", async () => {
+    const host = new FakeHost("n").on({ equal: ["date", "+%s%3N"] }, { stdout: "1700000000%3N\n" });
+    expect((await measureClock(host)).errorMs).toBe(Number.POSITIVE_INFINITY);
   });
 });
 
 describe("parseFacts: hactl's /etc/hosts block", () => {
   it("keeps the block's lines exactly, tabs included", () => {
-    const f = parseFacts("os_id=ubuntu\nhostsblock=10.0.0.11\tnode-1\nhostsblock=10.0.0.12\tnode-2\n", 0, 0);
+    const f = parseFacts("os_id=ubuntu\nhostsblock=10.0.0.11\tnode-1\nhostsblock=10.0.0.12\tnode-2\n");
     expect(f.hostsBlock).toEqual(["10.0.0.11\tnode-1", "10.0.0.12\tnode-2"]);
   });
 });

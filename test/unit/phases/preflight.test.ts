@@ -89,6 +89,34 @@ describe("preflightChecks", () => {
     expect(find(check({ facts: withNode2({ clockSkewMs: 5000 }) }), "node-2", "clock")?.status).toBe("ok");
   });
 
+  it("gives a clock measured on a slow round trip the benefit of its error bound, and says so", () => {
+    const slow = find(check({ facts: withNode2({ clockSkewMs: 5600, clockErrorMs: 800 }) }), "node-2", "clock");
+    expect(slow).toMatchObject({ status: "ok", message: "clock differs by 5.6 s ± 0.8 s (maximum 5)" });
+    expect(find(check({ facts: withNode2({ clockSkewMs: 7000, clockErrorMs: 800 }) }), "node-2", "clock")?.status).toBe("fail");
+    expect(find(check({ facts: withNode2({ clockErrorMs: Number.POSITIVE_INFINITY }) }), "node-2", "clock")).toMatchObject({ status: "warn" });
+  });
+
+  it("warns about a resolver that does not answer, naming it, and does not fail the node for it", () => {
+    const resolves = new Map([["node-2", "127.0.1.1"]]);
+    const checks = check({ facts: withNode2({ lookupTimeouts: ["node-1", "node-3", "worker-1"], resolves, nameservers: ["10.9.9.9"] }) });
+    expect(find(checks, "node-2", "dns")).toMatchObject({ status: "warn", message: "name lookups got no answer within 2 s (resolver: 10.9.9.9)" });
+    expect(find(checks, "node-2", "dns")?.fix).toContain("/etc/resolv.conf");
+    expect(find(checks, "node-2", "names")?.status).toBe("warn");
+    expect(find(checks, "node-2", "clock")?.status).toBe("ok");
+    expect(preflightFailed(checks)).toBe(false);
+    expect(needsHostsEntries(checks).has("node-2")).toBe(true);
+  });
+
+  it("probes each peer's sshd on its own port and lists the distribution's ports in the firewall fix", () => {
+    const moved = specFrom(THREE_CP_ONE_WORKER.replace("name: node-2, address: 10.0.0.12, role: control-plane", "name: node-2, address: 10.0.0.12, role: control-plane, ssh: { port: 2222 }"));
+    expect(peerProbesFor(moved, "node-1")).toContain("10.0.0.12:2222");
+    const facts = allHealthyFacts(moved);
+    facts.set("node-1", healthyFacts(moved, "node-1", { reachable: new Set() }));
+    const network = find(check({ spec: moved, facts }), "node-1", "network");
+    expect(network?.status).toBe("fail");
+    expect(network?.fix).toBe(`open the firewall between the nodes (TCP 22, 2222, ${MICROK8S_PORTS.join(", ")})`);
+  });
+
   it("fails busy MicroK8s ports only where MicroK8s is not installed yet", () => {
     const busy = withNode2({ listening: new Set([22, 16443, 25000]) });
     const fresh = find(check({ facts: busy }), "node-2", "ports");
