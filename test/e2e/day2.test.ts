@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
-import { labClusterYaml } from "../lab/cluster-yaml.mjs";
+import { labClusterYaml, labSecretEnv } from "../lab/cluster-yaml.mjs";
 import { inNode, labDown, labUp, startNode, stopNode, type Lab, type LabNode } from "../lab/lab.mjs";
 import { probeLivez } from "../../src/actions/verify-api.js";
 import { hactl, workdir, writeSpec } from "./hactl.js";
@@ -15,10 +15,11 @@ async function datastore(): Promise<string> {
 }
 
 beforeAll(async () => {
-  lab = await labUp({ nodes: 5 });
+  // the mixed host profiles: ens18, sshd on 2222, silent resolvers, docker0 addresses, ops sudo, enp1s0
+  lab = await labUp({ nodes: 5, profiles: "mixed" });
   dir = workdir("day2");
   spec = writeSpec(dir, labClusterYaml(lab, { controlPlanes: 3, workers: 0 }));
-  const run = await hactl(dir, ["install", "-f", spec, "--yes"]);
+  const run = await hactl(dir, ["install", "-f", spec, "--yes"], { env: labSecretEnv(lab) });
   expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
 });
 
@@ -28,9 +29,9 @@ afterAll(async () => {
 
 describe("day-2 membership", () => {
   it("adds a 4th control plane: it becomes standby and every load balancer gets it; a second run is refused by the lock meanwhile", async () => {
-    const adding = hactl(dir, ["add-node", "node-4", "--address", node(4).address, "--role", "control-plane", "-f", spec, "--yes"]);
+    const adding = hactl(dir, ["add-node", "node-4", "--address", node(4).address, "--role", "control-plane", "-f", spec, "--yes"], { env: labSecretEnv(lab) });
     await new Promise((r) => setTimeout(r, 4000));
-    const second = await hactl(dir, ["add-node", "node-5", "--address", node(5).address, "--role", "worker", "-f", spec, "--yes"]);
+    const second = await hactl(dir, ["add-node", "node-5", "--address", node(5).address, "--role", "worker", "-f", spec, "--yes"], { env: labSecretEnv(lab) });
     expect(second.code).toBe(5);
     expect(second.stderr).toMatch(/another hactl run holds the cluster lock/);
     const run = await adding;
@@ -45,7 +46,7 @@ describe("day-2 membership", () => {
   });
 
   it("adds a worker", async () => {
-    const run = await hactl(dir, ["add-node", "node-5", "--address", node(5).address, "--role", "worker", "-f", spec, "--yes"]);
+    const run = await hactl(dir, ["add-node", "node-5", "--address", node(5).address, "--role", "worker", "-f", spec, "--yes"], { env: labSecretEnv(lab) });
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     const nodes = await inNode(node(1), ["microk8s", "kubectl", "get", "nodes"]);
     expect(nodes.stdout).toMatch(/node-5\s+Ready/);
@@ -55,7 +56,7 @@ describe("day-2 membership", () => {
     await stopNode("node-5");
     try {
       await new Promise((r) => setTimeout(r, 12_000));
-      const run = await hactl(dir, ["status", "-f", spec, "--output", "json"]);
+      const run = await hactl(dir, ["status", "-f", spec, "--output", "json"], { env: labSecretEnv(lab) });
       expect(run.code).toBe(6);
       const result = run.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { type: string; data?: { nodes: { name: string; ready: boolean }[]; vip: { holders: string[] } } }).find((e) => e.type === "result");
       expect(result?.data?.nodes.find((n) => n.name === "node-5")?.ready).toBe(false);
@@ -72,7 +73,7 @@ describe("day-2 membership", () => {
     await stopNode("node-3");
     try {
       const before = await datastore();
-      const run = await hactl(dir, ["remove-node", "node-2", "-f", spec, "--yes"]);
+      const run = await hactl(dir, ["remove-node", "node-2", "-f", spec, "--yes"], { env: labSecretEnv(lab) });
       expect(run.code).toBe(3);
       expect(run.stderr).toMatch(/node-3.*(unhealthy|not reachable)/);
       expect(await datastore()).toBe(before);
@@ -97,7 +98,7 @@ describe("day-2 membership", () => {
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
-    const run = await hactl(dir, ["remove-node", victim, "-f", spec, "--yes"]);
+    const run = await hactl(dir, ["remove-node", victim, "-f", spec, "--yes"], { env: labSecretEnv(lab) });
     done = true;
     await loop;
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
@@ -114,7 +115,7 @@ describe("day-2 membership", () => {
 
   it("remove-node --force removes a stopped node from the remaining members", async () => {
     await stopNode("node-5");
-    const run = await hactl(dir, ["remove-node", "node-5", "--force", "-f", spec, "--yes"]);
+    const run = await hactl(dir, ["remove-node", "node-5", "--force", "-f", spec, "--yes"], { env: labSecretEnv(lab) });
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     const nodes = await inNode(node(1), ["microk8s", "kubectl", "get", "nodes"]);
     expect(nodes.stdout).not.toContain("node-5");

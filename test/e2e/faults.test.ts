@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labClusterYaml } from "../lab/cluster-yaml.mjs";
-import { cutLink, inNode, labDown, labUp, restoreLink, startNode, stopNode, type Lab, type LabNode } from "../lab/lab.mjs";
+import { cutLink, inNode, labDown, labUp, PROFILES, restoreLink, startNode, stopNode, type Lab, type LabNode } from "../lab/lab.mjs";
 import { probeLivez, waitLivez } from "../../src/actions/verify-api.js";
 import { brokenDocuments, randomHostileSpecs, type HostileSpec } from "../unit/fuzz/hostile-specs.js";
 import { ReliabilityReport, excerpt, type FaultRow } from "./reliability-report.js";
@@ -283,7 +283,9 @@ function fault(rowsOfCase: FaultRow[], title: string, body: () => Promise<void>,
 // ---------------------------------------------------------------------------------------------
 
 beforeAll(async () => {
-  lab = await labUp({ nodes: 3 });
+  // node-1 a silent resolver; node-2 a docker0 address (and, below, the ops user with password sudo);
+  // node-3 ens18 and its own name unresolved
+  lab = await labUp({ nodes: 3, profiles: [PROFILES.silentResolver, PROFILES.secondAddress, { ...PROFILES.ens18, ...PROFILES.unresolvedName }] });
   vip = lab.vips[0] as string;
   for (const n of lab.nodes) await privateStateDir(n);
   dir = mkdtempSync(join(tmpdir(), "hactl-faults-"));
