@@ -79,7 +79,10 @@ export function preflightChecks(input: PreflightInput): PreflightCheck[] {
 
     if (f.lookupTimeouts.length > 0) {
       const servers = f.nameservers.length ? f.nameservers.join(", ") : "none configured";
-      add("dns", "warn", `name lookups got no answer within ${LOOKUP_TIMEOUT_SECONDS} s (resolver: ${servers})`, "check the nameserver lines in /etc/resolv.conf and that the node reaches them; hactl puts the nodes' names in /etc/hosts, so the install goes on");
+      // sudo looks up the node's own name on every command: with a silent resolver each one waits for it
+      const slowSudo = f.lookupTimeouts.includes(node.name) && effectiveSsh(spec, node).user !== "root";
+      const sudoNote = slowSudo ? `; sudo waits for the resolver on every command until ${node.name} is in its /etc/hosts (add "127.0.1.1 ${node.name}" there to speed the install up)` : "";
+      add("dns", "warn", `name lookups got no answer within ${LOOKUP_TIMEOUT_SECONDS} s (resolver: ${servers})`, `check the nameserver lines in /etc/resolv.conf and that the node reaches them; hactl puts the nodes' names in /etc/hosts, so the install goes on${sudoNote}`);
     }
 
     add(...clockCheck(f, min.maxClockSkewSeconds));

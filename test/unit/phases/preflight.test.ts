@@ -105,6 +105,14 @@ describe("preflightChecks", () => {
     expect(find(checks, "node-2", "clock")?.status).toBe("ok");
     expect(preflightFailed(checks)).toBe(false);
     expect(needsHostsEntries(checks).has("node-2")).toBe(true);
+    expect(find(checks, "node-2", "dns")?.fix).not.toContain("sudo");
+  });
+
+  it("says that sudo will wait for the resolver when a non-root login's own node name does not resolve", () => {
+    const ops = specFrom(THREE_CP_ONE_WORKER.replace("name: node-2, address: 10.0.0.12, role: control-plane", "name: node-2, address: 10.0.0.12, role: control-plane, ssh: { user: ops }"));
+    const facts = allHealthyFacts(ops);
+    facts.set("node-2", healthyFacts(ops, "node-2", { lookupTimeouts: ["node-2"], resolves: new Map() }));
+    expect(find(check({ spec: ops, facts }), "node-2", "dns")?.fix).toContain('sudo waits for the resolver on every command until node-2 is in its /etc/hosts (add "127.0.1.1 node-2"');
   });
 
   it("probes each peer's sshd on its own port and lists the distribution's ports in the firewall fix", () => {
