@@ -1,4 +1,4 @@
-import { writeFile } from "node:fs/promises";
+import { writeFileAtomic } from "../core/local-file.js";
 import type { RunContext } from "../cli/context.js";
 import { HactlError } from "../core/errors.js";
 import { addNode } from "../spec/edit.js";
@@ -37,17 +37,11 @@ export async function runAddNode(opts: AddNodeOptions, ctx: RunContext): Promise
   }
   const spec = parseEdited(text, opts.file);
   ctx.reporter.info(`Adding ${opts.name} (${spec.spec.nodes.find((n) => n.name === opts.name)?.role}) to ${spec.metadata.name}.`);
-  if (ctx.interactive && !opts.dryRun) {
-    const { confirm } = await import("../ui/prompts.js");
-    if (!(await confirm(`Join ${opts.name} to the cluster and update every load balancer?`, true))) {
-      throw new HactlError("USER_ABORTED", "cancelled before any change");
-    }
-  }
   const code = await withClusterSession(spec, "add-node", ctx, { lock: !opts.dryRun }, (session) =>
     converge(spec, session, { dryRun: opts.dryRun, finish: false, command: "add-node" }, ctx),
   );
   if (!opts.dryRun && text !== loaded.text) {
-    await writeFile(opts.file, text);
+    await writeFileAtomic(opts.file, text);
     ctx.reporter.info(`Recorded ${opts.name} in ${opts.file}.`);
   }
   return code;

@@ -2,7 +2,7 @@ import type { RunContext } from "../cli/context.js";
 import { HactlError } from "../core/errors.js";
 import { applyPlan } from "../core/executor.js";
 import { forEachNode } from "../core/parallel.js";
-import { describePlan, planIsEmpty, type Plan } from "../core/plan.js";
+import { describePlan, planIsEmpty, planJson, type Plan } from "../core/plan.js";
 import { gatherFacts, type NodeFacts } from "../gather/facts.js";
 import { lbMachinesOutOfDate } from "../gather/lb-state.js";
 import type { RenderedConfig } from "../lb/render.js";
@@ -100,7 +100,7 @@ export async function showOrApply(plan: Plan, spec: ClusterSpec, session: Sessio
   if (opts.dryRun) {
     reporter.phase("Plan (dry run: nothing is changed)");
     reporter.print(describePlan(plan));
-    reporter.result({ dryRun: true, plan: plan.map((p) => ({ phase: p.title, mode: p.mode, steps: p.steps.map((s) => ({ node: s.node, title: s.title, describe: s.describe })) })) });
+    reporter.result({ dryRun: true, plan: planJson(plan) });
     return false;
   }
   if (planIsEmpty(plan)) {

@@ -1,4 +1,4 @@
-import { writeFile } from "node:fs/promises";
+import { writeFileAtomic } from "../core/local-file.js";
 import { resolve } from "node:path";
 import type { RunContext } from "../cli/context.js";
 import { HactlError } from "../core/errors.js";
@@ -104,7 +104,7 @@ async function finish(spec: ClusterSpec, session: Session, leaderName: string | 
   // Written before the API check's wait, so a Ctrl-C during that wait still leaves the kubeconfig.
   const kubeconfigPath = resolve(opts.kubeconfig ?? `${spec.metadata.name}.kubeconfig`);
   const content = endpoint ? kubeconfigForVip(config.stdout, endpoint.host, endpoint.port) : config.stdout;
-  await writeFile(kubeconfigPath, content, { mode: 0o600 });
+  await writeFileAtomic(kubeconfigPath, content, { mode: 0o600 });
   const apiOk = await livez;
 
   if (endpoint) {

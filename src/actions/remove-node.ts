@@ -1,10 +1,10 @@
-import { writeFile } from "node:fs/promises";
+import { writeFileAtomic } from "../core/local-file.js";
 import type { RunContext } from "../cli/context.js";
 import type { Command } from "../core/command.js";
 import { HactlError } from "../core/errors.js";
 import { applyPlan } from "../core/executor.js";
 import { forEachNode } from "../core/parallel.js";
-import { describePlan, type Phase, type Step } from "../core/plan.js";
+import { describePlan, planJson, type Phase, type Step } from "../core/plan.js";
 import { MICROK8S_API_PORT, microk8s } from "../distros/microk8s.js";
 import { gatherFacts } from "../gather/facts.js";
 import { gatherMicrok8sState } from "../gather/microk8s-state.js";
@@ -74,6 +74,7 @@ export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): P
     if (opts.dryRun) {
       ctx.reporter.phase("Plan (dry run: nothing is changed)");
       ctx.reporter.print(describePlan(plan));
+      ctx.reporter.result({ dryRun: true, plan: planJson(plan) });
       return 0;
     }
     if (ctx.interactive) {
@@ -88,7 +89,7 @@ export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): P
     } finally {
       await lock.release();
     }
-    await writeFile(opts.file, text);
+    await writeFileAtomic(opts.file, text);
     ctx.reporter.info(`Removed ${target.name} and recorded it in ${opts.file}.`);
     if (opts.force) ctx.reporter.info(`If ${target.name} ever comes back, wipe it before reuse: ${driver.wipeHint}`);
     return 0;

@@ -51,6 +51,11 @@ export function planIsEmpty(plan: Plan): boolean {
   return plan.every((p) => p.steps.length === 0);
 }
 
+/** The --dry-run plan as one JSON value: per phase, its steps with node, title and what they do. */
+export function planJson(plan: Plan): unknown {
+  return plan.map((p) => ({ phase: p.title, mode: p.mode, steps: p.steps.map((s) => ({ node: s.node, title: s.title, describe: s.describe })) }));
+}
+
 /** The --dry-run view: per phase, per node, what would be done. */
 export function describePlan(plan: Plan): string {
   const lines: string[] = [];

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { labClusterYaml, labSecretEnv } from "../lab/cluster-yaml.mjs";
 import { inNode, labDown, labUp, startNode, stopNode, type Lab, type LabNode } from "../lab/lab.mjs";
 import { probeLivez } from "../../src/actions/verify-api.js";
@@ -45,9 +48,23 @@ describe("day-2 membership", () => {
     expect(readFileSync(spec, "utf8")).toContain("name: node-4");
   });
 
-  it("adds a worker", async () => {
-    const run = await hactl(dir, ["add-node", "node-5", "--address", node(5).address, "--role", "worker", "-f", spec, "--yes"], { env: labSecretEnv(lab) });
-    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+  it("adds a worker from a terminal, asking once, after showing the plan", async () => {
+    const steps = join(dir, "add-node-steps.json");
+    writeFileSync(steps, JSON.stringify([{ expect: "Apply this plan to \\d+ machines\\?", send: "y\r" }]));
+    const hactlBin = fileURLToPath(new URL("../../bin/hactl", import.meta.url));
+    const driver = fileURLToPath(new URL("../unit/wizard/pty-drive.py", import.meta.url));
+    const args = [steps, "--", process.execPath, hactlBin, "add-node", "node-5", "--address", node(5).address, "--role", "worker", "-f", spec];
+    const run = await new Promise<{ code: number; out: string }>((resolve) => {
+      const env = { ...process.env, ...labSecretEnv(lab), XDG_STATE_HOME: join(dir, "state"), NO_COLOR: "1" };
+      execFile("python3", [driver, ...args], { cwd: dir, env, timeout: 300_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, out: `${stdout}${stderr}` });
+      });
+    });
+    expect(run.code, run.out).toBe(0);
+    // one question on the screen: "(Y/n)" shows while a confirmation waits for its answer
+    expect(run.out.match(/\(Y\/n\)|\(y\/N\)/g)).toHaveLength(1);
+    expect(run.out).not.toMatch(/Join node-5 to the cluster/);
+    expect(run.out.indexOf("node-5: join as worker")).toBeLessThan(run.out.indexOf("Apply this plan"));
     const nodes = await inNode(node(1), ["microk8s", "kubectl", "get", "nodes"]);
     expect(nodes.stdout).toMatch(/node-5\s+Ready/);
   });
@@ -88,6 +105,12 @@ describe("day-2 membership", () => {
     const holders: string[] = [];
     for (const i of [1, 2, 3, 4]) if ((await inNode(node(i), ["ip", "-4", "-o", "addr"])).stdout.includes(`${lab.vips[0]}/`)) holders.push(node(i).name);
     const victim = ["node-2", "node-3", "node-4"].find((n) => !holders.includes(n)) as string;
+    const dry = await hactl(dir, ["remove-node", victim, "-f", spec, "--dry-run", "-o", "json"], { env: labSecretEnv(lab) });
+    expect(dry.code, dry.stderr).toBe(0);
+    const planned = JSON.stringify(dry.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as unknown));
+    expect(planned).toContain('"dryRun":true');
+    expect(planned).toContain(`"node":"${victim}"`);
+    expect(readFileSync(spec, "utf8")).toContain(`name: ${victim}`);
     let failures = 0;
     let requests = 0;
     let done = false;

@@ -2,7 +2,8 @@
  * What every application command shares: cluster.yaml loaded, one SSH connection per node, the leader
  * found, the plan shown (--dry-run) or confirmed and applied, and cluster.yaml updated afterwards.
  */
-import { readFile, rename, stat, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writeFileAtomic } from "../../core/local-file.js";
 import type { RunContext } from "../../cli/context.js";
 import { HactlError } from "../../core/errors.js";
 import { applyPlan, type ApplySummary } from "../../core/executor.js";
@@ -85,10 +86,6 @@ export async function withCluster<T>(file: string, ctx: RunContext, opts: Cluste
   }
 }
 
-export function planJson(plan: Plan): unknown {
-  return plan.map((p) => ({ phase: p.title, mode: p.mode, steps: p.steps.map((s) => ({ node: s.node, title: s.title, describe: s.describe })) }));
-}
-
 /**
  * --dry-run prints the plan and returns undefined; otherwise the plan is confirmed (interactive runs
  * only) and applied. Progress output is the executor's, as in install.
@@ -121,9 +118,7 @@ export async function recordInSpec(file: string, edits: readonly SpecEdit[], ctx
   if (edits.length === 0) return;
   let text = await readFile(file, "utf8");
   for (const [path, value] of edits) text = setPath(text, path, value);
-  const tmp = `${file}.hactl-tmp-${process.pid}`;
-  await writeFile(tmp, text, { mode: (await stat(file)).mode & 0o777 });
-  await rename(tmp, file);
+  await writeFileAtomic(file, text);
   ctx.reporter.log("hactl", `recorded in ${file}: ${edits.map(([p]) => p.join(".")).join(", ")}`);
 }
 

@@ -1,4 +1,5 @@
 /** `hactl ha enable|disable`: eviction settings node by node, system replicas, one application restart. */
+import { planJson } from "../../core/plan.js";
 import type { RunContext } from "../../cli/context.js";
 import { HactlError } from "../../core/errors.js";
 import type { Plan } from "../../core/plan.js";
@@ -6,7 +7,7 @@ import { loadSpecFile } from "../../spec/parse.js";
 import { haPlan } from "../../phases/app/plans.js";
 import { checkHaNodeCount, haValues, type HaValues } from "../../phases/app/values.js";
 import { parseOnOff, serviceNames } from "./mesh.js";
-import { planJson, recordInSpec, requireMicrok8s, runPlan, withCluster, type AppCluster, type ChangeOptions, type SpecEdit } from "./common.js";
+import { recordInSpec, requireMicrok8s, runPlan, withCluster, type AppCluster, type ChangeOptions, type SpecEdit } from "./common.js";
 
 const DRAIN_TIMEOUT_SECONDS = 120;
 const READY_TIMEOUT_MS = 300_000;

@@ -1,4 +1,5 @@
 /** `hactl linkerd enable|disable` and `hactl autoscale enable|disable`, plus the pieces reconfigure reuses. */
+import { planJson } from "../../core/plan.js";
 import { z } from "zod";
 import type { RunContext } from "../../cli/context.js";
 import { HactlError } from "../../core/errors.js";
@@ -7,7 +8,7 @@ import { getAutoscalers, getDeployments, getDeploymentsJson, kubectl } from "../
 import { autoscaleDisablePlan, autoscaleEnablePlan, INJECT_ANNOTATION, linkerdDisablePhase, linkerdEnablePhase, type LinkerdInput } from "../../phases/app/plans.js";
 import { capacityReport, parseNodeCapacity, parseNodeProbe, parseServiceRequests, type NodeCapacity } from "../../phases/app/resources.js";
 import { autoscaleValues, type AutoscaleValues } from "../../phases/app/values.js";
-import { appServices, planJson, recordInSpec, runPlan, withCluster, type AppCluster, type ChangeOptions, type SpecEdit } from "./common.js";
+import { appServices, recordInSpec, runPlan, withCluster, type AppCluster, type ChangeOptions, type SpecEdit } from "./common.js";
 
 const ROLLOUT_TIMEOUT_SECONDS = 300;
 

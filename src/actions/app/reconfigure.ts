@@ -3,6 +3,7 @@
  * cluster.yaml; flags answer without a terminal), the change shown, applied with the same plans as the
  * single commands, and recorded in cluster.yaml.
  */
+import { planJson } from "../../core/plan.js";
 import type { RunContext } from "../../cli/context.js";
 import { HactlError } from "../../core/errors.js";
 import { EXTERNAL_SECRETS_ORDER } from "../../phases/app/connection-string.js";
@@ -10,7 +11,7 @@ import { autoscaleValues, haValues, checkHaNodeCount, type AutoscaleValues, type
 import { loadSpecFile } from "../../spec/parse.js";
 import { describeSecretRef } from "../../spec/secrets.js";
 import { PATTERNS, type ClusterSpec, type ExternalServicesSpec, type SecretRef } from "../../spec/schema.js";
-import { planJson, recordInSpec, requireMicrok8s, runPlan, withCluster, type ChangeOptions, type SpecEdit } from "./common.js";
+import { recordInSpec, requireMicrok8s, runPlan, withCluster, type ChangeOptions, type SpecEdit } from "./common.js";
 import { haPlanFor } from "./ha.js";
 import { appStatePlan } from "./state.js";
 

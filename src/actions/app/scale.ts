@@ -1,10 +1,11 @@
 /** `hactl scale SERVICE|all REPLICAS` and `hactl restart [SERVICE|all]`. */
+import { planJson } from "../../core/plan.js";
 import type { RunContext } from "../../cli/context.js";
 import { HactlError } from "../../core/errors.js";
 import { getAutoscalers, getDeployments } from "../../phases/app/kube.js";
 import { restartPlan, scalePlan } from "../../phases/app/plans.js";
 import { checkServiceName, parseIntFlag, parseReplicas } from "../../phases/app/values.js";
-import { appServices, recordInSpec, runPlan, withCluster, planJson, type AppCluster, type ChangeOptions } from "./common.js";
+import { appServices, recordInSpec, runPlan, withCluster, type AppCluster, type ChangeOptions } from "./common.js";
 
 export interface WaitingOptions extends ChangeOptions {
   /** Seconds to wait for the replicas or the rollout. */
