@@ -129,8 +129,9 @@ function leaveLoadBalancers(target: NodeSpec, lbFiles: ReadonlyMap<string, reado
   return phases;
 }
 
+/** --drain-timeout, already refused by the command line unless a whole number of seconds in range. */
 export function drainSeconds(opts: Pick<RemoveNodeOptions, "drainTimeout">): number {
-  return Math.max(10, Number(opts.drainTimeout) || 120);
+  return Number(opts.drainTimeout);
 }
 
 const microk8sRemoval: RemovalDriver = {

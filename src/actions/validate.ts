@@ -18,7 +18,7 @@ export async function runValidate(opts: { file: string }, ctx: RunContext): Prom
   if (problems.length > 0) ctx.reporter.print(formatProblems(problems, opts.file));
   if (failed) {
     throw new HactlError("SPEC_INVALID", `${opts.file} has ${problems.filter((p) => p.severity === "error").length} error(s)`, {
-      remedy: "Fix the lines above; each has its fix under it.",
+      remedy: "Fix each problem listed with its line:column; each names its fix.",
     });
   }
   // The one field that names something on this machine: an override directory install would read.
@@ -27,8 +27,11 @@ export async function runValidate(opts: { file: string }, ctx: RunContext): Prom
   return 0;
 }
 
-export async function runSchema(): Promise<number> {
+/** `hactl schema`: the JSON Schema is the text output too; with --output json it is the one document. */
+export async function runSchema(ctx: RunContext): Promise<number> {
   const { clusterJsonSchema } = await import("../spec/json-schema.js");
-  process.stdout.write(`${JSON.stringify(clusterJsonSchema(), null, 2)}\n`);
+  const schema = clusterJsonSchema();
+  if (ctx.reporter.mode === "json") ctx.reporter.result(schema);
+  else process.stdout.write(`${JSON.stringify(schema, null, 2)}\n`);
   return 0;
 }

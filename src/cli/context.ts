@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { Reporter, OutputMode } from "../ui/output.js";
+import type { JsonShape, Reporter, OutputMode } from "../ui/output.js";
 
 /** Options every command accepts (set on the root program). */
 export interface GlobalOptions {
@@ -9,7 +9,7 @@ export interface GlobalOptions {
   color: boolean;
   yes: boolean;
   acceptNewHostKeys: boolean;
-  /** Upper bound in seconds for any single remote command (a hung node fails its step). */
+  /** Upper bound in seconds for any single remote command (a hung node fails its step); checked by its parser. */
   commandTimeout?: string;
 }
 
@@ -36,13 +36,15 @@ export function defaultLogFile(command: string): string {
   return join(stateDir(), "logs", `${command}-${stamp}.log`);
 }
 
-export async function createRunContext(command: string, opts: GlobalOptions, signal: AbortSignal): Promise<RunContext> {
+/** `json`: how --output json prints for this command (its declaration decides: a report prints one document). */
+export async function createRunContext(command: string, opts: GlobalOptions, signal: AbortSignal, json: JsonShape = "events"): Promise<RunContext> {
   const { createReporter } = await import("../ui/output.js");
   const isTTY = Boolean(process.stdout.isTTY);
   // ora takes a noticeable share of start-up; only a terminal shows its spinner.
   const ora = isTTY && opts.output === "text" ? (await import("ora")).default : undefined;
   const reporter = createReporter({
     mode: opts.output,
+    json,
     logFile: opts.logFile ?? defaultLogFile(command),
     isTTY,
     color: opts.color && isTTY && !process.env.NO_COLOR,
@@ -53,7 +55,7 @@ export async function createRunContext(command: string, opts: GlobalOptions, sig
     interactive: isTTY && Boolean(process.stdin.isTTY) && !opts.yes && opts.output === "text",
     yes: opts.yes,
     acceptNewHostKeys: opts.acceptNewHostKeys,
-    commandTimeoutMs: opts.commandTimeout ? Number(opts.commandTimeout) * 1000 : undefined,
+    commandTimeoutMs: opts.commandTimeout !== undefined ? Number(opts.commandTimeout) * 1000 : undefined,
     signal,
   };
 }

@@ -1,13 +1,11 @@
 import { setMaxListeners } from "node:events";
-import { Command, CommanderError, Option } from "commander";
-import { EXIT, HactlError, asHactlError } from "../core/errors.js";
-import type { GlobalOptions, RunContext } from "./context.js";
-import { registerCommands } from "./commands/index.js";
+import { Command, CommanderError } from "commander";
+import { EXIT, HactlError } from "../core/errors.js";
+import type { GlobalOptions } from "./context.js";
+import { buildProgram, usageError, wantsJson } from "./program.js";
 
-/** A command body: gets the run context and its own parsed options; returns an exit code (default 0). */
-export type CommandBody = (ctx: RunContext) => Promise<number | void>;
-
-const VERSION = "0.1.0";
+/** Re-exported for command modules that import the body type from here. */
+export type { CommandBody } from "./program.js";
 
 const abort = new AbortController();
 // Every running remote command listens for Ctrl-C: 8 channels on each of 30 nodes is far past Node's
@@ -28,58 +26,22 @@ function onInterrupt(): void {
   process.exit(EXIT.interrupted);
 }
 
-/** Runs a command body with output, signals and the single error renderer; never throws. */
-async function execute(name: string, program: Command, body: CommandBody): Promise<number> {
-  const globals = program.opts<GlobalOptions>();
-  const { createRunContext } = await import("./context.js");
-  const ctx = await createRunContext(name, globals, abort.signal);
-  process.on("SIGINT", onInterrupt);
-  process.on("SIGTERM", onInterrupt);
-  try {
-    const code = (await body(ctx)) ?? EXIT.ok;
-    return code;
-  } catch (thrown) {
-    const err = asHactlError(thrown);
-    const { renderError, errorEvent } = await import("./render-error.js");
-    if (ctx.reporter.mode === "json") process.stdout.write(`${JSON.stringify(errorEvent(err))}\n`);
-    else process.stderr.write(`${renderError(err)}\n`);
-    ctx.reporter.log("hactl", `error ${err.code}: ${err.message}${err.details ? `\n${err.details}` : ""}`);
-    if (err.code === "INTERRUPTED" || err.code === "USER_ABORTED") return EXIT.interrupted;
-    if (ctx.reporter.logFile && ctx.reporter.mode === "text") process.stderr.write(`  log: ${ctx.reporter.logFile}\n`);
-    return err.exitCode;
-  } finally {
-    ctx.reporter.close();
-  }
-}
-
-function buildProgram(setExit: (code: number) => void): Command {
-  const program = new Command("hactl")
-    .description("Install and manage highly available Kubernetes (MicroK8s or kubeadm) on your own servers over SSH.")
-    .version(VERSION, "-V, --version")
-    .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
-    .option("--log-file <path>", "where to write the full log (mode 0600); default under ~/.local/state/hactl/logs")
-    .option("--no-color", "do not colour output (NO_COLOR is honoured too)")
-    .option("-y, --yes", "do not ask for confirmation (non-interactive runs)", false)
-    .option("--accept-new-host-keys", "trust SSH host keys not yet in known_hosts (non-interactive runs refuse them otherwise)", false)
-    .option("--command-timeout <seconds>", "fail any single remote command that runs longer than this (default: per step, up to 15 min)")
-    .showHelpAfterError("(run hactl --help for usage)")
-    .exitOverride();
-
-  registerCommands(program, (name, body) => async () => setExit(await execute(name, program, body)));
-  return program;
-}
-
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
-  const program = buildProgram((code) => {
-    exitCode = code;
+  const program: Command = buildProgram(async (name, body, kind) => {
+    const { runCommand } = await import("./run-command.js");
+    process.on("SIGINT", onInterrupt);
+    process.on("SIGTERM", onInterrupt);
+    exitCode = await runCommand(name, program.opts<GlobalOptions>(), body, kind, abort.signal);
   });
   try {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return EXIT.ok;
-      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      if (err.exitCode === 0) return EXIT.ok;
+      if (wantsJson(argv)) process.stdout.write(`${JSON.stringify((await import("./render-error.js")).errorEvent(usageError(err)))}\n`);
+      return EXIT.usage;
     }
     throw err;
   }

@@ -19,6 +19,7 @@ export function renderError(err: HactlError): string {
   return redact(lines.join("\n"));
 }
 
+/** The error as JSON: the last event of a change, or the one document of a report; code, message, node and remedy always present. */
 export function errorEvent(err: HactlError): Record<string, unknown> {
   return JSON.parse(
     redact(
@@ -26,9 +27,9 @@ export function errorEvent(err: HactlError): Record<string, unknown> {
         type: "error",
         code: err.code,
         message: err.message,
-        node: err.node,
+        node: err.node ?? null,
         step: err.step,
-        remedy: err.remedy,
+        remedy: err.remedy ?? null,
         details: err.details,
         failures: err instanceof MultiNodeError ? err.failures.map((f) => ({ node: f.node, code: f.code, message: f.message, remedy: f.remedy })) : undefined,
         exitCode: err.exitCode,

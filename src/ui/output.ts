@@ -6,6 +6,14 @@ import { redact } from "../core/secrets.js";
 
 export type OutputMode = "text" | "json";
 
+/**
+ * What --output json prints on stdout. `events`: a command that changes things streams one JSON event
+ * per line (progress, then a result or an error). `document`: a read-only report prints exactly one
+ * JSON document, its result or its error, when it ends; progress goes only to the log file and
+ * warnings to stderr.
+ */
+export type JsonShape = "events" | "document";
+
 /** One progress event; --output json prints these as ndjson. */
 export interface ProgressEvent {
   readonly type: "phase" | "step" | "info" | "warn" | "result" | "error";
@@ -28,17 +36,22 @@ export interface Reporter {
   warn(message: string): void;
   /** A final machine-readable result (json mode) or nothing (text mode prints its own summary). */
   result(data: unknown): void;
+  /** The run failed: json mode prints this error object (an event, or the document); text mode nothing. */
+  failed(error: Readonly<Record<string, unknown>>): void;
   /** Remote output and details: log file only. */
   log(node: string, line: string): void;
   /** Plain text for the operator (tables, plans); suppressed in json mode. */
   print(text: string): void;
   readonly mode: OutputMode;
   readonly logFile: string | undefined;
+  /** Stops the spinner; a `document` in json mode is written here, once. */
   close(): void;
 }
 
 export interface ReporterOptions {
   mode: OutputMode;
+  /** How json mode prints (default `events`); the command's declaration chooses it. */
+  json?: JsonShape;
   logFile?: string;
   isTTY: boolean;
   color: boolean;
@@ -58,6 +71,9 @@ export function createReporter(opts: ReporterOptions): Reporter {
   const colors = new Chalk({ level: opts.color ? 1 : 0 });
   let spinner: Ora | undefined;
   const makeSpinner = opts.mode === "text" && opts.isTTY ? opts.spinner : undefined;
+  const streaming = opts.mode === "json" && opts.json !== "document";
+  const documentMode = opts.mode === "json" && opts.json === "document";
+  let document: { result?: unknown; error?: Readonly<Record<string, unknown>> } = {};
   const above = (text: string): void => {
     spinner?.clear();
     out(text);
@@ -69,7 +85,7 @@ export function createReporter(opts: ReporterOptions): Reporter {
   };
   const emit = (event: ProgressEvent): void => {
     writeLog(`${event.type}${event.node ? ` [${event.node}]` : ""}${event.status ? ` ${event.status}` : ""}: ${event.message}`);
-    if (opts.mode === "json") out(`${redact(JSON.stringify({ time: new Date().toISOString(), ...event }))}\n`);
+    if (streaming) out(`${redact(JSON.stringify({ time: new Date().toISOString(), ...event }))}\n`);
   };
 
   return {
@@ -99,6 +115,7 @@ export function createReporter(opts: ReporterOptions): Reporter {
     },
     warn(message) {
       emit({ type: "warn", message });
+      if (documentMode) err(`warning: ${redact(message)}\n`);
       if (opts.mode !== "text") return;
       spinner?.clear();
       err(`${colors.yellow("warning:")} ${redact(message)}\n`);
@@ -106,7 +123,12 @@ export function createReporter(opts: ReporterOptions): Reporter {
     },
     result(data) {
       writeLog(`result: ${JSON.stringify(data)}`);
-      if (opts.mode === "json") out(`${redact(JSON.stringify({ type: "result", data }))}\n`);
+      if (streaming) out(`${redact(JSON.stringify({ type: "result", data }))}\n`);
+      if (documentMode) document = { ...document, result: data };
+    },
+    failed(error) {
+      if (streaming) out(`${redact(JSON.stringify(error))}\n`);
+      if (documentMode) document = { ...document, error };
     },
     log(node, line) {
       writeLog(`[${node}] ${line}`);
@@ -118,6 +140,11 @@ export function createReporter(opts: ReporterOptions): Reporter {
     close() {
       spinner?.stop();
       spinner = undefined;
+      const { result, error } = document;
+      document = {};
+      // A report that failed after recording its result (validate's problems) keeps it under `data`.
+      const body = error ? { ...error, ...(result !== undefined ? { data: result } : {}) } : result;
+      if (body !== undefined) out(`${redact(JSON.stringify(body, null, 2))}\n`);
     },
   };
 }

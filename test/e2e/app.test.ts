@@ -168,11 +168,11 @@ describe("hactl ha", () => {
     for (const value of ["5", "301"]) {
       const run = await hactl(dir, ["ha", "enable", "--system-replicas", "3", "--eviction-timeout", value, "-f", spec, "--yes"]);
       expect(run.code).toBe(2);
-      expect(run.stderr).toContain(`--eviction-timeout ${value} is out of range: it must be from 10 to 300 seconds`);
+      expect(run.stderr).toContain(`option '--eviction-timeout <seconds>' argument '${value}' is invalid. It must be a whole number from 10 to 300 seconds.`);
     }
     const replicasRun = await hactl(dir, ["ha", "enable", "--system-replicas", "2", "--eviction-timeout", "30", "-f", spec, "--yes"]);
     expect(replicasRun.code).toBe(2);
-    expect(replicasRun.stderr).toContain("--system-replicas 2 is out of range");
+    expect(replicasRun.stderr).toContain("option '--system-replicas <n>' argument '2' is invalid. It must be a whole number from 3 to 100.");
     const small = writeSpec(dir, labClusterYaml(lab, { controlPlanes: 1, workers: 1, lbMode: "none" }), "two-nodes.yaml");
     const run = await hactl(dir, ["ha", "enable", "--system-replicas", "3", "--eviction-timeout", "30", "-f", small, "--yes"]);
     expect(run.code).toBe(2);

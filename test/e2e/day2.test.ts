@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { labClusterYaml, labSecretEnv } from "../lab/cluster-yaml.mjs";
 import { inNode, labDown, labUp, startNode, stopNode, type Lab, type LabNode } from "../lab/lab.mjs";
 import { probeLivez } from "../../src/actions/verify-api.js";
-import { hactl, workdir, writeSpec } from "./hactl.js";
+import { hactl, reportDocument, workdir, writeSpec } from "./hactl.js";
 
 let lab: Lab;
 let dir: string;
@@ -75,11 +75,12 @@ describe("day-2 membership", () => {
       await new Promise((r) => setTimeout(r, 12_000));
       const run = await hactl(dir, ["status", "-f", spec, "--output", "json"], { env: labSecretEnv(lab) });
       expect(run.code).toBe(6);
-      const result = run.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { type: string; data?: { nodes: { name: string; ready: boolean }[]; vip: { holders: string[] } } }).find((e) => e.type === "result");
-      expect(result?.data?.nodes.find((n) => n.name === "node-5")?.ready).toBe(false);
+      const report = reportDocument<{ healthy: boolean; nodes: { name: string; ready: boolean }[]; vip: { holders: string[] } }>(run);
+      expect(report.healthy).toBe(false);
+      expect(report.nodes.find((n) => n.name === "node-5")?.ready).toBe(false);
       const holders: string[] = [];
       for (const i of [1, 2, 3, 4]) if ((await inNode(node(i), ["ip", "-4", "-o", "addr"])).stdout.includes(`${lab.vips[0]}/`)) holders.push(node(i).name);
-      expect(result?.data?.vip.holders).toEqual(holders);
+      expect(report.vip.holders).toEqual(holders);
       expect(holders).toHaveLength(1);
     } finally {
       await startNode("node-5");

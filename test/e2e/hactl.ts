@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,6 +48,17 @@ export function hactl(dir: string, args: readonly string[], opts: { env?: Record
       resolve({ code: code ?? 137, stdout, stderr, log: readLogs(stateHome) });
     });
   });
+}
+
+/**
+ * stdout of a read-only report run with --output json, as its one JSON document. It is first handed to
+ * `python3 -c 'import json,sys; json.load(sys.stdin)'`, the consumer the issue names, which fails on
+ * anything but exactly one document.
+ */
+export function reportDocument<T>(run: HactlRun): T {
+  const check = spawnSync("python3", ["-c", "import json,sys; json.load(sys.stdin)"], { input: run.stdout, encoding: "utf8" });
+  if (check.status !== 0) throw new Error(`stdout is not one JSON document (python3: ${check.stderr.trim()}):\n${run.stdout}\n${run.stderr}`);
+  return JSON.parse(run.stdout) as T;
 }
 
 function readLogs(stateHome: string): string {

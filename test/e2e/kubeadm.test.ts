@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { labClusterYaml } from "../lab/cluster-yaml.mjs";
 import { inNode, labDown, labUp, type Lab, type LabNode } from "../lab/lab.mjs";
 import { probeLivez } from "../../src/actions/verify-api.js";
-import { hactl, workdir, writeSpec, type HactlRun } from "./hactl.js";
+import { hactl, reportDocument, workdir, writeSpec, type HactlRun } from "./hactl.js";
 
 /*
  * kubeadm with stacked etcd on the node kit: 3 control planes + 2 workers behind keepalived/haproxy.
@@ -137,12 +137,8 @@ describe("kubeadm day-2", () => {
 
   it("status reports the remaining control planes as etcd members", async () => {
     const run = await hactl(dir, ["status", "-f", spec, "--output", "json"]);
-    const result = run.stdout
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { type: string; data?: { nodes: { name: string; datastore: string }[]; healthy: boolean } })
-      .find((e) => e.type === "result");
-    expect(result?.data?.nodes.filter((n) => n.datastore === "etcd member").length, run.stdout + run.stderr).toBe(3);
-    expect(result?.data?.nodes.find((n) => n.name === "node-4")?.datastore).toBe("-");
+    const report = reportDocument<{ nodes: { name: string; datastore: string }[]; healthy: boolean }>(run);
+    expect(report.nodes.filter((n) => n.datastore === "etcd member").length, run.stdout + run.stderr).toBe(3);
+    expect(report.nodes.find((n) => n.name === "node-4")?.datastore).toBe("-");
   });
 });

@@ -2,9 +2,14 @@
 import { Command, Option } from "commander";
 import type { Wrap } from "./index.js";
 import type { ReconfigureFlags } from "../../actions/app/reconfigure.js";
-import { dryRun, fileOption } from "./options.js";
+import { HA_LIMITS, MAX_REPLICAS } from "../../phases/app/values.js";
+import { dryRun, fileOption, intOption } from "./options.js";
 
-const timeout = (): Option => new Option("--timeout <seconds>", "how long to wait for the replicas or the rollout").default("300");
+const timeout = (): Option => intOption("--timeout <seconds>", "how long to wait for the replicas or the rollout", { min: 1, max: 3600, unit: "seconds" }, 300);
+const replicas = { min: 1, max: MAX_REPLICAS } as const;
+const cpuPercent = { min: 1, max: 100, unit: "percent" } as const;
+const systemReplicas = { min: HA_LIMITS.minSystemReplicas, max: HA_LIMITS.maxSystemReplicas } as const;
+const evictionSeconds = { min: HA_LIMITS.minEvictionSeconds, max: HA_LIMITS.maxEvictionSeconds, unit: "seconds" } as const;
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -26,9 +31,9 @@ export function registerAppCommands(program: Command, wrap: Wrap): void {
     .command("autoscale")
     .description("enable or disable autoscaling: an autoscaler per service, metrics-server when needed; enabling turns Linkerd on")
     .argument("<action>", "enable or disable")
-    .option("--min <n>", "minimum replicas per service (default: cluster.yaml's autoscaling.minReplicas)")
-    .option("--max <n>", "maximum replicas per service (default: autoscaling.maxReplicas)")
-    .option("--cpu <percent>", "target CPU utilisation (default: autoscaling.cpuPercent)")
+    .addOption(intOption("--min <n>", "minimum replicas per service (default: cluster.yaml's autoscaling.minReplicas)", replicas))
+    .addOption(intOption("--max <n>", "maximum replicas per service (default: autoscaling.maxReplicas)", replicas))
+    .addOption(intOption("--cpu <percent>", "target CPU utilisation (default: autoscaling.cpuPercent)", cpuPercent))
     .addOption(fileOption())
     .addOption(dryRun())
     .action(function (this: Command, action: string) {
@@ -51,8 +56,8 @@ export function registerAppCommands(program: Command, wrap: Wrap): void {
     .command("ha")
     .description("HA mode: eviction timeout applied node by node (strictly one at a time), system services with N replicas, one app restart")
     .argument("<action>", "enable or disable")
-    .option("--system-replicas <n>", "replicas of the system services (3-100; default: ha.systemReplicas)")
-    .option("--eviction-timeout <seconds>", "how fast workloads leave a failed node (10-300; default: ha.evictionTimeoutSeconds)")
+    .addOption(intOption("--system-replicas <n>", "replicas of the system services (default: ha.systemReplicas)", systemReplicas))
+    .addOption(intOption("--eviction-timeout <seconds>", "how fast workloads leave a failed node (default: ha.evictionTimeoutSeconds)", evictionSeconds))
     .addOption(fileOption())
     .addOption(dryRun())
     .action(function (this: Command, action: string) {
@@ -76,12 +81,12 @@ export function registerAppCommands(program: Command, wrap: Wrap): void {
     .command("reconfigure")
     .description("HA, autoscaling, Linkerd and external services again (prefilled from cluster.yaml); shows the change, applies it, saves cluster.yaml")
     .option("--ha <on|off>", "HA mode")
-    .option("--system-replicas <n>", "HA: system service replicas (3-100)")
-    .option("--eviction-timeout <seconds>", "HA: eviction timeout (10-300)")
+    .addOption(intOption("--system-replicas <n>", "HA: system service replicas", systemReplicas))
+    .addOption(intOption("--eviction-timeout <seconds>", "HA: eviction timeout", evictionSeconds))
     .option("--autoscale <on|off>", "autoscaling (on turns Linkerd on)")
-    .option("--min <n>", "autoscaling: minimum replicas")
-    .option("--max <n>", "autoscaling: maximum replicas")
-    .option("--cpu <percent>", "autoscaling: target CPU utilisation")
+    .addOption(intOption("--min <n>", "autoscaling: minimum replicas", replicas))
+    .addOption(intOption("--max <n>", "autoscaling: maximum replicas", replicas))
+    .addOption(intOption("--cpu <percent>", "autoscaling: target CPU utilisation", cpuPercent))
     .option("--linkerd <on|off>", "Linkerd service mesh")
     .option("--external <service=ref>", "external service reference: SERVICE=env:NAME, SERVICE=file:PATH or SERVICE=none (repeatable)", collect, [])
     .addOption(fileOption())

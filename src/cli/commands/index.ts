@@ -1,11 +1,11 @@
 import { Command, Option } from "commander";
-import type { CommandBody } from "../main.js";
+import type { CommandBody, CommandKind } from "../program.js";
 import { registerAppCommands } from "./app.js";
 import { registerInit } from "./init.js";
-import { dryRun, fileOption } from "./options.js";
+import { dryRun, fileOption, intOption } from "./options.js";
 
-export type Wrap = (name: string, body: CommandBody) => () => Promise<void>;
-
+/** Turns a command body into its commander action; `{ report: true }` marks a read-only report (one JSON document). */
+export type Wrap = (name: string, body: CommandBody, kind?: CommandKind) => () => Promise<void>;
 
 /** Every command hactl has. Bodies are imported lazily so `hactl --help` stays fast. */
 export function registerCommands(program: Command, wrap: Wrap): void {
@@ -29,13 +29,13 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     .addOption(fileOption())
     .action(function (this: Command) {
       const opts = this.opts<{ file: string }>();
-      return wrap("validate", async (ctx) => (await import("../../actions/validate.js")).runValidate(opts, ctx))();
+      return wrap("validate", async (ctx) => (await import("../../actions/validate.js")).runValidate(opts, ctx), { report: true })();
     });
 
   program
     .command("schema")
     .description("print the JSON Schema of cluster.yaml (for editor completion)")
-    .action(() => wrap("schema", async () => (await import("../../actions/validate.js")).runSchema())());
+    .action(() => wrap("schema", async (ctx) => (await import("../../actions/validate.js")).runSchema(ctx), { report: true })());
 
   program
     .command("render")
@@ -54,7 +54,7 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     .addOption(fileOption())
     .action(function (this: Command) {
       const opts = this.opts<{ file: string }>();
-      return wrap("status", async (ctx) => (await import("../../actions/status.js")).runStatus(opts, ctx))();
+      return wrap("status", async (ctx) => (await import("../../actions/status.js")).runStatus(opts, ctx), { report: true })();
     });
 
   program
@@ -76,7 +76,7 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     .description("remove a node safely (quorum checks, drain, leave, load balancers first); --force for a dead node")
     .argument("<name>", "node name")
     .option("--force", "the node is dead or unreachable: remove it from the cluster without it", false)
-    .option("--drain-timeout <seconds>", "how long to wait for the drain", "120")
+    .addOption(intOption("--drain-timeout <seconds>", "how long to wait for the drain", { min: 10, max: 86_400, unit: "seconds" }, 120))
     .addOption(fileOption())
     .addOption(dryRun())
     .action(function (this: Command, name: string) {

@@ -1,6 +1,8 @@
 import { Option, type Command } from "commander";
 import type { InitOptions } from "../../actions/wizard.js";
 import type { Wrap } from "./index.js";
+import { HA_LIMITS, MAX_REPLICAS } from "../../phases/app/values.js";
+import { intOption } from "./options.js";
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
@@ -27,17 +29,23 @@ export function registerInit(program: Command, wrap: Wrap): void {
     .option("--lb-port <ports>", "ports the external load balancers forward, e.g. 80,443,12201/udp; repeatable (--lb-mode external)", collect)
     .option("--vip <address>", "virtual IP for the API (required for keepalived-haproxy and for two external hosts)")
     .option("--interface <name>", "interface that carries the VIP (default: the one carrying each machine's address)")
-    .option("--api-port <port>", "API port on the VIP / load balancer (default 7443)")
+    .addOption(intOption("--api-port <port>", "API port on the VIP / load balancer (default 7443)", { min: 1, max: 65_535 }))
     .option("--web", "also balance web traffic (port 80) across the nodes")
     .option("--no-web", "do not balance web traffic (default)")
     .option("--ha", "HA mode: replicated system services, fast eviction from failed nodes")
     .option("--no-ha", "no HA mode (default)")
-    .option("--system-replicas <n>", "HA mode: replicas of each system service, >= 3 (default 3; implies --ha)")
-    .option("--eviction-timeout <seconds>", "HA mode: seconds before workloads leave a failed node, 10-300 (default 300; implies --ha)")
+    .addOption(intOption("--system-replicas <n>", "HA mode: replicas of each system service (default 3; implies --ha)", { min: HA_LIMITS.minSystemReplicas, max: HA_LIMITS.maxSystemReplicas }))
+    .addOption(
+      intOption("--eviction-timeout <seconds>", "HA mode: seconds before workloads leave a failed node (default 300; implies --ha)", {
+        min: HA_LIMITS.minEvictionSeconds,
+        max: HA_LIMITS.maxEvictionSeconds,
+        unit: "seconds",
+      }),
+    )
     .option("--autoscaling", "autoscale the application's services (turns Linkerd on)")
     .option("--no-autoscaling", "static replicas (default)")
-    .option("--min <n>", "autoscaling: minimum replicas (default 2; implies --autoscaling)")
-    .option("--max <n>", "autoscaling: maximum replicas (default 5; implies --autoscaling)")
+    .addOption(intOption("--min <n>", "autoscaling: minimum replicas (default 2; implies --autoscaling)", { min: 1, max: MAX_REPLICAS }))
+    .addOption(intOption("--max <n>", "autoscaling: maximum replicas (default 5; implies --autoscaling)", { min: 1, max: MAX_REPLICAS }))
     .option("--linkerd", "turn Linkerd on")
     .option("--no-linkerd", "leave Linkerd off (default; not allowed with --autoscaling)")
     .option("--postgresql-env <name>", "environment variable holding the PostgreSQL connection string")
