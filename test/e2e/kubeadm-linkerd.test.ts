@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labClusterYaml } from "../lab/cluster-yaml.mjs";
@@ -18,8 +18,8 @@ let dir: string;
 let spec: string;
 const node = (i: number): LabNode => lab.nodes[i - 1] as LabNode;
 const CLI = fileURLToPath(new URL("../kit/workstation/linkerd", import.meta.url));
-/** A PATH with no linkerd on it. */
-const BARE_PATH = "/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin";
+/** A PATH with no linkerd on it (node's own directory first: the stand-in is a node script). */
+const BARE_PATH = [dirname(process.execPath), "/usr/local/sbin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(":");
 const ADMIN_KUBECTL = ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf"];
 const CNI = `apiVersion: apps/v1
 kind: DaemonSet
