@@ -182,7 +182,7 @@ export async function rollingRestart(
     if (status.code !== 0) {
       throw new HactlError("COMMAND_FAILED", `deployment/${name} did not finish its rolling restart within ${timeoutSeconds}s`, {
         details: tail,
-        remedy: `Check the pods: microk8s kubectl get pods -n ${namespace}; then run hactl restart ${name} again.`,
+        remedy: `Check the pods: ${via("get", "pods", "-n", namespace).argv.join(" ")}; then run the same command again.`,
       });
     }
     log(tail);
