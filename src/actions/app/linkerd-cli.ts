@@ -12,6 +12,7 @@ import { HactlError, interruptedError } from "../../core/errors.js";
 import type { RemoteHost } from "../../core/host.js";
 import { ADMIN_CONF } from "../../distros/kubeadm.js";
 import type { WorkstationLinkerd } from "../../phases/app/linkerd.js";
+import { expandHome } from "../../ssh/connect.js";
 
 const VERSION_TIMEOUT_MS = 30_000;
 const RUN_TIMEOUT_MS = 300_000;
@@ -22,11 +23,6 @@ export interface FoundLinkerd {
   path: string;
   /** `linkerd version --client`'s first line. */
   version: string;
-}
-
-function expandHome(path: string): string {
-  if (path === "~") return homedir();
-  return path.startsWith("~/") ? join(homedir(), path.slice(2)) : path;
 }
 
 async function isExecutable(path: string): Promise<boolean> {
