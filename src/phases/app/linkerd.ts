@@ -13,7 +13,7 @@ import type { RemoteHost } from "../../core/host.js";
 import type { Phase, Step, StepContext } from "../../core/plan.js";
 import { COMMUNITY_ADDON, INJECT_ANNOTATION, LINKERD_ADDON, linkerdCheckFailures, linkerdCheckPassed } from "../../distros/linkerd.js";
 import { microk8s } from "../../distros/microk8s.js";
-import { kubectl, rollingRestart, sleep, type KubectlBuilder } from "./kube.js";
+import { hostOf, kubectl, rollingRestart, sleep, type KubectlBuilder } from "./kube.js";
 
 /** The operator's linkerd CLI on this machine, pointed at the cluster's kubeconfig. */
 export interface WorkstationLinkerd {
@@ -44,12 +44,6 @@ export interface LinkerdInput {
 
 export function linkerdInstalled(source: LinkerdSource): boolean {
   return source.kind === "microk8s-addon" ? source.addonEnabled : source.installed;
-}
-
-function hostOf(ctx: StepContext, name: string): RemoteHost {
-  const host = ctx.hosts.get(name);
-  if (!host) throw new HactlError("INTERNAL", `no connection to ${name}`);
-  return host;
 }
 
 /** A step of the Linkerd phases: acts through the leader and always reports a change. */

@@ -9,17 +9,11 @@ import type { Phase, Plan, Step, StepContext } from "../../core/plan.js";
 import { microk8s } from "../../distros/microk8s.js";
 import type { NodeSpec } from "../../spec/schema.js";
 import { APISERVER_ARGS_FILE, withEvictionArgs } from "./apiserver-args.js";
-import { getDeployments, kubectl, rollingRestart, waitNodeReady, waitReplicas, type Autoscaler } from "./kube.js";
+import { getDeployments, hostOf, kubectl, rollingRestart, waitNodeReady, waitReplicas, type Autoscaler } from "./kube.js";
 import { linkerdEnablePhase, type LinkerdInput } from "./linkerd.js";
 import type { AutoscaleValues } from "./values.js";
 
 export const EXTERNAL_SECRET_NAME = "hactl-external-services";
-
-function hostOf(ctx: StepContext, name: string): RemoteHost {
-  const host = ctx.hosts.get(name);
-  if (!host) throw new HactlError("INTERNAL", `no connection to ${name}`);
-  return host;
-}
 
 /* ---------------- scale ---------------- */
 
