@@ -48,6 +48,8 @@ export const microk8s = {
   enable: (addon: string): Command => ({ argv: ["microk8s", "enable", addon], sudo: true, timeoutMs: 10 * 60_000 }),
   disable: (addon: string): Command => ({ argv: ["microk8s", "disable", addon], sudo: true, timeoutMs: 10 * 60_000 }),
   kubectl: (...args: string[]): Command => ({ argv: ["microk8s", "kubectl", ...args], sudo: true, timeoutMs: 120_000 }),
+  /** The linkerd CLI the community addon installs, with MicroK8s' credentials. */
+  linkerd: (...args: string[]): Command => ({ argv: ["microk8s", "linkerd", ...args], sudo: true, timeoutMs: 300_000 }),
   config: (): Command => ({ argv: ["microk8s", "config"], sudo: true, timeoutMs: 60_000 }),
 };
 

@@ -315,6 +315,9 @@ function appRules(spec: SpecParts): ProblemDraft[] {
   if (auto?.enabled && spec.linkerd && !spec.linkerd.enabled) {
     out.push(warn(["spec", "autoscaling", "enabled"], "autoscaling needs Linkerd, so hactl will turn Linkerd on as well (linkerd.enabled is false)", "set linkerd.enabled: true to say so in the file"));
   }
+  if (spec.linkerd?.cli && spec.distribution?.type === "microk8s") {
+    out.push(warn(["spec", "linkerd", "cli"], "MicroK8s brings Linkerd with its own addon (microk8s enable linkerd), so this CLI is not used", "remove linkerd.cli, or keep it for a kubeadm cluster only"));
+  }
   const app = spec.app;
   if (app && app.services.length > 0 && spec.replicas) {
     const services = new Set(app.services);

@@ -229,7 +229,12 @@ export const clusterSpecBodySchema = z.strictObject({
       cpuPercent: z.int().min(1).max(100).default(80),
     })
     .prefault({}),
-  linkerd: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
+  linkerd: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      cli: filePath.optional().meta({ description: "kubeadm: the Linkerd CLI on the machine that runs hactl (default: linkerd on PATH, then ~/.linkerd2/bin/linkerd)." }),
+    })
+    .prefault({}),
   replicas: z.record(serviceName, z.int().min(0).max(1000)).default({}),
   externalServices: z
     .strictObject({

@@ -91,7 +91,8 @@ function loadSsh2(): Promise<Ssh2Module> {
   return ssh2Module;
 }
 
-function expandHome(path: string): string {
+/** `~` and `~/...` in a path given in cluster.yaml, as OpenSSH expands them. */
+export function expandHome(path: string): string {
   if (path === "~") return homedir();
   return path.startsWith("~/") ? join(homedir(), path.slice(2)) : path;
 }

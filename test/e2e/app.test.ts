@@ -47,6 +47,11 @@ async function replicas(): Promise<Record<string, string>> {
   return Object.fromEntries(list.items.map((d) => [d.metadata.name, `${d.spec.replicas}/${d.status?.readyReplicas ?? 0}`]));
 }
 
+async function meshAnnotation(): Promise<string | undefined> {
+  const ns = await kubectlJson<{ metadata: { annotations?: Record<string, string> } }>(["get", "namespace", "app"]);
+  return ns.metadata.annotations?.["linkerd.io/inject"];
+}
+
 let runs = 0;
 
 /** Runs hactl with a log file of its own, so `log` holds this run's log only. */
@@ -135,13 +140,20 @@ describe("hactl autoscale and linkerd", () => {
     expect(run.stdout).toMatch(/cluster: 3 node\(s\)/);
     const hpas = await kubectlJson<{ items: { metadata: { name: string }; spec: { minReplicas: number; maxReplicas: number } }[] }>(["get", "hpa", "-n", "app"]);
     expect(hpas.items.map((h) => `${h.metadata.name} ${h.spec.minReplicas}-${h.spec.maxReplicas}`).sort()).toEqual(["main 2-4", "web 2-4", "worker 2-4"]);
+    // Nothing was installed by hand: no node has a linkerd CLI; Linkerd came from MicroK8s' community addon.
+    for (const i of [1, 2, 3]) expect((await inNode(node(i), ["sh", "-c", "command -v linkerd || echo absent"])).stdout).toBe("absent\n");
+    expect(everything(run)).toContain("enable MicroK8s' community addon repository");
+    expect(everything(run)).toContain("enable the linkerd addon");
+    expect((await inNode(node(1), ["microk8s", "status", "--addon", "linkerd"])).stdout).toBe("enabled\n");
     expect((await inNode(node(1), ["microk8s", "kubectl", "get", "configmap", "linkerd-config", "-n", "linkerd"])).code).toBe(0);
-    expect((await inNode(node(1), ["linkerd", "check"])).stdout).toContain("Status check results are √");
-    const ns = await kubectlJson<{ metadata: { annotations?: Record<string, string> } }>(["get", "namespace", "app"]);
-    expect(ns.metadata.annotations?.["linkerd.io/inject"]).toBe("enabled");
+    expect((await inNode(node(1), ["microk8s", "linkerd", "check"])).stdout).toContain("Status check results are √");
+    expect(await meshAnnotation()).toBe("enabled");
     const file = readFileSync(spec, "utf8");
     expect(file).toMatch(/autoscaling:\n\s+enabled: true\n\s+minReplicas: 2\n\s+maxReplicas: 4\n\s+cpuPercent: 70/);
     expect(file).toMatch(/linkerd:\n\s+enabled: true/);
+    const again = await hactl(dir, ["linkerd", "enable", "-f", spec, "--yes"]);
+    expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(0);
+    expect(again.stdout).toContain("Nothing to do: the cluster already matches.");
   });
 
   it("scaling is refused while autoscaling is on, and works after autoscale disable", async () => {
@@ -160,6 +172,23 @@ describe("hactl autoscale and linkerd", () => {
     const scaled = await hactl(dir, ["scale", "main", "2", "-f", spec, "--yes"]);
     expect(scaled.code, `${scaled.stdout}\n${scaled.stderr}`).toBe(0);
     expect((await replicas()).main).toBe("2/2");
+  });
+
+  it("linkerd disable unmeshes and disables the addon; enable again needs no community step", async () => {
+    const off = await hactl(dir, ["linkerd", "disable", "-f", spec, "--yes"], { timeoutMs: 300_000 });
+    expect(off.code, `${off.stdout}\n${off.stderr}`).toBe(0);
+    expect(await meshAnnotation()).toBe("disabled");
+    expect((await inNode(node(1), ["microk8s", "status", "--addon", "linkerd"])).stdout).toBe("disabled\n");
+    expect((await inNode(node(1), ["microk8s", "status", "--addon", "community"])).stdout).toBe("enabled\n");
+    expect((await inNode(node(1), ["microk8s", "linkerd", "check"])).stdout).toContain("Linkerd not available");
+    expect(readFileSync(spec, "utf8")).toMatch(/linkerd:\n\s+enabled: false/);
+
+    const on = await hactl(dir, ["linkerd", "enable", "-f", spec, "--yes"], { timeoutMs: 300_000 });
+    expect(on.code, `${on.stdout}\n${on.stderr}`).toBe(0);
+    expect(everything(on)).not.toContain("enable MicroK8s' community addon repository");
+    expect(everything(on)).toContain("enable the linkerd addon");
+    expect(await meshAnnotation()).toBe("enabled");
+    expect((await inNode(node(1), ["microk8s", "linkerd", "check"])).stdout).toContain("Status check results are √");
   });
 });
 

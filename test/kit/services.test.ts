@@ -1,5 +1,10 @@
 // The node kit's systemctl (real keepalived, haproxy and nginx daemons in the node's private /run), its
 // boot hook after a hard stop, the application commands (kubectl, linkerd) and the fault switches.
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labDown, labUp, startNode, stopNode } from "../lab/lab.mjs";
 import { APP_MANIFEST, eventually, ssh, sshOk } from "./helpers.js";
@@ -124,17 +129,51 @@ describe("node kit: services, boot hook, application commands and faults", () =>
     );
   });
 
-  it("installs and checks Linkerd through linkerd install | kubectl apply", async () => {
-    const before = await ssh("node-1", "linkerd check");
+  it("has no bare linkerd on a node: Linkerd comes from MicroK8s' community addon, checked with microk8s linkerd check", async () => {
+    expect((await ssh("node-1", "command -v linkerd")).code).toBe(1);
+    expect(await sshOk("node-1", "microk8s linkerd check")).toBe(
+      "Linkerd not available, try enabling Linkerd. 'microk8s enable linkerd' or 'microk8s enable linkerd:--proxy-auto-inject' \n",
+    );
+    const noRepo = await ssh("node-1", "microk8s enable linkerd");
+    expect(noRepo.code).toBe(1);
+    expect(noRepo.stderr).toContain("Addon linkerd was not found in any repository");
+    expect(noRepo.stderr).toContain("To use the community maintained flavor enable the respective repository:\n\n    microk8s enable community");
+    expect(await sshOk("node-1", "microk8s enable community")).toContain("Community repository is now enabled");
+    const enabled = await sshOk("node-1", "microk8s enable linkerd");
+    expect(enabled).toContain("Enabling Linkerd2");
+    expect(enabled).toContain("Linkerd is starting");
+    expect(await sshOk("node-1", "microk8s status --addon linkerd")).toBe("enabled\n");
+    expect(await sshOk("node-1", "microk8s enable linkerd")).toContain("Addon community/linkerd is already enabled");
+    expect(await eventually(async () => (await ssh("node-1", "microk8s linkerd check")).code === 0, 15_000)).toBe(true);
+    expect((await sshOk("node-1", "microk8s linkerd check")).trim().split("\n").pop()).toBe("Status check results are √");
+    expect(await sshOk("node-1", "microk8s disable linkerd")).toContain("Deleting linkerd binary.");
+    expect(await sshOk("node-1", "microk8s kubectl get configmap -n linkerd -o name")).toBe("");
+    expect(await sshOk("node-1", "microk8s linkerd check")).toContain("Linkerd not available");
+  });
+
+  it("runs the workstation's linkerd against a kubeconfig: manifests for kubectl apply, check through the cluster", async () => {
+    const cli = fileURLToPath(new URL("./workstation/linkerd", import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), "kit-linkerd-"));
+    const kubeconfig = join(dir, "kubeconfig");
+    writeFileSync(kubeconfig, await sshOk("node-1", "microk8s config"));
+    const env = { ...process.env, KUBECONFIG: kubeconfig, HACTL_KIT_ETCD_ENDPOINTS: "http://10.77.0.11:12379" };
+    const run = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(cli, args, { env }, (e, stdout, stderr) => resolve({ code: e ? Number(e.code ?? 1) : 0, stdout, stderr }));
+      });
+    expect((await run(["version", "--client"])).stdout).toMatch(/^Client version: /);
+    const before = await run(["check"]);
     expect(before.code).toBe(1);
     expect(before.stdout).toContain("Status check results are ×");
-    const noCrds = await ssh("node-1", "linkerd install");
-    expect(noCrds.stderr).toContain("Linkerd CRDs must be installed first. Run linkerd install with the --crds flag.");
-    await sshOk("node-1", "linkerd install --crds | microk8s kubectl apply -f - && linkerd install | microk8s kubectl apply -f -");
-    expect(await eventually(async () => (await ssh("node-1", "linkerd check")).code === 0, 15_000)).toBe(true);
-    expect((await sshOk("node-1", "linkerd check")).trim().split("\n").pop()).toBe("Status check results are √");
-    await sshOk("node-1", "linkerd uninstall | microk8s kubectl delete -f -");
-    expect((await ssh("node-1", "linkerd check")).code).toBe(1);
+    expect((await run(["install"])).stderr).toContain("Linkerd CRDs must be installed first. Run linkerd install with the --crds flag.");
+    await sshOk("node-1", "microk8s kubectl apply -f -", { input: (await run(["install", "--crds"])).stdout });
+    await sshOk("node-1", "microk8s kubectl apply -f -", { input: (await run(["install"])).stdout });
+    expect(await eventually(async () => (await run(["check"])).code === 0, 15_000)).toBe(true);
+    await sshOk("node-1", "microk8s kubectl delete -f -", { input: (await run(["uninstall"])).stdout });
+    expect((await run(["check"])).code).toBe(1);
+    const unreachable = await run(["check", "--kubeconfig", join(dir, "missing")]);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toContain(`error loading config file "${join(dir, "missing")}"`);
   });
 
   it("honours the fault switches: hang-<command> and fail-join-after-consume", async () => {

@@ -9,7 +9,11 @@ import { HactlError } from "../../core/errors.js";
 import { applyPlan, type ApplySummary } from "../../core/executor.js";
 import type { RemoteHost } from "../../core/host.js";
 import { describePlan, planIsEmpty, type Plan } from "../../core/plan.js";
+import { kubeadm } from "../../distros/kubeadm.js";
+import { microk8s } from "../../distros/microk8s.js";
+import { gatherKubeadmState, type KubeadmClusterState } from "../../gather/kubeadm-state.js";
 import { gatherMicrok8sState, type Microk8sClusterState } from "../../gather/microk8s-state.js";
+import type { KubectlBuilder } from "../../phases/app/kube.js";
 import { setPath } from "../../spec/edit.js";
 import { loadSpecFile } from "../../spec/parse.js";
 import type { PathSegment } from "../../spec/problems.js";
@@ -23,15 +27,29 @@ export interface ChangeOptions {
   dryRun: boolean;
 }
 
-export interface AppCluster {
+/** What an application command needs of any cluster: the leader, and how kubectl runs there. */
+interface ClusterAccess {
   spec: ClusterSpec;
   file: string;
   session: Session;
-  state: Microk8sClusterState;
   leader: string;
   leaderHost: RemoteHost;
   namespace: string;
+  kubectl: KubectlBuilder;
 }
+
+export interface AppCluster extends ClusterAccess {
+  distribution: "microk8s";
+  state: Microk8sClusterState;
+}
+
+export interface KubeadmAppCluster extends ClusterAccess {
+  distribution: "kubeadm";
+  state: KubeadmClusterState;
+}
+
+/** The commands that work on both distributions (linkerd) take either. */
+export type AnyAppCluster = AppCluster | KubeadmAppCluster;
 
 export function requireMicrok8s(spec: ClusterSpec): void {
   if (spec.spec.distribution.type !== "microk8s") {
@@ -51,7 +69,20 @@ export async function clusterOf(spec: ClusterSpec, file: string, session: Sessio
   }
   const leaderHost = session.hosts.get(state.leader);
   if (!leaderHost) throw new HactlError("INTERNAL", `no connection to ${state.leader}`);
-  return { spec, file, session, state, leader: state.leader, leaderHost, namespace: spec.spec.app.namespace };
+  return { distribution: "microk8s", spec, file, session, state, leader: state.leader, leaderHost, namespace: spec.spec.app.namespace, kubectl: microk8s.kubectl };
+}
+
+/** A kubeadm cluster as it is now: its leader is a control plane whose admin kubeconfig answers. */
+export async function kubeadmClusterOf(spec: ClusterSpec, file: string, session: Session): Promise<KubeadmAppCluster> {
+  const state = await gatherKubeadmState(session.hosts, spec.spec.nodes);
+  if (!state.leader) {
+    throw new HactlError("UNHEALTHY", "no kubeadm control-plane node answers kubectl", {
+      remedy: "Install the cluster first (hactl install -f cluster.yaml), or bring a control plane back; `hactl status` shows which nodes are down.",
+    });
+  }
+  const leaderHost = session.hosts.get(state.leader);
+  if (!leaderHost) throw new HactlError("INTERNAL", `no connection to ${state.leader}`);
+  return { distribution: "kubeadm", spec, file, session, state, leader: state.leader, leaderHost, namespace: spec.spec.app.namespace, kubectl: kubeadm.kubectl };
 }
 
 export interface ClusterRunOptions {
@@ -71,13 +102,23 @@ export interface ClusterRunOptions {
 export async function withCluster<T>(file: string, ctx: RunContext, opts: ClusterRunOptions, fn: (app: AppCluster) => Promise<T>): Promise<T> {
   const spec = opts.spec ?? (await loadSpecFile(file)).spec;
   requireMicrok8s(spec);
+  return withLockedSession(spec, ctx, opts, async (session) => fn(await clusterOf(spec, file, session)));
+}
+
+/** withCluster for the commands that also work on kubeadm. */
+export async function withAnyCluster<T>(file: string, ctx: RunContext, opts: ClusterRunOptions, fn: (app: AnyAppCluster) => Promise<T>): Promise<T> {
+  const spec = opts.spec ?? (await loadSpecFile(file)).spec;
+  return withLockedSession(spec, ctx, opts, async (session) => fn(spec.spec.distribution.type === "kubeadm" ? await kubeadmClusterOf(spec, file, session) : await clusterOf(spec, file, session)));
+}
+
+async function withLockedSession<T>(spec: ClusterSpec, ctx: RunContext, opts: ClusterRunOptions, fn: (session: Session) => Promise<T>): Promise<T> {
   const session = await openSession(spec, spec.spec.nodes, ctx);
   try {
     const lockHolder = spec.spec.nodes.find((n) => n.role === "control-plane" && session.hosts.has(n.name));
     const lockHost = lockHolder ? session.hosts.get(lockHolder.name) : undefined;
     const lock = opts.lock && lockHost ? await acquireClusterLock(lockHost, opts.command, ctx.reporter) : undefined;
     try {
-      return await fn(await clusterOf(spec, file, session));
+      return await fn(session);
     } finally {
       await lock?.release();
     }
@@ -90,7 +131,7 @@ export async function withCluster<T>(file: string, ctx: RunContext, opts: Cluste
  * --dry-run prints the plan and returns undefined; otherwise the plan is confirmed (interactive runs
  * only) and applied. Progress output is the executor's, as in install.
  */
-export async function runPlan(plan: Plan, app: AppCluster, ctx: RunContext, opts: { dryRun: boolean; question: string }): Promise<ApplySummary | undefined> {
+export async function runPlan(plan: Plan, app: AnyAppCluster, ctx: RunContext, opts: { dryRun: boolean; question: string }): Promise<ApplySummary | undefined> {
   const { reporter } = ctx;
   if (opts.dryRun) {
     reporter.phase("Plan (dry run: nothing is changed)");

@@ -4,67 +4,95 @@ import { z } from "zod";
 import type { RunContext } from "../../cli/context.js";
 import { HactlError } from "../../core/errors.js";
 import type { Phase, Plan } from "../../core/plan.js";
+import { COMMUNITY_ADDON, INJECT_ANNOTATION, LINKERD_ADDON } from "../../distros/linkerd.js";
 import { getAutoscalers, getDeployments, getDeploymentsJson, kubectl } from "../../phases/app/kube.js";
-import { autoscaleDisablePlan, autoscaleEnablePlan, INJECT_ANNOTATION, linkerdDisablePhase, linkerdEnablePhase, type LinkerdInput } from "../../phases/app/plans.js";
+import { linkerdDisablePhase, linkerdEnablePhase, type LinkerdInput, type LinkerdSource, type WorkstationLinkerd } from "../../phases/app/linkerd.js";
+import { autoscaleDisablePlan, autoscaleEnablePlan } from "../../phases/app/plans.js";
 import { capacityReport, parseNodeCapacity, parseNodeProbe, parseServiceRequests, type NodeCapacity } from "../../phases/app/resources.js";
 import { autoscaleValues, type AutoscaleValues } from "../../phases/app/values.js";
-import { appServices, recordInSpec, runPlan, withCluster, type AppCluster, type ChangeOptions, type SpecEdit } from "./common.js";
+import { loadSpecFile } from "../../spec/parse.js";
+import { appServices, recordInSpec, runPlan, withAnyCluster, withCluster, type AnyAppCluster, type AppCluster, type ChangeOptions, type SpecEdit } from "./common.js";
+import { clusterLinkerd, findWorkstationLinkerd } from "./linkerd-cli.js";
 
 const ROLLOUT_TIMEOUT_SECONDS = 300;
+const CHECK_TIMEOUT_MS = 180_000;
 
 const namespaceJson = z.object({ metadata: z.object({ annotations: z.record(z.string(), z.string()).optional() }) });
 
-export interface MeshState {
-  installed: boolean;
-  meshed: boolean;
+/** The application's namespace is annotated for injection. */
+async function namespaceMeshed(app: AnyAppCluster): Promise<boolean> {
+  const ns = await app.leaderHost.exec(app.kubectl("get", "namespace", app.namespace, "-o", "json"));
+  return ns.code === 0 && namespaceJson.parse(JSON.parse(ns.stdout)).metadata.annotations?.[INJECT_ANNOTATION] === "enabled";
 }
 
-/** Linkerd's control plane present (its config map) and the app namespace annotated for injection. */
-export async function meshState(app: AppCluster): Promise<MeshState> {
-  const config = await app.leaderHost.exec({ argv: ["microk8s", "kubectl", "get", "configmap", "linkerd-config", "-n", "linkerd", "-o", "name"], sudo: true, timeoutMs: 60_000 });
-  const ns = await app.leaderHost.exec({ argv: ["microk8s", "kubectl", "get", "namespace", app.namespace, "-o", "json"], sudo: true, timeoutMs: 60_000 });
-  let meshed = false;
-  if (ns.code === 0) meshed = namespaceJson.parse(JSON.parse(ns.stdout)).metadata.annotations?.[INJECT_ANNOTATION] === "enabled";
-  return { installed: config.code === 0 && config.stdout.trim() !== "", meshed };
+/**
+ * Where Linkerd comes from and how much of it is there: on MicroK8s the addons as `microk8s status`
+ * reported them; on kubeadm Linkerd's config map, and the operator's CLI (which the caller found).
+ */
+async function linkerdSource(app: AnyAppCluster, cli: WorkstationLinkerd | undefined): Promise<LinkerdSource> {
+  if (app.distribution === "microk8s") {
+    const addons = app.state.status.get(app.leader)?.addons;
+    return { kind: "microk8s-addon", communityEnabled: addons?.get(COMMUNITY_ADDON) === "enabled", addonEnabled: addons?.get(LINKERD_ADDON) === "enabled" };
+  }
+  if (!cli) throw new HactlError("INTERNAL", "the Linkerd CLI was not looked up for a kubeadm cluster");
+  const config = await app.leaderHost.exec(app.kubectl("get", "configmap", "linkerd-config", "-n", "linkerd", "-o", "name"));
+  return { kind: "workstation-cli", installed: config.code === 0 && config.stdout.trim() !== "", cli };
 }
 
-export async function serviceNames(app: AppCluster): Promise<string[]> {
-  return appServices(app.spec, (await getDeployments(app.leaderHost, app.namespace)).map((d) => d.name));
+export async function serviceNames(app: AnyAppCluster): Promise<string[]> {
+  return appServices(app.spec, (await getDeployments(app.leaderHost, app.namespace, app.kubectl)).map((d) => d.name));
 }
 
-function linkerdInput(app: AppCluster, services: readonly string[]): LinkerdInput {
-  return { leader: app.leader, namespace: app.namespace, services, checkTimeoutMs: 180_000, rolloutTimeoutSeconds: ROLLOUT_TIMEOUT_SECONDS };
+/** Linkerd and the namespace as they are now, and what the Linkerd phases need to change them. */
+async function linkerdInput(app: AnyAppCluster, services: readonly string[], cli?: WorkstationLinkerd): Promise<LinkerdInput> {
+  return {
+    leader: app.leader,
+    namespace: app.namespace,
+    services,
+    meshed: await namespaceMeshed(app),
+    source: await linkerdSource(app, cli),
+    kubectl: app.kubectl,
+    checkTimeoutMs: CHECK_TIMEOUT_MS,
+    rolloutTimeoutSeconds: ROLLOUT_TIMEOUT_SECONDS,
+  };
 }
 
 /** The Linkerd phase needed to reach `enabled`, or undefined when the cluster already is that way. */
-export async function linkerdPhaseFor(app: AppCluster, enabled: boolean): Promise<Phase | undefined> {
-  const mesh = await meshState(app);
-  const services = await serviceNames(app);
-  if (enabled) return mesh.installed && mesh.meshed ? undefined : linkerdEnablePhase(linkerdInput(app, services));
-  return mesh.installed || mesh.meshed ? linkerdDisablePhase(linkerdInput(app, services)) : undefined;
+export async function linkerdPhaseFor(app: AnyAppCluster, enabled: boolean, cli?: WorkstationLinkerd): Promise<Phase | undefined> {
+  const input = await linkerdInput(app, await serviceNames(app), cli);
+  return enabled ? linkerdEnablePhase(input) : linkerdDisablePhase(input);
 }
 
 export async function runLinkerd(action: string, opts: ChangeOptions, ctx: RunContext): Promise<number> {
   const enable = parseOnOff(action, "linkerd");
-  return withCluster(opts.file, ctx, { command: "linkerd", lock: !opts.dryRun }, async (app) => {
-    if (!enable) {
-      const autoscalers = await getAutoscalers(app.leaderHost, app.namespace);
-      if (app.spec.spec.autoscaling.enabled || autoscalers.length > 0) {
-        throw new HactlError("PREFLIGHT_FAILED", "Linkerd cannot be turned off while autoscaling is on: autoscaling needs it", {
-          remedy: "Run `hactl autoscale disable` first, then `hactl linkerd disable`.",
-        });
+  const spec = (await loadSpecFile(opts.file)).spec;
+  // kubeadm: the operator's CLI is found before anything connects or changes.
+  const found = spec.spec.distribution.type === "kubeadm" ? await findWorkstationLinkerd(spec.spec.linkerd.cli) : undefined;
+  if (found) ctx.reporter.log("hactl", `Linkerd CLI: ${found.path} (${found.version})`);
+  return withAnyCluster(opts.file, ctx, { command: "linkerd", lock: !opts.dryRun, spec }, async (app) => {
+    const cli = found ? clusterLinkerd(found, app.leaderHost) : undefined;
+    try {
+      if (!enable) {
+        const autoscalers = await getAutoscalers(app.leaderHost, app.namespace, app.kubectl);
+        if (app.spec.spec.autoscaling.enabled || autoscalers.length > 0) {
+          throw new HactlError("PREFLIGHT_FAILED", "Linkerd cannot be turned off while autoscaling is on: autoscaling needs it", {
+            remedy: "Run `hactl autoscale disable` first, then `hactl linkerd disable`.",
+          });
+        }
       }
-    }
-    const phase = await linkerdPhaseFor(app, enable);
-    const plan: Plan = phase ? [phase] : [];
-    const summary = await runPlan(plan, app, ctx, { dryRun: opts.dryRun, question: `${enable ? "Install" : "Remove"} Linkerd ${enable ? "and mesh" : "from"} namespace ${app.namespace}?` });
-    if (!summary) {
-      ctx.reporter.result({ dryRun: true, plan: planJson(plan) });
+      const phase = await linkerdPhaseFor(app, enable, cli);
+      const plan: Plan = phase ? [phase] : [];
+      const summary = await runPlan(plan, app, ctx, { dryRun: opts.dryRun, question: `${enable ? "Install" : "Remove"} Linkerd ${enable ? "and mesh" : "from"} namespace ${app.namespace}?` });
+      if (!summary) {
+        ctx.reporter.result({ dryRun: true, plan: planJson(plan) });
+        return 0;
+      }
+      await recordInSpec(opts.file, [[["spec", "linkerd", "enabled"], enable]], ctx);
+      ctx.reporter.result({ linkerd: enable, namespace: app.namespace });
       return 0;
+    } finally {
+      await cli?.close();
     }
-    await recordInSpec(opts.file, [[["spec", "linkerd", "enabled"], enable]], ctx);
-    ctx.reporter.result({ linkerd: enable, namespace: app.namespace });
-    return 0;
   });
 }
 
@@ -102,7 +130,6 @@ export async function autoscaleEnableFor(app: AppCluster, values: AutoscaleValue
   ctx.reporter.warn(report.lines[0] ?? "");
   ctx.reporter.print(report.lines.slice(1).join("\n"));
   ctx.reporter.log("hactl", JSON.stringify(report.data));
-  const mesh = await meshState(app);
   return autoscaleEnablePlan({
     leader: app.leader,
     namespace: app.namespace,
@@ -110,7 +137,7 @@ export async function autoscaleEnableFor(app: AppCluster, values: AutoscaleValue
     existing: await getAutoscalers(app.leaderHost, app.namespace),
     values,
     metricsServerEnabled: app.state.status.get(app.leader)?.addons.get("metrics-server") === "enabled",
-    ...(mesh.installed && mesh.meshed ? {} : { linkerd: linkerdInput(app, services) }),
+    linkerd: await linkerdInput(app, services),
   });
 }
 

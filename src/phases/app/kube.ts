@@ -1,35 +1,46 @@
 /**
- * kubectl on a MicroK8s control-plane node, as the application commands use it: typed reads of
- * Deployments, autoscalers and nodes, and waits that poll the cluster (never hactl's own memory).
+ * kubectl on a control-plane node, as the application commands use it: typed reads of Deployments,
+ * autoscalers and nodes, and waits that poll the cluster (never hactl's own memory). MicroK8s' kubectl
+ * is the default; kubeadm clusters pass theirs (`kubeadm.kubectl`, the admin kubeconfig) as `via`.
  */
 import { z } from "zod";
-import type { ExecResult } from "../../core/command.js";
+import type { Command, ExecResult } from "../../core/command.js";
 import { HactlError, interruptedError } from "../../core/errors.js";
 import type { RemoteHost } from "../../core/host.js";
+import type { StepContext } from "../../core/plan.js";
 import { microk8s } from "../../distros/microk8s.js";
 import { parseDeployments, parseNodes, type KubeDeployment, type KubeNode } from "../../distros/kubectl.js";
 
-/** Where `microk8s kubectl` reads its credentials; the Linkerd CLI is pointed at the same file. */
-export const MICROK8S_CLIENT_CONFIG = "/var/snap/microk8s/current/credentials/client.config";
+/** How a distribution runs kubectl on a control-plane node: `microk8s.kubectl` or `kubeadm.kubectl`. */
+export type KubectlBuilder = (...args: string[]) => Command;
+
+/** A step's connection to the named node (every app phase acts through the hosts the executor hands it). */
+export function hostOf(ctx: StepContext, name: string): RemoteHost {
+  const host = ctx.hosts.get(name);
+  if (!host) throw new HactlError("INTERNAL", `no connection to ${name}`);
+  return host;
+}
 
 export interface KubectlOptions {
   /** Bytes for kubectl's stdin (manifests, secrets). Never logged. */
   stdin?: string;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** The distribution's kubectl; default MicroK8s'. */
+  via?: KubectlBuilder;
 }
 
-/** Runs `microk8s kubectl ARGS` on host; rejects with COMMAND_FAILED unless it exits 0. */
+/** Runs `microk8s kubectl ARGS` (or the `via` kubectl) on host; rejects with COMMAND_FAILED unless it exits 0. */
 export async function kubectl(host: RemoteHost, args: readonly string[], opts: KubectlOptions = {}): Promise<ExecResult> {
-  const base = microk8s.kubectl(...args);
+  const base = (opts.via ?? microk8s.kubectl)(...args);
   return host.run(
     { ...base, ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) },
     opts.signal ? { signal: opts.signal } : {},
   );
 }
 
-export async function getDeployments(host: RemoteHost, namespace: string): Promise<KubeDeployment[]> {
-  return parseDeployments((await kubectl(host, ["get", "deployments", "-n", namespace, "-o", "json"])).stdout);
+export async function getDeployments(host: RemoteHost, namespace: string, via?: KubectlBuilder): Promise<KubeDeployment[]> {
+  return parseDeployments((await kubectl(host, ["get", "deployments", "-n", namespace, "-o", "json"], via ? { via } : {})).stdout);
 }
 
 /** The raw `get deployments -o json` text (for resource requests). */
@@ -68,8 +79,8 @@ export function parseAutoscalers(stdout: string): Autoscaler[] {
   }));
 }
 
-export async function getAutoscalers(host: RemoteHost, namespace: string): Promise<Autoscaler[]> {
-  return parseAutoscalers((await kubectl(host, ["get", "horizontalpodautoscalers", "-n", namespace, "-o", "json"])).stdout);
+export async function getAutoscalers(host: RemoteHost, namespace: string, via?: KubectlBuilder): Promise<Autoscaler[]> {
+  return parseAutoscalers((await kubectl(host, ["get", "horizontalpodautoscalers", "-n", namespace, "-o", "json"], via ? { via } : {})).stdout);
 }
 
 export async function getNodes(host: RemoteHost): Promise<KubeNode[]> {
@@ -158,20 +169,28 @@ export async function waitNodeReady(host: RemoteHost, node: string, opts: WaitOp
 }
 
 /** `rollout restart` then `rollout status` for each Deployment, one after another. */
-export async function rollingRestart(host: RemoteHost, namespace: string, names: readonly string[], timeoutSeconds: number, log: (line: string) => void, signal: AbortSignal): Promise<void> {
+export async function rollingRestart(
+  host: RemoteHost,
+  namespace: string,
+  names: readonly string[],
+  timeoutSeconds: number,
+  log: (line: string) => void,
+  signal: AbortSignal,
+  via: KubectlBuilder = microk8s.kubectl,
+): Promise<void> {
   for (const name of names) {
     if (signal.aborted) throw interruptedError(signal);
-    await kubectl(host, ["rollout", "restart", `deployment/${name}`, "-n", namespace], { signal });
+    await kubectl(host, ["rollout", "restart", `deployment/${name}`, "-n", namespace], { signal, via });
     log(`restarted deployment/${name}; waiting for the rollout`);
     const status = await host.exec(
-      { ...microk8s.kubectl("rollout", "status", `deployment/${name}`, "-n", namespace, `--timeout=${timeoutSeconds}s`), timeoutMs: (timeoutSeconds + 30) * 1000 },
+      { ...via("rollout", "status", `deployment/${name}`, "-n", namespace, `--timeout=${timeoutSeconds}s`), timeoutMs: (timeoutSeconds + 30) * 1000 },
       { signal },
     );
     const tail = `${status.stdout}\n${status.stderr}`.trim().split("\n").slice(-3).join("\n");
     if (status.code !== 0) {
       throw new HactlError("COMMAND_FAILED", `deployment/${name} did not finish its rolling restart within ${timeoutSeconds}s`, {
         details: tail,
-        remedy: `Check the pods: microk8s kubectl get pods -n ${namespace}; then run hactl restart ${name} again.`,
+        remedy: `Check the pods: ${via("get", "pods", "-n", namespace).argv.join(" ")}; then run the same command again.`,
       });
     }
     log(tail);

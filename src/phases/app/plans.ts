@@ -1,26 +1,19 @@
 /**
- * Plans of the application commands (scale, autoscale, linkerd, ha, restart, external services). The
- * builders are pure: they take what was read from the cluster and return steps; each step's run() is
- * the only part that acts, through the leader's (or a node's) RemoteHost.
+ * Plans of the application commands (scale, autoscale, ha, restart, external services; Linkerd's are in
+ * linkerd.ts). The builders are pure: they take what was read from the cluster and return steps; each
+ * step's run() is the only part that acts, through the leader's (or a node's) RemoteHost.
  */
-import type { Command } from "../../core/command.js";
 import { HactlError } from "../../core/errors.js";
 import type { RemoteHost } from "../../core/host.js";
 import type { Phase, Plan, Step, StepContext } from "../../core/plan.js";
 import { microk8s } from "../../distros/microk8s.js";
 import type { NodeSpec } from "../../spec/schema.js";
 import { APISERVER_ARGS_FILE, withEvictionArgs } from "./apiserver-args.js";
-import { getDeployments, kubectl, MICROK8S_CLIENT_CONFIG, rollingRestart, waitNodeReady, waitReplicas, type Autoscaler } from "./kube.js";
+import { getDeployments, hostOf, kubectl, rollingRestart, waitNodeReady, waitReplicas, type Autoscaler } from "./kube.js";
+import { linkerdEnablePhase, type LinkerdInput } from "./linkerd.js";
 import type { AutoscaleValues } from "./values.js";
 
 export const EXTERNAL_SECRET_NAME = "hactl-external-services";
-export const INJECT_ANNOTATION = "linkerd.io/inject";
-
-function hostOf(ctx: StepContext, name: string): RemoteHost {
-  const host = ctx.hosts.get(name);
-  if (!host) throw new HactlError("INTERNAL", `no connection to ${name}`);
-  return host;
-}
 
 /* ---------------- scale ---------------- */
 
@@ -50,112 +43,6 @@ export function scalePlan(input: ScaleInput): Plan {
   return [{ title: "Scale services", mode: "serial", steps }];
 }
 
-/* ---------------- linkerd ---------------- */
-
-/** The Linkerd CLI on a node, pointed at MicroK8s's credentials. */
-export function linkerdCommand(...args: string[]): Command {
-  return { argv: ["env", `KUBECONFIG=${MICROK8S_CLIENT_CONFIG}`, "linkerd", ...args], sudo: true, timeoutMs: 300_000 };
-}
-
-/** `linkerd ARGS | kubectl VERB -f -`: linkerd's stdout goes to kubectl's stdin through the SSH layer. */
-async function pipeToKubectl(host: RemoteHost, linkerdArgs: string[], kubectlArgs: string[], ctx: StepContext): Promise<void> {
-  const rendered = await host.run(linkerdCommand(...linkerdArgs), { signal: ctx.signal });
-  const applied = await kubectl(host, kubectlArgs, { stdin: rendered.stdout, signal: ctx.signal, timeoutMs: 300_000 });
-  ctx.log(applied.stdout.trim().split("\n").slice(-5).join("\n"));
-}
-
-function namespaceManifest(namespace: string, inject: boolean): string {
-  return JSON.stringify({
-    apiVersion: "v1",
-    kind: "Namespace",
-    metadata: { name: namespace, annotations: { [INJECT_ANNOTATION]: inject ? "enabled" : "disabled" } },
-  });
-}
-
-export interface LinkerdInput {
-  leader: string;
-  namespace: string;
-  /** Deployments of the application to restart so their pods gain (or lose) the proxy. */
-  services: readonly string[];
-  checkTimeoutMs: number;
-  rolloutTimeoutSeconds: number;
-}
-
-/** A step of the Linkerd phases: runs on the leader and always reports a change. */
-function linkerdStep(leader: string) {
-  return (id: string, title: string, describe: string[], run: (host: RemoteHost, ctx: StepContext) => Promise<void>): Step => ({
-    id: `linkerd:${id}`,
-    node: leader,
-    title,
-    describe,
-    async run(ctx) {
-      await run(hostOf(ctx, leader), ctx);
-      return "changed";
-    },
-  });
-}
-
-export function linkerdEnablePhase(input: LinkerdInput): Phase {
-  const step = linkerdStep(input.leader);
-  return {
-    title: "Linkerd",
-    mode: "serial",
-    steps: [
-      step("cli", "check the Linkerd CLI", ["linkerd version --client (the CLI must be installed on this node)"], async (host) => {
-        const r = await host.exec(linkerdCommand("version", "--client"));
-        if (r.code !== 0) {
-          throw new HactlError("PREFLIGHT_FAILED", `the linkerd CLI is not available on ${host.name}`, {
-            node: host.name,
-            remedy: `Install the Linkerd CLI on ${host.name} (see linkerd.io "Getting started") so that \`linkerd version --client\` works for root, then run the same command again.`,
-          });
-        }
-      }),
-      step("crds", "install the Linkerd CRDs", ["linkerd install --crds | kubectl apply -f -"], (host, ctx) => pipeToKubectl(host, ["install", "--crds"], ["apply", "-f", "-"], ctx)),
-      step("control-plane", "install the Linkerd control plane", ["linkerd install | kubectl apply -f -"], (host, ctx) => pipeToKubectl(host, ["install"], ["apply", "-f", "-"], ctx)),
-      step("check", "linkerd check", ["linkerd check, retried until the control plane is ready"], async (host, ctx) => {
-        const deadline = Date.now() + input.checkTimeoutMs;
-        for (;;) {
-          const r = await host.exec(linkerdCommand("check"), { signal: ctx.signal });
-          if (r.code === 0) return;
-          if (Date.now() >= deadline || ctx.signal.aborted) {
-            throw new HactlError("UNHEALTHY", "linkerd check does not pass", {
-              details: r.stdout.trim().split("\n").filter((l) => l.startsWith("×") || l.startsWith("    ")).slice(0, 6).join("\n"),
-              remedy: "Run `linkerd check` on the node for the failing checks and their hints, fix them, then run the same command again.",
-            });
-          }
-          ctx.log("linkerd check does not pass yet; retrying");
-          await new Promise((r2) => setTimeout(r2, 2000));
-        }
-      }),
-      step("mesh", `mesh namespace ${input.namespace}`, [`namespace ${input.namespace}: annotation ${INJECT_ANNOTATION}=enabled (kubectl apply -f -)`], async (host, ctx) => {
-        await kubectl(host, ["apply", "-f", "-"], { stdin: namespaceManifest(input.namespace, true), signal: ctx.signal });
-      }),
-      step("restart", "restart the application's services into the mesh", input.services.length > 0 ? input.services.map((s) => `rollout restart deployment/${s} -n ${input.namespace}`) : ["no services yet"], async (host, ctx) => {
-        await rollingRestart(host, input.namespace, input.services, input.rolloutTimeoutSeconds, ctx.log, ctx.signal);
-      }),
-    ],
-  };
-}
-
-export function linkerdDisablePhase(input: LinkerdInput): Phase {
-  const step = linkerdStep(input.leader);
-  return {
-    title: "Linkerd",
-    mode: "serial",
-    steps: [
-      step("unmesh", `take namespace ${input.namespace} out of the mesh`, [`namespace ${input.namespace}: annotation ${INJECT_ANNOTATION}=disabled`], async (host, ctx) => {
-        await kubectl(host, ["apply", "-f", "-"], { stdin: namespaceManifest(input.namespace, false), signal: ctx.signal });
-      }),
-      step("restart", "restart the application's services without the proxy", input.services.map((s) => `rollout restart deployment/${s} -n ${input.namespace}`), async (host, ctx) => {
-        await rollingRestart(host, input.namespace, input.services, input.rolloutTimeoutSeconds, ctx.log, ctx.signal);
-      }),
-      step("uninstall", "remove the Linkerd control plane and CRDs", ["linkerd uninstall | kubectl delete --ignore-not-found -f -"], (host, ctx) =>
-        pipeToKubectl(host, ["uninstall"], ["delete", "--ignore-not-found", "-f", "-"], ctx),
-      ),
-    ],
-  };
-}
-
 /* ---------------- autoscale ---------------- */
 
 export interface AutoscaleInput {
@@ -165,7 +52,7 @@ export interface AutoscaleInput {
   existing: readonly Autoscaler[];
   values: AutoscaleValues;
   metricsServerEnabled: boolean;
-  /** Present when Linkerd must be turned on as well. */
+  /** Linkerd as it is now; its phase has the steps that turn it (and the mesh) on. */
   linkerd?: LinkerdInput;
 }
 
@@ -190,7 +77,8 @@ export function autoscaleEnablePlan(input: AutoscaleInput): Plan {
       ],
     });
   }
-  if (input.linkerd) plan.push(linkerdEnablePhase(input.linkerd));
+  const linkerd = input.linkerd && linkerdEnablePhase(input.linkerd);
+  if (linkerd) plan.push(linkerd);
   const steps: Step[] = input.services.map((name) => {
     const have = input.existing.find((h) => h.target === name || h.name === name);
     const same = have !== undefined && have.minReplicas === v.minReplicas && have.maxReplicas === v.maxReplicas;

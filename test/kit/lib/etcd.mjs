@@ -23,12 +23,17 @@ function prefixEnd(/** @type {string} */ prefix) {
 
 export const endpointFor = (/** @type {string} */ ip) => `http://${ip}:${KIT_CLIENT_PORT}`;
 
-/** Client endpoints this node knows: its own member first, then the others from local state. */
+/**
+ * Client endpoints this node knows: its own member first, then the others from local state. The lab's
+ * workstation has no kit state: a test that runs a kit client there (the workstation `linkerd`) names the
+ * cluster's endpoints in HACTL_KIT_ETCD_ENDPOINTS (comma-separated).
+ */
 export function knownEndpoints() {
   const st = localState();
   const list = [];
   if (st.etcdMember && daemonPid("etcd")) list.push(`http://127.0.0.1:${KIT_CLIENT_PORT}`);
   for (const e of st.etcdEndpoints ?? []) if (!list.includes(e)) list.push(e);
+  if (list.length === 0) list.push(...(process.env.HACTL_KIT_ETCD_ENDPOINTS ?? "").split(",").filter(Boolean));
   return list;
 }
 

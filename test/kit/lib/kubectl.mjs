@@ -16,7 +16,7 @@ const VALUED = ["n", "namespace", "o", "output", "f", "filename", "replicas", "m
   "from-env-file", "from-literal", "from-file", "dry-run", "type", "grace-period", "l", "selector", "c", "container", "context"];
 
 /** Resolve the kubeconfig and check that its server accepts TCP connections, as a real client would. */
-async function connect(/** @type {string|undefined} */ explicit) {
+export async function connect(/** @type {string|undefined} */ explicit) {
   const home = process.env.HOME ?? os.homedir();
   const candidates = explicit ? [explicit] : process.env.KUBECONFIG ? process.env.KUBECONFIG.split(":") : [`${home}/.kube/config`];
   let server = "";

@@ -1,6 +1,8 @@
 // `linkerd` stand-in: install [--crds] prints manifests for `kubectl apply -f -`, check reads the cluster,
-// uninstall prints what `kubectl delete -f -` removes.
+// uninstall prints what `kubectl delete -f -` removes. Run as `microk8s linkerd` on a node (the addon's CLI,
+// with MicroK8s' client config) or as the operator's CLI on the workstation (KUBECONFIG or --kubeconfig).
 import { Etcd, knownEndpoints } from "./etcd.mjs";
+import { connect } from "./kubectl.mjs";
 import YAML from "yaml";
 import { K, capacityFor, deploymentProgress, listNodes, withStore } from "./store.mjs";
 import { fail, out, parseArgs } from "./util.mjs";
@@ -41,9 +43,13 @@ async function state(db) {
   return { crds: Boolean(crds), config: Boolean(config), ready, ha: deps.every((d) => Number(d?.spec?.replicas ?? 0) >= 3) };
 }
 
-export async function linkerdMain(/** @type {string[]} */ argv) {
-  const a = parseArgs(argv, ["o", "output", "n", "namespace", "wait"]);
+/** @param {string[]} argv @param {{kubeconfig?: string}} [opts] */
+export async function linkerdMain(argv, opts = {}) {
+  const a = parseArgs(argv, ["o", "output", "n", "namespace", "wait", "kubeconfig"]);
   const [cmd, sub] = a.positional;
+  // install (not --crds), uninstall and check talk to the cluster through the kubeconfig's server first.
+  const needsCluster = (cmd === "install" && !sub && !a.has("crds")) || (cmd === "uninstall" && !sub) || (cmd === "check" && !sub);
+  if (needsCluster) await connect(a.get("kubeconfig") ?? opts.kubeconfig);
   if (cmd === "version") {
     out(`Client version: ${VERSION}`);
     if (!a.has("client")) {

@@ -806,6 +806,14 @@ export async function microk8sMain(/** @type {string[]} */ argv) {
       }
       exitIfStopped();
       return (await import("./kubectl.mjs")).kubectlMain(rest, { kubeconfig: CLIENT_CONFIG });
+    case "linkerd":
+      ensureRoot();
+      exitIfStopped();
+      if (!(await addonStates()).find((x) => x.name === "linkerd")?.enabled) {
+        out("Linkerd not available, try enabling Linkerd. 'microk8s enable linkerd' or 'microk8s enable linkerd:--proxy-auto-inject' ");
+        return 0;
+      }
+      return (await import("./linkerd.mjs")).linkerdMain(rest, { kubeconfig: CLIENT_CONFIG });
     case "start":
       ensureRoot();
       return start();

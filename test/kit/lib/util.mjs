@@ -41,11 +41,16 @@ export function err(text) {
   process.stderr.write(text.endsWith("\n") ? text : `${text}\n`);
 }
 
-/** Run a command's main function and turn KitExit into the exit code. */
-export async function runMain(/** @type {string} */ tool, /** @type {(argv: string[]) => Promise<number|void>} */ main) {
+/**
+ * Run a command's main function and turn KitExit into the exit code. On a node the run is logged and the
+ * hang switches apply; a stand-in run on the workstation (`onNode: false`) touches no node file.
+ */
+export async function runMain(/** @type {string} */ tool, /** @type {(argv: string[]) => Promise<number|void>} */ main, { onNode = true } = {}) {
   const argv = process.argv.slice(2);
-  process.once("exit", (code) => logCommand(tool, argv, code));
-  await honourHang(tool, argv);
+  if (onNode) {
+    process.once("exit", (code) => logCommand(tool, argv, code));
+    await honourHang(tool, argv);
+  }
   let code = 0;
   try {
     const r = await main(argv);

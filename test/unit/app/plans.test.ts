@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { applyPlan, type ExecutorReporter } from "../../../src/core/executor.js";
 import { describePlan } from "../../../src/core/plan.js";
 import { APISERVER_ARGS_FILE } from "../../../src/phases/app/apiserver-args.js";
-import { autoscaleEnablePlan, externalSecretManifest, externalSecretPlan, haPlan, linkerdEnablePhase, scalePlan } from "../../../src/phases/app/plans.js";
+import { microk8s } from "../../../src/distros/microk8s.js";
+import { autoscaleEnablePlan, externalSecretManifest, externalSecretPlan, haPlan, scalePlan } from "../../../src/phases/app/plans.js";
 import type { NodeSpec } from "../../../src/spec/schema.js";
 import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 
@@ -134,26 +135,7 @@ describe("ha plan", () => {
   });
 });
 
-describe("linkerd and autoscale plans", () => {
-  it("pipes linkerd's manifests into kubectl's stdin and meshes the namespace with a manifest", async () => {
-    const leader = new FakeHost("node-1")
-      .on({ regex: /linkerd version --client$/ }, { stdout: "Client version: edge-25.4.4" })
-      .on({ regex: /linkerd install --crds$/ }, { stdout: "---\nkind: CustomResourceDefinition\n" })
-      .on({ regex: /linkerd install$/ }, { stdout: "---\nkind: Deployment\n" })
-      .on({ regex: /linkerd check$/ }, { code: 1, stdout: "Status check results are ×" }, { code: 0, stdout: "Status check results are √" })
-      .on({ prefix: ["microk8s", "kubectl"] }, { stdout: "ok" });
-    const phase = linkerdEnablePhase({ leader: "node-1", namespace: "app", services: [], checkTimeoutMs: 30_000, rolloutTimeoutSeconds: 10 });
-    await applyPlan([phase], { hosts: hostMap(leader), reporter: reporter(), signal });
-    const applies = leader.commandsMatching({ equal: ["microk8s", "kubectl", "apply", "-f", "-"] });
-    expect(applies.map((c) => c.stdin)).toEqual([
-      "---\nkind: CustomResourceDefinition\n",
-      "---\nkind: Deployment\n",
-      JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: "app", annotations: { "linkerd.io/inject": "enabled" } } }),
-    ]);
-    expect(leader.commandsMatching({ regex: /linkerd check$/ })).toHaveLength(2);
-    expect(leader.commands.find((c) => c.argv.includes("linkerd"))?.argv.slice(0, 2)).toEqual(["env", "KUBECONFIG=/var/snap/microk8s/current/credentials/client.config"]);
-  });
-
+describe("autoscale plans", () => {
   it("enables metrics-server and Linkerd before the autoscalers, and keeps an identical autoscaler", () => {
     const plan = autoscaleEnablePlan({
       leader: "node-1",
@@ -162,13 +144,45 @@ describe("linkerd and autoscale plans", () => {
       existing: [{ name: "main", target: "main", minReplicas: 2, maxReplicas: 4 }],
       values: { minReplicas: 2, maxReplicas: 4, cpuPercent: 70 },
       metricsServerEnabled: false,
-      linkerd: { leader: "node-1", namespace: "app", services: ["main", "web"], checkTimeoutMs: 1, rolloutTimeoutSeconds: 1 },
+      linkerd: {
+        leader: "node-1",
+        namespace: "app",
+        services: ["main", "web"],
+        meshed: false,
+        source: { kind: "microk8s-addon", communityEnabled: true, addonEnabled: false },
+        kubectl: microk8s.kubectl,
+        checkTimeoutMs: 1,
+        rolloutTimeoutSeconds: 1,
+      },
     });
     expect(plan.map((p) => p.title)).toEqual(["Metrics server", "Linkerd", "Autoscalers"]);
     const text = describePlan(plan);
     expect(text).toContain("microk8s enable metrics-server");
     expect(text).toContain("kubectl autoscale deployment web --min=2 --max=4 --cpu-percent=70 -n app");
     expect(text).not.toContain("delete hpa/main");
+    expect(text).toContain("microk8s enable linkerd");
+  });
+
+  it("has no Linkerd phase when Linkerd is on and the namespace meshed already", () => {
+    const plan = autoscaleEnablePlan({
+      leader: "node-1",
+      namespace: "app",
+      services: ["main"],
+      existing: [],
+      values: { minReplicas: 2, maxReplicas: 4, cpuPercent: 70 },
+      metricsServerEnabled: true,
+      linkerd: {
+        leader: "node-1",
+        namespace: "app",
+        services: ["main"],
+        meshed: true,
+        source: { kind: "microk8s-addon", communityEnabled: true, addonEnabled: true },
+        kubectl: microk8s.kubectl,
+        checkTimeoutMs: 1,
+        rolloutTimeoutSeconds: 1,
+      },
+    });
+    expect(plan.map((p) => p.title)).toEqual(["Autoscalers"]);
   });
 });
 

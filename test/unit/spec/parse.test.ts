@@ -43,6 +43,16 @@ describe("good files", () => {
     expect(spec?.spec.distribution).toEqual({ type: "kubeadm", version: "1.29", podNetworkCidr: "10.244.0.0/16", cni: {} });
   });
 
+  it("takes spec.linkerd.cli for kubeadm, and warns that MicroK8s does not use it", () => {
+    const withCli = `${BASE}  linkerd: { enabled: true, cli: ~/.linkerd2/bin/linkerd }\n`;
+    const kubeadm = parseSpec(withCli.replace("{ type: microk8s, version: \"1.29\" }", "{ type: kubeadm }"), "c.yaml");
+    expect(formatProblems(kubeadm.problems, "c.yaml")).toBe("");
+    expect(kubeadm.spec?.spec.linkerd).toEqual({ enabled: true, cli: "~/.linkerd2/bin/linkerd" });
+    expect(formatProblems(parseSpec(withCli, "c.yaml").problems, "c.yaml")).toBe(
+      "c.yaml:13:34 warning spec.linkerd.cli: MicroK8s brings Linkerd with its own addon (microk8s enable linkerd), so this CLI is not used\n  fix: remove linkerd.cli, or keep it for a kubeadm cluster only",
+    );
+  });
+
   it("derives a stable virtual router id in 1..255 from the cluster name", () => {
     const ids = ["prod", "a", "edge", "x".repeat(63), "shop-eu-1"].map(virtualRouterIdFor);
     for (const id of ids) {
