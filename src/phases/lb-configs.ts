@@ -87,12 +87,12 @@ export function lbLayout(input: LbLayoutInput): LbLayout {
             peers: hosts.filter((h) => h.name !== self.name),
             priority: priority(i),
             ports: [
-              { port: lb.apiPort, protocol: "tcp" as const, backendPort: input.backendApiPort, backends: controlPlaneNodes(spec).map(asLb) },
+              { port: lb.apiPort, protocol: "tcp" as const, backendPort: input.backendApiPort, backends: controlPlaneNodes(spec).map(asLb), readyz: true },
               ...(lb.external?.ports ?? []).map((p) => ({
                 port: p.port,
                 protocol: p.protocol,
                 ...(p.backendPort ? { backendPort: p.backendPort } : {}),
-                ...((p.backendPort ?? p.port) === input.backendApiPort ? { backends: controlPlaneNodes(spec).map(asLb) } : {}),
+                ...((p.backendPort ?? p.port) === input.backendApiPort ? { backends: controlPlaneNodes(spec).map(asLb), readyz: true } : {}),
               })),
             ],
             backends: spec.spec.nodes.map(asLb),

@@ -2,7 +2,10 @@
     Variables: clusterName, vip, apiPort, servers (list of name, endpoint = address:backend API port),
     web (false, or port and servers), stats (false, or port, user, password).
     Binding vip:apiPort on nodes that do not hold the VIP needs net.ipv4.ip_nonlocal_bind=1, which
-    hactl sets. The extra 127.0.0.1 bind lets the keepalived track script probe haproxy locally. }}
+    hactl sets. The extra 127.0.0.1 bind lets the keepalived track script probe haproxy locally.
+    Failover: a node that stops answering costs a request one short connect attempt (timeout connect),
+    after which haproxy retries on another server (retries, option redispatch 1); the health checks
+    take it out within about 2 s (inter 1s, fall 2) and cut the connections it still held. }}
 # Managed by hactl for cluster {{clusterName}}.
 # Local edits are replaced on the next hactl run; override haproxy/haproxy.cfg.tpl instead.
 
@@ -16,9 +19,11 @@ global
 defaults
     log global
     option dontlognull
-    timeout connect 5s
+    timeout connect 1s
     timeout check 3s
     timeout queue 20s
+    retries 3
+    option redispatch 1
 
 # Kubernetes API: plain TCP so TLS stays end to end; long timeouts keep watches open.
 frontend kube-apiserver
@@ -29,12 +34,15 @@ frontend kube-apiserver
     timeout client 1h
     default_backend kube-apiserver
 
+# Health checks follow the API server's readiness: GET /readyz over TLS must answer 200. The
+# certificate is not verified by the check (clients verify it end to end).
 backend kube-apiserver
     mode tcp
     balance roundrobin
-    option tcp-check
+    option httpchk GET /readyz
+    http-check expect status 200
     timeout server 1h
-    default-server inter 2s fall 3 rise 2
+    default-server check-ssl verify none inter 1s fastinter 500ms fall 2 rise 2 on-marked-down shutdown-sessions
 {{#each servers}}
     server {{name}} {{endpoint}} check
 {{/each}}
@@ -55,7 +63,7 @@ backend web
     balance leastconn
     option httpchk HEAD /
     timeout server 60s
-    default-server inter 3s fall 3 rise 2
+    default-server inter 1s fastinter 500ms fall 2 rise 2
 {{#each web.servers}}
     server {{name}} {{endpoint}} check
 {{/each}}

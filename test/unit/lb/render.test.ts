@@ -8,7 +8,7 @@ import {
   builtinTemplatesDir, renderExternalLb, renderKeepalivedHaproxy, templateSource, TEMPLATE_NAMES,
   type RenderedConfig,
 } from "../../../src/lb/index.js";
-import { controlPlanes, cpInput, externalInput, worker } from "./fixtures.js";
+import { controlPlanes, cpInput, externalInput, externalPorts, worker } from "./fixtures.js";
 
 const golden = (name: string): string => `../../golden/lb/${name}`;
 
@@ -101,12 +101,62 @@ describe("renderKeepalivedHaproxy (contract)", () => {
   });
 });
 
+/** The lines of one haproxy section (`backend NAME`, `frontend NAME`, ...), up to the next blank line. */
+function section(cfg: string, header: string): string {
+  const start = cfg.indexOf(`\n${header}\n`);
+  if (start < 0) throw new Error(`no section ${header}`);
+  const end = cfg.indexOf("\n\n", start + 1);
+  return cfg.slice(start + 1, end < 0 ? undefined : end);
+}
+
+describe("failover settings", () => {
+  const withWeb = (): string => byPath(renderKeepalivedHaproxy(cpInput({
+    web: { port: 80, backendPort: 80, nodes: [...controlPlanes, worker] },
+  })), "/etc/haproxy/haproxy.cfg").content;
+
+  it("checks the API servers' readiness over TLS and cuts a dead server's connections", () => {
+    const api = section(withWeb(), "backend kube-apiserver");
+    expect(api).toContain("option httpchk GET /readyz");
+    expect(api).toContain("http-check expect status 200");
+    expect(api).toMatch(/default-server check-ssl verify none inter 1s fastinter 500ms fall 2 rise 2 on-marked-down shutdown-sessions/);
+    expect(api).not.toContain("tcp-check");
+  });
+
+  it("tries a dead server once for 1 s, then redispatches every retry to another server", () => {
+    const defaults = section(withWeb(), "defaults");
+    expect(defaults).toMatch(/timeout connect 1s\n[\s\S]*retries 3\n\s+option redispatch 1$/);
+  });
+
+  it("takes a dead web node out as fast as an API server", () => {
+    const web = section(withWeb(), "backend web");
+    expect(web).toContain("option httpchk HEAD /");
+    expect(web).toContain("default-server inter 1s fastinter 500ms fall 2 rise 2");
+  });
+
+  it("external haproxy: readiness checks on the API port only, TCP checks elsewhere, redispatch everywhere", () => {
+    const cfg = renderExternalLb(externalInput({ engine: "haproxy", vip: undefined, peers: [], ports: externalPorts.filter((p) => p.protocol === "tcp") }))[0]!.content;
+    expect(section(cfg, "backend tcp_7443")).toContain("option httpchk GET /readyz");
+    expect(section(cfg, "backend tcp_7443")).toContain("check-ssl verify none");
+    for (const port of [80, 443, 4443, 15000]) {
+      expect(section(cfg, `backend tcp_${port}`)).toContain("option tcp-check");
+      expect(section(cfg, `backend tcp_${port}`)).not.toContain("readyz");
+    }
+    expect(section(cfg, "defaults")).toMatch(/timeout connect 1s[\s\S]*option redispatch 1/);
+  });
+
+  it("external nginx: 1 s connect timeout, next upstream on failure, one failure takes a server out", () => {
+    const cfg = byPath(renderExternalLb(externalInput()), "/etc/nginx/nginx.conf").content;
+    expect(cfg).toMatch(/stream \{\n {4}proxy_connect_timeout 1s;\n {4}proxy_next_upstream on;\n {4}proxy_next_upstream_tries 3;\n/);
+    expect(cfg.match(/max_fails=1 fail_timeout=10s;/g)).toHaveLength(cfg.match(/^\s+server [^{]/gm)!.length);
+  });
+});
+
 describe("renderExternalLb (golden files)", () => {
   it("nginx stream with TCP and UDP ports", async () => {
     const files = renderExternalLb(externalInput());
     const nginx = byPath(files, "/etc/nginx/nginx.conf");
     expect(nginx.content).toContain("listen 12201 udp;");
-    expect(nginx.content).toContain("server 10.77.0.14:80 max_fails=2 fail_timeout=10s;");
+    expect(nginx.content).toContain("server 10.77.0.14:80 max_fails=1 fail_timeout=10s;");
     expect(nginx.content).not.toContain("10.77.0.14:16443");
     await expect(nginx.content).toMatchFileSnapshot(golden("nginx-external.cfg"));
   });
@@ -123,7 +173,7 @@ describe("renderExternalLb (golden files)", () => {
   it("haproxy external variant for TCP ports", async () => {
     const files = renderExternalLb(externalInput({
       engine: "haproxy", vip: undefined, peers: [],
-      ports: [{ port: 80, protocol: "tcp" }, { port: 443, protocol: "tcp" }, { port: 7443, protocol: "tcp", backendPort: 16443, backends: controlPlanes }],
+      ports: [{ port: 80, protocol: "tcp" }, { port: 443, protocol: "tcp" }, { port: 7443, protocol: "tcp", backendPort: 16443, backends: controlPlanes, readyz: true }],
     }));
     expect(files.map((f) => [f.path, f.validate.join(" ")])).toEqual([["/etc/haproxy/haproxy.cfg", "haproxy -c -f {file}"]]);
     await expect(files[0]!.content).toMatchFileSnapshot(golden("haproxy-external.cfg"));
@@ -141,8 +191,8 @@ describe("renderExternalLb (golden files)", () => {
       vip: undefined, peers: [], ports: [{ port: 443, protocol: "tcp" }],
       backends: [{ name: "v6", address: "fd00::11" }, { name: "dns", address: "node-9.lan" }],
     }));
-    expect(files[0]!.content).toContain("server [fd00::11]:443 max_fails=2 fail_timeout=10s;");
-    expect(files[0]!.content).toContain("server node-9.lan:443 max_fails=2 fail_timeout=10s;");
+    expect(files[0]!.content).toContain("server [fd00::11]:443 max_fails=1 fail_timeout=10s;");
+    expect(files[0]!.content).toContain("server node-9.lan:443 max_fails=1 fail_timeout=10s;");
   });
 
   it("skips the port probe in the track script when every port is UDP", () => {

@@ -82,6 +82,15 @@ describe("lbLayout, external nginx", () => {
     expect(layout.nonlocalBind).toEqual(new Set(["lb-1", "lb-2"]));
   });
 
+  it("with the haproxy engine, checks readiness (/readyz) on the API ports only", () => {
+    const haproxy = specFrom(EXTERNAL_NGINX.replace("engine: nginx", "engine: haproxy"));
+    const cfg = content(lbLayout({ spec: haproxy, facts: allHealthyFacts(haproxy), backendApiPort: 16443 }).files.get("lb-1"), "/etc/haproxy/haproxy.cfg");
+    const backends = cfg.split("\n\n").filter((b) => b.startsWith("backend "));
+    const withReadyz = backends.filter((b) => b.includes("option httpchk GET /readyz")).map((b) => /backend (\S+)/.exec(b)?.[1]);
+    expect(withReadyz.sort()).toEqual(["tcp_16443", "tcp_7443"].sort());
+    expect(backends.map((b) => /backend (\S+)/.exec(b)?.[1]).sort()).toEqual(["tcp_16443", "tcp_443", "tcp_7443", "tcp_80"]);
+  });
+
   it("renders no keepalived for a single LB host", () => {
     const single = specFrom(EXTERNAL_NGINX.replace("        - { name: lb-2, address: 10.0.0.52 }\n", ""));
     const l = lbLayout({ spec: single, facts: allHealthyFacts(single), backendApiPort: 16443 });
