@@ -25,7 +25,7 @@ describe("lbLayout, keepalived-haproxy", () => {
 
   it("gives the control planes descending VRRP priorities", () => {
     const priorities = [...layout.files.values()].map((f) => priorityOf(content(f, "/etc/keepalived/keepalived.conf")));
-    expect(priorities).toEqual([150, 140, 130]);
+    expect(priorities).toEqual([250, 240, 230]);
   });
 
   it("takes each node's VRRP interface from its facts, eth0 when unknown", () => {
@@ -67,7 +67,7 @@ describe("lbLayout, external nginx", () => {
       expect(files.map((f) => f.path)).toEqual(["/etc/keepalived/check_nginx.sh", "/etc/keepalived/keepalived.conf", "/etc/nginx/nginx.conf"]);
     }
     const prios = [...layout.files.values()].map((f) => priorityOf(content(f, "/etc/keepalived/keepalived.conf")));
-    expect(prios).toEqual([150, 140]);
+    expect(prios).toEqual([250, 240]);
     expect(interfaceOf(content(layout.files.get("lb-2"), "/etc/keepalived/keepalived.conf"))).toBe("ens3");
   });
 
