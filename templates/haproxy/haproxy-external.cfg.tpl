@@ -3,8 +3,9 @@
     servers (list of name, endpoint)).
     haproxy cannot balance UDP; use the nginx engine for UDP ports.
     Failover: a dead backend costs a connection one short connect attempt, then haproxy retries on
-    another server; the health checks take it out within about 2 s. The API port's checks follow the
-    API server's readiness (GET /readyz over TLS), the other ports' a TCP connect. }}
+    another server; that failure takes the backend out at once (observe layer4), otherwise the health
+    checks do within about 3 s. The API port's checks follow the API server's readiness (GET /readyz
+    over TLS), the other ports' a TCP connect. }}
 # Managed by hactl for cluster {{clusterName}}.
 # Local edits are replaced on the next hactl run; override haproxy/haproxy-external.cfg.tpl instead.
 
@@ -37,10 +38,10 @@ backend {{name}}
 {{#if readyz}}
     option httpchk GET /readyz
     http-check expect status 200
-    default-server check-ssl verify none inter 1s fastinter 500ms fall 2 rise 2 on-marked-down shutdown-sessions
+    default-server check-ssl verify none inter 1s fastinter 500ms fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down on-marked-down shutdown-sessions
 {{else}}
     option tcp-check
-    default-server inter 1s fastinter 500ms fall 2 rise 2
+    default-server inter 1s fastinter 500ms fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down
 {{/if}}
 {{#each servers}}
     server {{name}} {{endpoint}} check

@@ -4,8 +4,9 @@
     Binding vip:apiPort on nodes that do not hold the VIP needs net.ipv4.ip_nonlocal_bind=1, which
     hactl sets. The extra 127.0.0.1 bind lets the keepalived track script probe haproxy locally.
     Failover: a node that stops answering costs a request one short connect attempt (timeout connect),
-    after which haproxy retries on another server (retries, option redispatch 1); the health checks
-    take it out within about 2 s (inter 1s, fall 2) and cut the connections it still held. }}
+    after which haproxy retries on another server (retries, option redispatch 1). That failed connect
+    takes the node out at once (observe layer4), otherwise the health checks do within about 3 s
+    (inter 1s, fall 2); for the API, the connections it still held are cut then, so clients reconnect. }}
 # Managed by hactl for cluster {{clusterName}}.
 # Local edits are replaced on the next hactl run; override haproxy/haproxy.cfg.tpl instead.
 
@@ -42,7 +43,7 @@ backend kube-apiserver
     option httpchk GET /readyz
     http-check expect status 200
     timeout server 1h
-    default-server check-ssl verify none inter 1s fastinter 500ms fall 2 rise 2 on-marked-down shutdown-sessions
+    default-server check-ssl verify none inter 1s fastinter 500ms fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down on-marked-down shutdown-sessions
 {{#each servers}}
     server {{name}} {{endpoint}} check
 {{/each}}
@@ -63,7 +64,7 @@ backend web
     balance leastconn
     option httpchk HEAD /
     timeout server 60s
-    default-server inter 1s fastinter 500ms fall 2 rise 2
+    default-server inter 1s fastinter 500ms fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down
 {{#each web.servers}}
     server {{name}} {{endpoint}} check
 {{/each}}

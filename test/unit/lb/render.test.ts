@@ -118,7 +118,7 @@ describe("failover settings", () => {
     const api = section(withWeb(), "backend kube-apiserver");
     expect(api).toContain("option httpchk GET /readyz");
     expect(api).toContain("http-check expect status 200");
-    expect(api).toMatch(/default-server check-ssl verify none inter 1s fastinter 500ms fall 2 rise 2 on-marked-down shutdown-sessions/);
+    expect(api).toMatch(/default-server check-ssl verify none inter 1s fastinter 500ms fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down on-marked-down shutdown-sessions/);
     expect(api).not.toContain("tcp-check");
   });
 
@@ -130,7 +130,7 @@ describe("failover settings", () => {
   it("takes a dead web node out as fast as an API server", () => {
     const web = section(withWeb(), "backend web");
     expect(web).toContain("option httpchk HEAD /");
-    expect(web).toContain("default-server inter 1s fastinter 500ms fall 2 rise 2");
+    expect(web).toContain("default-server inter 1s fastinter 500ms fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down");
   });
 
   it("external haproxy: readiness checks on the API port only, TCP checks elsewhere, redispatch everywhere", () => {
