@@ -5,7 +5,8 @@
     Failover: a dead backend costs a connection one short connect attempt, then haproxy retries on
     another server; that failure takes the backend out at once (observe layer4), otherwise the health
     checks do within about 3 s. The API port's checks follow the API server's readiness (GET /readyz
-    over TLS), the other ports' a TCP connect. }}
+    over TLS), with unchecked backup lines (names with ':') for when no API server is ready; the other
+    ports' checks are a TCP connect. }}
 # Managed by hactl for cluster {{clusterName}}.
 # Local edits are replaced on the next hactl run; override haproxy/haproxy-external.cfg.tpl instead.
 
@@ -38,12 +39,18 @@ backend {{name}}
 {{#if readyz}}
     option httpchk GET /readyz
     http-check expect status 200
-    default-server check-ssl verify none inter 1s fastinter 500ms fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down on-marked-down shutdown-sessions
+    option allbackups
+    default-server check-ssl verify none inter 1s fastinter 500ms fall 2 rise 2 on-marked-down shutdown-sessions
 {{else}}
     option tcp-check
-    default-server inter 1s fastinter 500ms fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down
+    default-server inter 1s fastinter 500ms fall 2 rise 2
 {{/if}}
 {{#each servers}}
-    server {{name}} {{endpoint}} check
+    server {{name}} {{endpoint}} check observe layer4 error-limit 1 on-error mark-down
 {{/each}}
+{{#if readyz}}
+{{#each servers}}
+    server {{name}}:fallback {{endpoint}} backup
+{{/each}}
+{{/if}}
 {{/each}}

@@ -6,7 +6,8 @@
     Failover: a node that stops answering costs a request one short connect attempt (timeout connect),
     after which haproxy retries on another server (retries, option redispatch 1). That failed connect
     takes the node out at once (observe layer4), otherwise the health checks do within about 3 s
-    (inter 1s, fall 2); for the API, the connections it still held are cut then, so clients reconnect. }}
+    (inter 1s, fall 2); for the API, the connections it still held are cut then, so clients reconnect.
+    Server names with ':' (not allowed in node names) are the API backend's unchecked fallbacks. }}
 # Managed by hactl for cluster {{clusterName}}.
 # Local edits are replaced on the next hactl run; override haproxy/haproxy.cfg.tpl instead.
 
@@ -35,17 +36,23 @@ frontend kube-apiserver
     timeout client 1h
     default_backend kube-apiserver
 
-# Health checks follow the API server's readiness: GET /readyz over TLS must answer 200. The
-# certificate is not verified by the check (clients verify it end to end).
+# Health checks follow the API server's readiness: GET /readyz over TLS must answer 200 (the check
+# does not verify the certificate; clients do, end to end). When no API server is ready (a datastore
+# election, lost quorum), the unchecked backup lines send connections to every API server, as a TCP
+# balancer would, instead of refusing them all.
 backend kube-apiserver
     mode tcp
     balance roundrobin
     option httpchk GET /readyz
     http-check expect status 200
+    option allbackups
     timeout server 1h
-    default-server check-ssl verify none inter 1s fastinter 500ms fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down on-marked-down shutdown-sessions
+    default-server check-ssl verify none inter 1s fastinter 500ms fall 2 rise 2 on-marked-down shutdown-sessions
 {{#each servers}}
-    server {{name}} {{endpoint}} check
+    server {{name}} {{endpoint}} check observe layer4 error-limit 1 on-error mark-down
+{{/each}}
+{{#each servers}}
+    server {{name}}:fallback {{endpoint}} backup
 {{/each}}
 {{#if web}}
 
@@ -64,9 +71,9 @@ backend web
     balance leastconn
     option httpchk HEAD /
     timeout server 60s
-    default-server inter 1s fastinter 500ms fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down
+    default-server inter 1s fastinter 500ms fall 2 rise 2
 {{#each web.servers}}
-    server {{name}} {{endpoint}} check
+    server {{name}} {{endpoint}} check observe layer4 error-limit 1 on-error mark-down
 {{/each}}
 {{/if}}
 {{#if stats}}

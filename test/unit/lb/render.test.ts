@@ -118,8 +118,20 @@ describe("failover settings", () => {
     const api = section(withWeb(), "backend kube-apiserver");
     expect(api).toContain("option httpchk GET /readyz");
     expect(api).toContain("http-check expect status 200");
-    expect(api).toMatch(/default-server check-ssl verify none inter 1s fastinter 500ms fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down on-marked-down shutdown-sessions/);
+    expect(api).toContain("    default-server check-ssl verify none inter 1s fastinter 500ms fall 2 rise 2 on-marked-down shutdown-sessions\n");
     expect(api).not.toContain("tcp-check");
+    // a failed client connection takes a server out at once
+    expect(api.match(/^ {4}server node-\d \S+ check observe layer4 error-limit 1 on-error mark-down$/gm)).toHaveLength(3);
+  });
+
+  it("falls back to every API server, unchecked, when none is ready", () => {
+    const api = section(withWeb(), "backend kube-apiserver");
+    expect(api).toContain("option allbackups");
+    expect(api.match(/^ {4}server (\S+) (\S+) backup$/gm)).toEqual([
+      "    server node-1:fallback 10.77.0.11:16443 backup",
+      "    server node-2:fallback 10.77.0.12:16443 backup",
+      "    server node-3:fallback 10.77.0.13:16443 backup",
+    ]);
   });
 
   it("tries a dead server once for 1 s, then redispatches every retry to another server", () => {
@@ -130,16 +142,19 @@ describe("failover settings", () => {
   it("takes a dead web node out as fast as an API server", () => {
     const web = section(withWeb(), "backend web");
     expect(web).toContain("option httpchk HEAD /");
-    expect(web).toContain("default-server inter 1s fastinter 500ms fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down");
+    expect(web).toContain("default-server inter 1s fastinter 500ms fall 2 rise 2\n");
+    expect(web.match(/ check observe layer4 error-limit 1 on-error mark-down$/gm)).toHaveLength(4);
+    expect(web).not.toContain("backup");
   });
 
   it("external haproxy: readiness checks on the API port only, TCP checks elsewhere, redispatch everywhere", () => {
     const cfg = renderExternalLb(externalInput({ engine: "haproxy", vip: undefined, peers: [], ports: externalPorts.filter((p) => p.protocol === "tcp") }))[0]!.content;
     expect(section(cfg, "backend tcp_7443")).toContain("option httpchk GET /readyz");
     expect(section(cfg, "backend tcp_7443")).toContain("check-ssl verify none");
+    expect(section(cfg, "backend tcp_7443")).toContain("server node-1:fallback 10.77.0.11:16443 backup");
     for (const port of [80, 443, 4443, 15000]) {
       expect(section(cfg, `backend tcp_${port}`)).toContain("option tcp-check");
-      expect(section(cfg, `backend tcp_${port}`)).not.toContain("readyz");
+      expect(section(cfg, `backend tcp_${port}`)).not.toMatch(/readyz|backup/);
     }
     expect(section(cfg, "defaults")).toMatch(/timeout connect 1s[\s\S]*option redispatch 1/);
   });
