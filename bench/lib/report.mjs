@@ -239,8 +239,8 @@ function failoverSection(f) {
     "A fresh lab of 3 MicroK8s control planes installed by hactl (keepalived + haproxy on each). Per round, one control plane is powered off " +
       "(lab.mjs stopNode: its link goes down and every process in it is killed at once), first the VIP holder, then one that does not hold the VIP; " +
       "each is booted again, and its API server is ready, before the next. From the workstation, `GET /livez` through VIP:7443, one request after another " +
-      "(50 ms apart) on fresh TCP+TLS connections, each counted as failed without a 200 within 2 s. The figure is the time from the power-off to the first of " +
-      "20 successful requests in a row (0 when none failed).",
+      "(50 ms apart) on fresh TCP+TLS connections, each counted as failed without a 200 within 2 s. The figure is the time from the power-off until the first of " +
+      "20 successful requests in a row was answered (0 when no request failed).",
     "",
   );
   if (!f.ok && f.rounds.length === 0) {

@@ -122,10 +122,10 @@ test("parseCommandLog skips lines that are not kit command entries", () => {
   assert.deepEqual(parseCommandLog(text), [{ tool: "snap", sub: "install microk8s", start: 1, end: 2, code: 0 }]);
 });
 
-test("steadyPoint: the first of N successes in a row after the last failure, 0 when none failed", () => {
-  const p = (/** @type {number} */ at, ok = true) => ({ at, ms: 5, ok });
-  assert.deepEqual(steadyPoint([p(0), p(100), p(200)], 3), { steady: true, recoveredMs: 0, firstSteadyIndex: 0 });
-  assert.deepEqual(steadyPoint([p(0), p(100, false), p(2100), p(2200), p(2300), p(2400, false), p(3400), p(3500)], 2), { steady: true, recoveredMs: 2100, firstSteadyIndex: 2 });
+test("steadyPoint: the answer to the first of N successes in a row after the last failure, 0 when none failed", () => {
+  const p = (/** @type {number} */ at, ok = true, ms = 5) => ({ at, ms, ok });
+  assert.deepEqual(steadyPoint([p(0, true, 1000), p(1050), p(1100)], 3), { steady: true, recoveredMs: 0, firstSteadyIndex: 0 });
+  assert.deepEqual(steadyPoint([p(0), p(100, false), p(2100, true, 1000), p(3150), p(3200), p(3250, false), p(3400), p(3500)], 2), { steady: true, recoveredMs: 3100, firstSteadyIndex: 2 });
   assert.deepEqual(steadyPoint([p(0, false), p(100)], 2), { steady: false, recoveredMs: undefined, firstSteadyIndex: undefined });
 });
 

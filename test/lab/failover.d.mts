@@ -24,7 +24,7 @@ export interface TimedProbe extends Probe {
 }
 
 export interface FailoverResult {
-  /** From the start of the stop to the first of `count` successes in a row; undefined when never steady. */
+  /** From the start of the stop to the answer of the first of `count` successes in a row (0 when nothing failed); undefined when never steady. */
   recoveredMs: number | undefined;
   steady: boolean;
   failed: number;
@@ -42,7 +42,7 @@ export interface FailoverResult {
 export function probeOnce(target: Target, timeoutMs: number): Promise<Probe>;
 /** Probe until `count` requests in a row succeed (true) or `withinMs` passes (false). */
 export function waitSteady(target: Target, opts?: { count?: number; withinMs?: number; timeoutMs?: number; gapMs?: number }): Promise<boolean>;
-/** Where the first run of `count` successes in a row starts, in ms after the stop (0 when none failed). */
+/** When the first request of the first run of `count` successes in a row was answered, in ms after the stop (0 when it is the first request). */
 export function steadyPoint(probes: readonly TimedProbe[], count: number): { steady: boolean; recoveredMs: number | undefined; firstSteadyIndex: number | undefined };
 /** Checks the target is steady, runs `stop` and probes from that instant until `count` successes in a row. */
 export function measureFailover(opts: {

@@ -77,8 +77,8 @@ export async function waitSteady(target, { count = 20, withinMs = 60_000, timeou
 
 /**
  * The steady point of a probe series: `recoveredMs` is when the first request of the first run of
- * `count` successes in a row started (0 when no request failed), counted from the stop.
- * Pure, so the bench's and the tests' figures come from one rule.
+ * `count` successes in a row was answered, counted from the stop (0 when that run is the first
+ * request: nothing failed before it). Pure, so the bench's and the tests' figures come from one rule.
  * @param {TimedProbe[]} probes in order @param {number} count
  */
 export function steadyPoint(probes, count) {
@@ -88,7 +88,8 @@ export function steadyPoint(probes, count) {
     run = p.ok ? run + 1 : 0;
     if (run === count) {
       const first = /** @type {TimedProbe} */ (probes[i - count + 1]);
-      return { steady: true, recoveredMs: Math.max(0, first.at), firstSteadyIndex: i - count + 1 };
+      const index = i - count + 1;
+      return { steady: true, recoveredMs: index === 0 ? 0 : first.at + first.ms, firstSteadyIndex: index };
     }
   }
   return { steady: false, recoveredMs: undefined, firstSteadyIndex: undefined };
@@ -98,8 +99,8 @@ export function steadyPoint(probes, count) {
  * @typedef {{ recoveredMs: number | undefined, steady: boolean, failed: number, probes: number,
  *   firstFailureMs: number | undefined, lastFailureMs: number | undefined, slowestOkMs: number,
  *   errors: string[], stopMs: number }} FailoverResult
- *   (recoveredMs: from the start of the stop to the first of `count` successes in a row; undefined
- *   when the API was not steady within the limit. stopMs: how long the stop itself took.)
+ *   (recoveredMs: from the start of the stop to the answer of the first of `count` successes in a row;
+ *   undefined when the API was not steady within the limit. stopMs: how long the stop itself took.)
  */
 
 /**
