@@ -36,8 +36,15 @@ for (let round = 1; round <= rounds; round++) {
     if (!(await waitSteady({ host: node.address, port: backendPort, path: "/readyz" }, { count: 3, withinMs: 90_000 }))) {
       throw new Error(`${node.name} did not become ready within 90 s of its boot`);
     }
-    // the load balancers' checks take it back in (rise 2) and the VIP settles
-    await new Promise((r) => setTimeout(r, 3000));
+    // the VIP back on the first control plane (the highest VRRP priority takes it back), so every
+    // round starts from the same state, and the load balancers' checks take the node back in (rise 2)
+    const first = /** @type {import("../../test/lab/lab.d.mts").LabNode} */ (cps[0]);
+    const until = Date.now() + 30_000;
+    while ((await vipHolders(cps, vip)).join() !== first.name) {
+      if (Date.now() > until) throw new Error(`the VIP did not come back to ${first.name} within 30 s of ${node.name}'s boot`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await new Promise((r) => setTimeout(r, 2000));
   }
 }
 process.stdout.write(`${JSON.stringify({ rounds: results })}\n`);
