@@ -36,6 +36,12 @@ describe("renderKeepalivedHaproxy (golden files)", () => {
     await expect(byPath(files, "/etc/keepalived/keepalived.conf").content).toMatchFileSnapshot(golden("keepalived-multicast.cfg"));
   });
 
+  it("keepalived without authentication: VRRPv3, an advert every 0.5 s (what hactl renders)", async () => {
+    const conf = byPath(renderKeepalivedHaproxy(cpInput({ authPass: undefined, unicast: true })), "/etc/keepalived/keepalived.conf").content;
+    expect(conf).toMatch(/\n {4}version 3\n {4}advert_int 0\.5\n/);
+    await expect(conf).toMatchFileSnapshot(golden("keepalived-vrrp3.cfg"));
+  });
+
   it("keepalived with unicast peers, rendered for the second node", async () => {
     const files = renderKeepalivedHaproxy(cpInput({ unicast: true, self: controlPlanes[1]!, priority: 140 }));
     const conf = byPath(files, "/etc/keepalived/keepalived.conf").content;
@@ -89,6 +95,7 @@ describe("renderKeepalivedHaproxy (contract)", () => {
     const files = renderKeepalivedHaproxy(cpInput({ authPass: undefined }));
     const conf = byPath(files, "/etc/keepalived/keepalived.conf");
     expect(conf.content).not.toContain("authentication");
+    expect(conf.content).toContain("version 3");
     expect([conf.secret, conf.mode]).toEqual([false, 0o644]);
     expect(byPath(files, "/etc/haproxy/haproxy.cfg").mode).toBe(0o644);
   });

@@ -143,6 +143,14 @@ describe.skipIf(!has("keepalived") || !canNamespace)("keepalived -t", () => {
     expect(r, r.output).toMatchObject({ status: 0 });
   });
 
+  it("accepts VRRPv3 with half-second adverts (no authentication), unicast and multicast, without warnings", () => {
+    for (const [i, unicast] of [false, true].entries()) {
+      const r = validate(renderKeepalivedHaproxy(cpInput({ authPass: undefined, unicast })), join(work, `k6-${i}`, "etc"), true);
+      expect(r, r.output).toMatchObject({ status: 0 });
+      expect(r.output).not.toMatch(/rounding|not support|Ignoring/i);
+    }
+  });
+
   it("accepts the external LB hosts' keepalived.conf", () => {
     const r = validate(renderExternalLb(externalInput()), join(work, "k3", "etc"), true);
     expect(r, r.output).toMatchObject({ status: 0 });
