@@ -5,8 +5,10 @@
     hactl sets. The extra 127.0.0.1 bind lets the keepalived track script probe haproxy locally.
     Failover: a node that stops answering costs a request one short connect attempt (timeout connect),
     after which haproxy retries on another server (retries, option redispatch 1). That failed connect
-    takes the node out at once (observe layer4), otherwise the health checks do within about 3 s
-    (inter 1s, fall 2); for the API, the connections it still held are cut then, so clients reconnect.
+    takes the node out at once (observe layer4), otherwise the health checks do: within about 1.5 s
+    for the API (inter 500ms, fall 2; before a backup takes the VIP over, so the new VIP holder
+    already knows the old one is gone), about 3 s for the web (inter 1s). For the API, the
+    connections the node still held are cut then, so clients reconnect.
     Server names with ':' (not allowed in node names) are the API backend's unchecked fallbacks. }}
 # Managed by hactl for cluster {{clusterName}}.
 # Local edits are replaced on the next hactl run; override haproxy/haproxy.cfg.tpl instead.
@@ -47,7 +49,7 @@ backend kube-apiserver
     http-check expect status 200
     option allbackups
     timeout server 1h
-    default-server check-ssl verify none inter 1s fastinter 500ms fall 2 rise 2 on-marked-down shutdown-sessions
+    default-server check-ssl verify none inter 500ms fastinter 250ms fall 2 rise 2 on-marked-down shutdown-sessions
 {{#each servers}}
     server {{name}} {{endpoint}} check observe layer4 error-limit 1 on-error mark-down
 {{/each}}
