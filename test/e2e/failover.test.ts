@@ -73,7 +73,7 @@ describe("load-balancer failover (keepalived + haproxy on 3 MicroK8s control pla
     try {
       expect(await eventually(async () => (await probeOnce(directReadyz(n2), 3000)).status === 500, 10_000)).toBe(true);
       expect((await probeOnce({ host: n2.address, port: 16443, path: "/livez" }, 3000)).ok).toBe(true);
-      // after the checks have taken it out (fall 2 at 1 s), every request through the VIP is answered by a ready node
+      // once the checks have taken it out (two failed checks, 500 ms apart), a ready node answers every request through the VIP
       await new Promise((r) => setTimeout(r, 3000));
       const results = [];
       for (let i = 0; i < 30; i++) results.push(await probeOnce({ host: vip, port: 7443, path: "/readyz" }, 3000));
