@@ -118,22 +118,30 @@ export async function measureFailover({ target, stop, count = 20, timeoutMs = 20
   const probes = [];
   let stopDone = false;
   let stopMs = 0;
+  /** @type {unknown} */
+  let stopError;
   const t0 = performance.now();
-  const stopping = stop().then(() => {
-    stopDone = true;
-    stopMs = performance.now() - t0;
-  });
+  const stopping = stop().then(
+    () => {
+      stopDone = true;
+      stopMs = performance.now() - t0;
+    },
+    (e) => {
+      stopError = e ?? new Error("the stop failed");
+    },
+  );
   let run = 0;
   for (;;) {
     const at = performance.now() - t0;
     const r = await probeOnce(target, timeoutMs);
     probes.push({ at, ms: r.ms, ok: r.ok, ...(r.status !== undefined ? { status: r.status } : {}), ...(r.error ? { error: r.error } : {}) });
     run = r.ok ? run + 1 : 0;
-    if (run >= count && stopDone) break;
+    if ((run >= count && stopDone) || stopError !== undefined) break;
     if (performance.now() - t0 > limitMs) break;
     await sleep(gapMs);
   }
   await stopping;
+  if (stopError !== undefined) throw stopError;
   const point = steadyPoint(probes, count);
   const failures = probes.filter((p) => !p.ok);
   const steadyProbes = point.firstSteadyIndex === undefined ? [] : probes.slice(point.firstSteadyIndex);
