@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labClusterYaml } from "../lab/cluster-yaml.mjs";
 import { describeFailover, measureFailover, probeOnce, vipHolders, waitSteady, type FailoverResult, type Target } from "../lab/failover.mjs";
 import { inNode, labDown, labUp, startNode, stopNode, type Lab, type LabNode } from "../lab/lab.mjs";
+import { eventually } from "../kit/helpers.js";
 import { hactl, workdir, writeSpec } from "./hactl.js";
 
 /** The issue's target is 4 s; this machine's 2 shared cores get twice that. */
@@ -27,18 +28,9 @@ const directReadyz = (n: LabNode): Target => ({ host: n.address, port: 16443, pa
 async function powerOn(n: LabNode): Promise<void> {
   await startNode(n);
   expect(await waitSteady(directReadyz(n), { count: 3, withinMs: 60_000 })).toBe(true);
-  expect(await eventually(async () => (await vipHolders(lab.nodes, vip)).join() === "node-1", 30_000)).toBe(true);
+  expect(await eventually(async () => (await vipHolders(lab.nodes, vip)).join() === "node-1", 30_000, 200)).toBe(true);
   // the other load balancers' checks take it back in (rise 2)
   await new Promise((r) => setTimeout(r, 2000));
-}
-
-async function eventually(check: () => Promise<boolean>, withinMs: number): Promise<boolean> {
-  const until = Date.now() + withinMs;
-  while (Date.now() < until) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return false;
 }
 
 function report(what: string, r: FailoverResult): void {
@@ -71,7 +63,7 @@ describe("load-balancer failover (keepalived + haproxy on 3 MicroK8s control pla
     // the local datastore member stops answering; the API server process keeps running
     await inNode(n2, ["kill", "-STOP", pid]);
     try {
-      expect(await eventually(async () => (await probeOnce(directReadyz(n2), 3000)).status === 500, 10_000)).toBe(true);
+      expect(await eventually(async () => (await probeOnce(directReadyz(n2), 3000)).status === 500, 10_000, 200)).toBe(true);
       expect((await probeOnce({ host: n2.address, port: 16443, path: "/livez" }, 3000)).ok).toBe(true);
       // once the checks have taken it out (two failed checks, 500 ms apart), a ready node answers every request through the VIP
       await new Promise((r) => setTimeout(r, 3000));
