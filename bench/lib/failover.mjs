@@ -2,16 +2,13 @@
 // powered off. A fresh lab of 3 nodes, hactl install (MicroK8s, keepalived + haproxy on the control planes,
 // not timed), then lib/failover-rounds.mjs inside the workstation namespace does N rounds of two power-offs.
 
-import { spawn } from "node:child_process";
-import { closeSync, openSync, writeSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { labClusterYaml } from "../../test/lab/cluster-yaml.mjs";
-import { WORKSTATION_NS } from "../../test/lab/lab.mjs";
 import { spread } from "./measure.mjs";
 import { timedInWorkstation } from "./proc.mjs";
-import { freshLab } from "./runs.mjs";
+import { freshLab, hactlEnv } from "./runs.mjs";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const ROUNDS_SCRIPT = join(REPO, "bench/lib/failover-rounds.mjs");
@@ -36,40 +33,18 @@ export async function runFailover({ rounds, costs, workDir, log }) {
   await writeFile(spec, labClusterYaml(lab, { name: "bench", controlPlanes: 3 }));
   const install = await timedInWorkstation(
     [process.execPath, join(REPO, "bin/hactl"), "install", "-f", spec, "--yes", "--log-file", join(dir, "install.log")],
-    { cwd: dir, env: { ...process.env, XDG_STATE_HOME: join(dir, "state"), NO_COLOR: "1" }, stdoutFile: join(dir, "install.stdout.txt"), stderrFile: join(dir, "install.stderr.txt"), timeoutMs: 10 * 60_000 },
+    { cwd: dir, env: hactlEnv(dir), stdoutFile: join(dir, "install.stdout.txt"), stderrFile: join(dir, "install.stderr.txt"), timeoutMs: 10 * 60_000 },
   );
   if (install.code !== 0) return { ok: false, note: `hactl install failed (exit ${install.code}), see ${dir}`, rounds: [], dir };
   log(`  3 control planes installed in ${(install.wallMs / 1000).toFixed(1)} s; ${rounds} round(s) of power-offs`);
-  const out = await inWorkstation([process.execPath, ROUNDS_SCRIPT, String(rounds), /** @type {string} */ (lab.vips[0]), String(API_PORT), String(BACKEND_API_PORT)], join(dir, "rounds.stderr.txt"));
-  if (out.code !== 0) return { ok: false, note: `the failover rounds failed (exit ${out.code}), see ${dir}/rounds.stderr.txt`, rounds: [], dir };
-  const parsed = /** @type {{ rounds: FailoverRound[] }} */ (JSON.parse(out.stdout));
-  return { ok: parsed.rounds.every((r) => r.steady), rounds: parsed.rounds, dir };
-}
-
-/**
- * Run argv in the workstation namespace, stdout captured, stderr to the terminal and `stderrFile`.
- * @param {string[]} argv @param {string} stderrFile
- * @returns {Promise<{ code: number, stdout: string }>}
- */
-function inWorkstation(argv, stderrFile) {
-  const err = openSync(stderrFile, "w");
-  return new Promise((resolve, reject) => {
-    const child = spawn("nsenter", [`--net=/run/netns/${WORKSTATION_NS}`, "--", ...argv], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    child.stdout.on("data", (d) => (stdout += d.toString()));
-    child.stderr.on("data", (d) => {
-      process.stderr.write(d);
-      writeSync(err, d);
-    });
-    child.on("error", (e) => {
-      closeSync(err);
-      reject(e);
-    });
-    child.on("close", (code) => {
-      closeSync(err);
-      resolve({ code: code ?? 1, stdout });
-    });
+  const roundsArgv = [process.execPath, ROUNDS_SCRIPT, String(rounds), /** @type {string} */ (lab.vips[0]), String(API_PORT), String(BACKEND_API_PORT)];
+  const out = await timedInWorkstation(roundsArgv, {
+    cwd: REPO, env: process.env, stdoutFile: join(dir, "rounds.json"), stderrFile: join(dir, "rounds.stderr.txt"), timeoutMs: rounds * 5 * 60_000,
   });
+  for (const line of (await readFile(join(dir, "rounds.stderr.txt"), "utf8")).split("\n").filter(Boolean)) log(line.replace(/^bench: /, ""));
+  if (out.code !== 0) return { ok: false, note: `the failover rounds failed (exit ${out.code}), see ${dir}/rounds.stderr.txt`, rounds: [], dir };
+  const parsed = /** @type {{ rounds: FailoverRound[] }} */ (JSON.parse(await readFile(join(dir, "rounds.json"), "utf8")));
+  return { ok: parsed.rounds.every((r) => r.steady), rounds: parsed.rounds, dir };
 }
 
 /** The figures per scenario: median and worst time to steady, failed requests, slowest request after. @param {FailoverRound[]} rounds */
