@@ -11,7 +11,8 @@ import { parseArgs } from "node:util";
 import { acquireLabLock, ensureRequirements, ensureWorkstation, labDown, labNamespaces, releaseLabLock, MAX_NODES } from "../test/lab/lab.mjs";
 import { DEFAULT_COSTS, parseCosts, parseSizes, phaseDurations } from "./lib/measure.mjs";
 import { stopRunning } from "./lib/proc.mjs";
-import { renderResults } from "./lib/report.mjs";
+import { runFailover } from "./lib/failover.mjs";
+import { renderFailoverOnly, renderResults } from "./lib/report.mjs";
 import { runAddNode, runAnsible, runHactlInstall, usePrivateRootHome } from "./lib/runs.mjs";
 import { measureStartup } from "./lib/startup.mjs";
 
@@ -26,6 +27,10 @@ const USAGE = `usage: npm run bench [-- options]
   --tools LIST             which installs to time: ${TOOLS.join(",")} (default all)
   --add-node 3,29          existing cluster sizes for the add-node timing (default 3,29; "none" to skip)
   --startup-runs N         fresh processes per start-up case (default 20; 0 to skip)
+  --failover N             rounds of power-offs (VIP holder, then another control plane) on 3 control
+                           planes, API through the VIP timed from the client (default 3; 0 to skip).
+                           Alone (--sizes none --add-node none --startup-runs 0) it updates only the
+                           failover section of the results file
   --out FILE               results file (default bench/RESULTS.md; "-" prints it instead)
   --work-dir DIR           where each run keeps its output and logs (default a new /tmp/hactl-bench-*)
   --no-build               do not run \`npm run build\` first
@@ -100,6 +105,7 @@ async function render(dirs, out, extraNotes) {
     runs: parts.flatMap((p) => p.runs),
     addNode: parts.flatMap((p) => p.addNode).sort((a, b) => a.size - b.size),
     startup: parts.find((p) => p.startup)?.startup,
+    failover: parts.find((p) => p.failover)?.failover,
     totalMs: parts.reduce((sum, p) => sum + p.totalMs, 0),
     notes: [...new Set([...parts.flatMap((p) => p.notes), ...extraNotes])],
   };
@@ -129,6 +135,7 @@ async function main() {
       tools: { type: "string", default: TOOLS.join(",") },
       "add-node": { type: "string", default: "3,29" },
       "startup-runs": { type: "string", default: "20" },
+      failover: { type: "string", default: "3" },
       out: { type: "string", default: join(REPO, "bench/RESULTS.md") },
       "work-dir": { type: "string" },
       "no-build": { type: "boolean", default: false },
@@ -151,6 +158,9 @@ async function main() {
   for (const t of tools) if (!TOOLS.includes(t)) throw new Error(`--tools: unknown "${t}" (choose from ${TOOLS.join(", ")})`);
   const startupRuns = Number(values["startup-runs"]);
   if (!Number.isInteger(startupRuns) || startupRuns < 0) throw new Error("--startup-runs must be a whole number");
+  const failoverRounds = Number(values.failover);
+  if (!Number.isInteger(failoverRounds) || failoverRounds < 0 || failoverRounds > 20) throw new Error("--failover must be a whole number from 0 to 20");
+  const failoverOnly = failoverRounds > 0 && sizes.length === 0 && addNodeSizes.length === 0 && startupRuns === 0;
 
   if (process.getuid?.() !== 0) throw new Error("the benchmark needs root: it brings up the lab (network namespaces, one sshd per node)");
 
@@ -223,7 +233,8 @@ async function main() {
   const save = async () => {
     results.totalMs = Date.now() - started;
     await writeFile(join(workDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-    const text = renderResults(results);
+    const previous = failoverOnly && values.out !== "-" ? await readFile(values.out, "utf8").catch(() => undefined) : undefined;
+    const text = previous !== undefined ? renderFailoverOnly(previous, results) : renderResults(results);
     if (values.out === "-") return text;
     await writeFile(values.out, text);
     return text;
@@ -242,6 +253,12 @@ async function main() {
       const run = await runAddNode({ base, costs, workDir, log });
       log(`  ${run.ok ? "ok" : `FAILED${run.note ? `: ${run.note}` : ` (exit ${run.code})`}, see ${run.dir}`} in ${(run.wallMs / 1000).toFixed(1)} s`);
       results.addNode.push(run);
+      await save();
+    }
+    if (failoverRounds > 0 && !stopping) {
+      log(`failover: ${failoverRounds} round(s) of power-offs on 3 control planes`);
+      results.failover = await runFailover({ rounds: failoverRounds, costs, workDir, log });
+      log(`  ${results.failover.ok ? "ok" : `FAILED${results.failover.note ? `: ${results.failover.note}` : ": not steady in every round"}`}`);
       await save();
     }
     for (const size of sizes) {
@@ -268,7 +285,7 @@ async function main() {
   if (left.length) log(`warning: namespaces left after teardown: ${left.join(" ")}`);
   if (stopping) return 130;
   const failed = [...results.runs, ...results.addNode].filter((r) => !r.ok);
-  return failed.length ? 1 : 0;
+  return failed.length || (results.failover && !results.failover.ok) ? 1 : 0;
 }
 
 main().then(

@@ -1,13 +1,15 @@
 // bench/RESULTS.md from the measured results: machine, command, date, a summary, one table per size,
 // start-up and add-node tables, and the issue's targets checked against the numbers.
 
+import { failoverSummary } from "./failover.mjs";
 import { addNodeLowerBound, lowerBound, spread } from "./measure.mjs";
 
 /**
  * @typedef {import("./runs.mjs").RunResult} RunResult
  * @typedef {{ machine: Record<string, string>, command: string, date: string, costs: Record<string, number>,
  *   sizes: number[], tools: string[], runs: RunResult[], addNode: (RunResult & { installMs: number })[],
- *   startup?: ReturnType<typeof import("./startup.mjs").measureStartup>, totalMs: number, notes: string[] }} BenchResults
+ *   startup?: ReturnType<typeof import("./startup.mjs").measureStartup>, totalMs: number, notes: string[],
+ *   failover?: import("./failover.mjs").FailoverResults }} BenchResults
  */
 
 const s = (/** @type {number} */ ms) => (ms / 1000).toFixed(1);
@@ -100,6 +102,7 @@ export function renderResults(r) {
   lines.push(`- Command: \`${r.command}\``);
   lines.push(`- Sizes: ${r.sizes.length ? r.sizes.join(", ") : "none"} nodes (3 control planes, the rest workers; keepalived + haproxy on the control planes); runs: ${r.tools.join(", ")}`);
   lines.push(`- add-node: ${r.addNode.length ? r.addNode.map((a) => `${a.size} → ${a.size + 1} nodes`).join(", ") : "not run"}`);
+  lines.push(`- Failover: ${r.failover ? `${new Set(r.failover.rounds.map((x) => x.round)).size} round(s) of power-offs on 3 control planes` : "not run"}`);
   lines.push(`- Node-kit step costs: ${Object.entries(r.costs).map(([k, v]) => `${k} = ${v} ms`).join(", ") || "none"}`);
   lines.push(`- Whole benchmark took ${s(r.totalMs)} s`);
   lines.push("", "## Machine", "");
@@ -184,6 +187,8 @@ export function renderResults(r) {
     for (const c of r.startup) lines.push(`| \`${c.name}\` | ${c.medianMs.toFixed(1)} | ${c.p90Ms.toFixed(1)} | ${base ? ratio(c.medianMs, base.medianMs) : "–"} |`);
   }
 
+  if (r.failover) lines.push("", ...failoverSection(r.failover));
+
   lines.push("", "## The issue's targets against these numbers", "");
   for (const t of targets(r)) lines.push(`- ${t}`);
   lines.push("");
@@ -213,9 +218,81 @@ function targets(r) {
     const v = r.startup.find((c) => c.name === "hactl --version");
     if (base && v) out.push(`\`hactl --version\` within 2× of \`node -e 0\`: ${(v.medianMs / base.medianMs).toFixed(2)}× — ${v.medianMs <= 2 * base.medianMs ? "met" : "NOT met"}.`);
   }
+  for (const f of r.failover ? failoverSummary(r.failover.rounds) : []) {
+    if (!f.rounds) continue;
+    const worst = f.notSteady ? undefined : f.recovered?.max;
+    out.push(`API steady through the VIP within 4 s of powering off ${SCENARIO[f.scenario]}: worst of ${f.rounds} ${worst === undefined ? `not steady in ${f.notSteady}` : `${s(worst)} s`} — ${worst !== undefined && worst <= 4000 ? "met" : "NOT met"}.`);
+  }
   if (r.addNode.length >= 2) {
     const [small, large] = [r.addNode[0], r.addNode[r.addNode.length - 1]];
     if (small?.ok && large?.ok) out.push(`add-node on ${large.size} nodes takes ${(large.wallMs / small.wallMs).toFixed(2)}× the time on ${small.size} nodes.`);
   }
   return out;
+}
+
+const SCENARIO = { holder: "the VIP holder", "non-holder": "a control plane that does not hold the VIP" };
+
+/** "## API failover through the VIP": how it is measured, a summary per case and every round. @param {import("./failover.mjs").FailoverResults} f */
+function failoverSection(f) {
+  const lines = ["## API failover through the VIP", ""];
+  lines.push(
+    "A fresh lab of 3 MicroK8s control planes installed by hactl (keepalived + haproxy on each). Per round, one control plane is powered off " +
+      "(lab.mjs stopNode: its link goes down and every process in it is killed at once), first the VIP holder, then one that does not hold the VIP; " +
+      "each is booted again, and its API server is ready, before the next. From the workstation, `GET /livez` through VIP:7443, one request after another " +
+      "(50 ms apart) on fresh TCP+TLS connections, each counted as failed without a 200 within 2 s. The figure is the time from the power-off until the first of " +
+      "20 successful requests in a row was answered (0 when no request failed).",
+    "",
+  );
+  if (!f.ok && f.rounds.length === 0) {
+    lines.push(`Not measured: ${f.note ?? "failed"}.`);
+    return lines;
+  }
+  lines.push("| power-off of | rounds | steady again after: median (s) | worst (s) | failed requests per round | slowest request once steady (s) |");
+  lines.push("|---|---:|---:|---:|---|---:|");
+  for (const x of failoverSummary(f.rounds)) {
+    if (!x.rounds) continue;
+    const failed = x.failed ? (x.failed.min === x.failed.max ? String(x.failed.min) : `${x.failed.min}–${x.failed.max} (median ${x.failed.median})`) : "–";
+    const worst = x.notSteady ? `not steady in ${x.notSteady} round(s)` : x.recovered ? s(x.recovered.max) : "–";
+    lines.push(`| ${SCENARIO[x.scenario]} | ${x.rounds} | ${x.recovered ? s(x.recovered.median) : "–"} | ${worst} | ${failed} | ${(x.slowestOkMs / 1000).toFixed(2)} |`);
+  }
+  lines.push("", "Every round:", "");
+  for (const x of f.rounds) {
+    const errors = x.errors.length ? `: ${x.errors.join("; ")}` : "";
+    lines.push(`- round ${x.round}, ${x.node} (${x.scenario === "holder" ? "VIP holder" : "not the holder"}): steady after ${x.recoveredMs === undefined ? "– (not steady)" : `${s(x.recoveredMs)} s`}, ${x.failed} of ${x.probes} requests failed${errors}; VIP then on ${x.vipAfter.join(", ") || "nobody"}`);
+  }
+  return lines;
+}
+
+/**
+ * A failover-only run keeps an earlier full run's results: only its "## API failover through the VIP"
+ * section (inserted before the targets when missing) and its failover target lines are replaced.
+ * @param {string} previous the results file as it is @param {BenchResults} r
+ */
+export function renderFailoverOnly(previous, r) {
+  const f = /** @type {import("./failover.mjs").FailoverResults} */ (r.failover);
+  const section = [...failoverSection(f), "", `Measured ${r.date} with \`${r.command}\` (${s(r.totalMs)} s).`].join("\n");
+  const targetLines = targets({ ...r, sizes: [], addNode: [], startup: undefined }).map((t) => `- ${t}`);
+  let text = replaceSection(previous, "## API failover through the VIP", section, "## The issue's targets against these numbers");
+  text = text.split("\n").filter((l) => !/^- API steady through the VIP within 4 s/.test(l)).join("\n");
+  const heading = "## The issue's targets against these numbers\n\n";
+  const at = text.indexOf(heading);
+  if (at < 0) return `${text.trimEnd()}\n\n${heading}${targetLines.join("\n")}\n`;
+  return `${text.slice(0, at + heading.length)}${targetLines.map((l) => `${l}\n`).join("")}${text.slice(at + heading.length)}`;
+}
+
+/**
+ * Replace the section that starts with `heading` (up to the next "## " heading) by `body`, or insert it
+ * before `before` (or at the end) when the text has no such section. Pure.
+ * @param {string} text @param {string} heading @param {string} body @param {string} before
+ */
+export function replaceSection(text, heading, body, before) {
+  const block = `${body.trimEnd()}\n\n`;
+  const start = text.indexOf(`${heading}\n`);
+  if (start >= 0) {
+    const next = text.indexOf("\n## ", start + heading.length);
+    return `${text.slice(0, start)}${block}${next < 0 ? "" : text.slice(next + 1)}`;
+  }
+  const at = text.indexOf(`${before}\n`);
+  if (at < 0) return `${text.trimEnd()}\n\n${block}`;
+  return `${text.slice(0, at)}${block}${text.slice(at)}`;
 }

@@ -126,7 +126,7 @@ function clusterYaml(lab, count) {
 }
 
 /** hactl keeps its state (journal, default logs) under the run's directory. @param {string} dir */
-function hactlEnv(dir) {
+export function hactlEnv(dir) {
   return { ...process.env, XDG_STATE_HOME: join(dir, "state"), NO_COLOR: "1" };
 }
 

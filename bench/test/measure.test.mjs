@@ -5,6 +5,9 @@ import { test } from "node:test";
 import {
   addNodeLowerBound, addonsEnabledByHactl, hactlCommandCounts, lowerBound, maxRssKiB, measuredCriticalPath, median, parseCommandLog, parseCosts, parseSizes, percentile, phaseDurations, spread, sshdStats,
 } from "../lib/measure.mjs";
+import { failoverSummary } from "../lib/failover.mjs";
+import { replaceSection } from "../lib/report.mjs";
+import { steadyPoint } from "../../test/lab/failover.mjs";
 
 test("parseCosts reads KEY=MS pairs and rejects anything else", () => {
   assert.deepEqual(parseCosts("snap-install=2000, join=1000,add-node=50"), { "snap-install": 2000, join: 1000, "add-node": 50 });
@@ -117,4 +120,29 @@ test("measuredCriticalPath: slowest install + wait-ready, every add-node and joi
 test("parseCommandLog skips lines that are not kit command entries", () => {
   const text = '{"tool":"snap","sub":"install microk8s","start":1,"end":2,"code":0}\nnot json\n{"tool":"snap"}\n\n';
   assert.deepEqual(parseCommandLog(text), [{ tool: "snap", sub: "install microk8s", start: 1, end: 2, code: 0 }]);
+});
+
+test("steadyPoint: the answer to the first of N successes in a row after the last failure, 0 when none failed", () => {
+  const p = (/** @type {number} */ at, ok = true, ms = 5) => ({ at, ms, ok });
+  assert.deepEqual(steadyPoint([p(0, true, 1000), p(1050), p(1100)], 3), { steady: true, recoveredMs: 0, firstSteadyIndex: 0 });
+  assert.deepEqual(steadyPoint([p(0), p(100, false), p(2100, true, 1000), p(3150), p(3200), p(3250, false), p(3400), p(3500)], 2), { steady: true, recoveredMs: 3100, firstSteadyIndex: 2 });
+  assert.deepEqual(steadyPoint([p(0, false), p(100)], 2), { steady: false, recoveredMs: undefined, firstSteadyIndex: undefined });
+});
+
+test("failoverSummary: median and worst per case, failed requests, the slowest request once steady", () => {
+  const round = (/** @type {"holder" | "non-holder"} */ scenario, /** @type {number | undefined} */ recoveredMs, failed = 1) => ({
+    round: 1, scenario, node: "node-1", vipAfter: ["node-2"], recoveredMs, steady: recoveredMs !== undefined, failed, probes: 30,
+    firstFailureMs: 0, lastFailureMs: 0, slowestOkMs: 40, errors: [], stopMs: 20,
+  });
+  const [holder, other] = failoverSummary([round("holder", 3100), round("holder", 3500, 3), round("non-holder", 0, 0), round("non-holder", undefined)]);
+  assert.deepEqual([holder?.rounds, holder?.recovered?.median, holder?.recovered?.max, holder?.failed?.max, holder?.notSteady], [2, 3300, 3500, 3, 0]);
+  assert.deepEqual([other?.rounds, other?.recovered?.max, other?.notSteady, other?.slowestOkMs], [2, 0, 1, 40]);
+});
+
+test("replaceSection swaps one ## section, or inserts it before another heading", () => {
+  const text = "# R\n\n## A\n\nold a\n\n## T\n\n- t\n";
+  assert.equal(replaceSection(text, "## A", "## A\n\nnew a", "## T"), "# R\n\n## A\n\nnew a\n\n## T\n\n- t\n");
+  assert.equal(replaceSection(text, "## F", "## F\n\nf", "## T"), "# R\n\n## A\n\nold a\n\n## F\n\nf\n\n## T\n\n- t\n");
+  assert.equal(replaceSection("# R\n", "## F", "## F\n\nf", "## T"), "# R\n\n## F\n\nf\n\n");
+  assert.equal(replaceSection("# R\n\n## F\n\nold\n", "## F", "## F\n\nf", "## T"), "# R\n\n## F\n\nf\n\n");
 });

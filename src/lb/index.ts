@@ -1,6 +1,6 @@
 export {
   renderKeepalivedHaproxy, renderExternalLb,
-  type LbNode, type KeepalivedHaproxyInput, type ExternalLbInput, type RenderedConfig,
+  type LbNode, type KeepalivedHaproxyInput, type ExternalLbInput, type ExternalPort, type RenderedConfig,
 } from "./render.js";
 export {
   templateSource, builtinTemplatesDir, TEMPLATE_NAMES,

@@ -46,6 +46,18 @@ export interface KeepalivedHaproxyInput {
   stats?: { port: number; user: string; password: string };
 }
 
+export interface ExternalPort {
+  port: number;
+  protocol: "tcp" | "udp";
+  backendPort?: number;
+  backends?: LbNode[];
+  /**
+   * The backends are Kubernetes API servers: haproxy checks their readiness (GET /readyz over TLS)
+   * instead of a TCP connect. nginx has no active checks and ignores it.
+   */
+  readyz?: boolean;
+}
+
 export interface ExternalLbInput {
   engine: "nginx" | "haproxy";
   /** Used in headers and the VRRP instance name; default "hactl". */
@@ -65,7 +77,7 @@ export interface ExternalLbInput {
    * Ports to balance; backendPort defaults to port, backends to the top-level list (pass only the
    * control planes for the Kubernetes API port).
    */
-  ports: { port: number; protocol: "tcp" | "udp"; backendPort?: number; backends?: LbNode[] }[];
+  ports: ExternalPort[];
   /** The cluster nodes traffic goes to, unless a port names its own. */
   backends: LbNode[];
 }
@@ -222,7 +234,10 @@ export function renderExternalLb(input: ExternalLbInput, templates?: TemplateSou
     const backendPort = checkPort(p.backendPort ?? p.port, `ports[${i}].backendPort`);
     if (p.backends !== undefined) checkNodes(p.backends, `ports[${i}].backends`);
     const nodes = p.backends ?? input.backends;
-    return { name: `${p.protocol}_${port}`, port, udp: p.protocol === "udp", servers: servers(nodes, backendPort) };
+    return {
+      name: `${p.protocol}_${port}`, port, udp: p.protocol === "udp", readyz: p.readyz === true && p.protocol === "tcp",
+      servers: servers(nodes, backendPort),
+    };
   });
   checkUnique(ports.map((p) => p.name), "ports");
   const probePort = ports.find((p) => !p.udp)?.port ?? 0;

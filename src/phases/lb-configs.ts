@@ -37,7 +37,10 @@ export function lbLayout(input: LbLayoutInput): LbLayout {
   const lb = spec.spec.loadBalancer;
   const layout: LbLayout = { files: new Map(), packages: new Map(), nonlocalBind: new Set() };
   const asLb = (n: { name: string; address: string }): LbNode => ({ name: n.name, address: n.address });
-  const priority = (i: number): number => Math.max(1, 150 - i * 10);
+  // High priorities fail over sooner: a backup declares the master dead after 3 adverts plus a skew of
+  // (256 - priority)/256 of an advert (0.06 s at 240, 0.45 s at 140). The track script's weight (-60)
+  // still drops a failing holder below every healthy peer.
+  const priority = (i: number): number => Math.max(1, 250 - i * 10);
 
   if (lb.mode === "keepalived-haproxy" && lb.vip) {
     const cps = controlPlaneNodes(spec).map(asLb);
@@ -87,12 +90,12 @@ export function lbLayout(input: LbLayoutInput): LbLayout {
             peers: hosts.filter((h) => h.name !== self.name),
             priority: priority(i),
             ports: [
-              { port: lb.apiPort, protocol: "tcp" as const, backendPort: input.backendApiPort, backends: controlPlaneNodes(spec).map(asLb) },
+              { port: lb.apiPort, protocol: "tcp" as const, backendPort: input.backendApiPort, backends: controlPlaneNodes(spec).map(asLb), readyz: true },
               ...(lb.external?.ports ?? []).map((p) => ({
                 port: p.port,
                 protocol: p.protocol,
                 ...(p.backendPort ? { backendPort: p.backendPort } : {}),
-                ...((p.backendPort ?? p.port) === input.backendApiPort ? { backends: controlPlaneNodes(spec).map(asLb) } : {}),
+                ...((p.backendPort ?? p.port) === input.backendApiPort ? { backends: controlPlaneNodes(spec).map(asLb), readyz: true } : {}),
               })),
             ],
             backends: spec.spec.nodes.map(asLb),

@@ -2,7 +2,14 @@
     Variables: clusterName, vip, apiPort, servers (list of name, endpoint = address:backend API port),
     web (false, or port and servers), stats (false, or port, user, password).
     Binding vip:apiPort on nodes that do not hold the VIP needs net.ipv4.ip_nonlocal_bind=1, which
-    hactl sets. The extra 127.0.0.1 bind lets the keepalived track script probe haproxy locally. }}
+    hactl sets. The extra 127.0.0.1 bind lets the keepalived track script probe haproxy locally.
+    Failover: a node that stops answering costs a request one short connect attempt (timeout connect),
+    after which haproxy retries on another server (retries, option redispatch 1). That failed connect
+    takes the node out at once (observe layer4), otherwise the health checks do: within about 1.5 s
+    for the API (inter 500ms, fall 2; before a backup takes the VIP over, so the new VIP holder
+    already knows the old one is gone), about 3 s for the web (inter 1s). For the API, the
+    connections the node still held are cut then, so clients reconnect.
+    Server names with ':' (not allowed in node names) are the API backend's unchecked fallbacks. }}
 # Managed by hactl for cluster {{clusterName}}.
 # Local edits are replaced on the next hactl run; override haproxy/haproxy.cfg.tpl instead.
 
@@ -16,9 +23,11 @@ global
 defaults
     log global
     option dontlognull
-    timeout connect 5s
+    timeout connect 1s
     timeout check 3s
     timeout queue 20s
+    retries 3
+    option redispatch 1
 
 # Kubernetes API: plain TCP so TLS stays end to end; long timeouts keep watches open.
 frontend kube-apiserver
@@ -29,14 +38,23 @@ frontend kube-apiserver
     timeout client 1h
     default_backend kube-apiserver
 
+# Health checks follow the API server's readiness: GET /readyz over TLS must answer 200 (the check
+# does not verify the certificate; clients do, end to end). When no API server is ready (a datastore
+# election, lost quorum), the unchecked backup lines send connections to every API server, as a TCP
+# balancer would, instead of refusing them all.
 backend kube-apiserver
     mode tcp
     balance roundrobin
-    option tcp-check
+    option httpchk GET /readyz
+    http-check expect status 200
+    option allbackups
     timeout server 1h
-    default-server inter 2s fall 3 rise 2
+    default-server check-ssl verify none inter 500ms fastinter 250ms fall 2 rise 2 on-marked-down shutdown-sessions
 {{#each servers}}
-    server {{name}} {{endpoint}} check
+    server {{name}} {{endpoint}} check observe layer4 error-limit 1 on-error mark-down
+{{/each}}
+{{#each servers}}
+    server {{name}}:fallback {{endpoint}} backup
 {{/each}}
 {{#if web}}
 
@@ -55,9 +73,9 @@ backend web
     balance leastconn
     option httpchk HEAD /
     timeout server 60s
-    default-server inter 3s fall 3 rise 2
+    default-server inter 1s fastinter 500ms fall 2 rise 2
 {{#each web.servers}}
-    server {{name}} {{endpoint}} check
+    server {{name}} {{endpoint}} check observe layer4 error-limit 1 on-error mark-down
 {{/each}}
 {{/if}}
 {{#if stats}}

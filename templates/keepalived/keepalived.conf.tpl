@@ -2,7 +2,10 @@
     Variables: clusterName, nodeName, vip, interface, virtualRouterId, priority, authPass (may be empty),
     unicast (true/false), selfAddress, peers (list of name, address), checkScript, trackedService.
     Every node starts as BACKUP; the node with the highest priority becomes MASTER. When the track
-    script fails, the weight lowers this node's priority by 60, below every healthy peer. }}
+    script fails, the weight lowers this node's priority by 60, below every healthy peer.
+    A backup takes the VIP over 3 advert intervals plus (256 - priority)/256 of one after the holder's
+    last advert. Without authentication this is VRRPv3 with an advert every 0.5 s (about 1.5 s to take
+    over); PASS authentication exists only in VRRPv2, whose adverts are whole seconds (about 3 s). }}
 ! Managed by hactl for cluster {{clusterName}}, node {{nodeName}}.
 ! Local edits are replaced on the next hactl run; override keepalived/keepalived.conf.tpl instead.
 
@@ -25,12 +28,15 @@ vrrp_instance hactl_{{clusterName}} {
     interface {{interface}}
     virtual_router_id {{virtualRouterId}}
     priority {{priority}}
-    advert_int 1
 {{#if authPass}}
+    advert_int 1
     authentication {
         auth_type PASS
         auth_pass {{authPass}}
     }
+{{else}}
+    version 3
+    advert_int 0.5
 {{/if}}
 {{#if unicast}}
     unicast_src_ip {{selfAddress}}

@@ -2,7 +2,10 @@
     the stream module, one upstream per port, least connections first.
     Variables: clusterName, upstreams (list of name, port, udp (true/false), servers (list of endpoint)).
     The include loads ngx_stream_module where it is a separate package (Debian/Ubuntu:
-    libnginx-mod-stream), so `nginx -t -c FILE` validates this file on its own. }}
+    libnginx-mod-stream), so `nginx -t -c FILE` validates this file on its own.
+    Failover: nginx (open source) has no active health checks. A backend that refuses or does not
+    accept a connection within proxy_connect_timeout is skipped for that connection (next upstream)
+    and left out for fail_timeout after max_fails such failures. }}
 # Managed by hactl for cluster {{clusterName}}.
 # Local edits are replaced on the next hactl run; override nginx/nginx.conf.tpl instead.
 
@@ -17,13 +20,16 @@ events {
 }
 
 stream {
-    proxy_connect_timeout 5s;
+    proxy_connect_timeout 1s;
+    proxy_next_upstream on;
+    proxy_next_upstream_tries 3;
+    proxy_next_upstream_timeout 5s;
 {{#each upstreams}}
 
     upstream {{name}} {
         least_conn;
 {{#each servers}}
-        server {{endpoint}} max_fails=2 fail_timeout=10s;
+        server {{endpoint}} max_fails=1 fail_timeout=10s;
 {{/each}}
     }
 

@@ -86,12 +86,17 @@ async function promotionLoop() {
 }
 
 // --- readiness of the datastore as /readyz sees it (cached for a second) ---
+// A real API server reads its datastore through the local member only (kubeadm: --etcd-servers
+// https://127.0.0.1:2379; MicroK8s: the local k8s-dqlite socket), so it is not ready while that member
+// is down, even when the rest of the cluster is fine. A node without a member of its own (a MicroK8s
+// standby or spare) asks the cluster.
 let etcdOk = { at: 0, ok: false };
 async function datastoreOk() {
   if (Date.now() - etcdOk.at < 1000) return etcdOk.ok;
   let ok = false;
+  const endpoints = localState().etcdMember ? [endpointFor("127.0.0.1")] : knownEndpoints();
   try {
-    await new Etcd(knownEndpoints(), { perRequestMs: 800, budgetMs: 800 }).getRaw(K.cluster);
+    await new Etcd(endpoints, { perRequestMs: 800, budgetMs: 800 }).getRaw(K.cluster);
     ok = true;
   } catch {
     ok = false;

@@ -29,7 +29,7 @@ export const externalPorts: ExternalLbInput["ports"] = [
   { port: 80, protocol: "tcp" },
   { port: 443, protocol: "tcp" },
   { port: 4443, protocol: "tcp" },
-  { port: 7443, protocol: "tcp", backendPort: 16443, backends: controlPlanes },
+  { port: 7443, protocol: "tcp", backendPort: 16443, backends: controlPlanes, readyz: true },
   { port: 15000, protocol: "tcp" },
   { port: 12201, protocol: "udp" },
 ];

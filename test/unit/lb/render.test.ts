@@ -8,7 +8,7 @@ import {
   builtinTemplatesDir, renderExternalLb, renderKeepalivedHaproxy, templateSource, TEMPLATE_NAMES,
   type RenderedConfig,
 } from "../../../src/lb/index.js";
-import { controlPlanes, cpInput, externalInput, worker } from "./fixtures.js";
+import { controlPlanes, cpInput, externalInput, externalPorts, worker } from "./fixtures.js";
 
 const golden = (name: string): string => `../../golden/lb/${name}`;
 
@@ -34,6 +34,12 @@ describe("renderKeepalivedHaproxy (golden files)", () => {
   it("keepalived with multicast VRRP", async () => {
     const files = renderKeepalivedHaproxy(cpInput());
     await expect(byPath(files, "/etc/keepalived/keepalived.conf").content).toMatchFileSnapshot(golden("keepalived-multicast.cfg"));
+  });
+
+  it("keepalived without authentication: VRRPv3, an advert every 0.5 s (what hactl renders)", async () => {
+    const conf = byPath(renderKeepalivedHaproxy(cpInput({ authPass: undefined, unicast: true })), "/etc/keepalived/keepalived.conf").content;
+    expect(conf).toMatch(/\n {4}version 3\n {4}advert_int 0\.5\n/);
+    await expect(conf).toMatchFileSnapshot(golden("keepalived-vrrp3.cfg"));
   });
 
   it("keepalived with unicast peers, rendered for the second node", async () => {
@@ -89,6 +95,7 @@ describe("renderKeepalivedHaproxy (contract)", () => {
     const files = renderKeepalivedHaproxy(cpInput({ authPass: undefined }));
     const conf = byPath(files, "/etc/keepalived/keepalived.conf");
     expect(conf.content).not.toContain("authentication");
+    expect(conf.content).toContain("version 3");
     expect([conf.secret, conf.mode]).toEqual([false, 0o644]);
     expect(byPath(files, "/etc/haproxy/haproxy.cfg").mode).toBe(0o644);
   });
@@ -101,12 +108,77 @@ describe("renderKeepalivedHaproxy (contract)", () => {
   });
 });
 
+/** The lines of one haproxy section (`backend NAME`, `frontend NAME`, ...), up to the next blank line. */
+function section(cfg: string, header: string): string {
+  const start = cfg.indexOf(`\n${header}\n`);
+  if (start < 0) throw new Error(`no section ${header}`);
+  const end = cfg.indexOf("\n\n", start + 1);
+  return cfg.slice(start + 1, end < 0 ? undefined : end);
+}
+
+describe("failover settings", () => {
+  const withWeb = (): string => byPath(renderKeepalivedHaproxy(cpInput({
+    web: { port: 80, backendPort: 80, nodes: [...controlPlanes, worker] },
+  })), "/etc/haproxy/haproxy.cfg").content;
+
+  it("checks the API servers' readiness over TLS and cuts a dead server's connections", () => {
+    const api = section(withWeb(), "backend kube-apiserver");
+    expect(api).toContain("option httpchk GET /readyz");
+    expect(api).toContain("http-check expect status 200");
+    expect(api).toContain("    default-server check-ssl verify none inter 500ms fastinter 250ms fall 2 rise 2 on-marked-down shutdown-sessions\n");
+    expect(api).not.toContain("tcp-check");
+    // a failed client connection takes a server out at once
+    expect(api.match(/^ {4}server node-\d \S+ check observe layer4 error-limit 1 on-error mark-down$/gm)).toHaveLength(3);
+  });
+
+  it("falls back to every API server, unchecked, when none is ready", () => {
+    const api = section(withWeb(), "backend kube-apiserver");
+    expect(api).toContain("option allbackups");
+    expect(api.match(/^ {4}server (\S+) (\S+) backup$/gm)).toEqual([
+      "    server node-1:fallback 10.77.0.11:16443 backup",
+      "    server node-2:fallback 10.77.0.12:16443 backup",
+      "    server node-3:fallback 10.77.0.13:16443 backup",
+    ]);
+  });
+
+  it("tries a dead server once for 1 s, then redispatches every retry to another server", () => {
+    const defaults = section(withWeb(), "defaults");
+    expect(defaults).toMatch(/timeout connect 1s\n[\s\S]*retries 3\n\s+option redispatch 1$/);
+  });
+
+  it("takes a dead web node out as fast as an API server", () => {
+    const web = section(withWeb(), "backend web");
+    expect(web).toContain("option httpchk HEAD /");
+    expect(web).toContain("default-server inter 1s fastinter 500ms fall 2 rise 2\n");
+    expect(web.match(/ check observe layer4 error-limit 1 on-error mark-down$/gm)).toHaveLength(4);
+    expect(web).not.toContain("backup");
+  });
+
+  it("external haproxy: readiness checks on the API port only, TCP checks elsewhere, redispatch everywhere", () => {
+    const cfg = renderExternalLb(externalInput({ engine: "haproxy", vip: undefined, peers: [], ports: externalPorts.filter((p) => p.protocol === "tcp") }))[0]!.content;
+    expect(section(cfg, "backend tcp_7443")).toContain("option httpchk GET /readyz");
+    expect(section(cfg, "backend tcp_7443")).toContain("check-ssl verify none");
+    expect(section(cfg, "backend tcp_7443")).toContain("server node-1:fallback 10.77.0.11:16443 backup");
+    for (const port of [80, 443, 4443, 15000]) {
+      expect(section(cfg, `backend tcp_${port}`)).toContain("option tcp-check");
+      expect(section(cfg, `backend tcp_${port}`)).not.toMatch(/readyz|backup/);
+    }
+    expect(section(cfg, "defaults")).toMatch(/timeout connect 1s[\s\S]*option redispatch 1/);
+  });
+
+  it("external nginx: 1 s connect timeout, next upstream on failure, one failure takes a server out", () => {
+    const cfg = byPath(renderExternalLb(externalInput()), "/etc/nginx/nginx.conf").content;
+    expect(cfg).toMatch(/stream \{\n {4}proxy_connect_timeout 1s;\n {4}proxy_next_upstream on;\n {4}proxy_next_upstream_tries 3;\n/);
+    expect(cfg.match(/max_fails=1 fail_timeout=10s;/g)).toHaveLength(cfg.match(/^\s+server [^{]/gm)!.length);
+  });
+});
+
 describe("renderExternalLb (golden files)", () => {
   it("nginx stream with TCP and UDP ports", async () => {
     const files = renderExternalLb(externalInput());
     const nginx = byPath(files, "/etc/nginx/nginx.conf");
     expect(nginx.content).toContain("listen 12201 udp;");
-    expect(nginx.content).toContain("server 10.77.0.14:80 max_fails=2 fail_timeout=10s;");
+    expect(nginx.content).toContain("server 10.77.0.14:80 max_fails=1 fail_timeout=10s;");
     expect(nginx.content).not.toContain("10.77.0.14:16443");
     await expect(nginx.content).toMatchFileSnapshot(golden("nginx-external.cfg"));
   });
@@ -123,7 +195,7 @@ describe("renderExternalLb (golden files)", () => {
   it("haproxy external variant for TCP ports", async () => {
     const files = renderExternalLb(externalInput({
       engine: "haproxy", vip: undefined, peers: [],
-      ports: [{ port: 80, protocol: "tcp" }, { port: 443, protocol: "tcp" }, { port: 7443, protocol: "tcp", backendPort: 16443, backends: controlPlanes }],
+      ports: [{ port: 80, protocol: "tcp" }, { port: 443, protocol: "tcp" }, { port: 7443, protocol: "tcp", backendPort: 16443, backends: controlPlanes, readyz: true }],
     }));
     expect(files.map((f) => [f.path, f.validate.join(" ")])).toEqual([["/etc/haproxy/haproxy.cfg", "haproxy -c -f {file}"]]);
     await expect(files[0]!.content).toMatchFileSnapshot(golden("haproxy-external.cfg"));
@@ -141,8 +213,8 @@ describe("renderExternalLb (golden files)", () => {
       vip: undefined, peers: [], ports: [{ port: 443, protocol: "tcp" }],
       backends: [{ name: "v6", address: "fd00::11" }, { name: "dns", address: "node-9.lan" }],
     }));
-    expect(files[0]!.content).toContain("server [fd00::11]:443 max_fails=2 fail_timeout=10s;");
-    expect(files[0]!.content).toContain("server node-9.lan:443 max_fails=2 fail_timeout=10s;");
+    expect(files[0]!.content).toContain("server [fd00::11]:443 max_fails=1 fail_timeout=10s;");
+    expect(files[0]!.content).toContain("server node-9.lan:443 max_fails=1 fail_timeout=10s;");
   });
 
   it("skips the port probe in the track script when every port is UDP", () => {

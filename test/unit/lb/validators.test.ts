@@ -53,6 +53,7 @@ describe.skipIf(!has("haproxy"))("haproxy -c", () => {
   it("accepts haproxy.cfg for the API only", () => {
     const r = run(stage(pick(renderKeepalivedHaproxy(cpInput()), "/etc/haproxy/haproxy.cfg"), join(work, "h1")));
     expect(r, r.output).toMatchObject({ status: 0 });
+    expect(r.output).not.toMatch(/WARNING|ALERT/);
   });
 
   it("accepts haproxy.cfg with web frontend and stats page", () => {
@@ -66,9 +67,10 @@ describe.skipIf(!has("haproxy"))("haproxy -c", () => {
   });
 
   it("accepts the external haproxy.cfg", () => {
-    const files = renderExternalLb(externalInput({ engine: "haproxy", ports: [{ port: 80, protocol: "tcp" }, { port: 7443, protocol: "tcp", backendPort: 16443 }] }));
+    const files = renderExternalLb(externalInput({ engine: "haproxy", ports: [{ port: 80, protocol: "tcp" }, { port: 7443, protocol: "tcp", backendPort: 16443, readyz: true }] }));
     const r = run(stage(pick(files, "/etc/haproxy/haproxy.cfg"), join(work, "h3")));
     expect(r, r.output).toMatchObject({ status: 0 });
+    expect(r.output).not.toMatch(/WARNING|ALERT/);
   });
 
   it("rejects a broken override template, so it could never go live", () => {
@@ -139,6 +141,14 @@ describe.skipIf(!has("keepalived") || !canNamespace)("keepalived -t", () => {
   it("accepts keepalived.conf with unicast peers", () => {
     const r = validate(renderKeepalivedHaproxy(cpInput({ unicast: true })), join(work, "k2", "etc"), true);
     expect(r, r.output).toMatchObject({ status: 0 });
+  });
+
+  it("accepts VRRPv3 with half-second adverts (no authentication), unicast and multicast, without warnings", () => {
+    for (const [i, unicast] of [false, true].entries()) {
+      const r = validate(renderKeepalivedHaproxy(cpInput({ authPass: undefined, unicast })), join(work, `k6-${i}`, "etc"), true);
+      expect(r, r.output).toMatchObject({ status: 0 });
+      expect(r.output).not.toMatch(/rounding|not support|Ignoring/i);
+    }
   });
 
   it("accepts the external LB hosts' keepalived.conf", () => {

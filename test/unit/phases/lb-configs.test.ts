@@ -25,7 +25,7 @@ describe("lbLayout, keepalived-haproxy", () => {
 
   it("gives the control planes descending VRRP priorities", () => {
     const priorities = [...layout.files.values()].map((f) => priorityOf(content(f, "/etc/keepalived/keepalived.conf")));
-    expect(priorities).toEqual([150, 140, 130]);
+    expect(priorities).toEqual([250, 240, 230]);
   });
 
   it("takes each node's VRRP interface from its facts, eth0 when unknown", () => {
@@ -67,7 +67,7 @@ describe("lbLayout, external nginx", () => {
       expect(files.map((f) => f.path)).toEqual(["/etc/keepalived/check_nginx.sh", "/etc/keepalived/keepalived.conf", "/etc/nginx/nginx.conf"]);
     }
     const prios = [...layout.files.values()].map((f) => priorityOf(content(f, "/etc/keepalived/keepalived.conf")));
-    expect(prios).toEqual([150, 140]);
+    expect(prios).toEqual([250, 240]);
     expect(interfaceOf(content(layout.files.get("lb-2"), "/etc/keepalived/keepalived.conf"))).toBe("ens3");
   });
 
@@ -80,6 +80,15 @@ describe("lbLayout, external nginx", () => {
   it("installs nginx plus keepalived and allows the non-local bind on the LB hosts", () => {
     expect(layout.packages.get("lb-1")).toEqual([{ pkg: "nginx", command: "nginx" }, { pkg: "keepalived", command: "keepalived" }]);
     expect(layout.nonlocalBind).toEqual(new Set(["lb-1", "lb-2"]));
+  });
+
+  it("with the haproxy engine, checks readiness (/readyz) on the API ports only", () => {
+    const haproxy = specFrom(EXTERNAL_NGINX.replace("engine: nginx", "engine: haproxy"));
+    const cfg = content(lbLayout({ spec: haproxy, facts: allHealthyFacts(haproxy), backendApiPort: 16443 }).files.get("lb-1"), "/etc/haproxy/haproxy.cfg");
+    const backends = cfg.split("\n\n").filter((b) => b.startsWith("backend "));
+    const withReadyz = backends.filter((b) => b.includes("option httpchk GET /readyz")).map((b) => /backend (\S+)/.exec(b)?.[1]);
+    expect(withReadyz.sort()).toEqual(["tcp_16443", "tcp_7443"].sort());
+    expect(backends.map((b) => /backend (\S+)/.exec(b)?.[1]).sort()).toEqual(["tcp_16443", "tcp_443", "tcp_7443", "tcp_80"]);
   });
 
   it("renders no keepalived for a single LB host", () => {
