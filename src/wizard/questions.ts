@@ -27,7 +27,7 @@ export async function askAnswers(draft: Draft, deps: WizardDeps): Promise<Wizard
   const p = deps.prompter;
   const name = draft.name ?? (await p.input("Cluster name", { initial: DEFAULTS.name, validate: checkName }));
   const distribution = draft.distribution ?? (await p.select("Kubernetes distribution", DISTRIBUTIONS, DEFAULTS.distribution));
-  const version = draft.version ?? (await p.input(`${distribution} version (Kubernetes minor, e.g. 1.29)`, { initial: DEFAULTS.version, validate: checkVersion }));
+  const version = draft.version ?? (await p.input(`${distribution} version (Kubernetes minor, e.g. ${DEFAULTS.version})`, { initial: DEFAULTS.version, validate: checkVersion }));
   const nodes = await askNodes(draft, p);
   const lb = await askLoadBalancer(draft, { nodes, distribution }, p, deps.discoverInterfaces);
   const app = await askApp(draft, nodes.length, p, deps.env ?? process.env);
