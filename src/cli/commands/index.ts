@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import type { CommandBody } from "../main.js";
 import { registerAppCommands } from "./app.js";
 import { registerInit } from "./init.js";
+import { registerToolCommands } from "./tools.js";
 import { dryRun, fileOption } from "./options.js";
 
 export type Wrap = (name: string, body: CommandBody) => () => Promise<void>;
@@ -85,5 +86,6 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     });
 
   registerAppCommands(program, wrap);
+  registerToolCommands(program, wrap);
 }
 

@@ -1,60 +1,15 @@
 // The wizard through a real pseudo-terminal: `hactl init` typed at like a person would, compared with
 // `hactl init --yes` given the same answers as flags. Both must write the very same cluster.yaml.
 // Needs the built binary: bin/hactl when dist/ is newer than src/, otherwise a private build is made.
-import { execFile } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hactlBinary, run } from "../built-hactl.js";
 
-const repo = fileURLToPath(new URL("../../..", import.meta.url));
 const driver = fileURLToPath(new URL("./pty-drive.py", import.meta.url));
 const PG_URL = "postgresql://app:N0tInTheFile@db.internal:5432/app";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeout = 120_000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: repo, env, timeout, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** bin/hactl when dist/ is up to date; else a copy of bin/hactl over a private build of src/. */
-async function hactlBinary(work: string): Promise<string> {
-  const main = join(repo, "dist", "cli", "main.js");
-  const fresh = (() => {
-    try {
-      return statSync(main).mtimeMs > newestMtime(join(repo, "src"));
-    } catch {
-      return false;
-    }
-  })();
-  if (fresh) return join(repo, "bin", "hactl");
-  const root = join(work, "build");
-  mkdirSync(join(root, "bin"), { recursive: true });
-  symlinkSync(join(repo, "node_modules"), join(root, "node_modules"));
-  copyFileSync(join(repo, "bin", "hactl"), join(root, "bin", "hactl"));
-  await run(join(repo, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json", "--outDir", join(root, "dist")], process.env, 170_000);
-  statSync(join(root, "dist", "cli", "main.js"));
-  return join(root, "bin", "hactl");
-}
 
 const DOWN = "\u001b[B";
 const CLEAR_LINE = "\u0015";
