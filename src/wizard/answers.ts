@@ -60,6 +60,8 @@ export interface NodeDraft {
   address: string;
   role?: NodeRole | undefined;
   user?: string | undefined;
+  /** This node's own login method (--node-auth), instead of the global one. */
+  auth?: SshAuth | undefined;
 }
 
 export type Draft = Partial<Omit<WizardAnswers, "nodes" | "external">> & {

@@ -14,7 +14,7 @@ export function nodesFromDraft(draft: Draft): NodeAnswer[] {
     address: n.address,
     role: n.role ?? defaultRole(i),
     user: n.user ?? draft.sshUser ?? DEFAULTS.sshUser,
-    auth: draft.sshAuth ?? DEFAULTS.sshAuth,
+    auth: n.auth ?? draft.sshAuth ?? DEFAULTS.sshAuth,
   }));
 }
 

@@ -19,6 +19,7 @@ export function registerInit(program: Command, wrap: Wrap): void {
     .addOption(new Option("--distribution <type>", "Kubernetes distribution (default microk8s)").choices(["microk8s", "kubeadm"]))
     .option("--k8s-version <minor>", `Kubernetes minor version, e.g. ${DEFAULT_K8S_MINOR} (default "${DEFAULT_K8S_MINOR}"; --version is taken by hactl's own version)`)
     .option("--node <spec>", "a node as NAME=ADDRESS[:ROLE[:USER]]; repeat for each node (at least 3; ROLE control-plane|cp|worker)", collect)
+    .option("--node-auth <spec>", "one node's own login as NAME=agent, NAME=key:PATH or NAME=password:ENV_NAME; repeatable", collect)
     .option("--ssh-user <user>", "SSH user for every node without its own (default root)")
     .addOption(new Option("--ssh-auth <kind>", "how to log in: agent (default), key or password").choices(["agent", "key", "password"]))
     .option("--identity-file <path>", "private key file (implies --ssh-auth key)")
