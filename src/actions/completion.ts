@@ -6,13 +6,15 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { parse as parseYaml } from "yaml";
-import { PATTERNS } from "../spec/schema.js";
 import { cliModel } from "./completion-model.js";
 import { completionScript, type Shell } from "./completion-scripts.js";
 
 export function runCompletion(shell: Shell, program: Command): void {
   process.stdout.write(completionScript(shell, cliModel(program)));
 }
+
+/** cluster.yaml's host-label rule (PATTERNS.HOST_LABEL; a test keeps them equal), without loading zod on every Tab. */
+export const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 const record = (v: unknown): Record<string, unknown> => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
@@ -32,7 +34,7 @@ export function machineNames(text: string): string[] {
   const spec = record(record(doc).spec);
   const hosts = list(record(record(record(spec.loadBalancer).external)).hosts);
   const names = [...list(spec.nodes), ...hosts].map((m) => record(m).name);
-  return [...new Set(names.filter((n): n is string => typeof n === "string" && n.length <= 63 && PATTERNS.HOST_LABEL.test(n)))];
+  return [...new Set(names.filter((n): n is string => typeof n === "string" && HOST_LABEL.test(n)))];
 }
 
 export async function runCompleteNodes(file: string): Promise<void> {

@@ -5,7 +5,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { machineNames } from "../../../src/actions/completion.js";
+import { HOST_LABEL, machineNames } from "../../../src/actions/completion.js";
+import { PATTERNS } from "../../../src/spec/schema.js";
 import { hactlBinary, run } from "../built-hactl.js";
 
 const has = (shell: string): boolean => ["/usr/bin", "/bin", "/usr/local/bin"].some((d) => existsSync(join(d, shell)));
@@ -28,6 +29,7 @@ describe("machine names for completion", () => {
     expect(machineNames(CLUSTER)).toEqual(["node-a", "node-b", "lb-1"]);
     expect(machineNames("spec: [unclosed")).toEqual([]);
     expect(machineNames("")).toEqual([]);
+    expect(HOST_LABEL.source).toBe(PATTERNS.HOST_LABEL.source);
   });
 });
 
