@@ -82,10 +82,10 @@ export function createReporter(opts: ReporterOptions): Reporter {
     logFile,
     phase(title) {
       emit({ type: "phase", message: title });
+      phaseTitle = title;
       if (opts.mode !== "text") return;
       spinner?.stop();
       out(`\n${colors.bold(`==> ${redact(title)}`)}\n`);
-      phaseTitle = title;
       spinner = makeSpinner?.(redact(title));
     },
     endPhase(ok, note) {
