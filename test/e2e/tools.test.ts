@@ -1,8 +1,10 @@
 // The commands around a running cluster, against real nodes: kubeconfig (own file and --merge), ssh
 // through the system client with cluster.yaml's settings, and version -f.
+import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { labClusterYaml } from "../lab/cluster-yaml.mjs";
@@ -137,4 +139,49 @@ describe("hactl version -f", () => {
     );
     expect(doc.data.cluster.nodes.every((n) => n.version.startsWith(`v${DEFAULT_K8S_MINOR}.`))).toBe(true);
   });
+});
+
+describe("hactl init with interface discovery through a pseudo-terminal", () => {
+  it("lists the nodes' interfaces, ends the connect spinner with ✓, and draws the interface choice on a quiet screen", async () => {
+    const driver = fileURLToPath(new URL("../unit/wizard/pty-drive.py", import.meta.url));
+    const bin = fileURLToPath(new URL("../../bin/hactl", import.meta.url));
+    const home = join(dir, "wizard-home");
+    mkdirSync(home, { recursive: true });
+    const steps = [
+      { expect: "Cluster name", send: "\r" },
+      { expect: "Kubernetes distribution", send: "\r" },
+      { expect: "microk8s version", send: "\r" },
+      { expect: "How many nodes", send: "\r" },
+      { expect: "Same SSH login", send: "\r" },
+      { expect: "Every node: SSH user", send: "\r" },
+      { expect: "Every node: how does hactl log in", send: "\u001b[B\r" },
+      { expect: "Every node: private key file", send: `\u0015${lab.sshKey}\r` },
+      ...lab.nodes.slice(0, 3).flatMap((n, i) => [
+        { expect: `Node ${i + 1} of 3: name`, send: "\r" },
+        { expect: `node-${i + 1}: address`, send: `${n.address}\r` },
+      ]),
+      { expect: "Nodes that log in differently", send: "\r" },
+      { expect: "Load balancer in front", send: "\r" },
+      { expect: "Port of the Kubernetes API", send: "\r" },
+      { expect: "Virtual IP", send: `${lab.vips[1] ?? ""}\r` },
+      { expect: "Interface that carries the VIP", send: "\u0003", settle: 1.2, snapshot: "interface" },
+    ];
+    writeFileSync(join(dir, "wizard-steps.json"), JSON.stringify(steps));
+    const snapshots = join(dir, "wizard-screens.json");
+    const env = { ...process.env, HOME: home, XDG_STATE_HOME: join(dir, "state"), SSH_AUTH_SOCK: "", TERM: "xterm-256color" };
+    const args = [driver, join(dir, "wizard-steps.json"), "--snapshots", snapshots, "--", process.execPath, bin, "--accept-new-host-keys", "init", "--out", join(dir, "wizard.yaml")];
+    const code = await new Promise<number>((resolve) => {
+      execFile("python3", args, { env, timeout: 120_000 }, (err, stdout, stderr) => {
+        if (err && typeof err.code !== "number") console.error(stdout, stderr);
+        resolve(err ? (typeof err.code === "number" ? err.code : 1) : 0);
+      });
+    });
+    expect(code).toBe(130);
+    const screen = (JSON.parse(readFileSync(snapshots, "utf8")) as Record<string, string[]>).interface ?? [];
+    const shown = screen.join("\n");
+    expect(shown).toMatch(/✓ Connect to 3 machines: interfaces listed/);
+    expect(shown).toMatch(/eth0 \(on all 3, carries their addresses\)/);
+    expect(shown).not.toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/);
+    expect(shown).toContain("Interface that carries the VIP");
+  }, 150_000);
 });
