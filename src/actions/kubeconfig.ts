@@ -58,7 +58,7 @@ async function fetchAdminKubeconfig(spec: ClusterSpec, ctx: RunContext): Promise
       }
     }
     throw new HactlError("UNHEALTHY", "no control plane could give the admin kubeconfig", {
-      details: [...session.unreachable.map((e) => `  ${e.node ?? "?"}: not reachable: ${e.message}`), ...tried.map((t) => `  ${t}`)].join("\n"),
+      details: [...session.unreachable.map((e) => `${e.node ?? "?"}: not reachable: ${e.message}`), ...tried].join("\n"),
       remedy: "Check the control planes with `hactl status`; the cluster must be installed (hactl install) first.",
     });
   } finally {
