@@ -39,7 +39,7 @@ export async function askAuth(p: Prompter, who: string, previous: SshAuth): Prom
   return { kind, env };
 }
 
-export const SAME_LOGIN = "Same SSH login (user and login method) for every node?";
+const SAME_LOGIN = "Same SSH login (user and login method) for every node?";
 
 /**
  * The login shared by every node, asked once; undefined when the operator wants to answer node by
