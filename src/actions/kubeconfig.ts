@@ -7,7 +7,7 @@ import { mkdir, readFile, realpath, rename, rm, writeFile } from "node:fs/promis
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { RunContext } from "../cli/context.js";
-import { HactlError } from "../core/errors.js";
+import { HactlError, errnoCode } from "../core/errors.js";
 import { registerSecret } from "../core/secrets.js";
 import { ADMIN_CONF } from "../distros/kubeadm.js";
 import { microk8s } from "../distros/microk8s.js";
@@ -34,7 +34,7 @@ export async function writePrivateFile(path: string, text: string): Promise<void
     await rename(tmp, target);
   } catch (e) {
     await rm(tmp, { force: true });
-    const code = typeof e === "object" && e !== null && "code" in e ? String(e.code) : "unknown error";
+    const code = errnoCode(e) ?? "unknown error";
     throw new HactlError("USAGE", `cannot write ${path} (${code})`, { remedy: "Choose another file with --out, or fix the directory's permissions.", cause: e });
   }
 }
@@ -83,7 +83,7 @@ export async function runKubeconfig(opts: KubeconfigOptions, ctx: RunContext): P
   }
   const target = resolve(opts.out ?? join(homedir(), ".kube", "config"));
   const existing = await readFile(target, "utf8").catch((e: unknown) => {
-    if (typeof e === "object" && e !== null && "code" in e && e.code === "ENOENT") return "";
+    if (errnoCode(e) === "ENOENT") return "";
     throw new HactlError("USAGE", `cannot read ${target}`, { remedy: "Fix its permissions, or merge into another file with --out.", cause: e });
   });
   const merged = mergeKubeconfig(existing, named, target);
