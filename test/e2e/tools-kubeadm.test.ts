@@ -1,24 +1,18 @@
 // hactl kubeconfig and version -f on a kubeadm cluster: admin.conf read with sudo from a control plane,
 // renamed after the cluster, pointing at the VIP; kubeadm's version on every node.
 import { readFileSync, statSync } from "node:fs";
-import { request } from "node:https";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { labClusterYaml } from "../lab/cluster-yaml.mjs";
 import { labDown, labUp, type Lab } from "../lab/lab.mjs";
 import { hactl, workdir, writeSpec } from "./hactl.js";
+import { livezWith, type Kubeconfig } from "./kubeconfig-check.js";
 
 let lab: Lab;
 let dir: string;
 let spec: string;
 const CNI = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: lab-cni\n  namespace: kube-system\nspec: {}\n";
-
-type Kubeconfig = {
-  clusters: { name: string; cluster: { server: string; "certificate-authority-data": string } }[];
-  users: { name: string; user: Record<string, string> }[];
-  contexts: { name: string; context: { cluster: string; user: string } }[];
-};
 
 beforeAll(async () => {
   lab = await labUp({ nodes: 3 });
@@ -46,18 +40,7 @@ describe("tools on a kubeadm cluster", () => {
     expect(k.contexts).toEqual([{ name: "plant", context: { cluster: "plant", user: "plant-admin" } }]);
     expect(k.users[0]?.user).toEqual(installed.users[0]?.user);
     expect(k.clusters[0]?.cluster["certificate-authority-data"]).toBe(installed.clusters[0]?.cluster["certificate-authority-data"]);
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = request(
-        { host: lab.vips[0], port: 7443, path: "/livez", ca: Buffer.from(k.clusters[0]?.cluster["certificate-authority-data"] ?? "", "base64"), checkServerIdentity: () => undefined, timeout: 5000 },
-        (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        },
-      );
-      req.on("error", reject);
-      req.end();
-    });
-    expect(status).toBe(200);
+    expect(await livezWith(k)).toBe(200);
   });
 
   it("version -f: kubeadm's version on every node", async () => {

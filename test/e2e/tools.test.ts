@@ -2,7 +2,6 @@
 // through the system client with cluster.yaml's settings, and version -f.
 import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { request } from "node:https";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,35 +10,11 @@ import { labClusterYaml } from "../lab/cluster-yaml.mjs";
 import { labDown, labUp, type Lab } from "../lab/lab.mjs";
 import { DEFAULT_K8S_MINOR } from "../../src/spec/k8s-versions.js";
 import { hactl, workdir, writeSpec } from "./hactl.js";
+import { livezWith, type Kubeconfig } from "./kubeconfig-check.js";
 
 let lab: Lab;
 let dir: string;
 let spec: string;
-
-type Kubeconfig = {
-  clusters: { name: string; cluster: { server: string; "certificate-authority-data": string } }[];
-  users: { name: string; user: { token?: string } }[];
-  contexts: { name: string; context: { cluster: string; user: string } }[];
-  "current-context"?: string;
-};
-
-/** GET /livez at the kubeconfig's server, trusting only the kubeconfig's CA, with its token. */
-function livezWith(k: Kubeconfig): Promise<number> {
-  const server = new URL(k.clusters[0]?.cluster.server ?? "");
-  const ca = Buffer.from(k.clusters[0]?.cluster["certificate-authority-data"] ?? "", "base64");
-  return new Promise((resolve, reject) => {
-    const req = request(
-      // the chain is checked against the cluster CA; the lab's server certificate does not name the VIP
-      { host: server.hostname, port: Number(server.port), path: "/livez", ca, checkServerIdentity: () => undefined, headers: { authorization: `Bearer ${k.users[0]?.user.token ?? ""}` }, timeout: 5000 },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 beforeAll(async () => {
   lab = await labUp({ nodes: 3 });
