@@ -79,20 +79,21 @@ export async function openSession(spec: ClusterSpec, machines: readonly Machine[
   const { hosts, failures } = await connectEach(targets, {
     interactive: ctx.interactive,
     acceptNewHostKeys: ctx.acceptNewHostKeys,
-    confirmHostKey: (node, fp, type) => confirm(`${node}: unknown ${type} host key ${fp}. Trust it and record it in known_hosts?`),
-    promptPassphrase: async (file) => (await import("../ui/prompts.js")).secret(`Passphrase for ${file}`),
+    confirmHostKey: (node, fp, type) => ctx.reporter.pause(() => confirm(`${node}: unknown ${type} host key ${fp}. Trust it and record it in known_hosts?`)),
+    promptPassphrase: async (file) => ctx.reporter.pause(async () => (await import("../ui/prompts.js")).secret(`Passphrase for ${file}`)),
     connectTimeoutMs: (effectiveSsh(spec, {}).connectTimeoutSeconds ?? 10) * 1000,
     keepaliveIntervalMs: 10_000,
     log: (node, line) => ctx.reporter.log(node, line),
     signal: ctx.signal,
   });
-  if (failures.length > 0 && !opts.tolerateUnreachable) {
-    await Promise.all([...hosts.values()].map((h) => h.close()));
-    throw failures.length === 1 ? (failures[0] as HactlError) : new MultiNodeError("connect", failures);
-  }
   for (const m of machines) {
     const failed = failures.find((f) => f.node === m.name);
     ctx.reporter.step(m.name, failed ? `not reachable: ${failed.message}` : `connected to ${m.address}`, failed ? "failed" : "done");
+  }
+  if (failures.length > 0 && !opts.tolerateUnreachable) {
+    ctx.reporter.endPhase(false, `${failures.length} of ${machines.length} not reachable`);
+    await Promise.all([...hosts.values()].map((h) => h.close()));
+    throw failures.length === 1 ? (failures[0] as HactlError) : new MultiNodeError("connect", failures);
   }
   if (ctx.commandTimeoutMs) for (const [name, host] of hosts) hosts.set(name, capTimeouts(host, ctx.commandTimeoutMs));
   return {

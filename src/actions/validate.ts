@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { RunContext } from "../cli/context.js";
 import { HactlError } from "../core/errors.js";
+import { endOfSupportFix, endOfSupportProblem } from "../spec/k8s-versions.js";
 import { parseSpec } from "../spec/parse.js";
 import { formatProblems, hasErrors } from "../spec/problems.js";
 
@@ -23,6 +24,9 @@ export async function runValidate(opts: { file: string }, ctx: RunContext): Prom
   }
   // The one field that names something on this machine: an override directory install would read.
   if (spec.spec.loadBalancer.templates !== undefined) (await import("../lb/template-source.js")).templateSource(spec.spec.loadBalancer.templates);
+  const today = new Date();
+  const unsupported = endOfSupportProblem(spec.spec.distribution.version, today);
+  if (unsupported) ctx.reporter.warn(`${unsupported}: ${endOfSupportFix(today)}`);
   ctx.reporter.info(`${opts.file} is valid${problems.length ? ` (${problems.length} warning(s))` : ""}: ${spec.spec.nodes.length} nodes, ${spec.spec.distribution.type} ${spec.spec.distribution.version}, load balancer ${spec.spec.loadBalancer.mode}.`);
   return 0;
 }

@@ -6,7 +6,7 @@
 import { access, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { RunContext } from "../cli/context.js";
-import { HactlError } from "../core/errors.js";
+import { HactlError, errnoCode } from "../core/errors.js";
 import { formatProblems, hasErrors, parseSpec } from "../spec/index.js";
 import type { Draft, WizardAnswers } from "../wizard/answers.js";
 import { completeDraft, missingRequired } from "../wizard/complete.js";
@@ -62,7 +62,7 @@ async function reviewAndWrite(text: string, out: string, ctx: RunContext, questi
   try {
     await writeFile(out, text, { mode: 0o644, flag: replace ? "w" : "wx" });
   } catch (e) {
-    const code = typeof e === "object" && e !== null && "code" in e ? String(e.code) : "unknown error";
+    const code = errnoCode(e) ?? "unknown error";
     throw new HactlError("USAGE", `cannot write ${out} (${code})`, { remedy: "Choose another path with --out, or use --force to replace an existing file.", cause: e });
   }
 }

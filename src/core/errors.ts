@@ -159,3 +159,8 @@ export function asHactlError(err: unknown): HactlError {
     cause: err,
   });
 }
+
+/** The `code` of a Node.js system error ("ENOENT", "EACCES", ...), or undefined for anything else. */
+export function errnoCode(err: unknown): string | undefined {
+  return typeof err === "object" && err !== null && "code" in err ? String(err.code) : undefined;
+}

@@ -1,4 +1,5 @@
 import { effectiveSsh, type ClusterSpec, type NodeSpec } from "../spec/schema.js";
+import { endOfSupportFix, endOfSupportProblem } from "../spec/k8s-versions.js";
 import { LOOKUP_TIMEOUT_SECONDS, type NodeFacts } from "../gather/facts.js";
 
 export interface PreflightCheck {
@@ -18,6 +19,8 @@ export interface PreflightInput {
   distroPorts: readonly number[];
   /** Nodes where the distribution already runs: their ports are expected to be in use. */
   installed: ReadonlySet<string>;
+  /** The day the checks run: a Kubernetes minor past its end of support is a warning. */
+  today?: Date;
 }
 
 /** How many other workers each worker probes (its successors in spec order, wrapping around). */
@@ -97,6 +100,9 @@ export function preflightChecks(input: PreflightInput): PreflightCheck[] {
     if (unreachable.length === 0) add("network", "ok", node.role === "worker" ? "reaches the control planes and its worker peers" : "reaches every other node");
     else add("network", "fail", `cannot reach ${unreachable.join(", ")}`, `open the firewall between the nodes (TCP ${firewallPorts(spec, input.distroPorts).join(", ")})`);
   }
+  const version = spec.spec.distribution.version;
+  const unsupported = input.today ? endOfSupportProblem(version, input.today) : undefined;
+  if (input.today && unsupported) checks.push({ node: "cluster", check: "version", status: "warn", message: unsupported, fix: endOfSupportFix(input.today) });
   const cps = spec.spec.nodes.filter((n) => n.role === "control-plane").length;
   if (cps % 2 === 0) checks.push({ node: "cluster", check: "quorum", status: "warn", message: `${cps} control-plane nodes: an even count tolerates no more failures than ${cps - 1}`, fix: "use an odd number of control-plane nodes" });
   return checks;

@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from "yaml";
-import { HactlError } from "../core/errors.js";
+import { HactlError, errnoCode } from "../core/errors.js";
 import { draftsFromIssue, formatPath, formatProblems, hasErrors, summarizeProblems, type PathSegment, type Problem, type ProblemDraft } from "./problems.js";
 import { nodeListRules, partsFromRaw, partsOf, specRules } from "./rules.js";
 import { clusterDocumentSchema, clusterSchema, type ClusterSpec } from "./schema.js";
@@ -232,7 +232,7 @@ export async function loadSpecFile(path: string): Promise<LoadedSpec> {
   try {
     text = await readFile(path, "utf8");
   } catch (e) {
-    const code = typeof e === "object" && e !== null && "code" in e ? String(e.code) : "";
+    const code = errnoCode(e) ?? "";
     if (code === "ENOENT" || code === "ENOTDIR") {
       throw new HactlError("SPEC_NOT_FOUND", `cluster file not found: ${path}`, {
         remedy: "Write one with `hactl init`, or pass the right file with -f PATH.",

@@ -4,6 +4,7 @@
  * what was found, and carries a fix.
  */
 import type { z } from "zod";
+import { DEFAULT_K8S_MINOR } from "./k8s-versions.js";
 import { MESSAGES } from "./schema.js";
 
 export type Severity = "error" | "warning";
@@ -91,7 +92,7 @@ const EXAMPLES: Record<string, string> = {
   manifest: "./cni/calico.yaml",
   file: "/etc/hactl/secret.txt",
   env: "HACTL_SUDO_PASSWORD",
-  version: '"1.29"',
+  version: `"${DEFAULT_K8S_MINOR}"`,
   type: "microk8s",
   vip: "10.0.0.100",
   interface: "eth0",
@@ -163,7 +164,7 @@ function fixForMessage(message: string, segments: readonly PathSegment[]): strin
     case MESSAGES.iface:
       return `use the interface name from 'ip -br addr' on the node, e.g. ${example(segments, "eth0")}, or leave it out to detect it`;
     case MESSAGES.version:
-      return `write the minor version as a quoted string, e.g. version: "1.29"`;
+      return `write the minor version as a quoted string, e.g. version: "${DEFAULT_K8S_MINOR}"`;
     case MESSAGES.envName:
       return `use an environment variable name, e.g. env: ${suggestedEnvName(segments.slice(0, -1))}`;
     case MESSAGES.path:

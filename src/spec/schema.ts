@@ -7,6 +7,7 @@
  * Cross-field rules (unique names, quorum, VIP placement) live in rules.ts.
  */
 import { z } from "zod";
+import { DEFAULT_K8S_MINOR } from "./k8s-versions.js";
 
 export const API_VERSION = "hactl.dev/v1alpha1";
 export const KIND = "Cluster";
@@ -34,7 +35,7 @@ export const MESSAGES = {
   ipv4: "must be an IPv4 address such as 10.0.0.100",
   user: "must be a login name: starts with a lowercase letter or '_', then lowercase letters, digits, '_', '.', '-' (at most 32 characters)",
   iface: "must be a network interface name: 1-15 characters of letters, digits, '_', '.', ':', '-'",
-  version: 'must be a Kubernetes minor version such as "1.29" (quoted, so YAML keeps it a string)',
+  version: `must be a Kubernetes minor version such as "${DEFAULT_K8S_MINOR}" (quoted, so YAML keeps it a string)`,
   envName: "must be an environment variable name: letters, digits and '_', not starting with a digit",
   path: "must be a file path without control characters (no newlines, tabs or NUL), at most 4096 characters",
   cidr: "must be an IPv4 CIDR such as 10.244.0.0/16",
@@ -115,12 +116,12 @@ export const sshOverrideSchema = z.strictObject({
 
 const microk8sSchema = z.strictObject({
   type: z.literal("microk8s"),
-  version: version.default("1.29"),
+  version: version.default(DEFAULT_K8S_MINOR),
 });
 
 const kubeadmSchema = z.strictObject({
   type: z.literal("kubeadm"),
-  version: version.default("1.29"),
+  version: version.default(DEFAULT_K8S_MINOR),
   podNetworkCidr: cidr.default("10.244.0.0/16"),
   serviceCidr: cidr.optional(),
   cni: z

@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { HactlError } from "../core/errors.js";
+import { HactlError, errnoCode } from "../core/errors.js";
 import { registerSecret } from "../core/secrets.js";
 import { formatPath, type PathSegment } from "./problems.js";
 import type { ClusterSpec, SecretRef } from "./schema.js";
@@ -63,7 +63,7 @@ export async function resolveSecret(ref: SecretRef, opts: ResolveSecretOptions):
     try {
       raw = await readFile(path);
     } catch (e) {
-      const code = typeof e === "object" && e !== null && "code" in e ? String(e.code) : "unknown error";
+      const code = errnoCode(e) ?? "unknown error";
       throw new HactlError("SECRET_UNRESOLVED", `secret ${what} cannot be read (${code})`, {
         remedy: `Create ${ref.file} (mode 0600) holding only the secret, or point the reference at the right file.`,
         cause: e,

@@ -31,6 +31,10 @@ export interface ProgressEvent {
  */
 export interface Reporter {
   phase(title: string): void;
+  /** Ends the current phase's spinner with ✓ or ✗ (and a note), so nothing spins under the next prompt. */
+  endPhase(ok: boolean, note?: string): void;
+  /** Runs a prompt with the spinner stopped, and restarts it afterwards. */
+  pause<T>(prompt: () => Promise<T>): Promise<T>;
   step(node: string, message: string, status: NonNullable<ProgressEvent["status"]>): void;
   info(message: string): void;
   warn(message: string): void;
@@ -70,6 +74,7 @@ export function createReporter(opts: ReporterOptions): Reporter {
   const logFile = opts.logFile ? openLog(opts.logFile) : undefined;
   const colors = new Chalk({ level: opts.color ? 1 : 0 });
   let spinner: Ora | undefined;
+  let phaseTitle = "";
   const makeSpinner = opts.mode === "text" && opts.isTTY ? opts.spinner : undefined;
   const streaming = opts.mode === "json" && opts.json !== "document";
   const documentMode = opts.mode === "json" && opts.json === "document";
@@ -93,10 +98,26 @@ export function createReporter(opts: ReporterOptions): Reporter {
     logFile,
     phase(title) {
       emit({ type: "phase", message: title });
+      phaseTitle = title;
       if (opts.mode !== "text") return;
       spinner?.stop();
       out(`\n${colors.bold(`==> ${redact(title)}`)}\n`);
       spinner = makeSpinner?.(redact(title));
+    },
+    endPhase(ok, note) {
+      const text = `${phaseTitle}${note ? `: ${note}` : ""}`;
+      writeLog(`phase ${ok ? "done" : "failed"}: ${text}`);
+      spinner?.stopAndPersist({ symbol: ok ? colors.green(symbols.done) : colors.red(symbols.failed), text: redact(text) });
+      spinner = undefined;
+    },
+    async pause(prompt) {
+      const paused = spinner?.isSpinning ? spinner : undefined;
+      paused?.stop();
+      try {
+        return await prompt();
+      } finally {
+        if (paused && spinner === paused) paused.start();
+      }
     },
     step(node, message, status) {
       emit({ type: "step", node, status, message });

@@ -2,6 +2,7 @@
  * What the wizard collects, before it becomes a cluster.yaml document (to-spec.ts). `WizardAnswers` is
  * complete; `Draft` is what flags (or a prefilled file) already answered, every field optional.
  */
+import { DEFAULT_K8S_MINOR } from "../spec/k8s-versions.js";
 import type { ExternalServiceName, LoadBalancerMode, NodeRole } from "../spec/schema.js";
 
 export type Distribution = "microk8s" | "kubeadm";
@@ -59,6 +60,8 @@ export interface NodeDraft {
   address: string;
   role?: NodeRole | undefined;
   user?: string | undefined;
+  /** This node's own login method (--node-auth), instead of the global one. */
+  auth?: SshAuth | undefined;
 }
 
 export type Draft = Partial<Omit<WizardAnswers, "nodes" | "external">> & {
@@ -81,7 +84,7 @@ export const EXTERNAL_SERVICES: readonly { key: ExternalServiceName; label: stri
 export const DEFAULTS = {
   name: "cluster",
   distribution: "microk8s" as Distribution,
-  version: "1.29",
+  version: DEFAULT_K8S_MINOR,
   nodeCount: 3,
   sshUser: "root",
   sshAuth: { kind: "agent" } as SshAuth,

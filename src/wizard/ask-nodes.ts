@@ -1,4 +1,7 @@
-/** The node questions: how many, then each node's name, address, role, SSH user and authentication. */
+/**
+ * The node questions: how many, the SSH login (once for every node, or node by node), then each node's
+ * name, address and role.
+ */
 import type { NodeRole } from "../spec/schema.js";
 import { DEFAULTS, defaultRole, type Draft, type NodeAnswer, type SshAuth } from "./answers.js";
 import { askInt, type Prompter } from "./prompter.js";
@@ -11,7 +14,7 @@ export function nodesFromDraft(draft: Draft): NodeAnswer[] {
     address: n.address,
     role: n.role ?? defaultRole(i),
     user: n.user ?? draft.sshUser ?? DEFAULTS.sshUser,
-    auth: draft.sshAuth ?? DEFAULTS.sshAuth,
+    auth: n.auth ?? draft.sshAuth ?? DEFAULTS.sshAuth,
   }));
 }
 
@@ -36,12 +39,28 @@ export async function askAuth(p: Prompter, who: string, previous: SshAuth): Prom
   return { kind, env };
 }
 
+const SAME_LOGIN = "Same SSH login (user and login method) for every node?";
+
+/**
+ * The login shared by every node, asked once; undefined when the operator wants to answer node by
+ * node. Flags that already set the user and the method leave nothing to ask.
+ */
+async function askSharedLogin(draft: Draft, p: Prompter): Promise<{ user: string; auth: SshAuth } | undefined> {
+  const given = { user: draft.sshUser ?? DEFAULTS.sshUser, auth: draft.sshAuth ?? DEFAULTS.sshAuth };
+  if (draft.sshUser !== undefined && draft.sshAuth !== undefined) return given;
+  if (!(await p.confirm(`${SAME_LOGIN} (no: asked for each node)`, true))) return undefined;
+  const user = draft.sshUser ?? (await p.input("Every node: SSH user", { initial: given.user, validate: checkUser }));
+  const auth = draft.sshAuth ?? (await askAuth(p, "Every node", given.auth));
+  return { user, auth };
+}
+
 export async function askNodes(draft: Draft, p: Prompter): Promise<NodeAnswer[]> {
   if (draft.nodes) return nodesFromDraft(draft);
   const count = await askInt(p, "How many nodes (servers) will the cluster have? (at least 3)", 3, 500, DEFAULTS.nodeCount);
+  const shared = await askSharedLogin(draft, p);
   const nodes: NodeAnswer[] = [];
-  let user = draft.sshUser ?? DEFAULTS.sshUser;
-  let auth = draft.sshAuth ?? DEFAULTS.sshAuth;
+  let user = shared?.user ?? draft.sshUser ?? DEFAULTS.sshUser;
+  let auth = shared?.auth ?? draft.sshAuth ?? DEFAULTS.sshAuth;
   for (let i = 0; i < count; i++) {
     const name = await p.input(`Node ${i + 1} of ${count}: name (its hostname)`, {
       initial: `node-${i + 1}`,
@@ -51,11 +70,38 @@ export async function askNodes(draft: Draft, p: Prompter): Promise<NodeAnswer[]>
       validate: both(checkAddress, notTaken(nodes.map((n) => n.address), "node")),
     });
     const role = await askRole(p, name, i, count - i - 1, nodes.filter((n) => n.role === "control-plane").length);
-    if (draft.sshUser === undefined) user = await p.input(`${name}: SSH user`, { initial: user, validate: checkUser });
-    if (draft.sshAuth === undefined) auth = await askAuth(p, name, auth);
+    if (!shared && draft.sshUser === undefined) user = await p.input(`${name}: SSH user`, { initial: user, validate: checkUser });
+    if (!shared && draft.sshAuth === undefined) auth = await askAuth(p, name, auth);
     nodes.push({ name, address, role, user, auth });
   }
-  return nodes;
+  const allGiven = draft.sshUser !== undefined && draft.sshAuth !== undefined;
+  return shared && !allGiven ? askOverrides(draft, p, nodes) : nodes;
+}
+
+/** With a shared login: the few nodes that log in differently, named in one answer, then asked each. */
+async function askOverrides(draft: Draft, p: Prompter, nodes: NodeAnswer[]): Promise<NodeAnswer[]> {
+  const names = nodes.map((n) => n.name);
+  const unknown = (v: string): true | string => {
+    const bad = splitNames(v).filter((n) => !names.includes(n));
+    return bad.length === 0 ? true : `${bad.join(", ")}: not a node of this cluster (the nodes are ${names.join(", ")})`;
+  };
+  const answer = await p.input("Nodes that log in differently (names separated by commas; blank: none)", { validate: unknown });
+  const different = new Set(splitNames(answer));
+  const out: NodeAnswer[] = [];
+  for (const n of nodes) {
+    if (!different.has(n.name)) {
+      out.push(n);
+      continue;
+    }
+    const user = draft.sshUser ?? (await p.input(`${n.name}: SSH user`, { initial: n.user, validate: checkUser }));
+    const auth = draft.sshAuth ?? (await askAuth(p, n.name, n.auth));
+    out.push({ ...n, user, auth });
+  }
+  return out;
+}
+
+function splitNames(text: string): string[] {
+  return [...new Set(text.split(/[\s,]+/).filter((s) => s !== ""))];
 }
 
 export const MIN_CONTROL_PLANES = 3;

@@ -32,9 +32,12 @@ export function sshDiscovery(ctx: RunContext): DiscoverInterfaces {
           if (host) report.set(m.name, (await gatherFacts(host, [], [])).interfaces);
         }),
       );
-      return report.size === machines.length ? report : undefined;
+      const complete = report.size === machines.length;
+      ctx.reporter.endPhase(complete, complete ? "interfaces listed" : "could not list every machine's interfaces");
+      return complete ? report : undefined;
     } catch (thrown) {
       const err = asHactlError(thrown);
+      ctx.reporter.endPhase(false, "interfaces not listed");
       if (err.code === "USER_ABORTED" || err.code === "INTERRUPTED") throw err;
       ctx.reporter.warn(`could not list the interfaces: ${err.message}`);
       return undefined;

@@ -14,6 +14,7 @@ export interface InitFlags {
   distribution?: string;
   k8sVersion?: string;
   node?: string[];
+  nodeAuth?: string[];
   sshUser?: string;
   sshAuth?: string;
   identityFile?: string;
@@ -53,6 +54,31 @@ function parseNode(text: string, problems: string[]): NodeDraft | undefined {
   if (roleWord && !role) found.push(`--node ${JSON.stringify(text)}: the role must be one of ${ROLES.join(", ")} (or cp)`);
   problems.push(...found.filter((f): f is string => f !== undefined));
   return { name, address, role, user: user || undefined };
+}
+
+/** --node-auth NAME=agent|key:PATH|password:ENV: one node's login method (the answer to "log in differently"). */
+function applyNodeAuth(texts: readonly string[], nodes: NodeDraft[], problems: string[]): void {
+  for (const text of texts) {
+    const m = /^([^=]+)=(agent|key|password)(?::(.+))?$/.exec(text);
+    const node = m ? nodes.find((n) => n.name === m[1]) : undefined;
+    if (!m) {
+      problems.push(`--node-auth ${JSON.stringify(text)}: write NAME=agent, NAME=key:PATH or NAME=password:ENV_NAME`);
+    } else if (!node) {
+      problems.push(`--node-auth ${JSON.stringify(text)}: ${m[1] ?? ""} is not given with --node`);
+    } else if (m[2] === "agent" && m[3] === undefined) {
+      node.auth = { kind: "agent" };
+    } else if (m[2] === "key") {
+      const bad = checkFlag("--node-auth key file", m[3] ?? "", checkPath);
+      if (bad) problems.push(bad);
+      else node.auth = { kind: "key", identityFile: m[3] ?? "" };
+    } else if (m[2] === "password") {
+      const bad = checkFlag("--node-auth password variable", m[3] ?? "", checkEnvName);
+      if (bad) problems.push(bad);
+      else node.auth = { kind: "password", env: m[3] ?? "" };
+    } else {
+      problems.push(`--node-auth ${JSON.stringify(text)}: agent takes no value`);
+    }
+  }
 }
 
 function uniqueProblems(flag: string, values: readonly string[]): string[] {
@@ -99,7 +125,10 @@ export function draftFromFlags(f: InitFlags, env: NodeJS.ProcessEnv = process.en
     if (f.node.length < 3) problems.push(`--node: a highly available cluster needs at least 3 nodes (got ${f.node.length})`);
     else if (controlPlanes < 3) problems.push(`--node: a highly available cluster needs at least 3 control-plane nodes (got ${controlPlanes}); the first three default to control-plane`);
     problems.push(...uniqueProblems("--node name", nodes.map((n) => n.name)), ...uniqueProblems("--node address", nodes.map((n) => n.address)));
+    applyNodeAuth(f.nodeAuth ?? [], nodes, problems);
     d.nodes = nodes;
+  } else if (f.nodeAuth && f.nodeAuth.length > 0) {
+    problems.push("--node-auth needs the nodes given with --node");
   }
   lbFlags(f, d, problems);
   appFlags(f, d, env, problems);

@@ -24,19 +24,21 @@ export function terminalPrompter(reporter: Reporter): Prompter {
     async input(message, opts = {}) {
       const { input } = await import("../ui/prompts.js");
       const validate = opts.validate;
-      const answer = await input(message, {
-        ...(opts.initial !== undefined && opts.initial !== "" ? { initial: opts.initial } : {}),
-        ...(validate ? { validate: (v: string) => validate(v.trim()) } : {}),
-      });
+      const answer = await reporter.pause(() =>
+        input(message, {
+          ...(opts.initial !== undefined && opts.initial !== "" ? { initial: opts.initial } : {}),
+          ...(validate ? { validate: (v: string) => validate(v.trim()) } : {}),
+        }),
+      );
       return answer.trim();
     },
     async confirm(message, initial) {
       const { confirm } = await import("../ui/prompts.js");
-      return confirm(message, initial);
+      return reporter.pause(() => confirm(message, initial));
     },
     async select(message, choices, initial) {
       const { select } = await import("../ui/prompts.js");
-      return select(message, choices, initial);
+      return reporter.pause(() => select(message, choices, initial));
     },
     say(message) {
       reporter.info(message);

@@ -8,6 +8,7 @@ import type { DiscoverInterfaces } from "./ask-interface.js";
 import { askLoadBalancer } from "./ask-lb.js";
 import { askNodes } from "./ask-nodes.js";
 import type { Prompter } from "./prompter.js";
+import { endOfSupportProblem, supportedMinors } from "../spec/k8s-versions.js";
 import { checkName, checkVersion } from "./validate.js";
 
 export interface WizardDeps {
@@ -16,6 +17,8 @@ export interface WizardDeps {
   discoverInterfaces?: DiscoverInterfaces | undefined;
   /** Where external-service variables are looked up (to check their shape); default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** The day, for the end-of-support check of the Kubernetes version; default now. */
+  today?: Date;
 }
 
 const DISTRIBUTIONS = [
@@ -27,7 +30,10 @@ export async function askAnswers(draft: Draft, deps: WizardDeps): Promise<Wizard
   const p = deps.prompter;
   const name = draft.name ?? (await p.input("Cluster name", { initial: DEFAULTS.name, validate: checkName }));
   const distribution = draft.distribution ?? (await p.select("Kubernetes distribution", DISTRIBUTIONS, DEFAULTS.distribution));
-  const version = draft.version ?? (await p.input(`${distribution} version (Kubernetes minor, e.g. 1.29)`, { initial: DEFAULTS.version, validate: checkVersion }));
+  const version = draft.version ?? (await p.input(`${distribution} version (Kubernetes minor, e.g. ${DEFAULTS.version})`, { initial: DEFAULTS.version, validate: checkVersion }));
+  const today = deps.today ?? new Date();
+  const unsupported = endOfSupportProblem(version, today);
+  if (unsupported) p.say(`${unsupported}: consider ${supportedMinors(today).join(", ") || DEFAULTS.version}.`);
   const nodes = await askNodes(draft, p);
   const lb = await askLoadBalancer(draft, { nodes, distribution }, p, deps.discoverInterfaces);
   const app = await askApp(draft, nodes.length, p, deps.env ?? process.env);

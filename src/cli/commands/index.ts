@@ -3,6 +3,7 @@ import type { CommandBody, CommandKind } from "../program.js";
 import { registerAppCommands } from "./app.js";
 import { registerInit } from "./init.js";
 import { dryRun, fileOption, intOption } from "./options.js";
+import { registerToolCommands } from "./tools.js";
 
 /** Turns a command body into its commander action; `{ report: true }` marks a read-only report (one JSON document). */
 export type Wrap = (name: string, body: CommandBody, kind?: CommandKind) => () => Promise<void>;
@@ -85,5 +86,6 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     });
 
   registerAppCommands(program, wrap);
+  registerToolCommands(program, wrap);
 }
 

@@ -1,4 +1,5 @@
 import { Option, type Command } from "commander";
+import { DEFAULT_K8S_MINOR } from "../../spec/k8s-versions.js";
 import type { InitOptions } from "../../actions/wizard.js";
 import type { Wrap } from "./index.js";
 import { HA_LIMITS, MAX_REPLICAS } from "../../phases/app/values.js";
@@ -18,8 +19,9 @@ export function registerInit(program: Command, wrap: Wrap): void {
     .option("--force", "replace the file if it exists", false)
     .option("--name <name>", "cluster name (metadata.name; default cluster)")
     .addOption(new Option("--distribution <type>", "Kubernetes distribution (default microk8s)").choices(["microk8s", "kubeadm"]))
-    .option("--k8s-version <minor>", 'Kubernetes minor version, e.g. 1.29 (default "1.29"; --version is taken by hactl\'s own version)')
+    .option("--k8s-version <minor>", `Kubernetes minor version, e.g. ${DEFAULT_K8S_MINOR} (default "${DEFAULT_K8S_MINOR}"; --version is taken by hactl's own version)`)
     .option("--node <spec>", "a node as NAME=ADDRESS[:ROLE[:USER]]; repeat for each node (at least 3; ROLE control-plane|cp|worker)", collect)
+    .option("--node-auth <spec>", "one node's own login as NAME=agent, NAME=key:PATH or NAME=password:ENV_NAME; repeatable", collect)
     .option("--ssh-user <user>", "SSH user for every node without its own (default root)")
     .addOption(new Option("--ssh-auth <kind>", "how to log in: agent (default), key or password").choices(["agent", "key", "password"]))
     .option("--identity-file <path>", "private key file (implies --ssh-auth key)")

@@ -11,7 +11,7 @@ function channelVersion(/** @type {string} */ channel) {
   const [track, risk = "stable"] = channel.split("/");
   if (!["stable", "candidate", "beta", "edge"].includes(risk)) return undefined;
   if (track === "latest") return { channel: `latest/${risk}`, version: versionFor("1.32") };
-  const m = /^1\.(2[4-9]|3[0-3])(-strict)?$/.exec(track ?? "");
+  const m = /^1\.(2[4-9]|3[0-7])(-strict)?$/.exec(track ?? "");
   if (!m) return undefined;
   return { channel: `${track}/${risk}`, version: versionFor(`1.${m[1]}`) };
 }

@@ -60,8 +60,10 @@ const placeholder = (o: Option): string | undefined => /<([^>]+)>|\[([^\]]+)\]/.
 /** Placeholders that mean "a number": an option taking one must be declared with intOption. */
 const NUMERIC_WORDS = new Set(["n", "seconds", "minutes", "hours", "days", "percent", "port", "count", "replicas", "size", "bytes", "ms", "retries", "attempts"]);
 
+/** Commands that print what the shell's completion asks for, at once, without a run (no log, no wrap, no global flags used). */
+const COMPLETION_HELPERS = new Set(["completion", "__complete-nodes"]);
 /** Commands that run something (subcommand groups only show help). */
-const runnable = commands.filter(({ cmd }) => cmd.commands.length === 0);
+const runnable = commands.filter(({ cmd }) => cmd.commands.length === 0 && !COMPLETION_HELPERS.has(cmd.name()));
 const numeric: { cmd: Command; path: string[]; option: IntOption; global: boolean }[] = [
   ...commands.flatMap(({ cmd, path }) => cmd.options.filter((o): o is IntOption => o instanceof IntOption).map((option) => ({ cmd, path, option, global: false }))),
   ...runnable.flatMap(({ cmd, path }) => globals.filter((o): o is IntOption => o instanceof IntOption).map((option) => ({ cmd, path, option, global: true }))),

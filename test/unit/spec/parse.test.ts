@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HactlError } from "../../../src/core/errors.js";
 import { effectiveSsh, formatProblems, loadSpecFile, parseSpec, virtualRouterIdFor } from "../../../src/spec/index.js";
+import { DEFAULT_K8S_MINOR } from "../../../src/spec/k8s-versions.js";
 import { BASE, fixture, GOOD_FIXTURES } from "./helpers.js";
 
 function check(name: string): string {
@@ -40,7 +41,7 @@ describe("good files", () => {
   it("fills in kubeadm defaults", () => {
     const text = BASE.replace("{ type: microk8s, version: \"1.29\" }", "{ type: kubeadm }");
     const spec = parseSpec(text).spec;
-    expect(spec?.spec.distribution).toEqual({ type: "kubeadm", version: "1.29", podNetworkCidr: "10.244.0.0/16", cni: {} });
+    expect(spec?.spec.distribution).toEqual({ type: "kubeadm", version: DEFAULT_K8S_MINOR, podNetworkCidr: "10.244.0.0/16", cni: {} });
   });
 
   it("takes spec.linkerd.cli for kubeadm, and warns that MicroK8s does not use it", () => {

@@ -33,6 +33,25 @@ describe("hactl init flags", () => {
     expect(parsed.spec?.spec.linkerd.enabled).toBe(false);
   });
 
+  it("--node-auth gives one node its own login method, as the wizard's per-node exception does", () => {
+    const answers = completeDraft(draftFromFlags({ node: nodes, vip: "10.0.0.100", nodeAuth: ["node-4=key:~/.ssh/old", "node-2=password:NODE2_PW"] }, {}));
+    expect(answers.nodes.map((n) => n.auth)).toEqual([
+      { kind: "agent" },
+      { kind: "password", env: "NODE2_PW" },
+      { kind: "agent" },
+      { kind: "key", identityFile: "~/.ssh/old" },
+    ]);
+    const text = answersToText(answers);
+    expect(text).toContain("{ name: node-4, address: 10.0.0.14, role: worker, ssh: { identityFile: ~/.ssh/old, useAgent: false } }");
+    expect(parseSpec(text).problems).toEqual([]);
+    const details = usageDetails({ node: nodes, nodeAuth: ["node-9=agent", "node-1=token:x", "node-2=password:1BAD", "node-3=agent:x"] });
+    expect(details).toContain("node-9 is not given with --node");
+    expect(details).toContain('--node-auth "node-1=token:x": write NAME=agent');
+    expect(details).toContain("--node-auth password variable");
+    expect(details).toContain("agent takes no value");
+    expect(usageDetails({ nodeAuth: ["node-1=agent"] })).toContain("--node-auth needs the nodes given with --node");
+  });
+
   it("name what is still missing for a run without a terminal", () => {
     expect(missingRequired({})).toEqual(["--node NAME=ADDRESS[:ROLE[:USER]] (at least 3 times)", "--vip ADDRESS"]);
     const external = draftFromFlags({ node: nodes, lbMode: "external", lbHost: ["lb-1=10.0.0.201", "lb-2=10.0.0.202"] }, {});

@@ -1,60 +1,15 @@
 // The wizard through a real pseudo-terminal: `hactl init` typed at like a person would, compared with
 // `hactl init --yes` given the same answers as flags. Both must write the very same cluster.yaml.
 // Needs the built binary: bin/hactl when dist/ is newer than src/, otherwise a private build is made.
-import { execFile } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hactlBinary, run } from "../built-hactl.js";
 
-const repo = fileURLToPath(new URL("../../..", import.meta.url));
 const driver = fileURLToPath(new URL("./pty-drive.py", import.meta.url));
 const PG_URL = "postgresql://app:N0tInTheFile@db.internal:5432/app";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeout = 120_000): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: repo, env, timeout, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-/** bin/hactl when dist/ is up to date; else a copy of bin/hactl over a private build of src/. */
-async function hactlBinary(work: string): Promise<string> {
-  const main = join(repo, "dist", "cli", "main.js");
-  const fresh = (() => {
-    try {
-      return statSync(main).mtimeMs > newestMtime(join(repo, "src"));
-    } catch {
-      return false;
-    }
-  })();
-  if (fresh) return join(repo, "bin", "hactl");
-  const root = join(work, "build");
-  mkdirSync(join(root, "bin"), { recursive: true });
-  symlinkSync(join(repo, "node_modules"), join(root, "node_modules"));
-  copyFileSync(join(repo, "bin", "hactl"), join(root, "bin", "hactl"));
-  await run(join(repo, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json", "--outDir", join(root, "dist")], process.env, 170_000);
-  statSync(join(root, "dist", "cli", "main.js"));
-  return join(root, "bin", "hactl");
-}
 
 const DOWN = "\u001b[B";
 const CLEAR_LINE = "\u0015";
@@ -63,31 +18,27 @@ const CLEAR_LINE = "\u0015";
 const typing: [string, string][] = [
   ["Cluster name", "shop\r"],
   ["Kubernetes distribution", `${DOWN}\r`],
-  ["kubeadm version", "1.30\r"],
+  ["kubeadm version", "1.37\r"],
   ["How many nodes", "4\r"],
+  ["Same SSH login", "\r"],
+  ["Every node: SSH user", "ubuntu\r"],
+  ["Every node: how does hactl log in", `${DOWN}\r`],
+  ["Every node: private key file", `${CLEAR_LINE}~/.ssh/lab_key\r`],
   ["Node 1 of 4: name", "\r"],
   ["node-1: address", "10.77.0.300\r"],
   ["must be an IPv4 address", `${CLEAR_LINE}10.77.0.11\r`],
   ["node-1: role", "\r"],
-  ["node-1: SSH user", "ubuntu\r"],
-  ["node-1: how does hactl log in", `${DOWN}\r`],
-  ["node-1: private key file", `${CLEAR_LINE}~/.ssh/lab_key\r`],
   ["Node 2 of 4: name", "\r"],
   ["node-2: address", "10.77.0.12\r"],
   ["node-2: role", "\r"],
-  ["node-2: SSH user", "\r"],
-  ["node-2: how does hactl log in", "\r"],
-  ["node-2: private key file", "\r"],
   ["Node 3 of 4: name", "\r"],
   ["node-3: address", "10.77.0.13\r"],
   ["node-3: role", "\r"],
-  ["node-3: SSH user", "\r"],
-  ["node-3: how does hactl log in", "\r"],
-  ["node-3: private key file", "\r"],
   ["Node 4 of 4: name", "\r"],
   ["node-4: address", "10.77.0.14\r"],
   ["node-4: role", "\r"],
-  ["node-4: SSH user", "root\r"],
+  ["Nodes that log in differently", "node-4\r"],
+  ["node-4: SSH user", `${CLEAR_LINE}root\r`],
   ["node-4: how does hactl log in", "\r"],
   ["node-4: private key file", "\r"],
   ["Load balancer in front", "\r"],
@@ -109,7 +60,7 @@ const typing: [string, string][] = [
 ];
 
 const flags = [
-  "--name", "shop", "--distribution", "kubeadm", "--k8s-version", "1.30",
+  "--name", "shop", "--distribution", "kubeadm", "--k8s-version", "1.37",
   "--node", "node-1=10.77.0.11:control-plane:ubuntu", "--node", "node-2=10.77.0.12::ubuntu",
   "--node", "node-3=10.77.0.13:cp:ubuntu", "--node", "node-4=10.77.0.14:worker:root",
   "--identity-file", "~/.ssh/lab_key", "--vip", "10.77.0.100", "--interface", "eth0", "--web",
@@ -157,6 +108,45 @@ describe("hactl init through a pseudo-terminal", () => {
 
     const validate = await run(process.execPath, [hactl, "validate", "-f", typedFile], env);
     expect(validate.code, validate.stdout + validate.stderr).toBe(0);
+  }, 120_000);
+
+  it("stops the connect spinner with ✗ before the interface question when the nodes cannot be reached", async () => {
+    // Nothing listens on port 22 of these loopback addresses: every connection is refused at once.
+    const steps = join(work, "unreachable.json");
+    const snapshots = join(work, "unreachable-screens.json");
+    const script: { expect: string; send: string; settle?: number; snapshot?: string }[] = [
+      { expect: "Cluster name", send: "\r" },
+      { expect: "Kubernetes distribution", send: "\r" },
+      { expect: "microk8s version", send: "1.29\r" },
+      { expect: "out of upstream support since 2025-02-28", send: "" },
+      { expect: "How many nodes", send: "\r" },
+      { expect: "Same SSH login", send: "\r" },
+      { expect: "Every node: SSH user", send: "\r" },
+      { expect: "Every node: how does hactl log in", send: "\r" },
+      ...[1, 2, 3].flatMap((i) => [
+        { expect: `Node ${i} of 3: name`, send: "\r" },
+        { expect: `node-${i}: address`, send: `127.0.0.${10 + i}\r` },
+      ]),
+      { expect: "Nodes that log in differently", send: "\r" },
+      { expect: "Load balancer in front", send: "\r" },
+      { expect: "Port of the Kubernetes API", send: "\r" },
+      { expect: "Virtual IP", send: "10.77.0.100\r" },
+      // a spinner left running redraws every 80 ms: a second is plenty to see it on the screen
+      { expect: "Interface for the VIP", send: "\u0003", settle: 1.2, snapshot: "interface" },
+    ];
+    writeFileSync(steps, JSON.stringify(script));
+    const home = join(work, "home");
+    mkdirSync(home, { recursive: true });
+    const res = await run("python3", [driver, steps, "--snapshots", snapshots, "--", process.execPath, hactl, "init", "--out", join(work, "unreachable.yaml")], { ...env, HOME: home, SSH_AUTH_SOCK: "" });
+    expect(res.code, res.stdout + res.stderr).toBe(130);
+    const screen = (JSON.parse(readFileSync(snapshots, "utf8")) as Record<string, string[]>).interface ?? [];
+    const shown = screen.join("\n");
+    expect(shown).toMatch(/✗ Connect to 3 machines: 3 of 3 not reachable/);
+    expect(shown).toContain("Could not reach them all; type the interface name instead.");
+    // no spinner frame anywhere, and the question is the last thing on the screen, where the cursor waits
+    expect(shown).not.toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/);
+    expect(screen.at(-1)).toMatch(/Interface for the VIP \(blank: the one carrying each machine's address, found at install\)/);
+    expect(screen.filter((l) => l.includes("Interface for the VIP"))).toHaveLength(1);
   }, 120_000);
 
   it("without a terminal, names the flags that are missing instead of asking", async () => {

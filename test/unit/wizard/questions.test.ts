@@ -18,24 +18,20 @@ const fullScript: Step[] = [
   [/distribution/, DEFAULT],
   [/microk8s version/, DEFAULT],
   [/How many nodes/, "3"],
+  [/Same SSH login/, true],
+  [/Every node: SSH user/, "ubuntu"],
+  [/Every node: how does hactl log in/, "key"],
+  [/Every node: private key file/, "~/.ssh/lab"],
   [/Node 1 of 3: name/, DEFAULT],
   [/node-1: address/, "10.0.0.300"],
   [/node-1: address/, "10.0.0.11"],
-  [/node-1: SSH user/, "ubuntu"],
-  [/node-1: how does hactl log in/, "key"],
-  [/node-1: private key file/, "~/.ssh/lab"],
   [/Node 2 of 3: name/, "node-1"],
   [/Node 2 of 3: name/, DEFAULT],
   [/node-2: address/, "10.0.0.11"],
   [/node-2: address/, "10.0.0.12"],
-  [/node-2: SSH user/, DEFAULT],
-  [/node-2: how/, DEFAULT],
-  [/node-2: private key file/, DEFAULT],
   [/Node 3 of 3: name/, DEFAULT],
   [/node-3: address/, "10.0.0.13"],
-  [/node-3: SSH user/, DEFAULT],
-  [/node-3: how/, DEFAULT],
-  [/node-3: private key file/, DEFAULT],
+  [/Nodes that log in differently/, DEFAULT],
   [/^Load balancer/, DEFAULT],
   [/Port of the Kubernetes API/, DEFAULT],
   [/Virtual IP/, "10.0.0.12"],
@@ -171,6 +167,7 @@ describe("the question flow", () => {
     ];
     const p = new ScriptedPrompter([
       [/How many nodes/, "4"],
+      [/Same SSH login/, false],
       ...nodeSteps(1, "worker"),
       ...nodeSteps(2),
       ...nodeSteps(3),
@@ -180,6 +177,58 @@ describe("the question flow", () => {
     const nodes = await askNodes({}, p);
     expect(nodes.map((n) => n.role)).toEqual(["worker", "control-plane", "control-plane", "control-plane"]);
     expect(p.said).toContain("node-2 is a control plane: a highly available cluster needs at least 3.");
+  });
+
+  it("asks the login once for ten nodes, and only the named nodes again (fewer than 40 answers)", async () => {
+    const nodeSteps = (i: number): Step[] => [
+      [new RegExp(`Node ${i} of 10: name`), DEFAULT],
+      [new RegExp(`node-${i}: address`), `10.0.0.${10 + i}`],
+      [new RegExp(`node-${i}: role`), DEFAULT],
+    ];
+    const script: Step[] = [
+      [/How many nodes/, "10"],
+      [/Same SSH login/, DEFAULT],
+      [/Every node: SSH user/, "ops"],
+      [/Every node: how does hactl log in/, DEFAULT],
+      ...Array.from({ length: 10 }, (_, i) => nodeSteps(i + 1)).flat(),
+      [/Nodes that log in differently/, "node-11"],
+      [/Nodes that log in differently/, "node-7, node-9"],
+      [/node-7: SSH user/, "root"],
+      [/node-7: how does hactl log in/, "key"],
+      [/node-7: private key file/, "~/.ssh/old"],
+      [/node-9: SSH user/, "admin"],
+      [/node-9: how does hactl log in/, DEFAULT],
+    ];
+    const p = new ScriptedPrompter(script);
+    const { askNodes } = await import("../../../src/wizard/ask-nodes.js");
+    const nodes = await askNodes({}, p);
+    expect(p.remaining).toBe(0);
+    const withoutOverrides = p.asked.findIndex((q) => /log in differently/.test(q.message)) + 1;
+    expect(withoutOverrides).toBe(35);
+    expect(p.refused[0]?.reason).toMatch(/^node-11: not a node of this cluster/);
+    expect(nodes.map((n) => [n.name, n.role, n.user, n.auth.kind])).toEqual([
+      ...[1, 2, 3].map((i) => [`node-${i}`, "control-plane", "ops", "agent"]),
+      ...[4, 5, 6].map((i) => [`node-${i}`, "worker", "ops", "agent"]),
+      ["node-7", "worker", "root", "key"],
+      ["node-8", "worker", "ops", "agent"],
+      ["node-9", "worker", "admin", "agent"],
+      ["node-10", "worker", "ops", "agent"],
+    ]);
+    const text = answersToText({ ...completeDraft({}), nodes, vip: "10.0.0.100" });
+    expect(text).toContain("{ name: node-7, address: 10.0.0.17, role: worker, ssh: { user: root, identityFile: ~/.ssh/old, useAgent: false } }");
+    expect(parseSpec(text).problems.filter((x) => x.severity === "error")).toEqual([]);
+  });
+
+  it("asks no login question when the flags gave the user and the method", async () => {
+    const nodeSteps = (i: number): Step[] => [
+      [new RegExp(`Node ${i} of 3: name`), DEFAULT],
+      [new RegExp(`node-${i}: address`), `10.0.0.${10 + i}`],
+    ];
+    const p = new ScriptedPrompter([[/How many nodes/, DEFAULT], ...nodeSteps(1), ...nodeSteps(2), ...nodeSteps(3)]);
+    const { askNodes } = await import("../../../src/wizard/ask-nodes.js");
+    const nodes = await askNodes({ sshUser: "ubuntu", sshAuth: { kind: "agent" } }, p);
+    expect(p.remaining).toBe(0);
+    expect(nodes.every((n) => n.user === "ubuntu")).toBe(true);
   });
 
   it("stores an SSH password as an environment reference and says it is not in the file", async () => {

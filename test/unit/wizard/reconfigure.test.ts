@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { parseSpec } from "../../../src/spec/parse.js";
-import { askApp } from "../../../src/wizard/ask-app.js";
+import { askApp, type AppAnswers } from "../../../src/wizard/ask-app.js";
+import { completeDraft } from "../../../src/wizard/complete.js";
 import { appAnswersFromSpec } from "../../../src/wizard/from-spec.js";
-import { DEFAULT, ScriptedPrompter } from "./scripted.js";
+import { answersToText } from "../../../src/wizard/to-spec.js";
+import { DEFAULT, ScriptedPrompter, type Step } from "./scripted.js";
 
 const text = `apiVersion: hactl.dev/v1alpha1
 kind: Cluster
@@ -43,5 +45,38 @@ describe("the application questions prefilled from cluster.yaml (reconfigure)", 
     expect(p.asked.find((q) => /Seconds/.test(q.message))?.initial).toBe("45");
     expect(p.asked.find((q) => /Redis/.test(q.message))?.initial).toBe("REDIS_URL");
     expect(answers).toEqual({ ...current, external: {} });
+  });
+});
+
+describe("the wizard's answers round-trip through cluster.yaml into reconfigure's suggestions", () => {
+  const variants: [string, Partial<AppAnswers>][] = [
+    ["defaults", {}],
+    ["HA with its settings", { ha: true, systemReplicas: 5, evictionTimeoutSeconds: 40 }],
+    ["autoscaling (Linkerd with it)", { autoscaling: true, minReplicas: 3, maxReplicas: 9, linkerd: true }],
+    ["Linkerd and external services", { linkerd: true, external: { postgresql: "PG_URL", rabbitmq: "AMQP_URL" } }],
+  ];
+
+  it.each(variants)("%s: accepting every suggestion gives the same answers", async (_, app) => {
+    const answers = { ...completeDraft({ nodes: [1, 2, 3, 4, 5].map((i) => ({ name: `n${i}`, address: `10.0.0.1${i}` })), vip: "10.0.0.100" }), ...app };
+    const parsed = parseSpec(answersToText(answers));
+    if (!parsed.spec) throw new Error("the wizard's file does not parse");
+    const current = appAnswersFromSpec(parsed.spec);
+    const p = new ScriptedPrompter(Array.from({ length: 12 }, () => [/.*/, DEFAULT] as Step));
+    const again = await askApp({}, answers.nodes.length, p, {}, current);
+    const expected: AppAnswers = {
+      ha: answers.ha,
+      systemReplicas: answers.systemReplicas,
+      evictionTimeoutSeconds: answers.evictionTimeoutSeconds,
+      autoscaling: answers.autoscaling,
+      minReplicas: answers.minReplicas,
+      maxReplicas: answers.maxReplicas,
+      linkerd: answers.linkerd,
+      external: answers.external,
+    };
+    expect(again).toEqual(expected);
+    for (const q of p.asked) {
+      if (/Replicas of each/.test(q.message)) expect(q.initial).toBe(String(answers.systemReplicas));
+      if (/Maximum replicas/.test(q.message)) expect(q.initial).toBe(String(answers.maxReplicas));
+    }
   });
 });
