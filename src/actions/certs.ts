@@ -1,0 +1,143 @@
+import type { RunContext } from "../cli/context.js";
+import { EXIT, HactlError } from "../core/errors.js";
+import { applyPlan } from "../core/executor.js";
+import { describePlan, type Phase } from "../core/plan.js";
+import { gatherCertificates } from "../gather/certs.js";
+import { lbMachinesOutOfDate } from "../gather/lb-state.js";
+import { lbStep } from "../phases/activate-config.js";
+import { EXPIRY_WARNING_DAYS, certsReport, formatCertsReport, planRenewal, type CertsReport, type RenewalPlan } from "../phases/certs.js";
+import { renewPhase, renewableBy } from "../phases/certs-renew.js";
+import { outOfServiceRefusal, putBackInService, serviceLayoutFiles, takeOutOfService, type ServiceLayoutInput } from "../phases/out-of-service.js";
+import { need } from "../phases/prepare-hosts.js";
+import { loadSpecFile } from "../spec/parse.js";
+import type { ClusterSpec } from "../spec/schema.js";
+import { apiEndpoint } from "./converge-stages.js";
+import { RunJournal } from "./journal.js";
+import { acquireClusterLock } from "./lock.js";
+import { serviceLayoutInput } from "./service-layout.js";
+import { lockNode, machinesOf, openSession, type Session } from "./session.js";
+import { waitLivez } from "./verify-api.js";
+
+export interface CertsCheckOptions {
+  file: string;
+}
+
+export interface CertsRenewOptions {
+  file: string;
+  ca: boolean;
+  dryRun: boolean;
+}
+
+async function readReport(spec: ClusterSpec, session: Session): Promise<CertsReport> {
+  const unreachable = new Set(session.unreachable.map((e) => e.node ?? ""));
+  const { observed, unreadable } = await gatherCertificates(spec, session.hosts, unreachable);
+  return certsReport(spec, observed, unreadable, new Date());
+}
+
+/** `hactl certs check`: read-only; exit 6 when a certificate expires within 30 days or a node could not be read. */
+export async function runCertsCheck(opts: CertsCheckOptions, ctx: RunContext): Promise<number> {
+  const { spec } = await loadSpecFile(opts.file);
+  const session = await openSession(spec, spec.spec.nodes, ctx, { tolerateUnreachable: true });
+  try {
+    const report = await readReport(spec, session);
+    ctx.reporter.result(report);
+    ctx.reporter.print(`\n${formatCertsReport(report)}`);
+    return report.healthy ? EXIT.ok : EXIT.unhealthy;
+  } finally {
+    await session.close();
+  }
+}
+
+/** What replacing the CA breaks; `--ca` prints it and stops, so the decision stays with the operator. */
+export const CA_ROTATION_EFFECTS = [
+  "Replacing the cluster CA invalidates every certificate it signed, at once:",
+  "  - every kubeconfig (yours, CI's, the nodes' own) stops working until it is re-issued;",
+  "  - every worker must leave and re-join the cluster to trust the new CA;",
+  "  - service-account tokens and webhooks that pin the CA fail, and workloads restart;",
+  "  - on an HA cluster all control planes must switch to the new CA together, or they cannot talk to each other.",
+];
+
+/**
+ * Pure: the renewal plan as phases. Each control plane in turn: out of service (out of every backend,
+ * lowest VRRP priority, VIP handed over), renew, API answering with the new certificate, back in
+ * service, API through the VIP. Load balancers left out of service by an interrupted run are put back.
+ */
+export function renewalPhases(layout: ServiceLayoutInput, plan: RenewalPlan, staleLb: ReadonlySet<string>, probe: (host: string, port: number, ms: number) => Promise<boolean>): { phases: Phase[]; inPlace: string[] } {
+  const spec = layout.spec;
+  const endpoint = apiEndpoint(spec);
+  const phases: Phase[] = [];
+  const inPlace: string[] = [];
+  const validAfter = new Date(Date.now() + EXPIRY_WARNING_DAYS * 86_400_000);
+  for (const target of plan.targets) {
+    const servesRenewed = target.certificates.some((c) => c.kind === "apiserver");
+    const refusal = outOfServiceRefusal(layout, target.node);
+    if (refusal) inPlace.push(refusal);
+    else phases.push(...takeOutOfService(layout, target.node));
+    phases.push(renewPhase(spec.spec.distribution.type, target));
+    if (refusal) continue;
+    phases.push(...putBackInService(layout, target.node, { probe, ...(endpoint ? { endpoint } : {}), ...(servesRenewed ? { servedValidAfter: validAfter } : {}) }));
+  }
+  if (plan.targets.length === 0 && staleLb.size > 0) {
+    const files = serviceLayoutFiles(layout, new Set());
+    phases.push({ title: "Put every node back in service", mode: "parallel", steps: [...files].filter(([m]) => staleLb.has(m)).map(([m, f]) => lbStep(m, f)) });
+  }
+  return { phases, inPlace };
+}
+
+/**
+ * `hactl certs renew`: renews the server-side certificates that expire within 90 days, one control
+ * plane at a time, each out of service meanwhile. Re-running finds nothing to do; after a Ctrl-C it
+ * finishes the job (a node left out of service is put back).
+ */
+export async function runCertsRenew(opts: CertsRenewOptions, ctx: RunContext): Promise<number> {
+  const { spec } = await loadSpecFile(opts.file);
+  if (opts.ca) {
+    throw new HactlError("USAGE", "hactl does not replace the cluster CA in place", {
+      details: CA_ROTATION_EFFECTS.join("\n"),
+      remedy: "Plan a maintenance window: back up (hactl backup), then rotate the CA with the distribution's own procedure (microk8s refresh-certs --cert ca.crt on every control plane with one CA_DIR; kubeadm: the manual CA rotation), and re-join the workers.",
+    });
+  }
+  const session = await openSession(spec, machinesOf(spec), ctx);
+  try {
+    const report = await readReport(spec, session);
+    if (report.certificates.length === 0 || report.problems.some((p) => p.includes("not read"))) {
+      throw new HactlError("UNHEALTHY", "some nodes' certificates could not be read; nothing was changed", { details: report.problems.join("\n"), remedy: "Run hactl certs check and hactl status." });
+    }
+    const plan = planRenewal(spec, report, renewableBy(spec.spec.distribution.type));
+    const layout = await serviceLayoutInput(spec, session, ctx);
+    const stale = await lbMachinesOutOfDate(session.hosts, serviceLayoutFiles(layout, new Set()));
+    const { phases, inPlace } = renewalPhases(layout, plan, stale, waitLivez);
+    for (const n of plan.notRenewed) ctx.reporter.warn(`not renewed: ${n.entry.node} ${n.entry.certificate} (${n.entry.daysLeft} days left): ${n.reason}`);
+    for (const why of inPlace) ctx.reporter.warn(`renewed in place, the API is briefly unavailable: ${why}`);
+    if (opts.dryRun) {
+      ctx.reporter.phase("Plan (dry run: nothing is changed)");
+      ctx.reporter.print(phases.length > 0 ? describePlan(phases) : "Nothing to do: no server certificate expires within 90 days.");
+      ctx.reporter.result({ dryRun: true, targets: plan.targets.map((t) => ({ node: t.node.name, certificates: t.certificates.map((c) => c.certificate) })), notRenewed: plan.notRenewed.map((n) => ({ node: n.entry.node, certificate: n.entry.certificate, reason: n.reason })) });
+      return 0;
+    }
+    if (phases.length === 0) {
+      ctx.reporter.info(`Nothing to do: no server certificate expires within ${EXPIRY_WARNING_DAYS} days.`);
+      ctx.reporter.result({ renewed: [], report });
+      return report.healthy ? EXIT.ok : EXIT.unhealthy;
+    }
+    if (ctx.interactive) {
+      ctx.reporter.print(describePlan(phases));
+      const { confirm } = await import("../ui/prompts.js");
+      if (!(await confirm(`Renew the certificates of ${plan.targets.map((t) => t.node.name).join(", ") || "no node"}?`, true))) throw new HactlError("USER_ABORTED", "cancelled before any change");
+    }
+    const holder = lockNode(spec, session);
+    const lock = await acquireClusterLock(need(session.hosts, holder), "certs renew", ctx.reporter);
+    try {
+      const journal = new RunJournal(spec.metadata.name, "certs renew", session.hosts.get(holder));
+      await applyPlan(phases, { hosts: session.hosts, reporter: ctx.reporter, signal: ctx.signal, onStep: (step, outcome) => journal.record(step, outcome) });
+    } finally {
+      await lock.release();
+    }
+    const after = await readReport(spec, session);
+    ctx.reporter.result({ renewed: plan.targets.map((t) => ({ node: t.node.name, certificates: t.certificates.map((c) => c.certificate) })), report: after });
+    ctx.reporter.print(`\n${formatCertsReport(after)}`);
+    return after.healthy ? EXIT.ok : EXIT.unhealthy;
+  } finally {
+    await session.close();
+  }
+}
