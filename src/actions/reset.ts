@@ -82,8 +82,8 @@ async function resetNode(spec: ClusterSpec, name: string, opts: ResetOptions, ct
   if (!opts.dryRun) await confirmReset(`Reset ${name}: remove it from the cluster and wipe ${spec.spec.distribution.type} and hactl's files from it?`, ctx);
   const quiet: RunContext = { ...ctx, interactive: false };
   if (inSpec) {
-    if (!opts.dryRun) writePending(spec.metadata.name, inSpec);
     await runRemoveNode({ name, force: opts.force, drainTimeout: opts.drainTimeout, file: opts.file, dryRun: opts.dryRun }, quiet);
+    if (!opts.dryRun) writePending(spec.metadata.name, inSpec);
   } else {
     ctx.reporter.info(`${name} was already removed from the cluster by an earlier reset; finishing its cleanup.`);
   }

@@ -24,19 +24,21 @@ export const HACTL_STATE_DIR = "/var/lib/hactl";
 const STAMPS = `${HACTL_STATE_DIR}/lb-applied`;
 
 /**
- * `restore FILE`: when FILE is hactl's (its marker, or hactl applied the service's configs), put back
- * the file it replaced (FILE.hactl-bak, unless that is itself one of hactl's), else delete it. Prints
- * what it did, one line per file.
+ * `restore FILE SERVICE`: when FILE is hactl's (its marker, or hactl applied the service's configs; "-"
+ * for files only hactl writes), put back the file hactl first found there (FILE.hactl-orig, else
+ * FILE.hactl-bak, unless that is itself one of hactl's), else delete it; the backups go too. Prints what
+ * it did, one line per file.
  */
 const RESTORE_FN = `restore() {
   f=$1 svc=$2
-  [ -e "$f" ] || [ -e "$f.hactl-bak" ] || return 0
-  if [ -e "$f" ] && ! grep -q "Managed by hactl" "$f" 2>/dev/null && [ ! -e "${STAMPS}/$svc" ] && [ "$svc" != "-" ]; then return 0; fi
-  if [ -e "$f.hactl-bak" ] && ! grep -q "Managed by hactl" "$f.hactl-bak" 2>/dev/null; then
-    mv -f "$f.hactl-bak" "$f"; echo "restored $f"
-  else
-    rm -f "$f" "$f.hactl-bak"; echo "removed $f"
-  fi
+  [ -e "$f" ] || [ -e "$f.hactl-orig" ] || [ -e "$f.hactl-bak" ] || return 0
+  if [ -e "$f" ] && [ "$svc" != "-" ] && ! grep -q "Managed by hactl" "$f" 2>/dev/null && [ ! -e "${STAMPS}/$svc" ]; then return 0; fi
+  for b in "$f.hactl-orig" "$f.hactl-bak"; do
+    if [ -e "$b" ] && ! grep -q "Managed by hactl" "$b" 2>/dev/null; then
+      mv -f "$b" "$f"; rm -f "$f.hactl-orig" "$f.hactl-bak"; echo "restored $f"; return 0
+    fi
+  done
+  rm -f "$f" "$f.hactl-orig" "$f.hactl-bak"; echo "removed $f"
 }`;
 
 /** Stops and disables the services hactl configured, then restores their config files. */
@@ -72,8 +74,12 @@ if [ -n "$pkgs" ]; then
   DEBIAN_FRONTEND=noninteractive apt-get purge -y $pkgs
 fi
 for f in ${APT_LIST} ${APT_KEYRING}; do restore "$f" -; done
-if [ -e ${CONTAINERD_CONFIG}.hactl-bak ]; then mv -f ${CONTAINERD_CONFIG}.hactl-bak ${CONTAINERD_CONFIG}; echo "restored ${CONTAINERD_CONFIG}"; fi
-rm -rf /etc/kubernetes /var/lib/kubelet /var/lib/etcd/member 2>/dev/null || true`;
+if [ -e ${CONTAINERD_CONFIG}.hactl-orig ] || [ -e ${CONTAINERD_CONFIG}.hactl-bak ]; then restore ${CONTAINERD_CONFIG} -; fi
+rm -rf /etc/kubernetes`;
+
+/** hactl's state directory (lock, journal, applied stamps); its contents first, in case it is a mount point. */
+const STATE_SCRIPT = `if [ -d "$1" ] && [ -n "$(ls -A "$1")" ]; then find "$1" -mindepth 1 -delete; echo removed; fi
+rmdir "$1" 2>/dev/null || true`;
 
 /** MicroK8s: the snap and its data (no automatic snapshot is kept). */
 const MICROK8S_UNINSTALL_SCRIPT = `if snap list microk8s >/dev/null 2>&1; then snap remove --purge microk8s; else echo "microk8s is not installed"; exit 0; fi`;
@@ -101,7 +107,7 @@ export function uninstallStep(distribution: ClusterSpec["spec"]["distribution"][
     `uninstall:${node}`,
     node,
     "kubeadm reset -f, remove the Kubernetes packages",
-    ["kubeadm reset -f", `apt-get purge ${KUBE_PACKAGES.join(" ")} (those installed)`, `remove ${APT_LIST}, ${APT_KEYRING}; restore ${CONTAINERD_CONFIG} from its backup`, "remove /etc/kubernetes, /var/lib/kubelet"],
+    ["kubeadm reset -f", `apt-get purge ${KUBE_PACKAGES.join(" ")} (those installed)`, `remove ${APT_LIST}, ${APT_KEYRING}; restore ${CONTAINERD_CONFIG} from its backup`, "remove /etc/kubernetes"],
     KUBEADM_UNINSTALL_SCRIPT,
     KUBE_PACKAGES,
     () => true,
@@ -113,10 +119,10 @@ export function uninstallStep(distribution: ClusterSpec["spec"]["distribution"][
 export function cleanupSteps(machine: string): Step[] {
   const lbArgs = LB_FILES.map((f) => `${f.service}:${f.path}`);
   return [
-    scriptStep(`clean-lb:${machine}`, machine, "stop hactl's keepalived/haproxy/nginx, restore their configs", LB_FILES.map((f) => `${f.path}: put back ${f.path}.hactl-bak, or remove`), LB_SCRIPT, lbArgs, (out) => out.trim() !== ""),
+    scriptStep(`clean-lb:${machine}`, machine, "stop hactl's keepalived/haproxy/nginx, restore their configs", LB_FILES.map((f) => `${f.path}: put back the file hactl replaced (${f.path}.hactl-orig), or remove it`), LB_SCRIPT, lbArgs, (out) => out.trim() !== ""),
     scriptStep(`clean-sysctl:${machine}`, machine, "remove hactl's sysctl and module files", [NONLOCAL_BIND_FILE, SYSCTL_FILE, MODULES_FILE].map((f) => `remove ${f}`), SYSCTL_SCRIPT, [NONLOCAL_BIND_FILE, SYSCTL_FILE, MODULES_FILE], (out) => out.trim() !== ""),
     hostsBlockStep(machine),
-    scriptStep(`clean-state:${machine}`, machine, `remove ${HACTL_STATE_DIR}`, [`rm -rf ${HACTL_STATE_DIR}`], `if [ -e "$1" ]; then rm -rf "$1"; echo removed; fi`, [HACTL_STATE_DIR], (out) => out.includes("removed")),
+    scriptStep(`clean-state:${machine}`, machine, `remove ${HACTL_STATE_DIR}`, [`rm -rf ${HACTL_STATE_DIR}`], STATE_SCRIPT, [HACTL_STATE_DIR], (out) => out.includes("removed")),
   ];
 }
 

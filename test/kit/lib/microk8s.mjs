@@ -2,6 +2,7 @@
 // config, version. Installed into the node's PATH by `snap install microk8s` (see snap.mjs).
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
+import path from "node:path";
 import https from "node:https";
 import tls from "node:tls";
 import { Etcd, EtcdRequestError, EtcdUnavailable, endpointFor, knownEndpoints, peerUrl, restartEtcdFromConf, startEtcd, stopEtcd } from "./etcd.mjs";
@@ -171,7 +172,8 @@ export async function freshCluster(/** @type {{channel: string, version: string}
 export async function removeInstallation() {
   await stopAgent();
   await stopEtcd({ wipe: true });
-  fs.rmSync(SNAP_DIR, { recursive: true, force: true });
+  // The whole $SNAP_DATA tree of every revision goes, as with `snap remove --purge`.
+  fs.rmSync(path.dirname(SNAP_DIR), { recursive: true, force: true });
   updateLocalState({ distro: undefined, installed: false, role: undefined, etcdMember: false, etcdEndpoints: [], clustered: false, stopped: false });
 }
 

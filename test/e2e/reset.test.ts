@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { labClusterYaml } from "../lab/cluster-yaml.mjs";
+import { inNode, labDown, labUp, type Lab, type LabNode } from "../lab/lab.mjs";
+import { hactl, workdir, writeSpec } from "./hactl.js";
+
+let lab: Lab;
+let dir: string;
+let spec: string;
+const node = (i: number): LabNode => lab.nodes[i - 1] as LabNode;
+
+/** Every file hactl writes on a node, and what the server looked like there: a content hash or "absent". */
+const WATCHED = [
+  "/etc/haproxy/haproxy.cfg",
+  "/etc/haproxy/haproxy.cfg.hactl-bak",
+  "/etc/haproxy/haproxy.cfg.hactl-orig",
+  "/etc/keepalived/keepalived.conf",
+  "/etc/keepalived/keepalived.conf.hactl-bak",
+  "/etc/keepalived/check_haproxy.sh",
+  "/etc/sysctl.d/60-hactl-loadbalancer.conf",
+  "/etc/hosts",
+  "/etc/hosts.hactl-bak",
+  "/var/lib/hactl",
+  "/var/snap/microk8s",
+  "/usr/local/bin/microk8s",
+];
+
+const SNAPSHOT = `for f in "$@"; do
+  if [ -d "$f" ]; then printf '%s dir %s\\n' "$f" "$(ls -A "$f" | wc -l)"
+  elif [ -e "$f" ] || [ -L "$f" ]; then printf '%s %s\\n' "$f" "$(sha256sum < "$f" | cut -c1-16)"
+  else printf '%s absent\\n' "$f"; fi
+done
+printf 'ip_nonlocal_bind %s\\n' "$(sysctl -n net.ipv4.ip_nonlocal_bind)"
+for s in keepalived haproxy; do printf '%s %s\\n' "$s" "$(systemctl is-active $s)"; done`;
+
+async function snapshot(i: number): Promise<string> {
+  return (await inNode(node(i), ["sh", "-c", SNAPSHOT, "snapshot", ...WATCHED])).stdout;
+}
+
+const before = new Map<number, string>();
+
+beforeAll(async () => {
+  lab = await labUp({ nodes: 4 });
+  for (const i of [1, 2, 3, 4]) before.set(i, await snapshot(i));
+  dir = workdir("reset");
+  spec = writeSpec(dir, labClusterYaml(lab, { controlPlanes: 3, workers: 1 }));
+  const run = await hactl(dir, ["install", "-f", spec, "--yes"]);
+  expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+  // The install really changed the servers this test then checks file by file.
+  expect(await snapshot(1)).not.toBe(before.get(1));
+  expect(await snapshot(4)).not.toBe(before.get(4));
+});
+
+afterAll(async () => {
+  await labDown();
+});
+
+describe("hactl reset", () => {
+  it("refuses without a confirmation, with a wrong --confirm, and when the quorum guard says no; nothing changes", async () => {
+    const installed = await snapshot(4);
+    const noYes = await hactl(dir, ["reset", "node-4", "-f", spec]);
+    expect(noYes.code).toBe(2);
+    expect(noYes.stderr).toMatch(/needs a confirmation.*nothing was changed/s);
+    const wrongName = await hactl(dir, ["reset", "--all", "--confirm", "other", "-f", spec, "--yes"]);
+    expect(wrongName.code).toBe(2);
+    expect(wrongName.stderr).toMatch(/--confirm must repeat its name/);
+    expect(wrongName.stderr).toContain("hactl reset --all --confirm lab");
+    const both = await hactl(dir, ["reset", "node-4", "--all", "--confirm", "lab", "-f", spec, "--yes"]);
+    expect(both.code).toBe(2);
+    const quorum = await hactl(dir, ["reset", "node-1", "-f", spec, "--yes"]);
+    expect(quorum.code).toBe(3);
+    expect(quorum.stderr).toMatch(/refusing to remove node-1.*lose high availability/s);
+    expect(await snapshot(4)).toBe(installed);
+    expect((await inNode(node(1), ["microk8s", "kubectl", "get", "nodes"])).stdout).toMatch(/node-4\s+Ready/);
+    expect(readFileSync(spec, "utf8")).toContain("name: node-1");
+  });
+
+  it("resets a worker: out of the cluster and cluster.yaml, and its server as it was before hactl, file by file", async () => {
+    const run = await hactl(dir, ["reset", "node-4", "-f", spec, "--yes"]);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain("node-4 is out of the cluster and back to a bare server.");
+    expect(await snapshot(4)).toBe(before.get(4));
+    expect((await inNode(node(1), ["microk8s", "kubectl", "get", "nodes"])).stdout).not.toContain("node-4");
+    expect(readFileSync(spec, "utf8")).not.toContain("name: node-4");
+    expect((await inNode(node(4), ["snap", "list", "microk8s"])).code).not.toBe(0);
+    const again = await hactl(dir, ["reset", "node-4", "-f", spec, "--yes"]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/node-4 is not in/);
+  });
+
+  it("--all --dry-run prints the plan and changes nothing", async () => {
+    const installed = await snapshot(1);
+    const run = await hactl(dir, ["reset", "--all", "--confirm", "lab", "-f", spec, "--dry-run"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("Stop the load balancers");
+    expect(run.stdout).toContain("snap remove --purge microk8s");
+    expect(await snapshot(1)).toBe(installed);
+  });
+
+  it("--all resets every node as it was, and nobody holds the VIP", async () => {
+    const run = await hactl(dir, ["reset", "--all", "--confirm", "lab", "-f", spec, "--yes"]);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    for (const i of [1, 2, 3]) {
+      expect(await snapshot(i), `node-${i}`).toBe(before.get(i));
+      expect((await inNode(node(i), ["ip", "-4", "-o", "addr"])).stdout).not.toContain(`${lab.vips[0] ?? ""}/`);
+    }
+    expect(run.stdout).toMatch(/nobody holds 10\.77\.0\.\d+/);
+    const again = await hactl(dir, ["reset", "--all", "--confirm", "lab", "-f", spec, "--yes"]);
+    expect(again.code, again.stderr).toBe(0);
+    for (const i of [1, 2, 3]) expect(await snapshot(i)).toBe(before.get(i));
+  });
+});
