@@ -100,7 +100,7 @@ export async function runCertsRenew(opts: CertsRenewOptions, ctx: RunContext): P
   const session = await openSession(spec, machinesOf(spec), ctx);
   try {
     const report = await readReport(spec, session);
-    if (report.certificates.length === 0 || report.problems.some((p) => p.includes("not read"))) {
+    if (report.unreadNodes.length > 0) {
       throw new HactlError("UNHEALTHY", "some nodes' certificates could not be read; nothing was changed", { details: report.problems.join("\n"), remedy: "Run hactl certs check and hactl status." });
     }
     const plan = planRenewal(spec, report, renewableBy(spec.spec.distribution.type));

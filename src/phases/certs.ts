@@ -31,6 +31,8 @@ export interface CertsReport {
   problems: string[];
   /** Certificates below EXPIRY_WARNING_DAYS. */
   warnings: string[];
+  /** Nodes whose certificates could not be read (unreachable, distribution missing, tool failed). */
+  unreadNodes: string[];
 }
 
 export function expiryState(days: number): ExpiryState {
@@ -60,7 +62,7 @@ export function certsReport(spec: ClusterSpec, observed: ReadonlyMap<string, rea
   }
   for (const [node, why] of unreadable) problems.push(`${node}: certificates not read (${why})`);
   const soonest = [...certificates].sort((a, b) => a.expires.localeCompare(b.expires))[0];
-  return { cluster: spec.metadata.name, checkedAt: now.toISOString(), healthy: problems.length === 0, certificates, ...(soonest ? { soonest } : {}), problems, warnings };
+  return { cluster: spec.metadata.name, checkedAt: now.toISOString(), healthy: problems.length === 0, certificates, ...(soonest ? { soonest } : {}), problems, warnings, unreadNodes: [...unreadable.keys()] };
 }
 
 export function formatCertsReport(report: CertsReport): string {
