@@ -6,6 +6,7 @@ import { gatherCertificates } from "../gather/certs.js";
 import { lbMachinesOutOfDate } from "../gather/lb-state.js";
 import { lbStep } from "../phases/activate-config.js";
 import { EXPIRY_WARNING_DAYS, certsReport, formatCertsReport, planRenewal, type CertsReport, type RenewalPlan } from "../phases/certs.js";
+import { caFactsCommand, caRotationPhases, parseCaFacts, planCaRotation, type CaFacts } from "../phases/certs-ca.js";
 import { renewPhase, renewableBy } from "../phases/certs-renew.js";
 import { outOfServiceRefusal, putBackInService, serviceLayoutFiles, takeOutOfService, type ServiceLayoutInput } from "../phases/out-of-service.js";
 import { need } from "../phases/prepare-hosts.js";
@@ -48,14 +49,71 @@ export async function runCertsCheck(opts: CertsCheckOptions, ctx: RunContext): P
   }
 }
 
-/** What replacing the CA breaks; `--ca` prints it and stops, so the decision stays with the operator. */
+/** What replacing the CA breaks: `--ca` shows it before it asks (or needs --yes). */
 export const CA_ROTATION_EFFECTS = [
   "Replacing the cluster CA invalidates every certificate it signed, at once:",
   "  - every kubeconfig (yours, CI's, the nodes' own) stops working until it is re-issued;",
   "  - every worker must leave and re-join the cluster to trust the new CA;",
   "  - service-account tokens and webhooks that pin the CA fail, and workloads restart;",
-  "  - on an HA cluster all control planes must switch to the new CA together, or they cannot talk to each other.",
+  "  - while the control planes switch one by one, clients that trust only one of the two CAs fail on the others.",
 ];
+
+/**
+ * `hactl certs renew --ca` (MicroK8s): a new cluster CA made on the first control plane and installed on
+ * the others, one at a time, each out of service meanwhile. kubeadm has no command for it and is refused.
+ */
+async function rotateCa(spec: ClusterSpec, opts: CertsRenewOptions, ctx: RunContext): Promise<number> {
+  if (spec.spec.distribution.type !== "microk8s") {
+    throw new HactlError("USAGE", "hactl replaces the CA of MicroK8s clusters only; nothing was changed", {
+      details: CA_ROTATION_EFFECTS.join("\n"),
+      remedy: "For kubeadm follow the manual CA rotation (kubernetes.io: Manual Rotation of CA Certificates), after hactl backup.",
+    });
+  }
+  for (const line of CA_ROTATION_EFFECTS) ctx.reporter.warn(line);
+  if (!opts.dryRun && !ctx.interactive && !ctx.yes) {
+    throw new HactlError("USAGE", "replacing the cluster CA needs a confirmation; nothing was changed", { details: CA_ROTATION_EFFECTS.join("\n"), remedy: "Read the effects above; run it in a terminal to be asked, or add --yes." });
+  }
+  const session = await openSession(spec, machinesOf(spec), ctx);
+  try {
+    const cps = spec.spec.nodes.filter((n) => n.role === "control-plane");
+    const cas = new Map<string, CaFacts>();
+    for (const n of cps) {
+      const facts = parseCaFacts((await need(session.hosts, n.name).run(caFactsCommand)).stdout);
+      if (!facts) throw new HactlError("UNHEALTHY", `the CA of ${n.name} could not be read; nothing was changed`, { node: n.name, remedy: "Run hactl certs check." });
+      cas.set(n.name, facts);
+    }
+    const plan = planCaRotation(cps, cas);
+    const layout = await serviceLayoutInput(spec, session, ctx);
+    const endpoint = apiEndpoint(spec);
+    const phases = caRotationPhases(layout, plan, { probe: waitLivez, ...(endpoint ? { endpoint } : {}) });
+    if (!plan.rotateOn) ctx.reporter.info(`Finishing an interrupted CA rotation: ${plan.install.map((n) => n.name).join(", ")} still need ${plan.source.name}'s new CA.`);
+    if (opts.dryRun) {
+      ctx.reporter.phase("Plan (dry run: nothing is changed)");
+      ctx.reporter.print(describePlan(phases));
+      return 0;
+    }
+    if (ctx.interactive) {
+      ctx.reporter.print(describePlan(phases));
+      const { confirm } = await import("../ui/prompts.js");
+      if (!(await confirm(`Replace the CA of ${spec.metadata.name}? Read the effects above.`, false))) throw new HactlError("USER_ABORTED", "cancelled before any change");
+    }
+    const holder = lockNode(spec, session);
+    const lock = await acquireClusterLock(need(session.hosts, holder), "certs renew --ca", ctx.reporter);
+    try {
+      const journal = new RunJournal(spec.metadata.name, "certs renew --ca", session.hosts.get(holder));
+      await applyPlan(phases, { hosts: session.hosts, reporter: ctx.reporter, signal: ctx.signal, onStep: (step, outcome) => journal.record(step, outcome) });
+    } finally {
+      await lock.release();
+    }
+    const workers = spec.spec.nodes.filter((n) => n.role === "worker").map((n) => n.name);
+    for (const w of workers) ctx.reporter.warn(`${w} still trusts the old CA: re-join it (hactl remove-node ${w}, then hactl add-node ${w} --role worker).`);
+    ctx.reporter.info("Every control plane now uses the new CA. Kubeconfigs made before now do not verify any more: fetch a new one (microk8s config on a control plane).");
+    ctx.reporter.result({ caReplaced: true, controlPlanes: cps.map((n) => n.name), workersToRejoin: workers });
+    return 0;
+  } finally {
+    await session.close();
+  }
+}
 
 /**
  * Pure: the renewal plan as phases. Each control plane in turn: out of service (out of every backend,
@@ -91,12 +149,7 @@ export function renewalPhases(layout: ServiceLayoutInput, plan: RenewalPlan, sta
  */
 export async function runCertsRenew(opts: CertsRenewOptions, ctx: RunContext): Promise<number> {
   const { spec } = await loadSpecFile(opts.file);
-  if (opts.ca) {
-    throw new HactlError("USAGE", "hactl does not replace the cluster CA in place", {
-      details: CA_ROTATION_EFFECTS.join("\n"),
-      remedy: "Plan a maintenance window: back up (hactl backup), then rotate the CA with the distribution's own procedure (microk8s refresh-certs --cert ca.crt on every control plane with one CA_DIR; kubeadm: the manual CA rotation), and re-join the workers.",
-    });
-  }
+  if (opts.ca) return rotateCa(spec, opts, ctx);
   const session = await openSession(spec, machinesOf(spec), ctx);
   try {
     const report = await readReport(spec, session);

@@ -117,12 +117,30 @@ describe("hactl certs (MicroK8s)", () => {
     }
   });
 
-  it("--ca explains what replacing the CA breaks and changes nothing", async () => {
-    const before = (await inNode(node(1), ["cat", `${CERTS}/ca.crt`])).stdout;
+  it("--ca: refused without a confirmation; with --yes a new CA on every control plane, one at a time, no failed request", async () => {
+    const caOf = async (i: number): Promise<string> => (await inNode(node(i), ["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", `${CERTS}/ca.crt`])).stdout.trim();
+    const before = await caOf(1);
+    const refused = await hactl(dir, ["certs", "renew", "--ca", "-f", spec]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/every worker must leave and re-join/);
+    expect(await caOf(1)).toBe(before);
+
+    const loop = requestLoop(lab.vips[0] as string, API_PORT);
     const run = await hactl(dir, ["certs", "renew", "--ca", "-f", spec, "--yes"]);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/every worker must leave and re-join/);
-    expect((await inNode(node(1), ["cat", `${CERTS}/ca.crt`])).stdout).toBe(before);
+    const traffic = await loop.stop();
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    console.log(`certs renew --ca (3 control planes): requests through the VIP: ${traffic.ok} ok, ${traffic.failed} failed`);
+    expect(traffic.errors).toEqual([]);
+    const after = await caOf(1);
+    expect(after).not.toBe(before);
+    expect([await caOf(2), await caOf(3)]).toEqual([after, after]);
+    for (const i of [1, 2, 3]) {
+      const verify = await inNode(node(1), ["sh", "-c", `openssl s_client -connect ${node(i).address}:16443 -CAfile ${CERTS}/ca.crt -verify_return_error </dev/null 2>&1 | grep "Verify return code"`]);
+      expect(verify.stdout.trim(), `node-${i}`).toBe("Verify return code: 0 (ok)");
+    }
+    expect(run.stderr).toContain("node-4 still trusts the old CA: re-join it");
+    expect(run.stdout).not.toMatch(/BEGIN (EC )?PRIVATE KEY/);
+    expect(run.log).not.toMatch(/BEGIN (EC )?PRIVATE KEY/);
   });
 
   it("status shows the soonest expiry", async () => {

@@ -11,7 +11,7 @@ import { registerNode, restartAgent, startAgent, stopAgent, waitNodeReady } from
 import { K, applyObject, listNodes } from "./store.mjs";
 import { daysUntilExpiry, fingerprint12, makeCa, makeCert, makeSelfSigned } from "./tls.mjs";
 import {
-  SNAP_DIR, allAddresses, daemonPid, err, fail, isRoot, localState, nodeAddress, nodeName, out, parseArgs, readStdin,
+  SNAP_DIR, allAddresses, daemonPid, err, fail, isRoot, localState, nodeAddress, nodeName, out, parseArgs, readStdin, run,
   sleep, stepCost, takeFault, updateLocalState, writeFileAtomic,
 } from "./util.mjs";
 
@@ -809,6 +809,31 @@ async function restartService(/** @type {string} */ service) {
   await waitNodeReady(nodeName(), 30_000);
 }
 
+/** `refresh-certs CA_DIR`: the given CA replaces this node's, and the server certificate is re-issued with it. */
+async function installCa(/** @type {string} */ dir) {
+  out("Validating provided certificates");
+  if (!fs.existsSync(`${dir}/ca.crt`) || !fs.existsSync(`${dir}/ca.key`)) fail(30, `Could not find ca.crt and ca.key files in ${dir}`, { stdout: true });
+  // The real check is `openssl rsa -check` (MicroK8s makes RSA keys); the kit's keys are EC.
+  if ((await run("openssl", ["pkey", "-in", `${dir}/ca.key`, "-check", "-noout"])).code !== 0) fail(31, "CA private key is invalid. Command 'openssl pkey -check' returned non-zero exit status 1.", { stdout: true });
+  if ((await run("openssl", ["x509", "-in", `${dir}/ca.crt`, "-text", "-noout"])).code !== 0) fail(32, "CA certificate is invalid. Command 'openssl x509' returned non-zero exit status 1.", { stdout: true });
+  const backup = `/var/snap/microk8s/${revisionFor(localState().channel ?? "")}/certs-backup/`;
+  out(`Taking a backup of the current certificates under ${backup}`);
+  fs.mkdirSync(backup, { recursive: true });
+  fs.cpSync(CERTS, `${backup}certs`, { recursive: true });
+  out("Installing provided certificates");
+  await stepCost("refresh-certs");
+  fs.copyFileSync(`${dir}/ca.crt`, `${CERTS}/ca.crt`);
+  fs.copyFileSync(`${dir}/ca.key`, `${CERTS}/ca.key`);
+  fs.chmodSync(`${CERTS}/ca.key`, 0o600);
+  await serverCert();
+  out("Creating new kubeconfig file");
+  writeFileAtomic(CLIENT_CONFIG, kubeconfig("https://127.0.0.1:16443"), 0o600);
+  await restartService("kubelite");
+  await restartService("cluster-agent");
+  out("\n    The CA certificates have been replaced. Kubernetes will restart the pods of your workloads.\n    Any worker nodes you may have in your cluster need to be removed and re-joined to become\n    aware of the new CA.\n");
+  return 0;
+}
+
 async function refreshCerts(/** @type {string[]} */ argv) {
   if (isWorker()) {
     out("This MicroK8s deployment is acting as a node in a cluster. Please use the microk8s refresh-certs command on the master\nand then return to this node to perform a microk8s leave and re-join.");
@@ -819,6 +844,12 @@ async function refreshCerts(/** @type {string[]} */ argv) {
   const cert = a.get("cert", "e");
   const check = a.has("check", "c");
   const undo = a.has("undo", "u");
+  const caDir = a.positional[0];
+  if (caDir !== undefined) {
+    if (check || undo || cert !== undefined) fail(1, "Please do not set any options in combination with the CA_DIR.", { stdout: true });
+    if (!fs.existsSync(caDir)) fail(2, `Usage: refresh-certs [OPTIONS] [CA_DIR]\nTry 'refresh-certs --help' for help.\n\nError: Invalid value for '[CA_DIR]': Path '${caDir}' does not exist.`);
+    return installCa(caDir);
+  }
   if ([check, undo, cert !== undefined].filter(Boolean).length > 1) fail(2, "Please select only one of the options -c, -u or -e.", { stdout: true });
   if (check) {
     for (const [file, label] of Object.entries(REFRESHABLE)) out(`The ${label} certificate will expire in ${daysUntilExpiry(`${CERTS}/${file}`)} days.`);

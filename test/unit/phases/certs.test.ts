@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CertObservation } from "../../../src/distros/certs.js";
 import { certificateStatus, certsReport, expiryState, formatCertsReport, planRenewal } from "../../../src/phases/certs.js";
+import { parseCaFacts, planCaRotation, type CaFacts } from "../../../src/phases/certs-ca.js";
 import { renewCommands, renewableBy } from "../../../src/phases/certs-renew.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 
@@ -70,5 +71,25 @@ describe("renewal plan", () => {
     const [command] = renewCommands("kubeadm", plan.targets[0] as (typeof plan.targets)[number]);
     expect(command?.argv[2]).toContain("kubeadm certs renew all");
     expect(command?.argv[2]).toContain("systemctl restart kubelet");
+  });
+});
+
+describe("CA rotation plan", () => {
+  const cps = spec.spec.nodes.filter((n) => n.role === "control-plane");
+  const ca = (fingerprint: string, day: number): CaFacts => ({ fingerprint, notBefore: new Date(Date.UTC(2026, 0, day)) });
+
+  it("reads openssl's fingerprint and start date", () => {
+    expect(parseCaFacts("sha256 Fingerprint=AB:CD:01\nnotBefore=Jan  2 03:04:05 2026 GMT\n")).toEqual({ fingerprint: "AB:CD:01", notBefore: new Date("2026-01-02T03:04:05Z") });
+    expect(parseCaFacts("unable to load certificate")).toBeUndefined();
+  });
+
+  it("one CA everywhere: a new one on the first control plane, installed on the others", () => {
+    const plan = planCaRotation(cps, new Map(cps.map((n) => [n.name, ca("OLD", 1)])));
+    expect([plan.rotateOn?.name, plan.source.name, plan.install.map((n) => n.name)]).toEqual(["node-1", "node-1", ["node-2", "node-3"]]);
+  });
+
+  it("an interrupted rotation: the newest CA is installed where it is missing, none is made", () => {
+    const plan = planCaRotation(cps, new Map([["node-1", ca("NEW", 5)], ["node-2", ca("NEW", 5)], ["node-3", ca("OLD", 1)]]));
+    expect([plan.rotateOn, plan.source.name, plan.install.map((n) => n.name)]).toEqual([undefined, "node-1", ["node-3"]]);
   });
 });
