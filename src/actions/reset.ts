@@ -6,7 +6,7 @@ import { applyPlan } from "../core/executor.js";
 import { describePlan, type Phase } from "../core/plan.js";
 import { findVipHolders } from "../gather/cluster-status.js";
 import { need } from "../phases/prepare-hosts.js";
-import { cleanupSteps, resetPhases, uninstallStep } from "../phases/reset.js";
+import { cleanupSteps, forgetNodeStep, resetPhases, uninstallStep } from "../phases/reset.js";
 import { loadSpecFile } from "../spec/parse.js";
 import { nodeSchema, type ClusterSpec, type NodeSpec } from "../spec/schema.js";
 import { RunJournal } from "./journal.js";
@@ -91,7 +91,10 @@ async function resetNode(spec: ClusterSpec, name: string, opts: ResetOptions, ct
     ctx.reporter.print(describePlan(cleanup));
     return 0;
   }
-  const session = await openSession(spec, [target], quiet, { tolerateUnreachable: true });
+  // A node finished from an earlier --force reset may have registered itself again: a control plane
+  // deletes its Node object after the cleanup.
+  const runners = inSpec ? [] : spec.spec.nodes.filter((n) => n.role === "control-plane");
+  const session = await openSession(spec, [target, ...runners], quiet, { tolerateUnreachable: true });
   try {
     if (!session.hosts.has(name)) {
       if (opts.force) {
@@ -100,8 +103,10 @@ async function resetNode(spec: ClusterSpec, name: string, opts: ResetOptions, ct
       }
       throw new HactlError("SSH_UNREACHABLE", `${name} is out of the cluster, but not reachable for its cleanup`, { node: name, remedy: `Run 'hactl reset ${name}' again once it is reachable.` });
     }
+    const runner = runners.find((n) => session.hosts.has(n.name));
+    const plan = runner ? [...cleanup, { title: `Forget ${name}`, mode: "serial" as const, steps: [forgetNodeStep(spec.spec.distribution.type, name, runner.name)] }] : cleanup;
     const journal = new RunJournal(spec.metadata.name, "reset", undefined);
-    await applyPlan(cleanup, { hosts: session.hosts, reporter: ctx.reporter, signal: ctx.signal, onStep: (step, outcome) => journal.record(step, outcome) });
+    await applyPlan(plan, { hosts: session.hosts, reporter: ctx.reporter, signal: ctx.signal, onStep: (step, outcome) => journal.record(step, outcome) });
   } finally {
     await session.close();
   }

@@ -1,4 +1,6 @@
 import type { Phase, Step } from "../core/plan.js";
+import { kubeadm } from "../distros/kubeadm.js";
+import { microk8s } from "../distros/microk8s.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { withoutHostsBlock } from "./hosts-file.js";
 import { APT_KEYRING, APT_LIST, CONTAINERD_CONFIG, KUBE_PACKAGES, MODULES_FILE, SYSCTL_FILE } from "./kubeadm/prepare.js";
@@ -113,6 +115,24 @@ export function uninstallStep(distribution: ClusterSpec["spec"]["distribution"][
     () => true,
     15 * 60_000,
   );
+}
+
+/**
+ * Pure: after a node removed with --force came back and was cleaned, its kubelet may have registered it
+ * again before it was uninstalled: the Node object goes, from a control plane.
+ */
+export function forgetNodeStep(distribution: ClusterSpec["spec"]["distribution"]["type"], name: string, runner: string): Step {
+  const command = (distribution === "microk8s" ? microk8s : kubeadm).kubectl("delete", "node", name, "--ignore-not-found");
+  return {
+    id: `forget:${name}`,
+    node: runner,
+    title: `delete ${name}'s Node object if it registered again`,
+    describe: [command.argv.join(" ")],
+    async run(ctx) {
+      const r = await need(ctx.hosts, runner).run(command, { signal: ctx.signal });
+      return r.stdout.includes("deleted") ? "changed" : "unchanged";
+    },
+  };
 }
 
 /** Pure: the cleanup steps of one machine, after its distribution is gone. */

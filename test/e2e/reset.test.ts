@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { labClusterYaml } from "../lab/cluster-yaml.mjs";
-import { inNode, labDown, labUp, type Lab, type LabNode } from "../lab/lab.mjs";
+import { inNode, labDown, labUp, startNode, stopNode, type Lab, type LabNode } from "../lab/lab.mjs";
 import { hactl, workdir, writeSpec } from "./hactl.js";
 
 let lab: Lab;
@@ -40,10 +40,10 @@ async function snapshot(i: number): Promise<string> {
 const before = new Map<number, string>();
 
 beforeAll(async () => {
-  lab = await labUp({ nodes: 4 });
-  for (const i of [1, 2, 3, 4]) before.set(i, await snapshot(i));
+  lab = await labUp({ nodes: 5 });
+  for (const i of [1, 2, 3, 4, 5]) before.set(i, await snapshot(i));
   dir = workdir("reset");
-  spec = writeSpec(dir, labClusterYaml(lab, { controlPlanes: 3, workers: 1 }));
+  spec = writeSpec(dir, labClusterYaml(lab, { controlPlanes: 3, workers: 2 }));
   const run = await hactl(dir, ["install", "-f", spec, "--yes"]);
   expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
   // The install really changed the servers this test then checks file by file.
@@ -86,6 +86,22 @@ describe("hactl reset", () => {
     const again = await hactl(dir, ["reset", "node-4", "-f", spec, "--yes"]);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/node-4 is not in/);
+  });
+
+  it("--force takes a dead worker out of the cluster; once it is back, a second reset cleans its server", async () => {
+    await stopNode("node-5");
+    const run = await hactl(dir, ["reset", "node-5", "--force", "-f", spec, "--yes"]);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stderr).toContain("node-5 is not reachable: it is out of the cluster, but its server was not cleaned");
+    expect(readFileSync(spec, "utf8")).not.toContain("name: node-5");
+    expect((await inNode(node(1), ["microk8s", "kubectl", "get", "nodes"])).stdout).not.toContain("node-5");
+    await startNode("node-5");
+    await new Promise((r) => setTimeout(r, 3000));
+    const back = await hactl(dir, ["reset", "node-5", "-f", spec, "--yes"]);
+    expect(back.code, `${back.stdout}\n${back.stderr}`).toBe(0);
+    expect(back.stdout).toContain("node-5 was already removed from the cluster by an earlier reset");
+    expect(await snapshot(5)).toBe(before.get(5));
+    expect((await inNode(node(1), ["microk8s", "kubectl", "get", "nodes"])).stdout).not.toContain("node-5");
   });
 
   it("--all --dry-run prints the plan and changes nothing", async () => {
