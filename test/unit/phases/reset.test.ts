@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { applyPlan } from "../../../src/core/executor.js";
 import { withHostsBlock, withoutHostsBlock } from "../../../src/phases/hosts-file.js";
-import { LB_FILES, cleanupSteps, resetPhases, uninstallStep } from "../../../src/phases/reset.js";
+import { LB_FILES, cleanupSteps, forgetNodeStep, resetPhases, uninstallStep } from "../../../src/phases/reset.js";
 import { FakeHost } from "../../fakes/fake-host.js";
 
 const silent = { phase: () => undefined, step: () => undefined, log: () => undefined };
@@ -25,6 +25,8 @@ describe("reset planning", () => {
       ["Remove hactl's files", ["clean-sysctl:node-1", "clean-hosts:node-1", "clean-state:node-1", "clean-sysctl:node-2", "clean-hosts:node-2", "clean-state:node-2", "clean-sysctl:lb-1", "clean-hosts:lb-1", "clean-state:lb-1"]],
     ]);
     expect(uninstallStep("kubeadm", "node-1").describe).toContain("kubeadm reset -f");
+    expect(forgetNodeStep("microk8s", "node-5", "node-1")).toMatchObject({ node: "node-1", describe: ["microk8s kubectl delete node node-5 --ignore-not-found"] });
+    expect(forgetNodeStep("kubeadm", "node-5", "node-1").describe[0]).toBe("kubectl --kubeconfig /etc/kubernetes/admin.conf delete node node-5 --ignore-not-found");
   });
 
   it("runs each cleanup as one script with the paths as arguments, and reports 'already done' when nothing was left", async () => {
