@@ -6,7 +6,7 @@ import { gatherCertificates } from "../gather/certs.js";
 import { lbMachinesOutOfDate } from "../gather/lb-state.js";
 import { lbStep } from "../phases/activate-config.js";
 import { EXPIRY_WARNING_DAYS, certsReport, formatCertsReport, planRenewal, type CertsReport, type RenewalPlan } from "../phases/certs.js";
-import { caFactsCommand, caRotationPhases, parseCaFacts, planCaRotation, type CaFacts } from "../phases/certs-ca.js";
+import { CA_ROTATION_MARKER, caFactsCommand, caRotationPhases, parseCaFacts, planCaRotation, type CaFacts } from "../phases/certs-ca.js";
 import { renewPhase, renewableBy } from "../phases/certs-renew.js";
 import { outOfServiceRefusal, putBackInService, serviceLayoutFiles, takeOutOfService, type ServiceLayoutInput } from "../phases/out-of-service.js";
 import { need } from "../phases/prepare-hosts.js";
@@ -82,11 +82,17 @@ async function rotateCa(spec: ClusterSpec, opts: CertsRenewOptions, ctx: RunCont
       if (!facts) throw new HactlError("UNHEALTHY", `the CA of ${n.name} could not be read; nothing was changed`, { node: n.name, remedy: "Run hactl certs check." });
       cas.set(n.name, facts);
     }
-    const plan = planCaRotation(cps, cas);
+    const holder = lockNode(spec, session);
+    const replacing = (await need(session.hosts, holder).readFile(CA_ROTATION_MARKER, { sudo: true }))?.trim();
+    const plan = planCaRotation(cps, cas, replacing);
     const layout = await serviceLayoutInput(spec, session, ctx);
     const endpoint = apiEndpoint(spec);
     const phases = caRotationPhases(layout, plan, { probe: waitLivez, ...(endpoint ? { endpoint } : {}) });
-    if (!plan.rotateOn) ctx.reporter.info(`Finishing an interrupted CA rotation: ${plan.install.map((n) => n.name).join(", ")} still need ${plan.source.name}'s new CA.`);
+    if (!plan.rotateOn) {
+      ctx.reporter.info(`Finishing an interrupted CA rotation${plan.install.length > 0 ? `: ${plan.install.map((n) => n.name).join(", ")} still need ${plan.source.name}'s new CA` : ""}.`);
+      const stale = await lbMachinesOutOfDate(session.hosts, serviceLayoutFiles(layout, new Set()));
+      if (plan.install.length === 0 && stale.size > 0) phases.push(restoreLbPhase(layout, stale));
+    }
     if (opts.dryRun) {
       ctx.reporter.phase("Plan (dry run: nothing is changed)");
       ctx.reporter.print(describePlan(phases));
@@ -97,11 +103,13 @@ async function rotateCa(spec: ClusterSpec, opts: CertsRenewOptions, ctx: RunCont
       const { confirm } = await import("../ui/prompts.js");
       if (!(await confirm(`Replace the CA of ${spec.metadata.name}? Read the effects above.`, false))) throw new HactlError("USER_ABORTED", "cancelled before any change");
     }
-    const holder = lockNode(spec, session);
     const lock = await acquireClusterLock(need(session.hosts, holder), "certs renew --ca", ctx.reporter);
     try {
+      const lockHost = need(session.hosts, holder);
+      if (plan.rotateOn) await lockHost.writeFile(CA_ROTATION_MARKER, `${cas.get(plan.rotateOn.name)?.fingerprint ?? ""}\n`, { mode: 0o600, sudo: true });
       const journal = new RunJournal(spec.metadata.name, "certs renew --ca", session.hosts.get(holder));
       await applyPlan(phases, { hosts: session.hosts, reporter: ctx.reporter, signal: ctx.signal, onStep: (step, outcome) => journal.record(step, outcome) });
+      await lockHost.run({ argv: ["rm", "-f", CA_ROTATION_MARKER], sudo: true });
     } finally {
       await lock.release();
     }
@@ -135,11 +143,14 @@ export function renewalPhases(layout: ServiceLayoutInput, plan: RenewalPlan, sta
     if (refusal) continue;
     phases.push(...putBackInService(layout, target.node, { probe, ...(endpoint ? { endpoint } : {}), ...(servesRenewed ? { servedValidAfter: validAfter } : {}) }));
   }
-  if (plan.targets.length === 0 && staleLb.size > 0) {
-    const files = serviceLayoutFiles(layout, new Set());
-    phases.push({ title: "Put every node back in service", mode: "parallel", steps: [...files].filter(([m]) => staleLb.has(m)).map(([m, f]) => lbStep(m, f)) });
-  }
+  if (plan.targets.length === 0 && staleLb.size > 0) phases.push(restoreLbPhase(layout, staleLb));
   return { phases, inPlace };
+}
+
+/** Pure: the normal load-balancer configs again where an interrupted run left a node out of service. */
+function restoreLbPhase(layout: ServiceLayoutInput, stale: ReadonlySet<string>): Phase {
+  const files = serviceLayoutFiles(layout, new Set());
+  return { title: "Put every node back in service", mode: "parallel", steps: [...files].filter(([m]) => stale.has(m)).map(([m, f]) => lbStep(m, f)) };
 }
 
 /**

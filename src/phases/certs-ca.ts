@@ -42,10 +42,18 @@ export interface CaRotationPlan {
   install: NodeSpec[];
 }
 
-/** Pure: a fresh rotation when every control plane has the same CA, else the rest of an interrupted one. */
-export function planCaRotation(controlPlanes: readonly NodeSpec[], cas: ReadonlyMap<string, CaFacts>): CaRotationPlan {
+/** Where a rotation in progress keeps the fingerprint of the CA it replaces (on the lock node). */
+export const CA_ROTATION_MARKER = "/var/lib/hactl/ca-rotation";
+
+/**
+ * Pure: a fresh rotation when every control plane has the same CA, else the rest of an interrupted one.
+ * `replacing` is the fingerprint an unfinished run recorded: when every control plane already has
+ * another CA, that run got through every node and nothing is left to rotate.
+ */
+export function planCaRotation(controlPlanes: readonly NodeSpec[], cas: ReadonlyMap<string, CaFacts>, replacing?: string): CaRotationPlan {
   const first = controlPlanes[0] as NodeSpec;
   const prints = new Set(controlPlanes.map((n) => cas.get(n.name)?.fingerprint));
+  if (prints.size <= 1 && replacing !== undefined && !prints.has(replacing)) return { source: first, install: [] };
   if (prints.size <= 1) return { rotateOn: first, source: first, install: controlPlanes.slice(1) };
   const newest = [...controlPlanes].sort((a, b) => (cas.get(b.name)?.notBefore.getTime() ?? 0) - (cas.get(a.name)?.notBefore.getTime() ?? 0))[0] as NodeSpec;
   const target = cas.get(newest.name)?.fingerprint;

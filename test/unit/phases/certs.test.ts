@@ -92,4 +92,10 @@ describe("CA rotation plan", () => {
     const plan = planCaRotation(cps, new Map([["node-1", ca("NEW", 5)], ["node-2", ca("NEW", 5)], ["node-3", ca("OLD", 1)]]));
     expect([plan.rotateOn, plan.source.name, plan.install.map((n) => n.name)]).toEqual([undefined, "node-1", ["node-3"]]);
   });
+
+  it("a run stopped after the last node: nothing is rotated again; one that never started begins anew", () => {
+    const all = (fp: string): Map<string, CaFacts> => new Map(cps.map((n) => [n.name, ca(fp, 5)]));
+    expect(planCaRotation(cps, all("NEW"), "OLD")).toEqual({ source: cps[0], install: [] });
+    expect(planCaRotation(cps, all("OLD"), "OLD").rotateOn?.name).toBe("node-1");
+  });
 });
