@@ -39,6 +39,15 @@ async function snapshot(i: number): Promise<string> {
 
 const before = new Map<number, string>();
 
+async function waitReady(name: string): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    const nodes = await inNode(node(1), ["microk8s", "kubectl", "get", "nodes"]);
+    if (new RegExp(`${name}\\s+Ready`).test(nodes.stdout)) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`${name} did not become Ready again`);
+}
+
 beforeAll(async () => {
   lab = await labUp({ nodes: 5 });
   for (const i of [1, 2, 3, 4, 5]) before.set(i, await snapshot(i));
@@ -67,9 +76,24 @@ describe("hactl reset", () => {
     expect(wrongName.stderr).toContain("hactl reset --all --confirm lab");
     const both = await hactl(dir, ["reset", "node-4", "--all", "--confirm", "lab", "-f", spec, "--yes"]);
     expect(both.code).toBe(2);
-    const quorum = await hactl(dir, ["reset", "node-1", "-f", spec, "--yes"]);
-    expect(quorum.code).toBe(3);
-    expect(quorum.stderr).toMatch(/refusing to remove node-1.*lose high availability/s);
+    // Exactly remove-node's refusal: the cluster would fall below 3 control planes.
+    const lastThree = await hactl(dir, ["reset", "node-1", "-f", spec, "--yes"]);
+    const removeNode = await hactl(dir, ["remove-node", "node-1", "-f", spec, "--dry-run"]);
+    expect(lastThree.code).toBe(2);
+    expect(lastThree.code).toBe(removeNode.code);
+    expect(lastThree.stderr.split("\n")[0]).toBe(removeNode.stderr.split("\n")[0]);
+    // remove-node's quorum guard: no removal while another control plane is down.
+    await stopNode("node-2");
+    try {
+      await new Promise((r) => setTimeout(r, 9000));
+      const quorum = await hactl(dir, ["reset", "node-4", "-f", spec, "--yes"]);
+      expect(quorum.code, quorum.stderr).toBe(3);
+      expect(quorum.stderr).toMatch(/refusing to remove node-4; nothing was changed/);
+      expect(quorum.stderr).toMatch(/node-2.*(unhealthy|not reachable)/);
+    } finally {
+      await startNode("node-2");
+    }
+    await waitReady("node-2");
     expect(await snapshot(4)).toBe(installed);
     expect((await inNode(node(1), ["microk8s", "kubectl", "get", "nodes"])).stdout).toMatch(/node-4\s+Ready/);
     expect(readFileSync(spec, "utf8")).toContain("name: node-1");
