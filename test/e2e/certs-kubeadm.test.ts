@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
 import { labClusterYaml } from "../lab/cluster-yaml.mjs";
 import { inNode, labDown, labUp, type Lab, type LabNode } from "../lab/lab.mjs";
 import type { CertsReport } from "../../src/phases/certs.js";
@@ -63,5 +64,18 @@ describe("hactl certs (kubeadm)", () => {
     expect((await inNode(node(2), ["ls", "/etc/kubernetes/manifests"])).stdout.split("\n").filter(Boolean)).toHaveLength(4);
     expect((await hactl(dir, ["certs", "check", "-f", spec])).code).toBe(0);
     expect((await hactl(dir, ["certs", "renew", "-f", spec, "--yes"])).stdout).toContain("Nothing to do");
+  });
+
+  it("reset --all: kubeadm reset on every node, hactl's files gone (haproxy.cfg as the package shipped it), nobody holds the VIP", async () => {
+    const run = await hactl(dir, ["reset", "--all", "--confirm", "lab", "-f", spec, "--yes"]);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const shipped = readFileSync("/etc/haproxy/haproxy.cfg", "utf8");
+    for (const i of [1, 2, 3]) {
+      const gone = await inNode(node(i), ["sh", "-c", "for f in /etc/kubernetes /etc/keepalived/keepalived.conf /etc/sysctl.d/k8s.conf /etc/modules-load.d/k8s.conf /etc/sysctl.d/60-hactl-loadbalancer.conf /etc/haproxy/haproxy.cfg.hactl-orig; do [ -e $f ] && echo $f; done; true"]);
+      expect(gone.stdout, `node-${i}`).toBe("");
+      expect((await inNode(node(i), ["cat", "/etc/haproxy/haproxy.cfg"])).stdout).toBe(shipped);
+      expect((await inNode(node(i), ["ip", "-4", "-o", "addr"])).stdout).not.toContain(`${lab.vips[0] ?? ""}/`);
+      expect((await inNode(node(i), ["systemctl", "is-active", "kubelet"])).stdout.trim()).not.toBe("active");
+    }
   });
 });
