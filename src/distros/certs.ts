@@ -2,8 +2,8 @@ import type { Command } from "../core/command.js";
 
 /**
  * The certificates that keep a cluster up, where each distribution keeps them, and parsers of the real
- * tools' output about them: `openssl x509 -enddate -noout` (every node), `microk8s refresh-certs --check`
- * and `kubeadm certs check-expiration`.
+ * tools' output about them: `openssl x509 -enddate -noout` (every file, with its exact date; `microk8s
+ * refresh-certs --check` only prints whole days for three of them) and `kubeadm certs check-expiration`.
  */
 
 export type CertKind = "ca" | "apiserver" | "front-proxy" | "datastore" | "kubelet" | "client";
@@ -83,16 +83,6 @@ export function parseEnddates(text: string, catalogue: readonly CertFile[]): Cer
     if (file && notAfter) found.push({ ...file, notAfter });
   }
   return found;
-}
-
-/** `microk8s refresh-certs --check`: "The server certificate will expire in 364 days." per certificate. */
-export function parseRefreshCertsCheck(text: string): { certificate: string; days: number }[] {
-  const out: { certificate: string; days: number }[] = [];
-  for (const line of text.split("\n")) {
-    const m = /^The (.+) certificate will expire in (-?\d+) days\.$/.exec(line.trim());
-    if (m) out.push({ certificate: m[1] as string, days: Number(m[2]) });
-  }
-  return out;
 }
 
 const KUBEADM_KIND: Record<string, CertKind> = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MICROK8S_CERTS, daysLeft, parseCheckExpiration, parseEnddates, parseKubeadmDate, parseOpensslDate, parseRefreshCertsCheck } from "../../../src/distros/certs.js";
+import { MICROK8S_CERTS, daysLeft, parseCheckExpiration, parseEnddates, parseKubeadmDate, parseOpensslDate } from "../../../src/distros/certs.js";
 
 // kubeadm v1.29 output (kubernetes/kubeadm#2866 and the kubeadm-certs docs), one row shortened.
 const CHECK_EXPIRATION = `[check-expiration] Reading configuration from the cluster...
@@ -37,15 +37,6 @@ describe("certificate output parsers", () => {
     expect(found.map((c) => [c.name, c.kind, c.notAfter.toISOString().slice(0, 10)])).toEqual([
       ["server.crt", "apiserver", "2026-12-12"],
       ["ca.crt", "ca", "2035-11-30"],
-    ]);
-  });
-
-  it("reads `microk8s refresh-certs --check`", () => {
-    const text = "The CA certificate will expire in 3649 days.\nThe server certificate will expire in 9 days.\nThe front proxy client certificate will expire in -2 days.\n";
-    expect(parseRefreshCertsCheck(text)).toEqual([
-      { certificate: "CA", days: 3649 },
-      { certificate: "server", days: 9 },
-      { certificate: "front proxy client", days: -2 },
     ]);
   });
 
