@@ -50,7 +50,7 @@ export async function runCertsCheck(opts: CertsCheckOptions, ctx: RunContext): P
 }
 
 /** What replacing the CA breaks: `--ca` shows it before it asks (or needs --yes). */
-export const CA_ROTATION_EFFECTS = [
+const CA_ROTATION_EFFECTS = [
   "Replacing the cluster CA invalidates every certificate it signed, at once:",
   "  - every kubeconfig (yours, CI's, the nodes' own) stops working until it is re-issued;",
   "  - every worker must leave and re-join the cluster to trust the new CA;",

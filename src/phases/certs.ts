@@ -78,7 +78,7 @@ export function formatCertsReport(report: CertsReport): string {
 }
 
 /** One-line summary for `hactl status`. */
-export function soonestExpiryLine(report: CertsReport): string | undefined {
+function soonestExpiryLine(report: CertsReport): string | undefined {
   const s = report.soonest;
   if (!s) return undefined;
   return `soonest certificate expiry: ${s.node} ${s.certificate} on ${s.expires.slice(0, 10)} (${s.daysLeft} days)`;

@@ -122,7 +122,7 @@ function vipReleasedStep(node: string, vip: string): Step {
  * On the node itself: wait until its API port accepts TLS, and print the served certificate's notAfter
  * (`openssl s_client`, then `openssl x509 -enddate`).
  */
-export const SERVED_CERT_SCRIPT = `${TCP_PROBE_FN}
+const SERVED_CERT_SCRIPT = `${TCP_PROBE_FN}
 addr=$1 port=$2 seconds=$3
 i=0
 while [ "$i" -lt "$seconds" ]; do
@@ -180,7 +180,7 @@ function throughEndpointStep(node: string, endpoint: ApiEndpoint, probe: LivezPr
 }
 
 /** `notAfter=Mar 15 01:59:00 2026 GMT` (openssl x509 -enddate) as a Date. */
-export function parseNotAfter(text: string): Date | undefined {
+function parseNotAfter(text: string): Date | undefined {
   const m = /notAfter=(.+)/.exec(text);
   return m?.[1] ? parseOpensslDate(m[1]) : undefined;
 }

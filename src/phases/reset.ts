@@ -22,7 +22,7 @@ export const LB_FILES: readonly { path: string; service: "keepalived" | "haproxy
   { path: "/etc/nginx/nginx.conf", service: "nginx" },
 ];
 
-export const HACTL_STATE_DIR = "/var/lib/hactl";
+const HACTL_STATE_DIR = "/var/lib/hactl";
 const STAMPS = `${HACTL_STATE_DIR}/lb-applied`;
 
 /**
