@@ -1,6 +1,5 @@
 import type { RunContext } from "../cli/context.js";
 import { EXIT, HactlError } from "../core/errors.js";
-import { applyPlan } from "../core/executor.js";
 import { describePlan, type Phase } from "../core/plan.js";
 import { gatherCertificates } from "../gather/certs.js";
 import { lbMachinesOutOfDate } from "../gather/lb-state.js";
@@ -13,8 +12,7 @@ import { need } from "../phases/prepare-hosts.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { apiEndpoint } from "./converge-stages.js";
-import { RunJournal } from "./journal.js";
-import { acquireClusterLock } from "./lock.js";
+import { applyLocked } from "./locked-apply.js";
 import { serviceLayoutInput } from "./service-layout.js";
 import { lockNode, machinesOf, openSession, type Session } from "./session.js";
 import { waitLivez } from "./verify-api.js";
@@ -103,16 +101,11 @@ async function rotateCa(spec: ClusterSpec, opts: CertsRenewOptions, ctx: RunCont
       const { confirm } = await import("../ui/prompts.js");
       if (!(await confirm(`Replace the CA of ${spec.metadata.name}? Read the effects above.`, false))) throw new HactlError("USER_ABORTED", "cancelled before any change");
     }
-    const lock = await acquireClusterLock(need(session.hosts, holder), "certs renew --ca", ctx.reporter);
-    try {
-      const lockHost = need(session.hosts, holder);
-      if (plan.rotateOn) await lockHost.writeFile(CA_ROTATION_MARKER, `${cas.get(plan.rotateOn.name)?.fingerprint ?? ""}\n`, { mode: 0o600, sudo: true });
-      const journal = new RunJournal(spec.metadata.name, "certs renew --ca", session.hosts.get(holder));
-      await applyPlan(phases, { hosts: session.hosts, reporter: ctx.reporter, signal: ctx.signal, onStep: (step, outcome) => journal.record(step, outcome) });
-      await lockHost.run({ argv: ["rm", "-f", CA_ROTATION_MARKER], sudo: true });
-    } finally {
-      await lock.release();
-    }
+    const lockHost = need(session.hosts, holder);
+    // The fingerprint of the CA being replaced tells a later run whether this one got through every node.
+    if (plan.rotateOn) await lockHost.writeFile(CA_ROTATION_MARKER, `${cas.get(plan.rotateOn.name)?.fingerprint ?? ""}\n`, { mode: 0o600, sudo: true });
+    await applyLocked(phases, spec, session, { command: "certs renew --ca", lockOn: holder, journalOn: holder }, ctx);
+    await lockHost.run({ argv: ["rm", "-f", CA_ROTATION_MARKER], sudo: true });
     const workers = spec.spec.nodes.filter((n) => n.role === "worker").map((n) => n.name);
     for (const w of workers) ctx.reporter.warn(`${w} still trusts the old CA: re-join it (hactl remove-node ${w}, then hactl add-node ${w} --role worker).`);
     ctx.reporter.info("Every control plane now uses the new CA. Kubeconfigs made before now do not verify any more: fetch a new one (microk8s config on a control plane).");
@@ -190,13 +183,7 @@ export async function runCertsRenew(opts: CertsRenewOptions, ctx: RunContext): P
       if (!(await confirm(`Renew the certificates of ${plan.targets.map((t) => t.node.name).join(", ") || "no node"}?`, true))) throw new HactlError("USER_ABORTED", "cancelled before any change");
     }
     const holder = lockNode(spec, session);
-    const lock = await acquireClusterLock(need(session.hosts, holder), "certs renew", ctx.reporter);
-    try {
-      const journal = new RunJournal(spec.metadata.name, "certs renew", session.hosts.get(holder));
-      await applyPlan(phases, { hosts: session.hosts, reporter: ctx.reporter, signal: ctx.signal, onStep: (step, outcome) => journal.record(step, outcome) });
-    } finally {
-      await lock.release();
-    }
+    await applyLocked(phases, spec, session, { command: "certs renew", lockOn: holder, journalOn: holder }, ctx);
     const after = await readReport(spec, session);
     ctx.reporter.result({ renewed: plan.targets.map((t) => ({ node: t.node.name, certificates: t.certificates.map((c) => c.certificate) })), report: after });
     ctx.reporter.print(`\n${formatCertsReport(after)}`);

@@ -2,15 +2,12 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { stateDir, type RunContext } from "../cli/context.js";
 import { HactlError } from "../core/errors.js";
-import { applyPlan } from "../core/executor.js";
 import { describePlan, type Phase } from "../core/plan.js";
 import { findVipHolders } from "../gather/cluster-status.js";
-import { need } from "../phases/prepare-hosts.js";
 import { cleanupSteps, forgetNodeStep, resetPhases, uninstallStep } from "../phases/reset.js";
 import { loadSpecFile } from "../spec/parse.js";
 import { nodeSchema, type ClusterSpec, type NodeSpec } from "../spec/schema.js";
-import { RunJournal } from "./journal.js";
-import { acquireClusterLock } from "./lock.js";
+import { applyLocked } from "./locked-apply.js";
 import { runRemoveNode } from "./remove-node.js";
 import { lockNode, machinesOf, openSession } from "./session.js";
 
@@ -105,8 +102,7 @@ async function resetNode(spec: ClusterSpec, name: string, opts: ResetOptions, ct
     }
     const runner = runners.find((n) => session.hosts.has(n.name));
     const plan = runner ? [...cleanup, { title: `Forget ${name}`, mode: "serial" as const, steps: [forgetNodeStep(spec.spec.distribution.type, name, runner.name)] }] : cleanup;
-    const journal = new RunJournal(spec.metadata.name, "reset", undefined);
-    await applyPlan(plan, { hosts: session.hosts, reporter: ctx.reporter, signal: ctx.signal, onStep: (step, outcome) => journal.record(step, outcome) });
+    await applyLocked(plan, spec, session, { command: "reset", lockOn: undefined, journalOn: undefined }, ctx);
   } finally {
     await session.close();
   }
@@ -138,13 +134,8 @@ async function resetAll(spec: ClusterSpec, opts: ResetOptions, ctx: RunContext):
       return 0;
     }
     const holder = spec.spec.nodes.some((n) => n.role === "control-plane" && session.hosts.has(n.name)) ? lockNode(spec, session) : undefined;
-    const lock = holder ? await acquireClusterLock(need(session.hosts, holder), "reset --all", ctx.reporter) : undefined;
-    try {
-      const journal = new RunJournal(spec.metadata.name, "reset --all", undefined);
-      await applyPlan(plan, { hosts: session.hosts, reporter: ctx.reporter, signal: ctx.signal, onStep: (step, outcome) => journal.record(step, outcome) });
-    } finally {
-      await lock?.release();
-    }
+    // The journal stays local: the plan deletes hactl's state directory on every node.
+    await applyLocked(plan, spec, session, { command: "reset --all", lockOn: holder, journalOn: undefined }, ctx);
     const vip = spec.spec.loadBalancer.vip;
     const holders = vip ? await findVipHolders(session.hosts, vip) : [];
     if (holders.length > 0) {

@@ -809,6 +809,14 @@ async function restartService(/** @type {string} */ service) {
   await waitNodeReady(nodeName(), 30_000);
 }
 
+/** take_backup(): the current certificates under $SNAP_DATA/certs-backup/ (what `--undo` would put back). */
+function takeBackup() {
+  const backup = `/var/snap/microk8s/${revisionFor(localState().channel ?? "")}/certs-backup/`;
+  out(`Taking a backup of the current certificates under ${backup}`);
+  fs.mkdirSync(backup, { recursive: true });
+  fs.cpSync(CERTS, `${backup}certs`, { recursive: true });
+}
+
 /** `refresh-certs CA_DIR`: the given CA replaces this node's, and the server certificate is re-issued with it. */
 async function installCa(/** @type {string} */ dir) {
   out("Validating provided certificates");
@@ -816,10 +824,7 @@ async function installCa(/** @type {string} */ dir) {
   // The real check is `openssl rsa -check` (MicroK8s makes RSA keys); the kit's keys are EC.
   if ((await run("openssl", ["pkey", "-in", `${dir}/ca.key`, "-check", "-noout"])).code !== 0) fail(31, "CA private key is invalid. Command 'openssl pkey -check' returned non-zero exit status 1.", { stdout: true });
   if ((await run("openssl", ["x509", "-in", `${dir}/ca.crt`, "-text", "-noout"])).code !== 0) fail(32, "CA certificate is invalid. Command 'openssl x509' returned non-zero exit status 1.", { stdout: true });
-  const backup = `/var/snap/microk8s/${revisionFor(localState().channel ?? "")}/certs-backup/`;
-  out(`Taking a backup of the current certificates under ${backup}`);
-  fs.mkdirSync(backup, { recursive: true });
-  fs.cpSync(CERTS, `${backup}certs`, { recursive: true });
+  takeBackup();
   out("Installing provided certificates");
   await stepCost("refresh-certs");
   fs.copyFileSync(`${dir}/ca.crt`, `${CERTS}/ca.crt`);
@@ -860,10 +865,7 @@ async function refreshCerts(/** @type {string[]} */ argv) {
     return 3;
   }
   if (!(cert in REFRESHABLE)) fail(2, `Usage: refresh-certs [OPTIONS] [CA_DIR]\nTry 'refresh-certs --help' for help.\n\nError: Invalid value for '-e' / '--cert': '${cert}' is not one of 'ca.crt', 'server.crt', 'front-proxy-client.crt'.`);
-  const backup = `/var/snap/microk8s/${revisionFor(localState().channel ?? "")}/certs-backup/`;
-  out(`Taking a backup of the current certificates under ${backup}`);
-  fs.mkdirSync(backup, { recursive: true });
-  fs.cpSync(CERTS, `${backup}certs`, { recursive: true });
+  takeBackup();
   out("Creating new certificates");
   await stepCost("refresh-certs");
   if (cert === "server.crt") {
