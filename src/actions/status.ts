@@ -1,5 +1,6 @@
 import type { RunContext } from "../cli/context.js";
 import { EXIT } from "../core/errors.js";
+import { observeCertificates } from "../gather/certs-status.js";
 import { observeFrontends } from "../gather/cluster-status.js";
 import { gatherMicrok8sState } from "../gather/microk8s-state.js";
 import { MICROK8S_API_PORT } from "../distros/microk8s.js";
@@ -15,14 +16,11 @@ export async function runStatus(opts: { file: string }, ctx: RunContext): Promis
   try {
     const reachableNodes = spec.spec.nodes.filter((n) => session.hosts.has(n.name));
     const state = await gatherMicrok8sState(session.hosts, reachableNodes);
-    const frontends = await observeFrontends(spec, session.hosts);
-    const report = statusReport({
-      spec,
-      unreachable: new Set(session.unreachable.map((e) => e.node ?? "")),
-      state,
-      ...frontends,
-      apiPort: MICROK8S_API_PORT,
-    });
+    const unreachable = new Set(session.unreachable.map((e) => e.node ?? ""));
+    const [frontends, certs] = await Promise.all([observeFrontends(spec, session.hosts), observeCertificates(spec, session.hosts, unreachable)]);
+    const base = statusReport({ spec, unreachable, state, ...frontends, apiPort: MICROK8S_API_PORT });
+    const problems = [...base.problems, ...certs.problems];
+    const report = { ...base, healthy: problems.length === 0, problems, notes: [...certs.notes, ...base.notes] };
     ctx.reporter.result(report);
     ctx.reporter.print(`\n${formatStatus(report)}`);
     return report.healthy ? EXIT.ok : EXIT.unhealthy;

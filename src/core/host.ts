@@ -12,7 +12,7 @@ export interface WriteFileOptions {
   mode?: number;
   /** `user:group` to chown to (needs sudo when not root). */
   owner?: string;
-  /** Keep the replaced file as PATH.hactl-bak. */
+  /** Keep the replaced file as PATH.hactl-bak (and, the first time only, as PATH.hactl-orig). */
   backup?: boolean;
   /** Write as root (via sudo when the login user is not root). */
   sudo?: boolean;

@@ -34,6 +34,8 @@ export interface KeepalivedHaproxyInput {
   backendApiPort: number;
   /** All control-plane nodes: haproxy backends and VRRP peers. */
   controlPlanes: LbNode[];
+  /** The API backends when they differ from controlPlanes (a node taken out of service); at least one. */
+  apiBackends?: LbNode[];
   /** The node being rendered for; must be one of controlPlanes. */
   self: LbNode;
   /** VRRP priority of this node, 1-254; the first control plane gets the highest. */
@@ -193,13 +195,14 @@ export function renderKeepalivedHaproxy(input: KeepalivedHaproxyInput, templates
     registerSecret(input.stats.password);
   }
   checkUnique(ports.map(String), "ports (apiPort, backendApiPort, web.port, stats.port)");
+  if (input.apiBackends !== undefined) checkNodes(input.apiBackends, "apiBackends");
   const vrrp = renderVrrp({
     clusterName, vip: input.vip, interface: input.interface, virtualRouterId: input.virtualRouterId,
     unicast: input.unicast, self, peers: input.controlPlanes.filter((n) => n !== self), priority: input.priority,
     authPass: input.authPass, tracked: "haproxy", probePort: apiPort,
   }, templates, "");
   const haproxy = load(templates, "haproxy/haproxy.cfg.tpl", {
-    clusterName, vip: input.vip, apiPort, servers: servers(input.controlPlanes, backendApiPort),
+    clusterName, vip: input.vip, apiPort, servers: servers(input.apiBackends ?? input.controlPlanes, backendApiPort),
     web: input.web ? { port: input.web.port, servers: servers(input.web.nodes, input.web.backendPort) } : false,
     stats: input.stats ? { port: input.stats.port, user: input.stats.user, password: input.stats.password } : false,
   });

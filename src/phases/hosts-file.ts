@@ -16,3 +16,14 @@ export function withHostsBlock(current: string, entries: readonly { name: string
 export function hostsLines(entries: readonly { name: string; address: string }[]): string[] {
   return entries.map((e) => `${e.address}\t${e.name}`);
 }
+
+/** /etc/hosts without hactl's managed block (and with nothing else changed); unchanged when there is none. */
+export function withoutHostsBlock(current: string): string {
+  const lines = current.split("\n");
+  const start = lines.indexOf(BEGIN);
+  const end = lines.indexOf(END);
+  if (start < 0 || end < start) return current;
+  const outside = [...lines.slice(0, start), ...lines.slice(end + 1)];
+  while (outside.length > 0 && outside[outside.length - 1] === "") outside.pop();
+  return `${outside.join("\n")}\n`;
+}

@@ -48,7 +48,9 @@ const INSTALL_SCRIPT = [
   `if [ "$src" != "$tmp" ]; then cp -- "$src" "$tmp"; fi`,
   `chmod -- "$mode" "$tmp"`,
   `if [ -n "$owner" ]; then chown -- "$owner" "$tmp"; fi`,
-  `if [ "$backup" = 1 ] && [ -e "$dst" ]; then cp -p -- "$dst" "$dst.hactl-bak"; echo backup-made; fi`,
+  // PATH.hactl-bak is the file this write replaced; PATH.hactl-orig, made once, is the one hactl first
+  // found there (hactl reset puts it back).
+  `if [ "$backup" = 1 ] && [ -e "$dst" ]; then cp -p -- "$dst" "$dst.hactl-bak"; if [ ! -e "$dst.hactl-orig" ]; then cp -p -- "$dst" "$dst.hactl-orig"; fi; echo backup-made; fi`,
   `mv -f -- "$tmp" "$dst"`,
 ].join("\n");
 

@@ -46,7 +46,7 @@ export function matches(matcher: ArgvMatcher, argv: readonly string[]): boolean 
 export class FakeHost implements RemoteHost {
   readonly commands: RecordedCommand[] = [];
   readonly written: WrittenFile[] = [];
-  /** Current file contents: seeded with withFile, updated by writeFile (backups as PATH.hactl-bak) and `rm -f PATH`. */
+  /** Current file contents: seeded with withFile, updated by writeFile (backups as PATH.hactl-bak, the first one also as PATH.hactl-orig) and `rm -f PATH`. */
   readonly files = new Map<string, string>();
   readonly reads: string[] = [];
   private readonly rules: Rule[] = [];
@@ -123,6 +123,7 @@ export class FakeHost implements RemoteHost {
     if (previous === text) return { changed: false };
     if (!opts.backup || previous === undefined) return { changed: true };
     this.files.set(`${path}.hactl-bak`, previous);
+    if (!this.files.has(`${path}.hactl-orig`)) this.files.set(`${path}.hactl-orig`, previous);
     return { changed: true, backupPath: `${path}.hactl-bak` };
   }
 

@@ -1,6 +1,7 @@
 import type { RunContext } from "../../cli/context.js";
 import { EXIT } from "../../core/errors.js";
 import { KUBEADM_API_PORT, memberAddress, ETCD_PEER_PORT } from "../../distros/kubeadm.js";
+import { observeCertificates } from "../../gather/certs-status.js";
 import { observeFrontends } from "../../gather/cluster-status.js";
 import { gatherKubeadmState, type KubeadmClusterState } from "../../gather/kubeadm-state.js";
 import type { Microk8sStatus } from "../../distros/microk8s.js";
@@ -54,15 +55,12 @@ export async function runKubeadmStatus(opts: { file: string }, ctx: RunContext):
   try {
     const reachableNodes = spec.spec.nodes.filter((n) => session.hosts.has(n.name));
     const state = await gatherKubeadmState(session.hosts, reachableNodes);
-    const frontends = await observeFrontends(spec, session.hosts);
-    const report = statusReport({
-      spec,
-      unreachable: new Set(session.unreachable.map((e) => e.node ?? "")),
-      state: asDatastoreView(state),
-      ...frontends,
-      apiPort: KUBEADM_API_PORT,
-    });
+    const unreachable = new Set(session.unreachable.map((e) => e.node ?? ""));
+    const [frontends, certs] = await Promise.all([observeFrontends(spec, session.hosts), observeCertificates(spec, session.hosts, unreachable)]);
+    const report = statusReport({ spec, unreachable, state: asDatastoreView(state), ...frontends, apiPort: KUBEADM_API_PORT });
     if (state.leader && !state.etcdReadable) report.problems.push(`etcd's member list could not be read on ${state.leader} (etcdctl)`);
+    report.problems.push(...certs.problems);
+    report.notes.unshift(...certs.notes);
     const healthy = report.problems.length === 0;
     ctx.reporter.result(kubeadmStatusReport({ ...report, healthy }));
     ctx.reporter.print(`\n${formatKubeadmStatus({ ...report, healthy })}`);

@@ -1,8 +1,9 @@
 import { Command, Option } from "commander";
 import type { CommandBody, CommandKind } from "../program.js";
 import { registerAppCommands } from "./app.js";
+import { registerCertsResetCommands } from "./certs-reset.js";
 import { registerInit } from "./init.js";
-import { dryRun, fileOption, intOption } from "./options.js";
+import { drainTimeoutOption, dryRun, fileOption } from "./options.js";
 import { registerToolCommands } from "./tools.js";
 
 /** Turns a command body into its commander action; `{ report: true }` marks a read-only report (one JSON document). */
@@ -77,7 +78,7 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     .description("remove a node safely (quorum checks, drain, leave, load balancers first); --force for a dead node")
     .argument("<name>", "node name")
     .option("--force", "the node is dead or unreachable: remove it from the cluster without it", false)
-    .addOption(intOption("--drain-timeout <seconds>", "how long to wait for the drain", { min: 10, max: 86_400, unit: "seconds" }, 120))
+    .addOption(drainTimeoutOption())
     .addOption(fileOption())
     .addOption(dryRun())
     .action(function (this: Command, name: string) {
@@ -87,5 +88,6 @@ export function registerCommands(program: Command, wrap: Wrap): void {
 
   registerAppCommands(program, wrap);
   registerToolCommands(program, wrap);
+  registerCertsResetCommands(program, wrap);
 }
 

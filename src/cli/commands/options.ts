@@ -34,6 +34,9 @@ export function intOption(flags: string, description: string, range: IntRange, d
   return defaultValue === undefined ? option : option.default(String(defaultValue));
 }
 
+/** How long a drain may take before the command stops (remove-node, reset, upgrade). */
+export const drainTimeoutOption = (): IntOption => intOption("--drain-timeout <seconds>", "how long to wait for the drain", { min: 10, max: 86_400, unit: "seconds" }, 120);
+
 export function rangeText(range: IntRange): string {
   return `${range.min}-${range.max}${range.unit ? ` ${range.unit}` : ""}`;
 }

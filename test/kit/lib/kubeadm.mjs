@@ -1,6 +1,6 @@
 // `kubeadm` stand-in: init (stacked etcd), token create, init phase upload-certs, join (worker and control
 // plane, through the control-plane endpoint), reset. Texts and exit codes follow kubeadm.
-import { createHash, randomBytes } from "node:crypto";
+import { X509Certificate, createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import https from "node:https";
 import YAML from "yaml";
@@ -99,11 +99,11 @@ async function nodeCerts(/** @type {string|undefined} */ endpointHost) {
   const ips = [ip, "127.0.0.1", "10.96.0.1", ...allAddresses(), ...(endpointHost && /^\d+\.\d+\.\d+\.\d+$/.test(endpointHost) ? [endpointHost] : [])];
   const dns = [nodeName(), "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local",
     ...(endpointHost && !/^\d+\.\d+\.\d+\.\d+$/.test(endpointHost) ? [endpointHost] : [])];
-  await makeCert({ caCrt: `${PKI}/ca.crt`, caKey: `${PKI}/ca.key`, crt: `${PKI}/apiserver.crt`, key: `${PKI}/apiserver.key`, cn: "kube-apiserver", ips, dns });
+  await makeCert({ caCrt: `${PKI}/ca.crt`, caKey: `${PKI}/ca.key`, crt: `${PKI}/apiserver.crt`, key: `${PKI}/apiserver.key`, cn: "kube-apiserver", ips, dns, days: 365 });
   fs.mkdirSync(`${PKI}/etcd`, { recursive: true });
   fs.copyFileSync(`${PKI}/ca.crt`, `${PKI}/etcd/ca.crt`);
   fs.copyFileSync(`${PKI}/ca.key`, `${PKI}/etcd/ca.key`);
-  await makeCert({ caCrt: `${PKI}/etcd/ca.crt`, caKey: `${PKI}/etcd/ca.key`, crt: `${PKI}/etcd/server.crt`, key: `${PKI}/etcd/server.key`, cn: nodeName(), ips: [ip, "127.0.0.1"], dns: [nodeName(), "localhost"] });
+  await makeCert({ caCrt: `${PKI}/etcd/ca.crt`, caKey: `${PKI}/etcd/ca.key`, crt: `${PKI}/etcd/server.crt`, key: `${PKI}/etcd/server.key`, cn: nodeName(), ips: [ip, "127.0.0.1"], dns: [nodeName(), "localhost"], days: 365 });
   for (const kind of ["peer", "healthcheck-client"]) {
     fs.copyFileSync(`${PKI}/etcd/server.crt`, `${PKI}/etcd/${kind}.crt`);
     fs.copyFileSync(`${PKI}/etcd/server.key`, `${PKI}/etcd/${kind}.key`);
@@ -555,6 +555,78 @@ async function reset(/** @type {ReturnType<typeof parseArgs>} */ a) {
   return 0;
 }
 
+// ---------------------------------------------------------------------------------------------
+// certs check-expiration / renew (cmd/kubeadm/app/cmd/certs.go)
+
+/** The kit's PKI files as kubeadm names them (the kit has no front proxy and no client certificates in its kubeconfigs). */
+const CERT_FILES = [
+  ["apiserver", "apiserver.crt", "ca"], ["etcd-healthcheck-client", "etcd/healthcheck-client.crt", "etcd-ca"],
+  ["etcd-peer", "etcd/peer.crt", "etcd-ca"], ["etcd-server", "etcd/server.crt", "etcd-ca"],
+];
+const CA_FILES = [["ca", "ca.crt"], ["etcd-ca", "etcd/ca.crt"]];
+
+/** Go's "Jan 02, 2006 15:04 MST" in UTC. */
+function goDate(/** @type {Date} */ d) {
+  const mon = d.toLocaleString("en-US", { month: "short", timeZone: "UTC" });
+  const p = (/** @type {number} */ n) => String(n).padStart(2, "0");
+  return `${mon} ${p(d.getUTCDate())}, ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())} UTC`;
+}
+
+/** k8s.io/apimachinery duration.ShortHumanDuration, as the RESIDUAL TIME column shows it. */
+function shortHuman(/** @type {number} */ ms) {
+  const s = Math.floor(ms / 1000);
+  if (s < -1) return "<invalid>";
+  if (s < 60) return `${Math.max(s, 0)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 48 * 3600) return `${Math.floor(s / 3600)}h`;
+  if (s < 365 * 86400) return `${Math.floor(s / 86400)}d`;
+  return `${Math.floor(s / (365 * 86400))}y`;
+}
+
+function table(/** @type {string[][]} */ rows) {
+  const w = rows[0]?.map((_c, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+  return rows.map((r) => r.map((c, i) => c.padEnd((w[i] ?? 0) + 3)).join("").trimEnd()).join("\n");
+}
+
+function notAfter(/** @type {string} */ file) {
+  return new Date(Date.parse(new X509Certificate(fs.readFileSync(file)).validTo));
+}
+
+async function certs(/** @type {ReturnType<typeof parseArgs>} */ a) {
+  const sub = a.positional[1];
+  if (sub === "certificate-key") {
+    out(randomBytes(32).toString("hex"));
+    return 0;
+  }
+  if (sub !== "check-expiration" && sub !== "renew") return kerr(`unknown command "${sub ?? ""}" for "kubeadm certs"`);
+  if (!isRoot()) kerr("open /etc/kubernetes/pki/ca.crt: permission denied");
+  if (!fs.existsSync(`${PKI}/ca.crt`)) kerr(`error execution phase: [certs] failed to load certificate: couldn't load the certificate file ${PKI}/ca.crt: open ${PKI}/ca.crt: no such file or directory`);
+  out(`[${sub}] Reading configuration from the cluster...\n[${sub}] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'\n`);
+  if (sub === "check-expiration") {
+    const now = Date.now();
+    const present = CERT_FILES.filter(([, f]) => fs.existsSync(`${PKI}/${f}`));
+    out(table([["CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY", "EXTERNALLY MANAGED"],
+      ...present.map(([name, f, ca]) => { const d = notAfter(`${PKI}/${f}`); return [String(name), goDate(d), shortHuman(d.getTime() - now), String(ca), "no"]; })]));
+    out("");
+    out(table([["CERTIFICATE AUTHORITY", "EXPIRES", "RESIDUAL TIME", "EXTERNALLY MANAGED"],
+      ...CA_FILES.filter(([, f]) => fs.existsSync(`${PKI}/${f}`)).map(([name, f]) => { const d = notAfter(`${PKI}/${f}`); return [String(name), goDate(d), shortHuman(d.getTime() - now), "no"]; })]));
+    return 0;
+  }
+  const which = a.positional[2];
+  const known = ["all", "admin.conf", "apiserver", "apiserver-etcd-client", "apiserver-kubelet-client", "controller-manager.conf", "etcd-healthcheck-client", "etcd-peer", "etcd-server", "front-proxy-client", "scheduler.conf", "super-admin.conf"];
+  if (!which || !known.includes(which)) kerr(`unknown command "${which ?? ""}" for "kubeadm certs renew"`);
+  if (!fs.existsSync(`${PKI}/ca.key`)) kerr("error execution phase: [renew] failed to renew certificates: CA key not found (external CA mode)");
+  await stepCost("certs-renew");
+  await nodeCerts(splitHostPort(localState().endpoint ?? "")[0] || undefined);
+  const said = {
+    apiserver: "certificate for serving the Kubernetes API", "etcd-healthcheck-client": "certificate for liveness probes to healthcheck etcd",
+    "etcd-peer": "certificate for etcd nodes to communicate with each other", "etcd-server": "certificate for serving etcd",
+  };
+  for (const [name, text] of Object.entries(said)) if (which === "all" || which === name) out(`${text} renewed`);
+  out("\nDone renewing certificates. You must restart the kube-apiserver, kube-controller-manager, kube-scheduler and etcd, so that they can use the new certificates.");
+  return 0;
+}
+
 export async function kubeadmMain(/** @type {string[]} */ argv) {
   const a = parseArgs(argv, VALUED);
   const cmd = a.positional[0];
@@ -568,11 +640,7 @@ export async function kubeadmMain(/** @type {string[]} */ argv) {
     case "reset":
       return reset(a);
     case "certs":
-      if (a.positional[1] === "certificate-key") {
-        out(randomBytes(32).toString("hex"));
-        return 0;
-      }
-      return kerr(`unknown command "${a.positional[1] ?? ""}" for "kubeadm certs"`);
+      return certs(a);
     case "version": {
       const v = localState().version ?? versionFor("1.32");
       if (a.get("o", "output") === "short") out(v);

@@ -2,15 +2,16 @@
 // config, version. Installed into the node's PATH by `snap install microk8s` (see snap.mjs).
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
+import path from "node:path";
 import https from "node:https";
 import tls from "node:tls";
 import { Etcd, EtcdRequestError, EtcdUnavailable, endpointFor, knownEndpoints, peerUrl, restartEtcdFromConf, startEtcd, stopEtcd } from "./etcd.mjs";
 import { HA_LOCK, addToken } from "./microk8s-server.mjs";
 import { registerNode, restartAgent, startAgent, stopAgent, waitNodeReady } from "./node.mjs";
 import { K, applyObject, listNodes } from "./store.mjs";
-import { fingerprint12, makeCa, makeCert } from "./tls.mjs";
+import { daysUntilExpiry, fingerprint12, makeCa, makeCert, makeSelfSigned } from "./tls.mjs";
 import {
-  SNAP_DIR, allAddresses, daemonPid, err, fail, isRoot, localState, nodeAddress, nodeName, out, parseArgs, readStdin,
+  SNAP_DIR, allAddresses, daemonPid, err, fail, isRoot, localState, nodeAddress, nodeName, out, parseArgs, readStdin, run,
   sleep, stepCost, takeFault, updateLocalState, writeFileAtomic,
 } from "./util.mjs";
 
@@ -83,13 +84,32 @@ function kubeconfig(/** @type {string} */ server) {
   ].join("\n");
 }
 
-/** Node certificates signed by the (local or cluster) CA. */
+/** The API server's certificate, signed by the (local or cluster) CA for a year, as gen_server_cert does. */
 async function serverCert() {
   const ip = nodeAddress();
   await makeCert({
-    caCrt: `${CERTS}/ca.crt`, caKey: `${CERTS}/ca.key`, crt: `${CERTS}/server.crt`, key: `${CERTS}/server.key`, cn: "127.0.0.1",
+    caCrt: `${CERTS}/ca.crt`, caKey: `${CERTS}/ca.key`, crt: `${CERTS}/server.crt`, key: `${CERTS}/server.key`, cn: "127.0.0.1", days: 365,
     ips: [ip, "127.0.0.1", "10.152.183.1", ...allAddresses()], dns: [nodeName(), "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"],
   });
+}
+
+/** The front proxy's client certificate (a year), signed by front-proxy-ca (made when missing). */
+async function frontProxyCert() {
+  if (!fs.existsSync(`${CERTS}/front-proxy-ca.crt`)) await makeCa(CERTS, "front-proxy-ca", "front-proxy-ca");
+  await makeCert({ caCrt: `${CERTS}/front-proxy-ca.crt`, caKey: `${CERTS}/front-proxy-ca.key`, crt: `${CERTS}/front-proxy-client.crt`, key: `${CERTS}/front-proxy-client.key`, cn: "front-proxy-client", ips: ["127.0.0.1"], dns: ["front-proxy-client"], days: 365 });
+}
+
+/** Every certificate of a control-plane node: API server, front proxy, datastore (dqlite's, ten years) and kubelet. */
+async function controlPlaneCerts() {
+  await serverCert();
+  await frontProxyCert();
+  await makeSelfSigned(`${SNAP_DIR}/var/kubernetes/backend/cluster.crt`, `${SNAP_DIR}/var/kubernetes/backend/cluster.key`, "k8s", 3650);
+  await kubeletCert();
+}
+
+/** The kubelet's own serving certificate (self-signed for a year, as a kubelet makes it in --cert-dir). */
+async function kubeletCert() {
+  await makeSelfSigned(`${CERTS}/kubelet.crt`, `${CERTS}/kubelet.key`, `${nodeName()}@${Math.floor(Date.now() / 1000)}`, 365);
 }
 
 function microk8sLabels(/** @type {boolean} */ worker) {
@@ -127,7 +147,7 @@ export async function freshCluster(/** @type {{channel: string, version: string}
   fs.mkdirSync(`${SNAP_DIR}/args`, { recursive: true });
   fs.writeFileSync(HA_LOCK, "");
   await makeCa(CERTS, "ca", "10.152.183.1");
-  await serverCert();
+  await controlPlaneCerts();
   writeFileAtomic(`${SNAP_DIR}/credentials/admin.token`, `${randomBytes(16).toString("hex")}\n`, 0o600);
   writeFileAtomic(`${SNAP_DIR}/credentials/cluster-tokens.txt`, "", 0o600);
   writeFileAtomic(CLIENT_CONFIG, kubeconfig("https://127.0.0.1:16443"), 0o600);
@@ -152,7 +172,8 @@ export async function freshCluster(/** @type {{channel: string, version: string}
 export async function removeInstallation() {
   await stopAgent();
   await stopEtcd({ wipe: true });
-  fs.rmSync(SNAP_DIR, { recursive: true, force: true });
+  // The whole $SNAP_DATA tree of every revision goes, as with `snap remove --purge`.
+  fs.rmSync(path.dirname(SNAP_DIR), { recursive: true, force: true });
   updateLocalState({ distro: undefined, installed: false, role: undefined, etcdMember: false, etcdEndpoints: [], clustered: false, stopped: false });
 }
 
@@ -440,7 +461,9 @@ async function join(/** @type {string[]} */ argv) {
   // certificate instead of re-signing it with a key that does not match.
   if (body.ca_key) {
     writeFileAtomic(`${CERTS}/ca.key`, body.ca_key, 0o600);
-    await serverCert();
+    await controlPlaneCerts();
+  } else {
+    await kubeletCert();
   }
   writeFileAtomic(CLIENT_CONFIG, kubeconfig("https://127.0.0.1:16443"), 0o600);
 
@@ -774,6 +797,97 @@ async function start() {
   return 0;
 }
 
+// ---------------------------------------------------------------------------------------------
+// refresh-certs (scripts/wrappers/refresh_certs.py and its wrapper)
+
+const REFRESHABLE = { "ca.crt": "CA", "server.crt": "server", "front-proxy-client.crt": "front proxy client" };
+
+/** `snapctl restart microk8s.daemon-<service>`: the kit's kubelite and cluster agent are the node agent. */
+async function restartService(/** @type {string} */ service) {
+  out(`Restarting service ${service}.`);
+  await restartAgent();
+  await waitNodeReady(nodeName(), 30_000);
+}
+
+/** take_backup(): the current certificates under $SNAP_DATA/certs-backup/ (what `--undo` would put back). */
+function takeBackup() {
+  const backup = `/var/snap/microk8s/${revisionFor(localState().channel ?? "")}/certs-backup/`;
+  out(`Taking a backup of the current certificates under ${backup}`);
+  fs.mkdirSync(backup, { recursive: true });
+  fs.cpSync(CERTS, `${backup}certs`, { recursive: true });
+}
+
+/** `refresh-certs CA_DIR`: the given CA replaces this node's, and the server certificate is re-issued with it. */
+async function installCa(/** @type {string} */ dir) {
+  out("Validating provided certificates");
+  if (!fs.existsSync(`${dir}/ca.crt`) || !fs.existsSync(`${dir}/ca.key`)) fail(30, `Could not find ca.crt and ca.key files in ${dir}`, { stdout: true });
+  // The real check is `openssl rsa -check` (MicroK8s makes RSA keys); the kit's keys are EC.
+  if ((await run("openssl", ["pkey", "-in", `${dir}/ca.key`, "-check", "-noout"])).code !== 0) fail(31, "CA private key is invalid. Command 'openssl pkey -check' returned non-zero exit status 1.", { stdout: true });
+  if ((await run("openssl", ["x509", "-in", `${dir}/ca.crt`, "-text", "-noout"])).code !== 0) fail(32, "CA certificate is invalid. Command 'openssl x509' returned non-zero exit status 1.", { stdout: true });
+  takeBackup();
+  out("Installing provided certificates");
+  await stepCost("refresh-certs");
+  fs.copyFileSync(`${dir}/ca.crt`, `${CERTS}/ca.crt`);
+  fs.copyFileSync(`${dir}/ca.key`, `${CERTS}/ca.key`);
+  fs.chmodSync(`${CERTS}/ca.key`, 0o600);
+  await serverCert();
+  out("Creating new kubeconfig file");
+  writeFileAtomic(CLIENT_CONFIG, kubeconfig("https://127.0.0.1:16443"), 0o600);
+  await restartService("kubelite");
+  await restartService("cluster-agent");
+  out("\n    The CA certificates have been replaced. Kubernetes will restart the pods of your workloads.\n    Any worker nodes you may have in your cluster need to be removed and re-joined to become\n    aware of the new CA.\n");
+  return 0;
+}
+
+async function refreshCerts(/** @type {string[]} */ argv) {
+  if (isWorker()) {
+    out("This MicroK8s deployment is acting as a node in a cluster. Please use the microk8s refresh-certs command on the master\nand then return to this node to perform a microk8s leave and re-join.");
+    return 0;
+  }
+  ensureRoot();
+  const a = parseArgs(argv, ["cert", "e"]);
+  const cert = a.get("cert", "e");
+  const check = a.has("check", "c");
+  const undo = a.has("undo", "u");
+  const caDir = a.positional[0];
+  if (caDir !== undefined) {
+    if (check || undo || cert !== undefined) fail(1, "Please do not set any options in combination with the CA_DIR.", { stdout: true });
+    if (!fs.existsSync(caDir)) fail(2, `Usage: refresh-certs [OPTIONS] [CA_DIR]\nTry 'refresh-certs --help' for help.\n\nError: Invalid value for '[CA_DIR]': Path '${caDir}' does not exist.`);
+    return installCa(caDir);
+  }
+  if ([check, undo, cert !== undefined].filter(Boolean).length > 1) fail(2, "Please select only one of the options -c, -u or -e.", { stdout: true });
+  if (check) {
+    for (const [file, label] of Object.entries(REFRESHABLE)) out(`The ${label} certificate will expire in ${daysUntilExpiry(`${CERTS}/${file}`)} days.`);
+    return 0;
+  }
+  if (cert === undefined) {
+    out("Please use the '--cert' flag to select the certificate you need refreshed.\n\nAvailable certificate options:\n'server.crt': refreshes the server certificate\n'front-proxy-client.crt': refreshes the front proxy client certificate\n'ca.crt': refreshes the root CA and all certificates created from it.\n            Warning: refreshing the root CA requires nodes to leave and re-join the cluster");
+    return 3;
+  }
+  if (!(cert in REFRESHABLE)) fail(2, `Usage: refresh-certs [OPTIONS] [CA_DIR]\nTry 'refresh-certs --help' for help.\n\nError: Invalid value for '-e' / '--cert': '${cert}' is not one of 'ca.crt', 'server.crt', 'front-proxy-client.crt'.`);
+  takeBackup();
+  out("Creating new certificates");
+  await stepCost("refresh-certs");
+  if (cert === "server.crt") {
+    await serverCert();
+    await restartService("kubelite");
+    await restartService("cluster-agent");
+  } else if (cert === "front-proxy-client.crt") {
+    await frontProxyCert();
+    await restartService("kubelite");
+  } else {
+    await makeCa(CERTS, "ca", "10.152.183.1");
+    await serverCert();
+    await frontProxyCert();
+    out("Creating new kubeconfig file");
+    writeFileAtomic(CLIENT_CONFIG, kubeconfig("https://127.0.0.1:16443"), 0o600);
+    await restartService("kubelite");
+    await restartService("cluster-agent");
+    out("\nThe CA certificates have been replaced. Kubernetes will restart the pods of your workloads.\nAny worker nodes you may have in your cluster need to be removed and re-joined to become aware of the new CA.\n");
+  }
+  return 0;
+}
+
 /** The microk8s entry point. */
 export async function microk8sMain(/** @type {string[]} */ argv) {
   const [cmd, ...rest] = argv;
@@ -827,11 +941,13 @@ export async function microk8sMain(/** @type {string[]} */ argv) {
     case "version":
       out(`MicroK8s ${localState().version} revision ${revisionFor(localState().channel ?? "")}`);
       return 0;
+    case "refresh-certs":
+      return refreshCerts(rest);
     case "inspect":
       out("Inspecting services\n  Service snap.microk8s.daemon-kubelite is running\nBuilding the report tarball\n  Report tarball is at /var/snap/microk8s/current/inspection-report.tar.gz");
       return 0;
     default:
-      fail(1, `'${cmd ?? ""}' is not a valid MicroK8s subcommand.\nAvailable subcommands are:\n\tadd-node\n\taddons\n\tconfig\n\tdisable\n\tenable\n\tinspect\n\tjoin\n\tkubectl\n\tleave\n\tremove-node\n\tstart\n\tstatus\n\tstop\n\tversion`, { stdout: true });
+      fail(1, `'${cmd ?? ""}' is not a valid MicroK8s subcommand.\nAvailable subcommands are:\n\tadd-node\n\taddons\n\tconfig\n\tdisable\n\tenable\n\tinspect\n\tjoin\n\tkubectl\n\tleave\n\trefresh-certs\n\tremove-node\n\tstart\n\tstatus\n\tstop\n\tversion`, { stdout: true });
   }
 }
 

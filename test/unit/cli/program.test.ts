@@ -141,11 +141,14 @@ describe("numeric flags", () => {
 });
 
 describe("read-only reports", () => {
-  it("status, validate and schema are declared as reports (one JSON document); changes are not", async () => {
+  it("status, validate, schema, version and certs check are declared as reports (one JSON document); changes are not", async () => {
     for (const [argv, report] of [
       [["status"], true],
       [["validate"], true],
       [["schema"], true],
+      [["version"], true],
+      [["certs", "check"], true],
+      [["certs", "renew"], false],
       [["add-node", "node-4"], false],
       [["remove-node", "node-4"], false],
       [["install", "-f", "x"], false],

@@ -1,0 +1,34 @@
+import type { RunContext } from "../cli/context.js";
+import { forEachNode } from "../core/parallel.js";
+import { KUBEADM_API_PORT } from "../distros/kubeadm.js";
+import { MICROK8S_API_PORT } from "../distros/microk8s.js";
+import { gatherFacts } from "../gather/facts.js";
+import { templateSource } from "../lb/template-source.js";
+import type { ServiceLayoutInput } from "../phases/out-of-service.js";
+import { need } from "../phases/prepare-hosts.js";
+import { resolveSecret } from "../spec/secrets.js";
+import type { ClusterSpec } from "../spec/schema.js";
+import { machinesOf, type Session } from "./session.js";
+
+export function backendApiPortOf(spec: ClusterSpec): number {
+  return spec.spec.distribution.type === "kubeadm" ? KUBEADM_API_PORT : MICROK8S_API_PORT;
+}
+
+/**
+ * The load-balancer layout input exactly as install builds it (facts for the interfaces, the template
+ * overrides, the stats password), so configs rendered for taking a node out of service and back differ
+ * from the installed ones only where they must.
+ */
+export async function serviceLayoutInput(spec: ClusterSpec, session: Session, ctx: RunContext): Promise<ServiceLayoutInput> {
+  const stats = spec.spec.loadBalancer.stats;
+  const statsPassword = stats.enabled && stats.password ? await resolveSecret(stats.password, { interactive: ctx.interactive, label: "spec.loadBalancer.stats.password" }) : undefined;
+  const machines = machinesOf(spec).filter((m) => session.hosts.has(m.name));
+  const facts = await forEachNode("Gather facts", machines, (m) => gatherFacts(need(session.hosts, m.name), [], []));
+  return {
+    spec,
+    facts,
+    backendApiPort: backendApiPortOf(spec),
+    templates: templateSource(spec.spec.loadBalancer.templates),
+    ...(statsPassword ? { statsPassword } : {}),
+  };
+}
