@@ -34,6 +34,8 @@ export interface KeepalivedHaproxyInput {
   backendApiPort: number;
   /** All control-plane nodes: haproxy backends and VRRP peers. */
   controlPlanes: LbNode[];
+  /** The API backends when not every control plane (one out of service during an upgrade). */
+  apiBackends?: LbNode[];
   /** The node being rendered for; must be one of controlPlanes. */
   self: LbNode;
   /** VRRP priority of this node, 1-254; the first control plane gets the highest. */
@@ -187,7 +189,7 @@ export function renderKeepalivedHaproxy(input: KeepalivedHaproxyInput, templates
     authPass: input.authPass, tracked: "haproxy", probePort: apiPort,
   }, templates, "");
   const haproxy = load(templates, "haproxy/haproxy.cfg.tpl", {
-    clusterName, vip: input.vip, apiPort, servers: servers(input.controlPlanes, backendApiPort),
+    clusterName, vip: input.vip, apiPort, servers: servers(input.apiBackends ?? input.controlPlanes, backendApiPort),
     web: input.web ? { port: input.web.port, servers: servers(input.web.nodes, input.web.backendPort) } : false,
     stats: input.stats ? { port: input.stats.port, user: input.stats.user, password: input.stats.password } : false,
   });

@@ -109,7 +109,7 @@ function installStep(node: NodeSpec, version: string): Step {
 }
 
 /** `snap refresh --hold microk8s` once the node has MicroK8s (right after its install on a new node). */
-function holdStep(node: NodeSpec, installed: boolean): Step {
+export function holdStep(node: NodeSpec, installed: boolean): Step {
   return {
     id: `hold:${node.name}`,
     node: node.name,

@@ -21,7 +21,15 @@ export interface LbLayoutInput {
   templates?: TemplateSource;
   /** Resolved stats password, when the stats page is on. */
   statsPassword?: string;
+  /**
+   * Nodes taken out of service (an upgrade): in no backend list, and on a control plane the lowest VRRP
+   * priority, so the VIP moves to a peer and traffic never reaches them.
+   */
+  outOfService?: ReadonlySet<string>;
 }
+
+/** The VRRP priority of a node out of service: below every peer, even one whose track script fails. */
+export const OUT_OF_SERVICE_PRIORITY = 1;
 
 const KEEPALIVED = { pkg: "keepalived", command: "keepalived" };
 const HAPROXY = { pkg: "haproxy", command: "haproxy" };
@@ -38,9 +46,11 @@ export function lbLayout(input: LbLayoutInput): LbLayout {
   const layout: LbLayout = { files: new Map(), packages: new Map(), nonlocalBind: new Set() };
   const asLb = (n: { name: string; address: string }): LbNode => ({ name: n.name, address: n.address });
   const priority = (i: number): number => Math.max(1, 150 - i * 10);
+  const inService = (n: { name: string }): boolean => !input.outOfService?.has(n.name);
 
   if (lb.mode === "keepalived-haproxy" && lb.vip) {
     const cps = controlPlaneNodes(spec).map(asLb);
+    const draining = cps.some((n) => !inService(n));
     cps.forEach((self, i) => {
       const facts = input.facts.get(self.name);
       const iface = lb.interface ?? (facts ? interfaceFor(facts, self.address) : undefined) ?? "eth0";
@@ -56,9 +66,10 @@ export function lbLayout(input: LbLayoutInput): LbLayout {
             apiPort: lb.apiPort,
             backendApiPort: input.backendApiPort,
             controlPlanes: cps,
+            ...(draining ? { apiBackends: cps.filter(inService) } : {}),
             self,
-            priority: priority(i),
-            ...(lb.web.enabled ? { web: { port: lb.web.port, backendPort: lb.web.backendPort, nodes: spec.spec.nodes.map(asLb) } } : {}),
+            priority: inService(self) ? priority(i) : OUT_OF_SERVICE_PRIORITY,
+            ...(lb.web.enabled ? { web: { port: lb.web.port, backendPort: lb.web.backendPort, nodes: spec.spec.nodes.filter(inService).map(asLb) } } : {}),
             ...(lb.stats.enabled && input.statsPassword ? { stats: { port: lb.stats.port, user: lb.stats.user, password: input.statsPassword } } : {}),
           },
           input.templates,
@@ -87,15 +98,15 @@ export function lbLayout(input: LbLayoutInput): LbLayout {
             peers: hosts.filter((h) => h.name !== self.name),
             priority: priority(i),
             ports: [
-              { port: lb.apiPort, protocol: "tcp" as const, backendPort: input.backendApiPort, backends: controlPlaneNodes(spec).map(asLb) },
+              { port: lb.apiPort, protocol: "tcp" as const, backendPort: input.backendApiPort, backends: controlPlaneNodes(spec).filter(inService).map(asLb) },
               ...(lb.external?.ports ?? []).map((p) => ({
                 port: p.port,
                 protocol: p.protocol,
                 ...(p.backendPort ? { backendPort: p.backendPort } : {}),
-                ...((p.backendPort ?? p.port) === input.backendApiPort ? { backends: controlPlaneNodes(spec).map(asLb) } : {}),
+                ...((p.backendPort ?? p.port) === input.backendApiPort ? { backends: controlPlaneNodes(spec).filter(inService).map(asLb) } : {}),
               })),
             ],
-            backends: spec.spec.nodes.map(asLb),
+            backends: spec.spec.nodes.filter(inService).map(asLb),
           },
           input.templates,
         ),

@@ -84,6 +84,20 @@ export function registerCommands(program: Command, wrap: Wrap): void {
       return wrap("remove-node", async (ctx) => (await import("../../actions/remove-node.js")).runRemoveNode({ ...opts, name }, ctx))();
     });
 
+  program
+    .command("upgrade")
+    .description("rolling upgrade one minor at a time: control planes one by one (leader last), then workers in batches; unsafe upgrades refused before any change")
+    .option("--to <version>", "Kubernetes minor to reach, e.g. 1.31 (recorded in cluster.yaml when done; default: the version in cluster.yaml)")
+    .addOption(fileOption())
+    .addOption(dryRun())
+    .option("--batch-size <n>", "at most this many workers at once (default and maximum: max(1, 10% of the workers))")
+    .option("--drain-timeout <seconds>", "how long to wait for each node's drain", "300")
+    .option("--templates <dir>", "directory with template overrides (keepalived, haproxy, nginx)")
+    .action(function (this: Command) {
+      const opts = this.opts<{ file: string; to?: string; dryRun: boolean; batchSize?: string; drainTimeout: string; templates?: string }>();
+      return wrap("upgrade", async (ctx) => (await import("../../actions/upgrade.js")).runUpgrade(opts, ctx))();
+    });
+
   registerAppCommands(program, wrap);
 }
 
