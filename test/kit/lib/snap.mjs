@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import { freshCluster, refreshInstallation, removeInstallation, revisionFor } from "./microk8s.mjs";
 import { startAgent, stopAgent, versionFor } from "./node.mjs";
-import { KIT_DIR, fail, isRoot, localState, out, parseArgs, stepCost, updateLocalState } from "./util.mjs";
+import { KIT_DIR, fail, isRoot, localState, out, parseArgs, stepCost, takeFault, updateLocalState } from "./util.mjs";
 
 const LINK = "/usr/local/bin/microk8s";
 
@@ -111,6 +111,9 @@ async function refresh(a, name, installed) {
   if (cv.channel === st.channel && cv.version === st.version) {
     out(`snap "${name}" has no updates available`);
     return 0;
+  }
+  if (takeFault("fail-snap-refresh")) {
+    fail(1, `error: cannot perform the following tasks:\n- Download snap "microk8s" (${revisionFor(cv.channel)}) from channel "${cv.channel}" (unexpected EOF) (kit fault fail-snap-refresh)`);
   }
   await refreshInstallation(cv);
   out(`microk8s (${cv.channel}) ${cv.version} from Canonical✓ refreshed`);
