@@ -12,7 +12,7 @@ import { acquireLabLock, ensureRequirements, ensureWorkstation, labDown, labName
 import { DEFAULT_COSTS, parseCosts, parseSizes, phaseDurations } from "./lib/measure.mjs";
 import { stopRunning } from "./lib/proc.mjs";
 import { renderResults } from "./lib/report.mjs";
-import { runAddNode, runAnsible, runHactlInstall, usePrivateRootHome } from "./lib/runs.mjs";
+import { runAddNode, runAnsible, runHactlInstall, runUpgrade, usePrivateRootHome } from "./lib/runs.mjs";
 import { measureStartup } from "./lib/startup.mjs";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
@@ -25,6 +25,7 @@ const USAGE = `usage: npm run bench [-- options]
   --cost KEY=MS,...        node-kit step costs (default snap-install=2000,join=1000)
   --tools LIST             which installs to time: ${TOOLS.join(",")} (default all)
   --add-node 3,29          existing cluster sizes for the add-node timing (default 3,29; "none" to skip)
+  --upgrade 3,10           cluster sizes for the upgrade timing, 1.29 -> 1.30 (default 3,10; "none" to skip)
   --startup-runs N         fresh processes per start-up case (default 20; 0 to skip)
   --out FILE               results file (default bench/RESULTS.md; "-" prints it instead)
   --work-dir DIR           where each run keeps its output and logs (default a new /tmp/hactl-bench-*)
@@ -99,6 +100,7 @@ async function render(dirs, out, extraNotes) {
     tools: [...new Set(parts.flatMap((p) => p.tools))],
     runs: parts.flatMap((p) => p.runs),
     addNode: parts.flatMap((p) => p.addNode).sort((a, b) => a.size - b.size),
+    upgrade: parts.flatMap((p) => p.upgrade ?? []).sort((a, b) => a.size - b.size),
     startup: parts.find((p) => p.startup)?.startup,
     totalMs: parts.reduce((sum, p) => sum + p.totalMs, 0),
     notes: [...new Set([...parts.flatMap((p) => p.notes), ...extraNotes])],
@@ -128,6 +130,7 @@ async function main() {
       cost: { type: "string" },
       tools: { type: "string", default: TOOLS.join(",") },
       "add-node": { type: "string", default: "3,29" },
+      upgrade: { type: "string", default: "3,10" },
       "startup-runs": { type: "string", default: "20" },
       out: { type: "string", default: join(REPO, "bench/RESULTS.md") },
       "work-dir": { type: "string" },
@@ -146,6 +149,7 @@ async function main() {
   if (values.render) return render(values.render, values.out, values.note);
   const sizes = parseSizes(values.sizes, "--sizes", 1, MAX_NODES);
   const addNodeSizes = parseSizes(values["add-node"], "--add-node", 1, MAX_NODES - 1);
+  const upgradeSizes = parseSizes(values.upgrade, "--upgrade", 1, MAX_NODES);
   const costs = values.cost ? parseCosts(values.cost) : { ...DEFAULT_COSTS };
   const tools = values.tools.split(",").map((t) => t.trim()).filter(Boolean);
   for (const t of tools) if (!TOOLS.includes(t)) throw new Error(`--tools: unknown "${t}" (choose from ${TOOLS.join(", ")})`);
@@ -210,6 +214,7 @@ async function main() {
     tools,
     runs: [],
     addNode: [],
+    upgrade: [],
     totalMs: 0,
     notes: [
       values["shared-root-home"]
@@ -244,6 +249,14 @@ async function main() {
       results.addNode.push(run);
       await save();
     }
+    for (const size of upgradeSizes) {
+      if (stopping) break;
+      log(`upgrade: ${size} nodes, 1.29 → 1.30`);
+      const run = await runUpgrade({ size, costs, workDir, log });
+      log(`  ${run.ok ? "ok" : `FAILED${run.note ? `: ${run.note}` : ` (exit ${run.code})`}, see ${run.dir}`} in ${(run.wallMs / 1000).toFixed(1)} s`);
+      results.upgrade.push(run);
+      await save();
+    }
     for (const size of sizes) {
       for (const tool of tools) {
         if (stopping) break;
@@ -267,7 +280,7 @@ async function main() {
   const left = (await labNamespaces()).filter((n) => n !== "hl-ws" && n !== "hl-br");
   if (left.length) log(`warning: namespaces left after teardown: ${left.join(" ")}`);
   if (stopping) return 130;
-  const failed = [...results.runs, ...results.addNode].filter((r) => !r.ok);
+  const failed = [...results.runs, ...results.addNode, ...results.upgrade].filter((r) => !r.ok);
   return failed.length ? 1 : 0;
 }
 
