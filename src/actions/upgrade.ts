@@ -133,7 +133,7 @@ async function upgradeLbInput(spec: ClusterSpec, session: Session, opts: Upgrade
   const base = { spec, facts, backendApiPort: MICROK8S_API_PORT, templates: templateSource(opts.templates ?? lb.templates), ...(statsPassword ? { statsPassword } : {}) };
   return {
     normal: lbLayout(base).files,
-    without: (nodes) => lbLayout({ ...base, outOfService: nodes }).files,
+    without: (nodes, standby) => lbLayout({ ...base, outOfService: nodes, ...(standby ? { vrrpStandby: standby } : {}) }).files,
     ...(lb.mode === "keepalived-haproxy" && lb.vip ? { controlPlaneVip: lb.vip } : {}),
   };
 }

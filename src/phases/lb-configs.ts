@@ -26,6 +26,11 @@ export interface LbLayoutInput {
    * priority, so the VIP moves to a peer and traffic never reaches them.
    */
   outOfService?: ReadonlySet<string>;
+  /**
+   * Control planes that stay in every backend but keep the lowest VRRP priority, so the VIP does not move
+   * back to them between two passes of an upgrade (each move cuts the connections in flight).
+   */
+  vrrpStandby?: ReadonlySet<string>;
 }
 
 /** The VRRP priority of a node out of service: below every peer, even one whose track script fails. */
@@ -68,7 +73,7 @@ export function lbLayout(input: LbLayoutInput): LbLayout {
             controlPlanes: cps,
             ...(draining ? { apiBackends: cps.filter(inService) } : {}),
             self,
-            priority: inService(self) ? priority(i) : OUT_OF_SERVICE_PRIORITY,
+            priority: inService(self) && !input.vrrpStandby?.has(self.name) ? priority(i) : OUT_OF_SERVICE_PRIORITY,
             ...(lb.web.enabled ? { web: { port: lb.web.port, backendPort: lb.web.backendPort, nodes: spec.spec.nodes.filter(inService).map(asLb) } } : {}),
             ...(lb.stats.enabled && input.statsPassword ? { stats: { port: lb.stats.port, user: lb.stats.user, password: input.statsPassword } } : {}),
           },

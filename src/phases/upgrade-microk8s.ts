@@ -15,8 +15,11 @@ const CHECK_TIMEOUT_MS = 5 * 60_000;
 export interface UpgradeLbInput {
   /** Every LB machine's configs with all nodes in service (what install renders). */
   normal: ReadonlyMap<string, readonly RenderedConfig[]>;
-  /** Pure: every LB machine's configs with these nodes out of every backend and off the VIP. */
-  without(nodes: ReadonlySet<string>): ReadonlyMap<string, readonly RenderedConfig[]>;
+  /**
+   * Pure: every LB machine's configs with these nodes out of every backend and off the VIP, and the
+   * `standby` control planes in every backend but at the lowest VRRP priority.
+   */
+  without(nodes: ReadonlySet<string>, standby?: ReadonlySet<string>): ReadonlyMap<string, readonly RenderedConfig[]>;
   /** The VIP the control planes share (keepalived-haproxy mode); undefined otherwise. */
   controlPlaneVip?: string;
 }
@@ -145,9 +148,15 @@ export function planMicrok8sUpgrade(input: Microk8sUpgradeInput, outline = outli
   const expectedVoters = leaderStatus?.datastore.filter((m) => m.role === "voter").length ?? 0;
   const vipMembers = new Set(input.lb.controlPlaneVip ? spec.spec.nodes.filter((n) => n.role === "control-plane").map((n) => n.name) : []);
   const leader = state.leader ?? runnerFor(spec, state, "");
+  // The leader goes last in every pass. When it holds the VIP, moving the VIP away and back cuts the
+  // connections in flight each time: it keeps the lowest VRRP priority from its first pass until its last.
+  const none = new Set<string>();
+  let standby: ReadonlySet<string> = none;
+  const lastLeaderPass = outline.passes.reduce((last, p, i) => (p.controlPlanes.includes(leader) ? i : last), -1);
   const lbChanges = (names: ReadonlySet<string>): boolean => {
-    const without = input.lb.without(names);
-    return [...input.lb.normal].some(([machine, files]) => JSON.stringify(without.get(machine)) !== JSON.stringify(files));
+    const before = input.lb.without(none, standby);
+    const during = input.lb.without(names, standby);
+    return [...before].some(([machine, files]) => JSON.stringify(during.get(machine)) !== JSON.stringify(files));
   };
   const machines = [...input.lb.normal.keys()].join(", ");
   const lbOut = (id: string, node: string, names: ReadonlySet<string>): Step =>
@@ -160,7 +169,7 @@ export function planMicrok8sUpgrade(input: Microk8sUpgradeInput, outline = outli
         ...(vipMembers.has(node) ? [`wait until ${node} no longer holds the VIP ${input.lb.controlPlaneVip ?? ""}`] : []),
         ...(input.apiReachable ? ["the API answers through the VIP"] : []),
       ],
-      files: input.lb.without(names),
+      files: input.lb.without(names, standby),
       ...(vipMembers.has(node) && input.lb.controlPlaneVip ? { vipAwayFrom: input.lb.controlPlaneVip } : {}),
       ...(input.apiReachable ? { apiReachable: input.apiReachable } : {}),
     });
@@ -169,8 +178,12 @@ export function planMicrok8sUpgrade(input: Microk8sUpgradeInput, outline = outli
       id,
       node,
       title: "back into the load balancers",
-      describe: [`on ${machines}: the normal configs (every node in its backends, VRRP priorities restored): validate, install with backup, reload`],
-      files: input.lb.normal,
+      describe: [
+        standby.size === 0
+          ? `on ${machines}: the normal configs (every node in its backends, VRRP priorities restored): validate, install with backup, reload`
+          : `on ${machines}: every node in its backends, ${[...standby].join(", ")} kept at the lowest VRRP priority until its last pass: validate, install with backup, reload`,
+      ],
+      files: standby.size === 0 ? input.lb.normal : input.lb.without(none, standby),
     });
 
   const phases: Phase[] = [];
@@ -183,13 +196,13 @@ export function planMicrok8sUpgrade(input: Microk8sUpgradeInput, outline = outli
       const runner = runnerFor(spec, state, name);
       const minor = outline.minors.get(name) ?? input.target;
       steps.push(checkStep({ id: `resume-check:${name}`, node: name, runner, minor, kubectl, timeoutMs: CHECK_TIMEOUT_MS, ...(input.apiReachable ? { apiReachable: input.apiReachable } : {}) }));
-      if (lbChanges(new Set([name]))) steps.push(lbIn(`resume-lb-in:${name}`, name));
+      steps.push(lbIn(`resume-lb-in:${name}`, name));
       steps.push(uncordonStep({ id: `resume-uncordon:${name}`, node: name, runner, kubectl }));
     }
     phases.push({ title: `Put back ${outline.resumed.join(", ")} (left out of service by a stopped run)`, mode: "serial", steps });
   }
 
-  for (const pass of outline.passes) {
+  outline.passes.forEach((pass, passIndex) => {
     const { minor } = pass;
     for (const name of pass.controlPlanes) {
       const runner = runnerFor(spec, state, name);
@@ -210,6 +223,7 @@ export function planMicrok8sUpgrade(input: Microk8sUpgradeInput, outline = outli
           ...(input.apiReachable ? { apiReachable: input.apiReachable } : {}),
         }),
       );
+      if (name === leader && vipMembers.has(leader)) standby = passIndex < lastLeaderPass ? new Set([leader]) : none;
       if (lb) steps.push(lbIn(`lb-in:${minor}:${name}`, name));
       steps.push(uncordonStep({ id: `uncordon:${minor}:${name}`, node: name, runner, kubectl }));
       phases.push({ title: `Upgrade control plane ${name} to ${minor}`, mode: "serial", steps });
@@ -241,7 +255,7 @@ export function planMicrok8sUpgrade(input: Microk8sUpgradeInput, outline = outli
         steps: [...(lb ? [lbIn(`lb-in:${batchId}`, batch[0] ?? "")] : []), ...batch.map((name) => uncordonStep({ id: `uncordon:${minor}:${name}`, node: name, runner: leader, kubectl }))],
       });
     });
-  }
+  });
   return phases;
 }
 

@@ -9,6 +9,7 @@ import { UPGRADE_LABEL } from "../../../src/phases/upgrade-steps.js";
 import { batches, parseTargetMinor, versionPath, workerBatchSize } from "../../../src/phases/upgrade-versions.js";
 import type { ClusterSpec } from "../../../src/spec/schema.js";
 import { allHealthyFacts } from "../../fakes/facts.js";
+import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { nodesJson, statusYaml, type DatastoreMember, type NodeDescription } from "../../fakes/outputs.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 
@@ -37,7 +38,7 @@ function input(state: Microk8sClusterState, target = "1.31", s: ClusterSpec = sp
     state,
     target,
     drainSeconds: 120,
-    lb: { normal: lbLayout(base).files, without: (nodes) => lbLayout({ ...base, outOfService: nodes }).files, controlPlaneVip: "10.0.0.100" },
+    lb: { normal: lbLayout(base).files, without: (nodes, standby) => lbLayout({ ...base, outOfService: nodes, ...(standby ? { vrrpStandby: standby } : {}) }).files, controlPlaneVip: "10.0.0.100" },
     apiReachable: () => Promise.resolve(true),
     ...over,
   };
@@ -146,6 +147,19 @@ describe("planMicrok8sUpgrade", () => {
     const keepalived = files.get("node-2")?.find((f) => f.path === "/etc/keepalived/keepalived.conf")?.content ?? "";
     expect(keepalived).toMatch(/priority 1\n/);
     expect(keepalived).toContain("virtual_router_id 51");
+  });
+
+  it("keeps the leader at the lowest VRRP priority between its passes, so the VIP moves away once and back once", async () => {
+    const plan = planMicrok8sUpgrade(input(cluster()));
+    const lbFiles = async (phase: string, id: string): Promise<string> => {
+      const step = plan.find((p) => p.title === phase)?.steps.find((s) => s.id === id);
+      const cps = ["node-1", "node-2", "node-3"].map((n) => new FakeHost(n).on({ regex: /.*/ }, { code: 0 }));
+      await step?.run({ hosts: hostMap(...cps), signal: new AbortController().signal, log: () => undefined });
+      return cps[0]?.files.get("/etc/keepalived/keepalived.conf") ?? "";
+    };
+    expect(await lbFiles("Upgrade control plane node-1 to 1.30", "lb-in:1.30:node-1")).toMatch(/priority 1\n/);
+    expect(await lbFiles("Upgrade control plane node-2 to 1.31", "lb-in:1.31:node-2")).toMatch(/priority 1\n/);
+    expect(await lbFiles("Upgrade control plane node-1 to 1.31", "lb-in:1.31:node-1")).toMatch(/priority 150\n/);
   });
 
   it("gives workers no load-balancer steps when no backend lists them", () => {
