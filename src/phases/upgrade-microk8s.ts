@@ -5,6 +5,7 @@ import { isMember, type Microk8sClusterState } from "../gather/microk8s-state.js
 import type { RenderedConfig } from "../lb/render.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import { holdStep } from "./install-microk8s.js";
+import { OUT_OF_SERVICE_PRIORITY, vrrpPriority } from "./lb-configs.js";
 import { need } from "./prepare-hosts.js";
 import { UPGRADE_LABEL, checkStep, drainStep, lbSwitchStep, uncordonStep } from "./upgrade-steps.js";
 import { batches, minorNumber, versionPath, workerBatchSize } from "./upgrade-versions.js";
@@ -43,8 +44,11 @@ export interface UpgradeOutline {
   minors: Map<string, string>;
   /** The minors to go through, one rolling pass each. */
   path: string[];
-  /** Per pass: the control planes one at a time (leader last), then the worker batches. */
-  passes: { minor: string; controlPlanes: string[]; workerBatches: string[][] }[];
+  /**
+   * Per pass: the control planes one at a time, then the worker batches. `keepStandby`: the pass's last
+   * control plane keeps the lowest VRRP priority until its turn in the next pass.
+   */
+  passes: { minor: string; controlPlanes: string[]; workerBatches: string[][]; keepStandby?: string }[];
   /** Nodes a stopped run left out of service, put back first. */
   resumed: string[];
 }
@@ -107,22 +111,37 @@ function runnerFor(spec: ClusterSpec, state: Microk8sClusterState, node: string)
   return (cps.find((n) => n.name !== node) ?? cps[0] ?? { name: node }).name;
 }
 
-/** Pure: the order of the whole upgrade (assumes no refusals). */
+/**
+ * Pure: the order of the whole upgrade (assumes no refusals). Control planes one at a time; with the VIP on
+ * the control planes, in rising VRRP priority, so the node that holds the VIP goes last and the VIP moves
+ * only when it must (each move cuts the connections in flight). Between two passes that node keeps the
+ * lowest priority, goes first in the next pass and takes the VIP back there: two moves for any number of
+ * passes. Without the VIP on the control planes, the leader goes last.
+ */
 export function outlineMicrok8sUpgrade(input: Microk8sUpgradeInput): UpgradeOutline {
   const { spec, state, target } = input;
   const minors = currentMinors(input);
   const path = versionPath([...minors.values()], target);
   const leader = state.leader ?? spec.spec.nodes.find((n) => n.role === "control-plane")?.name;
   const cps = spec.spec.nodes.filter((n) => n.role === "control-plane");
-  const ordered = [...cps.filter((n) => n.name !== leader), ...cps.filter((n) => n.name === leader)];
+  const vrrp = input.lb.controlPlaneVip !== undefined;
   const workers = spec.spec.nodes.filter((n) => n.role === "worker");
   const size = workerBatchSize(workers.length, input.batchSize);
   const below = (n: NodeSpec, minor: string): boolean => minorNumber(minors.get(n.name) ?? "0.0") < minorNumber(minor);
-  const passes = path.map((minor) => ({
-    minor,
-    controlPlanes: ordered.filter((n) => below(n, minor)).map((n) => n.name),
-    workerBatches: batches(workers.filter((n) => below(n, minor)).map((n) => n.name), size),
-  }));
+  let standby: string | undefined;
+  const passes = path.map((minor, i) => {
+    const todo = cps.filter((n) => below(n, minor));
+    const priority = (n: NodeSpec): number => (n.name === standby ? OUT_OF_SERVICE_PRIORITY : vrrpPriority(cps.indexOf(n)));
+    const ordered = vrrp ? [...todo].sort((a, b) => priority(a) - priority(b)) : [...todo.filter((n) => n.name !== leader), ...todo.filter((n) => n.name === leader)];
+    const last = ordered[ordered.length - 1]?.name;
+    standby = vrrp && i < path.length - 1 ? last : undefined;
+    return {
+      minor,
+      controlPlanes: ordered.map((n) => n.name),
+      workerBatches: batches(workers.filter((n) => below(n, minor)).map((n) => n.name), size),
+      ...(standby ? { keepStandby: standby } : {}),
+    };
+  });
   const first = passes[0];
   const inFirstPass = new Set([...(first?.controlPlanes ?? []), ...(first?.workerBatches.flat() ?? [])]);
   const resumed = state.kubeNodes.filter((k) => k.labels[UPGRADE_LABEL] !== undefined && !inFirstPass.has(k.name) && spec.spec.nodes.some((n) => n.name === k.name)).map((k) => k.name);
@@ -148,11 +167,9 @@ export function planMicrok8sUpgrade(input: Microk8sUpgradeInput, outline = outli
   const expectedVoters = leaderStatus?.datastore.filter((m) => m.role === "voter").length ?? 0;
   const vipMembers = new Set(input.lb.controlPlaneVip ? spec.spec.nodes.filter((n) => n.role === "control-plane").map((n) => n.name) : []);
   const leader = state.leader ?? runnerFor(spec, state, "");
-  // The leader goes last in every pass. When it holds the VIP, moving the VIP away and back cuts the
-  // connections in flight each time: it keeps the lowest VRRP priority from its first pass until its last.
+  // A pass's last control plane keeps the lowest VRRP priority until its turn in the next pass (outline).
   const none = new Set<string>();
   let standby: ReadonlySet<string> = none;
-  const lastLeaderPass = outline.passes.reduce((last, p, i) => (p.controlPlanes.includes(leader) ? i : last), -1);
   const lbChanges = (names: ReadonlySet<string>): boolean => {
     const before = input.lb.without(none, standby);
     const during = input.lb.without(names, standby);
@@ -181,7 +198,7 @@ export function planMicrok8sUpgrade(input: Microk8sUpgradeInput, outline = outli
       describe: [
         standby.size === 0
           ? `on ${machines}: the normal configs (every node in its backends, VRRP priorities restored): validate, install with backup, reload`
-          : `on ${machines}: every node in its backends, ${[...standby].join(", ")} kept at the lowest VRRP priority until its last pass: validate, install with backup, reload`,
+          : `on ${machines}: every node in its backends, ${[...standby].join(", ")} kept at the lowest VRRP priority until its turn in the next pass (the VIP stays where it is): validate, install with backup, reload`,
       ],
       files: standby.size === 0 ? input.lb.normal : input.lb.without(none, standby),
     });
@@ -202,7 +219,7 @@ export function planMicrok8sUpgrade(input: Microk8sUpgradeInput, outline = outli
     phases.push({ title: `Put back ${outline.resumed.join(", ")} (left out of service by a stopped run)`, mode: "serial", steps });
   }
 
-  outline.passes.forEach((pass, passIndex) => {
+  for (const pass of outline.passes) {
     const { minor } = pass;
     for (const name of pass.controlPlanes) {
       const runner = runnerFor(spec, state, name);
@@ -223,7 +240,8 @@ export function planMicrok8sUpgrade(input: Microk8sUpgradeInput, outline = outli
           ...(input.apiReachable ? { apiReachable: input.apiReachable } : {}),
         }),
       );
-      if (name === leader && vipMembers.has(leader)) standby = passIndex < lastLeaderPass ? new Set([leader]) : none;
+      if (pass.keepStandby === name) standby = new Set([name]);
+      else if (standby.has(name)) standby = none;
       if (lb) steps.push(lbIn(`lb-in:${minor}:${name}`, name));
       steps.push(uncordonStep({ id: `uncordon:${minor}:${name}`, node: name, runner, kubectl }));
       phases.push({ title: `Upgrade control plane ${name} to ${minor}`, mode: "serial", steps });
@@ -255,7 +273,7 @@ export function planMicrok8sUpgrade(input: Microk8sUpgradeInput, outline = outli
         steps: [...(lb ? [lbIn(`lb-in:${batchId}`, batch[0] ?? "")] : []), ...batch.map((name) => uncordonStep({ id: `uncordon:${minor}:${name}`, node: name, runner: leader, kubectl }))],
       });
     });
-  });
+  }
   return phases;
 }
 

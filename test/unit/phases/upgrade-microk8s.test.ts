@@ -100,13 +100,20 @@ describe("microk8sUpgradeRefusals", () => {
 });
 
 describe("planMicrok8sUpgrade", () => {
-  it("outlines the path and the order: control planes one at a time with the leader last, then the workers", () => {
+  it("outlines the path and the order: control planes one at a time, the VIP holder last, then the workers", () => {
     const o = outlineMicrok8sUpgrade(input(cluster()));
     expect(o.path).toEqual(["1.30", "1.31"]);
+    // node-1 holds the VIP (highest priority): last in the first pass, then kept at the lowest priority, so
+    // node-2 holds the VIP in the second pass and goes last there; node-1 takes the VIP back first.
     expect(o.passes).toEqual([
-      { minor: "1.30", controlPlanes: ["node-2", "node-3", "node-1"], workerBatches: [["worker-1"]] },
-      { minor: "1.31", controlPlanes: ["node-2", "node-3", "node-1"], workerBatches: [["worker-1"]] },
+      { minor: "1.30", controlPlanes: ["node-3", "node-2", "node-1"], workerBatches: [["worker-1"]], keepStandby: "node-1" },
+      { minor: "1.31", controlPlanes: ["node-1", "node-3", "node-2"], workerBatches: [["worker-1"]] },
     ]);
+  });
+
+  it("without the VIP on the control planes, the leader goes last in every pass", () => {
+    const o = outlineMicrok8sUpgrade(input(cluster(), "1.31", spec, { lb: { normal: new Map(), without: () => new Map() } }));
+    expect(o.passes.map((p) => p.controlPlanes)).toEqual([["node-2", "node-3", "node-1"], ["node-2", "node-3", "node-1"]]);
   });
 
   it("takes a control plane out of service before refreshing it and puts it back after the checks", () => {
@@ -123,15 +130,15 @@ describe("planMicrok8sUpgrade", () => {
     expect(text).toContain("on node-2: kubectl drain node-1");
     expect(plan.map((p) => p.title)).toEqual([
       "Hold MicroK8s refreshes",
-      "Upgrade control plane node-2 to 1.30",
       "Upgrade control plane node-3 to 1.30",
+      "Upgrade control plane node-2 to 1.30",
       "Upgrade control plane node-1 to 1.30",
       "Take workers worker-1 to 1.30 (batch 1 of 1) out of service",
       "Upgrade workers worker-1 to 1.30 (batch 1 of 1)",
       "Put workers worker-1 to 1.30 (batch 1 of 1) back",
-      "Upgrade control plane node-2 to 1.31",
-      "Upgrade control plane node-3 to 1.31",
       "Upgrade control plane node-1 to 1.31",
+      "Upgrade control plane node-3 to 1.31",
+      "Upgrade control plane node-2 to 1.31",
       "Take workers worker-1 to 1.31 (batch 1 of 1) out of service",
       "Upgrade workers worker-1 to 1.31 (batch 1 of 1)",
       "Put workers worker-1 to 1.31 (batch 1 of 1) back",
@@ -149,7 +156,7 @@ describe("planMicrok8sUpgrade", () => {
     expect(keepalived).toContain("virtual_router_id 51");
   });
 
-  it("keeps the leader at the lowest VRRP priority between its passes, so the VIP moves away once and back once", async () => {
+  it("keeps the VIP holder at the lowest VRRP priority until its turn in the next pass, so the VIP moves away once and back once", async () => {
     const plan = planMicrok8sUpgrade(input(cluster()));
     const lbFiles = async (phase: string, id: string): Promise<string> => {
       const step = plan.find((p) => p.title === phase)?.steps.find((s) => s.id === id);
@@ -158,8 +165,9 @@ describe("planMicrok8sUpgrade", () => {
       return cps[0]?.files.get("/etc/keepalived/keepalived.conf") ?? "";
     };
     expect(await lbFiles("Upgrade control plane node-1 to 1.30", "lb-in:1.30:node-1")).toMatch(/priority 1\n/);
-    expect(await lbFiles("Upgrade control plane node-2 to 1.31", "lb-in:1.31:node-2")).toMatch(/priority 1\n/);
+    expect(await lbFiles("Upgrade control plane node-1 to 1.31", "lb-out:1.31:node-1")).toMatch(/priority 1\n/);
     expect(await lbFiles("Upgrade control plane node-1 to 1.31", "lb-in:1.31:node-1")).toMatch(/priority 150\n/);
+    expect(await lbFiles("Upgrade control plane node-3 to 1.31", "lb-in:1.31:node-3")).toMatch(/priority 150\n/);
   });
 
   it("gives workers no load-balancer steps when no backend lists them", () => {
