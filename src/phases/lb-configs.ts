@@ -33,11 +33,6 @@ export interface LbLayoutInput {
   vrrpStandby?: ReadonlySet<string>;
 }
 
-/** The VRRP priority of the i-th machine of a VRRP group (spec order): the first one holds the VIP. */
-export function vrrpPriority(i: number): number {
-  return Math.max(1, 150 - i * 10);
-}
-
 /** The VRRP priority of a node out of service: below every peer, even one whose track script fails. */
 export const OUT_OF_SERVICE_PRIORITY = 1;
 
@@ -55,7 +50,7 @@ export function lbLayout(input: LbLayoutInput): LbLayout {
   const lb = spec.spec.loadBalancer;
   const layout: LbLayout = { files: new Map(), packages: new Map(), nonlocalBind: new Set() };
   const asLb = (n: { name: string; address: string }): LbNode => ({ name: n.name, address: n.address });
-  const priority = vrrpPriority;
+  const priority = (i: number): number => Math.max(1, 150 - i * 10);
   const inService = (n: { name: string }): boolean => !input.outOfService?.has(n.name);
 
   if (lb.mode === "keepalived-haproxy" && lb.vip) {

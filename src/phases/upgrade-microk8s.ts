@@ -5,7 +5,6 @@ import { isMember, type Microk8sClusterState } from "../gather/microk8s-state.js
 import type { RenderedConfig } from "../lb/render.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import { holdStep } from "./install-microk8s.js";
-import { OUT_OF_SERVICE_PRIORITY, vrrpPriority } from "./lb-configs.js";
 import { need } from "./prepare-hosts.js";
 import { UPGRADE_LABEL, checkStep, drainStep, lbSwitchStep, uncordonStep } from "./upgrade-steps.js";
 import { batches, minorNumber, versionPath, workerBatchSize } from "./upgrade-versions.js";
@@ -131,7 +130,8 @@ export function outlineMicrok8sUpgrade(input: Microk8sUpgradeInput): UpgradeOutl
   let standby: string | undefined;
   const passes = path.map((minor, i) => {
     const todo = cps.filter((n) => below(n, minor));
-    const priority = (n: NodeSpec): number => (n.name === standby ? OUT_OF_SERVICE_PRIORITY : vrrpPriority(cps.indexOf(n)));
+    // VRRP priorities fall in cluster.yaml's order of the control planes; a standby node has the lowest.
+    const priority = (n: NodeSpec): number => (n.name === standby ? -1 : cps.length - cps.indexOf(n));
     const ordered = vrrp ? [...todo].sort((a, b) => priority(a) - priority(b)) : [...todo.filter((n) => n.name !== leader), ...todo.filter((n) => n.name === leader)];
     const last = ordered[ordered.length - 1]?.name;
     standby = vrrp && i < path.length - 1 ? last : undefined;

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
+import type { TLSSocket } from "node:tls";
 import { labClusterYaml } from "../lab/cluster-yaml.mjs";
 import { inNode, labDown, labUp, type Lab, type LabNode } from "../lab/lab.mjs";
 import { probeLivez } from "../../src/actions/verify-api.js";
@@ -45,15 +46,23 @@ async function refreshesSince(name: string, since: number): Promise<number> {
     .filter((e) => e.tool === "snap" && e.sub === "refresh microk8s" && e.start >= since).length;
 }
 
-/** One GET /livez through `host`: "ok", the HTTP status, or the socket error's code. */
+/**
+ * One GET /livez through `host` on a fresh connection: "ok", or what went wrong with how far it got (TCP
+ * connected, TLS done with which API server: its certificate names the node's address).
+ */
 function livez(host: string, port: number, timeoutMs: number): Promise<string> {
   return new Promise((resolve) => {
-    const req = request({ host, port, path: "/livez", rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
+    let stage = "before connect";
+    const req = request({ host, port, path: "/livez", rejectUnauthorized: false, timeout: timeoutMs, agent: false }, (res) => {
       res.resume();
-      resolve(res.statusCode === 200 ? "ok" : `HTTP ${res.statusCode ?? "?"}`);
+      resolve(res.statusCode === 200 ? "ok" : `HTTP ${res.statusCode ?? "?"} (${stage})`);
+    });
+    req.on("socket", (socket: TLSSocket) => {
+      socket.on("connect", () => (stage = "tcp connected"));
+      socket.on("secureConnect", () => (stage = `tls done with ${socket.getPeerCertificate().subjectaltname?.match(/IP Address:(10\.77\.0\.\d+)/)?.[1] ?? "?"}`));
     });
     req.on("timeout", () => req.destroy(Object.assign(new Error("timeout"), { code: "TIMEOUT" })));
-    req.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    req.on("error", (e: NodeJS.ErrnoException) => resolve(`${e.code ?? e.message} (${stage})`));
     req.end();
   });
 }
@@ -139,6 +148,12 @@ describe("hactl upgrade (MicroK8s)", () => {
     done = true;
     await Promise.all([loop, poller]);
     console.log(`upgrade 1.29 -> 1.31 (3 control planes, 1 worker): ${seconds.toFixed(1)} s, ${requests} requests through the VIP, ${failed.length} failed; at most ${maxOut} control plane(s) out of service at once`);
+    if (failed.length > 0) {
+      for (const cp of CPS) {
+        const vrrp = await inNode(cp, ["sh", "-c", "grep -h -E 'Entering|priority|Reload' /var/log/hactl-kit/keepalived.log | tail -n 12"]);
+        console.log(`${cp} keepalived:\n${vrrp.stdout}`);
+      }
+    }
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(failed, `failed requests (hactl logs in ${dir}/state/hactl/logs)`).toEqual([]);
     expect(requests).toBeGreaterThan(50);
