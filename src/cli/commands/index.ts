@@ -86,7 +86,7 @@ export function registerCommands(program: Command, wrap: Wrap): void {
 
   program
     .command("upgrade")
-    .description("rolling upgrade one minor at a time: control planes one by one (leader last), then workers in batches; unsafe upgrades refused before any change")
+    .description("rolling upgrade one minor at a time: control planes one by one (the VIP holder last), then workers in batches; unsafe upgrades refused before any change")
     .option("--to <version>", "Kubernetes minor to reach, e.g. 1.31 (recorded in cluster.yaml when done; default: the version in cluster.yaml)")
     .addOption(fileOption())
     .addOption(dryRun())
