@@ -155,7 +155,7 @@ const voterCount = async (host: RemoteHost): Promise<number> => {
 
 /**
  * Pure: the MicroK8s rolling upgrade as phases. Per minor of the path, control planes strictly one at a
- * time (the leader last): mark + drain, out of every load balancer and off the VIP, `snap refresh
+ * time in the outline's order: mark + drain, out of every load balancer and off the VIP, `snap refresh
  * --channel=<minor>/stable` + wait-ready, check (Ready with the new version, voters back, API through the
  * VIP), back into the load balancers, uncordon. Then the workers in batches. Nodes already on a pass's
  * minor get no steps, so a re-run resumes; nodes a stopped run left out of service are put back first.
