@@ -6,7 +6,7 @@ import http from "node:http";
 import https from "node:https";
 import { Etcd, endpointFor, knownEndpoints, peerUrl, startEtcd, stopEtcd, urlHost } from "./etcd.mjs";
 import { K } from "./store.mjs";
-import { KIT_DIR, LOG_DIR, STATE_DIR, daemonPid, localState, nodeAddress, nodeName, sleep, startDaemon, updateLocalState } from "./util.mjs";
+import { KIT_DIR, LOG_DIR, SNAP_HOLD_FILE, STATE_DIR, daemonPid, localState, nodeAddress, nodeName, sleep, startDaemon, updateLocalState } from "./util.mjs";
 import { microk8sJoinHandler } from "./microk8s-server.mjs";
 import { kubeadmClusterInfo, kubeadmJoinHandler } from "./kubeadm-server.mjs";
 
@@ -90,7 +90,7 @@ async function autoRefreshLoop() {
   while (!stopping) {
     await sleep(2000);
     const s = localState();
-    if (s.distro !== "microk8s" || s.held || daemonPid("auto-refresh")) continue;
+    if (s.distro !== "microk8s" || fs.existsSync(SNAP_HOLD_FILE) || daemonPid("auto-refresh")) continue;
     let channel = "";
     try {
       channel = fs.readFileSync(`${STATE_DIR}/auto-refresh`, "utf8").trim();

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import { freshCluster, refreshInstallation, removeInstallation, revisionFor } from "./microk8s.mjs";
 import { startAgent, stopAgent, versionFor } from "./node.mjs";
-import { KIT_DIR, fail, isRoot, localState, out, parseArgs, stepCost, takeFault, updateLocalState } from "./util.mjs";
+import { KIT_DIR, SNAP_HOLD_FILE, fail, isRoot, localState, out, parseArgs, stepCost, takeFault } from "./util.mjs";
 
 const LINK = "/usr/local/bin/microk8s";
 
@@ -36,6 +36,7 @@ export async function snapMain(/** @type {string[]} */ argv) {
       if (!cv) fail(1, `error: requested channel "${a.get("channel")}" is not available (see 'snap info microk8s')`);
       if (st.distro === "kubeadm") fail(1, "error: cannot install \"microk8s\": this node already runs a kubeadm control plane (kit)");
       await stepCost("snap-install");
+      fs.rmSync(SNAP_HOLD_FILE, { force: true });
       fs.rmSync(LINK, { force: true });
       fs.symlinkSync(`${KIT_DIR}/snap/microk8s`, LINK);
       await freshCluster(cv);
@@ -49,6 +50,7 @@ export async function snapMain(/** @type {string[]} */ argv) {
         return 0;
       }
       await removeInstallation();
+      fs.rmSync(SNAP_HOLD_FILE, { force: true });
       fs.rmSync(LINK, { force: true });
       out("microk8s removed");
       return 0;
@@ -56,7 +58,7 @@ export async function snapMain(/** @type {string[]} */ argv) {
     case "list": {
       if (name && (name !== "microk8s" || !installed)) fail(1, "error: no matching snaps installed");
       const rows = [["Name", "Version", "Rev", "Tracking", "Publisher", "Notes"], ["core22", "20250315", "1908", "latest/stable", "canonical✓", "base"], ["snapd", "2.68.3", "24505", "latest/stable", "canonical✓", "snapd"]];
-      if (installed) rows.push(["microk8s", st.version ?? "", revisionFor(st.channel ?? ""), st.channel ?? "", "canonical✓", st.held ? "classic,held" : "classic"]);
+      if (installed) rows.push(["microk8s", st.version ?? "", revisionFor(st.channel ?? ""), st.channel ?? "", "canonical✓", fs.existsSync(SNAP_HOLD_FILE) ? "classic,held" : "classic"]);
       const show = name ? [rows[0], ...rows.filter((r) => r[0] === name)] : rows;
       const w = show[0]?.map((_c, i) => Math.max(...show.map((r) => (r?.[i] ?? "").length))) ?? [];
       out(show.map((r) => (r ?? []).map((c, i) => (i === (r?.length ?? 0) - 1 ? c : c.padEnd((w[i] ?? 0) + 2))).join("")).join("\n"));
@@ -92,12 +94,12 @@ async function refresh(a, name, installed) {
     if (!name) fail(1, "error: the kit holds only named snaps: snap refresh --hold microk8s");
     if (name !== "microk8s" || !installed) fail(1, `error: snap "${name}" is not installed`);
     if (a.has("unhold")) {
-      updateLocalState({ held: false });
+      fs.rmSync(SNAP_HOLD_FILE, { force: true });
       out(`Removed general refresh hold of "${name}"`);
       return 0;
     }
     const hold = a.get("hold") ?? "true";
-    updateLocalState({ held: true });
+    fs.writeFileSync(SNAP_HOLD_FILE, `${hold}\n`);
     out(`General refreshes of "${name}" held ${hold === "true" || hold === "forever" ? "indefinitely" : `until ${new Date(Date.now() + 3600_000).toISOString()}`}`);
     return 0;
   }
