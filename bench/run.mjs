@@ -13,7 +13,7 @@ import { DEFAULT_COSTS, parseCosts, parseSizes, phaseDurations } from "./lib/mea
 import { stopRunning } from "./lib/proc.mjs";
 import { runFailover } from "./lib/failover.mjs";
 import { renderFailoverOnly, renderResults } from "./lib/report.mjs";
-import { runAddNode, runAnsible, runHactlInstall, usePrivateRootHome } from "./lib/runs.mjs";
+import { runAddNode, runAnsible, runHactlInstall, runUpgrade, usePrivateRootHome } from "./lib/runs.mjs";
 import { measureStartup } from "./lib/startup.mjs";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
@@ -26,6 +26,7 @@ const USAGE = `usage: npm run bench [-- options]
   --cost KEY=MS,...        node-kit step costs (default snap-install=2000,join=1000)
   --tools LIST             which installs to time: ${TOOLS.join(",")} (default all)
   --add-node 3,29          existing cluster sizes for the add-node timing (default 3,29; "none" to skip)
+  --upgrade 3,10           cluster sizes for the upgrade timing, 1.29 -> 1.30 (default 3,10; "none" to skip)
   --startup-runs N         fresh processes per start-up case (default 20; 0 to skip)
   --failover N             rounds of power-offs (VIP holder, then another control plane) on 3 control
                            planes, API through the VIP timed from the client (default 3; 0 to skip).
@@ -104,6 +105,7 @@ async function render(dirs, out, extraNotes) {
     tools: [...new Set(parts.flatMap((p) => p.tools))],
     runs: parts.flatMap((p) => p.runs),
     addNode: parts.flatMap((p) => p.addNode).sort((a, b) => a.size - b.size),
+    upgrade: parts.flatMap((p) => p.upgrade ?? []).sort((a, b) => a.size - b.size),
     startup: parts.find((p) => p.startup)?.startup,
     failover: parts.find((p) => p.failover)?.failover,
     totalMs: parts.reduce((sum, p) => sum + p.totalMs, 0),
@@ -134,6 +136,7 @@ async function main() {
       cost: { type: "string" },
       tools: { type: "string", default: TOOLS.join(",") },
       "add-node": { type: "string", default: "3,29" },
+      upgrade: { type: "string", default: "3,10" },
       "startup-runs": { type: "string", default: "20" },
       failover: { type: "string", default: "3" },
       out: { type: "string", default: join(REPO, "bench/RESULTS.md") },
@@ -153,6 +156,7 @@ async function main() {
   if (values.render) return render(values.render, values.out, values.note);
   const sizes = parseSizes(values.sizes, "--sizes", 1, MAX_NODES);
   const addNodeSizes = parseSizes(values["add-node"], "--add-node", 1, MAX_NODES - 1);
+  const upgradeSizes = parseSizes(values.upgrade, "--upgrade", 1, MAX_NODES);
   const costs = values.cost ? parseCosts(values.cost) : { ...DEFAULT_COSTS };
   const tools = values.tools.split(",").map((t) => t.trim()).filter(Boolean);
   for (const t of tools) if (!TOOLS.includes(t)) throw new Error(`--tools: unknown "${t}" (choose from ${TOOLS.join(", ")})`);
@@ -220,6 +224,7 @@ async function main() {
     tools,
     runs: [],
     addNode: [],
+    upgrade: [],
     totalMs: 0,
     notes: [
       values["shared-root-home"]
@@ -255,6 +260,14 @@ async function main() {
       results.addNode.push(run);
       await save();
     }
+    for (const size of upgradeSizes) {
+      if (stopping) break;
+      log(`upgrade: ${size} nodes, 1.29 → 1.30`);
+      const run = await runUpgrade({ size, costs, workDir, log });
+      log(`  ${run.ok ? "ok" : `FAILED${run.note ? `: ${run.note}` : ` (exit ${run.code})`}, see ${run.dir}`} in ${(run.wallMs / 1000).toFixed(1)} s`);
+      results.upgrade.push(run);
+      await save();
+    }
     if (failoverRounds > 0 && !stopping) {
       log(`failover: ${failoverRounds} round(s) of power-offs on 3 control planes`);
       results.failover = await runFailover({ rounds: failoverRounds, costs, workDir, log });
@@ -284,7 +297,7 @@ async function main() {
   const left = (await labNamespaces()).filter((n) => n !== "hl-ws" && n !== "hl-br");
   if (left.length) log(`warning: namespaces left after teardown: ${left.join(" ")}`);
   if (stopping) return 130;
-  const failed = [...results.runs, ...results.addNode].filter((r) => !r.ok);
+  const failed = [...results.runs, ...results.addNode, ...results.upgrade].filter((r) => !r.ok);
   return failed.length || (results.failover && !results.failover.ok) ? 1 : 0;
 }
 

@@ -259,3 +259,32 @@ export function measuredCriticalPath(logs, { from, to }) {
   }
   return { totalMs: parallelInstallMs + serialJoinsMs + addonsMs, terms: { parallelInstallMs, serialJoinsMs, addonsMs }, slowestInstall };
 }
+
+/**
+ * The measured critical path of a rolling MicroK8s upgrade from the kit's command logs: what the order of
+ * the upgrade forces, with the real durations in the lab. Each node's refresh is its `snap refresh` plus
+ * the first `microk8s status` that starts after it (the wait-ready). Control planes go strictly one after
+ * another, so their refreshes add up; workers go in batches, so each batch costs its slowest refresh
+ * (batches are formed in the order the workers' refreshes started, `batchSize` at a time).
+ *
+ * @param {Record<string, readonly KitCommand[]>} logs per node
+ * @param {{ from: number, to: number, controlPlanes: readonly string[], batchSize: number }} o
+ * @returns {{ totalMs: number, terms: { controlPlanesMs: number, workerBatchesMs: number }, refreshes: number }}
+ */
+export function upgradeCriticalPath(logs, { from, to, controlPlanes, batchSize }) {
+  /** @type {{ node: string, start: number, ms: number }[]} */
+  const refreshes = [];
+  for (const [node, all] of Object.entries(logs)) {
+    const entries = all.filter((e) => e.start >= from && e.start <= to).sort((a, b) => a.start - b.start);
+    for (const refresh of entries.filter((e) => e.tool === "snap" && e.sub === "refresh microk8s")) {
+      const ready = entries.find((e) => e.tool === "microk8s" && e.sub === "status" && e.start >= refresh.end);
+      refreshes.push({ node, start: refresh.start, ms: refresh.end - refresh.start + (ready ? ready.end - ready.start : 0) });
+    }
+  }
+  const cps = new Set(controlPlanes);
+  const controlPlanesMs = refreshes.filter((r) => cps.has(r.node)).reduce((sum, r) => sum + r.ms, 0);
+  const workers = refreshes.filter((r) => !cps.has(r.node)).sort((a, b) => a.start - b.start);
+  let workerBatchesMs = 0;
+  for (let i = 0; i < workers.length; i += Math.max(1, batchSize)) workerBatchesMs += Math.max(...workers.slice(i, i + Math.max(1, batchSize)).map((r) => r.ms));
+  return { totalMs: controlPlanesMs + workerBatchesMs, terms: { controlPlanesMs, workerBatchesMs }, refreshes: refreshes.length };
+}

@@ -8,6 +8,7 @@ import { addNodeLowerBound, lowerBound, spread } from "./measure.mjs";
  * @typedef {import("./runs.mjs").RunResult} RunResult
  * @typedef {{ machine: Record<string, string>, command: string, date: string, costs: Record<string, number>,
  *   sizes: number[], tools: string[], runs: RunResult[], addNode: (RunResult & { installMs: number })[],
+ *   upgrade?: (RunResult & { installMs: number, upgradePath?: ReturnType<typeof import("./measure.mjs").upgradeCriticalPath> })[],
  *   startup?: ReturnType<typeof import("./startup.mjs").measureStartup>, totalMs: number, notes: string[],
  *   failover?: import("./failover.mjs").FailoverResults }} BenchResults
  */
@@ -103,6 +104,7 @@ export function renderResults(r) {
   lines.push(`- Sizes: ${r.sizes.length ? r.sizes.join(", ") : "none"} nodes (3 control planes, the rest workers; keepalived + haproxy on the control planes); runs: ${r.tools.join(", ")}`);
   lines.push(`- add-node: ${r.addNode.length ? r.addNode.map((a) => `${a.size} → ${a.size + 1} nodes`).join(", ") : "not run"}`);
   lines.push(`- Failover: ${r.failover ? `${new Set(r.failover.rounds.map((x) => x.round)).size} round(s) of power-offs on 3 control planes` : "not run"}`);
+  lines.push(`- upgrade 1.29 → 1.30: ${r.upgrade?.length ? r.upgrade.map((u) => `${u.size} nodes`).join(", ") : "not run"}`);
   lines.push(`- Node-kit step costs: ${Object.entries(r.costs).map(([k, v]) => `${k} = ${v} ms`).join(", ") || "none"}`);
   lines.push(`- Whole benchmark took ${s(r.totalMs)} s`);
   lines.push("", "## Machine", "");
@@ -175,6 +177,29 @@ export function renderResults(r) {
       };
       const rss = a.peakRssKiB !== undefined ? (a.peakRssKiB / 1024).toFixed(0) : "–";
       lines.push(`| ${a.size} nodes | ${status(a)} | ${a.ok ? s(a.wallMs) : "–"} | ${a.ok ? ratio(a.wallMs, lb) : "–"} | ${measuredText(a)} | ${measuredRatio(a)} | ${perNodeText(a, (x) => x.accepted)} | ${three((x) => x.hactlCommands ?? 0)} | ${three((x) => x.sessions)} | ${rss} | ${load(a)} | ${s(a.installMs)} |`);
+    }
+    if (phaseNotes.length) lines.push("", ...phaseNotes);
+  }
+
+  if (r.upgrade?.length) {
+    lines.push("", "## upgrade: a rolling MicroK8s upgrade, 1.29 → 1.30", "");
+    lines.push(
+      "Measured critical path = what the upgrade's order forces, from the kit's command logs: every control plane's `snap refresh` + wait-ready one after another, " +
+        "plus each worker batch's slowest refresh + wait-ready (batches of max(1, 10 %) of the workers). Everything above it is hactl's own work per node: " +
+        "drain, the load balancers without the node (validated reloads) and the VIP moved away, the checks (Ready on the new version, voters, the API through the VIP), the load balancers back, uncordon.",
+      "",
+    );
+    lines.push("| nodes | result | upgrade wall (s) | measured critical path (s) | = control planes (s) + worker batches (s) | wall ÷ measured critical path | refreshes | SSH logins per node | peak RSS (MiB) | load before | install before (s, not part of the figure) |");
+    lines.push("|---:|---|---:|---:|---|---:|---:|---|---:|---:|---:|");
+    /** @type {string[]} */
+    const phaseNotes = [];
+    for (const u of r.upgrade) {
+      const p = u.upgradePath;
+      const rss = u.peakRssKiB !== undefined ? (u.peakRssKiB / 1024).toFixed(0) : "–";
+      lines.push(
+        `| ${u.size} | ${status(u)} | ${u.ok ? s(u.wallMs) : "–"} | ${p ? s(p.totalMs) : "–"} | ${p ? `${s(p.terms.controlPlanesMs)} + ${s(p.terms.workerBatchesMs)}` : "–"} | ${u.ok && p ? ratio(u.wallMs, p.totalMs) : "–"} | ${p?.refreshes ?? "–"} | ${perNodeText(u, (x) => x.accepted)} | ${rss} | ${load(u)} | ${s(u.installMs)} |`,
+      );
+      if (u.phases?.length) phaseNotes.push(`- ${u.size} nodes: hactl's phases (from its log): ${u.phases.map((ph) => `${ph.phase} ${s(ph.ms)} s`).join(" · ")}.`);
     }
     if (phaseNotes.length) lines.push("", ...phaseNotes);
   }

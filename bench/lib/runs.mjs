@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { labClusterYaml } from "../../test/lab/cluster-yaml.mjs";
 import { inNode, labUp } from "../../test/lab/lab.mjs";
-import { addonsEnabledByHactl, hactlCommandCounts, maxRssKiB, measuredCriticalPath, parseCommandLog, phaseDurations, sshdStats } from "./measure.mjs";
+import { addonsEnabledByHactl, hactlCommandCounts, maxRssKiB, measuredCriticalPath, parseCommandLog, phaseDurations, sshdStats, upgradeCriticalPath } from "./measure.mjs";
 import { killByMarker, timedInWorkstation } from "./proc.mjs";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -96,10 +96,10 @@ async function sshdSince(lab, offsets) {
 const KIT_COMMAND_LOG = "/var/log/hactl-kit/commands.jsonl";
 
 /**
- * The measured critical path of the run between `from` and `to` (epoch ms), from every node's kit command log.
- * @param {Lab} lab @param {number} from @param {number} to
+ * Every node's kit command log.
+ * @param {Lab} lab
  */
-async function measuredPath(lab, from, to) {
+async function kitLogs(lab) {
   /** @type {Record<string, import("./measure.mjs").KitCommand[]>} */
   const logs = {};
   await Promise.all(
@@ -108,7 +108,15 @@ async function measuredPath(lab, from, to) {
       logs[n.name] = r.code === 0 ? parseCommandLog(r.stdout) : [];
     }),
   );
-  return measuredCriticalPath(logs, { from, to });
+  return logs;
+}
+
+/**
+ * The measured critical path of the run between `from` and `to` (epoch ms), from every node's kit command log.
+ * @param {Lab} lab @param {number} from @param {number} to
+ */
+async function measuredPath(lab, from, to) {
+  return measuredCriticalPath(await kitLogs(lab), { from, to });
 }
 
 /** @param {string} file */
@@ -176,6 +184,34 @@ async function timedHactl(lab, dir, logFile, args) {
     load1,
   };
   return { result, log };
+}
+
+/**
+ * Install a cluster of `size` nodes at 1.29 with hactl (not timed for the report), then time
+ * `hactl upgrade --to 1.30`: wall time against the measured critical path of the upgrade's order.
+ * @param {{ size: number, costs: Record<string, number>, workDir: string, log: (line: string) => void }} o
+ * @returns {Promise<RunResult & { installMs: number, upgradePath?: ReturnType<typeof upgradeCriticalPath> }>}
+ */
+export async function runUpgrade({ size, costs, workDir, log }) {
+  const dir = join(workDir, `upgrade-${size}`);
+  await mkdir(dir, { recursive: true });
+  const lab = await freshLab(size, costs, log);
+  const spec = join(dir, "cluster.yaml");
+  await writeFile(spec, clusterYaml(lab, size));
+  const install = await timedInWorkstation(
+    [process.execPath, HACTL, "install", "-f", spec, "--yes", "--log-file", join(dir, "install.log"), "--kubeconfig", join(dir, `${CLUSTER}.kubeconfig`)],
+    { cwd: dir, env: hactlEnv(dir), stdoutFile: join(dir, "install.stdout.txt"), stderrFile: join(dir, "install.stderr.txt"), timeoutMs: 30 * 60_000 },
+  );
+  if (install.code !== 0) {
+    return { tool: "hactl upgrade", size, ok: false, code: install.code, timedOut: install.timedOut, wallMs: 0, installMs: install.wallMs, perNode: {}, dir, note: `the ${size}-node install failed (exit ${install.code})` };
+  }
+  log(`  ${size}-node cluster installed at 1.29 in ${(install.wallMs / 1000).toFixed(1)} s; upgrading to 1.30`);
+  const from = Date.now();
+  const { result } = await timedHactl(lab, dir, join(dir, "upgrade.log"), ["upgrade", "--to", "1.30", "-f", spec, "--yes"]);
+  const controlPlanes = lab.nodes.slice(0, Math.min(3, size)).map((n) => n.name);
+  const workers = size - controlPlanes.length;
+  const upgradePath = upgradeCriticalPath(await kitLogs(lab), { from, to: Date.now(), controlPlanes, batchSize: Math.max(1, Math.floor(workers / 10)) });
+  return { tool: "hactl upgrade", size, ...result, installMs: install.wallMs, upgradePath };
 }
 
 /**

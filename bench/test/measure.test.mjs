@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  addNodeLowerBound, addonsEnabledByHactl, hactlCommandCounts, lowerBound, maxRssKiB, measuredCriticalPath, median, parseCommandLog, parseCosts, parseSizes, percentile, phaseDurations, spread, sshdStats,
+  addNodeLowerBound, addonsEnabledByHactl, hactlCommandCounts, lowerBound, maxRssKiB, measuredCriticalPath, median, parseCommandLog, parseCosts, parseSizes, percentile, phaseDurations, spread, sshdStats, upgradeCriticalPath,
 } from "../lib/measure.mjs";
 import { failoverSummary } from "../lib/failover.mjs";
 import { replaceSection } from "../lib/report.mjs";
@@ -145,4 +145,20 @@ test("replaceSection swaps one ## section, or inserts it before another heading"
   assert.equal(replaceSection(text, "## F", "## F\n\nf", "## T"), "# R\n\n## A\n\nold a\n\n## F\n\nf\n\n## T\n\n- t\n");
   assert.equal(replaceSection("# R\n", "## F", "## F\n\nf", "## T"), "# R\n\n## F\n\nf\n\n");
   assert.equal(replaceSection("# R\n\n## F\n\nold\n", "## F", "## F\n\nf", "## T"), "# R\n\n## F\n\nf\n\n");
+});
+
+test("upgradeCriticalPath: control planes' refresh + wait-ready add up, each worker batch costs its slowest", () => {
+  const e = (/** @type {string} */ tool, /** @type {string} */ sub, /** @type {number} */ start, /** @type {number} */ end) => ({ tool, sub, start, end, code: 0 });
+  const logs = {
+    "node-1": [e("snap", "refresh microk8s", 1000, 3000), e("microk8s", "status", 3100, 3600)],
+    "node-2": [e("snap", "refresh microk8s", 4000, 5000), e("microk8s", "status", 5000, 5200), e("snap", "refresh microk8s", 50, 60)],
+    "node-4": [e("snap", "refresh microk8s", 6000, 7000)],
+    "node-5": [e("snap", "refresh microk8s", 6100, 8000)],
+    "node-6": [e("snap", "refresh microk8s", 9000, 9500)],
+  };
+  assert.deepEqual(upgradeCriticalPath(logs, { from: 500, to: 10_000, controlPlanes: ["node-1", "node-2", "node-3"], batchSize: 2 }), {
+    totalMs: 2500 + 1200 + 1900 + 500,
+    terms: { controlPlanesMs: 3700, workerBatchesMs: 2400 },
+    refreshes: 5,
+  });
 });

@@ -38,6 +38,7 @@ export type ErrorCode =
   | "CONFIG_INVALID"
   | "JOIN_FAILED"
   | "QUORUM_RISK"
+  | "UPGRADE_REFUSED"
   | "LOCKED"
   | "UNHEALTHY"
   | "USER_ABORTED"
@@ -59,6 +60,7 @@ const exitByCode: Partial<Record<ErrorCode, number>> = {
   SSH_DISCONNECTED: EXIT.connection,
   PREFLIGHT_FAILED: EXIT.preflight,
   QUORUM_RISK: EXIT.preflight,
+  UPGRADE_REFUSED: EXIT.usage,
   LOCKED: EXIT.locked,
   UNHEALTHY: EXIT.unhealthy,
   USER_ABORTED: EXIT.interrupted,

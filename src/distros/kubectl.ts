@@ -11,6 +11,7 @@ const nodeList = z.object({
         .object({
           addresses: z.array(z.object({ type: z.string(), address: z.string() })).optional(),
           conditions: z.array(z.object({ type: z.string(), status: z.string() })).optional(),
+          nodeInfo: z.object({ kubeletVersion: z.string().optional() }).optional(),
         })
         .optional(),
     }),
@@ -23,6 +24,8 @@ export interface KubeNode {
   unschedulable: boolean;
   internalIp: string | undefined;
   labels: Record<string, string>;
+  /** The kubelet's version, e.g. v1.32.3. */
+  version?: string | undefined;
 }
 
 export function parseNodes(stdout: string): KubeNode[] {
@@ -32,6 +35,7 @@ export function parseNodes(stdout: string): KubeNode[] {
     unschedulable: item.spec?.unschedulable ?? false,
     internalIp: item.status?.addresses?.find((a) => a.type === "InternalIP")?.address,
     labels: item.metadata.labels ?? {},
+    version: item.status?.nodeInfo?.kubeletVersion,
   }));
 }
 

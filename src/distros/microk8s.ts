@@ -14,7 +14,16 @@ export const MICROK8S_DATASTORE_PORT = 19001;
 export const MICROK8S_PORTS = [MICROK8S_API_PORT, MICROK8S_AGENT_PORT, MICROK8S_DATASTORE_PORT, 10250] as const;
 
 export const microk8s = {
+  /** Exit 0 with the snap's row (version, tracking channel, `held` note) when installed. */
   isInstalled: (): Command => ({ argv: ["snap", "list", "microk8s"], sudo: true }),
+  /** Stops snapd from refreshing MicroK8s on its own; a refresh that names the snap still works. */
+  hold: (): Command => ({ argv: ["snap", "refresh", "--hold", "microk8s"], sudo: true, timeoutMs: 120_000 }),
+  /** Moves the node to another minor's channel (snapd restarts MicroK8s' services). */
+  refresh: (minor: string): Command => ({
+    argv: ["snap", "refresh", "microk8s", `--channel=${minor}/stable`],
+    sudo: true,
+    timeoutMs: 15 * 60_000,
+  }),
   install: (version: string): Command => ({
     argv: ["snap", "install", "microk8s", "--classic", `--channel=${version}/stable`],
     sudo: true,
@@ -112,4 +121,36 @@ export function datastoreIp(member: string): string {
 /** Rewrites the API server of a `microk8s config` kubeconfig to the VIP. */
 export function kubeconfigForVip(kubeconfig: string, vip: string, port: number): string {
   return kubeconfig.replace(/server:\s*https:\/\/[^\s]+/g, `server: https://${vip}:${port}`);
+}
+
+/** The microk8s snap as `snap list microk8s` shows it. */
+export interface SnapInfo {
+  /** e.g. v1.32.3 */
+  version: string;
+  /** e.g. 1.32/stable */
+  channel: string;
+  /** snapd will not refresh it on its own (`held` in the Notes column). */
+  held: boolean;
+}
+
+/**
+ * Parses `snap list microk8s`: a header `Name Version Rev Tracking Publisher Notes` and one row per snap;
+ * Notes is a comma-separated list (`classic,held`). Undefined when the row is missing.
+ */
+export function parseSnapList(stdout: string): SnapInfo | undefined {
+  for (const line of stdout.split("\n")) {
+    const cols = line.trim().split(/\s+/);
+    if (cols[0] !== "microk8s" || cols.length < 5) continue;
+    const notes = cols.length >= 6 ? (cols[5] ?? "").split(",") : [];
+    return { version: cols[1] ?? "", channel: cols[3] ?? "", held: notes.includes("held") };
+  }
+  return undefined;
+}
+
+/**
+ * The Kubernetes minor a node runs, e.g. "1.32": from the tracking channel (`1.32/stable`), else from the
+ * version (`v1.32.3`, for a node tracking latest/stable). Undefined when neither says.
+ */
+export function snapMinor(snap: SnapInfo): string | undefined {
+  return /^(1\.\d+)\//.exec(snap.channel)?.[1] ?? /^v?(1\.\d+)\./.exec(snap.version)?.[1];
 }

@@ -1,12 +1,14 @@
 import type { RemoteHost } from "../core/host.js";
 import { forEachNode } from "../core/parallel.js";
-import { datastoreIp, microk8s, parseStatus, type Microk8sStatus } from "../distros/microk8s.js";
+import { datastoreIp, microk8s, parseSnapList, parseStatus, type Microk8sStatus, type SnapInfo } from "../distros/microk8s.js";
 import { parseNodes, type KubeNode } from "../distros/kubectl.js";
 import type { NodeSpec } from "../spec/schema.js";
 
 /** What MicroK8s looks like on the nodes right now (read-only). */
 export interface Microk8sClusterState {
   installed: Set<string>;
+  /** The microk8s snap of each installed node: version, channel, whether refreshes are held. */
+  snaps: Map<string, SnapInfo>;
   /** `microk8s status` of the installed control-plane nodes (nothing reads a worker's). */
   status: Map<string, Microk8sStatus>;
   /** The control-plane node used to mint tokens and run kubectl; undefined when none is installed. */
@@ -19,11 +21,15 @@ export interface Microk8sClusterState {
 
 export async function gatherMicrok8sState(hosts: ReadonlyMap<string, RemoteHost>, nodes: readonly NodeSpec[]): Promise<Microk8sClusterState> {
   const installed = new Set<string>();
+  const snaps = new Map<string, SnapInfo>();
   const status = new Map<string, Microk8sStatus>();
   await forEachNode("Read MicroK8s state", nodes, async (node) => {
     const host = mustHost(hosts, node.name);
-    if ((await host.exec(microk8s.isInstalled())).code !== 0) return;
+    const list = await host.exec(microk8s.isInstalled());
+    if (list.code !== 0) return;
     installed.add(node.name);
+    const snap = parseSnapList(list.stdout);
+    if (snap) snaps.set(node.name, snap);
     if (node.role !== "control-plane") return;
     const res = await host.exec(microk8s.statusYaml());
     status.set(node.name, parseStatus(res.stdout));
@@ -37,7 +43,7 @@ export async function gatherMicrok8sState(hosts: ReadonlyMap<string, RemoteHost>
     if (res.code === 0) kubeNodes = parseNodes(res.stdout);
     datastoreIps = new Set((status.get(leader)?.datastore ?? []).map((m) => datastoreIp(m.address)));
   }
-  return { installed, status, leader, kubeNodes, datastoreIps };
+  return { installed, snaps, status, leader, kubeNodes, datastoreIps };
 }
 
 /**

@@ -34,7 +34,7 @@ export interface KeepalivedHaproxyInput {
   backendApiPort: number;
   /** All control-plane nodes: haproxy backends and VRRP peers. */
   controlPlanes: LbNode[];
-  /** The API backends when they differ from controlPlanes (a node taken out of service); at least one. */
+  /** The API backends when not every control plane is in service (one taken out for an upgrade or a renewal); at least one. */
   apiBackends?: LbNode[];
   /** The node being rendered for; must be one of controlPlanes. */
   self: LbNode;

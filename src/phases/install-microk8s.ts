@@ -65,6 +65,9 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
   const notReady = (n: NodeSpec): boolean => input.state.kubeNodes.some((k) => k.name === n.name && !k.ready);
   const workersReady = nodes.filter((n) => n.role === "worker" && (joining.includes(n) || notReady(n))).map((n) => readyStep(n, leader));
 
+  // snapd must never upgrade a node on its own (auto-refresh broke HA clusters): hold every node.
+  const holds = nodes.filter((n) => !input.state.snaps.get(n.name)?.held).map((n) => holdStep(n, input.state.installed.has(n.name)));
+
   const lb: Step[] = [...input.lbFiles].map(([name, files]) => lbStep(name, files));
   const wanted = ADDONS.filter((a) => spec.spec.addons[a.key]).map((a) => a.name);
   const leaderStatus = input.state.status.get(leader.name);
@@ -79,6 +82,7 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
     // Joins must be one at a time, but a worker's wait until Ready need not hold up the next join.
     { title: "Wait for workers", mode: "parallel", steps: workersReady, alongsidePrevious: true },
     { title: "Configure load balancers", mode: "parallel", steps: lb, alongsidePrevious: true },
+    { title: "Hold MicroK8s refreshes", mode: "parallel", steps: holds, alongsidePrevious: true },
     { title: "Enable addons", mode: "serial", steps: missingAddons.length ? [addonsStep(leader.name, missingAddons)] : [] },
   ];
   return phases;
@@ -99,6 +103,21 @@ function installStep(node: NodeSpec, version: string): Step {
       const host = need(ctx.hosts, node.name);
       await host.run(microk8s.install(version));
       await host.run(microk8s.waitReady(300), { signal: ctx.signal });
+      return "changed";
+    },
+  };
+}
+
+/** `snap refresh --hold microk8s` once the node has MicroK8s (right after its install on a new node). */
+export function holdStep(node: NodeSpec, installed: boolean): Step {
+  return {
+    id: `hold:${node.name}`,
+    node: node.name,
+    title: "hold MicroK8s refreshes",
+    describe: ["snap refresh --hold microk8s (snapd never upgrades this node on its own)"],
+    ...(installed ? {} : { after: [installId(node.name)] }),
+    async run(ctx) {
+      await need(ctx.hosts, node.name).run(microk8s.hold(), { signal: ctx.signal });
       return "changed";
     },
   };

@@ -22,13 +22,19 @@ export interface LbLayoutInput {
   /** Resolved stats password, when the stats page is on. */
   statsPassword?: string;
   /**
-   * Control planes taken out of service (src/phases/out-of-service.ts): in no backend list, and with the
-   * lowest VRRP priority so they do not hold the VIP. They stay VRRP peers.
+   * Control planes taken out of service (an upgrade, a certificate renewal; src/phases/out-of-service.ts):
+   * in no backend list, and with the lowest VRRP priority, so the VIP moves to a peer and traffic never
+   * reaches them. They stay VRRP peers.
    */
   outOfService?: ReadonlySet<string>;
+  /**
+   * Control planes that stay in every backend but keep the lowest VRRP priority, so the VIP does not move
+   * back to them between two passes of an upgrade (each move cuts the connections in flight).
+   */
+  vrrpStandby?: ReadonlySet<string>;
 }
 
-/** The VRRP priority of a node taken out of service: below every peer in service. */
+/** The VRRP priority of a node out of service: below every peer, even one whose track script fails. */
 export const OUT_OF_SERVICE_PRIORITY = 1;
 
 const KEEPALIVED = { pkg: "keepalived", command: "keepalived" };
@@ -49,11 +55,11 @@ export function lbLayout(input: LbLayoutInput): LbLayout {
   // (256 - priority)/256 of an advert (0.06 s at 240, 0.45 s at 140). The track script's weight (-60)
   // still drops a failing holder below every healthy peer.
   const priority = (i: number): number => Math.max(1, 250 - i * 10);
-  const out = input.outOfService ?? new Set<string>();
-  const inService = <T extends { name: string }>(nodes: T[]): T[] => nodes.filter((n) => !out.has(n.name));
+  const inService = (n: { name: string }): boolean => !input.outOfService?.has(n.name);
 
   if (lb.mode === "keepalived-haproxy" && lb.vip) {
     const cps = controlPlaneNodes(spec).map(asLb);
+    const draining = cps.some((n) => !inService(n));
     cps.forEach((self, i) => {
       const facts = input.facts.get(self.name);
       const iface = lb.interface ?? (facts ? interfaceFor(facts, self.address) : undefined) ?? "eth0";
@@ -69,10 +75,10 @@ export function lbLayout(input: LbLayoutInput): LbLayout {
             apiPort: lb.apiPort,
             backendApiPort: input.backendApiPort,
             controlPlanes: cps,
-            ...(out.size > 0 ? { apiBackends: inService(cps) } : {}),
+            ...(draining ? { apiBackends: cps.filter(inService) } : {}),
             self,
-            priority: out.has(self.name) ? OUT_OF_SERVICE_PRIORITY : priority(i),
-            ...(lb.web.enabled ? { web: { port: lb.web.port, backendPort: lb.web.backendPort, nodes: inService(spec.spec.nodes.map(asLb)) } } : {}),
+            priority: inService(self) && !input.vrrpStandby?.has(self.name) ? priority(i) : OUT_OF_SERVICE_PRIORITY,
+            ...(lb.web.enabled ? { web: { port: lb.web.port, backendPort: lb.web.backendPort, nodes: spec.spec.nodes.filter(inService).map(asLb) } } : {}),
             ...(lb.stats.enabled && input.statsPassword ? { stats: { port: lb.stats.port, user: lb.stats.user, password: input.statsPassword } } : {}),
           },
           input.templates,
@@ -101,15 +107,15 @@ export function lbLayout(input: LbLayoutInput): LbLayout {
             peers: hosts.filter((h) => h.name !== self.name),
             priority: priority(i),
             ports: [
-              { port: lb.apiPort, protocol: "tcp" as const, backendPort: input.backendApiPort, backends: inService(controlPlaneNodes(spec).map(asLb)), readyz: true },
+              { port: lb.apiPort, protocol: "tcp" as const, backendPort: input.backendApiPort, backends: controlPlaneNodes(spec).filter(inService).map(asLb), readyz: true },
               ...(lb.external?.ports ?? []).map((p) => ({
                 port: p.port,
                 protocol: p.protocol,
                 ...(p.backendPort ? { backendPort: p.backendPort } : {}),
-                ...((p.backendPort ?? p.port) === input.backendApiPort ? { backends: inService(controlPlaneNodes(spec).map(asLb)), readyz: true } : {}),
+                ...((p.backendPort ?? p.port) === input.backendApiPort ? { backends: controlPlaneNodes(spec).filter(inService).map(asLb), readyz: true } : {}),
               })),
             ],
-            backends: inService(spec.spec.nodes.map(asLb)),
+            backends: spec.spec.nodes.filter(inService).map(asLb),
           },
           input.templates,
         ),

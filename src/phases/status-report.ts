@@ -1,6 +1,6 @@
 import type { LbObservation } from "../gather/cluster-status.js";
 import type { Microk8sClusterState } from "../gather/microk8s-state.js";
-import { datastoreIp } from "../distros/microk8s.js";
+import { datastoreIp, snapMinor } from "../distros/microk8s.js";
 import type { ClusterSpec } from "../spec/schema.js";
 
 export interface NodeStatus {
@@ -12,6 +12,10 @@ export interface NodeStatus {
   ready: boolean;
   schedulable: boolean;
   datastore: "voter" | "standby" | "spare" | "-";
+  /** The installed Kubernetes version (MicroK8s: the snap's; kubeadm: the kubelet's). */
+  version?: string;
+  /** MicroK8s: snapd may not refresh the node on its own; undefined where not known. */
+  held?: boolean;
 }
 
 export interface StatusReport {
@@ -26,6 +30,8 @@ export interface StatusReport {
   problems: string[];
   /** Advice that does not make the cluster unhealthy. */
   notes: string[];
+  /** Risks that do not make the cluster unhealthy yet: mixed versions, nodes snapd may upgrade on its own. */
+  warnings: string[];
 }
 
 export interface StatusInput {
@@ -47,6 +53,8 @@ export function statusReport(input: StatusInput): StatusReport {
 
   const nodes: NodeStatus[] = spec.spec.nodes.map((n) => {
     const kube = state.kubeNodes.find((k) => k.name === n.name);
+    const snap = state.snaps.get(n.name);
+    const version = snap?.version || kube?.version;
     const s: NodeStatus = {
       name: n.name,
       address: n.address,
@@ -56,6 +64,8 @@ export function statusReport(input: StatusInput): StatusReport {
       ready: kube?.ready ?? false,
       schedulable: kube ? !kube.unschedulable : false,
       datastore: roles.get(n.address) ?? "-",
+      ...(version ? { version } : {}),
+      ...(snap ? { held: snap.held } : {}),
     };
     if (!s.reachable) problems.push(`${n.name}: not reachable over SSH`);
     if (!s.inCluster) problems.push(`${n.name}: in cluster.yaml but not in the cluster (run hactl install or hactl add-node ${n.name})`);
@@ -92,6 +102,7 @@ export function statusReport(input: StatusInput): StatusReport {
   if (!spec.spec.autoscaling.enabled && !spec.spec.linkerd.enabled) {
     notes.push("replicas are static and Linkerd is off: HA of the application needs Linkerd (hactl linkerd enable)");
   }
+  const warnings = versionWarnings(nodes, state);
   return {
     cluster: spec.metadata.name,
     distribution: `${spec.spec.distribution.type} ${spec.spec.distribution.version}`,
@@ -102,21 +113,47 @@ export function statusReport(input: StatusInput): StatusReport {
     loadBalancers: input.loadBalancers,
     problems,
     notes,
+    warnings,
   };
 }
 
+/** Mixed Kubernetes minors (an upgrade stopped half-way, or snapd upgraded a node) and unheld nodes. */
+function versionWarnings(nodes: readonly NodeStatus[], state: StatusInput["state"]): string[] {
+  const warnings: string[] = [];
+  const minorOf = (n: NodeStatus): string | undefined => {
+    const snap = state.snaps.get(n.name);
+    return snap ? snapMinor(snap) : /^v?(1\.\d+)\./.exec(n.version ?? "")?.[1];
+  };
+  const byMinor = new Map<string, string[]>();
+  for (const n of nodes) {
+    const m = minorOf(n);
+    if (m) byMinor.set(m, [...(byMinor.get(m) ?? []), n.name]);
+  }
+  if (byMinor.size > 1) {
+    const parts = [...byMinor].sort(([a], [b]) => minorNumber(a) - minorNumber(b)).map(([m, names]) => `${m} on ${names.join(", ")}`);
+    warnings.push(`mixed Kubernetes versions: ${parts.join("; ")} (finish with hactl upgrade)`);
+  }
+  const unheld = nodes.filter((n) => n.held === false).map((n) => n.name);
+  if (unheld.length) warnings.push(`MicroK8s refreshes are not held on ${unheld.join(", ")}: snapd may upgrade them on its own (hactl install holds them)`);
+  return warnings;
+}
+
+const minorNumber = (minor: string): number => Number(minor.split(".")[1] ?? 0);
+
 export function formatStatus(r: StatusReport): string {
   const lines = [`Cluster ${r.cluster} (${r.distribution}): ${r.healthy ? "healthy" : "UNHEALTHY"}, high availability ${r.highAvailability ? "on" : "off"}`, ""];
-  lines.push(`  ${"NODE".padEnd(12)} ${"ADDRESS".padEnd(15)} ${"ROLE".padEnd(14)} ${"STATUS".padEnd(26)} DATASTORE`);
+  lines.push(`  ${"NODE".padEnd(12)} ${"ADDRESS".padEnd(15)} ${"ROLE".padEnd(14)} ${"STATUS".padEnd(26)} ${"VERSION".padEnd(18)} DATASTORE`);
   for (const n of r.nodes) {
     const state = !n.reachable && !n.inCluster ? "unreachable" : !n.inCluster ? "not joined" : `${n.ready ? "Ready" : "NotReady"}${n.schedulable ? "" : ",SchedulingDisabled"}${n.reachable ? "" : ",ssh-unreachable"}`;
-    lines.push(`  ${n.name.padEnd(12)} ${n.address.padEnd(15)} ${n.role.padEnd(14)} ${state.padEnd(26)} ${n.datastore}`);
+    const version = `${n.version ?? "-"}${n.held === undefined ? "" : n.held ? " held" : " NOT held"}`;
+    lines.push(`  ${n.name.padEnd(12)} ${n.address.padEnd(15)} ${n.role.padEnd(14)} ${state.padEnd(26)} ${version.padEnd(18)} ${n.datastore}`);
   }
   if (r.vip) lines.push("", `  VIP ${r.vip.address}: ${r.vip.holders.length ? `held by ${r.vip.holders.join(", ")}` : "not held"}`);
   for (const o of r.loadBalancers) {
     lines.push(`  ${o.machine} ${o.service} ${o.active ? "running" : "STOPPED"}: ${o.backends.map((b) => `${b.endpoint} ${b.up ? "up" : "DOWN"}`).join(", ")}`);
   }
   if (r.problems.length) lines.push("", "Problems:", ...r.problems.map((p) => `  - ${p}`));
+  if (r.warnings.length) lines.push("", "Warnings:", ...r.warnings.map((p) => `  - ${p}`));
   if (r.notes.length) lines.push("", "Notes:", ...r.notes.map((p) => `  - ${p}`));
   return lines.join("\n");
 }

@@ -43,6 +43,8 @@ export interface NodeDescription {
   ready?: "True" | "False" | "Unknown";
   unschedulable?: boolean;
   worker?: boolean;
+  /** kubelet version, default v1.29.15 */
+  version?: string;
 }
 
 /** `kubectl get nodes -o json` with the fields kubectl really prints. */
@@ -80,7 +82,7 @@ export function nodesJson(nodes: NodeDescription[]): string {
           message: n.ready === "Unknown" ? "Kubelet stopped posting node status." : "kubelet is posting ready status",
         },
       ],
-      nodeInfo: { kubeletVersion: "v1.29.15", containerRuntimeVersion: "containerd://1.6.28" },
+      nodeInfo: { kubeletVersion: n.version ?? "v1.29.15", containerRuntimeVersion: "containerd://1.6.28" },
     },
   }));
   return JSON.stringify({ apiVersion: "v1", kind: "List", items, metadata: { resourceVersion: "" } }, null, 4);

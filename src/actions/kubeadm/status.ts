@@ -28,6 +28,7 @@ export function asDatastoreView(state: KubeadmClusterState): Microk8sClusterStat
   }
   return {
     installed: state.installed,
+    snaps: new Map(),
     status,
     leader: state.leader,
     kubeNodes: state.kubeNodes,

@@ -3,7 +3,7 @@ import type { CommandBody, CommandKind } from "../program.js";
 import { registerAppCommands } from "./app.js";
 import { registerCertsResetCommands } from "./certs-reset.js";
 import { registerInit } from "./init.js";
-import { drainTimeoutOption, dryRun, fileOption } from "./options.js";
+import { drainTimeoutOption, dryRun, fileOption, intOption } from "./options.js";
 import { registerToolCommands } from "./tools.js";
 
 /** Turns a command body into its commander action; `{ report: true }` marks a read-only report (one JSON document). */
@@ -84,6 +84,20 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     .action(function (this: Command, name: string) {
       const opts = this.opts<{ file: string; force: boolean; drainTimeout: string; dryRun: boolean }>();
       return wrap("remove-node", async (ctx) => (await import("../../actions/remove-node.js")).runRemoveNode({ ...opts, name }, ctx))();
+    });
+
+  program
+    .command("upgrade")
+    .description("rolling upgrade one minor at a time: control planes one by one (the VIP holder last), then workers in batches; unsafe upgrades refused before any change")
+    .option("--to <version>", "Kubernetes minor to reach, e.g. 1.31 (recorded in cluster.yaml when done; default: the version in cluster.yaml)")
+    .addOption(fileOption())
+    .addOption(dryRun())
+    .addOption(intOption("--batch-size <n>", "at most this many workers at once (default and maximum: max(1, 10% of the workers))", { min: 1, max: 1000 }))
+    .addOption(drainTimeoutOption(300))
+    .option("--templates <dir>", "directory with template overrides (keepalived, haproxy, nginx)")
+    .action(function (this: Command) {
+      const opts = this.opts<{ file: string; to?: string; dryRun: boolean; batchSize?: string; drainTimeout: string; templates?: string }>();
+      return wrap("upgrade", async (ctx) => (await import("../../actions/upgrade.js")).runUpgrade(opts, ctx))();
     });
 
   registerAppCommands(program, wrap);

@@ -35,7 +35,8 @@ export function intOption(flags: string, description: string, range: IntRange, d
 }
 
 /** How long a drain may take before the command stops (remove-node, reset, upgrade). */
-export const drainTimeoutOption = (): IntOption => intOption("--drain-timeout <seconds>", "how long to wait for the drain", { min: 10, max: 86_400, unit: "seconds" }, 120);
+export const drainTimeoutOption = (defaultSeconds = 120): IntOption =>
+  intOption("--drain-timeout <seconds>", "how long to wait for each node's drain", { min: 10, max: 86_400, unit: "seconds" }, defaultSeconds);
 
 export function rangeText(range: IntRange): string {
   return `${range.min}-${range.max}${range.unit ? ` ${range.unit}` : ""}`;

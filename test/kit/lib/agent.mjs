@@ -6,7 +6,7 @@ import http from "node:http";
 import https from "node:https";
 import { Etcd, endpointFor, knownEndpoints, peerUrl, startEtcd, stopEtcd, urlHost } from "./etcd.mjs";
 import { K } from "./store.mjs";
-import { LOG_DIR, localState, nodeAddress, nodeName, sleep, updateLocalState } from "./util.mjs";
+import { KIT_DIR, LOG_DIR, SNAP_HOLD_FILE, STATE_DIR, daemonPid, localState, nodeAddress, nodeName, sleep, startDaemon, updateLocalState } from "./util.mjs";
 import { microk8sJoinHandler } from "./microk8s-server.mjs";
 import { kubeadmClusterInfo, kubeadmJoinHandler } from "./kubeadm-server.mjs";
 
@@ -82,6 +82,25 @@ async function promotionLoop() {
     } catch (e) {
       log(`promotion: ${e instanceof Error ? e.message : String(e)}`);
     }
+  }
+}
+
+// --- snapd's auto-refresh (kit switch): a node whose microk8s is not held refreshes on its own ---
+async function autoRefreshLoop() {
+  while (!stopping) {
+    await sleep(2000);
+    const s = localState();
+    if (s.distro !== "microk8s" || fs.existsSync(SNAP_HOLD_FILE) || daemonPid("auto-refresh")) continue;
+    let channel = "";
+    try {
+      channel = fs.readFileSync(`${STATE_DIR}/auto-refresh`, "utf8").trim();
+    } catch {
+      continue;
+    }
+    if (!channel || channel === s.channel) continue;
+    log(`auto-refresh: snapd refreshes microk8s to ${channel} (not held)`);
+    // Detached: the refresh restarts this agent.
+    startDaemon("auto-refresh", process.execPath, [`${KIT_DIR}/bin/snap`, "refresh", "microk8s", `--channel=${channel}`]);
   }
 }
 
@@ -217,6 +236,7 @@ async function main() {
   void leaseLoop();
   void refreshLoop();
   void promotionLoop();
+  void autoRefreshLoop();
 }
 
 await main();

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import https from "node:https";
 import tls from "node:tls";
-import { Etcd, EtcdRequestError, EtcdUnavailable, endpointFor, knownEndpoints, peerUrl, restartEtcdFromConf, startEtcd, stopEtcd } from "./etcd.mjs";
+import { Etcd, EtcdRequestError, EtcdUnavailable, endpointFor, knownEndpoints, peerUrl, restartEtcdFromConf, startEtcd, stopEtcd, waitEtcdHealthy } from "./etcd.mjs";
 import { HA_LOCK, addToken } from "./microk8s-server.mjs";
 import { registerNode, restartAgent, startAgent, stopAgent, waitNodeReady } from "./node.mjs";
 import { K, applyObject, listNodes } from "./store.mjs";
@@ -166,6 +166,33 @@ export async function freshCluster(/** @type {{channel: string, version: string}
   await applyObject(db, { apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "calico-node", namespace: "kube-system", labels: { "k8s-app": "calico-node" } }, spec: {} });
   startAgent();
   await waitNodeReady(name, 20_000);
+}
+
+/**
+ * `snap refresh --channel`: the services stop (the agent's lease is revoked, so the node turns NotReady;
+ * a voter's datastore member stops), the new revision is mounted, the services start again with the new
+ * version, which the Node object then reports.
+ */
+export async function refreshInstallation(/** @type {{channel: string, version: string}} */ v) {
+  const st = localState();
+  await stopAgent();
+  if (st.etcdMember) await stopEtcd();
+  await sleep(1000);
+  await stepCost("snap-refresh");
+  updateLocalState({ channel: v.channel, version: v.version });
+  if (st.etcdMember && !st.stopped) {
+    restartEtcdFromConf();
+    await waitEtcdHealthy(30_000);
+  }
+  if (st.stopped) return;
+  const name = nodeName();
+  try {
+    await new Etcd(knownEndpoints()).update(K.node(name), (cur) => (cur ? { ...cur, version: v.version } : undefined));
+  } catch (e) {
+    err(`warning: the Node object of ${name} keeps its old version until the kubelet registers again: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  startAgent();
+  await waitNodeReady(name, 30_000);
 }
 
 /** Stop everything and forget the installation (snap remove). */

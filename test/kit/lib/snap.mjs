@@ -1,9 +1,9 @@
 // `snap` stand-in for the microk8s snap: install (puts `microk8s` on the node's PATH), remove, list,
-// start/stop.
+// start/stop, refresh (to a channel, --hold, --unhold).
 import fs from "node:fs";
-import { freshCluster, removeInstallation, revisionFor } from "./microk8s.mjs";
+import { freshCluster, refreshInstallation, removeInstallation, revisionFor } from "./microk8s.mjs";
 import { startAgent, stopAgent, versionFor } from "./node.mjs";
-import { KIT_DIR, fail, isRoot, localState, out, parseArgs, stepCost } from "./util.mjs";
+import { KIT_DIR, SNAP_HOLD_FILE, fail, isRoot, localState, out, parseArgs, stepCost, takeFault } from "./util.mjs";
 
 const LINK = "/usr/local/bin/microk8s";
 
@@ -36,6 +36,7 @@ export async function snapMain(/** @type {string[]} */ argv) {
       if (!cv) fail(1, `error: requested channel "${a.get("channel")}" is not available (see 'snap info microk8s')`);
       if (st.distro === "kubeadm") fail(1, "error: cannot install \"microk8s\": this node already runs a kubeadm control plane (kit)");
       await stepCost("snap-install");
+      fs.rmSync(SNAP_HOLD_FILE, { force: true });
       fs.rmSync(LINK, { force: true });
       fs.symlinkSync(`${KIT_DIR}/snap/microk8s`, LINK);
       await freshCluster(cv);
@@ -49,6 +50,7 @@ export async function snapMain(/** @type {string[]} */ argv) {
         return 0;
       }
       await removeInstallation();
+      fs.rmSync(SNAP_HOLD_FILE, { force: true });
       fs.rmSync(LINK, { force: true });
       out("microk8s removed");
       return 0;
@@ -56,7 +58,7 @@ export async function snapMain(/** @type {string[]} */ argv) {
     case "list": {
       if (name && (name !== "microk8s" || !installed)) fail(1, "error: no matching snaps installed");
       const rows = [["Name", "Version", "Rev", "Tracking", "Publisher", "Notes"], ["core22", "20250315", "1908", "latest/stable", "canonical✓", "base"], ["snapd", "2.68.3", "24505", "latest/stable", "canonical✓", "snapd"]];
-      if (installed) rows.push(["microk8s", st.version ?? "", revisionFor(st.channel ?? ""), st.channel ?? "", "canonical✓", "classic"]);
+      if (installed) rows.push(["microk8s", st.version ?? "", revisionFor(st.channel ?? ""), st.channel ?? "", "canonical✓", fs.existsSync(SNAP_HOLD_FILE) ? "classic,held" : "classic"]);
       const show = name ? [rows[0], ...rows.filter((r) => r[0] === name)] : rows;
       const w = show[0]?.map((_c, i) => Math.max(...show.map((r) => (r?.[i] ?? "").length))) ?? [];
       out(show.map((r) => (r ?? []).map((c, i) => (i === (r?.length ?? 0) - 1 ? c : c.padEnd((w[i] ?? 0) + 2))).join("")).join("\n"));
@@ -71,7 +73,51 @@ export async function snapMain(/** @type {string[]} */ argv) {
       out(cmd === "stop" ? "Stopped." : "Started.");
       return 0;
     }
+    case "refresh":
+      return refresh(a, name, installed);
     default:
       fail(1, `error: unknown command "${cmd ?? ""}", see 'snap help'.`);
   }
+}
+
+/**
+ * `snap refresh microk8s [--channel=C]`, `snap refresh --hold[=forever] microk8s`, `snap refresh --unhold
+ * microk8s`. A hold stops auto-refreshes and general refreshes (`snap refresh` with no snap named), not a
+ * refresh that names the snap, as snapd does. A refresh to another channel changes the node's version and
+ * restarts its services (the node is briefly NotReady and, on a voter, the datastore member restarts).
+ * @param {ReturnType<typeof parseArgs>} a @param {string|undefined} name @param {boolean} installed
+ */
+async function refresh(a, name, installed) {
+  if (!isRoot()) fail(1, "error: access denied (try with sudo)");
+  const st = localState();
+  if (a.has("hold") || a.has("unhold")) {
+    if (!name) fail(1, "error: the kit holds only named snaps: snap refresh --hold microk8s");
+    if (name !== "microk8s" || !installed) fail(1, `error: snap "${name}" is not installed`);
+    if (a.has("unhold")) {
+      fs.rmSync(SNAP_HOLD_FILE, { force: true });
+      out(`Removed general refresh hold of "${name}"`);
+      return 0;
+    }
+    const hold = a.get("hold") ?? "true";
+    fs.writeFileSync(SNAP_HOLD_FILE, `${hold}\n`);
+    out(`General refreshes of "${name}" held ${hold === "true" || hold === "forever" ? "indefinitely" : `until ${new Date(Date.now() + 3600_000).toISOString()}`}`);
+    return 0;
+  }
+  if (!name) {
+    out("All snaps up to date.");
+    return 0;
+  }
+  if (name !== "microk8s" || !installed) fail(1, `error: snap "${name}" is not installed`);
+  const cv = channelVersion(a.get("channel") ?? st.channel ?? "latest/stable");
+  if (!cv) fail(1, `error: requested channel "${a.get("channel")}" is not available (see 'snap info microk8s')`);
+  if (cv.channel === st.channel && cv.version === st.version) {
+    out(`snap "${name}" has no updates available`);
+    return 0;
+  }
+  if (takeFault("fail-snap-refresh")) {
+    fail(1, `error: cannot perform the following tasks:\n- Download snap "microk8s" (${revisionFor(cv.channel)}) from channel "${cv.channel}" (unexpected EOF) (kit fault fail-snap-refresh)`);
+  }
+  await refreshInstallation(cv);
+  out(`microk8s (${cv.channel}) ${cv.version} from Canonical✓ refreshed`);
+  return 0;
 }

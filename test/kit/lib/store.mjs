@@ -247,11 +247,19 @@ export function deploymentView(dep, capacity) {
 export async function listNodes(/** @type {import("./etcd.mjs").Etcd} */ db) {
   const [nodes, alive, cni] = await Promise.all([db.list(K.nodes), db.list(K.alives), db.getRaw(K.cni)]);
   const live = new Set(alive.map((a) => a.key.slice(K.alives.length)));
-  return nodes.map((n) => {
-    const rec = /** @type {NodeRec} */ (n.value);
+  const recs = nodes.map((n) => /** @type {NodeRec} */ (n.value));
+  const cpMinors = recs.filter((r) => r.role === "control-plane").map((r) => minorOf(r.version));
+  return recs.map((rec) => {
     const isLive = live.has(rec.name);
-    return { rec, live: isLive, ready: isLive && (rec.distro !== "kubeadm" || Boolean(cni)) };
+    // A kubelet more than one minor away from a control plane is not supported and stays NotReady.
+    const skewed = cpMinors.some((m) => Math.abs(m - minorOf(rec.version)) > 1);
+    return { rec, live: isLive, ready: isLive && !skewed && (rec.distro !== "kubeadm" || Boolean(cni)) };
   });
+}
+
+/** 29 for "v1.29.15". */
+export function minorOf(/** @type {string} */ version) {
+  return Number(/^v?1\.(\d+)/.exec(version)?.[1] ?? 0);
 }
 
 /** A node can run ordinary pods: Ready, not cordoned, no NoSchedule taint the pods do not tolerate. */

@@ -12,6 +12,11 @@ export const LOG_DIR = "/var/log/hactl-kit";
 export const RUN_DIR = "/run/hactl-kit";
 export const FAULT_DIR = `${STATE_DIR}/faults`;
 export const STATE_FILE = `${STATE_DIR}/state.json`;
+/**
+ * snapd's refresh hold on the microk8s snap: a file of its own, not a field of state.json, because a hold
+ * may run while a join rewrites state.json (two read-modify-writes would lose one of them).
+ */
+export const SNAP_HOLD_FILE = `${STATE_DIR}/snap-microk8s.held`;
 export const ETCD_DATA_DIR = "/var/lib/etcd";
 export const SNAP_DIR = "/var/snap/microk8s/current";
 export const KUBE_DIR = "/etc/kubernetes";

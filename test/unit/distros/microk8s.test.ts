@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { datastoreIp, kubeconfigForVip, microk8s, parseAddNode, parseStatus } from "../../../src/distros/microk8s.js";
+import { datastoreIp, kubeconfigForVip, microk8s, parseAddNode, parseSnapList, parseStatus, snapMinor } from "../../../src/distros/microk8s.js";
 import { STATUS_NOT_RUNNING, STATUS_WORKER, addNodeJson, statusYaml } from "../../fakes/outputs.js";
 
 const TOKEN = "92b2db237428470dc4fcfc4ebbd9dc81/2c0cb3284b05";
@@ -144,3 +144,19 @@ describe("datastoreIp and kubeconfigForVip", () => {
     expect(out).toBe(kubeconfig.replace("https://10.0.0.11:16443", "https://10.0.0.100:7443"));
   });
 });
+
+describe("snap list microk8s", () => {
+  const header = "Name      Version   Rev   Tracking     Publisher   Notes";
+  it("reads the version, the tracking channel and the held note", () => {
+    expect(parseSnapList(`${header}\nmicrok8s  v1.32.3   7222  1.32/stable  canonical✓  classic,held\n`)).toEqual({ version: "v1.32.3", channel: "1.32/stable", held: true });
+    expect(parseSnapList(`${header}\nmicrok8s  v1.32.3   7222  1.32/stable  canonical✓  classic\n`)).toEqual({ version: "v1.32.3", channel: "1.32/stable", held: false });
+    expect(parseSnapList(`${header}\ncore22  20250315  1908  latest/stable  canonical✓  base\n`)).toBeUndefined();
+  });
+
+  it("takes the minor from the channel, else from the version", () => {
+    expect(snapMinor({ version: "v1.32.3", channel: "1.32/stable", held: true })).toBe("1.32");
+    expect(snapMinor({ version: "v1.33.1", channel: "latest/stable", held: false })).toBe("1.33");
+    expect(snapMinor({ version: "", channel: "latest/edge", held: false })).toBeUndefined();
+  });
+});
+

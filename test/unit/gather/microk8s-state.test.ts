@@ -42,7 +42,7 @@ describe("chooseLeader", () => {
 
 describe("isMember", () => {
   const state = (over: Partial<Microk8sClusterState>): Microk8sClusterState => ({
-    installed: new Set(), status: new Map(), leader: "node-1", kubeNodes: [], datastoreIps: new Set(), ...over,
+    installed: new Set(), snaps: new Map(), status: new Map(), leader: "node-1", kubeNodes: [], datastoreIps: new Set(), ...over,
   });
   const kube = (...names: string[]) => names.map((name) => ({ name, ready: true, unschedulable: false, internalIp: undefined, labels: {} }));
 

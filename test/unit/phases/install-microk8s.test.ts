@@ -16,13 +16,14 @@ const spec = specFrom(THREE_CP_ONE_WORKER);
 const NO_LB = THREE_CP_ONE_WORKER.replace("    vip: 10.0.0.100\n    virtualRouterId: 51\n", "    mode: none\n");
 const voters: DatastoreMember[] = [{ ip: "10.0.0.11", role: "voter" }, { ip: "10.0.0.12", role: "voter" }, { ip: "10.0.0.13", role: "voter" }];
 
-const FRESH: Microk8sClusterState = { installed: new Set(), status: new Map(), leader: undefined, kubeNodes: [], datastoreIps: new Set() };
+const FRESH: Microk8sClusterState = { installed: new Set(), snaps: new Map(), status: new Map(), leader: undefined, kubeNodes: [], datastoreIps: new Set() };
 
 /** A running cluster: `kube` nodes listed by Kubernetes, `members` in the datastore, addons on the leader. */
 function running(kube: string[], members: DatastoreMember[], addons: Record<string, "enabled" | "disabled"> = { dns: "enabled", "ha-cluster": "enabled" }): Microk8sClusterState {
   const leaderStatus = parseStatus(statusYaml({ members, addons }));
   return {
     installed: new Set(["node-1", "node-2", "node-3", "worker-1"]),
+    snaps: new Map(["node-1", "node-2", "node-3", "worker-1"].map((n) => [n, { version: "v1.32.3", channel: "1.32/stable", held: true }])),
     status: new Map(["node-1", "node-2", "node-3"].map((n) => [n, leaderStatus])),
     leader: "node-1",
     kubeNodes: parseNodes(nodesJson(kube.map((name) => ({ name })))),
@@ -58,8 +59,15 @@ describe("planMicrok8sInstall on a fresh cluster", () => {
       ["Form the cluster", "serial", true],
       ["Wait for workers", "parallel", true],
       ["Configure load balancers", "parallel", true],
+      ["Hold MicroK8s refreshes", "parallel", true],
       ["Enable addons", "serial", false],
     ]);
+  });
+
+  it("holds MicroK8s refreshes on every node right after its install", () => {
+    const holds = p.find((ph) => ph.title === "Hold MicroK8s refreshes");
+    expect(holds?.steps.map((s) => [s.id, s.after])).toEqual(["node-1", "node-2", "node-3", "worker-1"].map((n) => [`hold:${n}`, [`install:${n}`]]));
+    expect(holds?.steps[0]?.describe).toEqual(["snap refresh --hold microk8s (snapd never upgrades this node on its own)"]);
   });
 
   it("waits for a worker to be Ready beside the next joins, a control plane within its own join", () => {
@@ -121,6 +129,13 @@ describe("planMicrok8sInstall on an existing cluster", () => {
     const p = plan(running(["node-1", "node-2", "node-3", "worker-1"], voters), specFrom(NO_LB));
     expect(planIsEmpty(p)).toBe(true);
     expect(describePlan(p)).toMatch(/^Nothing to do/);
+  });
+
+  it("holds only the nodes whose refreshes are not held yet, without waiting for an install", () => {
+    const state = running(["node-1", "node-2", "node-3", "worker-1"], voters);
+    state.snaps.set("node-3", { version: "v1.32.3", channel: "1.32/stable", held: false });
+    const p = plan(state, specFrom(NO_LB));
+    expect(p.find((ph) => ph.title === "Hold MicroK8s refreshes")?.steps.map((s) => [s.id, s.after])).toEqual([["hold:node-3", undefined]]);
   });
 
   it("installs, joins and enables nothing on a finished cluster with a load balancer", () => {

@@ -15,6 +15,7 @@ function state(kube: NodeDescription[] = ALL, members: DatastoreMember[] = VOTER
   const s = parseStatus(statusYaml({ members }));
   return {
     installed: new Set(["node-1", "node-2", "node-3", "worker-1"]),
+    snaps: new Map(["node-1", "node-2", "node-3", "worker-1"].map((n) => [n, { version: "v1.32.3", channel: "1.32/stable", held: true }])),
     status: new Map([["node-1", s], ["node-2", s], ["node-3", s]]),
     leader: "node-1",
     kubeNodes: parseNodes(nodesJson(kube)),
@@ -104,7 +105,7 @@ describe("statusReport", () => {
   });
 
   it("reports a cluster nobody runs", () => {
-    const r = report({ state: { installed: new Set(), status: new Map(), leader: undefined, kubeNodes: [], datastoreIps: new Set() } });
+    const r = report({ state: { installed: new Set(), snaps: new Map(), status: new Map(), leader: undefined, kubeNodes: [], datastoreIps: new Set() } });
     expect(r.problems).toContain("no reachable control-plane node runs the cluster");
     expect(r.problems).toContain("high availability is off (fewer than 3 datastore voters)");
     expect(r.nodes.every((n) => !n.inCluster)).toBe(true);
@@ -125,11 +126,28 @@ describe("formatStatus", () => {
     });
     const out = formatStatus(r);
     expect(out).toMatch(/^Cluster lab \(microk8s 1\.29\): UNHEALTHY, high availability on/);
-    expect(out).toMatch(/node-2 +10\.0\.0\.12 +control-plane +Ready,SchedulingDisabled +voter/);
-    expect(out).toMatch(/node-3 +10\.0\.0\.13 +control-plane +NotReady +voter/);
-    expect(out).toMatch(/worker-1 +10\.0\.0\.21 +worker +unreachable +-/);
+    expect(out).toMatch(/node-2 +10\.0\.0\.12 +control-plane +Ready,SchedulingDisabled +v1\.32\.3 held +voter/);
+    expect(out).toMatch(/node-3 +10\.0\.0\.13 +control-plane +NotReady +v1\.32\.3 held +voter/);
+    expect(out).toMatch(/worker-1 +10\.0\.0\.21 +worker +unreachable +v1\.32\.3 held +-/);
     expect(out).toContain("VIP 10.0.0.100: not held");
     expect(out).toContain("node-1 haproxy running: 10.0.0.11:16443 up, 10.0.0.12:16443 up, 10.0.0.13:16443 DOWN");
     expect(out).toContain("\nProblems:\n  - node-3: NotReady\n  - worker-1: not reachable over SSH\n");
   });
+
+  it("warns on mixed versions and on nodes snapd may refresh, without making the cluster unhealthy", () => {
+    const base = state();
+    const snaps = new Map(base.snaps);
+    snaps.set("node-2", { version: "v1.33.1", channel: "1.33/stable", held: true });
+    snaps.set("worker-1", { version: "v1.32.3", channel: "1.32/stable", held: false });
+    const r = report({ state: { ...base, snaps } });
+    expect(r.healthy).toBe(true);
+    expect(r.warnings).toEqual([
+      "mixed Kubernetes versions: 1.32 on node-1, node-3, worker-1; 1.33 on node-2 (finish with hactl upgrade)",
+      "MicroK8s refreshes are not held on worker-1: snapd may upgrade them on its own (hactl install holds them)",
+    ]);
+    expect(r.nodes.find((n) => n.name === "worker-1")).toMatchObject({ version: "v1.32.3", held: false });
+    expect(formatStatus(r)).toContain("\nWarnings:\n  - mixed Kubernetes versions");
+    expect(formatStatus(r)).toMatch(/worker-1 .* v1\.32\.3 NOT held/);
+  });
 });
+

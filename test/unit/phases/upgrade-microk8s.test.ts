@@ -1,0 +1,195 @@
+import { describe, expect, it } from "vitest";
+import { describePlan, planIsEmpty } from "../../../src/core/plan.js";
+import { parseNodes } from "../../../src/distros/kubectl.js";
+import { parseStatus } from "../../../src/distros/microk8s.js";
+import type { Microk8sClusterState } from "../../../src/gather/microk8s-state.js";
+import { lbLayout } from "../../../src/phases/lb-configs.js";
+import { microk8sUpgradeRefusals, outlineMicrok8sUpgrade, planMicrok8sUpgrade, type Microk8sUpgradeInput } from "../../../src/phases/upgrade-microk8s.js";
+import { UPGRADE_LABEL } from "../../../src/phases/upgrade-steps.js";
+import { batches, parseTargetMinor, versionPath, workerBatchSize } from "../../../src/phases/upgrade-versions.js";
+import type { ClusterSpec } from "../../../src/spec/schema.js";
+import { allHealthyFacts } from "../../fakes/facts.js";
+import { FakeHost, hostMap } from "../../fakes/fake-host.js";
+import { nodesJson, statusYaml, type DatastoreMember, type NodeDescription } from "../../fakes/outputs.js";
+import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
+
+const spec = specFrom(THREE_CP_ONE_WORKER);
+const NAMES = ["node-1", "node-2", "node-3", "worker-1"];
+const VOTERS: DatastoreMember[] = [{ ip: "10.0.0.11", role: "voter" }, { ip: "10.0.0.12", role: "voter" }, { ip: "10.0.0.13", role: "voter" }];
+
+/** A healthy cluster whose nodes run the given minors (default 1.29), all held. */
+function cluster(minors: Record<string, string> = {}, kube: Partial<Record<string, Partial<NodeDescription>>> = {}, members = VOTERS): Microk8sClusterState {
+  const status = parseStatus(statusYaml({ members }));
+  const minor = (n: string): string => minors[n] ?? "1.29";
+  return {
+    installed: new Set(NAMES),
+    snaps: new Map(NAMES.map((n) => [n, { version: `v${minor(n)}.3`, channel: `${minor(n)}/stable`, held: true }])),
+    status: new Map(["node-1", "node-2", "node-3"].map((n) => [n, status])),
+    leader: "node-1",
+    kubeNodes: parseNodes(nodesJson(NAMES.map((name) => ({ name, worker: name.startsWith("worker"), version: `v${minor(name)}.3`, ...kube[name] })))),
+    datastoreIps: new Set(members.map((m) => m.ip)),
+  };
+}
+
+function input(state: Microk8sClusterState, target = "1.31", s: ClusterSpec = spec, over: Partial<Microk8sUpgradeInput> = {}): Microk8sUpgradeInput {
+  const base = { spec: s, facts: allHealthyFacts(s), backendApiPort: 16443 };
+  return {
+    spec: s,
+    state,
+    target,
+    drainSeconds: 120,
+    lb: { normal: lbLayout(base).files, without: (nodes, standby) => lbLayout({ ...base, outOfService: nodes, ...(standby ? { vrrpStandby: standby } : {}) }).files, controlPlaneVip: "10.0.0.100" },
+    apiReachable: () => Promise.resolve(true),
+    ...over,
+  };
+}
+
+describe("version arithmetic", () => {
+  it("goes one minor at a time from the lowest node to the target", () => {
+    expect(versionPath(["1.29", "1.29"], "1.31")).toEqual(["1.30", "1.31"]);
+    expect(versionPath(["1.29", "1.30"], "1.31")).toEqual(["1.30", "1.31"]);
+    expect(versionPath(["1.31"], "1.31")).toEqual([]);
+  });
+
+  it("reads --to values", () => {
+    expect(parseTargetMinor("1.31")).toBe("1.31");
+    expect(parseTargetMinor("v1.31")).toBe("1.31");
+    expect(parseTargetMinor("1.31/stable")).toBe("1.31");
+    expect(parseTargetMinor("1.31.2")).toBeUndefined();
+    expect(parseTargetMinor("latest")).toBeUndefined();
+  });
+
+  it("caps worker batches at max(1, 10 %); --batch-size may only lower it", () => {
+    expect(workerBatchSize(1, undefined)).toBe(1);
+    expect(workerBatchSize(25, undefined)).toBe(2);
+    expect(workerBatchSize(25, 1)).toBe(1);
+    expect(workerBatchSize(25, 9)).toBe(2);
+    expect(batches(["a", "b", "c"], 2)).toEqual([["a", "b"], ["c"]]);
+  });
+});
+
+describe("microk8sUpgradeRefusals", () => {
+  it("accepts a healthy cluster on one minor", () => {
+    expect(microk8sUpgradeRefusals(input(cluster()))).toEqual([]);
+  });
+
+  it("refuses a downgrade, naming the nodes and the lowest allowed target", () => {
+    const r = microk8sUpgradeRefusals(input(cluster({ "node-2": "1.30" }), "1.29"));
+    expect(r).toEqual(["1.29 is lower than 1.30 on node-2: MicroK8s cannot be downgraded by changing channels (it breaks the datastore). Give --to 1.30 or higher."]);
+  });
+
+  it("refuses versions already mixed by more than one minor", () => {
+    const r = microk8sUpgradeRefusals(input(cluster({ "worker-1": "1.31" }), "1.31"));
+    expect(r.join("\n")).toMatch(/the nodes run 1\.29 to 1\.31, more than one minor apart/);
+  });
+
+  it("refuses an unhealthy cluster: a NotReady node, a missing voter", () => {
+    expect(microk8sUpgradeRefusals(input(cluster({}, { "node-3": { ready: "False" } })))).toEqual([
+      "node-3 is NotReady: an upgrade needs a healthy cluster (hactl status shows why).",
+    ]);
+    const r = microk8sUpgradeRefusals(input(cluster({}, {}, VOTERS.slice(0, 2))));
+    expect(r).toContain("node-3 is a control plane without a datastore seat: run hactl install first.");
+    expect(r).toContain("the datastore has 2 voters, 3 expected: an upgrade takes one away at a time (hactl status).");
+  });
+
+  it("refuses a node without MicroK8s", () => {
+    const state = cluster();
+    state.installed.delete("worker-1");
+    expect(microk8sUpgradeRefusals(input(state))).toEqual(["worker-1 has no MicroK8s: run hactl install first."]);
+  });
+});
+
+describe("planMicrok8sUpgrade", () => {
+  it("outlines the path and the order: control planes one at a time, the VIP holder last, then the workers", () => {
+    const o = outlineMicrok8sUpgrade(input(cluster()));
+    expect(o.path).toEqual(["1.30", "1.31"]);
+    // node-1 holds the VIP (highest priority): last in the first pass, then kept at the lowest priority, so
+    // node-2 holds the VIP in the second pass and goes last there; node-1 takes the VIP back first.
+    expect(o.passes).toEqual([
+      { minor: "1.30", controlPlanes: ["node-3", "node-2", "node-1"], workerBatches: [["worker-1"]], keepStandby: "node-1" },
+      { minor: "1.31", controlPlanes: ["node-1", "node-3", "node-2"], workerBatches: [["worker-1"]] },
+    ]);
+  });
+
+  it("without the VIP on the control planes, the leader goes last in every pass", () => {
+    const o = outlineMicrok8sUpgrade(input(cluster(), "1.31", spec, { lb: { normal: new Map(), without: () => new Map() } }));
+    expect(o.passes.map((p) => p.controlPlanes)).toEqual([["node-2", "node-3", "node-1"], ["node-2", "node-3", "node-1"]]);
+  });
+
+  it("takes a control plane out of service before refreshing it and puts it back after the checks", () => {
+    const plan = planMicrok8sUpgrade(input(cluster()));
+    const cp = plan.find((p) => p.title === "Upgrade control plane node-2 to 1.30");
+    expect(cp?.mode).toBe("serial");
+    expect(cp?.steps.map((s) => s.id)).toEqual(["drain:1.30:node-2", "lb-out:1.30:node-2", "refresh:1.30:node-2", "check:1.30:node-2", "lb-in:1.30:node-2", "uncordon:1.30:node-2"]);
+    expect(cp?.steps.every((s) => s.node === "node-2")).toBe(true);
+    const text = describePlan(plan);
+    expect(text).toContain("on node-1: kubectl drain node-2 --ignore-daemonsets --delete-emptydir-data --timeout=120s");
+    expect(text).toContain("wait until node-2 no longer holds the VIP 10.0.0.100");
+    expect(text).toContain("snap refresh microk8s --channel=1.30/stable");
+    // The leader's kubectl runs on another control plane while the leader refreshes.
+    expect(text).toContain("on node-2: kubectl drain node-1");
+    expect(plan.map((p) => p.title)).toEqual([
+      "Hold MicroK8s refreshes",
+      "Upgrade control plane node-3 to 1.30",
+      "Upgrade control plane node-2 to 1.30",
+      "Upgrade control plane node-1 to 1.30",
+      "Take workers worker-1 to 1.30 (batch 1 of 1) out of service",
+      "Upgrade workers worker-1 to 1.30 (batch 1 of 1)",
+      "Put workers worker-1 to 1.30 (batch 1 of 1) back",
+      "Upgrade control plane node-1 to 1.31",
+      "Upgrade control plane node-3 to 1.31",
+      "Upgrade control plane node-2 to 1.31",
+      "Take workers worker-1 to 1.31 (batch 1 of 1) out of service",
+      "Upgrade workers worker-1 to 1.31 (batch 1 of 1)",
+      "Put workers worker-1 to 1.31 (batch 1 of 1) back",
+    ]);
+  });
+
+  it("renders the out-of-service configs without the node's backend and with its VRRP priority lowest", () => {
+    const i = input(cluster());
+    const files = i.lb.without(new Set(["node-2"]));
+    const haproxy = files.get("node-1")?.find((f) => f.path === "/etc/haproxy/haproxy.cfg")?.content ?? "";
+    expect(haproxy).not.toContain("10.0.0.12:16443");
+    expect(haproxy).toContain("10.0.0.11:16443");
+    const keepalived = files.get("node-2")?.find((f) => f.path === "/etc/keepalived/keepalived.conf")?.content ?? "";
+    expect(keepalived).toMatch(/priority 1\n/);
+    expect(keepalived).toContain("virtual_router_id 51");
+  });
+
+  it("keeps the VIP holder at the lowest VRRP priority until its turn in the next pass, so the VIP moves away once and back once", async () => {
+    const plan = planMicrok8sUpgrade(input(cluster()));
+    const lbFiles = async (phase: string, id: string): Promise<string> => {
+      const step = plan.find((p) => p.title === phase)?.steps.find((s) => s.id === id);
+      const cps = ["node-1", "node-2", "node-3"].map((n) => new FakeHost(n).on({ regex: /.*/ }, { code: 0 }));
+      await step?.run({ hosts: hostMap(...cps), signal: new AbortController().signal, log: () => undefined });
+      return cps[0]?.files.get("/etc/keepalived/keepalived.conf") ?? "";
+    };
+    expect(await lbFiles("Upgrade control plane node-1 to 1.30", "lb-in:1.30:node-1")).toMatch(/priority 1\n/);
+    expect(await lbFiles("Upgrade control plane node-1 to 1.31", "lb-out:1.31:node-1")).toMatch(/priority 1\n/);
+    expect(await lbFiles("Upgrade control plane node-1 to 1.31", "lb-in:1.31:node-1")).toMatch(/priority 250\n/);
+    expect(await lbFiles("Upgrade control plane node-3 to 1.31", "lb-in:1.31:node-3")).toMatch(/priority 250\n/);
+  });
+
+  it("gives workers no load-balancer steps when no backend lists them", () => {
+    const plan = planMicrok8sUpgrade(input(cluster()));
+    expect(plan.find((p) => p.title.startsWith("Take workers worker-1 to 1.30"))?.steps.map((s) => s.id)).toEqual(["drain:1.30:worker-1"]);
+  });
+
+  it("resumes: nodes already on a pass's minor get no steps, a node left out of service is put back first", () => {
+    const state = cluster({ "node-2": "1.30" }, { "node-2": { unschedulable: true } });
+    const marked = state.kubeNodes.find((k) => k.name === "node-2");
+    if (marked) marked.labels = { ...marked.labels, [UPGRADE_LABEL]: "1.30" };
+    const o = outlineMicrok8sUpgrade(input(state, "1.30"));
+    expect(o.resumed).toEqual(["node-2"]);
+    expect(o.passes).toEqual([{ minor: "1.30", controlPlanes: ["node-3", "node-1"], workerBatches: [["worker-1"]] }]);
+    const plan = planMicrok8sUpgrade(input(state, "1.30"));
+    expect(plan[1]?.steps.map((s) => s.id)).toEqual(["resume-check:node-2", "resume-lb-in:node-2", "resume-uncordon:node-2"]);
+  });
+
+  it("has nothing to do when every node runs the target and is held; holds an unheld node", () => {
+    const done = cluster({ "node-1": "1.31", "node-2": "1.31", "node-3": "1.31", "worker-1": "1.31" });
+    expect(planIsEmpty(planMicrok8sUpgrade(input(done)))).toBe(true);
+    done.snaps.set("worker-1", { version: "v1.31.3", channel: "1.31/stable", held: false });
+    expect(planMicrok8sUpgrade(input(done))[0]?.steps.map((s) => s.id)).toEqual(["hold:worker-1"]);
+  });
+});
