@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import type { CommandBody } from "../main.js";
 import { registerAppCommands } from "./app.js";
+import { registerDatastoreCommands } from "./datastore.js";
 import { registerInit } from "./init.js";
 import { dryRun, fileOption } from "./options.js";
 
@@ -85,5 +86,6 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     });
 
   registerAppCommands(program, wrap);
+  registerDatastoreCommands(program, wrap);
 }
 
