@@ -5,16 +5,21 @@ import type { RunContext } from "../cli/context.js";
 import { stateDir } from "../cli/context.js";
 import { HactlError } from "../core/errors.js";
 import { applyPlan } from "../core/executor.js";
-import { describePlan, type StepContext } from "../core/plan.js";
+import { describePlan, type Plan, type StepContext } from "../core/plan.js";
+import { KUBEADM_API_PORT, kubeadm } from "../distros/kubeadm.js";
+import { gatherKubeadmState } from "../gather/kubeadm-state.js";
+import { restoreMembers, kubeadmRestorePlan } from "../phases/restore-kubeadm.js";
+import { asDatastoreView } from "./kubeadm/status.js";
+import type { NodeSpec } from "../spec/schema.js";
 import { MICROK8S_API_PORT, microk8s } from "../distros/microk8s.js";
 import { observeFrontends } from "../gather/cluster-status.js";
 import { gatherMicrok8sState } from "../gather/microk8s-state.js";
 import { openBackup, parseChecksumLine, sha256, type OpenedBackup } from "../phases/backup-archive.js";
 import { microk8sBackupRunner } from "../phases/backup-plan.js";
 import { need } from "../phases/prepare-hosts.js";
-import { RESTORED_KINDS, createdAfter, lossSummary, parseObjectList, restoreRefusals } from "../phases/restore-check.js";
+import { RESTORED_KINDS, createdAfter, lossSummary, parseObjectList, restoreRefusals, type ListedObject } from "../phases/restore-check.js";
 import { microk8sRestorePlan } from "../phases/restore-plan.js";
-import { statusReport } from "../phases/status-report.js";
+import { statusReport, type StatusReport } from "../phases/status-report.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { apiEndpoint } from "./converge-stages.js";
@@ -41,29 +46,14 @@ export async function runRestore(opts: RestoreOptions, ctx: RunContext): Promise
   const { spec } = await loadSpecFile(opts.file);
   const backup = await checkBackupFile(opts.backup, spec);
   const { manifest } = backup;
-  if (spec.spec.distribution.type !== "microk8s") {
-    throw new HactlError("NOT_IMPLEMENTED", "hactl restore of a kubeadm cluster is not available yet; nothing was changed", {
-      remedy: "Restore the etcd snapshot in the archive by hand (etcd/snapshot.db and pki/), following the kubeadm etcd restore procedure.",
-    });
-  }
   const unfinished = unfinishedRestore(spec.metadata.name);
   if (unfinished) ctx.reporter.warn(`the restore started ${unfinished.time} did not finish (last step: ${unfinished.step} on ${unfinished.node}); this run does every step again`);
   const session = await openSession(spec, machinesOf(spec), ctx);
   try {
-    const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
-    const choice = microk8sBackupRunner(spec, state.status);
-    if (!("runner" in choice)) {
-      throw new HactlError("UNHEALTHY", "no control plane can run microk8s dbctl restore; nothing was changed", {
-        details: choice.refusals.map((r) => `- ${r}`).join("\n"),
-        remedy: "dbctl needs a running API server with HA on: bring a control plane back (hactl status), then run hactl restore again.",
-      });
-    }
-    const runner = choice.runner;
-    const listed = await need(session.hosts, runner).run(microk8s.kubectl("get", RESTORED_KINDS.join(","), "-A", "-o", "json"));
-    const doomed = createdAfter(parseObjectList(listed.stdout), manifest.takenAt);
-    const datastore = backup.files.get(manifest.datastore.file) as Buffer;
-    const plan = microk8sRestorePlan({ runner, manifest, datastore, doomed, verify: (stepCtx) => verifyRestored(spec, session, stepCtx) });
+    const prepared = spec.spec.distribution.type === "kubeadm" ? await prepareKubeadm(spec, session, backup) : await prepareMicrok8s(spec, session, backup);
+    const { plan, doomed, journalNode } = prepared;
     ctx.reporter.print(lossSummary(manifest, doomed).join("\n"));
+    if (prepared.note) ctx.reporter.info(prepared.note);
     if (opts.dryRun) {
       ctx.reporter.phase("Plan (dry run: nothing is changed)");
       ctx.reporter.print(describePlan(plan));
@@ -72,7 +62,7 @@ export async function runRestore(opts: RestoreOptions, ctx: RunContext): Promise
     await confirmRestore(ctx, spec);
     const lock = await acquireClusterLock(need(session.hosts, lockNode(spec, session)), "restore", ctx.reporter);
     try {
-      const journal = new RunJournal(spec.metadata.name, "restore", session.hosts.get(runner));
+      const journal = new RunJournal(spec.metadata.name, "restore", session.hosts.get(journalNode));
       await applyPlan(plan, { hosts: session.hosts, reporter: ctx.reporter, signal: ctx.signal, onStep: (step, outcome) => journal.record(step, outcome) });
     } finally {
       await lock.release();
@@ -138,15 +128,71 @@ async function confirmRestore(ctx: RunContext, spec: ClusterSpec): Promise<void>
   }
 }
 
+interface PreparedRestore {
+  plan: Plan;
+  doomed: ListedObject[];
+  /** The control plane that keeps the remote copy of the run journal. */
+  journalNode: string;
+  note?: string;
+}
+
+async function prepareMicrok8s(spec: ClusterSpec, session: Session, backup: OpenedBackup): Promise<PreparedRestore> {
+  const { manifest } = backup;
+  const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
+  const choice = microk8sBackupRunner(spec, state.status);
+  if (!("runner" in choice)) {
+    throw new HactlError("UNHEALTHY", "no control plane can run microk8s dbctl restore; nothing was changed", {
+      details: choice.refusals.map((r) => `- ${r}`).join("\n"),
+      remedy: "dbctl needs a running API server with HA on: bring a control plane back (hactl status), then run hactl restore again.",
+    });
+  }
+  const runner = choice.runner;
+  const listed = await need(session.hosts, runner).run(microk8s.kubectl("get", RESTORED_KINDS.join(","), "-A", "-o", "json"));
+  const doomed = createdAfter(parseObjectList(listed.stdout), manifest.takenAt);
+  const datastore = backup.files.get(manifest.datastore.file) as Buffer;
+  const gather = async (): Promise<StatusReport> => {
+    const st = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
+    return statusReport({ spec, unreachable: new Set(), state: st, ...(await observeFrontends(spec, session.hosts)), apiPort: MICROK8S_API_PORT });
+  };
+  const plan = microk8sRestorePlan({ runner, manifest, datastore, doomed, verify: (stepCtx) => verifyRestored(spec, gather, stepCtx) });
+  return { plan, doomed, journalNode: runner };
+}
+
+async function prepareKubeadm(spec: ClusterSpec, session: Session, backup: OpenedBackup): Promise<PreparedRestore> {
+  const { manifest } = backup;
+  const state = await gatherKubeadmState(session.hosts, spec.spec.nodes);
+  const controlPlanes = spec.spec.nodes.filter((n) => n.role === "control-plane");
+  const checker = state.leader ?? (controlPlanes[0] as NodeSpec).name;
+  let doomed: ListedObject[] = [];
+  let note: string | undefined;
+  const listed = state.leader ? await need(session.hosts, state.leader).exec(kubeadm.kubectl("get", RESTORED_KINDS.join(","), "-A", "-o", "json")) : undefined;
+  if (listed?.code === 0) doomed = createdAfter(parseObjectList(listed.stdout), manifest.takenAt);
+  else note = "The API does not answer now, so the objects created after the backup cannot be listed; the restore removes them all the same.";
+  const snapshot = backup.files.get(manifest.datastore.file) as Buffer;
+  const gather = async (): Promise<StatusReport> => {
+    const st = await gatherKubeadmState(session.hosts, spec.spec.nodes);
+    const report = statusReport({ spec, unreachable: new Set(), state: asDatastoreView(st), ...(await observeFrontends(spec, session.hosts)), apiPort: KUBEADM_API_PORT });
+    if (!st.etcdReadable) report.problems.push("etcd's member list could not be read");
+    return report;
+  };
+  const plan = kubeadmRestorePlan({
+    controlPlanes,
+    checker,
+    manifest,
+    snapshot,
+    members: restoreMembers(controlPlanes, state.members, manifest.datastore.sha256),
+    verify: (stepCtx) => verifyRestored(spec, gather, stepCtx),
+  });
+  return { plan, doomed, journalNode: checker, ...(note ? { note } : {}) };
+}
+
 /** Waits until the cluster is healthy as `hactl status` sees it and the API answers through the VIP. */
-async function verifyRestored(spec: ClusterSpec, session: Session, ctx: StepContext): Promise<void> {
+async function verifyRestored(spec: ClusterSpec, gather: () => Promise<StatusReport>, ctx: StepContext): Promise<void> {
   const endpoint = apiEndpoint(spec);
   const deadline = Date.now() + VERIFY_TIMEOUT_MS;
   let problems: string[] = [];
   while (!ctx.signal.aborted) {
-    const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
-    const frontends = await observeFrontends(spec, session.hosts);
-    const report = statusReport({ spec, unreachable: new Set(), state, ...frontends, apiPort: MICROK8S_API_PORT });
+    const report = await gather();
     problems = [...report.problems];
     if (endpoint && !(await waitLivez(endpoint.host, endpoint.port, 5_000))) problems.push(`the API does not answer through https://${endpoint.host}:${endpoint.port}`);
     if (problems.length === 0) {

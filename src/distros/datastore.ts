@@ -140,3 +140,75 @@ export function parseSnapshotStatus(stdout: string): SnapshotStatus {
   if (Object.values(s).some(Number.isNaN)) throw new Error("etcdctl snapshot status printed no revision/totalKey/totalSize");
   return s;
 }
+
+/** kubeadm restore: where the moved static-pod manifests and the staged snapshot wait on each control plane. */
+export const KUBEADM_RESTORE_DIR = "/etc/kubernetes/hactl-restore";
+export const KUBEADM_SNAPSHOT = `${KUBEADM_RESTORE_DIR}/snapshot.db`;
+const MANIFESTS = "/etc/kubernetes/manifests";
+
+/** Waits (up to N seconds) until nothing listens on the TCP port, or until something does. */
+const waitPort = (port: number, listening: boolean, seconds: number): string =>
+  `i=0; while ${listening ? "!" : ""} ss -Hltn 'sport = :${port}' | grep -q .; do i=$((i+1)); if [ $i -gt ${seconds} ]; then echo "port ${port} still ${listening ? "closed" : "open"} after ${seconds}s" >&2; exit 1; fi; sleep 1; done`;
+
+/**
+ * Takes the API server and etcd off the node the way the kubelet understands: their static-pod manifests
+ * move to the restore directory, then the ports close. Repeatable: manifests already moved stay moved.
+ */
+export function kubeadmStopControlPlane(): Command {
+  const script = [
+    "set -e",
+    `mkdir -p -m 700 ${KUBEADM_RESTORE_DIR}`,
+    `for c in kube-apiserver etcd; do if [ -f ${MANIFESTS}/$c.yaml ]; then mv ${MANIFESTS}/$c.yaml ${KUBEADM_RESTORE_DIR}/$c.yaml; fi; done`,
+    waitPort(6443, false, 120),
+    waitPort(2379, false, 120),
+  ].join("\n");
+  return { argv: ["sh", "-c", script], sudo: true, timeoutMs: 5 * 60_000 };
+}
+
+export interface EtcdRestoreMember {
+  /** This member's etcd name (kubeadm: the node's hostname). */
+  name: string;
+  peerUrl: string;
+  /** `name=peerURL,...` of every member. */
+  initialCluster: string;
+  /** The same on every member of one restore: the snapshot's checksum. */
+  token: string;
+}
+
+/**
+ * `etcdctl snapshot restore` into a fresh directory beside the data, then swapped in for `member/` (the old
+ * one kept as member.hactl-old). A marker named after the token makes a repeated run skip a node that
+ * already has this restore (it may have served writes since); the last step of the restore removes it.
+ */
+export function kubeadmRestoreEtcd(m: EtcdRestoreMember): Command {
+  const script = [
+    "set -e",
+    'marker="/var/lib/etcd/.hactl-restored-$5"',
+    'if [ -f "$marker" ]; then echo "already restored"; exit 0; fi',
+    "rm -rf /var/lib/etcd/hactl-restore",
+    'ETCDCTL_API=3 etcdctl snapshot restore "$1" --name "$2" --initial-cluster "$3" --initial-advertise-peer-urls "$4" --initial-cluster-token "$5" --data-dir /var/lib/etcd/hactl-restore',
+    "rm -rf /var/lib/etcd/member.hactl-old",
+    "if [ -d /var/lib/etcd/member ]; then mv /var/lib/etcd/member /var/lib/etcd/member.hactl-old; fi",
+    "mv /var/lib/etcd/hactl-restore/member /var/lib/etcd/member",
+    "rm -rf /var/lib/etcd/hactl-restore",
+    'touch "$marker"',
+    'echo "restored"',
+  ].join("\n");
+  return { argv: ["sh", "-c", script, "hactl-etcd-restore", KUBEADM_SNAPSHOT, m.name, m.initialCluster, m.peerUrl, m.token], sudo: true, timeoutMs: 15 * 60_000 };
+}
+
+/** Puts one moved static-pod manifest back (the kubelet starts it) and waits for its port. */
+export function kubeadmStartComponent(component: "etcd" | "kube-apiserver"): Command {
+  const port = component === "etcd" ? 2379 : 6443;
+  const script = [
+    "set -e",
+    `if [ -f ${KUBEADM_RESTORE_DIR}/${component}.yaml ]; then mv ${KUBEADM_RESTORE_DIR}/${component}.yaml ${MANIFESTS}/${component}.yaml; fi`,
+    waitPort(port, true, 180),
+  ].join("\n");
+  return { argv: ["sh", "-c", script], sudo: true, timeoutMs: 5 * 60_000 };
+}
+
+/** After a finished restore: the staged snapshot, the marker and the old data go. */
+export function kubeadmRestoreCleanup(): Command {
+  return { argv: ["sh", "-c", `rm -rf ${KUBEADM_SNAPSHOT} /var/lib/etcd/member.hactl-old /var/lib/etcd/.hactl-restored-*; rmdir ${KUBEADM_RESTORE_DIR} 2>/dev/null; true`], sudo: true, timeoutMs: 60_000 };
+}
