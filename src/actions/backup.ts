@@ -31,7 +31,9 @@ export interface BackupResult {
 /** `hactl backup`: one verified datastore copy on the workstation, under the cluster lock. */
 export async function runBackup(opts: BackupOptions, ctx: RunContext): Promise<number> {
   const { spec } = await loadSpecFile(opts.file);
-  const session = await openSession(spec, spec.spec.nodes, ctx);
+  // A backup is most wanted when something is already wrong: nodes that do not answer are named, not fatal.
+  const session = await openSession(spec, spec.spec.nodes, ctx, { tolerateUnreachable: true });
+  for (const e of session.unreachable) ctx.reporter.warn(`${e.node ?? "?"} is not reachable; the backup is taken without it`);
   try {
     const lock = await acquireClusterLock(need(session.hosts, lockNode(spec, session)), "backup", ctx.reporter);
     let result: BackupResult;
@@ -107,7 +109,7 @@ async function onNode<T>(host: RemoteHost, command: Parameters<RemoteHost["exec"
 
 async function microk8sCopy(ctx: RunContext, session: Session, spec: ClusterSpec): Promise<Copy> {
   ctx.reporter.phase("Back up the datastore (microk8s dbctl)");
-  const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
+  const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes.filter((n) => session.hosts.has(n.name)));
   const choice = microk8sBackupRunner(spec, state.status);
   if (!("runner" in choice)) {
     throw new HactlError("UNHEALTHY", "no control plane can make a datastore backup", { details: choice.refusals.map((r) => `- ${r}`).join("\n"), remedy: "Run `hactl status` and bring a control plane back first." });
@@ -150,7 +152,7 @@ async function microk8sCopy(ctx: RunContext, session: Session, spec: ClusterSpec
 
 async function kubeadmCopy(ctx: RunContext, session: Session, spec: ClusterSpec): Promise<Copy> {
   ctx.reporter.phase("Back up the datastore (etcd snapshot)");
-  const state = await gatherKubeadmState(session.hosts, spec.spec.nodes);
+  const state = await gatherKubeadmState(session.hosts, spec.spec.nodes.filter((n) => session.hosts.has(n.name)));
   const runner = state.leader;
   if (!runner || !state.etcdReadable) {
     throw new HactlError("UNHEALTHY", "no control plane answers for etcd", { remedy: "Run `hactl status` and bring a control plane back first." });
