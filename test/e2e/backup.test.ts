@@ -105,7 +105,7 @@ describe("MicroK8s backup and restore", () => {
     console.log(`restore figures: ${seconds.toFixed(1)} s (hactl restore FILE --yes)`);
   });
 
-  it("refuses a damaged, an altered or another cluster's backup with exit 2, and changes nothing", async () => {
+  it("refuses a damaged, an altered or another cluster's backup, and an unconfirmed restore, with exit 2, and changes nothing", async () => {
     await apply("marker");
     const before = await deploymentNames();
     const data = readFileSync(archive);
@@ -134,6 +134,11 @@ describe("MicroK8s backup and restore", () => {
     const r3 = await hactl(dir, ["restore", other, "-f", spec, "--yes"]);
     expect(r3.code, shown(r3)).toBe(2);
     expect(r3.stderr).toMatch(/cluster "prod", cluster.yaml is "lab"/);
+
+    const r4 = await hactl(dir, ["restore", archive, "-f", spec]);
+    expect(r4.code, shown(r4)).toBe(2);
+    expect(r4.stdout).toContain("deployments/default/marker");
+    expect(r4.stderr).toMatch(/needs confirmation/);
 
     expect(await deploymentNames()).toEqual(before);
     expect(before).toContain("marker");
