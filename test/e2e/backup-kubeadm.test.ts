@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { labClusterYaml } from "../lab/cluster-yaml.mjs";
-import { inNode, labDown, labUp, type Lab, type LabNode } from "../lab/lab.mjs";
+import { inNode, labDown, labUp, startNode, stopNode, type Lab, type LabNode } from "../lab/lab.mjs";
 import { openBackup } from "../../src/phases/backup-archive.js";
 import { hactl, workdir, writeSpec, type HactlRun } from "./hactl.js";
 
@@ -96,4 +96,32 @@ describe("kubeadm backup and restore", () => {
     expect(status.code, shown(status)).toBe(0);
     console.log(`kubeadm restore figures: ${seconds.toFixed(1)} s (hactl restore FILE --yes, 3 etcd members)`);
   });
+
+  it("a restore during which a control plane dies is finished by running it again: members already restored are kept, the rest restored", async () => {
+    await apply("newer-2");
+    const running = hactl(dir, ["restore", archive, "-f", spec, "--yes", "--command-timeout", "40"], { timeoutMs: 600_000 });
+    await waitFor(async () => (await inNode(node(1), ["sh", "-c", "ls -a /var/lib/etcd"])).stdout.includes(".hactl-restored-"), 120_000);
+    await stopNode("node-3");
+    const failed = await running;
+    expect(failed.code, shown(failed)).not.toBe(0);
+    await startNode("node-3");
+    const resumed = await hactl(dir, ["restore", archive, "-f", spec, "--yes"], { env: { HACTL_LOCK_STALE_SECONDS: "5" }, timeoutMs: 600_000 });
+    expect(resumed.code, shown(resumed)).toBe(0);
+    expect(resumed.stderr).toMatch(/did not finish/);
+    expect(resumed.stdout).toMatch(/4\/4 nodes Ready, datastore healthy/);
+    const names = await configMaps();
+    expect(names).toContain("kept");
+    expect(names).not.toContain("newer-2");
+    const list = (await inNode(node(3), [...ETCDCTL, "member", "list"])).stdout.trim().split("\n");
+    expect(list.filter((l) => l.includes("started"))).toHaveLength(3);
+  });
 });
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error("condition not met in time");
+}
