@@ -56,6 +56,13 @@ export const RESTORED_KINDS = [
   "secrets",
   "horizontalpodautoscalers",
   "ingresses",
+  "networkpolicies",
+  "poddisruptionbudgets",
+  "serviceaccounts",
+  "roles",
+  "rolebindings",
+  "clusterroles",
+  "clusterrolebindings",
 ] as const;
 
 const PLURAL: Record<string, string> = {
@@ -68,6 +75,13 @@ const PLURAL: Record<string, string> = {
   Secret: "secrets",
   HorizontalPodAutoscaler: "horizontalpodautoscalers",
   Ingress: "ingresses",
+  NetworkPolicy: "networkpolicies",
+  PodDisruptionBudget: "poddisruptionbudgets",
+  ServiceAccount: "serviceaccounts",
+  Role: "roles",
+  RoleBinding: "rolebindings",
+  ClusterRole: "clusterroles",
+  ClusterRoleBinding: "clusterrolebindings",
 };
 
 interface RawItem {
