@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labDown, labUp } from "../lab/lab.mjs";
 import { APP_MANIFEST, ssh, sshOk } from "./helpers.js";
 
-const deployments = async (): Promise<string> => sshOk("node-1", "microk8s kubectl get deployments -o name");
+const deployments = async (): Promise<string> => sshOk("node-1", "microk8s kubectl get deployments -n app -o name");
 
 describe("node kit: microk8s dbctl", () => {
   beforeAll(async () => {
@@ -35,8 +35,8 @@ describe("node kit: microk8s dbctl", () => {
   it("restores every key of the backup and deletes none", async () => {
     const before = await deployments();
     expect(before).not.toBe("");
-    await sshOk("node-1", "for d in $(microk8s kubectl get deployments -o name); do microk8s kubectl delete $d; done");
-    await sshOk("node-1", "microk8s kubectl apply -f -", { input: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: later}\nspec: {replicas: 1}\n" });
+    await sshOk("node-1", "for d in $(microk8s kubectl get deployments -n app -o name); do microk8s kubectl delete $d -n app; done");
+    await sshOk("node-1", "microk8s kubectl apply -f -", { input: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: later, namespace: app}\nspec: {replicas: 1}\n" });
     const run = await ssh("node-1", "cd /tmp/b && microk8s dbctl restore snap1.tar.gz");
     expect(run.code).toBe(0);
     expect(run.stdout).toBe("Restoring from snap1.tar.gz\n");
@@ -47,7 +47,7 @@ describe("node kit: microk8s dbctl", () => {
   });
 
   it("restores nothing from a renamed file (its directory is not found)", async () => {
-    await sshOk("node-1", "for d in $(microk8s kubectl get deployments -o name); do microk8s kubectl delete $d; done");
+    await sshOk("node-1", "for d in $(microk8s kubectl get deployments -n app -o name); do microk8s kubectl delete $d -n app; done");
     const run = await ssh("node-1", "cd /tmp/b && cp snap1.tar.gz renamed.tar.gz && microk8s dbctl restore renamed.tar.gz");
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/msg="Completed database restore" entries=0/);
