@@ -3,11 +3,12 @@
  * answers, named after the cluster and pointing at the VIP (or the external load balancer), written
  * 0600 to its own file or merged by name into ~/.kube/config.
  */
-import { mkdir, readFile, realpath, rename, rm, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { RunContext } from "../cli/context.js";
 import { HactlError, errnoCode } from "../core/errors.js";
+import { writeFileAtomic } from "../core/local-file.js";
 import { registerSecret } from "../core/secrets.js";
 import { ADMIN_CONF } from "../distros/kubeadm.js";
 import { microk8s } from "../distros/microk8s.js";
@@ -24,16 +25,11 @@ export interface KubeconfigOptions {
   merge: boolean;
 }
 
-/** Writes through a temporary file and a rename, so the file is never half written and is 0600 even when it existed. */
+/** Writes the kubeconfig 0600 (even when it existed), atomically; an unwritable path is a usage error. */
 export async function writePrivateFile(path: string, text: string): Promise<void> {
-  const target = await realpath(path).catch(() => path);
-  await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-  const tmp = `${target}.hactl-${process.pid}.tmp`;
   try {
-    await writeFile(tmp, text, { mode: 0o600, flag: "wx" });
-    await rename(tmp, target);
+    await writeFileAtomic(path, text, { mode: 0o600, createDir: true });
   } catch (e) {
-    await rm(tmp, { force: true });
     const code = errnoCode(e) ?? "unknown error";
     throw new HactlError("USAGE", `cannot write ${path} (${code})`, { remedy: "Choose another file with --out, or fix the directory's permissions.", cause: e });
   }

@@ -118,6 +118,7 @@ export function capTimeouts(host: RemoteHost, capMs: number): RemoteHost {
     run: (c, o) => host.run(cap(c), o),
     writeFile: (p, content, o) => host.writeFile(p, content, o),
     readFile: (p, o) => host.readFile(p, o),
+    download: (p) => host.download(p),
     close: () => host.close(),
   };
 }

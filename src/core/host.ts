@@ -41,6 +41,8 @@ export interface RemoteHost {
   writeFile(path: string, content: string | Buffer, opts?: WriteFileOptions): Promise<WriteFileResult>;
   /** The file's content, or undefined when it does not exist. */
   readFile(path: string, opts?: { sudo?: boolean }): Promise<string | undefined>;
+  /** The whole file as bytes over SFTP, as the login user (binary-safe; for archives such as backups). */
+  download(path: string): Promise<Buffer>;
   /** Number of remote commands run on this connection so far (for benchmarks and tests). */
   readonly commandCount: number;
   close(): Promise<void>;

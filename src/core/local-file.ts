@@ -1,16 +1,34 @@
-import { rename, rm, stat, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, open, realpath, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+
+export interface AtomicWriteOptions {
+  /** The file's mode; default: the replaced file's, else 0644. Set exactly, whatever the umask. */
+  mode?: number;
+  /** Create the missing parent directories (mode 0700). */
+  createDir?: boolean;
+}
 
 /**
- * Replaces a file on the workstation atomically: the content goes to a temporary file beside it, which
- * is then renamed over the target, so a crash or Ctrl-C leaves the old file or the new one, never half
- * of either. The mode is `mode` when given, else the replaced file's, else 0644.
+ * Replaces a file on the workstation atomically: the content goes to a temporary file beside it, flushed
+ * to disk, which is then renamed over the target, so a crash or Ctrl-C leaves the old file or the new
+ * one, never half of either. A symlink is followed, so ~/.kube/config pointing elsewhere stays a link.
  */
-export async function writeFileAtomic(path: string, content: string | Buffer, opts: { mode?: number } = {}): Promise<void> {
-  const mode = opts.mode ?? (await existingMode(path)) ?? 0o644;
-  const tmp = `${path}.hactl-tmp-${process.pid}`;
+export async function writeFileAtomic(path: string, content: string | Buffer, opts: AtomicWriteOptions = {}): Promise<void> {
+  const target = await realpath(path).catch(() => path);
+  if (opts.createDir) await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+  const mode = opts.mode ?? (await existingMode(target)) ?? 0o644;
+  const tmp = join(dirname(target), `.${basename(target)}.hactl-tmp-${randomBytes(4).toString("hex")}`);
   try {
-    await writeFile(tmp, content, { mode });
-    await rename(tmp, path);
+    const handle = await open(tmp, "wx", mode);
+    try {
+      await handle.writeFile(content);
+      await handle.chmod(mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, target);
   } catch (e) {
     await rm(tmp, { force: true });
     throw e;

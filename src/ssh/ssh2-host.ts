@@ -225,6 +225,25 @@ export class Ssh2Host implements RemoteHost {
     return result.stdout;
   }
 
+  async download(path: string): Promise<Buffer> {
+    this.assertOpen(["sftp", path]);
+    this.count += 1;
+    this.log?.(this.name, `sftp get ${path}`);
+    try {
+      const sftp = await this.sftp();
+      return await new Promise<Buffer>((resolve, reject) => {
+        sftp.readFile(path, (err, data) => (err ? reject(err) : resolve(data)));
+      });
+    } catch (err) {
+      throw new HactlError("COMMAND_FAILED", `could not download ${path} from ${this.name}: ${redact((err as Error).message)}`, {
+        node: this.name,
+        retryable: true,
+        cause: err,
+        remedy: `Check that ${path} exists on ${this.name} and is readable by ${this.user}.`,
+      });
+    }
+  }
+
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;

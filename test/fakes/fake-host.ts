@@ -49,6 +49,7 @@ export class FakeHost implements RemoteHost {
   /** Current file contents: seeded with withFile, updated by writeFile (backups as PATH.hactl-bak, the first one also as PATH.hactl-orig) and `rm -f PATH`. */
   readonly files = new Map<string, string>();
   readonly reads: string[] = [];
+  readonly binaries = new Map<string, Buffer>();
   private readonly rules: Rule[] = [];
   private readonly started = Date.now();
   private closed = false;
@@ -130,6 +131,19 @@ export class FakeHost implements RemoteHost {
   async readFile(path: string): Promise<string | undefined> {
     this.reads.push(path);
     return this.files.get(path);
+  }
+
+  /** Bytes seeded with withBinary, else the text file's content. */
+  async download(path: string): Promise<Buffer> {
+    this.reads.push(path);
+    const data = this.binaries.get(path) ?? (this.files.has(path) ? Buffer.from(this.files.get(path) as string) : undefined);
+    if (!data) throw new HactlError("COMMAND_FAILED", `could not download ${path} from ${this.name}: No such file`, { node: this.name });
+    return data;
+  }
+
+  withBinary(path: string, data: Buffer): this {
+    this.binaries.set(path, data);
+    return this;
   }
 
   async close(): Promise<void> {

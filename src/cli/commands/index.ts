@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import type { CommandBody, CommandKind } from "../program.js";
 import { registerAppCommands } from "./app.js";
 import { registerCertsResetCommands } from "./certs-reset.js";
+import { registerDatastoreCommands } from "./datastore.js";
 import { registerInit } from "./init.js";
 import { drainTimeoutOption, dryRun, fileOption, intOption } from "./options.js";
 import { registerToolCommands } from "./tools.js";
@@ -103,5 +104,6 @@ export function registerCommands(program: Command, wrap: Wrap): void {
   registerAppCommands(program, wrap);
   registerToolCommands(program, wrap);
   registerCertsResetCommands(program, wrap);
+  registerDatastoreCommands(program, wrap);
 }
 

@@ -4,9 +4,9 @@
 import fs from "node:fs";
 import http from "node:http";
 import https from "node:https";
-import { Etcd, endpointFor, knownEndpoints, peerUrl, startEtcd, stopEtcd, urlHost } from "./etcd.mjs";
+import { Etcd, endpointFor, knownEndpoints, peerUrl, restartEtcdFromConf, startEtcd, stopEtcd, urlHost } from "./etcd.mjs";
 import { K } from "./store.mjs";
-import { KIT_DIR, LOG_DIR, SNAP_HOLD_FILE, STATE_DIR, daemonPid, localState, nodeAddress, nodeName, sleep, startDaemon, updateLocalState } from "./util.mjs";
+import { KIT_DIR, KUBE_DIR, LOG_DIR, SNAP_HOLD_FILE, STATE_DIR, daemonPid, localState, nodeAddress, nodeName, sleep, startDaemon, updateLocalState } from "./util.mjs";
 import { microk8sJoinHandler } from "./microk8s-server.mjs";
 import { kubeadmClusterInfo, kubeadmJoinHandler } from "./kubeadm-server.mjs";
 
@@ -104,6 +104,40 @@ async function autoRefreshLoop() {
   }
 }
 
+// --- kubeadm static pods: the kubelet runs etcd and the API server while their manifests are there ---
+/**
+ * Moving /etc/kubernetes/manifests/etcd.yaml or kube-apiserver.yaml away stops that component within a
+ * second or two and putting it back starts it again, as the kubelet does (the etcd restore procedure
+ * relies on it). Only on a finished control plane (its controller-manager manifest exists), so installs,
+ * joins and resets, which write and remove the manifests themselves, are left alone.
+ * @param {{ listening: boolean, start: () => void, stop: () => void }} api
+ */
+async function staticPodLoop(api) {
+  const manifest = (/** @type {string} */ c) => fs.existsSync(`${KUBE_DIR}/manifests/${c}.yaml`);
+  while (!stopping) {
+    await sleep(1000);
+    const s = localState();
+    if (s.distro !== "kubeadm" || s.role !== "control-plane" || !manifest("kube-controller-manager")) continue;
+    try {
+      if (s.etcdMember && !manifest("etcd") && daemonPid("etcd")) {
+        await stopEtcd();
+        log("etcd.yaml removed: etcd stopped");
+      } else if (s.etcdMember && manifest("etcd") && !daemonPid("etcd") && restartEtcdFromConf()) {
+        log("etcd.yaml back: etcd started");
+      }
+      if (api.listening && !manifest("kube-apiserver")) {
+        api.stop();
+        log("kube-apiserver.yaml removed: API port closed");
+      } else if (!api.listening && manifest("kube-apiserver")) {
+        api.start();
+        log("kube-apiserver.yaml back: API port open");
+      }
+    } catch (e) {
+      log(`static pods: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+}
+
 // --- readiness of the datastore as /readyz sees it (cached for a second) ---
 // A real API server reads its datastore through the local member only (kubeadm: --etcd-servers
 // https://127.0.0.1:2379; MicroK8s: the local k8s-dqlite socket), so it is not ready while that member
@@ -197,12 +231,26 @@ async function main() {
   fs.mkdirSync(LOG_DIR, { recursive: true });
   log(`agent for ${name} (${address}) distro=${st.distro} role=${st.role} api=:${apiPort}`);
   const servers = [];
+  /** @type {{ listening: boolean, start: () => void, stop: () => void } | undefined} */
+  let apiControl;
   if (st.role === "control-plane") {
     const files = tlsFiles();
     const tlsOpts = { cert: fs.readFileSync(files.cert), key: fs.readFileSync(files.key) };
     const api = https.createServer(tlsOpts, (q, r) => void apiHandler(q, r));
     listen(api, apiPort, "api");
     servers.push(api);
+    apiControl = {
+      listening: true,
+      start() {
+        this.listening = true;
+        api.listen(apiPort, "0.0.0.0");
+      },
+      stop() {
+        this.listening = false;
+        api.close();
+        api.closeAllConnections();
+      },
+    };
     if (st.distro === "microk8s") {
       const agent = https.createServer(tlsOpts, (q, r) => void clusterAgentHandler(q, r));
       listen(agent, 25000, "cluster-agent");
@@ -237,6 +285,7 @@ async function main() {
   void refreshLoop();
   void promotionLoop();
   void autoRefreshLoop();
+  if (apiControl && st.distro === "kubeadm") void staticPodLoop(apiControl);
 }
 
 await main();

@@ -1,5 +1,5 @@
-// `microk8s` stand-in: status, add-node, join, leave, remove-node, enable/disable, kubectl, start/stop,
-// config, version. Installed into the node's PATH by `snap install microk8s` (see snap.mjs).
+// `microk8s` stand-in: status, add-node, join, leave, remove-node, enable/disable, kubectl, dbctl,
+// start/stop, config, version. Installed into the node's PATH by `snap install microk8s` (see snap.mjs).
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -955,6 +955,9 @@ export async function microk8sMain(/** @type {string[]} */ argv) {
         return 0;
       }
       return (await import("./linkerd.mjs")).linkerdMain(rest, { kubeconfig: CLIENT_CONFIG });
+    case "dbctl":
+      ensureRoot();
+      return (await import("./dbctl.mjs")).dbctlMain(rest);
     case "start":
       ensureRoot();
       return start();
@@ -974,7 +977,7 @@ export async function microk8sMain(/** @type {string[]} */ argv) {
       out("Inspecting services\n  Service snap.microk8s.daemon-kubelite is running\nBuilding the report tarball\n  Report tarball is at /var/snap/microk8s/current/inspection-report.tar.gz");
       return 0;
     default:
-      fail(1, `'${cmd ?? ""}' is not a valid MicroK8s subcommand.\nAvailable subcommands are:\n\tadd-node\n\taddons\n\tconfig\n\tdisable\n\tenable\n\tinspect\n\tjoin\n\tkubectl\n\tleave\n\trefresh-certs\n\tremove-node\n\tstart\n\tstatus\n\tstop\n\tversion`, { stdout: true });
+      fail(1, `'${cmd ?? ""}' is not a valid MicroK8s subcommand.\nAvailable subcommands are:\n\tadd-node\n\taddons\n\tconfig\n\tdbctl\n\tdisable\n\tenable\n\tinspect\n\tjoin\n\tkubectl\n\tleave\n\trefresh-certs\n\tremove-node\n\tstart\n\tstatus\n\tstop\n\tversion`, { stdout: true });
   }
 }
 

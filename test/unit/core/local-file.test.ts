@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from "node:fs";
+import { chmodSync, lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -28,5 +28,16 @@ describe("writeFileAtomic", () => {
     const file = join(dir, "missing-dir", "cluster.yaml");
     await expect(writeFileAtomic(file, "x")).rejects.toThrow(/ENOENT/);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("follows a symlink (the link stays a link) and creates missing directories when asked", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hactl-atomic-"));
+    writeFileSync(join(dir, "real"), "old");
+    symlinkSync(join(dir, "real"), join(dir, "link"));
+    await writeFileAtomic(join(dir, "link"), "new", { mode: 0o600 });
+    expect(lstatSync(join(dir, "link")).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dir, "real"), "utf8")).toBe("new");
+    await writeFileAtomic(join(dir, "a", "b", "backup.tar.gz"), "x", { mode: 0o600, createDir: true });
+    expect(statSync(join(dir, "a", "b")).mode & 0o777).toBe(0o700);
   });
 });
