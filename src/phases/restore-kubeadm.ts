@@ -13,6 +13,7 @@ import { ETCD_PEER_PORT, kubeadm, memberAddress, parseMemberList, type EtcdMembe
 import type { NodeSpec } from "../spec/schema.js";
 import type { BackupManifest } from "./backup-archive.js";
 import { need } from "./prepare-hosts.js";
+import { restoreVerifyStep } from "./restore-plan.js";
 
 /**
  * The kubeadm etcd restore from ONE snapshot for every member (kubernetes/kubernetes#89595: members
@@ -114,16 +115,7 @@ export function kubeadmRestorePlan(input: KubeadmRestoreInput): Plan {
     commandStep(`restore-start-api:${n.name}`, n.name, "start the API server (manifest back)", ["kube-apiserver.yaml → /etc/kubernetes/manifests/, wait for port 6443"], kubeadmStartComponent("kube-apiserver")),
     commandStep(`restore-cleanup:${n.name}`, n.name, "remove the staged snapshot and the old etcd data", [`rm ${KUBEADM_SNAPSHOT}, /var/lib/etcd/member.hactl-old`], kubeadmRestoreCleanup()),
   ]);
-  const verify: Step = {
-    id: "restore-verify",
-    node: input.checker,
-    title: "nodes Ready, datastore healthy, API through the VIP",
-    describe: ["wait until hactl status would report the cluster healthy"],
-    async run(ctx) {
-      await input.verify(ctx);
-      return "changed";
-    },
-  };
+  const verify = restoreVerifyStep(input.checker, input.verify);
   const phases: Phase[] = [
     { title: "Stop the API servers and etcd on every control plane", mode: "parallel", steps: stop },
     { title: `Restore etcd from the snapshot of ${manifest.takenAt} on every control plane`, mode: "parallel", steps: restore },

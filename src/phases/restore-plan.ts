@@ -18,6 +18,20 @@ import { RESTORED_KINDS, createdAfter, deleteArgs, objectLabel, parseObjectList,
  *   4. remove the staged copy;
  *   5. verify: nodes Ready, datastore healthy, API through the VIP (`verify`, supplied by the caller).
  */
+/** The last step of every restore: the cluster healthy again (nodes Ready, datastore, API through the VIP). */
+export function restoreVerifyStep(node: string, verify: (ctx: StepContext) => Promise<void>): Step {
+  return {
+    id: "restore-verify",
+    node,
+    title: "nodes Ready, datastore healthy, API through the VIP",
+    describe: ["wait until hactl status would report the cluster healthy"],
+    async run(ctx) {
+      await verify(ctx);
+      return "changed";
+    },
+  };
+}
+
 export interface Microk8sRestoreInput {
   runner: string;
   manifest: BackupManifest;
@@ -93,16 +107,7 @@ export function microk8sRestorePlan(input: Microk8sRestoreInput): Plan {
       return "changed";
     },
   };
-  const verify: Step = {
-    id: "restore-verify",
-    node: runner,
-    title: "nodes Ready, datastore healthy, API through the VIP",
-    describe: ["wait until hactl status would report the cluster healthy"],
-    async run(ctx) {
-      await input.verify(ctx);
-      return "changed";
-    },
-  };
+  const verify = restoreVerifyStep(runner, input.verify);
   const phases: Phase[] = [
     { title: `Restore the datastore from the backup of ${manifest.takenAt}`, mode: "serial", steps: [stage, restore, dropNewer, unstage] },
     { title: "Check the cluster", mode: "serial", steps: [verify] },

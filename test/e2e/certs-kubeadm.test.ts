@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { labClusterYaml } from "../lab/cluster-yaml.mjs";
 import { inNode, labDown, labUp, type Lab, type LabNode } from "../lab/lab.mjs";
 import type { CertsReport } from "../../src/phases/certs.js";
-import { hactl, workdir, writeSpec, reportDocument } from "./hactl.js";
+import { LAB_CNI, hactl, reportDocument, workdir, writeSpec } from "./hactl.js";
 import { ageCertificate, requestLoop, servedDaysLeft } from "./lab-tls.js";
 
 /* kubeadm with stacked etcd, 3 control planes behind keepalived/haproxy: certs check reads
@@ -14,18 +14,11 @@ let dir: string;
 let spec: string;
 const node = (i: number): LabNode => lab.nodes[i - 1] as LabNode;
 const PKI = "/etc/kubernetes/pki";
-const CNI = `apiVersion: apps/v1
-kind: DaemonSet
-metadata:
-  name: lab-cni
-  namespace: kube-system
-spec: {}
-`;
 
 beforeAll(async () => {
   lab = await labUp({ nodes: 3 });
   dir = workdir("certs-kubeadm");
-  const cni = writeSpec(dir, CNI, "cni.yaml");
+  const cni = writeSpec(dir, LAB_CNI, "cni.yaml");
   spec = writeSpec(dir, labClusterYaml(lab, { distribution: "kubeadm", controlPlanes: 3, workers: 0 }).replace('    version: "1.29"', `    version: "1.32"\n    cni: { manifest: ${cni} }`));
   const run = await hactl(dir, ["install", "-f", spec, "--yes"]);
   expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);

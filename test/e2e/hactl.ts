@@ -15,6 +15,18 @@ export interface HactlRun {
   log: string;
 }
 
+/**
+ * The CNI manifest kubeadm lab clusters apply (spec.distribution.cni.manifest): a DaemonSet the kit's
+ * kubectl accepts; the lab has no pod network to run.
+ */
+export const LAB_CNI = `apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: lab-cni
+  namespace: kube-system
+spec: {}
+`;
+
 /** A scratch directory for one test file: cluster.yaml, kubeconfig and hactl's state and logs. */
 export function workdir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `hactl-${prefix}-`));

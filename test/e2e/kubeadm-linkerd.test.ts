@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labClusterYaml } from "../lab/cluster-yaml.mjs";
 import { inNode, labDown, labUp, type Lab, type LabNode } from "../lab/lab.mjs";
-import { hactl, workdir, writeSpec, type HactlRun } from "./hactl.js";
+import { LAB_CNI, hactl, type HactlRun, workdir, writeSpec } from "./hactl.js";
 
 /*
  * Linkerd on kubeadm: the operator's linkerd CLI runs on the workstation (the kit's stand-in, put on PATH
@@ -21,13 +21,6 @@ const CLI = fileURLToPath(new URL("../kit/workstation/linkerd", import.meta.url)
 /** A PATH with no linkerd on it (node's own directory first: the stand-in is a node script). */
 const BARE_PATH = [dirname(process.execPath), "/usr/local/sbin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(":");
 const ADMIN_KUBECTL = ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf"];
-const CNI = `apiVersion: apps/v1
-kind: DaemonSet
-metadata:
-  name: lab-cni
-  namespace: kube-system
-spec: {}
-`;
 const APP = JSON.stringify({
   apiVersion: "v1",
   kind: "List",
@@ -65,7 +58,7 @@ async function injectAnnotation(): Promise<string | undefined> {
 beforeAll(async () => {
   lab = await labUp({ nodes: 4 });
   dir = workdir("kubeadm-linkerd");
-  const cni = writeSpec(dir, CNI, "cni.yaml");
+  const cni = writeSpec(dir, LAB_CNI, "cni.yaml");
   const text = labClusterYaml(lab, { distribution: "kubeadm", controlPlanes: 3, workers: 1 }).replace('    version: "1.29"', `    version: "1.32"\n    cni: { manifest: ${cni} }`);
   spec = writeSpec(dir, text);
   const install = await hactl(dir, ["install", "-f", spec, "--yes", "--kubeconfig", join(dir, "lab.kubeconfig")], { timeoutMs: 900_000 });

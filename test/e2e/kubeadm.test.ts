@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { labClusterYaml } from "../lab/cluster-yaml.mjs";
 import { inNode, labDown, labUp, type Lab, type LabNode } from "../lab/lab.mjs";
 import { probeLivez } from "../../src/actions/verify-api.js";
-import { hactl, reportDocument, workdir, writeSpec, type HactlRun } from "./hactl.js";
+import { LAB_CNI, hactl, reportDocument, type HactlRun, workdir, writeSpec } from "./hactl.js";
 
 /*
  * kubeadm with stacked etcd on the node kit: 3 control planes + 2 workers behind keepalived/haproxy.
@@ -20,13 +20,6 @@ let install: HactlRun;
 const node = (i: number): LabNode => lab.nodes[i - 1] as LabNode;
 const HOST_FILES = ["/etc/modules-load.d/k8s.conf", "/etc/containerd/config.toml"];
 const hostFilesBefore = new Set(HOST_FILES.filter((f) => existsSync(f)));
-const CNI = `apiVersion: apps/v1
-kind: DaemonSet
-metadata:
-  name: lab-cni
-  namespace: kube-system
-spec: {}
-`;
 const ETCDCTL = ["env", "ETCDCTL_API=3", "etcdctl", "--endpoints=https://127.0.0.1:2379", "--cacert=/etc/kubernetes/pki/etcd/ca.crt", "--cert=/etc/kubernetes/pki/etcd/server.crt", "--key=/etc/kubernetes/pki/etcd/server.key"];
 
 async function members(from: number): Promise<string[]> {
@@ -42,7 +35,7 @@ function outputs(run: HactlRun): string {
 beforeAll(async () => {
   lab = await labUp({ nodes: 6 });
   dir = workdir("kubeadm");
-  const cni = writeSpec(dir, CNI, "cni.yaml");
+  const cni = writeSpec(dir, LAB_CNI, "cni.yaml");
   const text = labClusterYaml(lab, { distribution: "kubeadm", controlPlanes: 3, workers: 2 }).replace('    version: "1.29"', `    version: "1.32"\n    cni: { manifest: ${cni} }`);
   spec = writeSpec(dir, text);
   for (const n of lab.nodes) {
