@@ -9,7 +9,7 @@ import { parse } from "yaml";
 import { labClusterYaml } from "../lab/cluster-yaml.mjs";
 import { labDown, labUp, type Lab } from "../lab/lab.mjs";
 import { DEFAULT_K8S_MINOR } from "../../src/spec/k8s-versions.js";
-import { hactl, workdir, writeSpec } from "./hactl.js";
+import { hactl, reportDocument, workdir, writeSpec } from "./hactl.js";
 import { livezWith, type Kubeconfig } from "./kubeconfig-check.js";
 
 let lab: Lab;
@@ -105,9 +105,8 @@ describe("hactl version -f", () => {
   it("reports every node's MicroK8s version as one JSON document", async () => {
     const run = await hactl(dir, ["version", "-f", spec, "-o", "json"]);
     expect(run.code, run.stderr).toBe(0);
-    const lines = run.stdout.split("\n").filter(Boolean);
-    expect(lines).toHaveLength(1);
-    const doc = JSON.parse(lines[0] ?? "") as { data: { hactl: string; cluster: { nodes: { name: string; installed: boolean; version: string; channel: string }[] } } };
+    const data = reportDocument<{ hactl: string; cluster: { nodes: { name: string; installed: boolean; version: string; channel: string }[] } }>(run);
+    const doc = { data };
     expect(doc.data.hactl).toMatch(/^\d+\.\d+\.\d+/);
     expect(doc.data.cluster.nodes.map((n) => [n.name, n.installed, n.channel])).toEqual(
       ["node-1", "node-2", "node-3"].map((n) => [n, true, `${DEFAULT_K8S_MINOR}/stable`]),

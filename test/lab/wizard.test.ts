@@ -49,6 +49,8 @@ function upToVip(): [string, string][] {
     ["Kubernetes distribution", "\r"],
     ["microk8s version", "\r"],
     ["How many nodes", "3\r"],
+    // node by node (the shared login is typed in test/unit/wizard/pty.test.ts)
+    ["Same SSH login", "n\r"],
     ...nodeSteps,
     ["Load balancer in front", "\r"],
     ["Port of the Kubernetes API", "\r"],
