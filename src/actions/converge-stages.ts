@@ -1,6 +1,6 @@
+import { applyLocked } from "./locked-apply.js";
 import type { RunContext } from "../cli/context.js";
 import { HactlError } from "../core/errors.js";
-import { applyPlan } from "../core/executor.js";
 import { forEachNode } from "../core/parallel.js";
 import { describePlan, planIsEmpty, planJson, type Plan } from "../core/plan.js";
 import { gatherFacts, type NodeFacts } from "../gather/facts.js";
@@ -15,7 +15,6 @@ import { formatPreflight, needsHostsEntries, peerProbesFor, preflightChecks, pre
 import type { ClusterSpec } from "../spec/schema.js";
 import { resolveSecret } from "../spec/secrets.js";
 import type { InstallOptions } from "./install.js";
-import { RunJournal } from "./journal.js";
 import { machinesOf, type Session } from "./session.js";
 
 /**
@@ -114,8 +113,8 @@ export async function showOrApply(plan: Plan, spec: ClusterSpec, session: Sessio
       throw new HactlError("USER_ABORTED", "cancelled before any change");
     }
   }
-  const journal = new RunJournal(spec.metadata.name, opts.command ?? "install", journalNode ? session.hosts.get(journalNode) : undefined);
-  const summary = await applyPlan(plan, { hosts: session.hosts, reporter, signal: ctx.signal, onStep: (step, outcome) => journal.record(step, outcome) });
+  // the session already holds the cluster lock
+  const summary = await applyLocked(plan, spec, session, { command: opts.command ?? "install", lockOn: undefined, journalOn: journalNode }, ctx);
   reporter.info(`\n${summary.changed} step(s) changed, ${summary.unchanged} already done.`);
   return true;
 }

@@ -1,8 +1,8 @@
+import { applyLocked } from "./locked-apply.js";
 import { writeFileAtomic } from "../core/local-file.js";
 import type { RunContext } from "../cli/context.js";
 import type { Command } from "../core/command.js";
 import { HactlError } from "../core/errors.js";
-import { applyPlan } from "../core/executor.js";
 import { forEachNode } from "../core/parallel.js";
 import { describePlan, planJson, type Phase, type Step } from "../core/plan.js";
 import { MICROK8S_API_PORT, microk8s } from "../distros/microk8s.js";
@@ -18,8 +18,6 @@ import { removeNode } from "../spec/edit.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import { parseEdited } from "./add-node.js";
-import { RunJournal } from "./journal.js";
-import { acquireClusterLock } from "./lock.js";
 import { machinesOf, openSession, type Session } from "./session.js";
 
 export interface RemoveNodeOptions {
@@ -82,13 +80,7 @@ export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): P
       const { confirm } = await import("../ui/prompts.js");
       if (!(await confirm(`Remove ${target.name} from the cluster?`, false))) throw new HactlError("USER_ABORTED", "cancelled before any change");
     }
-    const lock = await acquireClusterLock(need(session.hosts, check.runner), "remove-node", ctx.reporter);
-    try {
-      const journal = new RunJournal(loaded.spec.metadata.name, "remove-node", session.hosts.get(check.runner));
-      await applyPlan(plan, { hosts: session.hosts, reporter: ctx.reporter, signal: ctx.signal, onStep: (step, outcome) => journal.record(step, outcome) });
-    } finally {
-      await lock.release();
-    }
+    await applyLocked(plan, loaded.spec, session, { command: "remove-node", lockOn: check.runner, journalOn: check.runner }, ctx);
     await writeFileAtomic(opts.file, text);
     ctx.reporter.info(`Removed ${target.name} and recorded it in ${opts.file}.`);
     if (opts.force) ctx.reporter.info(`If ${target.name} ever comes back, wipe it before reuse: ${driver.wipeHint}`);

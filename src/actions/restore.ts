@@ -1,10 +1,10 @@
+import { applyLocked } from "./locked-apply.js";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { RunContext } from "../cli/context.js";
 import { stateDir } from "../cli/context.js";
 import { HactlError } from "../core/errors.js";
-import { applyPlan } from "../core/executor.js";
 import { describePlan, type Plan, type StepContext } from "../core/plan.js";
 import { KUBEADM_API_PORT, kubeadm } from "../distros/kubeadm.js";
 import { gatherKubeadmState } from "../gather/kubeadm-state.js";
@@ -23,8 +23,7 @@ import { statusReport, type StatusReport } from "../phases/status-report.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { apiEndpoint } from "./converge-stages.js";
-import { RunJournal, type JournalEntry } from "./journal.js";
-import { acquireClusterLock } from "./lock.js";
+import type { JournalEntry } from "./journal.js";
 import { lockNode, machinesOf, openSession, type Session } from "./session.js";
 import { waitLivez } from "./verify-api.js";
 
@@ -60,13 +59,7 @@ export async function runRestore(opts: RestoreOptions, ctx: RunContext): Promise
       return 0;
     }
     await confirmRestore(ctx, spec);
-    const lock = await acquireClusterLock(need(session.hosts, lockNode(spec, session)), "restore", ctx.reporter);
-    try {
-      const journal = new RunJournal(spec.metadata.name, "restore", session.hosts.get(journalNode));
-      await applyPlan(plan, { hosts: session.hosts, reporter: ctx.reporter, signal: ctx.signal, onStep: (step, outcome) => journal.record(step, outcome) });
-    } finally {
-      await lock.release();
-    }
+    await applyLocked(plan, spec, session, { command: "restore", lockOn: lockNode(spec, session), journalOn: journalNode }, ctx);
     const endpoint = apiEndpoint(spec);
     ctx.reporter.result({ restored: resolve(opts.backup), takenAt: manifest.takenAt, deleted: doomed.length, nodesReady: spec.spec.nodes.length, datastoreHealthy: true, endpoint });
     ctx.reporter.print(

@@ -1,7 +1,7 @@
+import { applyLocked } from "./locked-apply.js";
 import { writeFile } from "node:fs/promises";
 import type { RunContext } from "../cli/context.js";
 import { HactlError } from "../core/errors.js";
-import { applyPlan } from "../core/executor.js";
 import { forEachNode } from "../core/parallel.js";
 import { describePlan, planIsEmpty, type Plan } from "../core/plan.js";
 import { MICROK8S_API_PORT } from "../distros/microk8s.js";
@@ -18,7 +18,6 @@ import { controlPlaneNodes, type ClusterSpec } from "../spec/schema.js";
 import { resolveSecret } from "../spec/secrets.js";
 import { apiEndpoint } from "./converge-stages.js";
 import { withClusterSession } from "./install.js";
-import { RunJournal } from "./journal.js";
 import { lockNode, type Session } from "./session.js";
 import { backupBeforeUpgrade } from "./upgrade-backup.js";
 import { probeLivez } from "./verify-api.js";
@@ -104,9 +103,9 @@ export async function runUpgrade(opts: UpgradeOptions, ctx: RunContext): Promise
       const { confirm } = await import("../ui/prompts.js");
       if (!(await confirm(`Upgrade ${spec.metadata.name} to ${target}?`, false))) throw new HactlError("USER_ABORTED", "cancelled before any change");
     }
-    const journal = new RunJournal(spec.metadata.name, "upgrade", session.hosts.get(lockNode(spec, session)));
     try {
-      const summary = await applyPlan(plan, { hosts: session.hosts, reporter: ctx.reporter, signal: ctx.signal, onStep: (step, outcome) => journal.record(step, outcome) });
+      // the session already holds the cluster lock
+      const summary = await applyLocked(plan, spec, session, { command: "upgrade", lockOn: undefined, journalOn: lockNode(spec, session) }, ctx);
       ctx.reporter.info(`\n${summary.changed} step(s) changed, ${summary.unchanged} already done.`);
     } catch (err) {
       throw err instanceof HactlError ? stoppedHere(err, opts, target) : err;

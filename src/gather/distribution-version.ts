@@ -1,7 +1,7 @@
 /** Which Kubernetes distribution version a node runs (read-only): the snap's, or kubeadm's. */
 import type { RemoteHost } from "../core/host.js";
 import { kubeadm } from "../distros/kubeadm.js";
-import { microk8s } from "../distros/microk8s.js";
+import { microk8s, parseSnapList as parseMicrok8sSnap } from "../distros/microk8s.js";
 
 export interface DistributionVersion {
   installed: boolean;
@@ -11,14 +11,10 @@ export interface DistributionVersion {
   channel?: string | undefined;
 }
 
-/** The microk8s row of `snap list microk8s` (columns Name Version Rev Tracking Publisher Notes). */
+/** The version and channel of the microk8s row of `snap list microk8s` (parsed by distros/microk8s.ts). */
 export function parseSnapList(stdout: string): DistributionVersion {
-  const row = stdout
-    .split("\n")
-    .map((l) => l.trim().split(/\s+/))
-    .find((cols) => cols[0] === "microk8s");
-  if (!row) return { installed: false };
-  return { installed: true, version: row[1], channel: row[3] };
+  const snap = parseMicrok8sSnap(stdout);
+  return snap ? { installed: true, version: snap.version, channel: snap.channel } : { installed: false };
 }
 
 /** `kubeadm version -o short` prints "v1.36.5". */
