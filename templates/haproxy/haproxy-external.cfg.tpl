@@ -40,7 +40,11 @@ backend {{name}}
     option httpchk GET /readyz
     http-check expect status 200
     option allbackups
-    default-server check-ssl verify none inter 500ms fastinter 250ms fall 2 rise 2 on-marked-down shutdown-sessions
+    option srvtcpka
+    srvtcpka-idle 10s
+    srvtcpka-intvl 3s
+    srvtcpka-cnt 3
+    default-server check-ssl verify none inter 500ms fastinter 250ms fall 2 rise 2 tcp-ut 20s
 {{else}}
     option tcp-check
     default-server inter 1s fastinter 500ms fall 2 rise 2

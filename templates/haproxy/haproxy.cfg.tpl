@@ -7,8 +7,11 @@
     after which haproxy retries on another server (retries, option redispatch 1). That failed connect
     takes the node out at once (observe layer4), otherwise the health checks do: within about 1.5 s
     for the API (inter 500ms, fall 2; before a backup takes the VIP over, so the new VIP holder
-    already knows the old one is gone), about 3 s for the web (inter 1s). For the API, the
-    connections the node still held are cut then, so clients reconnect.
+    already knows the old one is gone), about 3 s for the web (inter 1s). Readiness only steers new
+    connections: a server whose /readyz fails for a moment (a datastore election) keeps the connections
+    it has, so a blip does not cut every watch in the cluster. A server that stops answering at the TCP
+    level loses them: unacknowledged data for 20 s (tcp-ut) or an idle connection that misses three
+    keepalive probes (about 19 s) closes the connection, so clients reconnect through a live node.
     Server names with ':' (not allowed in node names) are the API backend's unchecked fallbacks. }}
 # Managed by hactl for cluster {{clusterName}}.
 # Local edits are replaced on the next hactl run; override haproxy/haproxy.cfg.tpl instead.
@@ -39,9 +42,10 @@ frontend kube-apiserver
     default_backend kube-apiserver
 
 # Health checks follow the API server's readiness: GET /readyz over TLS must answer 200 (the check
-# does not verify the certificate; clients do, end to end). When no API server is ready (a datastore
-# election, lost quorum), the unchecked backup lines send connections to every API server, as a TCP
-# balancer would, instead of refusing them all.
+# does not verify the certificate; clients do, end to end). Readiness decides where new connections
+# go; only a server that stops answering TCP (keepalive probes, tcp-ut) loses the connections it has.
+# When no API server is ready (a datastore election, lost quorum), the unchecked backup lines send
+# connections to every API server, as a TCP balancer would, instead of refusing them all.
 backend kube-apiserver
     mode tcp
     balance roundrobin
@@ -49,7 +53,11 @@ backend kube-apiserver
     http-check expect status 200
     option allbackups
     timeout server 1h
-    default-server check-ssl verify none inter 500ms fastinter 250ms fall 2 rise 2 on-marked-down shutdown-sessions
+    option srvtcpka
+    srvtcpka-idle 10s
+    srvtcpka-intvl 3s
+    srvtcpka-cnt 3
+    default-server check-ssl verify none inter 500ms fastinter 250ms fall 2 rise 2 tcp-ut 20s
 {{#each servers}}
     server {{name}} {{endpoint}} check observe layer4 error-limit 1 on-error mark-down
 {{/each}}

@@ -7,6 +7,7 @@ import { labClusterYaml, labSecretEnv } from "../lab/cluster-yaml.mjs";
 import { inNode, labDown, labUp, startNode, stopNode, type Lab, type LabNode } from "../lab/lab.mjs";
 import { probeLivez } from "../../src/actions/verify-api.js";
 import { hactl, reportDocument, workdir, writeSpec } from "./hactl.js";
+import { requestLoop } from "./lab-tls.js";
 
 let lab: Lab;
 let dir: string;
@@ -113,22 +114,12 @@ describe("day-2 membership", () => {
     expect(planned).toContain('"dryRun":true');
     expect(planned).toContain(`"node":"${victim}"`);
     expect(readFileSync(spec, "utf8")).toContain(`name: ${victim}`);
-    let failures = 0;
-    let requests = 0;
-    let done = false;
-    const loop = (async () => {
-      while (!done && requests < 2000) {
-        requests++;
-        if (!(await probeLivez(lab.vips[0] as string, 7443, 2000))) failures++;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const loop = requestLoop(lab.vips[0] as string, 7443, 100, 2000, 2000);
     const run = await hactl(dir, ["remove-node", victim, "-f", spec, "--yes"], { env: labSecretEnv(lab) });
-    done = true;
-    await loop;
+    const traffic = await loop.stop();
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
-    expect(requests).toBeGreaterThan(5);
-    expect(failures).toBe(0);
+    expect(traffic.ok).toBeGreaterThan(5);
+    expect(traffic.errors, `${run.stdout}\n${run.stderr}`).toEqual([]);
     const victimAddress = lab.nodes.find((n) => n.name === victim)?.address as string;
     expect(await datastore()).not.toContain(`${victimAddress}:19001`);
     for (const n of lab.nodes.slice(0, 4).filter((x) => x.name !== victim)) {

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { request } from "node:https";
+import type { TLSSocket } from "node:tls";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { inNode } from "../lab/lab.mjs";
@@ -37,32 +38,37 @@ export interface RequestLoop {
 
 /**
  * GET https://host:port/livez every `intervalMs` on a new connection each time, at most `max` requests;
- * counts answers other than 200 and connection errors as failures.
+ * counts answers other than 200 and connection errors as failures. Each error says when it happened and
+ * how far the request got (TCP connected, TLS done with which API server: its certificate names the
+ * node's address), so a failure tells the load balancer, the VIP and the API server apart.
  */
-export function requestLoop(host: string, port: number, intervalMs = 100, max = 6000): RequestLoop {
+export function requestLoop(host: string, port: number, intervalMs = 100, max = 6000, timeoutMs = 5000): RequestLoop {
   let ok = 0;
   let failed = 0;
   const errors: string[] = [];
   let running = true;
   const one = (): Promise<void> =>
     new Promise((resolve) => {
-      const req = request({ host, port, path: "/livez", method: "GET", rejectUnauthorized: false, agent: false, timeout: 5000 }, (res) => {
+      let stage = "before connect";
+      const fail = (what: string): void => {
+        failed += 1;
+        errors.push(`${new Date().toISOString()} ${what} (${stage})`);
+        resolve();
+      };
+      const req = request({ host, port, path: "/livez", method: "GET", rejectUnauthorized: false, agent: false, timeout: timeoutMs }, (res) => {
         res.resume();
         res.on("end", () => {
-          if (res.statusCode === 200) ok += 1;
-          else {
-            failed += 1;
-            errors.push(`${new Date().toISOString()} HTTP ${res.statusCode ?? "?"}`);
-          }
+          if (res.statusCode !== 200) return fail(`HTTP ${res.statusCode ?? "?"}`);
+          ok += 1;
           resolve();
         });
       });
-      req.on("timeout", () => req.destroy(new Error("timeout")));
-      req.on("error", (e) => {
-        failed += 1;
-        errors.push(`${new Date().toISOString()} ${e.message}`);
-        resolve();
+      req.on("socket", (socket: TLSSocket) => {
+        socket.on("connect", () => (stage = "tcp connected"));
+        socket.on("secureConnect", () => (stage = `tls done with ${/IP Address:([\d.]+)/.exec(socket.getPeerCertificate().subjectaltname ?? "")?.[1] ?? "?"}`));
       });
+      req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      req.on("error", (e: NodeJS.ErrnoException) => fail(e.code ?? e.message));
       req.end();
     });
   const done = (async () => {

@@ -125,7 +125,7 @@ describe("failover settings", () => {
     const api = section(withWeb(), "backend kube-apiserver");
     expect(api).toContain("option httpchk GET /readyz");
     expect(api).toContain("http-check expect status 200");
-    expect(api).toContain("    default-server check-ssl verify none inter 500ms fastinter 250ms fall 2 rise 2 on-marked-down shutdown-sessions\n");
+    expect(api).toContain("    default-server check-ssl verify none inter 500ms fastinter 250ms fall 2 rise 2 tcp-ut 20s\n");
     expect(api).not.toContain("tcp-check");
     // a failed client connection takes a server out at once
     expect(api.match(/^ {4}server node-\d \S+ check observe layer4 error-limit 1 on-error mark-down$/gm)).toHaveLength(3);
