@@ -1,5 +1,5 @@
 import { writeFileAtomic } from "../core/local-file.js";
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import { HactlError } from "../core/errors.js";
 import { addNode } from "../spec/edit.js";
 import { loadSpecFile } from "../spec/parse.js";

@@ -1,6 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import { HactlError } from "../core/errors.js";
 import type { RemoteHost } from "../core/host.js";
 import { dbctlArchiveName, dbctlBackup, etcdSnapshotSave, etcdSnapshotStatus, parseBackupRun, parseSnapshotStatus, removeBackupDir, type BackupRun } from "../distros/datastore.js";

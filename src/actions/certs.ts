@@ -1,4 +1,4 @@
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import { EXIT, HactlError } from "../core/errors.js";
 import { describePlan, type Phase } from "../core/plan.js";
 import { gatherCertificates } from "../gather/certs.js";

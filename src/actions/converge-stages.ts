@@ -1,5 +1,5 @@
 import { applyLocked } from "./locked-apply.js";
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import { HactlError } from "../core/errors.js";
 import { forEachNode } from "../core/parallel.js";
 import { describePlan, planIsEmpty, planJson, type Plan } from "../core/plan.js";
@@ -14,7 +14,7 @@ import { need } from "../phases/prepare-hosts.js";
 import { formatPreflight, needsHostsEntries, peerProbesFor, preflightChecks, preflightFailed, type PreflightCheck } from "../phases/preflight.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { resolveSecret } from "../spec/secrets.js";
-import type { InstallOptions } from "./install.js";
+import type { InstallOptions } from "./install-options.js";
 import { machinesOf, type Session } from "./session.js";
 
 /**

@@ -1,6 +1,6 @@
 import { writeFileAtomic } from "../core/local-file.js";
 import { resolve } from "node:path";
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import { HactlError } from "../core/errors.js";
 import { gatherMicrok8sState } from "../gather/microk8s-state.js";
 import { parseNodes } from "../distros/kubectl.js";
@@ -13,17 +13,8 @@ import { apiEndpoint, clusterPlanInput, gatherAllFacts, loadBalancerInputs, runP
 import { lockNode, machinesOf, openSession, type Session } from "./session.js";
 import { acquireClusterLock } from "./lock.js";
 import { waitLivez } from "./verify-api.js";
+import type { InstallOptions } from "./install-options.js";
 
-export interface InstallOptions {
-  file?: string;
-  dryRun: boolean;
-  templates?: string;
-  kubeconfig?: string;
-  /** Write the kubeconfig and verify the API through the VIP at the end (install: yes; day-2: no). */
-  finish?: boolean;
-  /** The command recorded in the run journal (default install). */
-  command?: string;
-}
 
 export async function runInstall(opts: InstallOptions, ctx: RunContext): Promise<number> {
   const spec = await specForInstall(opts, ctx);

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { RemoteHost } from "../core/host.js";
 import type { Step, StepOutcome } from "../core/plan.js";
 import { redact } from "../core/secrets.js";
-import { stateDir } from "../cli/context.js";
+import { stateDir } from "../core/context.js";
 
 export const REMOTE_JOURNAL = "/var/lib/hactl/journal.jsonl";
 

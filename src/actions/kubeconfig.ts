@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import { HactlError, errnoCode } from "../core/errors.js";
 import { writeFileAtomic } from "../core/local-file.js";
 import { registerSecret } from "../core/secrets.js";

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname, userInfo } from "node:os";
 import { HactlError } from "../core/errors.js";
 import type { RemoteHost } from "../core/host.js";
-import type { Reporter } from "../ui/output.js";
+import type { Reporter } from "../core/output.js";
 
 export const LOCK_PATH = "/var/lib/hactl/cluster.lock";
 const HEARTBEAT_MS = 10_000;

@@ -1,4 +1,4 @@
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import { applyPlan, type ApplySummary } from "../core/executor.js";
 import type { Plan } from "../core/plan.js";
 import { need } from "../phases/prepare-hosts.js";

@@ -1,6 +1,6 @@
 import { applyLocked } from "./locked-apply.js";
 import { writeFileAtomic } from "../core/local-file.js";
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import type { Command } from "../core/command.js";
 import { HactlError } from "../core/errors.js";
 import { forEachNode } from "../core/parallel.js";
@@ -16,28 +16,12 @@ import { need } from "../phases/prepare-hosts.js";
 import { checkRemoval } from "../phases/remove-safety.js";
 import { removeNode } from "../spec/edit.js";
 import { loadSpecFile } from "../spec/parse.js";
-import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
+import type { NodeSpec } from "../spec/schema.js";
 import { parseEdited } from "./add-node.js";
-import { machinesOf, openSession, type Session } from "./session.js";
+import { commandStep, drainSeconds, type RemovalDriver, type RemoveNodeOptions } from "./removal.js";
+import { machinesOf, openSession } from "./session.js";
 
-export interface RemoveNodeOptions {
-  name: string;
-  force: boolean;
-  drainTimeout: string;
-  file: string;
-  dryRun: boolean;
-}
 
-/** What a distribution contributes to a removal; the rest (LBs first, lock, journal, spec) is shared. */
-export interface RemovalDriver {
-  readonly backendApiPort: number;
-  /** Pure-ish safety check from the remaining reachable nodes: refusals with numbers, and who runs it. */
-  check(spec: ClusterSpec, session: Session, target: NodeSpec, reachable: ReadonlySet<string>): Promise<{ refusals: string[]; runner: string | undefined; warnings?: string[] }>;
-  /** The distribution's phases once the node is out of the load balancers: drain, leave/reset, member removal. */
-  phases(target: NodeSpec, runner: string, opts: RemoveNodeOptions, onNode: boolean): Phase[];
-  /** What to clean on the server if a --force-removed node ever comes back. */
-  readonly wipeHint: string;
-}
 
 /**
  * `hactl remove-node`: refuse unsafe removals with the numbers; otherwise take the node out of every
@@ -90,19 +74,6 @@ export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): P
   }
 }
 
-/** A step that runs one command on one node. */
-export function commandStep(id: string, node: string, title: string, command: Command): Step {
-  return {
-    id,
-    node,
-    title,
-    describe: [command.argv.join(" ")],
-    async run(ctx) {
-      await need(ctx.hosts, node).run(command, { signal: ctx.signal });
-      return "changed";
-    },
-  };
-}
 
 /** The first phases of every removal: the new LB configs everywhere, then the node's own LB stopped. */
 function leaveLoadBalancers(target: NodeSpec, lbFiles: ReadonlyMap<string, readonly RenderedConfig[]>, onNode: boolean): Phase[] {
@@ -121,10 +92,6 @@ function leaveLoadBalancers(target: NodeSpec, lbFiles: ReadonlyMap<string, reado
   return phases;
 }
 
-/** --drain-timeout, already refused by the command line unless a whole number of seconds in range. */
-export function drainSeconds(opts: Pick<RemoveNodeOptions, "drainTimeout">): number {
-  return Number(opts.drainTimeout);
-}
 
 const microk8sRemoval: RemovalDriver = {
   backendApiPort: MICROK8S_API_PORT,

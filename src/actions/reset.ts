@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { stateDir, type RunContext } from "../cli/context.js";
+import { stateDir, type RunContext } from "../core/context.js";
 import { HactlError } from "../core/errors.js";
 import { describePlan, type Phase } from "../core/plan.js";
 import { findVipHolders } from "../gather/cluster-status.js";

@@ -1,4 +1,4 @@
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import { forEachNode } from "../core/parallel.js";
 import { KUBEADM_API_PORT } from "../distros/kubeadm.js";
 import { MICROK8S_API_PORT } from "../distros/microk8s.js";

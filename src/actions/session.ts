@@ -1,7 +1,7 @@
 import { HactlError, MultiNodeError } from "../core/errors.js";
 import type { Command } from "../core/command.js";
 import type { RemoteHost } from "../core/host.js";
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import { effectiveSsh, type ClusterSpec, type SecretRef, type SshOverride } from "../spec/schema.js";
 import { expandHome, resolveSecret } from "../spec/secrets.js";
 import type { SshTarget } from "../ssh/connect.js";

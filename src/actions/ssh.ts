@@ -6,7 +6,7 @@
  * Nothing secret passes through hactl: a password login is typed at ssh's own prompt.
  */
 import { spawn } from "node:child_process";
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import { HactlError } from "../core/errors.js";
 import { defaultKnownHostsFile } from "../ssh/known-hosts.js";
 import { opensshArgs, type HostKeyPolicy, type OpenSshTarget } from "../ssh/openssh-args.js";

@@ -1,6 +1,6 @@
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import { EXIT } from "../core/errors.js";
-import { observeCertificates } from "../gather/certs-status.js";
+import { observeCertificates } from "./certs-status.js";
 import { observeFrontends } from "../gather/cluster-status.js";
 import { gatherMicrok8sState } from "../gather/microk8s-state.js";
 import { MICROK8S_API_PORT } from "../distros/microk8s.js";

@@ -1,4 +1,4 @@
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import type { ClusterSpec } from "../spec/schema.js";
 
 /** Where the pre-upgrade backup is, or why there is none yet. */

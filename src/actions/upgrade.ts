@@ -1,6 +1,6 @@
 import { applyLocked } from "./locked-apply.js";
 import { writeFile } from "node:fs/promises";
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import { HactlError } from "../core/errors.js";
 import { forEachNode } from "../core/parallel.js";
 import { describePlan, planIsEmpty, type Plan } from "../core/plan.js";

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import { HactlError } from "../core/errors.js";
 import { endOfSupportFix, endOfSupportProblem } from "../spec/k8s-versions.js";
 import { parseSpec } from "../spec/parse.js";

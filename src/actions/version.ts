@@ -3,11 +3,11 @@
  * nodes are reported, not fatal). With -o json the whole answer is one result document.
  */
 import { readFile } from "node:fs/promises";
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import { forEachNode } from "../core/parallel.js";
 import { distributionVersion } from "../gather/distribution-version.js";
 import { loadSpecFile } from "../spec/parse.js";
-import { createReporter } from "../ui/output.js";
+import { createReporter } from "../core/output.js";
 import { openSession } from "./session.js";
 
 export interface NodeVersionReport {

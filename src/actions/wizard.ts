@@ -5,12 +5,13 @@
  */
 import { access, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import { HactlError, errnoCode } from "../core/errors.js";
 import { formatProblems, hasErrors, parseSpec } from "../spec/index.js";
 import type { Draft, WizardAnswers } from "../wizard/answers.js";
 import { completeDraft, missingRequired } from "../wizard/complete.js";
-import { draftFromFlags, type InitFlags } from "../wizard/flags.js";
+import { draftFromFlags } from "../wizard/flags.js";
+import type { InitFlags } from "../wizard/init-flags.js";
 import { terminalPrompter } from "../wizard/prompter.js";
 import { askAnswers } from "../wizard/questions.js";
 import { answersToText } from "../wizard/to-spec.js";

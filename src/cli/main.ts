@@ -1,11 +1,8 @@
 import { setMaxListeners } from "node:events";
 import { Command, CommanderError } from "commander";
 import { EXIT, HactlError } from "../core/errors.js";
-import type { GlobalOptions } from "./context.js";
+import type { GlobalOptions } from "../core/context.js";
 import { buildProgram, usageError, wantsJson } from "./program.js";
-
-/** Re-exported for command modules that import the body type from here. */
-export type { CommandBody } from "./program.js";
 
 const abort = new AbortController();
 // Every running remote command listens for Ctrl-C: 8 channels on each of 30 nodes is far past Node's

@@ -1,24 +1,8 @@
 import { Command, Option, type CommanderError } from "commander";
 import { HactlError } from "../core/errors.js";
-import type { RunContext } from "./context.js";
+import type { RunCommand } from "./commands/wrap.js";
 import { registerCommands } from "./commands/index.js";
 import { intOption } from "./commands/options.js";
-
-/** A command body: gets the run context and its own parsed options; returns an exit code (default 0). */
-export type CommandBody = (ctx: RunContext) => Promise<number | void>;
-
-/** How a command is declared beyond its flags. */
-export interface CommandKind {
-  /**
-   * A read-only report (status, validate, schema, …): with --output json it prints exactly one JSON
-   * document on stdout, its result or its error. Commands that change things leave this out and stream
-   * one JSON event per line.
-   */
-  readonly report?: boolean;
-}
-
-/** Runs one command's body: main.ts passes the real runner (output, signals, errors), tests a recorder. */
-export type RunCommand = (name: string, body: CommandBody, kind: CommandKind) => Promise<void>;
 
 export const VERSION = "0.1.0";
 

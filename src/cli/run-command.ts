@@ -1,6 +1,6 @@
 import { EXIT, asHactlError } from "../core/errors.js";
-import { createRunContext, type GlobalOptions } from "./context.js";
-import type { CommandBody, CommandKind } from "./program.js";
+import { createRunContext, type GlobalOptions } from "../core/context.js";
+import type { CommandBody, CommandKind } from "./commands/wrap.js";
 
 /**
  * Runs a command body with its output and the single error renderer; never throws. A report's error

@@ -1,7 +1,7 @@
 import type { RemoteHost } from "../core/host.js";
 import { forEachNode } from "../core/parallel.js";
 import type { RenderedConfig } from "../lb/render.js";
-import { appliedStamp, stampPath } from "../phases/activate-config.js";
+import { appliedStamp, stampPath } from "../lb/applied-stamp.js";
 
 /**
  * Read-only: the machines whose load-balancer files differ from what hactl would install, whose

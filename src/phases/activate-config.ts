@@ -1,28 +1,11 @@
-import { createHash } from "node:crypto";
 import { HactlError } from "../core/errors.js";
 import type { RemoteHost } from "../core/host.js";
 import type { Step, StepOutcome } from "../core/plan.js";
+import { appliedStamp, stampPath } from "../lb/applied-stamp.js";
 import type { RenderedConfig } from "../lb/render.js";
 import { need } from "./prepare-hosts.js";
 
 const STAGED = ".hactl-new";
-const STAMP_DIR = "/var/lib/hactl/lb-applied";
-
-/**
- * What a service was last reloaded or started with: a digest of its files, written after the reload
- * succeeded. A config that reached the disk but was never loaded (link cut mid-reload, Ctrl-C) has no
- * matching stamp, so the next run reloads it even though the files are identical.
- */
-export function appliedStamp(files: readonly RenderedConfig[], service: string): string {
-  const hash = createHash("sha256");
-  for (const f of files.filter((x) => x.service === service).sort((a, b) => a.path.localeCompare(b.path))) hash.update(`${f.path}\n${f.content}\n`);
-  return `${hash.digest("hex")}\n`;
-}
-
-export function stampPath(service: string): string {
-  return `${STAMP_DIR}/${service}`;
-}
-
 /**
  * Puts load-balancer configs live on one node without ever replacing a working config by a broken one:
  * stage each changed file next to its target, validate the staged copy with the service's own checker,

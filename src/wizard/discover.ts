@@ -3,7 +3,7 @@
  * settings answered so far, and read their interfaces. Unreachable machines are not an error here: the
  * wizard then asks for the name as free text.
  */
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import { asHactlError } from "../core/errors.js";
 import { API_VERSION, KIND, clusterSchema } from "../spec/schema.js";
 import type { NodeAnswer } from "./answers.js";

@@ -1,7 +1,7 @@
 /** The application flags of `hactl init`: HA, autoscaling, Linkerd and the external services. */
 import { EXTERNAL_SERVICES, type Draft } from "./answers.js";
 import { checkServiceEnv } from "./ask-app.js";
-import type { InitFlags } from "./flags.js";
+import type { InitFlags } from "./init-flags.js";
 import { both, checkEnvName, checkFlag, checkInt } from "./validate.js";
 
 /** A whole-number flag within bounds; a problem is recorded and undefined returned when it is not. */

@@ -1,7 +1,7 @@
 /** The load-balancer flags of `hactl init`: --lb-mode, --lb-host, --lb-port, --api-port, --vip, --interface, --web. */
 import { LB_MODES, type LoadBalancerMode } from "../spec/schema.js";
 import { DEFAULTS, type Distribution, type Draft, type LbHostAnswer } from "./answers.js";
-import type { InitFlags } from "./flags.js";
+import type { InitFlags } from "./init-flags.js";
 import { intFlag } from "./flags-app.js";
 import { checkAddress, checkApiPort, checkFlag, checkName, checkVip, parsePorts } from "./validate.js";
 

@@ -6,39 +6,10 @@ import { HactlError } from "../core/errors.js";
 import { ROLES, type NodeRole } from "../spec/schema.js";
 import { DEFAULTS, defaultRole, type Draft, type NodeDraft, type SshAuth } from "./answers.js";
 import { appFlags } from "./flags-app.js";
+import type { InitFlags } from "./init-flags.js";
 import { lbFlags } from "./flags-lb.js";
 import { checkAddress, checkEnvName, checkFlag, checkIface, checkName, checkPath, checkUser, checkVersion } from "./validate.js";
 
-export interface InitFlags {
-  name?: string;
-  distribution?: string;
-  k8sVersion?: string;
-  node?: string[];
-  nodeAuth?: string[];
-  sshUser?: string;
-  sshAuth?: string;
-  identityFile?: string;
-  passwordEnv?: string;
-  lbMode?: string;
-  lbHost?: string[];
-  lbPort?: string[];
-  vip?: string;
-  interface?: string;
-  apiPort?: string;
-  web?: boolean;
-  ha?: boolean;
-  systemReplicas?: string;
-  evictionTimeout?: string;
-  autoscaling?: boolean;
-  min?: string;
-  max?: string;
-  linkerd?: boolean;
-  postgresqlEnv?: string;
-  mongodbEnv?: string;
-  s3Env?: string;
-  redisEnv?: string;
-  rabbitmqEnv?: string;
-}
 
 const ROLE_WORDS: Record<string, NodeRole> = { "control-plane": "control-plane", cp: "control-plane", controlplane: "control-plane", worker: "worker" };
 

@@ -2,7 +2,7 @@
  * How the question flow talks to the operator. The terminal prompter goes through src/ui/prompts.ts;
  * tests script the answers with their own Prompter.
  */
-import type { Reporter } from "../ui/output.js";
+import type { Reporter } from "../core/output.js";
 import { both, checkInt, type Check } from "./validate.js";
 
 export interface Choice<T extends string> {

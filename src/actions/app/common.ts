@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { writeFileAtomic } from "../../core/local-file.js";
-import type { RunContext } from "../../cli/context.js";
+import type { RunContext } from "../../core/context.js";
 import { HactlError } from "../../core/errors.js";
 import { applyPlan, type ApplySummary } from "../../core/executor.js";
 import type { RemoteHost } from "../../core/host.js";

@@ -3,7 +3,7 @@
  * (shape, then TCP reachability from a node) and stored as one Secret in the application's namespace.
  * Every value is registered for redaction as soon as it is resolved, and travels only on stdin.
  */
-import type { RunContext } from "../../cli/context.js";
+import type { RunContext } from "../../core/context.js";
 import { HactlError } from "../../core/errors.js";
 import type { RemoteHost } from "../../core/host.js";
 import { registerSecret } from "../../core/secrets.js";

@@ -1,6 +1,6 @@
 /** `hactl ha enable|disable`: eviction settings node by node, system replicas, one application restart. */
 import { planJson } from "../../core/plan.js";
-import type { RunContext } from "../../cli/context.js";
+import type { RunContext } from "../../core/context.js";
 import { HactlError } from "../../core/errors.js";
 import type { Plan } from "../../core/plan.js";
 import { loadSpecFile } from "../../spec/parse.js";

@@ -1,7 +1,7 @@
 /** `hactl linkerd enable|disable` and `hactl autoscale enable|disable`, plus the pieces reconfigure reuses. */
 import { planJson } from "../../core/plan.js";
 import { z } from "zod";
-import type { RunContext } from "../../cli/context.js";
+import type { RunContext } from "../../core/context.js";
 import { HactlError } from "../../core/errors.js";
 import type { Phase, Plan } from "../../core/plan.js";
 import { COMMUNITY_ADDON, INJECT_ANNOTATION, LINKERD_ADDON } from "../../distros/linkerd.js";

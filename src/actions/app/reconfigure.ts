@@ -4,7 +4,7 @@
  * single commands, and recorded in cluster.yaml.
  */
 import { planJson } from "../../core/plan.js";
-import type { RunContext } from "../../cli/context.js";
+import type { RunContext } from "../../core/context.js";
 import { HactlError } from "../../core/errors.js";
 import { EXTERNAL_SECRETS_ORDER } from "../../phases/app/connection-string.js";
 import { autoscaleValues, haValues, checkHaNodeCount, type AutoscaleValues, type HaValues } from "../../phases/app/values.js";

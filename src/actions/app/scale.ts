@@ -1,6 +1,6 @@
 /** `hactl scale SERVICE|all REPLICAS` and `hactl restart [SERVICE|all]`. */
 import { planJson } from "../../core/plan.js";
-import type { RunContext } from "../../cli/context.js";
+import type { RunContext } from "../../core/context.js";
 import { HactlError } from "../../core/errors.js";
 import { getAutoscalers, getDeployments } from "../../phases/app/kube.js";
 import { restartPlan, scalePlan } from "../../phases/app/plans.js";

@@ -3,7 +3,7 @@
  * HA settings and external services. `reconfigure` uses it, and `install` calls applyAppState() so a
  * fresh install re-applies what earlier commands recorded. Each part is empty when already in place.
  */
-import type { RunContext } from "../../cli/context.js";
+import type { RunContext } from "../../core/context.js";
 import { applyPlan } from "../../core/executor.js";
 import type { Phase, Plan } from "../../core/plan.js";
 import { getAutoscalers, getDeployments } from "../../phases/app/kube.js";

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { RunContext } from "../../cli/context.js";
+import type { RunContext } from "../../core/context.js";
 import { HactlError } from "../../core/errors.js";
 import { ADMIN_CONF, KUBEADM_API_PORT, KUBEADM_PORTS } from "../../distros/kubeadm.js";
 import { gatherKubeadmState, hasVotingMember } from "../../gather/kubeadm-state.js";
@@ -9,7 +9,7 @@ import type { CertKeyState } from "../../phases/kubeadm/join.js";
 import { need } from "../../phases/prepare-hosts.js";
 import type { ClusterSpec } from "../../spec/schema.js";
 import { apiEndpoint, clusterPlanInput, gatherAllFacts, loadBalancerInputs, runPreflight, showOrApply } from "../converge-stages.js";
-import type { InstallOptions } from "../install.js";
+import type { InstallOptions } from "../install-options.js";
 import { lockNode, type Session } from "../session.js";
 import { waitLivez } from "../verify-api.js";
 

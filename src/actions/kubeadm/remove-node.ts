@@ -4,7 +4,7 @@ import type { Phase } from "../../core/plan.js";
 import { deleteNodeObject, removeEtcdMembersAt } from "../../phases/kubeadm/join.js";
 import { checkKubeadmRemoval } from "../../phases/kubeadm/remove-safety.js";
 import { need } from "../../phases/prepare-hosts.js";
-import { commandStep, drainSeconds, type RemovalDriver } from "../remove-node.js";
+import { commandStep, drainSeconds, type RemovalDriver } from "../removal.js";
 
 /**
  * remove-node under kubeadm: refuse when etcd would lose quorum or another control plane is unhealthy;

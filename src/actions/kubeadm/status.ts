@@ -1,7 +1,7 @@
-import type { RunContext } from "../../cli/context.js";
+import type { RunContext } from "../../core/context.js";
 import { EXIT } from "../../core/errors.js";
 import { KUBEADM_API_PORT, memberAddress, ETCD_PEER_PORT } from "../../distros/kubeadm.js";
-import { observeCertificates } from "../../gather/certs-status.js";
+import { observeCertificates } from "../certs-status.js";
 import { observeFrontends } from "../../gather/cluster-status.js";
 import { gatherKubeadmState, type KubeadmClusterState } from "../../gather/kubeadm-state.js";
 import type { Microk8sStatus } from "../../distros/microk8s.js";

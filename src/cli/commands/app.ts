@@ -1,6 +1,6 @@
 /** The application's day-2 commands: scale, autoscale, linkerd, ha, restart, reconfigure. */
 import { Command, Option } from "commander";
-import type { Wrap } from "./index.js";
+import type { Wrap } from "./wrap.js";
 import type { ReconfigureFlags } from "../../actions/app/reconfigure.js";
 import { HA_LIMITS, MAX_REPLICAS } from "../../phases/app/values.js";
 import { dryRun, fileOption, intOption } from "./options.js";

@@ -1,6 +1,6 @@
 /** Certificate expiry and renewal, and taking nodes or the whole cluster back to bare servers. */
 import { Command } from "commander";
-import type { Wrap } from "./index.js";
+import type { Wrap } from "./wrap.js";
 import { drainTimeoutOption, dryRun, fileOption } from "./options.js";
 
 export function registerCertsResetCommands(program: Command, wrap: Wrap): void {

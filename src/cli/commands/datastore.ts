@@ -1,6 +1,6 @@
 /** The datastore's day-2 commands: backup and restore. */
 import { Command } from "commander";
-import type { Wrap } from "./index.js";
+import type { Wrap } from "./wrap.js";
 import { dryRun, fileOption } from "./options.js";
 
 export function registerDatastoreCommands(program: Command, wrap: Wrap): void {

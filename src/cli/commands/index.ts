@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import type { CommandBody, CommandKind } from "../program.js";
+import type { Wrap } from "./wrap.js";
 import { registerAppCommands } from "./app.js";
 import { registerCertsResetCommands } from "./certs-reset.js";
 import { registerDatastoreCommands } from "./datastore.js";
@@ -7,8 +7,6 @@ import { registerInit } from "./init.js";
 import { drainTimeoutOption, dryRun, fileOption, intOption } from "./options.js";
 import { registerToolCommands } from "./tools.js";
 
-/** Turns a command body into its commander action; `{ report: true }` marks a read-only report (one JSON document). */
-export type Wrap = (name: string, body: CommandBody, kind?: CommandKind) => () => Promise<void>;
 
 /** Every command hactl has. Bodies are imported lazily so `hactl --help` stays fast. */
 export function registerCommands(program: Command, wrap: Wrap): void {

@@ -1,7 +1,7 @@
 import { Option, type Command } from "commander";
 import { DEFAULT_K8S_MINOR } from "../../spec/k8s-versions.js";
 import type { InitOptions } from "../../actions/wizard.js";
-import type { Wrap } from "./index.js";
+import type { Wrap } from "./wrap.js";
 import { HA_LIMITS, MAX_REPLICAS } from "../../phases/app/values.js";
 import { intOption } from "./options.js";
 

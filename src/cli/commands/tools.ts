@@ -1,6 +1,6 @@
 /** Commands around the cluster rather than on it: completion, kubeconfig, ssh, version. */
 import { Argument, Option, type Command } from "commander";
-import type { Wrap } from "./index.js";
+import type { Wrap } from "./wrap.js";
 import { fileOption } from "./options.js";
 
 export function registerToolCommands(program: Command, wrap: Wrap): void {

@@ -2,10 +2,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { GlobalOptions } from "../../../src/cli/context.js";
+import type { GlobalOptions } from "../../../src/core/context.js";
 import { buildProgram } from "../../../src/cli/program.js";
 import { runCommand } from "../../../src/cli/run-command.js";
-import { createReporter } from "../../../src/ui/output.js";
+import { createReporter } from "../../../src/core/output.js";
 import { BASE } from "../spec/helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "hactl-json-output-"));

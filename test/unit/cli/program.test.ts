@@ -1,7 +1,8 @@
 import { Command, CommanderError, type Option } from "commander";
 import { describe, expect, it } from "vitest";
 import { IntOption, checkInt } from "../../../src/cli/commands/options.js";
-import { buildProgram, usageError, wantsJson, type CommandKind } from "../../../src/cli/program.js";
+import { buildProgram, usageError, wantsJson } from "../../../src/cli/program.js";
+import type { CommandKind } from "../../../src/cli/commands/wrap.js";
 
 interface Ran {
   name: string;

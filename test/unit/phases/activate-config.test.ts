@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { HactlError } from "../../../src/core/errors.js";
 import type { RenderedConfig } from "../../../src/lb/index.js";
-import { activateConfigs, appliedStamp, stampPath } from "../../../src/phases/activate-config.js";
+import { activateConfigs } from "../../../src/phases/activate-config.js";
+import { appliedStamp, stampPath } from "../../../src/lb/applied-stamp.js";
 import { FakeHost } from "../../fakes/fake-host.js";
 
 const haproxy: RenderedConfig = {

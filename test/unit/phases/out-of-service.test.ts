@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { applyPlan } from "../../../src/core/executor.js";
 import type { Plan } from "../../../src/core/plan.js";
 import type { RenderedConfig } from "../../../src/lb/index.js";
-import { appliedStamp, stampPath } from "../../../src/phases/activate-config.js";
+import { appliedStamp, stampPath } from "../../../src/lb/applied-stamp.js";
 import { OUT_OF_SERVICE_PRIORITY } from "../../../src/phases/lb-configs.js";
 import { outOfServiceRefusal, putBackInService, serviceLayoutFiles, takeOutOfService, type ServiceLayoutInput } from "../../../src/phases/out-of-service.js";
 import type { NodeSpec } from "../../../src/spec/schema.js";

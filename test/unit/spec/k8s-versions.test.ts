@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { runValidate } from "../../../src/actions/validate.js";
-import type { RunContext } from "../../../src/cli/context.js";
+import type { RunContext } from "../../../src/core/context.js";
 import { MICROK8S_PORTS } from "../../../src/distros/microk8s.js";
 import { preflightChecks } from "../../../src/phases/preflight.js";
 import { DEFAULT_K8S_MINOR, END_OF_SUPPORT, endOfSupportProblem, supportedMinors } from "../../../src/spec/k8s-versions.js";
 import { parseSpec } from "../../../src/spec/parse.js";
-import { createReporter, type ProgressEvent } from "../../../src/ui/output.js";
+import { createReporter, type ProgressEvent } from "../../../src/core/output.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runValidate } from "../../../src/actions/validate.js";
-import type { RunContext } from "../../../src/cli/context.js";
+import type { RunContext } from "../../../src/core/context.js";
 import type { HactlError } from "../../../src/core/errors.js";
-import { createReporter } from "../../../src/ui/output.js";
+import { createReporter } from "../../../src/core/output.js";
 import { BASE } from "./helpers.js";
 
 function ctx(): RunContext {

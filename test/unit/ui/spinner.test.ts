@@ -2,7 +2,7 @@
 import { Writable } from "node:stream";
 import ora from "ora";
 import { describe, expect, it } from "vitest";
-import { createReporter } from "../../../src/ui/output.js";
+import { createReporter } from "../../../src/core/output.js";
 
 class Terminal extends Writable {
   text = "";

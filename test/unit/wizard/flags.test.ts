@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { HactlError } from "../../../src/core/errors.js";
 import { parseSpec } from "../../../src/spec/parse.js";
 import { completeDraft, missingRequired } from "../../../src/wizard/complete.js";
-import { draftFromFlags, type InitFlags } from "../../../src/wizard/flags.js";
+import { draftFromFlags } from "../../../src/wizard/flags.js";
+import type { InitFlags } from "../../../src/wizard/init-flags.js";
 import { answersToText } from "../../../src/wizard/to-spec.js";
 
 const nodes = ["node-1=10.0.0.11", "node-2=10.0.0.12:cp:ubuntu", "node-3=10.0.0.13", "node-4=10.0.0.14:worker"];

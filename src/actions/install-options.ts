@@ -1,0 +1,11 @@
+/** What `hactl install` (and the day-2 converges built on it) is asked to do. */
+export interface InstallOptions {
+  file?: string;
+  dryRun: boolean;
+  templates?: string;
+  kubeconfig?: string;
+  /** Write the kubeconfig and verify the API through the VIP at the end (install: yes; day-2: no). */
+  finish?: boolean;
+  /** The command recorded in the run journal (default install). */
+  command?: string;
+}

@@ -1,0 +1,43 @@
+import type { Command } from "../core/command.js";
+import type { Phase, Step } from "../core/plan.js";
+import { need } from "../phases/prepare-hosts.js";
+import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
+import type { Session } from "./session.js";
+
+export interface RemoveNodeOptions {
+  name: string;
+  force: boolean;
+  drainTimeout: string;
+  file: string;
+  dryRun: boolean;
+}
+
+/** What a distribution contributes to a removal; the rest (LBs first, lock, journal, spec) is shared. */
+export interface RemovalDriver {
+  readonly backendApiPort: number;
+  /** Pure-ish safety check from the remaining reachable nodes: refusals with numbers, and who runs it. */
+  check(spec: ClusterSpec, session: Session, target: NodeSpec, reachable: ReadonlySet<string>): Promise<{ refusals: string[]; runner: string | undefined; warnings?: string[] }>;
+  /** The distribution's phases once the node is out of the load balancers: drain, leave/reset, member removal. */
+  phases(target: NodeSpec, runner: string, opts: RemoveNodeOptions, onNode: boolean): Phase[];
+  /** What to clean on the server if a --force-removed node ever comes back. */
+  readonly wipeHint: string;
+}
+
+/** A step that runs one command on one node. */
+export function commandStep(id: string, node: string, title: string, command: Command): Step {
+  return {
+    id,
+    node,
+    title,
+    describe: [command.argv.join(" ")],
+    async run(ctx) {
+      await need(ctx.hosts, node).run(command, { signal: ctx.signal });
+      return "changed";
+    },
+  };
+}
+
+/** --drain-timeout, already refused by the command line unless a whole number of seconds in range. */
+export function drainSeconds(opts: Pick<RemoveNodeOptions, "drainTimeout">): number {
+  return Number(opts.drainTimeout);
+}
