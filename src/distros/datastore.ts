@@ -1,5 +1,7 @@
 import type { Command } from "../core/command.js";
 import { kubeadm } from "./kubeadm.js";
+import { z } from "zod";
+import { parseRemote, unexpectedOutput } from "./remote-output.js";
 
 /**
  * Datastore copies on a control plane: `microk8s dbctl` (k8s-dqlite's migrator: one N.key/N.data pair
@@ -134,10 +136,10 @@ export interface SnapshotStatus {
 
 /** `etcdctl snapshot status -w json`: {"hash":..,"revision":..,"totalKey":..,"totalSize":..}. */
 export function parseSnapshotStatus(stdout: string): SnapshotStatus {
-  const o = JSON.parse(stdout) as Partial<Record<keyof SnapshotStatus, unknown>>;
+  const o = parseRemote("etcdctl snapshot status -w json", stdout, z.record(z.string(), z.unknown())) as Partial<Record<keyof SnapshotStatus, unknown>>;
   const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : NaN);
   const s = { revision: num(o.revision), totalKey: num(o.totalKey), totalSize: num(o.totalSize) };
-  if (Object.values(s).some(Number.isNaN)) throw new Error("etcdctl snapshot status printed no revision/totalKey/totalSize");
+  if (Object.values(s).some(Number.isNaN)) throw unexpectedOutput("etcdctl snapshot status -w json", "numbers in revision, totalKey and totalSize");
   return s;
 }
 

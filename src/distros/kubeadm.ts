@@ -1,6 +1,7 @@
 import { stringify as toYaml } from "yaml";
 import type { Command } from "../core/command.js";
 import { KUBEADM_API_PORT } from "./ports.js";
+import { unexpectedOutput } from "./remote-output.js";
 
 /**
  * kubeadm with stacked etcd: pure command builders and parsers of its documented output. Nothing here
@@ -83,7 +84,7 @@ export interface JoinCommand {
 export function parseJoinCommand(stdout: string): JoinCommand {
   const flat = stdout.replace(/\\\r?\n/g, " ");
   const line = flat.split("\n").find((l) => /^\s*kubeadm join\s/.test(l));
-  if (!line) throw new Error("no `kubeadm join` line in the output");
+  if (!line) throw unexpectedOutput("kubeadm token create --print-join-command", "a `kubeadm join` line");
   const words = line.trim().split(/\s+/);
   const endpoint = words[2] ?? "";
   let token = "";
@@ -92,9 +93,9 @@ export function parseJoinCommand(stdout: string): JoinCommand {
     if (words[i] === "--token") token = words[++i] ?? "";
     else if (words[i] === "--discovery-token-ca-cert-hash") hashes.push(words[++i] ?? "");
   }
-  if (!/^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(token)) throw new Error("the join command has no valid bootstrap token");
-  if (!/^[^\s:]+:\d+$/.test(endpoint)) throw new Error("the join command has no API endpoint");
-  if (hashes.length === 0 || hashes.some((h) => !/^sha256:[0-9a-f]{64}$/.test(h))) throw new Error("the join command has no CA certificate hash");
+  if (!/^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(token)) throw unexpectedOutput("kubeadm token create --print-join-command", "a bootstrap token (--token abcdef.0123456789abcdef) in the join command");
+  if (!/^[^\s:]+:\d+$/.test(endpoint)) throw unexpectedOutput("kubeadm token create --print-join-command", "the API endpoint (HOST:PORT) after `kubeadm join`");
+  if (hashes.length === 0 || hashes.some((h) => !/^sha256:[0-9a-f]{64}$/.test(h))) throw unexpectedOutput("kubeadm token create --print-join-command", "--discovery-token-ca-cert-hash sha256:<64 hex digits>");
   return { endpoint, token, caCertHashes: hashes };
 }
 
@@ -103,7 +104,7 @@ export function parseCertificateKey(stdout: string): string {
   const lines = stdout.split("\n").map((l) => l.trim());
   const at = lines.findIndex((l) => /Using certificate key:$/.test(l));
   const key = at >= 0 ? lines.slice(at + 1).find((l) => l.length > 0) : undefined;
-  if (!key || !/^[0-9a-f]{64}$/.test(key)) throw new Error("upload-certs printed no certificate key");
+  if (!key || !/^[0-9a-f]{64}$/.test(key)) throw unexpectedOutput("kubeadm init phase upload-certs --upload-certs", "64 hex digits on the line after \"Using certificate key:\"");
   return key;
 }
 

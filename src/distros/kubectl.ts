@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseRemote } from "./remote-output.js";
 
 /** Parsers of `kubectl get ... -o json` shared by every distribution. */
 
@@ -29,7 +30,7 @@ export interface KubeNode {
 }
 
 export function parseNodes(stdout: string): KubeNode[] {
-  return nodeList.parse(JSON.parse(stdout)).items.map((item) => ({
+  return parseRemote("kubectl get nodes -o json", stdout, nodeList).items.map((item) => ({
     name: item.metadata.name,
     ready: item.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
     unschedulable: item.spec?.unschedulable ?? false,
@@ -56,7 +57,7 @@ export interface KubeDeployment {
 }
 
 export function parseDeployments(stdout: string): KubeDeployment[] {
-  return deploymentList.parse(JSON.parse(stdout)).items.map((d) => ({
+  return parseRemote("kubectl get deployments -o json", stdout, deploymentList).items.map((d) => ({
     name: d.metadata.name,
     replicas: d.spec?.replicas ?? 0,
     readyReplicas: d.status?.readyReplicas ?? 0,

@@ -1,6 +1,6 @@
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { Command } from "../core/command.js";
+import { parseRemote, unexpectedOutput } from "./remote-output.js";
 
 /**
  * MicroK8s: pure command builders and parsers of its documented output (see docs/architecture.md).
@@ -66,9 +66,9 @@ const addNodeJson = z.object({ token: z.string().min(1), urls: z.array(z.string(
 
 /** The join connection string to use from `add-node --format json`: the URL on the leader's own address. */
 export function parseAddNode(stdout: string, leaderAddress: string): { connection: string; token: string } {
-  const parsed = addNodeJson.parse(JSON.parse(stdout));
+  const parsed = parseRemote("microk8s add-node --format json", stdout, addNodeJson);
   const connection = parsed.urls.find((u) => u.startsWith(`${leaderAddress}:`)) ?? parsed.urls[0];
-  if (!connection) throw new Error("add-node printed no join URL");
+  if (!connection) throw unexpectedOutput("microk8s add-node --format json", "at least one join URL");
   return { connection, token: parsed.token };
 }
 
@@ -100,7 +100,7 @@ export function parseStatus(stdout: string): Microk8sStatus {
   if (stdout.includes("acting as a node in a cluster")) {
     return { running: true, haEnabled: false, datastore: [], addons: new Map(), isWorker: true };
   }
-  const doc = statusYaml.parse(parseYaml(stdout) ?? {});
+  const doc = parseRemote("microk8s status --format yaml", stdout, statusYaml, "yaml");
   const roles = new Set(["voter", "standby", "spare"]);
   return {
     running: truthy(doc.microk8s?.running),

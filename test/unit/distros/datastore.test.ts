@@ -41,6 +41,27 @@ describe("parsers", () => {
 
   it("read etcdctl snapshot status -w json", () => {
     expect(parseSnapshotStatus('{"hash":3910390120,"revision":512,"totalKey":301,"totalSize":2105344}')).toEqual({ revision: 512, totalKey: 301, totalSize: 2105344 });
-    expect(() => parseSnapshotStatus("{}")).toThrow(/no revision/);
+    expect(() => parseSnapshotStatus("{}")).toThrow(/expected numbers in revision, totalKey and totalSize/);
+    expect(() => parseSnapshotStatus("Error: snapshot file not found")).toThrow(expect.objectContaining({ code: "UNEXPECTED_OUTPUT", message: expect.stringContaining("etcdctl snapshot status -w json") }));
+  });
+});
+
+describe("remote output that does not parse", () => {
+  it("names the command and what was expected, never 'a bug in hactl'", async () => {
+    const { parseNodes } = await import("../../../src/distros/kubectl.js");
+    const { parseStatus } = await import("../../../src/distros/microk8s.js");
+    const { asHactlError } = await import("../../../src/core/errors.js");
+    for (const run of [() => parseNodes("<html>502</html>"), () => parseNodes('{"items":[{"metadata":{}}]}'), () => parseStatus("microk8s:\n  running: [unclosed")]) {
+      let caught: unknown;
+      try {
+        run();
+      } catch (e) {
+        caught = e;
+      }
+      const e = asHactlError(caught);
+      expect(e.code).toBe("UNEXPECTED_OUTPUT");
+      expect(e.message).toMatch(/^`(kubectl get nodes -o json|microk8s status --format yaml)` printed something hactl cannot read: expected /);
+      expect(e.remedy).not.toMatch(/bug in hactl/);
+    }
   });
 });
