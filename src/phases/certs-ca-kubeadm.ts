@@ -375,6 +375,10 @@ export function kubeadmCaRotationPhases(layout: ServiceLayoutInput, plan: Kubead
   for (const n of plan.drop.filter((d) => d.role === "control-plane")) phases.push(...around(n, "Drop the old CAs", dropStep(n)));
   const workersDrop = plan.drop.filter((d) => d.role === "worker");
   if (workersDrop.length > 0) phases.push({ title: "Workers: drop the old CA", mode: "serial", steps: workersDrop.map((n) => dropStep(n)) });
-  phases.push({ title: "Remove the staged CAs", mode: "parallel", steps: nodes.map((n) => cleanupStep(n)) });
+  // The source's staged CAs mean "a rotation is under way": they go last, so a run stopped in between
+  // finishes the clean-up instead of trusting another node's stale marks.
+  const rest = nodes.filter((n) => n.name !== plan.source.name);
+  if (rest.length > 0) phases.push({ title: "Remove the staged CAs", mode: "parallel", steps: rest.map((n) => cleanupStep(n)) });
+  phases.push({ title: `Remove the staged CAs on ${plan.source.name}`, mode: "serial", steps: [cleanupStep(plan.source)] });
   return phases;
 }

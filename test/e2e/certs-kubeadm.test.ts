@@ -131,7 +131,7 @@ describe("hactl certs (kubeadm)", () => {
     const oldTrust = await inNode(node(1), ["sh", "-c", `openssl s_client -connect ${node(2).address}:6443 -CAfile /tmp/old-ca.crt -verify_return_error </dev/null 2>&1 | grep "Verify return code"`]);
     expect(oldTrust.stdout).not.toContain("0 (ok)");
     expect((await hactl(dir, ["certs", "check", "-f", spec])).code).toBe(0);
-  });
+  }, 900_000);
 
   it("reset --all: kubeadm reset on every node, hactl's files gone (haproxy.cfg as the package shipped it), nobody holds the VIP", async () => {
     const run = await hactl(dir, ["reset", "--all", "--confirm", "lab", "-f", spec, "--yes"]);

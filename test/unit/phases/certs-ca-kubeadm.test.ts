@@ -57,6 +57,7 @@ describe("kubeadm CA rotation phases", () => {
       "Drop the old CAs on node-1", "Drop the old CAs on node-2", "Drop the old CAs on node-3",
       "Workers: drop the old CA",
       "Remove the staged CAs",
+      "Remove the staged CAs on node-1",
     ]);
     const titles = phases.map((p) => p.title);
     const at = (t: string): number => titles.indexOf(t);
@@ -75,7 +76,7 @@ describe("kubeadm CA rotation phases", () => {
     const all: RotationMark[] = ["trusted", "reissued"];
     const plan = planKubeadmCaRotation(nodes, { staged: true, done: marks({ "node-1": [...all, "dropped"], "node-2": all, "node-3": all, "worker-1": all }) });
     const work = kubeadmCaRotationPhases(layout, plan, { probe }).map((p) => p.title).filter((t) => !/out of service|hands the VIP|API answers|back in service/.test(t));
-    expect(work).toEqual(["Drop the old CAs on node-2", "Drop the old CAs on node-3", "Workers: drop the old CA", "Remove the staged CAs"]);
+    expect(work).toEqual(["Drop the old CAs on node-2", "Drop the old CAs on node-3", "Workers: drop the old CA", "Remove the staged CAs", "Remove the staged CAs on node-1"]);
   });
 });
 
