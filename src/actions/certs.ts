@@ -12,6 +12,7 @@ import { need } from "../phases/prepare-hosts.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { apiEndpoint } from "./converge-stages.js";
+import { rotateKubeadmCa } from "./certs-ca-kubeadm.js";
 import { applyLocked } from "./locked-apply.js";
 import { serviceLayoutInput } from "./service-layout.js";
 import { lockNode, machinesOf, openSession, type Session } from "./session.js";
@@ -58,15 +59,10 @@ const CA_ROTATION_EFFECTS = [
 
 /**
  * `hactl certs renew --ca` (MicroK8s): a new cluster CA made on the first control plane and installed on
- * the others, one at a time, each out of service meanwhile. kubeadm has no command for it and is refused.
+ * the others, one at a time, each out of service meanwhile. kubeadm: see rotateKubeadmCa.
  */
 async function rotateCa(spec: ClusterSpec, opts: CertsRenewOptions, ctx: RunContext): Promise<number> {
-  if (spec.spec.distribution.type !== "microk8s") {
-    throw new HactlError("USAGE", "hactl replaces the CA of MicroK8s clusters only; nothing was changed", {
-      details: CA_ROTATION_EFFECTS.join("\n"),
-      remedy: "For kubeadm follow the manual CA rotation (kubernetes.io: Manual Rotation of CA Certificates), after hactl backup.",
-    });
-  }
+  if (spec.spec.distribution.type === "kubeadm") return rotateKubeadmCa(spec, opts, ctx);
   for (const line of CA_ROTATION_EFFECTS) ctx.reporter.warn(line);
   if (!opts.dryRun && !ctx.interactive && !ctx.yes) {
     throw new HactlError("USAGE", "replacing the cluster CA needs a confirmation; nothing was changed", { details: CA_ROTATION_EFFECTS.join("\n"), remedy: "Read the effects above; run it in a terminal to be asked, or add --yes." });

@@ -129,3 +129,48 @@ export function kubeconfigSecrets(text: string): string[] {
   }
   return out;
 }
+
+/**
+ * Pure: the kubeconfig with `caPem` (one CA or a bundle) as every cluster's certificate-authority-data.
+ * A cluster that names a CA file instead (`certificate-authority:`) keeps it: that file is updated on
+ * its own.
+ */
+export function withCertificateAuthority(text: string, caPem: string): string {
+  const doc = parse(text, "the kubeconfig");
+  for (const cluster of entries(doc, "clusters")) {
+    if (cluster.getIn(["cluster", "certificate-authority"]) !== undefined) continue;
+    cluster.setIn(["cluster", "certificate-authority-data"], Buffer.from(caPem).toString("base64"));
+  }
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** Where a kubeconfig user's client certificate lives: embedded, or in a file (the kubelet's rotated PEM). */
+export type ClientCertificatePlace = { kind: "embedded" } | { kind: "file"; path: string } | { kind: "none" };
+
+/** Pure: where the current context's user keeps its client certificate. */
+export function clientCertificatePlace(text: string): ClientCertificatePlace {
+  const doc = parse(text, "the kubeconfig");
+  const user = currentUser(doc);
+  if (!user) return { kind: "none" };
+  if (typeof user.getIn(["user", "client-certificate-data"]) === "string") return { kind: "embedded" };
+  const file = user.getIn(["user", "client-certificate"]);
+  return typeof file === "string" && file !== "" ? { kind: "file", path: file } : { kind: "none" };
+}
+
+/** Pure: the kubeconfig with the current user's embedded client certificate and key replaced. */
+export function withClientCertificate(text: string, certPem: string, keyPem: string): string {
+  const doc = parse(text, "the kubeconfig");
+  const user = currentUser(doc);
+  if (!user) throw new HactlError("INTERNAL", "the kubeconfig has no user for its current context", { remedy: "Check the kubeconfig on the node." });
+  user.setIn(["user", "client-certificate-data"], Buffer.from(certPem).toString("base64"));
+  user.setIn(["user", "client-key-data"], Buffer.from(keyPem).toString("base64"));
+  return doc.toString({ lineWidth: 0 });
+}
+
+function currentUser(doc: Document): YAMLMap | undefined {
+  const current = doc.get("current-context");
+  const users = entries(doc, "users");
+  const context = entries(doc, "contexts").find((c) => c.get("name") === current) ?? entries(doc, "contexts")[0];
+  const name = context?.getIn(["context", "user"]);
+  return users.find((u) => u.get("name") === name) ?? (users.length === 1 ? users[0] : undefined);
+}

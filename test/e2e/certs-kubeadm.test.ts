@@ -14,6 +14,7 @@ let dir: string;
 let spec: string;
 const node = (i: number): LabNode => lab.nodes[i - 1] as LabNode;
 const PKI = "/etc/kubernetes/pki";
+const STAGE_DIR = "/var/lib/hactl/ca-rotation-kubeadm";
 
 beforeAll(async () => {
   lab = await labUp({ nodes: 3 });
@@ -58,6 +59,92 @@ describe("hactl certs (kubeadm)", () => {
     expect((await hactl(dir, ["certs", "check", "-f", spec])).code).toBe(0);
     expect((await hactl(dir, ["certs", "renew", "-f", spec, "--yes"])).stdout).toContain("Nothing to do");
   });
+
+  it("--ca: refused without --yes; with --yes new CAs everywhere, one control plane at a time, no request refused, the new admin kubeconfig works, the old CA is refused", async () => {
+    const first = async (i: number, file: string): Promise<string> => (await inNode(node(i), ["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", file])).stdout.trim();
+    const count = async (i: number, file: string): Promise<number> => Number((await inNode(node(i), ["grep", "-c", "BEGIN CERTIFICATE", file])).stdout.trim());
+    const kubectlWith = async (kubeconfig: string, ...args: string[]) => {
+      await inNode(node(1), ["sh", "-c", "umask 077; cat > /tmp/ca-test.kubeconfig"], { input: kubeconfig });
+      return inNode(node(1), ["kubectl", "--kubeconfig", "/tmp/ca-test.kubeconfig", ...args]);
+    };
+    const before = { ca: await first(1, `${PKI}/ca.crt`), etcd: await first(1, `${PKI}/etcd/ca.crt`) };
+    const oldCaPem = (await inNode(node(1), ["cat", `${PKI}/ca.crt`])).stdout;
+    const oldAdmin = (await inNode(node(1), ["cat", "/etc/kubernetes/admin.conf"])).stdout;
+    expect((await kubectlWith(oldAdmin, "get", "nodes")).code).toBe(0);
+
+    const refused = await hactl(dir, ["certs", "renew", "--ca", "-f", spec]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/needs a confirmation; nothing was changed/);
+    expect(refused.stderr).toMatch(/kubeconfigs with a client certificate of the old CA/);
+    expect(await first(1, `${PKI}/ca.crt`)).toBe(before.ca);
+
+    const dry = await hactl(dir, ["certs", "renew", "--ca", "-f", spec, "--dry-run"]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain("Trust both CAs on node-2");
+    expect(await first(1, `${PKI}/ca.crt`)).toBe(before.ca);
+
+    // The kit's etcd and kubelets log every TLS rejection: a wrong order (a certificate of the new CA
+    // before every peer trusts it) shows up there even when the end state is right.
+    const LOGS = ["/var/log/hactl-kit/etcd.log", "/var/log/hactl-kit/agent.log"];
+    const lines = async (i: number, log: string): Promise<number> => Number((await inNode(node(i), ["sh", "-c", `cat ${log} 2>/dev/null | wc -l`])).stdout.trim());
+    const logStart = await Promise.all([1, 2, 3].map(async (i) => Promise.all(LOGS.map((l) => lines(i, l)))));
+    // Who holds the VIP, every half second: each move may reset one connection in flight.
+    const vip = lab.vips[0] as string;
+    let watching = true;
+    const holders: string[] = [];
+    const watch = (async () => {
+      while (watching) {
+        const held = await Promise.all([1, 2, 3].map(async (i) => ((await inNode(node(i), ["ip", "-4", "-o", "addr"])).stdout.includes(`${vip}/`) ? node(i).name : "")));
+        const now = held.filter(Boolean).join(",");
+        if (now && holders[holders.length - 1] !== now) holders.push(now);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    const loop = requestLoop(vip, 7443);
+    const started = Date.now();
+    const run = await hactl(dir, ["certs", "renew", "--ca", "-f", spec, "--yes"]);
+    const seconds = (Date.now() - started) / 1000;
+    const traffic = await loop.stop();
+    watching = false;
+    await watch;
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const moves = holders.length - 1;
+    console.log(`kubeadm certs renew --ca (3 control planes) took ${seconds.toFixed(1)} s; requests through the VIP: ${traffic.ok} ok, ${traffic.failed} failed (${traffic.errors.join("; ") || "none"}); VIP moves: ${moves}`);
+    expect(traffic.errors.filter((e) => !e.endsWith("ECONNRESET"))).toEqual([]);
+    expect(traffic.errors.length).toBeLessThanOrEqual(moves);
+    expect(run.stdout).not.toMatch(/BEGIN (EC |RSA )?PRIVATE KEY/);
+    expect(run.log).not.toMatch(/BEGIN (EC |RSA )?PRIVATE KEY/);
+
+    for (const i of [1, 2, 3]) {
+      for (const [k, log] of LOGS.entries()) {
+        const since = `tail -n +${(logStart[i - 1]?.[k] ?? 0) + 1} ${log} 2>/dev/null | grep -E "bad certificate|unknown authority|kubelet: " || true`;
+        expect((await inNode(node(i), ["sh", "-c", since])).stdout, `node-${i} ${log}: TLS rejections during the rotation`).toBe("");
+      }
+    }
+    const after = { ca: await first(1, `${PKI}/ca.crt`), etcd: await first(1, `${PKI}/etcd/ca.crt`) };
+    expect(after.ca).not.toBe(before.ca);
+    expect(after.etcd).not.toBe(before.etcd);
+    for (const i of [1, 2, 3]) {
+      expect([await first(i, `${PKI}/ca.crt`), await first(i, `${PKI}/etcd/ca.crt`)], `node-${i}`).toEqual([after.ca, after.etcd]);
+      expect([await count(i, `${PKI}/ca.crt`), await count(i, `${PKI}/etcd/ca.crt`)], `node-${i}: old CAs dropped`).toEqual([1, 1]);
+      const verify = await inNode(node(1), ["sh", "-c", `openssl s_client -connect ${node(i).address}:6443 -CAfile ${PKI}/ca.crt -verify_return_error </dev/null 2>&1 | grep "Verify return code"`]);
+      // s_client prints the code once per session (TLS 1.3 may show two): every one must be 0.
+      expect(verify.stdout, `node-${i} serves a certificate of the new CA`).toContain("Verify return code: 0 (ok)");
+      expect(verify.stdout, `node-${i}`).not.toMatch(/Verify return code: [1-9]/);
+      expect((await inNode(node(i), ["ls", STAGE_DIR])).code, `node-${i}: staged CAs removed`).not.toBe(0);
+    }
+    const exported = readFileSync(`${dir}/lab.kubeconfig`, "utf8");
+    const nodes = await kubectlWith(exported, "get", "nodes");
+    expect(nodes.code, nodes.stderr).toBe(0);
+    expect(nodes.stdout.match(/ Ready /g)).toHaveLength(3);
+    const old = await kubectlWith(oldAdmin, "get", "nodes");
+    expect(old.code).toBe(1);
+    expect(old.stderr).toMatch(/certificate signed by unknown authority|Unauthorized/);
+    await inNode(node(1), ["sh", "-c", "cat > /tmp/old-ca.crt"], { input: oldCaPem });
+    const oldTrust = await inNode(node(1), ["sh", "-c", `openssl s_client -connect ${node(2).address}:6443 -CAfile /tmp/old-ca.crt -verify_return_error </dev/null 2>&1 | grep "Verify return code"`]);
+    expect(oldTrust.stdout).not.toContain("0 (ok)");
+    expect((await hactl(dir, ["certs", "check", "-f", spec])).code).toBe(0);
+  }, 900_000);
 
   it("reset --all: kubeadm reset on every node, hactl's files gone (haproxy.cfg as the package shipped it), nobody holds the VIP", async () => {
     const run = await hactl(dir, ["reset", "--all", "--confirm", "lab", "-f", spec, "--yes"]);

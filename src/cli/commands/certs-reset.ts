@@ -16,7 +16,7 @@ export function registerCertsResetCommands(program: Command, wrap: Wrap): void {
   certs
     .command("renew")
     .description("renew server certificates expiring within 90 days, one control plane at a time, each out of the load balancers meanwhile")
-    .option("--ca", "replace the cluster CA instead (MicroK8s): shows what that breaks and asks first (or needs --yes)", false)
+    .option("--ca", "replace the cluster CA instead (kubeadm: also the front-proxy and etcd CAs): shows what that breaks and asks first (or needs --yes)", false)
     .addOption(fileOption())
     .addOption(dryRun())
     .action(function (this: Command) {

@@ -35,6 +35,8 @@ async function leaseLoop() {
         await c.put(K.alive(name), { name, since: new Date().toISOString() }, id);
         leaseId = id;
         log(`lease ${id} granted`);
+      } else if (!(await kubeletTrusted())) {
+        // cut off from the API server: the lease runs out
       } else if (!(await db().leaseKeepAlive(leaseId))) {
         log(`lease ${leaseId} expired`);
         leaseId = "";
@@ -108,16 +110,19 @@ async function autoRefreshLoop() {
 /**
  * Moving /etc/kubernetes/manifests/etcd.yaml or kube-apiserver.yaml away stops that component within a
  * second or two and putting it back starts it again, as the kubelet does (the etcd restore procedure
- * relies on it). Only on a finished control plane (its controller-manager manifest exists), so installs,
- * joins and resets, which write and remove the manifests themselves, are left alone.
+ * relies on it). Only on a finished control plane (its controller-manager manifest was there since this
+ * agent started), so installs and joins, which write the manifests themselves, are left alone; reset
+ * stops the agent before it removes them.
  * @param {{ listening: boolean, start: () => void, stop: () => void }} api
  */
 async function staticPodLoop(api) {
   const manifest = (/** @type {string} */ c) => fs.existsSync(`${KUBE_DIR}/manifests/${c}.yaml`);
+  let finished = false;
   while (!stopping) {
     await sleep(1000);
     const s = localState();
-    if (s.distro !== "kubeadm" || s.role !== "control-plane" || !manifest("kube-controller-manager")) continue;
+    finished ||= manifest("kube-controller-manager");
+    if (s.distro !== "kubeadm" || s.role !== "control-plane" || !finished) continue;
     try {
       if (s.etcdMember && !manifest("etcd") && daemonPid("etcd")) {
         await stopEtcd();
@@ -176,7 +181,9 @@ function sendJson(res, code, body) {
 async function apiHandler(req, res) {
   const url = new URL(req.url ?? "/", "https://x");
   try {
-    if (url.pathname === "/livez" || url.pathname === "/healthz") {
+    if (untrustedClient(req)) {
+      sendJson(res, 401, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: "Unauthorized", reason: "Unauthorized", code: 401 });
+    } else if (url.pathname === "/livez" || url.pathname === "/healthz") {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok");
     } else if (url.pathname === "/readyz") {
       if (await datastoreOk()) res.writeHead(200, { "content-type": "text/plain" }).end("ok");
@@ -223,8 +230,89 @@ function listen(/** @type {http.Server} */ server, /** @type {number} */ port, /
 }
 
 function tlsFiles() {
-  if (st.distro === "kubeadm") return { cert: "/etc/kubernetes/pki/apiserver.crt", key: "/etc/kubernetes/pki/apiserver.key" };
-  return { cert: "/var/snap/microk8s/current/certs/server.crt", key: "/var/snap/microk8s/current/certs/server.key" };
+  if (st.distro === "kubeadm") return { cert: "/etc/kubernetes/pki/apiserver.crt", key: "/etc/kubernetes/pki/apiserver.key", clientCa: "/etc/kubernetes/pki/ca.crt" };
+  return { cert: "/var/snap/microk8s/current/certs/server.crt", key: "/var/snap/microk8s/current/certs/server.key", clientCa: undefined };
+}
+
+/**
+ * The API server's TLS: its serving certificate, and (kubeadm) the client CA bundle of --client-ca-file.
+ * Clients may come without a certificate (anonymous /livez); one whose certificate the bundle does not
+ * verify is refused with 401 by apiHandler. Like kube-apiserver, it reloads both files when they change.
+ */
+function tlsOptions() {
+  const files = tlsFiles();
+  return {
+    cert: fs.readFileSync(files.cert),
+    key: fs.readFileSync(files.key),
+    ...(files.clientCa && fs.existsSync(files.clientCa) ? { ca: fs.readFileSync(files.clientCa), requestCert: true, rejectUnauthorized: false } : {}),
+  };
+}
+
+function tlsStamp() {
+  const files = tlsFiles();
+  return [files.cert, files.key, files.clientCa].map((f) => (f && fs.existsSync(f) ? `${fs.statSync(f).mtimeMs}` : "-")).join("/");
+}
+
+/** Reloads the API server's certificates when the files change (as kube-apiserver's dynamic certificate controllers do). */
+async function tlsReloadLoop(/** @type {https.Server[]} */ servers) {
+  let stamp = tlsStamp();
+  while (!stopping) {
+    await sleep(1000);
+    try {
+      const now = tlsStamp();
+      if (now === stamp) continue;
+      const opts = tlsOptions();
+      for (const s of servers) s.setSecureContext(opts);
+      stamp = now;
+      log("API certificates reloaded");
+    } catch (e) {
+      log(`API certificates: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+}
+
+/** A request with a client certificate the client CA bundle does not verify: 401, as kube-apiserver answers. */
+function untrustedClient(/** @type {http.IncomingMessage} */ req) {
+  const sock = /** @type {import("node:tls").TLSSocket} */ (req.socket);
+  if (typeof sock.getPeerCertificate !== "function" || sock.authorized) return false;
+  const peer = sock.getPeerCertificate();
+  return Boolean(peer && Object.keys(peer).length > 0);
+}
+
+// --- kubeadm kubelet: its kubeconfig must verify the API server and be accepted by it ---
+/**
+ * The kubelet talks to the API server with /etc/kubernetes/kubelet.conf: the CA in it must verify the
+ * served certificate and the API server must accept its client certificate. When either fails (a wrong
+ * order of a CA rotation), the kubelet is cut off: it stops renewing its lease and the node goes
+ * NotReady. Connection errors (a VIP moving) do not count.
+ */
+async function kubeletTrusted() {
+  if (st.distro !== "kubeadm") return true;
+  let text;
+  try {
+    text = fs.readFileSync(`${KUBE_DIR}/kubelet.conf`, "utf8");
+  } catch {
+    return true;
+  }
+  const field = (/** @type {string} */ k) => Buffer.from(new RegExp(`${k}: (\\S+)`).exec(text)?.[1] ?? "", "base64");
+  const server = /server: (\S+)/.exec(text)?.[1];
+  const cert = field("client-certificate-data");
+  if (!server || cert.length === 0) return true;
+  const u = new URL(server);
+  return new Promise((resolve) => {
+    const req = https.request({ host: u.hostname, port: Number(u.port || 443), path: "/api/v1/nodes", ca: field("certificate-authority-data"), cert, key: field("client-key-data"), agent: false, timeout: 3000 }, (res) => {
+      res.resume();
+      if (res.statusCode === 401) log("kubelet: Unauthorized (the API server does not trust the kubelet's client certificate)");
+      resolve(res.statusCode !== 401);
+    });
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", (/** @type {any} */ e) => {
+      const tls = /certificate|self.signed|unable to verify|UNABLE_TO|CERT_/i.test(`${e.code ?? ""} ${e.message}`);
+      if (tls) log(`kubelet: ${e.message} (kubelet.conf's CA does not verify the API server)`);
+      resolve(!tls);
+    });
+    req.end();
+  });
 }
 
 async function main() {
@@ -234,9 +322,9 @@ async function main() {
   /** @type {{ listening: boolean, start: () => void, stop: () => void } | undefined} */
   let apiControl;
   if (st.role === "control-plane") {
-    const files = tlsFiles();
-    const tlsOpts = { cert: fs.readFileSync(files.cert), key: fs.readFileSync(files.key) };
+    const tlsOpts = tlsOptions();
     const api = https.createServer(tlsOpts, (q, r) => void apiHandler(q, r));
+    void tlsReloadLoop([api]);
     listen(api, apiPort, "api");
     servers.push(api);
     apiControl = {

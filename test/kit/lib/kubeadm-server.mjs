@@ -79,7 +79,7 @@ export async function kubeadmJoinHandler(db, req) {
   const initialCluster = after
     .map((m) => `${m.name || String(req.name)}=${m.peerURLs[0]}`)
     .join(",");
-  return { code: 200, body: { caCrt: cluster.caCrt, caKey: ck.caKey, endpoints, initialCluster, memberId, cluster: publicCluster(cluster) } };
+  return { code: 200, body: { caCrt: cluster.caCrt, caKey: ck.caKey, etcdCaCrt: ck.etcdCaCrt, etcdCaKey: ck.etcdCaKey, endpoints, initialCluster, memberId, cluster: publicCluster(cluster) } };
 }
 
 const publicCluster = (/** @type {any} */ c) => ({ controlPlaneEndpoint: c.controlPlaneEndpoint, version: c.version, podSubnet: c.podSubnet });

@@ -8,7 +8,7 @@ import { Etcd, KIT_CLIENT_PORT, endpointFor, knownEndpoints, peerUrl, startEtcd,
 import { jwsSign, tokenValid } from "./kubeadm-server.mjs";
 import { registerNode, startAgent, stopAgent, versionFor, waitNodeReady } from "./node.mjs";
 import { K, applyObject, withStore } from "./store.mjs";
-import { caCertHash, makeCa, makeCert } from "./tls.mjs";
+import { caCertHash, makeCa, makeCert, makeClientCert } from "./tls.mjs";
 import {
   KUBE_DIR, allAddresses, err, fail, isRoot, kitEnv, localState, nodeAddress, nodeName, out, parseArgs, readStdin, sleep,
   stepCost, takeFault, updateLocalState, writeFileAtomic,
@@ -81,16 +81,38 @@ async function uploadCerts(db, key) {
     keyHash: createHash("sha256").update(key).digest("hex"),
     expiresAt: new Date(Date.now() + certKeyTtlSeconds() * 1000).toISOString(),
     caKey: fs.readFileSync(`${PKI}/ca.key`, "utf8"),
+    etcdCaCrt: fs.readFileSync(`${PKI}/etcd/ca.crt`, "utf8"),
+    etcdCaKey: fs.readFileSync(`${PKI}/etcd/ca.key`, "utf8"),
   });
 }
 
-function kubeconfig(/** @type {string} */ server, /** @type {string} */ user) {
+/**
+ * A kubeconfig as kubeadm writes it: the cluster CA and a client certificate for `user` (O=`org`) signed
+ * by it, both embedded.
+ */
+async function kubeconfig(/** @type {string} */ server, /** @type {string} */ user, /** @type {string|undefined} */ org) {
   const ca = Buffer.from(fs.readFileSync(`${PKI}/ca.crt`)).toString("base64");
+  const client = await makeClientCert({ caCrt: `${PKI}/ca.crt`, caKey: `${PKI}/ca.key`, cn: user, ...(org ? { org } : {}) });
+  const b64 = (/** @type {string} */ s) => Buffer.from(s).toString("base64");
   return [
     "apiVersion: v1", "clusters:", "- cluster:", `    certificate-authority-data: ${ca}`, `    server: ${server}`, "  name: kubernetes",
     "contexts:", "- context:", "    cluster: kubernetes", `    user: ${user}`, `  name: ${user}@kubernetes`, `current-context: ${user}@kubernetes`,
-    "kind: Config", "preferences: {}", "users:", `- name: ${user}`, "  user:", `    token: ${randomBytes(16).toString("hex")}`, "",
+    "kind: Config", "preferences: {}", "users:", `- name: ${user}`, "  user:", `    client-certificate-data: ${b64(client.crt)}`, `    client-key-data: ${b64(client.key)}`, "",
   ].join("\n");
+}
+
+/** The kubeconfig's user certificate re-signed by the CA in the PKI directory (`kubeadm certs renew admin.conf`); the rest stays. */
+async function renewKubeconfig(/** @type {string} */ file) {
+  if (!fs.existsSync(file)) return;
+  const text = fs.readFileSync(file, "utf8");
+  const certData = /client-certificate-data: (\S+)/.exec(text)?.[1];
+  if (!certData) return;
+  const old = new X509Certificate(Buffer.from(certData, "base64").toString("utf8"));
+  const cn = /CN=([^\n,]+)/.exec(old.subject)?.[1] ?? "kubernetes-admin";
+  const org = /O=([^\n,]+)/.exec(old.subject)?.[1];
+  const client = await makeClientCert({ caCrt: `${PKI}/ca.crt`, caKey: `${PKI}/ca.key`, cn, ...(org ? { org } : {}) });
+  const b64 = (/** @type {string} */ s) => Buffer.from(s).toString("base64");
+  writeFileAtomic(file, text.replace(/client-certificate-data: \S+/, `client-certificate-data: ${b64(client.crt)}`).replace(/client-key-data: \S+/, `client-key-data: ${b64(client.key)}`), 0o600);
 }
 
 /** Node certificates: apiserver and etcd server/peer, signed by the cluster CA. */
@@ -101,8 +123,11 @@ async function nodeCerts(/** @type {string|undefined} */ endpointHost) {
     ...(endpointHost && !/^\d+\.\d+\.\d+\.\d+$/.test(endpointHost) ? [endpointHost] : [])];
   await makeCert({ caCrt: `${PKI}/ca.crt`, caKey: `${PKI}/ca.key`, crt: `${PKI}/apiserver.crt`, key: `${PKI}/apiserver.key`, cn: "kube-apiserver", ips, dns, days: 365 });
   fs.mkdirSync(`${PKI}/etcd`, { recursive: true });
-  fs.copyFileSync(`${PKI}/ca.crt`, `${PKI}/etcd/ca.crt`);
-  fs.copyFileSync(`${PKI}/ca.key`, `${PKI}/etcd/ca.key`);
+  // kubeadm makes the etcd CA once (init) or downloads it (join); renewals never replace a CA.
+  if (!fs.existsSync(`${PKI}/etcd/ca.crt`)) {
+    fs.copyFileSync(`${PKI}/ca.crt`, `${PKI}/etcd/ca.crt`);
+    fs.copyFileSync(`${PKI}/ca.key`, `${PKI}/etcd/ca.key`);
+  }
   await makeCert({ caCrt: `${PKI}/etcd/ca.crt`, caKey: `${PKI}/etcd/ca.key`, crt: `${PKI}/etcd/server.crt`, key: `${PKI}/etcd/server.key`, cn: nodeName(), ips: [ip, "127.0.0.1"], dns: [nodeName(), "localhost"], days: 365 });
   for (const kind of ["peer", "healthcheck-client"]) {
     fs.copyFileSync(`${PKI}/etcd/server.crt`, `${PKI}/etcd/${kind}.crt`);
@@ -240,9 +265,9 @@ async function init(/** @type {ReturnType<typeof parseArgs>} */ a) {
   await makeCa(PKI, "ca", "kubernetes");
   await nodeCerts(endpoint ? splitHostPort(endpoint)[0] : undefined);
   out(`[certs] Using certificateDir folder "${PKI}"\n[certs] Generating "ca" certificate and key\n[certs] Generating "apiserver" certificate and key\n[certs] Generating "etcd/server" certificate and key`);
-  writeFileAtomic(ADMIN_CONF, kubeconfig(`https://${apiEndpoint}`, "kubernetes-admin"), 0o600);
-  writeFileAtomic(`${KUBE_DIR}/super-admin.conf`, kubeconfig(`https://${ip}:6443`, "kubernetes-super-admin"), 0o600);
-  writeFileAtomic(KUBELET_CONF, kubeconfig(`https://${apiEndpoint}`, `system:node:${name}`), 0o600);
+  writeFileAtomic(ADMIN_CONF, await kubeconfig(`https://${apiEndpoint}`, "kubernetes-admin", "kubeadm:cluster-admins"), 0o600);
+  writeFileAtomic(`${KUBE_DIR}/super-admin.conf`, await kubeconfig(`https://${ip}:6443`, "kubernetes-super-admin", "system:masters"), 0o600);
+  writeFileAtomic(KUBELET_CONF, await kubeconfig(`https://${apiEndpoint}`, `system:node:${name}`, "system:nodes"), 0o600);
   writeManifests();
   out('[kubeconfig] Writing "admin.conf" kubeconfig file\n[kubeconfig] Writing "kubelet.conf" kubeconfig file\n[etcd] Creating static Pod manifest for local etcd in "/etc/kubernetes/manifests"');
   updateLocalState({
@@ -466,7 +491,7 @@ async function join(/** @type {ReturnType<typeof parseArgs>} */ a) {
   writeFileAtomic(`${PKI}/ca.crt`, caCrt);
 
   if (!p.controlPlane) {
-    writeFileAtomic(KUBELET_CONF, kubeconfig(server, `system:node:${name}`), 0o600);
+    writeFileAtomic(KUBELET_CONF, await kubeconfig(server, `system:node:${name}`, "system:nodes"), 0o600);
     updateLocalState({ distro: "kubeadm", installed: true, version, role: "worker", apiPort: 6443, endpoint: p.endpoint, etcdMember: false, etcdEndpoints: body.endpoints, nodeName: name, stopped: false });
     out("[kubelet-start] Writing kubelet configuration to file \"/var/lib/kubelet/config.yaml\"\n[kubelet-start] Writing kubelet environment file with flags to file \"/var/lib/kubelet/kubeadm-flags.env\"\n[kubelet-start] Starting the kubelet");
     await withStore((db) => registerNode(db, nodeRec(false, version, name)), (e) => kerr(`error execution phase kubelet-start: error uploading crisocket: ${e.message}`));
@@ -479,9 +504,14 @@ async function join(/** @type {ReturnType<typeof parseArgs>} */ a) {
 
   out('[download-certs] Downloading the certificates in Secret "kubeadm-certs" in the "kube-system" Namespace');
   writeFileAtomic(`${PKI}/ca.key`, body.caKey, 0o600);
+  if (body.etcdCaCrt && body.etcdCaKey) {
+    fs.mkdirSync(`${PKI}/etcd`, { recursive: true });
+    writeFileAtomic(`${PKI}/etcd/ca.crt`, body.etcdCaCrt);
+    writeFileAtomic(`${PKI}/etcd/ca.key`, body.etcdCaKey, 0o600);
+  }
   await nodeCerts(splitHostPort(p.endpoint)[0]);
-  writeFileAtomic(ADMIN_CONF, kubeconfig(server, "kubernetes-admin"), 0o600);
-  writeFileAtomic(KUBELET_CONF, kubeconfig(server, `system:node:${name}`), 0o600);
+  writeFileAtomic(ADMIN_CONF, await kubeconfig(server, "kubernetes-admin", "kubeadm:cluster-admins"), 0o600);
+  writeFileAtomic(KUBELET_CONF, await kubeconfig(server, `system:node:${name}`, "system:nodes"), 0o600);
   writeManifests();
   updateLocalState({ distro: "kubeadm", installed: true, version, role: "control-plane", apiPort: 6443, endpoint: p.endpoint, etcdMember: true, etcdEndpoints: [endpointFor(ip), ...body.endpoints], nodeName: name, stopped: false });
   out("[etcd] Announced new etcd member joining to the existing etcd cluster\n[etcd] Creating static Pod manifest for \"etcd\"\n[etcd] Waiting for the new etcd member to join the cluster. This can take up to 40s");
@@ -623,6 +653,11 @@ async function certs(/** @type {ReturnType<typeof parseArgs>} */ a) {
     "etcd-peer": "certificate for etcd nodes to communicate with each other", "etcd-server": "certificate for serving etcd",
   };
   for (const [name, text] of Object.entries(said)) if (which === "all" || which === name) out(`${text} renewed`);
+  for (const conf of ["admin.conf", "super-admin.conf"]) {
+    if (which !== "all" && which !== conf) continue;
+    await renewKubeconfig(`${KUBE_DIR}/${conf}`);
+    out(`certificate embedded in the kubeconfig file for the ${conf === "admin.conf" ? "admin to use and for kubeadm itself" : "super-admin"} renewed`);
+  }
   out("\nDone renewing certificates. You must restart the kube-apiserver, kube-controller-manager, kube-scheduler and etcd, so that they can use the new certificates.");
   return 0;
 }

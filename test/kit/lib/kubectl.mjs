@@ -20,6 +20,7 @@ export async function connect(/** @type {string|undefined} */ explicit) {
   const home = process.env.HOME ?? os.homedir();
   const candidates = explicit ? [explicit] : process.env.KUBECONFIG ? process.env.KUBECONFIG.split(":") : [`${home}/.kube/config`];
   let server = "";
+  let used = "";
   for (const file of candidates) {
     let text;
     try {
@@ -39,7 +40,10 @@ export async function connect(/** @type {string|undefined} */ explicit) {
       const cl = (cfg.clusters ?? []).find((/** @type {any} */ c) => c.name === ctx?.context?.cluster) ?? cfg.clusters?.[0];
       server = cl?.cluster?.server ?? "";
     }
-    if (server) break;
+    if (server) {
+      used = text;
+      break;
+    }
   }
   if (!server) fail(1, "The connection to the server localhost:8080 was refused - did you specify the right host or port?");
   const u = new URL(server);
@@ -60,6 +64,34 @@ export async function connect(/** @type {string|undefined} */ explicit) {
       if (e.code === "ECONNREFUSED") fail1(`The connection to the server ${hostPort} was refused - did you specify the right host or port?`);
       fail1(`Unable to connect to the server: dial tcp ${hostPort}: connect: ${e.code === "EHOSTUNREACH" ? "no route to host" : e.message}`);
     });
+  });
+  await checkTls(used, host, port, server);
+}
+
+/**
+ * A kubeconfig with a client certificate (kubeadm's): TLS as kubectl does it, the server verified with
+ * the kubeconfig's CA and the client certificate presented; an unknown CA or a refused certificate ends
+ * the command with kubectl's messages.
+ */
+async function checkTls(/** @type {string} */ text, /** @type {string} */ host, /** @type {number} */ port, /** @type {string} */ server) {
+  const field = (/** @type {string} */ k) => Buffer.from(new RegExp(`${k}: (\\S+)`).exec(text)?.[1] ?? "", "base64");
+  const cert = field("client-certificate-data");
+  const ca = field("certificate-authority-data");
+  if (cert.length === 0 || ca.length === 0) return;
+  const https = await import("node:https");
+  await new Promise((resolve) => {
+    const req = https.request({ host, port, path: "/api", ca, cert, key: field("client-key-data"), agent: false, timeout: 5000 }, (res) => {
+      res.resume();
+      if (res.statusCode === 401) fail1("error: You must be logged in to the server (Unauthorized)");
+      resolve(undefined);
+    });
+    req.on("timeout", () => req.destroy(new Error("i/o timeout")));
+    req.on("error", (/** @type {any} */ e) => {
+      const unknownCa = /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER|CERT_SIGNATURE_FAILURE/.test(String(e.code));
+      if (unknownCa) fail1(`Unable to connect to the server: tls: failed to verify certificate: x509: certificate signed by unknown authority`);
+      fail1(`Unable to connect to the server: ${e.code === "ECONNRESET" ? `read tcp: connection reset by peer` : e.message} (${server})`);
+    });
+    req.end();
   });
 }
 

@@ -1,6 +1,7 @@
 // Certificates for the kit's TLS endpoints, made with the openssl CLI (EC P-256, fast).
 import { X509Certificate, createHash } from "node:crypto";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fail, run } from "./util.mjs";
 
@@ -30,6 +31,24 @@ export async function makeCert(o) {
   await openssl(["req", "-x509", ...EC, "-days", String(o.days ?? 3650), "-keyout", o.key, "-out", o.crt, "-subj", `/CN=${o.cn}`, "-CA", o.caCrt, "-CAkey", o.caKey,
     "-addext", `subjectAltName=${san}`, "-addext", "extendedKeyUsage=serverAuth,clientAuth", "-addext", "basicConstraints=critical,CA:FALSE"]);
   fs.chmodSync(o.key, 0o600);
+}
+
+/**
+ * A client certificate (key and certificate PEM) signed by the CA, for a kubeconfig user: CN is the user
+ * name, O its group, as the API server's x509 authenticator reads them.
+ * @param {{caCrt: string, caKey: string, cn: string, org?: string, days?: number}} o
+ */
+export async function makeClientCert(o) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kit-client-"));
+  try {
+    const crt = path.join(dir, "c.crt");
+    const key = path.join(dir, "c.key");
+    await openssl(["req", "-x509", ...EC, "-days", String(o.days ?? 365), "-keyout", key, "-out", crt, "-subj", `${o.org ? `/O=${o.org}` : ""}/CN=${o.cn}`, "-CA", o.caCrt, "-CAkey", o.caKey,
+      "-addext", "extendedKeyUsage=clientAuth", "-addext", "basicConstraints=critical,CA:FALSE"]);
+    return { crt: fs.readFileSync(crt, "utf8"), key: fs.readFileSync(key, "utf8") };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** microk8s' join check: first 12 hex chars of the sha256 of the certificate in DER form. */
