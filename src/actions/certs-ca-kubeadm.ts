@@ -1,6 +1,6 @@
 import { access } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import { writeFileAtomic } from "../core/local-file.js";
 import { HactlError } from "../core/errors.js";
 import { describePlan } from "../core/plan.js";
