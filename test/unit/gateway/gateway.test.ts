@@ -1,5 +1,6 @@
 // Issue 17.3: gateway nodes holding a web VIP of their own (schema, rules, rendering, layout, status).
 import { describe, expect, it } from "vitest";
+import { leaveLoadBalancers } from "../../../src/actions/remove-node.js";
 import type { RenderedConfig } from "../../../src/lb/index.js";
 import { lbLayout } from "../../../src/phases/lb-configs.js";
 import { formatStatus, statusReport } from "../../../src/phases/status-report.js";
@@ -150,6 +151,17 @@ describe("lbLayout with a web VIP", () => {
     const haproxy = content(l.files.get("node-1"), HAPROXY);
     expect(haproxy).toContain("bind 10.0.0.100:80");
     expect([...haproxy.matchAll(/^\s+server \S+ (\S+:80) check/gm)].map((m) => m[1])).toEqual(["10.0.0.11:80", "10.0.0.12:80", "10.0.0.13:80", "10.0.0.21:80", "10.0.0.22:80"]);
+  });
+});
+
+describe("remove-node of a gateway node", () => {
+  it("stops its keepalived (handing the web VIP over) and haproxy, like a control plane's; a plain worker's are left alone", () => {
+    const spec = specFrom(GATEWAYS);
+    const node = (name: string) => spec.spec.nodes.find((n) => n.name === name) as (typeof spec.spec.nodes)[number];
+    const files = lbLayout({ spec, facts: new Map(), backendApiPort: 16443 }).files;
+    const stepIds = (name: string) => leaveLoadBalancers(node(name), files, true).flatMap((p) => p.steps.map((s) => s.id));
+    expect(stepIds("worker-1")).toContain("lb-stop:worker-1");
+    expect(stepIds("worker-2")).not.toContain("lb-stop:worker-2");
   });
 });
 
