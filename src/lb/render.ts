@@ -154,7 +154,7 @@ function renderVrrp(p: VrrpParams, source: TemplateSource | undefined, field: st
     checkIPv4(web.vip, "web.vip", "VRRP carries an IPv4 VIP");
     checkInt(web.virtualRouterId, "web.virtualRouterId", 1, 255);
     checkInt(web.priority, "web priority", 1, 254);
-    if (instances.api && web.virtualRouterId === p.virtualRouterId) {
+    if (web.virtualRouterId === p.virtualRouterId) {
       throw new HactlError("SPEC_INVALID", `load balancer: web.virtualRouterId ${web.virtualRouterId} is also the API VIP's router id`, {
         remedy: "Set loadBalancer.web.virtualRouterId to another id (1-255), or remove it to let hactl derive one.",
       });

@@ -1,7 +1,9 @@
 // Issue 17.3: gateway nodes holding a web VIP of their own (schema, rules, rendering, layout, status).
 import { describe, expect, it } from "vitest";
 import { leaveLoadBalancers } from "../../../src/actions/remove-node.js";
-import type { RenderedConfig } from "../../../src/lb/index.js";
+import { HactlError } from "../../../src/core/errors.js";
+import { renderKeepalivedHaproxy, type RenderedConfig } from "../../../src/lb/index.js";
+import { controlPlanes, cpInput, worker } from "../lb/fixtures.js";
 import { lbLayout } from "../../../src/phases/lb-configs.js";
 import { formatStatus, statusReport } from "../../../src/phases/status-report.js";
 import { formatProblems, parseSpec, virtualRouterIdFor, webVirtualRouterIdFor } from "../../../src/spec/index.js";
@@ -151,6 +153,32 @@ describe("lbLayout with a web VIP", () => {
     const haproxy = content(l.files.get("node-1"), HAPROXY);
     expect(haproxy).toContain("bind 10.0.0.100:80");
     expect([...haproxy.matchAll(/^\s+server \S+ (\S+:80) check/gm)].map((m) => m[1])).toEqual(["10.0.0.11:80", "10.0.0.12:80", "10.0.0.13:80", "10.0.0.21:80", "10.0.0.22:80"]);
+  });
+});
+
+describe("renderKeepalivedHaproxy with a web VIP (contract)", () => {
+  const web = (over: { address?: string; virtualRouterId?: number } = {}) => ({
+    port: 80, backendPort: 80, nodes: [worker],
+    vip: { address: "10.77.0.101", virtualRouterId: 52, gateways: [worker], priority: 250, ...over },
+  });
+
+  it("renders a gateway worker that is no control plane", () => {
+    const files = renderKeepalivedHaproxy(cpInput({ self: worker, web: web() }));
+    expect(content(files, KEEPALIVED)).toContain("vrrp_instance hactl_lab_web {");
+  });
+
+  it("refuses a web VIP equal to the API VIP and a shared router id, even on a gateway worker", () => {
+    const refused = (fn: () => unknown): string => {
+      try {
+        fn();
+      } catch (e) {
+        if (e instanceof HactlError) return e.message;
+        throw e;
+      }
+      return "rendered";
+    };
+    expect(refused(() => renderKeepalivedHaproxy(cpInput({ self: controlPlanes[0]!, web: web({ address: "10.77.0.100" }) })))).toMatch(/web\.vip 10\.77\.0\.100 is also the API VIP/);
+    expect(refused(() => renderKeepalivedHaproxy(cpInput({ self: worker, web: web({ virtualRouterId: 51 }) })))).toMatch(/web\.virtualRouterId 51 is also the API VIP's router id/);
   });
 });
 
