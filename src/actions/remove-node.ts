@@ -76,7 +76,7 @@ export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): P
 
 
 /** The first phases of every removal: the new LB configs everywhere, then the node's own LB stopped. */
-function leaveLoadBalancers(target: NodeSpec, lbFiles: ReadonlyMap<string, readonly RenderedConfig[]>, onNode: boolean): Phase[] {
+export function leaveLoadBalancers(target: NodeSpec, lbFiles: ReadonlyMap<string, readonly RenderedConfig[]>, onNode: boolean): Phase[] {
   const lbSteps: Step[] = [...lbFiles].map(([machine, files]) => ({
     id: `lb:${machine}`,
     node: machine,
@@ -85,7 +85,8 @@ function leaveLoadBalancers(target: NodeSpec, lbFiles: ReadonlyMap<string, reado
     run: (ctx) => activateConfigs(need(ctx.hosts, machine), files, ctx.signal),
   }));
   const phases: Phase[] = [{ title: `Take ${target.name} out of the load balancers`, mode: "parallel", steps: lbSteps }];
-  if (onNode && target.role === "control-plane") {
+  // control planes and gateway nodes run keepalived + haproxy
+  if (onNode && (target.role === "control-plane" || target.gateway === true)) {
     const stop: Command = { argv: ["sh", "-c", "systemctl stop keepalived; systemctl disable keepalived; systemctl stop haproxy; systemctl disable haproxy; true"], sudo: true };
     phases.push({ title: `Stop ${target.name}'s load balancer`, mode: "serial", steps: [commandStep(`lb-stop:${target.name}`, target.name, "stop keepalived (hands the VIP over) and haproxy", stop)] });
   }

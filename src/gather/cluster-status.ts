@@ -59,13 +59,16 @@ export async function findVipHolders(hosts: ReadonlyMap<string, RemoteHost>, vip
   return holders.sort();
 }
 
-/** Every load-balancer machine of the spec observed, and who holds the VIP (when there is one). */
-export async function observeFrontends(spec: ClusterSpec, hosts: ReadonlyMap<string, RemoteHost>): Promise<{ loadBalancers: LbObservation[]; vipHolders?: string[] }> {
+/** Every load-balancer machine of the spec observed, and who holds the VIP and the web VIP (when there are). */
+export async function observeFrontends(spec: ClusterSpec, hosts: ReadonlyMap<string, RemoteHost>): Promise<{ loadBalancers: LbObservation[]; vipHolders?: string[]; webVipHolders?: string[] }> {
   const lb = spec.spec.loadBalancer;
-  const machines = lb.mode === "external" ? (lb.external?.hosts ?? []) : lb.mode === "keepalived-haproxy" ? spec.spec.nodes.filter((n) => n.role === "control-plane") : [];
-  const [loadBalancers, vipHolders] = await Promise.all([
+  const onNodes = lb.mode === "keepalived-haproxy";
+  const machines = lb.mode === "external" ? (lb.external?.hosts ?? []) : onNodes ? spec.spec.nodes.filter((n) => n.role === "control-plane" || (lb.web.vip !== undefined && n.gateway === true)) : [];
+  const webVip = onNodes && lb.web.enabled ? lb.web.vip : undefined;
+  const [loadBalancers, vipHolders, webVipHolders] = await Promise.all([
     observeLoadBalancers(hosts, machines),
     lb.vip && lb.mode !== "none" ? findVipHolders(hosts, lb.vip) : Promise.resolve(undefined),
+    webVip ? findVipHolders(hosts, webVip) : Promise.resolve(undefined),
   ]);
-  return { loadBalancers, ...(vipHolders ? { vipHolders } : {}) };
+  return { loadBalancers, ...(vipHolders ? { vipHolders } : {}), ...(webVipHolders ? { webVipHolders } : {}) };
 }

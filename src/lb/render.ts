@@ -32,20 +32,33 @@ export interface KeepalivedHaproxyInput {
   apiPort: number;
   /** The API server's own port on each node: 16443 for MicroK8s, 6443 for kubeadm. */
   backendApiPort: number;
-  /** All control-plane nodes: haproxy backends and VRRP peers. */
+  /** All control-plane nodes: haproxy backends and VRRP peers of the API VIP. */
   controlPlanes: LbNode[];
   /** The API backends when not every control plane is in service (one taken out for an upgrade or a renewal); at least one. */
   apiBackends?: LbNode[];
-  /** The node being rendered for; must be one of controlPlanes. */
+  /** The node being rendered for; one of controlPlanes, or (with web.vip) of web.vip.gateways. */
   self: LbNode;
   /** VRRP priority of this node, 1-254; the first control plane gets the highest. */
   priority: number;
   /** VRRP PASS authentication, at most 8 characters. */
   authPass?: string;
-  /** Optional HTTP frontend on the VIP: balance leastconn with `HEAD /` health checks. */
-  web?: { port: number; backendPort: number; nodes: LbNode[] };
+  /**
+   * Optional HTTP frontend: balance leastconn with `HEAD /` health checks, to `nodes`. On the API VIP
+   * (every control plane), or with `vip` on a VIP of its own that only the gateway nodes hold and serve.
+   */
+  web?: { port: number; backendPort: number; nodes: LbNode[]; vip?: WebVipInput };
   /** Optional haproxy status page on every control-plane node. */
   stats?: { port: number; user: string; password: string };
+}
+
+/** The web VIP's own VRRP instance on the gateway nodes. */
+export interface WebVipInput {
+  address: string;
+  virtualRouterId: number;
+  /** Every gateway node: the VRRP peers of this instance. */
+  gateways: LbNode[];
+  /** VRRP priority of this node in the web instance, 1-254 (when it is a gateway). */
+  priority: number;
 }
 
 export interface ExternalPort {
@@ -121,8 +134,13 @@ interface VrrpParams {
   tracked: "haproxy" | "nginx"; probePort: number;
 }
 
+/** A second VRRP instance in the same keepalived.conf, tracking the same script (the web VIP on gateway nodes). */
+interface ExtraInstance {
+  vip: string; virtualRouterId: number; peers: LbNode[]; priority: number;
+}
+
 /** The track script (first, so it exists when keepalived.conf is validated) and keepalived.conf. */
-function renderVrrp(p: VrrpParams, source: TemplateSource | undefined, field: string): RenderedConfig[] {
+function renderVrrp(p: VrrpParams, source: TemplateSource | undefined, field: string, instances: { api: boolean; web?: ExtraInstance } = { api: true }): RenderedConfig[] {
   checkIPv4(p.vip, `${field}vip`, "VRRP carries an IPv4 VIP");
   checkInterface(p.interface, `${field}interface`);
   checkInt(p.virtualRouterId, `${field}virtualRouterId`, 1, 255);
@@ -131,9 +149,20 @@ function renderVrrp(p: VrrpParams, source: TemplateSource | undefined, field: st
     checkWord(p.authPass, `${field}authPass`, 8);
     registerSecret(p.authPass);
   }
+  const web = instances.web;
+  if (web) {
+    checkIPv4(web.vip, "web.vip", "VRRP carries an IPv4 VIP");
+    checkInt(web.virtualRouterId, "web.virtualRouterId", 1, 255);
+    checkInt(web.priority, "web priority", 1, 254);
+    if (web.virtualRouterId === p.virtualRouterId) {
+      throw new HactlError("SPEC_INVALID", `load balancer: web.virtualRouterId ${web.virtualRouterId} is also the API VIP's router id`, {
+        remedy: "Set loadBalancer.web.virtualRouterId to another id (1-255), or remove it to let hactl derive one.",
+      });
+    }
+  }
   if (p.unicast) {
     checkIPv4(p.self.address, `address of ${p.self.name}`, "VRRP unicast_src_ip");
-    for (const peer of p.peers) checkIPv4(peer.address, `address of ${peer.name}`, "VRRP unicast_peer");
+    for (const peer of [...p.peers, ...(web?.peers ?? [])]) checkIPv4(peer.address, `address of ${peer.name}`, "VRRP unicast_peer");
   }
   const checkScript = `${CHECK_DIR}/check_${p.tracked}.sh`;
   const scriptTemplate: TemplateName = p.tracked === "haproxy" ? "keepalived/check_haproxy.sh.tpl" : "keepalived/check_nginx.sh.tpl";
@@ -143,6 +172,13 @@ function renderVrrp(p: VrrpParams, source: TemplateSource | undefined, field: st
     virtualRouterId: p.virtualRouterId, priority: p.priority, authPass: p.authPass ?? "",
     unicast: p.unicast && p.peers.length > 0, selfAddress: p.self.address,
     peers: p.peers.map((n) => ({ name: n.name, address: n.address })), checkScript, trackedService: p.tracked,
+    api: instances.api,
+    web: web
+      ? {
+        vip: web.vip, virtualRouterId: web.virtualRouterId, priority: web.priority,
+        unicast: p.unicast && web.peers.length > 0, peers: web.peers.map((n) => ({ name: n.name, address: n.address })),
+      }
+      : false,
   });
   const hasSecret = (p.authPass ?? "") !== "";
   return [
@@ -170,23 +206,35 @@ function servers(nodes: readonly LbNode[], port: number): TemplateContext[] {
 }
 
 /**
- * keepalived-haproxy mode, for one control-plane node: check_haproxy.sh, keepalived.conf and
- * haproxy.cfg (identical on every control-plane node).
+ * keepalived-haproxy mode, for one node: check_haproxy.sh, keepalived.conf and haproxy.cfg. A control
+ * plane gets the API VIP's VRRP instance and the API frontend; with a web VIP, a gateway node gets the
+ * web VIP's instance and the web frontend (a node may be both), and other control planes no web frontend.
  */
 export function renderKeepalivedHaproxy(input: KeepalivedHaproxyInput, templates?: TemplateSource): RenderedConfig[] {
   const clusterName = checkName(input.clusterName, "clusterName");
   checkNodes(input.controlPlanes, "controlPlanes");
   const apiPort = checkPort(input.apiPort, "apiPort");
   const backendApiPort = checkPort(input.backendApiPort, "backendApiPort");
-  const self = input.controlPlanes.find((n) => n.name === input.self.name && n.address === input.self.address);
+  const webVip = input.web?.vip;
+  if (webVip) checkNodes(webVip.gateways, "web.vip.gateways");
+  const same = (n: LbNode): boolean => n.name === input.self.name && n.address === input.self.address;
+  const cpSelf = input.controlPlanes.find(same);
+  const gatewaySelf = webVip?.gateways.find(same);
+  const self = cpSelf ?? gatewaySelf;
   if (!self) {
-    throw new HactlError("INTERNAL", `load balancer: node ${JSON.stringify(input.self.name)} is not one of the control planes`);
+    throw new HactlError("INTERNAL", `load balancer: node ${JSON.stringify(input.self.name)} is neither a control plane nor a gateway node`);
   }
+  const serveWeb = input.web !== undefined && (webVip === undefined || gatewaySelf !== undefined);
   const ports = [apiPort, backendApiPort];
   if (input.web) {
     checkNodes(input.web.nodes, "web.nodes");
     ports.push(checkPort(input.web.port, "web.port"));
     checkPort(input.web.backendPort, "web.backendPort");
+    if (webVip && webVip.address === input.vip) {
+      throw new HactlError("SPEC_INVALID", `load balancer: web.vip ${webVip.address} is also the API VIP`, {
+        remedy: "Give loadBalancer.web.vip an address of its own, or remove it.",
+      });
+    }
   }
   if (input.stats) {
     ports.push(checkPort(input.stats.port, "stats.port"));
@@ -199,11 +247,17 @@ export function renderKeepalivedHaproxy(input: KeepalivedHaproxyInput, templates
   const vrrp = renderVrrp({
     clusterName, vip: input.vip, interface: input.interface, virtualRouterId: input.virtualRouterId,
     unicast: input.unicast, self, peers: input.controlPlanes.filter((n) => n !== self), priority: input.priority,
-    authPass: input.authPass, tracked: "haproxy", probePort: apiPort,
-  }, templates, "");
+    authPass: input.authPass, tracked: "haproxy", probePort: cpSelf ? apiPort : 0,
+  }, templates, "", {
+    api: cpSelf !== undefined,
+    ...(webVip && gatewaySelf
+      ? { web: { vip: webVip.address, virtualRouterId: webVip.virtualRouterId, peers: webVip.gateways.filter((n) => n !== gatewaySelf), priority: webVip.priority } }
+      : {}),
+  });
   const haproxy = load(templates, "haproxy/haproxy.cfg.tpl", {
     clusterName, vip: input.vip, apiPort, servers: servers(input.apiBackends ?? input.controlPlanes, backendApiPort),
-    web: input.web ? { port: input.web.port, servers: servers(input.web.nodes, input.web.backendPort) } : false,
+    api: cpSelf !== undefined,
+    web: input.web && serveWeb ? { bind: webVip?.address ?? input.vip, port: input.web.port, servers: servers(input.web.nodes, input.web.backendPort) } : false,
     stats: input.stats ? { port: input.stats.port, user: input.stats.user, password: input.stats.password } : false,
   });
   return [...vrrp, file("/etc/haproxy/haproxy.cfg", haproxy, "haproxy", input.stats !== undefined, ["haproxy", "-c", "-f", "{file}"])];

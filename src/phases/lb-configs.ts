@@ -2,7 +2,7 @@ import type { NodeFacts } from "../gather/facts.js";
 import { interfaceFor } from "../gather/facts.js";
 import { renderExternalLb, renderKeepalivedHaproxy, type LbNode, type RenderedConfig } from "../lb/render.js";
 import type { TemplateSource } from "../lb/template-source.js";
-import { controlPlaneNodes, type ClusterSpec } from "../spec/schema.js";
+import { controlPlaneNodes, gatewayNodes, type ClusterSpec } from "../spec/schema.js";
 
 export interface LbLayout {
   /** Config files per machine (control-plane node or external LB host), in install order. */
@@ -43,6 +43,8 @@ const NGINX = { pkg: "nginx", command: "nginx" };
 
 /**
  * Pure: which load-balancer files and packages every machine gets, from the spec and gathered facts.
+ * keepalived-haproxy: every control plane, and with loadBalancer.web.vip every gateway node as well
+ * (the web VIP's VRRP instance; haproxy's web frontend to the gateway nodes only).
  * External LB hosts forward loadBalancer.apiPort to the control planes' API, plus external.ports to
  * every node.
  */
@@ -60,7 +62,17 @@ export function lbLayout(input: LbLayoutInput): LbLayout {
   if (lb.mode === "keepalived-haproxy" && lb.vip) {
     const cps = controlPlaneNodes(spec).map(asLb);
     const draining = cps.some((n) => !inService(n));
-    cps.forEach((self, i) => {
+    const gateways = lb.web.enabled && lb.web.vip ? gatewayNodes(spec).map(asLb) : [];
+    const webVip = lb.web.vip && lb.web.virtualRouterId !== undefined && gateways.length > 0
+      ? { address: lb.web.vip, virtualRouterId: lb.web.virtualRouterId, gateways }
+      : undefined;
+    const webNodes = (webVip ? gateways : spec.spec.nodes.map(asLb)).filter(inService);
+    // control planes first, then the gateway nodes that are workers
+    const machines = [...cps, ...gateways.filter((g) => !cps.some((c) => c.name === g.name))];
+    machines.forEach((self) => {
+      const i = cps.findIndex((c) => c.name === self.name);
+      const g = gateways.findIndex((c) => c.name === self.name);
+      const standby = !inService(self) || input.vrrpStandby?.has(self.name) === true;
       const facts = input.facts.get(self.name);
       const iface = lb.interface ?? (facts ? interfaceFor(facts, self.address) : undefined) ?? "eth0";
       layout.files.set(
@@ -77,8 +89,15 @@ export function lbLayout(input: LbLayoutInput): LbLayout {
             controlPlanes: cps,
             ...(draining ? { apiBackends: cps.filter(inService) } : {}),
             self,
-            priority: inService(self) && !input.vrrpStandby?.has(self.name) ? priority(i) : OUT_OF_SERVICE_PRIORITY,
-            ...(lb.web.enabled ? { web: { port: lb.web.port, backendPort: lb.web.backendPort, nodes: spec.spec.nodes.filter(inService).map(asLb) } } : {}),
+            priority: i >= 0 && !standby ? priority(i) : OUT_OF_SERVICE_PRIORITY,
+            ...(lb.web.enabled
+              ? {
+                web: {
+                  port: lb.web.port, backendPort: lb.web.backendPort, nodes: webNodes,
+                  ...(webVip ? { vip: { ...webVip, priority: g >= 0 && !standby ? priority(g) : OUT_OF_SERVICE_PRIORITY } } : {}),
+                },
+              }
+              : {}),
             ...(lb.stats.enabled && input.statsPassword ? { stats: { port: lb.stats.port, user: lb.stats.user, password: input.statsPassword } } : {}),
           },
           input.templates,

@@ -25,6 +25,8 @@ export interface StatusReport {
   highAvailability: boolean;
   nodes: NodeStatus[];
   vip?: { address: string; holders: string[] };
+  /** loadBalancer.web.vip and the gateway node(s) holding it. */
+  webVip?: { address: string; holders: string[] };
   loadBalancers: LbObservation[];
   /** Unhealthy states and drift from cluster.yaml; any entry makes the cluster unhealthy. */
   problems: string[];
@@ -39,6 +41,7 @@ export interface StatusInput {
   unreachable: ReadonlySet<string>;
   state: Microk8sClusterState;
   vipHolders?: string[];
+  webVipHolders?: string[];
   loadBalancers: LbObservation[];
   apiPort: number;
 }
@@ -89,10 +92,21 @@ export function statusReport(input: StatusInput): StatusReport {
     if (input.vipHolders.length === 0) problems.push(`VIP ${lb.vip} is held by no machine`);
     if (input.vipHolders.length > 1) problems.push(`VIP ${lb.vip} is held by ${input.vipHolders.join(" and ")} at once (split brain)`);
   }
+  let webVip: StatusReport["webVip"];
+  if (lb.web.vip && input.webVipHolders) {
+    webVip = { address: lb.web.vip, holders: input.webVipHolders };
+    const strangers = input.webVipHolders.filter((h) => !spec.spec.nodes.some((n) => n.name === h && n.gateway === true));
+    if (input.webVipHolders.length === 0) problems.push(`web VIP ${lb.web.vip} is held by no gateway node`);
+    if (input.webVipHolders.length > 1) problems.push(`web VIP ${lb.web.vip} is held by ${input.webVipHolders.join(" and ")} at once (split brain)`);
+    if (strangers.length) problems.push(`web VIP ${lb.web.vip} is held by ${strangers.join(", ")}, not a gateway node (drift; run hactl install)`);
+  }
   const expectedApi = new Set(spec.spec.nodes.filter((n) => n.role === "control-plane").map((n) => `${n.address}:${input.apiPort}`));
+  // a gateway node that is a worker balances only the web ports
+  const webOnly = new Set(lb.mode === "keepalived-haproxy" && lb.web.vip ? spec.spec.nodes.filter((n) => n.gateway === true && n.role !== "control-plane").map((n) => n.name) : []);
   for (const o of input.loadBalancers) {
     if (!o.active) problems.push(`${o.machine}: ${o.service} is not running`);
     for (const b of o.backends) if (!b.up) problems.push(`${o.machine}: backend ${b.endpoint} does not answer`);
+    if (webOnly.has(o.machine)) continue;
     const api = new Set(o.backends.map((b) => b.endpoint).filter((e) => e.endsWith(`:${input.apiPort}`)));
     const missing = [...expectedApi].filter((e) => !api.has(e));
     const extra = [...api].filter((e) => !expectedApi.has(e));
@@ -110,6 +124,7 @@ export function statusReport(input: StatusInput): StatusReport {
     highAvailability,
     nodes,
     ...(vip ? { vip } : {}),
+    ...(webVip ? { webVip } : {}),
     loadBalancers: input.loadBalancers,
     problems,
     notes,
@@ -149,6 +164,7 @@ export function formatStatus(r: StatusReport): string {
     lines.push(`  ${n.name.padEnd(12)} ${n.address.padEnd(15)} ${n.role.padEnd(14)} ${state.padEnd(26)} ${version.padEnd(18)} ${n.datastore}`);
   }
   if (r.vip) lines.push("", `  VIP ${r.vip.address}: ${r.vip.holders.length ? `held by ${r.vip.holders.join(", ")}` : "not held"}`);
+  if (r.webVip) lines.push(...(r.vip ? [] : [""]), `  web VIP ${r.webVip.address}: ${r.webVip.holders.length ? `held by ${r.webVip.holders.join(", ")}` : "not held"}`);
   for (const o of r.loadBalancers) {
     lines.push(`  ${o.machine} ${o.service} ${o.active ? "running" : "STOPPED"}: ${o.backends.map((b) => `${b.endpoint} ${b.up ? "up" : "DOWN"}`).join(", ")}`);
   }

@@ -17,6 +17,7 @@ import {
   type loadBalancerSchema,
 } from "./schema.js";
 import type { z } from "zod";
+import { gatewayRules } from "./gateway-rules.js";
 
 const DISTRO_API_PORT = { microk8s: 16443, kubeadm: 6443 } as const;
 
@@ -140,10 +141,12 @@ export interface SpecParts {
   readonly app?: AppSpec;
   readonly replicas?: Record<string, number>;
   readonly ha?: HaSpec;
+  /** metadata.name, when it parsed (derived VRRP router ids depend on it). */
+  readonly clusterName?: string;
 }
 
 export function partsOf(cluster: ClusterSpec): SpecParts {
-  return { ...cluster.spec, allNodes: true };
+  return { ...cluster.spec, allNodes: true, clusterName: cluster.metadata.name };
 }
 
 /** Parses each section of a raw document on its own. */
@@ -169,12 +172,13 @@ export function partsFromRaw(document: unknown): SpecParts {
     app: section(shape.app, spec.app),
     replicas: section(shape.replicas, spec.replicas),
     ha: section(shape.ha, spec.ha),
+    ...(isRecord(document) && isRecord(document.metadata) && typeof document.metadata.name === "string" ? { clusterName: document.metadata.name } : {}),
   };
 }
 
 /** Rules that need parsed sections; each runs when the sections it reads parsed. */
 export function specRules(parts: SpecParts): ProblemDraft[] {
-  return [...loadBalancerRules(parts), ...kubeadmRules(parts), ...appRules(parts)];
+  return [...loadBalancerRules(parts), ...gatewayRules(parts, unusableAddress), ...kubeadmRules(parts), ...appRules(parts)];
 }
 
 function loadBalancerRules(spec: SpecParts): ProblemDraft[] {

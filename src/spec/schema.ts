@@ -141,6 +141,7 @@ export const nodeSchema = z.strictObject({
   name: hostLabel,
   address,
   role: z.enum(ROLES),
+  gateway: z.boolean().optional().meta({ description: "Also a gateway node: holds loadBalancer.web.vip and receives the web traffic (needs web.vip)." }),
   ssh: sshOverrideSchema.optional(),
 });
 
@@ -178,6 +179,8 @@ export const loadBalancerSchema = z.strictObject({
       enabled: z.boolean().default(false),
       port: port.default(80),
       backendPort: port.default(80),
+      vip: ipv4.optional().meta({ description: "A VIP of its own for the web ports, held by the gateway nodes (nodes with gateway: true)." }),
+      virtualRouterId: z.int().min(1).max(255).optional(),
     })
     .prefault({}),
   stats: z
@@ -274,17 +277,27 @@ export function virtualRouterIdFor(clusterName: string): number {
   return (h % 255) + 1;
 }
 
+/** The web VIP's router id when loadBalancer.web.virtualRouterId is unset: derived like the API's, never equal to it. */
+export function webVirtualRouterIdFor(clusterName: string, apiRouterId: number): number {
+  const id = virtualRouterIdFor(`${clusterName}-web`);
+  return id === apiRouterId ? (id % 255) + 1 : id;
+}
+
 /** The schema used for parsing: the document schema plus defaults derived from other fields. */
 export const clusterSchema = clusterDocumentSchema.transform((doc) => ({
   ...doc,
   spec: {
     ...doc.spec,
-    loadBalancer: {
-      ...doc.spec.loadBalancer,
-      virtualRouterId: doc.spec.loadBalancer.virtualRouterId ?? virtualRouterIdFor(doc.metadata.name),
-    },
+    loadBalancer: withRouterIds(doc.spec.loadBalancer, doc.metadata.name),
   },
 }));
+
+/** The API VRRP router id, and the web VIP's when there is one, each derived when unset. */
+function withRouterIds<T extends { virtualRouterId?: number | undefined; web: { vip?: string | undefined; virtualRouterId?: number | undefined } }>(lb: T, clusterName: string): T & { virtualRouterId: number } {
+  const apiId = lb.virtualRouterId ?? virtualRouterIdFor(clusterName);
+  const web = lb.web.vip === undefined ? lb.web : { ...lb.web, virtualRouterId: lb.web.virtualRouterId ?? webVirtualRouterIdFor(clusterName, apiId) };
+  return { ...lb, virtualRouterId: apiId, web };
+}
 
 /* ---------- exported types ---------- */
 
@@ -334,4 +347,9 @@ export function controlPlaneNodes(spec: ClusterSpec): NodeSpec[] {
 
 export function workerNodes(spec: ClusterSpec): NodeSpec[] {
   return spec.spec.nodes.filter((n) => n.role === "worker");
+}
+
+/** Nodes with gateway: true, in file order (the first holds the web VIP when all are healthy). */
+export function gatewayNodes(spec: ClusterSpec): NodeSpec[] {
+  return spec.spec.nodes.filter((n) => n.gateway === true);
 }

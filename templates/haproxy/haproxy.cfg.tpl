@@ -1,6 +1,8 @@
-{{! haproxy on every control-plane node, in front of the Kubernetes API (and optionally the web ports).
+{{! haproxy on every control-plane node, in front of the Kubernetes API (and optionally the web ports),
+    and on gateway nodes in front of the web ports on the web VIP.
     Variables: clusterName, vip, apiPort, servers (list of name, endpoint = address:backend API port),
-    web (false, or port and servers), stats (false, or port, user, password).
+    api (true on control planes), web (false, or bind (the VIP it listens on), port and servers),
+    stats (false, or port, user, password).
     Binding vip:apiPort on nodes that do not hold the VIP needs net.ipv4.ip_nonlocal_bind=1, which
     hactl sets. The extra 127.0.0.1 bind lets the keepalived track script probe haproxy locally.
     Failover: a node that stops answering costs a request one short connect attempt (timeout connect),
@@ -31,6 +33,7 @@ defaults
     timeout queue 20s
     retries 3
     option redispatch 1
+{{#if api}}
 
 # Kubernetes API: plain TCP so TLS stays end to end; long timeouts keep watches open.
 frontend kube-apiserver
@@ -64,11 +67,12 @@ backend kube-apiserver
 {{#each servers}}
     server {{name}}:fallback {{endpoint}} backup
 {{/each}}
+{{/if}}
 {{#if web}}
 
 # Web traffic to the nodes' ingress, to the least busy healthy node.
 frontend web
-    bind {{vip}}:{{web.port}}
+    bind {{web.bind}}:{{web.port}}
     mode http
     option httplog
     option forwardfor

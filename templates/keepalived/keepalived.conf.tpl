@@ -1,6 +1,8 @@
 {{! keepalived.conf for one node of a VRRP group that holds the virtual IP.
     Variables: clusterName, nodeName, vip, interface, virtualRouterId, priority, authPass (may be empty),
-    unicast (true/false), selfAddress, peers (list of name, address), checkScript, trackedService.
+    unicast (true/false), selfAddress, peers (list of name, address), checkScript, trackedService,
+    api (true: this node holds the API VIP's instance), web (false, or the web VIP's own instance on a
+    gateway node: vip, virtualRouterId, priority, unicast, peers).
     Every node starts as BACKUP; the node with the highest priority becomes MASTER. When the track
     script fails, the weight lowers this node's priority by 60, below every healthy peer.
     A backup takes the VIP over 3 advert intervals plus (256 - priority)/256 of one after the holder's
@@ -22,6 +24,7 @@ vrrp_script check_{{trackedService}} {
     rise 2
     weight -60
 }
+{{#if api}}
 
 vrrp_instance hactl_{{clusterName}} {
     state BACKUP
@@ -53,3 +56,38 @@ vrrp_instance hactl_{{clusterName}} {
         check_{{trackedService}}
     }
 }
+{{/if}}
+{{#if web}}
+
+# The web VIP: only the gateway nodes hold it, in an instance (and router id) of its own.
+vrrp_instance hactl_{{clusterName}}_web {
+    state BACKUP
+    interface {{interface}}
+    virtual_router_id {{web.virtualRouterId}}
+    priority {{web.priority}}
+{{#if authPass}}
+    advert_int 1
+    authentication {
+        auth_type PASS
+        auth_pass {{authPass}}
+    }
+{{else}}
+    version 3
+    advert_int 0.5
+{{/if}}
+{{#if web.unicast}}
+    unicast_src_ip {{selfAddress}}
+    unicast_peer {
+{{#each web.peers}}
+        {{address}}
+{{/each}}
+    }
+{{/if}}
+    virtual_ipaddress {
+        {{web.vip}}/32 dev {{interface}}
+    }
+    track_script {
+        check_{{trackedService}}
+    }
+}
+{{/if}}

@@ -260,9 +260,9 @@ describe("hostile and invalid input", () => {
     expect(err.message).not.toContain("bad pass");
   });
 
-  it("refuses a self node that is not a control plane", () => {
+  it("refuses a self node that is neither a control plane nor a gateway", () => {
     const err = errorOf(() => renderKeepalivedHaproxy(cpInput({ self: worker })));
-    expect(err.message).toMatch(/"node-4" is not one of the control planes/);
+    expect(err.message).toMatch(/"node-4" is neither a control plane nor a gateway node/);
   });
 });
 

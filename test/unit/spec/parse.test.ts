@@ -165,7 +165,7 @@ describe("bad files: every problem at once, with line:column and a fix", () => {
         'typos-and-types.yaml:13:14 error spec.loadBalancer.apiPort: must be a number, not text (got "7443")',
         "  fix: remove the quotes: apiPort: 7443",
         'typos-and-types.yaml:14:10 error spec.loadBalancer.web: must be a mapping (got string "yes")',
-        "  fix: write web as a mapping with the fields enabled, port, backendPort, e.g. web: { enabled: ... }",
+        "  fix: write web as a mapping with the fields enabled, port, backendPort, vip, virtualRouterId, e.g. web: { enabled: ... }",
       ].join("\n"),
     );
   });
