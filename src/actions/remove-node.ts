@@ -10,8 +10,8 @@ import { gatherFacts } from "../gather/facts.js";
 import { gatherMicrok8sState } from "../gather/microk8s-state.js";
 import type { RenderedConfig } from "../lb/render.js";
 import { templateSource } from "../lb/template-source.js";
-import { activateConfigs } from "../phases/activate-config.js";
 import { lbLayout } from "../phases/lb-configs.js";
+import { lbFilesStep } from "../phases/out-of-service.js";
 import { need } from "../phases/prepare-hosts.js";
 import { checkRemoval } from "../phases/remove-safety.js";
 import { removeNode } from "../spec/edit.js";
@@ -106,13 +106,7 @@ export function commandStep(id: string, node: string, title: string, command: Co
 
 /** The first phases of every removal: the new LB configs everywhere, then the node's own LB stopped. */
 function leaveLoadBalancers(target: NodeSpec, lbFiles: ReadonlyMap<string, readonly RenderedConfig[]>, onNode: boolean): Phase[] {
-  const lbSteps: Step[] = [...lbFiles].map(([machine, files]) => ({
-    id: `lb:${machine}`,
-    node: machine,
-    title: `drop ${target.name} from ${[...new Set(files.map((f) => f.service))].join(" + ")}`,
-    describe: files.map((f) => `${f.path}: validate, install with backup, reload ${f.service}`),
-    run: (ctx) => activateConfigs(need(ctx.hosts, machine), files, ctx.signal),
-  }));
+  const lbSteps = [...lbFiles].map(([machine, files]) => lbFilesStep(`lb:${machine}`, machine, files, `drop ${target.name} from ${[...new Set(files.map((f) => f.service))].join(" + ")}`));
   const phases: Phase[] = [{ title: `Take ${target.name} out of the load balancers`, mode: "parallel", steps: lbSteps }];
   if (onNode && target.role === "control-plane") {
     const stop: Command = { argv: ["sh", "-c", "systemctl stop keepalived; systemctl disable keepalived; systemctl stop haproxy; systemctl disable haproxy; true"], sudo: true };
