@@ -20,11 +20,13 @@ const HOST_FILES = ["/etc/modules-load.d/k8s.conf", "/etc/containerd/config.toml
 const hostFilesBefore = new Set(HOST_FILES.filter((f) => existsSync(f)));
 const shown = (run: HactlRun): string => `${run.stdout}\n${run.stderr}`;
 
-/** NAME STATUS VERSION per node, from `kubectl get nodes` on node-1. */
+/** "STATUS VERSION" per node, from `kubectl get nodes` on node-1. */
 async function nodeVersions(): Promise<Map<string, string>> {
-  const r = await inNode("node-1", ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "get", "nodes", "--no-headers"]);
+  const r = await inNode("node-1", ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "get", "nodes"]);
   expect(r.code, r.stderr).toBe(0);
-  return new Map(r.stdout.trim().split("\n").map((l) => l.trim().split(/\s+/)).map((w) => [w[0] ?? "", `${w[1] ?? ""} ${w[4] ?? ""}`]));
+  const rows = r.stdout.trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/));
+  expect(rows.map((w) => w[0])).toEqual(ALL);
+  return new Map(rows.map((w) => [w[0] ?? "", `${w[1] ?? ""} ${w[4] ?? ""}`]));
 }
 
 beforeAll(async () => {
