@@ -4,14 +4,14 @@ import type { RunContext } from "../core/context.js";
 import type { Command } from "../core/command.js";
 import { HactlError } from "../core/errors.js";
 import { forEachNode } from "../core/parallel.js";
-import { describePlan, planJson, type Phase, type Step } from "../core/plan.js";
+import { describePlan, planJson, type Phase } from "../core/plan.js";
 import { MICROK8S_API_PORT, microk8s } from "../distros/microk8s.js";
 import { gatherFacts } from "../gather/facts.js";
 import { gatherMicrok8sState } from "../gather/microk8s-state.js";
 import type { RenderedConfig } from "../lb/render.js";
 import { templateSource } from "../lb/template-source.js";
-import { activateConfigs } from "../phases/activate-config.js";
 import { lbLayout } from "../phases/lb-configs.js";
+import { lbFilesStep } from "../phases/out-of-service.js";
 import { need } from "../phases/prepare-hosts.js";
 import { checkRemoval } from "../phases/remove-safety.js";
 import { removeNode } from "../spec/edit.js";
@@ -77,13 +77,7 @@ export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): P
 
 /** The first phases of every removal: the new LB configs everywhere, then the node's own LB stopped. */
 export function leaveLoadBalancers(target: NodeSpec, lbFiles: ReadonlyMap<string, readonly RenderedConfig[]>, onNode: boolean): Phase[] {
-  const lbSteps: Step[] = [...lbFiles].map(([machine, files]) => ({
-    id: `lb:${machine}`,
-    node: machine,
-    title: `drop ${target.name} from ${[...new Set(files.map((f) => f.service))].join(" + ")}`,
-    describe: files.map((f) => `${f.path}: validate, install with backup, reload ${f.service}`),
-    run: (ctx) => activateConfigs(need(ctx.hosts, machine), files, ctx.signal),
-  }));
+  const lbSteps = [...lbFiles].map(([machine, files]) => lbFilesStep(`lb:${machine}`, machine, files, `drop ${target.name} from ${[...new Set(files.map((f) => f.service))].join(" + ")}`));
   const phases: Phase[] = [{ title: `Take ${target.name} out of the load balancers`, mode: "parallel", steps: lbSteps }];
   // control planes and gateway nodes run keepalived + haproxy
   if (onNode && (target.role === "control-plane" || target.gateway === true)) {

@@ -16,10 +16,10 @@ export function backendApiPortOf(spec: ClusterSpec): number {
 
 /**
  * The load-balancer layout input exactly as install builds it (facts for the interfaces, the template
- * overrides, the stats password), so configs rendered for taking a node out of service and back differ
+ * overrides (or `templates`, a --templates flag), the stats password), so configs rendered for taking a node out of service and back differ
  * from the installed ones only where they must.
  */
-export async function serviceLayoutInput(spec: ClusterSpec, session: Session, ctx: RunContext): Promise<ServiceLayoutInput> {
+export async function serviceLayoutInput(spec: ClusterSpec, session: Session, ctx: RunContext, templates?: string): Promise<ServiceLayoutInput> {
   const stats = spec.spec.loadBalancer.stats;
   const statsPassword = stats.enabled && stats.password ? await resolveSecret(stats.password, { interactive: ctx.interactive, label: "spec.loadBalancer.stats.password" }) : undefined;
   const machines = machinesOf(spec).filter((m) => session.hosts.has(m.name));
@@ -28,7 +28,7 @@ export async function serviceLayoutInput(spec: ClusterSpec, session: Session, ct
     spec,
     facts,
     backendApiPort: backendApiPortOf(spec),
-    templates: templateSource(spec.spec.loadBalancer.templates),
+    templates: templateSource(templates ?? spec.spec.loadBalancer.templates),
     ...(statsPassword ? { statsPassword } : {}),
   };
 }

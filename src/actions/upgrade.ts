@@ -1,26 +1,23 @@
-import { applyLocked } from "./locked-apply.js";
 import { writeFile } from "node:fs/promises";
 import type { RunContext } from "../core/context.js";
 import { HactlError } from "../core/errors.js";
-import { forEachNode } from "../core/parallel.js";
-import { describePlan, planIsEmpty, type Plan } from "../core/plan.js";
-import { MICROK8S_API_PORT } from "../distros/microk8s.js";
-import { gatherFacts } from "../gather/facts.js";
+import { describePlan, planIsEmpty, planJson, type Plan } from "../core/plan.js";
+import { gatherKubeadmState } from "../gather/kubeadm-state.js";
 import { gatherMicrok8sState } from "../gather/microk8s-state.js";
-import { templateSource } from "../lb/template-source.js";
-import { lbLayout } from "../phases/lb-configs.js";
-import { need } from "../phases/prepare-hosts.js";
-import { microk8sUpgradeRefusals, outlineMicrok8sUpgrade, planMicrok8sUpgrade, type Microk8sUpgradeInput, type UpgradeLbInput, type UpgradeOutline } from "../phases/upgrade-microk8s.js";
+import { kubeadmUpgradeRefusals, outlineKubeadmUpgrade, planKubeadmUpgrade, type KubeadmUpgradeInput } from "../phases/upgrade-kubeadm.js";
+import { microk8sUpgradeRefusals, outlineMicrok8sUpgrade, planMicrok8sUpgrade, type Microk8sUpgradeInput } from "../phases/upgrade-microk8s.js";
+import type { RollingUpgradeInput, UpgradeOutline } from "../phases/upgrade-rolling.js";
 import { parseTargetMinor } from "../phases/upgrade-versions.js";
 import { setPath } from "../spec/edit.js";
 import { loadSpecFile } from "../spec/parse.js";
-import { controlPlaneNodes, type ClusterSpec } from "../spec/schema.js";
-import { resolveSecret } from "../spec/secrets.js";
+import type { ClusterSpec } from "../spec/schema.js";
 import { apiEndpoint } from "./converge-stages.js";
 import { withClusterSession } from "./install.js";
+import { applyLocked } from "./locked-apply.js";
+import { serviceLayoutInput } from "./service-layout.js";
 import { lockNode, type Session } from "./session.js";
 import { backupBeforeUpgrade } from "./upgrade-backup.js";
-import { probeLivez } from "./verify-api.js";
+import { waitLivez } from "./verify-api.js";
 
 export interface UpgradeOptions {
   file: string;
@@ -31,6 +28,8 @@ export interface UpgradeOptions {
   batchSize?: string;
   drainTimeout: string;
   templates?: string;
+  /** The operator took a backup: the upgrade takes none. */
+  skipBackup: boolean;
 }
 
 /**
@@ -48,11 +47,6 @@ export async function runUpgrade(opts: UpgradeOptions, ctx: RunContext): Promise
   // both already checked by the command line (intOption)
   const batchSize = opts.batchSize === undefined ? undefined : Number(opts.batchSize);
   const drainSeconds = Number(opts.drainTimeout);
-  if (spec.spec.distribution.type !== "microk8s") {
-    throw new HactlError("NOT_IMPLEMENTED", "hactl upgrade supports MicroK8s clusters in this version", {
-      remedy: "Upgrade a kubeadm cluster with kubeadm upgrade plan/apply on the first control plane and kubeadm upgrade node on the others, one node at a time.",
-    });
-  }
   const recordTo = async (): Promise<void> => {
     if (opts.to === undefined || spec.spec.distribution.version === target) return;
     await writeFile(opts.file, setPath(loaded.text, ["spec", "distribution", "version"], target));
@@ -60,38 +54,38 @@ export async function runUpgrade(opts: UpgradeOptions, ctx: RunContext): Promise
   };
   return withClusterSession(spec, "upgrade", ctx, { lock: !opts.dryRun }, async (session) => {
     ctx.reporter.phase("Read the cluster");
-    const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
     const endpoint = apiEndpoint(spec);
-    const input: Microk8sUpgradeInput = {
+    const rolling: RollingUpgradeInput = {
       spec,
-      state,
       target,
       ...(batchSize !== undefined ? { batchSize } : {}),
       drainSeconds,
-      lb: await upgradeLbInput(spec, session, opts, ctx),
-      ...(endpoint ? { apiReachable: () => probeLivez(endpoint.host, endpoint.port, 3000) } : {}),
+      layout: await serviceLayoutInput(spec, session, ctx, opts.templates),
+      ...(endpoint ? { endpoint } : {}),
+      probe: waitLivez,
     };
-    const refusals = microk8sUpgradeRefusals(input);
+    const distro = await readDistribution(spec, session, rolling);
+    const refusals = distro.refusals();
     if (refusals.length > 0) {
       throw new HactlError("UPGRADE_REFUSED", `refusing to upgrade to ${target}; nothing was changed`, {
         details: refusals.map((r) => `- ${r}`).join("\n"),
         remedy: refusals[0],
       });
     }
-    const outline = outlineMicrok8sUpgrade(input);
-    const plan = planMicrok8sUpgrade(input, outline);
+    const outline = distro.outline();
+    const plan = distro.plan(outline);
     if (planIsEmpty(plan)) {
-      ctx.reporter.info(`Nothing to do: every node runs MicroK8s ${target} with refreshes held.`);
+      ctx.reporter.info(`Nothing to do: every node runs ${distro.name} ${target}${distro.held}.`);
       ctx.reporter.result({ target, path: [], nothingToDo: true });
       if (!opts.dryRun) await recordTo();
       return 0;
     }
     ctx.reporter.print(formatOutline(outline, target));
     if (spec.spec.nodes.filter((n) => n.role === "control-plane").length < 2 && outline.path.length > 0) {
-      ctx.reporter.warn("A single control plane: the API is unavailable while it refreshes.");
+      ctx.reporter.warn("A single control plane: the API is unavailable while it is upgraded.");
     }
-    const backup = await backupBeforeUpgrade(spec, ctx, opts.dryRun);
     if (opts.dryRun) {
+      const backup = await backupBeforeUpgrade(spec, session, ctx, { specFile: opts.file, dryRun: true, skip: opts.skipBackup });
       ctx.reporter.print(backup.note);
       ctx.reporter.phase("Plan (dry run: nothing is changed)");
       ctx.reporter.print(describePlan(plan));
@@ -103,6 +97,8 @@ export async function runUpgrade(opts: UpgradeOptions, ctx: RunContext): Promise
       const { confirm } = await import("../ui/prompts.js");
       if (!(await confirm(`Upgrade ${spec.metadata.name} to ${target}?`, false))) throw new HactlError("USER_ABORTED", "cancelled before any change");
     }
+    const backup = await backupBeforeUpgrade(spec, session, ctx, { specFile: opts.file, dryRun: false, skip: opts.skipBackup });
+    ctx.reporter.info(backup.note);
     try {
       // the session already holds the cluster lock
       const summary = await applyLocked(plan, spec, session, { command: "upgrade", lockOn: undefined, journalOn: lockNode(spec, session) }, ctx);
@@ -111,25 +107,29 @@ export async function runUpgrade(opts: UpgradeOptions, ctx: RunContext): Promise
       throw err instanceof HactlError ? stoppedHere(err, opts, target) : err;
     }
     await recordTo();
-    ctx.reporter.result({ target, ...outlineJson(outline), upgraded: true });
-    ctx.reporter.print(`\nEvery node runs MicroK8s ${target}. Next: hactl status -f ${opts.file}`);
+    ctx.reporter.result({ target, ...outlineJson(outline), backup: backup.location ?? null, upgraded: true });
+    ctx.reporter.print(`\nEvery node runs ${distro.name} ${target}. Next: hactl status -f ${opts.file}`);
     return 0;
   });
 }
 
-/** Rendered LB configs with every node in service, and a pure way to render them without some. */
-async function upgradeLbInput(spec: ClusterSpec, session: Session, opts: UpgradeOptions, ctx: RunContext): Promise<UpgradeLbInput> {
-  const lb = spec.spec.loadBalancer;
-  const machines = lb.mode === "external" ? (lb.external?.hosts ?? []) : lb.mode === "keepalived-haproxy" ? controlPlaneNodes(spec) : [];
-  const facts = await forEachNode("Gather facts", machines, (m) => gatherFacts(need(session.hosts, m.name), [], []));
-  const stats = lb.stats;
-  const statsPassword = stats.enabled && stats.password ? await resolveSecret(stats.password, { interactive: ctx.interactive, label: "spec.loadBalancer.stats.password" }) : undefined;
-  const base = { spec, facts, backendApiPort: MICROK8S_API_PORT, templates: templateSource(opts.templates ?? lb.templates), ...(statsPassword ? { statsPassword } : {}) };
-  return {
-    normal: lbLayout(base).files,
-    without: (nodes, standby) => lbLayout({ ...base, outOfService: nodes, ...(standby ? { vrrpStandby: standby } : {}) }).files,
-    ...(lb.mode === "keepalived-haproxy" && lb.vip ? { controlPlaneVip: lb.vip } : {}),
-  };
+/** One distribution's reading of the cluster, behind the same three questions. */
+interface DistributionUpgrade {
+  name: string;
+  /** How the "nothing to do" line ends: what keeps the nodes from upgrading on their own. */
+  held: string;
+  refusals(): string[];
+  outline(): UpgradeOutline;
+  plan(outline: UpgradeOutline): Plan;
+}
+
+async function readDistribution(spec: ClusterSpec, session: Session, rolling: RollingUpgradeInput): Promise<DistributionUpgrade> {
+  if (spec.spec.distribution.type === "kubeadm") {
+    const input: KubeadmUpgradeInput = { ...rolling, state: await gatherKubeadmState(session.hosts, spec.spec.nodes) };
+    return { name: "Kubernetes (kubeadm)", held: "", refusals: () => kubeadmUpgradeRefusals(input), outline: () => outlineKubeadmUpgrade(input), plan: (o) => planKubeadmUpgrade(input, o) };
+  }
+  const input: Microk8sUpgradeInput = { ...rolling, state: await gatherMicrok8sState(session.hosts, spec.spec.nodes) };
+  return { name: "MicroK8s", held: " with refreshes held", refusals: () => microk8sUpgradeRefusals(input), outline: () => outlineMicrok8sUpgrade(input), plan: (o) => planMicrok8sUpgrade(input, o) };
 }
 
 /** The version path and the order, before the per-node steps. */
@@ -150,9 +150,6 @@ function outlineJson(outline: UpgradeOutline): Record<string, unknown> {
   return { from: Object.fromEntries(outline.minors), path: outline.path, passes: outline.passes, resumed: outline.resumed };
 }
 
-function planJson(plan: Plan): unknown {
-  return plan.map((p) => ({ phase: p.title, mode: p.mode, steps: p.steps.map((s) => ({ id: s.id, node: s.node, title: s.title, describe: s.describe })) }));
-}
 
 /** A stopped upgrade says which node is left out of service and how to resume. */
 function stoppedHere(err: HactlError, opts: UpgradeOptions, target: string): HactlError {

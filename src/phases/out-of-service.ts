@@ -10,8 +10,9 @@ import { lbLayout, type LbLayoutInput } from "./lb-configs.js";
 import { need } from "./prepare-hosts.js";
 
 /**
- * Taking one control plane out of service and putting it back, for work that restarts its API server
- * (certificate renewal, upgrades). Out of service means: in no haproxy/nginx backend list on any
+ * Taking nodes out of service and putting them back, for work that restarts an API server or a kubelet
+ * (certificate renewal, upgrades); the one implementation of putting load-balancer configs live on every
+ * LB machine and of waiting for the VIP to move, which remove-node (and so reset) uses too. Out of service means: in no haproxy/nginx backend list on any
  * load-balancer machine (reloaded gracefully, so connections already open finish), and with the lowest
  * VRRP priority so it hands the VIP to a peer and does not take it back. Back in service means: its API
  * answers on the node itself, every load balancer gets the normal configs again, and the API answers
@@ -45,43 +46,79 @@ export function outOfServiceRefusal(input: ServiceLayoutInput, node: NodeSpec): 
   return undefined;
 }
 
-/** Pure: every load-balancer machine's files with `nodes` out of service (empty set: the normal files). */
-export function serviceLayoutFiles(input: ServiceLayoutInput, outOfService: ReadonlySet<string>): Map<string, RenderedConfig[]> {
-  return lbLayout({ ...input, outOfService }).files;
+/** Pure: every load-balancer machine's files with `nodes` out of service (empty set: the normal files), `standby` at the lowest VRRP priority. */
+export function serviceLayoutFiles(input: ServiceLayoutInput, outOfService: ReadonlySet<string>, standby?: ReadonlySet<string>): Map<string, RenderedConfig[]> {
+  return lbLayout({ ...input, outOfService, ...(standby && standby.size > 0 ? { vrrpStandby: standby } : {}) }).files;
 }
 
+/** Pure: whether taking `nodes` out changes any load balancer's files (a worker no backend lists: no). */
+export function serviceLayoutChanges(input: ServiceLayoutInput, nodes: ReadonlySet<string>, standby?: ReadonlySet<string>): boolean {
+  const before = serviceLayoutFiles(input, new Set(), standby);
+  const during = serviceLayoutFiles(input, nodes, standby);
+  return [...before].some(([machine, files]) => JSON.stringify(during.get(machine)) !== JSON.stringify(files));
+}
+
+/** The VIP the control planes share, when keepalived runs on them. */
+export function controlPlaneVip(input: ServiceLayoutInput): string | undefined {
+  const lb = input.spec.spec.loadBalancer;
+  return lb.mode === "keepalived-haproxy" ? lb.vip : undefined;
+}
+
+export interface ServiceOptions {
+  /** Distinguishes the step ids of the same node taken out more than once in one plan (e.g. the minor of an upgrade pass). */
+  key?: string;
+  /** Control planes kept in every backend but at the lowest VRRP priority meanwhile (an upgrade between passes). */
+  standby?: ReadonlySet<string>;
+  /** Where clients reach the API; checked after the switch when given. */
+  endpoint?: ApiEndpoint;
+  probe?: LivezProbe;
+}
+
+const idOf = (nodes: readonly NodeSpec[], opts: ServiceOptions): string => `${opts.key ? `${opts.key}:` : ""}${nodes.map((n) => n.name).join("+")}`;
+
 /**
- * Pure: the phases that take `node` out of service: new configs on every load-balancer machine (the
- * node's own keepalived with the lowest priority), then a wait until the node no longer holds the VIP.
+ * Pure: the phases that take `nodes` out of service: new configs on every load-balancer machine (a control
+ * plane's own keepalived with the lowest priority), then a wait until none of them holds the VIP, then
+ * (with an endpoint) the API through it.
  */
-export function takeOutOfService(input: ServiceLayoutInput, node: NodeSpec): Phase[] {
-  const files = serviceLayoutFiles(input, new Set([node.name]));
-  const lbSteps = [...files].map(([machine, machineFiles]) => lbFilesStep(`oos:${node.name}:lb:${machine}`, machine, machineFiles, machine === node.name ? `lowest VRRP priority, ${node.name} out of the backends` : `${node.name} out of the backends`));
-  const phases: Phase[] = [{ title: `Take ${node.name} out of service`, mode: "parallel", steps: lbSteps }];
-  const vip = input.spec.spec.loadBalancer.vip;
-  if (input.spec.spec.loadBalancer.mode === "keepalived-haproxy" && vip && node.role === "control-plane") {
-    phases.push({ title: `${node.name} hands the VIP over`, mode: "serial", steps: [vipReleasedStep(node.name, vip)] });
-  }
+export function takeOutOfService(input: ServiceLayoutInput, target: NodeSpec | readonly NodeSpec[], opts: ServiceOptions = {}): Phase[] {
+  const nodes = Array.isArray(target) ? (target as readonly NodeSpec[]) : [target as NodeSpec];
+  const names = nodes.map((n) => n.name);
+  const id = idOf(nodes, opts);
+  const files = serviceLayoutFiles(input, new Set(names), opts.standby);
+  const lbSteps = [...files].map(([machine, machineFiles]) =>
+    lbFilesStep(`oos:${id}:lb:${machine}`, machine, machineFiles, names.includes(machine) ? `lowest VRRP priority, ${machine} out of the backends` : `${names.join(", ")} out of the backends`),
+  );
+  const phases: Phase[] = [{ title: `Take ${names.join(", ")} out of service`, mode: "parallel", steps: lbSteps }];
+  const vip = controlPlaneVip(input);
+  const cps = nodes.filter((n) => n.role === "control-plane");
+  if (vip && cps.length > 0) phases.push({ title: `${cps.map((n) => n.name).join(", ")} hand${cps.length === 1 ? "s" : ""} the VIP over`, mode: "serial", steps: cps.map((n) => vipReleasedStep(n.name, vip, `oos:${opts.key ? `${opts.key}:` : ""}${n.name}:vip`)) });
+  if (opts.endpoint && opts.probe && cps.length > 0) phases.push({ title: "API through the load balancer", mode: "serial", steps: [throughEndpointStep(`oos:${id}:endpoint`, names[0] ?? "", opts.endpoint, opts.probe)] });
   return phases;
 }
 
 /**
- * Pure: the phases that put `node` back: its API must answer on the node itself (optionally with a
- * certificate valid past `servedValidAfter`), then the normal configs everywhere, then the API through
- * `endpoint` (when there is one).
+ * Pure: the phases that put `nodes` back: a control plane's API must answer on the node itself (optionally
+ * with a certificate valid past `servedValidAfter`), then the normal configs everywhere (standby nodes
+ * kept at the lowest VRRP priority), then the API through `endpoint` (when there is one).
  */
-export function putBackInService(input: ServiceLayoutInput, node: NodeSpec, opts: { endpoint?: ApiEndpoint; probe: LivezProbe; servedValidAfter?: Date }): Phase[] {
-  const files = serviceLayoutFiles(input, new Set());
-  const lbSteps = [...files].map(([machine, machineFiles]) => lbFilesStep(`ois:${node.name}:lb:${machine}`, machine, machineFiles, `${node.name} back in the backends`));
-  const phases: Phase[] = [
-    { title: `${node.name}'s API answers`, mode: "serial", steps: [apiServingStep(node, input.backendApiPort, opts.servedValidAfter)] },
-    { title: `Put ${node.name} back in service`, mode: "parallel", steps: lbSteps },
-  ];
-  if (opts.endpoint) phases.push({ title: "API through the load balancer", mode: "serial", steps: [throughEndpointStep(node.name, opts.endpoint, opts.probe)] });
+export function putBackInService(input: ServiceLayoutInput, target: NodeSpec | readonly NodeSpec[], opts: ServiceOptions & { probe: LivezProbe; servedValidAfter?: Date }): Phase[] {
+  const nodes = Array.isArray(target) ? (target as readonly NodeSpec[]) : [target as NodeSpec];
+  const names = nodes.map((n) => n.name);
+  const id = idOf(nodes, opts);
+  const files = serviceLayoutFiles(input, new Set(), opts.standby);
+  const kept = opts.standby && opts.standby.size > 0 ? `, ${[...opts.standby].join(", ")} kept at the lowest VRRP priority` : "";
+  const lbSteps = [...files].map(([machine, machineFiles]) => lbFilesStep(`ois:${id}:lb:${machine}`, machine, machineFiles, `${names.join(", ")} back in the backends${kept}`));
+  const cps = nodes.filter((n) => n.role === "control-plane");
+  const phases: Phase[] = [];
+  if (cps.length > 0) phases.push({ title: `${cps.map((n) => n.name).join(", ")}'s API answers`, mode: "serial", steps: cps.map((n) => apiServingStep(n, input.backendApiPort, opts.servedValidAfter, opts.key)) });
+  phases.push({ title: `Put ${names.join(", ")} back in service`, mode: "parallel", steps: lbSteps });
+  if (opts.endpoint) phases.push({ title: "API through the load balancer", mode: "serial", steps: [throughEndpointStep(`ois:${id}:endpoint`, names[0] ?? "", opts.endpoint, opts.probe)] });
   return phases;
 }
 
-function lbFilesStep(id: string, machine: string, files: readonly RenderedConfig[], title: string): Step {
+/** One machine's load-balancer files put live (validated, installed with a backup, reloaded gracefully). */
+export function lbFilesStep(id: string, machine: string, files: readonly RenderedConfig[], title: string): Step {
   return {
     id,
     node: machine,
@@ -91,9 +128,9 @@ function lbFilesStep(id: string, machine: string, files: readonly RenderedConfig
   };
 }
 
-function vipReleasedStep(node: string, vip: string): Step {
+function vipReleasedStep(node: string, vip: string, id: string): Step {
   return {
-    id: `oos:${node}:vip`,
+    id,
     node,
     title: `wait until ${node} no longer holds the VIP ${vip}`,
     describe: [`ip -4 -o addr show (until ${vip} is gone, at most ${VIP_RELEASE_MS / 1000} s)`],
@@ -106,7 +143,7 @@ function vipReleasedStep(node: string, vip: string): Step {
         if (Date.now() > deadline) {
           throw new HactlError("UNHEALTHY", `${node} still holds the VIP ${vip} after its VRRP priority was lowered`, {
             node,
-            remedy: "Check that the other control planes' keepalived runs (hactl status); then run the same command again.",
+            remedy: "Check that the other control planes' keepalived runs (hactl status); nothing on this node was stopped. Then run the same command again.",
           });
         }
         if (ctx.signal.aborted) break;
@@ -134,9 +171,9 @@ while [ "$i" -lt "$seconds" ]; do
 done
 exit 1`;
 
-function apiServingStep(node: NodeSpec, port: number, validAfter: Date | undefined): Step {
+function apiServingStep(node: NodeSpec, port: number, validAfter: Date | undefined, key: string | undefined): Step {
   return {
-    id: `ois:${node.name}:api`,
+    id: `ois:${key ? `${key}:` : ""}${node.name}:api`,
     node: node.name,
     title: `API answers on ${node.address}:${port}${validAfter ? " with the renewed certificate" : ""}`,
     describe: [`openssl s_client -connect ${node.address}:${port} (at most ${API_SERVING_SECONDS} s)`],
@@ -161,9 +198,9 @@ function apiServingStep(node: NodeSpec, port: number, validAfter: Date | undefin
   };
 }
 
-function throughEndpointStep(node: string, endpoint: ApiEndpoint, probe: LivezProbe): Step {
+function throughEndpointStep(id: string, node: string, endpoint: ApiEndpoint, probe: LivezProbe): Step {
   return {
-    id: `ois:${node}:endpoint`,
+    id,
     node,
     title: `API answers through https://${endpoint.host}:${endpoint.port}`,
     describe: [`GET https://${endpoint.host}:${endpoint.port}/livez`],

@@ -3,16 +3,13 @@ import type { Command } from "../core/command.js";
 import type { RemoteHost } from "../core/host.js";
 import type { Step, StepContext } from "../core/plan.js";
 import { parseNodes } from "../distros/kubectl.js";
-import type { RenderedConfig } from "../lb/render.js";
-import { findVipHolders } from "../gather/cluster-status.js";
-import { activateConfigs } from "./activate-config.js";
 import { need } from "./prepare-hosts.js";
 import { minorOfVersion } from "./upgrade-versions.js";
 
 /**
- * The small effectful bodies of an upgrade's steps, shared by every distribution: mark + drain, the load
- * balancers without a node (and the VIP away from it), wait until the node is back with its new version,
- * and put it back. The distribution supplies its kubectl and its own refresh.
+ * The small effectful bodies of an upgrade's steps, shared by every distribution: mark + drain, wait until
+ * the node is back with its new version, uncordon. Load balancers and the VIP: src/phases/out-of-service.ts.
+ * The distribution supplies its kubectl and its own upgrade steps.
  */
 
 /** Set on a node while hactl has it out of service, so a resumed run knows to put it back. */
@@ -62,58 +59,10 @@ export function drainStep(o: DrainInput): Step {
         throw new HactlError("COMMAND_FAILED", `the drain of ${o.node} did not finish within ${o.drainSeconds}s: a pod could not be evicted`, {
           node: o.node,
           details: `${res.stdout}\n${res.stderr}`.trim().split("\n").slice(-10).join("\n"),
-          remedy: `${o.node} is cordoned but still runs its pods and MicroK8s was not touched. Fix what blocks the eviction (often a PodDisruptionBudget with no room: kubectl get pdb -A), then run the same hactl upgrade again; or raise --drain-timeout.`,
+          remedy: `${o.node} is cordoned but still runs its pods and was not upgraded. Fix what blocks the eviction (often a PodDisruptionBudget with no room: kubectl get pdb -A), then run the same hactl upgrade again; or raise --drain-timeout.`,
         });
       }
       return "changed";
-    },
-  };
-}
-
-export interface LbSwitchInput {
-  id: string;
-  node: string;
-  title: string;
-  describe: string[];
-  /** Configs per load-balancer machine for this moment (node out of service, or back). */
-  files: ReadonlyMap<string, readonly RenderedConfig[]>;
-  /** When the node is in the VRRP group: wait until it no longer holds this VIP. */
-  vipAwayFrom?: string;
-  /** The API through the VIP; checked after the switch. */
-  apiReachable?: () => Promise<boolean>;
-}
-
-/**
- * Puts one set of load-balancer configs live on every LB machine at once (validated, then reloaded
- * gracefully); with vipAwayFrom, waits until the node no longer holds the VIP and the API answers
- * through it, before anything on the node is stopped.
- */
-export function lbSwitchStep(o: LbSwitchInput): Step {
-  return {
-    id: o.id,
-    node: o.node,
-    title: o.title,
-    describe: o.describe,
-    async run(ctx) {
-      const outcomes = await Promise.all([...o.files].map(([machine, files]) => activateConfigs(need(ctx.hosts, machine), files, ctx.signal)));
-      const vip = o.vipAwayFrom;
-      if (vip) {
-        const self = new Map([[o.node, need(ctx.hosts, o.node)]]);
-        const moved = await pollUntil(ctx, 30_000, async () => (await findVipHolders(self, vip)).length === 0, 500);
-        if (!moved) {
-          throw new HactlError("UNHEALTHY", `${o.node} still holds the VIP ${vip} 30s after its VRRP priority was lowered`, {
-            node: o.node,
-            remedy: "Check keepalived on the other control planes (hactl status); nothing on this node was stopped.",
-          });
-        }
-      }
-      if (o.apiReachable && !(await pollUntil(ctx, 60_000, o.apiReachable))) {
-        throw new HactlError("UNHEALTHY", "the API does not answer through the VIP after the load balancers changed", {
-          node: o.node,
-          remedy: "Run hactl status to see which load balancer or API server is down; nothing on this node was stopped.",
-        });
-      }
-      return outcomes.includes("changed") || vip ? "changed" : "unchanged";
     },
   };
 }
@@ -124,8 +73,8 @@ export interface CheckInput {
   runner: string;
   minor: string;
   kubectl: Kubectl;
-  /** Control planes: the datastore must have this many voters again (read on `node`). */
-  voters?: { expected: number; count: (host: RemoteHost) => Promise<number> };
+  /** Control planes: the datastore must have this many voting members again (read on `node`); `via` names the command. */
+  voters?: { expected: number; count: (host: RemoteHost) => Promise<number>; via: string };
   apiReachable?: () => Promise<boolean>;
   timeoutMs: number;
 }
@@ -138,7 +87,7 @@ export function checkStep(o: CheckInput): Step {
     title: `check: Ready on ${o.minor}${o.voters ? ", datastore voters back" : ""}${o.apiReachable ? ", API through the VIP" : ""}`,
     describe: [
       `on ${o.runner}: kubectl get nodes until ${o.node} is Ready with kubelet ${o.minor}.x`,
-      ...(o.voters ? [`microk8s status until the datastore has ${o.voters.expected} voters again`] : []),
+      ...(o.voters ? [`${o.voters.via} until the datastore has ${o.voters.expected} voters again`] : []),
       ...(o.apiReachable ? ["the API answers through the VIP"] : []),
     ],
     async run(ctx) {

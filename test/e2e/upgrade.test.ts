@@ -2,6 +2,7 @@
 // the VIP, refusals before any change, a failure mid-upgrade and its resumption, and snapd's auto-refresh.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { request } from "node:https";
 import type { TLSSocket } from "node:tls";
 import { labClusterYaml } from "../lab/cluster-yaml.mjs";
@@ -92,7 +93,7 @@ describe("hactl upgrade (MicroK8s)", () => {
     expect(dry.stdout).toContain("Nothing to do");
   });
 
-  it("refuses a downgrade and a bad --to before any change (exit 2); --dry-run prints the path, the order and the backup note", async () => {
+  it("refuses a downgrade and a bad --to before any change (exit 2); --dry-run prints the path, the order and where the backup goes", async () => {
     const down = await hactl(dir, ["upgrade", "--to", "1.28", "-f", spec, "--yes"]);
     expect(down.code, `${down.stdout}\n${down.stderr}`).toBe(2);
     expect(down.stderr).toContain("refusing to upgrade to 1.28; nothing was changed");
@@ -106,7 +107,7 @@ describe("hactl upgrade (MicroK8s)", () => {
     expect(dry.stdout).toContain("1.30: control planes one at a time: node-3 → node-2 → node-1");
     expect(dry.stdout).toContain("1.31: control planes one at a time: node-1 → node-3 → node-2");
     expect(dry.stdout).toContain("1.30: workers in batches: [node-4]");
-    expect(dry.stdout).toContain("Backup: not taken by this build");
+    expect(dry.stdout).toContain(`Backup: the datastore is backed up before the first change, to ${join(dir, "backups")}/`);
     expect(dry.stdout).toContain("snap refresh microk8s --channel=1.31/stable");
     for (const n of ALL) expect(await snapRow(n)).toContain("1.29/stable");
     expect((await kubeNodes()).every((n) => !n.spec?.unschedulable)).toBe(true);

@@ -94,8 +94,9 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     .addOption(intOption("--batch-size <n>", "at most this many workers at once (default and maximum: max(1, 10% of the workers))", { min: 1, max: 1000 }))
     .addOption(drainTimeoutOption(300))
     .option("--templates <dir>", "directory with template overrides (keepalived, haproxy, nginx)")
+    .option("--skip-backup", "take no datastore backup first (you took one yourself)", false)
     .action(function (this: Command) {
-      const opts = this.opts<{ file: string; to?: string; dryRun: boolean; batchSize?: string; drainTimeout: string; templates?: string }>();
+      const opts = this.opts<{ file: string; to?: string; dryRun: boolean; batchSize?: string; drainTimeout: string; templates?: string; skipBackup: boolean }>();
       return wrap("upgrade", async (ctx) => (await import("../../actions/upgrade.js")).runUpgrade(opts, ctx))();
     });
 

@@ -4,7 +4,8 @@ import { X509Certificate, createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import https from "node:https";
 import YAML from "yaml";
-import { Etcd, KIT_CLIENT_PORT, endpointFor, knownEndpoints, peerUrl, startEtcd, stopEtcd } from "./etcd.mjs";
+import { kubeVersionOf, packageVersion, pinPackages } from "./apt.mjs";
+import { Etcd, KIT_CLIENT_PORT, endpointFor, knownEndpoints, peerUrl, restartEtcdFromConf, startEtcd, stopEtcd, waitEtcdHealthy } from "./etcd.mjs";
 import { jwsSign, tokenValid } from "./kubeadm-server.mjs";
 import { registerNode, startAgent, stopAgent, versionFor, waitNodeReady } from "./node.mjs";
 import { K, applyObject, withStore } from "./store.mjs";
@@ -586,6 +587,127 @@ async function reset(/** @type {ReturnType<typeof parseArgs>} */ a) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// upgrade plan / apply / node (cmd/kubeadm/app/cmd/upgrade, phases/upgrade/policy.go)
+
+/** [major, minor, patch] of "v1.33.1". */
+const semver = (/** @type {string} */ v) => (/^v?(\d+)\.(\d+)\.(\d+)$/.exec(v) ?? []).slice(1).map(Number);
+const cmpVersion = (/** @type {string} */ a, /** @type {string} */ b) => {
+  const [x, y] = [semver(a), semver(b)];
+  for (let i = 0; i < 3; i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+  return 0;
+};
+const minorOf = (/** @type {string} */ v) => semver(v)[1] ?? 0;
+
+/** @returns {never} */
+function versionFatal(/** @type {string[]} */ errors) {
+  fail(1, `[upgrade/version] FATAL: the --version argument is invalid due to these errors:\n\n${errors.map((e) => `\t- ${e}`).join("\n")}\n\nCan be bypassed if you pass the --force flag\n${STACK}`);
+}
+
+/** The control planes whose kubelet lease is gone, as kubeadm's ControlPlaneNodesReady check finds them. */
+async function notReadyControlPlanes(/** @type {Etcd} */ db) {
+  const nodes = /** @type {import("./store.mjs").NodeRec[]} */ ((await db.list(K.nodes)).map((kv) => kv.value));
+  const down = [];
+  for (const n of nodes.filter((r) => r.role === "control-plane")) if (!(await db.getRaw(K.alive(n.name)))) down.push(n.name);
+  return down;
+}
+
+async function upgradeConfig() {
+  if (!fs.existsSync(KUBELET_CONF)) kerr(`[upgrade/config] FATAL: failed to load kubelet config: open ${KUBELET_CONF}: no such file or directory`);
+  out('[upgrade/config] Reading configuration from the "kubeadm-config" ConfigMap in namespace "kube-system"...\n[upgrade/config] Use \'kubeadm init phase upload-config --config your-config.yaml\' to re-upload it.');
+  return withStore(async (db) => ({ cluster: await db.get(K.cluster), nodes: /** @type {import("./store.mjs").NodeRec[]} */ ((await db.list(K.nodes)).map((kv) => kv.value)), down: await notReadyControlPlanes(db) }), (e) =>
+    kerr(`[upgrade/config] FATAL: failed to get config map: Get "https://${localState().endpoint ?? ""}/api/v1/namespaces/kube-system/configmaps/kubeadm-config?timeout=10s": ${e.message}`),
+  );
+}
+
+function healthOrFail(/** @type {string[]} */ down) {
+  out("[upgrade] Running cluster health checks");
+  if (down.length) fail(1, `[upgrade/health] FATAL: [preflight] Some fatal errors occurred:\n\t[ERROR ControlPlaneNodesReady]: there are NotReady control-planes in the cluster: [${down.join(" ")}]\n[preflight] If you know what you are doing, you can make a check non-fatal with \`--ignore-preflight-errors=...\`\n${STACK}`);
+}
+
+/** Restarts the node's static control plane (etcd member, API server) at `version`, as the kubelet does with new manifests. */
+async function restartControlPlane(/** @type {string} */ version) {
+  const st = localState();
+  await stopAgent();
+  if (st.etcdMember) await stopEtcd();
+  await sleep(1000);
+  await stepCost("kubeadm-upgrade");
+  updateLocalState({ version });
+  if (st.etcdMember) {
+    restartEtcdFromConf();
+    await waitEtcdHealthy(30_000);
+  }
+  startAgent();
+  await waitNodeReady(st.nodeName ?? nodeName(), 30_000);
+}
+
+const COMPONENTS = ["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy", "etcd"];
+
+async function upgrade(/** @type {ReturnType<typeof parseArgs>} */ a) {
+  requireRoot();
+  const sub = a.positional[1];
+  if (!["plan", "apply", "node"].includes(sub ?? "")) kerr(`unknown command "${sub ?? ""}" for "kubeadm upgrade"`);
+  const mine = kubeVersionOf(packageVersion("kubeadm"));
+  out("[preflight] Running pre-flight checks.");
+  const { cluster, nodes, down } = await upgradeConfig();
+  const current = String(cluster?.version ?? "");
+  const st = localState();
+  if (sub === "node") {
+    if (cmpVersion(current, mine) > 0) versionFatal([`Specified version to upgrade to "${current}" is higher than the kubeadm version "${mine}". Upgrade kubeadm first using the tool you used to install kubeadm`]);
+    pinPackages();
+    if (st.role === "control-plane" && fs.existsSync(`${KUBE_DIR}/manifests/kube-apiserver.yaml`)) {
+      out(`[upgrade] Upgrading your Static Pod-hosted control plane instance to version "${current}"...`);
+      if (st.version === current) out("[upgrade/staticpods] Current and new manifests of kube-apiserver are equal, skipping upgrade");
+      else await restartControlPlane(current);
+      out("[upgrade] The control plane instance for this node was successfully upgraded!");
+    } else {
+      out("[upgrade] Skipping phase. Not a control plane node.");
+      updateLocalState({ version: current });
+    }
+    out("[upgrade/kubelet-config] The kubelet configuration for this node was successfully upgraded!\n[upgrade] Now you should go ahead and upgrade the kubelet package using your package manager.");
+    return 0;
+  }
+  if (!fs.existsSync(ADMIN_CONF)) kerr(`failed to load admin kubeconfig: open ${ADMIN_CONF}: no such file or directory`);
+  healthOrFail(down);
+  if (sub === "plan") {
+    out(`[upgrade] Fetching available versions to upgrade to\n[upgrade/versions] Cluster version: ${current}\n[upgrade/versions] kubeadm version: ${mine}`);
+    const target = cmpVersion(mine, current) > 0 && minorOf(mine) <= minorOf(current) + 1 ? mine : undefined;
+    if (!target) {
+      out("\nAwesome, you're up-to-date! Enjoy!");
+      return 0;
+    }
+    const row = (/** @type {string[]} */ r) => r.map((c, i) => (i < 3 ? c.padEnd(i === 0 ? 26 : 12) : c)).join("");
+    out(`[upgrade/versions] Target version: ${target}\n\nComponents that must be upgraded manually after you have upgraded the control plane with 'kubeadm upgrade apply':\n${row(["COMPONENT", "NODE", "CURRENT", "TARGET"])}`);
+    for (const n of nodes) out(row(["kubelet", n.name, n.version, target]));
+    out(`\nUpgrade to the latest stable version:\n\n${row(["COMPONENT", "NODE", "CURRENT", "TARGET"])}`);
+    for (const n of nodes.filter((r) => r.role === "control-plane")) for (const c of COMPONENTS) out(row([c, n.name, current, target]));
+    out(`\nYou can now apply the upgrade by executing the following command:\n\n\tkubeadm upgrade apply ${target}\n\n_____________________________________________________________________\n`);
+    return 0;
+  }
+  const wanted = a.positional[2];
+  if (!wanted) kerr("missing one or more required arguments: [version]");
+  const target = wanted.startsWith("v") ? wanted : `v${wanted}`;
+  if (!semver(target).length) kerr(`[upgrade/version] FATAL: unable to parse version "${wanted}"`);
+  /** @type {string[]} */
+  const errors = [];
+  if (cmpVersion(target, mine) > 0) errors.push(`Specified version to upgrade to "${target}" is higher than the kubeadm version "${mine}". Upgrade kubeadm first using the tool you used to install kubeadm`);
+  if (minorOf(target) > minorOf(current) + 1) errors.push(`Specified version to upgrade to "${target}" is too high; kubeadm can upgrade only 1 minor version at a time`);
+  if (minorOf(target) < minorOf(current)) errors.push(`Specified version to downgrade to "${target}" is too low; kubeadm can downgrade only patch versions (the cluster runs "${current}")`);
+  if (errors.length) versionFatal(errors);
+  out(`[upgrade/version] You have chosen to change the cluster version to "${target}"\n[upgrade/versions] Cluster version: ${current}\n[upgrade/versions] kubeadm version: ${mine}`);
+  if (!a.has("y", "yes", "f", "force")) {
+    process.stdout.write("[upgrade] Are you sure you want to proceed? [y/N]: ");
+    if (!/^y(es)?$/i.test((await readStdin()).trim())) kerr("won't proceed; the user didn't answer (Y|y) in order to continue");
+  }
+  pinPackages();
+  out(`[upgrade/staticpods] Writing new Static Pod manifests to "${KUBE_DIR}/tmp/kubeadm-upgraded-manifests"\n[upgrade/etcd] Upgrading to TLS for etcd`);
+  await restartControlPlane(target);
+  await withStore((db) => db.update(K.cluster, (c) => (c ? { ...c, version: target } : c)), (e) => kerr(`[upgrade/postupgrade] FATAL: unable to update the kubeadm-config ConfigMap: ${e.message}`));
+  out('[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" in the "kube-system" Namespace');
+  out(`\n[upgrade/successful] SUCCESS! Your cluster was upgraded to "${target}". Enjoy!\n\n[upgrade/kubelet] Now that your control plane is upgraded, please proceed with upgrading your kubelets if you haven't already done so.`);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
 // certs check-expiration / renew (cmd/kubeadm/app/cmd/certs.go)
 
 /** The kit's PKI files as kubeadm names them (the kit has no front proxy and no client certificates in its kubeconfigs). */
@@ -676,8 +798,10 @@ export async function kubeadmMain(/** @type {string[]} */ argv) {
       return reset(a);
     case "certs":
       return certs(a);
+    case "upgrade":
+      return upgrade(a);
     case "version": {
-      const v = localState().version ?? versionFor("1.32");
+      const v = kubeVersionOf(packageVersion("kubeadm"));
       if (a.get("o", "output") === "short") out(v);
       else out(`kubeadm version: &version.Info{Major:"1", Minor:"${v.split(".")[1]}", GitVersion:"${v}", GitCommit:"0000000000000000000000000000000000000000", GitTreeState:"clean", BuildDate:"2025-03-12T00:00:00Z", GoVersion:"go1.23.6", Compiler:"gc", Platform:"linux/amd64"}`);
       return 0;

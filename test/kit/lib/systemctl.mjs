@@ -1,8 +1,10 @@
 // `systemctl` stand-in: real keepalived, haproxy and nginx daemons (pid files in the node's private /run),
 // plus the kit's own services (kubelet, containerd, snap.microk8s.daemon-kubelite).
 import fs from "node:fs";
-import { restartEtcdFromConf, stopEtcd } from "./etcd.mjs";
+import { kubeVersionOf } from "./apt.mjs";
+import { Etcd, knownEndpoints, restartEtcdFromConf, stopEtcd } from "./etcd.mjs";
 import { startAgent, stopAgent } from "./node.mjs";
+import { K } from "./store.mjs";
 import { STATE_DIR, daemonPid, fail, isRoot, localState, out, parseArgs, run, sleep, startDaemon, stopDaemon } from "./util.mjs";
 
 const UNIT_DIR = `${STATE_DIR}/systemd`;
@@ -82,6 +84,7 @@ async function startUnit(/** @type {string} */ u) {
     const mine = u === "kubelet" ? st.distro === "kubeadm" : u !== "containerd" && st.distro === "microk8s";
     if (mine && st.installed) {
       if (st.etcdMember) restartEtcdFromConf();
+      if (u === "kubelet") await reportKubeletVersion(st.nodeName);
       startAgent();
     }
     return;
@@ -104,6 +107,30 @@ async function startUnit(/** @type {string} */ u) {
     jobFailed(u);
   }
   rm(marker(u, "failed"));
+}
+
+/**
+ * A kubelet that starts from a newer (or older) package reports that version in its Node object, as
+ * `kubectl get nodes` shows it.
+ */
+async function reportKubeletVersion(/** @type {string|undefined} */ name) {
+  const st = localState();
+  const pkg = st.packages?.kubelet;
+  if (!pkg || !name) return;
+  const version = kubeVersionOf(pkg);
+  const until = Date.now() + 15_000;
+  for (;;) {
+    try {
+      await new Etcd(knownEndpoints(), { perRequestMs: 1500, budgetMs: 3000 }).update(K.node(name), (cur) => (cur && cur.version !== version ? { ...cur, version } : undefined));
+      return;
+    } catch (e) {
+      if (Date.now() > until) {
+        fs.appendFileSync("/var/log/hactl-kit/kubelet.log", `${new Date().toISOString()} could not report kubelet ${version}: ${e instanceof Error ? e.message : String(e)}\n`);
+        return;
+      }
+      await sleep(500);
+    }
+  }
 }
 
 async function stopUnit(/** @type {string} */ u) {

@@ -3,7 +3,7 @@ import { describePlan, planIsEmpty } from "../../../src/core/plan.js";
 import { parseNodes } from "../../../src/distros/kubectl.js";
 import { parseStatus } from "../../../src/distros/microk8s.js";
 import type { Microk8sClusterState } from "../../../src/gather/microk8s-state.js";
-import { lbLayout } from "../../../src/phases/lb-configs.js";
+import { serviceLayoutFiles } from "../../../src/phases/out-of-service.js";
 import { microk8sUpgradeRefusals, outlineMicrok8sUpgrade, planMicrok8sUpgrade, type Microk8sUpgradeInput } from "../../../src/phases/upgrade-microk8s.js";
 import { UPGRADE_LABEL } from "../../../src/phases/upgrade-steps.js";
 import { batches, parseTargetMinor, versionPath, workerBatchSize } from "../../../src/phases/upgrade-versions.js";
@@ -11,7 +11,7 @@ import type { ClusterSpec } from "../../../src/spec/schema.js";
 import { allHealthyFacts } from "../../fakes/facts.js";
 import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { nodesJson, statusYaml, type DatastoreMember, type NodeDescription } from "../../fakes/outputs.js";
-import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
+import { EXTERNAL_NGINX, THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 
 const spec = specFrom(THREE_CP_ONE_WORKER);
 const NAMES = ["node-1", "node-2", "node-3", "worker-1"];
@@ -32,14 +32,14 @@ function cluster(minors: Record<string, string> = {}, kube: Partial<Record<strin
 }
 
 function input(state: Microk8sClusterState, target = "1.31", s: ClusterSpec = spec, over: Partial<Microk8sUpgradeInput> = {}): Microk8sUpgradeInput {
-  const base = { spec: s, facts: allHealthyFacts(s), backendApiPort: 16443 };
   return {
     spec: s,
     state,
     target,
     drainSeconds: 120,
-    lb: { normal: lbLayout(base).files, without: (nodes, standby) => lbLayout({ ...base, outOfService: nodes, ...(standby ? { vrrpStandby: standby } : {}) }).files, controlPlaneVip: "10.0.0.100" },
-    apiReachable: () => Promise.resolve(true),
+    layout: { spec: s, facts: allHealthyFacts(s), backendApiPort: 16443 },
+    endpoint: { host: "10.0.0.100", port: 7443 },
+    probe: () => Promise.resolve(true),
     ...over,
   };
 }
@@ -112,42 +112,51 @@ describe("planMicrok8sUpgrade", () => {
   });
 
   it("without the VIP on the control planes, the leader goes last in every pass", () => {
-    const o = outlineMicrok8sUpgrade(input(cluster(), "1.31", spec, { lb: { normal: new Map(), without: () => new Map() } }));
+    const external = specFrom(EXTERNAL_NGINX);
+    const o = outlineMicrok8sUpgrade(input(cluster(), "1.31", external, { layout: { spec: external, facts: allHealthyFacts(external), backendApiPort: 16443 } }));
     expect(o.passes.map((p) => p.controlPlanes)).toEqual([["node-2", "node-3", "node-1"], ["node-2", "node-3", "node-1"]]);
   });
 
   it("takes a control plane out of service before refreshing it and puts it back after the checks", () => {
     const plan = planMicrok8sUpgrade(input(cluster()));
-    const cp = plan.find((p) => p.title === "Upgrade control plane node-2 to 1.30");
-    expect(cp?.mode).toBe("serial");
-    expect(cp?.steps.map((s) => s.id)).toEqual(["drain:1.30:node-2", "lb-out:1.30:node-2", "refresh:1.30:node-2", "check:1.30:node-2", "lb-in:1.30:node-2", "uncordon:1.30:node-2"]);
-    expect(cp?.steps.every((s) => s.node === "node-2")).toBe(true);
+    const first = plan.findIndex((p) => p.title === "Drain control plane node-2 (to 1.30)");
+    const titles = plan.slice(first, first + 9).map((p) => p.title);
+    expect(titles).toEqual([
+      "Drain control plane node-2 (to 1.30)",
+      "Take node-2 out of service",
+      "node-2 hands the VIP over",
+      "API through the load balancer",
+      "Upgrade control plane node-2 to 1.30",
+      "node-2's API answers",
+      "Put node-2 back in service",
+      "API through the load balancer",
+      "Uncordon node-2",
+    ]);
+    expect(plan.find((p) => p.title === "Upgrade control plane node-2 to 1.30")?.steps.map((s) => s.id)).toEqual(["refresh:1.30:node-2", "check:1.30:node-2"]);
+    expect(plan.find((p) => p.title === "Take node-2 out of service")?.steps.map((s) => s.id)).toEqual(["oos:1.30:node-2:lb:node-1", "oos:1.30:node-2:lb:node-2", "oos:1.30:node-2:lb:node-3"]);
     const text = describePlan(plan);
     expect(text).toContain("on node-1: kubectl drain node-2 --ignore-daemonsets --delete-emptydir-data --timeout=120s");
     expect(text).toContain("wait until node-2 no longer holds the VIP 10.0.0.100");
     expect(text).toContain("snap refresh microk8s --channel=1.30/stable");
+    expect(text).toContain("microk8s status until the datastore has 3 voters again");
     // The leader's kubectl runs on another control plane while the leader refreshes.
     expect(text).toContain("on node-2: kubectl drain node-1");
-    expect(plan.map((p) => p.title)).toEqual([
+    expect(plan.map((p) => p.title).filter((t) => t.startsWith("Upgrade") || t.startsWith("Hold"))).toEqual([
       "Hold MicroK8s refreshes",
       "Upgrade control plane node-3 to 1.30",
       "Upgrade control plane node-2 to 1.30",
       "Upgrade control plane node-1 to 1.30",
-      "Take workers worker-1 to 1.30 (batch 1 of 1) out of service",
       "Upgrade workers worker-1 to 1.30 (batch 1 of 1)",
-      "Put workers worker-1 to 1.30 (batch 1 of 1) back",
       "Upgrade control plane node-1 to 1.31",
       "Upgrade control plane node-3 to 1.31",
       "Upgrade control plane node-2 to 1.31",
-      "Take workers worker-1 to 1.31 (batch 1 of 1) out of service",
       "Upgrade workers worker-1 to 1.31 (batch 1 of 1)",
-      "Put workers worker-1 to 1.31 (batch 1 of 1) back",
     ]);
   });
 
   it("renders the out-of-service configs without the node's backend and with its VRRP priority lowest", () => {
     const i = input(cluster());
-    const files = i.lb.without(new Set(["node-2"]));
+    const files = serviceLayoutFiles(i.layout, new Set(["node-2"]));
     const haproxy = files.get("node-1")?.find((f) => f.path === "/etc/haproxy/haproxy.cfg")?.content ?? "";
     expect(haproxy).not.toContain("10.0.0.12:16443");
     expect(haproxy).toContain("10.0.0.11:16443");
@@ -158,21 +167,23 @@ describe("planMicrok8sUpgrade", () => {
 
   it("keeps the VIP holder at the lowest VRRP priority until its turn in the next pass, so the VIP moves away once and back once", async () => {
     const plan = planMicrok8sUpgrade(input(cluster()));
-    const lbFiles = async (phase: string, id: string): Promise<string> => {
-      const step = plan.find((p) => p.title === phase)?.steps.find((s) => s.id === id);
+    const lbFiles = async (id: string): Promise<string> => {
+      const step = plan.flatMap((p) => p.steps).find((s) => s.id === id);
+      expect(step).toBeDefined();
       const cps = ["node-1", "node-2", "node-3"].map((n) => new FakeHost(n).on({ regex: /.*/ }, { code: 0 }));
       await step?.run({ hosts: hostMap(...cps), signal: new AbortController().signal, log: () => undefined });
       return cps[0]?.files.get("/etc/keepalived/keepalived.conf") ?? "";
     };
-    expect(await lbFiles("Upgrade control plane node-1 to 1.30", "lb-in:1.30:node-1")).toMatch(/priority 1\n/);
-    expect(await lbFiles("Upgrade control plane node-1 to 1.31", "lb-out:1.31:node-1")).toMatch(/priority 1\n/);
-    expect(await lbFiles("Upgrade control plane node-1 to 1.31", "lb-in:1.31:node-1")).toMatch(/priority 250\n/);
-    expect(await lbFiles("Upgrade control plane node-3 to 1.31", "lb-in:1.31:node-3")).toMatch(/priority 250\n/);
+    expect(await lbFiles("ois:1.30:node-1:lb:node-1")).toMatch(/priority 1\n/);
+    expect(await lbFiles("oos:1.31:node-1:lb:node-1")).toMatch(/priority 1\n/);
+    expect(await lbFiles("ois:1.31:node-1:lb:node-1")).toMatch(/priority 250\n/);
+    expect(await lbFiles("ois:1.31:node-3:lb:node-1")).toMatch(/priority 250\n/);
   });
 
   it("gives workers no load-balancer steps when no backend lists them", () => {
     const plan = planMicrok8sUpgrade(input(cluster()));
-    expect(plan.find((p) => p.title.startsWith("Take workers worker-1 to 1.30"))?.steps.map((s) => s.id)).toEqual(["drain:1.30:worker-1"]);
+    expect(plan.find((p) => p.title.startsWith("Drain workers worker-1 to 1.30"))?.steps.map((s) => s.id)).toEqual(["drain:1.30:worker-1"]);
+    expect(plan.some((p) => p.title.startsWith("Take worker-1 out of service"))).toBe(false);
   });
 
   it("resumes: nodes already on a pass's minor get no steps, a node left out of service is put back first", () => {
@@ -183,7 +194,16 @@ describe("planMicrok8sUpgrade", () => {
     expect(o.resumed).toEqual(["node-2"]);
     expect(o.passes).toEqual([{ minor: "1.30", controlPlanes: ["node-3", "node-1"], workerBatches: [["worker-1"]] }]);
     const plan = planMicrok8sUpgrade(input(state, "1.30"));
-    expect(plan[1]?.steps.map((s) => s.id)).toEqual(["resume-check:node-2", "resume-lb-in:node-2", "resume-uncordon:node-2"]);
+    expect(plan.slice(1, 6).map((p) => p.title)).toEqual(["Check node-2 (left out of service by a stopped run)", "node-2's API answers", "Put node-2 back in service", "API through the load balancer", "Uncordon node-2"]);
+    expect(plan.slice(1, 6).flatMap((p) => p.steps.map((s) => s.id))).toEqual([
+      "resume-check:node-2",
+      "ois:resume:node-2:api",
+      "ois:resume:node-2:lb:node-1",
+      "ois:resume:node-2:lb:node-2",
+      "ois:resume:node-2:lb:node-3",
+      "ois:resume:node-2:endpoint",
+      "resume-uncordon:node-2",
+    ]);
   });
 
   it("has nothing to do when every node runs the target and is held; holds an unheld node", () => {

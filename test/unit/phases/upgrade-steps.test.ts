@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { RemoteHost } from "../../../src/core/host.js";
 import type { StepContext } from "../../../src/core/plan.js";
 import { microk8s } from "../../../src/distros/microk8s.js";
-import { UPGRADE_LABEL, checkStep, drainStep, lbSwitchStep, uncordonStep } from "../../../src/phases/upgrade-steps.js";
+import { UPGRADE_LABEL, checkStep, drainStep, uncordonStep } from "../../../src/phases/upgrade-steps.js";
 import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { nodesJson } from "../../fakes/outputs.js";
 
@@ -19,21 +19,11 @@ describe("upgrade steps", () => {
     const err = await step.run(ctx(hostMap(runner))).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "COMMAND_FAILED", node: "node-2", message: "the drain of node-2 did not finish within 30s: a pod could not be evicted" });
     expect(String((err as { details?: string }).details)).toContain("disruption budget");
-    expect(String((err as { remedy?: string }).remedy)).toMatch(/node-2 is cordoned .* MicroK8s was not touched/);
+    expect(String((err as { remedy?: string }).remedy)).toMatch(/node-2 is cordoned .* was not upgraded/);
     expect(runner.lines).toEqual([
       `microk8s kubectl label node node-2 ${UPGRADE_LABEL}=1.30 --overwrite`,
       "microk8s kubectl drain node-2 --ignore-daemonsets --delete-emptydir-data --timeout=30s",
     ]);
-  });
-
-  it("moves the VIP away: waits until the node no longer holds it before anything is stopped", async () => {
-    const addr = (withVip: boolean) => ({ code: 0, stdout: `2: eth0    inet 10.0.0.11/24 scope global eth0\n${withVip ? "2: eth0    inet 10.0.0.100/32 scope global eth0\n" : ""}` });
-    const node = new FakeHost("node-1").on({ prefix: ["ip", "-4", "-o", "addr"] }, addr(true), addr(true), addr(false));
-    let probes = 0;
-    const step = lbSwitchStep({ id: "lb-out:1.30:node-1", node: "node-1", title: "out", describe: [], files: new Map(), vipAwayFrom: "10.0.0.100", apiReachable: () => Promise.resolve(++probes > 0) });
-    expect(await step.run(ctx(hostMap(node)))).toBe("changed");
-    expect(node.commandsMatching({ prefix: ["ip"] })).toHaveLength(3);
-    expect(probes).toBe(1);
   });
 
   it("checks the node is Ready with the new minor and the voters are back; otherwise stops with the node named", async () => {
@@ -45,7 +35,7 @@ describe("upgrade steps", () => {
     );
     const node = new FakeHost("node-2");
     let voters = 2;
-    const step = checkStep({ id: "check:1.30:node-2", node: "node-2", runner: "node-1", minor: "1.30", kubectl: microk8s.kubectl, timeoutMs: 10_000, voters: { expected: 3, count: () => Promise.resolve(++voters) } });
+    const step = checkStep({ id: "check:1.30:node-2", node: "node-2", runner: "node-1", minor: "1.30", kubectl: microk8s.kubectl, timeoutMs: 10_000, voters: { expected: 3, count: () => Promise.resolve(++voters), via: "microk8s status" } });
     expect(await step.run(ctx(hostMap(runner, node)))).toBe("changed");
     expect(runner.commandsMatching({ prefix: ["microk8s", "kubectl", "get"] })).toHaveLength(3);
 

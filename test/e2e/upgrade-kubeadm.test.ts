@@ -1,0 +1,97 @@
+// hactl upgrade on kubeadm in the lab (3 control planes behind keepalived/haproxy + 1 worker, installed at
+// 1.32): a refusal before any change, then a rolling upgrade to 1.33 while requests go through the VIP:
+// kubeadm upgrade apply on the first control plane, kubeadm upgrade node on the others, the kubelet and
+// kubectl packages through the kit's apt, a backup first. A second run has nothing to do.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { labClusterYaml } from "../lab/cluster-yaml.mjs";
+import { inNode, labDown, labUp, type Lab } from "../lab/lab.mjs";
+import { probeLivez } from "../../src/actions/verify-api.js";
+import { LAB_CNI, hactl, workdir, writeSpec, type HactlRun } from "./hactl.js";
+import { requestLoop } from "./lab-tls.js";
+
+let lab: Lab;
+let dir: string;
+let spec: string;
+let installSeconds = 0;
+const ALL = ["node-1", "node-2", "node-3", "node-4"];
+const HOST_FILES = ["/etc/modules-load.d/k8s.conf", "/etc/containerd/config.toml"];
+const hostFilesBefore = new Set(HOST_FILES.filter((f) => existsSync(f)));
+const shown = (run: HactlRun): string => `${run.stdout}\n${run.stderr}`;
+
+/** "STATUS VERSION" per node, from `kubectl get nodes` on node-1. */
+async function nodeVersions(): Promise<Map<string, string>> {
+  const r = await inNode("node-1", ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "get", "nodes"]);
+  expect(r.code, r.stderr).toBe(0);
+  const rows = r.stdout.trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/));
+  expect(rows.map((w) => w[0])).toEqual(ALL);
+  return new Map(rows.map((w) => [w[0] ?? "", `${w[1] ?? ""} ${w[4] ?? ""}`]));
+}
+
+beforeAll(async () => {
+  const started = Date.now();
+  lab = await labUp({ nodes: 4 });
+  dir = workdir("upgrade-kubeadm");
+  const cni = writeSpec(dir, LAB_CNI, "cni.yaml");
+  spec = writeSpec(dir, labClusterYaml(lab, { distribution: "kubeadm", controlPlanes: 3, workers: 1 }).replace('    version: "1.29"', `    version: "1.32"\n    cni: { manifest: ${cni} }`));
+  const run = await hactl(dir, ["install", "-f", spec, "--yes"], { timeoutMs: 900_000 });
+  expect(run.code, shown(run)).toBe(0);
+  installSeconds = (Date.now() - started) / 1000;
+}, 1_000_000);
+
+afterAll(async () => {
+  await labDown();
+  for (const f of HOST_FILES) if (!hostFilesBefore.has(f)) rmSync(f, { force: true });
+});
+
+describe("kubeadm upgrade", () => {
+  it("refuses a downgrade before any change; kubeadm itself refuses to skip a minor; --dry-run names the order and the backup file", async () => {
+    const down = await hactl(dir, ["upgrade", "--to", "1.31", "-f", spec, "--yes"]);
+    expect(down.code, shown(down)).toBe(2);
+    expect(down.stderr).toContain("refusing to upgrade to 1.31; nothing was changed");
+    expect(down.stderr).toContain("1.31 is lower than 1.32 on node-1, node-2, node-3, node-4: kubeadm does not downgrade a cluster by a minor");
+    const skip = await inNode("node-1", ["kubeadm", "upgrade", "apply", "v1.34.12", "-y"]);
+    expect(skip.code).toBe(1);
+    expect(skip.stderr).toContain('Specified version to upgrade to "v1.34.12" is too high; kubeadm can upgrade only 1 minor version at a time');
+    const dry = await hactl(dir, ["upgrade", "--to", "1.33", "-f", spec, "--dry-run"]);
+    expect(dry.code, shown(dry)).toBe(0);
+    expect(dry.stdout).toContain("1.33: control planes one at a time: node-3 → node-2 → node-1");
+    expect(dry.stdout).toContain("1.33: workers in batches: [node-4]");
+    expect(dry.stdout).toContain(`Backup: the datastore is backed up before the first change, to ${join(dir, "backups")}/`);
+    expect(dry.stdout).toContain("kubeadm upgrade apply v1.33.x -y");
+    expect(dry.stdout).toContain("kubeadm upgrade node");
+    for (const [, v] of await nodeVersions()) expect(v).toBe("Ready v1.32.3");
+    expect(existsSync(join(dir, "backups"))).toBe(false);
+  });
+
+  it("upgrades to 1.33 one node at a time while requests through the VIP succeed; a backup is taken first; a re-run has nothing to do", async () => {
+    const vip = lab.vips[0] as string;
+    await expect.poll(() => probeLivez(vip, 7443), { timeout: 30_000 }).toBe(true);
+    const loop = requestLoop(vip, 7443, 50, 20_000);
+    const started = Date.now();
+    const run = await hactl(dir, ["upgrade", "--to", "1.33", "-f", spec, "--yes"], { timeoutMs: 600_000 });
+    const seconds = (Date.now() - started) / 1000;
+    const traffic = await loop.stop();
+    expect(run.code, shown(run)).toBe(0);
+    const versions = await nodeVersions();
+    for (const n of ALL) expect(versions.get(n), n).toBe("Ready v1.33.1");
+    for (const n of ALL) expect((await inNode(n, ["kubeadm", "version", "-o", "short"])).stdout.trim()).toBe("v1.33.1");
+    for (const n of ALL) expect((await inNode(n, ["apt-mark", "showhold"])).stdout.split("\n").filter(Boolean).sort()).toEqual(["kubeadm", "kubectl", "kubelet"]);
+    const backups = readdirSync(join(dir, "backups")).filter((f) => f.endsWith(".tar.gz"));
+    expect(backups).toHaveLength(1);
+    expect(run.stdout + run.stderr).toContain(`Backup: ${join(dir, "backups", backups[0] ?? "")}`);
+    expect(readFileSync(spec, "utf8")).toContain('version: "1.33"');
+    // The VIP moves away from node-1 when it is taken out and back when its priority returns: a
+    // connection open at such a moment may be reset; nothing else may fail.
+    const resets = traffic.errors.filter((e) => e.includes("ECONNRESET") || e.includes("socket hang up"));
+    expect(traffic.errors.filter((e) => !resets.includes(e)), traffic.errors.join("\n")).toEqual([]);
+    expect(resets.length).toBeLessThanOrEqual(2);
+    console.log(`kubeadm upgrade figures: 1.32 → 1.33 of 3 control planes + 1 worker in ${seconds.toFixed(1)} s; ${traffic.ok + traffic.failed} requests through the VIP, ${traffic.failed} failed (${resets.length} reset at a VIP move); install took ${installSeconds.toFixed(1)} s (npm test -- test/e2e/upgrade-kubeadm.test.ts)`);
+
+    const again = await hactl(dir, ["upgrade", "-f", spec, "--yes"]);
+    expect(again.code, shown(again)).toBe(0);
+    expect(again.stdout + again.stderr).toContain("Nothing to do: every node runs Kubernetes (kubeadm) 1.33.");
+    expect(readdirSync(join(dir, "backups")).filter((f) => f.endsWith(".tar.gz"))).toHaveLength(1);
+  });
+});
