@@ -6,6 +6,7 @@ import { gatherMicrok8sState } from "../gather/microk8s-state.js";
 import { parseNodes } from "../distros/kubectl.js";
 import { MICROK8S_API_PORT, MICROK8S_PORTS, kubeconfigForVip, microk8s, parseStatus } from "../distros/microk8s.js";
 import { planMicrok8sInstall } from "../phases/install-microk8s.js";
+import { readJoinedWorkerProxies } from "../gather/worker-proxy-state.js";
 import { need } from "../phases/prepare-hosts.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/schema.js";
@@ -72,7 +73,9 @@ export async function converge(spec: ClusterSpec, session: Session, opts: Instal
   const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
   const checks = runPreflight(spec, facts, MICROK8S_PORTS, state.installed, ctx);
   const lb = await loadBalancerInputs(spec, session, facts, checks, MICROK8S_API_PORT, opts, ctx);
-  const plan = planMicrok8sInstall({ ...clusterPlanInput(spec, facts, lb), state });
+  const endpoint = apiEndpoint(spec);
+  const workerProxies = await readJoinedWorkerProxies(spec, session, state);
+  const plan = planMicrok8sInstall({ ...clusterPlanInput(spec, facts, lb), state, apiEndpoint: endpoint && `${endpoint.host}:${endpoint.port}`, workerProxies });
   const applied = await showOrApply(plan, spec, session, lockNode(spec, session), opts, ctx);
   if (!applied || opts.finish === false) return 0;
   // What day-2 commands recorded in cluster.yaml (replicas, autoscaling, Linkerd, HA, external

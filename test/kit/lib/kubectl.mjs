@@ -1,13 +1,14 @@
 // `kubectl` stand-in backed by the kit's etcd store. Output lines and exit codes follow kubectl's printers.
 import { createHash } from "node:crypto";
 import fs from "node:fs";
+import https from "node:https";
 import net from "node:net";
 import os from "node:os";
 import {
   BUILTIN_NAMESPACES, K, age, applyObject, capacityFor, deploymentProgress, deploymentView, kindInfo, listNodes, namespaceExists,
   nodeStatusWord, nodeView, notFound, pluralName, resolveKind, rolloutMark, singular, table, withStore,
 } from "./store.mjs";
-import { err, fail, out, parseArgs, readStdin, sleep, stepCost } from "./util.mjs";
+import { err, fail, localState, out, parseArgs, readStdin, sleep, stepCost } from "./util.mjs";
 
 /** The yaml package, loaded only by the commands that need it (start-up time matters for every call). */
 const loadYaml = async () => (await import("yaml")).default;
@@ -60,6 +61,26 @@ export async function connect(/** @type {string|undefined} */ explicit) {
       if (e.code === "ECONNREFUSED") fail1(`The connection to the server ${hostPort} was refused - did you specify the right host or port?`);
       fail1(`Unable to connect to the server: dial tcp ${hostPort}: connect: ${e.code === "EHOSTUNREACH" ? "no route to host" : e.message}`);
     });
+  });
+  // On a MicroK8s worker the server is its local apiserver-proxy, which passes the connection to a
+  // server of its provider.yaml: the request must be answered by an API server at the far end.
+  const st = localState();
+  if (st.distro === "microk8s" && st.role === "worker" && host === "127.0.0.1") await throughProxy(host, port, hostPort);
+}
+
+/** GET /readyz through the worker's proxy; a proxy with no reachable server closes the connection (EOF). */
+function throughProxy(/** @type {string} */ host, /** @type {number} */ port, /** @type {string} */ hostPort) {
+  return new Promise((resolve) => {
+    const req = https.get({ host, port, path: "/readyz", rejectUnauthorized: false, timeout: 5000 }, (res) => {
+      res.resume();
+      if (res.statusCode === 200) resolve(undefined);
+      else fail1(`Error from server (InternalError): an error on the server ("readyz check failed") has prevented the request from succeeding`);
+    });
+    req.on("timeout", () => {
+      req.destroy();
+      fail1(`Unable to connect to the server: net/http: TLS handshake timeout`);
+    });
+    req.on("error", (/** @type {any} */ e) => fail1(`Unable to connect to the server: ${e.code === "ECONNRESET" || /socket hang up|disconnected/.test(e.message) ? "EOF" : `dial tcp ${hostPort}: ${e.message}`}`));
   });
 }
 
