@@ -6,6 +6,7 @@ import { gatherMicrok8sState } from "../gather/microk8s-state.js";
 import { parseNodes } from "../distros/kubectl.js";
 import { MICROK8S_API_PORT, MICROK8S_PORTS, kubeconfigForVip, microk8s, parseStatus } from "../distros/microk8s.js";
 import { planMicrok8sInstall } from "../phases/install-microk8s.js";
+import { authorizeInstallKeys } from "./install-key.js";
 import { readJoinedWorkerProxies } from "../gather/worker-proxy-state.js";
 import { need } from "../phases/prepare-hosts.js";
 import { loadSpecFile } from "../spec/parse.js";
@@ -28,7 +29,10 @@ export interface InstallOptions {
 
 export async function runInstall(opts: InstallOptions, ctx: RunContext): Promise<number> {
   const spec = await specForInstall(opts, ctx);
-  return withClusterSession(spec, "install", ctx, { lock: !opts.dryRun }, (session) => converge(spec, session, opts, ctx));
+  return withClusterSession(spec, "install", ctx, { lock: !opts.dryRun }, async (session) => {
+    await authorizeInstallKeys(spec, session, opts, ctx);
+    return converge(spec, session, opts, ctx);
+  });
 }
 
 /**
