@@ -6,6 +6,7 @@ import { loadSpecFile } from "../spec/parse.js";
 import { parseSpec } from "../spec/parse.js";
 import { formatProblems } from "../spec/problems.js";
 import type { ClusterSpec } from "../spec/schema.js";
+import { authorizeInstallKeys } from "./install-key.js";
 import { converge, withClusterSession } from "./install.js";
 
 export interface AddNodeOptions {
@@ -37,9 +38,10 @@ export async function runAddNode(opts: AddNodeOptions, ctx: RunContext): Promise
   }
   const spec = parseEdited(text, opts.file);
   ctx.reporter.info(`Adding ${opts.name} (${spec.spec.nodes.find((n) => n.name === opts.name)?.role}) to ${spec.metadata.name}.`);
-  const code = await withClusterSession(spec, "add-node", ctx, { lock: !opts.dryRun }, (session) =>
-    converge(spec, session, { dryRun: opts.dryRun, finish: false, command: "add-node" }, ctx),
-  );
+  const code = await withClusterSession(spec, "add-node", ctx, { lock: !opts.dryRun }, async (session) => {
+    await authorizeInstallKeys(spec, session, opts, ctx);
+    return converge(spec, session, { dryRun: opts.dryRun, finish: false, command: "add-node" }, ctx);
+  });
   if (!opts.dryRun && text !== loaded.text) {
     await writeFileAtomic(opts.file, text);
     ctx.reporter.info(`Recorded ${opts.name} in ${opts.file}.`);

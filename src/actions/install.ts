@@ -6,6 +6,8 @@ import { gatherMicrok8sState } from "../gather/microk8s-state.js";
 import { parseNodes } from "../distros/kubectl.js";
 import { MICROK8S_API_PORT, MICROK8S_PORTS, kubeconfigForVip, microk8s, parseStatus } from "../distros/microk8s.js";
 import { planMicrok8sInstall } from "../phases/install-microk8s.js";
+import { authorizeInstallKeys } from "./install-key.js";
+import { readJoinedWorkerProxies } from "../gather/worker-proxy-state.js";
 import { need } from "../phases/prepare-hosts.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/schema.js";
@@ -18,7 +20,10 @@ import type { InstallOptions } from "./install-options.js";
 
 export async function runInstall(opts: InstallOptions, ctx: RunContext): Promise<number> {
   const spec = await specForInstall(opts, ctx);
-  return withClusterSession(spec, "install", ctx, { lock: !opts.dryRun }, (session) => converge(spec, session, opts, ctx));
+  return withClusterSession(spec, "install", ctx, { lock: !opts.dryRun }, async (session) => {
+    await authorizeInstallKeys(spec, session, opts, ctx);
+    return converge(spec, session, opts, ctx);
+  });
 }
 
 /**
@@ -63,7 +68,9 @@ export async function converge(spec: ClusterSpec, session: Session, opts: Instal
   const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
   const checks = runPreflight(spec, facts, MICROK8S_PORTS, state.installed, ctx);
   const lb = await loadBalancerInputs(spec, session, facts, checks, MICROK8S_API_PORT, opts, ctx);
-  const plan = planMicrok8sInstall({ ...clusterPlanInput(spec, facts, lb), state });
+  const endpoint = apiEndpoint(spec);
+  const workerProxies = await readJoinedWorkerProxies(spec, session, state);
+  const plan = planMicrok8sInstall({ ...clusterPlanInput(spec, facts, lb), state, apiEndpoint: endpoint && `${endpoint.host}:${endpoint.port}`, workerProxies });
   const applied = await showOrApply(plan, spec, session, lockNode(spec, session), opts, ctx);
   if (!applied || opts.finish === false) return 0;
   // What day-2 commands recorded in cluster.yaml (replicas, autoscaling, Linkerd, HA, external

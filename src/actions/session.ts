@@ -3,7 +3,7 @@ import type { Command } from "../core/command.js";
 import type { RemoteHost } from "../core/host.js";
 import type { RunContext } from "../core/context.js";
 import { effectiveSsh, type ClusterSpec, type SecretRef, type SshOverride } from "../spec/schema.js";
-import { expandHome, resolveSecret } from "../spec/secrets.js";
+import { describeSecretRef, expandHome, resolveSecret } from "../spec/secrets.js";
 import type { SshTarget } from "../ssh/connect.js";
 
 /** A machine hactl reaches over SSH: a cluster node or an external load-balancer host. */
@@ -31,13 +31,28 @@ async function secretOf(ref: SecretRef | undefined, label: string, ctx: RunConte
   return resolveSecret(ref, { interactive: ctx.interactive, prompt: secret, label });
 }
 
+/**
+ * With `installKey` the password is only for the first login, before the key is in authorized_keys: a
+ * password that is not given (variable unset, file gone) is left out without asking, and keys are tried.
+ */
+async function passwordIfGiven(ref: SecretRef | undefined, label: string, machine: string, ctx: RunContext): Promise<string | undefined> {
+  if (!ref) return undefined;
+  try {
+    return await resolveSecret(ref, { interactive: false, label });
+  } catch (err) {
+    if (!(err instanceof HactlError) || err.code !== "SECRET_UNRESOLVED") throw err;
+    ctx.reporter.log(machine, `${label} is not given (${describeSecretRef(ref)}); logging in with keys only (ssh.installKey is set)`);
+    return undefined;
+  }
+}
+
 /** The SSH target for one machine: its override merged over spec.ssh, secrets resolved now. */
 export async function targetFor(spec: ClusterSpec, machine: Machine, ctx: RunContext): Promise<SshTarget> {
   const s = effectiveSsh(spec, machine);
   const label = `ssh settings of ${machine.name}`;
   const [passphrase, password, sudoPassword] = await Promise.all([
     secretOf(s.passphrase, `${label}: passphrase`, ctx),
-    secretOf(s.password, `${label}: password`, ctx),
+    s.installKey ? passwordIfGiven(s.password, `${label}: password`, machine.name, ctx) : secretOf(s.password, `${label}: password`, ctx),
     secretOf(s.sudoPassword, `${label}: sudoPassword`, ctx),
   ]);
   return {

@@ -7,6 +7,9 @@ import { MICROK8S_API_PORT } from "../distros/microk8s.js";
 import { formatStatus, statusReport } from "../phases/status-report.js";
 import { loadSpecFile } from "../spec/parse.js";
 import { machinesOf, openSession } from "./session.js";
+import { apiEndpoint } from "./converge-stages.js";
+import { readJoinedWorkerProxies } from "../gather/worker-proxy-state.js";
+import { workerProxyDrift, type WorkerProxyFiles } from "../phases/worker-proxy.js";
 
 /** `hactl status`: read-only; exit 6 when anything is unhealthy or drifted from cluster.yaml. */
 export async function runStatus(opts: { file: string }, ctx: RunContext): Promise<number> {
@@ -19,7 +22,10 @@ export async function runStatus(opts: { file: string }, ctx: RunContext): Promis
     const unreachable = new Set(session.unreachable.map((e) => e.node ?? ""));
     const [frontends, certs] = await Promise.all([observeFrontends(spec, session.hosts), observeCertificates(spec, session.hosts, unreachable)]);
     const base = statusReport({ spec, unreachable, state, ...frontends, apiPort: MICROK8S_API_PORT });
-    const problems = [...base.problems, ...certs.problems];
+    const endpoint = apiEndpoint(spec);
+    const proxies = endpoint ? await readJoinedWorkerProxies(spec, session, state) : new Map<string, WorkerProxyFiles>();
+    const proxyDrift = endpoint ? [...proxies].map(([name, files]) => workerProxyDrift(name, files, `${endpoint.host}:${endpoint.port}`)).filter((p): p is string => p !== undefined) : [];
+    const problems = [...base.problems, ...proxyDrift, ...certs.problems];
     const report = { ...base, healthy: problems.length === 0, problems, notes: [...certs.notes, ...base.notes] };
     ctx.reporter.result(report);
     ctx.reporter.print(`\n${formatStatus(report)}`);

@@ -7,6 +7,7 @@ import type { RenderedConfig } from "../lb/render.js";
 import { lbStep } from "./activate-config.js";
 import { joinMicrok8sNode, waitMember } from "./microk8s-join.js";
 import { hostsEntriesStep, need, nonlocalBindStep, packagesStep } from "./prepare-hosts.js";
+import { workerProxyStep, workersToPoint, type WorkerProxyFiles } from "./worker-proxy.js";
 
 /** How long a joined node may take to become Ready (and a datastore member). */
 const READY_TIMEOUT_MS = 5 * 60_000;
@@ -28,6 +29,10 @@ export interface ClusterPlanInput {
 
 export interface Microk8sPlanInput extends ClusterPlanInput {
   state: Microk8sClusterState;
+  /** `host:port` of the load balancer in front of the API (VIP or external LB); workers' proxies point there. */
+  apiEndpoint?: string | undefined;
+  /** The apiserver-proxy files of the joined workers, as read before planning. */
+  workerProxies?: ReadonlyMap<string, WorkerProxyFiles>;
 }
 
 export const ADDONS: { key: keyof ClusterSpec["spec"]["addons"]; name: string }[] = [
@@ -68,6 +73,11 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
   // snapd must never upgrade a node on its own (auto-refresh broke HA clusters): hold every node.
   const holds = nodes.filter((n) => !input.state.snaps.get(n.name)?.held).map((n) => holdStep(n, input.state.installed.has(n.name)));
 
+  const joiningNames = new Set(joining.map((n) => n.name));
+  const proxies = workersToPoint(nodes, input.workerProxies ?? new Map(), joiningNames, input.apiEndpoint).map((n) =>
+    workerProxyStep(n, input.apiEndpoint as string, joiningNames.has(n.name) ? [joinId(n.name)] : []),
+  );
+
   const lb: Step[] = [...input.lbFiles].map(([name, files]) => lbStep(name, files));
   const wanted = ADDONS.filter((a) => spec.spec.addons[a.key]).map((a) => a.name);
   const leaderStatus = input.state.status.get(leader.name);
@@ -82,6 +92,7 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
     // Joins must be one at a time, but a worker's wait until Ready need not hold up the next join.
     { title: "Wait for workers", mode: "parallel", steps: workersReady, alongsidePrevious: true },
     { title: "Configure load balancers", mode: "parallel", steps: lb, alongsidePrevious: true },
+    { title: "Point workers' API proxies at the load balancer", mode: "parallel", steps: proxies, alongsidePrevious: true },
     { title: "Hold MicroK8s refreshes", mode: "parallel", steps: holds, alongsidePrevious: true },
     { title: "Enable addons", mode: "serial", steps: missingAddons.length ? [addonsStep(leader.name, missingAddons)] : [] },
   ];

@@ -83,6 +83,9 @@ const sshFields = {
   useAgent: z.boolean(),
   bastion: bastionSchema,
   connectTimeoutSeconds: z.int().min(1).max(300),
+  installKey: filePath
+    .refine((p) => p.endsWith(".pub"), { message: "must be a public key file ending in .pub (e.g. ~/.ssh/id_ed25519.pub), never the private key" })
+    .meta({ description: "Public key that install and add-node append to the login user's ~/.ssh/authorized_keys, so that runs after a first password login use keys." }),
 };
 
 export const sshSettingsSchema = z.strictObject({
@@ -96,6 +99,7 @@ export const sshSettingsSchema = z.strictObject({
   useAgent: sshFields.useAgent.default(true),
   bastion: sshFields.bastion.optional(),
   connectTimeoutSeconds: sshFields.connectTimeoutSeconds.default(10),
+  installKey: sshFields.installKey.optional(),
 });
 
 /** A per-node (or per-LB-host) override: any subset of spec.ssh, merged over it by effectiveSsh(). */
@@ -110,6 +114,7 @@ export const sshOverrideSchema = z.strictObject({
   useAgent: sshFields.useAgent.optional(),
   bastion: sshFields.bastion.optional(),
   connectTimeoutSeconds: sshFields.connectTimeoutSeconds.optional(),
+  installKey: sshFields.installKey.optional(),
 });
 
 /* ---------- distribution ---------- */

@@ -14,6 +14,8 @@ export interface HostProfile {
   secondAddress?: boolean;
   /** "ops": cluster.yaml logs in as the ops user, whose sudo asks for a password */
   login?: "root" | "ops";
+  /** "password": root logs in with LabNode.rootPassword; its own ~/.ssh/authorized_keys starts empty */
+  rootLogin?: "key" | "password";
 }
 
 export interface LabNode {
@@ -30,6 +32,8 @@ export interface LabNode {
   /** the port its sshd listens on */
   sshPort: number;
   profile: HostProfile;
+  /** root's password, only on a passwordOnly host */
+  rootPassword?: string;
 }
 
 export interface Lab {
@@ -71,7 +75,7 @@ export const KIT_DIR: string;
 /** The address of the lab's DNS server that never answers. */
 export const SILENT_RESOLVER: string;
 /** The kinds of machine the lab offers, by name. */
-export const PROFILES: Record<"plain" | "silentResolver" | "unresolvedName" | "ens18" | "secondAddress" | "sshPort" | "opsSudo", HostProfile>;
+export const PROFILES: Record<"plain" | "silentResolver" | "unresolvedName" | "ens18" | "secondAddress" | "sshPort" | "opsSudo" | "passwordOnly", HostProfile>;
 /** The mix workflow tests run over, node by node (cycled). */
 export const MIXED_PROFILES: HostProfile[];
 /** Copy the node kit to KIT_DIR (labUp does it). */

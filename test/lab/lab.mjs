@@ -105,9 +105,9 @@ const HOST_DAEMONS = ["sshd", "keepalived", "haproxy", "nginx", "etcd"];
 
 /**
  * @typedef {{ iface?: string, sshPort?: number, resolver?: "silent", ownNameResolves?: boolean,
- *   secondAddress?: boolean, login?: "root" | "ops" }} HostProfile
+ *   secondAddress?: boolean, login?: "root" | "ops", rootLogin?: "key" | "password" }} HostProfile
  * @typedef {{ name: string, address: string, ns: string, dir: string, iface: string, sshPort: number,
- *   profile: HostProfile }} LabNode
+ *   profile: HostProfile, rootPassword?: string }} LabNode
  * @typedef {{ subnet: string, workstation: { ns: string, address: string }, nodes: LabNode[],
  *   lbHosts: LabNode[], vips: string[], sshKey: string, knownHosts: string,
  *   opsUser: { name: string, password: string }, iface: string }} Lab
@@ -134,6 +134,11 @@ export const PROFILES = {
   sshPort: { sshPort: 2222 },
   /** hactl logs in as a non-root user whose sudo asks for a password */
   opsSudo: { login: "ops" },
+  /**
+   * a freshly provisioned server: root logs in with its password (random per host, LabNode.rootPassword)
+   * and root's authorized_keys is the node's own /root/.ssh/authorized_keys, empty until someone adds a key
+   */
+  passwordOnly: { rootLogin: "password" },
 };
 
 /**
@@ -577,7 +582,8 @@ async function ensureSilentResolver() {
 function hostSpec(kind, i, profile = {}) {
   const name = `${kind}-${i}`;
   const address = kind === "node" ? `10.77.0.${10 + i}` : `10.77.0.${200 + i}`;
-  return { name, address, ns: `hl-${name}`, dir: join(LAB_ROOT, name), iface: profile.iface ?? IFACE, sshPort: profile.sshPort ?? 22, profile };
+  const spec = { name, address, ns: `hl-${name}`, dir: join(LAB_ROOT, name), iface: profile.iface ?? IFACE, sshPort: profile.sshPort ?? 22, profile };
+  return profile.rootLogin === "password" ? { ...spec, rootPassword: randomBytes(12).toString("base64url") } : spec;
 }
 
 /** The host as known_hosts and ssh name it: `address`, or `[address]:port` off port 22. @param {LabNode} h */
@@ -683,7 +689,7 @@ function sshdConfig(h) {
     `HostKey ${join(h.dir, "ssh_host_ed25519_key")}`,
     "PidFile /run/sshd.pid",
     "UsePAM no",
-    "PermitRootLogin prohibit-password",
+    `PermitRootLogin ${h.profile.rootLogin === "password" ? "yes" : "prohibit-password"}`,
     "PubkeyAuthentication yes",
     "PasswordAuthentication yes",
     "KbdInteractiveAuthentication no",
@@ -696,7 +702,7 @@ function sshdConfig(h) {
     "MaxStartups 100:30:200",
     "Subsystem sftp /usr/lib/openssh/sftp-server",
     "Match User root",
-    `    AuthorizedKeysFile ${ROOT_AUTHORIZED_KEYS}`,
+    `    AuthorizedKeysFile ${h.profile.rootLogin === "password" ? ".ssh/authorized_keys" : ROOT_AUTHORIZED_KEYS}`,
     "",
   ].join("\n");
 }
@@ -787,6 +793,8 @@ async function bootHost(h) {
     if (Date.now() > deadline) throw new Error(`${h.name}: sshd did not start within 15 s (see ${h.dir}/init.log)`);
     await sleep(10);
   }
+  // the password lands in the node's own /etc/shadow (its /etc overlay), so it survives stop/start
+  if (h.rootPassword) await must("nsenter", ["-t", String(pid), "-m", "--", "chpasswd"], { input: `root:${h.rootPassword}\n` });
   runKitBoot(h, pid);
 }
 

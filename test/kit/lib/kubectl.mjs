@@ -1,13 +1,14 @@
 // `kubectl` stand-in backed by the kit's etcd store. Output lines and exit codes follow kubectl's printers.
 import { createHash } from "node:crypto";
 import fs from "node:fs";
+import https from "node:https";
 import net from "node:net";
 import os from "node:os";
 import {
   BUILTIN_NAMESPACES, K, age, applyObject, capacityFor, deploymentProgress, deploymentView, kindInfo, listNodes, namespaceExists,
   nodeStatusWord, nodeView, notFound, pluralName, resolveKind, rolloutMark, singular, table, withStore,
 } from "./store.mjs";
-import { err, fail, out, parseArgs, readStdin, sleep, stepCost } from "./util.mjs";
+import { err, fail, localState, out, parseArgs, readStdin, sleep, stepCost } from "./util.mjs";
 
 /** The yaml package, loaded only by the commands that need it (start-up time matters for every call). */
 const loadYaml = async () => (await import("yaml")).default;
@@ -65,6 +66,10 @@ export async function connect(/** @type {string|undefined} */ explicit) {
       fail1(`Unable to connect to the server: dial tcp ${hostPort}: connect: ${e.code === "EHOSTUNREACH" ? "no route to host" : e.message}`);
     });
   });
+  // On a MicroK8s worker the server is its local apiserver-proxy, which passes the connection to a
+  // server of its provider.yaml: the request must be answered by an API server at the far end.
+  const st = localState();
+  if (st.distro === "microk8s" && st.role === "worker" && host === "127.0.0.1") await throughProxy(host, port, hostPort);
   await checkTls(used, host, port, server);
 }
 
@@ -78,7 +83,6 @@ async function checkTls(/** @type {string} */ text, /** @type {string} */ host, 
   const cert = field("client-certificate-data");
   const ca = field("certificate-authority-data");
   if (cert.length === 0 || ca.length === 0) return;
-  const https = await import("node:https");
   await new Promise((resolve) => {
     const req = https.request({ host, port, path: "/api", ca, cert, key: field("client-key-data"), agent: false, timeout: 5000 }, (res) => {
       res.resume();
@@ -92,6 +96,22 @@ async function checkTls(/** @type {string} */ text, /** @type {string} */ host, 
       fail1(`Unable to connect to the server: ${e.code === "ECONNRESET" ? `read tcp: connection reset by peer` : e.message} (${server})`);
     });
     req.end();
+  });
+}
+
+/** GET /readyz through the worker's proxy; a proxy with no reachable server closes the connection (EOF). */
+function throughProxy(/** @type {string} */ host, /** @type {number} */ port, /** @type {string} */ hostPort) {
+  return new Promise((resolve) => {
+    const req = https.get({ host, port, path: "/readyz", rejectUnauthorized: false, timeout: 5000 }, (res) => {
+      res.resume();
+      if (res.statusCode === 200) resolve(undefined);
+      else fail1(`Error from server (InternalError): an error on the server ("readyz check failed") has prevented the request from succeeding`);
+    });
+    req.on("timeout", () => {
+      req.destroy();
+      fail1(`Unable to connect to the server: net/http: TLS handshake timeout`);
+    });
+    req.on("error", (/** @type {any} */ e) => fail1(`Unable to connect to the server: ${e.code === "ECONNRESET" || /socket hang up|disconnected/.test(e.message) ? "EOF" : `dial tcp ${hostPort}: ${e.message}`}`));
   });
 }
 

@@ -7,6 +7,7 @@ import https from "node:https";
 import tls from "node:tls";
 import { Etcd, EtcdRequestError, EtcdUnavailable, endpointFor, knownEndpoints, peerUrl, restartEtcdFromConf, startEtcd, stopEtcd, waitEtcdHealthy } from "./etcd.mjs";
 import { HA_LOCK, addToken } from "./microk8s-server.mjs";
+import { DEFAULT_PROXY_ARGS, PROVIDER_FILE, PROXY_ARGS_FILE, PROXY_UNIT, renderProvider } from "./apiserver-proxy.mjs";
 import { registerNode, restartAgent, startAgent, stopAgent, waitNodeReady } from "./node.mjs";
 import { K, applyObject, listNodes } from "./store.mjs";
 import { daysUntilExpiry, fingerprint12, makeCa, makeCert, makeSelfSigned } from "./tls.mjs";
@@ -145,6 +146,7 @@ export async function freshCluster(/** @type {{channel: string, version: string}
   fs.rmSync(STOPPED_LOCK, { force: true });
   fs.mkdirSync(LOCKS, { recursive: true });
   fs.mkdirSync(`${SNAP_DIR}/args`, { recursive: true });
+  if (!fs.existsSync(PROXY_ARGS_FILE)) writeFileAtomic(PROXY_ARGS_FILE, DEFAULT_PROXY_ARGS, 0o660);
   fs.writeFileSync(HA_LOCK, "");
   await makeCa(CERTS, "ca", "10.152.183.1");
   await controlPlaneCerts();
@@ -197,6 +199,7 @@ export async function refreshInstallation(/** @type {{channel: string, version: 
 
 /** Stop everything and forget the installation (snap remove). */
 export async function removeInstallation() {
+  await run("systemctl", ["stop", PROXY_UNIT]);
   await stopAgent();
   await stopEtcd({ wipe: true });
   // The whole $SNAP_DATA tree of every revision goes, as with `snap remove --purge`.
@@ -498,6 +501,9 @@ async function join(/** @type {string[]} */ argv) {
     fs.writeFileSync(CLUSTERED_LOCK, "");
     updateLocalState({ role: "worker", etcdMember: false, etcdEndpoints: body.etcd_endpoints, clustered: true, joinedFrom: host });
     await cluster.put(K.node(name), nodeRec(true));
+    // update_apiserver_proxy(): the control plane it joined through, then the proxy restarted.
+    writeFileAtomic(PROVIDER_FILE, renderProvider([`${host}:${body.api_port ?? 16443}`]), 0o660);
+    await run("systemctl", ["restart", PROXY_UNIT]);
     startAgent();
     await waitNodeReady(name, 15_000);
     out([
@@ -582,6 +588,7 @@ async function leave() {
   if (isWorker()) {
     out("Configuring services.");
     await stopAgent();
+    await run("systemctl", ["stop", PROXY_UNIT]);
     fs.rmSync(CLUSTERED_LOCK, { force: true });
     out("Generating new cluster certificates.");
     process.stdout.write("Waiting for node to start. ");

@@ -4,8 +4,9 @@ import fs from "node:fs";
 import { kubeVersionOf } from "./apt.mjs";
 import { Etcd, knownEndpoints, restartEtcdFromConf, stopEtcd } from "./etcd.mjs";
 import { startAgent, stopAgent } from "./node.mjs";
+import { PROXY_UNIT } from "./apiserver-proxy.mjs";
 import { K } from "./store.mjs";
-import { STATE_DIR, daemonPid, fail, isRoot, localState, out, parseArgs, run, sleep, startDaemon, stopDaemon } from "./util.mjs";
+import { KIT_DIR, STATE_DIR, daemonPid, fail, isRoot, localState, out, parseArgs, run, sleep, startDaemon, stopDaemon } from "./util.mjs";
 
 const UNIT_DIR = `${STATE_DIR}/systemd`;
 
@@ -44,6 +45,12 @@ const UNITS = {
   kubelet: { description: "kubelet: The Kubernetes Node Agent", path: "/lib/systemd/system/kubelet.service", kind: "kit" },
   containerd: { description: "containerd container runtime", path: "/lib/systemd/system/containerd.service", kind: "kit" },
   "snap.microk8s.daemon-kubelite": { description: "Service for snap application microk8s.daemon-kubelite", path: "/etc/systemd/system/snap.microk8s.daemon-kubelite.service", kind: "kit" },
+  // Runs only on a worker (snapd starts it where the clustered lock exists); elsewhere it exits at once.
+  [PROXY_UNIT]: {
+    description: "Service for snap application microk8s.daemon-apiserver-proxy", path: `/etc/systemd/system/${PROXY_UNIT}.service`, kind: "daemon",
+    configured: () => localState().distro === "microk8s" && localState().role === "worker",
+    argv: () => [process.execPath, [`${KIT_DIR}/lib/apiserver-proxy.mjs`]],
+  },
 };
 
 const unitName = (/** @type {string} */ u) => u.replace(/\.service$/, "");

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { describePlan, planIsEmpty, type Plan } from "../../../src/core/plan.js";
 import { parseNodes } from "../../../src/distros/kubectl.js";
 import { parseStatus } from "../../../src/distros/microk8s.js";
+import { renderProvider, withRefreshDisabled } from "../../../src/distros/microk8s-apiserver-proxy.js";
 import type { Microk8sClusterState } from "../../../src/gather/microk8s-state.js";
 import { planMicrok8sInstall, type Microk8sPlanInput } from "../../../src/phases/install-microk8s.js";
 import { lbLayout } from "../../../src/phases/lb-configs.js";
@@ -59,6 +60,7 @@ describe("planMicrok8sInstall on a fresh cluster", () => {
       ["Form the cluster", "serial", true],
       ["Wait for workers", "parallel", true],
       ["Configure load balancers", "parallel", true],
+      ["Point workers' API proxies at the load balancer", "parallel", true],
       ["Hold MicroK8s refreshes", "parallel", true],
       ["Enable addons", "serial", false],
     ]);
@@ -149,6 +151,22 @@ describe("planMicrok8sInstall on an existing cluster", () => {
     const facts = new Map([...allHealthyFacts(s)].map(([name, f]) => [name, finished(f)]));
     const p = plan(running(["node-1", "node-2", "node-3", "worker-1"], voters), s, { facts, lbFiles: new Map() });
     expect(planIsEmpty(p)).toBe(true);
+  });
+
+  it("points a joined worker's API proxy at the VIP when it is elsewhere, and does nothing once it points there", () => {
+    const finished = (f: NodeFacts): NodeFacts => ({ ...f, nonlocalBind: true, commands: new Set([...f.commands, "keepalived", "haproxy"]) });
+    const facts = new Map([...allHealthyFacts(spec)].map(([name, f]) => [name, finished(f)]));
+    const args = "--kubeconfig k\n--refresh-interval 30s\n";
+    const state = running(["node-1", "node-2", "node-3", "worker-1"], voters);
+    const stale = plan(state, spec, { facts, lbFiles: new Map(), apiEndpoint: "10.0.0.100:16443", workerProxies: new Map([["worker-1", { provider: renderProvider(["10.0.0.11:16443"]), args }]]) });
+    expect(ids(stale, "Point workers' API proxies at the load balancer")).toEqual(["apiserver-proxy:worker-1"]);
+    const pointed = plan(state, spec, { facts, lbFiles: new Map(), apiEndpoint: "10.0.0.100:16443", workerProxies: new Map([["worker-1", { provider: renderProvider(["10.0.0.100:16443"]), args: withRefreshDisabled(args) }]]) });
+    expect(planIsEmpty(pointed)).toBe(true);
+  });
+
+  it("points a worker joining in this run after its join", () => {
+    const p = plan(FRESH, spec, { apiEndpoint: "10.0.0.100:16443" });
+    expect(p.find((ph) => ph.title === "Point workers' API proxies at the load balancer")?.steps.map((s) => [s.id, s.after])).toEqual([["apiserver-proxy:worker-1", ["join:worker-1"]]]);
   });
 
   it("sets the nonlocal-bind sysctl only where it is missing", () => {
