@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import type { RunContext } from "../cli/context.js";
+import type { RunContext } from "../core/context.js";
 import { HactlError } from "../core/errors.js";
 import { forEachNode } from "../core/parallel.js";
 import { authorizeKeyCommand, parsePublicKey, type PublicKey } from "../phases/authorized-key.js";

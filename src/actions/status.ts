@@ -9,7 +9,8 @@ import { loadSpecFile } from "../spec/parse.js";
 import { machinesOf, openSession } from "./session.js";
 import { apiEndpoint } from "./converge-stages.js";
 import { readJoinedWorkerProxies } from "../gather/worker-proxy-state.js";
-import { workerProxyDrift, type WorkerProxyFiles } from "../phases/worker-proxy.js";
+import { workerProxyDrift } from "../phases/worker-proxy.js";
+import type { WorkerProxyFiles } from "../gather/worker-proxy-state.js";
 
 /** `hactl status`: read-only; exit 6 when anything is unhealthy or drifted from cluster.yaml. */
 export async function runStatus(opts: { file: string }, ctx: RunContext): Promise<number> {

@@ -7,7 +7,8 @@ import type { RenderedConfig } from "../lb/render.js";
 import { lbStep } from "./activate-config.js";
 import { joinMicrok8sNode, waitMember } from "./microk8s-join.js";
 import { hostsEntriesStep, need, nonlocalBindStep, packagesStep } from "./prepare-hosts.js";
-import { workerProxyStep, workersToPoint, type WorkerProxyFiles } from "./worker-proxy.js";
+import { workerProxyStep, workersToPoint } from "./worker-proxy.js";
+import type { WorkerProxyFiles } from "../gather/worker-proxy-state.js";
 
 /** How long a joined node may take to become Ready (and a datastore member). */
 const READY_TIMEOUT_MS = 5 * 60_000;

@@ -3,18 +3,8 @@ import type { RemoteHost } from "../core/host.js";
 import type { Step, StepOutcome } from "../core/plan.js";
 import { PROVIDER_FILE, PROXY_ARGS_FILE, PROXY_SERVICE, providerServers, proxyPointsAt, refreshInterval, renderProvider, withRefreshDisabled } from "../distros/microk8s-apiserver-proxy.js";
 import type { NodeSpec } from "../spec/schema.js";
+import { readWorkerProxy, type WorkerProxyFiles } from "../gather/worker-proxy-state.js";
 import { need } from "./prepare-hosts.js";
-
-/** A worker's apiserver-proxy files as read from the node (undefined: missing). */
-export interface WorkerProxyFiles {
-  provider: string | undefined;
-  args: string | undefined;
-}
-
-export async function readWorkerProxy(host: RemoteHost): Promise<WorkerProxyFiles> {
-  const [provider, args] = await Promise.all([host.readFile(PROVIDER_FILE, { sudo: true }), host.readFile(PROXY_ARGS_FILE, { sudo: true })]);
-  return { provider, args };
-}
 
 /**
  * Pure: the workers whose proxy must be pointed at the load balancer: every worker joining in this run,
