@@ -23,11 +23,20 @@ export interface InstallOptions {
   finish?: boolean;
   /** The command recorded in the run journal (default install). */
   command?: string;
+  /** Leave spec.deploy for a later `hactl deploy`. */
+  skipDeploy?: boolean;
 }
 
 export async function runInstall(opts: InstallOptions, ctx: RunContext): Promise<number> {
   const spec = await specForInstall(opts, ctx);
-  return withClusterSession(spec, "install", ctx, { lock: !opts.dryRun }, (session) => converge(spec, session, opts, ctx));
+  return withClusterSession(spec, "install", ctx, { lock: !opts.dryRun }, async (session) => {
+    const code = await converge(spec, session, opts, ctx);
+    // The application goes on once the cluster is healthy: converge returned after verifying the API.
+    if (code === 0 && !opts.dryRun && !opts.skipDeploy && spec.spec.deploy.length > 0) {
+      await (await import("./deploy.js")).deployAll(spec, opts.file ?? "cluster.yaml", session, ctx);
+    }
+    return code;
+  });
 }
 
 /**
