@@ -145,11 +145,16 @@ export async function deployAll(spec: ClusterSpec, specFile: string, session: Se
   await deployOn(app, reads, [], false, ctx);
 }
 
-function listLines(record: ReadonlyMap<string, RecordEntry>, spec: ClusterSpec): string[] {
-  if (record.size === 0) return [`Nothing is deployed (no record in secret ${RECORD_NAMESPACE}/${RECORD_NAME}).`];
+/** Recorded items in spec.deploy's order, then those no longer in it. */
+function inSpecOrder(record: ReadonlyMap<string, RecordEntry>, spec: ClusterSpec): RecordEntry[] {
   const order = spec.spec.deploy.map((d) => d.name);
   const rank = (n: string): number => (order.includes(n) ? order.indexOf(n) : order.length);
-  const rows = [...record.values()].sort((a, b) => rank(a.item) - rank(b.item));
+  return [...record.values()].sort((a, b) => rank(a.item) - rank(b.item));
+}
+
+function listLines(rows: readonly RecordEntry[], spec: ClusterSpec): string[] {
+  if (rows.length === 0) return [`Nothing is deployed (no record in secret ${RECORD_NAMESPACE}/${RECORD_NAME}).`];
+  const order = spec.spec.deploy.map((d) => d.name);
   const header = ["ITEM", "TYPE", "REVISION", "VERSION", "CHECKSUM", "APPLIED", "BY"];
   const table = [header, ...rows.map((e) => [e.item, e.type, String(e.revision), e.chartVersion ?? "-", e.checksum.slice(0, 19), e.appliedAt, e.by])];
   const widths = header.map((_, i) => Math.max(...table.map((r) => (r[i] ?? "").length)));
@@ -161,9 +166,9 @@ function listLines(record: ReadonlyMap<string, RecordEntry>, spec: ClusterSpec):
 
 export async function runDeployList(opts: DeployOptions, ctx: RunContext): Promise<number> {
   return withAnyCluster(opts.file, ctx, { command: "deploy --list", lock: false }, async (app) => {
-    const record = await readRecord(app.leaderHost, app.kubectl);
-    ctx.reporter.print(listLines(record, app.spec).join("\n"));
-    ctx.reporter.result({ items: [...record.values()] });
+    const rows = inSpecOrder(await readRecord(app.leaderHost, app.kubectl), app.spec);
+    ctx.reporter.print(listLines(rows, app.spec).join("\n"));
+    ctx.reporter.result({ items: rows });
     return 0;
   });
 }

@@ -98,6 +98,12 @@ async function list(workDir: string, file: string): Promise<Listed> {
   return JSON.parse(run.stdout) as Listed;
 }
 
+/** The record as the cluster holds it: item → revision (read with kubectl on a node, no hactl run). */
+async function recorded(): Promise<Record<string, number>> {
+  const secret = await kubectl<{ data?: Record<string, string> }>(["get", "secret", "hactl-deploy", "-n", "hactl-system"]);
+  return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, b]) => [k, (JSON.parse(Buffer.from(b, "base64").toString()) as { revision: number }).revision]));
+}
+
 function expectNoSecret(run: HactlRun): void {
   expect(`${run.stdout}\n${run.stderr}\n${run.log}`).not.toContain(PLANTED);
 }
@@ -124,11 +130,11 @@ describe("hactl deploy", () => {
     const secret = await kubectl<{ data: Record<string, string> }>(["get", "secret", "api-db", "-n", "api"]);
     expect(Buffer.from(secret.data.password ?? "", "base64").toString()).toBe(PLANTED);
     expectNoSecret(installRun);
-    const listed = await list(dir, spec);
-    expect(listed.items.map((i) => [i.item, i.revision, i.chartVersion])).toEqual([["web", 1, undefined], ["api", 1, "1.2.0"]]);
+    expect(await recorded()).toEqual({ web: 1, api: 1 });
     const record = await kubectl<{ data: Record<string, string> }>(["get", "secret", "hactl-deploy", "-n", "hactl-system"]);
     const stored = Object.values(record.data).map((b) => Buffer.from(b, "base64").toString()).join("\n");
     expect(stored).not.toContain(PLANTED);
+    expect(stored).toContain('"chartVersion":"1.2.0"');
     const again = await hactl(dir, ["deploy", "-f", spec, "--yes"], { env });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain("Nothing to deploy: 2 item(s) unchanged");
@@ -153,19 +159,15 @@ describe("hactl deploy", () => {
     expect(log).not.toMatch(/apply --server-side[^\n]*-k/);
     expect(await ready("api")).toEqual({ api: "2/2" });
     expectNoSecret(run);
-    const listed = await list(dir, spec);
-    expect(listed.items.map((i) => [i.item, i.revision])).toEqual([["web", 1], ["api", 2]]);
+    expect(await recorded()).toEqual({ web: 1, api: 2 });
   });
 
   it("--list works from a second workstation directory that holds only cluster.yaml; scale works on deployed workloads", async () => {
     const other = workdir("deploy-other");
     const otherSpec = writeSpec(other, readFileSync(spec, "utf8"));
-    const mine = await list(dir, spec);
     const theirs = await list(other, otherSpec);
-    expect(theirs.items).toEqual(mine.items);
-    const text = await hactl(other, ["deploy", "--list", "-f", otherSpec]);
-    expect(text.stdout).toMatch(/ITEM\s+TYPE\s+REVISION\s+VERSION\s+CHECKSUM\s+APPLIED\s+BY/);
-    expect(text.stdout).toMatch(/api\s+chart\s+2\s+1\.2\.0\s+sha256:/);
+    expect(theirs.items.map((i) => [i.item, i.revision, i.chartVersion])).toEqual([["web", 1, undefined], ["api", 2, "1.2.0"]]);
+    expect(theirs.items.every((i) => i.checksum.startsWith("sha256:") && i.by.includes("@") && !Number.isNaN(Date.parse(i.appliedAt)))).toBe(true);
     const scaled = await hactl(dir, ["scale", "web", "2", "-f", spec, "--yes"]);
     expect(scaled.code, `${scaled.stdout}\n${scaled.stderr}`).toBe(0);
     expect(await ready("app")).toEqual({ web: "2/2" });
@@ -176,10 +178,7 @@ describe("hactl deploy", () => {
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(await ready("app")).toEqual({});
     expect((await inNode(node1(), ["microk8s", "kubectl", "get", "service", "web", "-n", "app"])).code).toBe(1);
-    expect((await list(dir, spec)).items.map((i) => i.item)).toEqual(["api"]);
-    const unknown = await hactl(dir, ["deploy", "--remove", "web", "-f", spec, "--yes"]);
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain("'web' is not deployed; the record holds: api");
+    expect(await recorded()).toEqual({ api: 2 });
   });
 
   it("a failing item stops the run: items before it are applied and recorded, it and those after are not", async () => {
@@ -196,6 +195,6 @@ describe("hactl deploy", () => {
     expect(run.stderr).toContain('namespaces "no-such-namespace" not found');
     expect(await ready("app")).toEqual({ web: "1/1" });
     expect((await inNode(node1(), ["microk8s", "kubectl", "get", "configmap", "late", "-n", "app"])).code).toBe(1);
-    expect((await list(dir, spec)).items.map((i) => i.item)).toEqual(["web", "api"]);
+    expect(await recorded()).toEqual({ web: 1, api: 2 });
   });
 });
