@@ -146,13 +146,13 @@ export async function deployAll(spec: ClusterSpec, specFile: string, session: Se
 }
 
 /** Recorded items in spec.deploy's order, then those no longer in it. */
-function inSpecOrder(record: ReadonlyMap<string, RecordEntry>, spec: ClusterSpec): RecordEntry[] {
+export function inSpecOrder(record: ReadonlyMap<string, RecordEntry>, spec: ClusterSpec): RecordEntry[] {
   const order = spec.spec.deploy.map((d) => d.name);
   const rank = (n: string): number => (order.includes(n) ? order.indexOf(n) : order.length);
   return [...record.values()].sort((a, b) => rank(a.item) - rank(b.item));
 }
 
-function listLines(rows: readonly RecordEntry[], spec: ClusterSpec): string[] {
+export function listLines(rows: readonly RecordEntry[], spec: ClusterSpec): string[] {
   if (rows.length === 0) return [`Nothing is deployed (no record in secret ${RECORD_NAMESPACE}/${RECORD_NAME}).`];
   const order = spec.spec.deploy.map((d) => d.name);
   const header = ["ITEM", "TYPE", "REVISION", "VERSION", "CHECKSUM", "APPLIED", "BY"];
