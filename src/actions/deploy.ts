@@ -130,6 +130,7 @@ export async function runDeploy(names: readonly string[], opts: DeployOptions, c
     });
   }
   const reads = await readDeployInputs(spec, opts.file, ctx);
+  // Unknown item names are refused before any connection is made.
   planDeploy(reads.map((r) => r.inputs), new Map(), names);
   return withAnyCluster(opts.file, ctx, { command: "deploy", lock: !opts.dryRun, spec }, async (app) => {
     const plan = await deployOn(app, reads, names, opts.dryRun, ctx);
@@ -139,9 +140,8 @@ export async function runDeploy(names: readonly string[], opts: DeployOptions, c
 }
 
 /** install's last stage: spec.deploy over the install's session, under the lock install holds. */
-export async function deployAll(spec: ClusterSpec, specFile: string, session: Session, ctx: RunContext): Promise<void> {
-  const reads = await readDeployInputs(spec, specFile, ctx);
-  const app = spec.spec.distribution.type === "kubeadm" ? await kubeadmClusterOf(spec, specFile, session) : await clusterOf(spec, specFile, session);
+export async function deployAll(spec: ClusterSpec, reads: readonly ReadItem[], session: Session, ctx: RunContext): Promise<void> {
+  const app = spec.spec.distribution.type === "kubeadm" ? await kubeadmClusterOf(spec, "", session) : await clusterOf(spec, "", session);
   await deployOn(app, reads, [], false, ctx);
 }
 

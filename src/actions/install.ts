@@ -29,12 +29,14 @@ export interface InstallOptions {
 
 export async function runInstall(opts: InstallOptions, ctx: RunContext): Promise<number> {
   const spec = await specForInstall(opts, ctx);
+  const deploying = !opts.dryRun && !opts.skipDeploy && spec.spec.deploy.length > 0;
+  const deploy = deploying ? await import("./deploy.js") : undefined;
+  // spec.deploy's files and secret values are read before anything changes, so a missing one stops the run early.
+  const reads = deploy ? await deploy.readDeployInputs(spec, opts.file ?? "cluster.yaml", ctx) : [];
   return withClusterSession(spec, "install", ctx, { lock: !opts.dryRun }, async (session) => {
     const code = await converge(spec, session, opts, ctx);
     // The application goes on once the cluster is healthy: converge returned after verifying the API.
-    if (code === 0 && !opts.dryRun && !opts.skipDeploy && spec.spec.deploy.length > 0) {
-      await (await import("./deploy.js")).deployAll(spec, opts.file ?? "cluster.yaml", session, ctx);
-    }
+    if (code === 0 && deploy) await deploy.deployAll(spec, reads, session, ctx);
     return code;
   });
 }
