@@ -8,4 +8,6 @@ export interface InstallOptions {
   finish?: boolean;
   /** The command recorded in the run journal (default install). */
   command?: string;
+  /** Leave spec.deploy for a later `hactl deploy`. */
+  skipDeploy?: boolean;
 }

@@ -17,12 +17,18 @@ import { acquireClusterLock } from "./lock.js";
 import { waitLivez } from "./verify-api.js";
 import type { InstallOptions } from "./install-options.js";
 
-
 export async function runInstall(opts: InstallOptions, ctx: RunContext): Promise<number> {
   const spec = await specForInstall(opts, ctx);
+  const deploying = !opts.dryRun && !opts.skipDeploy && spec.spec.deploy.length > 0;
+  const deploy = deploying ? await import("./deploy.js") : undefined;
+  // spec.deploy's files and secret values are read before anything changes, so a missing one stops the run early.
+  const reads = deploy ? await deploy.readDeployInputs(spec, opts.file ?? "cluster.yaml", ctx) : [];
   return withClusterSession(spec, "install", ctx, { lock: !opts.dryRun }, async (session) => {
     await authorizeInstallKeys(spec, session, opts, ctx);
-    return converge(spec, session, opts, ctx);
+    const code = await converge(spec, session, opts, ctx);
+    // The application goes on once the cluster is healthy: converge returned after verifying the API.
+    if (code === 0 && deploy) await deploy.deployAll(spec, reads, session, ctx);
+    return code;
   });
 }
 

@@ -16,6 +16,8 @@ export const ETCD_PEER_PORT = 2380;
 export const KUBEADM_PORTS = [KUBEADM_API_PORT, ETCD_CLIENT_PORT, ETCD_PEER_PORT, 10250, 10257, 10259] as const;
 
 export const ADMIN_CONF = "/etc/kubernetes/admin.conf";
+/** Where hactl puts the helm binary of spec.distribution.helm on a kubeadm control plane. */
+export const KUBEADM_HELM_PATH = "/var/lib/hactl/bin/helm";
 export const KUBELET_CONF = "/etc/kubernetes/kubelet.conf";
 /** The uploaded certificate key (kubeadm-certs Secret) lives 2 h; hactl re-uploads when its copy is older than this. */
 export const CERT_KEY_MAX_AGE_MS = (60 + 50) * 60_000;
@@ -43,6 +45,8 @@ export const kubeadm = {
   kubectl: (...args: string[]): Command => ({ argv: ["kubectl", "--kubeconfig", ADMIN_CONF, ...args], sudo: true, timeoutMs: 120_000 }),
   /** `kubectl apply -f -` with the manifest on stdin. */
   applyStdin: (manifest: string): Command => ({ argv: ["kubectl", "--kubeconfig", ADMIN_CONF, "apply", "-f", "-"], sudo: true, stdin: manifest, timeoutMs: 300_000 }),
+  /** The helm binary hactl uploaded (spec.distribution.helm), with the admin kubeconfig. */
+  helm: (...args: string[]): Command => ({ argv: [KUBEADM_HELM_PATH, "--kubeconfig", ADMIN_CONF, ...args], sudo: true, timeoutMs: 15 * 60_000 }),
   applyUrl: (url: string): Command => ({ argv: ["kubectl", "--kubeconfig", ADMIN_CONF, "apply", "-f", url], sudo: true, timeoutMs: 300_000 }),
   /** etcdctl v3 against the node's own stacked member, with the kubeadm etcd certificates. */
   etcdctl: (...args: string[]): Command => ({

@@ -60,6 +60,8 @@ export const microk8s = {
   /** The linkerd CLI the community addon installs, with MicroK8s' credentials. */
   linkerd: (...args: string[]): Command => ({ argv: ["microk8s", "linkerd", ...args], sudo: true, timeoutMs: 300_000 }),
   config: (): Command => ({ argv: ["microk8s", "config"], sudo: true, timeoutMs: 60_000 }),
+  /** Helm 3 as MicroK8s ships it (its helm3 addon is always on), with MicroK8s' credentials. */
+  helm: (...args: string[]): Command => ({ argv: ["microk8s", "helm3", ...args], sudo: true, timeoutMs: 15 * 60_000 }),
 };
 
 const addNodeJson = z.object({ token: z.string().min(1), urls: z.array(z.string()).min(1) });

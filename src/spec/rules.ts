@@ -10,6 +10,7 @@ import {
   type AppSpec,
   type AutoscalingSpec,
   type ClusterSpec,
+  type DeploySpecItem,
   type DistributionSpec,
   type HaSpec,
   type LinkerdSpec,
@@ -143,6 +144,7 @@ export interface SpecParts {
   readonly ha?: HaSpec;
   /** metadata.name, when it parsed (derived VRRP router ids depend on it). */
   readonly clusterName?: string;
+  readonly deploy?: readonly DeploySpecItem[];
 }
 
 export function partsOf(cluster: ClusterSpec): SpecParts {
@@ -173,12 +175,13 @@ export function partsFromRaw(document: unknown): SpecParts {
     replicas: section(shape.replicas, spec.replicas),
     ha: section(shape.ha, spec.ha),
     ...(isRecord(document) && isRecord(document.metadata) && typeof document.metadata.name === "string" ? { clusterName: document.metadata.name } : {}),
+    deploy: section(shape.deploy, spec.deploy),
   };
 }
 
 /** Rules that need parsed sections; each runs when the sections it reads parsed. */
 export function specRules(parts: SpecParts): ProblemDraft[] {
-  return [...loadBalancerRules(parts), ...gatewayRules(parts, unusableAddress), ...kubeadmRules(parts), ...appRules(parts)];
+  return [...loadBalancerRules(parts), ...gatewayRules(parts, unusableAddress), ...kubeadmRules(parts), ...appRules(parts), ...deployRules(parts)];
 }
 
 function loadBalancerRules(spec: SpecParts): ProblemDraft[] {
@@ -332,5 +335,36 @@ function appRules(spec: SpecParts): ProblemDraft[] {
   if (spec.ha?.enabled && spec.allNodes && spec.ha.systemReplicas > spec.nodes.length) {
     out.push(warn(["spec", "ha", "systemReplicas"], `${spec.ha.systemReplicas} replicas cannot be spread over ${spec.nodes.length} nodes`, `use at most ${spec.nodes.length}, or add nodes`));
   }
+  return out;
+}
+
+/** spec.deploy: each item is either manifests or a chart, names are unique, kubeadm charts need a helm binary. */
+function deployRules(spec: SpecParts): ProblemDraft[] {
+  const out: ProblemDraft[] = [];
+  const seen = new Map<string, number>();
+  (spec.deploy ?? []).forEach((item, i) => {
+    const at = ["spec", "deploy", i];
+    const first = seen.get(item.name);
+    if (first !== undefined) out.push(err([...at, "name"], `${JSON.stringify(item.name)} is already the name of spec.deploy[${first}]`, "give each item its own name"));
+    else seen.set(item.name, i);
+    if (item.manifests && item.chart) {
+      out.push(err(at, "has both manifests and chart; an item is one or the other", "split it into two items, one with manifests: and one with chart:"));
+      return;
+    }
+    if (!item.manifests && !item.chart) {
+      out.push(err(at, "has neither manifests nor chart", "add manifests: [./k8s/app.yaml] or chart: ./charts/app.tgz with namespace:"));
+      return;
+    }
+    if (item.manifests) {
+      for (const field of ["values", "secretValues", "release"] as const) {
+        if (item[field] !== undefined) out.push(err([...at, field], `${field} belongs to a Helm chart item, and this item has manifests`, `remove ${field}, or use chart: instead of manifests:`));
+      }
+      return;
+    }
+    if (!item.namespace) out.push(err(at, "a chart item needs a namespace", `add namespace: ${item.name}`));
+    if (spec.distribution?.type === "kubeadm" && !spec.distribution.helm) {
+      out.push(err(["spec", "distribution"], `spec.deploy[${i}] is a Helm chart, and a kubeadm cluster has no helm of its own`, "add helm: ~/bin/helm (a helm binary on this machine, uploaded to the control plane) under spec.distribution"));
+    }
+  });
   return out;
 }

@@ -134,6 +134,7 @@ const kubeadmSchema = z.strictObject({
       manifest: filePath.optional().meta({ description: "A CNI manifest to apply instead of the bundled Calico." }),
     })
     .prefault({}),
+  helm: filePath.optional().meta({ description: "A helm binary on this machine, uploaded to the control plane that applies spec.deploy charts." }),
 });
 
 export const distributionSchema = z.discriminatedUnion("type", [microk8sSchema, kubeadmSchema]);
@@ -204,6 +205,26 @@ export const loadBalancerSchema = z.strictObject({
 
 const serviceName = hostLabel;
 
+/** A Helm value path such as `db.password` (dots separate nesting levels). */
+const VALUE_KEY = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$/;
+const valueKey = z.string().max(253).regex(VALUE_KEY, "must be a Helm value path such as db.password: names of letters, digits, '_' and '-', separated by dots");
+
+/**
+ * One item of spec.deploy: plain manifests (files, directories, Kustomize directories) or a local Helm
+ * chart. Which fields go together is checked by the deploy rules (src/spec/rules.ts), so each mistake
+ * gets its own message and fix.
+ */
+export const deployItemSchema = z.strictObject({
+  name: hostLabel.meta({ description: "The item's name: unique in spec.deploy; labels what it creates and keys its record." }),
+  manifests: z.array(filePath).min(1).max(200).optional().meta({ description: "Manifest files or directories (a directory with kustomization.yaml is a Kustomize directory), relative to cluster.yaml." }),
+  chart: filePath.optional().meta({ description: "A local Helm chart: a directory or a .tgz, relative to cluster.yaml." }),
+  values: z.array(filePath).max(50).optional().meta({ description: "Helm values files, relative to cluster.yaml, later ones winning." }),
+  secretValues: z.record(valueKey, secretRefSchema).optional().meta({ description: "Helm values read from secret references, e.g. db.password: { env: DB_PASSWORD }." }),
+  namespace: hostLabel.optional().meta({ description: "The namespace (required for charts; for manifests, the namespace of objects that name none)." }),
+  release: hostLabel.optional().meta({ description: "The Helm release name (default: the item's name)." }),
+  timeoutSeconds: z.int().min(10).max(3600).default(300).meta({ description: "How long to wait for the item's workloads to be ready." }),
+});
+
 export const clusterSpecBodySchema = z.strictObject({
   distribution: distributionSchema,
   ssh: sshSettingsSchema.prefault({}),
@@ -254,6 +275,7 @@ export const clusterSpecBodySchema = z.strictObject({
       rabbitmq: secretRefSchema.optional(),
     })
     .prefault({}),
+  deploy: z.array(deployItemSchema).max(100).default([]),
   preflight: z
     .strictObject({
       minCpus: z.int().min(1).max(1024).default(1),
@@ -329,6 +351,7 @@ export type AppSpec = ClusterSpecBody["app"];
 export type HaSpec = ClusterSpecBody["ha"];
 export type AutoscalingSpec = ClusterSpecBody["autoscaling"];
 export type LinkerdSpec = ClusterSpecBody["linkerd"];
+export type DeploySpecItem = z.output<typeof deployItemSchema>;
 export type ExternalServicesSpec = ClusterSpecBody["externalServices"];
 export type ExternalServiceName = keyof ExternalServicesSpec;
 export type PreflightSpec = ClusterSpecBody["preflight"];

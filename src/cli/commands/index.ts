@@ -17,12 +17,31 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     .addOption(dryRun())
     .option("--templates <dir>", "directory with template overrides (keepalived, haproxy, nginx)")
     .option("--kubeconfig <path>", "where to write the kubeconfig (default ./<cluster>.kubeconfig)")
+    .option("--skip-deploy", "do not apply spec.deploy after the cluster is healthy (hactl deploy does it later)")
     .action(function (this: Command) {
-      const opts = this.opts<{ file?: string; dryRun: boolean; templates?: string; kubeconfig?: string }>();
+      const opts = this.opts<{ file?: string; dryRun: boolean; templates?: string; kubeconfig?: string; skipDeploy?: boolean }>();
       return wrap("install", async (ctx) => (await import("../../actions/install.js")).runInstall(opts, ctx))();
     });
 
   registerInit(program, wrap);
+
+  program
+    .command("deploy")
+    .description("apply spec.deploy (manifests, Kustomize directories, local Helm charts) in order: only items whose inputs changed, each waited for and recorded in the cluster")
+    .argument("[names...]", "items of spec.deploy to consider (default: all)")
+    .addOption(fileOption())
+    .addOption(dryRun())
+    .option("--list", "what is deployed, read from the record in the cluster (item, checksum, revision, version, time, by whom)")
+    .option("--remove <name>", "delete what an item created and drop it from the record")
+    .action(function (this: Command, names: string[]) {
+      const opts = this.opts<{ file: string; dryRun: boolean; list?: boolean; remove?: string }>();
+      if (opts.list && (opts.remove !== undefined || names.length > 0)) {
+        this.error("error: --list takes no item names and no --remove", { exitCode: 2 });
+      }
+      if (opts.remove !== undefined && names.length > 0) this.error("error: --remove NAME takes no other item names", { exitCode: 2 });
+      const deployOpts = { file: opts.file, dryRun: opts.dryRun, list: Boolean(opts.list), ...(opts.remove !== undefined ? { remove: opts.remove } : {}) };
+      return wrap("deploy", async (ctx) => (await import("../../actions/deploy.js")).runDeploy(names, deployOpts, ctx), opts.list ? { report: true } : undefined)();
+    });
 
   program
     .command("validate")

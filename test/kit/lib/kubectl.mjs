@@ -4,6 +4,7 @@ import fs from "node:fs";
 import https from "node:https";
 import net from "node:net";
 import os from "node:os";
+import path from "node:path";
 import {
   BUILTIN_NAMESPACES, K, age, applyObject, capacityFor, deploymentProgress, deploymentView, kindInfo, listNodes, namespaceExists,
   nodeStatusWord, nodeView, notFound, pluralName, resolveKind, rolloutMark, singular, table, withStore,
@@ -14,7 +15,8 @@ import { err, fail, localState, out, parseArgs, readStdin, sleep, stepCost } fro
 const loadYaml = async () => (await import("yaml")).default;
 
 const VALUED = ["n", "namespace", "o", "output", "f", "filename", "replicas", "min", "max", "cpu-percent", "cpu", "timeout", "kubeconfig",
-  "from-env-file", "from-literal", "from-file", "dry-run", "type", "grace-period", "l", "selector", "c", "container", "context"];
+  "from-env-file", "from-literal", "from-file", "dry-run", "type", "grace-period", "l", "selector", "c", "container", "context",
+  "k", "kustomize", "field-manager"];
 
 /** Resolve the kubeconfig and check that its server accepts TCP connections, as a real client would. */
 export async function connect(/** @type {string|undefined} */ explicit) {
@@ -133,12 +135,12 @@ export async function kubectlMain(argv, opts = {}) {
     out("Client Version: v1.32.3\nKustomize Version: v5.5.0");
     return 0;
   }
-  if (!(verb === "create" && a.get("dry-run") === "client")) await connect(a.get("kubeconfig") ?? opts.kubeconfig);
+  if (!(verb === "create" && a.get("dry-run") === "client") && verb !== "kustomize") await connect(a.get("kubeconfig") ?? opts.kubeconfig);
   const ns = a.get("n", "namespace") ?? "default";
   const output = a.get("o", "output");
   switch (verb) {
     case "get":
-      return withStore((db) => get(db, pos, ns, output, a.has("A", "all-namespaces")));
+      return withStore((db) => get(db, pos, ns, output, a.has("A", "all-namespaces"), a.get("l", "selector")));
     case "scale":
       return withStore((db) => scale(db, pos, ns, a));
     case "autoscale":
@@ -162,6 +164,12 @@ export async function kubectlMain(argv, opts = {}) {
     case "version":
       out("Client Version: v1.32.3\nKustomize Version: v5.5.0\nServer Version: v1.32.3");
       return 0;
+    case "kustomize":
+      {
+        const yaml = await loadYaml();
+        out((await kustomizeBuild(path.resolve(pos[0] ?? "."))).map((d) => yaml.stringify(d)).join("---\n").trimEnd());
+      }
+      return 0;
     case "cluster-info":
       out("Kubernetes control plane is running at https://127.0.0.1:16443");
       return 0;
@@ -180,8 +188,9 @@ function target(/** @type {string[]} */ pos) {
   return { kind: resolveKind(first), word: first, name: pos[1] ?? "", rest: pos.slice(2) };
 }
 
+/** @returns {never} */
 function unknownType(/** @type {string} */ word) {
-  fail(1, `error: the server doesn't have a resource type "${word}"`);
+  return fail(1, `error: the server doesn't have a resource type "${word}"`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,10 +273,10 @@ function jsonpath(/** @type {string} */ expr, /** @type {any} */ data) {
 }
 
 /** @param {import("./etcd.mjs").Etcd} db */
-async function get(db, /** @type {string[]} */ pos, /** @type {string} */ ns, /** @type {string|undefined} */ output, /** @type {boolean} */ allNs) {
+async function get(db, /** @type {string[]} */ pos, /** @type {string} */ ns, /** @type {string|undefined} */ output, /** @type {boolean} */ allNs, /** @type {string|undefined} */ selector = undefined) {
   const words = (pos[0] ?? "").split(",");
   if (!pos[0]) fail(1, "You must specify the type of resource to get. Use \"kubectl api-resources\" for a complete list of supported resources.");
-  if (words.length === 1 && words[0] === "all") return get(db, ["pods,deployments", ...pos.slice(1)], ns, output, allNs);
+  if (words.length === 1 && words[0] === "all") return get(db, ["pods,deployments", ...pos.slice(1)], ns, output, allNs, selector);
   let name = pos[1];
   let printed = false;
   const lists = [];
@@ -280,7 +289,7 @@ async function get(db, /** @type {string[]} */ pos, /** @type {string} */ ns, /*
     if (!info.cluster && !allNs && kind !== "Namespace" && !(await namespaceExists(db, ns)) && !name) {
       // kubectl still answers with an empty list for a missing namespace
     }
-    let items = await objectsOf(db, kind, ns, allNs);
+    let items = (await objectsOf(db, kind, ns, allNs)).filter((o) => matchesSelector(o, selector));
     if (name) {
       items = items.filter((o) => o.metadata.name === name);
       if (items.length === 0) notFound(kind, name);
@@ -311,6 +320,19 @@ async function get(db, /** @type {string[]} */ pos, /** @type {string} */ ns, /*
     out(render(l.kind, l.items, output === "wide", allNs, lists.length > 1));
   }
   return 0;
+}
+
+/** A label selector of `k=v`, `k!=v` and `k` terms (comma-separated), as kubectl's -l takes it. */
+function matchesSelector(/** @type {any} */ o, /** @type {string|undefined} */ selector) {
+  if (!selector) return true;
+  const labels = o.metadata?.labels ?? {};
+  return selector.split(",").every((term) => {
+    const ne = /^([^!=]+)!=(.*)$/.exec(term);
+    if (ne) return labels[ne[1] ?? ""] !== ne[2];
+    const eq = /^([^=]+)==?(.*)$/.exec(term);
+    if (eq) return labels[eq[1] ?? ""] === eq[2];
+    return term in labels;
+  });
 }
 
 function render(/** @type {string} */ kind, /** @type {any[]} */ items, /** @type {boolean} */ wide, /** @type {boolean} */ allNs, /** @type {boolean} */ prefixed) {
@@ -518,6 +540,8 @@ async function del(db, /** @type {string[]} */ pos, /** @type {string} */ ns, /*
     }
     return 0;
   }
+  const selector = a.get("l", "selector");
+  if (selector) return deleteBySelector(db, pos[0] ?? "", selector, a.has("A", "all-namespaces") ? undefined : ns);
   const t = target(pos);
   if (!t.kind) unknownType(t.word);
   const names = [t.name, ...t.rest].filter(Boolean);
@@ -551,6 +575,26 @@ async function del(db, /** @type {string[]} */ pos, /** @type {string} */ ns, /*
   return code;
 }
 
+/** `kubectl delete TYPE[,TYPE...] -l SELECTOR [-A]`. @param {import("./etcd.mjs").Etcd} db */
+async function deleteBySelector(db, /** @type {string} */ types, /** @type {string} */ selector, /** @type {string|undefined} */ ns) {
+  if (!types) fail(1, "error: You must provide one or more resources by argument or filename.");
+  let deleted = 0;
+  for (const word of types.split(",")) {
+    const kind = resolveKind(word);
+    if (!kind) return unknownType(word);
+    const info = kindInfo(kind);
+    const prefix = info.cluster ? K.objs(kind, "_") : ns ? K.objs(kind, ns) : `/kit/objects/${kind}/`;
+    for (const { key, value } of await db.list(prefix)) {
+      if (!matchesSelector(value, selector)) continue;
+      await db.del(key);
+      deleted++;
+      out(`${singular(kind, value.apiVersion)} "${value.metadata.name}" deleted`);
+    }
+  }
+  if (deleted === 0) err(ns ? `No resources found in ${ns} namespace.` : "No resources found");
+  return 0;
+}
+
 // ---------------------------------------------------------------------------------------------
 // apply / create / label
 
@@ -575,6 +619,33 @@ function urlManifest(/** @type {string} */ url) {
   fail(1, `error: unable to read URL "${url}", server reported dial tcp: lookup ${new URL(url).hostname}: no such host`);
 }
 
+const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/**
+ * `kubectl kustomize` for what manifests usually use: resources (files, and directories with their own
+ * kustomization), namespace, labels[].pairs and commonLabels.
+ */
+async function kustomizeBuild(/** @type {string} */ dir) {
+  const kfile = KUSTOMIZATION_FILES.map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+  if (!kfile) fail(1, `error: unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '${dir}'`);
+  const yaml = await loadYaml();
+  const k = yaml.parse(fs.readFileSync(kfile, "utf8")) ?? {};
+  /** @type {any[]} */
+  const docs = [];
+  for (const r of k.resources ?? []) {
+    const p = path.resolve(dir, String(r));
+    if (!fs.existsSync(p)) fail(1, `error: accumulating resources: accumulation err='accumulating resources from '${r}': open ${p}: no such file or directory'`);
+    if (fs.statSync(p).isDirectory()) docs.push(...(await kustomizeBuild(p)));
+    else docs.push(...(await readManifests(p)));
+  }
+  const labels = { ...(k.commonLabels ?? {}), ...Object.assign({}, ...(k.labels ?? []).map((/** @type {any} */ l) => l.pairs ?? {})) };
+  for (const d of docs) {
+    d.metadata.labels = { ...(d.metadata.labels ?? {}), ...labels };
+    if (k.namespace && !kindInfo(d.kind, d.apiVersion).cluster) d.metadata.namespace = k.namespace;
+  }
+  return docs;
+}
+
 async function readManifests(/** @type {string} */ file) {
   const text = file === "-" ? await readStdin() : /^https?:\/\//.test(file) ? urlManifest(file) : readFileOrFail(file);
   const docs = [];
@@ -593,9 +664,13 @@ async function readManifests(/** @type {string} */ file) {
 /** @param {import("./etcd.mjs").Etcd} db */
 async function apply(db, /** @type {ReturnType<typeof parseArgs>} */ a, /** @type {string} */ ns) {
   const file = a.get("f", "filename");
-  if (!file) fail(1, "error: must specify one of -f and -k");
-  const docs = await readManifests(file);
-  // Namespaces first, as kubectl's ordering does not guarantee it but manifests usually list them first.
+  const kdir = a.get("k", "kustomize");
+  if (!file && !kdir) fail(1, "error: must specify one of -f and -k");
+  if (file && kdir) fail(1, "error: only one of -f or -k can be specified");
+  const serverSide = a.has("server-side") && a.get("server-side") !== "false";
+  const docs = kdir ? await kustomizeBuild(path.resolve(kdir)) : await readManifests(file ?? "-");
+  // Namespaces first, as kustomize orders them (and as manifests usually list them).
+  docs.sort((x, y) => Number(y.kind === "Namespace") - Number(x.kind === "Namespace"));
   for (const doc of docs) {
     const info = kindInfo(doc.kind, doc.apiVersion);
     if (!info.cluster && !doc.metadata.namespace) doc.metadata.namespace = ns;
@@ -604,7 +679,7 @@ async function apply(db, /** @type {ReturnType<typeof parseArgs>} */ a, /** @typ
       delete doc.stringData;
     }
     const verdict = await applyObject(db, doc);
-    out(`${singular(doc.kind, doc.apiVersion)}/${doc.metadata.name} ${verdict}`);
+    out(`${singular(doc.kind, doc.apiVersion)}/${doc.metadata.name} ${serverSide ? "serverside-applied" : verdict}`);
   }
   return 0;
 }

@@ -954,6 +954,11 @@ export async function microk8sMain(/** @type {string[]} */ argv) {
       }
       exitIfStopped();
       return (await import("./kubectl.mjs")).kubectlMain(rest, { kubeconfig: CLIENT_CONFIG });
+    case "helm3":
+    case "helm":
+      ensureRoot();
+      exitIfStopped();
+      return (await import("./helm.mjs")).helmMain(rest, { kubeconfig: CLIENT_CONFIG });
     case "linkerd":
       ensureRoot();
       exitIfStopped();

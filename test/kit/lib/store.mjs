@@ -129,6 +129,11 @@ const stripVolatile = (/** @type {any} */ o) => {
  * @param {Etcd} db @param {any} obj @returns {Promise<"created"|"configured"|"unchanged">}
  */
 export async function applyObject(db, obj) {
+  if (obj.kind === "Secret" && obj.stringData) {
+    // The API server folds stringData into data (base64) and never stores stringData.
+    obj = { ...obj, data: { ...(obj.data ?? {}), ...Object.fromEntries(Object.entries(obj.stringData).map(([k, v]) => [k, Buffer.from(String(v)).toString("base64")])) } };
+    delete obj.stringData;
+  }
   const info = kindInfo(obj.kind, obj.apiVersion);
   const ns = info.cluster ? "" : obj.metadata.namespace || "default";
   if (!info.cluster && !(await namespaceExists(db, ns))) fail(1, `Error from server (NotFound): error when creating "STDIN": namespaces "${ns}" not found`);

@@ -7,6 +7,9 @@ const DOC = readFileSync(fileURLToPath(new URL("../../../docs/cluster-yaml.md", 
 
 type Schema = Record<string, unknown>;
 
+/** What a map's keys are called in the docs, by the map's path (default: services, as in spec.replicas). */
+const KEY_NAMES: Record<string, string> = { "spec.deploy[].secretValues": "<value path>" };
+
 /** Every leaf field of the schema as a documented path: spec.nodes[].name, spec.replicas.<service>, ... */
 function fieldPaths(schema: Schema, prefix: string, out: Set<string>): void {
   const alternatives = (schema.oneOf ?? schema.anyOf) as Schema[] | undefined;
@@ -35,7 +38,7 @@ function fieldPaths(schema: Schema, prefix: string, out: Set<string>): void {
     return;
   }
   if (schema.type === "object" && typeof schema.additionalProperties === "object") {
-    out.add(`${prefix}.<service>`);
+    out.add(`${prefix}.${KEY_NAMES[prefix] ?? "<service>"}`);
     return;
   }
   out.add(prefix);
