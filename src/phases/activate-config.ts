@@ -13,19 +13,25 @@ const STAGED = ".hactl-new";
  * gracefully (start it when it is not running). Files already identical are left alone.
  */
 export async function activateConfigs(host: RemoteHost, files: readonly RenderedConfig[], signal?: AbortSignal): Promise<StepOutcome> {
-  const changed: RenderedConfig[] = [];
-  for (const file of files) {
-    const current = await host.readFile(file.path, { sudo: true });
-    if (current !== file.content) changed.push(file);
-  }
+  // Everything the decision needs, read at once: one round trip on the node's connection, not one per file.
   const services = [...new Set(files.map((f) => f.service))];
-  const inactive: string[] = [];
-  const unapplied: string[] = [];
-  for (const svc of services) {
-    const state = await host.exec({ argv: ["systemctl", "is-active", svc], sudo: true });
-    if (state.code !== 0) inactive.push(svc);
-    if ((await host.readFile(stampPath(svc), { sudo: true })) !== appliedStamp(files, svc)) unapplied.push(svc);
-  }
+  const [current, states] = await Promise.all([
+    Promise.all(files.map((file) => host.readFile(file.path, { sudo: true }))),
+    Promise.all(
+      services.map(async (svc) => {
+        const [active, enabled, stamp] = await Promise.all([
+          host.exec({ argv: ["systemctl", "is-active", svc], sudo: true }),
+          host.exec({ argv: ["systemctl", "is-enabled", svc], sudo: true }),
+          host.readFile(stampPath(svc), { sudo: true }),
+        ]);
+        return { svc, active: active.code === 0, enabled: enabled.code === 0, applied: stamp === appliedStamp(files, svc) };
+      }),
+    ),
+  ]);
+  const changed = files.filter((file, i) => current[i] !== file.content);
+  const inactive = states.filter((s) => !s.active).map((s) => s.svc);
+  const unapplied = states.filter((s) => !s.applied).map((s) => s.svc);
+  const disabled = new Set(states.filter((s) => !s.enabled).map((s) => s.svc));
   if (changed.length === 0 && inactive.length === 0 && unapplied.length === 0) return "unchanged";
 
   const staged: RenderedConfig[] = [];
@@ -51,7 +57,7 @@ export async function activateConfigs(host: RemoteHost, files: readonly Rendered
   const touched = new Set([...changed.map((f) => f.service), ...unapplied]);
   for (const svc of services) {
     if (signal?.aborted) break;
-    await host.run({ argv: ["systemctl", "enable", svc], sudo: true });
+    if (disabled.has(svc)) await host.run({ argv: ["systemctl", "enable", svc], sudo: true });
     if (inactive.includes(svc)) await host.run({ argv: ["systemctl", "start", svc], sudo: true, timeoutMs: 60_000 });
     else if (touched.has(svc)) await host.run({ argv: ["systemctl", "reload", svc], sudo: true, timeoutMs: 60_000 });
     await host.writeFile(stampPath(svc), appliedStamp(files, svc), { mode: 0o600, sudo: true });

@@ -14,9 +14,10 @@ const keepalived: RenderedConfig = {
   validate: ["keepalived", "-t", "-f", "{file}"], service: "keepalived", secret: false,
 };
 
-function host(opts: { active?: boolean; validates?: boolean } = {}): FakeHost {
+function host(opts: { active?: boolean; enabled?: boolean; validates?: boolean } = {}): FakeHost {
   return new FakeHost("node-1")
     .on({ prefix: ["systemctl", "is-active"] }, { code: opts.active === false ? 3 : 0 })
+    .on({ prefix: ["systemctl", "is-enabled"] }, { code: opts.enabled === false ? 1 : 0 })
     .on({ prefix: ["haproxy", "-c"] }, opts.validates === false
       ? { code: 1, stdout: "", stderr: "[NOTICE] config : config file /etc/haproxy/haproxy.cfg.hactl-new\n[ALERT] parsing [haproxy.cfg:2] : unknown keyword 'daemonn'" }
       : { code: 0, stdout: "Configuration file is valid" })
@@ -29,13 +30,13 @@ describe("activateConfigs", () => {
     const h = host().withFile(haproxy.path, haproxy.content).withFile(stampPath("haproxy"), appliedStamp([haproxy], "haproxy"));
     expect(await activateConfigs(h, [haproxy])).toBe("unchanged");
     expect(h.written).toEqual([]);
-    expect(h.lines).toEqual(["systemctl is-active haproxy"]);
+    expect(h.lines).toEqual(["systemctl is-active haproxy", "systemctl is-enabled haproxy"]);
   });
 
   it("reloads a service whose identical files were written but never loaded (no matching stamp)", async () => {
     const h = host().withFile(haproxy.path, haproxy.content);
     expect(await activateConfigs(h, [haproxy])).toBe("changed");
-    expect(h.lines.slice(1)).toEqual(["systemctl enable haproxy", "systemctl reload haproxy"]);
+    expect(h.lines.slice(2)).toEqual(["systemctl reload haproxy"]);
     expect(h.files.get(stampPath("haproxy"))).toBe(appliedStamp([haproxy], "haproxy"));
   });
 
@@ -50,9 +51,9 @@ describe("activateConfigs", () => {
     expect(h.written[1]?.options).toMatchObject({ sudo: true, mode: 0o644, owner: "root:root" });
     expect(h.lines).toEqual([
       "systemctl is-active haproxy",
+      "systemctl is-enabled haproxy",
       "haproxy -c -f /etc/haproxy/haproxy.cfg.hactl-new",
       "rm -f /etc/haproxy/haproxy.cfg.hactl-new",
-      "systemctl enable haproxy",
       "systemctl reload haproxy",
     ]);
     expect(h.files.get(haproxy.path)).toBe(haproxy.content);
@@ -60,10 +61,10 @@ describe("activateConfigs", () => {
   });
 
   it("starts an inactive service instead of reloading it, even when the files are unchanged", async () => {
-    const h = host({ active: false }).withFile(haproxy.path, haproxy.content).withFile(stampPath("haproxy"), appliedStamp([haproxy], "haproxy"));
+    const h = host({ active: false, enabled: false }).withFile(haproxy.path, haproxy.content).withFile(stampPath("haproxy"), appliedStamp([haproxy], "haproxy"));
     expect(await activateConfigs(h, [haproxy])).toBe("changed");
     expect(h.written.map((w) => w.path)).toEqual([stampPath("haproxy")]);
-    expect(h.lines.slice(1)).toEqual(["systemctl enable haproxy", "systemctl start haproxy"]);
+    expect(h.lines.slice(2)).toEqual(["systemctl enable haproxy", "systemctl start haproxy"]);
   });
 
   it("on a validation failure removes the staged file, never writes the target and throws CONFIG_INVALID with the validator output", async () => {
@@ -108,7 +109,15 @@ describe("activateConfigs", () => {
   it("reloads only the services whose files changed", async () => {
     const h = host().withFile(keepalived.path, keepalived.content).withFile(stampPath("keepalived"), appliedStamp([keepalived], "keepalived"));
     await activateConfigs(h, [keepalived, haproxy]);
-    const systemctl = h.lines.filter((l) => l.startsWith("systemctl") && !l.includes("is-active"));
-    expect(systemctl).toEqual(["systemctl enable keepalived", "systemctl enable haproxy", "systemctl reload haproxy"]);
+    const systemctl = h.lines.filter((l) => l.startsWith("systemctl") && !l.includes("is-active") && !l.includes("is-enabled"));
+    expect(systemctl).toEqual(["systemctl reload haproxy"]);
+  });
+
+  it("enables only a service that is not enabled, and reads the whole state in one round trip", async () => {
+    const h = host({ enabled: false }).withFile(keepalived.path, keepalived.content).withFile(stampPath("keepalived"), appliedStamp([keepalived], "keepalived"));
+    await activateConfigs(h, [keepalived, haproxy]);
+    expect(h.lines.slice(0, 4).sort()).toEqual(["systemctl is-active haproxy", "systemctl is-active keepalived", "systemctl is-enabled haproxy", "systemctl is-enabled keepalived"]);
+    const changes = h.lines.filter((l) => /^systemctl (enable|reload|start) /.test(l));
+    expect(changes).toEqual(["systemctl enable keepalived", "systemctl enable haproxy", "systemctl reload haproxy"]);
   });
 });
