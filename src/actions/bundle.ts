@@ -1,5 +1,5 @@
 /**
- * `hactl bundle -f cluster.yaml -o FILE`: on a machine that reaches the snap store, everything an install
+ * `hactl bundle -f cluster.yaml --out FILE`: on a machine that reaches the snap store, everything an install
  * of that spec needs on nodes that reach nothing: MicroK8s' snap for the spec's minor and its base snap,
  * each with its assertions, in one file with a manifest and FILE.sha256.
  */

@@ -103,7 +103,7 @@ export interface LocalBundle {
 
 function bundleError(path: string, what: string): HactlError {
   return new HactlError("USAGE", `the bundle ${path} ${what}`, {
-    remedy: `Make it again with hactl bundle -f cluster.yaml -o ${path} (keep ${basename(path)}.sha256 beside it).`,
+    remedy: `Make it again with hactl bundle -f cluster.yaml --out ${path} (keep ${basename(path)}.sha256 beside it).`,
   });
 }
 

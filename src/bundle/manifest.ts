@@ -68,7 +68,7 @@ export interface BundleProblem {
 export function bundleProblems(manifest: BundleManifest, spec: ClusterSpec, facts: ReadonlyMap<string, Pick<NodeFacts, "arch">>): BundleProblem[] {
   const problems: BundleProblem[] = [];
   const want = spec.spec.distribution;
-  const remake = `Make a bundle for this cluster.yaml: hactl bundle -f cluster.yaml -o FILE`;
+  const remake = `Make a bundle for this cluster.yaml: hactl bundle -f cluster.yaml --out FILE`;
   if (manifest.distribution.type !== want.type) {
     problems.push({ message: `the bundle holds ${manifest.distribution.type}, cluster.yaml wants ${want.type}`, fix: remake });
   }

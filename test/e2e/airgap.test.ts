@@ -48,7 +48,7 @@ afterAll(async () => {
 
 describe("offline bundle and the single-file hactl", () => {
   it("hactl bundle collects MicroK8s and its base snap with assertions, a manifest and FILE.sha256", async () => {
-    const run = await hactl(dir, ["bundle", "-f", spec, "-o", bundle], { env: { PATH: `${kitWorkstation}:${process.env.PATH ?? ""}` } });
+    const run = await hactl(dir, ["bundle", "-f", spec, "--out", bundle], { env: { PATH: `${kitWorkstation}:${process.env.PATH ?? ""}` } });
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     const manifest = manifestOf(bundle);
     expect(manifest.distribution).toEqual({ type: "microk8s", version: "1.36" });

@@ -17,7 +17,7 @@ export function registerDatastoreCommands(program: Command, wrap: Wrap): void {
   program
     .command("bundle")
     .description("on a machine that reaches the snap store: collect what installing cluster.yaml needs (MicroK8s snap and base, with assertions) into one file for nodes without internet, with FILE.sha256")
-    .requiredOption("-o, --out <file>", "bundle file to write")
+    .requiredOption("--out <file>", "bundle file to write (-o is the global --output)")
     .addOption(fileOption())
     .action(function (this: Command) {
       const opts = this.opts<{ file: string; out: string }>();
