@@ -38,7 +38,7 @@ beforeAll(async () => {
   lab = up;
   dir = workdir("airgap");
   single = withoutNode(copyToJumpHost(exe, dir));
-  bundle = join(dir, "demo-1.36.bundle");
+  bundle = join(dir, "demo-1.29.bundle");
   spec = writeSpec(dir, labClusterYaml(lab, { name: "demo", web: true, extra: `  airgap: { bundle: ${bundle} }` }));
 }, 180_000);
 
@@ -51,17 +51,17 @@ describe("offline bundle and the single-file hactl", () => {
     const run = await hactl(dir, ["bundle", "-f", spec, "--out", bundle], { env: { PATH: `${kitWorkstation}:${process.env.PATH ?? ""}` } });
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     const manifest = manifestOf(bundle);
-    expect(manifest.distribution).toEqual({ type: "microk8s", version: "1.36" });
-    expect(manifest.files.map((f) => f.name).sort()).toEqual(["core22_1908.assert", "core22_1908.snap", expect.stringMatching(/^microk8s_\d+\.assert$/), expect.stringMatching(/^microk8s_\d+\.snap$/)].sort());
+    expect(manifest.distribution).toEqual({ type: "microk8s", version: "1.29" });
+    expect(manifest.files.map((f) => f.name.replace(/_\d+\./, "_REV.")).sort()).toEqual(["core22_REV.assert", "core22_REV.snap", "microk8s_REV.assert", "microk8s_REV.snap"]);
     expect(parseChecksumLine(readFileSync(`${bundle}.sha256`, "utf8"))).toMatch(/^[0-9a-f]{64}$/);
     console.log(`bundle: ${statSync(bundle).size} bytes`);
   });
 
   it("refuses in preflight, before any change, a bundle of another version", async () => {
-    const other = writeSpec(dir, readFileSync(spec, "utf8").replace('version: "1.36"', 'version: "1.35"'), "other.yaml");
+    const other = writeSpec(dir, readFileSync(spec, "utf8").replace('version: "1.29"', 'version: "1.30"'), "other.yaml");
     const run = await hactl(dir, ["install", "-f", other, "--yes"], { command: single, env: { ...labSecretEnv(lab), ...NO_NODE_PATH } });
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(3);
-    expect(run.stdout).toMatch(/FAIL\s+workstation\s+bundle\s+the bundle holds microk8s 1\.36, cluster\.yaml wants 1\.35/);
+    expect(run.stdout).toMatch(/FAIL\s+workstation\s+bundle\s+the bundle holds microk8s 1\.29, cluster\.yaml wants 1\.30/);
     for (const n of lab.nodes) expect((await inNode(n, ["sh", "-c", "ls -d /tmp/hactl-bundle-* 2>/dev/null; command -v microk8s; true"])).stdout.trim()).toBe("");
   });
 
@@ -73,7 +73,7 @@ describe("offline bundle and the single-file hactl", () => {
 
     const run = await hactl(dir, ["install", "-f", spec, "--yes", "--kubeconfig", `${dir}/demo.kubeconfig`], { command: single, env: { ...labSecretEnv(lab), ...NO_NODE_PATH } });
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
-    expect(run.stdout).toMatch(/ok\s+workstation\s+bundle\s+demo-1\.36\.bundle: microk8s 1\.36 for linux\/amd64, checksum ok/);
+    expect(run.stdout).toMatch(/ok\s+workstation\s+bundle\s+demo-1\.29\.bundle: microk8s 1\.29 for linux\/amd64, checksum ok/);
     expect(run.stdout).toMatch(/3\/3 nodes Ready, high availability on/);
     expect(run.stdout).toMatch(/API answers through https:\/\/10\.77\.0\.\d+:\d+/);
     for (const line of run.log.match(/\[node-\d\] bundle upload: .*/g) ?? []) console.log(line);
