@@ -1,7 +1,9 @@
 // Start-up time of `hactl --version` and `hactl --help` against `node -e 0`: fresh processes, run in
-// rounds (one of each per round, so drift in machine load hits all three alike), after warm-up runs.
+// rounds (one of each per round, so drift in machine load hits all alike), after warm-up runs. When the
+// single-file hactl has been built (`npm run build:single`), its `--version` and `--help` are timed too.
 
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -20,6 +22,10 @@ export function measureStartup({ runs, warmup = 3 }) {
     { name: "hactl --version", argv: [process.execPath, hactl, "--version"] },
     { name: "hactl --help", argv: [process.execPath, hactl, "--help"] },
   ];
+  const single = join(REPO, "dist-single/hactl");
+  if (existsSync(single)) {
+    cases.push({ name: "single-file hactl --version", argv: [single, "--version"] }, { name: "single-file hactl --help", argv: [single, "--help"] });
+  }
   /** @type {number[][]} */
   const samples = cases.map(() => []);
   for (let round = 0; round < warmup + runs; round++) {

@@ -16,6 +16,8 @@ export interface AddNodeOptions {
   user?: string;
   file: string;
   dryRun: boolean;
+  /** An offline bundle to install the node from (else spec.airgap.bundle). */
+  bundle?: string;
 }
 
 /**
@@ -40,7 +42,7 @@ export async function runAddNode(opts: AddNodeOptions, ctx: RunContext): Promise
   ctx.reporter.info(`Adding ${opts.name} (${spec.spec.nodes.find((n) => n.name === opts.name)?.role}) to ${spec.metadata.name}.`);
   const code = await withClusterSession(spec, "add-node", ctx, { lock: !opts.dryRun }, async (session) => {
     await authorizeInstallKeys(spec, session, opts, ctx);
-    return converge(spec, session, { dryRun: opts.dryRun, finish: false, command: "add-node" }, ctx);
+    return converge(spec, session, { dryRun: opts.dryRun, finish: false, command: "add-node", ...(opts.bundle ? { bundle: opts.bundle } : {}) }, ctx);
   });
   if (!opts.dryRun && text !== loaded.text) {
     await writeFileAtomic(opts.file, text);

@@ -35,9 +35,9 @@ export async function gatherAllFacts(spec: ClusterSpec, session: Session, ctx: R
 }
 
 /** Prints the preflight table; stops before any change when a check failed. */
-export function runPreflight(spec: ClusterSpec, facts: ReadonlyMap<string, NodeFacts>, distroPorts: readonly number[], installed: ReadonlySet<string>, ctx: RunContext): PreflightCheck[] {
+export function runPreflight(spec: ClusterSpec, facts: ReadonlyMap<string, NodeFacts>, distroPorts: readonly number[], installed: ReadonlySet<string>, ctx: RunContext, extra: readonly PreflightCheck[] = []): PreflightCheck[] {
   ctx.reporter.phase("Preflight checks");
-  const checks = preflightChecks({ spec, nodes: spec.spec.nodes, facts, distroPorts, installed, today: new Date() });
+  const checks = [...extra, ...preflightChecks({ spec, nodes: spec.spec.nodes, facts, distroPorts, installed, today: new Date() })];
   ctx.reporter.print(formatPreflight(checks));
   if (preflightFailed(checks)) {
     throw new HactlError("PREFLIGHT_FAILED", "preflight checks failed; nothing was changed", {

@@ -10,4 +10,6 @@ export interface InstallOptions {
   command?: string;
   /** Leave spec.deploy for a later `hactl deploy`. */
   skipDeploy?: boolean;
+  /** An offline bundle to install from (`--bundle`; else spec.airgap.bundle). */
+  bundle?: string;
 }

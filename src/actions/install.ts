@@ -16,6 +16,15 @@ import { lockNode, machinesOf, openSession, type Session } from "./session.js";
 import { acquireClusterLock } from "./lock.js";
 import { waitLivez } from "./verify-api.js";
 import type { InstallOptions } from "./install-options.js";
+import { openBundle, type LocalBundle } from "../bundle/local-files.js";
+import { bundleChecks } from "../bundle/manifest.js";
+import { basename } from "node:path";
+
+/** The offline bundle this run installs from, opened and checksum-verified before any node is touched. */
+export async function bundleFor(spec: ClusterSpec, opts: { bundle?: string | undefined }): Promise<LocalBundle | undefined> {
+  const path = opts.bundle ?? spec.spec.airgap?.bundle;
+  return path === undefined ? undefined : openBundle(resolve(path));
+}
 
 export async function runInstall(opts: InstallOptions, ctx: RunContext): Promise<number> {
   const spec = await specForInstall(opts, ctx);
@@ -69,14 +78,22 @@ async function specForInstall(opts: InstallOptions, ctx: RunContext): Promise<Cl
  * --dry-run). Install, re-install and add-node all go through here; nodes already in place get no steps.
  */
 export async function converge(spec: ClusterSpec, session: Session, opts: InstallOptions, ctx: RunContext): Promise<number> {
-  if (spec.spec.distribution.type === "kubeadm") return (await import("./kubeadm/converge.js")).convergeKubeadm(spec, session, opts, ctx);
+  if (spec.spec.distribution.type === "kubeadm") {
+    if (opts.bundle !== undefined || spec.spec.airgap !== undefined) {
+      throw new HactlError("USAGE", "offline bundles are for MicroK8s clusters so far; this cluster is kubeadm", {
+        remedy: "Remove --bundle and spec.airgap, and let the nodes reach their package mirror and image registry.",
+      });
+    }
+    return (await import("./kubeadm/converge.js")).convergeKubeadm(spec, session, opts, ctx);
+  }
+  const bundle = await bundleFor(spec, opts);
   const facts = await gatherAllFacts(spec, session, ctx);
   const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
-  const checks = runPreflight(spec, facts, MICROK8S_PORTS, state.installed, ctx);
+  const checks = runPreflight(spec, facts, MICROK8S_PORTS, state.installed, ctx, bundle ? bundleChecks(bundle.manifest, basename(bundle.path), spec, facts) : []);
   const lb = await loadBalancerInputs(spec, session, facts, checks, MICROK8S_API_PORT, opts, ctx);
   const endpoint = apiEndpoint(spec);
   const workerProxies = await readJoinedWorkerProxies(spec, session, state);
-  const plan = planMicrok8sInstall({ ...clusterPlanInput(spec, facts, lb), state, apiEndpoint: endpoint && `${endpoint.host}:${endpoint.port}`, workerProxies });
+  const plan = planMicrok8sInstall({ ...clusterPlanInput(spec, facts, lb), state, apiEndpoint: endpoint && `${endpoint.host}:${endpoint.port}`, workerProxies, ...(bundle ? { bundle } : {}) });
   const applied = await showOrApply(plan, spec, session, lockNode(spec, session), opts, ctx);
   if (!applied || opts.finish === false) return 0;
   // What day-2 commands recorded in cluster.yaml (replicas, autoscaling, Linkerd, HA, external

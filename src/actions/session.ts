@@ -134,6 +134,7 @@ export function capTimeouts(host: RemoteHost, capMs: number): RemoteHost {
     writeFile: (p, content, o) => host.writeFile(p, content, o),
     readFile: (p, o) => host.readFile(p, o),
     download: (p) => host.download(p),
+    putFile: (l, r) => host.putFile(l, r),
     close: () => host.close(),
   };
 }

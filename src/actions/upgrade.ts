@@ -44,6 +44,11 @@ export async function runUpgrade(opts: UpgradeOptions, ctx: RunContext): Promise
   if (!target) {
     throw new HactlError("USAGE", `--to ${opts.to ?? ""} is not a Kubernetes minor version`, { remedy: "Give the minor to reach, e.g. --to 1.31." });
   }
+  if (spec.spec.airgap !== undefined) {
+    throw new HactlError("NOT_IMPLEMENTED", "hactl upgrade does not take an offline bundle yet, and this cluster's nodes are air-gapped (spec.airgap)", {
+      remedy: "Refresh each node from a bundle of the target minor by hand (snap ack, snap refresh ./microk8s_*.snap --classic), one control plane at a time.",
+    });
+  }
   // both already checked by the command line (intOption)
   const batchSize = opts.batchSize === undefined ? undefined : Number(opts.batchSize);
   const drainSeconds = Number(opts.drainTimeout);

@@ -4,6 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type { RunContext } from "../core/context.js";
+import { embeddedText } from "../core/embedded.js";
 import { forEachNode } from "../core/parallel.js";
 import { distributionVersion } from "../gather/distribution-version.js";
 import { loadSpecFile } from "../spec/parse.js";
@@ -28,7 +29,8 @@ export interface VersionReport {
 }
 
 export async function hactlVersion(): Promise<string> {
-  const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version?: unknown };
+  const text = embeddedText("package.json") ?? (await readFile(new URL("../../package.json", import.meta.url), "utf8"));
+  const pkg = JSON.parse(text) as { version?: unknown };
   return typeof pkg.version === "string" ? pkg.version : "unknown";
 }
 

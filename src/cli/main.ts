@@ -45,4 +45,5 @@ async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
-process.exit(await main(process.argv));
+// No top-level await: the single-file build bundles this module as CommonJS.
+void main(process.argv).then((code) => process.exit(code));

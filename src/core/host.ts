@@ -43,6 +43,11 @@ export interface RemoteHost {
   readFile(path: string, opts?: { sudo?: boolean }): Promise<string | undefined>;
   /** The whole file as bytes over SFTP, as the login user (binary-safe; for archives such as backups). */
   download(path: string): Promise<Buffer>;
+  /**
+   * Streams a local file to `remote` over SFTP as the login user (mode 0600). When `remote` already holds
+   * the first bytes of it (a cut upload), only the rest is sent. Resolves with how many bytes were there.
+   */
+  putFile(local: string, remote: string): Promise<{ resumedFrom: number }>;
   /** Number of remote commands run on this connection so far (for benchmarks and tests). */
   readonly commandCount: number;
   close(): Promise<void>;

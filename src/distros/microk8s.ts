@@ -29,6 +29,14 @@ export const microk8s = {
     sudo: true,
     timeoutMs: 15 * 60_000,
   }),
+  /** `snap ack FILE.assert`: the assertions that let snapd install the snap file they describe. */
+  snapAck: (assertFile: string): Command => ({ argv: ["snap", "ack", assertFile], sudo: true, timeoutMs: 60_000 }),
+  /** `snap install ./NAME_REV.snap` (MicroK8s with --classic): from a file, nothing from the store. */
+  installFile: (snapFile: string, classic: boolean): Command => ({
+    argv: ["snap", "install", snapFile, ...(classic ? ["--classic"] : [])],
+    sudo: true,
+    timeoutMs: 15 * 60_000,
+  }),
   waitReady: (timeoutSeconds: number): Command => ({
     argv: ["microk8s", "status", "--wait-ready", "--timeout", String(timeoutSeconds)],
     sudo: true,

@@ -6,6 +6,8 @@ import { TCP_PROBE_FN } from "./tcp-probe.js";
 export interface NodeFacts {
   osId: string;
   osVersion: string;
+  /** The machine's architecture as `uname -m` prints it (x86_64, aarch64). */
+  arch: string;
   hostname: string;
   cpus: number;
   memoryMiB: number;
@@ -49,7 +51,7 @@ const FACTS_SCRIPT = `
 PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 ${TCP_PROBE_FN}
 . /etc/os-release 2>/dev/null
-echo "os_id=$ID"; echo "os_version=$VERSION_ID"
+echo "os_id=$ID"; echo "os_version=$VERSION_ID"; echo "arch=$(uname -m)"
 echo "hostname=$(hostname)"
 echo "cpus=$(nproc 2>/dev/null || echo 0)"
 echo "mem_kib=$(awk '/^MemTotal:/{print $2}' /proc/meminfo)"
@@ -88,6 +90,7 @@ export function parseFacts(stdout: string): NodeFacts {
   const facts: NodeFacts = {
     osId: "",
     osVersion: "",
+    arch: "",
     hostname: "",
     cpus: 0,
     memoryMiB: 0,
@@ -112,6 +115,7 @@ export function parseFacts(stdout: string): NodeFacts {
     switch (key) {
       case "os_id": facts.osId = value; break;
       case "os_version": facts.osVersion = value; break;
+      case "arch": facts.arch = value; break;
       case "hostname": facts.hostname = value; break;
       case "cpus": facts.cpus = Number(value) || 0; break;
       case "mem_kib": facts.memoryMiB = Math.floor((Number(value) || 0) / 1024); break;

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { embeddedText, isSingleFile } from "../core/embedded.js";
 import { HactlError } from "../core/errors.js";
 
 /** Every template hactl renders, relative to a templates directory. */
@@ -43,9 +44,16 @@ export function builtinTemplatesDir(): string {
   return dir;
 }
 
+/** A built-in template: from the package's templates/ directory, or from inside the single-file hactl. */
+function builtinTemplate(name: TemplateName, dir: string | undefined): LoadedTemplate {
+  if (dir === undefined) return { text: embeddedText(`templates/${name}`) ?? "", origin: `(built into hactl) templates/${name}` };
+  const path = join(dir, name);
+  return { text: readFileSync(path, "utf8"), origin: path };
+}
+
 /** A source that reads `overrideDir` first (when given), then the built-in templates. */
 export function templateSource(overrideDir?: string): TemplateSource {
-  const builtin = builtinTemplatesDir();
+  const builtin = isSingleFile() ? undefined : builtinTemplatesDir();
   const override = overrideDir === undefined ? undefined : resolve(overrideDir);
   if (override !== undefined && !(existsSync(override) && statSync(override).isDirectory())) {
     throw new HactlError("SPEC_INVALID", `templates directory ${override} does not exist`, {
@@ -54,7 +62,7 @@ export function templateSource(overrideDir?: string): TemplateSource {
   }
   return (name) => {
     const candidate = override === undefined ? undefined : join(override, name);
-    const path = candidate !== undefined && existsSync(candidate) ? candidate : join(builtin, name);
-    return { text: readFileSync(path, "utf8"), origin: path };
+    if (candidate !== undefined && existsSync(candidate)) return { text: readFileSync(candidate, "utf8"), origin: candidate };
+    return builtinTemplate(name, builtin);
   };
 }

@@ -4,7 +4,9 @@ import type { NodeFacts } from "../gather/facts.js";
 import { isMember, type Microk8sClusterState } from "../gather/microk8s-state.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import type { RenderedConfig } from "../lb/render.js";
+import type { LocalBundle } from "../bundle/local-files.js";
 import { lbStep } from "./activate-config.js";
+import { bundleDescribe, installSnapsFromBundle, placeBundle } from "./bundle-install.js";
 import { joinMicrok8sNode, waitMember } from "./microk8s-join.js";
 import { hostsEntriesStep, need, nonlocalBindStep, packagesStep } from "./prepare-hosts.js";
 import { workerProxyStep, workersToPoint } from "./worker-proxy.js";
@@ -34,6 +36,8 @@ export interface Microk8sPlanInput extends ClusterPlanInput {
   apiEndpoint?: string | undefined;
   /** The apiserver-proxy files of the joined workers, as read before planning. */
   workerProxies?: ReadonlyMap<string, WorkerProxyFiles>;
+  /** Install from this offline bundle instead of the snap store. */
+  bundle?: LocalBundle;
 }
 
 export const ADDONS: { key: keyof ClusterSpec["spec"]["addons"]; name: string }[] = [
@@ -63,7 +67,7 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
   }
 
   const version = spec.spec.distribution.version;
-  const install = nodes.filter((n) => !input.state.installed.has(n.name)).map((n) => installStep(n, version));
+  const install = nodes.filter((n) => !input.state.installed.has(n.name)).map((n) => installStep(n, version, input.bundle));
   const halfJoined = (n: NodeSpec): boolean => input.state.kubeNodes.some((k) => k.name === n.name) || input.state.datastoreIps.has(n.address);
   const joining = nodes.filter((n) => n.name !== leader.name && !isMember(input.state, n));
   const joins = joining.map((n) => joinStep(n, leader, input.joinAttempts, halfJoined(n)));
@@ -103,17 +107,18 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
 const installId = (node: string): string => `install:${node}`;
 const joinId = (node: string): string => `join:${node}`;
 
-function installStep(node: NodeSpec, version: string): Step {
+function installStep(node: NodeSpec, version: string, bundle: LocalBundle | undefined): Step {
   return {
     id: installId(node.name),
     node: node.name,
-    title: `install MicroK8s ${version}`,
-    describe: [`snap install microk8s --classic --channel=${version}/stable`, "microk8s status --wait-ready"],
+    title: `install MicroK8s ${version}${bundle ? " from the offline bundle" : ""}`,
+    describe: [...(bundle ? bundleDescribe(bundle) : [`snap install microk8s --classic --channel=${version}/stable`]), "microk8s status --wait-ready"],
     async run(ctx) {
       // Planned only where the gathered state had no MicroK8s; on a node that has it after all (installed
       // meanwhile by hand), snap says "already installed" and exits 0.
       const host = need(ctx.hosts, node.name);
-      await host.run(microk8s.install(version));
+      if (bundle) await installSnapsFromBundle(host, bundle, await placeBundle(host, bundle, ctx.log));
+      else await host.run(microk8s.install(version));
       await host.run(microk8s.waitReady(300), { signal: ctx.signal });
       return "changed";
     },

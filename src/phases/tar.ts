@@ -98,6 +98,11 @@ export function readTarGz(archive: Buffer): TarEntry[] {
 }
 
 function header(name: string, size: number, type: "0" | "5", mtime: number): Buffer {
+  return tarHeader(name, size, type, mtime);
+}
+
+/** One ustar header block (mode 0600 for files, 0700 for directories, owner 0). */
+export function tarHeader(name: string, size: number, type: "0" | "5", mtime: number): Buffer {
   if (Buffer.byteLength(name) > 100) throw new Error(`tar name too long: ${name}`);
   const h = Buffer.alloc(BLOCK, 0);
   h.write(name, 0, 100, "utf8");
@@ -115,6 +120,14 @@ function header(name: string, size: number, type: "0" | "5", mtime: number): Buf
   h.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, 8, "ascii");
   return h;
 }
+
+/** Zero bytes that fill a member of `size` bytes up to a whole block. */
+export function tarPadding(size: number): Buffer {
+  return Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK, 0);
+}
+
+/** The two zero blocks that end an archive. */
+export const TAR_END = Buffer.alloc(BLOCK * 2, 0);
 
 /** A gzipped ustar archive of the given files (mode 0600, owner 0), in the given order. */
 export function writeTarGz(files: readonly { name: string; data: Buffer }[], mtime = Date.now()): Buffer {

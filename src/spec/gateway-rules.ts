@@ -3,7 +3,7 @@
  * instance of their own and are the only web backends behind it.
  */
 import type { PathSegment, ProblemDraft } from "./problems.js";
-import type { SpecParts } from "./rules.js";
+import type { SpecParts } from "./spec-parts.js";
 import { virtualRouterIdFor } from "./schema.js";
 
 function problem(severity: ProblemDraft["severity"], segments: readonly PathSegment[], text: string, fix: string): ProblemDraft {

@@ -3,22 +3,9 @@
  * document defensively so they still run when another field is invalid; the rest need a parsed spec.
  */
 import { isRecord, type PathSegment, type ProblemDraft } from "./problems.js";
-import {
-  clusterSpecBodySchema,
-  nodeSchema,
-  PATTERNS,
-  type AppSpec,
-  type AutoscalingSpec,
-  type ClusterSpec,
-  type DeploySpecItem,
-  type DistributionSpec,
-  type HaSpec,
-  type LinkerdSpec,
-  type NodeSpec,
-  type loadBalancerSchema,
-} from "./schema.js";
-import type { z } from "zod";
+import { clusterSpecBodySchema, nodeSchema, PATTERNS, type ClusterSpec } from "./schema.js";
 import { gatewayRules } from "./gateway-rules.js";
+import type { SpecParts } from "./spec-parts.js";
 
 const DISTRO_API_PORT = { microk8s: 16443, kubeadm: 6443 } as const;
 
@@ -127,25 +114,6 @@ export function nodeListRules(document: unknown): ProblemDraft[] {
   return out;
 }
 
-/**
- * The parsed sections of a spec. When the whole file does not parse, parse.ts fills in the sections that
- * do (and the nodes that do), so the rules below still report what they can in the same pass.
- */
-export interface SpecParts {
-  readonly nodes: readonly NodeSpec[];
-  /** False when some entries of spec.nodes failed to parse (rules that need every node are skipped). */
-  readonly allNodes: boolean;
-  readonly distribution?: DistributionSpec;
-  readonly loadBalancer?: z.output<typeof loadBalancerSchema>;
-  readonly autoscaling?: AutoscalingSpec;
-  readonly linkerd?: LinkerdSpec;
-  readonly app?: AppSpec;
-  readonly replicas?: Record<string, number>;
-  readonly ha?: HaSpec;
-  /** metadata.name, when it parsed (derived VRRP router ids depend on it). */
-  readonly clusterName?: string;
-  readonly deploy?: readonly DeploySpecItem[];
-}
 
 export function partsOf(cluster: ClusterSpec): SpecParts {
   return { ...cluster.spec, allNodes: true, clusterName: cluster.metadata.name };

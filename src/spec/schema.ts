@@ -230,6 +230,11 @@ export const clusterSpecBodySchema = z.strictObject({
   ssh: sshSettingsSchema.prefault({}),
   nodes: z.array(nodeSchema).min(1).max(500),
   loadBalancer: loadBalancerSchema.prefault({}),
+  airgap: z
+    .strictObject({
+      bundle: filePath.meta({ description: "An offline bundle written by `hactl bundle` (with FILE.sha256 beside it): install, add-node and upgrade take everything from it and nothing from the internet." }),
+    })
+    .optional(),
   addons: z
     .strictObject({
       dns: z.boolean().default(true),

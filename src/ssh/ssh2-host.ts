@@ -3,9 +3,12 @@
  * password, at most 8 concurrent exec channels (OpenSSH's MaxSessions is 10), and one long-lived SFTP
  * channel for uploads.
  */
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import { createHash, randomBytes } from "node:crypto";
 import { constants as osConstants } from "node:os";
 import { posix } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { StringDecoder } from "node:string_decoder";
 import type { Client, ClientChannel, SFTPWrapper } from "ssh2";
 import type { Command, ExecResult } from "../core/command.js";
@@ -240,6 +243,29 @@ export class Ssh2Host implements RemoteHost {
         retryable: true,
         cause: err,
         remedy: `Check that ${path} exists on ${this.name} and is readable by ${this.user}.`,
+      });
+    }
+  }
+
+  async putFile(local: string, remote: string): Promise<{ resumedFrom: number }> {
+    this.assertOpen(["sftp", remote]);
+    this.count += 1;
+    try {
+      const sftp = await this.sftp();
+      const size = (await stat(local)).size;
+      const there = await new Promise<number>((resolve) => sftp.stat(remote, (err, st) => resolve(err ? 0 : st.size)));
+      const from = there <= size ? there : 0;
+      this.log?.(this.name, `sftp put ${remote} (${size} bytes${from > 0 ? `, resuming at ${from}` : ""})`);
+      if (from < size || size === 0) {
+        await pipeline(createReadStream(local, { start: from }), sftp.createWriteStream(remote, { flags: from > 0 ? "r+" : "w", start: from, mode: 0o600 }));
+      }
+      return { resumedFrom: from };
+    } catch (err) {
+      throw new HactlError("UPLOAD_FAILED", `could not upload ${local} to ${remote} on ${this.name}: ${redact((err as Error).message)}`, {
+        node: this.name,
+        retryable: true,
+        cause: err,
+        remedy: `Run the command again: the upload continues where it stopped. Check that ${posix.dirname(remote)} on ${this.name} has room (df -h).`,
       });
     }
   }

@@ -38,11 +38,20 @@ export function writeSpec(dir: string, text: string, name = "cluster.yaml"): str
   return path;
 }
 
+export interface HactlRunOptions {
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  onStdout?: (chunk: string) => void;
+  /** The argv that starts hactl (default: this Node running bin/hactl); the arguments follow it. */
+  command?: readonly string[];
+}
+
 /** Runs the real hactl binary (built by `npm test`) with its state under `dir`; never throws. */
-export function hactl(dir: string, args: readonly string[], opts: { env?: Record<string, string>; timeoutMs?: number; onStdout?: (chunk: string) => void } = {}): Promise<HactlRun> {
+export function hactl(dir: string, args: readonly string[], opts: HactlRunOptions = {}): Promise<HactlRun> {
   const stateHome = join(dir, "state");
+  const [cmd, ...prefix] = opts.command ?? [process.execPath, bin];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], {
+    const child = spawn(cmd ?? process.execPath, [...prefix, ...args], {
       cwd: dir,
       env: { ...process.env, XDG_STATE_HOME: stateHome, NO_COLOR: "1", ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],

@@ -9,6 +9,7 @@ export function healthyFacts(spec: ClusterSpec, name: string, over: Partial<Node
   return {
     osId: "ubuntu",
     osVersion: "22.04",
+    arch: "x86_64",
     hostname: name,
     cpus: 4,
     memoryMiB: 8192,

@@ -141,6 +141,15 @@ export class FakeHost implements RemoteHost {
     return data;
   }
 
+  /** Local files put on this host with putFile: remote path → local path. */
+  readonly puts = new Map<string, string>();
+
+  async putFile(local: string, remote: string): Promise<{ resumedFrom: number }> {
+    const already = this.puts.get(remote) === local;
+    this.puts.set(remote, local);
+    return { resumedFrom: already ? 1 : 0 };
+  }
+
   withBinary(path: string, data: Buffer): this {
     this.binaries.set(path, data);
     return this;

@@ -1,4 +1,4 @@
-/** The datastore's day-2 commands: backup and restore. */
+/** The commands that write or read archives on this machine: backup, restore and the offline bundle. */
 import { Command } from "commander";
 import type { Wrap } from "./wrap.js";
 import { dryRun, fileOption } from "./options.js";
@@ -12,6 +12,16 @@ export function registerDatastoreCommands(program: Command, wrap: Wrap): void {
     .action(function (this: Command) {
       const opts = this.opts<{ file: string; out?: string }>();
       return wrap("backup", async (ctx) => (await import("../../actions/backup.js")).runBackup(opts, ctx))();
+    });
+
+  program
+    .command("bundle")
+    .description("on a machine that reaches the snap store: collect what installing cluster.yaml needs (MicroK8s snap and base, with assertions) into one file for nodes without internet, with FILE.sha256")
+    .requiredOption("--out <file>", "bundle file to write (-o is the global --output)")
+    .addOption(fileOption())
+    .action(function (this: Command) {
+      const opts = this.opts<{ file: string; out: string }>();
+      return wrap("bundle", async (ctx) => (await import("../../actions/bundle.js")).runBundle(opts, ctx))();
     });
 
   program

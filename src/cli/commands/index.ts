@@ -18,8 +18,9 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     .option("--templates <dir>", "directory with template overrides (keepalived, haproxy, nginx)")
     .option("--kubeconfig <path>", "where to write the kubeconfig (default ./<cluster>.kubeconfig)")
     .option("--skip-deploy", "do not apply spec.deploy after the cluster is healthy (hactl deploy does it later)")
+    .option("--bundle <file>", "install from this offline bundle (hactl bundle); nothing is fetched from the internet (default: spec.airgap.bundle)")
     .action(function (this: Command) {
-      const opts = this.opts<{ file?: string; dryRun: boolean; templates?: string; kubeconfig?: string; skipDeploy?: boolean }>();
+      const opts = this.opts<{ file?: string; dryRun: boolean; templates?: string; kubeconfig?: string; skipDeploy?: boolean; bundle?: string }>();
       return wrap("install", async (ctx) => (await import("../../actions/install.js")).runInstall(opts, ctx))();
     });
 
@@ -85,9 +86,10 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     .addOption(new Option("--role <role>", "node role").choices(["control-plane", "worker"]).default("control-plane"))
     .option("--user <user>", "SSH user for this node")
     .addOption(fileOption())
+    .option("--bundle <file>", "install the node from this offline bundle (default: spec.airgap.bundle)")
     .addOption(dryRun())
     .action(function (this: Command, name: string) {
-      const opts = this.opts<{ file: string; address?: string; role: "control-plane" | "worker"; user?: string; dryRun: boolean }>();
+      const opts = this.opts<{ file: string; address?: string; role: "control-plane" | "worker"; user?: string; dryRun: boolean; bundle?: string }>();
       return wrap("add-node", async (ctx) => (await import("../../actions/add-node.js")).runAddNode({ ...opts, name }, ctx))();
     });
 

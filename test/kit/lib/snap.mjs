@@ -1,13 +1,16 @@
-// `snap` stand-in for the microk8s snap: install (puts `microk8s` on the node's PATH), remove, list,
-// start/stop, refresh (to a channel, --hold, --unhold).
+// `snap` stand-in for the microk8s snap: install (puts `microk8s` on the node's PATH) from the store or
+// from a downloaded file (`snap ack` first), download, remove, list, start/stop, refresh (to a channel,
+// --hold, --unhold). Every use of the store is recorded (store-fetches.log) so a test can prove that an
+// air-gapped install needed none.
 import fs from "node:fs";
 import { freshCluster, refreshInstallation, removeInstallation, revisionFor } from "./microk8s.mjs";
+import { ack, download, isSnapFile, readSnapFile, storeFetch } from "./snap-files.mjs";
 import { startAgent, stopAgent, versionFor } from "./node.mjs";
 import { KIT_DIR, SNAP_HOLD_FILE, fail, isRoot, localState, out, parseArgs, stepCost, takeFault } from "./util.mjs";
 
 const LINK = "/usr/local/bin/microk8s";
 
-function channelVersion(/** @type {string} */ channel) {
+export function channelVersion(/** @type {string} */ channel) {
   const [track, risk = "stable"] = channel.split("/");
   if (!["stable", "candidate", "beta", "edge"].includes(risk)) return undefined;
   if (track === "latest") return { channel: `latest/${risk}`, version: versionFor("1.32") };
@@ -17,13 +20,22 @@ function channelVersion(/** @type {string} */ channel) {
 }
 
 export async function snapMain(/** @type {string[]} */ argv) {
-  const a = parseArgs(argv, ["channel"]);
+  const a = parseArgs(argv, ["channel", "target-directory"]);
   const [cmd, name] = a.positional;
   const st = localState();
   const installed = Boolean(st.installed && st.distro === "microk8s");
   switch (cmd) {
+    case "download":
+      storeFetch(`download ${name ?? ""}`);
+      out(download(name, { channel: a.get("channel"), dir: a.get("target-directory") ?? ".", channelVersion, revisionFor }));
+      return 0;
+    case "ack":
+      if (!isRoot()) fail(1, "error: access denied (try with sudo)");
+      ack(name);
+      return 0;
     case "install": {
       if (!isRoot()) fail(1, "error: access denied (try with sudo)");
+      if (isSnapFile(name)) return installFile(/** @type {string} */ (name), a, installed);
       if (name !== "microk8s") fail(1, `error: snap "${name ?? ""}" not found`);
       if (installed) {
         out(`snap "microk8s" is already installed, see 'snap help refresh'`);
@@ -35,11 +47,8 @@ export async function snapMain(/** @type {string[]} */ argv) {
       const cv = channelVersion(a.get("channel") ?? "latest/stable");
       if (!cv) fail(1, `error: requested channel "${a.get("channel")}" is not available (see 'snap info microk8s')`);
       if (st.distro === "kubeadm") fail(1, "error: cannot install \"microk8s\": this node already runs a kubeadm control plane (kit)");
-      await stepCost("snap-install");
-      fs.rmSync(SNAP_HOLD_FILE, { force: true });
-      fs.rmSync(LINK, { force: true });
-      fs.symlinkSync(`${KIT_DIR}/snap/microk8s`, LINK);
-      await freshCluster(cv);
+      storeFetch(`install microk8s ${cv.channel}`);
+      await installMicrok8s(cv);
       out(`microk8s (${cv.channel}) ${cv.version} from Canonical✓ installed`);
       return 0;
     }
@@ -80,6 +89,38 @@ export async function snapMain(/** @type {string[]} */ argv) {
   }
 }
 
+/** @param {{ channel: string, version: string }} cv */
+async function installMicrok8s(cv) {
+  await stepCost("snap-install");
+  fs.rmSync(SNAP_HOLD_FILE, { force: true });
+  fs.rmSync(LINK, { force: true });
+  fs.symlinkSync(`${KIT_DIR}/snap/microk8s`, LINK);
+  await freshCluster(cv);
+}
+
+/**
+ * `snap install ./NAME_REV.snap [--classic] [--dangerous]`: needs the file's assertion acknowledged first
+ * (`snap ack NAME_REV.assert`), as snapd does. The base snap is taken as it comes; MicroK8s installs as
+ * from its channel (the kit's `snap list` shows the channel it was downloaded from).
+ * @param {string} file @param {ReturnType<typeof parseArgs>} a @param {boolean} installed
+ */
+async function installFile(file, a, installed) {
+  const meta = readSnapFile(file, a.has("dangerous"));
+  if (meta.name !== "microk8s") {
+    out(`${meta.name} ${meta.version} from Canonical✓ installed`);
+    return 0;
+  }
+  if (installed) {
+    out(`snap "microk8s" is already installed, see 'snap help refresh'`);
+    return 0;
+  }
+  if (!a.has("classic")) fail(1, 'error: cannot install snap file: snap "microk8s" requires classic confinement; repeat the command including --classic');
+  if (localState().distro === "kubeadm") fail(1, "error: cannot install \"microk8s\": this node already runs a kubeadm control plane (kit)");
+  await installMicrok8s({ channel: meta.channel, version: meta.version });
+  out(`microk8s ${meta.version} from Canonical✓ installed`);
+  return 0;
+}
+
 /**
  * `snap refresh microk8s [--channel=C]`, `snap refresh --hold[=forever] microk8s`, `snap refresh --unhold
  * microk8s`. A hold stops auto-refreshes and general refreshes (`snap refresh` with no snap named), not a
@@ -117,6 +158,7 @@ async function refresh(a, name, installed) {
   if (takeFault("fail-snap-refresh")) {
     fail(1, `error: cannot perform the following tasks:\n- Download snap "microk8s" (${revisionFor(cv.channel)}) from channel "${cv.channel}" (unexpected EOF) (kit fault fail-snap-refresh)`);
   }
+  storeFetch(`refresh microk8s ${cv.channel}`);
   await refreshInstallation(cv);
   out(`microk8s (${cv.channel}) ${cv.version} from Canonical✓ refreshed`);
   return 0;

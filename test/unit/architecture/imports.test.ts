@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 // The same order as eslint.config.js: a layer imports only from itself or the layers after it.
-const LAYERS = [["cli"], ["actions", "wizard"], ["phases"], ["gather", "lb", "distros", "ssh"], ["spec", "ui"], ["core"]];
+const LAYERS = [["cli"], ["actions", "wizard"], ["phases", "bundle"], ["gather", "lb", "distros", "ssh"], ["spec", "ui"], ["core"]];
 const SRC = fileURLToPath(new URL("../../../src", import.meta.url));
 
 function sourceFiles(dir: string): string[] {

@@ -222,6 +222,51 @@ describe("plan steps at run time", () => {
     expect(host.lines).toEqual(["snap install microk8s --classic --channel=1.29/stable", "microk8s status --wait-ready --timeout 300"]);
   });
 
+  it("install step with a bundle sends it, checks its sha256 on the node, unpacks it and installs both snaps from files", async () => {
+    const sha = "b".repeat(64);
+    const file = (name: string, of: string, kind: "snap" | "assert") => ({ name, of, kind, size: 1, sha256: "c".repeat(64) });
+    const bundle = {
+      path: "/work/lab.bundle",
+      size: 3 * 2 ** 20,
+      sha256: sha,
+      manifest: {
+        apiVersion: "hactl.dev/v1alpha1" as const,
+        kind: "Bundle" as const,
+        distribution: { type: "microk8s" as const, version: "1.29" },
+        platform: { os: "linux" as const, arch: "amd64" },
+        created: "",
+        cluster: "lab",
+        files: [file("core22_1908.snap", "core22", "snap"), file("core22_1908.assert", "core22", "assert"), file("microk8s_7000.snap", "microk8s", "snap"), file("microk8s_7000.assert", "microk8s", "assert")],
+      },
+    };
+    const dir = "/tmp/hactl-bundle-bbbbbbbbbbbbbbbb";
+    const host = new FakeHost("node-1")
+      .on({ prefix: ["sha256sum"] }, { stdout: `${sha}  ${dir}/bundle.tar\n` })
+      .on({ prefix: ["mkdir"] }, { code: 0 })
+      .on({ prefix: ["tar"] }, { code: 0 })
+      .on({ prefix: ["snap"] }, { code: 0 })
+      .on({ prefix: ["microk8s", "status"] }, { code: 0 });
+    const step = plan(FRESH, spec, { bundle }).find((ph) => ph.title === "Install MicroK8s")?.steps[0];
+    expect(step?.title).toBe("install MicroK8s 1.29 from the offline bundle");
+    expect(step?.describe[0]).toBe(`upload lab.bundle (3.0 MiB) to ${dir}/ (a cut upload resumes), check its sha256 there, unpack`);
+    expect(await step?.run(ctx(host))).toBe("changed");
+    expect(host.puts.get(`${dir}/bundle.tar`)).toBe("/work/lab.bundle");
+    expect(host.lines).toEqual([
+      `mkdir -p -m 0700 ${dir}`,
+      `sha256sum ${dir}/bundle.tar`,
+      `tar -xf ${dir}/bundle.tar -C ${dir}`,
+      `snap ack ${dir}/core22_1908.assert`,
+      `snap install ${dir}/core22_1908.snap`,
+      `snap ack ${dir}/microk8s_7000.assert`,
+      `snap install ${dir}/microk8s_7000.snap --classic`,
+      "microk8s status --wait-ready --timeout 300",
+    ]);
+
+    const damaged = new FakeHost("node-1").on({ prefix: ["sha256sum"] }, { stdout: `${"d".repeat(64)}  x\n` }).on({ prefix: ["mkdir"] }, { code: 0 }).on({ prefix: ["rm"] }, { code: 0 });
+    await expect(step?.run(ctx(damaged))).rejects.toThrow(/has sha256 d{64}, not b{64}: it was damaged on the way and has been deleted/);
+    expect(damaged.lines).toContain(`rm -f ${dir}/bundle.tar`);
+  });
+
   it("addons step re-reads the leader and enables only what is still missing", async () => {
     const host = new FakeHost("node-1")
       .on({ prefix: ["microk8s", "status"] }, { stdout: statusYaml({ addons: { dns: "enabled", "ha-cluster": "disabled" } }) })

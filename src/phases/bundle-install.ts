@@ -1,0 +1,58 @@
+/**
+ * Installing from an offline bundle on one node: the bundle goes up once over the node's SSH connection
+ * (a cut upload continues where it stopped), is checked against its sha256 on the node and unpacked; then
+ * snapd installs the snaps from those files after acknowledging their assertions. Nothing is fetched.
+ */
+import { basename } from "node:path";
+import type { LocalBundle } from "../bundle/local-files.js";
+import { MICROK8S_BASE, nodeBundleDir, snapFiles } from "../bundle/manifest.js";
+import { HactlError } from "../core/errors.js";
+import type { RemoteHost } from "../core/host.js";
+import { microk8s } from "../distros/microk8s.js";
+
+const LONG_MS = 15 * 60_000;
+
+/** What --dry-run shows for the bundle part of a node's install. */
+export function bundleDescribe(bundle: LocalBundle): string[] {
+  const mib = (bundle.size / 2 ** 20).toFixed(1);
+  return [
+    `upload ${basename(bundle.path)} (${mib} MiB) to ${nodeBundleDir(bundle.sha256)}/ (a cut upload resumes), check its sha256 there, unpack`,
+    ...[MICROK8S_BASE, "microk8s"].map((of) => {
+      const f = snapFiles(bundle.manifest, of);
+      return `snap ack ${f?.assert.name ?? "?"}; snap install ./${f?.snap.name ?? "?"}${of === "microk8s" ? " --classic" : ""}`;
+    }),
+  ];
+}
+
+/** Puts the bundle on the node, checked and unpacked; resolves with its directory there. */
+export async function placeBundle(host: RemoteHost, bundle: LocalBundle, log: (line: string) => void): Promise<string> {
+  const dir = nodeBundleDir(bundle.sha256);
+  const file = `${dir}/bundle.tar`;
+  await host.run({ argv: ["mkdir", "-p", "-m", "0700", dir] });
+  const started = Date.now();
+  const { resumedFrom } = await host.putFile(bundle.path, file);
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  log(`bundle upload: ${bundle.size - resumedFrom} of ${bundle.size} bytes sent in ${seconds} s${resumedFrom > 0 ? ` (resumed at byte ${resumedFrom})` : ""}`);
+  const sum = await host.run({ argv: ["sha256sum", file], timeoutMs: LONG_MS });
+  const there = sum.stdout.trim().split(/\s+/)[0];
+  if (there !== bundle.sha256) {
+    await host.exec({ argv: ["rm", "-f", file] });
+    throw new HactlError("UPLOAD_FAILED", `the bundle on ${host.name} has sha256 ${there ?? "?"}, not ${bundle.sha256}: it was damaged on the way and has been deleted`, {
+      node: host.name,
+      retryable: true,
+      remedy: "Run the command again: the bundle is sent anew.",
+    });
+  }
+  await host.run({ argv: ["tar", "-xf", file, "-C", dir], timeoutMs: LONG_MS });
+  return dir;
+}
+
+/** The base snap, then MicroK8s, from the unpacked bundle: `snap ack` each assertion, `snap install ./FILE`. */
+export async function installSnapsFromBundle(host: RemoteHost, bundle: LocalBundle, dir: string): Promise<void> {
+  for (const of of [MICROK8S_BASE, "microk8s"]) {
+    const files = snapFiles(bundle.manifest, of);
+    if (!files) throw new HactlError("INTERNAL", `the bundle has no ${of} snap (preflight should have refused it)`);
+    await host.run(microk8s.snapAck(`${dir}/${files.assert.name}`));
+    await host.run(microk8s.installFile(`${dir}/${files.snap.name}`, of === "microk8s"));
+  }
+}
