@@ -1,3 +1,4 @@
+import { need } from "../core/host.js";
 import { access } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { RunContext } from "../core/context.js";
@@ -8,7 +9,6 @@ import { registerSecret } from "../core/secrets.js";
 import { ADMIN_CONF } from "../distros/kubeadm.js";
 import { STAGE, kubeadmCaRotationPhases, marksCommand, parseMarks, planKubeadmCaRotation, stagedCommand, type RotationMark } from "../phases/certs-ca-kubeadm.js";
 import { kubeconfigSecrets } from "../phases/kubeconfig.js";
-import { need } from "../phases/prepare-hosts.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { apiEndpoint } from "./converge-stages.js";
 import { applyLocked } from "./locked-apply.js";

@@ -1,3 +1,4 @@
+import { need } from "../core/host.js";
 import type { RunContext } from "../core/context.js";
 import { EXIT, HactlError } from "../core/errors.js";
 import { describePlan, type Phase } from "../core/plan.js";
@@ -8,7 +9,6 @@ import { EXPIRY_WARNING_DAYS, certsReport, formatCertsReport, planRenewal, type 
 import { CA_ROTATION_MARKER, caFactsCommand, caRotationPhases, parseCaFacts, planCaRotation, type CaFacts } from "../phases/certs-ca.js";
 import { renewPhase, renewableBy } from "../phases/certs-renew.js";
 import { outOfServiceRefusal, putBackInService, serviceLayoutFiles, takeOutOfService, type ServiceLayoutInput } from "../phases/out-of-service.js";
-import { need } from "../phases/prepare-hosts.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { apiEndpoint } from "./converge-stages.js";

@@ -1,3 +1,4 @@
+import { need } from "../core/host.js";
 import { applyLocked } from "./locked-apply.js";
 import type { RunContext } from "../core/context.js";
 import { HactlError } from "../core/errors.js";
@@ -10,7 +11,6 @@ import { templateSource } from "../lb/template-source.js";
 import { lbLayout, type LbLayout } from "../phases/lb-configs.js";
 import { hostsLines } from "../phases/hosts-file.js";
 import type { ClusterPlanInput } from "../phases/install-microk8s.js";
-import { need } from "../phases/prepare-hosts.js";
 import { formatPreflight, needsHostsEntries, peerProbesFor, preflightChecks, preflightFailed, type PreflightCheck } from "../phases/preflight.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { resolveSecret } from "../spec/secrets.js";

@@ -1,3 +1,4 @@
+import { need } from "../core/host.js";
 import { readFile } from "node:fs/promises";
 import type { RunContext } from "../core/context.js";
 import { HactlError } from "../core/errors.js";
@@ -5,7 +6,6 @@ import { forEachNode } from "../core/parallel.js";
 import { authorizeKeyCommand, parsePublicKey, type PublicKey } from "../phases/authorized-key.js";
 import { effectiveSsh, type ClusterSpec } from "../spec/schema.js";
 import { expandHome } from "../spec/secrets.js";
-import { need } from "../phases/prepare-hosts.js";
 import { machinesOf, type Session } from "./session.js";
 
 /**

@@ -1,3 +1,4 @@
+import { need } from "../core/host.js";
 import { writeFileAtomic } from "../core/local-file.js";
 import { resolve } from "node:path";
 import type { RunContext } from "../core/context.js";
@@ -8,7 +9,6 @@ import { MICROK8S_API_PORT, MICROK8S_PORTS, kubeconfigForVip, microk8s, parseSta
 import { planMicrok8sInstall } from "../phases/install-microk8s.js";
 import { authorizeInstallKeys } from "./install-key.js";
 import { readJoinedWorkerProxies } from "../gather/worker-proxy-state.js";
-import { need } from "../phases/prepare-hosts.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { apiEndpoint, clusterPlanInput, gatherAllFacts, loadBalancerInputs, runPreflight, showOrApply } from "./converge-stages.js";

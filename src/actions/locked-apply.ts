@@ -1,7 +1,7 @@
+import { need } from "../core/host.js";
 import type { RunContext } from "../core/context.js";
 import { applyPlan, type ApplySummary } from "../core/executor.js";
 import type { Plan } from "../core/plan.js";
-import { need } from "../phases/prepare-hosts.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { RunJournal } from "./journal.js";
 import { acquireClusterLock } from "./lock.js";

@@ -1,6 +1,6 @@
+import { need } from "../core/host.js";
 import type { Command } from "../core/command.js";
 import type { Phase, Step } from "../core/plan.js";
-import { need } from "../phases/prepare-hosts.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import type { Session } from "./session.js";
 

@@ -1,3 +1,4 @@
+import { need } from "../core/host.js";
 import { applyLocked } from "./locked-apply.js";
 import { writeFileAtomic } from "../core/local-file.js";
 import type { RunContext } from "../core/context.js";
@@ -12,7 +13,6 @@ import type { RenderedConfig } from "../lb/render.js";
 import { templateSource } from "../lb/template-source.js";
 import { lbLayout } from "../phases/lb-configs.js";
 import { lbFilesStep } from "../phases/out-of-service.js";
-import { need } from "../phases/prepare-hosts.js";
 import { checkRemoval } from "../phases/remove-safety.js";
 import { removeNode } from "../spec/edit.js";
 import { loadSpecFile } from "../spec/parse.js";

@@ -1,3 +1,4 @@
+import { need } from "../core/host.js";
 import { applyLocked } from "./locked-apply.js";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -16,7 +17,6 @@ import { observeFrontends } from "../gather/cluster-status.js";
 import { gatherMicrok8sState } from "../gather/microk8s-state.js";
 import { openBackup, parseChecksumLine, sha256, type OpenedBackup } from "../phases/backup-archive.js";
 import { microk8sBackupRunner } from "../phases/backup-plan.js";
-import { need } from "../phases/prepare-hosts.js";
 import { RESTORED_KINDS, createdAfter, lossSummary, parseObjectList, restoreRefusals, type ListedObject } from "../phases/restore-check.js";
 import { microk8sRestorePlan } from "../phases/restore-plan.js";
 import { statusReport, type StatusReport } from "../phases/status-report.js";

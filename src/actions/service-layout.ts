@@ -1,3 +1,4 @@
+import { need } from "../core/host.js";
 import type { RunContext } from "../core/context.js";
 import { forEachNode } from "../core/parallel.js";
 import { KUBEADM_API_PORT } from "../distros/kubeadm.js";
@@ -5,7 +6,6 @@ import { MICROK8S_API_PORT } from "../distros/microk8s.js";
 import { gatherFacts } from "../gather/facts.js";
 import { templateSource } from "../lb/template-source.js";
 import type { ServiceLayoutInput } from "../phases/out-of-service.js";
-import { need } from "../phases/prepare-hosts.js";
 import { resolveSecret } from "../spec/secrets.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { machinesOf, type Session } from "./session.js";

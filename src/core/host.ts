@@ -1,4 +1,5 @@
 import type { Command, ExecResult } from "./command.js";
+import { HactlError } from "./errors.js";
 
 /** Streaming callbacks and cancellation for one remote command. */
 export interface ExecOptions {
@@ -51,4 +52,11 @@ export interface RemoteHost {
   /** Number of remote commands run on this connection so far (for benchmarks and tests). */
   readonly commandCount: number;
   close(): Promise<void>;
+}
+
+/** The open connection to a node by its cluster.yaml name; a missing one is a bug in the caller (the session opens every node it plans for). */
+export function need(hosts: ReadonlyMap<string, RemoteHost>, name: string): RemoteHost {
+  const host = hosts.get(name);
+  if (!host) throw new HactlError("INTERNAL", `no connection to ${name}`, { node: name, remedy: "This is a bug in hactl. Re-run with --log-file and report the log (secrets are redacted)." });
+  return host;
 }

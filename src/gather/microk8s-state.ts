@@ -1,4 +1,4 @@
-import type { RemoteHost } from "../core/host.js";
+import { need, type RemoteHost } from "../core/host.js";
 import { forEachNode } from "../core/parallel.js";
 import { datastoreIp, microk8s, parseSnapList, parseStatus, type Microk8sStatus, type SnapInfo } from "../distros/microk8s.js";
 import { parseNodes, type KubeNode } from "../distros/kubectl.js";
@@ -24,7 +24,7 @@ export async function gatherMicrok8sState(hosts: ReadonlyMap<string, RemoteHost>
   const snaps = new Map<string, SnapInfo>();
   const status = new Map<string, Microk8sStatus>();
   await forEachNode("Read MicroK8s state", nodes, async (node) => {
-    const host = mustHost(hosts, node.name);
+    const host = need(hosts, node.name);
     const list = await host.exec(microk8s.isInstalled());
     if (list.code !== 0) return;
     installed.add(node.name);
@@ -38,7 +38,7 @@ export async function gatherMicrok8sState(hosts: ReadonlyMap<string, RemoteHost>
   let kubeNodes: KubeNode[] = [];
   let datastoreIps = new Set<string>();
   if (leader) {
-    const host = mustHost(hosts, leader);
+    const host = need(hosts, leader);
     const res = await host.exec(microk8s.kubectl("get", "nodes", "-o", "json"));
     if (res.code === 0) kubeNodes = parseNodes(res.stdout);
     datastoreIps = new Set((status.get(leader)?.datastore ?? []).map((m) => datastoreIp(m.address)));
@@ -73,8 +73,3 @@ export function isMember(state: Microk8sClusterState, node: NodeSpec): boolean {
   return node.role === "worker" || state.datastoreIps.has(node.address);
 }
 
-function mustHost(hosts: ReadonlyMap<string, RemoteHost>, name: string): RemoteHost {
-  const host = hosts.get(name);
-  if (!host) throw new Error(`no connection to ${name}`);
-  return host;
-}

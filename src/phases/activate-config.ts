@@ -1,9 +1,8 @@
 import { HactlError } from "../core/errors.js";
-import type { RemoteHost } from "../core/host.js";
+import { need, type RemoteHost } from "../core/host.js";
 import type { Step, StepOutcome } from "../core/plan.js";
 import { appliedStamp, stampPath } from "../lb/applied-stamp.js";
 import type { RenderedConfig } from "../lb/render.js";
-import { need } from "./prepare-hosts.js";
 
 const STAGED = ".hactl-new";
 /**

@@ -1,13 +1,12 @@
 import type { Command } from "../core/command.js";
 import { HactlError } from "../core/errors.js";
-import type { RemoteHost } from "../core/host.js";
+import { need, type RemoteHost } from "../core/host.js";
 import type { Phase, Step, StepContext } from "../core/plan.js";
 import { registerSecret } from "../core/secrets.js";
 import { ETCD_CLIENT_PORT, KUBEADM_API_PORT } from "../distros/kubeadm.js";
 import type { NodeSpec } from "../spec/schema.js";
 import { clientCertificatePlace, withCertificateAuthority, withClientCertificate } from "./kubeconfig.js";
 import { putBackInService, takeOutOfService, type ApiEndpoint, type LivezProbe, type ServiceLayoutInput } from "./out-of-service.js";
-import { need } from "./prepare-hosts.js";
 
 /**
  * Replacing the CAs of a kubeadm cluster (`hactl certs renew --ca`), in the order of the Kubernetes

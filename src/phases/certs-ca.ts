@@ -1,3 +1,4 @@
+import { need } from "../core/host.js";
 import { HactlError } from "../core/errors.js";
 import { registerSecret } from "../core/secrets.js";
 import type { Command } from "../core/command.js";
@@ -5,7 +6,6 @@ import type { Phase, Step } from "../core/plan.js";
 import { parseOpensslDate } from "../distros/certs.js";
 import type { NodeSpec } from "../spec/schema.js";
 import { putBackInService, takeOutOfService, type LivezProbe, type ServiceLayoutInput, type ApiEndpoint } from "./out-of-service.js";
-import { need } from "./prepare-hosts.js";
 
 /**
  * Replacing the MicroK8s cluster CA (`hactl certs renew --ca`): one control plane makes a new CA with

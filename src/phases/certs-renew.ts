@@ -1,9 +1,9 @@
+import { need } from "../core/host.js";
 import type { Command } from "../core/command.js";
 import type { Phase, Step } from "../core/plan.js";
 import { MICROK8S_RENEWABLE } from "../distros/certs.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { RENEWABLE_KINDS, type CertEntry, type RenewTarget } from "./certs.js";
-import { need } from "./prepare-hosts.js";
 
 /** The manifests of kubeadm's static pods, and where a restart parks them meanwhile. */
 const MANIFESTS = "/etc/kubernetes/manifests";

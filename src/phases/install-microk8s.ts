@@ -1,3 +1,4 @@
+import { need } from "../core/host.js";
 import type { Phase, Plan, Step } from "../core/plan.js";
 import { microk8s, parseStatus } from "../distros/microk8s.js";
 import type { NodeFacts } from "../gather/facts.js";
@@ -8,7 +9,7 @@ import type { LocalBundle } from "../bundle/local-files.js";
 import { lbStep } from "./activate-config.js";
 import { bundleDescribe, installSnapsFromBundle, placeBundle } from "./bundle-install.js";
 import { joinMicrok8sNode, waitMember } from "./microk8s-join.js";
-import { hostsEntriesStep, need, nonlocalBindStep, packagesStep } from "./prepare-hosts.js";
+import { hostsEntriesStep, nonlocalBindStep, packagesStep } from "./prepare-hosts.js";
 import { workerProxyStep, workersToPoint } from "./worker-proxy.js";
 import type { WorkerProxyFiles } from "../gather/worker-proxy-state.js";
 

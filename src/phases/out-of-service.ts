@@ -1,3 +1,4 @@
+import { need } from "../core/host.js";
 import { HactlError } from "../core/errors.js";
 import { parseOpensslDate } from "../distros/certs.js";
 import type { Phase, Step } from "../core/plan.js";
@@ -7,7 +8,6 @@ import type { RenderedConfig } from "../lb/render.js";
 import { controlPlaneNodes, type NodeSpec } from "../spec/schema.js";
 import { activateConfigs } from "./activate-config.js";
 import { lbLayout, type LbLayoutInput } from "./lb-configs.js";
-import { need } from "./prepare-hosts.js";
 
 /**
  * Taking nodes out of service and putting them back, for work that restarts an API server or a kubelet

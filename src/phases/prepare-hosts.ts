@@ -1,4 +1,4 @@
-import type { RemoteHost } from "../core/host.js";
+import { need } from "../core/host.js";
 import type { Step } from "../core/plan.js";
 import type { NodeFacts } from "../gather/facts.js";
 import { withHostsBlock } from "./hosts-file.js";
@@ -61,8 +61,3 @@ export function packagesStep(node: string, facts: NodeFacts, wanted: readonly { 
   };
 }
 
-export function need(hosts: ReadonlyMap<string, RemoteHost>, name: string): RemoteHost {
-  const host = hosts.get(name);
-  if (!host) throw new Error(`internal: no connection to ${name}`);
-  return host;
-}

@@ -1,10 +1,11 @@
+import { need } from "../core/host.js";
 import type { Phase, Step } from "../core/plan.js";
 import { kubeadm } from "../distros/kubeadm.js";
 import { microk8s } from "../distros/microk8s.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { withoutHostsBlock } from "./hosts-file.js";
 import { APT_KEYRING, APT_LIST, CONTAINERD_CONFIG, KUBE_PACKAGES, MODULES_FILE, SYSCTL_FILE } from "./kubeadm/prepare.js";
-import { NONLOCAL_BIND_FILE, need } from "./prepare-hosts.js";
+import { NONLOCAL_BIND_FILE } from "./prepare-hosts.js";
 
 /**
  * Taking a machine back to what it was before hactl: the distribution uninstalled, hactl's

@@ -1,3 +1,4 @@
+import { need } from "../core/host.js";
 import { HactlError } from "../core/errors.js";
 import type { Phase, Plan, Step, StepContext } from "../core/plan.js";
 import {
@@ -12,7 +13,6 @@ import {
 import { ETCD_PEER_PORT, kubeadm, memberAddress, parseMemberList, type EtcdMember } from "../distros/kubeadm.js";
 import type { NodeSpec } from "../spec/schema.js";
 import type { BackupManifest } from "./backup-archive.js";
-import { need } from "./prepare-hosts.js";
 import { restoreVerifyStep } from "./restore-plan.js";
 
 /**

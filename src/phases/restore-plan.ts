@@ -1,9 +1,9 @@
+import { need } from "../core/host.js";
 import { HactlError } from "../core/errors.js";
 import type { Phase, Plan, Step, StepContext } from "../core/plan.js";
 import { REMOTE_RESTORE_DIR, dbctlRestore, parseDbctlRestore } from "../distros/datastore.js";
 import { microk8s } from "../distros/microk8s.js";
 import type { BackupManifest } from "./backup-archive.js";
-import { need } from "./prepare-hosts.js";
 import { RESTORED_KINDS, createdAfter, deleteArgs, objectLabel, parseObjectList, type ListedObject } from "./restore-check.js";
 
 /**

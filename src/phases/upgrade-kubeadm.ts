@@ -1,12 +1,11 @@
 import { HactlError } from "../core/errors.js";
 import type { Command } from "../core/command.js";
-import type { RemoteHost } from "../core/host.js";
+import { need, type RemoteHost } from "../core/host.js";
 import type { Plan, Step } from "../core/plan.js";
 import { kubeadm, minorOf, parseMemberList } from "../distros/kubeadm.js";
 import { hasVotingMember, type KubeadmClusterState } from "../gather/kubeadm-state.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { APT_LIST } from "./kubeadm/prepare.js";
-import { need } from "./prepare-hosts.js";
 import { versionRefusals } from "./upgrade-microk8s.js";
 import { outlineRollingUpgrade, planRollingUpgrade, type RollingUpgradeInput, type UpgradeDriver, type UpgradeOutline } from "./upgrade-rolling.js";
 import { minorNumber, minorOfVersion } from "./upgrade-versions.js";

@@ -1,10 +1,9 @@
 import type { Plan, Step } from "../core/plan.js";
-import type { RemoteHost } from "../core/host.js";
+import { need, type RemoteHost } from "../core/host.js";
 import { microk8s, parseStatus, snapMinor } from "../distros/microk8s.js";
 import { isMember, type Microk8sClusterState } from "../gather/microk8s-state.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import { holdStep } from "./install-microk8s.js";
-import { need } from "./prepare-hosts.js";
 import { outlineRollingUpgrade, planRollingUpgrade, type RollingUpgradeInput, type UpgradeDriver, type UpgradeOutline } from "./upgrade-rolling.js";
 import { minorNumber } from "./upgrade-versions.js";
 

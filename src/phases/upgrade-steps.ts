@@ -1,9 +1,8 @@
 import { HactlError, interruptedError } from "../core/errors.js";
 import type { Command } from "../core/command.js";
-import type { RemoteHost } from "../core/host.js";
+import { need, type RemoteHost } from "../core/host.js";
 import type { Step, StepContext } from "../core/plan.js";
 import { parseNodes } from "../distros/kubectl.js";
-import { need } from "./prepare-hosts.js";
 import { minorOfVersion } from "./upgrade-versions.js";
 
 /**

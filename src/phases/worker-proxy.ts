@@ -1,10 +1,9 @@
 import { HactlError } from "../core/errors.js";
-import type { RemoteHost } from "../core/host.js";
+import { need, type RemoteHost } from "../core/host.js";
 import type { Step, StepOutcome } from "../core/plan.js";
 import { PROVIDER_FILE, PROXY_ARGS_FILE, PROXY_SERVICE, providerServers, proxyPointsAt, refreshInterval, renderProvider, withRefreshDisabled } from "../distros/microk8s-apiserver-proxy.js";
 import type { NodeSpec } from "../spec/schema.js";
 import { readWorkerProxy, type WorkerProxyFiles } from "../gather/worker-proxy-state.js";
-import { need } from "./prepare-hosts.js";
 
 /**
  * Pure: the workers whose proxy must be pointed at the load balancer: every worker joining in this run,

@@ -1,3 +1,4 @@
+import { need } from "../../core/host.js";
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { RunContext } from "../../core/context.js";
@@ -6,7 +7,6 @@ import { ADMIN_CONF, KUBEADM_API_PORT, KUBEADM_PORTS } from "../../distros/kubea
 import { gatherKubeadmState, hasVotingMember } from "../../gather/kubeadm-state.js";
 import { planKubeadmInstall } from "../../phases/kubeadm/install.js";
 import type { CertKeyState } from "../../phases/kubeadm/join.js";
-import { need } from "../../phases/prepare-hosts.js";
 import type { ClusterSpec } from "../../spec/schema.js";
 import { apiEndpoint, clusterPlanInput, gatherAllFacts, loadBalancerInputs, runPreflight, showOrApply } from "../converge-stages.js";
 import type { InstallOptions } from "../install-options.js";

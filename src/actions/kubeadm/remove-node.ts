@@ -1,9 +1,9 @@
+import { need } from "../../core/host.js";
 import { KUBEADM_API_PORT, kubeadm } from "../../distros/kubeadm.js";
 import { gatherKubeadmState } from "../../gather/kubeadm-state.js";
 import type { Phase } from "../../core/plan.js";
 import { deleteNodeObject, removeEtcdMembersAt } from "../../phases/kubeadm/join.js";
 import { checkKubeadmRemoval } from "../../phases/kubeadm/remove-safety.js";
-import { need } from "../../phases/prepare-hosts.js";
 import { commandStep, drainSeconds, type RemovalDriver } from "../removal.js";
 
 /**

@@ -7,19 +7,12 @@ import { z } from "zod";
 import type { Command, ExecResult } from "../../core/command.js";
 import { HactlError, interruptedError } from "../../core/errors.js";
 import type { RemoteHost } from "../../core/host.js";
-import type { StepContext } from "../../core/plan.js";
 import { microk8s } from "../../distros/microk8s.js";
 import { parseDeployments, parseNodes, type KubeDeployment, type KubeNode } from "../../distros/kubectl.js";
 
 /** How a distribution runs kubectl on a control-plane node: `microk8s.kubectl` or `kubeadm.kubectl`. */
 export type KubectlBuilder = (...args: string[]) => Command;
 
-/** A step's connection to the named node (every app phase acts through the hosts the executor hands it). */
-export function hostOf(ctx: StepContext, name: string): RemoteHost {
-  const host = ctx.hosts.get(name);
-  if (!host) throw new HactlError("INTERNAL", `no connection to ${name}`);
-  return host;
-}
 
 export interface KubectlOptions {
   /** Bytes for kubectl's stdin (manifests, secrets). Never logged. */

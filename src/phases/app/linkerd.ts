@@ -9,11 +9,11 @@
  */
 import type { ExecResult } from "../../core/command.js";
 import { HactlError } from "../../core/errors.js";
-import type { RemoteHost } from "../../core/host.js";
+import { need, type RemoteHost } from "../../core/host.js";
 import type { Phase, Step, StepContext } from "../../core/plan.js";
 import { COMMUNITY_ADDON, INJECT_ANNOTATION, LINKERD_ADDON, linkerdCheckFailures, linkerdCheckPassed } from "../../distros/linkerd.js";
 import { microk8s } from "../../distros/microk8s.js";
-import { hostOf, kubectl, rollingRestart, sleep, type KubectlBuilder } from "./kube.js";
+import { kubectl, rollingRestart, sleep, type KubectlBuilder } from "./kube.js";
 
 /** The operator's linkerd CLI on this machine, pointed at the cluster's kubeconfig. */
 export interface WorkstationLinkerd {
@@ -54,7 +54,7 @@ function linkerdStep(leader: string) {
     title,
     describe,
     async run(ctx) {
-      await run(hostOf(ctx, leader), ctx);
+      await run(need(ctx.hosts, leader), ctx);
       return "changed";
     },
   });

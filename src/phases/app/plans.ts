@@ -4,12 +4,12 @@
  * step's run() is the only part that acts, through the leader's (or a node's) RemoteHost.
  */
 import { HactlError } from "../../core/errors.js";
-import type { RemoteHost } from "../../core/host.js";
+import { need, type RemoteHost } from "../../core/host.js";
 import type { Phase, Plan, Step, StepContext } from "../../core/plan.js";
 import { microk8s } from "../../distros/microk8s.js";
 import type { NodeSpec } from "../../spec/schema.js";
 import { APISERVER_ARGS_FILE, withEvictionArgs } from "./apiserver-args.js";
-import { getDeployments, hostOf, kubectl, rollingRestart, waitNodeReady, waitReplicas, type Autoscaler } from "./kube.js";
+import { getDeployments, kubectl, rollingRestart, waitNodeReady, waitReplicas, type Autoscaler } from "./kube.js";
 import { linkerdEnablePhase, type LinkerdInput } from "./linkerd.js";
 import type { AutoscaleValues } from "./values.js";
 
@@ -34,7 +34,7 @@ export function scalePlan(input: ScaleInput): Plan {
     title: `scale ${name} to ${n} replica(s)`,
     describe: [`${input.current.get(name) ?? "?"} → ${n}: kubectl scale deployment/${name} --replicas=${n} -n ${input.namespace}`, "then wait until the cluster reports them ready"],
     async run(ctx) {
-      const host = hostOf(ctx, input.leader);
+      const host = need(ctx.hosts, input.leader);
       await kubectl(host, ["scale", `deployment/${name}`, `--replicas=${n}`, "-n", input.namespace], { signal: ctx.signal });
       await waitReplicas(host, input.namespace, new Map([[name, n]]), { timeoutMs: input.timeoutMs, signal: ctx.signal, progress: ctx.log });
       return input.current.get(name) === n ? "unchanged" : "changed";
@@ -70,7 +70,7 @@ export function autoscaleEnablePlan(input: AutoscaleInput): Plan {
           title: "enable metrics-server",
           describe: ["microk8s enable metrics-server (autoscalers read CPU use from it)"],
           async run(ctx) {
-            await hostOf(ctx, input.leader).run(microk8s.enable("metrics-server"), { signal: ctx.signal });
+            await need(ctx.hosts, input.leader).run(microk8s.enable("metrics-server"), { signal: ctx.signal });
             return "changed";
           },
         },
@@ -92,7 +92,7 @@ export function autoscaleEnablePlan(input: AutoscaleInput): Plan {
       ],
       async run(ctx) {
         if (same) return "unchanged";
-        const host = hostOf(ctx, input.leader);
+        const host = need(ctx.hosts, input.leader);
         if (have) await kubectl(host, ["delete", "horizontalpodautoscaler", have.name, "-n", input.namespace, "--ignore-not-found"], { signal: ctx.signal });
         await kubectl(host, ["autoscale", "deployment", name, `--min=${v.minReplicas}`, `--max=${v.maxReplicas}`, `--cpu-percent=${v.cpuPercent}`, "-n", input.namespace], {
           signal: ctx.signal,
@@ -116,7 +116,7 @@ export function autoscaleDisablePlan(input: { leader: string; namespace: string;
         title: `remove autoscaler ${h.name}`,
         describe: [`kubectl delete hpa ${h.name} -n ${input.namespace} (deployment/${h.target} keeps its current replicas)`],
         async run(ctx) {
-          await kubectl(hostOf(ctx, input.leader), ["delete", "horizontalpodautoscaler", h.name, "-n", input.namespace, "--ignore-not-found"], { signal: ctx.signal });
+          await kubectl(need(ctx.hosts, input.leader), ["delete", "horizontalpodautoscaler", h.name, "-n", input.namespace, "--ignore-not-found"], { signal: ctx.signal });
           return "changed";
         },
       })),
@@ -137,7 +137,7 @@ export function restartPlan(input: { leader: string; namespace: string; services
         title: `restart ${name}`,
         describe: [`kubectl rollout restart deployment/${name} -n ${input.namespace}`, `kubectl rollout status deployment/${name} -n ${input.namespace} --timeout=${input.timeoutSeconds}s`],
         async run(ctx) {
-          await rollingRestart(hostOf(ctx, input.leader), input.namespace, [name], input.timeoutSeconds, ctx.log, ctx.signal);
+          await rollingRestart(need(ctx.hosts, input.leader), input.namespace, [name], input.timeoutSeconds, ctx.log, ctx.signal);
           return "changed";
         },
       })),
@@ -192,7 +192,7 @@ export function haPlan(input: HaInput): Plan {
     title: `run system services with ${input.systemReplicas} replica(s)`,
     describe: [`every Deployment in kube-system: kubectl scale --replicas=${input.systemReplicas}, then wait until ready`],
     async run(ctx) {
-      const host = hostOf(ctx, input.leader);
+      const host = need(ctx.hosts, input.leader);
       const deps = await getDeployments(host, "kube-system");
       const want = new Map(deps.map((d) => [d.name, input.systemReplicas]));
       const changed = deps.filter((d) => d.replicas !== input.systemReplicas);
@@ -214,7 +214,7 @@ export function haPlan(input: HaInput): Plan {
     ],
     async run(ctx) {
       if (progress.nodesChanged === 0) return "unchanged";
-      await rollingRestart(hostOf(ctx, input.leader), input.namespace, input.services, input.rolloutTimeoutSeconds, ctx.log, ctx.signal);
+      await rollingRestart(need(ctx.hosts, input.leader), input.namespace, input.services, input.rolloutTimeoutSeconds, ctx.log, ctx.signal);
       return "changed";
     },
   };
@@ -226,9 +226,9 @@ export function haPlan(input: HaInput): Plan {
 }
 
 async function updateNode(node: NodeSpec, input: HaInput, ctx: StepContext): Promise<"changed" | "unchanged"> {
-  const self = hostOf(ctx, node.name);
+  const self = need(ctx.hosts, node.name);
   const operatorName = input.operatorFor(node.name);
-  const operator = hostOf(ctx, operatorName);
+  const operator = need(ctx.hosts, operatorName);
   const current = (await self.readFile(APISERVER_ARGS_FILE, { sudo: true })) ?? "";
   const desired = withEvictionArgs(current, input.evictionSeconds);
   if (desired === current) {
@@ -302,7 +302,7 @@ export function externalSecretPlan(input: ExternalSecretInput): Plan {
           title: `store ${keys.length} connection string(s) in secret ${EXTERNAL_SECRET_NAME}`,
           describe: [`namespace ${input.namespace}, keys ${keys.join(", ")} (values go to kubectl on stdin, never on a command line)`],
           async run(ctx) {
-            const host = hostOf(ctx, input.leader);
+            const host = need(ctx.hosts, input.leader);
             await ensureNamespace(host, input.namespace, ctx);
             await kubectl(host, ["apply", "--server-side", "--force-conflicts", "--field-manager=hactl", "-f", "-"], {
               stdin: externalSecretManifest(input.namespace, input.values),

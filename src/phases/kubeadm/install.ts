@@ -1,3 +1,4 @@
+import { need } from "../../core/host.js";
 import { HactlError } from "../../core/errors.js";
 import type { Phase, Plan, Step } from "../../core/plan.js";
 import { redact } from "../../core/secrets.js";
@@ -5,7 +6,7 @@ import { CALICO_MANIFEST_URL, initConfiguration, kubeadm } from "../../distros/k
 import { isKubeadmMember, type KubeadmClusterState } from "../../gather/kubeadm-state.js";
 import type { NodeSpec } from "../../spec/schema.js";
 import { lbStep } from "../activate-config.js";
-import { hostsEntriesStep, need, nonlocalBindStep, packagesStep } from "../prepare-hosts.js";
+import { hostsEntriesStep, nonlocalBindStep, packagesStep } from "../prepare-hosts.js";
 import { INIT_CONFIG_PATH, joinKubeadmNode, newCertificateKey, type CertKeyState } from "./join.js";
 import { kubeadmHostSteps } from "./prepare.js";
 import type { ClusterPlanInput } from "../install-microk8s.js";

@@ -1,8 +1,7 @@
 import { HactlError } from "../../core/errors.js";
-import type { RemoteHost } from "../../core/host.js";
+import { need, type RemoteHost } from "../../core/host.js";
 import type { Step, StepOutcome } from "../../core/plan.js";
 import { kubeadm, minorOf } from "../../distros/kubeadm.js";
-import { need } from "../prepare-hosts.js";
 
 /**
  * Host preparation for kubeadm. Every step reads the node first and changes only what differs, so a
