@@ -3,7 +3,7 @@ import { labClusterYaml } from "../lab/cluster-yaml.mjs";
 import { inNode, labDown, labUp, type Lab, type LabNode } from "../lab/lab.mjs";
 import type { CertsReport } from "../../src/phases/certs.js";
 import { hactl, workdir, writeSpec, reportDocument } from "./hactl.js";
-import { ageCertificate, hactlInterrupted, requestLoop, servedDaysLeft } from "./lab-tls.js";
+import { ageCertificate, hactlInterrupted, isReset, requestLoop, servedDaysLeft } from "./lab-tls.js";
 
 let lab: Lab;
 let dir: string;
@@ -13,13 +13,22 @@ const CERTS = "/var/snap/microk8s/current/certs";
 const API_PORT = 7443;
 
 async function ageServerCert(i: number, days: number): Promise<void> {
-  await ageCertificate(node(i).name, `${CERTS}/server.crt`, `${CERTS}/server.key`, { crt: `${CERTS}/ca.crt`, key: `${CERTS}/ca.key` }, days);
+  await ageCertificate(
+    node(i).name,
+    `${CERTS}/server.crt`,
+    `${CERTS}/server.key`,
+    { crt: `${CERTS}/ca.crt`, key: `${CERTS}/ca.key` },
+    days,
+  );
 }
 
 /** Every control plane's haproxy.cfg lists (or not) the node's API as a backend. */
 async function backendEverywhere(i: number): Promise<boolean[]> {
   const seen: boolean[] = [];
-  for (const cp of [1, 2, 3]) seen.push((await inNode(node(cp), ["cat", "/etc/haproxy/haproxy.cfg"])).stdout.includes(`${node(i).address}:16443`));
+  for (const cp of [1, 2, 3])
+    seen.push(
+      (await inNode(node(cp), ["cat", "/etc/haproxy/haproxy.cfg"])).stdout.includes(`${node(i).address}:16443`),
+    );
   return seen;
 }
 
@@ -42,8 +51,18 @@ describe("hactl certs (MicroK8s)", () => {
     const report = reportDocument<CertsReport>(run);
     expect(report?.healthy).toBe(true);
     for (const cp of ["node-1", "node-2", "node-3"]) {
-      const mine = report?.certificates.filter((c) => c.node === cp).map((c) => c.certificate).sort();
-      expect(mine).toEqual(["ca.crt", "cluster.crt", "front-proxy-ca.crt", "front-proxy-client.crt", "kubelet.crt", "server.crt"]);
+      const mine = report?.certificates
+        .filter((c) => c.node === cp)
+        .map((c) => c.certificate)
+        .sort();
+      expect(mine).toEqual([
+        "ca.crt",
+        "cluster.crt",
+        "front-proxy-ca.crt",
+        "front-proxy-client.crt",
+        "kubelet.crt",
+        "server.crt",
+      ]);
     }
     const server = report?.certificates.find((c) => c.node === "node-2" && c.certificate === "server.crt");
     expect(server?.daysLeft).toBeGreaterThanOrEqual(363);
@@ -75,10 +94,22 @@ describe("hactl certs (MicroK8s)", () => {
     const seconds = (Date.now() - started) / 1000;
     const traffic = await loop.stop();
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
-    console.log(`certs renew (1 control plane, the VIP holder) took ${seconds.toFixed(1)} s; requests through the VIP: ${traffic.ok} ok, ${traffic.failed} failed`);
-    expect(traffic.errors).toEqual([]);
+    console.log(
+      `certs renew (1 control plane, the VIP holder) took ${seconds.toFixed(1)} s; requests through the VIP: ${traffic.ok} ok, ${traffic.failed} failed`,
+    );
+    // node-1 hands the VIP over once: a connection in flight at that instant is reset by the new holder,
+    // which knows nothing of it (VRRP moves an address, not connections). Nothing else may fail.
+    expect(traffic.errors.filter((e) => !isReset(e))).toEqual([]);
+    expect(traffic.errors.length).toBeLessThanOrEqual(1);
     expect(traffic.ok).toBeGreaterThan(20);
-    for (const phase of ["Take node-1 out of service", "node-1 hands the VIP over", "Renew node-1's certificates", "node-1's API answers", "Put node-1 back in service", "API through the load balancer"]) {
+    for (const phase of [
+      "Take node-1 out of service",
+      "node-1 hands the VIP over",
+      "Renew node-1's certificates",
+      "node-1's API answers",
+      "Put node-1 back in service",
+      "API through the load balancer",
+    ]) {
       expect(run.stdout).toContain(`==> ${phase}`);
     }
     expect(run.stdout).toMatch(/✓ node-1 +wait until node-1 no longer holds the VIP [\d.]+\n/);
@@ -93,9 +124,13 @@ describe("hactl certs (MicroK8s)", () => {
 
   it("Ctrl-C during a renewal leaves the node out of service; the next run puts it back", async () => {
     await ageServerCert(3, 10);
-    await inNode(node(3), ["sh", "-c", 'echo \'{"refresh-certs": 4000}\' > /var/lib/hactl-kit/cost.json']);
+    await inNode(node(3), ["sh", "-c", "echo '{\"refresh-certs\": 4000}' > /var/lib/hactl-kit/cost.json"]);
     try {
-      const cut = await hactlInterrupted(dir, ["certs", "renew", "-f", spec, "--yes"], /==> Renew node-3's certificates/);
+      const cut = await hactlInterrupted(
+        dir,
+        ["certs", "renew", "-f", spec, "--yes"],
+        /==> Renew node-3's certificates/,
+      );
       expect(cut.interrupted).toBe(true);
       expect(cut.code, `${cut.stdout}\n${cut.stderr}`).toBe(130);
       expect(cut.stderr).toMatch(/Run the same command again/);
@@ -118,7 +153,10 @@ describe("hactl certs (MicroK8s)", () => {
   });
 
   it("--ca: refused without a confirmation; with --yes a new CA on every control plane, one at a time, no request refused", async () => {
-    const caOf = async (i: number): Promise<string> => (await inNode(node(i), ["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", `${CERTS}/ca.crt`])).stdout.trim();
+    const caOf = async (i: number): Promise<string> =>
+      (
+        await inNode(node(i), ["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", `${CERTS}/ca.crt`])
+      ).stdout.trim();
     const before = await caOf(1);
     const refused = await hactl(dir, ["certs", "renew", "--ca", "-f", spec]);
     expect(refused.code).toBe(2);
@@ -129,18 +167,30 @@ describe("hactl certs (MicroK8s)", () => {
     const run = await hactl(dir, ["certs", "renew", "--ca", "-f", spec, "--yes"]);
     const traffic = await loop.stop();
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
-    console.log(`certs renew --ca (3 control planes): requests through the VIP: ${traffic.ok} ok, ${traffic.failed} failed`);
+    console.log(
+      `certs renew --ca (3 control planes): requests through the VIP: ${traffic.ok} ok, ${traffic.failed} failed`,
+    );
     // Each control plane in turn leaves the VIP; a connection in flight at the instant the VIP moves is
     // reset by the new holder, which knows nothing of it (VRRP moves an address, not connections). The
     // renewals themselves refuse nothing: at most one reset per move, and no other error.
-    expect(traffic.errors.filter((e) => !e.endsWith("ECONNRESET"))).toEqual([]);
+    expect(traffic.errors.filter((e) => !isReset(e))).toEqual([]);
     expect(traffic.errors.length).toBeLessThanOrEqual(3);
     const after = await caOf(1);
     expect(after).not.toBe(before);
     expect([await caOf(2), await caOf(3)]).toEqual([after, after]);
     for (const i of [1, 2, 3]) {
-      const verify = await inNode(node(1), ["sh", "-c", `openssl s_client -connect ${node(i).address}:16443 -CAfile ${CERTS}/ca.crt -verify_return_error </dev/null 2>&1 | grep "Verify return code"`]);
-      expect(verify.stdout.trim(), `node-${i}`).toBe("Verify return code: 0 (ok)");
+      const verify = await inNode(node(1), [
+        "sh",
+        "-c",
+        `openssl s_client -connect ${node(i).address}:16443 -CAfile ${CERTS}/ca.crt -verify_return_error </dev/null 2>&1 | grep "Verify return code"`,
+      ]);
+      // TLS 1.3: s_client prints its session block again for every session ticket, each with the result
+      const results = verify.stdout
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean);
+      expect(results.length, `node-${i}`).toBeGreaterThan(0);
+      expect(new Set(results), `node-${i}`).toEqual(new Set(["Verify return code: 0 (ok)"]));
     }
     expect(run.stderr).toContain("node-4 still trusts the old CA: re-join it");
     expect(run.stdout).not.toMatch(/BEGIN (EC )?PRIVATE KEY/);

@@ -9,13 +9,49 @@ import { inNode } from "../lab/lab.mjs";
  * Re-signs a certificate on a lab node with the same key, subject and extensions but only `days` of
  * validity left (real openssl, so every tool reads it as it would read an ageing certificate).
  */
-export async function ageCertificate(node: string, crt: string, key: string, ca: { crt: string; key: string } | undefined, days: number): Promise<void> {
+export async function ageCertificate(
+  node: string,
+  crt: string,
+  key: string,
+  ca: { crt: string; key: string } | undefined,
+  days: number,
+): Promise<void> {
   const csr = `${crt}.age.csr`;
   const steps: string[][] = [
     ["openssl", "x509", "-x509toreq", "-in", crt, "-signkey", key, "-copy_extensions", "copyall", "-out", csr],
     ca
-      ? ["openssl", "x509", "-req", "-in", csr, "-CA", ca.crt, "-CAkey", ca.key, "-days", String(days), "-copy_extensions", "copyall", "-out", crt]
-      : ["openssl", "x509", "-req", "-in", csr, "-signkey", key, "-days", String(days), "-copy_extensions", "copyall", "-out", crt],
+      ? [
+          "openssl",
+          "x509",
+          "-req",
+          "-in",
+          csr,
+          "-CA",
+          ca.crt,
+          "-CAkey",
+          ca.key,
+          "-days",
+          String(days),
+          "-copy_extensions",
+          "copyall",
+          "-out",
+          crt,
+        ]
+      : [
+          "openssl",
+          "x509",
+          "-req",
+          "-in",
+          csr,
+          "-signkey",
+          key,
+          "-days",
+          String(days),
+          "-copy_extensions",
+          "copyall",
+          "-out",
+          crt,
+        ],
     ["rm", "-f", csr],
   ];
   for (const argv of steps) {
@@ -26,7 +62,11 @@ export async function ageCertificate(node: string, crt: string, key: string, ca:
 
 /** Whole days until the certificate a TLS port serves expires, read with openssl from inside a node. */
 export async function servedDaysLeft(fromNode: string, address: string, port: number): Promise<number> {
-  const r = await inNode(fromNode, ["sh", "-c", `openssl s_client -connect ${address}:${port} </dev/null 2>/dev/null | openssl x509 -noout -enddate`]);
+  const r = await inNode(fromNode, [
+    "sh",
+    "-c",
+    `openssl s_client -connect ${address}:${port} </dev/null 2>/dev/null | openssl x509 -noout -enddate`,
+  ]);
   const m = /notAfter=(.+)/.exec(r.stdout);
   if (!m?.[1]) throw new Error(`no certificate served on ${address}:${port}: ${r.stdout}${r.stderr}`);
   return Math.floor((Date.parse(m[1]) - Date.now()) / 86_400_000);
@@ -55,17 +95,24 @@ export function requestLoop(host: string, port: number, intervalMs = 100, max = 
         errors.push(`${new Date().toISOString()} ${what} (${stage})`);
         resolve();
       };
-      const req = request({ host, port, path: "/livez", method: "GET", rejectUnauthorized: false, agent: false, timeout: timeoutMs }, (res) => {
-        res.resume();
-        res.on("end", () => {
-          if (res.statusCode !== 200) return fail(`HTTP ${res.statusCode ?? "?"}`);
-          ok += 1;
-          resolve();
-        });
-      });
+      const req = request(
+        { host, port, path: "/livez", method: "GET", rejectUnauthorized: false, agent: false, timeout: timeoutMs },
+        (res) => {
+          res.resume();
+          res.on("end", () => {
+            if (res.statusCode !== 200) return fail(`HTTP ${res.statusCode ?? "?"}`);
+            ok += 1;
+            resolve();
+          });
+        },
+      );
       req.on("socket", (socket: TLSSocket) => {
         socket.on("connect", () => (stage = "tcp connected"));
-        socket.on("secureConnect", () => (stage = `tls done with ${/IP Address:([\d.]+)/.exec(socket.getPeerCertificate().subjectaltname ?? "")?.[1] ?? "?"}`));
+        socket.on(
+          "secureConnect",
+          () =>
+            (stage = `tls done with ${/IP Address:([\d.]+)/.exec(socket.getPeerCertificate().subjectaltname ?? "")?.[1] ?? "?"}`),
+        );
       });
       req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
       req.on("error", (e: NodeJS.ErrnoException) => fail(e.code ?? e.message));
@@ -89,9 +136,17 @@ export function requestLoop(host: string, port: number, intervalMs = 100, max = 
 const bin = join(fileURLToPath(new URL("../..", import.meta.url)), "bin", "hactl");
 
 /** Starts hactl and sends it SIGINT (a Ctrl-C) once its stdout matches `when`; resolves with its exit code and output. */
-export function hactlInterrupted(dir: string, args: readonly string[], when: RegExp): Promise<{ code: number; stdout: string; stderr: string; interrupted: boolean }> {
+export function hactlInterrupted(
+  dir: string,
+  args: readonly string[],
+  when: RegExp,
+): Promise<{ code: number; stdout: string; stderr: string; interrupted: boolean }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: dir, env: { ...process.env, XDG_STATE_HOME: join(dir, "state"), NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: dir,
+      env: { ...process.env, XDG_STATE_HOME: join(dir, "state"), NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     let interrupted = false;
@@ -111,3 +166,5 @@ export function hactlInterrupted(dir: string, args: readonly string[], when: Reg
   });
 }
 
+/** A request of `requestLoop` that the peer reset (what a VIP move does to a connection in flight). */
+export const isReset = (error: string): boolean => / ECONNRESET \(/.test(error);

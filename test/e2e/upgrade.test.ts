@@ -9,6 +9,7 @@ import { labClusterYaml } from "../lab/cluster-yaml.mjs";
 import { inNode, labDown, labUp, type Lab, type LabNode } from "../lab/lab.mjs";
 import { probeLivez } from "../../src/actions/verify-api.js";
 import { hactl, workdir, writeSpec } from "./hactl.js";
+import { isReset } from "./lab-tls.js";
 
 let lab: Lab;
 let dir: string;
@@ -19,7 +20,9 @@ const node = (name: string): LabNode => lab.nodes.find((n) => n.name === name) a
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function snapRow(name: string): Promise<string> {
-  return (await inNode(name, ["snap", "list", "microk8s"])).stdout.split("\n").find((l) => l.startsWith("microk8s")) ?? "";
+  return (
+    (await inNode(name, ["snap", "list", "microk8s"])).stdout.split("\n").find((l) => l.startsWith("microk8s")) ?? ""
+  );
 }
 
 interface KubeNodeView {
@@ -31,8 +34,11 @@ interface KubeNodeView {
 /** `kubectl get nodes -o json` from the first control plane that answers. */
 async function kubeNodes(): Promise<KubeNodeView[]> {
   for (const cp of CPS) {
-    const r = await inNode(cp, ["microk8s", "kubectl", "get", "nodes", "-o", "json"], { timeoutMs: 4000 });
-    if (r.code === 0) return (JSON.parse(r.stdout) as { items: KubeNodeView[] }).items;
+    // a control plane in the middle of its refresh may not answer in time: ask the next one
+    const r = await inNode(cp, ["microk8s", "kubectl", "get", "nodes", "-o", "json"], { timeoutMs: 4000 }).catch(
+      () => undefined,
+    );
+    if (r?.code === 0) return (JSON.parse(r.stdout) as { items: KubeNodeView[] }).items;
   }
   return [];
 }
@@ -54,13 +60,20 @@ async function refreshesSince(name: string, since: number): Promise<number> {
 function livez(host: string, port: number, timeoutMs: number): Promise<string> {
   return new Promise((resolve) => {
     let stage = "before connect";
-    const req = request({ host, port, path: "/livez", rejectUnauthorized: false, timeout: timeoutMs, agent: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200 ? "ok" : `HTTP ${res.statusCode ?? "?"} (${stage})`);
-    });
+    const req = request(
+      { host, port, path: "/livez", rejectUnauthorized: false, timeout: timeoutMs, agent: false },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200 ? "ok" : `HTTP ${res.statusCode ?? "?"} (${stage})`);
+      },
+    );
     req.on("socket", (socket: TLSSocket) => {
       socket.on("connect", () => (stage = "tcp connected"));
-      socket.on("secureConnect", () => (stage = `tls done with ${socket.getPeerCertificate().subjectaltname?.match(/IP Address:(10\.77\.0\.\d+)/)?.[1] ?? "?"}`));
+      socket.on(
+        "secureConnect",
+        () =>
+          (stage = `tls done with ${socket.getPeerCertificate().subjectaltname?.match(/IP Address:(10\.77\.0\.\d+)/)?.[1] ?? "?"}`),
+      );
     });
     req.on("timeout", () => req.destroy(Object.assign(new Error("timeout"), { code: "TIMEOUT" })));
     req.on("error", (e: NodeJS.ErrnoException) => resolve(`${e.code ?? e.message} (${stage})`));
@@ -73,7 +86,10 @@ const ready = (n: KubeNodeView): boolean => n.status.conditions.some((c) => c.ty
 beforeAll(async () => {
   lab = await labUp({ nodes: 4 });
   dir = workdir("upgrade");
-  spec = writeSpec(dir, `# Lab cluster for the upgrade tests (this comment must survive --to).\n${labClusterYaml(lab, { controlPlanes: 3, workers: 1 })}`);
+  spec = writeSpec(
+    dir,
+    `# Lab cluster for the upgrade tests (this comment must survive --to).\n${labClusterYaml(lab, { controlPlanes: 3, workers: 1 })}`,
+  );
   const run = await hactl(dir, ["install", "-f", spec, "--yes"]);
   expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
 }, 600_000);
@@ -84,7 +100,8 @@ afterAll(async () => {
 
 describe("hactl upgrade (MicroK8s)", () => {
   it("install holds refreshes on every node; status shows versions and holds; a re-run holds nothing again", async () => {
-    for (const n of ALL) expect(await snapRow(n)).toMatch(/^microk8s\s+v1\.29\.15\s+\d+\s+1\.29\/stable\s+\S+\s+classic,held$/);
+    for (const n of ALL)
+      expect(await snapRow(n)).toMatch(/^microk8s\s+v1\.29\.15\s+\d+\s+1\.29\/stable\s+\S+\s+classic,held$/);
     const status = await hactl(dir, ["status", "-f", spec]);
     expect(status.code, `${status.stdout}\n${status.stderr}`).toBe(0);
     for (const n of ALL) expect(status.stdout).toMatch(new RegExp(`${n} .* v1\\.29\\.15 held `));
@@ -107,7 +124,9 @@ describe("hactl upgrade (MicroK8s)", () => {
     expect(dry.stdout).toContain("1.30: control planes one at a time: node-3 → node-2 → node-1");
     expect(dry.stdout).toContain("1.31: control planes one at a time: node-1 → node-3 → node-2");
     expect(dry.stdout).toContain("1.30: workers in batches: [node-4]");
-    expect(dry.stdout).toContain(`Backup: the datastore is backed up before the first change, to ${join(dir, "backups")}/`);
+    expect(dry.stdout).toContain(
+      `Backup: the datastore is backed up before the first change, to ${join(dir, "backups")}/`,
+    );
     expect(dry.stdout).toContain("snap refresh microk8s --channel=1.31/stable");
     for (const n of ALL) expect(await snapRow(n)).toContain("1.29/stable");
     expect((await kubeNodes()).every((n) => !n.spec?.unschedulable)).toBe(true);
@@ -133,7 +152,10 @@ describe("hactl upgrade (MicroK8s)", () => {
     const outSeen = new Set<string>();
     const poller = (async () => {
       while (!done) {
-        const [nodes, apis] = await Promise.all([kubeNodes(), Promise.all(CPS.map((cp) => probeLivez(node(cp).address, 16443, 1500)))]);
+        const [nodes, apis] = await Promise.all([
+          kubeNodes(),
+          Promise.all(CPS.map((cp) => probeLivez(node(cp).address, 16443, 1500))),
+        ]);
         const out = CPS.filter((cp, i) => {
           const k = nodes.find((n) => n.metadata.name === cp);
           return !apis[i] || (k !== undefined && (Boolean(k.spec?.unschedulable) || !ready(k)));
@@ -148,15 +170,28 @@ describe("hactl upgrade (MicroK8s)", () => {
     const seconds = (Date.now() - started) / 1000;
     done = true;
     await Promise.all([loop, poller]);
-    console.log(`upgrade 1.29 -> 1.31 (3 control planes, 1 worker): ${seconds.toFixed(1)} s, ${requests} requests through the VIP, ${failed.length} failed; at most ${maxOut} control plane(s) out of service at once`);
+    console.log(
+      `upgrade 1.29 -> 1.31 (3 control planes, 1 worker): ${seconds.toFixed(1)} s, ${requests} requests through the VIP, ${failed.length} failed; at most ${maxOut} control plane(s) out of service at once`,
+    );
     if (failed.length > 0) {
       for (const cp of CPS) {
-        const vrrp = await inNode(cp, ["sh", "-c", "grep -h -E 'Entering|priority|Reload' /var/log/hactl-kit/keepalived.log | tail -n 12"]);
+        const vrrp = await inNode(cp, [
+          "sh",
+          "-c",
+          "grep -h -E 'Entering|priority|Reload' /var/log/hactl-kit/keepalived.log | tail -n 12",
+        ]);
         console.log(`${cp} keepalived:\n${vrrp.stdout}`);
       }
     }
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
-    expect(failed, `failed requests (hactl logs in ${dir}/state/hactl/logs)`).toEqual([]);
+    // The VIP moves twice (node-1 hands it over in the first pass and takes it back in the second): a
+    // connection in flight at such an instant is reset by the new holder, which knows nothing of it (VRRP
+    // moves an address, not connections; docs/upgrade.md). Nothing else may fail.
+    expect(
+      failed.filter((f) => !isReset(f)),
+      `failed requests (hactl logs in ${dir}/state/hactl/logs)`,
+    ).toEqual([]);
+    expect(failed.length, failed.join("\n")).toBeLessThanOrEqual(2);
     expect(requests).toBeGreaterThan(50);
     expect(maxOut).toBe(1);
     expect([...outSeen].sort()).toEqual(CPS);
@@ -169,7 +204,9 @@ describe("hactl upgrade (MicroK8s)", () => {
       expect(n.metadata.labels["hactl.dev/upgrade"]).toBeUndefined();
     }
     expect(readFileSync(spec, "utf8")).toMatch(/version: "?1\.31"?/);
-    expect(readFileSync(spec, "utf8")).toContain("# Lab cluster for the upgrade tests (this comment must survive --to).");
+    expect(readFileSync(spec, "utf8")).toContain(
+      "# Lab cluster for the upgrade tests (this comment must survive --to).",
+    );
     for (const cp of CPS) {
       const cfg = await inNode(cp, ["cat", "/etc/haproxy/haproxy.cfg"]);
       for (const other of CPS) expect(cfg.stdout).toContain(`${node(other).address}:16443`);
@@ -181,7 +218,11 @@ describe("hactl upgrade (MicroK8s)", () => {
 
   it("stops at a node whose refresh fails, saying so, and the same command resumes", async () => {
     // Order: node-3, node-2, node-1 (the VIP holder last); node-2's refresh fails.
-    await inNode("node-2", ["sh", "-c", "mkdir -p /var/lib/hactl-kit/faults && touch /var/lib/hactl-kit/faults/fail-snap-refresh"]);
+    await inNode("node-2", [
+      "sh",
+      "-c",
+      "mkdir -p /var/lib/hactl-kit/faults && touch /var/lib/hactl-kit/faults/fail-snap-refresh",
+    ]);
     const failed = await hactl(dir, ["upgrade", "--to", "1.32", "-f", spec, "--yes"], { timeoutMs: 600_000 });
     expect(failed.code, `${failed.stdout}\n${failed.stderr}`).toBe(1);
     expect(failed.stderr).toContain("[node-2]");
@@ -211,7 +252,11 @@ describe("hactl upgrade (MicroK8s)", () => {
     await inNode("node-4", ["snap", "refresh", "--unhold", "microk8s"]);
     await expect.poll(() => snapRow("node-4"), { timeout: 40_000, interval: 1000 }).toContain("1.33/stable");
     for (const n of ALL) await inNode(n, ["rm", "-f", "/var/lib/hactl-kit/auto-refresh"]);
-    await expect.poll(async () => (await kubeNodes()).find((k) => k.metadata.name === "node-4")?.status.nodeInfo.kubeletVersion, { timeout: 30_000 }).toBe("v1.33.1");
+    await expect
+      .poll(async () => (await kubeNodes()).find((k) => k.metadata.name === "node-4")?.status.nodeInfo.kubeletVersion, {
+        timeout: 30_000,
+      })
+      .toBe("v1.33.1");
     const status = await hactl(dir, ["status", "-f", spec]);
     expect(status.stdout).toContain("mixed Kubernetes versions: 1.32 on node-1, node-2, node-3; 1.33 on node-4");
     expect(status.stdout).toContain("MicroK8s refreshes are not held on node-4");
