@@ -6,7 +6,14 @@ import tseslint from "typescript-eslint";
  * core. Each layer may not import from a layer above it; only src/ssh/ talks to ssh2.
  * test/unit/architecture/imports.test.ts checks the same order and that there is no import cycle.
  */
-const LAYERS = [["cli"], ["actions", "wizard"], ["phases", "bundle"], ["gather", "lb", "distros", "ssh"], ["spec", "ui"], ["core"]];
+const LAYERS = [
+  ["cli"],
+  ["actions", "wizard"],
+  ["phases", "bundle"],
+  ["gather", "lb", "distros", "ssh"],
+  ["spec", "ui"],
+  ["core"],
+];
 const SSH2 = { name: "ssh2", message: "Only src/ssh/ talks to ssh2." };
 function layerRules() {
   return LAYERS.flatMap((layer, i) => {
@@ -18,7 +25,14 @@ function layerRules() {
           "error",
           {
             paths: dir === "ssh" ? [] : [SSH2],
-            patterns: above.length ? [{ group: above.map((d) => `**/${d}/**`), message: `src/${dir} may only import from its own layer or below (${LAYERS.slice(i).flat().join(", ")}).` }] : [],
+            patterns: above.length
+              ? [
+                  {
+                    group: above.map((d) => `**/${d}/**`),
+                    message: `src/${dir} may only import from its own layer or below (${LAYERS.slice(i).flat().join(", ")}).`,
+                  },
+                ]
+              : [],
           },
         ],
       },
@@ -40,7 +54,18 @@ export default tseslint.config(
   ...layerRules(),
   {
     files: ["**/*.mjs", "**/*.js"],
-    languageOptions: { globals: { process: "readonly", console: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", Buffer: "readonly", URL: "readonly" } },
+    languageOptions: {
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+        Buffer: "readonly",
+        URL: "readonly",
+      },
+    },
     rules: { "no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }] },
   },
 );

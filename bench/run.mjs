@@ -8,7 +8,15 @@ import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { acquireLabLock, ensureRequirements, ensureWorkstation, labDown, labNamespaces, releaseLabLock, MAX_NODES } from "../test/lab/lab.mjs";
+import {
+  acquireLabLock,
+  ensureRequirements,
+  ensureWorkstation,
+  labDown,
+  labNamespaces,
+  releaseLabLock,
+  MAX_NODES,
+} from "../test/lab/lab.mjs";
 import { DEFAULT_COSTS, parseCosts, parseSizes, phaseDurations } from "./lib/measure.mjs";
 import { stopRunning } from "./lib/proc.mjs";
 import { runFailover } from "./lib/failover.mjs";
@@ -68,10 +76,10 @@ function firstLine(cmd, args) {
 function machine() {
   return {
     CPU: `${cpus().length} × ${cpus()[0]?.model ?? "unknown"}`,
-    "nproc": firstLine("nproc", []),
+    nproc: firstLine("nproc", []),
     Memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
     Kernel: release(),
-    OS: firstLine("sh", ["-c", ". /etc/os-release && echo \"$PRETTY_NAME\""]),
+    OS: firstLine("sh", ["-c", '. /etc/os-release && echo "$PRETTY_NAME"']),
     Node: process.version,
     Ansible: firstLine("ansible-playbook", ["--version"]),
     OpenSSH: firstLine("ssh", ["-V"]),
@@ -88,13 +96,17 @@ function machine() {
 async function render(dirs, out, extraNotes) {
   /** @type {import("./lib/report.mjs").BenchResults[]} */
   const parts = [];
-  for (const dir of dirs.split(",").map((d) => d.trim()).filter(Boolean)) {
+  for (const dir of dirs
+    .split(",")
+    .map((d) => d.trim())
+    .filter(Boolean)) {
     parts.push(JSON.parse(await readFile(join(dir, "results.json"), "utf8")));
   }
   const [first, ...rest] = parts;
   if (!first) throw new Error("--render: no directory given");
   for (const p of rest) {
-    if (JSON.stringify(p.costs) !== JSON.stringify(first.costs)) throw new Error("--render: the runs used different step costs and cannot share one report");
+    if (JSON.stringify(p.costs) !== JSON.stringify(first.costs))
+      throw new Error("--render: the runs used different step costs and cannot share one report");
   }
   /** @type {import("./lib/report.mjs").BenchResults} */
   const results = {
@@ -113,7 +125,8 @@ async function render(dirs, out, extraNotes) {
   };
   for (const run of [...results.runs, ...results.addNode]) {
     const logName = run.tool === "hactl" ? "hactl.log" : run.tool === "hactl add-node" ? "add-node.log" : undefined;
-    if (!run.phases && logName) run.phases = phaseDurations(await readFile(join(run.dir, logName), "utf8").catch(() => ""));
+    if (!run.phases && logName)
+      run.phases = phaseDurations(await readFile(join(run.dir, logName), "utf8").catch(() => ""));
   }
   const text = renderResults(results);
   if (out === "-") process.stdout.write(text);
@@ -158,33 +171,43 @@ async function main() {
   const addNodeSizes = parseSizes(values["add-node"], "--add-node", 1, MAX_NODES - 1);
   const upgradeSizes = parseSizes(values.upgrade, "--upgrade", 1, MAX_NODES);
   const costs = values.cost ? parseCosts(values.cost) : { ...DEFAULT_COSTS };
-  const tools = values.tools.split(",").map((t) => t.trim()).filter(Boolean);
-  for (const t of tools) if (!TOOLS.includes(t)) throw new Error(`--tools: unknown "${t}" (choose from ${TOOLS.join(", ")})`);
+  const tools = values.tools
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
+  for (const t of tools)
+    if (!TOOLS.includes(t)) throw new Error(`--tools: unknown "${t}" (choose from ${TOOLS.join(", ")})`);
   const startupRuns = Number(values["startup-runs"]);
   if (!Number.isInteger(startupRuns) || startupRuns < 0) throw new Error("--startup-runs must be a whole number");
   const failoverRounds = Number(values.failover);
-  if (!Number.isInteger(failoverRounds) || failoverRounds < 0 || failoverRounds > 20) throw new Error("--failover must be a whole number from 0 to 20");
+  if (!Number.isInteger(failoverRounds) || failoverRounds < 0 || failoverRounds > 20)
+    throw new Error("--failover must be a whole number from 0 to 20");
   const failoverOnly = failoverRounds > 0 && sizes.length === 0 && addNodeSizes.length === 0 && startupRuns === 0;
 
-  if (process.getuid?.() !== 0) throw new Error("the benchmark needs root: it brings up the lab (network namespaces, one sshd per node)");
+  if (process.getuid?.() !== 0)
+    throw new Error("the benchmark needs root: it brings up the lab (network namespaces, one sshd per node)");
 
   // One lab per machine: queue behind a running `npm test` / bench the way run-tests.mjs does.
   if (!process.env.HACTL_LAB_LOCKED) {
     log("waiting for the lab lock (/run/hactl-lab.lock) if another run holds it");
-    return runInherit("flock", ["/run/hactl-lab.lock", "env", "HACTL_LAB_LOCKED=1", process.execPath, SELF, ...process.argv.slice(2)], {
-      detached: true,
-      onChild: (child) => {
-        const forward = (/** @type {NodeJS.Signals} */ signal) => {
-          try {
-            if (child.pid) process.kill(-child.pid, signal);
-          } catch {
-            // the group has ended
-          }
-        };
-        process.on("SIGINT", forward);
-        process.on("SIGTERM", forward);
+    return runInherit(
+      "flock",
+      ["/run/hactl-lab.lock", "env", "HACTL_LAB_LOCKED=1", process.execPath, SELF, ...process.argv.slice(2)],
+      {
+        detached: true,
+        onChild: (child) => {
+          const forward = (/** @type {NodeJS.Signals} */ signal) => {
+            try {
+              if (child.pid) process.kill(-child.pid, signal);
+            } catch {
+              // the group has ended
+            }
+          };
+          process.on("SIGINT", forward);
+          process.on("SIGTERM", forward);
+        },
       },
-    });
+    );
   }
 
   await ensureRequirements({ log });
@@ -238,7 +261,8 @@ async function main() {
   const save = async () => {
     results.totalMs = Date.now() - started;
     await writeFile(join(workDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-    const previous = failoverOnly && values.out !== "-" ? await readFile(values.out, "utf8").catch(() => undefined) : undefined;
+    const previous =
+      failoverOnly && values.out !== "-" ? await readFile(values.out, "utf8").catch(() => undefined) : undefined;
     const text = previous !== undefined ? renderFailoverOnly(previous, results) : renderResults(results);
     if (values.out === "-") return text;
     await writeFile(values.out, text);
@@ -256,7 +280,9 @@ async function main() {
       if (stopping) break;
       log(`add-node: ${base} → ${base + 1} nodes`);
       const run = await runAddNode({ base, costs, workDir, log });
-      log(`  ${run.ok ? "ok" : `FAILED${run.note ? `: ${run.note}` : ` (exit ${run.code})`}, see ${run.dir}`} in ${(run.wallMs / 1000).toFixed(1)} s`);
+      log(
+        `  ${run.ok ? "ok" : `FAILED${run.note ? `: ${run.note}` : ` (exit ${run.code})`}, see ${run.dir}`} in ${(run.wallMs / 1000).toFixed(1)} s`,
+      );
       results.addNode.push(run);
       await save();
     }
@@ -264,14 +290,18 @@ async function main() {
       if (stopping) break;
       log(`upgrade: ${size} nodes, 1.29 → 1.30`);
       const run = await runUpgrade({ size, costs, workDir, log });
-      log(`  ${run.ok ? "ok" : `FAILED${run.note ? `: ${run.note}` : ` (exit ${run.code})`}, see ${run.dir}`} in ${(run.wallMs / 1000).toFixed(1)} s`);
+      log(
+        `  ${run.ok ? "ok" : `FAILED${run.note ? `: ${run.note}` : ` (exit ${run.code})`}, see ${run.dir}`} in ${(run.wallMs / 1000).toFixed(1)} s`,
+      );
       results.upgrade.push(run);
       await save();
     }
     if (failoverRounds > 0 && !stopping) {
       log(`failover: ${failoverRounds} round(s) of power-offs on 3 control planes`);
       results.failover = await runFailover({ rounds: failoverRounds, costs, workDir, log });
-      log(`  ${results.failover.ok ? "ok" : `FAILED${results.failover.note ? `: ${results.failover.note}` : ": not steady in every round"}`}`);
+      log(
+        `  ${results.failover.ok ? "ok" : `FAILED${results.failover.note ? `: ${results.failover.note}` : ": not steady in every round"}`}`,
+      );
       await save();
     }
     for (const size of sizes) {
@@ -282,7 +312,9 @@ async function main() {
           tool === "hactl"
             ? await runHactlInstall({ size, costs, workDir, log })
             : await runAnsible({ size, costs, workDir, tuned: tool === "ansible-tuned", log });
-        log(`  ${run.ok ? "ok" : `FAILED (exit ${run.code}${run.timedOut ? ", timed out" : ""}), see ${run.dir}`} in ${(run.wallMs / 1000).toFixed(1)} s`);
+        log(
+          `  ${run.ok ? "ok" : `FAILED (exit ${run.code}${run.timedOut ? ", timed out" : ""}), see ${run.dir}`} in ${(run.wallMs / 1000).toFixed(1)} s`,
+        );
         results.runs.push(run);
         await save();
       }
@@ -290,7 +322,10 @@ async function main() {
   } finally {
     await labDown();
   }
-  if (stopping) results.notes.push(`Incomplete: interrupted (${stopping}) before every run finished; the tables hold the runs that did (an interrupted run shows as failed).`);
+  if (stopping)
+    results.notes.push(
+      `Incomplete: interrupted (${stopping}) before every run finished; the tables hold the runs that did (an interrupted run shows as failed).`,
+    );
   const text = await save();
   if (values.out === "-") process.stdout.write(text);
   else log(`wrote ${values.out}`);

@@ -11,7 +11,16 @@ import { tmpdir } from "node:os";
 import { performance } from "node:perf_hooks";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { acquireLabLock, ensureRequirements, ensureWorkstation, labDown, labUp, releaseLabLock, LAB_ROOT, WORKSTATION_NS } from "../test/lab/lab.mjs";
+import {
+  acquireLabLock,
+  ensureRequirements,
+  ensureWorkstation,
+  labDown,
+  labUp,
+  releaseLabLock,
+  LAB_ROOT,
+  WORKSTATION_NS,
+} from "../test/lab/lab.mjs";
 
 const SELF = fileURLToPath(import.meta.url);
 const [mode, host, handshakesArg, mibArg] = process.argv.slice(2);
@@ -26,12 +35,14 @@ async function measure() {
   const key = readFileSync(join(LAB_ROOT, "keys/id_ed25519"));
   const handshakes = Number(handshakesArg);
   const size = Number(mibArg) * 2 ** 20;
-  const connect = () => new Promise((resolve, reject) => {
-    const c = new Client();
-    c.on("ready", () => resolve(c)).on("error", reject);
-    c.connect({ host, username: "root", privateKey: key, hostVerifier: () => true });
-  });
-  const exec = (c, cmd) => new Promise((resolve, reject) => c.exec(cmd, (err, ch) => (err ? reject(err) : ch.on("close", resolve).resume())));
+  const connect = () =>
+    new Promise((resolve, reject) => {
+      const c = new Client();
+      c.on("ready", () => resolve(c)).on("error", reject);
+      c.connect({ host, username: "root", privateKey: key, hostVerifier: () => true });
+    });
+  const exec = (c, cmd) =>
+    new Promise((resolve, reject) => c.exec(cmd, (err, ch) => (err ? reject(err) : ch.on("close", resolve).resume())));
   const times = [];
   for (let i = 0; i < handshakes; i++) {
     const t = performance.now();
@@ -44,16 +55,26 @@ async function measure() {
   const c = await connect();
   const data = Buffer.alloc(size, 7);
   const t = performance.now();
-  await new Promise((resolve, reject) => c.sftp((err, sftp) => {
-    if (err) return reject(err);
-    const w = sftp.createWriteStream("/tmp/hactl-crypto-bench");
-    w.on("close", resolve).on("error", reject);
-    w.end(data);
-  }));
+  await new Promise((resolve, reject) =>
+    c.sftp((err, sftp) => {
+      if (err) return reject(err);
+      const w = sftp.createWriteStream("/tmp/hactl-crypto-bench");
+      w.on("close", resolve).on("error", reject);
+      w.end(data);
+    }),
+  );
   const uploadMs = performance.now() - t;
   const cipher = c._protocol?._kex?.negotiated?.cs?.cipher ?? "unknown";
   c.end();
-  console.log(JSON.stringify({ native: bindingAvailable, cipher, handshakeMedianMs: times[Math.floor(times.length / 2)], uploadMs, mib: Number(mibArg) }));
+  console.log(
+    JSON.stringify({
+      native: bindingAvailable,
+      cipher,
+      handshakeMedianMs: times[Math.floor(times.length / 2)],
+      uploadMs,
+      mib: Number(mibArg),
+    }),
+  );
 }
 
 async function main() {
@@ -65,16 +86,42 @@ async function main() {
     const lab = await labUp({ nodes: 1 });
     const address = lab.nodes[0].address;
     const preload = join(tmpdir(), "hactl-no-native.cjs");
-    writeFileSync(preload, 'const M = require("node:module"); const load = M._load; M._load = function (req, ...rest) { if (String(req).endsWith(".node")) throw new Error("no native addons"); return load.call(this, req, ...rest); };\n');
+    writeFileSync(
+      preload,
+      'const M = require("node:module"); const load = M._load; M._load = function (req, ...rest) { if (String(req).endsWith(".node")) throw new Error("no native addons"); return load.call(this, req, ...rest); };\n',
+    );
     const rows = [];
-    for (const [label, extra] of [["native addon", []], ["pure JavaScript (as in the single file)", ["--require", preload]]]) {
-      const r = spawnSync("ip", ["netns", "exec", WORKSTATION_NS, process.execPath, ...extra, SELF, "measure", address, process.argv[2] ?? "20", process.argv[3] ?? "64"], { encoding: "utf8" });
+    for (const [label, extra] of [
+      ["native addon", []],
+      ["pure JavaScript (as in the single file)", ["--require", preload]],
+    ]) {
+      const r = spawnSync(
+        "ip",
+        [
+          "netns",
+          "exec",
+          WORKSTATION_NS,
+          process.execPath,
+          ...extra,
+          SELF,
+          "measure",
+          address,
+          process.argv[2] ?? "20",
+          process.argv[3] ?? "64",
+        ],
+        { encoding: "utf8" },
+      );
       if (r.status !== 0) throw new Error(r.stderr);
       rows.push({ label, ...JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") });
     }
-    console.log(`| ssh2 crypto | cipher | handshake + one command, median (ms) | SFTP upload of ${rows[0].mib} MiB (s) | MiB/s |`);
+    console.log(
+      `| ssh2 crypto | cipher | handshake + one command, median (ms) | SFTP upload of ${rows[0].mib} MiB (s) | MiB/s |`,
+    );
     console.log("|---|---|---:|---:|---:|");
-    for (const r of rows) console.log(`| ${r.label} (bindingAvailable=${r.native}) | ${r.cipher} | ${r.handshakeMedianMs.toFixed(1)} | ${(r.uploadMs / 1000).toFixed(2)} | ${(r.mib / (r.uploadMs / 1000)).toFixed(1)} |`);
+    for (const r of rows)
+      console.log(
+        `| ${r.label} (bindingAvailable=${r.native}) | ${r.cipher} | ${r.handshakeMedianMs.toFixed(1)} | ${(r.uploadMs / 1000).toFixed(2)} | ${(r.mib / (r.uploadMs / 1000)).toFixed(1)} |`,
+      );
   } finally {
     await labDown();
     await releaseLabLock();
@@ -82,4 +129,8 @@ async function main() {
 }
 
 if (mode === "measure") await measure();
-else await main().catch((e) => { console.error(e); process.exit(1); });
+else
+  await main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });

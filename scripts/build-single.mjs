@@ -19,7 +19,9 @@ const OUT = join(ROOT, "dist-single");
 const SENTINEL = "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2";
 
 if (process.platform !== "linux" || process.arch !== "x64") {
-  console.error(`build:single makes a linux-x64 executable from this machine's node; this is ${process.platform}-${process.arch}`);
+  console.error(
+    `build:single makes a linux-x64 executable from this machine's node; this is ${process.platform}-${process.arch}`,
+  );
   process.exit(2);
 }
 
@@ -66,7 +68,14 @@ await build({
 const assets = Object.fromEntries(["package.json", ...filesUnder("templates")].map((p) => [p, join(ROOT, p)]));
 const config = join(OUT, "sea-config.json");
 const blob = join(OUT, "sea-prep.blob");
-writeFileSync(config, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }, null, 2));
+writeFileSync(
+  config,
+  JSON.stringify(
+    { main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets },
+    null,
+    2,
+  ),
+);
 execFileSync(process.execPath, ["--experimental-sea-config", config], { stdio: "inherit" });
 
 const exe = join(OUT, "hactl");
@@ -74,7 +83,11 @@ copyFileSync(process.execPath, exe);
 chmodSync(exe, 0o755);
 // postject warns about every ELF note section without a name ("Can't find string offset for section
 // name '.note'"): harmless for the injection, so only its other output is shown.
-const inject = spawnSync(process.execPath, [join(ROOT, "node_modules/postject/dist/cli.js"), exe, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SENTINEL], { encoding: "utf8" });
+const inject = spawnSync(
+  process.execPath,
+  [join(ROOT, "node_modules/postject/dist/cli.js"), exe, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SENTINEL],
+  { encoding: "utf8" },
+);
 const noise = /^warning: Can't find string offset for section name '\.note[.0-9]*'$/;
 const said = `${inject.stderr}`.split("\n").filter((l) => l.trim() !== "" && !noise.test(l));
 if (said.length > 0) console.error(said.join("\n"));
@@ -86,4 +99,6 @@ rmSync(blob);
 rmSync(config);
 
 const mib = (path) => (statSync(path).size / 2 ** 20).toFixed(1);
-console.log(`${relative(process.cwd(), exe) || exe}: ${mib(exe)} MiB (node ${process.version} ${mib(process.execPath)} MiB + bundle ${mib(bundle)} MiB + ${Object.keys(assets).length} assets)`);
+console.log(
+  `${relative(process.cwd(), exe) || exe}: ${mib(exe)} MiB (node ${process.version} ${mib(process.execPath)} MiB + bundle ${mib(bundle)} MiB + ${Object.keys(assets).length} assets)`,
+);

@@ -24,16 +24,22 @@ const results = [];
 for (let round = 1; round <= rounds; round++) {
   for (const scenario of /** @type {const} */ (["holder", "non-holder"])) {
     const holders = await vipHolders(cps, vip);
-    if (holders.length !== 1) throw new Error(`round ${round}: expected one VIP holder, found ${holders.join(", ") || "none"}`);
-    const node = scenario === "holder" ? cps.find((n) => n.name === holders[0]) : cps.find((n) => n.name !== holders[0]);
+    if (holders.length !== 1)
+      throw new Error(`round ${round}: expected one VIP holder, found ${holders.join(", ") || "none"}`);
+    const node =
+      scenario === "holder" ? cps.find((n) => n.name === holders[0]) : cps.find((n) => n.name !== holders[0]);
     if (!node) throw new Error(`round ${round}: no node for the ${scenario} case`);
     const r = await measureFailover({ target: { host: vip, port, path: "/livez" }, stop: () => stopNode(node) });
     const after = await vipHolders(cps, vip);
-    log(`round ${round}, ${scenario} ${node.name} powered off: steady after ${seconds(r.recoveredMs)} (${r.failed} failed of ${r.probes}); VIP on ${after.join(", ") || "nobody"}`);
+    log(
+      `round ${round}, ${scenario} ${node.name} powered off: steady after ${seconds(r.recoveredMs)} (${r.failed} failed of ${r.probes}); VIP on ${after.join(", ") || "nobody"}`,
+    );
     results.push({ round, scenario, node: node.name, vipAfter: after, ...r });
     await startNode(node);
     // its own API server ready again (datastore member back) before the next power-off
-    if (!(await waitSteady({ host: node.address, port: backendPort, path: "/readyz" }, { count: 3, withinMs: 90_000 }))) {
+    if (
+      !(await waitSteady({ host: node.address, port: backendPort, path: "/readyz" }, { count: 3, withinMs: 90_000 }))
+    ) {
       throw new Error(`${node.name} did not become ready within 90 s of its boot`);
     }
     // the VIP back on the first control plane (the highest VRRP priority takes it back), so every
@@ -41,7 +47,8 @@ for (let round = 1; round <= rounds; round++) {
     const first = /** @type {import("../../test/lab/lab.d.mts").LabNode} */ (cps[0]);
     const until = Date.now() + 30_000;
     while ((await vipHolders(cps, vip)).join() !== first.name) {
-      if (Date.now() > until) throw new Error(`the VIP did not come back to ${first.name} within 30 s of ${node.name}'s boot`);
+      if (Date.now() > until)
+        throw new Error(`the VIP did not come back to ${first.name} within 30 s of ${node.name}'s boot`);
       await new Promise((r) => setTimeout(r, 200));
     }
     await new Promise((r) => setTimeout(r, 2000));

@@ -33,17 +33,44 @@ export async function runFailover({ rounds, costs, workDir, log }) {
   await writeFile(spec, labClusterYaml(lab, { name: "bench", controlPlanes: 3 }));
   const install = await timedInWorkstation(
     [process.execPath, join(REPO, "bin/hactl"), "install", "-f", spec, "--yes", "--log-file", join(dir, "install.log")],
-    { cwd: dir, env: hactlEnv(dir), stdoutFile: join(dir, "install.stdout.txt"), stderrFile: join(dir, "install.stderr.txt"), timeoutMs: 10 * 60_000 },
+    {
+      cwd: dir,
+      env: hactlEnv(dir),
+      stdoutFile: join(dir, "install.stdout.txt"),
+      stderrFile: join(dir, "install.stderr.txt"),
+      timeoutMs: 10 * 60_000,
+    },
   );
-  if (install.code !== 0) return { ok: false, note: `hactl install failed (exit ${install.code}), see ${dir}`, rounds: [], dir };
+  if (install.code !== 0)
+    return { ok: false, note: `hactl install failed (exit ${install.code}), see ${dir}`, rounds: [], dir };
   log(`  3 control planes installed in ${(install.wallMs / 1000).toFixed(1)} s; ${rounds} round(s) of power-offs`);
-  const roundsArgv = [process.execPath, ROUNDS_SCRIPT, String(rounds), /** @type {string} */ (lab.vips[0]), String(API_PORT), String(BACKEND_API_PORT)];
+  const roundsArgv = [
+    process.execPath,
+    ROUNDS_SCRIPT,
+    String(rounds),
+    /** @type {string} */ (lab.vips[0]),
+    String(API_PORT),
+    String(BACKEND_API_PORT),
+  ];
   const out = await timedInWorkstation(roundsArgv, {
-    cwd: REPO, env: process.env, stdoutFile: join(dir, "rounds.json"), stderrFile: join(dir, "rounds.stderr.txt"), timeoutMs: rounds * 5 * 60_000,
+    cwd: REPO,
+    env: process.env,
+    stdoutFile: join(dir, "rounds.json"),
+    stderrFile: join(dir, "rounds.stderr.txt"),
+    timeoutMs: rounds * 5 * 60_000,
   });
-  for (const line of (await readFile(join(dir, "rounds.stderr.txt"), "utf8")).split("\n").filter(Boolean)) log(line.replace(/^bench: /, ""));
-  if (out.code !== 0) return { ok: false, note: `the failover rounds failed (exit ${out.code}), see ${dir}/rounds.stderr.txt`, rounds: [], dir };
-  const parsed = /** @type {{ rounds: FailoverRound[] }} */ (JSON.parse(await readFile(join(dir, "rounds.json"), "utf8")));
+  for (const line of (await readFile(join(dir, "rounds.stderr.txt"), "utf8")).split("\n").filter(Boolean))
+    log(line.replace(/^bench: /, ""));
+  if (out.code !== 0)
+    return {
+      ok: false,
+      note: `the failover rounds failed (exit ${out.code}), see ${dir}/rounds.stderr.txt`,
+      rounds: [],
+      dir,
+    };
+  const parsed = /** @type {{ rounds: FailoverRound[] }} */ (
+    JSON.parse(await readFile(join(dir, "rounds.json"), "utf8"))
+  );
   return { ok: parsed.rounds.every((r) => r.steady), rounds: parsed.rounds, dir };
 }
 
@@ -51,7 +78,9 @@ export async function runFailover({ rounds, costs, workDir, log }) {
 export function failoverSummary(rounds) {
   return /** @type {const} */ (["holder", "non-holder"]).map((scenario) => {
     const mine = rounds.filter((r) => r.scenario === scenario);
-    const recovered = spread(mine.filter((r) => r.recoveredMs !== undefined).map((r) => /** @type {number} */ (r.recoveredMs)));
+    const recovered = spread(
+      mine.filter((r) => r.recoveredMs !== undefined).map((r) => /** @type {number} */ (r.recoveredMs)),
+    );
     return {
       scenario,
       rounds: mine.length,

@@ -12,7 +12,10 @@ export const DEFAULT_COSTS = Object.freeze({ "snap-install": 2000, join: 1000 })
 export function parseCosts(text) {
   /** @type {Record<string, number>} */
   const costs = {};
-  for (const part of text.split(",").map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^([a-z][a-z0-9-]*)=(\d+)$/.exec(part);
     if (!m) throw new Error(`--cost: "${part}" is not KEY=MILLISECONDS (e.g. snap-install=2000,join=1000)`);
     costs[/** @type {string} */ (m[1])] = Number(m[2]);
@@ -32,7 +35,8 @@ export function parseSizes(text, flag, min, max) {
   if (text.trim() === "" || text.trim() === "none") return [];
   const sizes = text.split(",").map((s) => Number(s.trim()));
   for (const s of sizes) {
-    if (!Number.isInteger(s) || s < min || s > max) throw new Error(`${flag}: each size must be an integer from ${min} to ${max}, got "${text}"`);
+    if (!Number.isInteger(s) || s < min || s > max)
+      throw new Error(`${flag}: each size must be an integer from ${min} to ${max}, got "${text}"`);
   }
   return [...new Set(sizes)].sort((a, b) => a - b);
 }
@@ -56,7 +60,10 @@ export function lowerBound({ nodes, costs, addonsEnabled = [] }) {
   const parallelInstallMs = nodes > 0 ? c("snap-install") : 0;
   const serialJoinsMs = Math.max(0, nodes - 1) * (c("add-node") + c("join"));
   const addonsMs = addonsEnabled.reduce((sum, a) => sum + c(`enable-${a}`), 0);
-  return { totalMs: parallelInstallMs + serialJoinsMs + addonsMs, terms: { parallelInstallMs, serialJoinsMs, addonsMs } };
+  return {
+    totalMs: parallelInstallMs + serialJoinsMs + addonsMs,
+    terms: { parallelInstallMs, serialJoinsMs, addonsMs },
+  };
 }
 
 /**
@@ -151,7 +158,12 @@ export function maxRssKiB(text) {
 export function spread(values) {
   if (values.length === 0) return undefined;
   const sorted = [...values].sort((a, b) => a - b);
-  return { min: /** @type {number} */ (sorted[0]), median: median(sorted), max: /** @type {number} */ (sorted[sorted.length - 1]), total: sorted.reduce((s, v) => s + v, 0) };
+  return {
+    min: /** @type {number} */ (sorted[0]),
+    median: median(sorted),
+    max: /** @type {number} */ (sorted[sorted.length - 1]),
+    total: sorted.reduce((s, v) => s + v, 0),
+  };
 }
 
 /** @param {readonly number[]} values */
@@ -159,7 +171,9 @@ export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   if (sorted.length === 0) return NaN;
-  return sorted.length % 2 ? /** @type {number} */ (sorted[mid]) : (/** @type {number} */ (sorted[mid - 1]) + /** @type {number} */ (sorted[mid])) / 2;
+  return sorted.length % 2
+    ? /** @type {number} */ (sorted[mid])
+    : /** @type {number} */ (sorted[mid - 1] + /** @type {number} */ (sorted[mid])) / 2;
 }
 
 /**
@@ -214,7 +228,8 @@ export function parseCommandLog(text) {
     if (!line.trim()) continue;
     try {
       const e = JSON.parse(line);
-      if (typeof e.tool === "string" && typeof e.sub === "string" && Number.isFinite(e.start) && Number.isFinite(e.end)) entries.push(e);
+      if (typeof e.tool === "string" && typeof e.sub === "string" && Number.isFinite(e.start) && Number.isFinite(e.end))
+        entries.push(e);
     } catch {
       continue;
     }
@@ -257,7 +272,11 @@ export function measuredCriticalPath(logs, { from, to }) {
       else if (/^enable /.test(e.sub)) addonsMs += ms(e);
     }
   }
-  return { totalMs: parallelInstallMs + serialJoinsMs + addonsMs, terms: { parallelInstallMs, serialJoinsMs, addonsMs }, slowestInstall };
+  return {
+    totalMs: parallelInstallMs + serialJoinsMs + addonsMs,
+    terms: { parallelInstallMs, serialJoinsMs, addonsMs },
+    slowestInstall,
+  };
 }
 
 /**
@@ -278,13 +297,22 @@ export function upgradeCriticalPath(logs, { from, to, controlPlanes, batchSize }
     const entries = all.filter((e) => e.start >= from && e.start <= to).sort((a, b) => a.start - b.start);
     for (const refresh of entries.filter((e) => e.tool === "snap" && e.sub === "refresh microk8s")) {
       const ready = entries.find((e) => e.tool === "microk8s" && e.sub === "status" && e.start >= refresh.end);
-      refreshes.push({ node, start: refresh.start, ms: refresh.end - refresh.start + (ready ? ready.end - ready.start : 0) });
+      refreshes.push({
+        node,
+        start: refresh.start,
+        ms: refresh.end - refresh.start + (ready ? ready.end - ready.start : 0),
+      });
     }
   }
   const cps = new Set(controlPlanes);
   const controlPlanesMs = refreshes.filter((r) => cps.has(r.node)).reduce((sum, r) => sum + r.ms, 0);
   const workers = refreshes.filter((r) => !cps.has(r.node)).sort((a, b) => a.start - b.start);
   let workerBatchesMs = 0;
-  for (let i = 0; i < workers.length; i += Math.max(1, batchSize)) workerBatchesMs += Math.max(...workers.slice(i, i + Math.max(1, batchSize)).map((r) => r.ms));
-  return { totalMs: controlPlanesMs + workerBatchesMs, terms: { controlPlanesMs, workerBatchesMs }, refreshes: refreshes.length };
+  for (let i = 0; i < workers.length; i += Math.max(1, batchSize))
+    workerBatchesMs += Math.max(...workers.slice(i, i + Math.max(1, batchSize)).map((r) => r.ms));
+  return {
+    totalMs: controlPlanesMs + workerBatchesMs,
+    terms: { controlPlanesMs, workerBatchesMs },
+    refreshes: refreshes.length,
+  };
 }

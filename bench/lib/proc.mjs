@@ -30,7 +30,9 @@ export function stopRunning() {
  */
 export function timedInWorkstation(argv, opts) {
   const wrapped = [
-    "nsenter", `--net=/run/netns/${WORKSTATION_NS}`, "--",
+    "nsenter",
+    `--net=/run/netns/${WORKSTATION_NS}`,
+    "--",
     ...(opts.timeFile ? ["/usr/bin/time", "-v", "-o", opts.timeFile] : []),
     ...argv,
   ];

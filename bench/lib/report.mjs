@@ -31,11 +31,19 @@ function perNodeText(/** @type {RunResult} */ run, /** @type {(x: RunResult["per
 }
 
 /** The leader's value, then the other nodes' spread. */
-function leaderAndOthers(/** @type {RunResult} */ run, /** @type {(x: RunResult["perNode"][string]) => number} */ pick, leader = "node-1") {
+function leaderAndOthers(
+  /** @type {RunResult} */ run,
+  /** @type {(x: RunResult["perNode"][string]) => number} */ pick,
+  leader = "node-1",
+) {
   const entries = Object.entries(run.perNode);
   const lead = entries.find(([n]) => n === leader);
   const others = spread(entries.filter(([n]) => n !== leader).map(([, v]) => pick(v)));
-  const othersText = !others ? "" : others.min === others.max ? `; others ${others.min}` : `; others ${others.min}–${others.max}`;
+  const othersText = !others
+    ? ""
+    : others.min === others.max
+      ? `; others ${others.min}`
+      : `; others ${others.min}–${others.max}`;
   return `${lead ? `${leader} ${pick(lead[1])}` : "–"}${othersText}`;
 }
 
@@ -45,7 +53,10 @@ function leaderAndOthers(/** @type {RunResult} */ run, /** @type {(x: RunResult[
  */
 function phasesLine(run, joins, costs) {
   const parts = (run.phases ?? []).map((p) => {
-    const perJoin = p.phase === "Form the cluster" && joins > 0 ? ` (${s(p.ms / joins)} s per join; the kit charges ${s((costs["add-node"] ?? 0) + (costs.join ?? 0))} s)` : "";
+    const perJoin =
+      p.phase === "Form the cluster" && joins > 0
+        ? ` (${s(p.ms / joins)} s per join; the kit charges ${s((costs["add-node"] ?? 0) + (costs.join ?? 0))} s)`
+        : "";
     return `${p.phase} ${s(p.ms)} s${perJoin}`;
   });
   return `hactl's phases (from its log): ${parts.join(" · ")}.`;
@@ -97,15 +108,32 @@ export function lowerBoundFor(r, /** @type {number} */ size) {
 export function renderResults(r) {
   const lines = [];
   lines.push("# hactl benchmark results", "");
-  lines.push("Written by `bench/run.mjs`; see bench/README.md for what each number means and how the lower bound is computed.", "");
+  lines.push(
+    "Written by `bench/run.mjs`; see bench/README.md for what each number means and how the lower bound is computed.",
+    "",
+  );
   lines.push("## Run", "");
   lines.push(`- Date: ${r.date}`);
   lines.push(`- Command: \`${r.command}\``);
-  lines.push(`- Sizes: ${r.sizes.length ? r.sizes.join(", ") : "none"} nodes (3 control planes, the rest workers; keepalived + haproxy on the control planes); runs: ${r.tools.join(", ")}`);
-  lines.push(`- add-node: ${r.addNode.length ? r.addNode.map((a) => `${a.size} → ${a.size + 1} nodes`).join(", ") : "not run"}`);
-  lines.push(`- Failover: ${r.failover ? `${new Set(r.failover.rounds.map((x) => x.round)).size} round(s) of power-offs on 3 control planes` : "not run"}`);
-  lines.push(`- upgrade 1.29 → 1.30: ${r.upgrade?.length ? r.upgrade.map((u) => `${u.size} nodes`).join(", ") : "not run"}`);
-  lines.push(`- Node-kit step costs: ${Object.entries(r.costs).map(([k, v]) => `${k} = ${v} ms`).join(", ") || "none"}`);
+  lines.push(
+    `- Sizes: ${r.sizes.length ? r.sizes.join(", ") : "none"} nodes (3 control planes, the rest workers; keepalived + haproxy on the control planes); runs: ${r.tools.join(", ")}`,
+  );
+  lines.push(
+    `- add-node: ${r.addNode.length ? r.addNode.map((a) => `${a.size} → ${a.size + 1} nodes`).join(", ") : "not run"}`,
+  );
+  lines.push(
+    `- Failover: ${r.failover ? `${new Set(r.failover.rounds.map((x) => x.round)).size} round(s) of power-offs on 3 control planes` : "not run"}`,
+  );
+  lines.push(
+    `- upgrade 1.29 → 1.30: ${r.upgrade?.length ? r.upgrade.map((u) => `${u.size} nodes`).join(", ") : "not run"}`,
+  );
+  lines.push(
+    `- Node-kit step costs: ${
+      Object.entries(r.costs)
+        .map(([k, v]) => `${k} = ${v} ms`)
+        .join(", ") || "none"
+    }`,
+  );
   lines.push(`- Whole benchmark took ${s(r.totalMs)} s`);
   lines.push("", "## Machine", "");
   for (const [k, v] of Object.entries(r.machine)) lines.push(`- ${k}: ${v}`);
@@ -114,18 +142,24 @@ export function renderResults(r) {
   if (r.sizes.length) {
     lines.push("", "## Summary: install wall time (seconds)", "");
     lines.push(MEASURED_NOTE, "");
-    lines.push("| nodes | lower bound | measured critical path (hactl's run) | hactl | ansible, defaults | ansible, tuned | hactl ÷ lower bound | hactl ÷ measured critical path | ansible defaults ÷ hactl | ansible tuned ÷ hactl |");
+    lines.push(
+      "| nodes | lower bound | measured critical path (hactl's run) | hactl | ansible, defaults | ansible, tuned | hactl ÷ lower bound | hactl ÷ measured critical path | ansible defaults ÷ hactl | ansible tuned ÷ hactl |",
+    );
     lines.push("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (const size of r.sizes) {
       const lb = lowerBoundFor(r, size).totalMs;
       const get = (/** @type {string} */ tool) => r.runs.find((x) => x.tool === tool && x.size === size);
-      const cell = (/** @type {RunResult | undefined} */ run) => (!run ? "not run" : run.ok ? s(run.wallMs) : status(run));
+      const cell = (/** @type {RunResult | undefined} */ run) =>
+        !run ? "not run" : run.ok ? s(run.wallMs) : status(run);
       const h = get("hactl");
       const ad = get("ansible-default");
       const at = get("ansible-tuned");
       const okMs = (/** @type {RunResult | undefined} */ run) => (run?.ok ? run.wallMs : undefined);
-      const div = (/** @type {number | undefined} */ a, /** @type {number | undefined} */ b) => (a !== undefined && b !== undefined ? ratio(a, b) : "–");
-      lines.push(`| ${size} | ${s(lb)} | ${measuredText(h)} | ${cell(h)} | ${cell(ad)} | ${cell(at)} | ${div(okMs(h), lb)} | ${measuredRatio(h)} | ${div(okMs(ad), okMs(h))} | ${div(okMs(at), okMs(h))} |`);
+      const div = (/** @type {number | undefined} */ a, /** @type {number | undefined} */ b) =>
+        a !== undefined && b !== undefined ? ratio(a, b) : "–";
+      lines.push(
+        `| ${size} | ${s(lb)} | ${measuredText(h)} | ${cell(h)} | ${cell(ad)} | ${cell(at)} | ${div(okMs(h), lb)} | ${measuredRatio(h)} | ${div(okMs(ad), okMs(h))} | ${div(okMs(at), okMs(h))} |`,
+      );
     }
   }
 
@@ -142,9 +176,13 @@ export function renderResults(r) {
     const measured = measuredLine(sizeRuns);
     if (measured) lines.push(measured, "");
     if (hactl?.phases?.length) lines.push(phasesLine(hactl, size - 1, r.costs), "");
-    lines.push("| run | result | wall (s) | ÷ lower bound | measured critical path (s) | wall ÷ measured critical path | ÷ hactl | SSH logins per node | TCP connections to sshd per node | SSH sessions per node (exec + sftp) | hactl commands per node (its log) | peak RSS (MiB) | load before |");
+    lines.push(
+      "| run | result | wall (s) | ÷ lower bound | measured critical path (s) | wall ÷ measured critical path | ÷ hactl | SSH logins per node | TCP connections to sshd per node | SSH sessions per node (exec + sftp) | hactl commands per node (its log) | peak RSS (MiB) | load before |",
+    );
     lines.push("|---|---|---:|---:|---:|---:|---:|---|---|---|---|---:|---:|");
-    lines.push(`| lower bound | – | ${s(lb.totalMs)} | 1.00 | – | – | ${hactl?.ok ? ratio(lb.totalMs, hactl.wallMs) : "–"} | – | – | – | – | – | – |`);
+    lines.push(
+      `| lower bound | – | ${s(lb.totalMs)} | 1.00 | – | – | ${hactl?.ok ? ratio(lb.totalMs, hactl.wallMs) : "–"} | – | – | – | – | – | – |`,
+    );
     for (const run of sizeRuns) {
       const rss = run.peakRssKiB !== undefined ? (run.peakRssKiB / 1024).toFixed(0) : "–";
       const cmds = run.tool === "hactl" ? leaderAndOthers(run, (x) => x.hactlCommands ?? 0) : "–";
@@ -157,8 +195,13 @@ export function renderResults(r) {
   if (r.addNode.length) {
     const lb = addNodeLowerBound(r.costs);
     lines.push("", "## add-node: one worker joins an installed cluster", "");
-    lines.push(`Lower bound ${s(lb)} s = snap-install + add-node + join of the one new node; the measured critical path is the same commands' real durations in the lab.`, "");
-    lines.push("| cluster before | result | add-node wall (s) | ÷ lower bound | measured critical path (s) | wall ÷ measured critical path | SSH logins per node | hactl commands: leader; new node; others | SSH sessions: leader; new node; others | peak RSS (MiB) | load before | install of the cluster before (s, not part of the figure) |");
+    lines.push(
+      `Lower bound ${s(lb)} s = snap-install + add-node + join of the one new node; the measured critical path is the same commands' real durations in the lab.`,
+      "",
+    );
+    lines.push(
+      "| cluster before | result | add-node wall (s) | ÷ lower bound | measured critical path (s) | wall ÷ measured critical path | SSH logins per node | hactl commands: leader; new node; others | SSH sessions: leader; new node; others | peak RSS (MiB) | load before | install of the cluster before (s, not part of the figure) |",
+    );
     lines.push("|---:|---|---:|---:|---:|---:|---|---|---|---:|---:|---:|");
     /** @type {string[]} */
     const phaseNotes = [];
@@ -176,7 +219,9 @@ export function renderResults(r) {
         return `${lead ? pick(lead) : "–"}; ${added ? pick(added) : "–"}; ${o}`;
       };
       const rss = a.peakRssKiB !== undefined ? (a.peakRssKiB / 1024).toFixed(0) : "–";
-      lines.push(`| ${a.size} nodes | ${status(a)} | ${a.ok ? s(a.wallMs) : "–"} | ${a.ok ? ratio(a.wallMs, lb) : "–"} | ${measuredText(a)} | ${measuredRatio(a)} | ${perNodeText(a, (x) => x.accepted)} | ${three((x) => x.hactlCommands ?? 0)} | ${three((x) => x.sessions)} | ${rss} | ${load(a)} | ${s(a.installMs)} |`);
+      lines.push(
+        `| ${a.size} nodes | ${status(a)} | ${a.ok ? s(a.wallMs) : "–"} | ${a.ok ? ratio(a.wallMs, lb) : "–"} | ${measuredText(a)} | ${measuredRatio(a)} | ${perNodeText(a, (x) => x.accepted)} | ${three((x) => x.hactlCommands ?? 0)} | ${three((x) => x.sessions)} | ${rss} | ${load(a)} | ${s(a.installMs)} |`,
+      );
     }
     if (phaseNotes.length) lines.push("", ...phaseNotes);
   }
@@ -189,7 +234,9 @@ export function renderResults(r) {
         "drain, the load balancers without the node (validated reloads) and the VIP moved away, the checks (Ready on the new version, voters, the API through the VIP), the load balancers back, uncordon.",
       "",
     );
-    lines.push("| nodes | result | upgrade wall (s) | measured critical path (s) | = control planes (s) + worker batches (s) | wall ÷ measured critical path | refreshes | SSH logins per node | peak RSS (MiB) | load before | install before (s, not part of the figure) |");
+    lines.push(
+      "| nodes | result | upgrade wall (s) | measured critical path (s) | = control planes (s) + worker batches (s) | wall ÷ measured critical path | refreshes | SSH logins per node | peak RSS (MiB) | load before | install before (s, not part of the figure) |",
+    );
     lines.push("|---:|---|---:|---:|---|---:|---:|---|---:|---:|---:|");
     /** @type {string[]} */
     const phaseNotes = [];
@@ -199,7 +246,10 @@ export function renderResults(r) {
       lines.push(
         `| ${u.size} | ${status(u)} | ${u.ok ? s(u.wallMs) : "–"} | ${p ? s(p.totalMs) : "–"} | ${p ? `${s(p.terms.controlPlanesMs)} + ${s(p.terms.workerBatchesMs)}` : "–"} | ${u.ok && p ? ratio(u.wallMs, p.totalMs) : "–"} | ${p?.refreshes ?? "–"} | ${perNodeText(u, (x) => x.accepted)} | ${rss} | ${load(u)} | ${s(u.installMs)} |`,
       );
-      if (u.phases?.length) phaseNotes.push(`- ${u.size} nodes: hactl's phases (from its log): ${u.phases.map((ph) => `${ph.phase} ${s(ph.ms)} s`).join(" · ")}.`);
+      if (u.phases?.length)
+        phaseNotes.push(
+          `- ${u.size} nodes: hactl's phases (from its log): ${u.phases.map((ph) => `${ph.phase} ${s(ph.ms)} s`).join(" · ")}.`,
+        );
     }
     if (phaseNotes.length) lines.push("", ...phaseNotes);
   }
@@ -209,7 +259,10 @@ export function renderResults(r) {
     lines.push("", `## Start-up (${base?.samplesMs.length ?? 0} runs each, median)`, "");
     lines.push("| command | median (ms) | p90 (ms) | ÷ node -e 0 (median) |");
     lines.push("|---|---:|---:|---:|");
-    for (const c of r.startup) lines.push(`| \`${c.name}\` | ${c.medianMs.toFixed(1)} | ${c.p90Ms.toFixed(1)} | ${base ? ratio(c.medianMs, base.medianMs) : "–"} |`);
+    for (const c of r.startup)
+      lines.push(
+        `| \`${c.name}\` | ${c.medianMs.toFixed(1)} | ${c.p90Ms.toFixed(1)} | ${base ? ratio(c.medianMs, base.medianMs) : "–"} |`,
+      );
   }
 
   if (r.failover) lines.push("", ...failoverSection(r.failover));
@@ -234,23 +287,36 @@ function targets(r) {
     out.push(`hactl ÷ lower bound ≤ 1.10 at ${size} nodes: ${q.toFixed(2)} — ${q <= 1.1 ? "met" : "NOT met"}.`);
     const logins = Object.values(h.perNode).map((x) => x.accepted);
     const one = logins.every((n) => n === 1);
-    out.push(`One SSH connection per node per hactl run at ${size} nodes: ${one ? "met (1 on every node)" : `NOT met (${perNodeText(h, (x) => x.accepted)})`}.`);
+    out.push(
+      `One SSH connection per node per hactl run at ${size} nodes: ${one ? "met (1 on every node)" : `NOT met (${perNodeText(h, (x) => x.accepted)})`}.`,
+    );
     const ad = r.runs.find((x) => x.tool === "ansible-default" && x.size === size);
-    if (ad?.ok) out.push(`hactl faster than Ansible with its defaults at ${size} nodes: ${ad.wallMs > h.wallMs ? "met" : "NOT met"}, Ansible takes ${(ad.wallMs / h.wallMs).toFixed(2)}× hactl's time.`);
+    if (ad?.ok)
+      out.push(
+        `hactl faster than Ansible with its defaults at ${size} nodes: ${ad.wallMs > h.wallMs ? "met" : "NOT met"}, Ansible takes ${(ad.wallMs / h.wallMs).toFixed(2)}× hactl's time.`,
+      );
   }
   if (r.startup) {
     const base = r.startup.find((c) => c.name === "node -e 0");
     const v = r.startup.find((c) => c.name === "hactl --version");
-    if (base && v) out.push(`\`hactl --version\` within 2× of \`node -e 0\`: ${(v.medianMs / base.medianMs).toFixed(2)}× — ${v.medianMs <= 2 * base.medianMs ? "met" : "NOT met"}.`);
+    if (base && v)
+      out.push(
+        `\`hactl --version\` within 2× of \`node -e 0\`: ${(v.medianMs / base.medianMs).toFixed(2)}× — ${v.medianMs <= 2 * base.medianMs ? "met" : "NOT met"}.`,
+      );
   }
   for (const f of r.failover ? failoverSummary(r.failover.rounds) : []) {
     if (!f.rounds) continue;
     const worst = f.notSteady ? undefined : f.recovered?.max;
-    out.push(`API steady through the VIP within 4 s of powering off ${SCENARIO[f.scenario]}: worst of ${f.rounds} ${worst === undefined ? `not steady in ${f.notSteady}` : `${s(worst)} s`} — ${worst !== undefined && worst <= 4000 ? "met" : "NOT met"}.`);
+    out.push(
+      `API steady through the VIP within 4 s of powering off ${SCENARIO[f.scenario]}: worst of ${f.rounds} ${worst === undefined ? `not steady in ${f.notSteady}` : `${s(worst)} s`} — ${worst !== undefined && worst <= 4000 ? "met" : "NOT met"}.`,
+    );
   }
   if (r.addNode.length >= 2) {
     const [small, large] = [r.addNode[0], r.addNode[r.addNode.length - 1]];
-    if (small?.ok && large?.ok) out.push(`add-node on ${large.size} nodes takes ${(large.wallMs / small.wallMs).toFixed(2)}× the time on ${small.size} nodes.`);
+    if (small?.ok && large?.ok)
+      out.push(
+        `add-node on ${large.size} nodes takes ${(large.wallMs / small.wallMs).toFixed(2)}× the time on ${small.size} nodes.`,
+      );
   }
   return out;
 }
@@ -272,18 +338,28 @@ function failoverSection(f) {
     lines.push(`Not measured: ${f.note ?? "failed"}.`);
     return lines;
   }
-  lines.push("| power-off of | rounds | steady again after: median (s) | worst (s) | failed requests per round | slowest request once steady (s) |");
+  lines.push(
+    "| power-off of | rounds | steady again after: median (s) | worst (s) | failed requests per round | slowest request once steady (s) |",
+  );
   lines.push("|---|---:|---:|---:|---|---:|");
   for (const x of failoverSummary(f.rounds)) {
     if (!x.rounds) continue;
-    const failed = x.failed ? (x.failed.min === x.failed.max ? String(x.failed.min) : `${x.failed.min}–${x.failed.max} (median ${x.failed.median})`) : "–";
+    const failed = x.failed
+      ? x.failed.min === x.failed.max
+        ? String(x.failed.min)
+        : `${x.failed.min}–${x.failed.max} (median ${x.failed.median})`
+      : "–";
     const worst = x.notSteady ? `not steady in ${x.notSteady} round(s)` : x.recovered ? s(x.recovered.max) : "–";
-    lines.push(`| ${SCENARIO[x.scenario]} | ${x.rounds} | ${x.recovered ? s(x.recovered.median) : "–"} | ${worst} | ${failed} | ${(x.slowestOkMs / 1000).toFixed(2)} |`);
+    lines.push(
+      `| ${SCENARIO[x.scenario]} | ${x.rounds} | ${x.recovered ? s(x.recovered.median) : "–"} | ${worst} | ${failed} | ${(x.slowestOkMs / 1000).toFixed(2)} |`,
+    );
   }
   lines.push("", "Every round:", "");
   for (const x of f.rounds) {
     const errors = x.errors.length ? `: ${x.errors.join("; ")}` : "";
-    lines.push(`- round ${x.round}, ${x.node} (${x.scenario === "holder" ? "VIP holder" : "not the holder"}): steady after ${x.recoveredMs === undefined ? "– (not steady)" : `${s(x.recoveredMs)} s`}, ${x.failed} of ${x.probes} requests failed${errors}; VIP then on ${x.vipAfter.join(", ") || "nobody"}`);
+    lines.push(
+      `- round ${x.round}, ${x.node} (${x.scenario === "holder" ? "VIP holder" : "not the holder"}): steady after ${x.recoveredMs === undefined ? "– (not steady)" : `${s(x.recoveredMs)} s`}, ${x.failed} of ${x.probes} requests failed${errors}; VIP then on ${x.vipAfter.join(", ") || "nobody"}`,
+    );
   }
   return lines;
 }
@@ -295,10 +371,20 @@ function failoverSection(f) {
  */
 export function renderFailoverOnly(previous, r) {
   const f = /** @type {import("./failover.mjs").FailoverResults} */ (r.failover);
-  const section = [...failoverSection(f), "", `Measured ${r.date} with \`${r.command}\` (${s(r.totalMs)} s).`].join("\n");
+  const section = [...failoverSection(f), "", `Measured ${r.date} with \`${r.command}\` (${s(r.totalMs)} s).`].join(
+    "\n",
+  );
   const targetLines = targets({ ...r, sizes: [], addNode: [], startup: undefined }).map((t) => `- ${t}`);
-  let text = replaceSection(previous, "## API failover through the VIP", section, "## The issue's targets against these numbers");
-  text = text.split("\n").filter((l) => !/^- API steady through the VIP within 4 s/.test(l)).join("\n");
+  let text = replaceSection(
+    previous,
+    "## API failover through the VIP",
+    section,
+    "## The issue's targets against these numbers",
+  );
+  text = text
+    .split("\n")
+    .filter((l) => !/^- API steady through the VIP within 4 s/.test(l))
+    .join("\n");
   const heading = "## The issue's targets against these numbers\n\n";
   const at = text.indexOf(heading);
   if (at < 0) return `${text.trimEnd()}\n\n${heading}${targetLines.join("\n")}\n`;

@@ -9,7 +9,16 @@ import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
 import { labClusterYaml } from "../../test/lab/cluster-yaml.mjs";
 import { inNode, labUp } from "../../test/lab/lab.mjs";
-import { addonsEnabledByHactl, hactlCommandCounts, maxRssKiB, measuredCriticalPath, parseCommandLog, phaseDurations, sshdStats, upgradeCriticalPath } from "./measure.mjs";
+import {
+  addonsEnabledByHactl,
+  hactlCommandCounts,
+  maxRssKiB,
+  measuredCriticalPath,
+  parseCommandLog,
+  phaseDurations,
+  sshdStats,
+  upgradeCriticalPath,
+} from "./measure.mjs";
 import { killByMarker, timedInWorkstation } from "./proc.mjs";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -61,7 +70,9 @@ export async function freshLab(nodes, costs, log) {
   const json = `${JSON.stringify(costs)}\n`;
   await Promise.all(
     lab.nodes.map(async (n) => {
-      const r = await inNode(n, ["sh", "-c", "mkdir -p /var/lib/hactl-kit && cat > /var/lib/hactl-kit/cost.json"], { input: json });
+      const r = await inNode(n, ["sh", "-c", "mkdir -p /var/lib/hactl-kit && cat > /var/lib/hactl-kit/cost.json"], {
+        input: json,
+      });
       if (r.code !== 0) throw new Error(`${n.name}: could not write cost.json: ${r.stderr.trim()}`);
       if (!privateRootHome) return;
       const home = await inNode(n, ["sh", "-c", PRIVATE_ROOT_HOME, "private-root", join(n.dir, "root-home")]);
@@ -77,7 +88,8 @@ export async function freshLab(nodes, costs, log) {
 async function logOffsets(lab) {
   /** @type {Map<string, number>} */
   const offsets = new Map();
-  for (const n of lab.nodes) offsets.set(n.name, (await readFile(join(n.dir, "sshd.log")).catch(() => Buffer.alloc(0))).length);
+  for (const n of lab.nodes)
+    offsets.set(n.name, (await readFile(join(n.dir, "sshd.log")).catch(() => Buffer.alloc(0))).length);
   return offsets;
 }
 
@@ -130,7 +142,12 @@ async function readText(file) {
  */
 function clusterYaml(lab, count) {
   const controlPlanes = Math.min(3, count);
-  return labClusterYaml(lab, { name: CLUSTER, controlPlanes, workers: count - controlPlanes, lbMode: "keepalived-haproxy" });
+  return labClusterYaml(lab, {
+    name: CLUSTER,
+    controlPlanes,
+    workers: count - controlPlanes,
+    lbMode: "keepalived-haproxy",
+  });
 }
 
 /** hactl keeps its state (journal, default logs) under the run's directory. @param {string} dir */
@@ -149,7 +166,14 @@ export async function runHactlInstall({ size, costs, workDir, log }) {
   const lab = await freshLab(size, costs, log);
   const spec = join(dir, "cluster.yaml");
   await writeFile(spec, clusterYaml(lab, size));
-  const { result, log: hactlLog } = await timedHactl(lab, dir, join(dir, "hactl.log"), ["install", "-f", spec, "--yes", "--kubeconfig", join(dir, `${CLUSTER}.kubeconfig`)]);
+  const { result, log: hactlLog } = await timedHactl(lab, dir, join(dir, "hactl.log"), [
+    "install",
+    "-f",
+    spec,
+    "--yes",
+    "--kubeconfig",
+    join(dir, `${CLUSTER}.kubeconfig`),
+  ]);
   return { tool: "hactl", size, ...result, addonsEnabled: addonsEnabledByHactl(hactlLog) };
 }
 
@@ -162,10 +186,14 @@ async function timedHactl(lab, dir, logFile, args) {
   const offsets = await logOffsets(lab);
   const load1 = loadavg()[0];
   const from = Date.now();
-  const r = await timedInWorkstation(
-    [process.execPath, HACTL, ...args, "--log-file", logFile],
-    { cwd: dir, env: hactlEnv(dir), stdoutFile: join(dir, "stdout.txt"), stderrFile: join(dir, "stderr.txt"), timeFile: join(dir, "time.txt"), timeoutMs: 30 * 60_000 },
-  );
+  const r = await timedInWorkstation([process.execPath, HACTL, ...args, "--log-file", logFile], {
+    cwd: dir,
+    env: hactlEnv(dir),
+    stdoutFile: join(dir, "stdout.txt"),
+    stderrFile: join(dir, "stderr.txt"),
+    timeFile: join(dir, "time.txt"),
+    timeoutMs: 30 * 60_000,
+  });
   const measured = await measuredPath(lab, from, Date.now());
   const perNode = await sshdSince(lab, offsets);
   const log = await readText(logFile);
@@ -199,18 +227,58 @@ export async function runUpgrade({ size, costs, workDir, log }) {
   const spec = join(dir, "cluster.yaml");
   await writeFile(spec, clusterYaml(lab, size));
   const install = await timedInWorkstation(
-    [process.execPath, HACTL, "install", "-f", spec, "--yes", "--log-file", join(dir, "install.log"), "--kubeconfig", join(dir, `${CLUSTER}.kubeconfig`)],
-    { cwd: dir, env: hactlEnv(dir), stdoutFile: join(dir, "install.stdout.txt"), stderrFile: join(dir, "install.stderr.txt"), timeoutMs: 30 * 60_000 },
+    [
+      process.execPath,
+      HACTL,
+      "install",
+      "-f",
+      spec,
+      "--yes",
+      "--log-file",
+      join(dir, "install.log"),
+      "--kubeconfig",
+      join(dir, `${CLUSTER}.kubeconfig`),
+    ],
+    {
+      cwd: dir,
+      env: hactlEnv(dir),
+      stdoutFile: join(dir, "install.stdout.txt"),
+      stderrFile: join(dir, "install.stderr.txt"),
+      timeoutMs: 30 * 60_000,
+    },
   );
   if (install.code !== 0) {
-    return { tool: "hactl upgrade", size, ok: false, code: install.code, timedOut: install.timedOut, wallMs: 0, installMs: install.wallMs, perNode: {}, dir, note: `the ${size}-node install failed (exit ${install.code})` };
+    return {
+      tool: "hactl upgrade",
+      size,
+      ok: false,
+      code: install.code,
+      timedOut: install.timedOut,
+      wallMs: 0,
+      installMs: install.wallMs,
+      perNode: {},
+      dir,
+      note: `the ${size}-node install failed (exit ${install.code})`,
+    };
   }
   log(`  ${size}-node cluster installed at 1.29 in ${(install.wallMs / 1000).toFixed(1)} s; upgrading to 1.30`);
   const from = Date.now();
-  const { result } = await timedHactl(lab, dir, join(dir, "upgrade.log"), ["upgrade", "--to", "1.30", "-f", spec, "--yes"]);
+  const { result } = await timedHactl(lab, dir, join(dir, "upgrade.log"), [
+    "upgrade",
+    "--to",
+    "1.30",
+    "-f",
+    spec,
+    "--yes",
+  ]);
   const controlPlanes = lab.nodes.slice(0, Math.min(3, size)).map((n) => n.name);
   const workers = size - controlPlanes.length;
-  const upgradePath = upgradeCriticalPath(await kitLogs(lab), { from, to: Date.now(), controlPlanes, batchSize: Math.max(1, Math.floor(workers / 10)) });
+  const upgradePath = upgradeCriticalPath(await kitLogs(lab), {
+    from,
+    to: Date.now(),
+    controlPlanes,
+    batchSize: Math.max(1, Math.floor(workers / 10)),
+  });
   return { tool: "hactl upgrade", size, ...result, installMs: install.wallMs, upgradePath };
 }
 
@@ -223,7 +291,10 @@ function inventory(lab, size, dir) {
   const cps = nodes.slice(0, Math.min(3, size));
   const workers = nodes.slice(cps.length);
   const leader = /** @type {LabNode} */ (cps[0]);
-  const hostEntry = (/** @type {LabNode} */ n, /** @type {number} */ i) => [n.name, { ansible_host: n.address, vrrp_priority: Math.max(1, 150 - i * 10) }];
+  const hostEntry = (/** @type {LabNode} */ n, /** @type {number} */ i) => [
+    n.name,
+    { ansible_host: n.address, vrrp_priority: Math.max(1, 150 - i * 10) },
+  ];
   const names = (/** @type {LabNode[]} */ list) => Object.fromEntries(list.map((n) => [n.name, null]));
   return {
     all: {
@@ -323,14 +394,52 @@ export async function runAddNode({ base, costs, workDir, log }) {
   const spec = join(dir, "cluster.yaml");
   await writeFile(spec, clusterYaml(lab, base));
   const install = await timedInWorkstation(
-    [process.execPath, HACTL, "install", "-f", spec, "--yes", "--log-file", join(dir, "install.log"), "--kubeconfig", join(dir, `${CLUSTER}.kubeconfig`)],
-    { cwd: dir, env: hactlEnv(dir), stdoutFile: join(dir, "install.stdout.txt"), stderrFile: join(dir, "install.stderr.txt"), timeoutMs: 30 * 60_000 },
+    [
+      process.execPath,
+      HACTL,
+      "install",
+      "-f",
+      spec,
+      "--yes",
+      "--log-file",
+      join(dir, "install.log"),
+      "--kubeconfig",
+      join(dir, `${CLUSTER}.kubeconfig`),
+    ],
+    {
+      cwd: dir,
+      env: hactlEnv(dir),
+      stdoutFile: join(dir, "install.stdout.txt"),
+      stderrFile: join(dir, "install.stderr.txt"),
+      timeoutMs: 30 * 60_000,
+    },
   );
   const newNode = /** @type {LabNode} */ (lab.nodes[base]);
   if (install.code !== 0) {
-    return { tool: "hactl add-node", size: base, ok: false, code: install.code, timedOut: install.timedOut, wallMs: 0, installMs: install.wallMs, perNode: {}, dir, note: `the ${base}-node install failed (exit ${install.code})` };
+    return {
+      tool: "hactl add-node",
+      size: base,
+      ok: false,
+      code: install.code,
+      timedOut: install.timedOut,
+      wallMs: 0,
+      installMs: install.wallMs,
+      perNode: {},
+      dir,
+      note: `the ${base}-node install failed (exit ${install.code})`,
+    };
   }
   log(`  ${base}-node cluster installed in ${(install.wallMs / 1000).toFixed(1)} s; adding ${newNode.name}`);
-  const { result } = await timedHactl(lab, dir, join(dir, "add-node.log"), ["add-node", newNode.name, "--address", newNode.address, "--role", "worker", "-f", spec, "--yes"]);
+  const { result } = await timedHactl(lab, dir, join(dir, "add-node.log"), [
+    "add-node",
+    newNode.name,
+    "--address",
+    newNode.address,
+    "--role",
+    "worker",
+    "-f",
+    spec,
+    "--yes",
+  ]);
   return { tool: "hactl add-node", size: base, ...result, installMs: install.wallMs };
 }

@@ -24,14 +24,20 @@ export function measureStartup({ runs, warmup = 3 }) {
   ];
   const single = join(REPO, "dist-single/hactl");
   if (existsSync(single)) {
-    cases.push({ name: "single-file hactl --version", argv: [single, "--version"] }, { name: "single-file hactl --help", argv: [single, "--help"] });
+    cases.push(
+      { name: "single-file hactl --version", argv: [single, "--version"] },
+      { name: "single-file hactl --help", argv: [single, "--help"] },
+    );
   }
   /** @type {number[][]} */
   const samples = cases.map(() => []);
   for (let round = 0; round < warmup + runs; round++) {
     cases.forEach((c, i) => {
       const t = performance.now();
-      const r = spawnSync(/** @type {string} */ (c.argv[0]), c.argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+      const r = spawnSync(/** @type {string} */ (c.argv[0]), c.argv.slice(1), {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, NO_COLOR: "1" },
+      });
       const ms = performance.now() - t;
       if (r.status !== 0) throw new Error(`${c.name} exited with ${r.status}: ${String(r.stderr).trim()}`);
       if (round >= warmup) samples[i]?.push(ms);

@@ -3,14 +3,32 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  addNodeLowerBound, addonsEnabledByHactl, hactlCommandCounts, lowerBound, maxRssKiB, measuredCriticalPath, median, parseCommandLog, parseCosts, parseSizes, percentile, phaseDurations, spread, sshdStats, upgradeCriticalPath,
+  addNodeLowerBound,
+  addonsEnabledByHactl,
+  hactlCommandCounts,
+  lowerBound,
+  maxRssKiB,
+  measuredCriticalPath,
+  median,
+  parseCommandLog,
+  parseCosts,
+  parseSizes,
+  percentile,
+  phaseDurations,
+  spread,
+  sshdStats,
+  upgradeCriticalPath,
 } from "../lib/measure.mjs";
 import { failoverSummary } from "../lib/failover.mjs";
 import { replaceSection } from "../lib/report.mjs";
 import { steadyPoint } from "../../test/lab/failover.mjs";
 
 test("parseCosts reads KEY=MS pairs and rejects anything else", () => {
-  assert.deepEqual(parseCosts("snap-install=2000, join=1000,add-node=50"), { "snap-install": 2000, join: 1000, "add-node": 50 });
+  assert.deepEqual(parseCosts("snap-install=2000, join=1000,add-node=50"), {
+    "snap-install": 2000,
+    join: 1000,
+    "add-node": 50,
+  });
   assert.deepEqual(parseCosts(""), {});
   assert.throws(() => parseCosts("join=1s"), /KEY=MILLISECONDS/);
   assert.throws(() => parseCosts("join"), /KEY=MILLISECONDS/);
@@ -25,7 +43,10 @@ test("parseSizes sorts, de-duplicates and checks the range", () => {
 
 test("lowerBound: the slowest parallel install, plus every join in series, plus enabled addons", () => {
   const costs = { "snap-install": 2000, join: 1000, "add-node": 100, "enable-dns": 500 };
-  assert.deepEqual(lowerBound({ nodes: 10, costs }), { totalMs: 2000 + 9 * 1100, terms: { parallelInstallMs: 2000, serialJoinsMs: 9900, addonsMs: 0 } });
+  assert.deepEqual(lowerBound({ nodes: 10, costs }), {
+    totalMs: 2000 + 9 * 1100,
+    terms: { parallelInstallMs: 2000, serialJoinsMs: 9900, addonsMs: 0 },
+  });
   assert.equal(lowerBound({ nodes: 3, costs, addonsEnabled: ["dns", "ha-cluster"] }).totalMs, 2000 + 2 * 1100 + 500);
   assert.equal(lowerBound({ nodes: 1, costs }).totalMs, 2000);
   assert.equal(addNodeLowerBound(costs), 3100);
@@ -43,7 +64,14 @@ test("sshdStats counts logins, TCP connections and sessions from a VERBOSE sshd 
     "Connection closed by 10.77.0.12 port 56450 [preauth]",
     "",
   ].join("\n");
-  assert.deepEqual(sshdStats(log), { accepted: 1, tcp: 2, sessions: 3, commands: 2, sftp: 1, acceptedFrom: { "10.77.0.2": 1 } });
+  assert.deepEqual(sshdStats(log), {
+    accepted: 1,
+    tcp: 2,
+    sessions: 3,
+    commands: 2,
+    sftp: 1,
+    acceptedFrom: { "10.77.0.2": 1 },
+  });
   assert.deepEqual(sshdStats(""), { accepted: 0, tcp: 0, sessions: 0, commands: 0, sftp: 0, acceptedFrom: {} });
 });
 
@@ -92,7 +120,12 @@ test("phaseDurations: from each phase line to the next, the last one to the end 
 });
 
 test("measuredCriticalPath: slowest install + wait-ready, every add-node and join, every enable, inside the window", () => {
-  const c = (/** @type {string} */ tool, /** @type {string} */ sub, /** @type {number} */ start, /** @type {number} */ end) => ({ tool, sub, start, end, code: 0 });
+  const c = (
+    /** @type {string} */ tool,
+    /** @type {string} */ sub,
+    /** @type {number} */ start,
+    /** @type {number} */ end,
+  ) => ({ tool, sub, start, end, code: 0 });
   const logs = {
     "node-1": [
       c("microk8s", "status", 900, 950), // before the run: not counted
@@ -105,8 +138,16 @@ test("measuredCriticalPath: slowest install + wait-ready, every add-node and joi
       c("microk8s", "enable dns", 7000, 7300),
       c("microk8s", "status", 7400, 7500),
     ],
-    "node-2": [c("snap", "install microk8s", 1050, 3300), c("microk8s", "status", 3300, 3800), c("microk8s", "join", 4100, 5000)],
-    "node-3": [c("snap", "install microk8s", 1060, 3200), c("microk8s", "status", 3250, 3300), c("microk8s", "join", 5150, 6400)],
+    "node-2": [
+      c("snap", "install microk8s", 1050, 3300),
+      c("microk8s", "status", 3300, 3800),
+      c("microk8s", "join", 4100, 5000),
+    ],
+    "node-3": [
+      c("snap", "install microk8s", 1060, 3200),
+      c("microk8s", "status", 3250, 3300),
+      c("microk8s", "join", 5150, 6400),
+    ],
     "node-4": [c("snap", "install microk8s", 9000, 9100)], // after the run: not counted
   };
   assert.deepEqual(measuredCriticalPath(logs, { from: 1000, to: 8000 }), {
@@ -114,7 +155,11 @@ test("measuredCriticalPath: slowest install + wait-ready, every add-node and joi
     terms: { parallelInstallMs: 2750, serialJoinsMs: 2400, addonsMs: 300 },
     slowestInstall: "node-2",
   });
-  assert.deepEqual(measuredCriticalPath({}, { from: 0, to: 1 }), { totalMs: 0, terms: { parallelInstallMs: 0, serialJoinsMs: 0, addonsMs: 0 }, slowestInstall: undefined });
+  assert.deepEqual(measuredCriticalPath({}, { from: 0, to: 1 }), {
+    totalMs: 0,
+    terms: { parallelInstallMs: 0, serialJoinsMs: 0, addonsMs: 0 },
+    slowestInstall: undefined,
+  });
 });
 
 test("parseCommandLog skips lines that are not kit command entries", () => {
@@ -124,18 +169,52 @@ test("parseCommandLog skips lines that are not kit command entries", () => {
 
 test("steadyPoint: the answer to the first of N successes in a row after the last failure, 0 when none failed", () => {
   const p = (/** @type {number} */ at, ok = true, ms = 5) => ({ at, ms, ok });
-  assert.deepEqual(steadyPoint([p(0, true, 1000), p(1050), p(1100)], 3), { steady: true, recoveredMs: 0, firstSteadyIndex: 0 });
-  assert.deepEqual(steadyPoint([p(0), p(100, false), p(2100, true, 1000), p(3150), p(3200), p(3250, false), p(3400), p(3500)], 2), { steady: true, recoveredMs: 3100, firstSteadyIndex: 2 });
-  assert.deepEqual(steadyPoint([p(0, false), p(100)], 2), { steady: false, recoveredMs: undefined, firstSteadyIndex: undefined });
+  assert.deepEqual(steadyPoint([p(0, true, 1000), p(1050), p(1100)], 3), {
+    steady: true,
+    recoveredMs: 0,
+    firstSteadyIndex: 0,
+  });
+  assert.deepEqual(
+    steadyPoint([p(0), p(100, false), p(2100, true, 1000), p(3150), p(3200), p(3250, false), p(3400), p(3500)], 2),
+    { steady: true, recoveredMs: 3100, firstSteadyIndex: 2 },
+  );
+  assert.deepEqual(steadyPoint([p(0, false), p(100)], 2), {
+    steady: false,
+    recoveredMs: undefined,
+    firstSteadyIndex: undefined,
+  });
 });
 
 test("failoverSummary: median and worst per case, failed requests, the slowest request once steady", () => {
-  const round = (/** @type {"holder" | "non-holder"} */ scenario, /** @type {number | undefined} */ recoveredMs, failed = 1) => ({
-    round: 1, scenario, node: "node-1", vipAfter: ["node-2"], recoveredMs, steady: recoveredMs !== undefined, failed, probes: 30,
-    firstFailureMs: 0, lastFailureMs: 0, slowestOkMs: 40, errors: [], stopMs: 20,
+  const round = (
+    /** @type {"holder" | "non-holder"} */ scenario,
+    /** @type {number | undefined} */ recoveredMs,
+    failed = 1,
+  ) => ({
+    round: 1,
+    scenario,
+    node: "node-1",
+    vipAfter: ["node-2"],
+    recoveredMs,
+    steady: recoveredMs !== undefined,
+    failed,
+    probes: 30,
+    firstFailureMs: 0,
+    lastFailureMs: 0,
+    slowestOkMs: 40,
+    errors: [],
+    stopMs: 20,
   });
-  const [holder, other] = failoverSummary([round("holder", 3100), round("holder", 3500, 3), round("non-holder", 0, 0), round("non-holder", undefined)]);
-  assert.deepEqual([holder?.rounds, holder?.recovered?.median, holder?.recovered?.max, holder?.failed?.max, holder?.notSteady], [2, 3300, 3500, 3, 0]);
+  const [holder, other] = failoverSummary([
+    round("holder", 3100),
+    round("holder", 3500, 3),
+    round("non-holder", 0, 0),
+    round("non-holder", undefined),
+  ]);
+  assert.deepEqual(
+    [holder?.rounds, holder?.recovered?.median, holder?.recovered?.max, holder?.failed?.max, holder?.notSteady],
+    [2, 3300, 3500, 3, 0],
+  );
   assert.deepEqual([other?.rounds, other?.recovered?.max, other?.notSteady, other?.slowestOkMs], [2, 0, 1, 40]);
 });
 
@@ -148,17 +227,29 @@ test("replaceSection swaps one ## section, or inserts it before another heading"
 });
 
 test("upgradeCriticalPath: control planes' refresh + wait-ready add up, each worker batch costs its slowest", () => {
-  const e = (/** @type {string} */ tool, /** @type {string} */ sub, /** @type {number} */ start, /** @type {number} */ end) => ({ tool, sub, start, end, code: 0 });
+  const e = (
+    /** @type {string} */ tool,
+    /** @type {string} */ sub,
+    /** @type {number} */ start,
+    /** @type {number} */ end,
+  ) => ({ tool, sub, start, end, code: 0 });
   const logs = {
     "node-1": [e("snap", "refresh microk8s", 1000, 3000), e("microk8s", "status", 3100, 3600)],
-    "node-2": [e("snap", "refresh microk8s", 4000, 5000), e("microk8s", "status", 5000, 5200), e("snap", "refresh microk8s", 50, 60)],
+    "node-2": [
+      e("snap", "refresh microk8s", 4000, 5000),
+      e("microk8s", "status", 5000, 5200),
+      e("snap", "refresh microk8s", 50, 60),
+    ],
     "node-4": [e("snap", "refresh microk8s", 6000, 7000)],
     "node-5": [e("snap", "refresh microk8s", 6100, 8000)],
     "node-6": [e("snap", "refresh microk8s", 9000, 9500)],
   };
-  assert.deepEqual(upgradeCriticalPath(logs, { from: 500, to: 10_000, controlPlanes: ["node-1", "node-2", "node-3"], batchSize: 2 }), {
-    totalMs: 2500 + 1200 + 1900 + 500,
-    terms: { controlPlanesMs: 3700, workerBatchesMs: 2400 },
-    refreshes: 5,
-  });
+  assert.deepEqual(
+    upgradeCriticalPath(logs, { from: 500, to: 10_000, controlPlanes: ["node-1", "node-2", "node-3"], batchSize: 2 }),
+    {
+      totalMs: 2500 + 1200 + 1900 + 500,
+      terms: { controlPlanesMs: 3700, workerBatchesMs: 2400 },
+      refreshes: 5,
+    },
+  );
 });

@@ -36,13 +36,25 @@ export async function runAddNode(opts: AddNodeOptions, ctx: RunContext): Promise
         remedy: `Run hactl add-node ${opts.name} --address <ip> [--role worker], or add it to spec.nodes first.`,
       });
     }
-    text = addNode(loaded.text, { name: opts.name, address: opts.address, role: opts.role, ...(opts.user ? { ssh: { user: opts.user } } : {}) });
+    text = addNode(loaded.text, {
+      name: opts.name,
+      address: opts.address,
+      role: opts.role,
+      ...(opts.user ? { ssh: { user: opts.user } } : {}),
+    });
   }
   const spec = parseEdited(text, opts.file);
-  ctx.reporter.info(`Adding ${opts.name} (${spec.spec.nodes.find((n) => n.name === opts.name)?.role}) to ${spec.metadata.name}.`);
+  ctx.reporter.info(
+    `Adding ${opts.name} (${spec.spec.nodes.find((n) => n.name === opts.name)?.role}) to ${spec.metadata.name}.`,
+  );
   const code = await withClusterSession(spec, "add-node", ctx, { lock: !opts.dryRun }, async (session) => {
     await authorizeInstallKeys(spec, session, opts, ctx);
-    return converge(spec, session, { dryRun: opts.dryRun, finish: false, command: "add-node", ...(opts.bundle ? { bundle: opts.bundle } : {}) }, ctx);
+    return converge(
+      spec,
+      session,
+      { dryRun: opts.dryRun, finish: false, command: "add-node", ...(opts.bundle ? { bundle: opts.bundle } : {}) },
+      ctx,
+    );
   });
   if (!opts.dryRun && text !== loaded.text) {
     await writeFileAtomic(opts.file, text);

@@ -12,7 +12,13 @@ import { describeDownloads, snapDownload, withTempDir, writeBundle } from "../bu
 import { loadSpecFile } from "../spec/parse.js";
 
 /** Node's process.arch → uname -m, so the workstation's architecture maps like a node's. */
-const UNAME: Record<string, string> = { x64: "x86_64", arm64: "aarch64", arm: "armv7l", ppc64: "ppc64le", s390x: "s390x" };
+const UNAME: Record<string, string> = {
+  x64: "x86_64",
+  arm64: "aarch64",
+  arm: "armv7l",
+  ppc64: "ppc64le",
+  s390x: "s390x",
+};
 
 export async function runBundle(opts: { file: string; out: string }, ctx: RunContext): Promise<number> {
   const { spec } = await loadSpecFile(opts.file);
@@ -42,9 +48,20 @@ export async function runBundle(opts: { file: string; out: string }, ctx: RunCon
       files,
     };
     const written = await writeBundle(out, manifest, dir);
-    reporter.step("workstation", `${out}: ${written.size} bytes, ${files.length} files, sha256 ${written.sha256}`, "done");
-    reporter.result({ path: out, size: written.size, sha256: written.sha256, files: files.map((f) => ({ name: f.name, size: f.size, sha256: f.sha256 })) });
-    reporter.print(`\nBundle written to ${out} with ${out}.sha256.\nNext: hactl install -f cluster.yaml --bundle ${out} (or spec.airgap.bundle in cluster.yaml)`);
+    reporter.step(
+      "workstation",
+      `${out}: ${written.size} bytes, ${files.length} files, sha256 ${written.sha256}`,
+      "done",
+    );
+    reporter.result({
+      path: out,
+      size: written.size,
+      sha256: written.sha256,
+      files: files.map((f) => ({ name: f.name, size: f.size, sha256: f.sha256 })),
+    });
+    reporter.print(
+      `\nBundle written to ${out} with ${out}.sha256.\nNext: hactl install -f cluster.yaml --bundle ${out} (or spec.airgap.bundle in cluster.yaml)`,
+    );
     return 0;
   });
 }

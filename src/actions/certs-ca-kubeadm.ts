@@ -7,7 +7,15 @@ import { HactlError } from "../core/errors.js";
 import { describePlan } from "../core/plan.js";
 import { registerSecret } from "../core/secrets.js";
 import { ADMIN_CONF } from "../distros/kubeadm.js";
-import { STAGE, kubeadmCaRotationPhases, marksCommand, parseMarks, planKubeadmCaRotation, stagedCommand, type RotationMark } from "../phases/certs-ca-kubeadm.js";
+import {
+  STAGE,
+  kubeadmCaRotationPhases,
+  marksCommand,
+  parseMarks,
+  planKubeadmCaRotation,
+  stagedCommand,
+  type RotationMark,
+} from "../phases/certs-ca-kubeadm.js";
 import { kubeconfigSecrets } from "../phases/kubeconfig.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { apiEndpoint } from "./converge-stages.js";
@@ -35,13 +43,19 @@ export const KUBEADM_CA_ROTATION_EFFECTS = [
 export async function rotateKubeadmCa(spec: ClusterSpec, opts: { dryRun: boolean }, ctx: RunContext): Promise<number> {
   for (const line of KUBEADM_CA_ROTATION_EFFECTS) ctx.reporter.warn(line);
   if (!opts.dryRun && !ctx.interactive && !ctx.yes) {
-    throw new HactlError("USAGE", "replacing the cluster CA needs a confirmation; nothing was changed", { details: KUBEADM_CA_ROTATION_EFFECTS.join("\n"), remedy: "Read the effects above; run it in a terminal to be asked, or add --yes." });
+    throw new HactlError("USAGE", "replacing the cluster CA needs a confirmation; nothing was changed", {
+      details: KUBEADM_CA_ROTATION_EFFECTS.join("\n"),
+      remedy: "Read the effects above; run it in a terminal to be asked, or add --yes.",
+    });
   }
   const session = await openSession(spec, machinesOf(spec), ctx);
   try {
     const nodes = spec.spec.nodes;
     const source = nodes.find((n) => n.role === "control-plane");
-    if (!source) throw new HactlError("USAGE", "cluster.yaml has no control plane; nothing was changed", { remedy: "Add a control-plane node to cluster.yaml." });
+    if (!source)
+      throw new HactlError("USAGE", "cluster.yaml has no control plane; nothing was changed", {
+        remedy: "Add a control-plane node to cluster.yaml.",
+      });
     const staged = (await need(session.hosts, source.name).run(stagedCommand)).stdout.includes("staged");
     const done = new Map<string, Set<RotationMark>>();
     for (const n of nodes) done.set(n.name, parseMarks((await need(session.hosts, n.name).run(marksCommand)).stdout));
@@ -49,21 +63,33 @@ export async function rotateKubeadmCa(spec: ClusterSpec, opts: { dryRun: boolean
     const layout = await serviceLayoutInput(spec, session, ctx);
     const endpoint = apiEndpoint(spec);
     const phases = kubeadmCaRotationPhases(layout, plan, { probe: waitLivez, ...(endpoint ? { endpoint } : {}) });
-    if (plan.resuming) ctx.reporter.info(`Finishing an interrupted CA rotation (the new CAs are in ${STAGE} on ${source.name}).`);
+    if (plan.resuming)
+      ctx.reporter.info(`Finishing an interrupted CA rotation (the new CAs are in ${STAGE} on ${source.name}).`);
     if (opts.dryRun) {
       ctx.reporter.phase("Plan (dry run: nothing is changed)");
       ctx.reporter.print(describePlan(phases));
-      ctx.reporter.result({ dryRun: true, resuming: plan.resuming, trust: plan.trust.map((n) => n.name), workers: plan.workers.map((n) => n.name), reissue: plan.reissue.map((n) => n.name), drop: plan.drop.map((n) => n.name) });
+      ctx.reporter.result({
+        dryRun: true,
+        resuming: plan.resuming,
+        trust: plan.trust.map((n) => n.name),
+        workers: plan.workers.map((n) => n.name),
+        reissue: plan.reissue.map((n) => n.name),
+        drop: plan.drop.map((n) => n.name),
+      });
       return 0;
     }
     if (ctx.interactive) {
       ctx.reporter.print(describePlan(phases));
       const { confirm } = await import("../ui/prompts.js");
-      if (!(await confirm(`Replace the CAs of ${spec.metadata.name}? Read the effects above.`, false))) throw new HactlError("USER_ABORTED", "cancelled before any change");
+      if (!(await confirm(`Replace the CAs of ${spec.metadata.name}? Read the effects above.`, false)))
+        throw new HactlError("USER_ABORTED", "cancelled before any change");
     }
     const holder = lockNode(spec, session);
     await applyLocked(phases, spec, session, { command: "certs renew --ca", lockOn: holder, journalOn: holder }, ctx);
-    const exported = await rewriteExportedKubeconfig(spec, await need(session.hosts, source.name).readFile(ADMIN_CONF, { sudo: true }));
+    const exported = await rewriteExportedKubeconfig(
+      spec,
+      await need(session.hosts, source.name).readFile(ADMIN_CONF, { sudo: true }),
+    );
     const workers = nodes.filter((n) => n.role === "worker").map((n) => n.name);
     ctx.reporter.info(
       `Every node now trusts only the new CAs${workers.length > 0 ? ` (workers ${workers.join(", ")} included)` : ""}. ${exported ? `Rewrote ${exported} with the new admin credentials.` : "Fetch the new admin kubeconfig with hactl kubeconfig."} Other kubeconfigs made before now do not verify any more.`,
@@ -76,7 +102,10 @@ export async function rotateKubeadmCa(spec: ClusterSpec, opts: { dryRun: boolean
 }
 
 /** The kubeconfig install exported (`<cluster>.kubeconfig` here), replaced by the new admin.conf when it exists. */
-async function rewriteExportedKubeconfig(spec: ClusterSpec, adminConf: string | undefined): Promise<string | undefined> {
+async function rewriteExportedKubeconfig(
+  spec: ClusterSpec,
+  adminConf: string | undefined,
+): Promise<string | undefined> {
   const file = resolve(`${spec.metadata.name}.kubeconfig`);
   const exists = await access(file).then(
     () => true,

@@ -5,10 +5,30 @@ import { describePlan, type Phase } from "../core/plan.js";
 import { gatherCertificates } from "../gather/certs.js";
 import { lbMachinesOutOfDate } from "../gather/lb-state.js";
 import { lbStep } from "../phases/activate-config.js";
-import { EXPIRY_WARNING_DAYS, certsReport, formatCertsReport, planRenewal, type CertsReport, type RenewalPlan } from "../phases/certs.js";
-import { CA_ROTATION_MARKER, caFactsCommand, caRotationPhases, parseCaFacts, planCaRotation, type CaFacts } from "../phases/certs-ca.js";
+import {
+  EXPIRY_WARNING_DAYS,
+  certsReport,
+  formatCertsReport,
+  planRenewal,
+  type CertsReport,
+  type RenewalPlan,
+} from "../phases/certs.js";
+import {
+  CA_ROTATION_MARKER,
+  caFactsCommand,
+  caRotationPhases,
+  parseCaFacts,
+  planCaRotation,
+  type CaFacts,
+} from "../phases/certs-ca.js";
 import { renewPhase, renewableBy } from "../phases/certs-renew.js";
-import { outOfServiceRefusal, putBackInService, serviceLayoutFiles, takeOutOfService, type ServiceLayoutInput } from "../phases/out-of-service.js";
+import {
+  outOfServiceRefusal,
+  putBackInService,
+  serviceLayoutFiles,
+  takeOutOfService,
+  type ServiceLayoutInput,
+} from "../phases/out-of-service.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { apiEndpoint } from "./converge-stages.js";
@@ -65,7 +85,10 @@ async function rotateCa(spec: ClusterSpec, opts: CertsRenewOptions, ctx: RunCont
   if (spec.spec.distribution.type === "kubeadm") return rotateKubeadmCa(spec, opts, ctx);
   for (const line of CA_ROTATION_EFFECTS) ctx.reporter.warn(line);
   if (!opts.dryRun && !ctx.interactive && !ctx.yes) {
-    throw new HactlError("USAGE", "replacing the cluster CA needs a confirmation; nothing was changed", { details: CA_ROTATION_EFFECTS.join("\n"), remedy: "Read the effects above; run it in a terminal to be asked, or add --yes." });
+    throw new HactlError("USAGE", "replacing the cluster CA needs a confirmation; nothing was changed", {
+      details: CA_ROTATION_EFFECTS.join("\n"),
+      remedy: "Read the effects above; run it in a terminal to be asked, or add --yes.",
+    });
   }
   const session = await openSession(spec, machinesOf(spec), ctx);
   try {
@@ -73,7 +96,11 @@ async function rotateCa(spec: ClusterSpec, opts: CertsRenewOptions, ctx: RunCont
     const cas = new Map<string, CaFacts>();
     for (const n of cps) {
       const facts = parseCaFacts((await need(session.hosts, n.name).run(caFactsCommand)).stdout);
-      if (!facts) throw new HactlError("UNHEALTHY", `the CA of ${n.name} could not be read; nothing was changed`, { node: n.name, remedy: "Run hactl certs check." });
+      if (!facts)
+        throw new HactlError("UNHEALTHY", `the CA of ${n.name} could not be read; nothing was changed`, {
+          node: n.name,
+          remedy: "Run hactl certs check.",
+        });
       cas.set(n.name, facts);
     }
     const holder = lockNode(spec, session);
@@ -83,7 +110,9 @@ async function rotateCa(spec: ClusterSpec, opts: CertsRenewOptions, ctx: RunCont
     const endpoint = apiEndpoint(spec);
     const phases = caRotationPhases(layout, plan, { probe: waitLivez, ...(endpoint ? { endpoint } : {}) });
     if (!plan.rotateOn) {
-      ctx.reporter.info(`Finishing an interrupted CA rotation${plan.install.length > 0 ? `: ${plan.install.map((n) => n.name).join(", ")} still need ${plan.source.name}'s new CA` : ""}.`);
+      ctx.reporter.info(
+        `Finishing an interrupted CA rotation${plan.install.length > 0 ? `: ${plan.install.map((n) => n.name).join(", ")} still need ${plan.source.name}'s new CA` : ""}.`,
+      );
       const stale = await lbMachinesOutOfDate(session.hosts, serviceLayoutFiles(layout, new Set()));
       if (plan.install.length === 0 && stale.size > 0) phases.push(restoreLbPhase(layout, stale));
     }
@@ -95,16 +124,26 @@ async function rotateCa(spec: ClusterSpec, opts: CertsRenewOptions, ctx: RunCont
     if (ctx.interactive) {
       ctx.reporter.print(describePlan(phases));
       const { confirm } = await import("../ui/prompts.js");
-      if (!(await confirm(`Replace the CA of ${spec.metadata.name}? Read the effects above.`, false))) throw new HactlError("USER_ABORTED", "cancelled before any change");
+      if (!(await confirm(`Replace the CA of ${spec.metadata.name}? Read the effects above.`, false)))
+        throw new HactlError("USER_ABORTED", "cancelled before any change");
     }
     const lockHost = need(session.hosts, holder);
     // The fingerprint of the CA being replaced tells a later run whether this one got through every node.
-    if (plan.rotateOn) await lockHost.writeFile(CA_ROTATION_MARKER, `${cas.get(plan.rotateOn.name)?.fingerprint ?? ""}\n`, { mode: 0o600, sudo: true });
+    if (plan.rotateOn)
+      await lockHost.writeFile(CA_ROTATION_MARKER, `${cas.get(plan.rotateOn.name)?.fingerprint ?? ""}\n`, {
+        mode: 0o600,
+        sudo: true,
+      });
     await applyLocked(phases, spec, session, { command: "certs renew --ca", lockOn: holder, journalOn: holder }, ctx);
     await lockHost.run({ argv: ["rm", "-f", CA_ROTATION_MARKER], sudo: true });
     const workers = spec.spec.nodes.filter((n) => n.role === "worker").map((n) => n.name);
-    for (const w of workers) ctx.reporter.warn(`${w} still trusts the old CA: re-join it (hactl remove-node ${w}, then hactl add-node ${w} --role worker).`);
-    ctx.reporter.info("Every control plane now uses the new CA. Kubeconfigs made before now do not verify any more: fetch a new one (microk8s config on a control plane).");
+    for (const w of workers)
+      ctx.reporter.warn(
+        `${w} still trusts the old CA: re-join it (hactl remove-node ${w}, then hactl add-node ${w} --role worker).`,
+      );
+    ctx.reporter.info(
+      "Every control plane now uses the new CA. Kubeconfigs made before now do not verify any more: fetch a new one (microk8s config on a control plane).",
+    );
     ctx.reporter.result({ caReplaced: true, controlPlanes: cps.map((n) => n.name), workersToRejoin: workers });
     return 0;
   } finally {
@@ -117,7 +156,12 @@ async function rotateCa(spec: ClusterSpec, opts: CertsRenewOptions, ctx: RunCont
  * lowest VRRP priority, VIP handed over), renew, API answering with the new certificate, back in
  * service, API through the VIP. Load balancers left out of service by an interrupted run are put back.
  */
-export function renewalPhases(layout: ServiceLayoutInput, plan: RenewalPlan, staleLb: ReadonlySet<string>, probe: (host: string, port: number, ms: number) => Promise<boolean>): { phases: Phase[]; inPlace: string[] } {
+export function renewalPhases(
+  layout: ServiceLayoutInput,
+  plan: RenewalPlan,
+  staleLb: ReadonlySet<string>,
+  probe: (host: string, port: number, ms: number) => Promise<boolean>,
+): { phases: Phase[]; inPlace: string[] } {
   const spec = layout.spec;
   const endpoint = apiEndpoint(spec);
   const phases: Phase[] = [];
@@ -130,7 +174,13 @@ export function renewalPhases(layout: ServiceLayoutInput, plan: RenewalPlan, sta
     else phases.push(...takeOutOfService(layout, target.node));
     phases.push(renewPhase(spec.spec.distribution.type, target));
     if (refusal) continue;
-    phases.push(...putBackInService(layout, target.node, { probe, ...(endpoint ? { endpoint } : {}), ...(servesRenewed ? { servedValidAfter: validAfter } : {}) }));
+    phases.push(
+      ...putBackInService(layout, target.node, {
+        probe,
+        ...(endpoint ? { endpoint } : {}),
+        ...(servesRenewed ? { servedValidAfter: validAfter } : {}),
+      }),
+    );
   }
   if (plan.targets.length === 0 && staleLb.size > 0) phases.push(restoreLbPhase(layout, staleLb));
   return { phases, inPlace };
@@ -139,7 +189,11 @@ export function renewalPhases(layout: ServiceLayoutInput, plan: RenewalPlan, sta
 /** Pure: the normal load-balancer configs again where an interrupted run left a node out of service. */
 function restoreLbPhase(layout: ServiceLayoutInput, stale: ReadonlySet<string>): Phase {
   const files = serviceLayoutFiles(layout, new Set());
-  return { title: "Put every node back in service", mode: "parallel", steps: [...files].filter(([m]) => stale.has(m)).map(([m, f]) => lbStep(m, f)) };
+  return {
+    title: "Put every node back in service",
+    mode: "parallel",
+    steps: [...files].filter(([m]) => stale.has(m)).map(([m, f]) => lbStep(m, f)),
+  };
 }
 
 /**
@@ -154,18 +208,37 @@ export async function runCertsRenew(opts: CertsRenewOptions, ctx: RunContext): P
   try {
     const report = await readReport(spec, session);
     if (report.unreadNodes.length > 0) {
-      throw new HactlError("UNHEALTHY", "some nodes' certificates could not be read; nothing was changed", { details: report.problems.join("\n"), remedy: "Run hactl certs check and hactl status." });
+      throw new HactlError("UNHEALTHY", "some nodes' certificates could not be read; nothing was changed", {
+        details: report.problems.join("\n"),
+        remedy: "Run hactl certs check and hactl status.",
+      });
     }
     const plan = planRenewal(spec, report, renewableBy(spec.spec.distribution.type));
     const layout = await serviceLayoutInput(spec, session, ctx);
     const stale = await lbMachinesOutOfDate(session.hosts, serviceLayoutFiles(layout, new Set()));
     const { phases, inPlace } = renewalPhases(layout, plan, stale, waitLivez);
-    for (const n of plan.notRenewed) ctx.reporter.warn(`not renewed: ${n.entry.node} ${n.entry.certificate} (${n.entry.daysLeft} days left): ${n.reason}`);
+    for (const n of plan.notRenewed)
+      ctx.reporter.warn(
+        `not renewed: ${n.entry.node} ${n.entry.certificate} (${n.entry.daysLeft} days left): ${n.reason}`,
+      );
     for (const why of inPlace) ctx.reporter.warn(`renewed in place, the API is briefly unavailable: ${why}`);
     if (opts.dryRun) {
       ctx.reporter.phase("Plan (dry run: nothing is changed)");
-      ctx.reporter.print(phases.length > 0 ? describePlan(phases) : "Nothing to do: no server certificate expires within 90 days.");
-      ctx.reporter.result({ dryRun: true, targets: plan.targets.map((t) => ({ node: t.node.name, certificates: t.certificates.map((c) => c.certificate) })), notRenewed: plan.notRenewed.map((n) => ({ node: n.entry.node, certificate: n.entry.certificate, reason: n.reason })) });
+      ctx.reporter.print(
+        phases.length > 0 ? describePlan(phases) : "Nothing to do: no server certificate expires within 90 days.",
+      );
+      ctx.reporter.result({
+        dryRun: true,
+        targets: plan.targets.map((t) => ({
+          node: t.node.name,
+          certificates: t.certificates.map((c) => c.certificate),
+        })),
+        notRenewed: plan.notRenewed.map((n) => ({
+          node: n.entry.node,
+          certificate: n.entry.certificate,
+          reason: n.reason,
+        })),
+      });
       return 0;
     }
     if (phases.length === 0) {
@@ -176,12 +249,21 @@ export async function runCertsRenew(opts: CertsRenewOptions, ctx: RunContext): P
     if (ctx.interactive) {
       ctx.reporter.print(describePlan(phases));
       const { confirm } = await import("../ui/prompts.js");
-      if (!(await confirm(`Renew the certificates of ${plan.targets.map((t) => t.node.name).join(", ") || "no node"}?`, true))) throw new HactlError("USER_ABORTED", "cancelled before any change");
+      if (
+        !(await confirm(
+          `Renew the certificates of ${plan.targets.map((t) => t.node.name).join(", ") || "no node"}?`,
+          true,
+        ))
+      )
+        throw new HactlError("USER_ABORTED", "cancelled before any change");
     }
     const holder = lockNode(spec, session);
     await applyLocked(phases, spec, session, { command: "certs renew", lockOn: holder, journalOn: holder }, ctx);
     const after = await readReport(spec, session);
-    ctx.reporter.result({ renewed: plan.targets.map((t) => ({ node: t.node.name, certificates: t.certificates.map((c) => c.certificate) })), report: after });
+    ctx.reporter.result({
+      renewed: plan.targets.map((t) => ({ node: t.node.name, certificates: t.certificates.map((c) => c.certificate) })),
+      report: after,
+    });
     ctx.reporter.print(`\n${formatCertsReport(after)}`);
     return after.healthy ? EXIT.ok : EXIT.unhealthy;
   } finally {

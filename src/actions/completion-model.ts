@@ -59,7 +59,11 @@ function argOf(cmd: Command, index: number): ArgCompletion {
 
 export function cliModel(program: Command): CliModel {
   const help = program.createHelp();
-  const flags = (cmd: Command): FlagModel[] => help.visibleOptions(cmd).map(flagOf).filter((f): f is FlagModel => f !== undefined);
+  const flags = (cmd: Command): FlagModel[] =>
+    help
+      .visibleOptions(cmd)
+      .map(flagOf)
+      .filter((f): f is FlagModel => f !== undefined);
   return {
     globalFlags: flags(program),
     commands: help

@@ -16,7 +16,8 @@ export function runCompletion(shell: Shell, program: Command): void {
 /** cluster.yaml's host-label rule (PATTERNS.HOST_LABEL; a test keeps them equal), without loading zod on every Tab. */
 export const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-const record = (v: unknown): Record<string, unknown> => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const record = (v: unknown): Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /**

@@ -11,7 +11,14 @@ import { templateSource } from "../lb/template-source.js";
 import { lbLayout, type LbLayout } from "../phases/lb-configs.js";
 import { hostsLines } from "../phases/hosts-file.js";
 import type { ClusterPlanInput } from "../phases/install-microk8s.js";
-import { formatPreflight, needsHostsEntries, peerProbesFor, preflightChecks, preflightFailed, type PreflightCheck } from "../phases/preflight.js";
+import {
+  formatPreflight,
+  needsHostsEntries,
+  peerProbesFor,
+  preflightChecks,
+  preflightFailed,
+  type PreflightCheck,
+} from "../phases/preflight.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { resolveSecret } from "../spec/secrets.js";
 import type { InstallOptions } from "./install-options.js";
@@ -23,7 +30,11 @@ import { machinesOf, type Session } from "./session.js";
  * and finish.
  */
 
-export async function gatherAllFacts(spec: ClusterSpec, session: Session, ctx: RunContext): Promise<Map<string, NodeFacts>> {
+export async function gatherAllFacts(
+  spec: ClusterSpec,
+  session: Session,
+  ctx: RunContext,
+): Promise<Map<string, NodeFacts>> {
   const machines = machinesOf(spec);
   const names = machines.map((m) => m.name);
   ctx.reporter.phase("Gather facts");
@@ -35,9 +46,19 @@ export async function gatherAllFacts(spec: ClusterSpec, session: Session, ctx: R
 }
 
 /** Prints the preflight table; stops before any change when a check failed. */
-export function runPreflight(spec: ClusterSpec, facts: ReadonlyMap<string, NodeFacts>, distroPorts: readonly number[], installed: ReadonlySet<string>, ctx: RunContext, extra: readonly PreflightCheck[] = []): PreflightCheck[] {
+export function runPreflight(
+  spec: ClusterSpec,
+  facts: ReadonlyMap<string, NodeFacts>,
+  distroPorts: readonly number[],
+  installed: ReadonlySet<string>,
+  ctx: RunContext,
+  extra: readonly PreflightCheck[] = [],
+): PreflightCheck[] {
   ctx.reporter.phase("Preflight checks");
-  const checks = [...extra, ...preflightChecks({ spec, nodes: spec.spec.nodes, facts, distroPorts, installed, today: new Date() })];
+  const checks = [
+    ...extra,
+    ...preflightChecks({ spec, nodes: spec.spec.nodes, facts, distroPorts, installed, today: new Date() }),
+  ];
   ctx.reporter.print(formatPreflight(checks));
   if (preflightFailed(checks)) {
     throw new HactlError("PREFLIGHT_FAILED", "preflight checks failed; nothing was changed", {
@@ -59,7 +80,11 @@ export interface LbPlanInputs {
 const JOIN_ATTEMPTS = 3;
 
 /** What every distribution's plan starts from: the spec, the facts and the load-balancer inputs. */
-export function clusterPlanInput(spec: ClusterSpec, facts: ReadonlyMap<string, NodeFacts>, lb: LbPlanInputs): ClusterPlanInput {
+export function clusterPlanInput(
+  spec: ClusterSpec,
+  facts: ReadonlyMap<string, NodeFacts>,
+  lb: LbPlanInputs,
+): ClusterPlanInput {
   return {
     spec,
     facts,
@@ -71,9 +96,20 @@ export function clusterPlanInput(spec: ClusterSpec, facts: ReadonlyMap<string, N
   };
 }
 
-export async function loadBalancerInputs(spec: ClusterSpec, session: Session, facts: ReadonlyMap<string, NodeFacts>, checks: readonly PreflightCheck[], backendApiPort: number, opts: InstallOptions, ctx: RunContext): Promise<LbPlanInputs> {
+export async function loadBalancerInputs(
+  spec: ClusterSpec,
+  session: Session,
+  facts: ReadonlyMap<string, NodeFacts>,
+  checks: readonly PreflightCheck[],
+  backendApiPort: number,
+  opts: InstallOptions,
+  ctx: RunContext,
+): Promise<LbPlanInputs> {
   const stats = spec.spec.loadBalancer.stats;
-  const statsPassword = stats.enabled && stats.password ? await resolveSecret(stats.password, { interactive: ctx.interactive, label: "spec.loadBalancer.stats.password" }) : undefined;
+  const statsPassword =
+    stats.enabled && stats.password
+      ? await resolveSecret(stats.password, { interactive: ctx.interactive, label: "spec.loadBalancer.stats.password" })
+      : undefined;
   const layout = lbLayout({
     spec,
     facts,
@@ -94,7 +130,14 @@ export async function loadBalancerInputs(spec: ClusterSpec, session: Session, fa
  * --dry-run prints the plan; an empty plan says so; otherwise (after a confirmation on a terminal) the
  * plan is applied with every step recorded in the run journal. Returns false for a dry run.
  */
-export async function showOrApply(plan: Plan, spec: ClusterSpec, session: Session, journalNode: string | undefined, opts: InstallOptions, ctx: RunContext): Promise<boolean> {
+export async function showOrApply(
+  plan: Plan,
+  spec: ClusterSpec,
+  session: Session,
+  journalNode: string | undefined,
+  opts: InstallOptions,
+  ctx: RunContext,
+): Promise<boolean> {
   const { reporter } = ctx;
   if (opts.dryRun) {
     reporter.phase("Plan (dry run: nothing is changed)");
@@ -114,7 +157,13 @@ export async function showOrApply(plan: Plan, spec: ClusterSpec, session: Sessio
     }
   }
   // the session already holds the cluster lock
-  const summary = await applyLocked(plan, spec, session, { command: opts.command ?? "install", lockOn: undefined, journalOn: journalNode }, ctx);
+  const summary = await applyLocked(
+    plan,
+    spec,
+    session,
+    { command: opts.command ?? "install", lockOn: undefined, journalOn: journalNode },
+    ctx,
+  );
   reporter.info(`\n${summary.changed} step(s) changed, ${summary.unchanged} already done.`);
   return true;
 }

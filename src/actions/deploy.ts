@@ -11,9 +11,24 @@ import { HactlError } from "../core/errors.js";
 import type { Phase, Plan, Step } from "../core/plan.js";
 import { KUBEADM_HELM_PATH, kubeadm } from "../distros/kubeadm.js";
 import { microk8s } from "../distros/microk8s.js";
-import { applyItem, deployError, readRecord, removeItem, updateRecord, type DeployTarget } from "../phases/deploy/apply.js";
+import {
+  applyItem,
+  deployError,
+  readRecord,
+  removeItem,
+  updateRecord,
+  type DeployTarget,
+} from "../phases/deploy/apply.js";
 import { readItemInputs, type ReadItem } from "../phases/deploy/inputs.js";
-import { deployPlanJson, describeDeployPlan, itemsToApply, planDeploy, recordEntryFor, type PlannedItem, type RecordEntry } from "../phases/deploy/plan.js";
+import {
+  deployPlanJson,
+  describeDeployPlan,
+  itemsToApply,
+  planDeploy,
+  recordEntryFor,
+  type PlannedItem,
+  type RecordEntry,
+} from "../phases/deploy/plan.js";
 import { RECORD_NAME, RECORD_NAMESPACE } from "../phases/deploy/record.js";
 import { loadSpecFile } from "../spec/parse.js";
 import { expandHome, resolveSecret } from "../spec/secrets.js";
@@ -42,7 +57,14 @@ export async function readDeployInputs(spec: ClusterSpec, specFile: string, ctx:
   for (const [i, item] of spec.spec.deploy.entries()) {
     const secrets = new Map<string, string>();
     for (const [key, ref] of Object.entries(item.secretValues ?? {})) {
-      secrets.set(key, await resolveSecret(ref, { interactive: ctx.interactive, prompt: secret, label: `spec.deploy[${i}].secretValues.${key}` }));
+      secrets.set(
+        key,
+        await resolveSecret(ref, {
+          interactive: ctx.interactive,
+          prompt: secret,
+          label: `spec.deploy[${i}].secretValues.${key}`,
+        }),
+      );
     }
     out.push(await readItemInputs(item, i, baseDir, secrets));
   }
@@ -52,11 +74,15 @@ export async function readDeployInputs(spec: ClusterSpec, specFile: string, ctx:
 /** How the leader runs kubectl and helm; a kubeadm leader gets the helm binary of spec.distribution.helm first. */
 async function targetOf(app: AnyAppCluster, ctx: RunContext, needsHelm: boolean): Promise<DeployTarget> {
   const log = (line: string): void => ctx.reporter.log(app.leader, line);
-  if (app.distribution === "microk8s") return { host: app.leaderHost, kubectl: microk8s.kubectl, helm: microk8s.helm, signal: ctx.signal, log };
+  if (app.distribution === "microk8s")
+    return { host: app.leaderHost, kubectl: microk8s.kubectl, helm: microk8s.helm, signal: ctx.signal, log };
   const dist = app.spec.spec.distribution;
   if (needsHelm && dist.type === "kubeadm" && dist.helm) {
     const binary = await readFile(expandHome(dist.helm)).catch((e: unknown) => {
-      throw new HactlError("SPEC_INVALID", `spec.distribution.helm: ${dist.helm} cannot be read`, { remedy: "Point spec.distribution.helm at a helm binary on this machine.", cause: e });
+      throw new HactlError("SPEC_INVALID", `spec.distribution.helm: ${dist.helm} cannot be read`, {
+        remedy: "Point spec.distribution.helm at a helm binary on this machine.",
+        cause: e,
+      });
     });
     await app.leaderHost.run({ argv: ["mkdir", "-p", "/var/lib/hactl/bin"], sudo: true });
     await app.leaderHost.writeFile(KUBEADM_HELM_PATH, binary, { mode: 0o755, sudo: true });
@@ -84,10 +110,20 @@ function stepFor(p: PlannedItem, read: ReadItem, target: DeployTarget, leader: s
 }
 
 /** Plans against the record, then prints (--dry-run) or applies the changed items in order. */
-async function deployOn(app: AnyAppCluster, reads: readonly ReadItem[], names: readonly string[], dryRun: boolean, ctx: RunContext): Promise<PlannedItem[]> {
+async function deployOn(
+  app: AnyAppCluster,
+  reads: readonly ReadItem[],
+  names: readonly string[],
+  dryRun: boolean,
+  ctx: RunContext,
+): Promise<PlannedItem[]> {
   const { reporter } = ctx;
   const record = await readRecord(app.leaderHost, app.kubectl);
-  const plan = planDeploy(reads.map((r) => r.inputs), record, names);
+  const plan = planDeploy(
+    reads.map((r) => r.inputs),
+    record,
+    names,
+  );
   const todo = itemsToApply(plan);
   if (dryRun) {
     reporter.phase("Deploy plan (dry run: nothing is changed)");
@@ -101,10 +137,16 @@ async function deployOn(app: AnyAppCluster, reads: readonly ReadItem[], names: r
   if (ctx.interactive) {
     reporter.print(describeDeployPlan(plan).join("\n"));
     const { confirm } = await import("../ui/prompts.js");
-    if (!(await confirm(`Apply ${todo.map((p) => p.inputs.name).join(", ")}?`, true))) throw new HactlError("USER_ABORTED", "cancelled before any change");
+    if (!(await confirm(`Apply ${todo.map((p) => p.inputs.name).join(", ")}?`, true)))
+      throw new HactlError("USER_ABORTED", "cancelled before any change");
   }
-  for (const p of plan.filter((x) => x.state === "unchanged")) reporter.step(app.leader, `deploy ${p.inputs.name}: unchanged`, "unchanged");
-  const target = await targetOf(app, ctx, todo.some((p) => p.inputs.type === "chart"));
+  for (const p of plan.filter((x) => x.state === "unchanged"))
+    reporter.step(app.leader, `deploy ${p.inputs.name}: unchanged`, "unchanged");
+  const target = await targetOf(
+    app,
+    ctx,
+    todo.some((p) => p.inputs.type === "chart"),
+  );
   const byName = new Map(reads.map((r) => [r.inputs.name, r]));
   const steps = todo.map((p) => {
     const read = byName.get(p.inputs.name);
@@ -112,12 +154,27 @@ async function deployOn(app: AnyAppCluster, reads: readonly ReadItem[], names: r
     return stepFor(p, read, target, app.leader);
   });
   const phases: Plan = [{ title: "Deploy", mode: "serial", steps } satisfies Phase];
-  await applyLocked(phases, app.spec, app.session, { command: "deploy", lockOn: undefined, journalOn: app.leader }, ctx);
+  await applyLocked(
+    phases,
+    app.spec,
+    app.session,
+    { command: "deploy", lockOn: undefined, journalOn: app.leader },
+    ctx,
+  );
   return plan;
 }
 
 function resultOf(plan: readonly PlannedItem[], dryRun: boolean): unknown {
-  return dryRun ? { dryRun: true, items: deployPlanJson(plan) } : { items: plan.map((p) => ({ item: p.inputs.name, state: p.state, applied: p.state !== "unchanged", checksum: p.checksum })) };
+  return dryRun
+    ? { dryRun: true, items: deployPlanJson(plan) }
+    : {
+        items: plan.map((p) => ({
+          item: p.inputs.name,
+          state: p.state,
+          applied: p.state !== "unchanged",
+          checksum: p.checksum,
+        })),
+      };
 }
 
 export async function runDeploy(names: readonly string[], opts: DeployOptions, ctx: RunContext): Promise<number> {
@@ -126,12 +183,17 @@ export async function runDeploy(names: readonly string[], opts: DeployOptions, c
   const { spec } = await loadSpecFile(opts.file);
   if (spec.spec.deploy.length === 0) {
     throw new HactlError("USAGE", "spec.deploy is empty: there is nothing to deploy", {
-      remedy: "Add items to spec.deploy in cluster.yaml (see docs/cluster-yaml.md), e.g. - { name: web, manifests: [./k8s/web.yaml] }.",
+      remedy:
+        "Add items to spec.deploy in cluster.yaml (see docs/cluster-yaml.md), e.g. - { name: web, manifests: [./k8s/web.yaml] }.",
     });
   }
   const reads = await readDeployInputs(spec, opts.file, ctx);
   // Unknown item names are refused before any connection is made.
-  planDeploy(reads.map((r) => r.inputs), new Map(), names);
+  planDeploy(
+    reads.map((r) => r.inputs),
+    new Map(),
+    names,
+  );
   return withAnyCluster(opts.file, ctx, { command: "deploy", lock: !opts.dryRun, spec }, async (app) => {
     const plan = await deployOn(app, reads, names, opts.dryRun, ctx);
     ctx.reporter.result(resultOf(plan, opts.dryRun));
@@ -140,8 +202,16 @@ export async function runDeploy(names: readonly string[], opts: DeployOptions, c
 }
 
 /** install's last stage: spec.deploy over the install's session, under the lock install holds. */
-export async function deployAll(spec: ClusterSpec, reads: readonly ReadItem[], session: Session, ctx: RunContext): Promise<void> {
-  const app = spec.spec.distribution.type === "kubeadm" ? await kubeadmClusterOf(spec, "", session) : await clusterOf(spec, "", session);
+export async function deployAll(
+  spec: ClusterSpec,
+  reads: readonly ReadItem[],
+  session: Session,
+  ctx: RunContext,
+): Promise<void> {
+  const app =
+    spec.spec.distribution.type === "kubeadm"
+      ? await kubeadmClusterOf(spec, "", session)
+      : await clusterOf(spec, "", session);
   await deployOn(app, reads, [], false, ctx);
 }
 
@@ -156,11 +226,31 @@ export function listLines(rows: readonly RecordEntry[], spec: ClusterSpec): stri
   if (rows.length === 0) return [`Nothing is deployed (no record in secret ${RECORD_NAMESPACE}/${RECORD_NAME}).`];
   const order = spec.spec.deploy.map((d) => d.name);
   const header = ["ITEM", "TYPE", "REVISION", "VERSION", "CHECKSUM", "APPLIED", "BY"];
-  const table = [header, ...rows.map((e) => [e.item, e.type, String(e.revision), e.chartVersion ?? "-", e.checksum.slice(0, 19), e.appliedAt, e.by])];
+  const table = [
+    header,
+    ...rows.map((e) => [
+      e.item,
+      e.type,
+      String(e.revision),
+      e.chartVersion ?? "-",
+      e.checksum.slice(0, 19),
+      e.appliedAt,
+      e.by,
+    ]),
+  ];
   const widths = header.map((_, i) => Math.max(...table.map((r) => (r[i] ?? "").length)));
-  const lines = table.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd());
+  const lines = table.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd(),
+  );
   const notInSpec = rows.filter((e) => !order.includes(e.item)).map((e) => e.item);
-  if (notInSpec.length > 0) lines.push("", `Recorded but not in spec.deploy: ${notInSpec.join(", ")} (hactl deploy --remove NAME deletes one).`);
+  if (notInSpec.length > 0)
+    lines.push(
+      "",
+      `Recorded but not in spec.deploy: ${notInSpec.join(", ")} (hactl deploy --remove NAME deletes one).`,
+    );
   return lines;
 }
 
@@ -178,11 +268,18 @@ export async function runDeployRemove(name: string, opts: DeployOptions, ctx: Ru
     const record = await readRecord(app.leaderHost, app.kubectl);
     const entry = record.get(name);
     if (!entry) {
-      throw new HactlError("USAGE", `'${name}' is not deployed; the record holds: ${record.size > 0 ? [...record.keys()].join(", ") : "(nothing)"}`, {
-        remedy: "Run hactl deploy --list to see what is deployed.",
-      });
+      throw new HactlError(
+        "USAGE",
+        `'${name}' is not deployed; the record holds: ${record.size > 0 ? [...record.keys()].join(", ") : "(nothing)"}`,
+        {
+          remedy: "Run hactl deploy --list to see what is deployed.",
+        },
+      );
     }
-    const what = entry.type === "chart" ? `helm uninstall ${entry.release ?? name} -n ${entry.namespace ?? "default"}` : `delete ${entry.objects.join(", ")} (label hactl.dev/deploy-item=${name})`;
+    const what =
+      entry.type === "chart"
+        ? `helm uninstall ${entry.release ?? name} -n ${entry.namespace ?? "default"}`
+        : `delete ${entry.objects.join(", ")} (label hactl.dev/deploy-item=${name})`;
     if (opts.dryRun) {
       ctx.reporter.print(`Would remove ${name}: ${what}, then drop it from the record.`);
       ctx.reporter.result({ dryRun: true, item: name, remove: entry.objects });
@@ -190,7 +287,8 @@ export async function runDeployRemove(name: string, opts: DeployOptions, ctx: Ru
     }
     if (ctx.interactive) {
       const { confirm } = await import("../ui/prompts.js");
-      if (!(await confirm(`Remove ${name}: ${what}?`, false))) throw new HactlError("USER_ABORTED", "cancelled before any change");
+      if (!(await confirm(`Remove ${name}: ${what}?`, false)))
+        throw new HactlError("USER_ABORTED", "cancelled before any change");
     }
     const target = await targetOf(app, ctx, entry.type === "chart");
     const step: Step = {
@@ -204,7 +302,13 @@ export async function runDeployRemove(name: string, opts: DeployOptions, ctx: Ru
         return "changed";
       },
     };
-    await applyLocked([{ title: "Remove", mode: "serial", steps: [step] }], app.spec, app.session, { command: "deploy --remove", lockOn: undefined, journalOn: app.leader }, ctx);
+    await applyLocked(
+      [{ title: "Remove", mode: "serial", steps: [step] }],
+      app.spec,
+      app.session,
+      { command: "deploy --remove", lockOn: undefined, journalOn: app.leader },
+      ctx,
+    );
     ctx.reporter.result({ removed: name, objects: entry.objects });
     return 0;
   });

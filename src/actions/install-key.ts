@@ -13,10 +13,17 @@ import { machinesOf, type Session } from "./session.js";
  * user's authorized_keys (install and add-node), so that later runs log in with the key even where the
  * first one needed `ssh.password`. A dry run only says where it would.
  */
-export async function authorizeInstallKeys(spec: ClusterSpec, session: Session, opts: { dryRun: boolean }, ctx: RunContext): Promise<void> {
+export async function authorizeInstallKeys(
+  spec: ClusterSpec,
+  session: Session,
+  opts: { dryRun: boolean },
+  ctx: RunContext,
+): Promise<void> {
   const wanted = machinesOf(spec).flatMap((m) => {
     const file = effectiveSsh(spec, m).installKey;
-    return file && session.hosts.has(m.name) ? [{ name: m.name, file: expandHome(file), user: effectiveSsh(spec, m).user }] : [];
+    return file && session.hosts.has(m.name)
+      ? [{ name: m.name, file: expandHome(file), user: effectiveSsh(spec, m).user }]
+      : [];
   });
   if (wanted.length === 0) return;
   const keys = new Map<string, PublicKey>();
@@ -25,12 +32,20 @@ export async function authorizeInstallKeys(spec: ClusterSpec, session: Session, 
   await forEachNode("Authorize SSH key", wanted, async (w) => {
     const key = keys.get(w.file) as PublicKey;
     if (opts.dryRun) {
-      ctx.reporter.step(w.name, `would append ${key.type} key from ${w.file} to ~${w.user}/.ssh/authorized_keys unless present`, "done");
+      ctx.reporter.step(
+        w.name,
+        `would append ${key.type} key from ${w.file} to ~${w.user}/.ssh/authorized_keys unless present`,
+        "done",
+      );
       return;
     }
     const res = await need(session.hosts, w.name).run(authorizeKeyCommand(key));
     const added = res.stdout.trim().endsWith("added");
-    ctx.reporter.step(w.name, `${key.type} key from ${w.file} ${added ? "added to" : "already in"} ~${w.user}/.ssh/authorized_keys`, added ? "done" : "unchanged");
+    ctx.reporter.step(
+      w.name,
+      `${key.type} key from ${w.file} ${added ? "added to" : "already in"} ~${w.user}/.ssh/authorized_keys`,
+      added ? "done" : "unchanged",
+    );
   });
 }
 
@@ -38,8 +53,12 @@ async function readKeyFile(file: string): Promise<string> {
   try {
     return await readFile(file, "utf8");
   } catch (err) {
-    throw new HactlError("SPEC_INVALID", `spec.ssh.installKey: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, {
-      remedy: `Create the key pair with ssh-keygen -t ed25519 -f ${file.replace(/\.pub$/, "")}, or point installKey at an existing .pub file.`,
-    });
+    throw new HactlError(
+      "SPEC_INVALID",
+      `spec.ssh.installKey: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      {
+        remedy: `Create the key pair with ssh-keygen -t ed25519 -f ${file.replace(/\.pub$/, "")}, or point installKey at an existing .pub file.`,
+      },
+    );
   }
 }

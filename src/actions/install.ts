@@ -11,7 +11,14 @@ import { authorizeInstallKeys } from "./install-key.js";
 import { readJoinedWorkerProxies } from "../gather/worker-proxy-state.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/schema.js";
-import { apiEndpoint, clusterPlanInput, gatherAllFacts, loadBalancerInputs, runPreflight, showOrApply } from "./converge-stages.js";
+import {
+  apiEndpoint,
+  clusterPlanInput,
+  gatherAllFacts,
+  loadBalancerInputs,
+  runPreflight,
+  showOrApply,
+} from "./converge-stages.js";
 import { lockNode, machinesOf, openSession, type Session } from "./session.js";
 import { acquireClusterLock } from "./lock.js";
 import { waitLivez } from "./verify-api.js";
@@ -21,7 +28,10 @@ import { bundleChecks } from "../bundle/manifest.js";
 import { basename } from "node:path";
 
 /** The offline bundle this run installs from, opened and checksum-verified before any node is touched. */
-export async function bundleFor(spec: ClusterSpec, opts: { bundle?: string | undefined }): Promise<LocalBundle | undefined> {
+export async function bundleFor(
+  spec: ClusterSpec,
+  opts: { bundle?: string | undefined },
+): Promise<LocalBundle | undefined> {
   const path = opts.bundle ?? spec.spec.airgap?.bundle;
   return path === undefined ? undefined : openBundle(resolve(path));
 }
@@ -46,7 +56,13 @@ export async function runInstall(opts: InstallOptions, ctx: RunContext): Promise
  * runs (a --dry-run writes nothing anywhere, not even the lock); always releases the lock and closes
  * the connections.
  */
-export async function withClusterSession<T>(spec: ClusterSpec, command: string, ctx: RunContext, opts: { lock: boolean }, work: (session: Session) => Promise<T>): Promise<T> {
+export async function withClusterSession<T>(
+  spec: ClusterSpec,
+  command: string,
+  ctx: RunContext,
+  opts: { lock: boolean },
+  work: (session: Session) => Promise<T>,
+): Promise<T> {
   const session = await openSession(spec, machinesOf(spec), ctx);
   try {
     if (!opts.lock) return await work(session);
@@ -77,7 +93,12 @@ async function specForInstall(opts: InstallOptions, ctx: RunContext): Promise<Cl
  * Brings the machines to what the spec says: gather, preflight, plan, then apply (or print the plan for
  * --dry-run). Install, re-install and add-node all go through here; nodes already in place get no steps.
  */
-export async function converge(spec: ClusterSpec, session: Session, opts: InstallOptions, ctx: RunContext): Promise<number> {
+export async function converge(
+  spec: ClusterSpec,
+  session: Session,
+  opts: InstallOptions,
+  ctx: RunContext,
+): Promise<number> {
   if (spec.spec.distribution.type === "kubeadm") {
     if (opts.bundle !== undefined || spec.spec.airgap !== undefined) {
       throw new HactlError("USAGE", "offline bundles are for MicroK8s clusters so far; this cluster is kubeadm", {
@@ -89,11 +110,24 @@ export async function converge(spec: ClusterSpec, session: Session, opts: Instal
   const bundle = await bundleFor(spec, opts);
   const facts = await gatherAllFacts(spec, session, ctx);
   const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
-  const checks = runPreflight(spec, facts, MICROK8S_PORTS, state.installed, ctx, bundle ? bundleChecks(bundle.manifest, basename(bundle.path), spec, facts) : []);
+  const checks = runPreflight(
+    spec,
+    facts,
+    MICROK8S_PORTS,
+    state.installed,
+    ctx,
+    bundle ? bundleChecks(bundle.manifest, basename(bundle.path), spec, facts) : [],
+  );
   const lb = await loadBalancerInputs(spec, session, facts, checks, MICROK8S_API_PORT, opts, ctx);
   const endpoint = apiEndpoint(spec);
   const workerProxies = await readJoinedWorkerProxies(spec, session, state);
-  const plan = planMicrok8sInstall({ ...clusterPlanInput(spec, facts, lb), state, apiEndpoint: endpoint && `${endpoint.host}:${endpoint.port}`, workerProxies, ...(bundle ? { bundle } : {}) });
+  const plan = planMicrok8sInstall({
+    ...clusterPlanInput(spec, facts, lb),
+    state,
+    apiEndpoint: endpoint && `${endpoint.host}:${endpoint.port}`,
+    workerProxies,
+    ...(bundle ? { bundle } : {}),
+  });
   const applied = await showOrApply(plan, spec, session, lockNode(spec, session), opts, ctx);
   if (!applied || opts.finish === false) return 0;
   // What day-2 commands recorded in cluster.yaml (replicas, autoscaling, Linkerd, HA, external
@@ -110,7 +144,13 @@ export async function converge(spec: ClusterSpec, session: Session, opts: Instal
  * Kubeconfig pointing at the VIP, a check that the API answers through it, and next steps. The leader
  * (the node that minted the join tokens) answers the reads, all at once.
  */
-async function finish(spec: ClusterSpec, session: Session, leaderName: string | undefined, opts: InstallOptions, ctx: RunContext): Promise<number> {
+async function finish(
+  spec: ClusterSpec,
+  session: Session,
+  leaderName: string | undefined,
+  opts: InstallOptions,
+  ctx: RunContext,
+): Promise<number> {
   const { reporter } = ctx;
   const endpoint = apiEndpoint(spec);
   const leader = leaderName ? session.hosts.get(leaderName) : undefined;
@@ -129,13 +169,30 @@ async function finish(spec: ClusterSpec, session: Session, leaderName: string | 
   const apiOk = await livez;
 
   if (endpoint) {
-    reporter.step("cluster", `API ${apiOk ? "answers" : "does NOT answer"} through https://${endpoint.host}:${endpoint.port}`, apiOk ? "done" : "failed");
+    reporter.step(
+      "cluster",
+      `API ${apiOk ? "answers" : "does NOT answer"} through https://${endpoint.host}:${endpoint.port}`,
+      apiOk ? "done" : "failed",
+    );
   }
   const ready = nodes.code === 0 ? parseNodes(nodes.stdout).filter((n) => n.ready).length : 0;
   const haOn = parseStatus(status.stdout).haEnabled;
-  reporter.step("cluster", `${ready}/${spec.spec.nodes.length} nodes Ready, high availability ${haOn ? "on" : "off"}`, ready === spec.spec.nodes.length ? "done" : "failed");
-  reporter.result({ cluster: spec.metadata.name, kubeconfig: kubeconfigPath, endpoint, apiReachable: apiOk, nodesReady: ready, nodes: spec.spec.nodes.length });
-  reporter.print(`\nKubeconfig written to ${kubeconfigPath} (mode 0600).\nNext: KUBECONFIG=${kubeconfigPath} kubectl get nodes · hactl status -f <cluster.yaml>`);
+  reporter.step(
+    "cluster",
+    `${ready}/${spec.spec.nodes.length} nodes Ready, high availability ${haOn ? "on" : "off"}`,
+    ready === spec.spec.nodes.length ? "done" : "failed",
+  );
+  reporter.result({
+    cluster: spec.metadata.name,
+    kubeconfig: kubeconfigPath,
+    endpoint,
+    apiReachable: apiOk,
+    nodesReady: ready,
+    nodes: spec.spec.nodes.length,
+  });
+  reporter.print(
+    `\nKubeconfig written to ${kubeconfigPath} (mode 0600).\nNext: KUBECONFIG=${kubeconfigPath} kubectl get nodes · hactl status -f <cluster.yaml>`,
+  );
   if (apiOk === false) {
     throw new HactlError("UNHEALTHY", "the cluster is installed but its API does not answer through the VIP", {
       remedy: "Run `hactl status` to see which load balancer or node is down.",

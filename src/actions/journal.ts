@@ -37,9 +37,20 @@ export class RunJournal {
   }
 
   async record(step: Step, outcome: JournalEntry["outcome"]): Promise<void> {
-    const entry: JournalEntry = { time: new Date().toISOString(), run: this.run, command: this.command, step: step.id, node: step.node, outcome };
+    const entry: JournalEntry = {
+      time: new Date().toISOString(),
+      run: this.run,
+      command: this.command,
+      step: step.id,
+      node: step.node,
+      outcome,
+    };
     const line = `${redact(JSON.stringify(entry))}\n`;
     appendFileSync(this.localPath, line, { mode: 0o600 });
-    await this.remote?.exec({ argv: ["sh", "-c", 'mkdir -p "$(dirname "$1")" && umask 077 && cat >> "$1"', "hactl-journal", REMOTE_JOURNAL], sudo: true, stdin: line });
+    await this.remote?.exec({
+      argv: ["sh", "-c", 'mkdir -p "$(dirname "$1")" && umask 077 && cat >> "$1"', "hactl-journal", REMOTE_JOURNAL],
+      sudo: true,
+      stdin: line,
+    });
   }
 }

@@ -31,7 +31,10 @@ export async function writePrivateFile(path: string, text: string): Promise<void
     await writeFileAtomic(path, text, { mode: 0o600, createDir: true });
   } catch (e) {
     const code = errnoCode(e) ?? "unknown error";
-    throw new HactlError("USAGE", `cannot write ${path} (${code})`, { remedy: "Choose another file with --out, or fix the directory's permissions.", cause: e });
+    throw new HactlError("USAGE", `cannot write ${path} (${code})`, {
+      remedy: "Choose another file with --out, or fix the directory's permissions.",
+      cause: e,
+    });
   }
 }
 
@@ -54,7 +57,9 @@ async function fetchAdminKubeconfig(spec: ClusterSpec, ctx: RunContext): Promise
       }
     }
     throw new HactlError("UNHEALTHY", "no control plane could give the admin kubeconfig", {
-      details: [...session.unreachable.map((e) => `${e.node ?? "?"}: not reachable: ${e.message}`), ...tried].join("\n"),
+      details: [...session.unreachable.map((e) => `${e.node ?? "?"}: not reachable: ${e.message}`), ...tried].join(
+        "\n",
+      ),
       remedy: "Check the control planes with `hactl status`; the cluster must be installed (hactl install) first.",
     });
   } finally {
@@ -69,23 +74,41 @@ export async function runKubeconfig(opts: KubeconfigOptions, ctx: RunContext): P
   const fetched = await fetchAdminKubeconfig(spec, ctx);
   for (const secret of kubeconfigSecrets(fetched.text)) registerSecret(secret);
   const named = nameKubeconfig(fetched.text, name, endpoint);
-  const server = endpoint ? `https://${endpoint.host}:${endpoint.port}` : `the address of ${fetched.from} (no VIP or load balancer in cluster.yaml)`;
+  const server = endpoint
+    ? `https://${endpoint.host}:${endpoint.port}`
+    : `the address of ${fetched.from} (no VIP or load balancer in cluster.yaml)`;
   if (!opts.merge) {
     const out = resolve(opts.out ?? `${name}.kubeconfig`);
     await writePrivateFile(out, named.text);
     ctx.reporter.result({ cluster: name, file: out, server, from: fetched.from, merged: false });
-    ctx.reporter.info(`Wrote ${out} (mode 0600): context ${named.context}, server ${server}, fetched from ${fetched.from}.\nNext: KUBECONFIG=${out} kubectl get nodes`);
+    ctx.reporter.info(
+      `Wrote ${out} (mode 0600): context ${named.context}, server ${server}, fetched from ${fetched.from}.\nNext: KUBECONFIG=${out} kubectl get nodes`,
+    );
     return 0;
   }
   const target = resolve(opts.out ?? join(homedir(), ".kube", "config"));
   const existing = await readFile(target, "utf8").catch((e: unknown) => {
     if (errnoCode(e) === "ENOENT") return "";
-    throw new HactlError("USAGE", `cannot read ${target}`, { remedy: "Fix its permissions, or merge into another file with --out.", cause: e });
+    throw new HactlError("USAGE", `cannot read ${target}`, {
+      remedy: "Fix its permissions, or merge into another file with --out.",
+      cause: e,
+    });
   });
   const merged = mergeKubeconfig(existing, named, target);
   await writePrivateFile(target, merged.text);
-  const how = merged.replaced.length > 0 ? `replaced the ${merged.replaced.join(", ")} named ${name}` : `added cluster ${name}, user ${named.user} and context ${name}`;
-  ctx.reporter.result({ cluster: name, file: target, server, from: fetched.from, merged: true, replaced: merged.replaced, currentContextSet: merged.currentContextSet });
+  const how =
+    merged.replaced.length > 0
+      ? `replaced the ${merged.replaced.join(", ")} named ${name}`
+      : `added cluster ${name}, user ${named.user} and context ${name}`;
+  ctx.reporter.result({
+    cluster: name,
+    file: target,
+    server,
+    from: fetched.from,
+    merged: true,
+    replaced: merged.replaced,
+    currentContextSet: merged.currentContextSet,
+  });
   ctx.reporter.info(
     `Merged into ${target} (mode 0600): ${how}; other entries unchanged.\nNext: ${merged.currentContextSet ? "" : `kubectl config use-context ${name}, then `}kubectl get nodes`,
   );

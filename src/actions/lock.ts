@@ -38,9 +38,20 @@ export interface ClusterLock {
  * (the file's mtime, touched every 10 s). A lock whose heartbeat is older than the staleness window
  * (crashed or killed run) is taken over with a clear message; a live one refuses the run (exit 5).
  */
-export async function acquireClusterLock(host: RemoteHost, command: string, reporter: Pick<Reporter, "warn" | "log">): Promise<ClusterLock> {
+export async function acquireClusterLock(
+  host: RemoteHost,
+  command: string,
+  reporter: Pick<Reporter, "warn" | "log">,
+): Promise<ClusterLock> {
   const token = randomBytes(12).toString("hex");
-  const owner = { token, user: userInfo().username, host: hostname(), pid: process.pid, command, startedAt: new Date().toISOString() };
+  const owner = {
+    token,
+    user: userInfo().username,
+    host: hostname(),
+    pid: process.pid,
+    command,
+    startedAt: new Date().toISOString(),
+  };
   const content = `${JSON.stringify(owner)}\n`;
   for (let attempt = 0; attempt < 2; attempt++) {
     const res = await host.run({ argv: ["sh", "-c", ACQUIRE, "hactl-lock", LOCK_PATH], sudo: true, stdin: content });
@@ -49,15 +60,23 @@ export async function acquireClusterLock(host: RemoteHost, command: string, repo
     const age = Number(first?.split(" ")[1] ?? 0);
     const holder = describeHolder(rest.join("\n"));
     if (age < staleSeconds()) {
-      throw new HactlError("LOCKED", `another hactl run holds the cluster lock on ${host.name}: ${holder}, last heartbeat ${age}s ago`, {
-        remedy: `Wait for that run to finish. If it crashed, its lock is taken over automatically once it is ${staleSeconds()}s old (or remove ${LOCK_PATH} on ${host.name} if you are sure).`,
-      });
+      throw new HactlError(
+        "LOCKED",
+        `another hactl run holds the cluster lock on ${host.name}: ${holder}, last heartbeat ${age}s ago`,
+        {
+          remedy: `Wait for that run to finish. If it crashed, its lock is taken over automatically once it is ${staleSeconds()}s old (or remove ${LOCK_PATH} on ${host.name} if you are sure).`,
+        },
+      );
     }
     const staleToken = /"token":"([0-9a-f]+)"/.exec(rest.join("\n"))?.[1] ?? "";
-    reporter.warn(`taking over a stale cluster lock on ${host.name} (${holder}, no heartbeat for ${age}s); that run is assumed dead`);
+    reporter.warn(
+      `taking over a stale cluster lock on ${host.name} (${holder}, no heartbeat for ${age}s); that run is assumed dead`,
+    );
     await host.run({ argv: ["sh", "-c", REMOVE_IF_TOKEN, "hactl-lock", LOCK_PATH, staleToken], sudo: true });
   }
-  throw new HactlError("LOCKED", `could not take the cluster lock on ${host.name}`, { remedy: "Run the command again." });
+  throw new HactlError("LOCKED", `could not take the cluster lock on ${host.name}`, {
+    remedy: "Run the command again.",
+  });
 }
 
 function describeHolder(text: string): string {
@@ -71,7 +90,9 @@ function describeHolder(text: string): string {
 
 function startHeartbeat(host: RemoteHost, token: string, reporter: Pick<Reporter, "log">): ClusterLock {
   const timer = setInterval(() => {
-    host.exec({ argv: ["touch", "-c", LOCK_PATH], sudo: true }).catch((err: unknown) => reporter.log(host.name, `lock heartbeat failed: ${String(err)}`));
+    host
+      .exec({ argv: ["touch", "-c", LOCK_PATH], sudo: true })
+      .catch((err: unknown) => reporter.log(host.name, `lock heartbeat failed: ${String(err)}`));
   }, HEARTBEAT_MS);
   timer.unref();
   let released = false;

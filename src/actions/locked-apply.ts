@@ -16,11 +16,28 @@ export interface LockedApplyOptions {
 }
 
 /** Applies a plan under the cluster lock, recording every step in the run journal. */
-export async function applyLocked(plan: Plan, spec: ClusterSpec, session: Session, opts: LockedApplyOptions, ctx: RunContext): Promise<ApplySummary> {
-  const lock = opts.lockOn ? await acquireClusterLock(need(session.hosts, opts.lockOn), opts.command, ctx.reporter) : undefined;
+export async function applyLocked(
+  plan: Plan,
+  spec: ClusterSpec,
+  session: Session,
+  opts: LockedApplyOptions,
+  ctx: RunContext,
+): Promise<ApplySummary> {
+  const lock = opts.lockOn
+    ? await acquireClusterLock(need(session.hosts, opts.lockOn), opts.command, ctx.reporter)
+    : undefined;
   try {
-    const journal = new RunJournal(spec.metadata.name, opts.command, opts.journalOn ? session.hosts.get(opts.journalOn) : undefined);
-    return await applyPlan(plan, { hosts: session.hosts, reporter: ctx.reporter, signal: ctx.signal, onStep: (step, outcome) => journal.record(step, outcome) });
+    const journal = new RunJournal(
+      spec.metadata.name,
+      opts.command,
+      opts.journalOn ? session.hosts.get(opts.journalOn) : undefined,
+    );
+    return await applyPlan(plan, {
+      hosts: session.hosts,
+      reporter: ctx.reporter,
+      signal: ctx.signal,
+      onStep: (step, outcome) => journal.record(step, outcome),
+    });
   } finally {
     await lock?.release();
   }

@@ -16,7 +16,12 @@ export interface RemoveNodeOptions {
 export interface RemovalDriver {
   readonly backendApiPort: number;
   /** Pure-ish safety check from the remaining reachable nodes: refusals with numbers, and who runs it. */
-  check(spec: ClusterSpec, session: Session, target: NodeSpec, reachable: ReadonlySet<string>): Promise<{ refusals: string[]; runner: string | undefined; warnings?: string[] }>;
+  check(
+    spec: ClusterSpec,
+    session: Session,
+    target: NodeSpec,
+    reachable: ReadonlySet<string>,
+  ): Promise<{ refusals: string[]; runner: string | undefined; warnings?: string[] }>;
   /** The distribution's phases once the node is out of the load balancers: drain, leave/reset, member removal. */
   phases(target: NodeSpec, runner: string, opts: RemoveNodeOptions, onNode: boolean): Phase[];
   /** What to clean on the server if a --force-removed node ever comes back. */

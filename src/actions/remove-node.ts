@@ -21,8 +21,6 @@ import { parseEdited } from "./add-node.js";
 import { commandStep, drainSeconds, type RemovalDriver, type RemoveNodeOptions } from "./removal.js";
 import { machinesOf, openSession } from "./session.js";
 
-
-
 /**
  * `hactl remove-node`: refuse unsafe removals with the numbers; otherwise take the node out of every
  * load balancer first (so no traffic goes to it), stop its own keepalived (handing the VIP over), then
@@ -30,9 +28,15 @@ import { machinesOf, openSession } from "./session.js";
  */
 export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): Promise<number> {
   const loaded = await loadSpecFile(opts.file);
-  const driver = loaded.spec.spec.distribution.type === "kubeadm" ? (await import("./kubeadm/remove-node.js")).kubeadmRemoval : microk8sRemoval;
+  const driver =
+    loaded.spec.spec.distribution.type === "kubeadm"
+      ? (await import("./kubeadm/remove-node.js")).kubeadmRemoval
+      : microk8sRemoval;
   const target = loaded.spec.spec.nodes.find((n) => n.name === opts.name);
-  if (!target) throw new HactlError("USAGE", `node ${opts.name} is not in ${opts.file}`, { remedy: "Check the name with `hactl status`." });
+  if (!target)
+    throw new HactlError("USAGE", `node ${opts.name} is not in ${opts.file}`, {
+      remedy: "Check the name with `hactl status`.",
+    });
   const text = removeNode(loaded.text, opts.name);
   const after = parseEdited(text, opts.file);
   const session = await openSession(loaded.spec, machinesOf(loaded.spec), ctx, { tolerateUnreachable: true });
@@ -40,19 +44,37 @@ export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): P
     const unreachable = session.unreachable.map((e) => e.node);
     const others = unreachable.filter((n) => n !== target.name);
     if (unreachable.includes(target.name) && !opts.force) {
-      throw new HactlError("SSH_UNREACHABLE", `${target.name} is not reachable`, { node: target.name, remedy: `If it is dead for good, run hactl remove-node ${target.name} --force.` });
+      throw new HactlError("SSH_UNREACHABLE", `${target.name} is not reachable`, {
+        node: target.name,
+        remedy: `If it is dead for good, run hactl remove-node ${target.name} --force.`,
+      });
     }
     const reachable = new Set(session.hosts.keys());
     const check = await driver.check(loaded.spec, session, target, reachable);
     if (others.length > 0) check.refusals.unshift(`${others.join(", ")} not reachable over SSH.`);
     if (check.refusals.length > 0 || !check.runner) {
-      throw new HactlError("QUORUM_RISK", `refusing to remove ${target.name}; nothing was changed`, { details: check.refusals.map((r) => `- ${r}`).join("\n"), remedy: check.refusals[0] });
+      throw new HactlError("QUORUM_RISK", `refusing to remove ${target.name}; nothing was changed`, {
+        details: check.refusals.map((r) => `- ${r}`).join("\n"),
+        remedy: check.refusals[0],
+      });
     }
     for (const w of check.warnings ?? []) ctx.reporter.info(`Note: ${w}`);
-    const facts = await forEachNode("Gather facts", machinesOf(after).filter((m) => reachable.has(m.name)), (m) => gatherFacts(need(session.hosts, m.name), [], []));
-    const layout = lbLayout({ spec: after, facts, backendApiPort: driver.backendApiPort, templates: templateSource(after.spec.loadBalancer.templates) });
+    const facts = await forEachNode(
+      "Gather facts",
+      machinesOf(after).filter((m) => reachable.has(m.name)),
+      (m) => gatherFacts(need(session.hosts, m.name), [], []),
+    );
+    const layout = lbLayout({
+      spec: after,
+      facts,
+      backendApiPort: driver.backendApiPort,
+      templates: templateSource(after.spec.loadBalancer.templates),
+    });
     const onNode = reachable.has(target.name) && !opts.force;
-    const plan = [...leaveLoadBalancers(target, layout.files, onNode), ...driver.phases(target, check.runner, opts, onNode)];
+    const plan = [
+      ...leaveLoadBalancers(target, layout.files, onNode),
+      ...driver.phases(target, check.runner, opts, onNode),
+    ];
     if (opts.dryRun) {
       ctx.reporter.phase("Plan (dry run: nothing is changed)");
       ctx.reporter.print(describePlan(plan));
@@ -62,9 +84,16 @@ export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): P
     if (ctx.interactive) {
       ctx.reporter.print(describePlan(plan));
       const { confirm } = await import("../ui/prompts.js");
-      if (!(await confirm(`Remove ${target.name} from the cluster?`, false))) throw new HactlError("USER_ABORTED", "cancelled before any change");
+      if (!(await confirm(`Remove ${target.name} from the cluster?`, false)))
+        throw new HactlError("USER_ABORTED", "cancelled before any change");
     }
-    await applyLocked(plan, loaded.spec, session, { command: "remove-node", lockOn: check.runner, journalOn: check.runner }, ctx);
+    await applyLocked(
+      plan,
+      loaded.spec,
+      session,
+      { command: "remove-node", lockOn: check.runner, journalOn: check.runner },
+      ctx,
+    );
     await writeFileAtomic(opts.file, text);
     ctx.reporter.info(`Removed ${target.name} and recorded it in ${opts.file}.`);
     if (opts.force) ctx.reporter.info(`If ${target.name} ever comes back, wipe it before reuse: ${driver.wipeHint}`);
@@ -74,39 +103,91 @@ export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): P
   }
 }
 
-
 /** The first phases of every removal: the new LB configs everywhere, then the node's own LB stopped. */
-export function leaveLoadBalancers(target: NodeSpec, lbFiles: ReadonlyMap<string, readonly RenderedConfig[]>, onNode: boolean): Phase[] {
-  const lbSteps = [...lbFiles].map(([machine, files]) => lbFilesStep(`lb:${machine}`, machine, files, `drop ${target.name} from ${[...new Set(files.map((f) => f.service))].join(" + ")}`));
-  const phases: Phase[] = [{ title: `Take ${target.name} out of the load balancers`, mode: "parallel", steps: lbSteps }];
+export function leaveLoadBalancers(
+  target: NodeSpec,
+  lbFiles: ReadonlyMap<string, readonly RenderedConfig[]>,
+  onNode: boolean,
+): Phase[] {
+  const lbSteps = [...lbFiles].map(([machine, files]) =>
+    lbFilesStep(
+      `lb:${machine}`,
+      machine,
+      files,
+      `drop ${target.name} from ${[...new Set(files.map((f) => f.service))].join(" + ")}`,
+    ),
+  );
+  const phases: Phase[] = [
+    { title: `Take ${target.name} out of the load balancers`, mode: "parallel", steps: lbSteps },
+  ];
   // control planes and gateway nodes run keepalived + haproxy
   if (onNode && (target.role === "control-plane" || target.gateway === true)) {
-    const stop: Command = { argv: ["sh", "-c", "systemctl stop keepalived; systemctl disable keepalived; systemctl stop haproxy; systemctl disable haproxy; true"], sudo: true };
-    phases.push({ title: `Stop ${target.name}'s load balancer`, mode: "serial", steps: [commandStep(`lb-stop:${target.name}`, target.name, "stop keepalived (hands the VIP over) and haproxy", stop)] });
+    const stop: Command = {
+      argv: [
+        "sh",
+        "-c",
+        "systemctl stop keepalived; systemctl disable keepalived; systemctl stop haproxy; systemctl disable haproxy; true",
+      ],
+      sudo: true,
+    };
+    phases.push({
+      title: `Stop ${target.name}'s load balancer`,
+      mode: "serial",
+      steps: [
+        commandStep(`lb-stop:${target.name}`, target.name, "stop keepalived (hands the VIP over) and haproxy", stop),
+      ],
+    });
   }
   return phases;
 }
 
-
 const microk8sRemoval: RemovalDriver = {
   backendApiPort: MICROK8S_API_PORT,
   async check(spec, session, target, reachable) {
-    const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes.filter((n) => reachable.has(n.name) && n.name !== target.name));
+    const state = await gatherMicrok8sState(
+      session.hosts,
+      spec.spec.nodes.filter((n) => reachable.has(n.name) && n.name !== target.name),
+    );
     return checkRemoval(spec, state, target, reachable);
   },
   phases(target, runner, opts, onNode) {
     const phases: Phase[] = [];
     const seconds = drainSeconds(opts);
     if (!opts.force) {
-      const drain = { ...microk8s.kubectl("drain", target.name, "--ignore-daemonsets", "--delete-emptydir-data", `--timeout=${seconds}s`), timeoutMs: (seconds + 60) * 1000 };
-      phases.push({ title: `Drain ${target.name}`, mode: "serial", steps: [commandStep(`drain:${target.name}`, runner, `cordon and drain ${target.name}`, drain)] });
+      const drain = {
+        ...microk8s.kubectl(
+          "drain",
+          target.name,
+          "--ignore-daemonsets",
+          "--delete-emptydir-data",
+          `--timeout=${seconds}s`,
+        ),
+        timeoutMs: (seconds + 60) * 1000,
+      };
+      phases.push({
+        title: `Drain ${target.name}`,
+        mode: "serial",
+        steps: [commandStep(`drain:${target.name}`, runner, `cordon and drain ${target.name}`, drain)],
+      });
     }
-    if (onNode) phases.push({ title: `${target.name} leaves`, mode: "serial", steps: [commandStep(`leave:${target.name}`, target.name, "microk8s leave", microk8s.leave())] });
+    if (onNode)
+      phases.push({
+        title: `${target.name} leaves`,
+        mode: "serial",
+        steps: [commandStep(`leave:${target.name}`, target.name, "microk8s leave", microk8s.leave())],
+      });
     const force = opts.force || !onNode;
     phases.push({
       title: `Remove ${target.name} from the cluster`,
       mode: "serial",
-      steps: [commandStep(`remove:${target.name}`, runner, `remove-node ${target.name}${force ? " --force" : ""}`, microk8s.removeNode(target.name, force))],
+      steps: [
+        commandStep(
+          `remove:${target.name}`,
+          runner,
+          `remove-node ${target.name}${force ? " --force" : ""}`,
+          microk8s.removeNode(target.name, force),
+        ),
+      ],
     });
     return phases;
   },

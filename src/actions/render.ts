@@ -12,19 +12,29 @@ import { KUBEADM_API_PORT } from "../distros/ports.js";
  * `hactl render`: the load-balancer configs hactl would install, one directory per machine, without
  * connecting anywhere. Interfaces default to the spec's (or eth0) since no facts are gathered.
  */
-export async function runRender(opts: { file: string; out: string; templates?: string }, ctx: RunContext): Promise<number> {
+export async function runRender(
+  opts: { file: string; out: string; templates?: string },
+  ctx: RunContext,
+): Promise<number> {
   const { spec } = await loadSpecFile(opts.file);
   const lb = spec.spec.loadBalancer;
   const layout = lbLayout({
-    spec: lb.mode === "none" ? { ...spec, spec: { ...spec.spec, loadBalancer: { ...lb, mode: "keepalived-haproxy" } } } : spec,
+    spec:
+      lb.mode === "none"
+        ? { ...spec, spec: { ...spec.spec, loadBalancer: { ...lb, mode: "keepalived-haproxy" } } }
+        : spec,
     facts: new Map(),
     backendApiPort: spec.spec.distribution.type === "microk8s" ? MICROK8S_API_PORT : KUBEADM_API_PORT,
     templates: templateSource(opts.templates ?? lb.templates),
   });
   if (layout.files.size === 0) {
-    throw new HactlError("SPEC_INVALID", "nothing to render: the load balancer needs spec.loadBalancer.vip (and external hosts for mode external)", {
-      remedy: "Set spec.loadBalancer.vip in cluster.yaml.",
-    });
+    throw new HactlError(
+      "SPEC_INVALID",
+      "nothing to render: the load balancer needs spec.loadBalancer.vip (and external hosts for mode external)",
+      {
+        remedy: "Set spec.loadBalancer.vip in cluster.yaml.",
+      },
+    );
   }
   const written: string[] = [];
   for (const [machine, files] of layout.files) {
@@ -37,6 +47,8 @@ export async function runRender(opts: { file: string; out: string; templates?: s
     }
   }
   ctx.reporter.result({ written });
-  ctx.reporter.info(`Wrote ${written.length} files under ${opts.out}. Validate on the target with haproxy -c -f, nginx -t -c, keepalived -t -f.`);
+  ctx.reporter.info(
+    `Wrote ${written.length} files under ${opts.out}. Validate on the target with haproxy -c -f, nginx -t -c, keepalived -t -f.`,
+  );
   return 0;
 }

@@ -17,7 +17,14 @@ import { observeFrontends } from "../gather/cluster-status.js";
 import { gatherMicrok8sState } from "../gather/microk8s-state.js";
 import { openBackup, parseChecksumLine, sha256, type OpenedBackup } from "../phases/backup-archive.js";
 import { microk8sBackupRunner } from "../phases/backup-plan.js";
-import { RESTORED_KINDS, createdAfter, lossSummary, parseObjectList, restoreRefusals, type ListedObject } from "../phases/restore-check.js";
+import {
+  RESTORED_KINDS,
+  createdAfter,
+  lossSummary,
+  parseObjectList,
+  restoreRefusals,
+  type ListedObject,
+} from "../phases/restore-check.js";
 import { microk8sRestorePlan } from "../phases/restore-plan.js";
 import { statusReport, type StatusReport } from "../phases/status-report.js";
 import { loadSpecFile } from "../spec/parse.js";
@@ -46,10 +53,16 @@ export async function runRestore(opts: RestoreOptions, ctx: RunContext): Promise
   const backup = await checkBackupFile(opts.backup, spec);
   const { manifest } = backup;
   const unfinished = unfinishedRestore(spec.metadata.name);
-  if (unfinished) ctx.reporter.warn(`the restore started ${unfinished.time} did not finish (last step: ${unfinished.step} on ${unfinished.node}); this run does every step again`);
+  if (unfinished)
+    ctx.reporter.warn(
+      `the restore started ${unfinished.time} did not finish (last step: ${unfinished.step} on ${unfinished.node}); this run does every step again`,
+    );
   const session = await openSession(spec, machinesOf(spec), ctx);
   try {
-    const prepared = spec.spec.distribution.type === "kubeadm" ? await prepareKubeadm(spec, session, backup) : await prepareMicrok8s(spec, session, backup);
+    const prepared =
+      spec.spec.distribution.type === "kubeadm"
+        ? await prepareKubeadm(spec, session, backup)
+        : await prepareMicrok8s(spec, session, backup);
     const { plan, doomed, journalNode } = prepared;
     ctx.reporter.print(lossSummary(manifest, doomed).join("\n"));
     if (prepared.note) ctx.reporter.info(prepared.note);
@@ -59,9 +72,22 @@ export async function runRestore(opts: RestoreOptions, ctx: RunContext): Promise
       return 0;
     }
     await confirmRestore(ctx, spec);
-    await applyLocked(plan, spec, session, { command: "restore", lockOn: lockNode(spec, session), journalOn: journalNode }, ctx);
+    await applyLocked(
+      plan,
+      spec,
+      session,
+      { command: "restore", lockOn: lockNode(spec, session), journalOn: journalNode },
+      ctx,
+    );
     const endpoint = apiEndpoint(spec);
-    ctx.reporter.result({ restored: resolve(opts.backup), takenAt: manifest.takenAt, deleted: doomed.length, nodesReady: spec.spec.nodes.length, datastoreHealthy: true, endpoint });
+    ctx.reporter.result({
+      restored: resolve(opts.backup),
+      takenAt: manifest.takenAt,
+      deleted: doomed.length,
+      nodesReady: spec.spec.nodes.length,
+      datastoreHealthy: true,
+      endpoint,
+    });
     ctx.reporter.print(
       [
         "",
@@ -81,22 +107,36 @@ export async function runRestore(opts: RestoreOptions, ctx: RunContext): Promise
  */
 export async function checkBackupFile(path: string, spec: ClusterSpec): Promise<OpenedBackup> {
   const refuse = (message: string, remedy: string, details?: string) =>
-    new HactlError("USAGE", `refusing to restore ${path}: ${message}; nothing was changed`, { remedy, ...(details ? { details } : {}) });
+    new HactlError("USAGE", `refusing to restore ${path}: ${message}; nothing was changed`, {
+      remedy,
+      ...(details ? { details } : {}),
+    });
   let data: Buffer;
   let sumText: string;
   try {
     data = await readFile(path);
   } catch (err) {
-    throw refuse(`cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, "Give the path of an archive made by hactl backup.");
+    throw refuse(
+      `cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      "Give the path of an archive made by hactl backup.",
+    );
   }
   try {
     sumText = await readFile(`${path}.sha256`, "utf8");
   } catch {
-    throw refuse(`${path}.sha256 is missing`, "Keep the .sha256 file hactl backup wrote beside the archive; without it the archive cannot be trusted.");
+    throw refuse(
+      `${path}.sha256 is missing`,
+      "Keep the .sha256 file hactl backup wrote beside the archive; without it the archive cannot be trusted.",
+    );
   }
   const expected = parseChecksumLine(sumText);
-  if (!expected) throw refuse(`${path}.sha256 holds no SHA-256 checksum`, "Restore the .sha256 file hactl backup wrote.");
-  if (sha256(data) !== expected) throw refuse("its SHA-256 does not match the .sha256 file beside it (damaged or altered)", "Use an intact copy of the backup.");
+  if (!expected)
+    throw refuse(`${path}.sha256 holds no SHA-256 checksum`, "Restore the .sha256 file hactl backup wrote.");
+  if (sha256(data) !== expected)
+    throw refuse(
+      "its SHA-256 does not match the .sha256 file beside it (damaged or altered)",
+      "Use an intact copy of the backup.",
+    );
   let opened: OpenedBackup;
   try {
     opened = openBackup(data);
@@ -105,7 +145,11 @@ export async function checkBackupFile(path: string, spec: ClusterSpec): Promise<
   }
   const refusals = restoreRefusals(opened.manifest, spec);
   if (refusals.length > 0) {
-    throw refuse("it does not belong to this cluster", "Restore a backup of this cluster, or use the cluster.yaml the backup was taken with.", refusals.map((r) => `- ${r}`).join("\n"));
+    throw refuse(
+      "it does not belong to this cluster",
+      "Restore a backup of this cluster, or use the cluster.yaml the backup was taken with.",
+      refusals.map((r) => `- ${r}`).join("\n"),
+    );
   }
   return opened;
 }
@@ -113,7 +157,11 @@ export async function checkBackupFile(path: string, spec: ClusterSpec): Promise<
 async function confirmRestore(ctx: RunContext, spec: ClusterSpec): Promise<void> {
   if (ctx.yes) return;
   if (!ctx.interactive) {
-    throw new HactlError("USAGE", "a restore replaces the cluster's state and needs confirmation; nothing was changed", { remedy: "Read the summary above, then run the same command with --yes." });
+    throw new HactlError(
+      "USAGE",
+      "a restore replaces the cluster's state and needs confirmation; nothing was changed",
+      { remedy: "Read the summary above, then run the same command with --yes." },
+    );
   }
   const { confirm } = await import("../ui/prompts.js");
   if (!(await confirm(`Restore ${spec.metadata.name} from this backup? Everything listed above is lost.`, false))) {
@@ -136,18 +184,33 @@ async function prepareMicrok8s(spec: ClusterSpec, session: Session, backup: Open
   if (!("runner" in choice)) {
     throw new HactlError("UNHEALTHY", "no control plane can run microk8s dbctl restore; nothing was changed", {
       details: choice.refusals.map((r) => `- ${r}`).join("\n"),
-      remedy: "dbctl needs a running API server with HA on: bring a control plane back (hactl status), then run hactl restore again.",
+      remedy:
+        "dbctl needs a running API server with HA on: bring a control plane back (hactl status), then run hactl restore again.",
     });
   }
   const runner = choice.runner;
-  const listed = await need(session.hosts, runner).run(microk8s.kubectl("get", RESTORED_KINDS.join(","), "-A", "-o", "json"));
+  const listed = await need(session.hosts, runner).run(
+    microk8s.kubectl("get", RESTORED_KINDS.join(","), "-A", "-o", "json"),
+  );
   const doomed = createdAfter(parseObjectList(listed.stdout), manifest.takenAt);
   const datastore = backup.files.get(manifest.datastore.file) as Buffer;
   const gather = async (): Promise<StatusReport> => {
     const st = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
-    return statusReport({ spec, unreachable: new Set(), state: st, ...(await observeFrontends(spec, session.hosts)), apiPort: MICROK8S_API_PORT });
+    return statusReport({
+      spec,
+      unreachable: new Set(),
+      state: st,
+      ...(await observeFrontends(spec, session.hosts)),
+      apiPort: MICROK8S_API_PORT,
+    });
   };
-  const plan = microk8sRestorePlan({ runner, manifest, datastore, doomed, verify: (stepCtx) => verifyRestored(spec, gather, stepCtx) });
+  const plan = microk8sRestorePlan({
+    runner,
+    manifest,
+    datastore,
+    doomed,
+    verify: (stepCtx) => verifyRestored(spec, gather, stepCtx),
+  });
   return { plan, doomed, journalNode: runner };
 }
 
@@ -158,13 +221,23 @@ async function prepareKubeadm(spec: ClusterSpec, session: Session, backup: Opene
   const checker = state.leader ?? (controlPlanes[0] as NodeSpec).name;
   let doomed: ListedObject[] = [];
   let note: string | undefined;
-  const listed = state.leader ? await need(session.hosts, state.leader).exec(kubeadm.kubectl("get", RESTORED_KINDS.join(","), "-A", "-o", "json")) : undefined;
+  const listed = state.leader
+    ? await need(session.hosts, state.leader).exec(kubeadm.kubectl("get", RESTORED_KINDS.join(","), "-A", "-o", "json"))
+    : undefined;
   if (listed?.code === 0) doomed = createdAfter(parseObjectList(listed.stdout), manifest.takenAt);
-  else note = "The API does not answer now, so the objects created after the backup cannot be listed; the restore removes them all the same.";
+  else
+    note =
+      "The API does not answer now, so the objects created after the backup cannot be listed; the restore removes them all the same.";
   const snapshot = backup.files.get(manifest.datastore.file) as Buffer;
   const gather = async (): Promise<StatusReport> => {
     const st = await gatherKubeadmState(session.hosts, spec.spec.nodes);
-    const report = statusReport({ spec, unreachable: new Set(), state: asDatastoreView(st), ...(await observeFrontends(spec, session.hosts)), apiPort: KUBEADM_API_PORT });
+    const report = statusReport({
+      spec,
+      unreachable: new Set(),
+      state: asDatastoreView(st),
+      ...(await observeFrontends(spec, session.hosts)),
+      apiPort: KUBEADM_API_PORT,
+    });
     if (!st.etcdReadable) report.problems.push("etcd's member list could not be read");
     return report;
   };
@@ -187,10 +260,13 @@ async function verifyRestored(spec: ClusterSpec, gather: () => Promise<StatusRep
   while (!ctx.signal.aborted) {
     const report = await gather();
     problems = [...report.problems];
-    if (endpoint && !(await waitLivez(endpoint.host, endpoint.port, 5_000))) problems.push(`the API does not answer through https://${endpoint.host}:${endpoint.port}`);
+    if (endpoint && !(await waitLivez(endpoint.host, endpoint.port, 5_000)))
+      problems.push(`the API does not answer through https://${endpoint.host}:${endpoint.port}`);
     if (problems.length === 0) {
       const ready = report.nodes.filter((n) => n.ready).length;
-      ctx.log(`${ready}/${report.nodes.length} nodes Ready, datastore healthy${endpoint ? ", API answers through the VIP" : ""}`);
+      ctx.log(
+        `${ready}/${report.nodes.length} nodes Ready, datastore healthy${endpoint ? ", API answers through the VIP" : ""}`,
+      );
       return;
     }
     if (Date.now() > deadline) break;
@@ -198,7 +274,8 @@ async function verifyRestored(spec: ClusterSpec, gather: () => Promise<StatusRep
   }
   throw new HactlError("UNHEALTHY", "the datastore was restored but the cluster is not healthy yet", {
     details: problems.map((p) => `- ${p}`).join("\n"),
-    remedy: "Run `hactl status`; when the problem is fixed, run the same hactl restore again (it repeats every step safely).",
+    remedy:
+      "Run `hactl status`; when the problem is fixed, run the same hactl restore again (it repeats every step safely).",
   });
 }
 
@@ -206,7 +283,9 @@ async function verifyRestored(spec: ClusterSpec, gather: () => Promise<StatusRep
 function unfinishedRestore(cluster: string): JournalEntry | undefined {
   let lines: string[];
   try {
-    lines = readFileSync(join(stateDir(), "journal", `${cluster}.jsonl`), "utf8").split("\n").filter(Boolean);
+    lines = readFileSync(join(stateDir(), "journal", `${cluster}.jsonl`), "utf8")
+      .split("\n")
+      .filter(Boolean);
   } catch {
     return undefined;
   }

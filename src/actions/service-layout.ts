@@ -19,9 +19,17 @@ export function backendApiPortOf(spec: ClusterSpec): number {
  * overrides (or `templates`, a --templates flag), the stats password), so configs rendered for taking a node out of service and back differ
  * from the installed ones only where they must.
  */
-export async function serviceLayoutInput(spec: ClusterSpec, session: Session, ctx: RunContext, templates?: string): Promise<ServiceLayoutInput> {
+export async function serviceLayoutInput(
+  spec: ClusterSpec,
+  session: Session,
+  ctx: RunContext,
+  templates?: string,
+): Promise<ServiceLayoutInput> {
   const stats = spec.spec.loadBalancer.stats;
-  const statsPassword = stats.enabled && stats.password ? await resolveSecret(stats.password, { interactive: ctx.interactive, label: "spec.loadBalancer.stats.password" }) : undefined;
+  const statsPassword =
+    stats.enabled && stats.password
+      ? await resolveSecret(stats.password, { interactive: ctx.interactive, label: "spec.loadBalancer.stats.password" })
+      : undefined;
   const machines = machinesOf(spec).filter((m) => session.hosts.has(m.name));
   const facts = await forEachNode("Gather facts", machines, (m) => gatherFacts(need(session.hosts, m.name), [], []));
   return {

@@ -35,13 +35,21 @@ async function secretOf(ref: SecretRef | undefined, label: string, ctx: RunConte
  * With `installKey` the password is only for the first login, before the key is in authorized_keys: a
  * password that is not given (variable unset, file gone) is left out without asking, and keys are tried.
  */
-async function passwordIfGiven(ref: SecretRef | undefined, label: string, machine: string, ctx: RunContext): Promise<string | undefined> {
+async function passwordIfGiven(
+  ref: SecretRef | undefined,
+  label: string,
+  machine: string,
+  ctx: RunContext,
+): Promise<string | undefined> {
   if (!ref) return undefined;
   try {
     return await resolveSecret(ref, { interactive: false, label });
   } catch (err) {
     if (!(err instanceof HactlError) || err.code !== "SECRET_UNRESOLVED") throw err;
-    ctx.reporter.log(machine, `${label} is not given (${describeSecretRef(ref)}); logging in with keys only (ssh.installKey is set)`);
+    ctx.reporter.log(
+      machine,
+      `${label} is not given (${describeSecretRef(ref)}); logging in with keys only (ssh.installKey is set)`,
+    );
     return undefined;
   }
 }
@@ -52,7 +60,9 @@ export async function targetFor(spec: ClusterSpec, machine: Machine, ctx: RunCon
   const label = `ssh settings of ${machine.name}`;
   const [passphrase, password, sudoPassword] = await Promise.all([
     secretOf(s.passphrase, `${label}: passphrase`, ctx),
-    s.installKey ? passwordIfGiven(s.password, `${label}: password`, machine.name, ctx) : secretOf(s.password, `${label}: password`, ctx),
+    s.installKey
+      ? passwordIfGiven(s.password, `${label}: password`, machine.name, ctx)
+      : secretOf(s.password, `${label}: password`, ctx),
     secretOf(s.sudoPassword, `${label}: sudoPassword`, ctx),
   ]);
   return {
@@ -73,7 +83,11 @@ export async function targetFor(spec: ClusterSpec, machine: Machine, ctx: RunCon
             address: s.bastion.address,
             port: s.bastion.port,
             user: s.bastion.user ?? s.user,
-            ...(s.bastion.identityFile ? { identityFile: expandHome(s.bastion.identityFile) } : s.identityFile ? { identityFile: expandHome(s.identityFile) } : {}),
+            ...(s.bastion.identityFile
+              ? { identityFile: expandHome(s.bastion.identityFile) }
+              : s.identityFile
+                ? { identityFile: expandHome(s.identityFile) }
+                : {}),
             ...(s.knownHostsFile ? { knownHostsFile: expandHome(s.knownHostsFile) } : {}),
           },
         }
@@ -85,7 +99,12 @@ export async function targetFor(spec: ClusterSpec, machine: Machine, ctx: RunCon
  * One SSH connection per machine, opened in parallel. All or nothing by default; read-only commands
  * (status) pass tolerateUnreachable and report the machines they could not reach.
  */
-export async function openSession(spec: ClusterSpec, machines: readonly Machine[], ctx: RunContext, opts: { tolerateUnreachable?: boolean } = {}): Promise<Session> {
+export async function openSession(
+  spec: ClusterSpec,
+  machines: readonly Machine[],
+  ctx: RunContext,
+  opts: { tolerateUnreachable?: boolean } = {},
+): Promise<Session> {
   const targets: SshTarget[] = [];
   for (const m of machines) targets.push(await targetFor(spec, m, ctx));
   const { connectEach } = await import("../ssh/connect.js");
@@ -94,8 +113,12 @@ export async function openSession(spec: ClusterSpec, machines: readonly Machine[
   const { hosts, failures } = await connectEach(targets, {
     interactive: ctx.interactive,
     acceptNewHostKeys: ctx.acceptNewHostKeys,
-    confirmHostKey: (node, fp, type) => ctx.reporter.pause(() => confirm(`${node}: unknown ${type} host key ${fp}. Trust it and record it in known_hosts?`)),
-    promptPassphrase: async (file) => ctx.reporter.pause(async () => (await import("../ui/prompts.js")).secret(`Passphrase for ${file}`)),
+    confirmHostKey: (node, fp, type) =>
+      ctx.reporter.pause(() =>
+        confirm(`${node}: unknown ${type} host key ${fp}. Trust it and record it in known_hosts?`),
+      ),
+    promptPassphrase: async (file) =>
+      ctx.reporter.pause(async () => (await import("../ui/prompts.js")).secret(`Passphrase for ${file}`)),
     connectTimeoutMs: (effectiveSsh(spec, {}).connectTimeoutSeconds ?? 10) * 1000,
     keepaliveIntervalMs: 10_000,
     log: (node, line) => ctx.reporter.log(node, line),
@@ -103,7 +126,11 @@ export async function openSession(spec: ClusterSpec, machines: readonly Machine[
   });
   for (const m of machines) {
     const failed = failures.find((f) => f.node === m.name);
-    ctx.reporter.step(m.name, failed ? `not reachable: ${failed.message}` : `connected to ${m.address}`, failed ? "failed" : "done");
+    ctx.reporter.step(
+      m.name,
+      failed ? `not reachable: ${failed.message}` : `connected to ${m.address}`,
+      failed ? "failed" : "done",
+    );
   }
   if (failures.length > 0 && !opts.tolerateUnreachable) {
     ctx.reporter.endPhase(false, `${failures.length} of ${machines.length} not reachable`);

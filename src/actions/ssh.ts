@@ -26,7 +26,9 @@ export function openSshTarget(spec: ClusterSpec, name: string): OpenSshTarget {
   const machine = machinesOf(spec).find((m) => m.name === name);
   if (!machine) {
     throw new HactlError("USAGE", `${name} is not a node or load-balancer host in cluster.yaml`, {
-      remedy: `Use one of: ${machinesOf(spec).map((m) => m.name).join(", ")}.`,
+      remedy: `Use one of: ${machinesOf(spec)
+        .map((m) => m.name)
+        .join(", ")}.`,
     });
   }
   const s = effectiveSsh(spec, machine);
@@ -69,7 +71,12 @@ export async function runSsh(opts: SshOptions, ctx: RunContext): Promise<number>
   return new Promise<number>((resolve, reject) => {
     const child = spawn("ssh", args, { stdio: "inherit" });
     child.on("error", (e) =>
-      reject(new HactlError("USAGE", "could not start the ssh client", { remedy: "Install OpenSSH's client (ssh) and make sure it is on PATH.", cause: e })),
+      reject(
+        new HactlError("USAGE", "could not start the ssh client", {
+          remedy: "Install OpenSSH's client (ssh) and make sure it is on PATH.",
+          cause: e,
+        }),
+      ),
     );
     child.on("exit", (code, signal) => resolve(code ?? (signal === "SIGINT" ? 130 : 255)));
   });

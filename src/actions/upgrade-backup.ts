@@ -23,12 +23,24 @@ function backupDir(specFile: string): string {
  * `takeBackup`, as `hactl backup` does, for both distributions. A dry run only says where it would go;
  * --skip-backup (an operator who took one) takes none and says so.
  */
-export async function backupBeforeUpgrade(spec: ClusterSpec, session: Session, ctx: RunContext, opts: { specFile: string; dryRun: boolean; skip: boolean }): Promise<UpgradeBackup> {
-  if (opts.skip) return { location: undefined, note: "Backup: skipped (--skip-backup); the operator took one before the upgrade." };
+export async function backupBeforeUpgrade(
+  spec: ClusterSpec,
+  session: Session,
+  ctx: RunContext,
+  opts: { specFile: string; dryRun: boolean; skip: boolean },
+): Promise<UpgradeBackup> {
+  if (opts.skip)
+    return { location: undefined, note: "Backup: skipped (--skip-backup); the operator took one before the upgrade." };
   if (opts.dryRun) {
     const location = join(backupDir(opts.specFile), defaultBackupName(spec.metadata.name, new Date()));
-    return { location, note: `Backup: the datastore is backed up before the first change, to ${location} (the time in the name is when it is taken).` };
+    return {
+      location,
+      note: `Backup: the datastore is backed up before the first change, to ${location} (the time in the name is when it is taken).`,
+    };
   }
   const result = await takeBackup(ctx, session, spec, { specFile: opts.specFile });
-  return { location: result.path, note: `Backup: ${result.path} (${result.size} bytes, sha256 ${result.sha256}); restore with hactl restore ${result.path}.` };
+  return {
+    location: result.path,
+    note: `Backup: ${result.path} (${result.size} bytes, sha256 ${result.sha256}); restore with hactl restore ${result.path}.`,
+  };
 }

@@ -4,8 +4,18 @@ import { HactlError } from "../core/errors.js";
 import { describePlan, planIsEmpty, planJson, type Plan } from "../core/plan.js";
 import { gatherKubeadmState } from "../gather/kubeadm-state.js";
 import { gatherMicrok8sState } from "../gather/microk8s-state.js";
-import { kubeadmUpgradeRefusals, outlineKubeadmUpgrade, planKubeadmUpgrade, type KubeadmUpgradeInput } from "../phases/upgrade-kubeadm.js";
-import { microk8sUpgradeRefusals, outlineMicrok8sUpgrade, planMicrok8sUpgrade, type Microk8sUpgradeInput } from "../phases/upgrade-microk8s.js";
+import {
+  kubeadmUpgradeRefusals,
+  outlineKubeadmUpgrade,
+  planKubeadmUpgrade,
+  type KubeadmUpgradeInput,
+} from "../phases/upgrade-kubeadm.js";
+import {
+  microk8sUpgradeRefusals,
+  outlineMicrok8sUpgrade,
+  planMicrok8sUpgrade,
+  type Microk8sUpgradeInput,
+} from "../phases/upgrade-microk8s.js";
 import type { RollingUpgradeInput, UpgradeOutline } from "../phases/upgrade-rolling.js";
 import { parseTargetMinor } from "../phases/upgrade-versions.js";
 import { setPath } from "../spec/edit.js";
@@ -42,12 +52,19 @@ export async function runUpgrade(opts: UpgradeOptions, ctx: RunContext): Promise
   const { spec } = loaded;
   const target = opts.to === undefined ? spec.spec.distribution.version : parseTargetMinor(opts.to);
   if (!target) {
-    throw new HactlError("USAGE", `--to ${opts.to ?? ""} is not a Kubernetes minor version`, { remedy: "Give the minor to reach, e.g. --to 1.31." });
+    throw new HactlError("USAGE", `--to ${opts.to ?? ""} is not a Kubernetes minor version`, {
+      remedy: "Give the minor to reach, e.g. --to 1.31.",
+    });
   }
   if (spec.spec.airgap !== undefined) {
-    throw new HactlError("NOT_IMPLEMENTED", "hactl upgrade does not take an offline bundle yet, and this cluster's nodes are air-gapped (spec.airgap)", {
-      remedy: "Refresh each node from a bundle of the target minor by hand (snap ack, snap refresh ./microk8s_*.snap --classic), one control plane at a time.",
-    });
+    throw new HactlError(
+      "NOT_IMPLEMENTED",
+      "hactl upgrade does not take an offline bundle yet, and this cluster's nodes are air-gapped (spec.airgap)",
+      {
+        remedy:
+          "Refresh each node from a bundle of the target minor by hand (snap ack, snap refresh ./microk8s_*.snap --classic), one control plane at a time.",
+      },
+    );
   }
   // both already checked by the command line (intOption)
   const batchSize = opts.batchSize === undefined ? undefined : Number(opts.batchSize);
@@ -90,7 +107,11 @@ export async function runUpgrade(opts: UpgradeOptions, ctx: RunContext): Promise
       ctx.reporter.warn("A single control plane: the API is unavailable while it is upgraded.");
     }
     if (opts.dryRun) {
-      const backup = await backupBeforeUpgrade(spec, session, ctx, { specFile: opts.file, dryRun: true, skip: opts.skipBackup });
+      const backup = await backupBeforeUpgrade(spec, session, ctx, {
+        specFile: opts.file,
+        dryRun: true,
+        skip: opts.skipBackup,
+      });
       ctx.reporter.print(backup.note);
       ctx.reporter.phase("Plan (dry run: nothing is changed)");
       ctx.reporter.print(describePlan(plan));
@@ -100,13 +121,24 @@ export async function runUpgrade(opts: UpgradeOptions, ctx: RunContext): Promise
     if (ctx.interactive) {
       ctx.reporter.print(describePlan(plan));
       const { confirm } = await import("../ui/prompts.js");
-      if (!(await confirm(`Upgrade ${spec.metadata.name} to ${target}?`, false))) throw new HactlError("USER_ABORTED", "cancelled before any change");
+      if (!(await confirm(`Upgrade ${spec.metadata.name} to ${target}?`, false)))
+        throw new HactlError("USER_ABORTED", "cancelled before any change");
     }
-    const backup = await backupBeforeUpgrade(spec, session, ctx, { specFile: opts.file, dryRun: false, skip: opts.skipBackup });
+    const backup = await backupBeforeUpgrade(spec, session, ctx, {
+      specFile: opts.file,
+      dryRun: false,
+      skip: opts.skipBackup,
+    });
     ctx.reporter.info(backup.note);
     try {
       // the session already holds the cluster lock
-      const summary = await applyLocked(plan, spec, session, { command: "upgrade", lockOn: undefined, journalOn: lockNode(spec, session) }, ctx);
+      const summary = await applyLocked(
+        plan,
+        spec,
+        session,
+        { command: "upgrade", lockOn: undefined, journalOn: lockNode(spec, session) },
+        ctx,
+      );
       ctx.reporter.info(`\n${summary.changed} step(s) changed, ${summary.unchanged} already done.`);
     } catch (err) {
       throw err instanceof HactlError ? stoppedHere(err, opts, target) : err;
@@ -128,13 +160,29 @@ interface DistributionUpgrade {
   plan(outline: UpgradeOutline): Plan;
 }
 
-async function readDistribution(spec: ClusterSpec, session: Session, rolling: RollingUpgradeInput): Promise<DistributionUpgrade> {
+async function readDistribution(
+  spec: ClusterSpec,
+  session: Session,
+  rolling: RollingUpgradeInput,
+): Promise<DistributionUpgrade> {
   if (spec.spec.distribution.type === "kubeadm") {
     const input: KubeadmUpgradeInput = { ...rolling, state: await gatherKubeadmState(session.hosts, spec.spec.nodes) };
-    return { name: "Kubernetes (kubeadm)", held: "", refusals: () => kubeadmUpgradeRefusals(input), outline: () => outlineKubeadmUpgrade(input), plan: (o) => planKubeadmUpgrade(input, o) };
+    return {
+      name: "Kubernetes (kubeadm)",
+      held: "",
+      refusals: () => kubeadmUpgradeRefusals(input),
+      outline: () => outlineKubeadmUpgrade(input),
+      plan: (o) => planKubeadmUpgrade(input, o),
+    };
   }
   const input: Microk8sUpgradeInput = { ...rolling, state: await gatherMicrok8sState(session.hosts, spec.spec.nodes) };
-  return { name: "MicroK8s", held: " with refreshes held", refusals: () => microk8sUpgradeRefusals(input), outline: () => outlineMicrok8sUpgrade(input), plan: (o) => planMicrok8sUpgrade(input, o) };
+  return {
+    name: "MicroK8s",
+    held: " with refreshes held",
+    refusals: () => microk8sUpgradeRefusals(input),
+    outline: () => outlineMicrok8sUpgrade(input),
+    plan: (o) => planMicrok8sUpgrade(input, o),
+  };
 }
 
 /** The version path and the order, before the per-node steps. */
@@ -142,24 +190,36 @@ export function formatOutline(outline: UpgradeOutline, target: string): string {
   const lines = [`Upgrade to ${target}`];
   const now = [...outline.minors].map(([n, m]) => `${n} ${m}`).join(", ");
   lines.push(`  now:           ${now}`);
-  lines.push(`  version path:  ${outline.path.length ? outline.path.join(" → ") : "(every node is there)"}, one complete rolling pass per minor`);
-  if (outline.resumed.length) lines.push(`  put back first (a stopped run left them out of service): ${outline.resumed.join(", ")}`);
+  lines.push(
+    `  version path:  ${outline.path.length ? outline.path.join(" → ") : "(every node is there)"}, one complete rolling pass per minor`,
+  );
+  if (outline.resumed.length)
+    lines.push(`  put back first (a stopped run left them out of service): ${outline.resumed.join(", ")}`);
   for (const pass of outline.passes) {
     lines.push(`  ${pass.minor}: control planes one at a time: ${pass.controlPlanes.join(" → ") || "none"}`);
-    if (pass.workerBatches.length) lines.push(`  ${pass.minor}: workers in batches: ${pass.workerBatches.map((b) => `[${b.join(", ")}]`).join(" → ")}`);
+    if (pass.workerBatches.length)
+      lines.push(
+        `  ${pass.minor}: workers in batches: ${pass.workerBatches.map((b) => `[${b.join(", ")}]`).join(" → ")}`,
+      );
   }
   return lines.join("\n");
 }
 
 function outlineJson(outline: UpgradeOutline): Record<string, unknown> {
-  return { from: Object.fromEntries(outline.minors), path: outline.path, passes: outline.passes, resumed: outline.resumed };
+  return {
+    from: Object.fromEntries(outline.minors),
+    path: outline.path,
+    passes: outline.passes,
+    resumed: outline.resumed,
+  };
 }
-
 
 /** A stopped upgrade says which node is left out of service and how to resume. */
 function stoppedHere(err: HactlError, opts: UpgradeOptions, target: string): HactlError {
   if (err.code === "USER_ABORTED") return err;
   const resume = `hactl upgrade -f ${opts.file}${opts.to !== undefined ? ` --to ${target}` : ""}`;
-  const where = err.node ? `${err.node} may be left cordoned and out of the load balancers (labelled hactl.dev/upgrade); ` : "";
+  const where = err.node
+    ? `${err.node} may be left cordoned and out of the load balancers (labelled hactl.dev/upgrade); `
+    : "";
   return err.withDetails([`The upgrade stopped here; ${where}the same command resumes where it stopped: ${resume}`]);
 }

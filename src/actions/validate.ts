@@ -11,23 +11,32 @@ export async function runValidate(opts: { file: string }, ctx: RunContext): Prom
   try {
     text = await readFile(opts.file, "utf8");
   } catch {
-    throw new HactlError("SPEC_NOT_FOUND", `cluster file not found: ${opts.file}`, { remedy: "Write one with `hactl init`, or pass the right file with -f PATH." });
+    throw new HactlError("SPEC_NOT_FOUND", `cluster file not found: ${opts.file}`, {
+      remedy: "Write one with `hactl init`, or pass the right file with -f PATH.",
+    });
   }
   const { spec, problems } = parseSpec(text, opts.file);
   const failed = hasErrors(problems) || !spec;
   ctx.reporter.result({ file: opts.file, valid: !failed, problems });
   if (problems.length > 0) ctx.reporter.print(formatProblems(problems, opts.file));
   if (failed) {
-    throw new HactlError("SPEC_INVALID", `${opts.file} has ${problems.filter((p) => p.severity === "error").length} error(s)`, {
-      remedy: "Fix each problem listed with its line:column; each names its fix.",
-    });
+    throw new HactlError(
+      "SPEC_INVALID",
+      `${opts.file} has ${problems.filter((p) => p.severity === "error").length} error(s)`,
+      {
+        remedy: "Fix each problem listed with its line:column; each names its fix.",
+      },
+    );
   }
   // The one field that names something on this machine: an override directory install would read.
-  if (spec.spec.loadBalancer.templates !== undefined) (await import("../lb/template-source.js")).templateSource(spec.spec.loadBalancer.templates);
+  if (spec.spec.loadBalancer.templates !== undefined)
+    (await import("../lb/template-source.js")).templateSource(spec.spec.loadBalancer.templates);
   const today = new Date();
   const unsupported = endOfSupportProblem(spec.spec.distribution.version, today);
   if (unsupported) ctx.reporter.warn(`${unsupported}: ${endOfSupportFix(today)}`);
-  ctx.reporter.info(`${opts.file} is valid${problems.length ? ` (${problems.length} warning(s))` : ""}: ${spec.spec.nodes.length} nodes, ${spec.spec.distribution.type} ${spec.spec.distribution.version}, load balancer ${spec.spec.loadBalancer.mode}.`);
+  ctx.reporter.info(
+    `${opts.file} is valid${problems.length ? ` (${problems.length} warning(s))` : ""}: ${spec.spec.nodes.length} nodes, ${spec.spec.distribution.type} ${spec.spec.distribution.version}, load balancer ${spec.spec.loadBalancer.mode}.`,
+  );
   return 0;
 }
 

@@ -6,10 +6,13 @@ import { request } from "node:https";
  */
 export function probeLivez(host: string, port: number, timeoutMs = 3000): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request({ host, port, path: "/livez", method: "GET", rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
+    const req = request(
+      { host, port, path: "/livez", method: "GET", rejectUnauthorized: false, timeout: timeoutMs },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
     req.on("timeout", () => req.destroy());
     req.on("error", () => resolve(false));
     req.end();

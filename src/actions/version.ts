@@ -36,7 +36,14 @@ export async function hactlVersion(): Promise<string> {
 
 /** The run context with progress going to the log file only, so the answer is the only output. */
 function logOnly(ctx: RunContext): RunContext {
-  const reporter = createReporter({ mode: "text", isTTY: false, color: false, ...(ctx.reporter.logFile ? { logFile: ctx.reporter.logFile } : {}), out: () => undefined, err: () => undefined });
+  const reporter = createReporter({
+    mode: "text",
+    isTTY: false,
+    color: false,
+    ...(ctx.reporter.logFile ? { logFile: ctx.reporter.logFile } : {}),
+    out: () => undefined,
+    err: () => undefined,
+  });
   return { ...ctx, reporter };
 }
 
@@ -46,7 +53,11 @@ export function formatVersion(r: VersionReport): string {
     lines.push(`cluster ${r.cluster.name}: ${r.cluster.distribution} ${r.cluster.version} in cluster.yaml`);
     const width = Math.max(4, ...r.cluster.nodes.map((n) => n.name.length));
     for (const n of r.cluster.nodes) {
-      const what = !n.reachable ? `not reachable: ${n.error ?? ""}` : !n.installed ? `${r.cluster.distribution} not installed` : `${r.cluster.distribution} ${n.version ?? "?"}${n.channel ? ` (${n.channel})` : ""}`;
+      const what = !n.reachable
+        ? `not reachable: ${n.error ?? ""}`
+        : !n.installed
+          ? `${r.cluster.distribution} not installed`
+          : `${r.cluster.distribution} ${n.version ?? "?"}${n.channel ? ` (${n.channel})` : ""}`;
       lines.push(`  ${n.name.padEnd(width)}  ${n.role.padEnd(13)}  ${what}`);
     }
   }
@@ -62,10 +73,21 @@ export async function runVersion(opts: { file?: string | undefined }, ctx: RunCo
     const session = await openSession(spec, spec.spec.nodes, quiet, { tolerateUnreachable: true });
     try {
       const found = new Map<string, NodeVersionReport>();
-      await forEachNode("Read versions", spec.spec.nodes.filter((n) => session.hosts.has(n.name)), async (n) => {
-        const host = session.hosts.get(n.name);
-        if (host) found.set(n.name, { name: n.name, address: n.address, role: n.role, reachable: true, ...(await distributionVersion(host, distribution)) });
-      });
+      await forEachNode(
+        "Read versions",
+        spec.spec.nodes.filter((n) => session.hosts.has(n.name)),
+        async (n) => {
+          const host = session.hosts.get(n.name);
+          if (host)
+            found.set(n.name, {
+              name: n.name,
+              address: n.address,
+              role: n.role,
+              reachable: true,
+              ...(await distributionVersion(host, distribution)),
+            });
+        },
+      );
       const nodes = spec.spec.nodes.map(
         (n) =>
           found.get(n.name) ?? {

@@ -32,8 +32,13 @@ async function exists(path: string): Promise<boolean> {
 
 async function ask(draft: Draft, ctx: RunContext, discover: boolean): Promise<WizardAnswers> {
   const { sshDiscovery } = await import("../wizard/discover.js");
-  ctx.reporter.info("Answer each question, or press Enter for the suggested value. Ctrl-C stops without writing anything.");
-  return askAnswers(draft, { prompter: terminalPrompter(ctx.reporter), discoverInterfaces: discover ? sshDiscovery(ctx) : undefined });
+  ctx.reporter.info(
+    "Answer each question, or press Enter for the suggested value. Ctrl-C stops without writing anything.",
+  );
+  return askAnswers(draft, {
+    prompter: terminalPrompter(ctx.reporter),
+    discoverInterfaces: discover ? sshDiscovery(ctx) : undefined,
+  });
 }
 
 /** The file's text after the full cluster.yaml checks; warnings are shown, errors stop. */
@@ -51,11 +56,19 @@ function checkedText(answers: WizardAnswers, out: string, ctx: RunContext): stri
 }
 
 /** Shows the file, asks to confirm unless --yes, and writes it. */
-async function reviewAndWrite(text: string, out: string, ctx: RunContext, question: string, replace: boolean): Promise<void> {
+async function reviewAndWrite(
+  text: string,
+  out: string,
+  ctx: RunContext,
+  question: string,
+  replace: boolean,
+): Promise<void> {
   ctx.reporter.print(`\n--- ${out} ---\n${text}`);
   if (!ctx.yes) {
     if (!ctx.interactive) {
-      throw new HactlError("USAGE", "there is no terminal to confirm on", { remedy: "Add --yes to write the file without confirming." });
+      throw new HactlError("USAGE", "there is no terminal to confirm on", {
+        remedy: "Add --yes to write the file without confirming.",
+      });
     }
     const { confirm } = await import("../ui/prompts.js");
     if (!(await confirm(question, true))) throw new HactlError("USER_ABORTED", `${out} was not written`);
@@ -64,27 +77,38 @@ async function reviewAndWrite(text: string, out: string, ctx: RunContext, questi
     await writeFile(out, text, { mode: 0o644, flag: replace ? "w" : "wx" });
   } catch (e) {
     const code = errnoCode(e) ?? "unknown error";
-    throw new HactlError("USAGE", `cannot write ${out} (${code})`, { remedy: "Choose another path with --out, or use --force to replace an existing file.", cause: e });
+    throw new HactlError("USAGE", `cannot write ${out} (${code})`, {
+      remedy: "Choose another path with --out, or use --force to replace an existing file.",
+      cause: e,
+    });
   }
 }
 
 /** Environment variables the file refers to that are not set in this shell. */
 function unsetVariables(answers: WizardAnswers): string[] {
-  const names = [...Object.values(answers.external), ...answers.nodes.map((n) => (n.auth.kind === "password" ? n.auth.env : undefined))];
+  const names = [
+    ...Object.values(answers.external),
+    ...answers.nodes.map((n) => (n.auth.kind === "password" ? n.auth.env : undefined)),
+  ];
   return [...new Set(names.filter((n): n is string => n !== undefined && !process.env[n]))];
 }
 
 export async function runInit(opts: InitOptions, ctx: RunContext): Promise<number> {
   const out = resolve(opts.out);
   if (!opts.force && (await exists(out))) {
-    throw new HactlError("USAGE", `${out} already exists`, { remedy: "Use --force to replace it, or --out to write another file." });
+    throw new HactlError("USAGE", `${out} already exists`, {
+      remedy: "Use --force to replace it, or --out to write another file.",
+    });
   }
   const draft = draftFromFlags(opts);
   const missing = missingRequired(draft);
   let answers: WizardAnswers;
   if (missing.length === 0) {
     answers = completeDraft(draft);
-    for (const name of unsetVariables(answers)) ctx.reporter.info(`${name} is not set now: export it before \`hactl install\` (only its name goes into the file).`);
+    for (const name of unsetVariables(answers))
+      ctx.reporter.info(
+        `${name} is not set now: export it before \`hactl install\` (only its name goes into the file).`,
+      );
   } else if (ctx.interactive) {
     answers = await ask(draft, ctx, opts.discover ?? true);
   } else {
@@ -107,7 +131,9 @@ export async function runWizard(opts: { out: string }, ctx: RunContext): Promise
   if (replace) {
     const { confirm } = await import("../ui/prompts.js");
     if (!(await confirm(`${out} exists. Answer the questions and replace it?`, false))) {
-      throw new HactlError("USER_ABORTED", `${out} was kept`, { remedy: `To install from it: hactl install -f ${opts.out}` });
+      throw new HactlError("USER_ABORTED", `${out} was kept`, {
+        remedy: `To install from it: hactl install -f ${opts.out}`,
+      });
     }
   }
   const answers = await ask({}, ctx, true);

@@ -13,7 +13,14 @@ import { execa } from "execa";
 import { HactlError } from "../core/errors.js";
 import { writeFileAtomic } from "../core/local-file.js";
 import { readTar, tarHeader, tarPadding, TAR_END } from "../phases/tar.js";
-import { bundleManifestSchema, checksumLine, MANIFEST_NAME, parseChecksumLine, type BundleFile, type BundleManifest } from "./manifest.js";
+import {
+  bundleManifestSchema,
+  checksumLine,
+  MANIFEST_NAME,
+  parseChecksumLine,
+  type BundleFile,
+  type BundleManifest,
+} from "./manifest.js";
 
 const DOWNLOAD_TIMEOUT_MS = 30 * 60_000;
 
@@ -28,7 +35,10 @@ export async function snapDownload(name: string, channel: string | undefined, di
   const args = ["download", name, ...(channel ? [`--channel=${channel}`] : []), `--target-directory=${dir}`];
   const r = await execa("snap", args, { reject: false, timeout: DOWNLOAD_TIMEOUT_MS, stdin: "ignore" });
   if (r.failed || r.exitCode !== 0) {
-    const why = "code" in r && r.code === "ENOENT" ? "snap is not installed on this machine" : `${r.stderr || r.stdout}`.trim() || `exit ${r.exitCode ?? "?"}`;
+    const why =
+      "code" in r && r.code === "ENOENT"
+        ? "snap is not installed on this machine"
+        : `${r.stderr || r.stdout}`.trim() || `exit ${r.exitCode ?? "?"}`;
     throw new HactlError("COMMAND_FAILED", `snap ${args.join(" ")} failed: ${why}`, {
       remedy: "Run hactl bundle on a machine with snapd that reaches the snap store (snap download needs no root).",
     });
@@ -62,7 +72,11 @@ export async function withTempDir<T>(work: (dir: string) => Promise<T>): Promise
  * Writes the bundle to `out` (through a temporary file renamed into place) and then `out`.sha256;
  * returns the bundle's size and sha256.
  */
-export async function writeBundle(out: string, manifest: BundleManifest, dir: string): Promise<{ size: number; sha256: string }> {
+export async function writeBundle(
+  out: string,
+  manifest: BundleManifest,
+  dir: string,
+): Promise<{ size: number; sha256: string }> {
   const tmp = `${out}.hactl-partial`;
   const mtime = Date.now();
   const file = createWriteStream(tmp, { mode: 0o644 });
@@ -121,7 +135,8 @@ export async function openBundle(path: string): Promise<LocalBundle> {
   const recorded = parseChecksumLine(await readFile(`${path}.sha256`, "utf8").catch(() => ""));
   if (!recorded) throw bundleError(path, `has no checksum file ${path}.sha256`);
   const actual = await sha256File(path);
-  if (actual !== recorded) throw bundleError(path, `is damaged: its sha256 is ${actual}, ${basename(path)}.sha256 says ${recorded}`);
+  if (actual !== recorded)
+    throw bundleError(path, `is damaged: its sha256 is ${actual}, ${basename(path)}.sha256 says ${recorded}`);
   const handle = await open(path, "r");
   let head: Buffer;
   try {
@@ -135,8 +150,13 @@ export async function openBundle(path: string): Promise<LocalBundle> {
     await handle.close();
   }
   const entry = readTar(head)[0];
-  if (entry?.name !== MANIFEST_NAME) throw bundleError(path, `does not start with ${MANIFEST_NAME} (not a hactl bundle)`);
+  if (entry?.name !== MANIFEST_NAME)
+    throw bundleError(path, `does not start with ${MANIFEST_NAME} (not a hactl bundle)`);
   const parsed = bundleManifestSchema.safeParse(JSON.parse(entry.data.toString("utf8")));
-  if (!parsed.success) throw bundleError(path, `has an invalid manifest: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw bundleError(
+      path,
+      `has an invalid manifest: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
   return { path, size, sha256: actual, manifest: parsed.data };
 }

@@ -40,7 +40,13 @@ export type BundleManifest = z.infer<typeof bundleManifestSchema>;
 
 /** `uname -m` → the architecture names snaps and Debian packages use. */
 export function debianArch(unameMachine: string): string {
-  const map: Record<string, string> = { x86_64: "amd64", aarch64: "arm64", armv7l: "armhf", ppc64le: "ppc64el", s390x: "s390x" };
+  const map: Record<string, string> = {
+    x86_64: "amd64",
+    aarch64: "arm64",
+    armv7l: "armhf",
+    ppc64le: "ppc64el",
+    s390x: "s390x",
+  };
   return map[unameMachine] ?? unameMachine;
 }
 
@@ -65,27 +71,42 @@ export interface BundleProblem {
  * Pure: what keeps this bundle from installing this spec on these nodes: another distribution or
  * version, a node of another architecture, files the install needs missing from the manifest.
  */
-export function bundleProblems(manifest: BundleManifest, spec: ClusterSpec, facts: ReadonlyMap<string, Pick<NodeFacts, "arch">>): BundleProblem[] {
+export function bundleProblems(
+  manifest: BundleManifest,
+  spec: ClusterSpec,
+  facts: ReadonlyMap<string, Pick<NodeFacts, "arch">>,
+): BundleProblem[] {
   const problems: BundleProblem[] = [];
   const want = spec.spec.distribution;
   const remake = `Make a bundle for this cluster.yaml: hactl bundle -f cluster.yaml --out FILE`;
   if (manifest.distribution.type !== want.type) {
-    problems.push({ message: `the bundle holds ${manifest.distribution.type}, cluster.yaml wants ${want.type}`, fix: remake });
+    problems.push({
+      message: `the bundle holds ${manifest.distribution.type}, cluster.yaml wants ${want.type}`,
+      fix: remake,
+    });
   }
   if (manifest.distribution.version !== want.version) {
-    problems.push({ message: `the bundle holds ${manifest.distribution.type} ${manifest.distribution.version}, cluster.yaml wants ${want.version}`, fix: remake });
+    problems.push({
+      message: `the bundle holds ${manifest.distribution.type} ${manifest.distribution.version}, cluster.yaml wants ${want.version}`,
+      fix: remake,
+    });
   }
   for (const node of spec.spec.nodes) {
     const arch = facts.get(node.name)?.arch;
     if (arch === undefined || arch === "") continue;
     if (debianArch(arch) !== manifest.platform.arch) {
-      problems.push({ node: node.name, message: `${node.name} is ${debianArch(arch)} (${arch}), the bundle is for ${manifest.platform.arch}`, fix: `Make the bundle with hactl bundle on a ${debianArch(arch)} machine (snap download fetches for the machine it runs on).` });
+      problems.push({
+        node: node.name,
+        message: `${node.name} is ${debianArch(arch)} (${arch}), the bundle is for ${manifest.platform.arch}`,
+        fix: `Make the bundle with hactl bundle on a ${debianArch(arch)} machine (snap download fetches for the machine it runs on).`,
+      });
     }
   }
   if (manifest.distribution.type === "microk8s") {
     for (const of of ["microk8s", MICROK8S_BASE]) {
       for (const kind of ["snap", "assert"] as const) {
-        if (!manifest.files.some((f) => f.of === of && f.kind === kind)) problems.push({ message: `the bundle has no ${kind} file of ${of}`, fix: remake });
+        if (!manifest.files.some((f) => f.of === of && f.kind === kind))
+          problems.push({ message: `the bundle has no ${kind} file of ${of}`, fix: remake });
       }
     }
   }
@@ -108,11 +129,29 @@ export function nodeBundleDir(bundleSha256: string): string {
 }
 
 /** Pure: the bundle's preflight lines: one ok line, or a fail line per problem (each with its fix). */
-export function bundleChecks(manifest: BundleManifest, bundleName: string, spec: ClusterSpec, facts: ReadonlyMap<string, Pick<NodeFacts, "arch">>): PreflightCheck[] {
+export function bundleChecks(
+  manifest: BundleManifest,
+  bundleName: string,
+  spec: ClusterSpec,
+  facts: ReadonlyMap<string, Pick<NodeFacts, "arch">>,
+): PreflightCheck[] {
   const problems = bundleProblems(manifest, spec, facts);
   if (problems.length === 0) {
     const { type, version } = manifest.distribution;
-    return [{ node: "workstation", check: "bundle", status: "ok", message: `${bundleName}: ${type} ${version} for linux/${manifest.platform.arch}, checksum ok` }];
+    return [
+      {
+        node: "workstation",
+        check: "bundle",
+        status: "ok",
+        message: `${bundleName}: ${type} ${version} for linux/${manifest.platform.arch}, checksum ok`,
+      },
+    ];
   }
-  return problems.map((p) => ({ node: p.node ?? "workstation", check: "bundle", status: "fail", message: p.message, fix: p.fix }));
+  return problems.map((p) => ({
+    node: p.node ?? "workstation",
+    check: "bundle",
+    status: "fail",
+    message: p.message,
+    fix: p.fix,
+  }));
 }

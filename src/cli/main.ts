@@ -14,9 +14,12 @@ function onInterrupt(): void {
   interrupts += 1;
   if (interrupts === 1) {
     process.stderr.write("\nInterrupted: stopping after the current remote step (Ctrl-C again to exit now).\n");
-    abort.abort(new HactlError("INTERRUPTED", "interrupted by Ctrl-C after the step that was running", {
-      remedy: "Run the same command again: it re-reads the cluster and finishes the job; finished steps are not repeated.",
-    }));
+    abort.abort(
+      new HactlError("INTERRUPTED", "interrupted by Ctrl-C after the step that was running", {
+        remedy:
+          "Run the same command again: it re-reads the cluster and finishes the job; finished steps are not repeated.",
+      }),
+    );
     return;
   }
   process.stderr.write("Exiting now.\n");
@@ -35,9 +38,11 @@ async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return EXIT.ok;
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help")
+        return EXIT.ok;
       if (err.exitCode === 0) return EXIT.ok;
-      if (wantsJson(argv)) process.stdout.write(`${JSON.stringify((await import("./render-error.js")).errorEvent(usageError(err)))}\n`);
+      if (wantsJson(argv))
+        process.stdout.write(`${JSON.stringify((await import("./render-error.js")).errorEvent(usageError(err)))}\n`);
       return EXIT.usage;
     }
     throw err;

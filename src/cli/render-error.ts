@@ -31,7 +31,10 @@ export function errorEvent(err: HactlError): Record<string, unknown> {
         step: err.step,
         remedy: err.remedy ?? null,
         details: err.details,
-        failures: err instanceof MultiNodeError ? err.failures.map((f) => ({ node: f.node, code: f.code, message: f.message, remedy: f.remedy })) : undefined,
+        failures:
+          err instanceof MultiNodeError
+            ? err.failures.map((f) => ({ node: f.node, code: f.code, message: f.message, remedy: f.remedy }))
+            : undefined,
         exitCode: err.exitCode,
       }),
     ),

@@ -6,7 +6,13 @@ import type { CommandBody, CommandKind } from "./commands/wrap.js";
  * Runs a command body with its output and the single error renderer; never throws. A report's error
  * with --output json is its one JSON document; a change's is its last event; text goes to stderr.
  */
-export async function runCommand(name: string, globals: GlobalOptions, body: CommandBody, kind: CommandKind, signal: AbortSignal): Promise<number> {
+export async function runCommand(
+  name: string,
+  globals: GlobalOptions,
+  body: CommandBody,
+  kind: CommandKind,
+  signal: AbortSignal,
+): Promise<number> {
   const ctx = await createRunContext(name, globals, signal, kind.report ? "document" : "events");
   try {
     return (await body(ctx)) ?? EXIT.ok;

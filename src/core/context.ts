@@ -37,7 +37,12 @@ export function defaultLogFile(command: string): string {
 }
 
 /** `json`: how --output json prints for this command (its declaration decides: a report prints one document). */
-export async function createRunContext(command: string, opts: GlobalOptions, signal: AbortSignal, json: JsonShape = "events"): Promise<RunContext> {
+export async function createRunContext(
+  command: string,
+  opts: GlobalOptions,
+  signal: AbortSignal,
+  json: JsonShape = "events",
+): Promise<RunContext> {
   const { createReporter } = await import("./output.js");
   const isTTY = Boolean(process.stdout.isTTY);
   // ora takes a noticeable share of start-up; only a terminal shows its spinner.

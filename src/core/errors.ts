@@ -114,7 +114,10 @@ export class HactlError extends Error {
   /** A copy with more lines of details (kept after the existing ones). */
   withDetails(lines: readonly string[]): HactlError {
     if (lines.length === 0) return this;
-    return new HactlError(this.code, this.message, { ...this.fields(), details: [this.details, ...lines].filter(Boolean).join("\n") });
+    return new HactlError(this.code, this.message, {
+      ...this.fields(),
+      details: [this.details, ...lines].filter(Boolean).join("\n"),
+    });
   }
 
   private fields(): HactlErrorOptions {
@@ -150,7 +153,9 @@ export class MultiNodeError extends HactlError {
 /** Why an aborted run stopped: the signal's reason when hactl gave one (Ctrl-C), else a plain INTERRUPTED. */
 export function interruptedError(signal: AbortSignal): HactlError {
   const reason: unknown = signal.reason;
-  return reason instanceof HactlError ? reason : new HactlError("INTERRUPTED", "interrupted", { remedy: "Run the same command again to finish the job." });
+  return reason instanceof HactlError
+    ? reason
+    : new HactlError("INTERRUPTED", "interrupted", { remedy: "Run the same command again to finish the job." });
 }
 
 /** Turns anything thrown into a HactlError; unknown errors are bugs and say so. */

@@ -70,7 +70,9 @@ function stageFailure(title: string, failures: readonly HactlError[]): HactlErro
     byNode.set(key, [...(byNode.get(key) ?? []), f]);
   }
   const perNode = [...byNode.values()].map(([first, ...rest]) =>
-    (first as HactlError).withDetails(rest.map((r) => `also failed on ${r.node ?? "?"}: ${r.step ?? "?"}: ${r.message}`)),
+    (first as HactlError).withDetails(
+      rest.map((r) => `also failed on ${r.node ?? "?"}: ${r.step ?? "?"}: ${r.message}`),
+    ),
   );
   if (perNode.length === 1) return perNode[0] as HactlError;
   return real.length === 1 ? (real[0] as HactlError) : new MultiNodeError(title, perNode);
@@ -106,11 +108,19 @@ async function runStep(step: Step, run: StageRun, opts: ApplyOptions, summary: A
   }
   opts.reporter.step(step.node, step.title, "start");
   await opts.onStep?.(step, "started");
-  const ctx: StepContext = { hosts: opts.hosts, signal: opts.signal, log: (line) => opts.reporter.log(step.node, line) };
+  const ctx: StepContext = {
+    hosts: opts.hosts,
+    signal: opts.signal,
+    log: (line) => opts.reporter.log(step.node, line),
+  };
   try {
     const outcome = await step.run(ctx);
     summary[outcome] += 1;
-    opts.reporter.step(step.node, outcome === "changed" ? step.title : `${step.title} (already done)`, outcome === "changed" ? "done" : "unchanged");
+    opts.reporter.step(
+      step.node,
+      outcome === "changed" ? step.title : `${step.title} (already done)`,
+      outcome === "changed" ? "done" : "unchanged",
+    );
     await opts.onStep?.(step, outcome);
     run.settle.get(step.id)?.(true);
     return true;
@@ -122,8 +132,18 @@ async function runStep(step: Step, run: StageRun, opts: ApplyOptions, summary: A
     await Promise.resolve(opts.onStep?.(step, "failed")).catch(() => undefined);
     opts.reporter.step(step.node, `${step.title}: ${e.message}`, "failed");
     // A read-only wait cut short by Ctrl-C: report the interruption itself, with its resume hint.
-    if (e.code === "INTERRUPTED" && opts.signal.aborted && opts.signal.reason instanceof HactlError) throw opts.signal.reason;
-    throw e.node ? e.inStep(step.title) : new HactlError(e.code, e.message, { node: step.node, step: step.title, remedy: e.remedy, details: e.details, retryable: e.retryable, cause: e });
+    if (e.code === "INTERRUPTED" && opts.signal.aborted && opts.signal.reason instanceof HactlError)
+      throw opts.signal.reason;
+    throw e.node
+      ? e.inStep(step.title)
+      : new HactlError(e.code, e.message, {
+          node: step.node,
+          step: step.title,
+          remedy: e.remedy,
+          details: e.details,
+          retryable: e.retryable,
+          cause: e,
+        });
   }
 }
 

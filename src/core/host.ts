@@ -57,6 +57,10 @@ export interface RemoteHost {
 /** The open connection to a node by its cluster.yaml name; a missing one is a bug in the caller (the session opens every node it plans for). */
 export function need(hosts: ReadonlyMap<string, RemoteHost>, name: string): RemoteHost {
   const host = hosts.get(name);
-  if (!host) throw new HactlError("INTERNAL", `no connection to ${name}`, { node: name, remedy: "This is a bug in hactl. Re-run with --log-file and report the log (secrets are redacted)." });
+  if (!host)
+    throw new HactlError("INTERNAL", `no connection to ${name}`, {
+      node: name,
+      remedy: "This is a bug in hactl. Re-run with --log-file and report the log (secrets are redacted).",
+    });
   return host;
 }

@@ -14,7 +14,11 @@ export interface AtomicWriteOptions {
  * to disk, which is then renamed over the target, so a crash or Ctrl-C leaves the old file or the new
  * one, never half of either. A symlink is followed, so ~/.kube/config pointing elsewhere stays a link.
  */
-export async function writeFileAtomic(path: string, content: string | Buffer, opts: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  content: string | Buffer,
+  opts: AtomicWriteOptions = {},
+): Promise<void> {
   const target = await realpath(path).catch(() => path);
   if (opts.createDir) await mkdir(dirname(target), { recursive: true, mode: 0o700 });
   const mode = opts.mode ?? (await existingMode(target)) ?? 0o644;

@@ -89,7 +89,9 @@ export function createReporter(opts: ReporterOptions): Reporter {
     if (logFile) appendFileSync(logFile, `${new Date().toISOString()} ${redact(line)}\n`, { mode: 0o600 });
   };
   const emit = (event: ProgressEvent): void => {
-    writeLog(`${event.type}${event.node ? ` [${event.node}]` : ""}${event.status ? ` ${event.status}` : ""}: ${event.message}`);
+    writeLog(
+      `${event.type}${event.node ? ` [${event.node}]` : ""}${event.status ? ` ${event.status}` : ""}: ${event.message}`,
+    );
     if (streaming) out(`${redact(JSON.stringify({ time: new Date().toISOString(), ...event }))}\n`);
   };
 
@@ -107,7 +109,10 @@ export function createReporter(opts: ReporterOptions): Reporter {
     endPhase(ok, note) {
       const text = `${phaseTitle}${note ? `: ${note}` : ""}`;
       writeLog(`phase ${ok ? "done" : "failed"}: ${text}`);
-      spinner?.stopAndPersist({ symbol: ok ? colors.green(symbols.done) : colors.red(symbols.failed), text: redact(text) });
+      spinner?.stopAndPersist({
+        symbol: ok ? colors.green(symbols.done) : colors.red(symbols.failed),
+        text: redact(text),
+      });
       spinner = undefined;
     },
     async pause(prompt) {
@@ -123,7 +128,12 @@ export function createReporter(opts: ReporterOptions): Reporter {
       emit({ type: "step", node, status, message });
       if (opts.mode !== "text") return;
       if (status === "start" && !opts.isTTY) return;
-      const mark = status === "failed" ? colors.red(symbols[status]) : status === "done" ? colors.green(symbols[status]) : symbols[status];
+      const mark =
+        status === "failed"
+          ? colors.red(symbols[status])
+          : status === "done"
+            ? colors.green(symbols[status])
+            : symbols[status];
       if (status === "start") {
         if (spinner) spinner.text = `${redact(node)}: ${redact(message)}`;
         return;

@@ -20,7 +20,17 @@ export async function forEachNode<T extends { name: string }, R>(
         results.set(item.name, await fn(item));
       } catch (err) {
         const e = asHactlError(err);
-        failures.push(e.node ? e : new HactlError(e.code, e.message, { node: item.name, remedy: e.remedy, details: e.details, retryable: e.retryable, cause: e }));
+        failures.push(
+          e.node
+            ? e
+            : new HactlError(e.code, e.message, {
+                node: item.name,
+                remedy: e.remedy,
+                details: e.details,
+                retryable: e.retryable,
+                cause: e,
+              }),
+        );
       }
     }
   };

@@ -53,7 +53,11 @@ export function planIsEmpty(plan: Plan): boolean {
 
 /** The --dry-run plan as one JSON value: per phase, its steps with node, title and what they do. */
 export function planJson(plan: Plan): unknown {
-  return plan.map((p) => ({ phase: p.title, mode: p.mode, steps: p.steps.map((s) => ({ node: s.node, title: s.title, describe: s.describe })) }));
+  return plan.map((p) => ({
+    phase: p.title,
+    mode: p.mode,
+    steps: p.steps.map((s) => ({ node: s.node, title: s.title, describe: s.describe })),
+  }));
 }
 
 /** The --dry-run view: per phase, per node, what would be done. */
@@ -62,7 +66,9 @@ export function describePlan(plan: Plan): string {
   for (const phase of plan) {
     if (phase.steps.length === 0) continue;
     const alongside = phase.alongsidePrevious && lines.length > 0 ? ", alongside the phase above" : "";
-    lines.push(`${phase.title}${phase.mode === "serial" ? " (one node at a time" : " (nodes in parallel"}${alongside})`);
+    lines.push(
+      `${phase.title}${phase.mode === "serial" ? " (one node at a time" : " (nodes in parallel"}${alongside})`,
+    );
     for (const step of phase.steps) {
       lines.push(`  ${step.node}: ${step.title}`);
       for (const d of step.describe) lines.push(`      ${d}`);

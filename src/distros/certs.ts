@@ -37,7 +37,11 @@ export const MICROK8S_CERTS: readonly CertFile[] = [
 export const MICROK8S_RENEWABLE = ["server.crt", "front-proxy-client.crt"] as const;
 
 /** kubeadm: the kubelet's serving certificate, which `kubeadm certs` does not manage. */
-export const KUBEADM_KUBELET_CERT: CertFile = { name: "kubelet.crt", kind: "kubelet", path: "/var/lib/kubelet/pki/kubelet.crt" };
+export const KUBEADM_KUBELET_CERT: CertFile = {
+  name: "kubelet.crt",
+  kind: "kubelet",
+  path: "/var/lib/kubelet/pki/kubelet.crt",
+};
 
 /**
  * Prints `PATH notAfter=...` for every readable certificate among the arguments; missing files are
@@ -132,7 +136,8 @@ export function parseCheckExpiration(text: string): CertObservation[] {
     const name = m[1] as string;
     const notAfter = parseKubeadmDate(m[2] as string);
     if (!notAfter) continue;
-    const kind: CertKind = table === "cas" ? "ca" : name.endsWith(".conf") ? "client" : (KUBEADM_KIND[name] ?? "client");
+    const kind: CertKind =
+      table === "cas" ? "ca" : name.endsWith(".conf") ? "client" : (KUBEADM_KIND[name] ?? "client");
     found.push({ name, kind, path: KUBEADM_PATH[name] ?? `/etc/kubernetes/${name}`, notAfter });
   }
   return found;

@@ -43,7 +43,9 @@ export function dbctlBackup(name: string): Command {
 export function etcdSnapshotSave(pkiFiles: readonly string[]): Command {
   const etcdctl = kubeadm
     .etcdctl("snapshot", "save", "$d/snapshot.db")
-    .argv.map((a) => (a === "$d/snapshot.db" ? '"$d/snapshot.db"' : a.startsWith("--command-timeout=") ? "--command-timeout=600s" : a))
+    .argv.map((a) =>
+      a === "$d/snapshot.db" ? '"$d/snapshot.db"' : a.startsWith("--command-timeout=") ? "--command-timeout=600s" : a,
+    )
     .join(" ");
   const script = [
     `d=$(mktemp -d ${REMOTE_BACKUP_PREFIX}XXXXXX) || exit 1`,
@@ -66,7 +68,11 @@ export function etcdSnapshotStatus(path: string): Command {
 
 /** Removes a backup working directory (only one hactl made). */
 export function removeBackupDir(dir: string): Command {
-  return { argv: ["sh", "-c", 'case "$1" in /tmp/hactl-backup.*) rm -rf -- "$1";; esac', "hactl-cleanup", dir], sudo: true, timeoutMs: 60_000 };
+  return {
+    argv: ["sh", "-c", 'case "$1" in /tmp/hactl-backup.*) rm -rf -- "$1";; esac', "hactl-cleanup", dir],
+    sudo: true,
+    timeoutMs: 60_000,
+  };
 }
 
 export interface BackupRun {
@@ -103,7 +109,11 @@ export function dbctlArchiveName(lines: readonly string[]): string | undefined {
 
 /** `microk8s dbctl restore NAME.tar.gz` in the staging directory (dbctl finds the keys by the file's name). */
 export function dbctlRestore(fileName: string): Command {
-  return { argv: ["sh", "-c", 'cd "$1" && exec microk8s dbctl restore "$2"', "hactl-restore", REMOTE_RESTORE_DIR, fileName], sudo: true, timeoutMs: 30 * 60_000 };
+  return {
+    argv: ["sh", "-c", 'cd "$1" && exec microk8s dbctl restore "$2"', "hactl-restore", REMOTE_RESTORE_DIR, fileName],
+    sudo: true,
+    timeoutMs: 30 * 60_000,
+  };
 }
 
 export interface DbctlRestoreResult {
@@ -136,10 +146,13 @@ export interface SnapshotStatus {
 
 /** `etcdctl snapshot status -w json`: {"hash":..,"revision":..,"totalKey":..,"totalSize":..}. */
 export function parseSnapshotStatus(stdout: string): SnapshotStatus {
-  const o = parseRemote("etcdctl snapshot status -w json", stdout, z.record(z.string(), z.unknown())) as Partial<Record<keyof SnapshotStatus, unknown>>;
+  const o = parseRemote("etcdctl snapshot status -w json", stdout, z.record(z.string(), z.unknown())) as Partial<
+    Record<keyof SnapshotStatus, unknown>
+  >;
   const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : NaN);
   const s = { revision: num(o.revision), totalKey: num(o.totalKey), totalSize: num(o.totalSize) };
-  if (Object.values(s).some(Number.isNaN)) throw unexpectedOutput("etcdctl snapshot status -w json", "numbers in revision, totalKey and totalSize");
+  if (Object.values(s).some(Number.isNaN))
+    throw unexpectedOutput("etcdctl snapshot status -w json", "numbers in revision, totalKey and totalSize");
   return s;
 }
 
@@ -196,7 +209,11 @@ export function kubeadmRestoreEtcd(m: EtcdRestoreMember): Command {
     'touch "$marker"',
     'echo "restored"',
   ].join("\n");
-  return { argv: ["sh", "-c", script, "hactl-etcd-restore", KUBEADM_SNAPSHOT, m.name, m.initialCluster, m.peerUrl, m.token], sudo: true, timeoutMs: 15 * 60_000 };
+  return {
+    argv: ["sh", "-c", script, "hactl-etcd-restore", KUBEADM_SNAPSHOT, m.name, m.initialCluster, m.peerUrl, m.token],
+    sudo: true,
+    timeoutMs: 15 * 60_000,
+  };
 }
 
 /** Puts one moved static-pod manifest back (the kubelet starts it) and waits for its port. */
@@ -212,5 +229,13 @@ export function kubeadmStartComponent(component: "etcd" | "kube-apiserver"): Com
 
 /** After a finished restore: the staged snapshot, the marker and the old data go. */
 export function kubeadmRestoreCleanup(): Command {
-  return { argv: ["sh", "-c", `rm -rf ${KUBEADM_SNAPSHOT} /var/lib/etcd/member.hactl-old /var/lib/etcd/.hactl-restored-*; rmdir ${KUBEADM_RESTORE_DIR} 2>/dev/null; true`], sudo: true, timeoutMs: 60_000 };
+  return {
+    argv: [
+      "sh",
+      "-c",
+      `rm -rf ${KUBEADM_SNAPSHOT} /var/lib/etcd/member.hactl-old /var/lib/etcd/.hactl-restored-*; rmdir ${KUBEADM_RESTORE_DIR} 2>/dev/null; true`,
+    ],
+    sudo: true,
+    timeoutMs: 60_000,
+  };
 }

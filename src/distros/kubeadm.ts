@@ -27,7 +27,15 @@ const ETCD_PKI = "/etc/kubernetes/pki/etcd";
 export const kubeadm = {
   /** kubeadm init from a config file; the token and certificate key are not printed. */
   init: (configPath: string): Command => ({
-    argv: ["kubeadm", "init", "--config", configPath, "--upload-certs", "--skip-token-print", "--skip-certificate-key-print"],
+    argv: [
+      "kubeadm",
+      "init",
+      "--config",
+      configPath,
+      "--upload-certs",
+      "--skip-token-print",
+      "--skip-certificate-key-print",
+    ],
     sudo: true,
     timeoutMs: 15 * 60_000,
   }),
@@ -38,16 +46,41 @@ export const kubeadm = {
     timeoutMs: 120_000,
   }),
   /** Re-encrypts the control-plane certificates under a new key and prints it. */
-  uploadCerts: (): Command => ({ argv: ["kubeadm", "init", "phase", "upload-certs", "--upload-certs"], sudo: true, timeoutMs: 120_000 }),
-  join: (configPath: string): Command => ({ argv: ["kubeadm", "join", "--config", configPath], sudo: true, timeoutMs: 10 * 60_000 }),
+  uploadCerts: (): Command => ({
+    argv: ["kubeadm", "init", "phase", "upload-certs", "--upload-certs"],
+    sudo: true,
+    timeoutMs: 120_000,
+  }),
+  join: (configPath: string): Command => ({
+    argv: ["kubeadm", "join", "--config", configPath],
+    sudo: true,
+    timeoutMs: 10 * 60_000,
+  }),
   reset: (): Command => ({ argv: ["kubeadm", "reset", "-f"], sudo: true, timeoutMs: 5 * 60_000 }),
   versionShort: (): Command => ({ argv: ["kubeadm", "version", "-o", "short"], timeoutMs: 60_000 }),
-  kubectl: (...args: string[]): Command => ({ argv: ["kubectl", "--kubeconfig", ADMIN_CONF, ...args], sudo: true, timeoutMs: 120_000 }),
+  kubectl: (...args: string[]): Command => ({
+    argv: ["kubectl", "--kubeconfig", ADMIN_CONF, ...args],
+    sudo: true,
+    timeoutMs: 120_000,
+  }),
   /** `kubectl apply -f -` with the manifest on stdin. */
-  applyStdin: (manifest: string): Command => ({ argv: ["kubectl", "--kubeconfig", ADMIN_CONF, "apply", "-f", "-"], sudo: true, stdin: manifest, timeoutMs: 300_000 }),
+  applyStdin: (manifest: string): Command => ({
+    argv: ["kubectl", "--kubeconfig", ADMIN_CONF, "apply", "-f", "-"],
+    sudo: true,
+    stdin: manifest,
+    timeoutMs: 300_000,
+  }),
   /** The helm binary hactl uploaded (spec.distribution.helm), with the admin kubeconfig. */
-  helm: (...args: string[]): Command => ({ argv: [KUBEADM_HELM_PATH, "--kubeconfig", ADMIN_CONF, ...args], sudo: true, timeoutMs: 15 * 60_000 }),
-  applyUrl: (url: string): Command => ({ argv: ["kubectl", "--kubeconfig", ADMIN_CONF, "apply", "-f", url], sudo: true, timeoutMs: 300_000 }),
+  helm: (...args: string[]): Command => ({
+    argv: [KUBEADM_HELM_PATH, "--kubeconfig", ADMIN_CONF, ...args],
+    sudo: true,
+    timeoutMs: 15 * 60_000,
+  }),
+  applyUrl: (url: string): Command => ({
+    argv: ["kubectl", "--kubeconfig", ADMIN_CONF, "apply", "-f", url],
+    sudo: true,
+    timeoutMs: 300_000,
+  }),
   /** etcdctl v3 against the node's own stacked member, with the kubeadm etcd certificates. */
   etcdctl: (...args: string[]): Command => ({
     argv: [
@@ -66,14 +99,19 @@ export const kubeadm = {
   }),
   /** Which kubeadm files the node has: one line each of kubelet, admin, etcd. */
   files: (): Command => ({
-    argv: ["sh", "-c", `test -f ${KUBELET_CONF} && echo kubelet; test -f ${ADMIN_CONF} && echo admin; test -f /etc/kubernetes/manifests/etcd.yaml && echo etcd; true`],
+    argv: [
+      "sh",
+      "-c",
+      `test -f ${KUBELET_CONF} && echo kubelet; test -f ${ADMIN_CONF} && echo admin; test -f /etc/kubernetes/manifests/etcd.yaml && echo etcd; true`,
+    ],
     sudo: true,
     timeoutMs: 30_000,
   }),
 };
 
 /** The bundled CNI when spec.distribution.cni.manifest is not set. */
-export const CALICO_MANIFEST_URL = "https://raw.githubusercontent.com/projectcalico/calico/v3.27.3/manifests/calico.yaml";
+export const CALICO_MANIFEST_URL =
+  "https://raw.githubusercontent.com/projectcalico/calico/v3.27.3/manifests/calico.yaml";
 
 export interface JoinCommand {
   endpoint: string;
@@ -97,9 +135,21 @@ export function parseJoinCommand(stdout: string): JoinCommand {
     if (words[i] === "--token") token = words[++i] ?? "";
     else if (words[i] === "--discovery-token-ca-cert-hash") hashes.push(words[++i] ?? "");
   }
-  if (!/^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(token)) throw unexpectedOutput("kubeadm token create --print-join-command", "a bootstrap token (--token abcdef.0123456789abcdef) in the join command");
-  if (!/^[^\s:]+:\d+$/.test(endpoint)) throw unexpectedOutput("kubeadm token create --print-join-command", "the API endpoint (HOST:PORT) after `kubeadm join`");
-  if (hashes.length === 0 || hashes.some((h) => !/^sha256:[0-9a-f]{64}$/.test(h))) throw unexpectedOutput("kubeadm token create --print-join-command", "--discovery-token-ca-cert-hash sha256:<64 hex digits>");
+  if (!/^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(token))
+    throw unexpectedOutput(
+      "kubeadm token create --print-join-command",
+      "a bootstrap token (--token abcdef.0123456789abcdef) in the join command",
+    );
+  if (!/^[^\s:]+:\d+$/.test(endpoint))
+    throw unexpectedOutput(
+      "kubeadm token create --print-join-command",
+      "the API endpoint (HOST:PORT) after `kubeadm join`",
+    );
+  if (hashes.length === 0 || hashes.some((h) => !/^sha256:[0-9a-f]{64}$/.test(h)))
+    throw unexpectedOutput(
+      "kubeadm token create --print-join-command",
+      "--discovery-token-ca-cert-hash sha256:<64 hex digits>",
+    );
   return { endpoint, token, caCertHashes: hashes };
 }
 
@@ -108,13 +158,19 @@ export function parseCertificateKey(stdout: string): string {
   const lines = stdout.split("\n").map((l) => l.trim());
   const at = lines.findIndex((l) => /Using certificate key:$/.test(l));
   const key = at >= 0 ? lines.slice(at + 1).find((l) => l.length > 0) : undefined;
-  if (!key || !/^[0-9a-f]{64}$/.test(key)) throw unexpectedOutput("kubeadm init phase upload-certs --upload-certs", "64 hex digits on the line after \"Using certificate key:\"");
+  if (!key || !/^[0-9a-f]{64}$/.test(key))
+    throw unexpectedOutput(
+      "kubeadm init phase upload-certs --upload-certs",
+      '64 hex digits on the line after "Using certificate key:"',
+    );
   return key;
 }
 
 /** The join failed because the kubeadm-certs Secret (certificate key) expired or was replaced. */
 export function isCertKeyExpired(output: string): boolean {
-  return /Secret "kubeadm-certs" was not found|This Secret might have expired|error downloading certs|error decoding certificate key/.test(output);
+  return /Secret "kubeadm-certs" was not found|This Secret might have expired|error downloading certs|error decoding certificate key/.test(
+    output,
+  );
 }
 
 export interface EtcdMember {
@@ -212,10 +268,17 @@ export function joinConfiguration(j: JoinConfigInput): string {
   const doc = {
     apiVersion: kubeadmApiVersion(j.version),
     kind: "JoinConfiguration",
-    discovery: { bootstrapToken: { apiServerEndpoint: j.join.endpoint, token: j.join.token, caCertHashes: j.join.caCertHashes } },
+    discovery: {
+      bootstrapToken: { apiServerEndpoint: j.join.endpoint, token: j.join.token, caCertHashes: j.join.caCertHashes },
+    },
     nodeRegistration: { name: j.nodeName },
     ...(j.certificateKey !== undefined
-      ? { controlPlane: { certificateKey: j.certificateKey, localAPIEndpoint: { advertiseAddress: j.address, bindPort: KUBEADM_API_PORT } } }
+      ? {
+          controlPlane: {
+            certificateKey: j.certificateKey,
+            localAPIEndpoint: { advertiseAddress: j.address, bindPort: KUBEADM_API_PORT },
+          },
+        }
       : {}),
   };
   return toYaml(doc);

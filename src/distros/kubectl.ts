@@ -45,7 +45,13 @@ const deploymentList = z.object({
     z.object({
       metadata: z.object({ name: z.string(), namespace: z.string().optional() }),
       spec: z.object({ replicas: z.number().optional() }).optional(),
-      status: z.object({ readyReplicas: z.number().optional(), replicas: z.number().optional(), updatedReplicas: z.number().optional() }).optional(),
+      status: z
+        .object({
+          readyReplicas: z.number().optional(),
+          replicas: z.number().optional(),
+          updatedReplicas: z.number().optional(),
+        })
+        .optional(),
     }),
   ),
 });

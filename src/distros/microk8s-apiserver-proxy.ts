@@ -78,12 +78,16 @@ export function withRefreshDisabled(args: string): string {
   const lines = args.split("\n");
   if (lines.at(-1) === "") lines.pop();
   const at = lines.findIndex((l) => REFRESH.test(l));
-  const kept = lines.filter((l, i) => i === at || !REFRESH.test(l)).map((l) => (REFRESH.test(l) ? "--refresh-interval 0s" : l));
+  const kept = lines
+    .filter((l, i) => i === at || !REFRESH.test(l))
+    .map((l) => (REFRESH.test(l) ? "--refresh-interval 0s" : l));
   return [...kept, ...(at < 0 ? ["--refresh-interval 0s"] : []), ""].join("\n");
 }
 
 /** Whether a worker's proxy already sends everything to `endpoint` and never rewrites that. */
 export function proxyPointsAt(provider: string | undefined, args: string | undefined, endpoint: string): boolean {
   const servers = provider === undefined ? undefined : providerServers(provider);
-  return servers?.length === 1 && servers[0] === endpoint && args !== undefined && isZeroDuration(refreshInterval(args));
+  return (
+    servers?.length === 1 && servers[0] === endpoint && args !== undefined && isZeroDuration(refreshInterval(args))
+  );
 }

@@ -42,7 +42,12 @@ export const microk8s = {
     sudo: true,
     timeoutMs: (timeoutSeconds + 30) * 1000,
   }),
-  statusYaml: (): Command => ({ argv: ["microk8s", "status", "--format", "yaml"], sudo: true, timeoutMs: 60_000, okCodes: [0, 1] }),
+  statusYaml: (): Command => ({
+    argv: ["microk8s", "status", "--format", "yaml"],
+    sudo: true,
+    timeoutMs: 60_000,
+    okCodes: [0, 1],
+  }),
   /** A single-use token (the default --token-ttl -1); JSON so the URL list parses reliably. */
   addNode: (): Command => ({ argv: ["microk8s", "add-node", "--format", "json"], sudo: true, timeoutMs: 60_000 }),
   /**

@@ -8,13 +8,24 @@ import { HactlError } from "../core/errors.js";
  * "node-2: `kubeadm token create --print-join-command` printed … expected …" rather than "a bug in hactl".
  */
 export function unexpectedOutput(command: string, expected: string, remedy?: string): HactlError {
-  return new HactlError("UNEXPECTED_OUTPUT", `\`${command}\` printed something hactl cannot read: expected ${expected}`, {
-    remedy: remedy ?? `Run \`${command}\` on the node by hand and compare it with the tool's documented output; another version of the tool may print it differently.`,
-  });
+  return new HactlError(
+    "UNEXPECTED_OUTPUT",
+    `\`${command}\` printed something hactl cannot read: expected ${expected}`,
+    {
+      remedy:
+        remedy ??
+        `Run \`${command}\` on the node by hand and compare it with the tool's documented output; another version of the tool may print it differently.`,
+    },
+  );
 }
 
 /** Parses a tool's JSON (or YAML) output against its schema, or fails with `unexpectedOutput`. */
-export function parseRemote<T extends z.ZodType>(command: string, stdout: string, schema: T, format: "json" | "yaml" = "json"): z.infer<T> {
+export function parseRemote<T extends z.ZodType>(
+  command: string,
+  stdout: string,
+  schema: T,
+  format: "json" | "yaml" = "json",
+): z.infer<T> {
   let raw: unknown;
   try {
     raw = format === "json" ? JSON.parse(stdout) : (parseYaml(stdout) ?? {});
@@ -24,7 +35,10 @@ export function parseRemote<T extends z.ZodType>(command: string, stdout: string
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    throw unexpectedOutput(command, first ? `${first.path.join(".") || "the document"}: ${first.message}` : "a document of the documented shape");
+    throw unexpectedOutput(
+      command,
+      first ? `${first.path.join(".") || "the document"}: ${first.message}` : "a document of the documented shape",
+    );
   }
   return parsed.data;
 }

@@ -1,7 +1,14 @@
 import type { Command } from "../core/command.js";
 import type { RemoteHost } from "../core/host.js";
 import { asHactlError } from "../core/errors.js";
-import { KUBEADM_KUBELET_CERT, MICROK8S_CERTS, enddatesCommand, parseCheckExpiration, parseEnddates, type CertObservation } from "../distros/certs.js";
+import {
+  KUBEADM_KUBELET_CERT,
+  MICROK8S_CERTS,
+  enddatesCommand,
+  parseCheckExpiration,
+  parseEnddates,
+  type CertObservation,
+} from "../distros/certs.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 
 export interface GatheredCerts {
@@ -13,12 +20,18 @@ export interface GatheredCerts {
 const CHECK_EXPIRATION: Command = { argv: ["kubeadm", "certs", "check-expiration"], sudo: true, timeoutMs: 60_000 };
 
 /** One node's certificates: openssl on the files (MicroK8s), kubeadm's own check plus the kubelet's. */
-async function nodeCerts(host: RemoteHost, node: NodeSpec, distribution: ClusterSpec["spec"]["distribution"]["type"]): Promise<CertObservation[]> {
+async function nodeCerts(
+  host: RemoteHost,
+  node: NodeSpec,
+  distribution: ClusterSpec["spec"]["distribution"]["type"],
+): Promise<CertObservation[]> {
   if (distribution === "microk8s") {
     const r = await host.run(enddatesCommand(MICROK8S_CERTS.map((c) => c.path)));
     return parseEnddates(r.stdout, MICROK8S_CERTS);
   }
-  const kubelet = parseEnddates((await host.run(enddatesCommand([KUBEADM_KUBELET_CERT.path]))).stdout, [KUBEADM_KUBELET_CERT]);
+  const kubelet = parseEnddates((await host.run(enddatesCommand([KUBEADM_KUBELET_CERT.path]))).stdout, [
+    KUBEADM_KUBELET_CERT,
+  ]);
   if (node.role !== "control-plane") return kubelet;
   const r = await host.run(CHECK_EXPIRATION);
   return [...parseCheckExpiration(r.stdout), ...kubelet];
@@ -28,7 +41,11 @@ async function nodeCerts(host: RemoteHost, node: NodeSpec, distribution: Cluster
  * Read-only: every reachable node's certificates, in parallel. A node where nothing could be read (not
  * installed, or the tool failed) is reported as unreadable, never silently skipped.
  */
-export async function gatherCertificates(spec: ClusterSpec, hosts: ReadonlyMap<string, RemoteHost>, unreachable: ReadonlySet<string>): Promise<GatheredCerts> {
+export async function gatherCertificates(
+  spec: ClusterSpec,
+  hosts: ReadonlyMap<string, RemoteHost>,
+  unreachable: ReadonlySet<string>,
+): Promise<GatheredCerts> {
   const observed = new Map<string, CertObservation[]>();
   const unreadable = new Map<string, string>();
   await Promise.all(
@@ -40,7 +57,8 @@ export async function gatherCertificates(spec: ClusterSpec, hosts: ReadonlyMap<s
       }
       try {
         const certs = await nodeCerts(host, node, spec.spec.distribution.type);
-        if (certs.length === 0) unreadable.set(node.name, `no certificate found (is ${spec.spec.distribution.type} installed?)`);
+        if (certs.length === 0)
+          unreadable.set(node.name, `no certificate found (is ${spec.spec.distribution.type} installed?)`);
         else observed.set(node.name, certs);
       } catch (err) {
         unreadable.set(node.name, asHactlError(err).message);

@@ -30,20 +30,37 @@ const PROBE = `${TCP_PROBE_FN}
 for ep in "$@"; do ( if tcp_probe "\${ep%:*}" "\${ep##*:}"; then echo "up $ep"; else echo "down $ep"; fi ) & done; wait`;
 
 /** Reads each LB machine's config, and probes every backend from that machine (its own view). */
-export async function observeLoadBalancers(hosts: ReadonlyMap<string, RemoteHost>, machines: readonly { name: string }[]): Promise<LbObservation[]> {
+export async function observeLoadBalancers(
+  hosts: ReadonlyMap<string, RemoteHost>,
+  machines: readonly { name: string }[],
+): Promise<LbObservation[]> {
   const seen: LbObservation[] = [];
-  await forEachNode("Read load balancers", machines.filter((m) => hosts.has(m.name)), async (m) => {
-    const host = hosts.get(m.name) as RemoteHost;
-    for (const c of CONFIGS) {
-      const config = await host.readFile(c.path, { sudo: true });
-      const endpoints = config ? parseBackends(config) : [];
-      if (endpoints.length === 0) continue;
-      const active = (await host.exec({ argv: ["systemctl", "is-active", c.service], sudo: true })).code === 0;
-      const probe = await host.exec({ argv: ["sh", "-c", PROBE, "hactl-probe", ...endpoints], timeoutMs: 60_000 });
-      const up = new Set(probe.stdout.split("\n").filter((l) => l.startsWith("up ")).map((l) => l.slice(3)));
-      seen.push({ machine: m.name, service: c.service, active, backends: endpoints.map((endpoint) => ({ endpoint, up: up.has(endpoint) })) });
-    }
-  });
+  await forEachNode(
+    "Read load balancers",
+    machines.filter((m) => hosts.has(m.name)),
+    async (m) => {
+      const host = hosts.get(m.name) as RemoteHost;
+      for (const c of CONFIGS) {
+        const config = await host.readFile(c.path, { sudo: true });
+        const endpoints = config ? parseBackends(config) : [];
+        if (endpoints.length === 0) continue;
+        const active = (await host.exec({ argv: ["systemctl", "is-active", c.service], sudo: true })).code === 0;
+        const probe = await host.exec({ argv: ["sh", "-c", PROBE, "hactl-probe", ...endpoints], timeoutMs: 60_000 });
+        const up = new Set(
+          probe.stdout
+            .split("\n")
+            .filter((l) => l.startsWith("up "))
+            .map((l) => l.slice(3)),
+        );
+        seen.push({
+          machine: m.name,
+          service: c.service,
+          active,
+          backends: endpoints.map((endpoint) => ({ endpoint, up: up.has(endpoint) })),
+        });
+      }
+    },
+  );
   return seen.sort((a, b) => a.machine.localeCompare(b.machine));
 }
 
@@ -60,10 +77,18 @@ export async function findVipHolders(hosts: ReadonlyMap<string, RemoteHost>, vip
 }
 
 /** Every load-balancer machine of the spec observed, and who holds the VIP and the web VIP (when there are). */
-export async function observeFrontends(spec: ClusterSpec, hosts: ReadonlyMap<string, RemoteHost>): Promise<{ loadBalancers: LbObservation[]; vipHolders?: string[]; webVipHolders?: string[] }> {
+export async function observeFrontends(
+  spec: ClusterSpec,
+  hosts: ReadonlyMap<string, RemoteHost>,
+): Promise<{ loadBalancers: LbObservation[]; vipHolders?: string[]; webVipHolders?: string[] }> {
   const lb = spec.spec.loadBalancer;
   const onNodes = lb.mode === "keepalived-haproxy";
-  const machines = lb.mode === "external" ? (lb.external?.hosts ?? []) : onNodes ? spec.spec.nodes.filter((n) => n.role === "control-plane" || (lb.web.vip !== undefined && n.gateway === true)) : [];
+  const machines =
+    lb.mode === "external"
+      ? (lb.external?.hosts ?? [])
+      : onNodes
+        ? spec.spec.nodes.filter((n) => n.role === "control-plane" || (lb.web.vip !== undefined && n.gateway === true))
+        : [];
   const webVip = onNodes && lb.web.enabled ? lb.web.vip : undefined;
   const [loadBalancers, vipHolders, webVipHolders] = await Promise.all([
     observeLoadBalancers(hosts, machines),

@@ -20,10 +20,15 @@ export function parseSnapList(stdout: string): DistributionVersion {
 /** `kubeadm version -o short` prints "v1.36.5". */
 export function parseKubeadmShort(stdout: string): DistributionVersion {
   const version = /^v?\d+\.\d+\.\d+\S*$/.exec(stdout.trim())?.[0];
-  return version ? { installed: true, version: version.startsWith("v") ? version : `v${version}` } : { installed: false };
+  return version
+    ? { installed: true, version: version.startsWith("v") ? version : `v${version}` }
+    : { installed: false };
 }
 
-export async function distributionVersion(host: RemoteHost, distribution: "microk8s" | "kubeadm"): Promise<DistributionVersion> {
+export async function distributionVersion(
+  host: RemoteHost,
+  distribution: "microk8s" | "kubeadm",
+): Promise<DistributionVersion> {
   if (distribution === "microk8s") {
     const res = await host.exec(microk8s.isInstalled());
     return res.code === 0 ? parseSnapList(res.stdout) : { installed: false };

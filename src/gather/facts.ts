@@ -113,16 +113,31 @@ export function parseFacts(stdout: string): NodeFacts {
     const key = line.slice(0, eq);
     const value = line.slice(eq + 1).trim();
     switch (key) {
-      case "os_id": facts.osId = value; break;
-      case "os_version": facts.osVersion = value; break;
-      case "arch": facts.arch = value; break;
-      case "hostname": facts.hostname = value; break;
-      case "cpus": facts.cpus = Number(value) || 0; break;
-      case "mem_kib": facts.memoryMiB = Math.floor((Number(value) || 0) / 1024); break;
-      case "disk_kib": facts.diskGiB = Math.floor((Number(value) || 0) / 1024 / 1024); break;
+      case "os_id":
+        facts.osId = value;
+        break;
+      case "os_version":
+        facts.osVersion = value;
+        break;
+      case "arch":
+        facts.arch = value;
+        break;
+      case "hostname":
+        facts.hostname = value;
+        break;
+      case "cpus":
+        facts.cpus = Number(value) || 0;
+        break;
+      case "mem_kib":
+        facts.memoryMiB = Math.floor((Number(value) || 0) / 1024);
+        break;
+      case "disk_kib":
+        facts.diskGiB = Math.floor((Number(value) || 0) / 1024 / 1024);
+        break;
       case "addr": {
         const [iface, cidr] = value.split(" ");
-        if (iface && cidr) facts.interfaces.set(iface, [...(facts.interfaces.get(iface) ?? []), cidr.split("/")[0] ?? cidr]);
+        if (iface && cidr)
+          facts.interfaces.set(iface, [...(facts.interfaces.get(iface) ?? []), cidr.split("/")[0] ?? cidr]);
         break;
       }
       case "listen": {
@@ -130,17 +145,29 @@ export function parseFacts(stdout: string): NodeFacts {
         if (port > 0) facts.listening.add(port);
         break;
       }
-      case "has": facts.commands.add(value); break;
+      case "has":
+        facts.commands.add(value);
+        break;
       case "resolves": {
         const [name, ip] = value.split(" ");
         if (name && ip) facts.resolves.set(name, ip);
         break;
       }
-      case "lookup_timeout": if (value) facts.lookupTimeouts.push(value); break;
-      case "nameserver": if (value) facts.nameservers.push(value); break;
-      case "reach": facts.reachable.add(value); break;
-      case "nonlocal_bind": facts.nonlocalBind = value === "1"; break;
-      case "hostsblock": facts.hostsBlock.push(line.slice(eq + 1)); break;
+      case "lookup_timeout":
+        if (value) facts.lookupTimeouts.push(value);
+        break;
+      case "nameserver":
+        if (value) facts.nameservers.push(value);
+        break;
+      case "reach":
+        facts.reachable.add(value);
+        break;
+      case "nonlocal_bind":
+        facts.nonlocalBind = value === "1";
+        break;
+      case "hostsblock":
+        facts.hostsBlock.push(line.slice(eq + 1));
+        break;
     }
   }
   return facts;
@@ -177,7 +204,11 @@ export async function measureClock(host: RemoteHost, now: () => number = Date.no
   return best ?? { offsetMs: 0, errorMs: Number.POSITIVE_INFINITY };
 }
 
-export async function gatherFacts(host: RemoteHost, names: readonly string[], probes: readonly string[]): Promise<NodeFacts> {
+export async function gatherFacts(
+  host: RemoteHost,
+  names: readonly string[],
+  probes: readonly string[],
+): Promise<NodeFacts> {
   const clock = await measureClock(host);
   const facts = parseFacts((await host.run(factsCommand(names, probes))).stdout);
   return { ...facts, clockSkewMs: clock.offsetMs, clockErrorMs: clock.errorMs };

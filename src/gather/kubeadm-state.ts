@@ -25,7 +25,10 @@ export function parseFiles(stdout: string): { kubelet: boolean; admin: boolean; 
   return { kubelet: words.has("kubelet"), admin: words.has("admin"), etcd: words.has("etcd") };
 }
 
-export async function gatherKubeadmState(hosts: ReadonlyMap<string, RemoteHost>, nodes: readonly NodeSpec[]): Promise<KubeadmClusterState> {
+export async function gatherKubeadmState(
+  hosts: ReadonlyMap<string, RemoteHost>,
+  nodes: readonly NodeSpec[],
+): Promise<KubeadmClusterState> {
   const installed = new Set<string>();
   const admins = new Set<string>();
   await forEachNode("Read kubeadm state", nodes, async (node) => {
@@ -66,7 +69,10 @@ export function hasVotingMember(state: Pick<KubeadmClusterState, "members">, add
  * A node is a full member when Kubernetes lists it and, for a control plane, etcd has a voting member
  * at its address.
  */
-export function isKubeadmMember(state: Pick<KubeadmClusterState, "kubeNodes" | "members" | "leader">, node: NodeSpec): boolean {
+export function isKubeadmMember(
+  state: Pick<KubeadmClusterState, "kubeNodes" | "members" | "leader">,
+  node: NodeSpec,
+): boolean {
   if (node.name === state.leader) return true;
   if (!state.kubeNodes.some((k) => k.name === node.name)) return false;
   return node.role === "worker" || hasVotingMember(state, node.address);

@@ -8,7 +8,10 @@ import { appliedStamp, stampPath } from "../lb/applied-stamp.js";
  * services are not running, or whose services never loaded these files (no matching applied stamp).
  * Only these get an LB step, so a finished cluster plans nothing.
  */
-export async function lbMachinesOutOfDate(hosts: ReadonlyMap<string, RemoteHost>, files: ReadonlyMap<string, readonly RenderedConfig[]>): Promise<Set<string>> {
+export async function lbMachinesOutOfDate(
+  hosts: ReadonlyMap<string, RemoteHost>,
+  files: ReadonlyMap<string, readonly RenderedConfig[]>,
+): Promise<Set<string>> {
   const stale = new Set<string>();
   const machines = [...files.keys()].filter((m) => hosts.has(m)).map((name) => ({ name }));
   await forEachNode("Read load-balancer configs", machines, async ({ name }) => {

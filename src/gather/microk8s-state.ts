@@ -1,6 +1,13 @@
 import { need, type RemoteHost } from "../core/host.js";
 import { forEachNode } from "../core/parallel.js";
-import { datastoreIp, microk8s, parseSnapList, parseStatus, type Microk8sStatus, type SnapInfo } from "../distros/microk8s.js";
+import {
+  datastoreIp,
+  microk8s,
+  parseSnapList,
+  parseStatus,
+  type Microk8sStatus,
+  type SnapInfo,
+} from "../distros/microk8s.js";
 import { parseNodes, type KubeNode } from "../distros/kubectl.js";
 import type { NodeSpec } from "../spec/schema.js";
 
@@ -19,7 +26,10 @@ export interface Microk8sClusterState {
   datastoreIps: Set<string>;
 }
 
-export async function gatherMicrok8sState(hosts: ReadonlyMap<string, RemoteHost>, nodes: readonly NodeSpec[]): Promise<Microk8sClusterState> {
+export async function gatherMicrok8sState(
+  hosts: ReadonlyMap<string, RemoteHost>,
+  nodes: readonly NodeSpec[],
+): Promise<Microk8sClusterState> {
   const installed = new Set<string>();
   const snaps = new Map<string, SnapInfo>();
   const status = new Map<string, Microk8sStatus>();
@@ -50,7 +60,10 @@ export async function gatherMicrok8sState(hosts: ReadonlyMap<string, RemoteHost>
  * The running control-plane node that knows the biggest datastore: on a fresh install that is the first
  * control-plane node; on a re-run or day-2 it is a member of the existing cluster.
  */
-export function chooseLeader(nodes: readonly NodeSpec[], status: ReadonlyMap<string, Microk8sStatus>): string | undefined {
+export function chooseLeader(
+  nodes: readonly NodeSpec[],
+  status: ReadonlyMap<string, Microk8sStatus>,
+): string | undefined {
   let best: string | undefined;
   let bestSize = -1;
   for (const node of nodes) {
@@ -72,4 +85,3 @@ export function isMember(state: Microk8sClusterState, node: NodeSpec): boolean {
   if (!known) return false;
   return node.role === "worker" || state.datastoreIps.has(node.address);
 }
-

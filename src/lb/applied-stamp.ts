@@ -10,7 +10,8 @@ const STAMP_DIR = "/var/lib/hactl/lb-applied";
  */
 export function appliedStamp(files: readonly RenderedConfig[], service: string): string {
   const hash = createHash("sha256");
-  for (const f of files.filter((x) => x.service === service).sort((a, b) => a.path.localeCompare(b.path))) hash.update(`${f.path}\n${f.content}\n`);
+  for (const f of files.filter((x) => x.service === service).sort((a, b) => a.path.localeCompare(b.path)))
+    hash.update(`${f.path}\n${f.content}\n`);
   return `${hash.digest("hex")}\n`;
 }
 

@@ -7,7 +7,8 @@ import { isIPv4, isIPv6 } from "node:net";
 import { HactlError } from "../core/errors.js";
 
 const NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const INTERFACE = /^[A-Za-z0-9_.-]{1,15}$/;
 const WORD = /^[A-Za-z0-9._~+=%^*@,/-]+$/;
 
@@ -44,7 +45,10 @@ export function checkIPv4(value: string, field: string, why: string): string {
 
 export function checkInterface(value: string, field: string): string {
   if (typeof value !== "string" || !INTERFACE.test(value) || value === "." || value === "..") {
-    refuse(field, `${show(value)} is not a network interface name (letters, digits, '.', '_', '-'; at most 15 characters)`);
+    refuse(
+      field,
+      `${show(value)} is not a network interface name (letters, digits, '.', '_', '-'; at most 15 characters)`,
+    );
   }
   return value;
 }
@@ -65,10 +69,17 @@ export function checkPort(value: number, field: string): number {
  * the error, since it may be a secret.
  */
 export function checkWord(value: string, field: string, maxLength: number, forbid = ""): string {
-  const ok = typeof value === "string" && value.length > 0 && value.length <= maxLength && WORD.test(value)
-    && ![...forbid].some((c) => value.includes(c));
+  const ok =
+    typeof value === "string" &&
+    value.length > 0 &&
+    value.length <= maxLength &&
+    WORD.test(value) &&
+    ![...forbid].some((c) => value.includes(c));
   if (!ok) {
-    refuse(field, `must be 1 to ${maxLength} characters from letters, digits and ._~+=%^*@,/-${forbid ? ` (not ${forbid})` : ""}`);
+    refuse(
+      field,
+      `must be 1 to ${maxLength} characters from letters, digits and ._~+=%^*@,/-${forbid ? ` (not ${forbid})` : ""}`,
+    );
   }
   return value;
 }

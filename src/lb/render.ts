@@ -6,7 +6,15 @@
 import { registerSecret } from "../core/secrets.js";
 import { HactlError } from "../core/errors.js";
 import {
-  checkAddress, checkIPv4, checkInt, checkInterface, checkName, checkPort, checkUnique, checkWord, endpoint,
+  checkAddress,
+  checkIPv4,
+  checkInt,
+  checkInterface,
+  checkName,
+  checkPort,
+  checkUnique,
+  checkWord,
+  endpoint,
 } from "./check-input.js";
 import { renderTemplate, type TemplateContext } from "./template.js";
 import { templateSource, type TemplateName, type TemplateSource } from "./template-source.js";
@@ -123,24 +131,46 @@ function load(source: TemplateSource | undefined, name: TemplateName, context: T
   return renderTemplate(text, context, origin);
 }
 
-function file(path: string, content: string, service: RenderedConfig["service"], secret: boolean,
-  validate: RenderedConfig["validate"], mode = secret ? 0o600 : 0o644): RenderedConfig {
+function file(
+  path: string,
+  content: string,
+  service: RenderedConfig["service"],
+  secret: boolean,
+  validate: RenderedConfig["validate"],
+  mode = secret ? 0o600 : 0o644,
+): RenderedConfig {
   return { path, content, mode, owner: ROOT, validate, service, secret };
 }
 
 interface VrrpParams {
-  clusterName: string; vip: string; interface: string; virtualRouterId: number; unicast: boolean;
-  self: LbNode; peers: LbNode[]; priority: number; authPass?: string;
-  tracked: "haproxy" | "nginx"; probePort: number;
+  clusterName: string;
+  vip: string;
+  interface: string;
+  virtualRouterId: number;
+  unicast: boolean;
+  self: LbNode;
+  peers: LbNode[];
+  priority: number;
+  authPass?: string;
+  tracked: "haproxy" | "nginx";
+  probePort: number;
 }
 
 /** A second VRRP instance in the same keepalived.conf, tracking the same script (the web VIP on gateway nodes). */
 interface ExtraInstance {
-  vip: string; virtualRouterId: number; peers: LbNode[]; priority: number;
+  vip: string;
+  virtualRouterId: number;
+  peers: LbNode[];
+  priority: number;
 }
 
 /** The track script (first, so it exists when keepalived.conf is validated) and keepalived.conf. */
-function renderVrrp(p: VrrpParams, source: TemplateSource | undefined, field: string, instances: { api: boolean; web?: ExtraInstance } = { api: true }): RenderedConfig[] {
+function renderVrrp(
+  p: VrrpParams,
+  source: TemplateSource | undefined,
+  field: string,
+  instances: { api: boolean; web?: ExtraInstance } = { api: true },
+): RenderedConfig[] {
   checkIPv4(p.vip, `${field}vip`, "VRRP carries an IPv4 VIP");
   checkInterface(p.interface, `${field}interface`);
   checkInt(p.virtualRouterId, `${field}virtualRouterId`, 1, 255);
@@ -155,29 +185,46 @@ function renderVrrp(p: VrrpParams, source: TemplateSource | undefined, field: st
     checkInt(web.virtualRouterId, "web.virtualRouterId", 1, 255);
     checkInt(web.priority, "web priority", 1, 254);
     if (web.virtualRouterId === p.virtualRouterId) {
-      throw new HactlError("SPEC_INVALID", `load balancer: web.virtualRouterId ${web.virtualRouterId} is also the API VIP's router id`, {
-        remedy: "Set loadBalancer.web.virtualRouterId to another id (1-255), or remove it to let hactl derive one.",
-      });
+      throw new HactlError(
+        "SPEC_INVALID",
+        `load balancer: web.virtualRouterId ${web.virtualRouterId} is also the API VIP's router id`,
+        {
+          remedy: "Set loadBalancer.web.virtualRouterId to another id (1-255), or remove it to let hactl derive one.",
+        },
+      );
     }
   }
   if (p.unicast) {
     checkIPv4(p.self.address, `address of ${p.self.name}`, "VRRP unicast_src_ip");
-    for (const peer of [...p.peers, ...(web?.peers ?? [])]) checkIPv4(peer.address, `address of ${peer.name}`, "VRRP unicast_peer");
+    for (const peer of [...p.peers, ...(web?.peers ?? [])])
+      checkIPv4(peer.address, `address of ${peer.name}`, "VRRP unicast_peer");
   }
   const checkScript = `${CHECK_DIR}/check_${p.tracked}.sh`;
-  const scriptTemplate: TemplateName = p.tracked === "haproxy" ? "keepalived/check_haproxy.sh.tpl" : "keepalived/check_nginx.sh.tpl";
+  const scriptTemplate: TemplateName =
+    p.tracked === "haproxy" ? "keepalived/check_haproxy.sh.tpl" : "keepalived/check_nginx.sh.tpl";
   const script = load(source, scriptTemplate, { clusterName: p.clusterName, probePort: p.probePort });
   const conf = load(source, "keepalived/keepalived.conf.tpl", {
-    clusterName: p.clusterName, nodeName: p.self.name, vip: p.vip, interface: p.interface,
-    virtualRouterId: p.virtualRouterId, priority: p.priority, authPass: p.authPass ?? "",
-    unicast: p.unicast && p.peers.length > 0, selfAddress: p.self.address,
-    peers: p.peers.map((n) => ({ name: n.name, address: n.address })), checkScript, trackedService: p.tracked,
+    clusterName: p.clusterName,
+    nodeName: p.self.name,
+    vip: p.vip,
+    interface: p.interface,
+    virtualRouterId: p.virtualRouterId,
+    priority: p.priority,
+    authPass: p.authPass ?? "",
+    unicast: p.unicast && p.peers.length > 0,
+    selfAddress: p.self.address,
+    peers: p.peers.map((n) => ({ name: n.name, address: n.address })),
+    checkScript,
+    trackedService: p.tracked,
     api: instances.api,
     web: web
       ? {
-        vip: web.vip, virtualRouterId: web.virtualRouterId, priority: web.priority,
-        unicast: p.unicast && web.peers.length > 0, peers: web.peers.map((n) => ({ name: n.name, address: n.address })),
-      }
+          vip: web.vip,
+          virtualRouterId: web.virtualRouterId,
+          priority: web.priority,
+          unicast: p.unicast && web.peers.length > 0,
+          peers: web.peers.map((n) => ({ name: n.name, address: n.address })),
+        }
       : false,
   });
   const hasSecret = (p.authPass ?? "") !== "";
@@ -197,8 +244,14 @@ function checkNodes(nodes: readonly LbNode[], field: string, min = 1): void {
     checkName(n.name, `${field}[${i}].name`);
     checkAddress(n.address, `${field}[${i}].address`);
   });
-  checkUnique(nodes.map((n) => n.name), `${field} (names)`);
-  checkUnique(nodes.map((n) => n.address), `${field} (addresses)`);
+  checkUnique(
+    nodes.map((n) => n.name),
+    `${field} (names)`,
+  );
+  checkUnique(
+    nodes.map((n) => n.address),
+    `${field} (addresses)`,
+  );
 }
 
 function servers(nodes: readonly LbNode[], port: number): TemplateContext[] {
@@ -222,7 +275,10 @@ export function renderKeepalivedHaproxy(input: KeepalivedHaproxyInput, templates
   const gatewaySelf = webVip?.gateways.find(same);
   const self = cpSelf ?? gatewaySelf;
   if (!self) {
-    throw new HactlError("INTERNAL", `load balancer: node ${JSON.stringify(input.self.name)} is neither a control plane nor a gateway node`);
+    throw new HactlError(
+      "INTERNAL",
+      `load balancer: node ${JSON.stringify(input.self.name)} is neither a control plane nor a gateway node`,
+    );
   }
   const serveWeb = input.web !== undefined && (webVip === undefined || gatewaySelf !== undefined);
   const ports = [apiPort, backendApiPort];
@@ -244,23 +300,56 @@ export function renderKeepalivedHaproxy(input: KeepalivedHaproxyInput, templates
   }
   checkUnique(ports.map(String), "ports (apiPort, backendApiPort, web.port, stats.port)");
   if (input.apiBackends !== undefined) checkNodes(input.apiBackends, "apiBackends");
-  const vrrp = renderVrrp({
-    clusterName, vip: input.vip, interface: input.interface, virtualRouterId: input.virtualRouterId,
-    unicast: input.unicast, self, peers: input.controlPlanes.filter((n) => n !== self), priority: input.priority,
-    authPass: input.authPass, tracked: "haproxy", probePort: cpSelf ? apiPort : 0,
-  }, templates, "", {
-    api: cpSelf !== undefined,
-    ...(webVip && gatewaySelf
-      ? { web: { vip: webVip.address, virtualRouterId: webVip.virtualRouterId, peers: webVip.gateways.filter((n) => n !== gatewaySelf), priority: webVip.priority } }
-      : {}),
-  });
+  const vrrp = renderVrrp(
+    {
+      clusterName,
+      vip: input.vip,
+      interface: input.interface,
+      virtualRouterId: input.virtualRouterId,
+      unicast: input.unicast,
+      self,
+      peers: input.controlPlanes.filter((n) => n !== self),
+      priority: input.priority,
+      authPass: input.authPass,
+      tracked: "haproxy",
+      probePort: cpSelf ? apiPort : 0,
+    },
+    templates,
+    "",
+    {
+      api: cpSelf !== undefined,
+      ...(webVip && gatewaySelf
+        ? {
+            web: {
+              vip: webVip.address,
+              virtualRouterId: webVip.virtualRouterId,
+              peers: webVip.gateways.filter((n) => n !== gatewaySelf),
+              priority: webVip.priority,
+            },
+          }
+        : {}),
+    },
+  );
   const haproxy = load(templates, "haproxy/haproxy.cfg.tpl", {
-    clusterName, vip: input.vip, apiPort, servers: servers(input.apiBackends ?? input.controlPlanes, backendApiPort),
+    clusterName,
+    vip: input.vip,
+    apiPort,
+    servers: servers(input.apiBackends ?? input.controlPlanes, backendApiPort),
     api: cpSelf !== undefined,
-    web: input.web && serveWeb ? { bind: webVip?.address ?? input.vip, port: input.web.port, servers: servers(input.web.nodes, input.web.backendPort) } : false,
+    web:
+      input.web && serveWeb
+        ? {
+            bind: webVip?.address ?? input.vip,
+            port: input.web.port,
+            servers: servers(input.web.nodes, input.web.backendPort),
+          }
+        : false,
     stats: input.stats ? { port: input.stats.port, user: input.stats.user, password: input.stats.password } : false,
   });
-  return [...vrrp, file("/etc/haproxy/haproxy.cfg", haproxy, "haproxy", input.stats !== undefined, ["haproxy", "-c", "-f", "{file}"])];
+  return [
+    ...vrrp,
+    file("/etc/haproxy/haproxy.cfg", haproxy, "haproxy", input.stats !== undefined, ["haproxy", "-c", "-f", "{file}"]),
+  ];
 }
 
 /**
@@ -292,24 +381,46 @@ export function renderExternalLb(input: ExternalLbInput, templates?: TemplateSou
     if (p.backends !== undefined) checkNodes(p.backends, `ports[${i}].backends`);
     const nodes = p.backends ?? input.backends;
     return {
-      name: `${p.protocol}_${port}`, port, udp: p.protocol === "udp", readyz: p.readyz === true && p.protocol === "tcp",
+      name: `${p.protocol}_${port}`,
+      port,
+      udp: p.protocol === "udp",
+      readyz: p.readyz === true && p.protocol === "tcp",
       servers: servers(nodes, backendPort),
     };
   });
-  checkUnique(ports.map((p) => p.name), "ports");
+  checkUnique(
+    ports.map((p) => p.name),
+    "ports",
+  );
   const probePort = ports.find((p) => !p.udp)?.port ?? 0;
   let vrrp: RenderedConfig[] = [];
   if (input.vip !== undefined) {
     if (input.interface === undefined || input.virtualRouterId === undefined) {
-      throw new HactlError("SPEC_INVALID", "load balancer: a VIP for the LB hosts needs an interface and a virtualRouterId", {
-        remedy: "Set loadBalancer.interface and loadBalancer.virtualRouterId in cluster.yaml, or drop the VIP.",
-      });
+      throw new HactlError(
+        "SPEC_INVALID",
+        "load balancer: a VIP for the LB hosts needs an interface and a virtualRouterId",
+        {
+          remedy: "Set loadBalancer.interface and loadBalancer.virtualRouterId in cluster.yaml, or drop the VIP.",
+        },
+      );
     }
-    vrrp = renderVrrp({
-      clusterName, vip: input.vip, interface: input.interface, virtualRouterId: input.virtualRouterId,
-      unicast: input.unicast ?? false, self: input.self, peers: input.peers, priority: input.priority,
-      authPass: input.authPass, tracked: input.engine, probePort,
-    }, templates, "external.");
+    vrrp = renderVrrp(
+      {
+        clusterName,
+        vip: input.vip,
+        interface: input.interface,
+        virtualRouterId: input.virtualRouterId,
+        unicast: input.unicast ?? false,
+        self: input.self,
+        peers: input.peers,
+        priority: input.priority,
+        authPass: input.authPass,
+        tracked: input.engine,
+        probePort,
+      },
+      templates,
+      "external.",
+    );
   }
   if (input.engine === "nginx") {
     const conf = load(templates, "nginx/nginx.conf.tpl", { clusterName, upstreams: ports });

@@ -46,7 +46,8 @@ export function builtinTemplatesDir(): string {
 
 /** A built-in template: from the package's templates/ directory, or from inside the single-file hactl. */
 function builtinTemplate(name: TemplateName, dir: string | undefined): LoadedTemplate {
-  if (dir === undefined) return { text: embeddedText(`templates/${name}`) ?? "", origin: `(built into hactl) templates/${name}` };
+  if (dir === undefined)
+    return { text: embeddedText(`templates/${name}`) ?? "", origin: `(built into hactl) templates/${name}` };
   const path = join(dir, name);
   return { text: readFileSync(path, "utf8"), origin: path };
 }
@@ -57,12 +58,14 @@ export function templateSource(overrideDir?: string): TemplateSource {
   const override = overrideDir === undefined ? undefined : resolve(overrideDir);
   if (override !== undefined && !(existsSync(override) && statSync(override).isDirectory())) {
     throw new HactlError("SPEC_INVALID", `templates directory ${override} does not exist`, {
-      remedy: "Point --templates or loadBalancer.templates at a directory laid out like hactl's templates/ (only changed files are needed).",
+      remedy:
+        "Point --templates or loadBalancer.templates at a directory laid out like hactl's templates/ (only changed files are needed).",
     });
   }
   return (name) => {
     const candidate = override === undefined ? undefined : join(override, name);
-    if (candidate !== undefined && existsSync(candidate)) return { text: readFileSync(candidate, "utf8"), origin: candidate };
+    if (candidate !== undefined && existsSync(candidate))
+      return { text: readFileSync(candidate, "utf8"), origin: candidate };
     return builtinTemplate(name, builtin);
   };
 }

@@ -10,8 +10,7 @@
  */
 import { HactlError } from "../core/errors.js";
 
-export type TemplateValue =
-  | string | number | boolean | null | undefined | TemplateContext | readonly TemplateValue[];
+export type TemplateValue = string | number | boolean | null | undefined | TemplateContext | readonly TemplateValue[];
 export interface TemplateContext {
   readonly [name: string]: TemplateValue;
 }
@@ -29,7 +28,8 @@ const UNSAFE = /[\n\r\0]/;
 
 function fail(origin: string, line: number, message: string): never {
   throw new HactlError("CONFIG_INVALID", `${origin}:${line}: ${message}`, {
-    remedy: "Fix the template (its header comment lists the variables it may use), or remove the override so the built-in template is used.",
+    remedy:
+      "Fix the template (its header comment lists the variables it may use), or remove the override so the built-in template is used.",
   });
 }
 
@@ -154,12 +154,14 @@ function evaluate(nodes: readonly Node[], scopes: readonly TemplateContext[], or
         out += evaluate(node.body, [...scopes, item], origin);
       }
     } else {
-      if (typeof value === "number" && !Number.isFinite(value)) fail(origin, node.line, `"${node.path}" is not a finite number`);
+      if (typeof value === "number" && !Number.isFinite(value))
+        fail(origin, node.line, `"${node.path}" is not a finite number`);
       if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
         fail(origin, node.line, `"${node.path}" has no printable value`);
       }
       const text = String(value);
-      if (UNSAFE.test(text)) fail(origin, node.line, `refusing the value of "${node.path}": it contains a newline or NUL`);
+      if (UNSAFE.test(text))
+        fail(origin, node.line, `refusing the value of "${node.path}": it contains a newline or NUL`);
       out += text;
     }
   }

@@ -11,7 +11,11 @@ const STAGED = ".hactl-new";
  * and only when all are valid install them atomically (keeping a backup) and reload each service
  * gracefully (start it when it is not running). Files already identical are left alone.
  */
-export async function activateConfigs(host: RemoteHost, files: readonly RenderedConfig[], signal?: AbortSignal): Promise<StepOutcome> {
+export async function activateConfigs(
+  host: RemoteHost,
+  files: readonly RenderedConfig[],
+  signal?: AbortSignal,
+): Promise<StepOutcome> {
   // Everything the decision needs, read at once: one round trip on the node's connection, not one per file.
   const services = [...new Set(files.map((f) => f.service))];
   const [current, states] = await Promise.all([
@@ -23,7 +27,12 @@ export async function activateConfigs(host: RemoteHost, files: readonly Rendered
           host.exec({ argv: ["systemctl", "is-enabled", svc], sudo: true }),
           host.readFile(stampPath(svc), { sudo: true }),
         ]);
-        return { svc, active: active.code === 0, enabled: enabled.code === 0, applied: stamp === appliedStamp(files, svc) };
+        return {
+          svc,
+          active: active.code === 0,
+          enabled: enabled.code === 0,
+          applied: stamp === appliedStamp(files, svc),
+        };
       }),
     ),
   ]);
@@ -42,11 +51,16 @@ export async function activateConfigs(host: RemoteHost, files: readonly Rendered
     const check = await host.exec({ argv, sudo: true, timeoutMs: 60_000 });
     if (check.code !== 0) {
       await host.exec({ argv: ["rm", "-f", ...staged.map((f) => `${f.path}${STAGED}`)], sudo: true });
-      throw new HactlError("CONFIG_INVALID", `${file.path} failed validation (${argv[0]} exited ${check.code}); the running config was left in place`, {
-        node: host.name,
-        details: `${check.stdout}\n${check.stderr}`.trim().split("\n").slice(-15).join("\n"),
-        remedy: "The validator's output is above. If you override templates (spec.loadBalancer.templates or --templates), fix the override; otherwise report it as a bug in hactl's templates.",
-      });
+      throw new HactlError(
+        "CONFIG_INVALID",
+        `${file.path} failed validation (${argv[0]} exited ${check.code}); the running config was left in place`,
+        {
+          node: host.name,
+          details: `${check.stdout}\n${check.stderr}`.trim().split("\n").slice(-15).join("\n"),
+          remedy:
+            "The validator's output is above. If you override templates (spec.loadBalancer.templates or --templates), fix the override; otherwise report it as a bug in hactl's templates.",
+        },
+      );
     }
     // A helper script (keepalived's track script) is referenced by its final path from the config
     // validated after it, so it goes live as soon as it is valid itself.

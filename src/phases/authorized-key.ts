@@ -9,19 +9,25 @@ export interface PublicKey {
   readonly line: string;
 }
 
-const KEY_TYPES = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)$/;
+const KEY_TYPES =
+  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)$/;
 
 /** Pure: the public key in a `.pub` file, or an error naming the file and what is wrong. */
 export function parsePublicKey(text: string, file: string): PublicKey {
-  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
   const bad = (why: string): HactlError =>
     new HactlError("SPEC_INVALID", `spec.ssh.installKey: ${file} ${why}`, {
-      remedy: "Point installKey at a public key file written by ssh-keygen (e.g. ~/.ssh/id_ed25519.pub), never at the private key.",
+      remedy:
+        "Point installKey at a public key file written by ssh-keygen (e.g. ~/.ssh/id_ed25519.pub), never at the private key.",
     });
   if (text.includes("PRIVATE KEY")) throw bad("holds a private key");
   if (lines.length !== 1) throw bad(`holds ${lines.length} keys; it must hold exactly one`);
   const [type = "", blob = "", ...comment] = (lines[0] as string).split(/\s+/);
-  if (!KEY_TYPES.test(type)) throw bad(`does not start with a key type such as ssh-ed25519 (found "${type.slice(0, 40)}")`);
+  if (!KEY_TYPES.test(type))
+    throw bad(`does not start with a key type such as ssh-ed25519 (found "${type.slice(0, 40)}")`);
   if (!/^[A-Za-z0-9+/]+={0,3}$/.test(blob)) throw bad("has no base64 key after its type");
   return { type, blob, line: [type, blob, ...comment].join(" ") };
 }

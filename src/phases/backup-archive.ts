@@ -24,7 +24,9 @@ export const manifestSchema = z.object({
   format: z.literal(BACKUP_FORMAT),
   cluster: z.string().min(1),
   distribution: z.object({ type: z.enum(["microk8s", "kubeadm"]), version: z.string().min(1) }),
-  members: z.array(z.object({ name: z.string(), address: z.string(), role: z.enum(["control-plane", "worker"]) })).min(1),
+  members: z
+    .array(z.object({ name: z.string(), address: z.string(), role: z.enum(["control-plane", "worker"]) }))
+    .min(1),
   /** Node clock (UTC) right before and right after the datastore copy was made. */
   startedAt: z.iso.datetime(),
   takenAt: z.iso.datetime(),
@@ -66,7 +68,9 @@ export function inspectDbctlDump(archive: Buffer): DbctlDump {
   const files = entries.filter((e) => e.type === "file");
   const dirs = new Set(files.map((f) => f.name.split("/")[0]));
   if (dirs.size !== 1 || files.some((f) => f.name.split("/").length !== 2)) {
-    throw new Error(`expected one directory of N.key/N.data files, found ${files.length} files in ${dirs.size} directories`);
+    throw new Error(
+      `expected one directory of N.key/N.data files, found ${files.length} files in ${dirs.size} directories`,
+    );
   }
   const dir = [...dirs][0] as string;
   const names = new Set(files.map((f) => f.name.slice(dir.length + 1)));
@@ -76,7 +80,8 @@ export function inspectDbctlDump(archive: Buffer): DbctlDump {
     count++;
   }
   if (count === 0) throw new Error("the datastore dump holds no keys (an empty backup)");
-  if (names.size !== count * 2) throw new Error(`${names.size - count * 2} files do not belong to the numbered key list`);
+  if (names.size !== count * 2)
+    throw new Error(`${names.size - count * 2} files do not belong to the numbered key list`);
   return { dir, entries: count };
 }
 
@@ -100,7 +105,8 @@ export interface OpenedBackup {
  * a datastore copy that is not empty. Throws an Error whose message says what is wrong.
  */
 export function openBackup(archive: Buffer): OpenedBackup {
-  if (archive.length < MIN_ARCHIVE_BYTES) throw new Error(`the file is ${archive.length} bytes, too small to hold a backup (at least ${MIN_ARCHIVE_BYTES})`);
+  if (archive.length < MIN_ARCHIVE_BYTES)
+    throw new Error(`the file is ${archive.length} bytes, too small to hold a backup (at least ${MIN_ARCHIVE_BYTES})`);
   let entries: TarEntry[];
   try {
     entries = readTarGz(archive);
@@ -119,13 +125,16 @@ export function openBackup(archive: Buffer): OpenedBackup {
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    throw new Error(`${MANIFEST_NAME} is not a ${BACKUP_FORMAT} manifest (${first ? `${first.path.join(".")}: ${first.message}` : "invalid"})`);
+    throw new Error(
+      `${MANIFEST_NAME} is not a ${BACKUP_FORMAT} manifest (${first ? `${first.path.join(".")}: ${first.message}` : "invalid"})`,
+    );
   }
   const manifest = parsed.data;
   for (const ref of [manifest.datastore, ...manifest.pki]) {
     const data = files.get(ref.file);
     if (!data) throw new Error(`${ref.file} is missing from the archive`);
-    if (data.length !== ref.size || sha256(data) !== ref.sha256) throw new Error(`${ref.file} does not match its checksum in the manifest (damaged or altered)`);
+    if (data.length !== ref.size || sha256(data) !== ref.sha256)
+      throw new Error(`${ref.file} does not match its checksum in the manifest (damaged or altered)`);
   }
   const store = files.get(manifest.datastore.file) as Buffer;
   if (manifest.datastore.kind === "microk8s-dbctl") {
@@ -136,15 +145,22 @@ export function openBackup(archive: Buffer): OpenedBackup {
       throw new Error(`${manifest.datastore.file}: ${(err as Error).message}`);
     }
     if (dump.dir !== manifest.datastore.name || dump.entries !== manifest.datastore.entries) {
-      throw new Error(`${manifest.datastore.file} holds ${dump.entries} keys in ${dump.dir}/, the manifest says ${manifest.datastore.entries} in ${manifest.datastore.name}/`);
+      throw new Error(
+        `${manifest.datastore.file} holds ${dump.entries} keys in ${dump.dir}/, the manifest says ${manifest.datastore.entries} in ${manifest.datastore.name}/`,
+      );
     }
   } else if (store.length < MIN_SNAPSHOT_BYTES) {
-    throw new Error(`${manifest.datastore.file} is ${store.length} bytes, too small for an etcd snapshot (at least ${MIN_SNAPSHOT_BYTES})`);
+    throw new Error(
+      `${manifest.datastore.file} is ${store.length} bytes, too small for an etcd snapshot (at least ${MIN_SNAPSHOT_BYTES})`,
+    );
   }
   return { manifest, files };
 }
 
 /** Default archive name: `<cluster>-<UTC time>.tar.gz`, e.g. prod-20260102T030405Z.tar.gz. */
 export function defaultBackupName(cluster: string, at: Date): string {
-  return `${cluster}-${at.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}.tar.gz`;
+  return `${cluster}-${at
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z")}.tar.gz`;
 }

@@ -23,14 +23,18 @@ export const KUBEADM_PKI_FILES = [
  * The MicroK8s control plane to run `dbctl backup` on: running, HA enabled (dbctl refuses otherwise) and a
  * voter of the datastore it reports. The reasons when there is none.
  */
-export function microk8sBackupRunner(spec: ClusterSpec, status: ReadonlyMap<string, Microk8sStatus>): { runner: string } | { refusals: string[] } {
+export function microk8sBackupRunner(
+  spec: ClusterSpec,
+  status: ReadonlyMap<string, Microk8sStatus>,
+): { runner: string } | { refusals: string[] } {
   const refusals: string[] = [];
   for (const node of spec.spec.nodes.filter((n) => n.role === "control-plane")) {
     const s = status.get(node.name);
     if (!s) refusals.push(`${node.name}: MicroK8s is not installed or did not answer`);
     else if (!s.running) refusals.push(`${node.name}: MicroK8s is not running`);
     else if (!s.haEnabled) refusals.push(`${node.name}: high availability is off (dbctl needs it)`);
-    else if (!s.datastore.some((m) => m.role === "voter" && datastoreIp(m.address) === node.address)) refusals.push(`${node.name}: not a datastore voter`);
+    else if (!s.datastore.some((m) => m.role === "voter" && datastoreIp(m.address) === node.address))
+      refusals.push(`${node.name}: not a datastore voter`);
     else return { runner: node.name };
   }
   return { refusals };
@@ -42,7 +46,9 @@ export function microk8sBackupRunner(spec: ClusterSpec, status: ReadonlyMap<stri
  */
 export function copyTooSmall(keys: number, spec: ClusterSpec): string | undefined {
   const floor = spec.spec.nodes.length;
-  return keys < floor ? `the datastore copy holds ${keys} keys, fewer than the cluster's ${floor} nodes: it cannot be the whole cluster (an empty or partial backup)` : undefined;
+  return keys < floor
+    ? `the datastore copy holds ${keys} keys, fewer than the cluster's ${floor} nodes: it cannot be the whole cluster (an empty or partial backup)`
+    : undefined;
 }
 
 export function buildManifest(

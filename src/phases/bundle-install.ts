@@ -32,16 +32,22 @@ export async function placeBundle(host: RemoteHost, bundle: LocalBundle, log: (l
   const started = Date.now();
   const { resumedFrom } = await host.putFile(bundle.path, file);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  log(`bundle upload: ${bundle.size - resumedFrom} of ${bundle.size} bytes sent in ${seconds} s${resumedFrom > 0 ? ` (resumed at byte ${resumedFrom})` : ""}`);
+  log(
+    `bundle upload: ${bundle.size - resumedFrom} of ${bundle.size} bytes sent in ${seconds} s${resumedFrom > 0 ? ` (resumed at byte ${resumedFrom})` : ""}`,
+  );
   const sum = await host.run({ argv: ["sha256sum", file], timeoutMs: LONG_MS });
   const there = sum.stdout.trim().split(/\s+/)[0];
   if (there !== bundle.sha256) {
     await host.exec({ argv: ["rm", "-f", file] });
-    throw new HactlError("UPLOAD_FAILED", `the bundle on ${host.name} has sha256 ${there ?? "?"}, not ${bundle.sha256}: it was damaged on the way and has been deleted`, {
-      node: host.name,
-      retryable: true,
-      remedy: "Run the command again: the bundle is sent anew.",
-    });
+    throw new HactlError(
+      "UPLOAD_FAILED",
+      `the bundle on ${host.name} has sha256 ${there ?? "?"}, not ${bundle.sha256}: it was damaged on the way and has been deleted`,
+      {
+        node: host.name,
+        retryable: true,
+        remedy: "Run the command again: the bundle is sent anew.",
+      },
+    );
   }
   await host.run({ argv: ["tar", "-xf", file, "-C", dir], timeoutMs: LONG_MS });
   return dir;

@@ -6,7 +6,13 @@ import { registerSecret } from "../core/secrets.js";
 import { ETCD_CLIENT_PORT, KUBEADM_API_PORT } from "../distros/kubeadm.js";
 import type { NodeSpec } from "../spec/schema.js";
 import { clientCertificatePlace, withCertificateAuthority, withClientCertificate } from "./kubeconfig.js";
-import { putBackInService, takeOutOfService, type ApiEndpoint, type LivezProbe, type ServiceLayoutInput } from "./out-of-service.js";
+import {
+  putBackInService,
+  takeOutOfService,
+  type ApiEndpoint,
+  type LivezProbe,
+  type ServiceLayoutInput,
+} from "./out-of-service.js";
 
 /**
  * Replacing the CAs of a kubeadm cluster (`hactl certs renew --ca`), in the order of the Kubernetes
@@ -33,7 +39,13 @@ export const KUBEADM_CAS = [
 ] as const;
 
 /** Kubeconfigs whose certificate-authority-data must trust the API servers' certificates. */
-const CONTROL_PLANE_KUBECONFIGS = ["admin.conf", "super-admin.conf", "controller-manager.conf", "scheduler.conf", "kubelet.conf"].map((f) => `/etc/kubernetes/${f}`);
+const CONTROL_PLANE_KUBECONFIGS = [
+  "admin.conf",
+  "super-admin.conf",
+  "controller-manager.conf",
+  "scheduler.conf",
+  "kubelet.conf",
+].map((f) => `/etc/kubernetes/${f}`);
 const KUBELET_CONF = "/etc/kubernetes/kubelet.conf";
 
 export type RotationMark = "trusted" | "reissued" | "dropped";
@@ -77,7 +89,10 @@ export function parseMarks(text: string): Set<RotationMark> {
 export function planKubeadmCaRotation(nodes: readonly NodeSpec[], facts: KubeadmCaFacts): KubeadmCaPlan {
   const cps = nodes.filter((n) => n.role === "control-plane");
   const source = cps[0];
-  if (!source) throw new HactlError("USAGE", "cluster.yaml has no control plane; nothing was changed", { remedy: "Add a control-plane node to cluster.yaml." });
+  if (!source)
+    throw new HactlError("USAGE", "cluster.yaml has no control plane; nothing was changed", {
+      remedy: "Add a control-plane node to cluster.yaml.",
+    });
   const has = (n: NodeSpec, m: RotationMark): boolean => facts.staged && (facts.done.get(n.name)?.has(m) ?? false);
   return {
     source,
@@ -90,8 +105,14 @@ export function planKubeadmCaRotation(nodes: readonly NodeSpec[], facts: Kubeadm
 }
 
 /** Reads the rotation's state on every node: STAGE/new on the source, STAGE/done everywhere. */
-export const stagedCommand: Command = { argv: ["sh", "-c", 'test -f "$1/new/ca.key" && echo staged; true', "hactl-ca-staged", STAGE], sudo: true };
-export const marksCommand: Command = { argv: ["sh", "-c", 'cat "$1/done" 2>/dev/null; true', "hactl-ca-marks", STAGE], sudo: true };
+export const stagedCommand: Command = {
+  argv: ["sh", "-c", 'test -f "$1/new/ca.key" && echo staged; true', "hactl-ca-staged", STAGE],
+  sudo: true,
+};
+export const marksCommand: Command = {
+  argv: ["sh", "-c", 'cat "$1/done" 2>/dev/null; true', "hactl-ca-marks", STAGE],
+  sudo: true,
+};
 
 /**
  * Makes the new CAs in STAGE/new (RSA 2048, ten years, as kubeadm does) and keeps the first certificate
@@ -161,8 +182,18 @@ systemctl restart kubelet`;
 
 const caArgs = (withKeys: boolean): string[] => KUBEADM_CAS.flatMap((c) => [c.name, c.crt, withKeys ? c.key : c.cn]);
 
-async function sh(host: RemoteHost, script: string, name: string, args: readonly string[], ctx: StepContext, timeoutMs = 120_000): Promise<void> {
-  const r = await host.run({ argv: ["sh", "-c", script, name, ...args], sudo: true, timeoutMs }, { signal: ctx.signal });
+async function sh(
+  host: RemoteHost,
+  script: string,
+  name: string,
+  args: readonly string[],
+  ctx: StepContext,
+  timeoutMs = 120_000,
+): Promise<void> {
+  const r = await host.run(
+    { argv: ["sh", "-c", script, name, ...args], sudo: true, timeoutMs },
+    { signal: ctx.signal },
+  );
   for (const line of r.stdout.split("\n").filter(Boolean)) ctx.log(line);
 }
 
@@ -171,10 +202,18 @@ async function mark(host: RemoteHost, m: RotationMark, ctx: StepContext): Promis
 }
 
 /** The CA files of one stage, then every kubeconfig's CA data set to the cluster CA file's new content. */
-async function writeTrust(host: RemoteHost, stage: "trust" | "reissue" | "drop", kubeconfigs: readonly string[], ctx: StepContext): Promise<void> {
+async function writeTrust(
+  host: RemoteHost,
+  stage: "trust" | "reissue" | "drop",
+  kubeconfigs: readonly string[],
+  ctx: StepContext,
+): Promise<void> {
   await sh(host, CA_FILES_SCRIPT, "hactl-ca-files", [STAGE, stage, ...caArgs(true)], ctx);
   const bundle = await host.readFile(`${PKI}/ca.crt`, { sudo: true });
-  if (!bundle) throw new HactlError("COMMAND_FAILED", `${PKI}/ca.crt is missing`, { remedy: "Run hactl certs check; then run the same command again." });
+  if (!bundle)
+    throw new HactlError("COMMAND_FAILED", `${PKI}/ca.crt is missing`, {
+      remedy: "Run hactl certs check; then run the same command again.",
+    });
   for (const file of kubeconfigs) {
     const text = await host.readFile(file, { sudo: true });
     if (text === undefined) continue;
@@ -195,15 +234,31 @@ cat "$d/crt" "$d/key"`;
 const PEM_BLOCK = /-----BEGIN ([A-Z ]+)-----[\s\S]+?-----END \1-----\n?/g;
 
 /** The kubelet's kubeconfig with a client certificate of the new CA (embedded, or in the PEM file it names). */
-async function newKubeletCertificate(source: RemoteHost, host: RemoteHost, node: NodeSpec, ctx: StepContext): Promise<void> {
-  const r = await source.run({ argv: ["sh", "-c", KUBELET_CERT_SCRIPT, "hactl-kubelet-cert", STAGE, node.name], sudo: true, timeoutMs: 60_000 }, { signal: ctx.signal });
+async function newKubeletCertificate(
+  source: RemoteHost,
+  host: RemoteHost,
+  node: NodeSpec,
+  ctx: StepContext,
+): Promise<void> {
+  const r = await source.run(
+    { argv: ["sh", "-c", KUBELET_CERT_SCRIPT, "hactl-kubelet-cert", STAGE, node.name], sudo: true, timeoutMs: 60_000 },
+    { signal: ctx.signal },
+  );
   const blocks = r.stdout.match(PEM_BLOCK) ?? [];
   const cert = blocks.find((b) => b.includes("CERTIFICATE"));
   const key = blocks.find((b) => b.includes("PRIVATE KEY"));
-  if (!cert || !key) throw new HactlError("COMMAND_FAILED", `no kubelet certificate could be signed for ${node.name}`, { node: node.name, remedy: "Check openssl on the first control plane; then run the same command again." });
+  if (!cert || !key)
+    throw new HactlError("COMMAND_FAILED", `no kubelet certificate could be signed for ${node.name}`, {
+      node: node.name,
+      remedy: "Check openssl on the first control plane; then run the same command again.",
+    });
   registerSecret(key.trim());
   const conf = await host.readFile(KUBELET_CONF, { sudo: true });
-  if (!conf) throw new HactlError("COMMAND_FAILED", `${KUBELET_CONF} is missing on ${node.name}`, { node: node.name, remedy: "Re-join the node (hactl remove-node, then hactl add-node)." });
+  if (!conf)
+    throw new HactlError("COMMAND_FAILED", `${KUBELET_CONF} is missing on ${node.name}`, {
+      node: node.name,
+      remedy: "Re-join the node (hactl remove-node, then hactl add-node).",
+    });
   const place = clientCertificatePlace(conf);
   if (place.kind === "file") await host.writeFile(place.path, `${cert}${key}`, { mode: 0o600, sudo: true });
   else await host.writeFile(KUBELET_CONF, withClientCertificate(conf, cert, key), { mode: 0o600, sudo: true });
@@ -211,15 +266,26 @@ async function newKubeletCertificate(source: RemoteHost, host: RemoteHost, node:
 }
 
 const restartControlPlane = (host: RemoteHost, ctx: StepContext): Promise<void> =>
-  sh(host, RESTART_CONTROL_PLANE_SCRIPT, "hactl-restart-control-plane", [MANIFESTS, PARKED, String(ETCD_CLIENT_PORT), String(KUBEADM_API_PORT)], ctx, 180_000);
-const restartKubelet = (host: RemoteHost, ctx: StepContext): Promise<void> => sh(host, "systemctl restart kubelet", "hactl-restart-kubelet", [], ctx);
+  sh(
+    host,
+    RESTART_CONTROL_PLANE_SCRIPT,
+    "hactl-restart-control-plane",
+    [MANIFESTS, PARKED, String(ETCD_CLIENT_PORT), String(KUBEADM_API_PORT)],
+    ctx,
+    180_000,
+  );
+const restartKubelet = (host: RemoteHost, ctx: StepContext): Promise<void> =>
+  sh(host, "systemctl restart kubelet", "hactl-restart-kubelet", [], ctx);
 
 function makeCasStep(source: NodeSpec): Step {
   return {
     id: `ca-make:${source.name}`,
     node: source.name,
     title: "make new cluster, front-proxy and etcd CAs (kept if an interrupted run made them)",
-    describe: [`openssl req -x509 -newkey rsa:2048 -days 3650 for ${KUBEADM_CAS.map((c) => c.name).join(", ")} into ${STAGE}/new (mode 0700)`, `first certificate of each current CA file into ${STAGE}/old`],
+    describe: [
+      `openssl req -x509 -newkey rsa:2048 -days 3650 for ${KUBEADM_CAS.map((c) => c.name).join(", ")} into ${STAGE}/new (mode 0700)`,
+      `first certificate of each current CA file into ${STAGE}/old`,
+    ],
     async run(ctx) {
       await sh(need(ctx.hosts, source.name), MAKE_CAS_SCRIPT, "hactl-make-cas", [STAGE, ...caArgs(false)], ctx);
       return "changed";
@@ -229,7 +295,13 @@ function makeCasStep(source: NodeSpec): Step {
 
 /** Copies STAGE from the source: control planes get the new CAs' keys too, workers the cluster CA's certificates only. */
 function copyStep(source: NodeSpec, node: NodeSpec): Step {
-  const files = KUBEADM_CAS.flatMap((c) => (node.role === "control-plane" ? [`new/${c.name}.crt`, `new/${c.name}.key`, `old/${c.name}.crt`] : c.name === "ca" ? ["new/ca.crt", "old/ca.crt"] : []));
+  const files = KUBEADM_CAS.flatMap((c) =>
+    node.role === "control-plane"
+      ? [`new/${c.name}.crt`, `new/${c.name}.key`, `old/${c.name}.crt`]
+      : c.name === "ca"
+        ? ["new/ca.crt", "old/ca.crt"]
+        : [],
+  );
   return {
     id: `ca-copy:${node.name}`,
     node: node.name,
@@ -255,7 +327,11 @@ function trustStep(node: NodeSpec): Step {
     id: `ca-trust:${node.name}`,
     node: node.name,
     title: "trust the old and the new CAs (bundles), restart etcd, the API server and the kubelet",
-    describe: [`CA files in ${PKI}: old then new certificate (old key kept)`, "certificate-authority-data of the kubeconfigs: both CAs", `restart the static pods (manifests out of ${MANIFESTS} until etcd and the API server stopped) and the kubelet`],
+    describe: [
+      `CA files in ${PKI}: old then new certificate (old key kept)`,
+      "certificate-authority-data of the kubeconfigs: both CAs",
+      `restart the static pods (manifests out of ${MANIFESTS} until etcd and the API server stopped) and the kubelet`,
+    ],
     async run(ctx) {
       const host = need(ctx.hosts, node.name);
       await writeTrust(host, "trust", CONTROL_PLANE_KUBECONFIGS, ctx);
@@ -271,7 +347,11 @@ function workerStep(source: NodeSpec, node: NodeSpec): Step {
     id: `ca-worker:${node.name}`,
     node: node.name,
     title: "trust both cluster CAs and use a kubelet certificate of the new CA",
-    describe: [`${PKI}/ca.crt and kubelet.conf's certificate-authority-data: old then new CA`, `kubelet client certificate signed by the new CA on ${source.name}`, "systemctl restart kubelet"],
+    describe: [
+      `${PKI}/ca.crt and kubelet.conf's certificate-authority-data: old then new CA`,
+      `kubelet client certificate signed by the new CA on ${source.name}`,
+      "systemctl restart kubelet",
+    ],
     async run(ctx) {
       const host = need(ctx.hosts, node.name);
       await writeTrust(host, "trust", [KUBELET_CONF], ctx);
@@ -314,7 +394,10 @@ function dropStep(node: NodeSpec): Step {
     id: `ca-drop:${node.name}`,
     node: node.name,
     title: "trust the new CAs only",
-    describe: [`CA files in ${PKI} and the kubeconfigs' certificate-authority-data: the new CA only`, cp ? "restart the static pods and the kubelet" : "systemctl restart kubelet"],
+    describe: [
+      `CA files in ${PKI} and the kubeconfigs' certificate-authority-data: the new CA only`,
+      cp ? "restart the static pods and the kubelet" : "systemctl restart kubelet",
+    ],
     async run(ctx) {
       const host = need(ctx.hosts, node.name);
       await writeTrust(host, "drop", cp ? CONTROL_PLANE_KUBECONFIGS : [KUBELET_CONF], ctx);
@@ -350,10 +433,15 @@ export interface CaRotationOptions {
  * the VIP; workers restart only their kubelet. The new CAs are made (or kept) and copied first, and the
  * staged CAs are removed from every node last.
  */
-export function kubeadmCaRotationPhases(layout: ServiceLayoutInput, plan: KubeadmCaPlan, opts: CaRotationOptions): Phase[] {
+export function kubeadmCaRotationPhases(
+  layout: ServiceLayoutInput,
+  plan: KubeadmCaPlan,
+  opts: CaRotationOptions,
+): Phase[] {
   const nodes = layout.spec.spec.nodes;
   // A control plane goes out of service up to three times: its step ids are prefixed with the stage.
-  const stageIds = (stage: string, phases: Phase[]): Phase[] => phases.map((p) => ({ ...p, steps: p.steps.map((st) => ({ ...st, id: `${stage}:${st.id}` })) }));
+  const stageIds = (stage: string, phases: Phase[]): Phase[] =>
+    phases.map((p) => ({ ...p, steps: p.steps.map((st) => ({ ...st, id: `${stage}:${st.id}` })) }));
   const around = (node: NodeSpec, title: string, step: Step): Phase[] => {
     const stage = step.id.split(":")[0] ?? "ca";
     return [
@@ -362,22 +450,40 @@ export function kubeadmCaRotationPhases(layout: ServiceLayoutInput, plan: Kubead
       ...stageIds(stage, putBackInService(layout, node, opts)),
     ];
   };
-  const others = nodes.filter((n) => n.name !== plan.source.name && (plan.trust.includes(n) || plan.workers.includes(n) || plan.reissue.includes(n) || plan.drop.includes(n)));
+  const others = nodes.filter(
+    (n) =>
+      n.name !== plan.source.name &&
+      (plan.trust.includes(n) || plan.workers.includes(n) || plan.reissue.includes(n) || plan.drop.includes(n)),
+  );
   const phases: Phase[] = [];
   if (plan.trust.length + plan.workers.length + plan.reissue.length > 0) {
     phases.push({ title: "Make the new CAs", mode: "serial", steps: [makeCasStep(plan.source)] });
-    if (others.length > 0) phases.push({ title: "Copy the new CAs", mode: "parallel", steps: others.map((n) => copyStep(plan.source, n)) });
+    if (others.length > 0)
+      phases.push({ title: "Copy the new CAs", mode: "parallel", steps: others.map((n) => copyStep(plan.source, n)) });
   }
   for (const n of plan.trust) phases.push(...around(n, "Trust both CAs", trustStep(n)));
-  if (plan.workers.length > 0) phases.push({ title: "Workers: both CAs and a kubelet certificate of the new CA", mode: "serial", steps: plan.workers.map((n) => workerStep(plan.source, n)) });
-  for (const n of plan.reissue) phases.push(...around(n, "Re-issue the certificates with the new CAs", reissueStep(plan.source, n)));
-  for (const n of plan.drop.filter((d) => d.role === "control-plane")) phases.push(...around(n, "Drop the old CAs", dropStep(n)));
+  if (plan.workers.length > 0)
+    phases.push({
+      title: "Workers: both CAs and a kubelet certificate of the new CA",
+      mode: "serial",
+      steps: plan.workers.map((n) => workerStep(plan.source, n)),
+    });
+  for (const n of plan.reissue)
+    phases.push(...around(n, "Re-issue the certificates with the new CAs", reissueStep(plan.source, n)));
+  for (const n of plan.drop.filter((d) => d.role === "control-plane"))
+    phases.push(...around(n, "Drop the old CAs", dropStep(n)));
   const workersDrop = plan.drop.filter((d) => d.role === "worker");
-  if (workersDrop.length > 0) phases.push({ title: "Workers: drop the old CA", mode: "serial", steps: workersDrop.map((n) => dropStep(n)) });
+  if (workersDrop.length > 0)
+    phases.push({ title: "Workers: drop the old CA", mode: "serial", steps: workersDrop.map((n) => dropStep(n)) });
   // The source's staged CAs mean "a rotation is under way": they go last, so a run stopped in between
   // finishes the clean-up instead of trusting another node's stale marks.
   const rest = nodes.filter((n) => n.name !== plan.source.name);
-  if (rest.length > 0) phases.push({ title: "Remove the staged CAs", mode: "parallel", steps: rest.map((n) => cleanupStep(n)) });
-  phases.push({ title: `Remove the staged CAs on ${plan.source.name}`, mode: "serial", steps: [cleanupStep(plan.source)] });
+  if (rest.length > 0)
+    phases.push({ title: "Remove the staged CAs", mode: "parallel", steps: rest.map((n) => cleanupStep(n)) });
+  phases.push({
+    title: `Remove the staged CAs on ${plan.source.name}`,
+    mode: "serial",
+    steps: [cleanupStep(plan.source)],
+  });
   return phases;
 }

@@ -5,7 +5,13 @@ import type { Command } from "../core/command.js";
 import type { Phase, Step } from "../core/plan.js";
 import { parseOpensslDate } from "../distros/certs.js";
 import type { NodeSpec } from "../spec/schema.js";
-import { putBackInService, takeOutOfService, type LivezProbe, type ServiceLayoutInput, type ApiEndpoint } from "./out-of-service.js";
+import {
+  putBackInService,
+  takeOutOfService,
+  type LivezProbe,
+  type ServiceLayoutInput,
+  type ApiEndpoint,
+} from "./out-of-service.js";
 
 /**
  * Replacing the MicroK8s cluster CA (`hactl certs renew --ca`): one control plane makes a new CA with
@@ -23,7 +29,10 @@ export interface CaFacts {
   notBefore: Date;
 }
 
-export const caFactsCommand: Command = { argv: ["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-startdate", "-in", `${SNAP_CERTS}/ca.crt`], sudo: true };
+export const caFactsCommand: Command = {
+  argv: ["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-startdate", "-in", `${SNAP_CERTS}/ca.crt`],
+  sudo: true,
+};
 
 /** `sha256 Fingerprint=AB:..` and `notBefore=Dec  2 07:00:00 2026 GMT`. */
 export function parseCaFacts(text: string): CaFacts | undefined {
@@ -50,12 +59,18 @@ export const CA_ROTATION_MARKER = "/var/lib/hactl/ca-rotation";
  * `replacing` is the fingerprint an unfinished run recorded: when every control plane already has
  * another CA, that run got through every node and nothing is left to rotate.
  */
-export function planCaRotation(controlPlanes: readonly NodeSpec[], cas: ReadonlyMap<string, CaFacts>, replacing?: string): CaRotationPlan {
+export function planCaRotation(
+  controlPlanes: readonly NodeSpec[],
+  cas: ReadonlyMap<string, CaFacts>,
+  replacing?: string,
+): CaRotationPlan {
   const first = controlPlanes[0] as NodeSpec;
   const prints = new Set(controlPlanes.map((n) => cas.get(n.name)?.fingerprint));
   if (prints.size <= 1 && replacing !== undefined && !prints.has(replacing)) return { source: first, install: [] };
   if (prints.size <= 1) return { rotateOn: first, source: first, install: controlPlanes.slice(1) };
-  const newest = [...controlPlanes].sort((a, b) => (cas.get(b.name)?.notBefore.getTime() ?? 0) - (cas.get(a.name)?.notBefore.getTime() ?? 0))[0] as NodeSpec;
+  const newest = [...controlPlanes].sort(
+    (a, b) => (cas.get(b.name)?.notBefore.getTime() ?? 0) - (cas.get(a.name)?.notBefore.getTime() ?? 0),
+  )[0] as NodeSpec;
   const target = cas.get(newest.name)?.fingerprint;
   return { source: newest, install: controlPlanes.filter((n) => cas.get(n.name)?.fingerprint !== target) };
 }
@@ -67,7 +82,10 @@ function rotateStep(node: NodeSpec): Step {
     title: "make a new cluster CA and re-issue this node's certificates",
     describe: ["microk8s refresh-certs --cert ca.crt"],
     async run(ctx) {
-      const r = await need(ctx.hosts, node.name).run({ argv: ["microk8s", "refresh-certs", "--cert", "ca.crt"], sudo: true, timeoutMs: 10 * 60_000 }, { signal: ctx.signal });
+      const r = await need(ctx.hosts, node.name).run(
+        { argv: ["microk8s", "refresh-certs", "--cert", "ca.crt"], sudo: true, timeoutMs: 10 * 60_000 },
+        { signal: ctx.signal },
+      );
       for (const line of r.stdout.split("\n").filter(Boolean)) ctx.log(line);
       return "changed";
     },
@@ -80,18 +98,32 @@ function installStep(node: NodeSpec, source: NodeSpec): Step {
     id: `ca-install:${node.name}`,
     node: node.name,
     title: `install ${source.name}'s new CA and re-issue this node's certificates`,
-    describe: [`copy ${SNAP_CERTS}/ca.crt and ca.key from ${source.name} to ${CA_DIR} (mode 0600)`, `microk8s refresh-certs ${CA_DIR}`, `rm -rf ${CA_DIR}`],
+    describe: [
+      `copy ${SNAP_CERTS}/ca.crt and ca.key from ${source.name} to ${CA_DIR} (mode 0600)`,
+      `microk8s refresh-certs ${CA_DIR}`,
+      `rm -rf ${CA_DIR}`,
+    ],
     async run(ctx) {
       const from = need(ctx.hosts, source.name);
       const to = need(ctx.hosts, node.name);
-      const [crt, key] = await Promise.all([from.readFile(`${SNAP_CERTS}/ca.crt`, { sudo: true }), from.readFile(`${SNAP_CERTS}/ca.key`, { sudo: true })]);
-      if (!crt || !key) throw new HactlError("COMMAND_FAILED", `${source.name} has no CA to copy (${SNAP_CERTS}/ca.crt and ca.key)`, { node: source.name, remedy: "Run hactl certs check; then run the same command again." });
+      const [crt, key] = await Promise.all([
+        from.readFile(`${SNAP_CERTS}/ca.crt`, { sudo: true }),
+        from.readFile(`${SNAP_CERTS}/ca.key`, { sudo: true }),
+      ]);
+      if (!crt || !key)
+        throw new HactlError("COMMAND_FAILED", `${source.name} has no CA to copy (${SNAP_CERTS}/ca.crt and ca.key)`, {
+          node: source.name,
+          remedy: "Run hactl certs check; then run the same command again.",
+        });
       registerSecret(key);
       await to.run({ argv: ["sh", "-c", 'rm -rf "$1" && mkdir -m 700 -p "$1"', "hactl-ca-dir", CA_DIR], sudo: true });
       try {
         await to.writeFile(`${CA_DIR}/ca.crt`, crt, { mode: 0o600, sudo: true });
         await to.writeFile(`${CA_DIR}/ca.key`, key, { mode: 0o600, sudo: true });
-        const r = await to.run({ argv: ["microk8s", "refresh-certs", CA_DIR], sudo: true, timeoutMs: 10 * 60_000 }, { signal: ctx.signal });
+        const r = await to.run(
+          { argv: ["microk8s", "refresh-certs", CA_DIR], sudo: true, timeoutMs: 10 * 60_000 },
+          { signal: ctx.signal },
+        );
         for (const line of r.stdout.split("\n").filter(Boolean)) ctx.log(line);
       } finally {
         await to.exec({ argv: ["rm", "-rf", CA_DIR], sudo: true });
@@ -102,12 +134,19 @@ function installStep(node: NodeSpec, source: NodeSpec): Step {
 }
 
 /** Pure: the phases of a CA rotation, each control plane out of service while its certificates change. */
-export function caRotationPhases(layout: ServiceLayoutInput, plan: CaRotationPlan, opts: { endpoint?: ApiEndpoint; probe: LivezProbe }): Phase[] {
+export function caRotationPhases(
+  layout: ServiceLayoutInput,
+  plan: CaRotationPlan,
+  opts: { endpoint?: ApiEndpoint; probe: LivezProbe },
+): Phase[] {
   const validAfter = new Date(Date.now() + 300 * 86_400_000);
   const around = (node: NodeSpec, step: Step): Phase[] => [
     ...takeOutOfService(layout, node),
     { title: `Replace ${node.name}'s CA`, mode: "serial", steps: [step] },
     ...putBackInService(layout, node, { ...opts, servedValidAfter: validAfter }),
   ];
-  return [...(plan.rotateOn ? around(plan.rotateOn, rotateStep(plan.rotateOn)) : []), ...plan.install.flatMap((n) => around(n, installStep(n, plan.source)))];
+  return [
+    ...(plan.rotateOn ? around(plan.rotateOn, rotateStep(plan.rotateOn)) : []),
+    ...plan.install.flatMap((n) => around(n, installStep(n, plan.source))),
+  ];
 }

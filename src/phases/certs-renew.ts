@@ -27,18 +27,28 @@ systemctl restart kubelet`;
 
 /** Pure: may a renewal on this distribution replace this certificate? */
 export function renewableBy(distribution: ClusterSpec["spec"]["distribution"]["type"]): (entry: CertEntry) => boolean {
-  if (distribution === "microk8s") return (e) => e.role === "control-plane" && (MICROK8S_RENEWABLE as readonly string[]).includes(e.certificate);
+  if (distribution === "microk8s")
+    return (e) => e.role === "control-plane" && (MICROK8S_RENEWABLE as readonly string[]).includes(e.certificate);
   return (e) => e.role === "control-plane" && RENEWABLE_KINDS.includes(e.kind) && e.certificate !== "kubelet.crt";
 }
 
 /** Pure: the commands that renew one control plane's due certificates (and restart what serves them). */
-export function renewCommands(distribution: ClusterSpec["spec"]["distribution"]["type"], target: RenewTarget): Command[] {
+export function renewCommands(
+  distribution: ClusterSpec["spec"]["distribution"]["type"],
+  target: RenewTarget,
+): Command[] {
   if (distribution === "microk8s") {
     // refresh-certs restarts kubelite and the cluster agent itself after each certificate.
     const names = MICROK8S_RENEWABLE.filter((n) => target.certificates.some((c) => c.certificate === n));
     return names.map((n) => ({ argv: ["microk8s", "refresh-certs", "--cert", n], sudo: true, timeoutMs: 10 * 60_000 }));
   }
-  return [{ argv: ["sh", "-c", KUBEADM_RENEW_SCRIPT, "hactl-certs-renew", MANIFESTS, PARKED], sudo: true, timeoutMs: 10 * 60_000 }];
+  return [
+    {
+      argv: ["sh", "-c", KUBEADM_RENEW_SCRIPT, "hactl-certs-renew", MANIFESTS, PARKED],
+      sudo: true,
+      timeoutMs: 10 * 60_000,
+    },
+  ];
 }
 
 /** Pure: the phase that renews one control plane's certificates (it is out of service meanwhile). */
@@ -49,7 +59,13 @@ export function renewPhase(distribution: ClusterSpec["spec"]["distribution"]["ty
     id: `renew:${node}`,
     node,
     title: `renew ${target.certificates.map((c) => c.certificate).join(", ")}`,
-    describe: distribution === "microk8s" ? commands.map((c) => c.argv.join(" ")) : ["kubeadm certs renew all", `restart the static pods (manifests out of ${MANIFESTS} for 20 s) and the kubelet`],
+    describe:
+      distribution === "microk8s"
+        ? commands.map((c) => c.argv.join(" "))
+        : [
+            "kubeadm certs renew all",
+            `restart the static pods (manifests out of ${MANIFESTS} for 20 s) and the kubelet`,
+          ],
     async run(ctx) {
       const host = need(ctx.hosts, node);
       for (const c of commands) {

@@ -44,12 +44,26 @@ export function expiryState(days: number): ExpiryState {
  * Pure: every node's certificates with days left and a state, the soonest expiry, and what is wrong.
  * A node that could not be read is a problem too: its certificates are unknown.
  */
-export function certsReport(spec: ClusterSpec, observed: ReadonlyMap<string, readonly CertObservation[]>, unreadable: ReadonlyMap<string, string>, now: Date): CertsReport {
+export function certsReport(
+  spec: ClusterSpec,
+  observed: ReadonlyMap<string, readonly CertObservation[]>,
+  unreadable: ReadonlyMap<string, string>,
+  now: Date,
+): CertsReport {
   const certificates: CertEntry[] = [];
   for (const node of spec.spec.nodes) {
     for (const c of observed.get(node.name) ?? []) {
       const days = daysLeft(c.notAfter, now);
-      certificates.push({ node: node.name, role: node.role, certificate: c.name, kind: c.kind, path: c.path, expires: c.notAfter.toISOString(), daysLeft: days, state: expiryState(days) });
+      certificates.push({
+        node: node.name,
+        role: node.role,
+        certificate: c.name,
+        kind: c.kind,
+        path: c.path,
+        expires: c.notAfter.toISOString(),
+        daysLeft: days,
+        state: expiryState(days),
+      });
     }
   }
   const problems: string[] = [];
@@ -62,17 +76,44 @@ export function certsReport(spec: ClusterSpec, observed: ReadonlyMap<string, rea
   }
   for (const [node, why] of unreadable) problems.push(`${node}: certificates not read (${why})`);
   const soonest = [...certificates].sort((a, b) => a.expires.localeCompare(b.expires))[0];
-  return { cluster: spec.metadata.name, checkedAt: now.toISOString(), healthy: problems.length === 0, certificates, ...(soonest ? { soonest } : {}), problems, warnings, unreadNodes: [...unreadable.keys()] };
+  return {
+    cluster: spec.metadata.name,
+    checkedAt: now.toISOString(),
+    healthy: problems.length === 0,
+    certificates,
+    ...(soonest ? { soonest } : {}),
+    problems,
+    warnings,
+    unreadNodes: [...unreadable.keys()],
+  };
 }
 
 export function formatCertsReport(report: CertsReport): string {
-  const rows = [["NODE", "CERTIFICATE", "KIND", "EXPIRES", "DAYS LEFT", "STATE"], ...report.certificates.map((c) => [c.node, c.certificate, c.kind, c.expires.slice(0, 16).replace("T", " "), String(c.daysLeft), c.state])];
+  const rows = [
+    ["NODE", "CERTIFICATE", "KIND", "EXPIRES", "DAYS LEFT", "STATE"],
+    ...report.certificates.map((c) => [
+      c.node,
+      c.certificate,
+      c.kind,
+      c.expires.slice(0, 16).replace("T", " "),
+      String(c.daysLeft),
+      c.state,
+    ]),
+  ];
   const widths = rows[0]?.map((_h, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  const table = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd((widths[i] ?? 0) + 2))).join("").trimEnd());
+  const table = rows.map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd((widths[i] ?? 0) + 2)))
+      .join("")
+      .trimEnd(),
+  );
   const lines = [...table, ""];
   for (const p of report.problems) lines.push(`✗ ${p}`);
   for (const w of report.warnings) lines.push(`! ${w}`);
-  if (report.problems.length === 0) lines.push(`All certificates are valid for more than ${EXPIRY_UNHEALTHY_DAYS} days${report.warnings.length > 0 ? "; renew the ones above with hactl certs renew" : ""}.`);
+  if (report.problems.length === 0)
+    lines.push(
+      `All certificates are valid for more than ${EXPIRY_UNHEALTHY_DAYS} days${report.warnings.length > 0 ? "; renew the ones above with hactl certs renew" : ""}.`,
+    );
   else lines.push("Renew with: hactl certs renew");
   return lines.join("\n");
 }
@@ -105,7 +146,11 @@ export interface RenewalPlan {
  * which expiring certificates a renewal does not cover. A fresh renewal gives a year, so a re-run finds
  * nothing to do.
  */
-export function planRenewal(spec: ClusterSpec, report: CertsReport, renewable: (entry: CertEntry) => boolean): RenewalPlan {
+export function planRenewal(
+  spec: ClusterSpec,
+  report: CertsReport,
+  renewable: (entry: CertEntry) => boolean,
+): RenewalPlan {
   const due = report.certificates.filter((c) => c.daysLeft < EXPIRY_WARNING_DAYS);
   const targets: RenewTarget[] = [];
   for (const node of spec.spec.nodes.filter((n) => n.role === "control-plane")) {
@@ -129,6 +174,8 @@ export function planRenewal(spec: ClusterSpec, report: CertsReport, renewable: (
 /** Pure: what `hactl status` says about certificates: the soonest expiry (a note) and any certificate within 30 days (a problem). */
 export function certificateStatus(report: CertsReport): { notes: string[]; problems: string[] } {
   const soonest = soonestExpiryLine(report);
-  const expiring = report.certificates.filter((c) => c.state === "expiring").map((c) => `${c.node}: certificate ${c.certificate} expires in ${c.daysLeft} days (hactl certs renew)`);
+  const expiring = report.certificates
+    .filter((c) => c.state === "expiring")
+    .map((c) => `${c.node}: certificate ${c.certificate} expires in ${c.daysLeft} days (hactl certs renew)`);
   return { notes: soonest ? [soonest] : [], problems: expiring };
 }

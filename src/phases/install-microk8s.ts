@@ -54,13 +54,20 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
   const nodes = spec.spec.nodes;
   const leader = nodes.find((n) => n.name === input.state.leader) ?? nodes.find((n) => n.role === "control-plane");
   if (!leader) return [];
-  const machines = [...nodes.map((n) => ({ name: n.name, address: n.address })), ...(spec.spec.loadBalancer.external?.hosts ?? [])];
-  const entries = [...nodes, ...(spec.spec.loadBalancer.external?.hosts ?? [])].map((n) => ({ name: n.name, address: n.address }));
+  const machines = [
+    ...nodes.map((n) => ({ name: n.name, address: n.address })),
+    ...(spec.spec.loadBalancer.external?.hosts ?? []),
+  ];
+  const entries = [...nodes, ...(spec.spec.loadBalancer.external?.hosts ?? [])].map((n) => ({
+    name: n.name,
+    address: n.address,
+  }));
 
   const prepare: Step[] = [];
   for (const m of machines) {
     if (input.hostsEntriesFor.has(m.name)) prepare.push(hostsEntriesStep(m.name, entries));
-    if (input.nonlocalBind.has(m.name) && !input.facts.get(m.name)?.nonlocalBind) prepare.push(nonlocalBindStep(m.name));
+    if (input.nonlocalBind.has(m.name) && !input.facts.get(m.name)?.nonlocalBind)
+      prepare.push(nonlocalBindStep(m.name));
     const facts = input.facts.get(m.name);
     const pkgs = input.lbPackages.get(m.name);
     const step = facts && pkgs ? packagesStep(m.name, facts, pkgs) : undefined;
@@ -68,16 +75,23 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
   }
 
   const version = spec.spec.distribution.version;
-  const install = nodes.filter((n) => !input.state.installed.has(n.name)).map((n) => installStep(n, version, input.bundle));
-  const halfJoined = (n: NodeSpec): boolean => input.state.kubeNodes.some((k) => k.name === n.name) || input.state.datastoreIps.has(n.address);
+  const install = nodes
+    .filter((n) => !input.state.installed.has(n.name))
+    .map((n) => installStep(n, version, input.bundle));
+  const halfJoined = (n: NodeSpec): boolean =>
+    input.state.kubeNodes.some((k) => k.name === n.name) || input.state.datastoreIps.has(n.address);
   const joining = nodes.filter((n) => n.name !== leader.name && !isMember(input.state, n));
   const joins = joining.map((n) => joinStep(n, leader, input.joinAttempts, halfJoined(n)));
   // Workers that joined but are not Ready yet (a run stopped while waiting) are waited for again.
   const notReady = (n: NodeSpec): boolean => input.state.kubeNodes.some((k) => k.name === n.name && !k.ready);
-  const workersReady = nodes.filter((n) => n.role === "worker" && (joining.includes(n) || notReady(n))).map((n) => readyStep(n, leader));
+  const workersReady = nodes
+    .filter((n) => n.role === "worker" && (joining.includes(n) || notReady(n)))
+    .map((n) => readyStep(n, leader));
 
   // snapd must never upgrade a node on its own (auto-refresh broke HA clusters): hold every node.
-  const holds = nodes.filter((n) => !input.state.snaps.get(n.name)?.held).map((n) => holdStep(n, input.state.installed.has(n.name)));
+  const holds = nodes
+    .filter((n) => !input.state.snaps.get(n.name)?.held)
+    .map((n) => holdStep(n, input.state.installed.has(n.name)));
 
   const joiningNames = new Set(joining.map((n) => n.name));
   const proxies = workersToPoint(nodes, input.workerProxies ?? new Map(), joiningNames, input.apiEndpoint).map((n) =>
@@ -98,9 +112,18 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
     // Joins must be one at a time, but a worker's wait until Ready need not hold up the next join.
     { title: "Wait for workers", mode: "parallel", steps: workersReady, alongsidePrevious: true },
     { title: "Configure load balancers", mode: "parallel", steps: lb, alongsidePrevious: true },
-    { title: "Point workers' API proxies at the load balancer", mode: "parallel", steps: proxies, alongsidePrevious: true },
+    {
+      title: "Point workers' API proxies at the load balancer",
+      mode: "parallel",
+      steps: proxies,
+      alongsidePrevious: true,
+    },
     { title: "Hold MicroK8s refreshes", mode: "parallel", steps: holds, alongsidePrevious: true },
-    { title: "Enable addons", mode: "serial", steps: missingAddons.length ? [addonsStep(leader.name, missingAddons)] : [] },
+    {
+      title: "Enable addons",
+      mode: "serial",
+      steps: missingAddons.length ? [addonsStep(leader.name, missingAddons)] : [],
+    },
   ];
   return phases;
 }
@@ -113,7 +136,10 @@ function installStep(node: NodeSpec, version: string, bundle: LocalBundle | unde
     id: installId(node.name),
     node: node.name,
     title: `install MicroK8s ${version}${bundle ? " from the offline bundle" : ""}`,
-    describe: [...(bundle ? bundleDescribe(bundle) : [`snap install microk8s --classic --channel=${version}/stable`]), "microk8s status --wait-ready"],
+    describe: [
+      ...(bundle ? bundleDescribe(bundle) : [`snap install microk8s --classic --channel=${version}/stable`]),
+      "microk8s status --wait-ready",
+    ],
     async run(ctx) {
       // Planned only where the gathered state had no MicroK8s; on a node that has it after all (installed
       // meanwhile by hand), snap says "already installed" and exits 0.
@@ -148,7 +174,11 @@ function joinStep(node: NodeSpec, leader: NodeSpec, attempts: number, halfJoined
     title: `join as ${node.role}`,
     after: [installId(leader.name), installId(node.name)],
     describe: [
-      ...(halfJoined ? [`remove what an interrupted join left of ${node.name} (microk8s leave; remove-node --force on ${leader.name})`] : []),
+      ...(halfJoined
+        ? [
+            `remove what an interrupted join left of ${node.name} (microk8s leave; remove-node --force on ${leader.name})`,
+          ]
+        : []),
       `on ${leader.name}: microk8s add-node (fresh single-use token)`,
       `microk8s join ${leader.address}:25000/<token>${node.role === "worker" ? " --worker" : ""}`,
       ...(node.role === "control-plane" ? ["wait until Ready and in the datastore"] : []),
@@ -179,12 +209,16 @@ function readyStep(node: NodeSpec, leader: NodeSpec): Step {
     describe: [`on ${leader.name}: microk8s kubectl get nodes until ${node.name} is Ready`],
     after: [joinId(node.name)],
     async run(ctx) {
-      await waitMember({ leader: need(ctx.hosts, leader.name), spec: node, readyTimeoutMs: READY_TIMEOUT_MS, signal: ctx.signal });
+      await waitMember({
+        leader: need(ctx.hosts, leader.name),
+        spec: node,
+        readyTimeoutMs: READY_TIMEOUT_MS,
+        signal: ctx.signal,
+      });
       return "changed";
     },
   };
 }
-
 
 function addonsStep(leader: string, addons: readonly string[]): Step {
   return {

@@ -36,7 +36,10 @@ function parse(text: string, what: string): Document {
 function entries(doc: Document, key: Section): YAMLMap[] {
   const seq = doc.get(key);
   if (seq === undefined || seq === null) return [];
-  if (!isSeq(seq)) throw new HactlError("USAGE", `the kubeconfig's ${key} is not a list`, { remedy: `Fix ${key} in the kubeconfig and run again.` });
+  if (!isSeq(seq))
+    throw new HactlError("USAGE", `the kubeconfig's ${key} is not a list`, {
+      remedy: `Fix ${key} in the kubeconfig and run again.`,
+    });
   return (seq as YAMLSeq).items.filter((i): i is YAMLMap => isMap(i));
 }
 
@@ -44,7 +47,11 @@ function entries(doc: Document, key: Section): YAMLMap[] {
  * The admin kubeconfig as fetched from a control plane (one cluster, user and context), renamed to
  * `name` (user `name-admin`), its server set to https://HOST:PORT when an endpoint is given.
  */
-export function nameKubeconfig(fetched: string, name: string, endpoint: { host: string; port: number } | undefined): NamedKubeconfig {
+export function nameKubeconfig(
+  fetched: string,
+  name: string,
+  endpoint: { host: string; port: number } | undefined,
+): NamedKubeconfig {
   const doc = parse(fetched, "the fetched admin kubeconfig");
   const [cluster] = entries(doc, "clusters");
   const [user] = entries(doc, "users");
@@ -87,7 +94,10 @@ export interface MergeResult {
  * the file had none. An empty or missing file becomes a new kubeconfig.
  */
 export function mergeKubeconfig(existing: string, incoming: NamedKubeconfig, file: string): MergeResult {
-  const target = existing.trim() === "" ? new Document({ apiVersion: "v1", kind: "Config", preferences: {} }) : parse(existing, file);
+  const target =
+    existing.trim() === ""
+      ? new Document({ apiVersion: "v1", kind: "Config", preferences: {} })
+      : parse(existing, file);
   if (target.contents === null) target.contents = target.createNode({ apiVersion: "v1", kind: "Config" }) as YAMLMap;
   const source = parse(incoming.text, "the fetched kubeconfig");
   const replaced: Section[] = [];
@@ -97,7 +107,10 @@ export function mergeKubeconfig(existing: string, incoming: NamedKubeconfig, fil
     const name = entry.get("name");
     let seq = target.get(key);
     if (!isSeq(seq)) {
-      if (seq !== undefined && seq !== null) throw new HactlError("USAGE", `${key} in ${file} is not a list`, { remedy: `Fix ${key} in ${file} and run again.` });
+      if (seq !== undefined && seq !== null)
+        throw new HactlError("USAGE", `${key} in ${file} is not a list`, {
+          remedy: `Fix ${key} in ${file} and run again.`,
+        });
       seq = target.createNode([]);
       target.set(key, seq);
     }
@@ -161,7 +174,10 @@ export function clientCertificatePlace(text: string): ClientCertificatePlace {
 export function withClientCertificate(text: string, certPem: string, keyPem: string): string {
   const doc = parse(text, "the kubeconfig");
   const user = currentUser(doc);
-  if (!user) throw new HactlError("INTERNAL", "the kubeconfig has no user for its current context", { remedy: "Check the kubeconfig on the node." });
+  if (!user)
+    throw new HactlError("INTERNAL", "the kubeconfig has no user for its current context", {
+      remedy: "Check the kubeconfig on the node.",
+    });
   user.setIn(["user", "client-certificate-data"], Buffer.from(certPem).toString("base64"));
   user.setIn(["user", "client-key-data"], Buffer.from(keyPem).toString("base64"));
   return doc.toString({ lineWidth: 0 });

@@ -63,9 +63,10 @@ export function lbLayout(input: LbLayoutInput): LbLayout {
     const cps = controlPlaneNodes(spec).map(asLb);
     const draining = cps.some((n) => !inService(n));
     const gateways = lb.web.enabled && lb.web.vip ? gatewayNodes(spec).map(asLb) : [];
-    const webVip = lb.web.vip && lb.web.virtualRouterId !== undefined && gateways.length > 0
-      ? { address: lb.web.vip, virtualRouterId: lb.web.virtualRouterId, gateways }
-      : undefined;
+    const webVip =
+      lb.web.vip && lb.web.virtualRouterId !== undefined && gateways.length > 0
+        ? { address: lb.web.vip, virtualRouterId: lb.web.virtualRouterId, gateways }
+        : undefined;
     const webNodes = (webVip ? gateways : spec.spec.nodes.map(asLb)).filter(inService);
     // control planes first, then the gateway nodes that are workers
     const machines = [...cps, ...gateways.filter((g) => !cps.some((c) => c.name === g.name))];
@@ -92,13 +93,19 @@ export function lbLayout(input: LbLayoutInput): LbLayout {
             priority: i >= 0 && !standby ? priority(i) : OUT_OF_SERVICE_PRIORITY,
             ...(lb.web.enabled
               ? {
-                web: {
-                  port: lb.web.port, backendPort: lb.web.backendPort, nodes: webNodes,
-                  ...(webVip ? { vip: { ...webVip, priority: g >= 0 && !standby ? priority(g) : OUT_OF_SERVICE_PRIORITY } } : {}),
-                },
-              }
+                  web: {
+                    port: lb.web.port,
+                    backendPort: lb.web.backendPort,
+                    nodes: webNodes,
+                    ...(webVip
+                      ? { vip: { ...webVip, priority: g >= 0 && !standby ? priority(g) : OUT_OF_SERVICE_PRIORITY } }
+                      : {}),
+                  },
+                }
               : {}),
-            ...(lb.stats.enabled && input.statsPassword ? { stats: { port: lb.stats.port, user: lb.stats.user, password: input.statsPassword } } : {}),
+            ...(lb.stats.enabled && input.statsPassword
+              ? { stats: { port: lb.stats.port, user: lb.stats.user, password: input.statsPassword } }
+              : {}),
           },
           input.templates,
         ),
@@ -121,17 +128,27 @@ export function lbLayout(input: LbLayoutInput): LbLayout {
           {
             engine,
             clusterName: spec.metadata.name,
-            ...(withVip ? { vip: lb.vip, interface: iface, virtualRouterId: lb.virtualRouterId, unicast: lb.unicast } : {}),
+            ...(withVip
+              ? { vip: lb.vip, interface: iface, virtualRouterId: lb.virtualRouterId, unicast: lb.unicast }
+              : {}),
             self,
             peers: hosts.filter((h) => h.name !== self.name),
             priority: priority(i),
             ports: [
-              { port: lb.apiPort, protocol: "tcp" as const, backendPort: input.backendApiPort, backends: controlPlaneNodes(spec).filter(inService).map(asLb), readyz: true },
+              {
+                port: lb.apiPort,
+                protocol: "tcp" as const,
+                backendPort: input.backendApiPort,
+                backends: controlPlaneNodes(spec).filter(inService).map(asLb),
+                readyz: true,
+              },
               ...(lb.external?.ports ?? []).map((p) => ({
                 port: p.port,
                 protocol: p.protocol,
                 ...(p.backendPort ? { backendPort: p.backendPort } : {}),
-                ...((p.backendPort ?? p.port) === input.backendApiPort ? { backends: controlPlaneNodes(spec).filter(inService).map(asLb), readyz: true } : {}),
+                ...((p.backendPort ?? p.port) === input.backendApiPort
+                  ? { backends: controlPlaneNodes(spec).filter(inService).map(asLb), readyz: true }
+                  : {}),
               })),
             ],
             backends: spec.spec.nodes.filter(inService).map(asLb),

@@ -31,10 +31,14 @@ export async function joinMicrok8sNode(o: JoinOptions): Promise<void> {
   if (o.halfJoined) await cleanupHalfJoined(o);
   for (let attempt = 1; attempt <= o.attempts; attempt++) {
     if (o.signal.aborted && attempt > 1) {
-      throw new HactlError("INTERRUPTED", `interrupted between join attempts for ${o.spec.name}; the failed attempt was cleaned up`, {
-        node: o.spec.name,
-        remedy: "Run the same command again to join it with a fresh token.",
-      });
+      throw new HactlError(
+        "INTERRUPTED",
+        `interrupted between join attempts for ${o.spec.name}; the failed attempt was cleaned up`,
+        {
+          node: o.spec.name,
+          remedy: "Run the same command again to join it with a fresh token.",
+        },
+      );
     }
     const minted = await o.leader.run(microk8s.addNode());
     const { connection, token } = parseAddNode(minted.stdout, o.leaderAddress);
@@ -83,15 +87,22 @@ export async function waitMember(o: Pick<JoinOptions, "leader" | "spec" | "ready
       worker ? undefined : o.leader.exec(microk8s.statusYaml()),
     ]);
     const ready = nodes.code === 0 && parseNodes(nodes.stdout).some((n) => n.name === o.spec.name && n.ready);
-    const inDatastore = worker || (status !== undefined && parseStatus(status.stdout).datastore.some((m) => datastoreIp(m.address) === o.spec.address));
+    const inDatastore =
+      worker ||
+      (status !== undefined &&
+        parseStatus(status.stdout).datastore.some((m) => datastoreIp(m.address) === o.spec.address));
     if (ready && inDatastore) return;
     if (o.signal.aborted) throw interruptedError(o.signal);
     if (Date.now() > deadline) {
-      throw new HactlError("JOIN_FAILED", `${o.spec.name} joined but did not become Ready${inDatastore ? "" : " and a datastore member"} in time`, {
-        node: o.spec.name,
-        retryable: true,
-        remedy: "Run the same command again: hactl finishes or cleans up a half-joined node.",
-      });
+      throw new HactlError(
+        "JOIN_FAILED",
+        `${o.spec.name} joined but did not become Ready${inDatastore ? "" : " and a datastore member"} in time`,
+        {
+          node: o.spec.name,
+          retryable: true,
+          remedy: "Run the same command again: hactl finishes or cleans up a half-joined node.",
+        },
+      );
     }
     await new Promise((r) => setTimeout(r, 300));
   }

@@ -42,17 +42,26 @@ const API_SERVING_SECONDS = 90;
 export function outOfServiceRefusal(input: ServiceLayoutInput, node: NodeSpec): string | undefined {
   if (node.role !== "control-plane") return undefined;
   const others = controlPlaneNodes(input.spec).filter((n) => n.name !== node.name);
-  if (others.length === 0) return `${node.name} is the only control plane: nothing else can serve the API while it is out of service`;
+  if (others.length === 0)
+    return `${node.name} is the only control plane: nothing else can serve the API while it is out of service`;
   return undefined;
 }
 
 /** Pure: every load-balancer machine's files with `nodes` out of service (empty set: the normal files), `standby` at the lowest VRRP priority. */
-export function serviceLayoutFiles(input: ServiceLayoutInput, outOfService: ReadonlySet<string>, standby?: ReadonlySet<string>): Map<string, RenderedConfig[]> {
+export function serviceLayoutFiles(
+  input: ServiceLayoutInput,
+  outOfService: ReadonlySet<string>,
+  standby?: ReadonlySet<string>,
+): Map<string, RenderedConfig[]> {
   return lbLayout({ ...input, outOfService, ...(standby && standby.size > 0 ? { vrrpStandby: standby } : {}) }).files;
 }
 
 /** Pure: whether taking `nodes` out changes any load balancer's files (a worker no backend lists: no). */
-export function serviceLayoutChanges(input: ServiceLayoutInput, nodes: ReadonlySet<string>, standby?: ReadonlySet<string>): boolean {
+export function serviceLayoutChanges(
+  input: ServiceLayoutInput,
+  nodes: ReadonlySet<string>,
+  standby?: ReadonlySet<string>,
+): boolean {
   const before = serviceLayoutFiles(input, new Set(), standby);
   const during = serviceLayoutFiles(input, nodes, standby);
   return [...before].some(([machine, files]) => JSON.stringify(during.get(machine)) !== JSON.stringify(files));
@@ -74,26 +83,48 @@ export interface ServiceOptions {
   probe?: LivezProbe;
 }
 
-const idOf = (nodes: readonly NodeSpec[], opts: ServiceOptions): string => `${opts.key ? `${opts.key}:` : ""}${nodes.map((n) => n.name).join("+")}`;
+const idOf = (nodes: readonly NodeSpec[], opts: ServiceOptions): string =>
+  `${opts.key ? `${opts.key}:` : ""}${nodes.map((n) => n.name).join("+")}`;
 
 /**
  * Pure: the phases that take `nodes` out of service: new configs on every load-balancer machine (a control
  * plane's own keepalived with the lowest priority), then a wait until none of them holds the VIP, then
  * (with an endpoint) the API through it.
  */
-export function takeOutOfService(input: ServiceLayoutInput, target: NodeSpec | readonly NodeSpec[], opts: ServiceOptions = {}): Phase[] {
+export function takeOutOfService(
+  input: ServiceLayoutInput,
+  target: NodeSpec | readonly NodeSpec[],
+  opts: ServiceOptions = {},
+): Phase[] {
   const nodes = Array.isArray(target) ? (target as readonly NodeSpec[]) : [target as NodeSpec];
   const names = nodes.map((n) => n.name);
   const id = idOf(nodes, opts);
   const files = serviceLayoutFiles(input, new Set(names), opts.standby);
   const lbSteps = [...files].map(([machine, machineFiles]) =>
-    lbFilesStep(`oos:${id}:lb:${machine}`, machine, machineFiles, names.includes(machine) ? `lowest VRRP priority, ${machine} out of the backends` : `${names.join(", ")} out of the backends`),
+    lbFilesStep(
+      `oos:${id}:lb:${machine}`,
+      machine,
+      machineFiles,
+      names.includes(machine)
+        ? `lowest VRRP priority, ${machine} out of the backends`
+        : `${names.join(", ")} out of the backends`,
+    ),
   );
   const phases: Phase[] = [{ title: `Take ${names.join(", ")} out of service`, mode: "parallel", steps: lbSteps }];
   const vip = controlPlaneVip(input);
   const cps = nodes.filter((n) => n.role === "control-plane");
-  if (vip && cps.length > 0) phases.push({ title: `${cps.map((n) => n.name).join(", ")} hand${cps.length === 1 ? "s" : ""} the VIP over`, mode: "serial", steps: cps.map((n) => vipReleasedStep(n.name, vip, `oos:${opts.key ? `${opts.key}:` : ""}${n.name}:vip`)) });
-  if (opts.endpoint && opts.probe && cps.length > 0) phases.push({ title: "API through the load balancer", mode: "serial", steps: [throughEndpointStep(`oos:${id}:endpoint`, names[0] ?? "", opts.endpoint, opts.probe)] });
+  if (vip && cps.length > 0)
+    phases.push({
+      title: `${cps.map((n) => n.name).join(", ")} hand${cps.length === 1 ? "s" : ""} the VIP over`,
+      mode: "serial",
+      steps: cps.map((n) => vipReleasedStep(n.name, vip, `oos:${opts.key ? `${opts.key}:` : ""}${n.name}:vip`)),
+    });
+  if (opts.endpoint && opts.probe && cps.length > 0)
+    phases.push({
+      title: "API through the load balancer",
+      mode: "serial",
+      steps: [throughEndpointStep(`oos:${id}:endpoint`, names[0] ?? "", opts.endpoint, opts.probe)],
+    });
   return phases;
 }
 
@@ -102,18 +133,35 @@ export function takeOutOfService(input: ServiceLayoutInput, target: NodeSpec | r
  * with a certificate valid past `servedValidAfter`), then the normal configs everywhere (standby nodes
  * kept at the lowest VRRP priority), then the API through `endpoint` (when there is one).
  */
-export function putBackInService(input: ServiceLayoutInput, target: NodeSpec | readonly NodeSpec[], opts: ServiceOptions & { probe: LivezProbe; servedValidAfter?: Date }): Phase[] {
+export function putBackInService(
+  input: ServiceLayoutInput,
+  target: NodeSpec | readonly NodeSpec[],
+  opts: ServiceOptions & { probe: LivezProbe; servedValidAfter?: Date },
+): Phase[] {
   const nodes = Array.isArray(target) ? (target as readonly NodeSpec[]) : [target as NodeSpec];
   const names = nodes.map((n) => n.name);
   const id = idOf(nodes, opts);
   const files = serviceLayoutFiles(input, new Set(), opts.standby);
-  const kept = opts.standby && opts.standby.size > 0 ? `, ${[...opts.standby].join(", ")} kept at the lowest VRRP priority` : "";
-  const lbSteps = [...files].map(([machine, machineFiles]) => lbFilesStep(`ois:${id}:lb:${machine}`, machine, machineFiles, `${names.join(", ")} back in the backends${kept}`));
+  const kept =
+    opts.standby && opts.standby.size > 0 ? `, ${[...opts.standby].join(", ")} kept at the lowest VRRP priority` : "";
+  const lbSteps = [...files].map(([machine, machineFiles]) =>
+    lbFilesStep(`ois:${id}:lb:${machine}`, machine, machineFiles, `${names.join(", ")} back in the backends${kept}`),
+  );
   const cps = nodes.filter((n) => n.role === "control-plane");
   const phases: Phase[] = [];
-  if (cps.length > 0) phases.push({ title: `${cps.map((n) => n.name).join(", ")}'s API answers`, mode: "serial", steps: cps.map((n) => apiServingStep(n, input.backendApiPort, opts.servedValidAfter, opts.key)) });
+  if (cps.length > 0)
+    phases.push({
+      title: `${cps.map((n) => n.name).join(", ")}'s API answers`,
+      mode: "serial",
+      steps: cps.map((n) => apiServingStep(n, input.backendApiPort, opts.servedValidAfter, opts.key)),
+    });
   phases.push({ title: `Put ${names.join(", ")} back in service`, mode: "parallel", steps: lbSteps });
-  if (opts.endpoint) phases.push({ title: "API through the load balancer", mode: "serial", steps: [throughEndpointStep(`ois:${id}:endpoint`, names[0] ?? "", opts.endpoint, opts.probe)] });
+  if (opts.endpoint)
+    phases.push({
+      title: "API through the load balancer",
+      mode: "serial",
+      steps: [throughEndpointStep(`ois:${id}:endpoint`, names[0] ?? "", opts.endpoint, opts.probe)],
+    });
   return phases;
 }
 
@@ -143,7 +191,8 @@ function vipReleasedStep(node: string, vip: string, id: string): Step {
         if (Date.now() > deadline) {
           throw new HactlError("UNHEALTHY", `${node} still holds the VIP ${vip} after its VRRP priority was lowered`, {
             node,
-            remedy: "Check that the other control planes' keepalived runs (hactl status); nothing on this node was stopped. Then run the same command again.",
+            remedy:
+              "Check that the other control planes' keepalived runs (hactl status); nothing on this node was stopped. Then run the same command again.",
           });
         }
         if (ctx.signal.aborted) break;
@@ -178,19 +227,40 @@ function apiServingStep(node: NodeSpec, port: number, validAfter: Date | undefin
     title: `API answers on ${node.address}:${port}${validAfter ? " with the renewed certificate" : ""}`,
     describe: [`openssl s_client -connect ${node.address}:${port} (at most ${API_SERVING_SECONDS} s)`],
     async run(ctx) {
-      const r = await need(ctx.hosts, node.name).exec({ argv: ["sh", "-c", SERVED_CERT_SCRIPT, "hactl-served-cert", node.address, String(port), String(API_SERVING_SECONDS)], timeoutMs: (API_SERVING_SECONDS + 30) * 1000 });
+      const r = await need(ctx.hosts, node.name).exec({
+        argv: [
+          "sh",
+          "-c",
+          SERVED_CERT_SCRIPT,
+          "hactl-served-cert",
+          node.address,
+          String(port),
+          String(API_SERVING_SECONDS),
+        ],
+        timeoutMs: (API_SERVING_SECONDS + 30) * 1000,
+      });
       if (r.code !== 0) {
-        throw new HactlError("UNHEALTHY", `${node.name}'s API does not answer on ${node.address}:${port}; it stays out of the load balancers`, {
-          node: node.name,
-          remedy: "Look at the API server on that node, then run the same command again: it puts the node back once its API answers.",
-        });
+        throw new HactlError(
+          "UNHEALTHY",
+          `${node.name}'s API does not answer on ${node.address}:${port}; it stays out of the load balancers`,
+          {
+            node: node.name,
+            remedy:
+              "Look at the API server on that node, then run the same command again: it puts the node back once its API answers.",
+          },
+        );
       }
       const notAfter = parseNotAfter(r.stdout);
       if (validAfter && (!notAfter || notAfter.getTime() <= validAfter.getTime())) {
-        throw new HactlError("UNHEALTHY", `${node.name}'s API still serves a certificate that expires ${notAfter?.toISOString().slice(0, 10) ?? "(unreadable)"}; it stays out of the load balancers`, {
-          node: node.name,
-          remedy: "The API server did not pick up the renewed certificate: restart it on that node, then run the same command again.",
-        });
+        throw new HactlError(
+          "UNHEALTHY",
+          `${node.name}'s API still serves a certificate that expires ${notAfter?.toISOString().slice(0, 10) ?? "(unreadable)"}; it stays out of the load balancers`,
+          {
+            node: node.name,
+            remedy:
+              "The API server did not pick up the renewed certificate: restart it on that node, then run the same command again.",
+          },
+        );
       }
       ctx.log(`served certificate: ${r.stdout.trim()}`);
       return "unchanged";

@@ -19,7 +19,11 @@ export function hostsEntriesStep(node: string, entries: readonly { name: string;
       if (next === current) return "unchanged";
       // /etc/hosts is often a bind mount (containers, some provisioners), where a rename over it fails
       // with EBUSY; it is rewritten in place after a backup instead.
-      await host.run({ argv: ["sh", "-c", 'cp -p /etc/hosts /etc/hosts.hactl-bak && cat > /etc/hosts'], sudo: true, stdin: next });
+      await host.run({
+        argv: ["sh", "-c", "cp -p /etc/hosts /etc/hosts.hactl-bak && cat > /etc/hosts"],
+        sudo: true,
+        stdin: next,
+      });
       return "changed";
     },
   };
@@ -44,7 +48,11 @@ export function nonlocalBindStep(node: string): Step {
 }
 
 /** Installs packages only when their command is missing (checked again at run time). */
-export function packagesStep(node: string, facts: NodeFacts, wanted: readonly { pkg: string; command: string }[]): Step | undefined {
+export function packagesStep(
+  node: string,
+  facts: NodeFacts,
+  wanted: readonly { pkg: string; command: string }[],
+): Step | undefined {
   const missing = wanted.filter((w) => !facts.commands.has(w.command));
   if (missing.length === 0) return undefined;
   const pkgs = missing.map((m) => m.pkg);
@@ -55,9 +63,12 @@ export function packagesStep(node: string, facts: NodeFacts, wanted: readonly { 
     describe: [`apt-get install -y ${pkgs.join(" ")}`],
     async run(ctx) {
       const host = need(ctx.hosts, node);
-      await host.run({ argv: ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "--no-install-recommends", ...pkgs], sudo: true, timeoutMs: 15 * 60_000 });
+      await host.run({
+        argv: ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "--no-install-recommends", ...pkgs],
+        sudo: true,
+        timeoutMs: 15 * 60_000,
+      });
       return "changed";
     },
   };
 }
-

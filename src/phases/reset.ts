@@ -4,7 +4,14 @@ import { kubeadm } from "../distros/kubeadm.js";
 import { microk8s } from "../distros/microk8s.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { withoutHostsBlock } from "./hosts-file.js";
-import { APT_KEYRING, APT_LIST, CONTAINERD_CONFIG, KUBE_PACKAGES, MODULES_FILE, SYSCTL_FILE } from "./kubeadm/prepare.js";
+import {
+  APT_KEYRING,
+  APT_LIST,
+  CONTAINERD_CONFIG,
+  KUBE_PACKAGES,
+  MODULES_FILE,
+  SYSCTL_FILE,
+} from "./kubeadm/prepare.js";
 import { NONLOCAL_BIND_FILE } from "./prepare-hosts.js";
 
 /**
@@ -87,14 +94,26 @@ rmdir "$1" 2>/dev/null || true`;
 /** MicroK8s: the snap and its data (no automatic snapshot is kept). */
 const MICROK8S_UNINSTALL_SCRIPT = `if snap list microk8s >/dev/null 2>&1; then snap remove --purge microk8s; else echo "microk8s is not installed"; exit 0; fi`;
 
-function scriptStep(id: string, node: string, title: string, describe: string[], script: string, args: readonly string[], changedWhen: (stdout: string) => boolean, timeoutMs = 120_000): Step {
+function scriptStep(
+  id: string,
+  node: string,
+  title: string,
+  describe: string[],
+  script: string,
+  args: readonly string[],
+  changedWhen: (stdout: string) => boolean,
+  timeoutMs = 120_000,
+): Step {
   return {
     id,
     node,
     title,
     describe,
     async run(ctx) {
-      const r = await need(ctx.hosts, node).run({ argv: ["sh", "-c", script, `hactl-${id.split(":")[0] ?? "reset"}`, ...args], sudo: true, timeoutMs }, { signal: ctx.signal });
+      const r = await need(ctx.hosts, node).run(
+        { argv: ["sh", "-c", script, `hactl-${id.split(":")[0] ?? "reset"}`, ...args], sudo: true, timeoutMs },
+        { signal: ctx.signal },
+      );
       for (const line of r.stdout.split("\n").filter(Boolean)) ctx.log(line);
       return changedWhen(r.stdout) ? "changed" : "unchanged";
     },
@@ -104,13 +123,27 @@ function scriptStep(id: string, node: string, title: string, describe: string[],
 /** Pure: the step that uninstalls the distribution from one node. */
 export function uninstallStep(distribution: ClusterSpec["spec"]["distribution"]["type"], node: string): Step {
   if (distribution === "microk8s") {
-    return scriptStep(`uninstall:${node}`, node, "snap remove --purge microk8s", ["snap remove --purge microk8s (when installed)"], MICROK8S_UNINSTALL_SCRIPT, [], (out) => !out.includes("microk8s is not installed"), 10 * 60_000);
+    return scriptStep(
+      `uninstall:${node}`,
+      node,
+      "snap remove --purge microk8s",
+      ["snap remove --purge microk8s (when installed)"],
+      MICROK8S_UNINSTALL_SCRIPT,
+      [],
+      (out) => !out.includes("microk8s is not installed"),
+      10 * 60_000,
+    );
   }
   return scriptStep(
     `uninstall:${node}`,
     node,
     "kubeadm reset -f, remove the Kubernetes packages",
-    ["kubeadm reset -f", `apt-get purge ${KUBE_PACKAGES.join(" ")} (those installed)`, `remove ${APT_LIST}, ${APT_KEYRING}; restore ${CONTAINERD_CONFIG} from its backup`, "remove /etc/kubernetes"],
+    [
+      "kubeadm reset -f",
+      `apt-get purge ${KUBE_PACKAGES.join(" ")} (those installed)`,
+      `remove ${APT_LIST}, ${APT_KEYRING}; restore ${CONTAINERD_CONFIG} from its backup`,
+      "remove /etc/kubernetes",
+    ],
     KUBEADM_UNINSTALL_SCRIPT,
     KUBE_PACKAGES,
     () => true,
@@ -122,8 +155,17 @@ export function uninstallStep(distribution: ClusterSpec["spec"]["distribution"][
  * Pure: after a node removed with --force came back and was cleaned, its kubelet may have registered it
  * again before it was uninstalled: the Node object goes, from a control plane.
  */
-export function forgetNodeStep(distribution: ClusterSpec["spec"]["distribution"]["type"], name: string, runner: string): Step {
-  const command = (distribution === "microk8s" ? microk8s : kubeadm).kubectl("delete", "node", name, "--ignore-not-found");
+export function forgetNodeStep(
+  distribution: ClusterSpec["spec"]["distribution"]["type"],
+  name: string,
+  runner: string,
+): Step {
+  const command = (distribution === "microk8s" ? microk8s : kubeadm).kubectl(
+    "delete",
+    "node",
+    name,
+    "--ignore-not-found",
+  );
   return {
     id: `forget:${name}`,
     node: runner,
@@ -140,10 +182,34 @@ export function forgetNodeStep(distribution: ClusterSpec["spec"]["distribution"]
 export function cleanupSteps(machine: string): Step[] {
   const lbArgs = LB_FILES.map((f) => `${f.service}:${f.path}`);
   return [
-    scriptStep(`clean-lb:${machine}`, machine, "stop hactl's keepalived/haproxy/nginx, restore their configs", LB_FILES.map((f) => `${f.path}: put back the file hactl replaced (${f.path}.hactl-orig), or remove it`), LB_SCRIPT, lbArgs, (out) => out.trim() !== ""),
-    scriptStep(`clean-sysctl:${machine}`, machine, "remove hactl's sysctl and module files", [NONLOCAL_BIND_FILE, SYSCTL_FILE, MODULES_FILE].map((f) => `remove ${f}`), SYSCTL_SCRIPT, [NONLOCAL_BIND_FILE, SYSCTL_FILE, MODULES_FILE], (out) => out.trim() !== ""),
+    scriptStep(
+      `clean-lb:${machine}`,
+      machine,
+      "stop hactl's keepalived/haproxy/nginx, restore their configs",
+      LB_FILES.map((f) => `${f.path}: put back the file hactl replaced (${f.path}.hactl-orig), or remove it`),
+      LB_SCRIPT,
+      lbArgs,
+      (out) => out.trim() !== "",
+    ),
+    scriptStep(
+      `clean-sysctl:${machine}`,
+      machine,
+      "remove hactl's sysctl and module files",
+      [NONLOCAL_BIND_FILE, SYSCTL_FILE, MODULES_FILE].map((f) => `remove ${f}`),
+      SYSCTL_SCRIPT,
+      [NONLOCAL_BIND_FILE, SYSCTL_FILE, MODULES_FILE],
+      (out) => out.trim() !== "",
+    ),
     hostsBlockStep(machine),
-    scriptStep(`clean-state:${machine}`, machine, `remove ${HACTL_STATE_DIR}`, [`rm -rf ${HACTL_STATE_DIR}`], STATE_SCRIPT, [HACTL_STATE_DIR], (out) => out.includes("removed")),
+    scriptStep(
+      `clean-state:${machine}`,
+      machine,
+      `remove ${HACTL_STATE_DIR}`,
+      [`rm -rf ${HACTL_STATE_DIR}`],
+      STATE_SCRIPT,
+      [HACTL_STATE_DIR],
+      (out) => out.includes("removed"),
+    ),
   ];
 }
 
@@ -168,10 +234,22 @@ function hostsBlockStep(machine: string): Step {
 }
 
 /** Pure: the phases that take these machines back to bare servers (distribution first, then hactl's files). */
-export function resetPhases(distribution: ClusterSpec["spec"]["distribution"]["type"], nodes: readonly string[], lbHosts: readonly string[]): Phase[] {
+export function resetPhases(
+  distribution: ClusterSpec["spec"]["distribution"]["type"],
+  nodes: readonly string[],
+  lbHosts: readonly string[],
+): Phase[] {
   return [
-    { title: "Stop the load balancers", mode: "parallel", steps: [...nodes, ...lbHosts].map((m) => cleanupSteps(m)[0] as Step) },
+    {
+      title: "Stop the load balancers",
+      mode: "parallel",
+      steps: [...nodes, ...lbHosts].map((m) => cleanupSteps(m)[0] as Step),
+    },
     { title: "Uninstall the distribution", mode: "parallel", steps: nodes.map((n) => uninstallStep(distribution, n)) },
-    { title: "Remove hactl's files", mode: "parallel", steps: [...nodes, ...lbHosts].flatMap((m) => cleanupSteps(m).slice(1)) },
+    {
+      title: "Remove hactl's files",
+      mode: "parallel",
+      steps: [...nodes, ...lbHosts].flatMap((m) => cleanupSteps(m).slice(1)),
+    },
   ];
 }

@@ -11,10 +11,14 @@ import type { BackupManifest } from "./backup-archive.js";
 export function restoreRefusals(manifest: BackupManifest, spec: ClusterSpec): string[] {
   const refusals: string[] = [];
   const d = spec.spec.distribution;
-  if (manifest.cluster !== spec.metadata.name) refusals.push(`the backup is of cluster "${manifest.cluster}", cluster.yaml is "${spec.metadata.name}"`);
-  if (manifest.distribution.type !== d.type) refusals.push(`the backup is of a ${manifest.distribution.type} cluster, this one runs ${d.type}`);
+  if (manifest.cluster !== spec.metadata.name)
+    refusals.push(`the backup is of cluster "${manifest.cluster}", cluster.yaml is "${spec.metadata.name}"`);
+  if (manifest.distribution.type !== d.type)
+    refusals.push(`the backup is of a ${manifest.distribution.type} cluster, this one runs ${d.type}`);
   else if (manifest.distribution.version !== d.version) {
-    refusals.push(`the backup was taken on Kubernetes ${manifest.distribution.version}, cluster.yaml says ${d.version}: a datastore restores only onto the version it came from`);
+    refusals.push(
+      `the backup was taken on Kubernetes ${manifest.distribution.version}, cluster.yaml says ${d.version}: a datastore restores only onto the version it came from`,
+    );
   }
   const now = new Map(spec.spec.nodes.map((n) => [n.name, n]));
   const then = new Map(manifest.members.map((m) => [m.name, m]));
@@ -94,14 +98,17 @@ export function parseObjectList(stdout: string): ListedObject[] {
   const doc = JSON.parse(stdout) as { items?: RawItem[] };
   return (doc.items ?? []).flatMap((item) => {
     const m = item.metadata;
-    if (typeof item.kind !== "string" || typeof m?.name !== "string" || typeof m.creationTimestamp !== "string") return [];
-    return [{
-      kind: item.kind,
-      namespace: typeof m.namespace === "string" ? m.namespace : undefined,
-      name: m.name,
-      creationTimestamp: m.creationTimestamp,
-      owned: Array.isArray(m.ownerReferences) && m.ownerReferences.length > 0,
-    }];
+    if (typeof item.kind !== "string" || typeof m?.name !== "string" || typeof m.creationTimestamp !== "string")
+      return [];
+    return [
+      {
+        kind: item.kind,
+        namespace: typeof m.namespace === "string" ? m.namespace : undefined,
+        name: m.name,
+        creationTimestamp: m.creationTimestamp,
+        owned: Array.isArray(m.ownerReferences) && m.ownerReferences.length > 0,
+      },
+    ];
   });
 }
 
@@ -114,7 +121,10 @@ export function createdAfter(objects: readonly ListedObject[], takenAt: string):
   const limit = Date.parse(takenAt);
   return objects
     .filter((o) => !o.owned && Date.parse(o.creationTimestamp) > limit && PLURAL[o.kind] !== undefined)
-    .sort((a, b) => Number(a.kind === "Namespace") - Number(b.kind === "Namespace") || objectLabel(a).localeCompare(objectLabel(b)));
+    .sort(
+      (a, b) =>
+        Number(a.kind === "Namespace") - Number(b.kind === "Namespace") || objectLabel(a).localeCompare(objectLabel(b)),
+    );
 }
 
 /** `deployments/default/web` style label for messages. */
@@ -124,7 +134,13 @@ export function objectLabel(o: ListedObject): string {
 
 /** kubectl arguments that delete one object (no error when it is already gone). */
 export function deleteArgs(o: ListedObject): string[] {
-  return ["delete", PLURAL[o.kind] ?? o.kind.toLowerCase(), o.name, ...(o.namespace ? ["-n", o.namespace] : []), "--ignore-not-found"];
+  return [
+    "delete",
+    PLURAL[o.kind] ?? o.kind.toLowerCase(),
+    o.name,
+    ...(o.namespace ? ["-n", o.namespace] : []),
+    "--ignore-not-found",
+  ];
 }
 
 /** The confirmation text: what the restore takes back and what it deletes. */

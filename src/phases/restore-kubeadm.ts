@@ -28,7 +28,11 @@ import { restoreVerifyStep } from "./restore-plan.js";
  */
 
 /** Each control plane's member: its etcd name (from the member list when etcd answered, else the node name). */
-export function restoreMembers(controlPlanes: readonly NodeSpec[], known: readonly EtcdMember[], snapshotSha: string): Map<string, EtcdRestoreMember> {
+export function restoreMembers(
+  controlPlanes: readonly NodeSpec[],
+  known: readonly EtcdMember[],
+  snapshotSha: string,
+): Map<string, EtcdRestoreMember> {
   const peer = (n: NodeSpec): string => `https://${n.address}:${ETCD_PEER_PORT}`;
   const nameOf = (n: NodeSpec): string => known.find((m) => memberAddress(m) === n.address && m.name)?.name ?? n.name;
   const initialCluster = controlPlanes.map((n) => `${nameOf(n)}=${peer(n)}`).join(",");
@@ -48,7 +52,13 @@ export interface KubeadmRestoreInput {
   etcdWaitMs?: number;
 }
 
-const commandStep = (id: string, node: string, title: string, describe: string[], command: ReturnType<typeof kubeadmStopControlPlane>): Step => ({
+const commandStep = (
+  id: string,
+  node: string,
+  title: string,
+  describe: string[],
+  command: ReturnType<typeof kubeadmStopControlPlane>,
+): Step => ({
   id,
   node,
   title,
@@ -61,7 +71,8 @@ const commandStep = (id: string, node: string, title: string, describe: string[]
 
 export function kubeadmRestorePlan(input: KubeadmRestoreInput): Plan {
   const { manifest, controlPlanes } = input;
-  if (manifest.datastore.kind !== "etcd-snapshot") throw new HactlError("INTERNAL", "a kubeadm restore needs an etcd snapshot");
+  if (manifest.datastore.kind !== "etcd-snapshot")
+    throw new HactlError("INTERNAL", "a kubeadm restore needs an etcd snapshot");
   const perNode = (make: (n: NodeSpec) => Step[]): Step[] => controlPlanes.flatMap(make);
   const stop = perNode((n) => [
     {
@@ -72,17 +83,41 @@ export function kubeadmRestorePlan(input: KubeadmRestoreInput): Plan {
       async run(ctx) {
         const host = need(ctx.hosts, n.name);
         await host.run({ argv: ["mkdir", "-p", "-m", "700", KUBEADM_RESTORE_DIR], sudo: true });
-        return (await host.writeFile(KUBEADM_SNAPSHOT, input.snapshot, { mode: 0o600, sudo: true })).changed ? "changed" : "unchanged";
+        return (await host.writeFile(KUBEADM_SNAPSHOT, input.snapshot, { mode: 0o600, sudo: true })).changed
+          ? "changed"
+          : "unchanged";
       },
     },
-    commandStep(`restore-stop:${n.name}`, n.name, "stop the API server and etcd (manifests moved away)", [`kube-apiserver.yaml and etcd.yaml → ${KUBEADM_RESTORE_DIR}/`, "wait until ports 6443 and 2379 are closed"], kubeadmStopControlPlane()),
+    commandStep(
+      `restore-stop:${n.name}`,
+      n.name,
+      "stop the API server and etcd (manifests moved away)",
+      [`kube-apiserver.yaml and etcd.yaml → ${KUBEADM_RESTORE_DIR}/`, "wait until ports 6443 and 2379 are closed"],
+      kubeadmStopControlPlane(),
+    ),
   ]);
   const restore = perNode((n) => {
     const m = input.members.get(n.name);
     if (!m) throw new HactlError("INTERNAL", `no etcd member for ${n.name}`);
-    return [commandStep(`restore-etcd:${n.name}`, n.name, `etcdctl snapshot restore as member ${m.name}`, [`--name ${m.name} --initial-advertise-peer-urls ${m.peerUrl}`, `--initial-cluster ${m.initialCluster}`], kubeadmRestoreEtcd(m))];
+    return [
+      commandStep(
+        `restore-etcd:${n.name}`,
+        n.name,
+        `etcdctl snapshot restore as member ${m.name}`,
+        [`--name ${m.name} --initial-advertise-peer-urls ${m.peerUrl}`, `--initial-cluster ${m.initialCluster}`],
+        kubeadmRestoreEtcd(m),
+      ),
+    ];
   });
-  const startEtcd = perNode((n) => [commandStep(`restore-start-etcd:${n.name}`, n.name, "start etcd (manifest back)", ["etcd.yaml → /etc/kubernetes/manifests/, wait for port 2379"], kubeadmStartComponent("etcd"))]);
+  const startEtcd = perNode((n) => [
+    commandStep(
+      `restore-start-etcd:${n.name}`,
+      n.name,
+      "start etcd (manifest back)",
+      ["etcd.yaml → /etc/kubernetes/manifests/, wait for port 2379"],
+      kubeadmStartComponent("etcd"),
+    ),
+  ]);
   const expected = new Map([...input.members.values()].map((m) => [m.name, m.peerUrl]));
   const health: Step = {
     id: "restore-etcd-health",
@@ -112,13 +147,29 @@ export function kubeadmRestorePlan(input: KubeadmRestoreInput): Plan {
     },
   };
   const startApi = perNode((n) => [
-    commandStep(`restore-start-api:${n.name}`, n.name, "start the API server (manifest back)", ["kube-apiserver.yaml → /etc/kubernetes/manifests/, wait for port 6443"], kubeadmStartComponent("kube-apiserver")),
-    commandStep(`restore-cleanup:${n.name}`, n.name, "remove the staged snapshot and the old etcd data", [`rm ${KUBEADM_SNAPSHOT}, /var/lib/etcd/member.hactl-old`], kubeadmRestoreCleanup()),
+    commandStep(
+      `restore-start-api:${n.name}`,
+      n.name,
+      "start the API server (manifest back)",
+      ["kube-apiserver.yaml → /etc/kubernetes/manifests/, wait for port 6443"],
+      kubeadmStartComponent("kube-apiserver"),
+    ),
+    commandStep(
+      `restore-cleanup:${n.name}`,
+      n.name,
+      "remove the staged snapshot and the old etcd data",
+      [`rm ${KUBEADM_SNAPSHOT}, /var/lib/etcd/member.hactl-old`],
+      kubeadmRestoreCleanup(),
+    ),
   ]);
   const verify = restoreVerifyStep(input.checker, input.verify);
   const phases: Phase[] = [
     { title: "Stop the API servers and etcd on every control plane", mode: "parallel", steps: stop },
-    { title: `Restore etcd from the snapshot of ${manifest.takenAt} on every control plane`, mode: "parallel", steps: restore },
+    {
+      title: `Restore etcd from the snapshot of ${manifest.takenAt} on every control plane`,
+      mode: "parallel",
+      steps: restore,
+    },
     { title: "Start etcd", mode: "parallel", steps: startEtcd },
     { title: "Check etcd's membership and health", mode: "serial", steps: [health] },
     { title: "Start the API servers", mode: "parallel", steps: startApi },
@@ -128,12 +179,17 @@ export function kubeadmRestorePlan(input: KubeadmRestoreInput): Plan {
 }
 
 /** Why the member list is not the restored cluster yet (undefined when it is). */
-export function membershipProblem(members: readonly EtcdMember[], expected: ReadonlyMap<string, string>): string | undefined {
+export function membershipProblem(
+  members: readonly EtcdMember[],
+  expected: ReadonlyMap<string, string>,
+): string | undefined {
   if (members.length === 0) return "etcdctl member list did not answer";
   const names = members.map((m) => m.name);
   const missing = [...expected.keys()].filter((n) => !names.includes(n));
   const extra = members.filter((m) => !expected.has(m.name)).map((m) => m.name || m.id);
   if (missing.length || extra.length) return `members ${names.join(", ")}; expected ${[...expected.keys()].join(", ")}`;
-  const wrong = members.filter((m) => m.status !== "started" || m.learner || !m.peerUrls.includes(expected.get(m.name) ?? ""));
+  const wrong = members.filter(
+    (m) => m.status !== "started" || m.learner || !m.peerUrls.includes(expected.get(m.name) ?? ""),
+  );
   return wrong.length ? `not started or wrong peer URL: ${wrong.map((m) => m.name).join(", ")}` : undefined;
 }

@@ -4,7 +4,14 @@ import type { Phase, Plan, Step, StepContext } from "../core/plan.js";
 import { REMOTE_RESTORE_DIR, dbctlRestore, parseDbctlRestore } from "../distros/datastore.js";
 import { microk8s } from "../distros/microk8s.js";
 import type { BackupManifest } from "./backup-archive.js";
-import { RESTORED_KINDS, createdAfter, deleteArgs, objectLabel, parseObjectList, type ListedObject } from "./restore-check.js";
+import {
+  RESTORED_KINDS,
+  createdAfter,
+  deleteArgs,
+  objectLabel,
+  parseObjectList,
+  type ListedObject,
+} from "./restore-check.js";
 
 /**
  * The MicroK8s restore as a plan. Every step is safe to repeat, so a restore cut short (node death,
@@ -44,7 +51,8 @@ export interface Microk8sRestoreInput {
 
 export function microk8sRestorePlan(input: Microk8sRestoreInput): Plan {
   const { runner, manifest } = input;
-  if (manifest.datastore.kind !== "microk8s-dbctl") throw new HactlError("INTERNAL", "a MicroK8s restore needs a dbctl backup");
+  if (manifest.datastore.kind !== "microk8s-dbctl")
+    throw new HactlError("INTERNAL", "a MicroK8s restore needs a dbctl backup");
   const store = manifest.datastore;
   const fileName = `${store.name}.tar.gz`;
   const staged = `${REMOTE_RESTORE_DIR}/${fileName}`;
@@ -58,7 +66,9 @@ export function microk8sRestorePlan(input: Microk8sRestoreInput): Plan {
     async run(ctx) {
       const host = need(ctx.hosts, runner);
       await host.run({ argv: ["sh", "-c", 'umask 077; mkdir -p "$1"', "hactl-stage", REMOTE_RESTORE_DIR], sudo: true });
-      return (await host.writeFile(staged, input.datastore, { mode: 0o600, sudo: true })).changed ? "changed" : "unchanged";
+      return (await host.writeFile(staged, input.datastore, { mode: 0o600, sudo: true })).changed
+        ? "changed"
+        : "unchanged";
     },
   };
   const restore: Step = {
@@ -70,12 +80,16 @@ export function microk8sRestorePlan(input: Microk8sRestoreInput): Plan {
       const res = await need(ctx.hosts, runner).run(dbctlRestore(fileName), { signal: ctx.signal });
       const result = parseDbctlRestore(res.stderr);
       if (result.entries !== store.entries || result.failed.length > 0) {
-        throw new HactlError("COMMAND_FAILED", `dbctl restored ${result.entries ?? 0} of ${store.entries} keys${result.failed.length ? `; ${result.failed.length} failed` : ""}`, {
-          node: runner,
-          details: result.failed.slice(0, 10).join("\n"),
-          remedy: "Run the same hactl restore again: every key is written again.",
-          retryable: true,
-        });
+        throw new HactlError(
+          "COMMAND_FAILED",
+          `dbctl restored ${result.entries ?? 0} of ${store.entries} keys${result.failed.length ? `; ${result.failed.length} failed` : ""}`,
+          {
+            node: runner,
+            details: result.failed.slice(0, 10).join("\n"),
+            remedy: "Run the same hactl restore again: every key is written again.",
+            retryable: true,
+          },
+        );
       }
       ctx.log(`dbctl restored ${result.entries} keys`);
       return "changed";
@@ -85,10 +99,14 @@ export function microk8sRestorePlan(input: Microk8sRestoreInput): Plan {
     id: `restore-drop-newer:${runner}`,
     node: runner,
     title: "delete the objects created after the backup",
-    describe: input.doomed.length ? input.doomed.map((o) => `kubectl delete ${objectLabel(o)}`) : ["none were listed before the restore (listed again after it)"],
+    describe: input.doomed.length
+      ? input.doomed.map((o) => `kubectl delete ${objectLabel(o)}`)
+      : ["none were listed before the restore (listed again after it)"],
     async run(ctx) {
       const host = need(ctx.hosts, runner);
-      const listed = parseObjectList((await host.run(kubectl("get", RESTORED_KINDS.join(","), "-A", "-o", "json"), { signal: ctx.signal })).stdout);
+      const listed = parseObjectList(
+        (await host.run(kubectl("get", RESTORED_KINDS.join(","), "-A", "-o", "json"), { signal: ctx.signal })).stdout,
+      );
       const newer = createdAfter(listed, manifest.takenAt);
       for (const o of newer) {
         await host.run(kubectl(...deleteArgs(o)), { signal: ctx.signal });
@@ -109,7 +127,11 @@ export function microk8sRestorePlan(input: Microk8sRestoreInput): Plan {
   };
   const verify = restoreVerifyStep(runner, input.verify);
   const phases: Phase[] = [
-    { title: `Restore the datastore from the backup of ${manifest.takenAt}`, mode: "serial", steps: [stage, restore, dropNewer, unstage] },
+    {
+      title: `Restore the datastore from the backup of ${manifest.takenAt}`,
+      mode: "serial",
+      steps: [stage, restore, dropNewer, unstage],
+    },
     { title: "Check the cluster", mode: "serial", steps: [verify] },
   ];
   return phases;

@@ -71,13 +71,18 @@ export function statusReport(input: StatusInput): StatusReport {
       ...(snap ? { held: snap.held } : {}),
     };
     if (!s.reachable) problems.push(`${n.name}: not reachable over SSH`);
-    if (!s.inCluster) problems.push(`${n.name}: in cluster.yaml but not in the cluster (run hactl install or hactl add-node ${n.name})`);
+    if (!s.inCluster)
+      problems.push(
+        `${n.name}: in cluster.yaml but not in the cluster (run hactl install or hactl add-node ${n.name})`,
+      );
     else if (!s.ready) problems.push(`${n.name}: NotReady`);
-    if (n.role === "control-plane" && s.inCluster && s.datastore === "-") problems.push(`${n.name}: control plane without a datastore seat`);
+    if (n.role === "control-plane" && s.inCluster && s.datastore === "-")
+      problems.push(`${n.name}: control plane without a datastore seat`);
     return s;
   });
   for (const k of state.kubeNodes) {
-    if (!spec.spec.nodes.some((n) => n.name === k.name)) problems.push(`${k.name}: in the cluster but not in cluster.yaml (drift)`);
+    if (!spec.spec.nodes.some((n) => n.name === k.name))
+      problems.push(`${k.name}: in the cluster but not in cluster.yaml (drift)`);
   }
   if (!state.leader) problems.push("no reachable control-plane node runs the cluster");
 
@@ -90,19 +95,32 @@ export function statusReport(input: StatusInput): StatusReport {
   if (lb.vip && input.vipHolders) {
     vip = { address: lb.vip, holders: input.vipHolders };
     if (input.vipHolders.length === 0) problems.push(`VIP ${lb.vip} is held by no machine`);
-    if (input.vipHolders.length > 1) problems.push(`VIP ${lb.vip} is held by ${input.vipHolders.join(" and ")} at once (split brain)`);
+    if (input.vipHolders.length > 1)
+      problems.push(`VIP ${lb.vip} is held by ${input.vipHolders.join(" and ")} at once (split brain)`);
   }
   let webVip: StatusReport["webVip"];
   if (lb.web.vip && input.webVipHolders) {
     webVip = { address: lb.web.vip, holders: input.webVipHolders };
-    const strangers = input.webVipHolders.filter((h) => !spec.spec.nodes.some((n) => n.name === h && n.gateway === true));
+    const strangers = input.webVipHolders.filter(
+      (h) => !spec.spec.nodes.some((n) => n.name === h && n.gateway === true),
+    );
     if (input.webVipHolders.length === 0) problems.push(`web VIP ${lb.web.vip} is held by no gateway node`);
-    if (input.webVipHolders.length > 1) problems.push(`web VIP ${lb.web.vip} is held by ${input.webVipHolders.join(" and ")} at once (split brain)`);
-    if (strangers.length) problems.push(`web VIP ${lb.web.vip} is held by ${strangers.join(", ")}, not a gateway node (drift; run hactl install)`);
+    if (input.webVipHolders.length > 1)
+      problems.push(`web VIP ${lb.web.vip} is held by ${input.webVipHolders.join(" and ")} at once (split brain)`);
+    if (strangers.length)
+      problems.push(
+        `web VIP ${lb.web.vip} is held by ${strangers.join(", ")}, not a gateway node (drift; run hactl install)`,
+      );
   }
-  const expectedApi = new Set(spec.spec.nodes.filter((n) => n.role === "control-plane").map((n) => `${n.address}:${input.apiPort}`));
+  const expectedApi = new Set(
+    spec.spec.nodes.filter((n) => n.role === "control-plane").map((n) => `${n.address}:${input.apiPort}`),
+  );
   // a gateway node that is a worker balances only the web ports
-  const webOnly = new Set(lb.mode === "keepalived-haproxy" && lb.web.vip ? spec.spec.nodes.filter((n) => n.gateway === true && n.role !== "control-plane").map((n) => n.name) : []);
+  const webOnly = new Set(
+    lb.mode === "keepalived-haproxy" && lb.web.vip
+      ? spec.spec.nodes.filter((n) => n.gateway === true && n.role !== "control-plane").map((n) => n.name)
+      : [],
+  );
   for (const o of input.loadBalancers) {
     if (!o.active) problems.push(`${o.machine}: ${o.service} is not running`);
     for (const b of o.backends) if (!b.up) problems.push(`${o.machine}: backend ${b.endpoint} does not answer`);
@@ -110,8 +128,12 @@ export function statusReport(input: StatusInput): StatusReport {
     const api = new Set(o.backends.map((b) => b.endpoint).filter((e) => e.endsWith(`:${input.apiPort}`)));
     const missing = [...expectedApi].filter((e) => !api.has(e));
     const extra = [...api].filter((e) => !expectedApi.has(e));
-    if (missing.length) problems.push(`${o.machine}: ${o.service} lacks API backends ${missing.join(", ")} (drift; run hactl install)`);
-    if (extra.length) problems.push(`${o.machine}: ${o.service} still sends API traffic to ${extra.join(", ")} (drift; run hactl install)`);
+    if (missing.length)
+      problems.push(`${o.machine}: ${o.service} lacks API backends ${missing.join(", ")} (drift; run hactl install)`);
+    if (extra.length)
+      problems.push(
+        `${o.machine}: ${o.service} still sends API traffic to ${extra.join(", ")} (drift; run hactl install)`,
+      );
   }
   if (!spec.spec.autoscaling.enabled && !spec.spec.linkerd.enabled) {
     notes.push("replicas are static and Linkerd is off: HA of the application needs Linkerd (hactl linkerd enable)");
@@ -145,28 +167,55 @@ function versionWarnings(nodes: readonly NodeStatus[], state: StatusInput["state
     if (m) byMinor.set(m, [...(byMinor.get(m) ?? []), n.name]);
   }
   if (byMinor.size > 1) {
-    const parts = [...byMinor].sort(([a], [b]) => minorNumber(a) - minorNumber(b)).map(([m, names]) => `${m} on ${names.join(", ")}`);
+    const parts = [...byMinor]
+      .sort(([a], [b]) => minorNumber(a) - minorNumber(b))
+      .map(([m, names]) => `${m} on ${names.join(", ")}`);
     warnings.push(`mixed Kubernetes versions: ${parts.join("; ")} (finish with hactl upgrade)`);
   }
   const unheld = nodes.filter((n) => n.held === false).map((n) => n.name);
-  if (unheld.length) warnings.push(`MicroK8s refreshes are not held on ${unheld.join(", ")}: snapd may upgrade them on its own (hactl install holds them)`);
+  if (unheld.length)
+    warnings.push(
+      `MicroK8s refreshes are not held on ${unheld.join(", ")}: snapd may upgrade them on its own (hactl install holds them)`,
+    );
   return warnings;
 }
 
 const minorNumber = (minor: string): number => Number(minor.split(".")[1] ?? 0);
 
 export function formatStatus(r: StatusReport): string {
-  const lines = [`Cluster ${r.cluster} (${r.distribution}): ${r.healthy ? "healthy" : "UNHEALTHY"}, high availability ${r.highAvailability ? "on" : "off"}`, ""];
-  lines.push(`  ${"NODE".padEnd(12)} ${"ADDRESS".padEnd(15)} ${"ROLE".padEnd(14)} ${"STATUS".padEnd(26)} ${"VERSION".padEnd(18)} DATASTORE`);
+  const lines = [
+    `Cluster ${r.cluster} (${r.distribution}): ${r.healthy ? "healthy" : "UNHEALTHY"}, high availability ${r.highAvailability ? "on" : "off"}`,
+    "",
+  ];
+  lines.push(
+    `  ${"NODE".padEnd(12)} ${"ADDRESS".padEnd(15)} ${"ROLE".padEnd(14)} ${"STATUS".padEnd(26)} ${"VERSION".padEnd(18)} DATASTORE`,
+  );
   for (const n of r.nodes) {
-    const state = !n.reachable && !n.inCluster ? "unreachable" : !n.inCluster ? "not joined" : `${n.ready ? "Ready" : "NotReady"}${n.schedulable ? "" : ",SchedulingDisabled"}${n.reachable ? "" : ",ssh-unreachable"}`;
+    const state =
+      !n.reachable && !n.inCluster
+        ? "unreachable"
+        : !n.inCluster
+          ? "not joined"
+          : `${n.ready ? "Ready" : "NotReady"}${n.schedulable ? "" : ",SchedulingDisabled"}${n.reachable ? "" : ",ssh-unreachable"}`;
     const version = `${n.version ?? "-"}${n.held === undefined ? "" : n.held ? " held" : " NOT held"}`;
-    lines.push(`  ${n.name.padEnd(12)} ${n.address.padEnd(15)} ${n.role.padEnd(14)} ${state.padEnd(26)} ${version.padEnd(18)} ${n.datastore}`);
+    lines.push(
+      `  ${n.name.padEnd(12)} ${n.address.padEnd(15)} ${n.role.padEnd(14)} ${state.padEnd(26)} ${version.padEnd(18)} ${n.datastore}`,
+    );
   }
-  if (r.vip) lines.push("", `  VIP ${r.vip.address}: ${r.vip.holders.length ? `held by ${r.vip.holders.join(", ")}` : "not held"}`);
-  if (r.webVip) lines.push(...(r.vip ? [] : [""]), `  web VIP ${r.webVip.address}: ${r.webVip.holders.length ? `held by ${r.webVip.holders.join(", ")}` : "not held"}`);
+  if (r.vip)
+    lines.push(
+      "",
+      `  VIP ${r.vip.address}: ${r.vip.holders.length ? `held by ${r.vip.holders.join(", ")}` : "not held"}`,
+    );
+  if (r.webVip)
+    lines.push(
+      ...(r.vip ? [] : [""]),
+      `  web VIP ${r.webVip.address}: ${r.webVip.holders.length ? `held by ${r.webVip.holders.join(", ")}` : "not held"}`,
+    );
   for (const o of r.loadBalancers) {
-    lines.push(`  ${o.machine} ${o.service} ${o.active ? "running" : "STOPPED"}: ${o.backends.map((b) => `${b.endpoint} ${b.up ? "up" : "DOWN"}`).join(", ")}`);
+    lines.push(
+      `  ${o.machine} ${o.service} ${o.active ? "running" : "STOPPED"}: ${o.backends.map((b) => `${b.endpoint} ${b.up ? "up" : "DOWN"}`).join(", ")}`,
+    );
   }
   if (r.problems.length) lines.push("", "Problems:", ...r.problems.map((p) => `  - ${p}`));
   if (r.warnings.length) lines.push("", "Warnings:", ...r.warnings.map((p) => `  - ${p}`));

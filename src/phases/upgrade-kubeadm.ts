@@ -7,7 +7,13 @@ import { hasVotingMember, type KubeadmClusterState } from "../gather/kubeadm-sta
 import type { ClusterSpec } from "../spec/schema.js";
 import { APT_LIST } from "./kubeadm/prepare.js";
 import { versionRefusals } from "./upgrade-microk8s.js";
-import { outlineRollingUpgrade, planRollingUpgrade, type RollingUpgradeInput, type UpgradeDriver, type UpgradeOutline } from "./upgrade-rolling.js";
+import {
+  outlineRollingUpgrade,
+  planRollingUpgrade,
+  type RollingUpgradeInput,
+  type UpgradeDriver,
+  type UpgradeOutline,
+} from "./upgrade-rolling.js";
 import { minorNumber, minorOfVersion } from "./upgrade-versions.js";
 
 /** How long an upgraded node may take to be Ready with its new kubelet and its etcd member back. */
@@ -36,20 +42,31 @@ export function kubeadmUpgradeRefusals(input: KubeadmUpgradeInput): string[] {
   const { spec, state, target } = input;
   const refusals: string[] = [];
   const minors = kubeadmMinors(input);
-  for (const n of spec.spec.nodes) if (!state.installed.has(n.name)) refusals.push(`${n.name} has not joined the cluster (no /etc/kubernetes/kubelet.conf): run hactl install first.`);
+  for (const n of spec.spec.nodes)
+    if (!state.installed.has(n.name))
+      refusals.push(`${n.name} has not joined the cluster (no /etc/kubernetes/kubelet.conf): run hactl install first.`);
   if (!state.leader) refusals.push("no control plane answers kubectl with its admin.conf: run hactl status.");
   for (const n of spec.spec.nodes) {
     if (!state.installed.has(n.name) || !state.leader) continue;
     const kube = state.kubeNodes.find((k) => k.name === n.name);
     if (!kube) refusals.push(`${n.name} is not in the cluster: run hactl install (or hactl add-node ${n.name}) first.`);
-    else if (!kube.ready) refusals.push(`${n.name} is NotReady: an upgrade needs a healthy cluster (hactl status shows why).`);
-    else if (!minors.has(n.name)) refusals.push(`${n.name}: its kubelet version cannot be read from kubectl get nodes.`);
-    else if (n.role === "control-plane" && state.etcdReadable && !hasVotingMember(state, n.address)) refusals.push(`${n.name} is a control plane without a voting etcd member: run hactl install first.`);
+    else if (!kube.ready)
+      refusals.push(`${n.name} is NotReady: an upgrade needs a healthy cluster (hactl status shows why).`);
+    else if (!minors.has(n.name))
+      refusals.push(`${n.name}: its kubelet version cannot be read from kubectl get nodes.`);
+    else if (n.role === "control-plane" && state.etcdReadable && !hasVotingMember(state, n.address))
+      refusals.push(`${n.name} is a control plane without a voting etcd member: run hactl install first.`);
   }
   const cps = spec.spec.nodes.filter((n) => n.role === "control-plane");
-  if (state.leader && !state.etcdReadable) refusals.push(`etcd does not answer on ${state.leader}: an upgrade restarts one member at a time and needs all of them (hactl status).`);
+  if (state.leader && !state.etcdReadable)
+    refusals.push(
+      `etcd does not answer on ${state.leader}: an upgrade restarts one member at a time and needs all of them (hactl status).`,
+    );
   const voting = state.members.filter((m) => !m.learner).length;
-  if (state.leader && state.etcdReadable && voting < cps.length) refusals.push(`etcd has ${voting} voting members, ${cps.length} expected: an upgrade takes one away at a time (hactl status).`);
+  if (state.leader && state.etcdReadable && voting < cps.length)
+    refusals.push(
+      `etcd has ${voting} voting members, ${cps.length} expected: an upgrade takes one away at a time (hactl status).`,
+    );
   refusals.push(
     ...versionRefusals(minors, target, {
       downgrade: "kubeadm does not downgrade a cluster by a minor",
@@ -77,7 +94,10 @@ export function kubeadmDriver(input: KubeadmUpgradeInput): UpgradeDriver {
   const expected = state.members.filter((m) => !m.learner).length;
   const minors = kubeadmMinors(input);
   // A control plane already on the minor means a stopped run got past `kubeadm upgrade apply`.
-  const applied = (minor: string): boolean => spec.spec.nodes.some((n) => n.role === "control-plane" && minorNumber(minors.get(n.name) ?? "0.0") >= minorNumber(minor));
+  const applied = (minor: string): boolean =>
+    spec.spec.nodes.some(
+      (n) => n.role === "control-plane" && minorNumber(minors.get(n.name) ?? "0.0") >= minorNumber(minor),
+    );
   return {
     minors,
     leader: state.leader,
@@ -87,10 +107,15 @@ export function kubeadmDriver(input: KubeadmUpgradeInput): UpgradeDriver {
     preamble: [],
     upgradeSteps: (node, minor, first) => [
       packagesStep(node.name, minor, ["kubeadm"]),
-      node.role === "control-plane" && first && !applied(minor) ? applyStep(node.name, minor) : upgradeNodeStep(node.name, minor),
+      node.role === "control-plane" && first && !applied(minor)
+        ? applyStep(node.name, minor)
+        : upgradeNodeStep(node.name, minor),
       packagesStep(node.name, minor, ["kubelet", "kubectl"], true),
     ],
-    datastoreCheck: (node) => (hasVotingMember(state, node.address) ? { expected, count: startedMembers, via: "etcdctl member list (on the node)" } : undefined),
+    datastoreCheck: (node) =>
+      hasVotingMember(state, node.address)
+        ? { expected, count: startedMembers, via: "etcdctl member list (on the node)" }
+        : undefined,
     checkTimeoutMs: CHECK_TIMEOUT_MS,
   };
 }
@@ -138,7 +163,20 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"
 if [ "$restart" = yes ]; then systemctl daemon-reload; systemctl restart kubelet; fi`;
 
 function packagesCommand(minor: string, packages: readonly string[], restartKubelet: boolean): Command {
-  return { argv: ["sh", "-c", PACKAGES_SCRIPT, "hactl-kube-packages", minor, APT_LIST, restartKubelet ? "yes" : "no", ...packages], sudo: true, timeoutMs: 15 * 60_000 };
+  return {
+    argv: [
+      "sh",
+      "-c",
+      PACKAGES_SCRIPT,
+      "hactl-kube-packages",
+      minor,
+      APT_LIST,
+      restartKubelet ? "yes" : "no",
+      ...packages,
+    ],
+    sudo: true,
+    timeoutMs: 15 * 60_000,
+  };
 }
 
 function packagesStep(node: string, minor: string, packages: readonly string[], restartKubelet = false): Step {
@@ -155,14 +193,19 @@ function packagesStep(node: string, minor: string, packages: readonly string[], 
     async run(ctx) {
       const host = need(ctx.hosts, node);
       const res = await host.run(packagesCommand(minor, packages, restartKubelet), { signal: ctx.signal });
-      for (const line of res.stdout.split("\n").filter((l) => l.startsWith("hactl:") || /upgraded,|Setting up/.test(l))) ctx.log(line);
+      for (const line of res.stdout.split("\n").filter((l) => l.startsWith("hactl:") || /upgraded,|Setting up/.test(l)))
+        ctx.log(line);
       if (packages.includes("kubeadm")) {
         const installed = minorOf((await host.run(kubeadm.versionShort())).stdout);
         if (installed !== minor) {
-          throw new HactlError("COMMAND_FAILED", `kubeadm on ${node} is ${installed ?? "of unknown version"} after the package upgrade, not ${minor}`, {
-            node,
-            remedy: `kubeadm on ${node} is not from the kubeadm Debian package: install kubeadm ${minor} there yourself, then run the same hactl upgrade again.`,
-          });
+          throw new HactlError(
+            "COMMAND_FAILED",
+            `kubeadm on ${node} is ${installed ?? "of unknown version"} after the package upgrade, not ${minor}`,
+            {
+              node,
+              remedy: `kubeadm on ${node} is not from the kubeadm Debian package: install kubeadm ${minor} there yourself, then run the same hactl upgrade again.`,
+            },
+          );
         }
       }
       return "changed";
@@ -176,16 +219,31 @@ function applyStep(node: string, minor: string): Step {
     id: `kubeadm-apply:${minor}:${node}`,
     node,
     title: `kubeadm upgrade plan + apply (control plane to ${minor})`,
-    describe: ["kubeadm upgrade plan", `kubeadm upgrade apply v${minor}.x -y (x: the patch of the kubeadm ${minor} package, kubeadm version -o short)`],
+    describe: [
+      "kubeadm upgrade plan",
+      `kubeadm upgrade apply v${minor}.x -y (x: the patch of the kubeadm ${minor} package, kubeadm version -o short)`,
+    ],
     async run(ctx) {
       const host = need(ctx.hosts, node);
-      const plan = await host.run({ argv: ["kubeadm", "upgrade", "plan"], sudo: true, timeoutMs: 5 * 60_000 }, { signal: ctx.signal });
-      for (const line of plan.stdout.split("\n").filter((l) => /kubeadm upgrade apply|up-to-date|Target version/.test(l))) ctx.log(line.trim());
+      const plan = await host.run(
+        { argv: ["kubeadm", "upgrade", "plan"], sudo: true, timeoutMs: 5 * 60_000 },
+        { signal: ctx.signal },
+      );
+      for (const line of plan.stdout
+        .split("\n")
+        .filter((l) => /kubeadm upgrade apply|up-to-date|Target version/.test(l)))
+        ctx.log(line.trim());
       const version = (await host.run(kubeadm.versionShort())).stdout.trim();
       if (minorOf(version) !== minor) {
-        throw new HactlError("COMMAND_FAILED", `kubeadm on ${node} is ${version}, not ${minor}`, { node, remedy: `Install kubeadm ${minor} on ${node}, then run the same hactl upgrade again.` });
+        throw new HactlError("COMMAND_FAILED", `kubeadm on ${node} is ${version}, not ${minor}`, {
+          node,
+          remedy: `Install kubeadm ${minor} on ${node}, then run the same hactl upgrade again.`,
+        });
       }
-      await host.run({ argv: ["kubeadm", "upgrade", "apply", version, "-y"], sudo: true, timeoutMs: 20 * 60_000 }, { signal: ctx.signal });
+      await host.run(
+        { argv: ["kubeadm", "upgrade", "apply", version, "-y"], sudo: true, timeoutMs: 20 * 60_000 },
+        { signal: ctx.signal },
+      );
       ctx.log(`control plane upgraded to ${version}`);
       return "changed";
     },
@@ -200,7 +258,10 @@ function upgradeNodeStep(node: string, minor: string): Step {
     title: `kubeadm upgrade node (to ${minor})`,
     describe: ["kubeadm upgrade node"],
     async run(ctx) {
-      await need(ctx.hosts, node).run({ argv: ["kubeadm", "upgrade", "node"], sudo: true, timeoutMs: 20 * 60_000 }, { signal: ctx.signal });
+      await need(ctx.hosts, node).run(
+        { argv: ["kubeadm", "upgrade", "node"], sudo: true, timeoutMs: 20 * 60_000 },
+        { signal: ctx.signal },
+      );
       return "changed";
     },
   };

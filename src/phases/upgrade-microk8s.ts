@@ -4,7 +4,13 @@ import { microk8s, parseStatus, snapMinor } from "../distros/microk8s.js";
 import { isMember, type Microk8sClusterState } from "../gather/microk8s-state.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import { holdStep } from "./install-microk8s.js";
-import { outlineRollingUpgrade, planRollingUpgrade, type RollingUpgradeInput, type UpgradeDriver, type UpgradeOutline } from "./upgrade-rolling.js";
+import {
+  outlineRollingUpgrade,
+  planRollingUpgrade,
+  type RollingUpgradeInput,
+  type UpgradeDriver,
+  type UpgradeOutline,
+} from "./upgrade-rolling.js";
 import { minorNumber } from "./upgrade-versions.js";
 
 /** How long a refreshed node may take to be Ready with its new version and back in the datastore. */
@@ -25,20 +31,26 @@ export function microk8sUpgradeRefusals(input: Microk8sUpgradeInput): string[] {
   const minors = currentMinors(input);
   for (const n of spec.spec.nodes) {
     if (!state.installed.has(n.name)) refusals.push(`${n.name} has no MicroK8s: run hactl install first.`);
-    else if (!minors.has(n.name)) refusals.push(`${n.name}: the MicroK8s version cannot be read from 'snap list microk8s'.`);
+    else if (!minors.has(n.name))
+      refusals.push(`${n.name}: the MicroK8s version cannot be read from 'snap list microk8s'.`);
   }
   if (!state.leader) refusals.push("no control plane runs MicroK8s: run hactl install first.");
   for (const n of spec.spec.nodes) {
     if (!state.installed.has(n.name) || !state.leader) continue;
     const kube = state.kubeNodes.find((k) => k.name === n.name);
     if (!kube) refusals.push(`${n.name} is not in the cluster: run hactl install (or hactl add-node ${n.name}) first.`);
-    else if (!kube.ready) refusals.push(`${n.name} is NotReady: an upgrade needs a healthy cluster (hactl status shows why).`);
-    else if (n.role === "control-plane" && !isMember(state, n)) refusals.push(`${n.name} is a control plane without a datastore seat: run hactl install first.`);
+    else if (!kube.ready)
+      refusals.push(`${n.name} is NotReady: an upgrade needs a healthy cluster (hactl status shows why).`);
+    else if (n.role === "control-plane" && !isMember(state, n))
+      refusals.push(`${n.name} is a control plane without a datastore seat: run hactl install first.`);
   }
   const leaderStatus = state.leader ? state.status.get(state.leader) : undefined;
   const cps = spec.spec.nodes.filter((n) => n.role === "control-plane").length;
   const voters = leaderStatus?.datastore.filter((m) => m.role === "voter").length ?? 0;
-  if (state.leader && voters < Math.min(3, cps)) refusals.push(`the datastore has ${voters} voters, ${Math.min(3, cps)} expected: an upgrade takes one away at a time (hactl status).`);
+  if (state.leader && voters < Math.min(3, cps))
+    refusals.push(
+      `the datastore has ${voters} voters, ${Math.min(3, cps)} expected: an upgrade takes one away at a time (hactl status).`,
+    );
   refusals.push(
     ...versionRefusals(minors, target, {
       downgrade: "MicroK8s cannot be downgraded by changing channels (it breaks the datastore)",
@@ -52,7 +64,11 @@ export function microk8sUpgradeRefusals(input: Microk8sUpgradeInput): string[] {
  * Pure, for every distribution: no downgrade, and versions mixed by at most one minor (the lower nodes are
  * then brought up first, as the first pass does).
  */
-export function versionRefusals(minors: ReadonlyMap<string, string>, target: string, say: { downgrade: string; byHand: (minor: string) => string }): string[] {
+export function versionRefusals(
+  minors: ReadonlyMap<string, string>,
+  target: string,
+  say: { downgrade: string; byHand: (minor: string) => string },
+): string[] {
   const values = [...minors.values()];
   if (values.length === 0) return [];
   const refusals: string[] = [];
@@ -60,11 +76,15 @@ export function versionRefusals(minors: ReadonlyMap<string, string>, target: str
   const lowest = values.reduce((a, b) => (minorNumber(b) < minorNumber(a) ? b : a));
   if (minorNumber(target) < minorNumber(highest)) {
     const on = [...minors].filter(([, m]) => m === highest).map(([n]) => n);
-    refusals.push(`${target} is lower than ${highest} on ${on.join(", ")}: ${say.downgrade}. Give --to ${highest} or higher.`);
+    refusals.push(
+      `${target} is lower than ${highest} on ${on.join(", ")}: ${say.downgrade}. Give --to ${highest} or higher.`,
+    );
   }
   if (minorNumber(highest) - minorNumber(lowest) > 1) {
     const step = `1.${minorNumber(highest) - 1}`;
-    refusals.push(`the nodes run ${lowest} to ${highest}, more than one minor apart: bring the ${lowest} nodes to ${step} by hand (${say.byHand(step)}), then run hactl upgrade.`);
+    refusals.push(
+      `the nodes run ${lowest} to ${highest}, more than one minor apart: bring the ${lowest} nodes to ${step} by hand (${say.byHand(step)}), then run hactl upgrade.`,
+    );
   }
   return refusals;
 }
@@ -105,7 +125,8 @@ export function microk8sDriver(input: Microk8sUpgradeInput): UpgradeDriver {
     runnerFor: (node) => runnerFor(spec, state, node),
     preamble: [{ title: "Hold MicroK8s refreshes", mode: "parallel", steps: unheld.map((n) => holdStep(n, true)) }],
     upgradeSteps: (node, minor) => [refreshStep(`refresh:${minor}:${node.name}`, node.name, minor)],
-    datastoreCheck: (node) => (isVoter(input, node) ? { expected: expectedVoters, count: voterCount, via: "microk8s status" } : undefined),
+    datastoreCheck: (node) =>
+      isVoter(input, node) ? { expected: expectedVoters, count: voterCount, via: "microk8s status" } : undefined,
     checkTimeoutMs: CHECK_TIMEOUT_MS,
   };
 }

@@ -1,7 +1,15 @@
 import type { Phase, Plan, Step } from "../core/plan.js";
 import type { KubeNode } from "../distros/kubectl.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
-import { controlPlaneVip, putBackInService, serviceLayoutChanges, takeOutOfService, type ApiEndpoint, type LivezProbe, type ServiceLayoutInput } from "./out-of-service.js";
+import {
+  controlPlaneVip,
+  putBackInService,
+  serviceLayoutChanges,
+  takeOutOfService,
+  type ApiEndpoint,
+  type LivezProbe,
+  type ServiceLayoutInput,
+} from "./out-of-service.js";
 import { UPGRADE_LABEL, checkStep, drainStep, uncordonStep, type CheckInput, type Kubectl } from "./upgrade-steps.js";
 import { batches, minorNumber, versionPath, workerBatchSize } from "./upgrade-versions.js";
 
@@ -69,7 +77,10 @@ export interface UpgradeDriver {
  * lowest priority, goes first in the next pass and takes the VIP back there: two moves for any number of
  * passes. Without the VIP on the control planes, the leader goes last.
  */
-export function outlineRollingUpgrade(input: RollingUpgradeInput, driver: Pick<UpgradeDriver, "minors" | "leader" | "kubeNodes">): UpgradeOutline {
+export function outlineRollingUpgrade(
+  input: RollingUpgradeInput,
+  driver: Pick<UpgradeDriver, "minors" | "leader" | "kubeNodes">,
+): UpgradeOutline {
   const { spec, target } = input;
   const minors = driver.minors;
   const path = versionPath([...minors.values()], target);
@@ -84,19 +95,31 @@ export function outlineRollingUpgrade(input: RollingUpgradeInput, driver: Pick<U
     const todo = cps.filter((n) => below(n, minor));
     // VRRP priorities fall in cluster.yaml's order of the control planes; a standby node has the lowest.
     const priority = (n: NodeSpec): number => (n.name === standby ? -1 : cps.length - cps.indexOf(n));
-    const ordered = vrrp ? [...todo].sort((a, b) => priority(a) - priority(b)) : [...todo.filter((n) => n.name !== leader), ...todo.filter((n) => n.name === leader)];
+    const ordered = vrrp
+      ? [...todo].sort((a, b) => priority(a) - priority(b))
+      : [...todo.filter((n) => n.name !== leader), ...todo.filter((n) => n.name === leader)];
     const last = ordered[ordered.length - 1]?.name;
     standby = vrrp && i < path.length - 1 ? last : undefined;
     return {
       minor,
       controlPlanes: ordered.map((n) => n.name),
-      workerBatches: batches(workers.filter((n) => below(n, minor)).map((n) => n.name), size),
+      workerBatches: batches(
+        workers.filter((n) => below(n, minor)).map((n) => n.name),
+        size,
+      ),
       ...(standby ? { keepStandby: standby } : {}),
     };
   });
   const first = passes[0];
   const inFirstPass = new Set([...(first?.controlPlanes ?? []), ...(first?.workerBatches.flat() ?? [])]);
-  const resumed = driver.kubeNodes.filter((k) => k.labels[UPGRADE_LABEL] !== undefined && !inFirstPass.has(k.name) && spec.spec.nodes.some((n) => n.name === k.name)).map((k) => k.name);
+  const resumed = driver.kubeNodes
+    .filter(
+      (k) =>
+        k.labels[UPGRADE_LABEL] !== undefined &&
+        !inFirstPass.has(k.name) &&
+        spec.spec.nodes.some((n) => n.name === k.name),
+    )
+    .map((k) => k.name);
   return { minors, path, passes, resumed };
 }
 
@@ -132,9 +155,17 @@ export function planRollingUpgrade(input: RollingUpgradeInput, outline: UpgradeO
       const node = nodeOf(name);
       const runner = driver.runnerFor(name);
       const minor = outline.minors.get(name) ?? input.target;
-      phases.push({ title: `Check ${name} (left out of service by a stopped run)`, mode: "serial", steps: [check(name, minor, `resume-check:${name}`, runner, node.role === "control-plane")] });
+      phases.push({
+        title: `Check ${name} (left out of service by a stopped run)`,
+        mode: "serial",
+        steps: [check(name, minor, `resume-check:${name}`, runner, node.role === "control-plane")],
+      });
       phases.push(...putBackInService(layout, node, { ...service, key: "resume" }));
-      phases.push({ title: `Uncordon ${name}`, mode: "serial", steps: [uncordonStep({ id: `resume-uncordon:${name}`, node: name, runner, kubectl })] });
+      phases.push({
+        title: `Uncordon ${name}`,
+        mode: "serial",
+        steps: [uncordonStep({ id: `resume-uncordon:${name}`, node: name, runner, kubectl })],
+      });
     }
   }
 
@@ -144,17 +175,37 @@ export function planRollingUpgrade(input: RollingUpgradeInput, outline: UpgradeO
       const node = nodeOf(name);
       const runner = driver.runnerFor(name);
       const lb = serviceLayoutChanges(layout, new Set([name]), standby);
-      phases.push({ title: `Drain control plane ${name} (to ${minor})`, mode: "serial", steps: [drainStep({ id: `drain:${minor}:${name}`, node: name, runner, minor, drainSeconds: input.drainSeconds, kubectl })] });
+      phases.push({
+        title: `Drain control plane ${name} (to ${minor})`,
+        mode: "serial",
+        steps: [
+          drainStep({
+            id: `drain:${minor}:${name}`,
+            node: name,
+            runner,
+            minor,
+            drainSeconds: input.drainSeconds,
+            kubectl,
+          }),
+        ],
+      });
       if (lb) phases.push(...takeOutOfService(layout, node, { ...service, key: minor, standby }));
       phases.push({
         title: `Upgrade control plane ${name} to ${minor}`,
         mode: "serial",
-        steps: [...driver.upgradeSteps(node, minor, i === 0), check(name, minor, `check:${minor}:${name}`, runner, true)],
+        steps: [
+          ...driver.upgradeSteps(node, minor, i === 0),
+          check(name, minor, `check:${minor}:${name}`, runner, true),
+        ],
       });
       if (pass.keepStandby === name) standby = new Set([name]);
       else if (standby.has(name)) standby = none;
       if (lb) phases.push(...putBackInService(layout, node, { ...service, key: minor, standby }));
-      phases.push({ title: `Uncordon ${name}`, mode: "serial", steps: [uncordonStep({ id: `uncordon:${minor}:${name}`, node: name, runner, kubectl })] });
+      phases.push({
+        title: `Uncordon ${name}`,
+        mode: "serial",
+        steps: [uncordonStep({ id: `uncordon:${minor}:${name}`, node: name, runner, kubectl })],
+      });
     });
     pass.workerBatches.forEach((batch, i) => {
       const nodes = batch.map(nodeOf);
@@ -163,16 +214,34 @@ export function planRollingUpgrade(input: RollingUpgradeInput, outline: UpgradeO
       phases.push({
         title: `Drain ${label}`,
         mode: "parallel",
-        steps: batch.map((name) => drainStep({ id: `drain:${minor}:${name}`, node: name, runner: leader, minor, drainSeconds: input.drainSeconds, kubectl })),
+        steps: batch.map((name) =>
+          drainStep({
+            id: `drain:${minor}:${name}`,
+            node: name,
+            runner: leader,
+            minor,
+            drainSeconds: input.drainSeconds,
+            kubectl,
+          }),
+        ),
       });
       if (lb) phases.push(...takeOutOfService(layout, nodes, { key: minor, standby }));
       phases.push({
         title: `Upgrade ${label}`,
         mode: "parallel",
-        steps: nodes.flatMap((node) => [...driver.upgradeSteps(node, minor, false), check(node.name, minor, `check:${minor}:${node.name}`, leader, false)]),
+        steps: nodes.flatMap((node) => [
+          ...driver.upgradeSteps(node, minor, false),
+          check(node.name, minor, `check:${minor}:${node.name}`, leader, false),
+        ]),
       });
       if (lb) phases.push(...putBackInService(layout, nodes, { probe, key: minor, standby }));
-      phases.push({ title: `Uncordon ${label}`, mode: "parallel", steps: batch.map((name) => uncordonStep({ id: `uncordon:${minor}:${name}`, node: name, runner: leader, kubectl })) });
+      phases.push({
+        title: `Uncordon ${label}`,
+        mode: "parallel",
+        steps: batch.map((name) =>
+          uncordonStep({ id: `uncordon:${minor}:${name}`, node: name, runner: leader, kubectl }),
+        ),
+      });
     });
   }
   return phases;

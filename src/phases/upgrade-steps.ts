@@ -20,7 +20,12 @@ export type Kubectl = (...args: string[]) => Command;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `probe` every `everyMs` until it returns true; false once `ms` have passed. Ctrl-C stops it. */
-export async function pollUntil(ctx: Pick<StepContext, "signal">, ms: number, probe: () => Promise<boolean>, everyMs = 1000): Promise<boolean> {
+export async function pollUntil(
+  ctx: Pick<StepContext, "signal">,
+  ms: number,
+  probe: () => Promise<boolean>,
+  everyMs = 1000,
+): Promise<boolean> {
   const deadline = Date.now() + ms;
   for (;;) {
     if (await probe()) return true;
@@ -51,15 +56,24 @@ export function drainStep(o: DrainInput): Step {
     ],
     async run(ctx) {
       const runner = need(ctx.hosts, o.runner);
-      await runner.run(o.kubectl("label", "node", o.node, `${UPGRADE_LABEL}=${o.minor}`, "--overwrite"), { signal: ctx.signal });
-      const drain = { ...o.kubectl("drain", o.node, "--ignore-daemonsets", "--delete-emptydir-data", `--timeout=${o.drainSeconds}s`), timeoutMs: (o.drainSeconds + 60) * 1000 };
+      await runner.run(o.kubectl("label", "node", o.node, `${UPGRADE_LABEL}=${o.minor}`, "--overwrite"), {
+        signal: ctx.signal,
+      });
+      const drain = {
+        ...o.kubectl("drain", o.node, "--ignore-daemonsets", "--delete-emptydir-data", `--timeout=${o.drainSeconds}s`),
+        timeoutMs: (o.drainSeconds + 60) * 1000,
+      };
       const res = await runner.exec(drain, { signal: ctx.signal });
       if (res.code !== 0) {
-        throw new HactlError("COMMAND_FAILED", `the drain of ${o.node} did not finish within ${o.drainSeconds}s: a pod could not be evicted`, {
-          node: o.node,
-          details: `${res.stdout}\n${res.stderr}`.trim().split("\n").slice(-10).join("\n"),
-          remedy: `${o.node} is cordoned but still runs its pods and was not upgraded. Fix what blocks the eviction (often a PodDisruptionBudget with no room: kubectl get pdb -A), then run the same hactl upgrade again; or raise --drain-timeout.`,
-        });
+        throw new HactlError(
+          "COMMAND_FAILED",
+          `the drain of ${o.node} did not finish within ${o.drainSeconds}s: a pod could not be evicted`,
+          {
+            node: o.node,
+            details: `${res.stdout}\n${res.stderr}`.trim().split("\n").slice(-10).join("\n"),
+            remedy: `${o.node} is cordoned but still runs its pods and was not upgraded. Fix what blocks the eviction (often a PodDisruptionBudget with no room: kubectl get pdb -A), then run the same hactl upgrade again; or raise --drain-timeout.`,
+          },
+        );
       }
       return "changed";
     },
@@ -107,7 +121,8 @@ export function checkStep(o: CheckInput): Step {
         const back = await pollUntil(ctx, o.timeoutMs, async () => (voters = await count(host)) >= expected);
         if (!back) throw stuck(o.node, `upgraded, but the datastore has ${voters} voters, not ${expected}`);
       }
-      if (o.apiReachable && !(await pollUntil(ctx, 60_000, o.apiReachable))) throw stuck(o.node, "upgraded, but the API does not answer through the VIP");
+      if (o.apiReachable && !(await pollUntil(ctx, 60_000, o.apiReachable)))
+        throw stuck(o.node, "upgraded, but the API does not answer through the VIP");
       return "changed";
     },
   };

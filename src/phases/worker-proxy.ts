@@ -1,7 +1,16 @@
 import { HactlError } from "../core/errors.js";
 import { need, type RemoteHost } from "../core/host.js";
 import type { Step, StepOutcome } from "../core/plan.js";
-import { PROVIDER_FILE, PROXY_ARGS_FILE, PROXY_SERVICE, providerServers, proxyPointsAt, refreshInterval, renderProvider, withRefreshDisabled } from "../distros/microk8s-apiserver-proxy.js";
+import {
+  PROVIDER_FILE,
+  PROXY_ARGS_FILE,
+  PROXY_SERVICE,
+  providerServers,
+  proxyPointsAt,
+  refreshInterval,
+  renderProvider,
+  withRefreshDisabled,
+} from "../distros/microk8s-apiserver-proxy.js";
 import type { NodeSpec } from "../spec/schema.js";
 import { readWorkerProxy, type WorkerProxyFiles } from "../gather/worker-proxy-state.js";
 
@@ -9,7 +18,12 @@ import { readWorkerProxy, type WorkerProxyFiles } from "../gather/worker-proxy-s
  * Pure: the workers whose proxy must be pointed at the load balancer: every worker joining in this run,
  * and every joined worker whose files say otherwise. Nothing without a load-balancer endpoint.
  */
-export function workersToPoint(workers: readonly NodeSpec[], files: ReadonlyMap<string, WorkerProxyFiles>, joining: ReadonlySet<string>, endpoint: string | undefined): NodeSpec[] {
+export function workersToPoint(
+  workers: readonly NodeSpec[],
+  files: ReadonlyMap<string, WorkerProxyFiles>,
+  joining: ReadonlySet<string>,
+  endpoint: string | undefined,
+): NodeSpec[] {
   if (!endpoint) return [];
   return workers.filter((w) => {
     if (w.role !== "worker") return false;
@@ -23,7 +37,10 @@ export function workersToPoint(workers: readonly NodeSpec[], files: ReadonlyMap<
 export function workerProxyDrift(name: string, files: WorkerProxyFiles, endpoint: string): string | undefined {
   if (proxyPointsAt(files.provider, files.args, endpoint)) return undefined;
   const servers = files.provider === undefined ? undefined : providerServers(files.provider);
-  const where = servers === undefined ? `${PROVIDER_FILE} is missing or unreadable` : `its API proxy sends to ${servers.join(", ") || "nothing"}`;
+  const where =
+    servers === undefined
+      ? `${PROVIDER_FILE} is missing or unreadable`
+      : `its API proxy sends to ${servers.join(", ") || "nothing"}`;
   const refresh = files.args === undefined ? "" : `, refresh interval ${refreshInterval(files.args) ?? "default"}`;
   return `${name}: ${where}${refresh}, not only to ${endpoint} with refresh interval 0 (drift; run hactl install)`;
 }
@@ -56,7 +73,8 @@ export async function pointWorkerProxy(host: RemoteHost, endpoint: string): Prom
   if (current.args === undefined) {
     throw new HactlError("CONFIG_INVALID", `${PROXY_ARGS_FILE} does not exist on ${host.name}`, {
       node: host.name,
-      remedy: "The node is not a MicroK8s worker (or its snap is damaged): check `snap list microk8s` and `microk8s join ... --worker` on it.",
+      remedy:
+        "The node is not a MicroK8s worker (or its snap is damaged): check `snap list microk8s` and `microk8s join ... --worker` on it.",
     });
   }
   if (proxyPointsAt(current.provider, current.args, endpoint)) return "unchanged";
@@ -64,16 +82,26 @@ export async function pointWorkerProxy(host: RemoteHost, endpoint: string): Prom
   const files = [
     { path: PROVIDER_FILE, content: wanted.provider },
     { path: PROXY_ARGS_FILE, content: wanted.args },
-  ].filter((f) => f.path !== PROVIDER_FILE || current.provider !== f.content).filter((f) => f.path !== PROXY_ARGS_FILE || current.args !== f.content);
+  ]
+    .filter((f) => f.path !== PROVIDER_FILE || current.provider !== f.content)
+    .filter((f) => f.path !== PROXY_ARGS_FILE || current.args !== f.content);
   for (const f of files) await host.writeFile(`${f.path}${STAGED}`, f.content, { mode: 0o660, sudo: true });
-  const readBack = async (path: string, now: string | undefined): Promise<string | undefined> => (files.some((f) => f.path === path) ? host.readFile(`${path}${STAGED}`, { sudo: true }) : now);
-  const [provider, args] = [await readBack(PROVIDER_FILE, current.provider), await readBack(PROXY_ARGS_FILE, current.args)];
+  const readBack = async (path: string, now: string | undefined): Promise<string | undefined> =>
+    files.some((f) => f.path === path) ? host.readFile(`${path}${STAGED}`, { sudo: true }) : now;
+  const [provider, args] = [
+    await readBack(PROVIDER_FILE, current.provider),
+    await readBack(PROXY_ARGS_FILE, current.args),
+  ];
   if (!proxyPointsAt(provider, args, endpoint)) {
     await host.exec({ argv: ["rm", "-f", ...files.map((f) => `${f.path}${STAGED}`)], sudo: true });
-    throw new HactlError("CONFIG_INVALID", `the staged API proxy files on ${host.name} do not read back as written; the running ones were left in place`, {
-      node: host.name,
-      remedy: `Check free space and permissions under ${PROVIDER_FILE.replace(/\/[^/]+$/, "")}, then run the same command again.`,
-    });
+    throw new HactlError(
+      "CONFIG_INVALID",
+      `the staged API proxy files on ${host.name} do not read back as written; the running ones were left in place`,
+      {
+        node: host.name,
+        remedy: `Check free space and permissions under ${PROVIDER_FILE.replace(/\/[^/]+$/, "")}, then run the same command again.`,
+      },
+    );
   }
   for (const f of files) {
     await host.writeFile(f.path, f.content, { mode: 0o660, sudo: true, backup: true });

@@ -13,9 +13,13 @@ function open(docText: string): Document.Parsed {
   const doc = parseDocument(docText, { uniqueKeys: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
-    throw new HactlError("SPEC_INVALID", `cannot edit cluster.yaml: it is not valid YAML (${first?.message.split("\n")[0] ?? "syntax error"})`, {
-      remedy: "Fix the file first; `hactl validate -f cluster.yaml` shows where.",
-    });
+    throw new HactlError(
+      "SPEC_INVALID",
+      `cannot edit cluster.yaml: it is not valid YAML (${first?.message.split("\n")[0] ?? "syntax error"})`,
+      {
+        remedy: "Fix the file first; `hactl validate -f cluster.yaml` shows where.",
+      },
+    );
   }
   return doc;
 }
@@ -77,7 +81,9 @@ export function addNode(docText: string, node: NodeSpec): string {
   if (isSeq(nodes)) {
     for (const item of nodes.items) {
       if (isMap(item) && item.get("name") === node.name) {
-        throw new HactlError("USAGE", `node ${node.name} is already in cluster.yaml`, { remedy: "Choose another name, or remove the existing entry first." });
+        throw new HactlError("USAGE", `node ${node.name} is already in cluster.yaml`, {
+          remedy: "Choose another name, or remove the existing entry first.",
+        });
       }
     }
     const created = doc.createNode(nodeEntry(node));
@@ -96,7 +102,9 @@ export function removeNode(docText: string, name: string): string {
   const nodes = doc.getIn(["spec", "nodes"], true);
   const index = isSeq(nodes) ? nodes.items.findIndex((item) => isMap(item) && item.get("name") === name) : -1;
   if (index < 0) {
-    throw new HactlError("USAGE", `node ${name} is not in cluster.yaml`, { remedy: "Check the name with `hactl status`." });
+    throw new HactlError("USAGE", `node ${name} is not in cluster.yaml`, {
+      remedy: "Check the name with `hactl status`.",
+    });
   }
   doc.deleteIn(["spec", "nodes", index]);
   return render(doc, docText);

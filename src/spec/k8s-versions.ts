@@ -44,9 +44,13 @@ export function endOfSupportProblem(minor: string, today: Date): string | undefi
   const date = END_OF_SUPPORT[minor];
   const day = today.toISOString().slice(0, 10);
   if (date === undefined) {
-    return n < oldest ? `Kubernetes ${minor} has been out of upstream support since before ${END_OF_SUPPORT[`1.${oldest}`] ?? "2024"}` : undefined;
+    return n < oldest
+      ? `Kubernetes ${minor} has been out of upstream support since before ${END_OF_SUPPORT[`1.${oldest}`] ?? "2024"}`
+      : undefined;
   }
-  return day > date ? `Kubernetes ${minor} has been out of upstream support since ${date} (no more security fixes)` : undefined;
+  return day > date
+    ? `Kubernetes ${minor} has been out of upstream support since ${date} (no more security fixes)`
+    : undefined;
 }
 
 /** The supported minors on `today`, oldest first (for the fix text). */

@@ -3,9 +3,29 @@
  * and every finding is placed at its line:column using the YAML document's source ranges.
  */
 import { readFile } from "node:fs/promises";
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from "yaml";
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node as YamlNode,
+} from "yaml";
 import { HactlError, errnoCode } from "../core/errors.js";
-import { draftsFromIssue, formatPath, formatProblems, hasErrors, summarizeProblems, type PathSegment, type Problem, type ProblemDraft } from "./problems.js";
+import {
+  draftsFromIssue,
+  formatPath,
+  formatProblems,
+  hasErrors,
+  summarizeProblems,
+  type PathSegment,
+  type Problem,
+  type ProblemDraft,
+} from "./problems.js";
 import { nodeListRules, partsFromRaw, partsOf, specRules } from "./rules.js";
 import { clusterDocumentSchema, clusterSchema, type ClusterSpec } from "./schema.js";
 
@@ -103,7 +123,12 @@ function locate(doc: Document.Parsed, segments: readonly PathSegment[], atKey: b
   return node as YamlNode | undefined;
 }
 
-function position(doc: Document.Parsed, lines: LineCounter, segments: readonly PathSegment[], atKey: boolean): { line: number; column: number } {
+function position(
+  doc: Document.Parsed,
+  lines: LineCounter,
+  segments: readonly PathSegment[],
+  atKey: boolean,
+): { line: number; column: number } {
   const node = locate(doc, segments, atKey);
   const offset = node?.range?.[0] ?? 0;
   const pos = lines.linePos(offset);
@@ -132,22 +157,57 @@ export function parseSpec(text: string, fileName = "cluster.yaml"): ParseResult 
     const doc = parseDocument("", { lineCounter: lines });
     return {
       doc,
-      problems: [{ severity: "error", path: "(document)", line: 1, column: 1, message: `(document): ${fileName} is ${text.length} bytes; the limit is ${MAX_SPEC_BYTES}`, fix: "check that this is the right file" }],
+      problems: [
+        {
+          severity: "error",
+          path: "(document)",
+          line: 1,
+          column: 1,
+          message: `(document): ${fileName} is ${text.length} bytes; the limit is ${MAX_SPEC_BYTES}`,
+          fix: "check that this is the right file",
+        },
+      ],
     };
   }
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true, strict: true, logLevel: "error" });
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    uniqueKeys: true,
+    prettyErrors: true,
+    strict: true,
+    logLevel: "error",
+  });
 
-  const yamlProblems: Problem[] = [...doc.errors.map((e) => ({ e, severity: "error" as const })), ...doc.warnings.map((e) => ({ e, severity: "warning" as const }))].map(({ e, severity }) => {
+  const yamlProblems: Problem[] = [
+    ...doc.errors.map((e) => ({ e, severity: "error" as const })),
+    ...doc.warnings.map((e) => ({ e, severity: "warning" as const })),
+  ].map(({ e, severity }) => {
     const pos = e.linePos?.[0] ?? lines.linePos(e.pos[0]);
     const first = e.message.split("\n")[0] ?? e.message;
-    const message = e.code === "MULTIPLE_DOCS" ? "the file holds more than one document" : first.replace(/ at line \d+, column \d+:?$/, "");
-    return { severity, path: "(document)", line: pos.line, column: pos.col, message: `(document): YAML ${message}`, fix: yamlFix(e.code) };
+    const message =
+      e.code === "MULTIPLE_DOCS"
+        ? "the file holds more than one document"
+        : first.replace(/ at line \d+, column \d+:?$/, "");
+    return {
+      severity,
+      path: "(document)",
+      line: pos.line,
+      column: pos.col,
+      message: `(document): YAML ${message}`,
+      fix: yamlFix(e.code),
+    };
   });
   visit(doc, {
     Pair(_, pair) {
       if (pair.key !== null && !isScalar(pair.key)) {
         const pos = lines.linePos((pair.key as YamlNode).range?.[0] ?? 0);
-        yamlProblems.push({ severity: "error", path: "(document)", line: pos.line, column: pos.col, message: "(document): a mapping key must be plain text, not a list or mapping", fix: "write the key as a plain word, e.g. name:" });
+        yamlProblems.push({
+          severity: "error",
+          path: "(document)",
+          line: pos.line,
+          column: pos.col,
+          message: "(document): a mapping key must be plain text, not a list or mapping",
+          fix: "write the key as a plain word, e.g. name:",
+        });
       }
     },
   });
@@ -158,14 +218,38 @@ export function parseSpec(text: string, fileName = "cluster.yaml"): ParseResult 
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    return { doc, problems: [...yamlProblems, { severity: "error", path: "(document)", line: 1, column: 1, message: `(document): YAML ${message}`, fix: "remove the aliases (*name) that expand too much" }] };
+    return {
+      doc,
+      problems: [
+        ...yamlProblems,
+        {
+          severity: "error",
+          path: "(document)",
+          line: 1,
+          column: 1,
+          message: `(document): YAML ${message}`,
+          fix: "remove the aliases (*name) that expand too much",
+        },
+      ],
+    };
   }
 
   if (data === null || data === undefined || typeof data !== "object" || Array.isArray(data)) {
-    const got = data === null || data === undefined ? "an empty document" : Array.isArray(data) ? "a list" : `a ${typeof data}`;
+    const got =
+      data === null || data === undefined ? "an empty document" : Array.isArray(data) ? "a list" : `a ${typeof data}`;
     return {
       doc,
-      problems: [...yamlProblems, { severity: "error", path: "(document)", line: 1, column: 1, message: `(document): must be a mapping with apiVersion, kind, metadata and spec (got ${got})`, fix: "start from the file `hactl init` writes, or see docs/cluster-yaml.md" }],
+      problems: [
+        ...yamlProblems,
+        {
+          severity: "error",
+          path: "(document)",
+          line: 1,
+          column: 1,
+          message: `(document): must be a mapping with apiVersion, kind, metadata and spec (got ${got})`,
+          fix: "start from the file `hactl init` writes, or see docs/cluster-yaml.md",
+        },
+      ],
     };
   }
 
@@ -238,10 +322,14 @@ export async function loadSpecFile(path: string): Promise<LoadedSpec> {
         remedy: "Write one with `hactl init`, or pass the right file with -f PATH.",
       });
     }
-    throw new HactlError("SPEC_NOT_FOUND", `cannot read cluster file ${path}: ${e instanceof Error ? e.message : String(e)}`, {
-      remedy: "Check the file's permissions, or pass another file with -f PATH.",
-      cause: e,
-    });
+    throw new HactlError(
+      "SPEC_NOT_FOUND",
+      `cannot read cluster file ${path}: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        remedy: "Check the file's permissions, or pass another file with -f PATH.",
+        cause: e,
+      },
+    );
   }
   const { spec, problems, doc } = parseSpec(text, path);
   if (!spec) {

@@ -139,7 +139,10 @@ function example(segments: readonly PathSegment[], fallback: string): string {
 /** HACTL_SUDO_PASSWORD for ...sudoPassword, HACTL_POSTGRESQL for ...postgresql. */
 export function suggestedEnvName(segments: readonly PathSegment[]): string {
   const key = lastKey(segments) || "secret";
-  return `HACTL_${key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/[^A-Za-z0-9]+/g, "_").toUpperCase()}`;
+  return `HACTL_${key
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/[^A-Za-z0-9]+/g, "_")
+    .toUpperCase()}`;
 }
 
 function fixForMessage(message: string, segments: readonly PathSegment[]): string | undefined {
@@ -218,31 +221,69 @@ export function draftsFromIssue(issue: Issue, ctx: IssueContext, prefix: readonl
   const segments: PathSegment[] = [...prefix, ...issue.path.filter((p): p is string | number => typeof p !== "symbol")];
   const input: unknown = issue.input;
   const key = lastKey(segments);
-  const error = (text: string, fix: string, atKey = false): ProblemDraft => ({ severity: "error", segments, text, fix, atKey });
+  const error = (text: string, fix: string, atKey = false): ProblemDraft => ({
+    severity: "error",
+    segments,
+    text,
+    fix,
+    atKey,
+  });
 
   switch (issue.code) {
     case "invalid_type": {
       const fields = issue.expected === "object" ? ctx.allowedKeys(segments) : [];
       if (input === undefined) {
-        if (fields.length > 0) return [error("is required", `add ${key}: with its fields (${fields.join(", ")}); see docs/cluster-yaml.md`)];
-        return [error("is required", `add ${example(segments, `<${EXPECTED_NAMES[issue.expected] ?? issue.expected}>`)} here`)];
+        if (fields.length > 0)
+          return [error("is required", `add ${key}: with its fields (${fields.join(", ")}); see docs/cluster-yaml.md`)];
+        return [
+          error(
+            "is required",
+            `add ${example(segments, `<${EXPECTED_NAMES[issue.expected] ?? issue.expected}>`)} here`,
+          ),
+        ];
       }
       const expected = EXPECTED_NAMES[issue.expected] ?? issue.expected;
       if (issue.expected === "string" && (typeof input === "number" || typeof input === "boolean")) {
         const written = ctx.sourceOf(segments) ?? String(input);
         const shown = written.length > 60 ? `${written.slice(0, 57)}...` : written;
-        return [error(`must be ${expected} (got ${kindOf(input)} ${shown})`, `quote it: ${key}: "${shown.replace(/["\\]/g, "")}"`)];
+        return [
+          error(
+            `must be ${expected} (got ${kindOf(input)} ${shown})`,
+            `quote it: ${key}: "${shown.replace(/["\\]/g, "")}"`,
+          ),
+        ];
       }
       if (fields.length > 0) {
-        return [error(`must be a mapping (got ${kindOf(input)} ${showValue(input)})`, `write ${key} as a mapping with the fields ${fields.join(", ")}, e.g. ${key}: { ${fields[0]}: ... }`)];
+        return [
+          error(
+            `must be a mapping (got ${kindOf(input)} ${showValue(input)})`,
+            `write ${key} as a mapping with the fields ${fields.join(", ")}, e.g. ${key}: { ${fields[0]}: ... }`,
+          ),
+        ];
       }
-      if ((issue.expected === "number" || issue.expected === "int") && typeof input === "string" && /^-?\d+(\.\d+)?$/.test(input.trim())) {
-        return [error(`must be a number, not text (got ${showValue(input)})`, `remove the quotes: ${key}: ${input.trim()}`)];
+      if (
+        (issue.expected === "number" || issue.expected === "int") &&
+        typeof input === "string" &&
+        /^-?\d+(\.\d+)?$/.test(input.trim())
+      ) {
+        return [
+          error(`must be a number, not text (got ${showValue(input)})`, `remove the quotes: ${key}: ${input.trim()}`),
+        ];
       }
       if (issue.expected === "int" && typeof input === "number") {
-        return [error(`must be a whole number (got ${showValue(input)})`, `use a whole number, e.g. ${example(segments, String(Math.round(input)))}`)];
+        return [
+          error(
+            `must be a whole number (got ${showValue(input)})`,
+            `use a whole number, e.g. ${example(segments, String(Math.round(input)))}`,
+          ),
+        ];
       }
-      return [error(`must be ${expected} (got ${kindOf(input)} ${showValue(input)})`, `write ${expected} here, e.g. ${example(segments, "...")}`)];
+      return [
+        error(
+          `must be ${expected} (got ${kindOf(input)} ${showValue(input)})`,
+          `write ${expected} here, e.g. ${example(segments, "...")}`,
+        ),
+      ];
     }
     case "invalid_value": {
       const values = issue.values;
@@ -251,14 +292,25 @@ export function draftsFromIssue(issue: Issue, ctx: IssueContext, prefix: readonl
         return [error(`must be ${quoteList(values)} (got ${got})`, `write ${key}: ${String(values[0])}`)];
       }
       const hint = key === "role" ? ` (a "master" is a control-plane node)` : "";
-      return [error(`must be ${quoteList(values)} (got ${got})`, `use one of ${quoteList(values)}${hint}, e.g. ${key}: ${String(values[0])}`)];
+      return [
+        error(
+          `must be ${quoteList(values)} (got ${got})`,
+          `use one of ${quoteList(values)}${hint}, e.g. ${key}: ${String(values[0])}`,
+        ),
+      ];
     }
     case "invalid_union": {
       if (issue.discriminator !== undefined && issue.inclusive !== false) {
         const options = (issue.options ?? []).filter((o): o is string => typeof o === "string");
         const value = isRecord(input) ? input[issue.discriminator] : input;
-        if (value === undefined) return [error("is required", `add ${key}: ${String(options[0] ?? "")} (one of ${quoteList(options)})`)];
-        return [error(`must be ${quoteList(options)} (got ${showValue(value)})`, `use one of ${quoteList(options)}, e.g. ${key}: ${String(options[0] ?? "")}`)];
+        if (value === undefined)
+          return [error("is required", `add ${key}: ${String(options[0] ?? "")} (one of ${quoteList(options)})`)];
+        return [
+          error(
+            `must be ${quoteList(options)} (got ${showValue(value)})`,
+            `use one of ${quoteList(options)}, e.g. ${key}: ${String(options[0] ?? "")}`,
+          ),
+        ];
       }
       const known = fixForMessage(issue.message, segments);
       if (issue.message === MESSAGES.secretLiteral) {
@@ -279,7 +331,13 @@ export function draftsFromIssue(issue: Issue, ctx: IssueContext, prefix: readonl
         const fix = guess
           ? `did you mean "${guess}"? Rename the field, or remove it`
           : `remove it; fields allowed here: ${allowed.join(", ") || "none"}`;
-        return { severity: "error" as const, segments: [...segments, k], atKey: true, text: `unknown field ${JSON.stringify(k.length > 60 ? `${k.slice(0, 57)}...` : k)}`, fix };
+        return {
+          severity: "error" as const,
+          segments: [...segments, k],
+          atKey: true,
+          text: `unknown field ${JSON.stringify(k.length > 60 ? `${k.slice(0, 57)}...` : k)}`,
+          fix,
+        };
       });
     }
     case "too_small":
@@ -289,26 +347,43 @@ export function draftsFromIssue(issue: Issue, ctx: IssueContext, prefix: readonl
       const inclusive = issue.inclusive !== false;
       if (issue.origin === "array" || issue.origin === "set") {
         const n = Array.isArray(input) ? input.length : 0;
-        const text = small ? `needs at least ${bound} item(s) (got ${n})` : `may have at most ${bound} item(s) (got ${n})`;
+        const text = small
+          ? `needs at least ${bound} item(s) (got ${n})`
+          : `may have at most ${bound} item(s) (got ${n})`;
         return [error(text, small ? `add entries to ${key}` : `remove entries from ${key}`)];
       }
       if (issue.origin === "string") {
         const known = fixForMessage(issue.message, segments);
         if (known) return [error(`${issue.message} (got ${showValue(input)})`, known)];
-        const text = small ? `must not be empty` : `must be at most ${bound} characters (got ${typeof input === "string" ? input.length : "?"})`;
+        const text = small
+          ? `must not be empty`
+          : `must be at most ${bound} characters (got ${typeof input === "string" ? input.length : "?"})`;
         return [error(text, `shorten ${key}`)];
       }
       const limit = inclusive ? bound : small ? bound + 1 : bound - 1;
-      const text = small ? `must be at least ${limit} (got ${showValue(input)})` : `must be at most ${limit} (got ${showValue(input)})`;
+      const text = small
+        ? `must be at least ${limit} (got ${showValue(input)})`
+        : `must be at most ${limit} (got ${showValue(input)})`;
       return [error(text, `use a value ${small ? "of at least" : "no larger than"} ${limit}, e.g. ${key}: ${limit}`)];
     }
     case "invalid_format": {
       const known = fixForMessage(issue.message, segments);
-      return [error(`${issue.message} (got ${showValue(input)})`, known ?? `see docs/cluster-yaml.md for the format of ${key}`)];
+      return [
+        error(
+          `${issue.message} (got ${showValue(input)})`,
+          known ?? `see docs/cluster-yaml.md for the format of ${key}`,
+        ),
+      ];
     }
     case "invalid_key": {
       const badKey = segments.length > 0 ? String(segments[segments.length - 1]) : "";
-      return [error(`key ${showValue(badKey)} is not a valid service name`, `use the Deployment's name (lowercase letters, digits, '-'), e.g. web: 2`, true)];
+      return [
+        error(
+          `key ${showValue(badKey)} is not a valid service name`,
+          `use the Deployment's name (lowercase letters, digits, '-'), e.g. web: 2`,
+          true,
+        ),
+      ];
     }
     case "custom": {
       const known = fixForMessage(issue.message, segments);

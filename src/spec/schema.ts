@@ -15,7 +15,8 @@ export const KIND = "Cluster";
 /* ---------- primitive rules, shared with the docs and the problem formatter ---------- */
 
 const HOST_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const HOSTNAME = /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 /** An IPv4 address, or a DNS name that is not all digits and dots (so 10.0.0.300 is not taken for a name). */
 const ADDRESS = new RegExp(`^(?:${IPV4.source.slice(1, -1)}|(?![\\d.]+$)${HOSTNAME.source.slice(1, -1)})$`);
@@ -27,10 +28,22 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const SAFE_PATH = /^[^\u0000-\u001f\u007f]+$/;
 const CIDR4 = new RegExp(`^${IPV4.source.slice(1, -1)}\\/(?:3[0-2]|[12]?\\d)$`);
 
-export const PATTERNS = { HOST_LABEL, HOSTNAME, IPV4, ADDRESS, USER, INTERFACE, VERSION, ENV_NAME, SAFE_PATH, CIDR4 } as const;
+export const PATTERNS = {
+  HOST_LABEL,
+  HOSTNAME,
+  IPV4,
+  ADDRESS,
+  USER,
+  INTERFACE,
+  VERSION,
+  ENV_NAME,
+  SAFE_PATH,
+  CIDR4,
+} as const;
 
 export const MESSAGES = {
-  hostLabel: "must be a hostname label: lowercase letters, digits and '-', starting and ending with a letter or digit, no dots, at most 63 characters",
+  hostLabel:
+    "must be a hostname label: lowercase letters, digits and '-', starting and ending with a letter or digit, no dots, at most 63 characters",
   address: "must be an IPv4 address (e.g. 10.0.0.11) or a hostname made of letters, digits, '-' and '.'",
   ipv4: "must be an IPv4 address such as 10.0.0.100",
   user: "must be a login name: starts with a lowercase letter or '_', then lowercase letters, digits, '_', '.', '-' (at most 32 characters)",
@@ -55,13 +68,15 @@ const port = z.int().min(1).max(65535);
 
 /* ---------- secret references ---------- */
 
-export const secretRefSchema = z.union(
-  [
-    z.strictObject({ env: z.string().max(128, MESSAGES.envName).regex(ENV_NAME, MESSAGES.envName) }),
-    z.strictObject({ file: filePath }),
-  ],
-  { error: (iss) => (typeof iss.input === "string" ? MESSAGES.secretLiteral : MESSAGES.secretShape) },
-).meta({ description: "A secret reference, resolved at run time: { env: NAME } or { file: PATH }. Never the value." });
+export const secretRefSchema = z
+  .union(
+    [
+      z.strictObject({ env: z.string().max(128, MESSAGES.envName).regex(ENV_NAME, MESSAGES.envName) }),
+      z.strictObject({ file: filePath }),
+    ],
+    { error: (iss) => (typeof iss.input === "string" ? MESSAGES.secretLiteral : MESSAGES.secretShape) },
+  )
+  .meta({ description: "A secret reference, resolved at run time: { env: NAME } or { file: PATH }. Never the value." });
 
 /* ---------- ssh ---------- */
 
@@ -84,8 +99,13 @@ const sshFields = {
   bastion: bastionSchema,
   connectTimeoutSeconds: z.int().min(1).max(300),
   installKey: filePath
-    .refine((p) => p.endsWith(".pub"), { message: "must be a public key file ending in .pub (e.g. ~/.ssh/id_ed25519.pub), never the private key" })
-    .meta({ description: "Public key that install and add-node append to the login user's ~/.ssh/authorized_keys, so that runs after a first password login use keys." }),
+    .refine((p) => p.endsWith(".pub"), {
+      message: "must be a public key file ending in .pub (e.g. ~/.ssh/id_ed25519.pub), never the private key",
+    })
+    .meta({
+      description:
+        "Public key that install and add-node append to the login user's ~/.ssh/authorized_keys, so that runs after a first password login use keys.",
+    }),
 };
 
 export const sshSettingsSchema = z.strictObject({
@@ -134,7 +154,9 @@ const kubeadmSchema = z.strictObject({
       manifest: filePath.optional().meta({ description: "A CNI manifest to apply instead of the bundled Calico." }),
     })
     .prefault({}),
-  helm: filePath.optional().meta({ description: "A helm binary on this machine, uploaded to the control plane that applies spec.deploy charts." }),
+  helm: filePath.optional().meta({
+    description: "A helm binary on this machine, uploaded to the control plane that applies spec.deploy charts.",
+  }),
 });
 
 export const distributionSchema = z.discriminatedUnion("type", [microk8sSchema, kubeadmSchema]);
@@ -147,7 +169,9 @@ export const nodeSchema = z.strictObject({
   name: hostLabel,
   address,
   role: z.enum(ROLES),
-  gateway: z.boolean().optional().meta({ description: "Also a gateway node: holds loadBalancer.web.vip and receives the web traffic (needs web.vip)." }),
+  gateway: z.boolean().optional().meta({
+    description: "Also a gateway node: holds loadBalancer.web.vip and receives the web traffic (needs web.vip).",
+  }),
   ssh: sshOverrideSchema.optional(),
 });
 
@@ -185,7 +209,9 @@ export const loadBalancerSchema = z.strictObject({
       enabled: z.boolean().default(false),
       port: port.default(80),
       backendPort: port.default(80),
-      vip: ipv4.optional().meta({ description: "A VIP of its own for the web ports, held by the gateway nodes (nodes with gateway: true)." }),
+      vip: ipv4.optional().meta({
+        description: "A VIP of its own for the web ports, held by the gateway nodes (nodes with gateway: true).",
+      }),
       virtualRouterId: z.int().min(1).max(255).optional(),
     })
     .prefault({}),
@@ -207,7 +233,13 @@ const serviceName = hostLabel;
 
 /** A Helm value path such as `db.password` (dots separate nesting levels). */
 const VALUE_KEY = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$/;
-const valueKey = z.string().max(253).regex(VALUE_KEY, "must be a Helm value path such as db.password: names of letters, digits, '_' and '-', separated by dots");
+const valueKey = z
+  .string()
+  .max(253)
+  .regex(
+    VALUE_KEY,
+    "must be a Helm value path such as db.password: names of letters, digits, '_' and '-', separated by dots",
+  );
 
 /**
  * One item of spec.deploy: plain manifests (files, directories, Kustomize directories) or a local Helm
@@ -215,14 +247,35 @@ const valueKey = z.string().max(253).regex(VALUE_KEY, "must be a Helm value path
  * gets its own message and fix.
  */
 export const deployItemSchema = z.strictObject({
-  name: hostLabel.meta({ description: "The item's name: unique in spec.deploy; labels what it creates and keys its record." }),
-  manifests: z.array(filePath).min(1).max(200).optional().meta({ description: "Manifest files or directories (a directory with kustomization.yaml is a Kustomize directory), relative to cluster.yaml." }),
-  chart: filePath.optional().meta({ description: "A local Helm chart: a directory or a .tgz, relative to cluster.yaml." }),
-  values: z.array(filePath).max(50).optional().meta({ description: "Helm values files, relative to cluster.yaml, later ones winning." }),
-  secretValues: z.record(valueKey, secretRefSchema).optional().meta({ description: "Helm values read from secret references, e.g. db.password: { env: DB_PASSWORD }." }),
-  namespace: hostLabel.optional().meta({ description: "The namespace (required for charts; for manifests, the namespace of objects that name none)." }),
+  name: hostLabel.meta({
+    description: "The item's name: unique in spec.deploy; labels what it creates and keys its record.",
+  }),
+  manifests: z.array(filePath).min(1).max(200).optional().meta({
+    description:
+      "Manifest files or directories (a directory with kustomization.yaml is a Kustomize directory), relative to cluster.yaml.",
+  }),
+  chart: filePath
+    .optional()
+    .meta({ description: "A local Helm chart: a directory or a .tgz, relative to cluster.yaml." }),
+  values: z
+    .array(filePath)
+    .max(50)
+    .optional()
+    .meta({ description: "Helm values files, relative to cluster.yaml, later ones winning." }),
+  secretValues: z
+    .record(valueKey, secretRefSchema)
+    .optional()
+    .meta({ description: "Helm values read from secret references, e.g. db.password: { env: DB_PASSWORD }." }),
+  namespace: hostLabel.optional().meta({
+    description: "The namespace (required for charts; for manifests, the namespace of objects that name none).",
+  }),
   release: hostLabel.optional().meta({ description: "The Helm release name (default: the item's name)." }),
-  timeoutSeconds: z.int().min(10).max(3600).default(300).meta({ description: "How long to wait for the item's workloads to be ready." }),
+  timeoutSeconds: z
+    .int()
+    .min(10)
+    .max(3600)
+    .default(300)
+    .meta({ description: "How long to wait for the item's workloads to be ready." }),
 });
 
 export const clusterSpecBodySchema = z.strictObject({
@@ -232,7 +285,10 @@ export const clusterSpecBodySchema = z.strictObject({
   loadBalancer: loadBalancerSchema.prefault({}),
   airgap: z
     .strictObject({
-      bundle: filePath.meta({ description: "An offline bundle written by `hactl bundle` (with FILE.sha256 beside it): install, add-node and upgrade take everything from it and nothing from the internet." }),
+      bundle: filePath.meta({
+        description:
+          "An offline bundle written by `hactl bundle` (with FILE.sha256 beside it): install, add-node and upgrade take everything from it and nothing from the internet.",
+      }),
     })
     .optional(),
   addons: z
@@ -267,7 +323,10 @@ export const clusterSpecBodySchema = z.strictObject({
   linkerd: z
     .strictObject({
       enabled: z.boolean().default(false),
-      cli: filePath.optional().meta({ description: "kubeadm: the Linkerd CLI on the machine that runs hactl (default: linkerd on PATH, then ~/.linkerd2/bin/linkerd)." }),
+      cli: filePath.optional().meta({
+        description:
+          "kubeadm: the Linkerd CLI on the machine that runs hactl (default: linkerd on PATH, then ~/.linkerd2/bin/linkerd).",
+      }),
     })
     .prefault({}),
   replicas: z.record(serviceName, z.int().min(0).max(1000)).default({}),
@@ -325,9 +384,17 @@ export const clusterSchema = clusterDocumentSchema.transform((doc) => ({
 }));
 
 /** The API VRRP router id, and the web VIP's when there is one, each derived when unset. */
-function withRouterIds<T extends { virtualRouterId?: number | undefined; web: { vip?: string | undefined; virtualRouterId?: number | undefined } }>(lb: T, clusterName: string): T & { virtualRouterId: number } {
+function withRouterIds<
+  T extends {
+    virtualRouterId?: number | undefined;
+    web: { vip?: string | undefined; virtualRouterId?: number | undefined };
+  },
+>(lb: T, clusterName: string): T & { virtualRouterId: number } {
   const apiId = lb.virtualRouterId ?? virtualRouterIdFor(clusterName);
-  const web = lb.web.vip === undefined ? lb.web : { ...lb.web, virtualRouterId: lb.web.virtualRouterId ?? webVirtualRouterIdFor(clusterName, apiId) };
+  const web =
+    lb.web.vip === undefined
+      ? lb.web
+      : { ...lb.web, virtualRouterId: lb.web.virtualRouterId ?? webVirtualRouterIdFor(clusterName, apiId) };
   return { ...lb, virtualRouterId: apiId, web };
 }
 

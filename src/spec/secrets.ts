@@ -53,9 +53,13 @@ export async function resolveSecret(ref: SecretRef, opts: ResolveSecretOptions):
         });
       }
     } else {
-      throw new HactlError("SECRET_UNRESOLVED", `secret ${what} is not set: environment variable ${ref.env} is ${fromEnv === "" ? "empty" : "missing"}`, {
-        remedy: `Export ${ref.env} before running hactl (e.g. read -rs ${ref.env} && export ${ref.env}), or run in a terminal to be prompted.`,
-      });
+      throw new HactlError(
+        "SECRET_UNRESOLVED",
+        `secret ${what} is not set: environment variable ${ref.env} is ${fromEnv === "" ? "empty" : "missing"}`,
+        {
+          remedy: `Export ${ref.env} before running hactl (e.g. read -rs ${ref.env} && export ${ref.env}), or run in a terminal to be prompted.`,
+        },
+      );
     }
   } else {
     const path = expandHome(ref.file);
@@ -70,13 +74,19 @@ export async function resolveSecret(ref: SecretRef, opts: ResolveSecretOptions):
       });
     }
     if (raw.length > MAX_SECRET_FILE_BYTES) {
-      throw new HactlError("SECRET_UNRESOLVED", `secret ${what} is ${raw.length} bytes; a secret file holds one value`, {
-        remedy: `Put only the secret in ${ref.file}.`,
-      });
+      throw new HactlError(
+        "SECRET_UNRESOLVED",
+        `secret ${what} is ${raw.length} bytes; a secret file holds one value`,
+        {
+          remedy: `Put only the secret in ${ref.file}.`,
+        },
+      );
     }
     value = raw.toString("utf8").trim();
     if (value === "") {
-      throw new HactlError("SECRET_UNRESOLVED", `secret ${what} is an empty file`, { remedy: `Write the secret into ${ref.file}.` });
+      throw new HactlError("SECRET_UNRESOLVED", `secret ${what} is an empty file`, {
+        remedy: `Write the secret into ${ref.file}.`,
+      });
     }
   }
   registerSecret(value);
@@ -100,7 +110,10 @@ export function collectSecretRefs(spec: ClusterSpec): SecretRefAt[] {
     if (typeof value !== "object" || value === null) return;
     const keys = Object.keys(value);
     const record = value as Record<string, unknown>;
-    if (keys.length === 1 && ((keys[0] === "env" && typeof record.env === "string") || (keys[0] === "file" && typeof record.file === "string"))) {
+    if (
+      keys.length === 1 &&
+      ((keys[0] === "env" && typeof record.env === "string") || (keys[0] === "file" && typeof record.file === "string"))
+    ) {
       const ref: SecretRef = keys[0] === "env" ? { env: String(record.env) } : { file: String(record.file) };
       out.push({ path: formatPath(segments), ref });
       return;

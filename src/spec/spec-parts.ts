@@ -1,5 +1,14 @@
 import type { z } from "zod";
-import type { AppSpec, AutoscalingSpec, DeploySpecItem, DistributionSpec, HaSpec, LinkerdSpec, NodeSpec, loadBalancerSchema } from "./schema.js";
+import type {
+  AppSpec,
+  AutoscalingSpec,
+  DeploySpecItem,
+  DistributionSpec,
+  HaSpec,
+  LinkerdSpec,
+  NodeSpec,
+  loadBalancerSchema,
+} from "./schema.js";
 
 /**
  * The parsed sections of a spec. When the whole file does not parse, parse.ts fills in the sections that

@@ -113,19 +113,25 @@ export function connectTimeoutError(ctx: ConnectContext, cause?: unknown): Hactl
 
 /** The jump host could not open a tunnel to the node. */
 export function jumpForwardError(ctx: ConnectContext, err: unknown): HactlError {
-  return new HactlError("SSH_UNREACHABLE", `the jump host ${ctx.via ?? "?"} could not reach ${ctx.node} (${ctx.address}:${ctx.port}): ${redact(shape(err).message)}`, {
-    node: ctx.node,
-    retryable: true,
-    cause: err,
-    remedy: `Check from the jump host that ${ctx.address}:${ctx.port} accepts connections, and that its sshd allows TCP forwarding (AllowTcpForwarding).`,
-  });
+  return new HactlError(
+    "SSH_UNREACHABLE",
+    `the jump host ${ctx.via ?? "?"} could not reach ${ctx.node} (${ctx.address}:${ctx.port}): ${redact(shape(err).message)}`,
+    {
+      node: ctx.node,
+      retryable: true,
+      cause: err,
+      remedy: `Check from the jump host that ${ctx.address}:${ctx.port} accepts connections, and that its sshd allows TCP forwarding (AllowTcpForwarding).`,
+    },
+  );
 }
 
 /** `ssh-keygen -R` lines that remove the recorded key(s), with `-f` for any file but the default one. */
 export function keygenRemoveCommands(address: string, port: number, files: readonly string[]): string[] {
   const name = quoteArg(hostKeyName(address, port));
   const unique = files.length > 0 ? [...new Set(files)] : [defaultKnownHostsFile()];
-  return unique.map((f) => (f === defaultKnownHostsFile() ? `ssh-keygen -R ${name}` : `ssh-keygen -R ${name} -f ${quoteArg(f)}`));
+  return unique.map((f) =>
+    f === defaultKnownHostsFile() ? `ssh-keygen -R ${name}` : `ssh-keygen -R ${name} -f ${quoteArg(f)}`,
+  );
 }
 
 export interface PresentedKey {
@@ -160,16 +166,25 @@ export function hostKeyRevokedError(ctx: ConnectContext, key: PresentedKey, chec
   );
 }
 
-export function hostKeyUnknownError(ctx: ConnectContext, key: PresentedKey, check: HostKeyCheck, file: string): HactlError {
+export function hostKeyUnknownError(
+  ctx: ConnectContext,
+  key: PresentedKey,
+  check: HostKeyCheck,
+  file: string,
+): HactlError {
   const ca = check.onlyCertAuthority
     ? " known_hosts vouches for it only through @cert-authority, and hactl cannot check host certificates."
     : "";
-  return new HactlError("SSH_HOST_KEY_UNKNOWN", `the host key of ${where(ctx)} is not known: ${key.keyType} ${key.fingerprint}.${ca}`, {
-    node: ctx.node,
-    remedy:
-      `Check the fingerprint on the node (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then either run interactively to confirm it, ` +
-      `pass --accept-new-host-keys to record it in ${file}, or add it yourself (ssh-keyscan -p ${ctx.port} ${ctx.address} >> ${file}).`,
-  });
+  return new HactlError(
+    "SSH_HOST_KEY_UNKNOWN",
+    `the host key of ${where(ctx)} is not known: ${key.keyType} ${key.fingerprint}.${ca}`,
+    {
+      node: ctx.node,
+      remedy:
+        `Check the fingerprint on the node (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then either run interactively to confirm it, ` +
+        `pass --accept-new-host-keys to record it in ${file}, or add it yourself (ssh-keyscan -p ${ctx.port} ${ctx.address} >> ${file}).`,
+    },
+  );
 }
 
 /** The last `lines` lines of stderr, redacted; what COMMAND_FAILED shows. */
@@ -189,11 +204,15 @@ export function commandFailedError(node: string, argv: readonly string[], result
 }
 
 export function commandTimeoutError(node: string, argv: readonly string[], timeoutMs: number): HactlError {
-  return new HactlError("COMMAND_TIMEOUT", `${redact(describeArgv(argv))} did not finish within ${duration(timeoutMs)} on ${node}`, {
-    node,
-    retryable: true,
-    remedy: `Check what ${node} is waiting for (load, network, a lock held by another process), then run again.`,
-  });
+  return new HactlError(
+    "COMMAND_TIMEOUT",
+    `${redact(describeArgv(argv))} did not finish within ${duration(timeoutMs)} on ${node}`,
+    {
+      node,
+      retryable: true,
+      remedy: `Check what ${node} is waiting for (load, network, a lock held by another process), then run again.`,
+    },
+  );
 }
 
 export function commandAbortedError(node: string, argv: readonly string[]): HactlError {
@@ -203,18 +222,25 @@ export function commandAbortedError(node: string, argv: readonly string[]): Hact
 /** A channel could not be opened or broke while a command ran. */
 export function channelError(node: string, argv: readonly string[], err: unknown): HactlError {
   if (err instanceof HactlError) return err;
-  return new HactlError("SSH_DISCONNECTED", `lost the SSH channel to ${node} while running ${redact(describeArgv(argv))}: ${redact(shape(err).message)}`, {
-    node,
-    retryable: true,
-    remedy: `Run again; if it repeats, check sshd's log on ${node} (MaxSessions, or the connection dropped).`,
-    cause: err,
-  });
+  return new HactlError(
+    "SSH_DISCONNECTED",
+    `lost the SSH channel to ${node} while running ${redact(describeArgv(argv))}: ${redact(shape(err).message)}`,
+    {
+      node,
+      retryable: true,
+      remedy: `Run again; if it repeats, check sshd's log on ${node} (MaxSessions, or the connection dropped).`,
+      cause: err,
+    },
+  );
 }
 
 /** sudo refused before the command ran; `stderr` is what sudo printed. */
 export function sudoError(node: string, user: string, stderr: string, hadPassword: boolean): HactlError {
   const text = stderr.toLowerCase();
-  const said = stderr.split("\n").filter((l) => l.trim() !== "").join("\n");
+  const said = stderr
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .join("\n");
   const details = stderrTail(said, 5) || undefined;
   if (/password is required|terminal is required|no tty present|askpass/.test(text)) {
     return new HactlError("SUDO_NEEDS_PASSWORD", `sudo on ${node} needs a password for ${user}`, {
@@ -239,18 +265,26 @@ export function sudoError(node: string, user: string, stderr: string, hadPasswor
 
 /** An identity file that needs a passphrase nobody supplied. */
 export function passphraseMissingError(node: string, file: string): HactlError {
-  return new HactlError("SSH_AUTH_FAILED", `the identity file ${file} for ${node} is encrypted and no passphrase was given`, {
-    node,
-    remedy: `Set spec.ssh.passphrase (e.g. { env: HACTL_SSH_PASSPHRASE }), load the key into ssh-agent (ssh-add ${file}), or run interactively to be asked.`,
-  });
+  return new HactlError(
+    "SSH_AUTH_FAILED",
+    `the identity file ${file} for ${node} is encrypted and no passphrase was given`,
+    {
+      node,
+      remedy: `Set spec.ssh.passphrase (e.g. { env: HACTL_SSH_PASSPHRASE }), load the key into ssh-agent (ssh-add ${file}), or run interactively to be asked.`,
+    },
+  );
 }
 
 export function identityUnreadableError(node: string, file: string, err: unknown): HactlError {
-  return new HactlError("SSH_AUTH_FAILED", `cannot use the identity file ${file} for ${node}: ${redact(shape(err).message)}`, {
-    node,
-    remedy: `Check spec.ssh.identityFile (or the node's ssh.identityFile): the file must be a private key readable by you.`,
-    cause: err,
-  });
+  return new HactlError(
+    "SSH_AUTH_FAILED",
+    `cannot use the identity file ${file} for ${node}: ${redact(shape(err).message)}`,
+    {
+      node,
+      remedy: `Check spec.ssh.identityFile (or the node's ssh.identityFile): the file must be a private key readable by you.`,
+      cause: err,
+    },
+  );
 }
 
 /** ssh2's parseKey reports an encrypted key without passphrase (or a wrong one) with these messages. */

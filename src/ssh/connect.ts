@@ -23,13 +23,7 @@ import {
   passphraseMissingError,
   type ConnectContext,
 } from "./classify.js";
-import {
-  GLOBAL_KNOWN_HOSTS_FILE,
-  KnownHosts,
-  defaultKnownHostsFile,
-  fingerprint,
-  keyTypeOf,
-} from "./known-hosts.js";
+import { GLOBAL_KNOWN_HOSTS_FILE, KnownHosts, defaultKnownHostsFile, fingerprint, keyTypeOf } from "./known-hosts.js";
 import { loadSshConfig, parseProxyJump, resolveSshConfig, type SshConfigBlock } from "./ssh-config.js";
 import { Ssh2Host, endClient } from "./ssh2-host.js";
 
@@ -237,7 +231,12 @@ interface Opened {
   closeJump(): Promise<void>;
 }
 
-async function openClient(target: SshTarget, opts: ConnectOptions, config: readonly SshConfigBlock[], depth: number): Promise<Opened> {
+async function openClient(
+  target: SshTarget,
+  opts: ConnectOptions,
+  config: readonly SshConfigBlock[],
+  depth: number,
+): Promise<Opened> {
   if (depth > MAX_JUMP_DEPTH) {
     throw new HactlError("USAGE", `more than ${MAX_JUMP_DEPTH} jump hosts in a row for ${target.name}`, {
       node: target.name,
@@ -269,12 +268,17 @@ async function openClient(target: SshTarget, opts: ConnectOptions, config: reado
     client.once("close", () => {
       gone = true;
     });
-    return { client, resolved: r, closeJump: async () => {
-      await jumpRef?.close();
-    }, close: async () => {
-      if (!gone) await endClient(client);
-      await jumpRef?.close();
-    } };
+    return {
+      client,
+      resolved: r,
+      closeJump: async () => {
+        await jumpRef?.close();
+      },
+      close: async () => {
+        if (!gone) await endClient(client);
+        await jumpRef?.close();
+      },
+    };
   } catch (err) {
     await jump?.close();
     throw err;
@@ -365,11 +369,15 @@ function handshake(
       try {
         await known.append(r.knownHostsFile, r.address, r.port, key);
       } catch (err) {
-        hostKeyFailure = new HactlError("SSH_HOST_KEY_UNKNOWN", `could not record the host key of ${r.target.name} in ${r.knownHostsFile}: ${(err as Error).message}`, {
-          node: r.target.name,
-          cause: err,
-          remedy: `Make ${r.knownHostsFile} writable, or point spec.ssh.knownHostsFile at a file you can write.`,
-        });
+        hostKeyFailure = new HactlError(
+          "SSH_HOST_KEY_UNKNOWN",
+          `could not record the host key of ${r.target.name} in ${r.knownHostsFile}: ${(err as Error).message}`,
+          {
+            node: r.target.name,
+            cause: err,
+            remedy: `Make ${r.knownHostsFile} writable, or point spec.ssh.knownHostsFile at a file you can write.`,
+          },
+        );
         return false;
       }
       log(`recorded ${presented.keyType} ${presented.fingerprint} for ${r.address} in ${r.knownHostsFile}`);
@@ -387,7 +395,13 @@ function handshake(
     });
     client.on("error", (err: Error) => fail(hostKeyFailure ?? classifyConnectError(err, ctx)));
     client.on("close", () =>
-      fail(hostKeyFailure ?? classifyConnectError(Object.assign(new Error("connection closed during handshake"), { level: "client-socket" }), ctx)),
+      fail(
+        hostKeyFailure ??
+          classifyConnectError(
+            Object.assign(new Error("connection closed during handshake"), { level: "client-socket" }),
+            ctx,
+          ),
+      ),
     );
 
     if (opts.signal?.aborted) {
@@ -424,7 +438,10 @@ function handshake(
 /** Connect to one node; the returned host owns the connection (and its jump host) until close(). */
 export async function connectNode(target: SshTarget, opts: ConnectOptions): Promise<RemoteHost> {
   registerSecret(target.sudoPassword);
-  const config = opts.sshConfigFile === false ? [] : await loadSshConfig(opts.sshConfigFile ? expandHome(opts.sshConfigFile) : undefined);
+  const config =
+    opts.sshConfigFile === false
+      ? []
+      : await loadSshConfig(opts.sshConfigFile ? expandHome(opts.sshConfigFile) : undefined);
   const opened = await openClient(target, opts, config, 0);
   const { client, resolved } = opened;
   return new Ssh2Host(client, {
@@ -474,7 +491,10 @@ export async function connectEach(targets: readonly SshTarget[], opts: ConnectOp
  * Connect to every target in parallel, one connection per node. With allOrNothing (the default) any
  * failure closes the connections that did open and throws a MultiNodeError listing every failed node.
  */
-export async function connectAll(targets: readonly SshTarget[], opts: ConnectOptions): Promise<Map<string, RemoteHost>> {
+export async function connectAll(
+  targets: readonly SshTarget[],
+  opts: ConnectOptions,
+): Promise<Map<string, RemoteHost>> {
   const { hosts, failures } = await connectEach(targets, opts);
   if (failures.length > 0 && (opts.allOrNothing ?? true)) {
     await Promise.all([...hosts.values()].map((h) => h.close()));

@@ -64,7 +64,10 @@ export function fingerprint(blob: Buffer): string {
   return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
 }
 
-export function parseKnownHosts(text: string, file: string): { entries: KnownHostEntry[]; problems: KnownHostsProblem[] } {
+export function parseKnownHosts(
+  text: string,
+  file: string,
+): { entries: KnownHostEntry[]; problems: KnownHostsProblem[] } {
   const entries: KnownHostEntry[] = [];
   const problems: KnownHostsProblem[] = [];
   text.split(/\r?\n/).forEach((raw, index) => {
@@ -97,7 +100,10 @@ export function parseKnownHosts(text: string, file: string): { entries: KnownHos
 }
 
 function globToRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${body}$`, "i");
 }
 

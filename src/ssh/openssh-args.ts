@@ -29,13 +29,18 @@ const noTokens = (s: string): string => s.replace(/%/g, "%%");
 
 function hopOptions(hop: OpenSshHop, target: OpenSshTarget, policy: HostKeyPolicy): string[] {
   return [
-    "-p", String(hop.port),
-    "-l", hop.user,
+    "-p",
+    String(hop.port),
+    "-l",
+    hop.user,
     ...(hop.identityFile ? ["-i", hop.identityFile] : []),
     ...(target.useAgent ? [] : ["-o", "IdentityAgent=none", "-o", "IdentitiesOnly=yes"]),
-    "-o", `UserKnownHostsFile=${target.knownHostsFile}`,
-    "-o", `StrictHostKeyChecking=${policy}`,
-    "-o", `ConnectTimeout=${target.connectTimeoutSeconds}`,
+    "-o",
+    `UserKnownHostsFile=${target.knownHostsFile}`,
+    "-o",
+    `StrictHostKeyChecking=${policy}`,
+    "-o",
+    `ConnectTimeout=${target.connectTimeoutSeconds}`,
   ];
 }
 
@@ -43,7 +48,12 @@ function hopOptions(hop: OpenSshHop, target: OpenSshTarget, policy: HostKeyPolic
  * `ssh` argv (without "ssh") for the target. With a command, its words are passed on as ssh passes
  * them (joined by spaces for the remote shell); `tty` asks for a terminal (for sudo prompts, top, ...).
  */
-export function opensshArgs(target: OpenSshTarget, policy: HostKeyPolicy, command: readonly string[], tty: boolean): string[] {
+export function opensshArgs(
+  target: OpenSshTarget,
+  policy: HostKeyPolicy,
+  command: readonly string[],
+  tty: boolean,
+): string[] {
   const args = hopOptions(target, target, policy);
   if (target.bastion) {
     const jump = ["ssh", ...hopOptions(target.bastion, target, policy), "-W", "%h:%p", "--", target.bastion.address];

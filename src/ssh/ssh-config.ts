@@ -60,7 +60,10 @@ export function parseSshConfig(text: string): SshConfigBlock[] {
 }
 
 function globMatch(pattern: string, name: string): boolean {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${body}$`, "i").test(name);
 }
 

@@ -15,13 +15,7 @@ import type { Command, ExecResult } from "../core/command.js";
 import { HactlError } from "../core/errors.js";
 import type { ExecOptions, RemoteHost, WriteFileOptions, WriteFileResult } from "../core/host.js";
 import { redact, registerSecret } from "../core/secrets.js";
-import {
-  channelError,
-  commandAbortedError,
-  commandFailedError,
-  commandTimeoutError,
-  sudoError,
-} from "./classify.js";
+import { channelError, commandAbortedError, commandFailedError, commandTimeoutError, sudoError } from "./classify.js";
 import { describeArgv, quote } from "./quote.js";
 import { Semaphore } from "./semaphore.js";
 
@@ -215,10 +209,23 @@ export class Ssh2Host implements RemoteHost {
     const upload = viaSudo ? `/tmp/.hactl-upload-${rand}` : tmp;
     await this.upload(upload, data, path);
     const install = await this.run({
-      argv: ["sh", "-c", INSTALL_SCRIPT, "hactl-install", upload, tmp, path, mode, opts.owner ?? "", opts.backup ? "1" : "0"],
+      argv: [
+        "sh",
+        "-c",
+        INSTALL_SCRIPT,
+        "hactl-install",
+        upload,
+        tmp,
+        path,
+        mode,
+        opts.owner ?? "",
+        opts.backup ? "1" : "0",
+      ],
       sudo,
     });
-    return install.stdout.includes("backup-made") ? { changed: true, backupPath: `${path}.hactl-bak` } : { changed: true };
+    return install.stdout.includes("backup-made")
+      ? { changed: true, backupPath: `${path}.hactl-bak` }
+      : { changed: true };
   }
 
   async readFile(path: string, opts: { sudo?: boolean } = {}): Promise<string | undefined> {
@@ -238,12 +245,16 @@ export class Ssh2Host implements RemoteHost {
         sftp.readFile(path, (err, data) => (err ? reject(err) : resolve(data)));
       });
     } catch (err) {
-      throw new HactlError("COMMAND_FAILED", `could not download ${path} from ${this.name}: ${redact((err as Error).message)}`, {
-        node: this.name,
-        retryable: true,
-        cause: err,
-        remedy: `Check that ${path} exists on ${this.name} and is readable by ${this.user}.`,
-      });
+      throw new HactlError(
+        "COMMAND_FAILED",
+        `could not download ${path} from ${this.name}: ${redact((err as Error).message)}`,
+        {
+          node: this.name,
+          retryable: true,
+          cause: err,
+          remedy: `Check that ${path} exists on ${this.name} and is readable by ${this.user}.`,
+        },
+      );
     }
   }
 
@@ -257,16 +268,23 @@ export class Ssh2Host implements RemoteHost {
       const from = there <= size ? there : 0;
       this.log?.(this.name, `sftp put ${remote} (${size} bytes${from > 0 ? `, resuming at ${from}` : ""})`);
       if (from < size || size === 0) {
-        await pipeline(createReadStream(local, { start: from }), sftp.createWriteStream(remote, { flags: from > 0 ? "r+" : "w", start: from, mode: 0o600 }));
+        await pipeline(
+          createReadStream(local, { start: from }),
+          sftp.createWriteStream(remote, { flags: from > 0 ? "r+" : "w", start: from, mode: 0o600 }),
+        );
       }
       return { resumedFrom: from };
     } catch (err) {
-      throw new HactlError("UPLOAD_FAILED", `could not upload ${local} to ${remote} on ${this.name}: ${redact((err as Error).message)}`, {
-        node: this.name,
-        retryable: true,
-        cause: err,
-        remedy: `Run the command again: the upload continues where it stopped. Check that ${posix.dirname(remote)} on ${this.name} has room (df -h).`,
-      });
+      throw new HactlError(
+        "UPLOAD_FAILED",
+        `could not upload ${local} to ${remote} on ${this.name}: ${redact((err as Error).message)}`,
+        {
+          node: this.name,
+          retryable: true,
+          cause: err,
+          remedy: `Run the command again: the upload continues where it stopped. Check that ${posix.dirname(remote)} on ${this.name} has room (df -h).`,
+        },
+      );
     }
   }
 
@@ -290,11 +308,15 @@ export class Ssh2Host implements RemoteHost {
     if (this.closed || this.closing) {
       throw (
         this.lost ??
-        new HactlError("SSH_DISCONNECTED", `the connection to ${this.name} is closed; cannot run ${redact(describeArgv(argv))}`, {
-          node: this.name,
-          retryable: true,
-          remedy: `Run again; if ${this.name} keeps dropping the connection, check its sshd log and network.`,
-        })
+        new HactlError(
+          "SSH_DISCONNECTED",
+          `the connection to ${this.name} is closed; cannot run ${redact(describeArgv(argv))}`,
+          {
+            node: this.name,
+            retryable: true,
+            remedy: `Run again; if ${this.name} keeps dropping the connection, check its sshd log and network.`,
+          },
+        )
       );
     }
   }
@@ -487,12 +509,16 @@ export class Ssh2Host implements RemoteHost {
         sftp.writeFile(remote, data, { mode: 0o600, flag: "wx" }, (err) => (err ? reject(err) : resolve()));
       });
     } catch (err) {
-      throw new HactlError("UPLOAD_FAILED", `could not upload ${target} to ${this.name}: ${redact((err as Error).message)}`, {
-        node: this.name,
-        retryable: true,
-        cause: err,
-        remedy: `Check that ${posix.dirname(remote)} on ${this.name} exists, is writable by ${this.user} and has free space (df -h).`,
-      });
+      throw new HactlError(
+        "UPLOAD_FAILED",
+        `could not upload ${target} to ${this.name}: ${redact((err as Error).message)}`,
+        {
+          node: this.name,
+          retryable: true,
+          cause: err,
+          remedy: `Check that ${posix.dirname(remote)} on ${this.name} exists, is writable by ${this.user} and has free space (df -h).`,
+        },
+      );
     }
   }
 }

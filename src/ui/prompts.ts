@@ -20,9 +20,18 @@ export async function confirm(message: string, initial = false): Promise<boolean
   return guard(() => ask({ message, default: initial }));
 }
 
-export async function input(message: string, opts: { initial?: string; validate?: (v: string) => true | string } = {}): Promise<string> {
+export async function input(
+  message: string,
+  opts: { initial?: string; validate?: (v: string) => true | string } = {},
+): Promise<string> {
   const { input: ask } = await import("@inquirer/prompts");
-  return guard(() => ask({ message, ...(opts.initial !== undefined ? { default: opts.initial } : {}), ...(opts.validate ? { validate: opts.validate } : {}) }));
+  return guard(() =>
+    ask({
+      message,
+      ...(opts.initial !== undefined ? { default: opts.initial } : {}),
+      ...(opts.validate ? { validate: opts.validate } : {}),
+    }),
+  );
 }
 
 export async function secret(message: string): Promise<string> {
@@ -30,12 +39,21 @@ export async function secret(message: string): Promise<string> {
   return guard(() => ask({ message, mask: "*" }));
 }
 
-export async function select<T extends string>(message: string, choices: readonly { value: T; name: string }[], initial?: T): Promise<T> {
+export async function select<T extends string>(
+  message: string,
+  choices: readonly { value: T; name: string }[],
+  initial?: T,
+): Promise<T> {
   const { select: ask } = await import("@inquirer/prompts");
-  return guard(() => ask<T>({ message, choices: [...choices], ...(initial !== undefined ? { default: initial } : {}) }));
+  return guard(() =>
+    ask<T>({ message, choices: [...choices], ...(initial !== undefined ? { default: initial } : {}) }),
+  );
 }
 
-export async function checkbox<T extends string>(message: string, choices: readonly { value: T; name: string; checked?: boolean }[]): Promise<T[]> {
+export async function checkbox<T extends string>(
+  message: string,
+  choices: readonly { value: T; name: string; checked?: boolean }[],
+): Promise<T[]> {
   const { checkbox: ask } = await import("@inquirer/prompts");
   return guard(() => ask<T>({ message, choices: [...choices] }));
 }

@@ -73,7 +73,12 @@ export type Draft = Partial<Omit<WizardAnswers, "nodes" | "external">> & {
   externalDecided?: boolean;
 };
 
-export const EXTERNAL_SERVICES: readonly { key: ExternalServiceName; label: string; flag: string; envDefault: string }[] = [
+export const EXTERNAL_SERVICES: readonly {
+  key: ExternalServiceName;
+  label: string;
+  flag: string;
+  envDefault: string;
+}[] = [
   { key: "postgresql", label: "PostgreSQL", flag: "--postgresql-env", envDefault: "HACTL_POSTGRESQL_URL" },
   { key: "mongodb", label: "MongoDB", flag: "--mongodb-env", envDefault: "HACTL_MONGODB_URL" },
   { key: "s3", label: "S3", flag: "--s3-env", envDefault: "HACTL_S3_URL" },

@@ -13,7 +13,10 @@ export interface InterfaceHolder {
 export type InterfaceReport = Map<string, Map<string, string[]>>;
 
 /** Connects to the holders and lists their interfaces; undefined when they cannot all be reached. */
-export type DiscoverInterfaces = (holders: readonly InterfaceHolder[], nodes: readonly NodeAnswer[]) => Promise<InterfaceReport | undefined>;
+export type DiscoverInterfaces = (
+  holders: readonly InterfaceHolder[],
+  nodes: readonly NodeAnswer[],
+) => Promise<InterfaceReport | undefined>;
 
 export interface InterfaceOffer {
   name: string;
@@ -57,7 +60,10 @@ export async function askInterface(
   const choice = await p.select(
     "Interface that carries the VIP",
     [
-      ...offers.map((o) => ({ value: o.name, name: `${o.name} (on ${all}${o.carriesAddress ? ", carries their addresses" : ""})` })),
+      ...offers.map((o) => ({
+        value: o.name,
+        name: `${o.name} (on ${all}${o.carriesAddress ? ", carries their addresses" : ""})`,
+      })),
       { value: AUTO, name: "leave unset: at install, the interface carrying each machine's address" },
       { value: OTHER, name: "another name (type it)" },
     ],

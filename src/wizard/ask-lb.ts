@@ -1,9 +1,28 @@
 /** The load-balancer questions: mode, dedicated hosts and ports (external), API port, VIP, interface, web. */
 import type { LoadBalancerMode } from "../spec/schema.js";
-import { DEFAULTS, interfaceMatters, vipRequired, type Distribution, type Draft, type LbHostAnswer, type NodeAnswer, type WizardAnswers } from "./answers.js";
+import {
+  DEFAULTS,
+  interfaceMatters,
+  vipRequired,
+  type Distribution,
+  type Draft,
+  type LbHostAnswer,
+  type NodeAnswer,
+  type WizardAnswers,
+} from "./answers.js";
 import { askInterface, type DiscoverInterfaces } from "./ask-interface.js";
 import { askInt, type Prompter } from "./prompter.js";
-import { both, checkAddress, checkApiPort, checkName, checkVip, formatPorts, notTaken, orEmpty, parsePorts } from "./validate.js";
+import {
+  both,
+  checkAddress,
+  checkApiPort,
+  checkName,
+  checkVip,
+  formatPorts,
+  notTaken,
+  orEmpty,
+  parsePorts,
+} from "./validate.js";
 
 export type LbAnswers = Pick<WizardAnswers, "lbMode" | "lbHosts" | "lbPorts" | "vip" | "iface" | "apiPort" | "web">;
 
@@ -19,10 +38,22 @@ async function askLbHosts(p: Prompter, nodes: readonly NodeAnswer[]): Promise<Lb
   for (let i = 0; i < count; i++) {
     const name = await p.input(`Load-balancer host ${i + 1}: name`, {
       initial: `lb-${i + 1}`,
-      validate: both(checkName, notTaken([...nodes, ...hosts].map((m) => m.name), "node or load-balancer host")),
+      validate: both(
+        checkName,
+        notTaken(
+          [...nodes, ...hosts].map((m) => m.name),
+          "node or load-balancer host",
+        ),
+      ),
     });
     const address = await p.input(`${name}: address (IPv4 or hostname)`, {
-      validate: both(checkAddress, notTaken([...nodes, ...hosts].map((m) => m.address), "node or load-balancer host")),
+      validate: both(
+        checkAddress,
+        notTaken(
+          [...nodes, ...hosts].map((m) => m.address),
+          "node or load-balancer host",
+        ),
+      ),
     });
     hosts.push({ name, address });
   }
@@ -36,10 +67,17 @@ export async function askLoadBalancer(
   discover?: DiscoverInterfaces,
 ): Promise<LbAnswers> {
   const { nodes, distribution } = cluster;
-  const lbMode = draft.lbMode ?? (await p.select("Load balancer in front of the API (and web) ports", MODES, DEFAULTS.lbMode));
+  const lbMode =
+    draft.lbMode ?? (await p.select("Load balancer in front of the API (and web) ports", MODES, DEFAULTS.lbMode));
   const lbHosts = lbMode === "external" ? (draft.lbHosts ?? (await askLbHosts(p, nodes))) : [];
   const apiPort =
-    draft.apiPort ?? Number(await p.input("Port of the Kubernetes API on the VIP / load balancer", { initial: String(DEFAULTS.apiPort), validate: checkApiPort(distribution) }));
+    draft.apiPort ??
+    Number(
+      await p.input("Port of the Kubernetes API on the VIP / load balancer", {
+        initial: String(DEFAULTS.apiPort),
+        validate: checkApiPort(distribution),
+      }),
+    );
   let lbPorts = draft.lbPorts ?? [];
   if (lbMode === "external" && !draft.lbPorts) {
     const answer = await p.input("Other ports the load balancers forward to the nodes (e.g. 80, 443, 12201/udp)", {
@@ -56,15 +94,24 @@ export async function askLoadBalancer(
   const machineAddresses = [...nodes, ...lbHosts].map((m) => m.address);
   let vip = draft.vip;
   if (vip === undefined && lbMode === "none") {
-    vip = (await p.input("VIP your appliance will hold for the API (blank: none)", { validate: orEmpty(checkVip(machineAddresses)) })) || undefined;
+    vip =
+      (await p.input("VIP your appliance will hold for the API (blank: none)", {
+        validate: orEmpty(checkVip(machineAddresses)),
+      })) || undefined;
   } else if (vip === undefined && vipRequired(lbMode, lbHosts.length)) {
-    vip = await p.input("Virtual IP (VIP) for the API: a free address on the same network as the nodes", { validate: checkVip(machineAddresses) });
+    vip = await p.input("Virtual IP (VIP) for the API: a free address on the same network as the nodes", {
+      validate: checkVip(machineAddresses),
+    });
   }
   let iface = draft.iface;
   if (iface === undefined && interfaceMatters(lbMode, lbHosts.length)) {
     const holders = lbMode === "external" ? lbHosts : nodes.filter((n) => n.role === "control-plane");
     iface = await askInterface(p, holders, nodes, discover);
   }
-  const web = draft.web ?? (lbMode === "external" ? DEFAULTS.web : await p.confirm("Also balance web traffic (port 80) across the nodes?", DEFAULTS.web));
+  const web =
+    draft.web ??
+    (lbMode === "external"
+      ? DEFAULTS.web
+      : await p.confirm("Also balance web traffic (port 80) across the nodes?", DEFAULTS.web));
   return { lbMode, lbHosts, lbPorts, vip, iface, apiPort, web };
 }

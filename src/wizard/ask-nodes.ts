@@ -34,7 +34,10 @@ export async function askAuth(p: Prompter, who: string, previous: SshAuth): Prom
     return { kind, identityFile: await p.input(`${who}: private key file`, { initial, validate: checkPath }) };
   }
   const initial = previous.kind === "password" ? previous.env : DEFAULTS.passwordEnv;
-  const env = await p.input(`${who}: name of the environment variable that will hold the SSH password`, { initial, validate: checkEnvName });
+  const env = await p.input(`${who}: name of the environment variable that will hold the SSH password`, {
+    initial,
+    validate: checkEnvName,
+  });
   p.say(`The password is not written to cluster.yaml: hactl reads it from $${env} when it runs.`);
   return { kind, env };
 }
@@ -56,7 +59,13 @@ async function askSharedLogin(draft: Draft, p: Prompter): Promise<{ user: string
 
 export async function askNodes(draft: Draft, p: Prompter): Promise<NodeAnswer[]> {
   if (draft.nodes) return nodesFromDraft(draft);
-  const count = await askInt(p, "How many nodes (servers) will the cluster have? (at least 3)", 3, 500, DEFAULTS.nodeCount);
+  const count = await askInt(
+    p,
+    "How many nodes (servers) will the cluster have? (at least 3)",
+    3,
+    500,
+    DEFAULTS.nodeCount,
+  );
   const shared = await askSharedLogin(draft, p);
   const nodes: NodeAnswer[] = [];
   let user = shared?.user ?? draft.sshUser ?? DEFAULTS.sshUser;
@@ -64,13 +73,26 @@ export async function askNodes(draft: Draft, p: Prompter): Promise<NodeAnswer[]>
   for (let i = 0; i < count; i++) {
     const name = await p.input(`Node ${i + 1} of ${count}: name (its hostname)`, {
       initial: `node-${i + 1}`,
-      validate: both(checkName, notTaken(nodes.map((n) => n.name), "node")),
+      validate: both(
+        checkName,
+        notTaken(
+          nodes.map((n) => n.name),
+          "node",
+        ),
+      ),
     });
     const address = await p.input(`${name}: address (IPv4 or hostname)`, {
-      validate: both(checkAddress, notTaken(nodes.map((n) => n.address), "node")),
+      validate: both(
+        checkAddress,
+        notTaken(
+          nodes.map((n) => n.address),
+          "node",
+        ),
+      ),
     });
     const role = await askRole(p, name, i, count - i - 1, nodes.filter((n) => n.role === "control-plane").length);
-    if (!shared && draft.sshUser === undefined) user = await p.input(`${name}: SSH user`, { initial: user, validate: checkUser });
+    if (!shared && draft.sshUser === undefined)
+      user = await p.input(`${name}: SSH user`, { initial: user, validate: checkUser });
     if (!shared && draft.sshAuth === undefined) auth = await askAuth(p, name, auth);
     nodes.push({ name, address, role, user, auth });
   }
@@ -83,9 +105,13 @@ async function askOverrides(draft: Draft, p: Prompter, nodes: NodeAnswer[]): Pro
   const names = nodes.map((n) => n.name);
   const unknown = (v: string): true | string => {
     const bad = splitNames(v).filter((n) => !names.includes(n));
-    return bad.length === 0 ? true : `${bad.join(", ")}: not a node of this cluster (the nodes are ${names.join(", ")})`;
+    return bad.length === 0
+      ? true
+      : `${bad.join(", ")}: not a node of this cluster (the nodes are ${names.join(", ")})`;
   };
-  const answer = await p.input("Nodes that log in differently (names separated by commas; blank: none)", { validate: unknown });
+  const answer = await p.input("Nodes that log in differently (names separated by commas; blank: none)", {
+    validate: unknown,
+  });
   const different = new Set(splitNames(answer));
   const out: NodeAnswer[] = [];
   for (const n of nodes) {
@@ -107,7 +133,13 @@ function splitNames(text: string): string[] {
 export const MIN_CONTROL_PLANES = 3;
 
 /** A role; a worker is refused while the remaining nodes could not make up three control planes. */
-async function askRole(p: Prompter, name: string, index: number, remaining: number, controlPlanesSoFar: number): Promise<NodeRole> {
+async function askRole(
+  p: Prompter,
+  name: string,
+  index: number,
+  remaining: number,
+  controlPlanesSoFar: number,
+): Promise<NodeRole> {
   if (controlPlanesSoFar + remaining < MIN_CONTROL_PLANES) {
     p.say(`${name} is a control plane: a highly available cluster needs at least ${MIN_CONTROL_PLANES}.`);
     return "control-plane";

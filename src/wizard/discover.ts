@@ -11,14 +11,19 @@ import type { DiscoverInterfaces, InterfaceHolder, InterfaceReport } from "./ask
 import { sshLayout } from "./to-spec.js";
 
 export function sshDiscovery(ctx: RunContext): DiscoverInterfaces {
-  return async (holders: readonly InterfaceHolder[], nodes: readonly NodeAnswer[]): Promise<InterfaceReport | undefined> => {
+  return async (
+    holders: readonly InterfaceHolder[],
+    nodes: readonly NodeAnswer[],
+  ): Promise<InterfaceReport | undefined> => {
     const spec = clusterSchema.parse({
       apiVersion: API_VERSION,
       kind: KIND,
       metadata: { name: "wizard" },
       spec: { distribution: { type: "microk8s" }, ...sshLayout(nodes) },
     });
-    const machines = holders.map((h) => spec.spec.nodes.find((n) => n.name === h.name) ?? { name: h.name, address: h.address });
+    const machines = holders.map(
+      (h) => spec.spec.nodes.find((n) => n.name === h.name) ?? { name: h.name, address: h.address },
+    );
     const { openSession } = await import("../actions/session.js");
     const { gatherFacts } = await import("../gather/facts.js");
     let session: Awaited<ReturnType<typeof openSession>> | undefined;

@@ -5,7 +5,13 @@ import type { InitFlags } from "./init-flags.js";
 import { both, checkEnvName, checkFlag, checkInt } from "./validate.js";
 
 /** A whole-number flag within bounds; a problem is recorded and undefined returned when it is not. */
-export function intFlag(flag: string, value: string | undefined, min: number, max: number, problems: string[]): number | undefined {
+export function intFlag(
+  flag: string,
+  value: string | undefined,
+  min: number,
+  max: number,
+  problems: string[],
+): number | undefined {
   if (value === undefined) return undefined;
   const bad = checkFlag(flag, value, checkInt(min, max));
   if (bad) problems.push(bad);
@@ -18,13 +24,16 @@ export function appFlags(f: InitFlags, d: Draft, env: NodeJS.ProcessEnv, problem
   const min = intFlag("--min", f.min, 1, 1000, problems);
   const max = intFlag("--max", f.max, 1, 1000, problems);
   const haImplied = f.systemReplicas !== undefined || f.evictionTimeout !== undefined;
-  if (f.ha === false && haImplied) problems.push("--system-replicas and --eviction-timeout are HA settings: leave out --no-ha");
+  if (f.ha === false && haImplied)
+    problems.push("--system-replicas and --eviction-timeout are HA settings: leave out --no-ha");
   const ha = f.ha ?? (haImplied ? true : undefined);
   const autoscalingImplied = f.min !== undefined || f.max !== undefined;
-  if (f.autoscaling === false && autoscalingImplied) problems.push("--min and --max are autoscaling settings: leave out --no-autoscaling");
+  if (f.autoscaling === false && autoscalingImplied)
+    problems.push("--min and --max are autoscaling settings: leave out --no-autoscaling");
   const autoscaling = f.autoscaling ?? (autoscalingImplied ? true : undefined);
   if (min !== undefined && max !== undefined && min > max) problems.push(`--max: must be at least --min (${min})`);
-  if (autoscaling && f.linkerd === false) problems.push("--no-linkerd: autoscaling needs Linkerd; leave out --no-linkerd");
+  if (autoscaling && f.linkerd === false)
+    problems.push("--no-linkerd: autoscaling needs Linkerd; leave out --no-linkerd");
   Object.assign(d, {
     ...(ha !== undefined ? { ha } : {}),
     ...(systemReplicas !== undefined ? { systemReplicas } : {}),
@@ -35,7 +44,13 @@ export function appFlags(f: InitFlags, d: Draft, env: NodeJS.ProcessEnv, problem
     ...(f.linkerd !== undefined || autoscaling ? { linkerd: Boolean(autoscaling) || Boolean(f.linkerd) } : {}),
   });
   const external: NonNullable<Draft["external"]> = {};
-  const given = { postgresql: f.postgresqlEnv, mongodb: f.mongodbEnv, s3: f.s3Env, redis: f.redisEnv, rabbitmq: f.rabbitmqEnv };
+  const given = {
+    postgresql: f.postgresqlEnv,
+    mongodb: f.mongodbEnv,
+    s3: f.s3Env,
+    redis: f.redisEnv,
+    rabbitmq: f.rabbitmqEnv,
+  };
   for (const s of EXTERNAL_SERVICES) {
     const name = given[s.key];
     if (name === undefined) continue;

@@ -11,10 +11,15 @@ export function lbFlags(f: InitFlags, d: Draft, problems: string[]): void {
     else problems.push(`--lb-mode: must be one of ${LB_MODES.join(", ")}`);
   }
   const external = (d.lbMode ?? DEFAULTS.lbMode) === "external";
-  if ((f.lbHost?.length || f.lbPort?.length) && !external) problems.push("--lb-host and --lb-port need --lb-mode external");
+  if ((f.lbHost?.length || f.lbPort?.length) && !external)
+    problems.push("--lb-host and --lb-port need --lb-mode external");
   const apiPort = intFlag("--api-port", f.apiPort, 1, 65535, problems);
   if (apiPort !== undefined) {
-    const bad = checkFlag("--api-port", String(apiPort), checkApiPort((d.distribution ?? DEFAULTS.distribution) as Distribution));
+    const bad = checkFlag(
+      "--api-port",
+      String(apiPort),
+      checkApiPort((d.distribution ?? DEFAULTS.distribution) as Distribution),
+    );
     if (bad) problems.push(bad);
     else d.apiPort = apiPort;
   }
@@ -22,7 +27,10 @@ export function lbFlags(f: InitFlags, d: Draft, problems: string[]): void {
     const hosts: LbHostAnswer[] = [];
     for (const text of f.lbHost) {
       const [name = "", address = ""] = text.split("=");
-      const bad = [checkFlag("--lb-host name", name, checkName), checkFlag("--lb-host address", address, checkAddress)].filter((b) => b !== undefined);
+      const bad = [
+        checkFlag("--lb-host name", name, checkName),
+        checkFlag("--lb-host address", address, checkAddress),
+      ].filter((b) => b !== undefined);
       problems.push(...bad);
       hosts.push({ name, address });
     }

@@ -8,21 +8,41 @@ import { DEFAULTS, defaultRole, type Draft, type NodeDraft, type SshAuth } from 
 import { appFlags } from "./flags-app.js";
 import type { InitFlags } from "./init-flags.js";
 import { lbFlags } from "./flags-lb.js";
-import { checkAddress, checkEnvName, checkFlag, checkIface, checkName, checkPath, checkUser, checkVersion } from "./validate.js";
+import {
+  checkAddress,
+  checkEnvName,
+  checkFlag,
+  checkIface,
+  checkName,
+  checkPath,
+  checkUser,
+  checkVersion,
+} from "./validate.js";
 
-
-const ROLE_WORDS: Record<string, NodeRole> = { "control-plane": "control-plane", cp: "control-plane", controlplane: "control-plane", worker: "worker" };
+const ROLE_WORDS: Record<string, NodeRole> = {
+  "control-plane": "control-plane",
+  cp: "control-plane",
+  controlplane: "control-plane",
+  worker: "worker",
+};
 
 function parseNode(text: string, problems: string[]): NodeDraft | undefined {
   const m = /^([^=]+)=([^:]+)(?::([^:]*))?(?::([^:]*))?$/.exec(text);
   if (!m) {
-    problems.push(`--node ${JSON.stringify(text)}: write NAME=ADDRESS[:ROLE[:USER]], e.g. node-1=10.0.0.11:control-plane:ubuntu`);
+    problems.push(
+      `--node ${JSON.stringify(text)}: write NAME=ADDRESS[:ROLE[:USER]], e.g. node-1=10.0.0.11:control-plane:ubuntu`,
+    );
     return undefined;
   }
   const [, name = "", address = "", roleWord, user] = m;
   const role = roleWord ? ROLE_WORDS[roleWord] : undefined;
-  const found = [checkFlag("--node name", name, checkName), checkFlag("--node address", address, checkAddress), user ? checkFlag("--node user", user, checkUser) : undefined];
-  if (roleWord && !role) found.push(`--node ${JSON.stringify(text)}: the role must be one of ${ROLES.join(", ")} (or cp)`);
+  const found = [
+    checkFlag("--node name", name, checkName),
+    checkFlag("--node address", address, checkAddress),
+    user ? checkFlag("--node user", user, checkUser) : undefined,
+  ];
+  if (roleWord && !role)
+    found.push(`--node ${JSON.stringify(text)}: the role must be one of ${ROLES.join(", ")} (or cp)`);
   problems.push(...found.filter((f): f is string => f !== undefined));
   return { name, address, role, user: user || undefined };
 }
@@ -59,11 +79,14 @@ function uniqueProblems(flag: string, values: readonly string[]): string[] {
 }
 
 function sshAuthOf(f: InitFlags, problems: string[]): SshAuth | undefined {
-  const kind = f.sshAuth ?? (f.identityFile !== undefined ? "key" : f.passwordEnv !== undefined ? "password" : undefined);
+  const kind =
+    f.sshAuth ?? (f.identityFile !== undefined ? "key" : f.passwordEnv !== undefined ? "password" : undefined);
   if (kind === undefined) return undefined;
   if (kind === "agent" && f.identityFile === undefined && f.passwordEnv === undefined) return { kind };
-  if (kind === "key" && f.passwordEnv === undefined) return { kind, identityFile: f.identityFile ?? DEFAULTS.identityFile };
-  if (kind === "password" && f.identityFile === undefined && f.passwordEnv !== undefined) return { kind, env: f.passwordEnv };
+  if (kind === "key" && f.passwordEnv === undefined)
+    return { kind, identityFile: f.identityFile ?? DEFAULTS.identityFile };
+  if (kind === "password" && f.identityFile === undefined && f.passwordEnv !== undefined)
+    return { kind, env: f.passwordEnv };
   problems.push("--ssh-auth: choose one of agent, --identity-file PATH (key) or --password-env NAME (password)");
   return undefined;
 }
@@ -93,9 +116,22 @@ export function draftFromFlags(f: InitFlags, env: NodeJS.ProcessEnv = process.en
   if (f.node && f.node.length > 0) {
     const nodes = f.node.map((n) => parseNode(n, problems)).filter((n): n is NodeDraft => n !== undefined);
     const controlPlanes = nodes.filter((n, i) => (n.role ?? defaultRole(i)) === "control-plane").length;
-    if (f.node.length < 3) problems.push(`--node: a highly available cluster needs at least 3 nodes (got ${f.node.length})`);
-    else if (controlPlanes < 3) problems.push(`--node: a highly available cluster needs at least 3 control-plane nodes (got ${controlPlanes}); the first three default to control-plane`);
-    problems.push(...uniqueProblems("--node name", nodes.map((n) => n.name)), ...uniqueProblems("--node address", nodes.map((n) => n.address)));
+    if (f.node.length < 3)
+      problems.push(`--node: a highly available cluster needs at least 3 nodes (got ${f.node.length})`);
+    else if (controlPlanes < 3)
+      problems.push(
+        `--node: a highly available cluster needs at least 3 control-plane nodes (got ${controlPlanes}); the first three default to control-plane`,
+      );
+    problems.push(
+      ...uniqueProblems(
+        "--node name",
+        nodes.map((n) => n.name),
+      ),
+      ...uniqueProblems(
+        "--node address",
+        nodes.map((n) => n.address),
+      ),
+    );
     applyNodeAuth(f.nodeAuth ?? [], nodes, problems);
     d.nodes = nodes;
   } else if (f.nodeAuth && f.nodeAuth.length > 0) {
@@ -104,10 +140,14 @@ export function draftFromFlags(f: InitFlags, env: NodeJS.ProcessEnv = process.en
   lbFlags(f, d, problems);
   appFlags(f, d, env, problems);
   if (problems.length > 0) {
-    throw new HactlError("USAGE", `${problems.length} problem${problems.length === 1 ? "" : "s"} with the flags of hactl init`, {
-      details: problems.map((p) => `  - ${p}`).join("\n"),
-      remedy: "Fix the flags above (hactl init --help lists them), or leave them out to be asked.",
-    });
+    throw new HactlError(
+      "USAGE",
+      `${problems.length} problem${problems.length === 1 ? "" : "s"} with the flags of hactl init`,
+      {
+        details: problems.map((p) => `  - ${p}`).join("\n"),
+        remedy: "Fix the flags above (hactl init --help lists them), or leave them out to be asked.",
+      },
+    );
   }
   return d;
 }

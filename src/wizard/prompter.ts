@@ -47,7 +47,14 @@ export function terminalPrompter(reporter: Reporter): Prompter {
 }
 
 /** Asks for a whole number within bounds. */
-export async function askInt(p: Prompter, message: string, min: number, max: number, initial: number, extra?: Check): Promise<number> {
+export async function askInt(
+  p: Prompter,
+  message: string,
+  min: number,
+  max: number,
+  initial: number,
+  extra?: Check,
+): Promise<number> {
   const check = extra ? both(checkInt(min, max), extra) : checkInt(min, max);
   return Number(await p.input(message, { initial: String(initial), validate: check }));
 }

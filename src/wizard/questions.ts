@@ -29,8 +29,14 @@ const DISTRIBUTIONS = [
 export async function askAnswers(draft: Draft, deps: WizardDeps): Promise<WizardAnswers> {
   const p = deps.prompter;
   const name = draft.name ?? (await p.input("Cluster name", { initial: DEFAULTS.name, validate: checkName }));
-  const distribution = draft.distribution ?? (await p.select("Kubernetes distribution", DISTRIBUTIONS, DEFAULTS.distribution));
-  const version = draft.version ?? (await p.input(`${distribution} version (Kubernetes minor, e.g. ${DEFAULTS.version})`, { initial: DEFAULTS.version, validate: checkVersion }));
+  const distribution =
+    draft.distribution ?? (await p.select("Kubernetes distribution", DISTRIBUTIONS, DEFAULTS.distribution));
+  const version =
+    draft.version ??
+    (await p.input(`${distribution} version (Kubernetes minor, e.g. ${DEFAULTS.version})`, {
+      initial: DEFAULTS.version,
+      validate: checkVersion,
+    }));
   const today = deps.today ?? new Date();
   const unsupported = endOfSupportProblem(version, today);
   if (unsupported) p.say(`${unsupported}: consider ${supportedMinors(today).join(", ") || DEFAULTS.version}.`);

@@ -33,13 +33,24 @@ function mostCommon(values: readonly string[]): string | undefined {
 }
 
 /** spec.ssh and the per-node overrides for these nodes. */
-export function sshLayout(nodes: readonly NodeAnswer[]): { ssh: NonNullable<SpecBody["ssh"]>; nodes: SpecBody["nodes"] } {
+export function sshLayout(nodes: readonly NodeAnswer[]): {
+  ssh: NonNullable<SpecBody["ssh"]>;
+  nodes: SpecBody["nodes"];
+} {
   const user = mostCommon(nodes.map((n) => n.user)) ?? "root";
   const sharedAuth = new Set(nodes.map((n) => authKey(n.auth))).size === 1 ? nodes[0]?.auth : undefined;
   const ssh = { user, ...(sharedAuth ? authFields(sharedAuth) : {}) };
   const entries = nodes.map((n) => {
-    const override: SshOverride = { ...(n.user !== user ? { user: n.user } : {}), ...(sharedAuth ? {} : authFields(n.auth)) };
-    return { name: n.name, address: n.address, role: n.role, ...(Object.keys(override).length > 0 ? { ssh: override } : {}) };
+    const override: SshOverride = {
+      ...(n.user !== user ? { user: n.user } : {}),
+      ...(sharedAuth ? {} : authFields(n.auth)),
+    };
+    return {
+      name: n.name,
+      address: n.address,
+      role: n.role,
+      ...(Object.keys(override).length > 0 ? { ssh: override } : {}),
+    };
   });
   return { ssh, nodes: entries };
 }
@@ -56,7 +67,9 @@ function loadBalancerOf(a: WizardAnswers): NonNullable<SpecBody["loadBalancer"]>
           external: {
             engine: "nginx" as const,
             hosts: a.lbHosts.map((h) => ({ name: h.name, address: h.address })),
-            ports: a.lbPorts.map((p) => (p.protocol === "udp" ? { port: p.port, protocol: "udp" as const } : { port: p.port })),
+            ports: a.lbPorts.map((p) =>
+              p.protocol === "udp" ? { port: p.port, protocol: "udp" as const } : { port: p.port },
+            ),
           },
         }
       : {}),
@@ -81,8 +94,12 @@ export function answersToSpec(a: WizardAnswers): ClusterSpecInput {
       nodes,
       loadBalancer: loadBalancerOf(a),
       ...(a.autoscaling ? { addons: { metricsServer: true } } : {}),
-      ha: a.ha ? { enabled: true, systemReplicas: a.systemReplicas, evictionTimeoutSeconds: a.evictionTimeoutSeconds } : { enabled: false },
-      autoscaling: a.autoscaling ? { enabled: true, minReplicas: a.minReplicas, maxReplicas: a.maxReplicas } : { enabled: false },
+      ha: a.ha
+        ? { enabled: true, systemReplicas: a.systemReplicas, evictionTimeoutSeconds: a.evictionTimeoutSeconds }
+        : { enabled: false },
+      autoscaling: a.autoscaling
+        ? { enabled: true, minReplicas: a.minReplicas, maxReplicas: a.maxReplicas }
+        : { enabled: false },
       linkerd: { enabled: linkerd },
       ...(Object.keys(externalServices).length > 0 ? { externalServices } : {}),
     },

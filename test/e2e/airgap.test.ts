@@ -29,7 +29,13 @@ function manifestOf(path: string) {
 async function kitLog(n: LabNode): Promise<{ fetches: string; snap: string[] }> {
   const fetches = await inNode(n, ["sh", "-c", "cat /var/log/hactl-kit/store-fetches.log 2>/dev/null; true"]);
   const cmds = await inNode(n, ["sh", "-c", "cat /var/log/hactl-kit/commands.jsonl 2>/dev/null; true"]);
-  const snap = cmds.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { tool: string; sub: string }).filter((c) => c.tool === "snap").map((c) => c.sub);
+  const snap = cmds.stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { tool: string; sub: string })
+    .filter((c) => c.tool === "snap")
+    .map((c) => c.sub);
   return { fetches: fetches.stdout, snap };
 }
 
@@ -48,21 +54,42 @@ afterAll(async () => {
 
 describe("offline bundle and the single-file hactl", () => {
   it("hactl bundle collects MicroK8s and its base snap with assertions, a manifest and FILE.sha256", async () => {
-    const run = await hactl(dir, ["bundle", "-f", spec, "--out", bundle], { env: { PATH: `${kitWorkstation}:${process.env.PATH ?? ""}` } });
+    const run = await hactl(dir, ["bundle", "-f", spec, "--out", bundle], {
+      env: { PATH: `${kitWorkstation}:${process.env.PATH ?? ""}` },
+    });
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     const manifest = manifestOf(bundle);
     expect(manifest.distribution).toEqual({ type: "microk8s", version: "1.29" });
-    expect(manifest.files.map((f) => f.name.replace(/_\d+\./, "_REV.")).sort()).toEqual(["core22_REV.assert", "core22_REV.snap", "microk8s_REV.assert", "microk8s_REV.snap"]);
+    expect(manifest.files.map((f) => f.name.replace(/_\d+\./, "_REV.")).sort()).toEqual([
+      "core22_REV.assert",
+      "core22_REV.snap",
+      "microk8s_REV.assert",
+      "microk8s_REV.snap",
+    ]);
     expect(parseChecksumLine(readFileSync(`${bundle}.sha256`, "utf8"))).toMatch(/^[0-9a-f]{64}$/);
     console.log(`bundle: ${statSync(bundle).size} bytes`);
   });
 
   it("refuses in preflight, before any change, a bundle of another version", async () => {
-    const other = writeSpec(dir, readFileSync(spec, "utf8").replace('version: "1.29"', 'version: "1.30"'), "other.yaml");
-    const run = await hactl(dir, ["install", "-f", other, "--yes"], { command: single, env: { ...labSecretEnv(lab), ...NO_NODE_PATH } });
+    const other = writeSpec(
+      dir,
+      readFileSync(spec, "utf8").replace('version: "1.29"', 'version: "1.30"'),
+      "other.yaml",
+    );
+    const run = await hactl(dir, ["install", "-f", other, "--yes"], {
+      command: single,
+      env: { ...labSecretEnv(lab), ...NO_NODE_PATH },
+    });
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(3);
-    expect(run.stdout).toMatch(/FAIL\s+workstation\s+bundle\s+the bundle holds microk8s 1\.29, cluster\.yaml wants 1\.30/);
-    for (const n of lab.nodes) expect((await inNode(n, ["sh", "-c", "ls -d /tmp/hactl-bundle-* 2>/dev/null; command -v microk8s; true"])).stdout.trim()).toBe("");
+    expect(run.stdout).toMatch(
+      /FAIL\s+workstation\s+bundle\s+the bundle holds microk8s 1\.29, cluster\.yaml wants 1\.30/,
+    );
+    for (const n of lab.nodes)
+      expect(
+        (
+          await inNode(n, ["sh", "-c", "ls -d /tmp/hactl-bundle-* 2>/dev/null; command -v microk8s; true"])
+        ).stdout.trim(),
+      ).toBe("");
   });
 
   it("the single file, with no node on PATH, installs the demo cluster from the bundle on nodes with no route out", async () => {
@@ -71,9 +98,14 @@ describe("offline bundle and the single-file hactl", () => {
     expect(version.code, version.stderr).toBe(0);
     expect(version.stdout.trim()).toBe("0.1.0");
 
-    const run = await hactl(dir, ["install", "-f", spec, "--yes", "--kubeconfig", `${dir}/demo.kubeconfig`], { command: single, env: { ...labSecretEnv(lab), ...NO_NODE_PATH } });
+    const run = await hactl(dir, ["install", "-f", spec, "--yes", "--kubeconfig", `${dir}/demo.kubeconfig`], {
+      command: single,
+      env: { ...labSecretEnv(lab), ...NO_NODE_PATH },
+    });
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
-    expect(run.stdout).toMatch(/ok\s+workstation\s+bundle\s+demo-1\.29\.bundle: microk8s 1\.29 for linux\/amd64, checksum ok/);
+    expect(run.stdout).toMatch(
+      /ok\s+workstation\s+bundle\s+demo-1\.29\.bundle: microk8s 1\.29 for linux\/amd64, checksum ok/,
+    );
     expect(run.stdout).toMatch(/3\/3 nodes Ready, high availability on/);
     expect(run.stdout).toMatch(/API answers through https:\/\/10\.77\.0\.\d+:\d+/);
     for (const line of run.log.match(/\[node-\d\] bundle upload: .*/g) ?? []) console.log(line);
@@ -93,10 +125,20 @@ describe("offline bundle and the single-file hactl", () => {
     const sha = parseChecksumLine(readFileSync(`${bundle}.sha256`, "utf8")) ?? "";
     const partial = 5 * 2 ** 20;
     const target = `${nodeBundleDir(sha)}/bundle.tar`;
-    await inNode(node(4), ["sh", "-c", `mkdir -p -m 0700 "$(dirname "$1")" && cat > "$1"`, "sh", target], { input: readFileSync(bundle).subarray(0, partial) });
-    const run = await hactl(dir, ["add-node", "node-4", "--address", node(4).address, "--role", "worker", "-f", spec, "--yes"], { command: single, env: { ...labSecretEnv(lab), ...NO_NODE_PATH } });
+    await inNode(node(4), ["sh", "-c", `mkdir -p -m 0700 "$(dirname "$1")" && cat > "$1"`, "sh", target], {
+      input: readFileSync(bundle).subarray(0, partial),
+    });
+    const run = await hactl(
+      dir,
+      ["add-node", "node-4", "--address", node(4).address, "--role", "worker", "-f", spec, "--yes"],
+      { command: single, env: { ...labSecretEnv(lab), ...NO_NODE_PATH } },
+    );
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
-    expect(run.log).toMatch(new RegExp(`\\[node-4\\] bundle upload: ${statSync(bundle).size - partial} of ${statSync(bundle).size} bytes sent in [\\d.]+ s \\(resumed at byte ${partial}\\)`));
+    expect(run.log).toMatch(
+      new RegExp(
+        `\\[node-4\\] bundle upload: ${statSync(bundle).size - partial} of ${statSync(bundle).size} bytes sent in [\\d.]+ s \\(resumed at byte ${partial}\\)`,
+      ),
+    );
     const seen = await kitLog(node(4));
     expect(seen.fetches).toBe("");
     expect(seen.snap).not.toContain("install microk8s");
@@ -104,8 +146,14 @@ describe("offline bundle and the single-file hactl", () => {
     expect(nodes.stdout).toMatch(/node-4\s+Ready/);
 
     // snapd (and the kit) refuse a snap file whose assertion was never acknowledged
-    const fresh = await inNode(node(4), ["sh", "-c", "cd /tmp && snap download core22 --target-directory=/tmp/unacked >/dev/null && snap install /tmp/unacked/core22_1908.snap"]);
+    const fresh = await inNode(node(4), [
+      "sh",
+      "-c",
+      "cd /tmp && snap download core22 --target-directory=/tmp/unacked >/dev/null && snap install /tmp/unacked/core22_1908.snap",
+    ]);
     expect(fresh.code).toBe(1);
-    expect(fresh.stderr).toContain('error: cannot find signatures with metadata for snap "/tmp/unacked/core22_1908.snap"');
+    expect(fresh.stderr).toContain(
+      'error: cannot find signatures with metadata for snap "/tmp/unacked/core22_1908.snap"',
+    );
   });
 });

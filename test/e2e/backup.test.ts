@@ -36,7 +36,9 @@ async function apply(name: string): Promise<void> {
 
 async function deploymentNames(): Promise<string[]> {
   const res = await kubectl("get", "deployments", "-n", "default", "-o", "json");
-  return (JSON.parse(res.stdout) as { items: { metadata: { name: string } }[] }).items.map((d) => d.metadata.name).sort();
+  return (JSON.parse(res.stdout) as { items: { metadata: { name: string } }[] }).items
+    .map((d) => d.metadata.name)
+    .sort();
 }
 
 /** The archive the run printed ("Backup written to PATH (...)"). */
@@ -48,7 +50,8 @@ function archiveOf(run: HactlRun): string {
 
 async function leftoverBackupDirs(): Promise<string> {
   const found: string[] = [];
-  for (const i of [1, 2, 3]) found.push((await inNode(node(i), ["sh", "-c", "ls -d /tmp/hactl-backup.* 2>/dev/null; true"])).stdout.trim());
+  for (const i of [1, 2, 3])
+    found.push((await inNode(node(i), ["sh", "-c", "ls -d /tmp/hactl-backup.* 2>/dev/null; true"])).stdout.trim());
   return found.filter(Boolean).join(" ");
 }
 
@@ -85,7 +88,9 @@ describe("MicroK8s backup and restore", () => {
     expect(manifest.members.map((m) => m.name)).toEqual(["node-1", "node-2", "node-3", "node-4"]);
     expect(manifest.datastore.kind).toBe("microk8s-dbctl");
     expect(await leftoverBackupDirs()).toBe("");
-    console.log(`backup figures: ${data.length} bytes, ${seconds.toFixed(1)} s (hactl backup -f cluster.yaml, 3 control planes + 1 worker)`);
+    console.log(
+      `backup figures: ${data.length} bytes, ${seconds.toFixed(1)} s (hactl backup -f cluster.yaml, 3 control planes + 1 worker)`,
+    );
   });
 
   it("restores: the deleted Deployment is back, the one created after the backup is gone, the cluster is healthy", async () => {
@@ -127,7 +132,9 @@ describe("MicroK8s backup and restore", () => {
 
     const opened = openBackup(data);
     const other = join(dir, "other.tar.gz");
-    const files = [...opened.files].filter(([name]) => name !== "manifest.json").map(([name, content]) => ({ name, data: content }));
+    const files = [...opened.files]
+      .filter(([name]) => name !== "manifest.json")
+      .map(([name, content]) => ({ name, data: content }));
     const foreign = packBackup({ ...opened.manifest, cluster: "prod" }, files);
     writeFileSync(other, foreign);
     writeFileSync(`${other}.sha256`, checksumLine(sha256(foreign), other));
@@ -145,15 +152,27 @@ describe("MicroK8s backup and restore", () => {
   });
 
   it("a restore whose control plane dies midway is finished by running it again", async () => {
-    await inNode(node(1), ["sh", "-c", "mkdir -p /var/lib/hactl-kit/faults && touch /var/lib/hactl-kit/faults/hang-microk8s-dbctl-restore"]);
+    await inNode(node(1), [
+      "sh",
+      "-c",
+      "mkdir -p /var/lib/hactl-kit/faults && touch /var/lib/hactl-kit/faults/hang-microk8s-dbctl-restore",
+    ]);
     const running = hactl(dir, ["restore", archive, "-f", spec, "--yes", "--command-timeout", "40"]);
-    await waitFor(async () => (await inNode(node(1), ["sh", "-c", "pgrep -f '[d]bctl restore' >/dev/null && echo yes; true"])).stdout.includes("yes"), 60_000);
+    await waitFor(
+      async () =>
+        (
+          await inNode(node(1), ["sh", "-c", "pgrep -f '[d]bctl restore' >/dev/null && echo yes; true"])
+        ).stdout.includes("yes"),
+      60_000,
+    );
     await stopNode("node-1");
     const failed = await running;
     expect(failed.code, shown(failed)).not.toBe(0);
     await startNode("node-1");
     await inNode(node(1), ["rm", "-f", "/var/lib/hactl-kit/faults/hang-microk8s-dbctl-restore"]);
-    const resumed = await hactl(dir, ["restore", archive, "-f", spec, "--yes"], { env: { HACTL_LOCK_STALE_SECONDS: "5" } });
+    const resumed = await hactl(dir, ["restore", archive, "-f", spec, "--yes"], {
+      env: { HACTL_LOCK_STALE_SECONDS: "5" },
+    });
     expect(resumed.code, shown(resumed)).toBe(0);
     expect(resumed.stderr + resumed.stdout).toMatch(/did not finish/);
     expect(await deploymentNames()).toEqual(["web"]);

@@ -33,9 +33,17 @@ afterAll(async () => {
 
 describe("day-2 membership", () => {
   it("adds a 4th control plane: it becomes standby and every load balancer gets it; a second run is refused by the lock meanwhile", async () => {
-    const adding = hactl(dir, ["add-node", "node-4", "--address", node(4).address, "--role", "control-plane", "-f", spec, "--yes"], { env: labSecretEnv(lab) });
+    const adding = hactl(
+      dir,
+      ["add-node", "node-4", "--address", node(4).address, "--role", "control-plane", "-f", spec, "--yes"],
+      { env: labSecretEnv(lab) },
+    );
     await new Promise((r) => setTimeout(r, 4000));
-    const second = await hactl(dir, ["add-node", "node-5", "--address", node(5).address, "--role", "worker", "-f", spec, "--yes"], { env: labSecretEnv(lab) });
+    const second = await hactl(
+      dir,
+      ["add-node", "node-5", "--address", node(5).address, "--role", "worker", "-f", spec, "--yes"],
+      { env: labSecretEnv(lab) },
+    );
     expect(second.code).toBe(5);
     expect(second.stderr).toMatch(/another hactl run holds the cluster lock/);
     const run = await adding;
@@ -54,12 +62,30 @@ describe("day-2 membership", () => {
     writeFileSync(steps, JSON.stringify([{ expect: "Apply this plan to \\d+ machines\\?", send: "y\r" }]));
     const hactlBin = fileURLToPath(new URL("../../bin/hactl", import.meta.url));
     const driver = fileURLToPath(new URL("../unit/wizard/pty-drive.py", import.meta.url));
-    const args = [steps, "--", process.execPath, hactlBin, "add-node", "node-5", "--address", node(5).address, "--role", "worker", "-f", spec];
+    const args = [
+      steps,
+      "--",
+      process.execPath,
+      hactlBin,
+      "add-node",
+      "node-5",
+      "--address",
+      node(5).address,
+      "--role",
+      "worker",
+      "-f",
+      spec,
+    ];
     const run = await new Promise<{ code: number; out: string }>((resolve) => {
       const env = { ...process.env, ...labSecretEnv(lab), XDG_STATE_HOME: join(dir, "state"), NO_COLOR: "1" };
-      execFile("python3", [driver, ...args], { cwd: dir, env, timeout: 300_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, out: `${stdout}${stderr}` });
-      });
+      execFile(
+        "python3",
+        [driver, ...args],
+        { cwd: dir, env, timeout: 300_000, maxBuffer: 16 * 1024 * 1024 },
+        (err, stdout, stderr) => {
+          resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, out: `${stdout}${stderr}` });
+        },
+      );
     });
     expect(run.code, run.out).toBe(0);
     // one confirmation, however often the prompt redraws it while it is answered
@@ -77,11 +103,17 @@ describe("day-2 membership", () => {
       await new Promise((r) => setTimeout(r, 12_000));
       const run = await hactl(dir, ["status", "-f", spec, "--output", "json"], { env: labSecretEnv(lab) });
       expect(run.code).toBe(6);
-      const report = reportDocument<{ healthy: boolean; nodes: { name: string; ready: boolean }[]; vip: { holders: string[] } }>(run);
+      const report = reportDocument<{
+        healthy: boolean;
+        nodes: { name: string; ready: boolean }[];
+        vip: { holders: string[] };
+      }>(run);
       expect(report.healthy).toBe(false);
       expect(report.nodes.find((n) => n.name === "node-5")?.ready).toBe(false);
       const holders: string[] = [];
-      for (const i of [1, 2, 3, 4]) if ((await inNode(node(i), ["ip", "-4", "-o", "addr"])).stdout.includes(`${lab.vips[0]}/`)) holders.push(node(i).name);
+      for (const i of [1, 2, 3, 4])
+        if ((await inNode(node(i), ["ip", "-4", "-o", "addr"])).stdout.includes(`${lab.vips[0]}/`))
+          holders.push(node(i).name);
       expect(report.vip.holders).toEqual(holders);
       expect(holders).toHaveLength(1);
     } finally {
@@ -106,11 +138,20 @@ describe("day-2 membership", () => {
   it("removes a healthy control plane while requests through the VIP keep succeeding", async () => {
     await expect.poll(() => probeLivez(lab.vips[0] as string, 7443), { timeout: 30_000 }).toBe(true);
     const holders: string[] = [];
-    for (const i of [1, 2, 3, 4]) if ((await inNode(node(i), ["ip", "-4", "-o", "addr"])).stdout.includes(`${lab.vips[0]}/`)) holders.push(node(i).name);
+    for (const i of [1, 2, 3, 4])
+      if ((await inNode(node(i), ["ip", "-4", "-o", "addr"])).stdout.includes(`${lab.vips[0]}/`))
+        holders.push(node(i).name);
     const victim = ["node-2", "node-3", "node-4"].find((n) => !holders.includes(n)) as string;
-    const dry = await hactl(dir, ["remove-node", victim, "-f", spec, "--dry-run", "-o", "json"], { env: labSecretEnv(lab) });
+    const dry = await hactl(dir, ["remove-node", victim, "-f", spec, "--dry-run", "-o", "json"], {
+      env: labSecretEnv(lab),
+    });
     expect(dry.code, dry.stderr).toBe(0);
-    const planned = JSON.stringify(dry.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as unknown));
+    const planned = JSON.stringify(
+      dry.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as unknown),
+    );
     expect(planned).toContain('"dryRun":true');
     expect(planned).toContain(`"node":"${victim}"`);
     expect(readFileSync(spec, "utf8")).toContain(`name: ${victim}`);

@@ -67,7 +67,10 @@ function files(root: string): void {
   mkdirSync(join(root, "values"));
   writeFileSync(join(root, "k8s", "web.yaml"), WEB);
   writeFileSync(join(root, "charts", "api", "Chart.yaml"), "apiVersion: v2\nname: api\nversion: 1.2.0\n");
-  writeFileSync(join(root, "charts", "api", "values.yaml"), "replicas: 1\nimage: registry.example/api:1\ndb: { password: none }\n");
+  writeFileSync(
+    join(root, "charts", "api", "values.yaml"),
+    "replicas: 1\nimage: registry.example/api:1\ndb: { password: none }\n",
+  );
   writeFileSync(join(root, "charts", "api", "templates", "deployment.yaml"), API_DEPLOYMENT);
   writeFileSync(join(root, "charts", "api", "templates", "secret.yaml"), API_SECRET);
   writeFileSync(join(root, "values", "api.yaml"), "replicas: 1\n");
@@ -80,12 +83,18 @@ async function kubectl<T>(args: string[]): Promise<T> {
 }
 
 interface Deployments {
-  items: { metadata: { name: string; labels?: Record<string, string> }; spec: { replicas: number }; status?: { readyReplicas?: number } }[];
+  items: {
+    metadata: { name: string; labels?: Record<string, string> };
+    spec: { replicas: number };
+    status?: { readyReplicas?: number };
+  }[];
 }
 
 async function ready(namespace: string): Promise<Record<string, string>> {
   const list = await kubectl<Deployments>(["get", "deployments", "-n", namespace]);
-  return Object.fromEntries(list.items.map((d) => [d.metadata.name, `${d.status?.readyReplicas ?? 0}/${d.spec.replicas}`]));
+  return Object.fromEntries(
+    list.items.map((d) => [d.metadata.name, `${d.status?.readyReplicas ?? 0}/${d.spec.replicas}`]),
+  );
 }
 
 interface Listed {
@@ -100,8 +109,19 @@ async function list(workDir: string, file: string): Promise<Listed> {
 
 /** The record as the cluster holds it: item → revision (read with kubectl on a node, no hactl run). */
 async function recorded(): Promise<Record<string, number>> {
-  const secret = await kubectl<{ data?: Record<string, string> }>(["get", "secret", "hactl-deploy", "-n", "hactl-system"]);
-  return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, b]) => [k, (JSON.parse(Buffer.from(b, "base64").toString()) as { revision: number }).revision]));
+  const secret = await kubectl<{ data?: Record<string, string> }>([
+    "get",
+    "secret",
+    "hactl-deploy",
+    "-n",
+    "hactl-system",
+  ]);
+  return Object.fromEntries(
+    Object.entries(secret.data ?? {}).map(([k, b]) => [
+      k,
+      (JSON.parse(Buffer.from(b, "base64").toString()) as { revision: number }).revision,
+    ]),
+  );
 }
 
 function expectNoSecret(run: HactlRun): void {
@@ -114,7 +134,12 @@ beforeAll(async () => {
   files(dir);
   spec = writeSpec(dir, labClusterYaml(lab, { controlPlanes: 3, lbMode: "none", extra: ITEMS }));
   // Short simulated rollouts: every deploy waits for its Deployments, and that wait is not what this file tests.
-  for (const n of lab.nodes) await inNode(n, ["sh", "-c", "mkdir -p /var/lib/hactl-kit && echo HACTL_KIT_ROLLOUT_MS=300 > /var/lib/hactl-kit/env"]);
+  for (const n of lab.nodes)
+    await inNode(n, [
+      "sh",
+      "-c",
+      "mkdir -p /var/lib/hactl-kit && echo HACTL_KIT_ROLLOUT_MS=300 > /var/lib/hactl-kit/env",
+    ]);
   installRun = await hactl(dir, ["install", "-f", spec, "--yes"], { env });
   expect(installRun.code, `${installRun.stdout}\n${installRun.stderr}`).toBe(0);
 });
@@ -127,14 +152,28 @@ describe("hactl deploy", () => {
   it("install applies both items in order once the cluster is healthy: running, labelled, recorded", async () => {
     expect(await ready("app")).toEqual({ web: "1/1" });
     expect(await ready("api")).toEqual({ api: "1/1" });
-    const web = await kubectl<{ metadata: { labels: Record<string, string> } }>(["get", "deployment", "web", "-n", "app"]);
+    const web = await kubectl<{ metadata: { labels: Record<string, string> } }>([
+      "get",
+      "deployment",
+      "web",
+      "-n",
+      "app",
+    ]);
     expect(web.metadata.labels["hactl.dev/deploy-item"]).toBe("web");
     const secret = await kubectl<{ data: Record<string, string> }>(["get", "secret", "api-db", "-n", "api"]);
     expect(Buffer.from(secret.data.password ?? "", "base64").toString()).toBe(PLANTED);
     expectNoSecret(installRun);
     expect(await recorded()).toEqual({ web: 1, api: 1 });
-    const record = await kubectl<{ data: Record<string, string> }>(["get", "secret", "hactl-deploy", "-n", "hactl-system"]);
-    const stored = Object.values(record.data).map((b) => Buffer.from(b, "base64").toString()).join("\n");
+    const record = await kubectl<{ data: Record<string, string> }>([
+      "get",
+      "secret",
+      "hactl-deploy",
+      "-n",
+      "hactl-system",
+    ]);
+    const stored = Object.values(record.data)
+      .map((b) => Buffer.from(b, "base64").toString())
+      .join("\n");
     expect(stored).not.toContain(PLANTED);
     expect(stored).toContain('"chartVersion":"1.2.0"');
   });
@@ -150,9 +189,15 @@ describe("hactl deploy", () => {
     const logFile = join(dir, "changed-values.log");
     const run = await hactl(dir, ["deploy", "-f", spec, "--yes", "-o", "json", "--log-file", logFile], { env });
     expect(run.code, run.stderr).toBe(0);
-    const events = run.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type?: string; data?: { items?: { item: string; applied: boolean }[] } });
+    const events = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type?: string; data?: { items?: { item: string; applied: boolean }[] } });
     const result = events.find((e) => e.data?.items)?.data?.items;
-    expect(result).toEqual([expect.objectContaining({ item: "web", applied: false }), expect.objectContaining({ item: "api", applied: true })]);
+    expect(result).toEqual([
+      expect.objectContaining({ item: "web", applied: false }),
+      expect.objectContaining({ item: "api", applied: true }),
+    ]);
     const log = readFileSync(logFile, "utf8");
     expect(log).toContain("helm3 upgrade --install api");
     expect(log).not.toMatch(/apply --server-side[^\n]*-k/);
@@ -165,8 +210,15 @@ describe("hactl deploy", () => {
     const other = workdir("deploy-other");
     const otherSpec = writeSpec(other, readFileSync(spec, "utf8"));
     const theirs = await list(other, otherSpec);
-    expect(theirs.items.map((i) => [i.item, i.revision, i.chartVersion])).toEqual([["web", 1, undefined], ["api", 2, "1.2.0"]]);
-    expect(theirs.items.every((i) => i.checksum.startsWith("sha256:") && i.by.includes("@") && !Number.isNaN(Date.parse(i.appliedAt)))).toBe(true);
+    expect(theirs.items.map((i) => [i.item, i.revision, i.chartVersion])).toEqual([
+      ["web", 1, undefined],
+      ["api", 2, "1.2.0"],
+    ]);
+    expect(
+      theirs.items.every(
+        (i) => i.checksum.startsWith("sha256:") && i.by.includes("@") && !Number.isNaN(Date.parse(i.appliedAt)),
+      ),
+    ).toBe(true);
   });
 
   it("--remove deletes what the item created and drops it from the record", async () => {
@@ -178,7 +230,10 @@ describe("hactl deploy", () => {
   });
 
   it("a failing item stops the run: items before it are applied and recorded, it and those after are not", async () => {
-    writeFileSync(join(dir, "broken.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: broken, namespace: no-such-namespace }\n");
+    writeFileSync(
+      join(dir, "broken.yaml"),
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: broken, namespace: no-such-namespace }\n",
+    );
     writeFileSync(join(dir, "late.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: late }\n");
     const text = readFileSync(spec, "utf8").replace(
       "    - { name: api,",

@@ -24,7 +24,10 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  if (figures.length) console.log(`failover figures through the external nginx host (limit ${LIMIT_MS / 1000} s, target 4 s):\n  ${figures.join("\n  ")}`);
+  if (figures.length)
+    console.log(
+      `failover figures through the external nginx host (limit ${LIMIT_MS / 1000} s, target 4 s):\n  ${figures.join("\n  ")}`,
+    );
   await labDown();
 });
 
@@ -32,13 +35,17 @@ describe("failover through an external nginx host", () => {
   it.each([
     ["API (port 7443)", "node-2", { host: "", port: 7443, path: "/livez" }],
     ["web (port 80)", "node-3", { scheme: "http", host: "", port: 80, path: "/", method: "HEAD" }],
-  ] as const)(`%s steady within ${LIMIT_MS / 1000} s of powering off %s`, async (what, name, partial) => {
-    const target: Target = { ...partial, host: lb.address };
-    const r = await measureFailover({ target, stop: () => stopNode(name), count: 20 });
-    const line = `${what}, ${name} powered off: ${describeFailover(r)}`;
-    figures.push(line);
-    console.log(`failover: ${line}`);
-    expect(r.steady).toBe(true);
-    expect(r.recoveredMs).toBeLessThan(LIMIT_MS);
-  }, 120_000);
+  ] as const)(
+    `%s steady within ${LIMIT_MS / 1000} s of powering off %s`,
+    async (what, name, partial) => {
+      const target: Target = { ...partial, host: lb.address };
+      const r = await measureFailover({ target, stop: () => stopNode(name), count: 20 });
+      const line = `${what}, ${name} powered off: ${describeFailover(r)}`;
+      figures.push(line);
+      console.log(`failover: ${line}`);
+      expect(r.steady).toBe(true);
+      expect(r.recoveredMs).toBeLessThan(LIMIT_MS);
+    },
+    120_000,
+  );
 });

@@ -3,7 +3,15 @@
 // row succeed. Run with `npm test -- test/e2e/failover.test.ts`; it prints the figures.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labClusterYaml } from "../lab/cluster-yaml.mjs";
-import { describeFailover, measureFailover, probeOnce, vipHolders, waitSteady, type FailoverResult, type Target } from "../lab/failover.mjs";
+import {
+  describeFailover,
+  measureFailover,
+  probeOnce,
+  vipHolders,
+  waitSteady,
+  type FailoverResult,
+  type Target,
+} from "../lab/failover.mjs";
 import { inNode, labDown, labUp, startNode, stopNode, type Lab, type LabNode } from "../lab/lab.mjs";
 import { eventually } from "../kit/helpers.js";
 import { hactl, workdir, writeSpec } from "./hactl.js";
@@ -51,7 +59,8 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  if (figures.length) console.log(`failover figures (limit ${LIMIT_MS / 1000} s, target 4 s):\n  ${figures.join("\n  ")}`);
+  if (figures.length)
+    console.log(`failover figures (limit ${LIMIT_MS / 1000} s, target 4 s):\n  ${figures.join("\n  ")}`);
   await labDown();
 });
 
@@ -63,7 +72,9 @@ describe("load-balancer failover (keepalived + haproxy on 3 MicroK8s control pla
     // the local datastore member stops answering; the API server process keeps running
     await inNode(n2, ["kill", "-STOP", pid]);
     try {
-      expect(await eventually(async () => (await probeOnce(directReadyz(n2), 3000)).status === 500, 10_000, 200)).toBe(true);
+      expect(await eventually(async () => (await probeOnce(directReadyz(n2), 3000)).status === 500, 10_000, 200)).toBe(
+        true,
+      );
       expect((await probeOnce({ host: n2.address, port: 16443, path: "/livez" }, 3000)).ok).toBe(true);
       // once the checks have taken it out (two failed checks, 500 ms apart), a ready node answers every request through the VIP
       await new Promise((r) => setTimeout(r, 3000));

@@ -49,7 +49,10 @@ beforeAll(async () => {
   dir = workdir("gateway-storage");
   const yaml = labClusterYaml(lab, { controlPlanes: 3, workers: 1 })
     .replace(/(name: node-[34],[^}]*?) }/g, "$1, gateway: true }")
-    .replace("  loadBalancer:\n", "  loadBalancer:\n    web: { enabled: true, vip: WEB_VIP }\n".replace("WEB_VIP", webVip));
+    .replace(
+      "  loadBalancer:\n",
+      "  loadBalancer:\n    web: { enabled: true, vip: WEB_VIP }\n".replace("WEB_VIP", webVip),
+    );
   spec = writeSpec(dir, yaml);
   const run = await hactl(dir, ["install", "-f", spec, "--yes"]);
   expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
@@ -84,7 +87,9 @@ describe("gateway nodes with their own web VIP", () => {
   it(`the web VIP moves to the other gateway node and web traffic is steady within ${LIMIT_MS / 1000} s when its holder is powered off`, async () => {
     const r = await measureFailover({ target: web, stop: () => stopNode(byName("node-3")), count: STEADY });
     console.log(`gateway failover: web VIP holder node-3 powered off: ${describeFailover(r)}`);
-    expect(await eventually(async () => (await vipHolders(lab.nodes, webVip)).join() === "node-4", 5000, 200)).toBe(true);
+    expect(await eventually(async () => (await vipHolders(lab.nodes, webVip)).join() === "node-4", 5000, 200)).toBe(
+      true,
+    );
     expect(r.steady).toBe(true);
     expect(r.recoveredMs).toBeLessThan(LIMIT_MS);
     expect(await servedBy(webVip)).toBe("node-4");

@@ -77,8 +77,12 @@ export function hactl(dir: string, args: readonly string[], opts: HactlRunOption
  * anything but exactly one document.
  */
 export function reportDocument<T>(run: HactlRun): T {
-  const check = spawnSync("python3", ["-c", "import json,sys; json.load(sys.stdin)"], { input: run.stdout, encoding: "utf8" });
-  if (check.status !== 0) throw new Error(`stdout is not one JSON document (python3: ${check.stderr.trim()}):\n${run.stdout}\n${run.stderr}`);
+  const check = spawnSync("python3", ["-c", "import json,sys; json.load(sys.stdin)"], {
+    input: run.stdout,
+    encoding: "utf8",
+  });
+  if (check.status !== 0)
+    throw new Error(`stdout is not one JSON document (python3: ${check.stderr.trim()}):\n${run.stdout}\n${run.stderr}`);
   return JSON.parse(run.stdout) as T;
 }
 

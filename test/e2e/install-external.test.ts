@@ -29,7 +29,8 @@ describe("hactl install with an external nginx load-balancer host", () => {
     expect((await inNode(lb, ["nginx", "-t", "-c", "/etc/nginx/nginx.conf"])).code).toBe(0);
     expect((await inNode(lb, ["systemctl", "is-active", "nginx"])).code).toBe(0);
     expect(await waitLivez(lb.address, 7443, 20_000)).toBe(true);
-    for (const n of lab.nodes) expect((await inNode(n, ["test", "-e", "/etc/haproxy/haproxy.cfg.hactl-bak"])).code).not.toBe(0);
+    for (const n of lab.nodes)
+      expect((await inNode(n, ["test", "-e", "/etc/haproxy/haproxy.cfg.hactl-bak"])).code).not.toBe(0);
   });
 
   it("changes nothing on a second run", async () => {

@@ -20,7 +20,11 @@ async function vipHolders(nodes: readonly LabNode[], vip: string): Promise<strin
 
 async function nodeState(n: LabNode): Promise<string> {
   const installed = await inNode(n, ["snap", "list", "microk8s"]);
-  const cfg = await inNode(n, ["sh", "-c", "cat /etc/haproxy/haproxy.cfg /etc/keepalived/keepalived.conf /etc/hosts 2>/dev/null | sha256sum"]);
+  const cfg = await inNode(n, [
+    "sh",
+    "-c",
+    "cat /etc/haproxy/haproxy.cfg /etc/keepalived/keepalived.conf /etc/hosts 2>/dev/null | sha256sum",
+  ]);
   return `${installed.code}:${cfg.stdout.trim()}`;
 }
 
@@ -51,7 +55,11 @@ describe("hactl install (MicroK8s, keepalived + haproxy)", () => {
 
   it("stops in preflight, before any change, when a required port is in use", async () => {
     const node2 = lab.nodes[1] as LabNode;
-    await inNode(node2, ["sh", "-c", "setsid python3 -m http.server 25000 --bind 0.0.0.0 >/dev/null 2>&1 < /dev/null &"]);
+    await inNode(node2, [
+      "sh",
+      "-c",
+      "setsid python3 -m http.server 25000 --bind 0.0.0.0 >/dev/null 2>&1 < /dev/null &",
+    ]);
     try {
       await new Promise((r) => setTimeout(r, 800));
       const before = await Promise.all(lab.nodes.map(nodeState));
@@ -67,13 +75,19 @@ describe("hactl install (MicroK8s, keepalived + haproxy)", () => {
 
   it("installs 3 control planes + 1 worker, retrying a join whose token was consumed by a failure", async () => {
     const node3 = lab.nodes[2] as LabNode;
-    await inNode(node3, ["sh", "-c", "mkdir -p /var/lib/hactl-kit/faults && touch /var/lib/hactl-kit/faults/fail-join-after-consume"]);
+    await inNode(node3, [
+      "sh",
+      "-c",
+      "mkdir -p /var/lib/hactl-kit/faults && touch /var/lib/hactl-kit/faults/fail-join-after-consume",
+    ]);
     const run = await hactl(dir, ["install", "-f", spec, "--yes", "--kubeconfig", `${dir}/lab.kubeconfig`], { env });
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.log).toMatch(/\[node-3\] join attempt 1 failed/);
     expect(run.log).toMatch(/\[node-3\] join attempt 2\/3 with a fresh token/);
     // the silent resolvers cost a DNS warning, not a false clock failure
-    expect(run.stdout).toMatch(/warn\s+node-2\s+dns\s+name lookups got no answer within 2 s \(resolver: 10\.77\.0\.253\)/);
+    expect(run.stdout).toMatch(
+      /warn\s+node-2\s+dns\s+name lookups got no answer within 2 s \(resolver: 10\.77\.0\.253\)/,
+    );
     expect(run.stdout).toMatch(/warn\s+node-4\s+dns/);
     expect(run.stdout).not.toMatch(/FAIL\s+\S+\s+clock/);
 

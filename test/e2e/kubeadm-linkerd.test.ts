@@ -30,7 +30,14 @@ const APP = JSON.stringify({
       apiVersion: "apps/v1",
       kind: "Deployment",
       metadata: { name: "web", namespace: "app" },
-      spec: { replicas: 1, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "registry.example/web:1" }] } } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "web" } },
+        template: {
+          metadata: { labels: { app: "web" } },
+          spec: { containers: [{ name: "web", image: "registry.example/web:1" }] },
+        },
+      },
     },
   ],
 });
@@ -52,16 +59,23 @@ async function kube(args: string[]): Promise<{ code: number; stdout: string; std
 async function injectAnnotation(): Promise<string | undefined> {
   const r = await kube(["get", "namespace", "app", "-o", "json"]);
   expect(r.code, r.stderr).toBe(0);
-  return (JSON.parse(r.stdout) as { metadata: { annotations?: Record<string, string> } }).metadata.annotations?.["linkerd.io/inject"];
+  return (JSON.parse(r.stdout) as { metadata: { annotations?: Record<string, string> } }).metadata.annotations?.[
+    "linkerd.io/inject"
+  ];
 }
 
 beforeAll(async () => {
   lab = await labUp({ nodes: 4 });
   dir = workdir("kubeadm-linkerd");
   const cni = writeSpec(dir, LAB_CNI, "cni.yaml");
-  const text = labClusterYaml(lab, { distribution: "kubeadm", controlPlanes: 3, workers: 1 }).replace('    version: "1.29"', `    version: "1.32"\n    cni: { manifest: ${cni} }`);
+  const text = labClusterYaml(lab, { distribution: "kubeadm", controlPlanes: 3, workers: 1 }).replace(
+    '    version: "1.29"',
+    `    version: "1.32"\n    cni: { manifest: ${cni} }`,
+  );
   spec = writeSpec(dir, text);
-  const install = await hactl(dir, ["install", "-f", spec, "--yes", "--kubeconfig", join(dir, "lab.kubeconfig")], { timeoutMs: 900_000 });
+  const install = await hactl(dir, ["install", "-f", spec, "--yes", "--kubeconfig", join(dir, "lab.kubeconfig")], {
+    timeoutMs: 900_000,
+  });
   expect(install.code, outputs(install)).toBe(0);
   const seeded = await inNode(node(1), [...ADMIN_KUBECTL, "apply", "-f", "-"], { input: APP });
   expect(seeded.code, seeded.stderr).toBe(0);
@@ -88,15 +102,21 @@ describe("Linkerd on kubeadm through the workstation's CLI", () => {
     const bin = join(dir, "bin");
     mkdirSync(bin, { recursive: true });
     symlinkSync(CLI, join(bin, "linkerd"));
-    const run = await hactl(dir, ["linkerd", "enable", "-f", spec, "--yes"], { env: operatorEnv(bin), timeoutMs: 300_000 });
+    const run = await hactl(dir, ["linkerd", "enable", "-f", spec, "--yes"], {
+      env: operatorEnv(bin),
+      timeoutMs: 300_000,
+    });
     expect(run.code, outputs(run)).toBe(0);
     expect(run.log).toContain(`Linkerd CLI: ${join(bin, "linkerd")} (Client version: `);
     expect(outputs(run)).toContain("install the Linkerd CRDs");
     expect(outputs(run)).toContain("install the Linkerd control plane");
-    expect((await kube(["get", "configmap", "linkerd-config", "-n", "linkerd", "-o", "name"])).stdout).toBe("configmap/linkerd-config\n");
+    expect((await kube(["get", "configmap", "linkerd-config", "-n", "linkerd", "-o", "name"])).stdout).toBe(
+      "configmap/linkerd-config\n",
+    );
     expect((await kube(["get", "crd", "servers.policy.linkerd.io", "-o", "name"])).code).toBe(0);
     expect(await injectAnnotation()).toBe("enabled");
-    for (const i of [1, 2, 3, 4]) expect((await inNode(node(i), ["sh", "-c", "command -v linkerd || echo absent"])).stdout).toBe("absent\n");
+    for (const i of [1, 2, 3, 4])
+      expect((await inNode(node(i), ["sh", "-c", "command -v linkerd || echo absent"])).stdout).toBe("absent\n");
     expect(readFileSync(spec, "utf8")).toMatch(/linkerd:\n\s+enabled: true/);
 
     const again = await hactl(dir, ["linkerd", "enable", "-f", spec, "--yes"], { env: operatorEnv(bin) });
@@ -108,11 +128,22 @@ describe("Linkerd on kubeadm through the workstation's CLI", () => {
     const own = join(dir, "tools");
     mkdirSync(own, { recursive: true });
     symlinkSync(CLI, join(own, "linkerd"));
-    writeFileSync(spec, readFileSync(spec, "utf8").replace(/linkerd:\n(\s+)enabled: true/, (m, indent: string) => `${m}\n${indent}cli: ${join(own, "linkerd")}`));
+    writeFileSync(
+      spec,
+      readFileSync(spec, "utf8").replace(
+        /linkerd:\n(\s+)enabled: true/,
+        (m, indent: string) => `${m}\n${indent}cli: ${join(own, "linkerd")}`,
+      ),
+    );
     const dry = await hactl(dir, ["linkerd", "disable", "-f", spec, "--dry-run"], { env: operatorEnv() });
     expect(dry.code, outputs(dry)).toBe(0);
-    expect(dry.stdout).toContain(`linkerd uninstall (${join(own, "linkerd")} on this machine) | kubectl delete --ignore-not-found -f - on node-1`);
-    const run = await hactl(dir, ["linkerd", "disable", "-f", spec, "--yes"], { env: operatorEnv(), timeoutMs: 300_000 });
+    expect(dry.stdout).toContain(
+      `linkerd uninstall (${join(own, "linkerd")} on this machine) | kubectl delete --ignore-not-found -f - on node-1`,
+    );
+    const run = await hactl(dir, ["linkerd", "disable", "-f", spec, "--yes"], {
+      env: operatorEnv(),
+      timeoutMs: 300_000,
+    });
     expect(run.code, outputs(run)).toBe(0);
     expect(await injectAnnotation()).toBe("disabled");
     expect((await kube(["get", "configmap", "linkerd-config", "-n", "linkerd", "-o", "name"])).stdout).toBe("");

@@ -20,7 +20,15 @@ let install: HactlRun;
 const node = (i: number): LabNode => lab.nodes[i - 1] as LabNode;
 const HOST_FILES = ["/etc/modules-load.d/k8s.conf", "/etc/containerd/config.toml"];
 const hostFilesBefore = new Set(HOST_FILES.filter((f) => existsSync(f)));
-const ETCDCTL = ["env", "ETCDCTL_API=3", "etcdctl", "--endpoints=https://127.0.0.1:2379", "--cacert=/etc/kubernetes/pki/etcd/ca.crt", "--cert=/etc/kubernetes/pki/etcd/server.crt", "--key=/etc/kubernetes/pki/etcd/server.key"];
+const ETCDCTL = [
+  "env",
+  "ETCDCTL_API=3",
+  "etcdctl",
+  "--endpoints=https://127.0.0.1:2379",
+  "--cacert=/etc/kubernetes/pki/etcd/ca.crt",
+  "--cert=/etc/kubernetes/pki/etcd/server.crt",
+  "--key=/etc/kubernetes/pki/etcd/server.key",
+];
 
 async function members(from: number): Promise<string[]> {
   const r = await inNode(node(from), [...ETCDCTL, "member", "list"]);
@@ -36,13 +44,22 @@ beforeAll(async () => {
   lab = await labUp({ nodes: 6 });
   dir = workdir("kubeadm");
   const cni = writeSpec(dir, LAB_CNI, "cni.yaml");
-  const text = labClusterYaml(lab, { distribution: "kubeadm", controlPlanes: 3, workers: 2 }).replace('    version: "1.29"', `    version: "1.32"\n    cni: { manifest: ${cni} }`);
+  const text = labClusterYaml(lab, { distribution: "kubeadm", controlPlanes: 3, workers: 2 }).replace(
+    '    version: "1.29"',
+    `    version: "1.32"\n    cni: { manifest: ${cni} }`,
+  );
   spec = writeSpec(dir, text);
   for (const n of lab.nodes) {
-    await inNode(n, ["sh", "-c", "mkdir -p /var/lib/hactl-kit/faults && echo HACTL_KIT_CERT_KEY_TTL_SECONDS=10 > /var/lib/hactl-kit/env && echo '{\"join\": 4000}' > /var/lib/hactl-kit/cost.json"]);
+    await inNode(n, [
+      "sh",
+      "-c",
+      "mkdir -p /var/lib/hactl-kit/faults && echo HACTL_KIT_CERT_KEY_TTL_SECONDS=10 > /var/lib/hactl-kit/env && echo '{\"join\": 4000}' > /var/lib/hactl-kit/cost.json",
+    ]);
   }
   await inNode(node(3), ["touch", "/var/lib/hactl-kit/faults/fail-join-after-consume"]);
-  install = await hactl(dir, ["install", "-f", spec, "--yes", "--kubeconfig", join(dir, "lab.kubeconfig")], { timeoutMs: 900_000 });
+  install = await hactl(dir, ["install", "-f", spec, "--yes", "--kubeconfig", join(dir, "lab.kubeconfig")], {
+    timeoutMs: 900_000,
+  });
 }, 1_000_000);
 
 afterAll(async () => {
@@ -55,7 +72,8 @@ describe("kubeadm install", () => {
     expect(install.code, outputs(install)).toBe(0);
     const list = await members(1);
     expect(list).toHaveLength(3);
-    for (const i of [1, 2, 3]) expect(list.some((l) => l.includes(`https://${node(i).address}:2380`) && l.trim().endsWith("false"))).toBe(true);
+    for (const i of [1, 2, 3])
+      expect(list.some((l) => l.includes(`https://${node(i).address}:2380`) && l.trim().endsWith("false"))).toBe(true);
     const nodes = await inNode(node(1), ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "get", "nodes"]);
     for (const i of [1, 2, 3, 4, 5]) expect(nodes.stdout).toMatch(new RegExp(`node-${i}\\s+Ready`));
     expect(await probeLivez(lab.vips[0] as string, 7443)).toBe(true);
@@ -63,7 +81,8 @@ describe("kubeadm install", () => {
   });
 
   it("joins the workers in parallel: their joins overlap in time", async () => {
-    const mtime = async (i: number): Promise<number> => Number((await inNode(node(i), ["stat", "-c", "%Y", "/etc/kubernetes/kubelet.conf"])).stdout.trim());
+    const mtime = async (i: number): Promise<number> =>
+      Number((await inNode(node(i), ["stat", "-c", "%Y", "/etc/kubernetes/kubelet.conf"])).stdout.trim());
     const [a, b] = [await mtime(4), await mtime(5)];
     expect(a).toBeGreaterThan(0);
     expect(Math.abs(a - b)).toBeLessThan(3);
@@ -78,7 +97,11 @@ describe("kubeadm install", () => {
 
   it("shows no bootstrap token or certificate key in any output or log, and leaves no join config behind", async () => {
     const listed = await inNode(node(1), ["kubeadm", "token", "list"]);
-    const tokens = listed.stdout.split("\n").slice(1).map((l) => l.split(/\s+/)[0] ?? "").filter((t) => /^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(t));
+    const tokens = listed.stdout
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(/\s+/)[0] ?? "")
+      .filter((t) => /^[a-z0-9]{6}\.[a-z0-9]{16}$/.test(t));
     expect(tokens.length).toBeGreaterThan(2);
     const text = outputs(install);
     for (const t of tokens) {
@@ -87,7 +110,9 @@ describe("kubeadm install", () => {
     }
     expect(text.replace(/sha256:[0-9a-f]{64}/g, "")).not.toMatch(/[0-9a-f]{64}/);
     for (const i of [1, 2, 3, 4, 5]) {
-      expect((await inNode(node(i), ["sh", "-c", "ls /run/hactl-kubeadm-* 2>/dev/null | wc -l"])).stdout.trim()).toBe("0");
+      expect((await inNode(node(i), ["sh", "-c", "ls /run/hactl-kubeadm-* 2>/dev/null | wc -l"])).stdout.trim()).toBe(
+        "0",
+      );
     }
   });
 
@@ -100,18 +125,31 @@ describe("kubeadm install", () => {
 
 describe("kubeadm day-2", () => {
   it("add-node joins a 4th control plane with a fresh token and certificate key; every LB gets it", async () => {
-    const run = await hactl(dir, ["add-node", "node-6", "--address", node(6).address, "--role", "control-plane", "-f", spec, "--yes"]);
+    const run = await hactl(dir, [
+      "add-node",
+      "node-6",
+      "--address",
+      node(6).address,
+      "--role",
+      "control-plane",
+      "-f",
+      spec,
+      "--yes",
+    ]);
     expect(run.code, outputs(run)).toBe(0);
     expect(outputs(run)).toMatch(/control-plane certificates uploaded again/);
     const list = await members(1);
     expect(list).toHaveLength(4);
     expect(list.some((l) => l.includes(`https://${node(6).address}:2380`) && l.trim().endsWith("false"))).toBe(true);
-    for (const i of [1, 2, 3, 6]) expect((await inNode(node(i), ["cat", "/etc/haproxy/haproxy.cfg"])).stdout).toContain(`${node(6).address}:6443`);
+    for (const i of [1, 2, 3, 6])
+      expect((await inNode(node(i), ["cat", "/etc/haproxy/haproxy.cfg"])).stdout).toContain(`${node(6).address}:6443`);
   });
 
   it("removes a control plane (the spec keeps 3): one etcd member fewer, the LBs drop it, the VIP keeps answering", async () => {
     const holders: string[] = [];
-    for (const i of [1, 2, 3, 6]) if ((await inNode(node(i), ["ip", "-4", "-o", "addr"])).stdout.includes(`${lab.vips[0]}/`)) holders.push(node(i).name);
+    for (const i of [1, 2, 3, 6])
+      if ((await inNode(node(i), ["ip", "-4", "-o", "addr"])).stdout.includes(`${lab.vips[0]}/`))
+        holders.push(node(i).name);
     const victim = ["node-2", "node-3"].find((n) => !holders.includes(n)) as string;
     const victimAddress = lab.nodes.find((n) => n.name === victim)?.address as string;
     const run = await hactl(dir, ["remove-node", victim, "-f", spec, "--yes"]);

@@ -15,7 +15,15 @@ export function livezWith(k: Kubeconfig): Promise<number> {
   const token = k.users[0]?.user.token;
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: server.hostname, port: Number(server.port), path: "/livez", ca, checkServerIdentity: () => undefined, headers: token ? { authorization: `Bearer ${token}` } : {}, timeout: 5000 },
+      {
+        host: server.hostname,
+        port: Number(server.port),
+        path: "/livez",
+        ca,
+        checkServerIdentity: () => undefined,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        timeout: 5000,
+      },
       (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);

@@ -15,7 +15,11 @@ const repo = fileURLToPath(new URL("../..", import.meta.url));
 function hactlOnHostNetwork(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
     const argv = ["-t", "1", "-n", "--", process.execPath, join(repo, "bin", "hactl"), ...args];
-    const child = spawn("nsenter", argv, { cwd, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("nsenter", argv, {
+      cwd,
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

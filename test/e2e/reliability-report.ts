@@ -48,7 +48,11 @@ export class ReliabilityReport {
       "",
       "| # | fault | expected | observed | result |",
       "|---|---|---|---|---|",
-      ...[...this.rows].sort((a, b) => a.id - b.id).map((r) => `| ${r.id} | ${cell(r.fault)} | ${cell(r.expected)} | ${cell(observedText(r))} | ${resultText(r)} |`),
+      ...[...this.rows]
+        .sort((a, b) => a.id - b.id)
+        .map(
+          (r) => `| ${r.id} | ${cell(r.fault)} | ${cell(r.expected)} | ${cell(observedText(r))} | ${resultText(r)} |`,
+        ),
       "",
       "## How the faults are made",
       "",
@@ -80,7 +84,9 @@ export class ReliabilityReport {
 
 function observedText(r: FaultRow): string {
   const facts = r.observed.length > 0 ? r.observed.join("; ") : "(nothing recorded)";
-  return r.outcome === "not run" ? "not run (an earlier case failed or the run was cut short)" : `${facts} (${r.seconds.toFixed(1)} s)`;
+  return r.outcome === "not run"
+    ? "not run (an earlier case failed or the run was cut short)"
+    : `${facts} (${r.seconds.toFixed(1)} s)`;
 }
 
 function resultText(r: FaultRow): string {
@@ -94,7 +100,10 @@ export function cell(text: string): string {
 
 /** A short excerpt of command output for the table: the first line matching `pattern`, else the first line. */
 export function excerpt(text: string, pattern?: RegExp, max = 160): string {
-  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
   const line = (pattern ? lines.find((l) => pattern.test(l)) : undefined) ?? lines[0] ?? "";
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }

@@ -28,7 +28,11 @@ export async function singleFileHactl(): Promise<string> {
       return false;
     }
   })();
-  if (!fresh) await promisify(execFile)(process.execPath, [join(repo, "scripts", "build-single.mjs")], { cwd: repo, timeout: 170_000 });
+  if (!fresh)
+    await promisify(execFile)(process.execPath, [join(repo, "scripts", "build-single.mjs")], {
+      cwd: repo,
+      timeout: 170_000,
+    });
   return built;
 }
 
@@ -47,7 +51,8 @@ export function copyToJumpHost(exe: string, dir: string): string {
  * found there.
  */
 export function withoutNode(exe: string): string[] {
-  const script = 'for n in $(which -a node); do mount --bind /dev/null "$n"; done; if command -v node; then exit 97; fi; exec "$@"';
+  const script =
+    'for n in $(which -a node); do mount --bind /dev/null "$n"; done; if command -v node; then exit 97; fi; exec "$@"';
   return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", exe];
 }
 

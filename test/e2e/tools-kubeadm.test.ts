@@ -18,9 +18,14 @@ beforeAll(async () => {
   lab = await labUp({ nodes: 3 });
   dir = workdir("tools-kubeadm");
   const cni = writeSpec(dir, CNI, "cni.yaml");
-  const text = labClusterYaml(lab, { name: "plant", distribution: "kubeadm", controlPlanes: 3 }).replace('    version: "1.29"', `    version: "1.32"\n    cni: { manifest: ${cni} }`);
+  const text = labClusterYaml(lab, { name: "plant", distribution: "kubeadm", controlPlanes: 3 }).replace(
+    '    version: "1.29"',
+    `    version: "1.32"\n    cni: { manifest: ${cni} }`,
+  );
   spec = writeSpec(dir, text);
-  const run = await hactl(dir, ["install", "-f", spec, "--yes", "--kubeconfig", join(dir, "install.kubeconfig")], { timeoutMs: 900_000 });
+  const run = await hactl(dir, ["install", "-f", spec, "--yes", "--kubeconfig", join(dir, "install.kubeconfig")], {
+    timeoutMs: 900_000,
+  });
   expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
 }, 1_000_000);
 
@@ -39,14 +44,17 @@ describe("tools on a kubeadm cluster", () => {
     expect(k.clusters.map((c) => [c.name, c.cluster.server])).toEqual([["plant", `https://${lab.vips[0]}:7443`]]);
     expect(k.contexts).toEqual([{ name: "plant", context: { cluster: "plant", user: "plant-admin" } }]);
     expect(k.users[0]?.user).toEqual(installed.users[0]?.user);
-    expect(k.clusters[0]?.cluster["certificate-authority-data"]).toBe(installed.clusters[0]?.cluster["certificate-authority-data"]);
+    expect(k.clusters[0]?.cluster["certificate-authority-data"]).toBe(
+      installed.clusters[0]?.cluster["certificate-authority-data"],
+    );
     expect(await livezWith(k)).toBe(200);
   });
 
   it("version -f: kubeadm's version on every node", async () => {
     const run = await hactl(dir, ["version", "-f", spec]);
     expect(run.code, run.stderr).toBe(0);
-    for (const n of ["node-1", "node-2", "node-3"]) expect(run.stdout).toMatch(new RegExp(`${n}\\s+control-plane\\s+kubeadm v1\\.32\\.\\d+`));
+    for (const n of ["node-1", "node-2", "node-3"])
+      expect(run.stdout).toMatch(new RegExp(`${n}\\s+control-plane\\s+kubeadm v1\\.32\\.\\d+`));
     expect(run.stderr).toBe("");
   });
 });

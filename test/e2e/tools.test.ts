@@ -19,7 +19,13 @@ let spec: string;
 beforeAll(async () => {
   lab = await labUp({ nodes: 3 });
   dir = workdir("tools");
-  spec = writeSpec(dir, labClusterYaml(lab, { name: "shop", controlPlanes: 3 }).replace('version: "1.29"', `version: "${DEFAULT_K8S_MINOR}"`));
+  spec = writeSpec(
+    dir,
+    labClusterYaml(lab, { name: "shop", controlPlanes: 3 }).replace(
+      'version: "1.29"',
+      `version: "${DEFAULT_K8S_MINOR}"`,
+    ),
+  );
   const run = await hactl(dir, ["install", "-f", spec, "--yes"]);
   expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
 });
@@ -71,7 +77,11 @@ describe("hactl kubeconfig", () => {
     expect(first.stdout).toContain("kubectl config use-context shop");
     const second = await hactl(dir, ["kubeconfig", "-f", spec, "--merge", "-o", "json"], { env: { HOME: home } });
     expect(second.code, second.stderr).toBe(0);
-    const result = second.stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { type: string; data?: { replaced: string[] } }).find((e) => e.type === "result");
+    const result = second.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string; data?: { replaced: string[] } })
+      .find((e) => e.type === "result");
     expect(result?.data?.replaced).toEqual(["clusters", "users", "contexts"]);
     const file = join(home, ".kube", "config");
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -105,7 +115,10 @@ describe("hactl version -f", () => {
   it("reports every node's MicroK8s version as one JSON document", async () => {
     const run = await hactl(dir, ["version", "-f", spec, "-o", "json"]);
     expect(run.code, run.stderr).toBe(0);
-    const data = reportDocument<{ hactl: string; cluster: { nodes: { name: string; installed: boolean; version: string; channel: string }[] } }>(run);
+    const data = reportDocument<{
+      hactl: string;
+      cluster: { nodes: { name: string; installed: boolean; version: string; channel: string }[] };
+    }>(run);
     const doc = { data };
     expect(doc.data.hactl).toMatch(/^\d+\.\d+\.\d+/);
     expect(doc.data.cluster.nodes.map((n) => [n.name, n.installed, n.channel])).toEqual(
@@ -142,8 +155,26 @@ describe("hactl init with interface discovery through a pseudo-terminal", () => 
     ];
     writeFileSync(join(dir, "wizard-steps.json"), JSON.stringify(steps));
     const snapshots = join(dir, "wizard-screens.json");
-    const env = { ...process.env, HOME: home, XDG_STATE_HOME: join(dir, "state"), SSH_AUTH_SOCK: "", TERM: "xterm-256color" };
-    const args = [driver, join(dir, "wizard-steps.json"), "--snapshots", snapshots, "--", process.execPath, bin, "--accept-new-host-keys", "init", "--out", join(dir, "wizard.yaml")];
+    const env = {
+      ...process.env,
+      HOME: home,
+      XDG_STATE_HOME: join(dir, "state"),
+      SSH_AUTH_SOCK: "",
+      TERM: "xterm-256color",
+    };
+    const args = [
+      driver,
+      join(dir, "wizard-steps.json"),
+      "--snapshots",
+      snapshots,
+      "--",
+      process.execPath,
+      bin,
+      "--accept-new-host-keys",
+      "init",
+      "--out",
+      join(dir, "wizard.yaml"),
+    ];
     const code = await new Promise<number>((resolve) => {
       execFile("python3", args, { env, timeout: 120_000 }, (err, stdout, stderr) => {
         if (err && typeof err.code !== "number") console.error(stdout, stderr);

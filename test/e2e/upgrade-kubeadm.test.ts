@@ -24,7 +24,11 @@ const shown = (run: HactlRun): string => `${run.stdout}\n${run.stderr}`;
 async function nodeVersions(): Promise<Map<string, string>> {
   const r = await inNode("node-1", ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "get", "nodes"]);
   expect(r.code, r.stderr).toBe(0);
-  const rows = r.stdout.trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/));
+  const rows = r.stdout
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/));
   expect(rows.map((w) => w[0])).toEqual(ALL);
   return new Map(rows.map((w) => [w[0] ?? "", `${w[1] ?? ""} ${w[4] ?? ""}`]));
 }
@@ -34,7 +38,13 @@ beforeAll(async () => {
   lab = await labUp({ nodes: 4 });
   dir = workdir("upgrade-kubeadm");
   const cni = writeSpec(dir, LAB_CNI, "cni.yaml");
-  spec = writeSpec(dir, labClusterYaml(lab, { distribution: "kubeadm", controlPlanes: 3, workers: 1 }).replace('    version: "1.29"', `    version: "1.32"\n    cni: { manifest: ${cni} }`));
+  spec = writeSpec(
+    dir,
+    labClusterYaml(lab, { distribution: "kubeadm", controlPlanes: 3, workers: 1 }).replace(
+      '    version: "1.29"',
+      `    version: "1.32"\n    cni: { manifest: ${cni} }`,
+    ),
+  );
   const run = await hactl(dir, ["install", "-f", spec, "--yes"], { timeoutMs: 900_000 });
   expect(run.code, shown(run)).toBe(0);
   installSeconds = (Date.now() - started) / 1000;
@@ -50,15 +60,21 @@ describe("kubeadm upgrade", () => {
     const down = await hactl(dir, ["upgrade", "--to", "1.31", "-f", spec, "--yes"]);
     expect(down.code, shown(down)).toBe(2);
     expect(down.stderr).toContain("refusing to upgrade to 1.31; nothing was changed");
-    expect(down.stderr).toContain("1.31 is lower than 1.32 on node-1, node-2, node-3, node-4: kubeadm does not downgrade a cluster by a minor");
+    expect(down.stderr).toContain(
+      "1.31 is lower than 1.32 on node-1, node-2, node-3, node-4: kubeadm does not downgrade a cluster by a minor",
+    );
     const skip = await inNode("node-1", ["kubeadm", "upgrade", "apply", "v1.34.12", "-y"]);
     expect(skip.code).toBe(1);
-    expect(skip.stderr).toContain('Specified version to upgrade to "v1.34.12" is too high; kubeadm can upgrade only 1 minor version at a time');
+    expect(skip.stderr).toContain(
+      'Specified version to upgrade to "v1.34.12" is too high; kubeadm can upgrade only 1 minor version at a time',
+    );
     const dry = await hactl(dir, ["upgrade", "--to", "1.33", "-f", spec, "--dry-run"]);
     expect(dry.code, shown(dry)).toBe(0);
     expect(dry.stdout).toContain("1.33: control planes one at a time: node-3 → node-2 → node-1");
     expect(dry.stdout).toContain("1.33: workers in batches: [node-4]");
-    expect(dry.stdout).toContain(`Backup: the datastore is backed up before the first change, to ${join(dir, "backups")}/`);
+    expect(dry.stdout).toContain(
+      `Backup: the datastore is backed up before the first change, to ${join(dir, "backups")}/`,
+    );
     expect(dry.stdout).toContain("kubeadm upgrade apply v1.33.x -y");
     expect(dry.stdout).toContain("kubeadm upgrade node");
     for (const [, v] of await nodeVersions()) expect(v).toBe("Ready v1.32.3");
@@ -77,7 +93,12 @@ describe("kubeadm upgrade", () => {
     const versions = await nodeVersions();
     for (const n of ALL) expect(versions.get(n), n).toBe("Ready v1.33.1");
     for (const n of ALL) expect((await inNode(n, ["kubeadm", "version", "-o", "short"])).stdout.trim()).toBe("v1.33.1");
-    for (const n of ALL) expect((await inNode(n, ["apt-mark", "showhold"])).stdout.split("\n").filter(Boolean).sort()).toEqual(["kubeadm", "kubectl", "kubelet"]);
+    for (const n of ALL)
+      expect((await inNode(n, ["apt-mark", "showhold"])).stdout.split("\n").filter(Boolean).sort()).toEqual([
+        "kubeadm",
+        "kubectl",
+        "kubelet",
+      ]);
     const backups = readdirSync(join(dir, "backups")).filter((f) => f.endsWith(".tar.gz"));
     expect(backups).toHaveLength(1);
     expect(run.stdout + run.stderr).toContain(`Backup: ${join(dir, "backups", backups[0] ?? "")}`);
@@ -85,9 +106,14 @@ describe("kubeadm upgrade", () => {
     // The VIP moves away from node-1 when it is taken out and back when its priority returns: a
     // connection open at such a moment may be reset; nothing else may fail.
     const resets = traffic.errors.filter((e) => e.includes("ECONNRESET") || e.includes("socket hang up"));
-    expect(traffic.errors.filter((e) => !resets.includes(e)), traffic.errors.join("\n")).toEqual([]);
+    expect(
+      traffic.errors.filter((e) => !resets.includes(e)),
+      traffic.errors.join("\n"),
+    ).toEqual([]);
     expect(resets.length).toBeLessThanOrEqual(2);
-    console.log(`kubeadm upgrade figures: 1.32 → 1.33 of 3 control planes + 1 worker in ${seconds.toFixed(1)} s; ${traffic.ok + traffic.failed} requests through the VIP, ${traffic.failed} failed (${resets.length} reset at a VIP move); install took ${installSeconds.toFixed(1)} s (npm test -- test/e2e/upgrade-kubeadm.test.ts)`);
+    console.log(
+      `kubeadm upgrade figures: 1.32 → 1.33 of 3 control planes + 1 worker in ${seconds.toFixed(1)} s; ${traffic.ok + traffic.failed} requests through the VIP, ${traffic.failed} failed (${resets.length} reset at a VIP move); install took ${installSeconds.toFixed(1)} s (npm test -- test/e2e/upgrade-kubeadm.test.ts)`,
+    );
 
     const again = await hactl(dir, ["upgrade", "-f", spec, "--yes"]);
     expect(again.code, shown(again)).toBe(0);

@@ -25,20 +25,42 @@ const workerKubectl = (i: number): ReturnType<typeof inNode> =>
 
 /** Providers in the format MicroK8s' join writes (what a worker had before hactl, or after a hand edit). */
 const providerFor = (servers: string[]): string =>
-  ["tcp:", "  routers:", "    Router-1:", "      rule: HostSNI(`*`)", "      service: kube-apiserver", "      tls:", "        passthrough: true",
-    "  services:", "    kube-apiserver:", "      loadBalancer:", "        servers:", ...servers.map((s) => `        - address: ${s}`), ""].join("\n");
+  [
+    "tcp:",
+    "  routers:",
+    "    Router-1:",
+    "      rule: HostSNI(`*`)",
+    "      service: kube-apiserver",
+    "      tls:",
+    "        passthrough: true",
+    "  services:",
+    "    kube-apiserver:",
+    "      loadBalancer:",
+    "        servers:",
+    ...servers.map((s) => `        - address: ${s}`),
+    "",
+  ].join("\n");
 
 async function setProvider(i: number, servers: string[]): Promise<void> {
-  const r = await inNode(node(i), ["sh", "-c", `cat > ${PROVIDER} && systemctl restart ${PROXY}`], { input: providerFor(servers) });
+  const r = await inNode(node(i), ["sh", "-c", `cat > ${PROVIDER} && systemctl restart ${PROXY}`], {
+    input: providerFor(servers),
+  });
   expect(r.code, out(r)).toBe(0);
 }
 
 function ssh(i: number, extra: string[] = []): Promise<number> {
-  return new Promise((resolve) => execFile("ssh", ["-o", "PasswordAuthentication=no", ...extra, ...sshArgs(node(i)), "true"], (err) => resolve(err ? 1 : 0)));
+  return new Promise((resolve) =>
+    execFile("ssh", ["-o", "PasswordAuthentication=no", ...extra, ...sshArgs(node(i)), "true"], (err) =>
+      resolve(err ? 1 : 0),
+    ),
+  );
 }
 
 beforeAll(async () => {
-  lab = await labUp({ nodes: 5, profiles: [PROFILES.plain, PROFILES.plain, PROFILES.plain, PROFILES.plain, PROFILES.passwordOnly] });
+  lab = await labUp({
+    nodes: 5,
+    profiles: [PROFILES.plain, PROFILES.plain, PROFILES.plain, PROFILES.plain, PROFILES.passwordOnly],
+  });
   dir = workdir("workers-vip");
   spec = writeSpec(dir, labClusterYaml(lab, { controlPlanes: 3, workers: 1 }));
   endpoint = `${lab.vips[0]}:7443`;
@@ -57,7 +79,9 @@ describe("MicroK8s workers through the VIP", () => {
     const args = (await inNode(node(4), ["cat", PROXY_ARGS])).stdout;
     expect(args.match(/--refresh-interval.*/g)).toEqual(["--refresh-interval 0s"]);
     expect(args).toContain("--kubeconfig ${SNAP_DATA}/credentials/kubelet.config");
-    expect((await inNode(node(4), ["cat", `${PROVIDER}.hactl-bak`])).stdout).toBe(providerFor([`${node(1).address}:16443`]));
+    expect((await inNode(node(4), ["cat", `${PROVIDER}.hactl-bak`])).stdout).toBe(
+      providerFor([`${node(1).address}:16443`]),
+    );
     expect((await inNode(node(4), ["systemctl", "is-active", PROXY])).code).toBe(0);
     expect((await workerKubectl(4)).stdout).toMatch(/node-4\s+Ready/);
   });
@@ -66,7 +90,9 @@ describe("MicroK8s workers through the VIP", () => {
     await setProvider(4, [`${node(2).address}:16443`]);
     const status = await hactl(dir, ["status", "-f", spec]);
     expect(status.code, out(status)).toBe(6);
-    expect(status.stdout).toContain(`node-4: its API proxy sends to ${node(2).address}:16443, refresh interval 0s, not only to ${endpoint}`);
+    expect(status.stdout).toContain(
+      `node-4: its API proxy sends to ${node(2).address}:16443, refresh interval 0s, not only to ${endpoint}`,
+    );
   });
 });
 
@@ -96,7 +122,9 @@ describe("a password-only server added with add-node", () => {
     expect(again.code, out(again)).toBe(0);
     expect(again.stdout).toMatch(/node-5.*already in ~root\/\.ssh\/authorized_keys/);
     expect(again.stdout).toContain("Nothing to do: the cluster already matches cluster.yaml.");
-    expect((await inNode(node(5), ["grep", "-c", "ssh-ed25519", "/root/.ssh/authorized_keys"])).stdout.trim()).toBe("1");
+    expect((await inNode(node(5), ["grep", "-c", "ssh-ed25519", "/root/.ssh/authorized_keys"])).stdout.trim()).toBe(
+      "1",
+    );
   });
 });
 

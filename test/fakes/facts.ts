@@ -16,7 +16,10 @@ export function healthyFacts(spec: ClusterSpec, name: string, over: Partial<Node
     diskGiB: 40,
     clockSkewMs: 120,
     clockErrorMs: 2,
-    interfaces: new Map([["lo", ["127.0.0.1"]], ["eth0", [self.address]]]),
+    interfaces: new Map([
+      ["lo", ["127.0.0.1"]],
+      ["eth0", [self.address]],
+    ]),
     listening: new Set([22]),
     resolves: new Map(machines.map((m) => [m.name, m.address])),
     lookupTimeouts: [],

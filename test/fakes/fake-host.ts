@@ -8,12 +8,10 @@ import type { ExecOptions, RemoteHost, WriteFileOptions, WriteFileResult } from 
  */
 
 /** equal: the whole argv; prefix: the first elements; regex: tested against the argv joined by spaces. */
-export type ArgvMatcher =
-  | { equal: readonly string[] }
-  | { prefix: readonly string[] }
-  | { regex: RegExp };
+export type ArgvMatcher = { equal: readonly string[] } | { prefix: readonly string[] } | { regex: RegExp };
 
-export type Reply = Partial<ExecResult> | ((command: Command, host: FakeHost) => Partial<ExecResult> | Promise<Partial<ExecResult>>);
+export type Reply =
+  Partial<ExecResult> | ((command: Command, host: FakeHost) => Partial<ExecResult> | Promise<Partial<ExecResult>>);
 
 interface Rule {
   matcher: ArgvMatcher;
@@ -93,7 +91,12 @@ export class FakeHost implements RemoteHost {
 
   async exec(command: Command, opts?: ExecOptions): Promise<ExecResult> {
     if (this.closed) throw new HactlError("SSH_DISCONNECTED", `${this.name}: connection closed`, { node: this.name });
-    this.commands.push({ argv: command.argv, sudo: command.sudo ?? false, stdin: command.stdin, at: Date.now() - this.started });
+    this.commands.push({
+      argv: command.argv,
+      sudo: command.sudo ?? false,
+      stdin: command.stdin,
+      at: Date.now() - this.started,
+    });
     const removes = command.argv[0] === "rm" && command.argv[1] === "-f";
     if (removes) for (const p of command.argv.slice(2)) this.files.delete(p);
     const reply = this.replyFor(command.argv) ?? (removes ? { code: 0 } : this.fallback);
@@ -136,8 +139,12 @@ export class FakeHost implements RemoteHost {
   /** Bytes seeded with withBinary, else the text file's content. */
   async download(path: string): Promise<Buffer> {
     this.reads.push(path);
-    const data = this.binaries.get(path) ?? (this.files.has(path) ? Buffer.from(this.files.get(path) as string) : undefined);
-    if (!data) throw new HactlError("COMMAND_FAILED", `could not download ${path} from ${this.name}: No such file`, { node: this.name });
+    const data =
+      this.binaries.get(path) ?? (this.files.has(path) ? Buffer.from(this.files.get(path) as string) : undefined);
+    if (!data)
+      throw new HactlError("COMMAND_FAILED", `could not download ${path} from ${this.name}: No such file`, {
+        node: this.name,
+      });
     return data;
   }
 

@@ -9,14 +9,30 @@ export interface DatastoreMember {
 }
 
 /** `microk8s status --format yaml` of a running node (Python prints booleans as True/False). */
-export function statusYaml(opts: { members?: DatastoreMember[]; addons?: Record<string, "enabled" | "disabled"> } = {}): string {
+export function statusYaml(
+  opts: { members?: DatastoreMember[]; addons?: Record<string, "enabled" | "disabled"> } = {},
+): string {
   const members = opts.members ?? [{ ip: "127.0.0.1", role: "voter" }];
   const voters = members.filter((m) => m.role === "voter").length;
-  const lines = ["microk8s:", "  running: True", "high-availability:", `  enabled: ${voters > 2 ? "True" : "False"}`, "  nodes:"];
+  const lines = [
+    "microk8s:",
+    "  running: True",
+    "high-availability:",
+    `  enabled: ${voters > 2 ? "True" : "False"}`,
+    "  nodes:",
+  ];
   for (const m of members) lines.push(`    - address: ${m.ip}:19001`, `      role: ${m.role}`);
   lines.push("addons:");
-  for (const [name, status] of Object.entries(opts.addons ?? { dns: "enabled", "ha-cluster": "enabled", "metrics-server": "disabled" })) {
-    lines.push(`  - name: ${name}`, "    repository: core", `    description: ${name} addon`, "    version: 1.0.0", `    status: ${status}`);
+  for (const [name, status] of Object.entries(
+    opts.addons ?? { dns: "enabled", "ha-cluster": "enabled", "metrics-server": "disabled" },
+  )) {
+    lines.push(
+      `  - name: ${name}`,
+      "    repository: core",
+      `    description: ${name} addon`,
+      "    version: 1.0.0",
+      `    status: ${status}`,
+    );
   }
   return `${lines.join("\n")}\n`;
 }
@@ -35,7 +51,8 @@ export const STATUS_NOT_RUNNING = [
 ].join("\n");
 
 /** What `microk8s status` prints on a node that joined with --worker (exit 0). */
-export const STATUS_WORKER = "This MicroK8s deployment is acting as a node in a cluster.\nPlease use the control plane node.\n";
+export const STATUS_WORKER =
+  "This MicroK8s deployment is acting as a node in a cluster.\nPlease use the control plane node.\n";
 
 export interface NodeDescription {
   name: string;
@@ -65,20 +82,28 @@ export function nodesJson(nodes: NodeDescription[]): string {
     },
     spec: {
       podCIDR: "10.1.0.0/24",
-      ...(n.unschedulable ? { unschedulable: true, taints: [{ key: "node.kubernetes.io/unschedulable", effect: "NoSchedule" }] } : {}),
+      ...(n.unschedulable
+        ? { unschedulable: true, taints: [{ key: "node.kubernetes.io/unschedulable", effect: "NoSchedule" }] }
+        : {}),
     },
     status: {
-      addresses: [
-        ...(n.ip ? [{ type: "InternalIP", address: n.ip }] : []),
-        { type: "Hostname", address: n.name },
-      ],
+      addresses: [...(n.ip ? [{ type: "InternalIP", address: n.ip }] : []), { type: "Hostname", address: n.name }],
       conditions: [
-        { type: "MemoryPressure", status: n.ready === "Unknown" ? "Unknown" : "False", reason: "KubeletHasSufficientMemory" },
-        { type: "DiskPressure", status: n.ready === "Unknown" ? "Unknown" : "False", reason: "KubeletHasNoDiskPressure" },
+        {
+          type: "MemoryPressure",
+          status: n.ready === "Unknown" ? "Unknown" : "False",
+          reason: "KubeletHasSufficientMemory",
+        },
+        {
+          type: "DiskPressure",
+          status: n.ready === "Unknown" ? "Unknown" : "False",
+          reason: "KubeletHasNoDiskPressure",
+        },
         {
           type: "Ready",
           status: n.ready ?? "True",
-          reason: n.ready === "False" ? "KubeletNotReady" : n.ready === "Unknown" ? "NodeStatusUnknown" : "KubeletReady",
+          reason:
+            n.ready === "False" ? "KubeletNotReady" : n.ready === "Unknown" ? "NodeStatusUnknown" : "KubeletReady",
           message: n.ready === "Unknown" ? "Kubelet stopped posting node status." : "kubelet is posting ready status",
         },
       ],

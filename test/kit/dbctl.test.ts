@@ -35,8 +35,13 @@ describe("node kit: microk8s dbctl", () => {
   it("restores every key of the backup and deletes none", async () => {
     const before = await deployments();
     expect(before).not.toBe("");
-    await sshOk("node-1", "for d in $(microk8s kubectl get deployments -n app -o name); do microk8s kubectl delete $d -n app; done");
-    await sshOk("node-1", "microk8s kubectl apply -f -", { input: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: later, namespace: app}\nspec: {replicas: 1}\n" });
+    await sshOk(
+      "node-1",
+      "for d in $(microk8s kubectl get deployments -n app -o name); do microk8s kubectl delete $d -n app; done",
+    );
+    await sshOk("node-1", "microk8s kubectl apply -f -", {
+      input: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: later, namespace: app}\nspec: {replicas: 1}\n",
+    });
     const run = await ssh("node-1", "cd /tmp/b && microk8s dbctl restore snap1.tar.gz");
     expect(run.code).toBe(0);
     expect(run.stdout).toBe("Restoring from snap1.tar.gz\n");
@@ -47,8 +52,14 @@ describe("node kit: microk8s dbctl", () => {
   });
 
   it("restores nothing from a renamed file (its directory is not found)", async () => {
-    await sshOk("node-1", "for d in $(microk8s kubectl get deployments -n app -o name); do microk8s kubectl delete $d -n app; done");
-    const run = await ssh("node-1", "cd /tmp/b && cp snap1.tar.gz renamed.tar.gz && microk8s dbctl restore renamed.tar.gz");
+    await sshOk(
+      "node-1",
+      "for d in $(microk8s kubectl get deployments -n app -o name); do microk8s kubectl delete $d -n app; done",
+    );
+    const run = await ssh(
+      "node-1",
+      "cd /tmp/b && cp snap1.tar.gz renamed.tar.gz && microk8s dbctl restore renamed.tar.gz",
+    );
     expect(run.code).toBe(0);
     expect(run.stderr).toMatch(/msg="Completed database restore" entries=0/);
     expect(await deployments()).toBe("");
@@ -57,7 +68,9 @@ describe("node kit: microk8s dbctl", () => {
   it("refuses on a worker and when the API server is not running", async () => {
     const worker = await ssh("node-2", "microk8s dbctl backup");
     expect(worker.code).toBe(1);
-    expect(worker.stdout).toBe("This MicroK8s deployment is acting as a node in a cluster.\nPlease use the master node.\n");
+    expect(worker.stdout).toBe(
+      "This MicroK8s deployment is acting as a node in a cluster.\nPlease use the master node.\n",
+    );
     await sshOk("node-1", "microk8s stop");
     const stopped = await ssh("node-1", "microk8s dbctl backup");
     expect(stopped.code).toBe(10);

@@ -14,16 +14,25 @@ export interface Run {
 export function ssh(node: string, command: string, opts: { input?: string; timeoutMs?: number } = {}): Promise<Run> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = execFile("ssh", [...sshArgs(node), command], { timeout: opts.timeoutMs ?? 90_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : 255) : 0;
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
-    });
+    const child = execFile(
+      "ssh",
+      [...sshArgs(node), command],
+      { timeout: opts.timeoutMs ?? 90_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : 255) : 0;
+        resolve({ code, stdout, stderr, ms: Date.now() - started });
+      },
+    );
     child.stdin?.end(opts.input ?? "");
   });
 }
 
 /** Like ssh, but the command must succeed. */
-export async function sshOk(node: string, command: string, opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+export async function sshOk(
+  node: string,
+  command: string,
+  opts: { input?: string; timeoutMs?: number } = {},
+): Promise<string> {
   const r = await ssh(node, command, opts);
   if (r.code !== 0) throw new Error(`[${node}] ${command} -> exit ${r.code}\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
@@ -53,7 +62,8 @@ export async function eventually(fn: () => Promise<boolean>, ms: number, stepMs 
 
 /** The application tests seed: namespace `app` with Deployments main, worker, web. */
 export const APP_MANIFEST = ["main", "worker", "web"]
-  .map((name) => `---
+  .map(
+    (name) => `---
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -70,6 +80,7 @@ spec:
       containers:
       - name: ${name}
         image: registry.example/${name}:1.0
-`)
+`,
+  )
   .join("")
   .replace(/^/, "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: app\n");

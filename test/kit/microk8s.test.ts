@@ -24,7 +24,9 @@ describe("node kit: MicroK8s", () => {
   it("installs with snap on every node, idempotently, and serves the API and web ports", async () => {
     const before = await ssh("node-1", "command -v microk8s");
     expect(before.code).not.toBe(0);
-    const installs = await Promise.all(NODES.map((n) => ssh(n, "snap install microk8s --classic --channel=1.29/stable")));
+    const installs = await Promise.all(
+      NODES.map((n) => ssh(n, "snap install microk8s --classic --channel=1.29/stable")),
+    );
     for (const r of installs) {
       expect(r.code).toBe(0);
       expect(r.stdout.trim()).toBe("microk8s (1.29/stable) v1.29.15 from Canonical✓ installed");
@@ -76,7 +78,9 @@ describe("node kit: MicroK8s", () => {
     const applied = await sshOk("node-1", "microk8s kubectl apply -f -", { input: APP_MANIFEST });
     expect(applied).toContain("namespace/app created");
     expect(applied).toContain("deployment.apps/web created");
-    expect(await sshOk("node-2", "microk8s kubectl scale deployment/web --replicas=3 -n app")).toBe("deployment.apps/web scaled\n");
+    expect(await sshOk("node-2", "microk8s kubectl scale deployment/web --replicas=3 -n app")).toBe(
+      "deployment.apps/web scaled\n",
+    );
     const rolled = await sshOk("node-3", "microk8s kubectl rollout status deployment/web -n app --timeout=30s");
     expect(rolled).toContain('deployment "web" successfully rolled out');
     const dep = JSON.parse(await sshOk("node-1", "microk8s kubectl get deploy web -n app -o json"));
@@ -103,10 +107,20 @@ describe("node kit: MicroK8s", () => {
     expect(await sshOk("node-3", "microk8s status")).toContain("datastore master nodes: 127.0.0.1:19001");
     // the promoted standby holds a real etcd member: the cluster survives node-2 stopping
     await stopNode("node-2");
-    expect(await eventually(async () => (await ssh("node-1", "microk8s kubectl get nodes")).stdout.includes("node-2   NotReady"), 20_000)).toBe(true);
+    expect(
+      await eventually(
+        async () => (await ssh("node-1", "microk8s kubectl get nodes")).stdout.includes("node-2   NotReady"),
+        20_000,
+      ),
+    ).toBe(true);
     expect((await ssh("node-1", "microk8s kubectl scale deployment/main --replicas=2 -n app")).code).toBe(0);
     await startNode("node-2");
-    expect(await eventually(async () => (await ssh("node-1", "microk8s kubectl get nodes")).stdout.includes("node-2   Ready"), 30_000)).toBe(true);
+    expect(
+      await eventually(
+        async () => (await ssh("node-1", "microk8s kubectl get nodes")).stdout.includes("node-2   Ready"),
+        30_000,
+      ),
+    ).toBe(true);
   });
 
   it("fails kubectl scale when 2 of 3 voters are stopped, and recovers when they return", async () => {
@@ -121,6 +135,12 @@ describe("node kit: MicroK8s", () => {
     expect(status.code).toBe(1);
     expect(status.stdout).toContain("microk8s is not running. Use microk8s inspect for a deeper inspection.");
     await Promise.all([startNode("node-2"), startNode("node-4")]);
-    expect(await eventually(async () => (await ssh("node-1", "microk8s kubectl scale deployment/web --replicas=2 -n app")).code === 0, 40_000, 1000)).toBe(true);
+    expect(
+      await eventually(
+        async () => (await ssh("node-1", "microk8s kubectl scale deployment/web --replicas=2 -n app")).code === 0,
+        40_000,
+        1000,
+      ),
+    ).toBe(true);
   });
 });

@@ -48,7 +48,8 @@ function count(value, what) {
 /** @param {import("./lab.mjs").Lab} lab */
 function describe(lab) {
   const lines = ["", "hosts:"];
-  for (const h of [...lab.nodes, ...lab.lbHosts]) lines.push(`  ${h.name.padEnd(8)} ${h.address.padEnd(12)} ns ${h.ns}`);
+  for (const h of [...lab.nodes, ...lab.lbHosts])
+    lines.push(`  ${h.name.padEnd(8)} ${h.address.padEnd(12)} ns ${h.ns}`);
   lines.push(
     "",
     `workstation: namespace ${lab.workstation.ns}, address ${lab.workstation.address}`,
@@ -69,7 +70,9 @@ function describe(lab) {
     '    distribution: { type: microk8s, version: "1.29" }',
     `    ssh: { user: root, port: 22, identityFile: ${lab.sshKey}, knownHostsFile: ${lab.knownHosts} }`,
     "    nodes:",
-    ...lab.nodes.map((n, i) => `      - { name: ${n.name}, address: ${n.address}, role: ${i < 3 ? "control-plane" : "worker"} }`),
+    ...lab.nodes.map(
+      (n, i) => `      - { name: ${n.name}, address: ${n.address}, role: ${i < 3 ? "control-plane" : "worker"} }`,
+    ),
     ...(lab.lbHosts.length
       ? [
           `    loadBalancer:`,
@@ -95,7 +98,9 @@ async function main(argv) {
       const nodes = rest[0] === undefined ? 3 : count(rest[0], "N");
       const started = Date.now();
       const lab = await labUp({ nodes, lbHosts: lb === undefined ? 0 : count(lb, "--lb") });
-      console.log(`lab up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${lab.nodes.length} nodes, ${lab.lbHosts.length} load-balancer hosts`);
+      console.log(
+        `lab up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${lab.nodes.length} nodes, ${lab.lbHosts.length} load-balancer hosts`,
+      );
       console.log(describe(lab));
       return 0;
     }
@@ -107,7 +112,11 @@ async function main(argv) {
       const lab = readLab();
       const namespaces = await labNamespaces();
       if (!lab) {
-        console.log(namespaces.length ? `no lab.json, but namespaces remain: ${namespaces.join(" ")} (npm run lab -- down)` : "no lab is up");
+        console.log(
+          namespaces.length
+            ? `no lab.json, but namespaces remain: ${namespaces.join(" ")} (npm run lab -- down)`
+            : "no lab is up",
+        );
         return 0;
       }
       for (const h of [...lab.nodes, ...lab.lbHosts]) {
@@ -121,7 +130,14 @@ async function main(argv) {
       const [name, ...cmd] = rest;
       if (!name) throw new Error("ssh needs a host name");
       const tty = cmd.length === 0 && process.stdin.isTTY ? ["-t"] : [];
-      const args = [`--net=/run/netns/${WORKSTATION_NS}`, "--", "ssh", ...tty, ...sshArgs(name, { user: user ?? "root" }), ...cmd];
+      const args = [
+        `--net=/run/netns/${WORKSTATION_NS}`,
+        "--",
+        "ssh",
+        ...tty,
+        ...sshArgs(name, { user: user ?? "root" }),
+        ...cmd,
+      ];
       return new Promise((resolve, reject) => {
         const child = spawn("nsenter", args, { stdio: "inherit" });
         child.on("error", reject);

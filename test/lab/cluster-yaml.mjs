@@ -29,7 +29,10 @@ export function labClusterYaml(lab, opts = {}) {
     `    knownHostsFile: ${lab.knownHosts}`,
     "    useAgent: false",
     "  nodes:",
-    ...nodes.map((n, i) => `    - { name: ${n.name}, address: ${n.address}, role: ${i < cps ? "control-plane" : "worker"}${nodeSsh(lab, n)} }`),
+    ...nodes.map(
+      (n, i) =>
+        `    - { name: ${n.name}, address: ${n.address}, role: ${i < cps ? "control-plane" : "worker"}${nodeSsh(lab, n)} }`,
+    ),
     "  loadBalancer:",
     `    mode: ${mode}`,
   ];

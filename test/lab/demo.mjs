@@ -29,7 +29,14 @@ async function main() {
     return 2;
   }
   if (!process.env.HACTL_LAB_LOCKED) {
-    return run("flock", ["/run/hactl-lab.lock", "env", "HACTL_LAB_LOCKED=1", process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2)]);
+    return run("flock", [
+      "/run/hactl-lab.lock",
+      "env",
+      "HACTL_LAB_LOCKED=1",
+      process.execPath,
+      fileURLToPath(import.meta.url),
+      ...process.argv.slice(2),
+    ]);
   }
   await ensureRequirements({ log: (line) => console.error(line) });
   if ((await run("npm", ["run", "--silent", "build"])) !== 0) return 1;
@@ -45,7 +52,8 @@ async function main() {
   console.log(`\n### cluster.yaml (${file})\n`);
   console.log(labClusterYaml(lab, { name: "demo", web: true }));
   console.log("### hactl install -f cluster.yaml --yes\n");
-  const hactl = (/** @type {string[]} */ ...args) => run("ip", ["netns", "exec", WORKSTATION_NS, process.execPath, join(repo, "bin", "hactl"), ...args]);
+  const hactl = (/** @type {string[]} */ ...args) =>
+    run("ip", ["netns", "exec", WORKSTATION_NS, process.execPath, join(repo, "bin", "hactl"), ...args]);
   const code = await hactl("install", "-f", file, "--yes", "--kubeconfig", join(dir, "demo.kubeconfig"));
   if (code === 0) {
     console.log("\n### hactl status\n");

@@ -41,9 +41,15 @@ export interface FailoverResult {
 /** One request on a fresh connection: ok when it answers 200 within timeoutMs. */
 export function probeOnce(target: Target, timeoutMs: number): Promise<Probe>;
 /** Probe until `count` requests in a row succeed (true) or `withinMs` passes (false). */
-export function waitSteady(target: Target, opts?: { count?: number; withinMs?: number; timeoutMs?: number; gapMs?: number }): Promise<boolean>;
+export function waitSteady(
+  target: Target,
+  opts?: { count?: number; withinMs?: number; timeoutMs?: number; gapMs?: number },
+): Promise<boolean>;
 /** When the first request of the first run of `count` successes in a row was answered, in ms after the stop (0 when it is the first request). */
-export function steadyPoint(probes: readonly TimedProbe[], count: number): { steady: boolean; recoveredMs: number | undefined; firstSteadyIndex: number | undefined };
+export function steadyPoint(
+  probes: readonly TimedProbe[],
+  count: number,
+): { steady: boolean; recoveredMs: number | undefined; firstSteadyIndex: number | undefined };
 /** Checks the target is steady, runs `stop` and probes from that instant until `count` successes in a row. */
 export function measureFailover(opts: {
   target: Target;

@@ -134,7 +134,13 @@ export async function measureFailover({ target, stop, count = 20, timeoutMs = 20
   for (;;) {
     const at = performance.now() - t0;
     const r = await probeOnce(target, timeoutMs);
-    probes.push({ at, ms: r.ms, ok: r.ok, ...(r.status !== undefined ? { status: r.status } : {}), ...(r.error ? { error: r.error } : {}) });
+    probes.push({
+      at,
+      ms: r.ms,
+      ok: r.ok,
+      ...(r.status !== undefined ? { status: r.status } : {}),
+      ...(r.error ? { error: r.error } : {}),
+    });
     run = r.ok ? run + 1 : 0;
     if ((run >= count && stopDone) || stopError !== undefined) break;
     if (performance.now() - t0 > limitMs) break;
@@ -177,7 +183,8 @@ export async function vipHolders(nodes, vip) {
 }
 
 /** "3.2 s" */
-export const seconds = (/** @type {number | undefined} */ ms) => (ms === undefined ? "not steady" : `${(ms / 1000).toFixed(1)} s`);
+export const seconds = (/** @type {number | undefined} */ ms) =>
+  ms === undefined ? "not steady" : `${(ms / 1000).toFixed(1)} s`;
 
 /**
  * One line for a report: "API steady again after 3.2 s (5 of 180 requests failed, between 0.1 s and 3.1 s; slowest
@@ -185,8 +192,9 @@ export const seconds = (/** @type {number | undefined} */ ms) => (ms === undefin
  * @param {FailoverResult} r
  */
 export function describeFailover(r) {
-  const failed = r.failed === 0
-    ? "no request failed"
-    : `${r.failed} of ${r.probes} requests failed, between ${seconds(r.firstFailureMs)} and ${seconds(r.lastFailureMs)}: ${r.errors.join("; ")}`;
+  const failed =
+    r.failed === 0
+      ? "no request failed"
+      : `${r.failed} of ${r.probes} requests failed, between ${seconds(r.firstFailureMs)} and ${seconds(r.lastFailureMs)}: ${r.errors.join("; ")}`;
   return `steady again after ${seconds(r.recoveredMs)} (${failed}; slowest request after that ${(r.slowestOkMs / 1000).toFixed(2)} s)`;
 }

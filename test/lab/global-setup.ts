@@ -5,7 +5,9 @@ import { insideWorkstation, labDown, WORKSTATION_NS } from "./lab.mjs";
 
 export function setup(): () => Promise<void> {
   if (process.getuid?.() !== 0) {
-    throw new Error("The lab tests need root. Run them with `npm test` as root (non-root `npm test` runs the unit tests only).");
+    throw new Error(
+      "The lab tests need root. Run them with `npm test` as root (non-root `npm test` runs the unit tests only).",
+    );
   }
   if (!insideWorkstation()) {
     throw new Error(

@@ -15,7 +15,8 @@ const yamlDir = dirname(createRequire(join(repo, "test/kit/lib/util.mjs")).resol
 
 /** A copy of the lab and the kit (and the kit's npm dependency) at `root`, like a fresh checkout there. */
 function copyCheckout(root: string): void {
-  for (const part of ["test/lab", "test/kit"]) cpSync(join(repo, part), join(root, part), { recursive: true, dereference: true });
+  for (const part of ["test/lab", "test/kit"])
+    cpSync(join(repo, part), join(root, part), { recursive: true, dereference: true });
   mkdirSync(join(root, "node_modules"), { recursive: true });
   cpSync(yamlDir, join(root, "node_modules/yaml"), { recursive: true, dereference: true });
 }
@@ -33,9 +34,14 @@ function labUpFrom(root: string): Promise<{ code: number; stdout: string; stderr
       process.exitCode = 1;
     }`;
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--input-type=module", "-e", script], { cwd: "/", timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ["--input-type=module", "-e", script],
+      { cwd: "/", timeout: 120_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 

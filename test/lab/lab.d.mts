@@ -75,7 +75,10 @@ export const KIT_DIR: string;
 /** The address of the lab's DNS server that never answers. */
 export const SILENT_RESOLVER: string;
 /** The kinds of machine the lab offers, by name. */
-export const PROFILES: Record<"plain" | "silentResolver" | "unresolvedName" | "ens18" | "secondAddress" | "sshPort" | "opsSudo" | "passwordOnly", HostProfile>;
+export const PROFILES: Record<
+  "plain" | "silentResolver" | "unresolvedName" | "ens18" | "secondAddress" | "sshPort" | "opsSudo" | "passwordOnly",
+  HostProfile
+>;
 /** The mix workflow tests run over, node by node (cycled). */
 export const MIXED_PROFILES: HostProfile[];
 /** Copy the node kit to KIT_DIR (labUp does it). */

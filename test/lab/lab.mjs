@@ -97,8 +97,17 @@ const REQUIREMENTS = [
 ];
 /** What `apt-get install` gets when something is missing (the full set, so CI and a fresh machine match). */
 export const LAB_PACKAGES = [
-  "openssh-server", "sudo", "keepalived", "haproxy", "nginx-light", "libnginx-mod-stream",
-  "etcd-server", "etcd-client", "iproute2", "procps", "psmisc",
+  "openssh-server",
+  "sudo",
+  "keepalived",
+  "haproxy",
+  "nginx-light",
+  "libnginx-mod-stream",
+  "etcd-server",
+  "etcd-client",
+  "iproute2",
+  "procps",
+  "psmisc",
 ];
 /** Daemons the packages may start on the host; none of them may keep running there. */
 const HOST_DAEMONS = ["sshd", "keepalived", "haproxy", "nginx", "etcd"];
@@ -279,7 +288,11 @@ function ancestors() {
   while (pid > 1 && !chain.has(pid)) {
     chain.add(pid);
     try {
-      pid = Number(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ")[1]);
+      pid = Number(
+        readFileSync(`/proc/${pid}/stat`, "utf8")
+          .replace(/^.*\) /, "")
+          .split(" ")[1],
+      );
     } catch {
       break;
     }
@@ -334,7 +347,8 @@ export async function acquireLabLock({ waitMs = 30 * 60_000, log = (line) => con
       continue;
     }
     if (holder.pid === process.pid) return;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for the lab: pid ${holder.pid} (${holder.cmd}) still holds ${LOCK_FILE}`);
+    if (Date.now() > deadline)
+      throw new Error(`gave up waiting for the lab: pid ${holder.pid} (${holder.cmd}) still holds ${LOCK_FILE}`);
     if (Date.now() - lastLog > 30_000) {
       log(`lab: waiting for another test run to finish (pid ${holder.pid}: ${holder.cmd})`);
       lastLog = Date.now();
@@ -421,11 +435,20 @@ export async function ensureRequirements({ install = true, log = (line) => conso
   if (ownPolicy) await writeFile(policy, "#!/bin/sh\nexit 101\n", { mode: 0o755 });
   try {
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-    const aptOpts = ["-o", "DPkg::Lock::Timeout=600", "-o", "Dpkg::Options::=--force-confold", "-o", "Dpkg::Options::=--force-confdef"];
+    const aptOpts = [
+      "-o",
+      "DPkg::Lock::Timeout=600",
+      "-o",
+      "Dpkg::Options::=--force-confold",
+      "-o",
+      "Dpkg::Options::=--force-confdef",
+    ];
     await must("apt-get", [...aptOpts, "update", "-q"], { env });
     const res = await run("apt-get", [...aptOpts, "install", "-y", "-q", ...LAB_PACKAGES], { env });
     if (res.code !== 0) {
-      throw new Error(`apt-get install failed (exit ${res.code}): ${res.stderr.trim().split("\n").slice(-5).join("\n")}`);
+      throw new Error(
+        `apt-get install failed (exit ${res.code}): ${res.stderr.trim().split("\n").slice(-5).join("\n")}`,
+      );
     }
   } finally {
     if (ownPolicy) await rm(policy, { force: true });
@@ -537,7 +560,12 @@ export async function ensureWorkstation() {
 }
 
 /** A veth from br0 (bridge side `port`) into `ns` (named `ifname` there), with an address, up. */
-async function attach(/** @type {string} */ ns, /** @type {string} */ port, /** @type {string} */ cidr, ifname = IFACE) {
+async function attach(
+  /** @type {string} */ ns,
+  /** @type {string} */ port,
+  /** @type {string} */ cidr,
+  ifname = IFACE,
+) {
   await must("ip", ["-n", BRIDGE_NS, "link", "add", port, "type", "veth", "peer", "name", ifname, "netns", ns]);
   await must("ip", ["-n", BRIDGE_NS, "link", "set", port, "master", "br0", "up"]);
   await must("ip", ["-n", ns, "addr", "add", cidr, "dev", ifname]);
@@ -558,7 +586,11 @@ async function ensureSilentResolver() {
     `dgram.createSocket('udp4').on('message', () => {}).bind(53, '${SILENT_RESOLVER}');`,
     `net.createServer((s) => { s.on('data', () => {}); s.on('error', () => {}); }).listen(53, '${SILENT_RESOLVER}');`,
   ].join(" ");
-  const child = spawn("ip", ["netns", "exec", BRIDGE_NS, process.execPath, "-e", sink], { detached: true, stdio: "ignore", cwd: "/" });
+  const child = spawn("ip", ["netns", "exec", BRIDGE_NS, process.execPath, "-e", sink], {
+    detached: true,
+    stdio: "ignore",
+    cwd: "/",
+  });
   child.on("error", () => {});
   child.unref();
   const deadline = Date.now() + 5000;
@@ -582,7 +614,15 @@ async function ensureSilentResolver() {
 function hostSpec(kind, i, profile = {}) {
   const name = `${kind}-${i}`;
   const address = kind === "node" ? `10.77.0.${10 + i}` : `10.77.0.${200 + i}`;
-  const spec = { name, address, ns: `hl-${name}`, dir: join(LAB_ROOT, name), iface: profile.iface ?? IFACE, sshPort: profile.sshPort ?? 22, profile };
+  const spec = {
+    name,
+    address,
+    ns: `hl-${name}`,
+    dir: join(LAB_ROOT, name),
+    iface: profile.iface ?? IFACE,
+    sshPort: profile.sshPort ?? 22,
+    profile,
+  };
   return profile.rootLogin === "password" ? { ...spec, rootPassword: randomBytes(12).toString("base64url") } : spec;
 }
 
@@ -752,13 +792,27 @@ async function createHost(h) {
   const ownName = h.profile.ownNameResolves === false ? [] : [`127.0.1.1 ${h.name}`];
   await writeFile(join(h.dir, "fs/etc/hosts"), [...hostsLines, ...ownName, ""].join("\n"), { mode: 0o644 });
   if (h.profile.resolver === "silent") {
-    await writeFile(join(h.dir, "fs/etc/resolv.conf"), `# hactl lab: a resolver that never answers\nnameserver ${SILENT_RESOLVER}\n`, { mode: 0o644 });
+    await writeFile(
+      join(h.dir, "fs/etc/resolv.conf"),
+      `# hactl lab: a resolver that never answers\nnameserver ${SILENT_RESOLVER}\n`,
+      { mode: 0o644 },
+    );
   }
   await writeFile(join(h.dir, "fs/etc/hostname"), `${h.name}\n`, { mode: 0o644 });
   await writeFile(join(h.dir, "fs/etc/machine-id"), `${randomBytes(16).toString("hex")}\n`, { mode: 0o444 });
   await fillLocalBin(h);
   await writeFile(join(h.dir, "sshd_config"), sshdConfig(h), { mode: 0o644 });
-  await must("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `root@${h.name}`, "-f", join(h.dir, "ssh_host_ed25519_key")]);
+  await must("ssh-keygen", [
+    "-q",
+    "-t",
+    "ed25519",
+    "-N",
+    "",
+    "-C",
+    `root@${h.name}`,
+    "-f",
+    join(h.dir, "ssh_host_ed25519_key"),
+  ]);
 }
 
 /** Start the node's init (mounts, hostname, sshd), wait for sshd to listen, run the kit's boot hook. @param {LabNode} h */
@@ -794,7 +848,8 @@ async function bootHost(h) {
     await sleep(10);
   }
   // the password lands in the node's own /etc/shadow (its /etc overlay), so it survives stop/start
-  if (h.rootPassword) await must("nsenter", ["-t", String(pid), "-m", "--", "chpasswd"], { input: `root:${h.rootPassword}\n` });
+  if (h.rootPassword)
+    await must("nsenter", ["-t", String(pid), "-m", "--", "chpasswd"], { input: `root:${h.rootPassword}\n` });
   runKitBoot(h, pid);
 }
 
@@ -827,11 +882,16 @@ async function emptyDir(dir) {
  * sees, whatever the checkout's path. Throws, naming the path, when the checkout has no kit.
  */
 export async function prepareKit() {
-  if (!existsSync(join(KIT_SOURCE, "bin"))) throw new Error(`the node kit is missing: ${join(KIT_SOURCE, "bin")} does not exist in this checkout`);
+  if (!existsSync(join(KIT_SOURCE, "bin")))
+    throw new Error(`the node kit is missing: ${join(KIT_SOURCE, "bin")} does not exist in this checkout`);
   await rm(KIT_DIR, { recursive: true, force: true });
   await mkdir(KIT_DIR, { recursive: true, mode: 0o755 });
   for (const part of ["bin", "lib", "snap", "boot.sh"]) {
-    await cp(join(KIT_SOURCE, part), join(KIT_DIR, part), { recursive: true, dereference: true, filter: (src) => !src.endsWith(".test.ts") });
+    await cp(join(KIT_SOURCE, part), join(KIT_DIR, part), {
+      recursive: true,
+      dereference: true,
+      filter: (src) => !src.endsWith(".test.ts"),
+    });
   }
   await copyFile(join(REPO, "test/lab/node-init.sh"), INIT_SCRIPT);
   const require = createRequire(join(KIT_SOURCE, "lib", "util.mjs"));
@@ -848,12 +908,22 @@ export async function prepareKit() {
  * @param {LabNode} h
  */
 async function verifyKit(h) {
-  const res = await inNode(h, ["/bin/sh", "-c", 'for c in snap kubeadm kubectl systemctl; do command -v "$c" >/dev/null || { echo "$c is not on PATH ($PATH)"; exit 3; }; done; exec snap list'], {
-    timeoutMs: 30_000,
-  });
+  const res = await inNode(
+    h,
+    [
+      "/bin/sh",
+      "-c",
+      'for c in snap kubeadm kubectl systemctl; do command -v "$c" >/dev/null || { echo "$c is not on PATH ($PATH)"; exit 3; }; done; exec snap list',
+    ],
+    {
+      timeoutMs: 30_000,
+    },
+  );
   if (res.code !== 0) {
     const why = (res.stdout + res.stderr).trim().split("\n").slice(-3).join("; ");
-    throw new Error(`${h.name}: the node kit at ${KIT_DIR} (linked from /usr/local/bin) does not run inside the node: ${why}`);
+    throw new Error(
+      `${h.name}: the node kit at ${KIT_DIR} (linked from /usr/local/bin) does not run inside the node: ${why}`,
+    );
   }
 }
 
@@ -865,7 +935,8 @@ async function verifyKit(h) {
  */
 export async function labUp({ nodes = 3, lbHosts = 0, profiles } = {}) {
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES) throw new Error(`nodes must be 1..${MAX_NODES}`);
-  if (!Number.isInteger(lbHosts) || lbHosts < 0 || lbHosts > MAX_LB_HOSTS) throw new Error(`lbHosts must be 0..${MAX_LB_HOSTS}`);
+  if (!Number.isInteger(lbHosts) || lbHosts < 0 || lbHosts > MAX_LB_HOSTS)
+    throw new Error(`lbHosts must be 0..${MAX_LB_HOSTS}`);
   assertLabFree();
   await ensureRequirements();
   await labDown();
@@ -1067,16 +1138,26 @@ export function sshArgs(node, { user = "root" } = {}) {
   const key = lab?.sshKey ?? SSH_KEY;
   const knownHosts = lab?.knownHosts ?? KNOWN_HOSTS;
   return [
-    "-F", "/dev/null",
-    "-i", key,
-    "-o", "IdentitiesOnly=yes",
-    "-o", `UserKnownHostsFile=${knownHosts}`,
-    "-o", "GlobalKnownHostsFile=/dev/null",
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", "BatchMode=yes",
-    "-o", "ConnectTimeout=5",
-    "-o", "LogLevel=ERROR",
-    "-p", String(h.sshPort ?? 22),
+    "-F",
+    "/dev/null",
+    "-i",
+    key,
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    `UserKnownHostsFile=${knownHosts}`,
+    "-o",
+    "GlobalKnownHostsFile=/dev/null",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "ConnectTimeout=5",
+    "-o",
+    "LogLevel=ERROR",
+    "-p",
+    String(h.sshPort ?? 22),
     `${user}@${h.address}`,
   ];
 }

@@ -29,10 +29,15 @@ interface SshResult {
 
 function ssh(node: string, command: string[], opts: { user?: string; input?: string } = {}): Promise<SshResult> {
   return new Promise((resolve) => {
-    const child = execFile("ssh", [...sshArgs(node, { user: opts.user ?? "root" }), ...command], { timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : 255) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    const child = execFile(
+      "ssh",
+      [...sshArgs(node, { user: opts.user ?? "root" }), ...command],
+      { timeout: 30_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : 255) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
     child.stdin?.end(opts.input ?? "");
   });
 }
@@ -141,7 +146,10 @@ describe("lab", () => {
 
   it("gives the ops user sudo with its password, and not without", async () => {
     const ops = lab.opsUser;
-    const withPassword = await ssh("node-1", ["sudo", "-S", "-p", "''", "id", "-u"], { user: ops.name, input: `${ops.password}\n` });
+    const withPassword = await ssh("node-1", ["sudo", "-S", "-p", "''", "id", "-u"], {
+      user: ops.name,
+      input: `${ops.password}\n`,
+    });
     expect(withPassword.stdout.trim()).toBe("0");
     expect(withPassword.code).toBe(0);
     const noPassword = await ssh("node-1", ["sudo", "-n", "true"], { user: ops.name });
@@ -168,7 +176,11 @@ describe("lab", () => {
 
     await startNode("node-2");
     expect(nodeRunning("node-2")).toBe(true);
-    const up = await ssh("node-2", ["sh", "-c", "'hostname; cat /var/lib/hactl-kit/state; test -e /run/volatile || echo fresh-run'"]);
+    const up = await ssh("node-2", [
+      "sh",
+      "-c",
+      "'hostname; cat /var/lib/hactl-kit/state; test -e /run/volatile || echo fresh-run'",
+    ]);
     expect(up.code).toBe(0);
     expect(up.stdout.trim().split("\n")).toEqual(["node-2", "kept", "fresh-run"]);
     expect(hostKeyLine(readLab() as Lab, "10.77.0.12")).toBe(keyBefore);

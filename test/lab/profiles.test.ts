@@ -1,7 +1,17 @@
 // The lab's host profiles: each kind of machine really is that kind, seen from inside the node and over SSH.
 import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { inNode, labDown, labUp, MIXED_PROFILES, PROFILES, SILENT_RESOLVER, sshArgs, type Lab, type LabNode } from "./lab.mjs";
+import {
+  inNode,
+  labDown,
+  labUp,
+  MIXED_PROFILES,
+  PROFILES,
+  SILENT_RESOLVER,
+  sshArgs,
+  type Lab,
+  type LabNode,
+} from "./lab.mjs";
 
 let lab: Lab;
 
@@ -18,7 +28,13 @@ const node = (i: number): LabNode => lab.nodes[i - 1] as LabNode;
 beforeAll(async () => {
   lab = await labUp({
     nodes: 5,
-    profiles: [PROFILES.plain, PROFILES.silentResolver, { ...PROFILES.ens18, ...PROFILES.sshPort }, { ...PROFILES.secondAddress, ...PROFILES.unresolvedName }, PROFILES.opsSudo],
+    profiles: [
+      PROFILES.plain,
+      PROFILES.silentResolver,
+      { ...PROFILES.ens18, ...PROFILES.sshPort },
+      { ...PROFILES.secondAddress, ...PROFILES.unresolvedName },
+      PROFILES.opsSudo,
+    ],
   });
 });
 

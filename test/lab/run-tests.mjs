@@ -3,7 +3,14 @@
 // Not as root: runs the unit tests only. Extra arguments go to vitest.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { acquireLabLock, ensureRequirements, ensureWorkstation, labDown, releaseLabLock, WORKSTATION_NS } from "./lab.mjs";
+import {
+  acquireLabLock,
+  ensureRequirements,
+  ensureWorkstation,
+  labDown,
+  releaseLabLock,
+  WORKSTATION_NS,
+} from "./lab.mjs";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const extra = process.argv.slice(2);
@@ -27,7 +34,9 @@ function runInherit(cmd, args, onChild, { detached = false } = {}) {
 
 async function main() {
   if (process.getuid?.() !== 0) {
-    console.error("npm test: not running as root, so only the unit tests run (the lab tests need root: `sudo npm test`).");
+    console.error(
+      "npm test: not running as root, so only the unit tests run (the lab tests need root: `sudo npm test`).",
+    );
     return runInherit("npx", ["vitest", "run", "--project", "unit", ...extra]);
   }
 
@@ -37,7 +46,14 @@ async function main() {
     // flock does not pass signals on, so the locked run gets a process group of its own and this
     // process forwards Ctrl-C and SIGTERM to the whole group (the inner run then tears the lab down)
     console.error("npm test: waiting for the lab lock (/run/hactl-lab.lock) if another run holds it");
-    const args = ["/run/hactl-lab.lock", "env", "HACTL_LAB_LOCKED=1", process.execPath, fileURLToPath(import.meta.url), ...extra];
+    const args = [
+      "/run/hactl-lab.lock",
+      "env",
+      "HACTL_LAB_LOCKED=1",
+      process.execPath,
+      fileURLToPath(import.meta.url),
+      ...extra,
+    ];
     return runInherit(
       "flock",
       args,
@@ -64,7 +80,8 @@ async function main() {
 
   console.error("npm test: building hactl (npm run build)");
   const buildCode = await runInherit("npm", ["run", "--silent", "build"]);
-  if (buildCode !== 0) console.error(`npm test: the build failed (exit ${buildCode}); tests that run bin/hactl will fail`);
+  if (buildCode !== 0)
+    console.error(`npm test: the build failed (exit ${buildCode}); tests that run bin/hactl will fail`);
 
   /** @type {import("node:child_process").ChildProcess | undefined} */
   let vitest;
@@ -97,9 +114,13 @@ async function main() {
     await ensureWorkstation();
     // nsenter --net switches only the network namespace, so the tests share the host's mounts and the
     // namespaces they create are visible (and removable) from here
-    const code = await runInherit("nsenter", [`--net=/run/netns/${WORKSTATION_NS}`, "--", "npx", "vitest", "run", ...extra], (c) => {
-      vitest = c;
-    });
+    const code = await runInherit(
+      "nsenter",
+      [`--net=/run/netns/${WORKSTATION_NS}`, "--", "npx", "vitest", "run", ...extra],
+      (c) => {
+        vitest = c;
+      },
+    );
     return buildCode !== 0 && code === 0 ? 1 : code;
   } finally {
     await teardown();

@@ -88,12 +88,17 @@ afterAll(async () => {
 
 describe("SSH layer on the lab", () => {
   it("runs commands on all nodes in parallel over one connection each", async () => {
-    const hosts = await connectAll(lab.nodes.map((n) => target(n)), options());
+    const hosts = await connectAll(
+      lab.nodes.map((n) => target(n)),
+      options(),
+    );
     try {
       expect([...hosts.keys()]).toEqual(["node-1", "node-2", "node-3"]);
       const names = await Promise.all([...hosts.values()].map((h) => h.run({ argv: ["hostname"] })));
       expect(names.map((r) => r.stdout.trim())).toEqual(["node-1", "node-2", "node-3"]);
-      const more = await Promise.all([...hosts.values()].map((h) => Promise.all([1, 2, 3].map(() => h.run({ argv: ["true"] })))));
+      const more = await Promise.all(
+        [...hosts.values()].map((h) => Promise.all([1, 2, 3].map(() => h.run({ argv: ["true"] })))),
+      );
       expect(more.flat()).toHaveLength(9);
       for (const [i, n] of lab.nodes.entries()) {
         expect(hosts.get(n.name)?.commandCount).toBe(4);
@@ -192,11 +197,19 @@ describe("SSH layer on the lab", () => {
       const piped = await host.run({ argv: ["sh", "-c", "cat; id -un"], sudo: true, stdin: "from stdin\n" }, stream);
       expect(piped.stdout).toBe("from stdin\nroot\n");
       const path = "/etc/haproxy/hactl-sudo-test.cfg";
-      expect(await host.writeFile(path, "as root\n", { sudo: true, mode: 0o600, owner: "root:root" })).toEqual({ changed: true });
+      expect(await host.writeFile(path, "as root\n", { sudo: true, mode: 0o600, owner: "root:root" })).toEqual({
+        changed: true,
+      });
       expect((await inNode(node(2), ["stat", "-c", "%a %U:%G", path])).stdout.trim()).toBe("600 root:root");
       expect(await host.readFile(path, { sudo: true })).toBe("as root\n");
-      expect(await host.writeFile(path, "as root\n", { sudo: true, mode: 0o600, owner: "root:root" })).toEqual({ changed: false });
-      const leftovers = await inNode(node(2), ["sh", "-c", "ls -a /etc/haproxy /tmp | grep -e hactl-tmp -e hactl-upload || true"]);
+      expect(await host.writeFile(path, "as root\n", { sudo: true, mode: 0o600, owner: "root:root" })).toEqual({
+        changed: false,
+      });
+      const leftovers = await inNode(node(2), [
+        "sh",
+        "-c",
+        "ls -a /etc/haproxy /tmp | grep -e hactl-tmp -e hactl-upload || true",
+      ]);
       expect(leftovers.stdout).toBe("");
     } finally {
       await host.close();
@@ -221,7 +234,9 @@ describe("SSH layer on the lab", () => {
     const file = join(scratch, "changed_known_hosts");
     await writeFile(file, `${forged}\n`);
     const before = await acceptedLogins(node(1));
-    const err = await rejection(connectNode(target(node(1), { knownHostsFile: file }), options({ acceptNewHostKeys: true })));
+    const err = await rejection(
+      connectNode(target(node(1), { knownHostsFile: file }), options({ acceptNewHostKeys: true })),
+    );
     expect(err.code).toBe("SSH_HOST_KEY_CHANGED");
     expect(err.node).toBe("node-2");
     expect(err.message).toMatch(/man-in-the-middle/);

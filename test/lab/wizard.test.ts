@@ -29,9 +29,14 @@ function typeInto(name: string, steps: [string, string][], args: string[]): Prom
   const file = join(work, `${name}.steps.json`);
   writeFileSync(file, JSON.stringify(steps.map(([expect, send]) => ({ expect, send }))));
   return new Promise((resolve) => {
-    execFile("python3", [driver, file, "--", process.execPath, bin, ...args], { cwd: work, env, timeout: 150_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      "python3",
+      [driver, file, "--", process.execPath, bin, ...args],
+      { cwd: work, env, timeout: 150_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -88,7 +93,11 @@ afterAll(async () => {
 describe("hactl init against the lab", () => {
   it("offers the interface found on the control-plane nodes and writes it", async () => {
     const out = join(work, "found.yaml");
-    const run = await typeInto("found", [...upToVip(), ["Interface that carries the VIP", "\r"], ...rest], ["init", "--out", out]);
+    const run = await typeInto(
+      "found",
+      [...upToVip(), ["Interface that carries the VIP", "\r"], ...rest],
+      ["init", "--out", out],
+    );
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toContain(`${lab.iface} (on all 3, carries their addresses)`);
     const parsed = parseSpec(readFileSync(out, "utf8"));
@@ -103,7 +112,11 @@ describe("hactl init against the lab", () => {
     await stopNode(down);
     try {
       const out = join(work, "typed.yaml");
-      const run = await typeInto("typed", [...upToVip(), ["Could not reach them all", ""], ["Interface for the VIP", "ens9\r"], ...rest], ["init", "--out", out]);
+      const run = await typeInto(
+        "typed",
+        [...upToVip(), ["Could not reach them all", ""], ["Interface for the VIP", "ens9\r"], ...rest],
+        ["init", "--out", out],
+      );
       expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
       expect(run.stdout).toContain("could not list the interfaces");
       expect(parseSpec(readFileSync(out, "utf8")).spec?.spec.loadBalancer.interface).toBe("ens9");

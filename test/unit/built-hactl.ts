@@ -45,8 +45,12 @@ export async function hactlBinary(work: string): Promise<string> {
   mkdirSync(join(root, "bin"), { recursive: true });
   symlinkSync(join(repo, "node_modules"), join(root, "node_modules"));
   copyFileSync(join(repo, "bin", "hactl"), join(root, "bin", "hactl"));
-  await run(join(repo, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json", "--outDir", join(root, "dist")], process.env, 170_000);
+  await run(
+    join(repo, "node_modules", ".bin", "tsc"),
+    ["-p", "tsconfig.build.json", "--outDir", join(root, "dist")],
+    process.env,
+    170_000,
+  );
   statSync(join(root, "dist", "cli", "main.js"));
   return join(root, "bin", "hactl");
 }
-

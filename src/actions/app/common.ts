@@ -53,9 +53,13 @@ export type AnyAppCluster = AppCluster | KubeadmAppCluster;
 
 export function requireMicrok8s(spec: ClusterSpec): void {
   if (spec.spec.distribution.type !== "microk8s") {
-    throw new HactlError("NOT_IMPLEMENTED", "application commands support the microk8s distribution only in this version", {
-      remedy: "Use distribution.type: microk8s, or manage the application with kubectl for now.",
-    });
+    throw new HactlError(
+      "NOT_IMPLEMENTED",
+      "application commands support the microk8s distribution only in this version",
+      {
+        remedy: "Use distribution.type: microk8s, or manage the application with kubectl for now.",
+      },
+    );
   }
 }
 
@@ -64,12 +68,23 @@ export async function clusterOf(spec: ClusterSpec, file: string, session: Sessio
   const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
   if (!state.leader) {
     throw new HactlError("UNHEALTHY", "no running MicroK8s control-plane node was found", {
-      remedy: "Install the cluster first (hactl install -f cluster.yaml), or start MicroK8s on a control-plane node; `hactl status` shows which nodes are down.",
+      remedy:
+        "Install the cluster first (hactl install -f cluster.yaml), or start MicroK8s on a control-plane node; `hactl status` shows which nodes are down.",
     });
   }
   const leaderHost = session.hosts.get(state.leader);
   if (!leaderHost) throw new HactlError("INTERNAL", `no connection to ${state.leader}`);
-  return { distribution: "microk8s", spec, file, session, state, leader: state.leader, leaderHost, namespace: spec.spec.app.namespace, kubectl: microk8s.kubectl };
+  return {
+    distribution: "microk8s",
+    spec,
+    file,
+    session,
+    state,
+    leader: state.leader,
+    leaderHost,
+    namespace: spec.spec.app.namespace,
+    kubectl: microk8s.kubectl,
+  };
 }
 
 /** A kubeadm cluster as it is now: its leader is a control plane whose admin kubeconfig answers. */
@@ -77,12 +92,23 @@ export async function kubeadmClusterOf(spec: ClusterSpec, file: string, session:
   const state = await gatherKubeadmState(session.hosts, spec.spec.nodes);
   if (!state.leader) {
     throw new HactlError("UNHEALTHY", "no kubeadm control-plane node answers kubectl", {
-      remedy: "Install the cluster first (hactl install -f cluster.yaml), or bring a control plane back; `hactl status` shows which nodes are down.",
+      remedy:
+        "Install the cluster first (hactl install -f cluster.yaml), or bring a control plane back; `hactl status` shows which nodes are down.",
     });
   }
   const leaderHost = session.hosts.get(state.leader);
   if (!leaderHost) throw new HactlError("INTERNAL", `no connection to ${state.leader}`);
-  return { distribution: "kubeadm", spec, file, session, state, leader: state.leader, leaderHost, namespace: spec.spec.app.namespace, kubectl: kubeadm.kubectl };
+  return {
+    distribution: "kubeadm",
+    spec,
+    file,
+    session,
+    state,
+    leader: state.leader,
+    leaderHost,
+    namespace: spec.spec.app.namespace,
+    kubectl: kubeadm.kubectl,
+  };
 }
 
 export interface ClusterRunOptions {
@@ -99,19 +125,40 @@ export interface ClusterRunOptions {
  * and remove-node hold: on the first connected control plane), finds the leader, runs fn, and always
  * releases and disconnects.
  */
-export async function withCluster<T>(file: string, ctx: RunContext, opts: ClusterRunOptions, fn: (app: AppCluster) => Promise<T>): Promise<T> {
+export async function withCluster<T>(
+  file: string,
+  ctx: RunContext,
+  opts: ClusterRunOptions,
+  fn: (app: AppCluster) => Promise<T>,
+): Promise<T> {
   const spec = opts.spec ?? (await loadSpecFile(file)).spec;
   requireMicrok8s(spec);
   return withLockedSession(spec, ctx, opts, async (session) => fn(await clusterOf(spec, file, session)));
 }
 
 /** withCluster for the commands that also work on kubeadm. */
-export async function withAnyCluster<T>(file: string, ctx: RunContext, opts: ClusterRunOptions, fn: (app: AnyAppCluster) => Promise<T>): Promise<T> {
+export async function withAnyCluster<T>(
+  file: string,
+  ctx: RunContext,
+  opts: ClusterRunOptions,
+  fn: (app: AnyAppCluster) => Promise<T>,
+): Promise<T> {
   const spec = opts.spec ?? (await loadSpecFile(file)).spec;
-  return withLockedSession(spec, ctx, opts, async (session) => fn(spec.spec.distribution.type === "kubeadm" ? await kubeadmClusterOf(spec, file, session) : await clusterOf(spec, file, session)));
+  return withLockedSession(spec, ctx, opts, async (session) =>
+    fn(
+      spec.spec.distribution.type === "kubeadm"
+        ? await kubeadmClusterOf(spec, file, session)
+        : await clusterOf(spec, file, session),
+    ),
+  );
 }
 
-async function withLockedSession<T>(spec: ClusterSpec, ctx: RunContext, opts: ClusterRunOptions, fn: (session: Session) => Promise<T>): Promise<T> {
+async function withLockedSession<T>(
+  spec: ClusterSpec,
+  ctx: RunContext,
+  opts: ClusterRunOptions,
+  fn: (session: Session) => Promise<T>,
+): Promise<T> {
   const session = await openSession(spec, spec.spec.nodes, ctx);
   try {
     const lockHolder = spec.spec.nodes.find((n) => n.role === "control-plane" && session.hosts.has(n.name));
@@ -131,7 +178,12 @@ async function withLockedSession<T>(spec: ClusterSpec, ctx: RunContext, opts: Cl
  * --dry-run prints the plan and returns undefined; otherwise the plan is confirmed (interactive runs
  * only) and applied. Progress output is the executor's, as in install.
  */
-export async function runPlan(plan: Plan, app: AnyAppCluster, ctx: RunContext, opts: { dryRun: boolean; question: string }): Promise<ApplySummary | undefined> {
+export async function runPlan(
+  plan: Plan,
+  app: AnyAppCluster,
+  ctx: RunContext,
+  opts: { dryRun: boolean; question: string },
+): Promise<ApplySummary | undefined> {
   const { reporter } = ctx;
   if (opts.dryRun) {
     reporter.phase("Plan (dry run: nothing is changed)");

@@ -7,7 +7,15 @@ import { loadSpecFile } from "../../spec/parse.js";
 import { haPlan } from "../../phases/app/plans.js";
 import { checkHaNodeCount, haValues, type HaValues } from "../../phases/app/values.js";
 import { parseOnOff, serviceNames } from "./mesh.js";
-import { recordInSpec, requireMicrok8s, runPlan, withCluster, type AppCluster, type ChangeOptions, type SpecEdit } from "./common.js";
+import {
+  recordInSpec,
+  requireMicrok8s,
+  runPlan,
+  withCluster,
+  type AppCluster,
+  type ChangeOptions,
+  type SpecEdit,
+} from "./common.js";
 
 const DRAIN_TIMEOUT_SECONDS = 120;
 const READY_TIMEOUT_MS = 300_000;
@@ -16,7 +24,12 @@ const ROLLOUT_TIMEOUT_SECONDS = 300;
 /** For each node, a running control plane other than itself to drive kubectl while it restarts. */
 export function operatorChooser(app: AppCluster): (node: string) => string {
   const running = app.spec.spec.nodes
-    .filter((n) => n.role === "control-plane" && app.state.status.get(n.name)?.running === true && !app.state.status.get(n.name)?.isWorker)
+    .filter(
+      (n) =>
+        n.role === "control-plane" &&
+        app.state.status.get(n.name)?.running === true &&
+        !app.state.status.get(n.name)?.isWorker,
+    )
     .map((n) => n.name);
   return (node) => running.find((n) => n !== node) ?? app.leader;
 }
@@ -26,9 +39,13 @@ export async function haPlanFor(app: AppCluster, values: HaValues | undefined): 
   if (values) checkHaNodeCount(app.state.kubeNodes.length, "the cluster");
   const notReady = app.state.kubeNodes.filter((n) => !n.ready).map((n) => n.name);
   if (notReady.length > 0) {
-    throw new HactlError("UNHEALTHY", `nodes not Ready: ${notReady.join(", ")}; updating nodes one at a time needs every node up`, {
-      remedy: "Bring the nodes back (hactl status shows why), then run the same command again.",
-    });
+    throw new HactlError(
+      "UNHEALTHY",
+      `nodes not Ready: ${notReady.join(", ")}; updating nodes one at a time needs every node up`,
+      {
+        remedy: "Bring the nodes back (hactl status shows why), then run the same command again.",
+      },
+    );
   }
   return haPlan({
     nodes: app.spec.spec.nodes.filter((n) => app.state.kubeNodes.some((k) => k.name === n.name)),
@@ -62,7 +79,9 @@ export async function runHa(action: string, opts: HaFlags, ctx: RunContext): Pro
   const enable = parseOnOff(action, "ha");
   const { spec } = await loadSpecFile(opts.file);
   requireMicrok8s(spec);
-  const values = enable ? haValues({ systemReplicas: opts.systemReplicas, evictionTimeout: opts.evictionTimeout }, spec.spec.ha) : undefined;
+  const values = enable
+    ? haValues({ systemReplicas: opts.systemReplicas, evictionTimeout: opts.evictionTimeout }, spec.spec.ha)
+    : undefined;
   if (enable) checkHaNodeCount(spec.spec.nodes.length, "cluster.yaml");
   return withCluster(opts.file, ctx, { command: "ha", lock: !opts.dryRun, spec }, async (app) => {
     const plan = await haPlanFor(app, values);

@@ -60,15 +60,21 @@ export async function findWorkstationLinkerd(configured: string | undefined): Pr
       configured
         ? `spec.linkerd.cli: ${path ?? configured} is not an executable file on this machine`
         : `the Linkerd CLI is not installed on this machine (no linkerd on PATH or in ~/${INSTALLER_PATH})`,
-      { remedy: `On kubeadm clusters hactl runs Linkerd's CLI here, against the cluster's kubeconfig. ${INSTALL_HINT}` },
+      {
+        remedy: `On kubeadm clusters hactl runs Linkerd's CLI here, against the cluster's kubeconfig. ${INSTALL_HINT}`,
+      },
     );
   }
   const r = await execa(path, ["version", "--client"], { reject: false, timeout: VERSION_TIMEOUT_MS, stdin: "ignore" });
   if (r.exitCode !== 0) {
-    throw new HactlError("PREFLIGHT_FAILED", `${path} version --client failed${r.exitCode === undefined ? "" : ` (exit ${r.exitCode})`}`, {
-      details: `${r.stderr}`.trim().split("\n").slice(-3).join("\n"),
-      remedy: INSTALL_HINT,
-    });
+    throw new HactlError(
+      "PREFLIGHT_FAILED",
+      `${path} version --client failed${r.exitCode === undefined ? "" : ` (exit ${r.exitCode})`}`,
+      {
+        details: `${r.stderr}`.trim().split("\n").slice(-3).join("\n"),
+        remedy: INSTALL_HINT,
+      },
+    );
   }
   return { path, version: `${r.stdout}`.trim().split("\n")[0] ?? "" };
 }
@@ -113,10 +119,15 @@ export function clusterLinkerd(found: FoundLinkerd, leader: RemoteHost): Cluster
       });
       if (r.isCanceled || signal.aborted) throw interruptedError(signal);
       if (r.timedOut) {
-        throw new HactlError("COMMAND_TIMEOUT", `linkerd ${args.join(" ")} did not finish within ${RUN_TIMEOUT_MS / 1000}s`, {
-          remedy: "Check that this machine reaches the cluster's API through the VIP (hactl status), then run the same command again.",
-          retryable: true,
-        });
+        throw new HactlError(
+          "COMMAND_TIMEOUT",
+          `linkerd ${args.join(" ")} did not finish within ${RUN_TIMEOUT_MS / 1000}s`,
+          {
+            remedy:
+              "Check that this machine reaches the cluster's API through the VIP (hactl status), then run the same command again.",
+            retryable: true,
+          },
+        );
       }
       return { code: r.exitCode ?? 1, stdout: `${r.stdout}`, stderr: `${r.stderr}` };
     },

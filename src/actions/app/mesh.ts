@@ -6,12 +6,34 @@ import { HactlError } from "../../core/errors.js";
 import type { Phase, Plan } from "../../core/plan.js";
 import { COMMUNITY_ADDON, INJECT_ANNOTATION, LINKERD_ADDON } from "../../distros/linkerd.js";
 import { getAutoscalers, getDeployments, getDeploymentsJson, kubectl } from "../../phases/app/kube.js";
-import { linkerdDisablePhase, linkerdEnablePhase, type LinkerdInput, type LinkerdSource, type WorkstationLinkerd } from "../../phases/app/linkerd.js";
+import {
+  linkerdDisablePhase,
+  linkerdEnablePhase,
+  type LinkerdInput,
+  type LinkerdSource,
+  type WorkstationLinkerd,
+} from "../../phases/app/linkerd.js";
 import { autoscaleDisablePlan, autoscaleEnablePlan } from "../../phases/app/plans.js";
-import { capacityReport, parseNodeCapacity, parseNodeProbe, parseServiceRequests, type NodeCapacity } from "../../phases/app/resources.js";
+import {
+  capacityReport,
+  parseNodeCapacity,
+  parseNodeProbe,
+  parseServiceRequests,
+  type NodeCapacity,
+} from "../../phases/app/resources.js";
 import { autoscaleValues, type AutoscaleValues } from "../../phases/app/values.js";
 import { loadSpecFile } from "../../spec/parse.js";
-import { appServices, recordInSpec, runPlan, withAnyCluster, withCluster, type AnyAppCluster, type AppCluster, type ChangeOptions, type SpecEdit } from "./common.js";
+import {
+  appServices,
+  recordInSpec,
+  runPlan,
+  withAnyCluster,
+  withCluster,
+  type AnyAppCluster,
+  type AppCluster,
+  type ChangeOptions,
+  type SpecEdit,
+} from "./common.js";
 import { clusterLinkerd, findWorkstationLinkerd } from "./linkerd-cli.js";
 
 const ROLLOUT_TIMEOUT_SECONDS = 300;
@@ -22,7 +44,9 @@ const namespaceJson = z.object({ metadata: z.object({ annotations: z.record(z.st
 /** The application's namespace is annotated for injection. */
 async function namespaceMeshed(app: AnyAppCluster): Promise<boolean> {
   const ns = await app.leaderHost.exec(app.kubectl("get", "namespace", app.namespace, "-o", "json"));
-  return ns.code === 0 && namespaceJson.parse(JSON.parse(ns.stdout)).metadata.annotations?.[INJECT_ANNOTATION] === "enabled";
+  return (
+    ns.code === 0 && namespaceJson.parse(JSON.parse(ns.stdout)).metadata.annotations?.[INJECT_ANNOTATION] === "enabled"
+  );
 }
 
 /**
@@ -32,19 +56,32 @@ async function namespaceMeshed(app: AnyAppCluster): Promise<boolean> {
 async function linkerdSource(app: AnyAppCluster, cli: WorkstationLinkerd | undefined): Promise<LinkerdSource> {
   if (app.distribution === "microk8s") {
     const addons = app.state.status.get(app.leader)?.addons;
-    return { kind: "microk8s-addon", communityEnabled: addons?.get(COMMUNITY_ADDON) === "enabled", addonEnabled: addons?.get(LINKERD_ADDON) === "enabled" };
+    return {
+      kind: "microk8s-addon",
+      communityEnabled: addons?.get(COMMUNITY_ADDON) === "enabled",
+      addonEnabled: addons?.get(LINKERD_ADDON) === "enabled",
+    };
   }
   if (!cli) throw new HactlError("INTERNAL", "the Linkerd CLI was not looked up for a kubeadm cluster");
-  const config = await app.leaderHost.exec(app.kubectl("get", "configmap", "linkerd-config", "-n", "linkerd", "-o", "name"));
+  const config = await app.leaderHost.exec(
+    app.kubectl("get", "configmap", "linkerd-config", "-n", "linkerd", "-o", "name"),
+  );
   return { kind: "workstation-cli", installed: config.code === 0 && config.stdout.trim() !== "", cli };
 }
 
 export async function serviceNames(app: AnyAppCluster): Promise<string[]> {
-  return appServices(app.spec, (await getDeployments(app.leaderHost, app.namespace, app.kubectl)).map((d) => d.name));
+  return appServices(
+    app.spec,
+    (await getDeployments(app.leaderHost, app.namespace, app.kubectl)).map((d) => d.name),
+  );
 }
 
 /** Linkerd and the namespace as they are now, and what the Linkerd phases need to change them. */
-async function linkerdInput(app: AnyAppCluster, services: readonly string[], cli?: WorkstationLinkerd): Promise<LinkerdInput> {
+async function linkerdInput(
+  app: AnyAppCluster,
+  services: readonly string[],
+  cli?: WorkstationLinkerd,
+): Promise<LinkerdInput> {
   return {
     leader: app.leader,
     namespace: app.namespace,
@@ -58,7 +95,11 @@ async function linkerdInput(app: AnyAppCluster, services: readonly string[], cli
 }
 
 /** The Linkerd phase needed to reach `enabled`, or undefined when the cluster already is that way. */
-export async function linkerdPhaseFor(app: AnyAppCluster, enabled: boolean, cli?: WorkstationLinkerd): Promise<Phase | undefined> {
+export async function linkerdPhaseFor(
+  app: AnyAppCluster,
+  enabled: boolean,
+  cli?: WorkstationLinkerd,
+): Promise<Phase | undefined> {
   const input = await linkerdInput(app, await serviceNames(app), cli);
   return enabled ? linkerdEnablePhase(input) : linkerdDisablePhase(input);
 }
@@ -67,7 +108,8 @@ export async function runLinkerd(action: string, opts: ChangeOptions, ctx: RunCo
   const enable = parseOnOff(action, "linkerd");
   const spec = (await loadSpecFile(opts.file)).spec;
   // kubeadm: the operator's CLI is found before anything connects or changes.
-  const found = spec.spec.distribution.type === "kubeadm" ? await findWorkstationLinkerd(spec.spec.linkerd.cli) : undefined;
+  const found =
+    spec.spec.distribution.type === "kubeadm" ? await findWorkstationLinkerd(spec.spec.linkerd.cli) : undefined;
   if (found) ctx.reporter.log("hactl", `Linkerd CLI: ${found.path} (${found.version})`);
   return withAnyCluster(opts.file, ctx, { command: "linkerd", lock: !opts.dryRun, spec }, async (app) => {
     const cli = found ? clusterLinkerd(found, app.leaderHost) : undefined;
@@ -75,14 +117,21 @@ export async function runLinkerd(action: string, opts: ChangeOptions, ctx: RunCo
       if (!enable) {
         const autoscalers = await getAutoscalers(app.leaderHost, app.namespace, app.kubectl);
         if (app.spec.spec.autoscaling.enabled || autoscalers.length > 0) {
-          throw new HactlError("PREFLIGHT_FAILED", "Linkerd cannot be turned off while autoscaling is on: autoscaling needs it", {
-            remedy: "Run `hactl autoscale disable` first, then `hactl linkerd disable`.",
-          });
+          throw new HactlError(
+            "PREFLIGHT_FAILED",
+            "Linkerd cannot be turned off while autoscaling is on: autoscaling needs it",
+            {
+              remedy: "Run `hactl autoscale disable` first, then `hactl linkerd disable`.",
+            },
+          );
         }
       }
       const phase = await linkerdPhaseFor(app, enable, cli);
       const plan: Plan = phase ? [phase] : [];
-      const summary = await runPlan(plan, app, ctx, { dryRun: opts.dryRun, question: `${enable ? "Install" : "Remove"} Linkerd ${enable ? "and mesh" : "from"} namespace ${app.namespace}?` });
+      const summary = await runPlan(plan, app, ctx, {
+        dryRun: opts.dryRun,
+        question: `${enable ? "Install" : "Remove"} Linkerd ${enable ? "and mesh" : "from"} namespace ${app.namespace}?`,
+      });
       if (!summary) {
         ctx.reporter.result({ dryRun: true, plan: planJson(plan) });
         return 0;
@@ -99,7 +148,9 @@ export async function runLinkerd(action: string, opts: ChangeOptions, ctx: RunCo
 export function parseOnOff(action: string, command: string): boolean {
   if (action === "enable") return true;
   if (action === "disable") return false;
-  throw new HactlError("USAGE", `hactl ${command} takes 'enable' or 'disable', not '${action}'`, { remedy: `Run hactl ${command} enable or hactl ${command} disable.` });
+  throw new HactlError("USAGE", `hactl ${command} takes 'enable' or 'disable', not '${action}'`, {
+    remedy: `Run hactl ${command} enable or hactl ${command} disable.`,
+  });
 }
 
 /** Node capacity as Kubernetes reports it; nodes that report none are probed over SSH (nproc, MemTotal). */
@@ -110,7 +161,10 @@ async function clusterCapacity(app: AppCluster): Promise<NodeCapacity[]> {
     if (reported.some((r) => r.name === node.name)) continue;
     const host = app.session.hosts.get(node.name);
     if (!host) continue;
-    const probe = await host.exec({ argv: ["sh", "-c", "nproc; awk '/^MemTotal:/{print $2}' /proc/meminfo"], timeoutMs: 30_000 });
+    const probe = await host.exec({
+      argv: ["sh", "-c", "nproc; awk '/^MemTotal:/{print $2}' /proc/meminfo"],
+      timeoutMs: 30_000,
+    });
     const cap = probe.code === 0 ? parseNodeProbe(node.name, probe.stdout) : undefined;
     if (cap) out.push(cap);
   }
@@ -125,7 +179,9 @@ export async function autoscaleEnableFor(app: AppCluster, values: AutoscaleValue
       remedy: "Deploy the application first, or check spec.app.namespace and spec.app.services in cluster.yaml.",
     });
   }
-  const requests = parseServiceRequests(await getDeploymentsJson(app.leaderHost, app.namespace)).filter((s) => services.includes(s.name));
+  const requests = parseServiceRequests(await getDeploymentsJson(app.leaderHost, app.namespace)).filter((s) =>
+    services.includes(s.name),
+  );
   const report = capacityReport(requests, values.minReplicas, await clusterCapacity(app));
   ctx.reporter.warn(report.lines[0] ?? "");
   ctx.reporter.print(report.lines.slice(1).join("\n"));
@@ -142,13 +198,21 @@ export async function autoscaleEnableFor(app: AppCluster, values: AutoscaleValue
 }
 
 export async function autoscaleDisableFor(app: AppCluster): Promise<Plan> {
-  return autoscaleDisablePlan({ leader: app.leader, namespace: app.namespace, existing: await getAutoscalers(app.leaderHost, app.namespace) });
+  return autoscaleDisablePlan({
+    leader: app.leader,
+    namespace: app.namespace,
+    existing: await getAutoscalers(app.leaderHost, app.namespace),
+  });
 }
 
 export function autoscaleEdits(enabled: boolean, values?: AutoscaleValues): SpecEdit[] {
   const edits: SpecEdit[] = [[["spec", "autoscaling", "enabled"], enabled]];
   if (values) {
-    edits.push([["spec", "autoscaling", "minReplicas"], values.minReplicas], [["spec", "autoscaling", "maxReplicas"], values.maxReplicas], [["spec", "autoscaling", "cpuPercent"], values.cpuPercent]);
+    edits.push(
+      [["spec", "autoscaling", "minReplicas"], values.minReplicas],
+      [["spec", "autoscaling", "maxReplicas"], values.maxReplicas],
+      [["spec", "autoscaling", "cpuPercent"], values.cpuPercent],
+    );
     edits.push([["spec", "linkerd", "enabled"], true]);
   }
   return edits;
@@ -163,16 +227,24 @@ export interface AutoscaleFlags extends ChangeOptions {
 export async function runAutoscale(action: string, opts: AutoscaleFlags, ctx: RunContext): Promise<number> {
   const enable = parseOnOff(action, "autoscale");
   return withCluster(opts.file, ctx, { command: "autoscale", lock: !opts.dryRun }, async (app) => {
-    const values = enable ? autoscaleValues({ min: opts.min, max: opts.max, cpu: opts.cpu }, app.spec.spec.autoscaling) : undefined;
+    const values = enable
+      ? autoscaleValues({ min: opts.min, max: opts.max, cpu: opts.cpu }, app.spec.spec.autoscaling)
+      : undefined;
     const plan = values ? await autoscaleEnableFor(app, values, ctx) : await autoscaleDisableFor(app);
-    const summary = await runPlan(plan, app, ctx, { dryRun: opts.dryRun, question: enable ? "Turn autoscaling (and Linkerd) on?" : "Remove the autoscalers?" });
+    const summary = await runPlan(plan, app, ctx, {
+      dryRun: opts.dryRun,
+      question: enable ? "Turn autoscaling (and Linkerd) on?" : "Remove the autoscalers?",
+    });
     if (!summary) {
       ctx.reporter.result({ dryRun: true, plan: planJson(plan) });
       return 0;
     }
     await recordInSpec(opts.file, autoscaleEdits(enable, values), ctx);
     const autoscalers = await getAutoscalers(app.leaderHost, app.namespace);
-    if (!enable) ctx.reporter.info("Autoscaling is off; services keep their current replicas (set them with hactl scale). Linkerd stays on.");
+    if (!enable)
+      ctx.reporter.info(
+        "Autoscaling is off; services keep their current replicas (set them with hactl scale). Linkerd stays on.",
+      );
     ctx.reporter.result({ autoscaling: enable, ...(values ?? {}), autoscalers: autoscalers.map((h) => h.name) });
     return 0;
   });

@@ -7,7 +7,13 @@ import { planJson } from "../../core/plan.js";
 import type { RunContext } from "../../core/context.js";
 import { HactlError } from "../../core/errors.js";
 import { EXTERNAL_SECRETS_ORDER } from "../../phases/app/connection-string.js";
-import { autoscaleValues, haValues, checkHaNodeCount, type AutoscaleValues, type HaValues } from "../../phases/app/values.js";
+import {
+  autoscaleValues,
+  haValues,
+  checkHaNodeCount,
+  type AutoscaleValues,
+  type HaValues,
+} from "../../phases/app/values.js";
 import { loadSpecFile } from "../../spec/parse.js";
 import { describeSecretRef } from "../../spec/secrets.js";
 import { PATTERNS, type ClusterSpec, type ExternalServicesSpec, type SecretRef } from "../../spec/schema.js";
@@ -50,8 +56,13 @@ export function parseExternalFlag(raw: string): [keyof ExternalServicesSpec, Sec
   if (!m || !service) throw new HactlError("USAGE", "--external names an unknown service or has no '='", { remedy });
   if (m[2] === undefined && m[3] === "none") return [service, undefined];
   if (m[2] === "env:" && PATTERNS.ENV_NAME.test(m[3] ?? "")) return [service, { env: m[3] ?? "" }];
-  if (m[2] === "file:" && (m[3] ?? "") !== "" && PATTERNS.SAFE_PATH.test(m[3] ?? "")) return [service, { file: m[3] ?? "" }];
-  throw new HactlError("USAGE", `--external ${service}= needs env:NAME (an environment variable name) or file:PATH; the value itself is never given on the command line`, { remedy });
+  if (m[2] === "file:" && (m[3] ?? "") !== "" && PATTERNS.SAFE_PATH.test(m[3] ?? ""))
+    return [service, { file: m[3] ?? "" }];
+  throw new HactlError(
+    "USAGE",
+    `--external ${service}= needs env:NAME (an environment variable name) or file:PATH; the value itself is never given on the command line`,
+    { remedy },
+  );
 }
 
 /** The answers from flags, falling back to cluster.yaml. */
@@ -89,19 +100,32 @@ async function askSettings(spec: ClusterSpec, start: AppSettings): Promise<AppSe
         }
       },
     });
-  const haOn = await confirm(`HA mode (system services on every node, fast eviction)? It needs 3+ nodes; cluster.yaml has ${spec.spec.nodes.length}.`, start.ha.enabled);
+  const haOn = await confirm(
+    `HA mode (system services on every node, fast eviction)? It needs 3+ nodes; cluster.yaml has ${spec.spec.nodes.length}.`,
+    start.ha.enabled,
+  );
   let ha: AppSettings["ha"] = { ...start.ha, enabled: haOn };
   if (haOn) {
-    const systemReplicas = await num("System service replicas (3-100)", start.ha.systemReplicas, (v) => haValues({ systemReplicas: v }, start.ha));
-    const evictionTimeout = await num("Eviction timeout in seconds (10-300)", start.ha.evictionTimeoutSeconds, (v) => haValues({ evictionTimeout: v }, start.ha));
+    const systemReplicas = await num("System service replicas (3-100)", start.ha.systemReplicas, (v) =>
+      haValues({ systemReplicas: v }, start.ha),
+    );
+    const evictionTimeout = await num("Eviction timeout in seconds (10-300)", start.ha.evictionTimeoutSeconds, (v) =>
+      haValues({ evictionTimeout: v }, start.ha),
+    );
     ha = { enabled: true, ...haValues({ systemReplicas, evictionTimeout }, start.ha) };
   }
   const autoOn = await confirm("Autoscaling (an autoscaler per service; turns Linkerd on)?", start.autoscaling.enabled);
   let autoscaling: AppSettings["autoscaling"] = { ...start.autoscaling, enabled: autoOn };
   if (autoOn) {
-    const min = await num("Minimum replicas", start.autoscaling.minReplicas, (v) => autoscaleValues({ min: v, max: String(Math.max(Number(v), start.autoscaling.maxReplicas)) }, start.autoscaling));
-    const max = await num("Maximum replicas", Math.max(start.autoscaling.maxReplicas, Number(min)), (v) => autoscaleValues({ min, max: v }, start.autoscaling));
-    const cpu = await num("Target CPU utilisation in percent", start.autoscaling.cpuPercent, (v) => autoscaleValues({ min, max, cpu: v }, start.autoscaling));
+    const min = await num("Minimum replicas", start.autoscaling.minReplicas, (v) =>
+      autoscaleValues({ min: v, max: String(Math.max(Number(v), start.autoscaling.maxReplicas)) }, start.autoscaling),
+    );
+    const max = await num("Maximum replicas", Math.max(start.autoscaling.maxReplicas, Number(min)), (v) =>
+      autoscaleValues({ min, max: v }, start.autoscaling),
+    );
+    const cpu = await num("Target CPU utilisation in percent", start.autoscaling.cpuPercent, (v) =>
+      autoscaleValues({ min, max, cpu: v }, start.autoscaling),
+    );
     autoscaling = { enabled: true, ...autoscaleValues({ min, max, cpu }, start.autoscaling) };
   }
   const linkerdOn = autoOn ? true : await confirm("Linkerd service mesh for the application?", start.linkerd.enabled);
@@ -144,7 +168,9 @@ export function settingsDiff(spec: ClusterSpec, next: AppSettings): { edits: Spe
   }
   cmp(["linkerd", "enabled"], s.linkerd.enabled, next.linkerd.enabled);
   for (const service of EXTERNAL_SECRETS_ORDER) {
-    cmp(["externalServices", service], s.externalServices[service], next.externalServices[service], (v) => refText(v as SecretRef | undefined));
+    cmp(["externalServices", service], s.externalServices[service], next.externalServices[service], (v) =>
+      refText(v as SecretRef | undefined),
+    );
   }
   return { edits, lines };
 }
@@ -161,17 +187,29 @@ export async function runReconfigure(flags: ReconfigureFlags, ctx: RunContext): 
   if (next.ha.enabled) checkHaNodeCount(spec.spec.nodes.length, "cluster.yaml");
   const { edits, lines } = settingsDiff(spec, next);
   ctx.reporter.phase("Changes to cluster.yaml");
-  ctx.reporter.print(lines.length > 0 ? lines.join("\n") : "  none (the cluster is checked against cluster.yaml anyway)");
+  ctx.reporter.print(
+    lines.length > 0 ? lines.join("\n") : "  none (the cluster is checked against cluster.yaml anyway)",
+  );
   const desired: ClusterSpec = { ...spec, spec: { ...spec.spec, ...next } };
   desired.spec.externalServices = next.externalServices;
   return withCluster(flags.file, ctx, { command: "reconfigure", lock: !flags.dryRun, spec: desired }, async (app) => {
-    const plan = [...(spec.spec.ha.enabled && !next.ha.enabled ? await haPlanFor(app, undefined) : []), ...(await appStatePlan(app, ctx))];
-    const summary = await runPlan(plan, app, ctx, { dryRun: flags.dryRun, question: "Apply these changes to the cluster and save cluster.yaml?" });
+    const plan = [
+      ...(spec.spec.ha.enabled && !next.ha.enabled ? await haPlanFor(app, undefined) : []),
+      ...(await appStatePlan(app, ctx)),
+    ];
+    const summary = await runPlan(plan, app, ctx, {
+      dryRun: flags.dryRun,
+      question: "Apply these changes to the cluster and save cluster.yaml?",
+    });
     if (!summary) {
       ctx.reporter.result({ dryRun: true, changes: lines, plan: planJson(plan) });
       return 0;
     }
-    await recordInSpec(flags.file, edits.map(([path, value]) => [path, value] as const), ctx);
+    await recordInSpec(
+      flags.file,
+      edits.map(([path, value]) => [path, value] as const),
+      ctx,
+    );
     ctx.reporter.result({ changes: lines, ...next, externalServices: Object.keys(next.externalServices) });
     return 0;
   });

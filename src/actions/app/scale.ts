@@ -24,29 +24,51 @@ export function pickServices(arg: string, existing: readonly string[], namespace
   }
   checkServiceName(arg);
   if (!existing.includes(arg)) {
-    throw new HactlError("USAGE", `there is no service '${arg}' in namespace ${namespace}; the services are: ${existing.length > 0 ? existing.join(", ") : "(none)"}`, {
-      remedy: `Use one of ${[...existing, "all"].join(", ")}.`,
-    });
+    throw new HactlError(
+      "USAGE",
+      `there is no service '${arg}' in namespace ${namespace}; the services are: ${existing.length > 0 ? existing.join(", ") : "(none)"}`,
+      {
+        remedy: `Use one of ${[...existing, "all"].join(", ")}.`,
+      },
+    );
   }
   return [arg];
 }
 
 function autoscalingRefusal(reason: string): HactlError {
-  return new HactlError("PREFLIGHT_FAILED", `manual scaling is refused while autoscaling is on (${reason}): the autoscalers would undo it`, {
-    remedy: "Turn autoscaling off first with `hactl autoscale disable`, then scale; or change the range with `hactl autoscale enable --min N --max M`.",
-  });
+  return new HactlError(
+    "PREFLIGHT_FAILED",
+    `manual scaling is refused while autoscaling is on (${reason}): the autoscalers would undo it`,
+    {
+      remedy:
+        "Turn autoscaling off first with `hactl autoscale disable`, then scale; or change the range with `hactl autoscale enable --min N --max M`.",
+    },
+  );
 }
 
-export async function runScale(service: string, replicasArg: string, opts: WaitingOptions, ctx: RunContext): Promise<number> {
+export async function runScale(
+  service: string,
+  replicasArg: string,
+  opts: WaitingOptions,
+  ctx: RunContext,
+): Promise<number> {
   const replicas = parseReplicas(replicasArg);
   const timeoutSeconds = parseIntFlag("--timeout", opts.timeout, 1, 3600, "seconds");
   if (service !== "all") checkServiceName(service);
   return withCluster(opts.file, ctx, { command: "scale", lock: !opts.dryRun }, async (app) => {
     if (app.spec.spec.autoscaling.enabled) throw autoscalingRefusal("spec.autoscaling.enabled is true in cluster.yaml");
     const autoscalers = await getAutoscalers(app.leaderHost, app.namespace);
-    if (autoscalers.length > 0) throw autoscalingRefusal(`autoscalers exist for ${autoscalers.map((h) => h.target).join(", ")}`);
+    if (autoscalers.length > 0)
+      throw autoscalingRefusal(`autoscalers exist for ${autoscalers.map((h) => h.target).join(", ")}`);
     const deployments = await getDeployments(app.leaderHost, app.namespace);
-    const names = pickServices(service, appServices(app.spec, deployments.map((d) => d.name)), app.namespace);
+    const names = pickServices(
+      service,
+      appServices(
+        app.spec,
+        deployments.map((d) => d.name),
+      ),
+      app.namespace,
+    );
     const plan = scalePlan({
       leader: app.leader,
       namespace: app.namespace,
@@ -54,21 +76,33 @@ export async function runScale(service: string, replicasArg: string, opts: Waiti
       current: new Map(deployments.map((d) => [d.name, d.replicas])),
       timeoutMs: timeoutSeconds * 1000,
     });
-    const summary = await runPlan(plan, app, ctx, { dryRun: opts.dryRun, question: `Scale ${names.join(", ")} to ${replicas} replica(s)?` });
+    const summary = await runPlan(plan, app, ctx, {
+      dryRun: opts.dryRun,
+      question: `Scale ${names.join(", ")} to ${replicas} replica(s)?`,
+    });
     if (!summary) {
       ctx.reporter.result({ dryRun: true, plan: planJson(plan) });
       return 0;
     }
-    await recordInSpec(opts.file, names.map((n) => [["spec", "replicas", n], replicas] as const), ctx);
+    await recordInSpec(
+      opts.file,
+      names.map((n) => [["spec", "replicas", n], replicas] as const),
+      ctx,
+    );
     ctx.reporter.result({ namespace: app.namespace, replicas: await readBack(app, names) });
     return 0;
   });
 }
 
 /** Replicas as the cluster reports them after the change. */
-async function readBack(app: AppCluster, names: readonly string[]): Promise<Record<string, { replicas: number; ready: number }>> {
+async function readBack(
+  app: AppCluster,
+  names: readonly string[],
+): Promise<Record<string, { replicas: number; ready: number }>> {
   const now = await getDeployments(app.leaderHost, app.namespace);
-  return Object.fromEntries(now.filter((d) => names.includes(d.name)).map((d) => [d.name, { replicas: d.replicas, ready: d.readyReplicas }]));
+  return Object.fromEntries(
+    now.filter((d) => names.includes(d.name)).map((d) => [d.name, { replicas: d.replicas, ready: d.readyReplicas }]),
+  );
 }
 
 export async function runRestart(service: string, opts: WaitingOptions, ctx: RunContext): Promise<number> {
@@ -76,10 +110,22 @@ export async function runRestart(service: string, opts: WaitingOptions, ctx: Run
   if (service !== "all") checkServiceName(service);
   return withCluster(opts.file, ctx, { command: "restart", lock: !opts.dryRun }, async (app) => {
     const deployments = await getDeployments(app.leaderHost, app.namespace);
-    const names = pickServices(service, appServices(app.spec, deployments.map((d) => d.name)), app.namespace);
+    const names = pickServices(
+      service,
+      appServices(
+        app.spec,
+        deployments.map((d) => d.name),
+      ),
+      app.namespace,
+    );
     const plan = restartPlan({ leader: app.leader, namespace: app.namespace, services: names, timeoutSeconds });
-    const summary = await runPlan(plan, app, ctx, { dryRun: opts.dryRun, question: `Restart ${names.join(", ")} (rolling)?` });
-    ctx.reporter.result(summary ? { namespace: app.namespace, restarted: names } : { dryRun: true, plan: planJson(plan) });
+    const summary = await runPlan(plan, app, ctx, {
+      dryRun: opts.dryRun,
+      question: `Restart ${names.join(", ")} (rolling)?`,
+    });
+    ctx.reporter.result(
+      summary ? { namespace: app.namespace, restarted: names } : { dryRun: true, plan: planJson(plan) },
+    );
     return 0;
   });
 }

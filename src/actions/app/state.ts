@@ -35,12 +35,21 @@ export async function appStatePlan(app: AppCluster, ctx: RunContext): Promise<Pl
   } else {
     const linkerd = await linkerdPhaseFor(app, s.linkerd.enabled);
     if (linkerd) plan.push(linkerd);
-    if ((await getAutoscalers(app.leaderHost, app.namespace)).length > 0) plan.push(...(await autoscaleDisableFor(app)));
+    if ((await getAutoscalers(app.leaderHost, app.namespace)).length > 0)
+      plan.push(...(await autoscaleDisableFor(app)));
     const deployments = await getDeployments(app.leaderHost, app.namespace);
-    const targets = new Map(Object.entries(s.replicas).filter(([name, n]) => deployments.some((d) => d.name === name && d.replicas !== n)));
+    const targets = new Map(
+      Object.entries(s.replicas).filter(([name, n]) => deployments.some((d) => d.name === name && d.replicas !== n)),
+    );
     if (targets.size > 0) {
       plan.push(
-        ...scalePlan({ leader: app.leader, namespace: app.namespace, targets, current: new Map(deployments.map((d) => [d.name, d.replicas])), timeoutMs: SCALE_TIMEOUT_MS }),
+        ...scalePlan({
+          leader: app.leader,
+          namespace: app.namespace,
+          targets,
+          current: new Map(deployments.map((d) => [d.name, d.replicas])),
+          timeoutMs: SCALE_TIMEOUT_MS,
+        }),
       );
     }
   }

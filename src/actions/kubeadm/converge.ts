@@ -8,7 +8,14 @@ import { gatherKubeadmState, hasVotingMember } from "../../gather/kubeadm-state.
 import { planKubeadmInstall } from "../../phases/kubeadm/install.js";
 import type { CertKeyState } from "../../phases/kubeadm/join.js";
 import type { ClusterSpec } from "../../spec/schema.js";
-import { apiEndpoint, clusterPlanInput, gatherAllFacts, loadBalancerInputs, runPreflight, showOrApply } from "../converge-stages.js";
+import {
+  apiEndpoint,
+  clusterPlanInput,
+  gatherAllFacts,
+  loadBalancerInputs,
+  runPreflight,
+  showOrApply,
+} from "../converge-stages.js";
 import type { InstallOptions } from "../install-options.js";
 import { lockNode, type Session } from "../session.js";
 import { waitLivez } from "../verify-api.js";
@@ -26,7 +33,12 @@ export function controlPlaneEndpoint(spec: ClusterSpec): { host: string; port: n
  * plan, shown or applied, and a kubeconfig through the endpoint. Install, re-install and add-node all
  * come here; nodes already in the cluster get no join steps.
  */
-export async function convergeKubeadm(spec: ClusterSpec, session: Session, opts: InstallOptions, ctx: RunContext): Promise<number> {
+export async function convergeKubeadm(
+  spec: ClusterSpec,
+  session: Session,
+  opts: InstallOptions,
+  ctx: RunContext,
+): Promise<number> {
   const dist = spec.spec.distribution;
   if (dist.type !== "kubeadm") throw new HactlError("INTERNAL", "convergeKubeadm called for another distribution");
   const facts = await gatherAllFacts(spec, session, ctx);
@@ -57,7 +69,12 @@ async function readCniManifest(path: string): Promise<string> {
 }
 
 /** The admin kubeconfig (its server is already the control-plane endpoint), an API check through it, a summary. */
-async function finishKubeadm(spec: ClusterSpec, session: Session, opts: InstallOptions, ctx: RunContext): Promise<number> {
+async function finishKubeadm(
+  spec: ClusterSpec,
+  session: Session,
+  opts: InstallOptions,
+  ctx: RunContext,
+): Promise<number> {
   const { reporter } = ctx;
   const state = await gatherKubeadmState(session.hosts, spec.spec.nodes);
   if (!state.leader) throw new HactlError("INTERNAL", "no control-plane node answers after install");
@@ -69,15 +86,35 @@ async function finishKubeadm(spec: ClusterSpec, session: Session, opts: InstallO
   reporter.phase("Verify");
   const endpoint = controlPlaneEndpoint(spec);
   const apiOk = await waitLivez(endpoint.host, endpoint.port, 60_000);
-  reporter.step("cluster", `API ${apiOk ? "answers" : "does NOT answer"} through https://${endpoint.host}:${endpoint.port}`, apiOk ? "done" : "failed");
+  reporter.step(
+    "cluster",
+    `API ${apiOk ? "answers" : "does NOT answer"} through https://${endpoint.host}:${endpoint.port}`,
+    apiOk ? "done" : "failed",
+  );
   const ready = state.kubeNodes.filter((n) => n.ready).length;
   const cps = spec.spec.nodes.filter((n) => n.role === "control-plane");
   const voting = cps.filter((n) => hasVotingMember(state, n.address)).length;
-  reporter.step("cluster", `${ready}/${spec.spec.nodes.length} nodes Ready, ${voting}/${cps.length} control planes are etcd members`, ready === spec.spec.nodes.length && voting === cps.length ? "done" : "failed");
-  reporter.result({ cluster: spec.metadata.name, kubeconfig: kubeconfigPath, endpoint, apiReachable: apiOk, nodesReady: ready, nodes: spec.spec.nodes.length, etcdMembers: state.members.length });
-  reporter.print(`\nKubeconfig written to ${kubeconfigPath} (mode 0600).\nNext: KUBECONFIG=${kubeconfigPath} kubectl get nodes · hactl status -f <cluster.yaml>`);
+  reporter.step(
+    "cluster",
+    `${ready}/${spec.spec.nodes.length} nodes Ready, ${voting}/${cps.length} control planes are etcd members`,
+    ready === spec.spec.nodes.length && voting === cps.length ? "done" : "failed",
+  );
+  reporter.result({
+    cluster: spec.metadata.name,
+    kubeconfig: kubeconfigPath,
+    endpoint,
+    apiReachable: apiOk,
+    nodesReady: ready,
+    nodes: spec.spec.nodes.length,
+    etcdMembers: state.members.length,
+  });
+  reporter.print(
+    `\nKubeconfig written to ${kubeconfigPath} (mode 0600).\nNext: KUBECONFIG=${kubeconfigPath} kubectl get nodes · hactl status -f <cluster.yaml>`,
+  );
   if (!apiOk) {
-    throw new HactlError("UNHEALTHY", "the cluster is installed but its API does not answer through the VIP", { remedy: "Run `hactl status` to see which load balancer or node is down." });
+    throw new HactlError("UNHEALTHY", "the cluster is installed but its API does not answer through the VIP", {
+      remedy: "Run `hactl status` to see which load balancer or node is down.",
+    });
   }
   return 0;
 }

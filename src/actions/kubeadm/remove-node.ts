@@ -14,18 +14,46 @@ import { commandStep, drainSeconds, type RemovalDriver } from "../removal.js";
 export const kubeadmRemoval: RemovalDriver = {
   backendApiPort: KUBEADM_API_PORT,
   async check(spec, session, target, reachable) {
-    const state = await gatherKubeadmState(session.hosts, spec.spec.nodes.filter((n) => reachable.has(n.name) && n.name !== target.name));
+    const state = await gatherKubeadmState(
+      session.hosts,
+      spec.spec.nodes.filter((n) => reachable.has(n.name) && n.name !== target.name),
+    );
     return checkKubeadmRemoval(spec, state, target, reachable);
   },
   phases(target, runner, opts, onNode) {
     const phases: Phase[] = [];
     const seconds = drainSeconds(opts);
     if (!opts.force) {
-      const drain = { ...kubeadm.kubectl("drain", target.name, "--ignore-daemonsets", "--delete-emptydir-data", "--force", `--timeout=${seconds}s`), timeoutMs: (seconds + 60) * 1000 };
-      phases.push({ title: `Drain ${target.name}`, mode: "serial", steps: [commandStep(`drain:${target.name}`, runner, `cordon and drain ${target.name}`, drain)] });
+      const drain = {
+        ...kubeadm.kubectl(
+          "drain",
+          target.name,
+          "--ignore-daemonsets",
+          "--delete-emptydir-data",
+          "--force",
+          `--timeout=${seconds}s`,
+        ),
+        timeoutMs: (seconds + 60) * 1000,
+      };
+      phases.push({
+        title: `Drain ${target.name}`,
+        mode: "serial",
+        steps: [commandStep(`drain:${target.name}`, runner, `cordon and drain ${target.name}`, drain)],
+      });
     }
     if (onNode) {
-      phases.push({ title: `Reset ${target.name}`, mode: "serial", steps: [commandStep(`reset:${target.name}`, target.name, "kubeadm reset -f (removes its own etcd member when it can)", kubeadm.reset())] });
+      phases.push({
+        title: `Reset ${target.name}`,
+        mode: "serial",
+        steps: [
+          commandStep(
+            `reset:${target.name}`,
+            target.name,
+            "kubeadm reset -f (removes its own etcd member when it can)",
+            kubeadm.reset(),
+          ),
+        ],
+      });
     }
     phases.push({
       title: `Remove ${target.name} from the cluster`,
@@ -35,10 +63,16 @@ export const kubeadmRemoval: RemovalDriver = {
           id: `remove:${target.name}`,
           node: runner,
           title: `remove ${target.name}'s etcd member and Node object`,
-          describe: [...(target.role === "control-plane" ? [`etcdctl member list; member remove <id at ${target.address}>`] : []), `kubectl delete node ${target.name}`],
+          describe: [
+            ...(target.role === "control-plane"
+              ? [`etcdctl member list; member remove <id at ${target.address}>`]
+              : []),
+            `kubectl delete node ${target.name}`,
+          ],
           async run(ctx) {
             const host = need(ctx.hosts, runner);
-            const removed = target.role === "control-plane" ? await removeEtcdMembersAt(host, target.address, ctx.log) : 0;
+            const removed =
+              target.role === "control-plane" ? await removeEtcdMembersAt(host, target.address, ctx.log) : 0;
             const deleted = await deleteNodeObject(host, target.name, ctx.log);
             return removed > 0 || deleted ? "changed" : "unchanged";
           },

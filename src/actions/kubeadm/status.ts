@@ -21,10 +21,19 @@ export interface KubeadmStatusReport extends Omit<StatusReport, "nodes"> {
  * as a standby; high availability means at least 3 voting members.
  */
 export function asDatastoreView(state: KubeadmClusterState): Microk8sClusterState {
-  const datastore = state.members.map((m) => ({ address: `${memberAddress(m) ?? m.name}:${ETCD_PEER_PORT}`, role: m.learner ? ("standby" as const) : ("voter" as const) }));
+  const datastore = state.members.map((m) => ({
+    address: `${memberAddress(m) ?? m.name}:${ETCD_PEER_PORT}`,
+    role: m.learner ? ("standby" as const) : ("voter" as const),
+  }));
   const status = new Map<string, Microk8sStatus>();
   if (state.leader) {
-    status.set(state.leader, { running: true, haEnabled: datastore.filter((d) => d.role === "voter").length >= 3, datastore, addons: new Map(), isWorker: false });
+    status.set(state.leader, {
+      running: true,
+      haEnabled: datastore.filter((d) => d.role === "voter").length >= 3,
+      datastore,
+      addons: new Map(),
+      isWorker: false,
+    });
   }
   return {
     installed: state.installed,
@@ -37,7 +46,8 @@ export function asDatastoreView(state: KubeadmClusterState): Microk8sClusterStat
 }
 
 export function kubeadmStatusReport(report: StatusReport): KubeadmStatusReport {
-  const role = (d: NodeStatus["datastore"]): EtcdRole => (d === "voter" ? "etcd member" : d === "standby" ? "etcd learner" : "-");
+  const role = (d: NodeStatus["datastore"]): EtcdRole =>
+    d === "voter" ? "etcd member" : d === "standby" ? "etcd learner" : "-";
   return { ...report, nodes: report.nodes.map((n) => ({ ...n, datastore: role(n.datastore) })) };
 }
 
@@ -57,9 +67,19 @@ export async function runKubeadmStatus(opts: { file: string }, ctx: RunContext):
     const reachableNodes = spec.spec.nodes.filter((n) => session.hosts.has(n.name));
     const state = await gatherKubeadmState(session.hosts, reachableNodes);
     const unreachable = new Set(session.unreachable.map((e) => e.node ?? ""));
-    const [frontends, certs] = await Promise.all([observeFrontends(spec, session.hosts), observeCertificates(spec, session.hosts, unreachable)]);
-    const report = statusReport({ spec, unreachable, state: asDatastoreView(state), ...frontends, apiPort: KUBEADM_API_PORT });
-    if (state.leader && !state.etcdReadable) report.problems.push(`etcd's member list could not be read on ${state.leader} (etcdctl)`);
+    const [frontends, certs] = await Promise.all([
+      observeFrontends(spec, session.hosts),
+      observeCertificates(spec, session.hosts, unreachable),
+    ]);
+    const report = statusReport({
+      spec,
+      unreachable,
+      state: asDatastoreView(state),
+      ...frontends,
+      apiPort: KUBEADM_API_PORT,
+    });
+    if (state.leader && !state.etcdReadable)
+      report.problems.push(`etcd's member list could not be read on ${state.leader} (etcdctl)`);
     report.problems.push(...certs.problems);
     report.notes.unshift(...certs.notes);
     const healthy = report.problems.length === 0;

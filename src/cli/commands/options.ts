@@ -2,7 +2,8 @@ import { InvalidArgumentError, Option } from "commander";
 
 /** Options several commands share. */
 export const fileOption = (): Option => new Option("-f, --file <path>", "cluster.yaml to use").default("cluster.yaml");
-export const dryRun = (): Option => new Option("--dry-run", "print the plan per node and change nothing anywhere").default(false);
+export const dryRun = (): Option =>
+  new Option("--dry-run", "print the plan per node and change nothing anywhere").default(false);
 
 /** The whole numbers a numeric flag accepts, and the unit the help names. */
 export interface IntRange {
@@ -36,7 +37,12 @@ export function intOption(flags: string, description: string, range: IntRange, d
 
 /** How long a drain may take before the command stops (remove-node, reset, upgrade). */
 export const drainTimeoutOption = (defaultSeconds = 120): IntOption =>
-  intOption("--drain-timeout <seconds>", "how long to wait for each node's drain", { min: 10, max: 86_400, unit: "seconds" }, defaultSeconds);
+  intOption(
+    "--drain-timeout <seconds>",
+    "how long to wait for each node's drain",
+    { min: 10, max: 86_400, unit: "seconds" },
+    defaultSeconds,
+  );
 
 export function rangeText(range: IntRange): string {
   return `${range.min}-${range.max}${range.unit ? ` ${range.unit}` : ""}`;
@@ -47,5 +53,7 @@ export function checkInt(value: string, range: IntRange): string {
   const text = value.trim();
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (Number.isInteger(n) && n >= range.min && n <= range.max) return String(n);
-  throw new InvalidArgumentError(`It must be a whole number from ${range.min} to ${range.max}${range.unit ? ` ${range.unit}` : ""}.`);
+  throw new InvalidArgumentError(
+    `It must be a whole number from ${range.min} to ${range.max}${range.unit ? ` ${range.unit}` : ""}.`,
+  );
 }

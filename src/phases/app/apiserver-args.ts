@@ -4,14 +4,18 @@
  */
 
 export const APISERVER_ARGS_FILE = "/var/snap/microk8s/current/args/kube-apiserver";
-export const EVICTION_FLAGS = ["--default-not-ready-toleration-seconds", "--default-unreachable-toleration-seconds"] as const;
+export const EVICTION_FLAGS = [
+  "--default-not-ready-toleration-seconds",
+  "--default-unreachable-toleration-seconds",
+] as const;
 
 /**
  * The args file with the eviction flags set to `seconds` (or removed, back to the default, when
  * undefined). Other lines and their order are kept; the flags go at the end.
  */
 export function withEvictionArgs(content: string, seconds: number | undefined): string {
-  const isEvictionLine = (line: string): boolean => EVICTION_FLAGS.some((f) => line.trim() === f || line.trim().startsWith(`${f}=`) || line.trim().startsWith(`${f} `));
+  const isEvictionLine = (line: string): boolean =>
+    EVICTION_FLAGS.some((f) => line.trim() === f || line.trim().startsWith(`${f}=`) || line.trim().startsWith(`${f} `));
   const kept = content.split("\n").filter((line) => !isEvictionLine(line));
   while (kept.length > 0 && kept[kept.length - 1]?.trim() === "") kept.pop();
   if (seconds !== undefined) for (const f of EVICTION_FLAGS) kept.push(`${f}=${seconds}`);

@@ -6,7 +6,13 @@
  */
 import type { ExternalServiceName } from "../../spec/schema.js";
 
-export const EXTERNAL_SECRETS_ORDER: readonly ExternalServiceName[] = ["postgresql", "mongodb", "s3", "redis", "rabbitmq"];
+export const EXTERNAL_SECRETS_ORDER: readonly ExternalServiceName[] = [
+  "postgresql",
+  "mongodb",
+  "s3",
+  "redis",
+  "rabbitmq",
+];
 
 interface Shape {
   readonly schemes: readonly string[];
@@ -20,11 +26,41 @@ interface Shape {
 }
 
 const SHAPES: Record<ExternalServiceName, Shape> = {
-  postgresql: { schemes: ["postgresql", "postgres"], srvSchemes: [], userRequired: true, example: "postgresql://USER:PASSWORD@db.example.com:5432/DBNAME", secretKey: "POSTGRESQL_URL" },
-  mongodb: { schemes: ["mongodb"], srvSchemes: ["mongodb+srv"], userRequired: true, example: "mongodb://USER:PASSWORD@mongo1.example.com:27017,mongo2.example.com:27017/DBNAME", secretKey: "MONGODB_URL" },
-  s3: { schemes: ["s3", "https"], srvSchemes: [], userRequired: true, example: "https://ACCESS_KEY:SECRET_KEY@s3.example.com:443/BUCKET", secretKey: "S3_URL" },
-  redis: { schemes: ["redis", "rediss"], srvSchemes: [], userRequired: false, example: "redis://:PASSWORD@redis.example.com:6379/0", secretKey: "REDIS_URL" },
-  rabbitmq: { schemes: ["amqp", "amqps"], srvSchemes: [], userRequired: true, example: "amqp://USER:PASSWORD@rabbit.example.com:5672/VHOST", secretKey: "RABBITMQ_URL" },
+  postgresql: {
+    schemes: ["postgresql", "postgres"],
+    srvSchemes: [],
+    userRequired: true,
+    example: "postgresql://USER:PASSWORD@db.example.com:5432/DBNAME",
+    secretKey: "POSTGRESQL_URL",
+  },
+  mongodb: {
+    schemes: ["mongodb"],
+    srvSchemes: ["mongodb+srv"],
+    userRequired: true,
+    example: "mongodb://USER:PASSWORD@mongo1.example.com:27017,mongo2.example.com:27017/DBNAME",
+    secretKey: "MONGODB_URL",
+  },
+  s3: {
+    schemes: ["s3", "https"],
+    srvSchemes: [],
+    userRequired: true,
+    example: "https://ACCESS_KEY:SECRET_KEY@s3.example.com:443/BUCKET",
+    secretKey: "S3_URL",
+  },
+  redis: {
+    schemes: ["redis", "rediss"],
+    srvSchemes: [],
+    userRequired: false,
+    example: "redis://:PASSWORD@redis.example.com:6379/0",
+    secretKey: "REDIS_URL",
+  },
+  rabbitmq: {
+    schemes: ["amqp", "amqps"],
+    srvSchemes: [],
+    userRequired: true,
+    example: "amqp://USER:PASSWORD@rabbit.example.com:5672/VHOST",
+    secretKey: "RABBITMQ_URL",
+  },
 };
 
 export interface Endpoint {
@@ -93,7 +129,8 @@ export function parseConnectionString(service: ExternalServiceName, value: strin
     const password = colon >= 0 ? credentials.slice(colon + 1) : "";
     if (shape.userRequired && user === "") problems.push(`the user name is missing: write ${needs} before the host`);
     if (password === "") problems.push(`the password is missing: write ${needs} before the host`);
-    if (!validPercentEncoding(credentials)) problems.push("the credentials have a '%' that does not start a percent-encoding: write a literal '%' as %25");
+    if (!validPercentEncoding(credentials))
+      problems.push("the credentials have a '%' that does not start a percent-encoding: write a literal '%' as %25");
   }
   const hostList = at >= 0 ? authority.slice(at + 1) : authority;
   if (hostList === "") {
@@ -102,7 +139,8 @@ export function parseConnectionString(service: ExternalServiceName, value: strin
   }
   const entries = hostList.split(",");
   if (srv && entries.length > 1) problems.push(`a ${scheme}:// string names exactly one host`);
-  if (!srv && entries.length > 1 && service !== "mongodb") problems.push(`${service} takes one HOST:PORT; remove the extra hosts`);
+  if (!srv && entries.length > 1 && service !== "mongodb")
+    problems.push(`${service} takes one HOST:PORT; remove the extra hosts`);
   const endpoints: Endpoint[] = [];
   entries.forEach((entry, i) => {
     const which = entries.length > 1 ? `host ${i + 1}` : "the host";

@@ -13,7 +13,6 @@ import { parseDeployments, parseNodes, type KubeDeployment, type KubeNode } from
 /** How a distribution runs kubectl on a control-plane node: `microk8s.kubectl` or `kubeadm.kubectl`. */
 export type KubectlBuilder = (...args: string[]) => Command;
 
-
 export interface KubectlOptions {
   /** Bytes for kubectl's stdin (manifests, secrets). Never logged. */
   stdin?: string;
@@ -24,16 +23,30 @@ export interface KubectlOptions {
 }
 
 /** Runs `microk8s kubectl ARGS` (or the `via` kubectl) on host; rejects with COMMAND_FAILED unless it exits 0. */
-export async function kubectl(host: RemoteHost, args: readonly string[], opts: KubectlOptions = {}): Promise<ExecResult> {
+export async function kubectl(
+  host: RemoteHost,
+  args: readonly string[],
+  opts: KubectlOptions = {},
+): Promise<ExecResult> {
   const base = (opts.via ?? microk8s.kubectl)(...args);
   return host.run(
-    { ...base, ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) },
+    {
+      ...base,
+      ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    },
     opts.signal ? { signal: opts.signal } : {},
   );
 }
 
-export async function getDeployments(host: RemoteHost, namespace: string, via?: KubectlBuilder): Promise<KubeDeployment[]> {
-  return parseDeployments((await kubectl(host, ["get", "deployments", "-n", namespace, "-o", "json"], via ? { via } : {})).stdout);
+export async function getDeployments(
+  host: RemoteHost,
+  namespace: string,
+  via?: KubectlBuilder,
+): Promise<KubeDeployment[]> {
+  return parseDeployments(
+    (await kubectl(host, ["get", "deployments", "-n", namespace, "-o", "json"], via ? { via } : {})).stdout,
+  );
 }
 
 /** The raw `get deployments -o json` text (for resource requests). */
@@ -73,7 +86,10 @@ export function parseAutoscalers(stdout: string): Autoscaler[] {
 }
 
 export async function getAutoscalers(host: RemoteHost, namespace: string, via?: KubectlBuilder): Promise<Autoscaler[]> {
-  return parseAutoscalers((await kubectl(host, ["get", "horizontalpodautoscalers", "-n", namespace, "-o", "json"], via ? { via } : {})).stdout);
+  return parseAutoscalers(
+    (await kubectl(host, ["get", "horizontalpodautoscalers", "-n", namespace, "-o", "json"], via ? { via } : {}))
+      .stdout,
+  );
 }
 
 export async function getNodes(host: RemoteHost): Promise<KubeNode[]> {
@@ -106,7 +122,11 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * Polls `check` until it returns true. `check` also reports a progress line; it is passed on only when
  * it changes. Fails with COMMAND_TIMEOUT naming `what` after the timeout.
  */
-export async function waitFor(what: string, check: () => Promise<{ done: boolean; line: string }>, opts: WaitOptions & { remedy: string }): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<{ done: boolean; line: string }>,
+  opts: WaitOptions & { remedy: string },
+): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
   let last = "";
   for (;;) {
@@ -118,17 +138,26 @@ export async function waitFor(what: string, check: () => Promise<{ done: boolean
     }
     if (r.done) return;
     if (Date.now() >= deadline) {
-      throw new HactlError("COMMAND_TIMEOUT", `timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${what} (last: ${last})`, {
-        remedy: opts.remedy,
-        retryable: true,
-      });
+      throw new HactlError(
+        "COMMAND_TIMEOUT",
+        `timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${what} (last: ${last})`,
+        {
+          remedy: opts.remedy,
+          retryable: true,
+        },
+      );
     }
     await sleep(opts.intervalMs ?? 1000, opts.signal);
   }
 }
 
 /** Waits until each named Deployment has exactly `replicas` ready replicas, as the cluster reports them. */
-export async function waitReplicas(host: RemoteHost, namespace: string, want: ReadonlyMap<string, number>, opts: WaitOptions): Promise<void> {
+export async function waitReplicas(
+  host: RemoteHost,
+  namespace: string,
+  want: ReadonlyMap<string, number>,
+  opts: WaitOptions,
+): Promise<void> {
   await waitFor(
     `${[...want.keys()].join(", ")} to be ready`,
     async () => {
@@ -143,7 +172,10 @@ export async function waitReplicas(host: RemoteHost, namespace: string, want: Re
       }
       return { done, line: parts.join(", ") };
     },
-    { ...opts, remedy: `Check the pods: microk8s kubectl get pods -n ${namespace} (events show why they are not ready), then run the same command again.` },
+    {
+      ...opts,
+      remedy: `Check the pods: microk8s kubectl get pods -n ${namespace} (events show why they are not ready), then run the same command again.`,
+    },
   );
 }
 
@@ -157,7 +189,10 @@ export async function waitNodeReady(host: RemoteHost, node: string, opts: WaitOp
       const n = parseNodes(res.stdout).find((x) => x.name === node);
       return { done: Boolean(n?.ready), line: `${node}: ${n ? (n.ready ? "Ready" : "NotReady") : "not listed"}` };
     },
-    { ...opts, remedy: `Look at ${node}: microk8s inspect, and journalctl -u snap.microk8s.daemon-kubelite. Run the same command again when it is Ready.` },
+    {
+      ...opts,
+      remedy: `Look at ${node}: microk8s inspect, and journalctl -u snap.microk8s.daemon-kubelite. Run the same command again when it is Ready.`,
+    },
   );
 }
 
@@ -176,15 +211,22 @@ export async function rollingRestart(
     await kubectl(host, ["rollout", "restart", `deployment/${name}`, "-n", namespace], { signal, via });
     log(`restarted deployment/${name}; waiting for the rollout`);
     const status = await host.exec(
-      { ...via("rollout", "status", `deployment/${name}`, "-n", namespace, `--timeout=${timeoutSeconds}s`), timeoutMs: (timeoutSeconds + 30) * 1000 },
+      {
+        ...via("rollout", "status", `deployment/${name}`, "-n", namespace, `--timeout=${timeoutSeconds}s`),
+        timeoutMs: (timeoutSeconds + 30) * 1000,
+      },
       { signal },
     );
     const tail = `${status.stdout}\n${status.stderr}`.trim().split("\n").slice(-3).join("\n");
     if (status.code !== 0) {
-      throw new HactlError("COMMAND_FAILED", `deployment/${name} did not finish its rolling restart within ${timeoutSeconds}s`, {
-        details: tail,
-        remedy: `Check the pods: ${via("get", "pods", "-n", namespace).argv.join(" ")}; then run the same command again.`,
-      });
+      throw new HactlError(
+        "COMMAND_FAILED",
+        `deployment/${name} did not finish its rolling restart within ${timeoutSeconds}s`,
+        {
+          details: tail,
+          remedy: `Check the pods: ${via("get", "pods", "-n", namespace).argv.join(" ")}; then run the same command again.`,
+        },
+      );
     }
     log(tail);
   }

@@ -11,7 +11,13 @@ import type { ExecResult } from "../../core/command.js";
 import { HactlError } from "../../core/errors.js";
 import { need, type RemoteHost } from "../../core/host.js";
 import type { Phase, Step, StepContext } from "../../core/plan.js";
-import { COMMUNITY_ADDON, INJECT_ANNOTATION, LINKERD_ADDON, linkerdCheckFailures, linkerdCheckPassed } from "../../distros/linkerd.js";
+import {
+  COMMUNITY_ADDON,
+  INJECT_ANNOTATION,
+  LINKERD_ADDON,
+  linkerdCheckFailures,
+  linkerdCheckPassed,
+} from "../../distros/linkerd.js";
 import { microk8s } from "../../distros/microk8s.js";
 import { kubectl, rollingRestart, sleep, type KubectlBuilder } from "./kube.js";
 
@@ -48,7 +54,12 @@ export function linkerdInstalled(source: LinkerdSource): boolean {
 
 /** A step of the Linkerd phases: acts through the leader and always reports a change. */
 function linkerdStep(leader: string) {
-  return (id: string, title: string, describe: string[], run: (host: RemoteHost, ctx: StepContext) => Promise<void>): Step => ({
+  return (
+    id: string,
+    title: string,
+    describe: string[],
+    run: (host: RemoteHost, ctx: StepContext) => Promise<void>,
+  ): Step => ({
     id: `linkerd:${id}`,
     node: leader,
     title,
@@ -69,7 +80,14 @@ function namespaceManifest(namespace: string, inject: boolean): string {
 }
 
 /** `linkerd ARGS` here, its manifests into `kubectl VERB -f -` on the leader (stdin only: they hold keys). */
-async function applyRendered(cli: WorkstationLinkerd, args: string[], host: RemoteHost, kubectlArgs: string[], via: KubectlBuilder, ctx: StepContext): Promise<void> {
+async function applyRendered(
+  cli: WorkstationLinkerd,
+  args: string[],
+  host: RemoteHost,
+  kubectlArgs: string[],
+  via: KubectlBuilder,
+  ctx: StepContext,
+): Promise<void> {
   const rendered = await cli.run(args, ctx.signal);
   if (rendered.code !== 0) {
     throw new HactlError("COMMAND_FAILED", `linkerd ${args.join(" ")} failed on this machine (exit ${rendered.code})`, {
@@ -77,7 +95,12 @@ async function applyRendered(cli: WorkstationLinkerd, args: string[], host: Remo
       remedy: `Run \`${cli.path} ${args.join(" ")}\` with the cluster's kubeconfig (KUBECONFIG=<cluster>.kubeconfig) to see why, fix it, then run the same command again.`,
     });
   }
-  const applied = await kubectl(host, kubectlArgs, { stdin: rendered.stdout, signal: ctx.signal, timeoutMs: 300_000, via });
+  const applied = await kubectl(host, kubectlArgs, {
+    stdin: rendered.stdout,
+    signal: ctx.signal,
+    timeoutMs: 300_000,
+    via,
+  });
   ctx.log(applied.stdout.trim().split("\n").slice(-5).join("\n"));
 }
 
@@ -86,7 +109,10 @@ async function checkUntilPassed(input: LinkerdInput, host: RemoteHost, ctx: Step
   const { source } = input;
   const deadline = Date.now() + input.checkTimeoutMs;
   for (;;) {
-    const r = source.kind === "microk8s-addon" ? await host.exec(microk8s.linkerd("check"), { signal: ctx.signal }) : await source.cli.run(["check"], ctx.signal);
+    const r =
+      source.kind === "microk8s-addon"
+        ? await host.exec(microk8s.linkerd("check"), { signal: ctx.signal })
+        : await source.cli.run(["check"], ctx.signal);
     if (r.code === 0 && linkerdCheckPassed(r.stdout)) return;
     if (Date.now() >= deadline || ctx.signal.aborted) {
       throw new HactlError("UNHEALTHY", "linkerd check does not pass", {
@@ -110,32 +136,59 @@ function installSteps(input: LinkerdInput): Step[] {
       ...(source.communityEnabled
         ? []
         : [
-            step("community", "enable MicroK8s' community addon repository", [`microk8s enable ${COMMUNITY_ADDON} (the linkerd addon lives there)`], async (host, ctx) => {
-              await host.run(microk8s.enable(COMMUNITY_ADDON), { signal: ctx.signal });
-            }),
+            step(
+              "community",
+              "enable MicroK8s' community addon repository",
+              [`microk8s enable ${COMMUNITY_ADDON} (the linkerd addon lives there)`],
+              async (host, ctx) => {
+                await host.run(microk8s.enable(COMMUNITY_ADDON), { signal: ctx.signal });
+              },
+            ),
           ]),
       ...(source.addonEnabled
         ? []
         : [
-            step("addon", "enable the linkerd addon", [`microk8s enable ${LINKERD_ADDON} (CRDs, control plane and the linkerd CLI as microk8s linkerd)`], async (host, ctx) => {
-              const r = await host.run(microk8s.enable(LINKERD_ADDON), { signal: ctx.signal });
-              ctx.log(r.stdout.trim().split("\n").slice(-3).join("\n"));
-            }),
+            step(
+              "addon",
+              "enable the linkerd addon",
+              [`microk8s enable ${LINKERD_ADDON} (CRDs, control plane and the linkerd CLI as microk8s linkerd)`],
+              async (host, ctx) => {
+                const r = await host.run(microk8s.enable(LINKERD_ADDON), { signal: ctx.signal });
+                ctx.log(r.stdout.trim().split("\n").slice(-3).join("\n"));
+              },
+            ),
           ]),
     ];
   }
   if (source.installed) return [];
   const where = `(${source.cli.path} on this machine) | kubectl apply -f - on ${input.leader}`;
   return [
-    step("crds", "install the Linkerd CRDs", [`linkerd install --crds ${where}`], (host, ctx) => applyRendered(source.cli, ["install", "--crds"], host, ["apply", "-f", "-"], input.kubectl, ctx)),
-    step("control-plane", "install the Linkerd control plane", [`linkerd install ${where}`], (host, ctx) => applyRendered(source.cli, ["install"], host, ["apply", "-f", "-"], input.kubectl, ctx)),
+    step("crds", "install the Linkerd CRDs", [`linkerd install --crds ${where}`], (host, ctx) =>
+      applyRendered(source.cli, ["install", "--crds"], host, ["apply", "-f", "-"], input.kubectl, ctx),
+    ),
+    step("control-plane", "install the Linkerd control plane", [`linkerd install ${where}`], (host, ctx) =>
+      applyRendered(source.cli, ["install"], host, ["apply", "-f", "-"], input.kubectl, ctx),
+    ),
   ];
 }
 
 function restartStep(input: LinkerdInput, title: string): Step {
-  return linkerdStep(input.leader)("restart", title, input.services.map((s) => `rollout restart deployment/${s} -n ${input.namespace}`), async (host, ctx) => {
-    await rollingRestart(host, input.namespace, input.services, input.rolloutTimeoutSeconds, ctx.log, ctx.signal, input.kubectl);
-  });
+  return linkerdStep(input.leader)(
+    "restart",
+    title,
+    input.services.map((s) => `rollout restart deployment/${s} -n ${input.namespace}`),
+    async (host, ctx) => {
+      await rollingRestart(
+        host,
+        input.namespace,
+        input.services,
+        input.rolloutTimeoutSeconds,
+        ctx.log,
+        ctx.signal,
+        input.kubectl,
+      );
+    },
+  );
 }
 
 /** Linkerd installed and checked, the namespace meshed; undefined when all of it is in place already. */
@@ -143,13 +196,27 @@ export function linkerdEnablePhase(input: LinkerdInput): Phase | undefined {
   if (linkerdInstalled(input.source) && input.meshed) return undefined;
   const step = linkerdStep(input.leader);
   const check =
-    input.source.kind === "microk8s-addon" ? "microk8s linkerd check, retried until the control plane is ready" : `${input.source.cli.path} check (on this machine), retried until the control plane is ready`;
-  const steps: Step[] = [...installSteps(input), step("check", "linkerd check", [check], (host, ctx) => checkUntilPassed(input, host, ctx))];
+    input.source.kind === "microk8s-addon"
+      ? "microk8s linkerd check, retried until the control plane is ready"
+      : `${input.source.cli.path} check (on this machine), retried until the control plane is ready`;
+  const steps: Step[] = [
+    ...installSteps(input),
+    step("check", "linkerd check", [check], (host, ctx) => checkUntilPassed(input, host, ctx)),
+  ];
   if (!input.meshed) {
     steps.push(
-      step("mesh", `mesh namespace ${input.namespace}`, [`namespace ${input.namespace}: annotation ${INJECT_ANNOTATION}=enabled (kubectl apply -f -)`], async (host, ctx) => {
-        await kubectl(host, ["apply", "-f", "-"], { stdin: namespaceManifest(input.namespace, true), signal: ctx.signal, via: input.kubectl });
-      }),
+      step(
+        "mesh",
+        `mesh namespace ${input.namespace}`,
+        [`namespace ${input.namespace}: annotation ${INJECT_ANNOTATION}=enabled (kubectl apply -f -)`],
+        async (host, ctx) => {
+          await kubectl(host, ["apply", "-f", "-"], {
+            stdin: namespaceManifest(input.namespace, true),
+            signal: ctx.signal,
+            via: input.kubectl,
+          });
+        },
+      ),
     );
     if (input.services.length > 0) steps.push(restartStep(input, "restart the application's services into the mesh"));
   }
@@ -163,24 +230,52 @@ export function linkerdDisablePhase(input: LinkerdInput): Phase | undefined {
   const steps: Step[] = [];
   if (input.meshed) {
     steps.push(
-      step("unmesh", `take namespace ${input.namespace} out of the mesh`, [`namespace ${input.namespace}: annotation ${INJECT_ANNOTATION}=disabled`], async (host, ctx) => {
-        await kubectl(host, ["apply", "-f", "-"], { stdin: namespaceManifest(input.namespace, false), signal: ctx.signal, via: input.kubectl });
-      }),
+      step(
+        "unmesh",
+        `take namespace ${input.namespace} out of the mesh`,
+        [`namespace ${input.namespace}: annotation ${INJECT_ANNOTATION}=disabled`],
+        async (host, ctx) => {
+          await kubectl(host, ["apply", "-f", "-"], {
+            stdin: namespaceManifest(input.namespace, false),
+            signal: ctx.signal,
+            via: input.kubectl,
+          });
+        },
+      ),
     );
-    if (input.services.length > 0) steps.push(restartStep(input, "restart the application's services without the proxy"));
+    if (input.services.length > 0)
+      steps.push(restartStep(input, "restart the application's services without the proxy"));
   }
   if (source.kind === "microk8s-addon" && source.addonEnabled) {
     steps.push(
-      step("uninstall", "disable the linkerd addon", [`microk8s disable ${LINKERD_ADDON} (control plane, CRDs and the addon's CLI)`], async (host, ctx) => {
-        const r = await host.run(microk8s.disable(LINKERD_ADDON), { signal: ctx.signal });
-        ctx.log(r.stdout.trim().split("\n").slice(-3).join("\n"));
-      }),
+      step(
+        "uninstall",
+        "disable the linkerd addon",
+        [`microk8s disable ${LINKERD_ADDON} (control plane, CRDs and the addon's CLI)`],
+        async (host, ctx) => {
+          const r = await host.run(microk8s.disable(LINKERD_ADDON), { signal: ctx.signal });
+          ctx.log(r.stdout.trim().split("\n").slice(-3).join("\n"));
+        },
+      ),
     );
   }
   if (source.kind === "workstation-cli" && source.installed) {
     steps.push(
-      step("uninstall", "remove the Linkerd control plane and CRDs", [`linkerd uninstall (${source.cli.path} on this machine) | kubectl delete --ignore-not-found -f - on ${input.leader}`], (host, ctx) =>
-        applyRendered(source.cli, ["uninstall"], host, ["delete", "--ignore-not-found", "-f", "-"], input.kubectl, ctx),
+      step(
+        "uninstall",
+        "remove the Linkerd control plane and CRDs",
+        [
+          `linkerd uninstall (${source.cli.path} on this machine) | kubectl delete --ignore-not-found -f - on ${input.leader}`,
+        ],
+        (host, ctx) =>
+          applyRendered(
+            source.cli,
+            ["uninstall"],
+            host,
+            ["delete", "--ignore-not-found", "-f", "-"],
+            input.kubectl,
+            ctx,
+          ),
       ),
     );
   }

@@ -32,11 +32,20 @@ export function scalePlan(input: ScaleInput): Plan {
     id: `scale:${name}`,
     node: input.leader,
     title: `scale ${name} to ${n} replica(s)`,
-    describe: [`${input.current.get(name) ?? "?"} → ${n}: kubectl scale deployment/${name} --replicas=${n} -n ${input.namespace}`, "then wait until the cluster reports them ready"],
+    describe: [
+      `${input.current.get(name) ?? "?"} → ${n}: kubectl scale deployment/${name} --replicas=${n} -n ${input.namespace}`,
+      "then wait until the cluster reports them ready",
+    ],
     async run(ctx) {
       const host = need(ctx.hosts, input.leader);
-      await kubectl(host, ["scale", `deployment/${name}`, `--replicas=${n}`, "-n", input.namespace], { signal: ctx.signal });
-      await waitReplicas(host, input.namespace, new Map([[name, n]]), { timeoutMs: input.timeoutMs, signal: ctx.signal, progress: ctx.log });
+      await kubectl(host, ["scale", `deployment/${name}`, `--replicas=${n}`, "-n", input.namespace], {
+        signal: ctx.signal,
+      });
+      await waitReplicas(host, input.namespace, new Map([[name, n]]), {
+        timeoutMs: input.timeoutMs,
+        signal: ctx.signal,
+        progress: ctx.log,
+      });
       return input.current.get(name) === n ? "unchanged" : "changed";
     },
   }));
@@ -87,16 +96,36 @@ export function autoscaleEnablePlan(input: AutoscaleInput): Plan {
       node: input.leader,
       title: `autoscale ${name} (${v.minReplicas}-${v.maxReplicas} replicas at ${v.cpuPercent}% CPU)`,
       describe: [
-        ...(have && !same ? [`delete hpa/${have.name} (it has ${have.minReplicas ?? "?"}-${have.maxReplicas ?? "?"})`] : []),
+        ...(have && !same
+          ? [`delete hpa/${have.name} (it has ${have.minReplicas ?? "?"}-${have.maxReplicas ?? "?"})`]
+          : []),
         `kubectl autoscale deployment ${name} --min=${v.minReplicas} --max=${v.maxReplicas} --cpu-percent=${v.cpuPercent} -n ${input.namespace}`,
       ],
       async run(ctx) {
         if (same) return "unchanged";
         const host = need(ctx.hosts, input.leader);
-        if (have) await kubectl(host, ["delete", "horizontalpodautoscaler", have.name, "-n", input.namespace, "--ignore-not-found"], { signal: ctx.signal });
-        await kubectl(host, ["autoscale", "deployment", name, `--min=${v.minReplicas}`, `--max=${v.maxReplicas}`, `--cpu-percent=${v.cpuPercent}`, "-n", input.namespace], {
-          signal: ctx.signal,
-        });
+        if (have)
+          await kubectl(
+            host,
+            ["delete", "horizontalpodautoscaler", have.name, "-n", input.namespace, "--ignore-not-found"],
+            { signal: ctx.signal },
+          );
+        await kubectl(
+          host,
+          [
+            "autoscale",
+            "deployment",
+            name,
+            `--min=${v.minReplicas}`,
+            `--max=${v.maxReplicas}`,
+            `--cpu-percent=${v.cpuPercent}`,
+            "-n",
+            input.namespace,
+          ],
+          {
+            signal: ctx.signal,
+          },
+        );
         return "changed";
       },
     };
@@ -105,7 +134,11 @@ export function autoscaleEnablePlan(input: AutoscaleInput): Plan {
   return plan;
 }
 
-export function autoscaleDisablePlan(input: { leader: string; namespace: string; existing: readonly Autoscaler[] }): Plan {
+export function autoscaleDisablePlan(input: {
+  leader: string;
+  namespace: string;
+  existing: readonly Autoscaler[];
+}): Plan {
   return [
     {
       title: "Autoscalers",
@@ -114,9 +147,15 @@ export function autoscaleDisablePlan(input: { leader: string; namespace: string;
         id: `unautoscale:${h.name}`,
         node: input.leader,
         title: `remove autoscaler ${h.name}`,
-        describe: [`kubectl delete hpa ${h.name} -n ${input.namespace} (deployment/${h.target} keeps its current replicas)`],
+        describe: [
+          `kubectl delete hpa ${h.name} -n ${input.namespace} (deployment/${h.target} keeps its current replicas)`,
+        ],
         async run(ctx) {
-          await kubectl(need(ctx.hosts, input.leader), ["delete", "horizontalpodautoscaler", h.name, "-n", input.namespace, "--ignore-not-found"], { signal: ctx.signal });
+          await kubectl(
+            need(ctx.hosts, input.leader),
+            ["delete", "horizontalpodautoscaler", h.name, "-n", input.namespace, "--ignore-not-found"],
+            { signal: ctx.signal },
+          );
           return "changed";
         },
       })),
@@ -126,7 +165,12 @@ export function autoscaleDisablePlan(input: { leader: string; namespace: string;
 
 /* ---------------- restart ---------------- */
 
-export function restartPlan(input: { leader: string; namespace: string; services: readonly string[]; timeoutSeconds: number }): Plan {
+export function restartPlan(input: {
+  leader: string;
+  namespace: string;
+  services: readonly string[];
+  timeoutSeconds: number;
+}): Plan {
   return [
     {
       title: "Rolling restart",
@@ -135,9 +179,19 @@ export function restartPlan(input: { leader: string; namespace: string; services
         id: `restart:${name}`,
         node: input.leader,
         title: `restart ${name}`,
-        describe: [`kubectl rollout restart deployment/${name} -n ${input.namespace}`, `kubectl rollout status deployment/${name} -n ${input.namespace} --timeout=${input.timeoutSeconds}s`],
+        describe: [
+          `kubectl rollout restart deployment/${name} -n ${input.namespace}`,
+          `kubectl rollout status deployment/${name} -n ${input.namespace} --timeout=${input.timeoutSeconds}s`,
+        ],
         async run(ctx) {
-          await rollingRestart(need(ctx.hosts, input.leader), input.namespace, [name], input.timeoutSeconds, ctx.log, ctx.signal);
+          await rollingRestart(
+            need(ctx.hosts, input.leader),
+            input.namespace,
+            [name],
+            input.timeoutSeconds,
+            ctx.log,
+            ctx.signal,
+          );
           return "changed";
         },
       })),
@@ -165,11 +219,17 @@ export interface HaInput {
 
 export function haPlan(input: HaInput): Plan {
   const progress = { nodesChanged: 0 };
-  const setting = input.evictionSeconds === undefined ? "remove the eviction flags (back to the 300 s default)" : `eviction flags = ${input.evictionSeconds}s`;
+  const setting =
+    input.evictionSeconds === undefined
+      ? "remove the eviction flags (back to the 300 s default)"
+      : `eviction flags = ${input.evictionSeconds}s`;
   const nodeSteps: Step[] = input.nodes.map((node) => ({
     id: `ha:node:${node.name}`,
     node: node.name,
-    title: node.role === "worker" ? "check (workers run no API server)" : "cordon, drain, apply settings, restart, wait Ready, uncordon",
+    title:
+      node.role === "worker"
+        ? "check (workers run no API server)"
+        : "cordon, drain, apply settings, restart, wait Ready, uncordon",
     describe:
       node.role === "worker"
         ? ["nothing to change on a worker"]
@@ -190,17 +250,27 @@ export function haPlan(input: HaInput): Plan {
     id: "ha:system",
     node: input.leader,
     title: `run system services with ${input.systemReplicas} replica(s)`,
-    describe: [`every Deployment in kube-system: kubectl scale --replicas=${input.systemReplicas}, then wait until ready`],
+    describe: [
+      `every Deployment in kube-system: kubectl scale --replicas=${input.systemReplicas}, then wait until ready`,
+    ],
     async run(ctx) {
       const host = need(ctx.hosts, input.leader);
       const deps = await getDeployments(host, "kube-system");
       const want = new Map(deps.map((d) => [d.name, input.systemReplicas]));
       const changed = deps.filter((d) => d.replicas !== input.systemReplicas);
       for (const d of changed) {
-        await kubectl(host, ["scale", `deployment/${d.name}`, `--replicas=${input.systemReplicas}`, "-n", "kube-system"], { signal: ctx.signal });
+        await kubectl(
+          host,
+          ["scale", `deployment/${d.name}`, `--replicas=${input.systemReplicas}`, "-n", "kube-system"],
+          { signal: ctx.signal },
+        );
         ctx.log(`kube-system/${d.name}: ${d.replicas} → ${input.systemReplicas}`);
       }
-      await waitReplicas(host, "kube-system", want, { timeoutMs: input.readyTimeoutMs, signal: ctx.signal, progress: ctx.log });
+      await waitReplicas(host, "kube-system", want, {
+        timeoutMs: input.readyTimeoutMs,
+        signal: ctx.signal,
+        progress: ctx.log,
+      });
       return changed.length > 0 ? "changed" : "unchanged";
     },
   };
@@ -214,7 +284,14 @@ export function haPlan(input: HaInput): Plan {
     ],
     async run(ctx) {
       if (progress.nodesChanged === 0) return "unchanged";
-      await rollingRestart(need(ctx.hosts, input.leader), input.namespace, input.services, input.rolloutTimeoutSeconds, ctx.log, ctx.signal);
+      await rollingRestart(
+        need(ctx.hosts, input.leader),
+        input.namespace,
+        input.services,
+        input.rolloutTimeoutSeconds,
+        ctx.log,
+        ctx.signal,
+      );
       return "changed";
     },
   };
@@ -241,7 +318,13 @@ async function updateNode(node: NodeSpec, input: HaInput, ctx: StepContext): Pro
   try {
     const drained = await operator.exec(
       {
-        ...microk8s.kubectl("drain", node.name, "--ignore-daemonsets", "--delete-emptydir-data", `--timeout=${input.drainTimeoutSeconds}s`),
+        ...microk8s.kubectl(
+          "drain",
+          node.name,
+          "--ignore-daemonsets",
+          "--delete-emptydir-data",
+          `--timeout=${input.drainTimeoutSeconds}s`,
+        ),
         timeoutMs: (input.drainTimeoutSeconds + 60) * 1000,
       },
       { signal: ctx.signal },
@@ -300,7 +383,9 @@ export function externalSecretPlan(input: ExternalSecretInput): Plan {
           id: "external-services:secret",
           node: input.leader,
           title: `store ${keys.length} connection string(s) in secret ${EXTERNAL_SECRET_NAME}`,
-          describe: [`namespace ${input.namespace}, keys ${keys.join(", ")} (values go to kubectl on stdin, never on a command line)`],
+          describe: [
+            `namespace ${input.namespace}, keys ${keys.join(", ")} (values go to kubectl on stdin, never on a command line)`,
+          ],
           async run(ctx) {
             const host = need(ctx.hosts, input.leader);
             await ensureNamespace(host, input.namespace, ctx);

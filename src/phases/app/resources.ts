@@ -38,7 +38,9 @@ export interface ServiceRequests {
   memoryBytes: number | undefined;
 }
 
-const resourcesSchema = z.object({ requests: z.record(z.string(), z.union([z.string(), z.number()])).optional() }).optional();
+const resourcesSchema = z
+  .object({ requests: z.record(z.string(), z.union([z.string(), z.number()])).optional() })
+  .optional();
 const deploymentList = z.object({
   items: z.array(
     z.object({
@@ -46,7 +48,9 @@ const deploymentList = z.object({
       spec: z
         .object({
           template: z
-            .object({ spec: z.object({ containers: z.array(z.object({ resources: resourcesSchema })).optional() }).optional() })
+            .object({
+              spec: z.object({ containers: z.array(z.object({ resources: resourcesSchema })).optional() }).optional(),
+            })
             .optional(),
         })
         .optional(),
@@ -107,7 +111,11 @@ export interface CapacityReport {
   lines: string[];
   /** True when the requests at minimum replicas exceed what the nodes have. */
   exceeds: boolean;
-  data: { services: { name: string; cpuMilli?: number; memoryBytes?: number }[]; need: { cpuMilli: number; memoryBytes: number }; cluster: { nodes: number; cpuMilli: number; memoryBytes: number } };
+  data: {
+    services: { name: string; cpuMilli?: number; memoryBytes?: number }[];
+    need: { cpuMilli: number; memoryBytes: number };
+    cluster: { nodes: number; cpuMilli: number; memoryBytes: number };
+  };
 }
 
 export function formatCpu(milli: number): string {
@@ -120,7 +128,11 @@ export function formatMemory(bytes: number): string {
 }
 
 /** The autoscaling warning: per service request × min replicas, total, and the cluster's nodes × capacity. */
-export function capacityReport(services: readonly ServiceRequests[], minReplicas: number, nodes: readonly NodeCapacity[]): CapacityReport {
+export function capacityReport(
+  services: readonly ServiceRequests[],
+  minReplicas: number,
+  nodes: readonly NodeCapacity[],
+): CapacityReport {
   const lines = [`Each service's resource needs multiply by the minimum replicas (${minReplicas}):`];
   let cpuNeed = 0;
   let memNeed = 0;

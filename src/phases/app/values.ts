@@ -44,9 +44,17 @@ export interface HaValues {
 }
 
 /** The values of `ha enable`; flags fall back to what cluster.yaml has. */
-export function haValues(flags: { systemReplicas?: string | undefined; evictionTimeout?: string | undefined }, fallback: HaValues): HaValues {
+export function haValues(
+  flags: { systemReplicas?: string | undefined; evictionTimeout?: string | undefined },
+  fallback: HaValues,
+): HaValues {
   return {
-    systemReplicas: parseIntFlag("--system-replicas", flags.systemReplicas ?? String(fallback.systemReplicas), HA_LIMITS.minSystemReplicas, HA_LIMITS.maxSystemReplicas),
+    systemReplicas: parseIntFlag(
+      "--system-replicas",
+      flags.systemReplicas ?? String(fallback.systemReplicas),
+      HA_LIMITS.minSystemReplicas,
+      HA_LIMITS.maxSystemReplicas,
+    ),
     evictionTimeoutSeconds: parseIntFlag(
       "--eviction-timeout",
       flags.evictionTimeout ?? String(fallback.evictionTimeoutSeconds),
@@ -60,9 +68,13 @@ export function haValues(flags: { systemReplicas?: string | undefined; evictionT
 /** HA mode spreads system services over nodes and tolerates one node down: it needs at least 3. */
 export function checkHaNodeCount(nodeCount: number, where: string): void {
   if (nodeCount >= HA_LIMITS.minNodes) return;
-  throw new HactlError("PREFLIGHT_FAILED", `HA mode needs at least ${HA_LIMITS.minNodes} nodes; ${where} has ${nodeCount}`, {
-    remedy: `Add nodes first (hactl add-node NAME --address IP) until there are ${HA_LIMITS.minNodes} or more, then run hactl ha enable again.`,
-  });
+  throw new HactlError(
+    "PREFLIGHT_FAILED",
+    `HA mode needs at least ${HA_LIMITS.minNodes} nodes; ${where} has ${nodeCount}`,
+    {
+      remedy: `Add nodes first (hactl add-node NAME --address IP) until there are ${HA_LIMITS.minNodes} or more, then run hactl ha enable again.`,
+    },
+  );
 }
 
 export interface AutoscaleValues {
@@ -71,7 +83,10 @@ export interface AutoscaleValues {
   cpuPercent: number;
 }
 
-export function autoscaleValues(flags: { min?: string | undefined; max?: string | undefined; cpu?: string | undefined }, fallback: AutoscaleValues): AutoscaleValues {
+export function autoscaleValues(
+  flags: { min?: string | undefined; max?: string | undefined; cpu?: string | undefined },
+  fallback: AutoscaleValues,
+): AutoscaleValues {
   const minReplicas = parseIntFlag("--min", flags.min ?? String(fallback.minReplicas), 1, MAX_REPLICAS);
   const maxReplicas = parseIntFlag("--max", flags.max ?? String(fallback.maxReplicas), 1, MAX_REPLICAS);
   const cpuPercent = parseIntFlag("--cpu", flags.cpu ?? String(fallback.cpuPercent), 1, 100, "percent");

@@ -13,7 +13,15 @@ import { waitFor, type KubectlBuilder } from "../app/kube.js";
 import { writeTarGz } from "../tar.js";
 import { SECRET_VALUES_FILE, type ReadItem } from "./inputs.js";
 import { appliedObjects, objectRef, resourceTypes, type ItemInputs, type RecordEntry } from "./plan.js";
-import { FIELD_MANAGER, ITEM_LABEL, MANAGED_BY, RECORD_LABEL, RECORD_NAMESPACE, parseRecord, recordManifest } from "./record.js";
+import {
+  FIELD_MANAGER,
+  ITEM_LABEL,
+  MANAGED_BY,
+  RECORD_LABEL,
+  RECORD_NAMESPACE,
+  parseRecord,
+  recordManifest,
+} from "./record.js";
 
 export const STAGING_ROOT = "/var/lib/hactl/deploy";
 
@@ -46,19 +54,33 @@ export function serverSideApply(...args: string[]): string[] {
 export function helmUpgradeArgs(inputs: ItemInputs, dir: string, timeoutSeconds: number): string[] {
   const [chart, ...values] = inputs.resources;
   return [
-    "upgrade", "--install", inputs.release ?? inputs.name, `${dir}/${chart ?? "chart"}`,
-    "--namespace", inputs.namespace ?? "default", "--create-namespace",
+    "upgrade",
+    "--install",
+    inputs.release ?? inputs.name,
+    `${dir}/${chart ?? "chart"}`,
+    "--namespace",
+    inputs.namespace ?? "default",
+    "--create-namespace",
     ...values.flatMap((v) => ["-f", `${dir}/${v}`]),
-    "--timeout", `${timeoutSeconds}s`,
+    "--timeout",
+    `${timeoutSeconds}s`,
   ];
 }
 
-const STAGE_SCRIPT = ['set -e', 'umask 077', 'rm -rf -- "$1"', 'mkdir -p -- "$1"', 'tar -xzf "$2" -C "$1"', 'rm -f -- "$2"'].join("\n");
+const STAGE_SCRIPT = [
+  "set -e",
+  "umask 077",
+  'rm -rf -- "$1"',
+  'mkdir -p -- "$1"',
+  'tar -xzf "$2" -C "$1"',
+  'rm -f -- "$2"',
+].join("\n");
 const UNSTAGE_SCRIPT = 'rm -rf -- "$1"';
 
 async function stage(t: DeployTarget, read: ReadItem, dir: string): Promise<void> {
   const files = read.inputs.files.map((f) => ({ name: f.staged, data: f.data }));
-  if (read.inputs.type === "manifests") files.push({ name: "kustomization.yaml", data: Buffer.from(kustomizationFor(read.inputs)) });
+  if (read.inputs.type === "manifests")
+    files.push({ name: "kustomization.yaml", data: Buffer.from(kustomizationFor(read.inputs)) });
   if (read.secretValues !== undefined) files.push({ name: SECRET_VALUES_FILE, data: Buffer.from(read.secretValues) });
   const archive = `${dir}.tgz`;
   await t.host.run({ argv: ["mkdir", "-p", "-m", "0700", STAGING_ROOT], sudo: true });
@@ -97,11 +119,20 @@ export function readiness(stdout: string, want: readonly Workload[]): { done: bo
   return { done, line: parts.join(", ") };
 }
 
-async function waitReady(t: DeployTarget, item: string, workloads: readonly Workload[], timeoutSeconds: number): Promise<void> {
+async function waitReady(
+  t: DeployTarget,
+  item: string,
+  workloads: readonly Workload[],
+  timeoutSeconds: number,
+): Promise<void> {
   if (workloads.length === 0) return;
   await waitFor(
     `the Deployments of ${item}`,
-    async () => readiness((await t.host.run(t.kubectl("get", "deployments", "--all-namespaces", "-o", "json"))).stdout, workloads),
+    async () =>
+      readiness(
+        (await t.host.run(t.kubectl("get", "deployments", "--all-namespaces", "-o", "json"))).stdout,
+        workloads,
+      ),
     {
       timeoutMs: timeoutSeconds * 1000,
       signal: t.signal,
@@ -113,14 +144,26 @@ async function waitReady(t: DeployTarget, item: string, workloads: readonly Work
 }
 
 /** Workloads named by manifests YAML (helm get manifest output), with their namespace. */
-export function workloadsIn(manifest: string, defaultNamespace: string): { objects: string[]; deployments: Workload[] } {
+export function workloadsIn(
+  manifest: string,
+  defaultNamespace: string,
+): { objects: string[]; deployments: Workload[] } {
   const objects: string[] = [];
   const deployments: Workload[] = [];
   for (const doc of parseAllDocuments(manifest)) {
-    const v = doc.toJSON() as { kind?: unknown; apiVersion?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
-    if (!v || typeof v.kind !== "string" || typeof v.apiVersion !== "string" || typeof v.metadata?.name !== "string") continue;
+    const v = doc.toJSON() as {
+      kind?: unknown;
+      apiVersion?: unknown;
+      metadata?: { name?: unknown; namespace?: unknown };
+    } | null;
+    if (!v || typeof v.kind !== "string" || typeof v.apiVersion !== "string" || typeof v.metadata?.name !== "string")
+      continue;
     objects.push(objectRef(v.kind, v.apiVersion, v.metadata.name));
-    if (v.kind === "Deployment") deployments.push({ namespace: typeof v.metadata.namespace === "string" ? v.metadata.namespace : defaultNamespace, name: v.metadata.name });
+    if (v.kind === "Deployment")
+      deployments.push({
+        namespace: typeof v.metadata.namespace === "string" ? v.metadata.namespace : defaultNamespace,
+        name: v.metadata.name,
+      });
   }
   return { objects, deployments };
 }
@@ -130,10 +173,17 @@ async function applyManifests(t: DeployTarget, inputs: ItemInputs, dir: string):
     const ns = JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: inputs.namespace } });
     await t.host.run({ ...t.kubectl(...serverSideApply("-f", "-")), stdin: ns });
   }
-  const applied = await t.host.run({ ...t.kubectl(...serverSideApply("-k", dir)), timeoutMs: inputs.timeoutSeconds * 1000 });
+  const applied = await t.host.run({
+    ...t.kubectl(...serverSideApply("-k", dir)),
+    timeoutMs: inputs.timeoutSeconds * 1000,
+  });
   t.log(applied.stdout.trim());
-  const listed = await t.host.run(t.kubectl("get", "deployments", "--all-namespaces", "-l", `${ITEM_LABEL}=${inputs.name}`, "-o", "json"));
-  const deployments = deploymentList.parse(JSON.parse(listed.stdout)).items.map((d) => ({ namespace: d.metadata.namespace ?? inputs.namespace ?? "default", name: d.metadata.name }));
+  const listed = await t.host.run(
+    t.kubectl("get", "deployments", "--all-namespaces", "-l", `${ITEM_LABEL}=${inputs.name}`, "-o", "json"),
+  );
+  const deployments = deploymentList
+    .parse(JSON.parse(listed.stdout))
+    .items.map((d) => ({ namespace: d.metadata.namespace ?? inputs.namespace ?? "default", name: d.metadata.name }));
   await waitReady(t, inputs.name, deployments, inputs.timeoutSeconds);
   return appliedObjects(applied.stdout);
 }
@@ -141,7 +191,10 @@ async function applyManifests(t: DeployTarget, inputs: ItemInputs, dir: string):
 async function applyChart(t: DeployTarget, inputs: ItemInputs, dir: string): Promise<string[]> {
   const namespace = inputs.namespace ?? "default";
   const release = inputs.release ?? inputs.name;
-  const out = await t.host.run({ ...t.helm(...helmUpgradeArgs(inputs, dir, inputs.timeoutSeconds)), timeoutMs: (inputs.timeoutSeconds + 60) * 1000 });
+  const out = await t.host.run({
+    ...t.helm(...helmUpgradeArgs(inputs, dir, inputs.timeoutSeconds)),
+    timeoutMs: (inputs.timeoutSeconds + 60) * 1000,
+  });
   t.log(out.stdout.trim());
   const manifest = await t.host.run(t.helm("get", "manifest", release, "--namespace", namespace));
   const { objects, deployments } = workloadsIn(manifest.stdout, namespace);
@@ -154,7 +207,9 @@ export async function applyItem(t: DeployTarget, read: ReadItem): Promise<string
   const dir = `${STAGING_ROOT}/${read.inputs.name}`;
   await stage(t, read, dir);
   try {
-    return read.inputs.type === "manifests" ? await applyManifests(t, read.inputs, dir) : await applyChart(t, read.inputs, dir);
+    return read.inputs.type === "manifests"
+      ? await applyManifests(t, read.inputs, dir)
+      : await applyChart(t, read.inputs, dir);
   } finally {
     await t.host.exec({ argv: ["sh", "-c", UNSTAGE_SCRIPT, "hactl-unstage", dir], sudo: true });
   }
@@ -163,18 +218,32 @@ export async function applyItem(t: DeployTarget, read: ReadItem): Promise<string
 /** Deletes what a recorded item created: its labelled objects, or its Helm release. */
 export async function removeItem(t: DeployTarget, entry: RecordEntry): Promise<void> {
   if (entry.type === "chart") {
-    await t.host.run(t.helm("uninstall", entry.release ?? entry.item, "--namespace", entry.namespace ?? "default", "--wait"));
+    await t.host.run(
+      t.helm("uninstall", entry.release ?? entry.item, "--namespace", entry.namespace ?? "default", "--wait"),
+    );
     return;
   }
   const types = resourceTypes(entry.objects);
   if (types.length === 0) return;
-  const out = await t.host.run(t.kubectl("delete", types.join(","), "--all-namespaces", "-l", `${ITEM_LABEL}=${entry.item}`, "--ignore-not-found", "--wait=true"));
+  const out = await t.host.run(
+    t.kubectl(
+      "delete",
+      types.join(","),
+      "--all-namespaces",
+      "-l",
+      `${ITEM_LABEL}=${entry.item}`,
+      "--ignore-not-found",
+      "--wait=true",
+    ),
+  );
   t.log(out.stdout.trim());
 }
 
 /** The record as the cluster holds it now (empty before the first deploy). */
 export async function readRecord(host: RemoteHost, kubectl: KubectlBuilder): Promise<Map<string, RecordEntry>> {
-  const out = await host.run(kubectl("get", "secrets", "--namespace", RECORD_NAMESPACE, "-l", `${RECORD_LABEL}=deploy`, "-o", "json"));
+  const out = await host.run(
+    kubectl("get", "secrets", "--namespace", RECORD_NAMESPACE, "-l", `${RECORD_LABEL}=deploy`, "-o", "json"),
+  );
   return parseRecord(out.stdout);
 }
 

@@ -50,7 +50,8 @@ async function inputFile(abs: string, shown: string, staged: string): Promise<In
 export function manifestObjects(text: string, shown: string): string[] {
   const out: string[] = [];
   for (const doc of parseAllDocuments(text)) {
-    if (doc.errors.length > 0) throw inputError("spec.deploy manifests", shown, `is not valid YAML: ${doc.errors[0]?.message ?? ""}`);
+    if (doc.errors.length > 0)
+      throw inputError("spec.deploy manifests", shown, `is not valid YAML: ${doc.errors[0]?.message ?? ""}`);
     const v: unknown = doc.toJSON();
     if (v === null || v === undefined) continue;
     const items = isList(v) ? v.items : [v];
@@ -66,7 +67,13 @@ export function manifestObjects(text: string, shown: string): string[] {
 }
 
 function isList(v: unknown): v is { items: unknown[] } {
-  return typeof v === "object" && v !== null && typeof (v as { kind?: unknown }).kind === "string" && String((v as { kind: string }).kind).endsWith("List") && Array.isArray((v as { items?: unknown }).items);
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    typeof (v as { kind?: unknown }).kind === "string" &&
+    String((v as { kind: string }).kind).endsWith("List") &&
+    Array.isArray((v as { items?: unknown }).items)
+  );
 }
 
 function absolute(baseDir: string, p: string): string {
@@ -74,7 +81,12 @@ function absolute(baseDir: string, p: string): string {
   return isAbsolute(e) ? e : resolve(baseDir, e);
 }
 
-async function manifestsInputs(item: DeploySpecItem, index: number, baseDir: string, paths: readonly string[]): Promise<Pick<ItemInputs, "files" | "resources" | "objects">> {
+async function manifestsInputs(
+  item: DeploySpecItem,
+  index: number,
+  baseDir: string,
+  paths: readonly string[],
+): Promise<Pick<ItemInputs, "files" | "resources" | "objects">> {
   const files: InputFile[] = [];
   const resources: string[] = [];
   let objects: string[] | undefined = [];
@@ -97,7 +109,8 @@ async function manifestsInputs(item: DeploySpecItem, index: number, baseDir: str
       continue;
     }
     const manifests = inside.filter((f) => !f.includes("/") && MANIFEST_EXT.test(f));
-    if (manifests.length === 0) throw inputError(field, p, "is a directory without manifests (*.yaml, *.yml, *.json) or kustomization.yaml");
+    if (manifests.length === 0)
+      throw inputError(field, p, "is a directory without manifests (*.yaml, *.yml, *.json) or kustomization.yaml");
     for (const rel of manifests) {
       const f = await inputFile(join(abs, rel), `${p}/${rel}`, `${stagedRoot}/${rel}`);
       objects?.push(...manifestObjects(f.data.toString("utf8"), f.path));
@@ -115,7 +128,12 @@ function chartVersion(chartYaml: string | undefined): string | undefined {
   return m?.[1];
 }
 
-async function chartInputs(item: DeploySpecItem, index: number, baseDir: string, chart: string): Promise<Pick<ItemInputs, "files" | "resources" | "chartVersion">> {
+async function chartInputs(
+  item: DeploySpecItem,
+  index: number,
+  baseDir: string,
+  chart: string,
+): Promise<Pick<ItemInputs, "files" | "resources" | "chartVersion">> {
   const field = `spec.deploy[${index}].chart`;
   const abs = absolute(baseDir, chart);
   const files: InputFile[] = [];
@@ -144,7 +162,8 @@ async function chartInputs(item: DeploySpecItem, index: number, baseDir: string,
   const values: string[] = [];
   for (const [j, v] of (item.values ?? []).entries()) {
     const vAbs = absolute(baseDir, v);
-    if ((await kindOf(vAbs, `spec.deploy[${index}].values[${j}]`, v)) === "dir") throw inputError(`spec.deploy[${index}].values[${j}]`, v, "is a directory, not a values file");
+    if ((await kindOf(vAbs, `spec.deploy[${index}].values[${j}]`, v)) === "dir")
+      throw inputError(`spec.deploy[${index}].values[${j}]`, v, "is a directory, not a values file");
     const f = await inputFile(vAbs, v, `values/${j}-${basename(vAbs)}`);
     files.push(f);
     values.push(f.staged);
@@ -160,7 +179,10 @@ export function secretValuesYaml(values: ReadonlyMap<string, string>): string {
     let cur = root;
     for (const k of keys.slice(0, -1)) {
       const next = cur[k];
-      cur = typeof next === "object" && next !== null ? (next as Record<string, unknown>) : (cur[k] = {} as Record<string, unknown>);
+      cur =
+        typeof next === "object" && next !== null
+          ? (next as Record<string, unknown>)
+          : (cur[k] = {} as Record<string, unknown>);
     }
     cur[keys[keys.length - 1] ?? ""] = value;
   }
@@ -174,17 +196,41 @@ export interface ReadItem {
 }
 
 /** Reads one item's inputs; `secrets` are its resolved secretValues (already registered for redaction). */
-export async function readItemInputs(item: DeploySpecItem, index: number, baseDir: string, secrets: ReadonlyMap<string, string>): Promise<ReadItem> {
-  const common = { name: item.name, namespace: item.namespace, timeoutSeconds: item.timeoutSeconds, secretDigest: secretDigest(secrets) };
+export async function readItemInputs(
+  item: DeploySpecItem,
+  index: number,
+  baseDir: string,
+  secrets: ReadonlyMap<string, string>,
+): Promise<ReadItem> {
+  const common = {
+    name: item.name,
+    namespace: item.namespace,
+    timeoutSeconds: item.timeoutSeconds,
+    secretDigest: secretDigest(secrets),
+  };
   if (item.manifests) {
     const m = await manifestsInputs(item, index, baseDir, item.manifests);
-    return { inputs: { ...common, type: "manifests", release: undefined, chartVersion: undefined, ...m }, secretValues: undefined };
+    return {
+      inputs: { ...common, type: "manifests", release: undefined, chartVersion: undefined, ...m },
+      secretValues: undefined,
+    };
   }
-  if (!item.chart) throw new HactlError("INTERNAL", `spec.deploy[${index}] has neither manifests nor chart (validation lets no such item through)`);
+  if (!item.chart)
+    throw new HactlError(
+      "INTERNAL",
+      `spec.deploy[${index}] has neither manifests nor chart (validation lets no such item through)`,
+    );
   const c = await chartInputs(item, index, baseDir, item.chart);
   const secretFile = secrets.size > 0 ? secretValuesYaml(secrets) : undefined;
   return {
-    inputs: { ...common, type: "chart", release: item.release ?? item.name, ...c, resources: secretFile ? [...c.resources, SECRET_VALUES_FILE] : c.resources, objects: undefined },
+    inputs: {
+      ...common,
+      type: "chart",
+      release: item.release ?? item.name,
+      ...c,
+      resources: secretFile ? [...c.resources, SECRET_VALUES_FILE] : c.resources,
+      objects: undefined,
+    },
     secretValues: secretFile,
   };
 }

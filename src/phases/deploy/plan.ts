@@ -117,12 +117,20 @@ function diffOf(inputs: ItemInputs, recorded: RecordEntry): ItemDiff {
  * Each item of spec.deploy (or only the named ones, still in the spec's order) against the record.
  * An unknown name is a usage error naming the items that exist.
  */
-export function planDeploy(items: readonly ItemInputs[], record: ReadonlyMap<string, RecordEntry>, names: readonly string[] = []): PlannedItem[] {
+export function planDeploy(
+  items: readonly ItemInputs[],
+  record: ReadonlyMap<string, RecordEntry>,
+  names: readonly string[] = [],
+): PlannedItem[] {
   const unknown = names.filter((n) => !items.some((i) => i.name === n));
   if (unknown.length > 0) {
-    throw new HactlError("USAGE", `spec.deploy has no item ${unknown.map((n) => `'${n}'`).join(", ")}; its items are: ${items.length > 0 ? items.map((i) => i.name).join(", ") : "(none)"}`, {
-      remedy: "Name items of spec.deploy in cluster.yaml, or run `hactl deploy` without names for all of them.",
-    });
+    throw new HactlError(
+      "USAGE",
+      `spec.deploy has no item ${unknown.map((n) => `'${n}'`).join(", ")}; its items are: ${items.length > 0 ? items.map((i) => i.name).join(", ") : "(none)"}`,
+      {
+        remedy: "Name items of spec.deploy in cluster.yaml, or run `hactl deploy` without names for all of them.",
+      },
+    );
   }
   return items
     .filter((i) => names.length === 0 || names.includes(i.name))
@@ -130,7 +138,13 @@ export function planDeploy(items: readonly ItemInputs[], record: ReadonlyMap<str
       const checksum = itemChecksum(inputs);
       const recorded = record.get(inputs.name);
       const state: ItemState = !recorded ? "new" : recorded.checksum === checksum ? "unchanged" : "changed";
-      return { inputs, checksum, state, recorded, diff: recorded && state === "changed" ? diffOf(inputs, recorded) : undefined };
+      return {
+        inputs,
+        checksum,
+        state,
+        recorded,
+        diff: recorded && state === "changed" ? diffOf(inputs, recorded) : undefined,
+      };
     });
 }
 
@@ -143,21 +157,39 @@ export function itemsToApply(plan: readonly PlannedItem[]): PlannedItem[] {
 export function describeDeployPlan(plan: readonly PlannedItem[]): string[] {
   const lines: string[] = [];
   for (const p of plan) {
-    const what = p.inputs.type === "chart" ? `chart, release ${p.inputs.release ?? p.inputs.name} in ${p.inputs.namespace ?? "?"}` : `manifests${p.inputs.namespace ? ` in ${p.inputs.namespace}` : ""}`;
+    const what =
+      p.inputs.type === "chart"
+        ? `chart, release ${p.inputs.release ?? p.inputs.name} in ${p.inputs.namespace ?? "?"}`
+        : `manifests${p.inputs.namespace ? ` in ${p.inputs.namespace}` : ""}`;
     lines.push(`${p.inputs.name} (${what}): ${p.state}`);
     if (p.state === "new" && p.inputs.objects) lines.push(...p.inputs.objects.map((o) => `  + ${o}`));
     const d = p.diff;
     if (!d) continue;
-    lines.push(...d.filesAdded.map((f) => `  file added: ${f}`), ...d.filesChanged.map((f) => `  file changed: ${f}`), ...d.filesRemoved.map((f) => `  file removed: ${f}`));
+    lines.push(
+      ...d.filesAdded.map((f) => `  file added: ${f}`),
+      ...d.filesChanged.map((f) => `  file changed: ${f}`),
+      ...d.filesRemoved.map((f) => `  file removed: ${f}`),
+    );
     if (d.settingsChanged) lines.push("  settings or secret values changed");
-    lines.push(...(d.objectsAdded ?? []).map((o) => `  + ${o}`), ...(d.objectsRemoved ?? []).map((o) => `  - ${o} (left in place: hactl deploy --remove ${p.inputs.name} deletes what the item created)`));
+    lines.push(
+      ...(d.objectsAdded ?? []).map((o) => `  + ${o}`),
+      ...(d.objectsRemoved ?? []).map(
+        (o) => `  - ${o} (left in place: hactl deploy --remove ${p.inputs.name} deletes what the item created)`,
+      ),
+    );
   }
   return lines;
 }
 
 /** The dry run as JSON. */
 export function deployPlanJson(plan: readonly PlannedItem[]): unknown {
-  return plan.map((p) => ({ item: p.inputs.name, type: p.inputs.type, state: p.state, checksum: p.checksum, ...(p.diff ? { diff: p.diff } : {}) }));
+  return plan.map((p) => ({
+    item: p.inputs.name,
+    type: p.inputs.type,
+    state: p.state,
+    checksum: p.checksum,
+    ...(p.diff ? { diff: p.diff } : {}),
+  }));
 }
 
 /** The record entry written after an item succeeded. */

@@ -62,11 +62,14 @@ export function planKubeadmInstall(input: KubeadmPlanInput): Plan {
     { title: "Prepare hosts", mode: "parallel", steps: prepare },
     { title: "Configure load balancers", mode: "parallel", steps: lb },
     { title: "Initialise the control plane", mode: "serial", steps: bootstrap },
-    { title: "Join control-plane nodes", mode: "serial", steps: missing.filter((n) => n.role === "control-plane").map(join) },
+    {
+      title: "Join control-plane nodes",
+      mode: "serial",
+      steps: missing.filter((n) => n.role === "control-plane").map(join),
+    },
     { title: "Join workers", mode: "parallel", steps: missing.filter((n) => n.role === "worker").map(join) },
   ] satisfies Phase[];
 }
-
 
 function initStep(leader: NodeSpec, input: KubeadmPlanInput): Step {
   const dist = input.spec.spec.distribution;
@@ -81,7 +84,8 @@ function initStep(leader: NodeSpec, input: KubeadmPlanInput): Step {
     ],
     async run(ctx) {
       const host = need(ctx.hosts, leader.name);
-      if ((await host.exec({ argv: ["test", "-f", "/etc/kubernetes/admin.conf"], sudo: true })).code === 0) return "unchanged";
+      if ((await host.exec({ argv: ["test", "-f", "/etc/kubernetes/admin.conf"], sudo: true })).code === 0)
+        return "unchanged";
       const key = newCertificateKey();
       const config = initConfiguration({
         version: dist.version,
@@ -119,10 +123,17 @@ function cniStep(leader: string, manifest: string | undefined): Step {
     id: `cni:${leader}`,
     node: leader,
     title: manifest === undefined ? "apply the Calico CNI" : "apply the CNI manifest from cluster.yaml",
-    describe: [manifest === undefined ? `kubectl apply -f ${CALICO_MANIFEST_URL}` : "kubectl apply -f - (spec.distribution.cni.manifest)"],
+    describe: [
+      manifest === undefined
+        ? `kubectl apply -f ${CALICO_MANIFEST_URL}`
+        : "kubectl apply -f - (spec.distribution.cni.manifest)",
+    ],
     async run(ctx) {
       const host = need(ctx.hosts, leader);
-      const res = await host.run(manifest === undefined ? kubeadm.applyUrl(CALICO_MANIFEST_URL) : kubeadm.applyStdin(manifest), { signal: ctx.signal });
+      const res = await host.run(
+        manifest === undefined ? kubeadm.applyUrl(CALICO_MANIFEST_URL) : kubeadm.applyStdin(manifest),
+        { signal: ctx.signal },
+      );
       return applyChanged(res.stdout) ? "changed" : "unchanged";
     },
   };
@@ -141,7 +152,11 @@ function joinStep(node: NodeSpec, leader: NodeSpec, input: KubeadmPlanInput): St
     title: `join as ${node.role}`,
     describe: [
       `on ${leader.name}: kubeadm token create --print-join-command (fresh token, captured)`,
-      ...(cp ? [`on ${leader.name}: kubeadm init phase upload-certs --upload-certs when the certificate key may have expired`] : []),
+      ...(cp
+        ? [
+            `on ${leader.name}: kubeadm init phase upload-certs --upload-certs when the certificate key may have expired`,
+          ]
+        : []),
       `kubeadm join --config <0600 JoinConfiguration>${cp ? " (control plane)" : ""}`,
       `wait until Ready${cp ? " and a voting etcd member" : ""}; on failure: remove its etcd member, kubeadm reset -f, retry`,
     ],

@@ -60,7 +60,12 @@ export function newCertificateKey(): string {
 }
 
 /** Re-uploads the control-plane certificates on the leader and records the new key. */
-export async function uploadCerts(leader: RemoteHost, certs: CertKeyState, now: number, log: (l: string) => void): Promise<void> {
+export async function uploadCerts(
+  leader: RemoteHost,
+  certs: CertKeyState,
+  now: number,
+  log: (l: string) => void,
+): Promise<void> {
   const res = await leader.run(kubeadm.uploadCerts());
   const key = parseCertificateKey(res.stdout);
   registerSecret(key);
@@ -87,8 +92,16 @@ export async function joinKubeadmNode(o: KubeadmJoinOptions): Promise<void> {
     const join = parseJoinCommand(minted.stdout);
     registerSecret(join.token);
     if (controlPlane && needsCertUpload(o.certs, now(), maxAge)) await uploadCerts(o.leader, o.certs, now(), o.log);
-    o.log(`join attempt ${attempt}/${o.attempts} through ${join.endpoint} with a fresh bootstrap token${controlPlane ? " and the current certificate key" : ""}`);
-    const config = joinConfiguration({ version: o.version, join, nodeName: o.spec.name, address: o.spec.address, certificateKey: controlPlane ? o.certs.key : undefined });
+    o.log(
+      `join attempt ${attempt}/${o.attempts} through ${join.endpoint} with a fresh bootstrap token${controlPlane ? " and the current certificate key" : ""}`,
+    );
+    const config = joinConfiguration({
+      version: o.version,
+      join,
+      nodeName: o.spec.name,
+      address: o.spec.address,
+      certificateKey: controlPlane ? o.certs.key : undefined,
+    });
     await o.node.writeFile(JOIN_CONFIG_PATH, config, { mode: 0o600, sudo: true });
     let joined;
     try {
@@ -101,7 +114,14 @@ export async function joinKubeadmNode(o: KubeadmJoinOptions): Promise<void> {
       return;
     }
     const output = `${joined.stdout}\n${joined.stderr}`;
-    lastError = redact(output.trim().split("\n").filter((l) => !l.startsWith("To see the stack trace")).slice(-4).join("\n"));
+    lastError = redact(
+      output
+        .trim()
+        .split("\n")
+        .filter((l) => !l.startsWith("To see the stack trace"))
+        .slice(-4)
+        .join("\n"),
+    );
     o.log(`join attempt ${attempt} failed (exit ${joined.code}): ${lastError}`);
     await cleanupFailedJoin(o);
     if (controlPlane && isCertKeyExpired(output) && reuploads < MAX_REUPLOADS) {
@@ -122,19 +142,28 @@ export async function joinKubeadmNode(o: KubeadmJoinOptions): Promise<void> {
  * Removes what a failed join leaves: an etcd member at the node's address (a control-plane join that
  * got past the member add), the node's kubeadm state (`kubeadm reset -f`), and its Node object.
  */
-export async function cleanupFailedJoin(o: Pick<KubeadmJoinOptions, "leader" | "node" | "spec" | "log">): Promise<void> {
+export async function cleanupFailedJoin(
+  o: Pick<KubeadmJoinOptions, "leader" | "node" | "spec" | "log">,
+): Promise<void> {
   if (o.spec.role === "control-plane") await removeEtcdMembersAt(o.leader, o.spec.address, o.log);
   const reset = await o.node.exec(kubeadm.reset());
-  if (reset.code !== 0) o.log(`kubeadm reset -f on ${o.spec.name} failed (exit ${reset.code}); the next attempt will report what is left`);
+  if (reset.code !== 0)
+    o.log(`kubeadm reset -f on ${o.spec.name} failed (exit ${reset.code}); the next attempt will report what is left`);
   await deleteNodeObject(o.leader, o.spec.name, o.log);
 }
 
 /** Removes every etcd member whose peer URL is on `address`, asking the leader's member. Returns how many. */
-export async function removeEtcdMembersAt(leader: RemoteHost, address: string, log: (l: string) => void): Promise<number> {
+export async function removeEtcdMembersAt(
+  leader: RemoteHost,
+  address: string,
+  log: (l: string) => void,
+): Promise<number> {
   const list = await leader.run(kubeadm.etcdctl("member", "list"));
   const stale = membersAt(parseMemberList(list.stdout), address);
   for (const m of stale) {
-    log(`removing etcd member ${m.id}${m.name ? ` (${m.name})` : ""} at ${memberAddress(m) ?? address}${m.learner ? ", a learner" : ""}`);
+    log(
+      `removing etcd member ${m.id}${m.name ? ` (${m.name})` : ""} at ${memberAddress(m) ?? address}${m.learner ? ", a learner" : ""}`,
+    );
     await leader.run(kubeadm.etcdctl("member", "remove", m.id));
   }
   return stale.length;
@@ -156,15 +185,21 @@ async function waitJoined(o: KubeadmJoinOptions): Promise<void> {
     let voting = o.spec.role === "worker";
     if (!voting) {
       const list = await o.leader.exec(kubeadm.etcdctl("member", "list"));
-      voting = list.code === 0 && membersAt(parseMemberList(list.stdout), o.spec.address).some((m) => !m.learner && m.status === "started");
+      voting =
+        list.code === 0 &&
+        membersAt(parseMemberList(list.stdout), o.spec.address).some((m) => !m.learner && m.status === "started");
     }
     if (ready && voting) return;
     if (Date.now() > deadline || o.signal.aborted) {
-      throw new HactlError("JOIN_FAILED", `${o.spec.name} joined but did not become Ready${voting ? "" : " and a voting etcd member"} in time`, {
-        node: o.spec.name,
-        retryable: true,
-        remedy: `Check 'kubectl get nodes' and 'etcdctl member list' on a control plane, then run the same command again.`,
-      });
+      throw new HactlError(
+        "JOIN_FAILED",
+        `${o.spec.name} joined but did not become Ready${voting ? "" : " and a voting etcd member"} in time`,
+        {
+          node: o.spec.name,
+          retryable: true,
+          remedy: `Check 'kubectl get nodes' and 'etcdctl member list' on a control plane, then run the same command again.`,
+        },
+      );
     }
     await new Promise((r) => setTimeout(r, 1000));
   }

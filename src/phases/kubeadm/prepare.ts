@@ -12,7 +12,11 @@ import { kubeadm, minorOf } from "../../distros/kubeadm.js";
 export const MODULES_FILE = "/etc/modules-load.d/k8s.conf";
 export const MODULES = "overlay\nbr_netfilter\n";
 export const SYSCTL_FILE = "/etc/sysctl.d/k8s.conf";
-export const SYSCTLS: readonly string[] = ["net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-ip6tables", "net.ipv4.ip_forward"];
+export const SYSCTLS: readonly string[] = [
+  "net.bridge.bridge-nf-call-iptables",
+  "net.bridge.bridge-nf-call-ip6tables",
+  "net.ipv4.ip_forward",
+];
 export const SYSCTL_CONTENT = `${SYSCTLS.map((k) => `${k} = 1`).join("\n")}\n`;
 export const CONTAINERD_CONFIG = "/etc/containerd/config.toml";
 export const KUBE_PACKAGES = ["kubelet", "kubeadm", "kubectl"] as const;
@@ -46,55 +50,85 @@ export function withSystemdCgroup(config: string): string {
   return config.replace(/SystemdCgroup\s*=\s*false/g, "SystemdCgroup = true");
 }
 
-function step(node: string, id: string, title: string, describe: string[], run: (host: RemoteHost, log: (l: string) => void, signal: AbortSignal) => Promise<StepOutcome>): Step {
+function step(
+  node: string,
+  id: string,
+  title: string,
+  describe: string[],
+  run: (host: RemoteHost, log: (l: string) => void, signal: AbortSignal) => Promise<StepOutcome>,
+): Step {
   return { id: `${id}:${node}`, node, title, describe, run: (ctx) => run(need(ctx.hosts, node), ctx.log, ctx.signal) };
 }
 
 export function swapOffStep(node: string): Step {
-  return step(node, "swap", "swap off (and kept off in /etc/fstab)", ["swapoff -a when swap is active", "comment swap lines in /etc/fstab"], async (host) => {
-    let changed = false;
-    if (activeSwaps((await host.readFile("/proc/swaps")) ?? "").length > 0) {
-      await host.run({ argv: ["swapoff", "-a"], sudo: true });
-      changed = true;
-    }
-    const fstab = await host.readFile("/etc/fstab");
-    if (fstab !== undefined) {
-      const next = commentSwapLines(fstab);
-      if (next !== fstab) {
-        await host.writeFile("/etc/fstab", next, { mode: 0o644, sudo: true, backup: true });
+  return step(
+    node,
+    "swap",
+    "swap off (and kept off in /etc/fstab)",
+    ["swapoff -a when swap is active", "comment swap lines in /etc/fstab"],
+    async (host) => {
+      let changed = false;
+      if (activeSwaps((await host.readFile("/proc/swaps")) ?? "").length > 0) {
+        await host.run({ argv: ["swapoff", "-a"], sudo: true });
         changed = true;
       }
-    }
-    return changed ? "changed" : "unchanged";
-  });
+      const fstab = await host.readFile("/etc/fstab");
+      if (fstab !== undefined) {
+        const next = commentSwapLines(fstab);
+        if (next !== fstab) {
+          await host.writeFile("/etc/fstab", next, { mode: 0o644, sudo: true, backup: true });
+          changed = true;
+        }
+      }
+      return changed ? "changed" : "unchanged";
+    },
+  );
 }
 
 const MODULES_LOADED = "grep -qw overlay /proc/filesystems && test -d /proc/sys/net/bridge";
 
 export function modulesStep(node: string): Step {
-  return step(node, "modules", "kernel modules overlay and br_netfilter", [`write ${MODULES_FILE}`, "modprobe overlay br_netfilter when not loaded"], async (host) => {
-    const file = await host.writeFile(MODULES_FILE, MODULES, { mode: 0o644, sudo: true });
-    if ((await host.exec({ argv: ["sh", "-c", MODULES_LOADED] })).code === 0) return file.changed ? "changed" : "unchanged";
-    const probe = await host.exec({ argv: ["sh", "-c", "modprobe overlay && modprobe br_netfilter"], sudo: true });
-    if (probe.code !== 0 || (await host.exec({ argv: ["sh", "-c", MODULES_LOADED] })).code !== 0) {
-      throw new HactlError("PREFLIGHT_FAILED", "the overlay and br_netfilter kernel modules cannot be loaded", {
-        details: probe.stderr.trim().split("\n").slice(-3).join("\n"),
-        remedy: "Install the kernel's extra modules (linux-modules-extra-$(uname -r) on Ubuntu) or use a kernel with overlayfs and br_netfilter, then run again.",
-      });
-    }
-    return "changed";
-  });
+  return step(
+    node,
+    "modules",
+    "kernel modules overlay and br_netfilter",
+    [`write ${MODULES_FILE}`, "modprobe overlay br_netfilter when not loaded"],
+    async (host) => {
+      const file = await host.writeFile(MODULES_FILE, MODULES, { mode: 0o644, sudo: true });
+      if ((await host.exec({ argv: ["sh", "-c", MODULES_LOADED] })).code === 0)
+        return file.changed ? "changed" : "unchanged";
+      const probe = await host.exec({ argv: ["sh", "-c", "modprobe overlay && modprobe br_netfilter"], sudo: true });
+      if (probe.code !== 0 || (await host.exec({ argv: ["sh", "-c", MODULES_LOADED] })).code !== 0) {
+        throw new HactlError("PREFLIGHT_FAILED", "the overlay and br_netfilter kernel modules cannot be loaded", {
+          details: probe.stderr.trim().split("\n").slice(-3).join("\n"),
+          remedy:
+            "Install the kernel's extra modules (linux-modules-extra-$(uname -r) on Ubuntu) or use a kernel with overlayfs and br_netfilter, then run again.",
+        });
+      }
+      return "changed";
+    },
+  );
 }
 
 export function sysctlStep(node: string): Step {
-  return step(node, "sysctl-k8s", "bridge and forwarding sysctls", [`write ${SYSCTL_FILE}`, `sysctl -p ${SYSCTL_FILE} when a live value differs`], async (host) => {
-    const file = await host.writeFile(SYSCTL_FILE, SYSCTL_CONTENT, { mode: 0o644, sudo: true });
-    const live = await host.exec({ argv: ["sysctl", "-n", ...SYSCTLS] });
-    const values = live.stdout.split("\n").map((v) => v.trim()).filter(Boolean);
-    if (live.code === 0 && values.length === SYSCTLS.length && values.every((v) => v === "1")) return file.changed ? "changed" : "unchanged";
-    await host.run({ argv: ["sysctl", "-p", SYSCTL_FILE], sudo: true });
-    return "changed";
-  });
+  return step(
+    node,
+    "sysctl-k8s",
+    "bridge and forwarding sysctls",
+    [`write ${SYSCTL_FILE}`, `sysctl -p ${SYSCTL_FILE} when a live value differs`],
+    async (host) => {
+      const file = await host.writeFile(SYSCTL_FILE, SYSCTL_CONTENT, { mode: 0o644, sudo: true });
+      const live = await host.exec({ argv: ["sysctl", "-n", ...SYSCTLS] });
+      const values = live.stdout
+        .split("\n")
+        .map((v) => v.trim())
+        .filter(Boolean);
+      if (live.code === 0 && values.length === SYSCTLS.length && values.every((v) => v === "1"))
+        return file.changed ? "changed" : "unchanged";
+      await host.run({ argv: ["sysctl", "-p", SYSCTL_FILE], sudo: true });
+      return "changed";
+    },
+  );
 }
 
 export function containerdStep(node: string): Step {
@@ -102,17 +136,28 @@ export function containerdStep(node: string): Step {
     node,
     "containerd",
     "containerd with the systemd cgroup driver",
-    ["apt-get install containerd when missing", `${CONTAINERD_CONFIG}: containerd config default, SystemdCgroup = true`, "restart containerd when the config changed"],
+    [
+      "apt-get install containerd when missing",
+      `${CONTAINERD_CONFIG}: containerd config default, SystemdCgroup = true`,
+      "restart containerd when the config changed",
+    ],
     async (host, log) => {
       let changed = false;
       if ((await host.exec({ argv: ["sh", "-c", "command -v containerd"] })).code !== 0) {
         log("containerd is missing: installing the distribution's package");
-        await host.run({ argv: ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "containerd"], sudo: true, timeoutMs: 15 * 60_000 });
+        await host.run({
+          argv: ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "containerd"],
+          sudo: true,
+          timeoutMs: 15 * 60_000,
+        });
         changed = true;
       }
       const current = await host.readFile(CONTAINERD_CONFIG, { sudo: true });
       if (current === undefined || !/SystemdCgroup\s*=\s*true/.test(current)) {
-        const base = current && /SystemdCgroup/.test(current) ? current : (await host.run({ argv: ["containerd", "config", "default"] })).stdout;
+        const base =
+          current && /SystemdCgroup/.test(current)
+            ? current
+            : (await host.run({ argv: ["containerd", "config", "default"] })).stdout;
         const next = withSystemdCgroup(base);
         if (!/SystemdCgroup\s*=\s*true/.test(next)) {
           throw new HactlError("CONFIG_INVALID", `${CONTAINERD_CONFIG} has no SystemdCgroup setting to switch on`, {
@@ -145,7 +190,13 @@ const OWNING_PACKAGES = `for c in "$@"; do p=$(command -v "$c") || continue; r=$
 
 /** Pure: the commands whose binary in PATH is owned by the package of the same name (those apt-mark can hold). */
 export function packagedBinaries(stdout: string, names: readonly string[]): string[] {
-  const owned = new Map(stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter((w) => w.length === 2).map(([c, o]) => [c ?? "", o ?? ""]));
+  const owned = new Map(
+    stdout
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/))
+      .filter((w) => w.length === 2)
+      .map(([c, o]) => [c ?? "", o ?? ""]),
+  );
   return names.filter((n) => owned.get(n) === n);
 }
 
@@ -159,32 +210,60 @@ export function kubePackagesStep(node: string, version: string): Step {
     node,
     "kube-packages",
     `kubelet, kubeadm, kubectl ${version} (held)`,
-    [`when missing: ${APT_LIST} (pkgs.k8s.io v${version}), keyring ${APT_KEYRING}`, `apt-get install ${KUBE_PACKAGES.join(" ")}; apt-mark hold`],
+    [
+      `when missing: ${APT_LIST} (pkgs.k8s.io v${version}), keyring ${APT_KEYRING}`,
+      `apt-get install ${KUBE_PACKAGES.join(" ")}; apt-mark hold`,
+    ],
     async (host, log) => {
-      const present = await host.exec({ argv: ["sh", "-c", `for c in ${KUBE_PACKAGES.join(" ")}; do command -v "$c" >/dev/null || echo "missing $c"; done`] });
-      const missing = present.stdout.split("\n").filter((l) => l.startsWith("missing ")).map((l) => l.slice(8));
+      const present = await host.exec({
+        argv: [
+          "sh",
+          "-c",
+          `for c in ${KUBE_PACKAGES.join(" ")}; do command -v "$c" >/dev/null || echo "missing $c"; done`,
+        ],
+      });
+      const missing = present.stdout
+        .split("\n")
+        .filter((l) => l.startsWith("missing "))
+        .map((l) => l.slice(8));
       let changed = false;
       if (missing.length > 0) {
         log(`missing ${missing.join(", ")}: adding the Kubernetes ${version} apt repository`);
-        await host.run({ argv: ["sh", "-c", ADD_REPO, "hactl-kube-repo", version, APT_KEYRING, APT_LIST], sudo: true, timeoutMs: 10 * 60_000 });
-        await host.run({ argv: ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", ...KUBE_PACKAGES], sudo: true, timeoutMs: 15 * 60_000 });
+        await host.run({
+          argv: ["sh", "-c", ADD_REPO, "hactl-kube-repo", version, APT_KEYRING, APT_LIST],
+          sudo: true,
+          timeoutMs: 10 * 60_000,
+        });
+        await host.run({
+          argv: ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", ...KUBE_PACKAGES],
+          sudo: true,
+          timeoutMs: 15 * 60_000,
+        });
         await host.run({ argv: ["systemctl", "enable", "kubelet"], sudo: true });
         changed = true;
       }
       const installed = minorOf((await host.run(kubeadm.versionShort())).stdout);
       if (installed !== version) {
-        throw new HactlError("PREFLIGHT_FAILED", `kubeadm ${installed ?? "of unknown version"} is installed on ${node}, cluster.yaml asks for ${version}`, {
-          node,
-          remedy: `Set spec.distribution.version to "${installed ?? "?"}" in cluster.yaml, or install kubeadm, kubelet and kubectl ${version} on ${node}.`,
-        });
+        throw new HactlError(
+          "PREFLIGHT_FAILED",
+          `kubeadm ${installed ?? "of unknown version"} is installed on ${node}, cluster.yaml asks for ${version}`,
+          {
+            node,
+            remedy: `Set spec.distribution.version to "${installed ?? "?"}" in cluster.yaml, or install kubeadm, kubelet and kubectl ${version} on ${node}.`,
+          },
+        );
       }
       const owners = await host.exec({ argv: ["sh", "-c", OWNING_PACKAGES, "hactl-owners", ...KUBE_PACKAGES] });
       const fromDpkg = packagedBinaries(owners.stdout, KUBE_PACKAGES);
       if (fromDpkg.length < KUBE_PACKAGES.length) {
-        log(`${KUBE_PACKAGES.filter((p) => !fromDpkg.includes(p)).join(", ")} in PATH ${fromDpkg.length === 0 ? "are" : "is"} not from the Debian package of that name: not held`);
+        log(
+          `${KUBE_PACKAGES.filter((p) => !fromDpkg.includes(p)).join(", ")} in PATH ${fromDpkg.length === 0 ? "are" : "is"} not from the Debian package of that name: not held`,
+        );
       }
       if (fromDpkg.length === 0) return changed ? "changed" : "unchanged";
-      const held = new Set((await host.exec({ argv: ["apt-mark", "showhold"] })).stdout.split("\n").map((l) => l.trim()));
+      const held = new Set(
+        (await host.exec({ argv: ["apt-mark", "showhold"] })).stdout.split("\n").map((l) => l.trim()),
+      );
       const toHold = fromDpkg.filter((p) => !held.has(p));
       if (toHold.length > 0) {
         await host.run({ argv: ["apt-mark", "hold", ...toHold], sudo: true });
@@ -197,5 +276,11 @@ export function kubePackagesStep(node: string, version: string): Step {
 
 /** Every host-preparation step for one kubeadm node, in order. */
 export function kubeadmHostSteps(node: string, version: string): Step[] {
-  return [swapOffStep(node), modulesStep(node), sysctlStep(node), containerdStep(node), kubePackagesStep(node, version)];
+  return [
+    swapOffStep(node),
+    modulesStep(node),
+    sysctlStep(node),
+    containerdStep(node),
+    kubePackagesStep(node, version),
+  ];
 }

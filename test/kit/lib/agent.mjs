@@ -4,9 +4,31 @@
 import fs from "node:fs";
 import http from "node:http";
 import https from "node:https";
-import { Etcd, endpointFor, knownEndpoints, peerUrl, restartEtcdFromConf, startEtcd, stopEtcd, urlHost } from "./etcd.mjs";
+import {
+  Etcd,
+  endpointFor,
+  knownEndpoints,
+  peerUrl,
+  restartEtcdFromConf,
+  startEtcd,
+  stopEtcd,
+  urlHost,
+} from "./etcd.mjs";
 import { K } from "./store.mjs";
-import { KIT_DIR, KUBE_DIR, LOG_DIR, SNAP_HOLD_FILE, STATE_DIR, daemonPid, localState, nodeAddress, nodeName, sleep, startDaemon, updateLocalState } from "./util.mjs";
+import {
+  KIT_DIR,
+  KUBE_DIR,
+  LOG_DIR,
+  SNAP_HOLD_FILE,
+  STATE_DIR,
+  daemonPid,
+  localState,
+  nodeAddress,
+  nodeName,
+  sleep,
+  startDaemon,
+  updateLocalState,
+} from "./util.mjs";
 import { microk8sJoinHandler } from "./microk8s-server.mjs";
 import { kubeadmClusterInfo, kubeadmJoinHandler } from "./kubeadm-server.mjs";
 
@@ -55,8 +77,11 @@ async function refreshLoop() {
   while (!stopping) {
     try {
       const members = await db().members();
-      const eps = members.filter((m) => m.peerURLs[0]).map((m) => endpointFor(urlHost(/** @type {string} */ (m.peerURLs[0]))));
-      if (eps.length && JSON.stringify(eps) !== JSON.stringify(localState().etcdEndpoints)) updateLocalState({ etcdEndpoints: eps });
+      const eps = members
+        .filter((m) => m.peerURLs[0])
+        .map((m) => endpointFor(urlHost(/** @type {string} */ (m.peerURLs[0]))));
+      if (eps.length && JSON.stringify(eps) !== JSON.stringify(localState().etcdEndpoints))
+        updateLocalState({ etcdEndpoints: eps });
     } catch {
       // keep the last known list
     }
@@ -79,7 +104,10 @@ async function promotionLoop() {
       const initialCluster = members.map((m) => `${m.name || name}=${m.peerURLs[0]}`).join(",");
       await stopEtcd({ wipe: true });
       await startEtcd({ name, ip: address, tls: false, initialCluster, state: "existing" }, 30_000);
-      updateLocalState({ etcdMember: true, etcdEndpoints: [...new Set([endpointFor(address), ...(s.etcdEndpoints ?? [])])] });
+      updateLocalState({
+        etcdMember: true,
+        etcdEndpoints: [...new Set([endpointFor(address), ...(s.etcdEndpoints ?? [])])],
+      });
       log("promoted to voter: local etcd member started");
     } catch (e) {
       log(`promotion: ${e instanceof Error ? e.message : String(e)}`);
@@ -102,7 +130,12 @@ async function autoRefreshLoop() {
     if (!channel || channel === s.channel) continue;
     log(`auto-refresh: snapd refreshes microk8s to ${channel} (not held)`);
     // Detached: the refresh restarts this agent.
-    startDaemon("auto-refresh", process.execPath, [`${KIT_DIR}/bin/snap`, "refresh", "microk8s", `--channel=${channel}`]);
+    startDaemon("auto-refresh", process.execPath, [
+      `${KIT_DIR}/bin/snap`,
+      "refresh",
+      "microk8s",
+      `--channel=${channel}`,
+    ]);
   }
 }
 
@@ -182,12 +215,23 @@ async function apiHandler(req, res) {
   const url = new URL(req.url ?? "/", "https://x");
   try {
     if (untrustedClient(req)) {
-      sendJson(res, 401, { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: "Unauthorized", reason: "Unauthorized", code: 401 });
+      sendJson(res, 401, {
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        message: "Unauthorized",
+        reason: "Unauthorized",
+        code: 401,
+      });
     } else if (url.pathname === "/livez" || url.pathname === "/healthz") {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok");
     } else if (url.pathname === "/readyz") {
       if (await datastoreOk()) res.writeHead(200, { "content-type": "text/plain" }).end("ok");
-      else res.writeHead(500, { "content-type": "text/plain" }).end("[-]etcd failed: reason withheld\nreadyz check failed\n");
+      else
+        res
+          .writeHead(500, { "content-type": "text/plain" })
+          .end("[-]etcd failed: reason withheld\nreadyz check failed\n");
     } else if (url.pathname === "/version") {
       const [major, minor] = (st.version ?? "v1.32.3").replace(/^v/, "").split(".");
       sendJson(res, 200, { major, minor, gitVersion: st.version, platform: "linux/amd64" });
@@ -198,10 +242,22 @@ async function apiHandler(req, res) {
       const r = await kubeadmJoinHandler(db(), JSON.parse(await readBody(req)));
       sendJson(res, r.code, r.body);
     } else {
-      sendJson(res, 404, { kind: "Status", apiVersion: "v1", status: "Failure", message: "the server could not find the requested resource", reason: "NotFound", code: 404 });
+      sendJson(res, 404, {
+        kind: "Status",
+        apiVersion: "v1",
+        status: "Failure",
+        message: "the server could not find the requested resource",
+        reason: "NotFound",
+        code: 404,
+      });
     }
   } catch (e) {
-    sendJson(res, 500, { kind: "Status", status: "Failure", message: e instanceof Error ? e.message : String(e), code: 500 });
+    sendJson(res, 500, {
+      kind: "Status",
+      status: "Failure",
+      message: e instanceof Error ? e.message : String(e),
+      code: 500,
+    });
   }
 }
 
@@ -221,7 +277,12 @@ async function clusterAgentHandler(req, res) {
 }
 
 /** Bind with retries (port 80 may be taken for a while). */
-function listen(/** @type {http.Server} */ server, /** @type {number} */ port, /** @type {string} */ what, host = "0.0.0.0") {
+function listen(
+  /** @type {http.Server} */ server,
+  /** @type {number} */ port,
+  /** @type {string} */ what,
+  host = "0.0.0.0",
+) {
   server.on("error", (e) => {
     log(`${what} ${host}:${port}: ${e.message}; retrying in 3s`);
     setTimeout(() => server.listen(port, host), 3000);
@@ -230,8 +291,17 @@ function listen(/** @type {http.Server} */ server, /** @type {number} */ port, /
 }
 
 function tlsFiles() {
-  if (st.distro === "kubeadm") return { cert: "/etc/kubernetes/pki/apiserver.crt", key: "/etc/kubernetes/pki/apiserver.key", clientCa: "/etc/kubernetes/pki/ca.crt" };
-  return { cert: "/var/snap/microk8s/current/certs/server.crt", key: "/var/snap/microk8s/current/certs/server.key", clientCa: undefined };
+  if (st.distro === "kubeadm")
+    return {
+      cert: "/etc/kubernetes/pki/apiserver.crt",
+      key: "/etc/kubernetes/pki/apiserver.key",
+      clientCa: "/etc/kubernetes/pki/ca.crt",
+    };
+  return {
+    cert: "/var/snap/microk8s/current/certs/server.crt",
+    key: "/var/snap/microk8s/current/certs/server.key",
+    clientCa: undefined,
+  };
 }
 
 /**
@@ -244,13 +314,17 @@ function tlsOptions() {
   return {
     cert: fs.readFileSync(files.cert),
     key: fs.readFileSync(files.key),
-    ...(files.clientCa && fs.existsSync(files.clientCa) ? { ca: fs.readFileSync(files.clientCa), requestCert: true, rejectUnauthorized: false } : {}),
+    ...(files.clientCa && fs.existsSync(files.clientCa)
+      ? { ca: fs.readFileSync(files.clientCa), requestCert: true, rejectUnauthorized: false }
+      : {}),
   };
 }
 
 function tlsStamp() {
   const files = tlsFiles();
-  return [files.cert, files.key, files.clientCa].map((f) => (f && fs.existsSync(f) ? `${fs.statSync(f).mtimeMs}` : "-")).join("/");
+  return [files.cert, files.key, files.clientCa]
+    .map((f) => (f && fs.existsSync(f) ? `${fs.statSync(f).mtimeMs}` : "-"))
+    .join("/");
 }
 
 /** Reloads the API server's certificates when the files change (as kube-apiserver's dynamic certificate controllers do). */
@@ -300,11 +374,24 @@ async function kubeletTrusted() {
   if (!server || cert.length === 0) return true;
   const u = new URL(server);
   return new Promise((resolve) => {
-    const req = https.request({ host: u.hostname, port: Number(u.port || 443), path: "/api/v1/nodes", ca: field("certificate-authority-data"), cert, key: field("client-key-data"), agent: false, timeout: 3000 }, (res) => {
-      res.resume();
-      if (res.statusCode === 401) log("kubelet: Unauthorized (the API server does not trust the kubelet's client certificate)");
-      resolve(res.statusCode !== 401);
-    });
+    const req = https.request(
+      {
+        host: u.hostname,
+        port: Number(u.port || 443),
+        path: "/api/v1/nodes",
+        ca: field("certificate-authority-data"),
+        cert,
+        key: field("client-key-data"),
+        agent: false,
+        timeout: 3000,
+      },
+      (res) => {
+        res.resume();
+        if (res.statusCode === 401)
+          log("kubelet: Unauthorized (the API server does not trust the kubelet's client certificate)");
+        resolve(res.statusCode !== 401);
+      },
+    );
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.on("error", (/** @type {any} */ e) => {
       const tls = /certificate|self.signed|unable to verify|UNABLE_TO|CERT_/i.test(`${e.code ?? ""} ${e.message}`);

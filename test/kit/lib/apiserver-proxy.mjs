@@ -11,13 +11,25 @@ export const PROVIDER_FILE = `${SNAP_DIR}/args/traefik/provider.yaml`;
 export const PROXY_ARGS_FILE = `${SNAP_DIR}/args/apiserver-proxy`;
 export const PROXY_UNIT = "snap.microk8s.daemon-apiserver-proxy";
 /** MicroK8s' default-args/apiserver-proxy. */
-export const DEFAULT_PROXY_ARGS = "--traefik-config ${SNAP_DATA}/args/traefik/traefik.yaml\n--kubeconfig ${SNAP_DATA}/credentials/kubelet.config\n--refresh-interval 30s\n";
+export const DEFAULT_PROXY_ARGS =
+  "--traefik-config ${SNAP_DATA}/args/traefik/traefik.yaml\n--kubeconfig ${SNAP_DATA}/credentials/kubelet.config\n--refresh-interval 30s\n";
 
 /** provider.yaml as MicroK8s' join writes it (PyYAML's dump of provider-template.yaml with the servers). */
 export function renderProvider(/** @type {string[]} */ servers) {
   return [
-    "tcp:", "  routers:", "    Router-1:", "      rule: HostSNI(`*`)", "      service: kube-apiserver", "      tls:", "        passthrough: true",
-    "  services:", "    kube-apiserver:", "      loadBalancer:", "        servers:", ...servers.map((s) => `        - address: ${s}`), "",
+    "tcp:",
+    "  routers:",
+    "    Router-1:",
+    "      rule: HostSNI(`*`)",
+    "      service: kube-apiserver",
+    "      tls:",
+    "        passthrough: true",
+    "  services:",
+    "    kube-apiserver:",
+    "      loadBalancer:",
+    "        servers:",
+    ...servers.map((s) => `        - address: ${s}`),
+    "",
   ].join("\n");
 }
 
@@ -26,14 +38,15 @@ export async function providerServers() {
   const yaml = (await import("yaml")).default;
   const doc = yaml.parse(fs.readFileSync(PROVIDER_FILE, "utf8"));
   const servers = doc?.tcp?.services?.["kube-apiserver"]?.loadBalancer?.servers;
-  if (!Array.isArray(servers)) throw new Error(`${PROVIDER_FILE}: no tcp.services.kube-apiserver.loadBalancer.servers list`);
+  if (!Array.isArray(servers))
+    throw new Error(`${PROVIDER_FILE}: no tcp.services.kube-apiserver.loadBalancer.servers list`);
   return servers.map((/** @type {any} */ s) => String(s.address));
 }
 
 /** Milliseconds of a Go duration ("30s", "5m", "1h30m", "0", "0s"); NaN when it is not one. */
 export function goDurationMs(/** @type {string} */ text) {
   if (/^0+$/.test(text)) return 0;
-  const units = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const units = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
   if (parts.map((p) => p[0]).join("") !== text || parts.length === 0) return Number.NaN;
   return parts.reduce((ms, p) => ms + Number(p[1]) * units[/** @type {keyof typeof units} */ (p[2])], 0);
@@ -75,9 +88,15 @@ async function refreshLoop(/** @type {number} */ everyMs) {
   for (;;) {
     await sleep(everyMs);
     try {
-      const [{ Etcd, knownEndpoints }, { listNodes }] = await Promise.all([import("./etcd.mjs"), import("./store.mjs")]);
+      const [{ Etcd, knownEndpoints }, { listNodes }] = await Promise.all([
+        import("./etcd.mjs"),
+        import("./store.mjs"),
+      ]);
       const nodes = await listNodes(new Etcd(knownEndpoints(), { perRequestMs: 1500, budgetMs: 2500 }));
-      const servers = nodes.filter((n) => n.role === "control-plane").map((n) => `${n.address}:16443`).sort();
+      const servers = nodes
+        .filter((n) => n.role === "control-plane")
+        .map((n) => `${n.address}:16443`)
+        .sort();
       if (servers.length && JSON.stringify(servers) !== JSON.stringify(await providerServers().catch(() => []))) {
         writeFileAtomic(PROVIDER_FILE, renderProvider(servers), 0o660);
         log(`endpoints refreshed: ${servers.join(", ")}`);
@@ -91,7 +110,9 @@ async function refreshLoop(/** @type {number} */ everyMs) {
 async function main() {
   const everyMs = refreshIntervalMs();
   if (Number.isNaN(everyMs)) throw new Error(`${PROXY_ARGS_FILE}: --refresh-interval is not a duration`);
-  log(`listening on 127.0.0.1:16443, servers ${(await providerServers()).join(", ")}, refresh ${everyMs ? `every ${everyMs} ms` : "off"}`);
+  log(
+    `listening on 127.0.0.1:16443, servers ${(await providerServers()).join(", ")}, refresh ${everyMs ? `every ${everyMs} ms` : "off"}`,
+  );
   const server = net.createServer((client) => {
     client.pause();
     client.on("error", () => {});

@@ -35,7 +35,8 @@ export function pinPackages() {
 }
 
 const held = () => (fs.existsSync(HOLD_FILE) ? fs.readFileSync(HOLD_FILE, "utf8").split("\n").filter(Boolean) : []);
-const writeHeld = (/** @type {string[]} */ pkgs) => fs.writeFileSync(HOLD_FILE, pkgs.length ? `${[...new Set(pkgs)].sort().join("\n")}\n` : "");
+const writeHeld = (/** @type {string[]} */ pkgs) =>
+  fs.writeFileSync(HOLD_FILE, pkgs.length ? `${[...new Set(pkgs)].sort().join("\n")}\n` : "");
 
 /** The versions the configured repository offers for a package, newest first. */
 function offered() {
@@ -46,22 +47,36 @@ function offered() {
 
 /** apt's version match: exact, or a glob with `*` ("1.33.*", "1.33.1-*"). */
 function pick(/** @type {string} */ pattern) {
-  const re = new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  const re = new RegExp(
+    `^${pattern
+      .split("*")
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+  );
   return offered().find((v) => re.test(v));
 }
 
 /** @returns {never} */
 function notRoot() {
-  fail(100, "E: Could not open lock file /var/lib/dpkg/lock-frontend - open (13: Permission denied)\nE: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), are you root?");
+  fail(
+    100,
+    "E: Could not open lock file /var/lib/dpkg/lock-frontend - open (13: Permission denied)\nE: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), are you root?",
+  );
 }
 
 export async function aptGetMain(/** @type {string[]} */ argv) {
   const a = parseArgs(argv, ["o"]);
   const [cmd, ...names] = a.positional;
   if (cmd === "update") {
-    if (!isRoot()) fail(100, "E: Could not open lock file /var/lib/apt/lists/lock - open (13: Permission denied)\nE: Unable to lock directory /var/lib/apt/lists/");
+    if (!isRoot())
+      fail(
+        100,
+        "E: Could not open lock file /var/lib/apt/lists/lock - open (13: Permission denied)\nE: Unable to lock directory /var/lib/apt/lists/",
+      );
     const minors = [...new Set(offered().map((v) => v.split(".").slice(0, 2).join(".")))];
-    out(`${minors.map((m, i) => `Hit:${i + 1} https://pkgs.k8s.io/core:/stable:/v${m}/deb  InRelease`).join("\n")}\nReading package lists... Done`);
+    out(
+      `${minors.map((m, i) => `Hit:${i + 1} https://pkgs.k8s.io/core:/stable:/v${m}/deb  InRelease`).join("\n")}\nReading package lists... Done`,
+    );
     return 0;
   }
   if (cmd !== "install") fail(100, `E: Invalid operation ${cmd ?? ""}`);
@@ -70,19 +85,30 @@ export async function aptGetMain(/** @type {string[]} */ argv) {
   const wanted = [];
   for (const spec of names) {
     const [name = "", version] = spec.split("=");
-    if (!KUBE_PACKAGES.includes(name)) fail(100, `Reading package lists...\nBuilding dependency tree...\nReading state information...\nE: Unable to locate package ${name}`);
+    if (!KUBE_PACKAGES.includes(name))
+      fail(
+        100,
+        `Reading package lists...\nBuilding dependency tree...\nReading state information...\nE: Unable to locate package ${name}`,
+      );
     const chosen = version === undefined ? offered()[0] : pick(version);
-    if (!chosen) fail(100, `Reading package lists...\nBuilding dependency tree...\nReading state information...\nE: Version '${version}' for '${name}' was not found`);
+    if (!chosen)
+      fail(
+        100,
+        `Reading package lists...\nBuilding dependency tree...\nReading state information...\nE: Version '${version}' for '${name}' was not found`,
+      );
     wanted.push([name, chosen]);
   }
   const changes = wanted.filter(([n, v]) => packageVersion(n) !== v);
   const heldChanges = changes.filter(([n]) => held().includes(n));
   if (heldChanges.length && !a.has("allow-change-held-packages")) {
-    out(`Reading package lists...\nBuilding dependency tree...\nReading state information...\nThe following held packages will be changed:\n  ${heldChanges.map(([n]) => n).join(" ")}`);
+    out(
+      `Reading package lists...\nBuilding dependency tree...\nReading state information...\nThe following held packages will be changed:\n  ${heldChanges.map(([n]) => n).join(" ")}`,
+    );
     fail(100, "E: Held packages were changed and -y was used without --allow-change-held-packages.");
   }
   out("Reading package lists...\nBuilding dependency tree...\nReading state information...");
-  for (const [n, v] of wanted.filter(([n, v]) => packageVersion(n) === v)) out(`${n} is already the newest version (${v}).`);
+  for (const [n, v] of wanted.filter(([n, v]) => packageVersion(n) === v))
+    out(`${n} is already the newest version (${v}).`);
   if (changes.length === 0) {
     out("0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.");
     return 0;
@@ -90,7 +116,9 @@ export async function aptGetMain(/** @type {string[]} */ argv) {
   await stepCost("apt-install");
   const packages = { ...(localState().packages ?? {}) };
   for (const [n, v] of changes) {
-    out(`Preparing to unpack .../${n}_${v}_amd64.deb ...\nUnpacking ${n} (${v}) over (${packageVersion(n)}) ...\nSetting up ${n} (${v}) ...`);
+    out(
+      `Preparing to unpack .../${n}_${v}_amd64.deb ...\nUnpacking ${n} (${v}) over (${packageVersion(n)}) ...\nSetting up ${n} (${v}) ...`,
+    );
     packages[n] = v;
   }
   updateLocalState({ packages });
@@ -105,7 +133,11 @@ export async function aptMarkMain(/** @type {string[]} */ argv) {
     return 0;
   }
   if (cmd !== "hold" && cmd !== "unhold") fail(100, `E: Invalid operation ${cmd ?? ""}`);
-  if (!isRoot()) fail(100, "E: Could not create temporary file for /var/lib/apt/extended_states - mkstemp (13: Permission denied)\nE: Failed to write temporary StateFile /var/lib/apt/extended_states");
+  if (!isRoot())
+    fail(
+      100,
+      "E: Could not create temporary file for /var/lib/apt/extended_states - mkstemp (13: Permission denied)\nE: Failed to write temporary StateFile /var/lib/apt/extended_states",
+    );
   for (const n of names) if (!KUBE_PACKAGES.includes(n)) fail(100, `E: Unable to locate package ${n}`);
   const now = held();
   for (const n of names) {

@@ -18,4 +18,7 @@ if (st.installed && !st.stopped) {
   startAgent();
 }
 await bootUnits();
-fs.appendFileSync(`${LOG_DIR}/boot.log`, `${new Date().toISOString()} boot: installed=${Boolean(st.installed)} distro=${st.distro ?? "-"} etcd=${Boolean(st.etcdMember)}\n`);
+fs.appendFileSync(
+  `${LOG_DIR}/boot.log`,
+  `${new Date().toISOString()} boot: installed=${Boolean(st.installed)} distro=${st.distro ?? "-"} etcd=${Boolean(st.etcdMember)}\n`,
+);

@@ -24,8 +24,14 @@ const USAGE = "usage: microk8s dbctl [-h] [--debug] {restore,backup} ...";
  */
 const NOT_IN_KINE = [K.alives, K.dqlites];
 
-const logrus = (/** @type {string} */ level, /** @type {string} */ msg, /** @type {Record<string, string|number>} */ fields) => {
-  const f = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === "string" && /[\s"=]/.test(v) ? JSON.stringify(v) : v}`).join(" ");
+const logrus = (
+  /** @type {string} */ level,
+  /** @type {string} */ msg,
+  /** @type {Record<string, string|number>} */ fields,
+) => {
+  const f = Object.entries(fields)
+    .map(([k, v]) => `${k}=${typeof v === "string" && /[\s"=]/.test(v) ? JSON.stringify(v) : v}`)
+    .join(" ");
   err(`time="${new Date().toISOString().replace(/\.\d+Z$/, "Z")}" level=${level} msg="${msg}"${f ? ` ${f}` : ""}`);
 };
 
@@ -38,7 +44,9 @@ function backupName() {
 /** Every key the migrator would list through kine, raw (value as stored). */
 async function kineKeys(/** @type {Etcd} */ db) {
   const all = await db.list("/");
-  return all.filter((kv) => !NOT_IN_KINE.some((p) => kv.key.startsWith(p))).map((kv) => ({ key: kv.key, data: JSON.stringify(kv.value) }));
+  return all
+    .filter((kv) => !NOT_IN_KINE.some((p) => kv.key.startsWith(p)))
+    .map((kv) => ({ key: kv.key, data: JSON.stringify(kv.value) }));
 }
 
 async function backup(/** @type {string|undefined} */ requested) {
@@ -53,7 +61,9 @@ async function backup(/** @type {string|undefined} */ requested) {
     try {
       keys = await kineKeys(new Etcd(knownEndpoints()));
     } catch (e) {
-      logrus("fatal", "Failed to backup dqlite", { error: `failed to list keys from dqlite: ${e instanceof Error ? e.message : String(e)}` });
+      logrus("fatal", "Failed to backup dqlite", {
+        error: `failed to list keys from dqlite: ${e instanceof Error ? e.message : String(e)}`,
+      });
       out("Backup process failed. 1");
       return 1;
     }
@@ -78,7 +88,10 @@ async function restore(/** @type {string} */ fnameTar) {
       execFileSync("tar", ["-xzf", fnameTar, "-C", tmp], { stdio: ["ignore", "ignore", "pipe"] });
     } catch (e) {
       const detail = e instanceof Error && "stderr" in e ? String(e.stderr).trim() : String(e);
-      fail(1, `Traceback (most recent call last):\n  File "/snap/microk8s/current/scripts/wrappers/dbctl.py", line 113, in restore\ntarfile.ReadError: ${detail || "file could not be opened successfully"}`);
+      fail(
+        1,
+        `Traceback (most recent call last):\n  File "/snap/microk8s/current/scripts/wrappers/dbctl.py", line 113, in restore\ntarfile.ReadError: ${detail || "file could not be opened successfully"}`,
+      );
     }
     const base = path.basename(fnameTar.endsWith(".tar.gz") ? fnameTar.slice(0, -7) : fnameTar);
     const dir = path.join(tmp, base);
@@ -106,26 +119,40 @@ async function restore(/** @type {string} */ fnameTar) {
 
 /** `microk8s dbctl ...` after the wrapper's root/permission checks. */
 export async function dbctlMain(/** @type {string[]} */ argv) {
-  if (fs.existsSync(CLUSTERED_LOCK)) fail(1, "This MicroK8s deployment is acting as a node in a cluster.\nPlease use the master node.", { stdout: true });
+  if (fs.existsSync(CLUSTERED_LOCK))
+    fail(1, "This MicroK8s deployment is acting as a node in a cluster.\nPlease use the master node.", {
+      stdout: true,
+    });
   const kineUp = !fs.existsSync(STOPPED_LOCK) && Boolean(daemonPid("agent"));
-  if (!kineUp || !fs.existsSync(HA_LOCK)) fail(10, "Please ensure the kubernetes apiserver is running and HA is enabled.", { stdout: true });
+  if (!kineUp || !fs.existsSync(HA_LOCK))
+    fail(10, "Please ensure the kubernetes apiserver is running and HA is enabled.", { stdout: true });
   const args = argv.filter((a) => a !== "--debug");
   const [sub, ...rest] = args;
   if (sub === undefined) {
-    out(`${USAGE}\n\nbackup and restore the Kubernetes datastore.\n\noptions:\n  -h, --help       show this help message and exit\n  --debug          print debug output\n\ncommands:\n  {restore,backup}  backup and restore operations`);
+    out(
+      `${USAGE}\n\nbackup and restore the Kubernetes datastore.\n\noptions:\n  -h, --help       show this help message and exit\n  --debug          print debug output\n\ncommands:\n  {restore,backup}  backup and restore operations`,
+    );
     return 0;
   }
   if (sub === "backup") {
     const o = rest.indexOf("-o");
-    if (o >= 0 && rest[o + 1] === undefined) fail(2, `${USAGE}\nmicrok8s dbctl backup: error: argument -o: expected one argument`);
+    if (o >= 0 && rest[o + 1] === undefined)
+      fail(2, `${USAGE}\nmicrok8s dbctl backup: error: argument -o: expected one argument`);
     out("Backing up the datastore");
     return backup(o >= 0 ? rest[o + 1] : undefined);
   }
   if (sub === "restore") {
     const file = rest.find((a) => !a.startsWith("-"));
-    if (!file) fail(2, `usage: microk8s dbctl restore [-h] backup-file\nmicrok8s dbctl restore: error: the following arguments are required: backup-file`);
+    if (!file)
+      fail(
+        2,
+        `usage: microk8s dbctl restore [-h] backup-file\nmicrok8s dbctl restore: error: the following arguments are required: backup-file`,
+      );
     out(`Restoring from ${file}`);
     return restore(file);
   }
-  fail(2, `${USAGE}\nmicrok8s dbctl: error: argument {restore,backup}: invalid choice: '${sub}' (choose from 'restore', 'backup')`);
+  fail(
+    2,
+    `${USAGE}\nmicrok8s dbctl: error: argument {restore,backup}: invalid choice: '${sub}' (choose from 'restore', 'backup')`,
+  );
 }

@@ -1,7 +1,18 @@
 // The kit's datastore: a real etcd member per control-plane node, reached through etcd's v3 JSON gateway.
 /* global fetch, AbortSignal */
 import fs from "node:fs";
-import { ETCD_DATA_DIR, STATE_DIR, daemonPid, fail, localState, readJson, sleep, startDaemon, stopDaemon, writeJson } from "./util.mjs";
+import {
+  ETCD_DATA_DIR,
+  STATE_DIR,
+  daemonPid,
+  fail,
+  localState,
+  readJson,
+  sleep,
+  startDaemon,
+  stopDaemon,
+  writeJson,
+} from "./util.mjs";
 
 /** Plain-HTTP client port the kit itself uses on every member (kubeadm's TLS port 2379 is for operators). */
 export const KIT_CLIENT_PORT = 12379;
@@ -64,7 +75,9 @@ export class Etcd {
           if (res.ok) return json;
           const msg = String(json.error ?? json.message ?? `HTTP ${res.status}`);
           // Errors that are answers, not unavailability: report at once.
-          if (!/request timed out|no leader|leader changed|timeout|not capable|unhealthy|too many requests/i.test(msg)) {
+          if (
+            !/request timed out|no leader|leader changed|timeout|not capable|unhealthy|too many requests/i.test(msg)
+          ) {
             throw new EtcdRequestError(msg);
           }
           last = msg;
@@ -94,7 +107,11 @@ export class Etcd {
   async list(/** @type {string} */ prefix) {
     const r = await this.call("kv/range", { key: b64(prefix), range_end: prefixEnd(prefix) });
     const kvs = /** @type {{key: string, value?: string, mod_revision?: string}[]} */ (r.kvs ?? []);
-    return kvs.map((kv) => ({ key: unb64(kv.key), value: JSON.parse(unb64(kv.value)), mod: Number(kv.mod_revision ?? 0) }));
+    return kvs.map((kv) => ({
+      key: unb64(kv.key),
+      value: JSON.parse(unb64(kv.value)),
+      mod: Number(kv.mod_revision ?? 0),
+    }));
   }
 
   async put(/** @type {string} */ key, /** @type {unknown} */ value, lease = "0") {
@@ -150,8 +167,17 @@ export class Etcd {
   /** @returns {Promise<{id: string, name: string, peerURLs: string[], clientURLs: string[], learner: boolean}[]>} */
   async members() {
     const r = await this.call("cluster/member/list", {});
-    const ms = /** @type {{ID: string, name?: string, peerURLs?: string[], clientURLs?: string[], isLearner?: boolean}[]} */ (r.members ?? []);
-    return ms.map((m) => ({ id: m.ID, name: m.name ?? "", peerURLs: m.peerURLs ?? [], clientURLs: m.clientURLs ?? [], learner: Boolean(m.isLearner) }));
+    const ms =
+      /** @type {{ID: string, name?: string, peerURLs?: string[], clientURLs?: string[], isLearner?: boolean}[]} */ (
+        r.members ?? []
+      );
+    return ms.map((m) => ({
+      id: m.ID,
+      name: m.name ?? "",
+      peerURLs: m.peerURLs ?? [],
+      clientURLs: m.clientURLs ?? [],
+      learner: Boolean(m.isLearner),
+    }));
   }
 
   async memberAdd(/** @type {string} */ peerURL, learner = false) {
@@ -167,7 +193,8 @@ export class Etcd {
         return await this.memberAdd(peerURL, learner);
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
-        if (Date.now() > until || !/unhealthy cluster|too many learner|timed out|no leader|not capable/i.test(msg)) throw e;
+        if (Date.now() > until || !/unhealthy cluster|too many learner|timed out|no leader|not capable/i.test(msg))
+          throw e;
       }
       await sleep(500);
     }
@@ -202,18 +229,46 @@ const PKI = "/etc/kubernetes/pki/etcd";
 function etcdArgs(c) {
   const peer = peerUrl(c.ip, c.tls);
   const args = [
-    "--name", c.name, "--data-dir", ETCD_DATA_DIR,
-    "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-    "--initial-cluster", c.initialCluster, "--initial-cluster-state", c.state,
-    "--heartbeat-interval", "100", "--election-timeout", "1000", "--snapshot-count", "10000",
+    "--name",
+    c.name,
+    "--data-dir",
+    ETCD_DATA_DIR,
+    "--listen-peer-urls",
+    peer,
+    "--initial-advertise-peer-urls",
+    peer,
+    "--initial-cluster",
+    c.initialCluster,
+    "--initial-cluster-state",
+    c.state,
+    "--heartbeat-interval",
+    "100",
+    "--election-timeout",
+    "1000",
+    "--snapshot-count",
+    "10000",
   ];
   const kit = `http://${c.ip}:${KIT_CLIENT_PORT},http://127.0.0.1:${KIT_CLIENT_PORT}`;
   if (c.tls) {
     args.push(
-      "--listen-client-urls", `https://127.0.0.1:2379,https://${c.ip}:2379,${kit}`,
-      "--advertise-client-urls", `https://${c.ip}:2379`,
-      "--cert-file", `${PKI}/server.crt`, "--key-file", `${PKI}/server.key`, "--trusted-ca-file", `${PKI}/ca.crt`, "--client-cert-auth",
-      "--peer-cert-file", `${PKI}/peer.crt`, "--peer-key-file", `${PKI}/peer.key`, "--peer-trusted-ca-file", `${PKI}/ca.crt`, "--peer-client-cert-auth",
+      "--listen-client-urls",
+      `https://127.0.0.1:2379,https://${c.ip}:2379,${kit}`,
+      "--advertise-client-urls",
+      `https://${c.ip}:2379`,
+      "--cert-file",
+      `${PKI}/server.crt`,
+      "--key-file",
+      `${PKI}/server.key`,
+      "--trusted-ca-file",
+      `${PKI}/ca.crt`,
+      "--client-cert-auth",
+      "--peer-cert-file",
+      `${PKI}/peer.crt`,
+      "--peer-key-file",
+      `${PKI}/peer.key`,
+      "--peer-trusted-ca-file",
+      `${PKI}/ca.crt`,
+      "--peer-client-cert-auth",
     );
   } else {
     args.push("--listen-client-urls", kit, "--advertise-client-urls", `http://${c.ip}:${KIT_CLIENT_PORT}`);

@@ -21,7 +21,11 @@ export async function helmMain(argv, opts = {}) {
   const a = parseArgs(argv, VALUED);
   const [verb, ...pos] = a.positional;
   if (verb === "version") {
-    out(a.has("short") ? `${HELM_VERSION}+gc309b6f` : `version.BuildInfo{Version:"${HELM_VERSION}", GitCommit:"c309b6f0ff63856811846ce18f3bdc93d2b4d54b", GitTreeState:"clean", GoVersion:"go1.21.7"}`);
+    out(
+      a.has("short")
+        ? `${HELM_VERSION}+gc309b6f`
+        : `version.BuildInfo{Version:"${HELM_VERSION}", GitCommit:"c309b6f0ff63856811846ce18f3bdc93d2b4d54b", GitTreeState:"clean", GoVersion:"go1.21.7"}`,
+    );
     return 0;
   }
   if (!verb) {
@@ -68,29 +72,52 @@ async function loadChart(/** @type {string} */ ref) {
   const yaml = await loadYaml();
   if (!fs.existsSync(path.join(dir, "Chart.yaml"))) fail(1, `Error: Chart.yaml file is missing`);
   const chart = yaml.parse(fs.readFileSync(path.join(dir, "Chart.yaml"), "utf8")) ?? {};
-  const values = fs.existsSync(path.join(dir, "values.yaml")) ? yaml.parse(fs.readFileSync(path.join(dir, "values.yaml"), "utf8")) ?? {} : {};
+  const values = fs.existsSync(path.join(dir, "values.yaml"))
+    ? (yaml.parse(fs.readFileSync(path.join(dir, "values.yaml"), "utf8")) ?? {})
+    : {};
   const tdir = path.join(dir, "templates");
   const templates = fs.existsSync(tdir)
-    ? fs.readdirSync(tdir).filter((f) => /\.(ya?ml|json)$/.test(f) && !f.startsWith("_")).sort().map((f) => ({ name: `${chart.name}/templates/${f}`, text: fs.readFileSync(path.join(tdir, f), "utf8") }))
+    ? fs
+        .readdirSync(tdir)
+        .filter((f) => /\.(ya?ml|json)$/.test(f) && !f.startsWith("_"))
+        .sort()
+        .map((f) => ({ name: `${chart.name}/templates/${f}`, text: fs.readFileSync(path.join(tdir, f), "utf8") }))
     : [];
   return { chart, values, templates };
 }
 
 /** @param {any} base @param {any} over */
 function merge(base, over) {
-  if (typeof base !== "object" || base === null || Array.isArray(base) || typeof over !== "object" || over === null || Array.isArray(over)) return over;
+  if (
+    typeof base !== "object" ||
+    base === null ||
+    Array.isArray(base) ||
+    typeof over !== "object" ||
+    over === null ||
+    Array.isArray(over)
+  )
+    return over;
   const outv = { ...base };
   for (const [k, v] of Object.entries(over)) outv[k] = k in base ? merge(base[k], v) : v;
   return outv;
 }
 
 /** Renders {{ .Path }} and {{ .Path | quote }}; anything else is a template error as helm reports it. */
-function render(/** @type {{name: string, text: string}} */ t, /** @type {any} */ scope, /** @type {string} */ failPrefix) {
+function render(
+  /** @type {{name: string, text: string}} */ t,
+  /** @type {any} */ scope,
+  /** @type {string} */ failPrefix,
+) {
   return t.text.replace(/\{\{-?\s*([^}]*?)\s*-?\}\}/g, (_m, expr, offset) => {
-    const [ref, ...pipes] = String(expr).split("|").map((x) => x.trim());
+    const [ref, ...pipes] = String(expr)
+      .split("|")
+      .map((x) => x.trim());
     if (!/^\.[A-Za-z][\w.]*$/.test(ref ?? "") || pipes.some((p) => p !== "quote")) {
       const line = t.text.slice(0, offset).split("\n").length;
-      fail(1, `Error: ${failPrefix}: parse error at (${t.name}:${line}): function "${String(ref).split(/\s/)[0]}" not defined`);
+      fail(
+        1,
+        `Error: ${failPrefix}: parse error at (${t.name}:${line}): function "${String(ref).split(/\s/)[0]}" not defined`,
+      );
     }
     let v = scope;
     for (const k of String(ref).slice(1).split(".")) v = v?.[k];
@@ -102,7 +129,8 @@ function render(/** @type {{name: string, text: string}} */ t, /** @type {any} *
 /** @param {import("./etcd.mjs").Etcd} db @param {string[]} pos @param {string} ns @param {ReturnType<typeof parseArgs>} a */
 async function upgradeInstall(db, pos, ns, a) {
   const [name, chartRef] = pos;
-  if (!name || !chartRef) fail(1, `Error: "helm upgrade" requires 2 arguments\n\nUsage:  helm upgrade [RELEASE] [CHART] [flags]`);
+  if (!name || !chartRef)
+    fail(1, `Error: "helm upgrade" requires 2 arguments\n\nUsage:  helm upgrade [RELEASE] [CHART] [flags]`);
   const prev = await db.get(releaseKey(ns, name));
   const failPrefix = prev ? "UPGRADE FAILED" : "INSTALLATION FAILED";
   const { chart, values: defaults, templates } = await loadChart(chartRef);
@@ -113,10 +141,19 @@ async function upgradeInstall(db, pos, ns, a) {
     values = merge(values, yaml.parse(fs.readFileSync(f, "utf8")) ?? {});
   }
   if (!(await namespaceExists(db, ns))) {
-    if (!a.has("create-namespace")) fail(1, `Error: ${failPrefix}: create: failed to create: namespaces "${ns}" not found`);
-    await applyObject(db, { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { "kubernetes.io/metadata.name": ns } } });
+    if (!a.has("create-namespace"))
+      fail(1, `Error: ${failPrefix}: create: failed to create: namespaces "${ns}" not found`);
+    await applyObject(db, {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: ns, labels: { "kubernetes.io/metadata.name": ns } },
+    });
   }
-  const scope = { Values: values, Release: { Name: name, Namespace: ns, Revision: (prev?.revision ?? 0) + 1 }, Chart: { Name: chart.name, Version: chart.version } };
+  const scope = {
+    Values: values,
+    Release: { Name: name, Namespace: ns, Revision: (prev?.revision ?? 0) + 1 },
+    Chart: { Name: chart.name, Version: chart.version },
+  };
   const rendered = templates.map((t) => ({ name: t.name, text: render(t, scope, failPrefix) }));
   /** @type {any[]} */
   const docs = [];
@@ -124,28 +161,55 @@ async function upgradeInstall(db, pos, ns, a) {
     for (const d of yaml.parseAllDocuments(r.text)) {
       const v = d.toJSON();
       if (!v) continue;
-      if (!v.kind || !v.apiVersion || !v.metadata?.name) fail(1, `Error: ${failPrefix}: unable to build kubernetes objects from release manifest: error validating "": error validating data: [apiVersion not set, kind not set]`);
+      if (!v.kind || !v.apiVersion || !v.metadata?.name)
+        fail(
+          1,
+          `Error: ${failPrefix}: unable to build kubernetes objects from release manifest: error validating "": error validating data: [apiVersion not set, kind not set]`,
+        );
       if (!kindInfo(v.kind, v.apiVersion).cluster) v.metadata.namespace ??= ns;
       v.metadata.labels = { ...(v.metadata.labels ?? {}), "app.kubernetes.io/managed-by": "Helm" };
-      v.metadata.annotations = { ...(v.metadata.annotations ?? {}), "meta.helm.sh/release-name": name, "meta.helm.sh/release-namespace": ns };
+      v.metadata.annotations = {
+        ...(v.metadata.annotations ?? {}),
+        "meta.helm.sh/release-name": name,
+        "meta.helm.sh/release-namespace": ns,
+      };
       docs.push({ source: r.name, obj: v });
     }
   }
   for (const d of docs) await applyObject(db, d.obj);
-  const keyOf = (/** @type {any} */ o) => K.obj(o.kind, kindInfo(o.kind, o.apiVersion).cluster ? "" : o.metadata.namespace, o.metadata.name);
+  const keyOf = (/** @type {any} */ o) =>
+    K.obj(o.kind, kindInfo(o.kind, o.apiVersion).cluster ? "" : o.metadata.namespace, o.metadata.name);
   const kept = new Set(docs.map((d) => keyOf(d.obj)));
   for (const key of prev?.objects ?? []) if (!kept.has(key)) await db.del(key);
   const manifest = docs.map((d) => `---\n# Source: ${d.source}\n${yaml.stringify(d.obj)}`).join("");
   const revision = (prev?.revision ?? 0) + 1;
-  await db.put(releaseKey(ns, name), { name, namespace: ns, revision, chart: `${chart.name}-${chart.version}`, manifest, objects: [...kept], updated: new Date().toISOString() });
-  out(prev ? `Release "${name}" has been upgraded. Happy Helming!` : `Release "${name}" does not exist. Installing it now.`);
-  out(`NAME: ${name}\nLAST DEPLOYED: ${new Date().toUTCString()}\nNAMESPACE: ${ns}\nSTATUS: deployed\nREVISION: ${revision}\nTEST SUITE: None`);
+  await db.put(releaseKey(ns, name), {
+    name,
+    namespace: ns,
+    revision,
+    chart: `${chart.name}-${chart.version}`,
+    manifest,
+    objects: [...kept],
+    updated: new Date().toISOString(),
+  });
+  out(
+    prev
+      ? `Release "${name}" has been upgraded. Happy Helming!`
+      : `Release "${name}" does not exist. Installing it now.`,
+  );
+  out(
+    `NAME: ${name}\nLAST DEPLOYED: ${new Date().toUTCString()}\nNAMESPACE: ${ns}\nSTATUS: deployed\nREVISION: ${revision}\nTEST SUITE: None`,
+  );
   return 0;
 }
 
 /** @param {import("./etcd.mjs").Etcd} db */
 async function uninstall(db, /** @type {string} */ name, /** @type {string} */ ns) {
-  if (!name) fail(1, 'Error: "helm uninstall" requires at least 1 argument\n\nUsage:  helm uninstall RELEASE_NAME [...] [flags]');
+  if (!name)
+    fail(
+      1,
+      'Error: "helm uninstall" requires at least 1 argument\n\nUsage:  helm uninstall RELEASE_NAME [...] [flags]',
+    );
   const rel = await db.get(releaseKey(ns, name));
   if (!rel) fail(1, `Error: uninstall: Release not loaded: ${name}: release: not found`);
   for (const key of rel.objects) await db.del(key);

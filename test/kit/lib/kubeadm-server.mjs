@@ -10,7 +10,9 @@ const b64url = (/** @type {string|Buffer} */ s) => Buffer.from(s).toString("base
 /** Detached JWS (HS256) over the kubeconfig, keyed by the token secret, as the bootstrap signer makes it. */
 export function jwsSign(/** @type {string} */ payload, /** @type {string} */ tokenId, /** @type {string} */ secret) {
   const header = b64url(JSON.stringify({ alg: "HS256", kid: tokenId }));
-  const sig = createHmac("sha256", secret).update(`${header}.${b64url(payload)}`).digest("base64url");
+  const sig = createHmac("sha256", secret)
+    .update(`${header}.${b64url(payload)}`)
+    .digest("base64url");
   return `${header}..${sig}`;
 }
 
@@ -42,7 +44,10 @@ export async function kubeadmClusterInfo(/** @type {import("./etcd.mjs").Etcd} *
   /** @type {Record<string, string>} */
   const data = { kubeconfig };
   for (const t of tokens) data[`jws-kubeconfig-${t.id}`] = jwsSign(kubeconfig, t.id, t.secret);
-  return { code: 200, body: { kind: "ConfigMap", apiVersion: "v1", metadata: { name: "cluster-info", namespace: "kube-public" }, data } };
+  return {
+    code: 200,
+    body: { kind: "ConfigMap", apiVersion: "v1", metadata: { name: "cluster-info", namespace: "kube-public" }, data },
+  };
 }
 
 /**
@@ -57,11 +62,17 @@ export async function kubeadmJoinHandler(db, req) {
   }
   const cluster = await db.get(K.cluster);
   const members = await db.members();
-  const endpoints = members.map((m) => m.peerURLs[0]).filter(Boolean).map((u) => `http://${new URL(/** @type {string} */ (u)).hostname}:12379`);
-  if (!req.controlPlane) return { code: 200, body: { caCrt: cluster.caCrt, endpoints, cluster: publicCluster(cluster) } };
+  const endpoints = members
+    .map((m) => m.peerURLs[0])
+    .filter(Boolean)
+    .map((u) => `http://${new URL(/** @type {string} */ (u)).hostname}:12379`);
+  if (!req.controlPlane)
+    return { code: 200, body: { caCrt: cluster.caCrt, endpoints, cluster: publicCluster(cluster) } };
   if (!cluster.controlPlaneEndpoint) return { code: 409, body: { reason: "no-endpoint" } };
   const ck = await db.get(K.certKey);
-  const keyHash = createHash("sha256").update(String(req.certificateKey ?? "")).digest("hex");
+  const keyHash = createHash("sha256")
+    .update(String(req.certificateKey ?? ""))
+    .digest("hex");
   if (!ck || Date.now() >= Date.parse(ck.expiresAt) || ck.keyHash !== keyHash) {
     return { code: 404, body: { reason: "certs" } };
   }
@@ -76,10 +87,24 @@ export async function kubeadmJoinHandler(db, req) {
     return { code: 500, body: { reason: "etcd", message: e instanceof Error ? e.message : String(e) } };
   }
   const after = await db.members();
-  const initialCluster = after
-    .map((m) => `${m.name || String(req.name)}=${m.peerURLs[0]}`)
-    .join(",");
-  return { code: 200, body: { caCrt: cluster.caCrt, caKey: ck.caKey, etcdCaCrt: ck.etcdCaCrt, etcdCaKey: ck.etcdCaKey, endpoints, initialCluster, memberId, cluster: publicCluster(cluster) } };
+  const initialCluster = after.map((m) => `${m.name || String(req.name)}=${m.peerURLs[0]}`).join(",");
+  return {
+    code: 200,
+    body: {
+      caCrt: cluster.caCrt,
+      caKey: ck.caKey,
+      etcdCaCrt: ck.etcdCaCrt,
+      etcdCaKey: ck.etcdCaKey,
+      endpoints,
+      initialCluster,
+      memberId,
+      cluster: publicCluster(cluster),
+    },
+  };
 }
 
-const publicCluster = (/** @type {any} */ c) => ({ controlPlaneEndpoint: c.controlPlaneEndpoint, version: c.version, podSubnet: c.podSubnet });
+const publicCluster = (/** @type {any} */ c) => ({
+  controlPlaneEndpoint: c.controlPlaneEndpoint,
+  version: c.version,
+  podSubnet: c.podSubnet,
+});

@@ -6,22 +6,69 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import {
-  BUILTIN_NAMESPACES, K, age, applyObject, capacityFor, deploymentProgress, deploymentView, kindInfo, listNodes, namespaceExists,
-  nodeStatusWord, nodeView, notFound, pluralName, resolveKind, rolloutMark, singular, table, withStore,
+  BUILTIN_NAMESPACES,
+  K,
+  age,
+  applyObject,
+  capacityFor,
+  deploymentProgress,
+  deploymentView,
+  kindInfo,
+  listNodes,
+  namespaceExists,
+  nodeStatusWord,
+  nodeView,
+  notFound,
+  pluralName,
+  resolveKind,
+  rolloutMark,
+  singular,
+  table,
+  withStore,
 } from "./store.mjs";
 import { err, fail, localState, out, parseArgs, readStdin, sleep, stepCost } from "./util.mjs";
 
 /** The yaml package, loaded only by the commands that need it (start-up time matters for every call). */
 const loadYaml = async () => (await import("yaml")).default;
 
-const VALUED = ["n", "namespace", "o", "output", "f", "filename", "replicas", "min", "max", "cpu-percent", "cpu", "timeout", "kubeconfig",
-  "from-env-file", "from-literal", "from-file", "dry-run", "type", "grace-period", "l", "selector", "c", "container", "context",
-  "k", "kustomize", "field-manager"];
+const VALUED = [
+  "n",
+  "namespace",
+  "o",
+  "output",
+  "f",
+  "filename",
+  "replicas",
+  "min",
+  "max",
+  "cpu-percent",
+  "cpu",
+  "timeout",
+  "kubeconfig",
+  "from-env-file",
+  "from-literal",
+  "from-file",
+  "dry-run",
+  "type",
+  "grace-period",
+  "l",
+  "selector",
+  "c",
+  "container",
+  "context",
+  "k",
+  "kustomize",
+  "field-manager",
+];
 
 /** Resolve the kubeconfig and check that its server accepts TCP connections, as a real client would. */
 export async function connect(/** @type {string|undefined} */ explicit) {
   const home = process.env.HOME ?? os.homedir();
-  const candidates = explicit ? [explicit] : process.env.KUBECONFIG ? process.env.KUBECONFIG.split(":") : [`${home}/.kube/config`];
+  const candidates = explicit
+    ? [explicit]
+    : process.env.KUBECONFIG
+      ? process.env.KUBECONFIG.split(":")
+      : [`${home}/.kube/config`];
   let server = "";
   let used = "";
   for (const file of candidates) {
@@ -31,7 +78,10 @@ export async function connect(/** @type {string|undefined} */ explicit) {
     } catch (e) {
       if (explicit || process.env.KUBECONFIG) {
         const code = /** @type {{code?: string}} */ (e).code;
-        fail(1, `error: error loading config file "${file}": open ${file}: ${code === "EACCES" ? "permission denied" : "no such file or directory"}`);
+        fail(
+          1,
+          `error: error loading config file "${file}": open ${file}: ${code === "EACCES" ? "permission denied" : "no such file or directory"}`,
+        );
       }
       continue;
     }
@@ -40,7 +90,8 @@ export async function connect(/** @type {string|undefined} */ explicit) {
     else {
       const cfg = (await loadYaml()).parse(text) ?? {};
       const ctx = (cfg.contexts ?? []).find((/** @type {any} */ c) => c.name === cfg["current-context"]);
-      const cl = (cfg.clusters ?? []).find((/** @type {any} */ c) => c.name === ctx?.context?.cluster) ?? cfg.clusters?.[0];
+      const cl =
+        (cfg.clusters ?? []).find((/** @type {any} */ c) => c.name === ctx?.context?.cluster) ?? cfg.clusters?.[0];
       server = cl?.cluster?.server ?? "";
     }
     if (server) {
@@ -48,7 +99,8 @@ export async function connect(/** @type {string|undefined} */ explicit) {
       break;
     }
   }
-  if (!server) fail(1, "The connection to the server localhost:8080 was refused - did you specify the right host or port?");
+  if (!server)
+    fail(1, "The connection to the server localhost:8080 was refused - did you specify the right host or port?");
   const u = new URL(server);
   const port = Number(u.port || 443);
   const host = u.hostname.replace(/^\[|\]$/g, "");
@@ -64,14 +116,18 @@ export async function connect(/** @type {string|undefined} */ explicit) {
       fail1(`Unable to connect to the server: dial tcp ${hostPort}: i/o timeout`);
     });
     s.on("error", (/** @type {any} */ e) => {
-      if (e.code === "ECONNREFUSED") fail1(`The connection to the server ${hostPort} was refused - did you specify the right host or port?`);
-      fail1(`Unable to connect to the server: dial tcp ${hostPort}: connect: ${e.code === "EHOSTUNREACH" ? "no route to host" : e.message}`);
+      if (e.code === "ECONNREFUSED")
+        fail1(`The connection to the server ${hostPort} was refused - did you specify the right host or port?`);
+      fail1(
+        `Unable to connect to the server: dial tcp ${hostPort}: connect: ${e.code === "EHOSTUNREACH" ? "no route to host" : e.message}`,
+      );
     });
   });
   // On a MicroK8s worker the server is its local apiserver-proxy, which passes the connection to a
   // server of its provider.yaml: the request must be answered by an API server at the far end.
   const st = localState();
-  if (st.distro === "microk8s" && st.role === "worker" && host === "127.0.0.1") await throughProxy(host, port, hostPort);
+  if (st.distro === "microk8s" && st.role === "worker" && host === "127.0.0.1")
+    await throughProxy(host, port, hostPort);
   await checkTls(used, host, port, server);
 }
 
@@ -80,22 +136,37 @@ export async function connect(/** @type {string|undefined} */ explicit) {
  * the kubeconfig's CA and the client certificate presented; an unknown CA or a refused certificate ends
  * the command with kubectl's messages.
  */
-async function checkTls(/** @type {string} */ text, /** @type {string} */ host, /** @type {number} */ port, /** @type {string} */ server) {
+async function checkTls(
+  /** @type {string} */ text,
+  /** @type {string} */ host,
+  /** @type {number} */ port,
+  /** @type {string} */ server,
+) {
   const field = (/** @type {string} */ k) => Buffer.from(new RegExp(`${k}: (\\S+)`).exec(text)?.[1] ?? "", "base64");
   const cert = field("client-certificate-data");
   const ca = field("certificate-authority-data");
   if (cert.length === 0 || ca.length === 0) return;
   await new Promise((resolve) => {
-    const req = https.request({ host, port, path: "/api", ca, cert, key: field("client-key-data"), agent: false, timeout: 5000 }, (res) => {
-      res.resume();
-      if (res.statusCode === 401) fail1("error: You must be logged in to the server (Unauthorized)");
-      resolve(undefined);
-    });
+    const req = https.request(
+      { host, port, path: "/api", ca, cert, key: field("client-key-data"), agent: false, timeout: 5000 },
+      (res) => {
+        res.resume();
+        if (res.statusCode === 401) fail1("error: You must be logged in to the server (Unauthorized)");
+        resolve(undefined);
+      },
+    );
     req.on("timeout", () => req.destroy(new Error("i/o timeout")));
     req.on("error", (/** @type {any} */ e) => {
-      const unknownCa = /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER|CERT_SIGNATURE_FAILURE/.test(String(e.code));
-      if (unknownCa) fail1(`Unable to connect to the server: tls: failed to verify certificate: x509: certificate signed by unknown authority`);
-      fail1(`Unable to connect to the server: ${e.code === "ECONNRESET" ? `read tcp: connection reset by peer` : e.message} (${server})`);
+      const unknownCa = /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER|CERT_SIGNATURE_FAILURE/.test(
+        String(e.code),
+      );
+      if (unknownCa)
+        fail1(
+          `Unable to connect to the server: tls: failed to verify certificate: x509: certificate signed by unknown authority`,
+        );
+      fail1(
+        `Unable to connect to the server: ${e.code === "ECONNRESET" ? `read tcp: connection reset by peer` : e.message} (${server})`,
+      );
     });
     req.end();
   });
@@ -107,13 +178,20 @@ function throughProxy(/** @type {string} */ host, /** @type {number} */ port, /*
     const req = https.get({ host, port, path: "/readyz", rejectUnauthorized: false, timeout: 5000 }, (res) => {
       res.resume();
       if (res.statusCode === 200) resolve(undefined);
-      else fail1(`Error from server (InternalError): an error on the server ("readyz check failed") has prevented the request from succeeding`);
+      else
+        fail1(
+          `Error from server (InternalError): an error on the server ("readyz check failed") has prevented the request from succeeding`,
+        );
     });
     req.on("timeout", () => {
       req.destroy();
       fail1(`Unable to connect to the server: net/http: TLS handshake timeout`);
     });
-    req.on("error", (/** @type {any} */ e) => fail1(`Unable to connect to the server: ${e.code === "ECONNRESET" || /socket hang up|disconnected/.test(e.message) ? "EOF" : `dial tcp ${hostPort}: ${e.message}`}`));
+    req.on("error", (/** @type {any} */ e) =>
+      fail1(
+        `Unable to connect to the server: ${e.code === "ECONNRESET" || /socket hang up|disconnected/.test(e.message) ? "EOF" : `dial tcp ${hostPort}: ${e.message}`}`,
+      ),
+    );
   });
 }
 
@@ -128,14 +206,17 @@ export async function kubectlMain(argv, opts = {}) {
   const a = parseArgs(argv, VALUED);
   const [verb, ...pos] = a.positional;
   if (!verb || verb === "help") {
-    out("kubectl controls the Kubernetes cluster manager.\n\nFind more information at: https://kubernetes.io/docs/reference/kubectl/");
+    out(
+      "kubectl controls the Kubernetes cluster manager.\n\nFind more information at: https://kubernetes.io/docs/reference/kubectl/",
+    );
     return 0;
   }
   if (verb === "version" && a.has("client")) {
     out("Client Version: v1.32.3\nKustomize Version: v5.5.0");
     return 0;
   }
-  if (!(verb === "create" && a.get("dry-run") === "client") && verb !== "kustomize") await connect(a.get("kubeconfig") ?? opts.kubeconfig);
+  if (!(verb === "create" && a.get("dry-run") === "client") && verb !== "kustomize")
+    await connect(a.get("kubeconfig") ?? opts.kubeconfig);
   const ns = a.get("n", "namespace") ?? "default";
   const output = a.get("o", "output");
   switch (verb) {
@@ -167,7 +248,12 @@ export async function kubectlMain(argv, opts = {}) {
     case "kustomize":
       {
         const yaml = await loadYaml();
-        out((await kustomizeBuild(path.resolve(pos[0] ?? "."))).map((d) => yaml.stringify(d)).join("---\n").trimEnd());
+        out(
+          (await kustomizeBuild(path.resolve(pos[0] ?? ".")))
+            .map((d) => yaml.stringify(d))
+            .join("---\n")
+            .trimEnd(),
+        );
       }
       return 0;
     case "cluster-info":
@@ -204,9 +290,13 @@ async function objectsOf(db, /** @type {string} */ kind, /** @type {string} */ n
   if (kind === "Namespace") {
     const stored = (await db.list(K.objs("Namespace", "_"))).map((x) => x.value);
     const builtins = BUILTIN_NAMESPACES.filter((b) => !stored.some((s) => s.metadata.name === b)).map((b) => ({
-      apiVersion: "v1", kind: "Namespace", metadata: { name: b, creationTimestamp: undefined, labels: { "kubernetes.io/metadata.name": b } },
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: b, creationTimestamp: undefined, labels: { "kubernetes.io/metadata.name": b } },
     }));
-    return [...builtins, ...stored].map((o) => ({ ...o, status: { phase: "Active" } })).sort((x, y) => x.metadata.name.localeCompare(y.metadata.name));
+    return [...builtins, ...stored]
+      .map((o) => ({ ...o, status: { phase: "Active" } }))
+      .sort((x, y) => x.metadata.name.localeCompare(y.metadata.name));
   }
   if (kind === "Pod") return pods(db, allNs ? undefined : ns);
   const info = kindInfo(kind);
@@ -214,7 +304,8 @@ async function objectsOf(db, /** @type {string} */ kind, /** @type {string} */ n
   const items = (await db.list(prefix)).map((x) => x.value);
   if (kind === "Deployment" || kind === "HorizontalPodAutoscaler") {
     const nodes = await listNodes(db);
-    const deps = kind === "HorizontalPodAutoscaler" ? (await db.list("/kit/objects/Deployment/")).map((x) => x.value) : [];
+    const deps =
+      kind === "HorizontalPodAutoscaler" ? (await db.list("/kit/objects/Deployment/")).map((x) => x.value) : [];
     return items.map((o) => (kind === "Deployment" ? deploymentView(o, capacityFor(nodes, o)) : hpaView(o, deps)));
   }
   return items;
@@ -222,7 +313,9 @@ async function objectsOf(db, /** @type {string} */ kind, /** @type {string} */ n
 
 /** @param {any} hpa @param {any[]} deps */
 function hpaView(hpa, deps) {
-  const dep = deps.find((d) => d.metadata.namespace === hpa.metadata.namespace && d.metadata.name === hpa.spec.scaleTargetRef?.name);
+  const dep = deps.find(
+    (d) => d.metadata.namespace === hpa.metadata.namespace && d.metadata.name === hpa.spec.scaleTargetRef?.name,
+  );
   const replicas = Number(dep?.spec?.replicas ?? 0);
   return { ...hpa, status: { currentReplicas: replicas, desiredReplicas: replicas, currentMetrics: null } };
 }
@@ -234,17 +327,40 @@ async function pods(db, /** @type {string|undefined} */ ns) {
   const out = [];
   for (const d of deps) {
     const tol = d.spec?.template?.spec?.tolerations ?? [];
-    const candidates = nodes.filter((n) => n.ready && !n.rec.unschedulable && !n.rec.taints.some((t) => t.effect === "NoSchedule" && !tol.some((/** @type {any} */ x) => x.key === t.key || (x.operator === "Exists" && !x.key))));
+    const candidates = nodes.filter(
+      (n) =>
+        n.ready &&
+        !n.rec.unschedulable &&
+        !n.rec.taints.some(
+          (t) =>
+            t.effect === "NoSchedule" &&
+            !tol.some((/** @type {any} */ x) => x.key === t.key || (x.operator === "Exists" && !x.key)),
+        ),
+    );
     const p = deploymentProgress(d, candidates.length > 0);
-    const rs = createHash("sha256").update(`${d.metadata.uid}${d.kit?.restartedAt ?? ""}`).digest("hex").slice(0, 10).replace(/[01]/g, "b");
+    const rs = createHash("sha256")
+      .update(`${d.metadata.uid}${d.kit?.restartedAt ?? ""}`)
+      .digest("hex")
+      .slice(0, 10)
+      .replace(/[01]/g, "b");
     for (let i = 0; i < p.replicas; i++) {
       const node = candidates.length ? candidates[i % candidates.length]?.rec.name : undefined;
       const suffix = createHash("sha256").update(`${rs}${i}`).digest("hex").slice(0, 5).replace(/[01]/g, "x");
       out.push({
-        apiVersion: "v1", kind: "Pod",
-        metadata: { name: `${d.metadata.name}-${rs}-${suffix}`, namespace: d.metadata.namespace, creationTimestamp: new Date(d.kit?.changedAt ?? Date.now()).toISOString(), ownerReferences: [{ kind: "ReplicaSet", name: `${d.metadata.name}-${rs}` }], labels: d.spec?.selector?.matchLabels ?? {} },
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: {
+          name: `${d.metadata.name}-${rs}-${suffix}`,
+          namespace: d.metadata.namespace,
+          creationTimestamp: new Date(d.kit?.changedAt ?? Date.now()).toISOString(),
+          ownerReferences: [{ kind: "ReplicaSet", name: `${d.metadata.name}-${rs}` }],
+          labels: d.spec?.selector?.matchLabels ?? {},
+        },
         spec: { nodeName: node },
-        status: { phase: i < p.ready ? "Running" : "Pending", podIP: node ? `10.1.${i + 1}.${(i * 7) % 250 + 2}` : undefined },
+        status: {
+          phase: i < p.ready ? "Running" : "Pending",
+          podIP: node ? `10.1.${i + 1}.${((i * 7) % 250) + 2}` : undefined,
+        },
       });
     }
   }
@@ -256,7 +372,10 @@ function jsonpath(/** @type {string} */ expr, /** @type {any} */ data) {
   return expr.replace(/\{([^}]*)\}/g, (_m, path) => {
     /** @type {any[]} */
     let cur = [data];
-    for (const part of String(path).replace(/^\./, "").split(/\.(?![^[]*\])/).filter(Boolean)) {
+    for (const part of String(path)
+      .replace(/^\./, "")
+      .split(/\.(?![^[]*\])/)
+      .filter(Boolean)) {
       const m = /^([^[]*)(?:\[(\*|\d+)\])?$/.exec(part);
       if (!m) return "";
       const next = [];
@@ -273,10 +392,22 @@ function jsonpath(/** @type {string} */ expr, /** @type {any} */ data) {
 }
 
 /** @param {import("./etcd.mjs").Etcd} db */
-async function get(db, /** @type {string[]} */ pos, /** @type {string} */ ns, /** @type {string|undefined} */ output, /** @type {boolean} */ allNs, /** @type {string|undefined} */ selector = undefined) {
+async function get(
+  db,
+  /** @type {string[]} */ pos,
+  /** @type {string} */ ns,
+  /** @type {string|undefined} */ output,
+  /** @type {boolean} */ allNs,
+  /** @type {string|undefined} */ selector = undefined,
+) {
   const words = (pos[0] ?? "").split(",");
-  if (!pos[0]) fail(1, "You must specify the type of resource to get. Use \"kubectl api-resources\" for a complete list of supported resources.");
-  if (words.length === 1 && words[0] === "all") return get(db, ["pods,deployments", ...pos.slice(1)], ns, output, allNs, selector);
+  if (!pos[0])
+    fail(
+      1,
+      'You must specify the type of resource to get. Use "kubectl api-resources" for a complete list of supported resources.',
+    );
+  if (words.length === 1 && words[0] === "all")
+    return get(db, ["pods,deployments", ...pos.slice(1)], ns, output, allNs, selector);
   let name = pos[1];
   let printed = false;
   const lists = [];
@@ -298,7 +429,10 @@ async function get(db, /** @type {string[]} */ pos, /** @type {string} */ ns, /*
   }
   const all = lists.flatMap((l) => l.items);
   if (output === "json" || output === "yaml" || output?.startsWith("jsonpath")) {
-    const data = name && all.length === 1 ? all[0] : { apiVersion: "v1", kind: "List", items: all, metadata: { resourceVersion: "" } };
+    const data =
+      name && all.length === 1
+        ? all[0]
+        : { apiVersion: "v1", kind: "List", items: all, metadata: { resourceVersion: "" } };
     if (output === "json") out(JSON.stringify(data, null, 4));
     else if (output === "yaml") out((await loadYaml()).stringify(data));
     else process.stdout.write(jsonpath(output.slice(output.indexOf("=") + 1).replace(/^'|'$/g, ""), data));
@@ -310,7 +444,13 @@ async function get(db, /** @type {string[]} */ pos, /** @type {string} */ ns, /*
   }
   if (all.length === 0) {
     const k = lists[0]?.kind ?? "";
-    err(kindInfo(k).cluster ? "No resources found" : allNs ? "No resources found" : `No resources found in ${ns} namespace.`);
+    err(
+      kindInfo(k).cluster
+        ? "No resources found"
+        : allNs
+          ? "No resources found"
+          : `No resources found in ${ns} namespace.`,
+    );
     return 0;
   }
   for (const l of lists) {
@@ -335,37 +475,137 @@ function matchesSelector(/** @type {any} */ o, /** @type {string|undefined} */ s
   });
 }
 
-function render(/** @type {string} */ kind, /** @type {any[]} */ items, /** @type {boolean} */ wide, /** @type {boolean} */ allNs, /** @type {boolean} */ prefixed) {
+function render(
+  /** @type {string} */ kind,
+  /** @type {any[]} */ items,
+  /** @type {boolean} */ wide,
+  /** @type {boolean} */ allNs,
+  /** @type {boolean} */ prefixed,
+) {
   const nsCol = (/** @type {any} */ o) => (allNs ? [o.metadata.namespace ?? ""] : []);
   const nsHead = allNs ? ["NAMESPACE"] : [];
-  const nm = (/** @type {any} */ o) => (prefixed ? `${singular(kind, o.apiVersion)}/${o.metadata.name}` : o.metadata.name);
+  const nm = (/** @type {any} */ o) =>
+    prefixed ? `${singular(kind, o.apiVersion)}/${o.metadata.name}` : o.metadata.name;
   switch (kind) {
     case "Node": {
-      const head = ["NAME", "STATUS", "ROLES", "AGE", "VERSION", ...(wide ? ["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"] : [])];
-      return table([head, ...items.map((n) => {
-        const ready = n.status.conditions.find((/** @type {any} */ c) => c.type === "Ready")?.status === "True";
-        const roles = Object.keys(n.metadata.labels).filter((l) => l.startsWith("node-role.kubernetes.io/")).map((l) => l.split("/")[1]).join(",") || "<none>";
-        return [nm(n), nodeStatusWord({ ...n, unschedulable: n.spec.unschedulable }, ready), roles, age(n.metadata.creationTimestamp), n.status.nodeInfo.kubeletVersion,
-          ...(wide ? [n.status.addresses[0].address, "<none>", n.status.nodeInfo.osImage, n.status.nodeInfo.kernelVersion, n.status.nodeInfo.containerRuntimeVersion] : [])];
-      })]);
+      const head = [
+        "NAME",
+        "STATUS",
+        "ROLES",
+        "AGE",
+        "VERSION",
+        ...(wide ? ["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"] : []),
+      ];
+      return table([
+        head,
+        ...items.map((n) => {
+          const ready = n.status.conditions.find((/** @type {any} */ c) => c.type === "Ready")?.status === "True";
+          const roles =
+            Object.keys(n.metadata.labels)
+              .filter((l) => l.startsWith("node-role.kubernetes.io/"))
+              .map((l) => l.split("/")[1])
+              .join(",") || "<none>";
+          return [
+            nm(n),
+            nodeStatusWord({ ...n, unschedulable: n.spec.unschedulable }, ready),
+            roles,
+            age(n.metadata.creationTimestamp),
+            n.status.nodeInfo.kubeletVersion,
+            ...(wide
+              ? [
+                  n.status.addresses[0].address,
+                  "<none>",
+                  n.status.nodeInfo.osImage,
+                  n.status.nodeInfo.kernelVersion,
+                  n.status.nodeInfo.containerRuntimeVersion,
+                ]
+              : []),
+          ];
+        }),
+      ]);
     }
     case "Deployment":
-      return table([[...nsHead, "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"], ...items.map((d) => [...nsCol(d), nm(d), `${d.status.readyReplicas}/${d.spec.replicas ?? 1}`, String(d.status.updatedReplicas), String(d.status.availableReplicas), age(d.metadata.creationTimestamp)])]);
+      return table([
+        [...nsHead, "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+        ...items.map((d) => [
+          ...nsCol(d),
+          nm(d),
+          `${d.status.readyReplicas}/${d.spec.replicas ?? 1}`,
+          String(d.status.updatedReplicas),
+          String(d.status.availableReplicas),
+          age(d.metadata.creationTimestamp),
+        ]),
+      ]);
     case "HorizontalPodAutoscaler":
-      return table([[...nsHead, "NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"], ...items.map((h) => {
-        const cpu = h.spec.metrics?.[0]?.resource?.target?.averageUtilization ?? h.spec.targetCPUUtilizationPercentage ?? 80;
-        return [...nsCol(h), nm(h), `Deployment/${h.spec.scaleTargetRef.name}`, `cpu: <unknown>/${cpu}%`, String(h.spec.minReplicas ?? 1), String(h.spec.maxReplicas), String(h.status.currentReplicas), age(h.metadata.creationTimestamp)];
-      })]);
+      return table([
+        [...nsHead, "NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"],
+        ...items.map((h) => {
+          const cpu =
+            h.spec.metrics?.[0]?.resource?.target?.averageUtilization ?? h.spec.targetCPUUtilizationPercentage ?? 80;
+          return [
+            ...nsCol(h),
+            nm(h),
+            `Deployment/${h.spec.scaleTargetRef.name}`,
+            `cpu: <unknown>/${cpu}%`,
+            String(h.spec.minReplicas ?? 1),
+            String(h.spec.maxReplicas),
+            String(h.status.currentReplicas),
+            age(h.metadata.creationTimestamp),
+          ];
+        }),
+      ]);
     case "Namespace":
-      return table([["NAME", "STATUS", "AGE"], ...items.map((n) => [nm(n), "Active", age(n.metadata.creationTimestamp)])]);
+      return table([
+        ["NAME", "STATUS", "AGE"],
+        ...items.map((n) => [nm(n), "Active", age(n.metadata.creationTimestamp)]),
+      ]);
     case "Pod":
-      return table([[...nsHead, "NAME", "READY", "STATUS", "RESTARTS", "AGE", ...(wide ? ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"] : [])], ...items.map((p) => [...nsCol(p), nm(p), p.status.phase === "Running" ? "1/1" : "0/1", p.status.phase === "Running" ? "Running" : "Pending", "0", age(p.metadata.creationTimestamp), ...(wide ? [p.status.podIP ?? "<none>", p.spec.nodeName ?? "<none>", "<none>", "<none>"] : [])])]);
+      return table([
+        [
+          ...nsHead,
+          "NAME",
+          "READY",
+          "STATUS",
+          "RESTARTS",
+          "AGE",
+          ...(wide ? ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"] : []),
+        ],
+        ...items.map((p) => [
+          ...nsCol(p),
+          nm(p),
+          p.status.phase === "Running" ? "1/1" : "0/1",
+          p.status.phase === "Running" ? "Running" : "Pending",
+          "0",
+          age(p.metadata.creationTimestamp),
+          ...(wide ? [p.status.podIP ?? "<none>", p.spec.nodeName ?? "<none>", "<none>", "<none>"] : []),
+        ]),
+      ]);
     case "Secret":
-      return table([[...nsHead, "NAME", "TYPE", "DATA", "AGE"], ...items.map((s) => [...nsCol(s), nm(s), s.type ?? "Opaque", String(Object.keys(s.data ?? {}).length + Object.keys(s.stringData ?? {}).length), age(s.metadata.creationTimestamp)])]);
+      return table([
+        [...nsHead, "NAME", "TYPE", "DATA", "AGE"],
+        ...items.map((s) => [
+          ...nsCol(s),
+          nm(s),
+          s.type ?? "Opaque",
+          String(Object.keys(s.data ?? {}).length + Object.keys(s.stringData ?? {}).length),
+          age(s.metadata.creationTimestamp),
+        ]),
+      ]);
     case "ConfigMap":
-      return table([[...nsHead, "NAME", "DATA", "AGE"], ...items.map((c) => [...nsCol(c), nm(c), String(Object.keys(c.data ?? {}).length), age(c.metadata.creationTimestamp)])]);
+      return table([
+        [...nsHead, "NAME", "DATA", "AGE"],
+        ...items.map((c) => [
+          ...nsCol(c),
+          nm(c),
+          String(Object.keys(c.data ?? {}).length),
+          age(c.metadata.creationTimestamp),
+        ]),
+      ]);
     default:
-      return table([[...nsHead, "NAME", "AGE"], ...items.map((o) => [...nsCol(o), nm(o), age(o.metadata.creationTimestamp)])]);
+      return table([
+        [...nsHead, "NAME", "AGE"],
+        ...items.map((o) => [...nsCol(o), nm(o), age(o.metadata.creationTimestamp)]),
+      ]);
   }
 }
 
@@ -373,9 +613,15 @@ function render(/** @type {string} */ kind, /** @type {any[]} */ items, /** @typ
 // scale / autoscale / rollout
 
 /** @param {import("./etcd.mjs").Etcd} db */
-async function scale(db, /** @type {string[]} */ pos, /** @type {string} */ ns, /** @type {ReturnType<typeof parseArgs>} */ a) {
+async function scale(
+  db,
+  /** @type {string[]} */ pos,
+  /** @type {string} */ ns,
+  /** @type {ReturnType<typeof parseArgs>} */ a,
+) {
   const replicas = Number(a.get("replicas") ?? -1);
-  if (!a.has("replicas") || !Number.isInteger(replicas) || replicas < 0) fail(1, "error: The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0");
+  if (!a.has("replicas") || !Number.isInteger(replicas) || replicas < 0)
+    fail(1, "error: The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0");
   const t = target(pos);
   if (t.kind !== "Deployment" && t.kind !== "StatefulSet") unknownType(t.word);
   await stepCost("scale");
@@ -385,7 +631,11 @@ async function scale(db, /** @type {string[]} */ pos, /** @type {string} */ ns, 
     const key = K.obj(t.kind, ns, name);
     const updated = await db.update(key, (cur) => {
       if (!cur) return undefined;
-      return { ...cur, spec: { ...cur.spec, replicas }, kit: rolloutMark(cur, { ...cur, spec: { ...cur.spec, replicas } }) };
+      return {
+        ...cur,
+        spec: { ...cur.spec, replicas },
+        kit: rolloutMark(cur, { ...cur, spec: { ...cur.spec, replicas } }),
+      };
     });
     if (!updated) notFound(t.kind, name);
     out(`${singular(t.kind)}/${name} scaled`);
@@ -394,26 +644,40 @@ async function scale(db, /** @type {string[]} */ pos, /** @type {string} */ ns, 
 }
 
 /** @param {import("./etcd.mjs").Etcd} db */
-async function autoscale(db, /** @type {string[]} */ pos, /** @type {string} */ ns, /** @type {ReturnType<typeof parseArgs>} */ a) {
+async function autoscale(
+  db,
+  /** @type {string[]} */ pos,
+  /** @type {string} */ ns,
+  /** @type {ReturnType<typeof parseArgs>} */ a,
+) {
   const t = target(pos);
   if (t.kind !== "Deployment") unknownType(t.word);
   if (!a.has("max")) fail(1, "error: --max=MAXPODS is required and must be at least 1, max: -1");
   const max = Number(a.get("max"));
   const min = Number(a.get("min") ?? 1);
-  if (a.has("cpu-percent")) err("Flag --cpu-percent has been deprecated, Use --cpu with percentage or resource quantity format (e.g., '70%' for utilization or '500m' for milliCPU).");
+  if (a.has("cpu-percent"))
+    err(
+      "Flag --cpu-percent has been deprecated, Use --cpu with percentage or resource quantity format (e.g., '70%' for utilization or '500m' for milliCPU).",
+    );
   const cpu = Number(String(a.get("cpu-percent") ?? a.get("cpu") ?? "80").replace(/%$/, ""));
   const dep = await db.get(K.obj("Deployment", ns, t.name));
   if (!dep) notFound("Deployment", t.name);
   const hpa = {
-    apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler",
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
     metadata: { name: t.name, namespace: ns, creationTimestamp: new Date().toISOString() },
     spec: {
-      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: t.name }, minReplicas: min, maxReplicas: max,
-      metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: cpu } } }],
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: t.name },
+      minReplicas: min,
+      maxReplicas: max,
+      metrics: [
+        { type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: cpu } } },
+      ],
     },
   };
   const ok = await db.putIf(K.obj("HorizontalPodAutoscaler", ns, t.name), 0, hpa);
-  if (!ok) fail(1, `Error from server (AlreadyExists): horizontalpodautoscalers.autoscaling "${t.name}" already exists`);
+  if (!ok)
+    fail(1, `Error from server (AlreadyExists): horizontalpodautoscalers.autoscaling "${t.name}" already exists`);
   await db.update(K.obj("Deployment", ns, t.name), (cur) => {
     const r = Number(cur?.spec?.replicas ?? 1);
     const clamped = Math.min(max, Math.max(min, r));
@@ -426,7 +690,12 @@ async function autoscale(db, /** @type {string[]} */ pos, /** @type {string} */ 
 }
 
 /** @param {import("./etcd.mjs").Etcd} db */
-async function rollout(db, /** @type {string[]} */ pos, /** @type {string} */ ns, /** @type {ReturnType<typeof parseArgs>} */ a) {
+async function rollout(
+  db,
+  /** @type {string[]} */ pos,
+  /** @type {string} */ ns,
+  /** @type {ReturnType<typeof parseArgs>} */ a,
+) {
   const [sub, ...rest] = pos;
   const t = target(rest);
   if (t.kind !== "Deployment") unknownType(t.word);
@@ -440,10 +709,18 @@ async function rollout(db, /** @type {string[]} */ pos, /** @type {string} */ ns
           tooSoon = true;
           return undefined;
         }
-        return { ...cur, metadata: { ...cur.metadata, generation: (cur.metadata.generation ?? 1) + 1 }, kit: rolloutMark(cur, cur, true) };
+        return {
+          ...cur,
+          metadata: { ...cur.metadata, generation: (cur.metadata.generation ?? 1) + 1 },
+          kit: rolloutMark(cur, cur, true),
+        };
       });
       if (!updated) notFound("Deployment", name);
-      if (tooSoon) fail(1, `error: failed to create patch for ${name}: if restart has already been triggered within the past second, please wait before attempting to trigger another`);
+      if (tooSoon)
+        fail(
+          1,
+          `error: failed to create patch for ${name}: if restart has already been triggered within the past second, please wait before attempting to trigger another`,
+        );
       out(`deployment.apps/${name} restarted`);
     }
     return 0;
@@ -457,8 +734,10 @@ async function rollout(db, /** @type {string[]} */ pos, /** @type {string} */ ns
       if (!dep) notFound("Deployment", t.name);
       const p = deploymentProgress(dep, capacityFor(await listNodes(db), dep));
       let line;
-      if (p.updated < p.replicas) line = `Waiting for deployment "${t.name}" rollout to finish: ${p.updated} out of ${p.replicas} new replicas have been updated...`;
-      else if (p.ready < p.replicas) line = `Waiting for deployment "${t.name}" rollout to finish: ${p.ready} of ${p.replicas} updated replicas are available...`;
+      if (p.updated < p.replicas)
+        line = `Waiting for deployment "${t.name}" rollout to finish: ${p.updated} out of ${p.replicas} new replicas have been updated...`;
+      else if (p.ready < p.replicas)
+        line = `Waiting for deployment "${t.name}" rollout to finish: ${p.ready} of ${p.replicas} updated replicas are available...`;
       else {
         out(`deployment "${t.name}" successfully rolled out`);
         return 0;
@@ -507,20 +786,33 @@ async function drain(db, /** @type {string} */ name, /** @type {ReturnType<typeo
   const rec = await db.get(K.node(name));
   if (!rec) fail(1, `Error from server (NotFound): nodes "${name}" not found`);
   const nodePods = (await pods(db, undefined)).filter((p) => p.spec.nodeName === name);
-  const dsPods = ["calico-node", "kube-proxy"].map((d) => `kube-system/${d}-${createHash("sha256").update(name + d).digest("hex").slice(0, 5)}`);
+  const dsPods = ["calico-node", "kube-proxy"].map(
+    (d) =>
+      `kube-system/${d}-${createHash("sha256")
+        .update(name + d)
+        .digest("hex")
+        .slice(0, 5)}`,
+  );
   if (!a.has("ignore-daemonsets")) {
     await db.update(K.node(name), (cur) => (cur && !cur.unschedulable ? { ...cur, unschedulable: true } : undefined));
     out(`node/${name} cordoned`);
-    fail(1, `error: unable to drain node "${name}" due to error: cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): ${dsPods.join(", ")}, continuing command...\nThere are pending nodes to be drained:\n ${name}\ncannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): ${dsPods.join(", ")}`);
+    fail(
+      1,
+      `error: unable to drain node "${name}" due to error: cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): ${dsPods.join(", ")}, continuing command...\nThere are pending nodes to be drained:\n ${name}\ncannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): ${dsPods.join(", ")}`,
+    );
   }
   await cordon(db, name, true).catch(() => 0);
   err(`Warning: ignoring DaemonSet-managed Pods: ${dsPods.join(", ")}`);
   await stepCost("drain");
   for (const p of nodePods) out(`evicting pod ${p.metadata.namespace}/${p.metadata.name}`);
-  const touched = new Set(nodePods.map((p) => `${p.metadata.namespace}/${p.metadata.ownerReferences[0].name.replace(/-[^-]+$/, "")}`));
+  const touched = new Set(
+    nodePods.map((p) => `${p.metadata.namespace}/${p.metadata.ownerReferences[0].name.replace(/-[^-]+$/, "")}`),
+  );
   for (const key of touched) {
     const [ns, dep] = key.split("/");
-    await db.update(K.obj("Deployment", ns ?? "", dep ?? ""), (cur) => (cur ? { ...cur, kit: rolloutMark(cur, cur) } : undefined));
+    await db.update(K.obj("Deployment", ns ?? "", dep ?? ""), (cur) =>
+      cur ? { ...cur, kit: rolloutMark(cur, cur) } : undefined,
+    );
   }
   for (const p of nodePods) out(`pod/${p.metadata.name} evicted`);
   out(`node/${name} drained`);
@@ -528,15 +820,23 @@ async function drain(db, /** @type {string} */ name, /** @type {ReturnType<typeo
 }
 
 /** @param {import("./etcd.mjs").Etcd} db */
-async function del(db, /** @type {string[]} */ pos, /** @type {string} */ ns, /** @type {ReturnType<typeof parseArgs>} */ a) {
+async function del(
+  db,
+  /** @type {string[]} */ pos,
+  /** @type {string} */ ns,
+  /** @type {ReturnType<typeof parseArgs>} */ a,
+) {
   const ignore = a.has("ignore-not-found");
   if (a.has("f", "filename")) {
     for (const doc of await readManifests(a.get("f", "filename") ?? "-")) {
       const info = kindInfo(doc.kind, doc.apiVersion);
-      const dns = info.cluster ? "" : doc.metadata.namespace ?? ns;
+      const dns = info.cluster ? "" : (doc.metadata.namespace ?? ns);
       const n = await db.del(K.obj(doc.kind, dns, doc.metadata.name));
       if (n) out(`${singular(doc.kind, doc.apiVersion)} "${doc.metadata.name}" deleted`);
-      else if (!ignore) err(`Error from server (NotFound): error when deleting "STDIN": ${pluralName(doc.kind)} "${doc.metadata.name}" not found`);
+      else if (!ignore)
+        err(
+          `Error from server (NotFound): error when deleting "STDIN": ${pluralName(doc.kind)} "${doc.metadata.name}" not found`,
+        );
     }
     return 0;
   }
@@ -576,7 +876,12 @@ async function del(db, /** @type {string[]} */ pos, /** @type {string} */ ns, /*
 }
 
 /** `kubectl delete TYPE[,TYPE...] -l SELECTOR [-A]`. @param {import("./etcd.mjs").Etcd} db */
-async function deleteBySelector(db, /** @type {string} */ types, /** @type {string} */ selector, /** @type {string|undefined} */ ns) {
+async function deleteBySelector(
+  db,
+  /** @type {string} */ types,
+  /** @type {string} */ selector,
+  /** @type {string|undefined} */ ns,
+) {
   if (!types) fail(1, "error: You must provide one or more resources by argument or filename.");
   let deleted = 0;
   for (const word of types.split(",")) {
@@ -611,12 +916,17 @@ function readFileOrFail(/** @type {string} */ file) {
  * matter to the cluster (their node DaemonSets); any other URL fails as a lookup would offline.
  */
 function urlManifest(/** @type {string} */ url) {
-  const ds = (/** @type {string} */ name, /** @type {string} */ ns) => `---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: ${name}\n  namespace: ${ns}\nspec: {}\n`;
+  const ds = (/** @type {string} */ name, /** @type {string} */ ns) =>
+    `---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: ${name}\n  namespace: ${ns}\nspec: {}\n`;
   if (/calico/.test(url)) {
     return `${ds("calico-node", "kube-system")}---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: calico-kube-controllers\n  namespace: kube-system\nspec:\n  replicas: 1\n  template:\n    spec:\n      tolerations:\n      - key: node-role.kubernetes.io/control-plane\n        effect: NoSchedule\n`;
   }
-  if (/flannel/.test(url)) return `---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: kube-flannel\n${ds("kube-flannel-ds", "kube-flannel")}`;
-  fail(1, `error: unable to read URL "${url}", server reported dial tcp: lookup ${new URL(url).hostname}: no such host`);
+  if (/flannel/.test(url))
+    return `---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: kube-flannel\n${ds("kube-flannel-ds", "kube-flannel")}`;
+  fail(
+    1,
+    `error: unable to read URL "${url}", server reported dial tcp: lookup ${new URL(url).hostname}: no such host`,
+  );
 }
 
 const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -627,18 +937,29 @@ const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomi
  */
 async function kustomizeBuild(/** @type {string} */ dir) {
   const kfile = KUSTOMIZATION_FILES.map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
-  if (!kfile) fail(1, `error: unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '${dir}'`);
+  if (!kfile)
+    fail(
+      1,
+      `error: unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '${dir}'`,
+    );
   const yaml = await loadYaml();
   const k = yaml.parse(fs.readFileSync(kfile, "utf8")) ?? {};
   /** @type {any[]} */
   const docs = [];
   for (const r of k.resources ?? []) {
     const p = path.resolve(dir, String(r));
-    if (!fs.existsSync(p)) fail(1, `error: accumulating resources: accumulation err='accumulating resources from '${r}': open ${p}: no such file or directory'`);
+    if (!fs.existsSync(p))
+      fail(
+        1,
+        `error: accumulating resources: accumulation err='accumulating resources from '${r}': open ${p}: no such file or directory'`,
+      );
     if (fs.statSync(p).isDirectory()) docs.push(...(await kustomizeBuild(p)));
     else docs.push(...(await readManifests(p)));
   }
-  const labels = { ...(k.commonLabels ?? {}), ...Object.assign({}, ...(k.labels ?? []).map((/** @type {any} */ l) => l.pairs ?? {})) };
+  const labels = {
+    ...(k.commonLabels ?? {}),
+    ...Object.assign({}, ...(k.labels ?? []).map((/** @type {any} */ l) => l.pairs ?? {})),
+  };
   for (const d of docs) {
     d.metadata.labels = { ...(d.metadata.labels ?? {}), ...labels };
     if (k.namespace && !kindInfo(d.kind, d.apiVersion).cluster) d.metadata.namespace = k.namespace;
@@ -656,7 +977,11 @@ async function readManifests(/** @type {string} */ file) {
     else docs.push(v);
   }
   for (const d of docs) {
-    if (!d.kind || !d.apiVersion || !d.metadata?.name) fail(1, 'error: error validating "STDIN": error validating data: [apiVersion not set, kind not set]; if you choose to ignore these errors, turn validation off with --validate=false');
+    if (!d.kind || !d.apiVersion || !d.metadata?.name)
+      fail(
+        1,
+        'error: error validating "STDIN": error validating data: [apiVersion not set, kind not set]; if you choose to ignore these errors, turn validation off with --validate=false',
+      );
   }
   return docs;
 }
@@ -675,7 +1000,12 @@ async function apply(db, /** @type {ReturnType<typeof parseArgs>} */ a, /** @typ
     const info = kindInfo(doc.kind, doc.apiVersion);
     if (!info.cluster && !doc.metadata.namespace) doc.metadata.namespace = ns;
     if (doc.kind === "Secret" && doc.stringData) {
-      doc.data = { ...(doc.data ?? {}), ...Object.fromEntries(Object.entries(doc.stringData).map(([k, v]) => [k, Buffer.from(String(v)).toString("base64")])) };
+      doc.data = {
+        ...(doc.data ?? {}),
+        ...Object.fromEntries(
+          Object.entries(doc.stringData).map(([k, v]) => [k, Buffer.from(String(v)).toString("base64")]),
+        ),
+      };
       delete doc.stringData;
     }
     const verdict = await applyObject(db, doc);
@@ -685,17 +1015,33 @@ async function apply(db, /** @type {ReturnType<typeof parseArgs>} */ a, /** @typ
 }
 
 /** @param {import("./etcd.mjs").Etcd} db */
-async function create(db, /** @type {string[]} */ pos, /** @type {string} */ ns, /** @type {ReturnType<typeof parseArgs>} */ a) {
+async function create(
+  db,
+  /** @type {string[]} */ pos,
+  /** @type {string} */ ns,
+  /** @type {ReturnType<typeof parseArgs>} */ a,
+) {
   const [what, sub, name] = pos;
   if (what === "namespace" || what === "ns") {
     const nsName = sub ?? "";
-    if (!(await db.putIf(K.obj("Namespace", "", nsName), 0, { apiVersion: "v1", kind: "Namespace", metadata: { name: nsName, creationTimestamp: new Date().toISOString(), labels: { "kubernetes.io/metadata.name": nsName } } }))) {
+    if (
+      !(await db.putIf(K.obj("Namespace", "", nsName), 0, {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: {
+          name: nsName,
+          creationTimestamp: new Date().toISOString(),
+          labels: { "kubernetes.io/metadata.name": nsName },
+        },
+      }))
+    ) {
       fail(1, `Error from server (AlreadyExists): namespaces "${nsName}" already exists`);
     }
     out(`namespace/${nsName} created`);
     return 0;
   }
-  if (what !== "secret" || sub !== "generic" || !name) fail(1, `error: unknown command "${[what, sub].filter(Boolean).join(" ")}" for "kubectl create"`);
+  if (what !== "secret" || sub !== "generic" || !name)
+    fail(1, `error: unknown command "${[what, sub].filter(Boolean).join(" ")}" for "kubectl create"`);
   /** @type {Record<string, string>} */
   const data = {};
   for (const lit of a.all("from-literal")) {
@@ -707,25 +1053,44 @@ async function create(db, /** @type {string[]} */ pos, /** @type {string} */ ns,
     for (const line of text.split("\n")) {
       if (!line.trim() || line.trimStart().startsWith("#")) continue;
       const i = line.indexOf("=");
-      if (i <= 0) fail(1, `error: "${line}" is not a valid key name: a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.'`);
+      if (i <= 0)
+        fail(
+          1,
+          `error: "${line}" is not a valid key name: a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.'`,
+        );
       data[line.slice(0, i)] = Buffer.from(line.slice(i + 1)).toString("base64");
     }
   }
-  const secret = { apiVersion: "v1", kind: "Secret", metadata: { name, namespace: ns, creationTimestamp: null }, data, type: a.get("type") ?? "Opaque" };
+  const secret = {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name, namespace: ns, creationTimestamp: null },
+    data,
+    type: a.get("type") ?? "Opaque",
+  };
   if (a.get("dry-run") === "client") {
     if (a.get("o", "output") === "json") out(JSON.stringify(secret, null, 4));
     else out((await loadYaml()).stringify(secret));
     return 0;
   }
   if (!(await namespaceExists(db, ns))) fail(1, `error: failed to create secret namespaces "${ns}" not found`);
-  const ok = await db.putIf(K.obj("Secret", ns, name), 0, { ...secret, metadata: { ...secret.metadata, creationTimestamp: new Date().toISOString() } });
+  const ok = await db.putIf(K.obj("Secret", ns, name), 0, {
+    ...secret,
+    metadata: { ...secret.metadata, creationTimestamp: new Date().toISOString() },
+  });
   if (!ok) fail(1, `error: failed to create secret secrets "${name}" already exists`);
   out(`secret/${name} created`);
   return 0;
 }
 
 /** @param {import("./etcd.mjs").Etcd} db */
-async function labelOrAnnotate(db, /** @type {"label"|"annotate"} */ verb, /** @type {string[]} */ pos, /** @type {string} */ ns, /** @type {boolean} */ overwrite) {
+async function labelOrAnnotate(
+  db,
+  /** @type {"label"|"annotate"} */ verb,
+  /** @type {string[]} */ pos,
+  /** @type {string} */ ns,
+  /** @type {boolean} */ overwrite,
+) {
   const t = target(pos);
   if (!t.kind) unknownType(t.word);
   const field = verb === "label" ? "labels" : "annotations";
@@ -733,7 +1098,11 @@ async function labelOrAnnotate(db, /** @type {"label"|"annotate"} */ verb, /** @
   const info = kindInfo(t.kind);
   const key = t.kind === "Node" ? K.node(t.name) : K.obj(t.kind, info.cluster ? "" : ns, t.name);
   if (t.kind === "Namespace" && BUILTIN_NAMESPACES.includes(t.name) && !(await db.getRaw(key))) {
-    await db.putIf(key, 0, { apiVersion: "v1", kind: "Namespace", metadata: { name: t.name, labels: { "kubernetes.io/metadata.name": t.name } } });
+    await db.putIf(key, 0, {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: t.name, labels: { "kubernetes.io/metadata.name": t.name } },
+    });
   }
   let conflict = "";
   const updated = await db.update(key, (cur) => {

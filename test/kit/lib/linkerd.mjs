@@ -8,25 +8,65 @@ import { K, capacityFor, deploymentProgress, listNodes, withStore } from "./stor
 import { fail, out, parseArgs } from "./util.mjs";
 
 const VERSION = "edge-25.4.4";
-const CRDS = ["authorizationpolicies.policy.linkerd.io", "httproutes.policy.linkerd.io", "meshtlsauthentications.policy.linkerd.io",
-  "networkauthentications.policy.linkerd.io", "serverauthorizations.policy.linkerd.io", "servers.policy.linkerd.io", "serviceprofiles.linkerd.io"];
+const CRDS = [
+  "authorizationpolicies.policy.linkerd.io",
+  "httproutes.policy.linkerd.io",
+  "meshtlsauthentications.policy.linkerd.io",
+  "networkauthentications.policy.linkerd.io",
+  "serverauthorizations.policy.linkerd.io",
+  "servers.policy.linkerd.io",
+  "serviceprofiles.linkerd.io",
+];
 const CONTROL_PLANE = ["linkerd-identity", "linkerd-destination", "linkerd-proxy-injector"];
 
 /** @param {"crds"|"control-plane"|"viz"} part @param {{ha?: boolean}} [opts] @returns {any[]} */
 export function linkerdManifests(part, opts = {}) {
   if (part === "crds") {
-    return CRDS.map((name) => ({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", metadata: { name, labels: { "linkerd.io/control-plane-ns": "linkerd" } }, spec: { group: name.split(".").slice(1).join(".") } }));
+    return CRDS.map((name) => ({
+      apiVersion: "apiextensions.k8s.io/v1",
+      kind: "CustomResourceDefinition",
+      metadata: { name, labels: { "linkerd.io/control-plane-ns": "linkerd" } },
+      spec: { group: name.split(".").slice(1).join(".") },
+    }));
   }
   const ns = part === "viz" ? "linkerd-viz" : "linkerd";
   const deployments = part === "viz" ? ["metrics-api", "prometheus", "tap", "tap-injector", "web"] : CONTROL_PLANE;
   const replicas = opts.ha ? 3 : 1;
   return [
-    { apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { "linkerd.io/is-control-plane": "true", "config.linkerd.io/admission-webhooks": "disabled" } } },
-    ...(part === "control-plane" ? [{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "linkerd-config", namespace: ns }, data: { values: `controllerReplicas: ${replicas}\n` } }] : []),
+    {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: {
+        name: ns,
+        labels: { "linkerd.io/is-control-plane": "true", "config.linkerd.io/admission-webhooks": "disabled" },
+      },
+    },
+    ...(part === "control-plane"
+      ? [
+          {
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            metadata: { name: "linkerd-config", namespace: ns },
+            data: { values: `controllerReplicas: ${replicas}\n` },
+          },
+        ]
+      : []),
     ...deployments.map((name) => ({
-      apiVersion: "apps/v1", kind: "Deployment",
-      metadata: { name, namespace: ns, labels: { "linkerd.io/control-plane-component": name.replace(/^linkerd-/, "") } },
-      spec: { replicas, selector: { matchLabels: { "linkerd.io/control-plane-component": name.replace(/^linkerd-/, "") } }, template: { metadata: { labels: { "linkerd.io/control-plane-component": name.replace(/^linkerd-/, "") } }, spec: {} } },
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: {
+        name,
+        namespace: ns,
+        labels: { "linkerd.io/control-plane-component": name.replace(/^linkerd-/, "") },
+      },
+      spec: {
+        replicas,
+        selector: { matchLabels: { "linkerd.io/control-plane-component": name.replace(/^linkerd-/, "") } },
+        template: {
+          metadata: { labels: { "linkerd.io/control-plane-component": name.replace(/^linkerd-/, "") } },
+          spec: {},
+        },
+      },
     })),
   ];
 }
@@ -39,8 +79,15 @@ async function state(db) {
   const config = await db.get(K.obj("ConfigMap", "linkerd", "linkerd-config"));
   const nodes = await listNodes(db);
   const deps = await Promise.all(CONTROL_PLANE.map((n) => db.get(K.obj("Deployment", "linkerd", n))));
-  const ready = deps.every((d) => d && deploymentProgress(d, capacityFor(nodes, d)).ready >= Number(d.spec?.replicas ?? 1));
-  return { crds: Boolean(crds), config: Boolean(config), ready, ha: deps.every((d) => Number(d?.spec?.replicas ?? 0) >= 3) };
+  const ready = deps.every(
+    (d) => d && deploymentProgress(d, capacityFor(nodes, d)).ready >= Number(d.spec?.replicas ?? 1),
+  );
+  return {
+    crds: Boolean(crds),
+    config: Boolean(config),
+    ready,
+    ha: deps.every((d) => Number(d?.spec?.replicas ?? 0) >= 3),
+  };
 }
 
 /** @param {string[]} argv @param {{kubeconfig?: string}} [opts] */
@@ -48,7 +95,8 @@ export async function linkerdMain(argv, opts = {}) {
   const a = parseArgs(argv, ["o", "output", "n", "namespace", "wait", "kubeconfig"]);
   const [cmd, sub] = a.positional;
   // install (not --crds), uninstall and check talk to the cluster through the kubeconfig's server first.
-  const needsCluster = (cmd === "install" && !sub && !a.has("crds")) || (cmd === "uninstall" && !sub) || (cmd === "check" && !sub);
+  const needsCluster =
+    (cmd === "install" && !sub && !a.has("crds")) || (cmd === "uninstall" && !sub) || (cmd === "check" && !sub);
   if (needsCluster) await connect(a.get("kubeconfig") ?? opts.kubeconfig);
   if (cmd === "version") {
     out(`Client version: ${VERSION}`);
@@ -73,7 +121,11 @@ export async function linkerdMain(argv, opts = {}) {
     return 0;
   }
   if (cmd === "uninstall" || (cmd === "viz" && sub === "uninstall")) {
-    out(dump(cmd === "viz" ? linkerdManifests("viz") : [...linkerdManifests("control-plane"), ...linkerdManifests("crds")]));
+    out(
+      dump(
+        cmd === "viz" ? linkerdManifests("viz") : [...linkerdManifests("control-plane"), ...linkerdManifests("crds")],
+      ),
+    );
     return 0;
   }
   if (cmd === "check") return check(a.has("pre"));
@@ -85,31 +137,118 @@ async function check(/** @type {boolean} */ pre) {
   try {
     s = await state(new Etcd(knownEndpoints()));
   } catch {
-    out(["kubernetes-api", "--------------", "√ can initialize the client", "× can query the Kubernetes API", "    the server has asked for the client to provide credentials", "    see https://linkerd.io/2/checks/#k8s-api for hints", "", "Status check results are ×"].join("\n"));
+    out(
+      [
+        "kubernetes-api",
+        "--------------",
+        "√ can initialize the client",
+        "× can query the Kubernetes API",
+        "    the server has asked for the client to provide credentials",
+        "    see https://linkerd.io/2/checks/#k8s-api for hints",
+        "",
+        "Status check results are ×",
+      ].join("\n"),
+    );
     return 1;
   }
-  const head = ["kubernetes-api", "--------------", "√ can initialize the client", "√ can query the Kubernetes API", "", "kubernetes-version", "------------------", "√ is running the minimum Kubernetes API version", ""];
+  const head = [
+    "kubernetes-api",
+    "--------------",
+    "√ can initialize the client",
+    "√ can query the Kubernetes API",
+    "",
+    "kubernetes-version",
+    "------------------",
+    "√ is running the minimum Kubernetes API version",
+    "",
+  ];
   if (pre) {
     if (s.config) {
-      out([...head, "pre-kubernetes-setup", "--------------------", "× control plane namespace does not already exist", "    The \"linkerd\" namespace already exists", "    see https://linkerd.io/2/checks/#pre-ns for hints", "", "Status check results are ×"].join("\n"));
+      out(
+        [
+          ...head,
+          "pre-kubernetes-setup",
+          "--------------------",
+          "× control plane namespace does not already exist",
+          '    The "linkerd" namespace already exists',
+          "    see https://linkerd.io/2/checks/#pre-ns for hints",
+          "",
+          "Status check results are ×",
+        ].join("\n"),
+      );
       return 1;
     }
-    out([...head, "pre-kubernetes-setup", "--------------------", "√ control plane namespace does not already exist", "√ can create non-namespaced resources", "√ can create ServiceAccounts", "", "Status check results are √"].join("\n"));
+    out(
+      [
+        ...head,
+        "pre-kubernetes-setup",
+        "--------------------",
+        "√ control plane namespace does not already exist",
+        "√ can create non-namespaced resources",
+        "√ can create ServiceAccounts",
+        "",
+        "Status check results are √",
+      ].join("\n"),
+    );
     return 0;
   }
   if (!s.config) {
-    out([...head, "linkerd-existence", "-----------------", "× 'linkerd-config' config map exists", '    configmaps "linkerd-config" not found', "    see https://linkerd.io/2/checks/#l5d-existence-linkerd-config for hints", "", "Status check results are ×"].join("\n"));
+    out(
+      [
+        ...head,
+        "linkerd-existence",
+        "-----------------",
+        "× 'linkerd-config' config map exists",
+        '    configmaps "linkerd-config" not found',
+        "    see https://linkerd.io/2/checks/#l5d-existence-linkerd-config for hints",
+        "",
+        "Status check results are ×",
+      ].join("\n"),
+    );
     return 1;
   }
   if (!s.ready) {
-    out([...head, "linkerd-existence", "-----------------", "√ 'linkerd-config' config map exists", "√ heartbeat ServiceAccount exist", "× control plane pods are ready", "    No running pods for \"linkerd-destination\"", "    see https://linkerd.io/2/checks/#l5d-api-control-ready for hints", "", "Status check results are ×"].join("\n"));
+    out(
+      [
+        ...head,
+        "linkerd-existence",
+        "-----------------",
+        "√ 'linkerd-config' config map exists",
+        "√ heartbeat ServiceAccount exist",
+        "× control plane pods are ready",
+        '    No running pods for "linkerd-destination"',
+        "    see https://linkerd.io/2/checks/#l5d-api-control-ready for hints",
+        "",
+        "Status check results are ×",
+      ].join("\n"),
+    );
     return 1;
   }
-  out([...head,
-    "linkerd-existence", "-----------------", "√ 'linkerd-config' config map exists", "√ heartbeat ServiceAccount exist", "√ control plane replica sets are ready", "√ no unschedulable pods", "√ control plane pods are ready", "",
-    "linkerd-identity", "----------------", "√ certificate config is valid", "√ trust anchors are within their validity period", "√ issuer cert is within its validity period", "",
-    "control-plane-version", "---------------------", "√ can retrieve the control plane version", "√ control plane and cli versions match", "",
-    ...(s.ha ? ["linkerd-ha-checks", "-----------------", "√ multiple replicas of control plane pods", ""] : []),
-    "Status check results are √"].join("\n"));
+  out(
+    [
+      ...head,
+      "linkerd-existence",
+      "-----------------",
+      "√ 'linkerd-config' config map exists",
+      "√ heartbeat ServiceAccount exist",
+      "√ control plane replica sets are ready",
+      "√ no unschedulable pods",
+      "√ control plane pods are ready",
+      "",
+      "linkerd-identity",
+      "----------------",
+      "√ certificate config is valid",
+      "√ trust anchors are within their validity period",
+      "√ issuer cert is within its validity period",
+      "",
+      "control-plane-version",
+      "---------------------",
+      "√ can retrieve the control plane version",
+      "√ control plane and cli versions match",
+      "",
+      ...(s.ha ? ["linkerd-ha-checks", "-----------------", "√ multiple replicas of control plane pods", ""] : []),
+      "Status check results are √",
+    ].join("\n"),
+  );
   return 0;
 }

@@ -9,7 +9,11 @@ export const HA_LOCK = `${SNAP_DIR}/var/lock/ha-cluster`;
 
 const lines = (/** @type {string} */ f) => {
   try {
-    return fs.readFileSync(f, "utf8").split("\n").map((l) => l.trim()).filter(Boolean);
+    return fs
+      .readFileSync(f, "utf8")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter(Boolean);
   } catch {
     return [];
   }
@@ -39,7 +43,10 @@ export function consumeToken(/** @type {string} */ token) {
   return false;
 }
 
-const error = (/** @type {number} */ code, /** @type {string} */ msg) => ({ code, body: { error: msg.charAt(0).toUpperCase() + msg.slice(1) } });
+const error = (/** @type {number} */ code, /** @type {string} */ msg) => ({
+  code,
+  body: { error: msg.charAt(0).toUpperCase() + msg.slice(1) },
+});
 
 /**
  * POST /cluster/api/v2.0/join
@@ -50,7 +57,8 @@ const error = (/** @type {number} */ code, /** @type {string} */ msg) => ({ code
 export async function microk8sJoinHandler(db, body, remoteIp, myIp) {
   if (!consumeToken(String(body.token ?? ""))) return error(500, "invalid token");
   if (!fs.existsSync(HA_LOCK)) return error(501, "not possible to join. This is not an HA MicroK8s cluster");
-  if (Number(body.port ?? 25000) !== 25000) return error(502, "the port of the cluster agent port has to be set to 25000");
+  if (Number(body.port ?? 25000) !== 25000)
+    return error(502, "the port of the cluster agent port has to be set to 25000");
   if (remoteIp === myIp) return error(503, `the joining node has the same IP (${myIp}) as the node we contact`);
   const members = await db.members();
   const cluster = await db.get(K.cluster);
@@ -60,7 +68,10 @@ export async function microk8sJoinHandler(db, body, remoteIp, myIp) {
     body: {
       ca: fs.readFileSync(`${SNAP_DIR}/certs/ca.crt`, "utf8"),
       ca_key: body.worker ? undefined : fs.readFileSync(`${SNAP_DIR}/certs/ca.key`, "utf8"),
-      etcd_endpoints: members.map((m) => m.peerURLs[0]).filter(Boolean).map((u) => `http://${new URL(/** @type {string} */ (u)).hostname}:12379`),
+      etcd_endpoints: members
+        .map((m) => m.peerURLs[0])
+        .filter(Boolean)
+        .map((u) => `http://${new URL(/** @type {string} */ (u)).hostname}:12379`),
       version: cluster?.version ?? st.version,
       channel: st.channel,
       api_port: 16443,

@@ -5,15 +5,42 @@ import fs from "node:fs";
 import path from "node:path";
 import https from "node:https";
 import tls from "node:tls";
-import { Etcd, EtcdRequestError, EtcdUnavailable, endpointFor, knownEndpoints, peerUrl, restartEtcdFromConf, startEtcd, stopEtcd, waitEtcdHealthy } from "./etcd.mjs";
+import {
+  Etcd,
+  EtcdRequestError,
+  EtcdUnavailable,
+  endpointFor,
+  knownEndpoints,
+  peerUrl,
+  restartEtcdFromConf,
+  startEtcd,
+  stopEtcd,
+  waitEtcdHealthy,
+} from "./etcd.mjs";
 import { HA_LOCK, addToken } from "./microk8s-server.mjs";
 import { DEFAULT_PROXY_ARGS, PROVIDER_FILE, PROXY_ARGS_FILE, PROXY_UNIT, renderProvider } from "./apiserver-proxy.mjs";
 import { registerNode, restartAgent, startAgent, stopAgent, waitNodeReady } from "./node.mjs";
 import { K, applyObject, listNodes } from "./store.mjs";
 import { daysUntilExpiry, fingerprint12, makeCa, makeCert, makeSelfSigned } from "./tls.mjs";
 import {
-  SNAP_DIR, allAddresses, daemonPid, err, fail, isRoot, localState, nodeAddress, nodeName, out, parseArgs, readStdin, run,
-  sleep, stepCost, takeFault, updateLocalState, writeFileAtomic,
+  SNAP_DIR,
+  allAddresses,
+  daemonPid,
+  err,
+  fail,
+  isRoot,
+  localState,
+  nodeAddress,
+  nodeName,
+  out,
+  parseArgs,
+  readStdin,
+  run,
+  sleep,
+  stepCost,
+  takeFault,
+  updateLocalState,
+  writeFileAtomic,
 } from "./util.mjs";
 
 export const CERTS = `${SNAP_DIR}/certs`;
@@ -40,8 +67,20 @@ const ADDONS = [
   ["metrics-server", "K8s Metrics Server for API access to service metrics", "0.6.4"],
   ["rbac", "Role-Based Access Control for authorisation", "1.0.0"],
   ["registry", "Private image registry exposed on localhost:32000", "2.8.1"],
-].map(([name, description, version]) => ({ name: /** @type {string} */ (name), repo: "core", description: /** @type {string} */ (description), version: /** @type {string} */ (version) }));
-const COMMUNITY = [{ name: "linkerd", repo: "community", description: "Linkerd is a service mesh for Kubernetes and other frameworks", version: "2.14.3" }];
+].map(([name, description, version]) => ({
+  name: /** @type {string} */ (name),
+  repo: "core",
+  description: /** @type {string} */ (description),
+  version: /** @type {string} */ (version),
+}));
+const COMMUNITY = [
+  {
+    name: "linkerd",
+    repo: "community",
+    description: "Linkerd is a service mesh for Kubernetes and other frameworks",
+    version: "2.14.3",
+  },
+];
 
 const onDown = (/** @type {Error} */ e) => fail(1, `Error from server: ${e.message}`);
 
@@ -61,7 +100,9 @@ async function store(/** @type {(db: Etcd) => Promise<any>} */ fn) {
 
 function kubeconfig(/** @type {string} */ server) {
   const ca = Buffer.from(fs.readFileSync(`${CERTS}/ca.crt`)).toString("base64");
-  const token = fs.existsSync(`${SNAP_DIR}/credentials/admin.token`) ? fs.readFileSync(`${SNAP_DIR}/credentials/admin.token`, "utf8").trim() : "";
+  const token = fs.existsSync(`${SNAP_DIR}/credentials/admin.token`)
+    ? fs.readFileSync(`${SNAP_DIR}/credentials/admin.token`, "utf8").trim()
+    : "";
   return [
     "apiVersion: v1",
     "clusters:",
@@ -89,36 +130,73 @@ function kubeconfig(/** @type {string} */ server) {
 async function serverCert() {
   const ip = nodeAddress();
   await makeCert({
-    caCrt: `${CERTS}/ca.crt`, caKey: `${CERTS}/ca.key`, crt: `${CERTS}/server.crt`, key: `${CERTS}/server.key`, cn: "127.0.0.1", days: 365,
-    ips: [ip, "127.0.0.1", "10.152.183.1", ...allAddresses()], dns: [nodeName(), "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"],
+    caCrt: `${CERTS}/ca.crt`,
+    caKey: `${CERTS}/ca.key`,
+    crt: `${CERTS}/server.crt`,
+    key: `${CERTS}/server.key`,
+    cn: "127.0.0.1",
+    days: 365,
+    ips: [ip, "127.0.0.1", "10.152.183.1", ...allAddresses()],
+    dns: [
+      nodeName(),
+      "kubernetes",
+      "kubernetes.default",
+      "kubernetes.default.svc",
+      "kubernetes.default.svc.cluster.local",
+    ],
   });
 }
 
 /** The front proxy's client certificate (a year), signed by front-proxy-ca (made when missing). */
 async function frontProxyCert() {
   if (!fs.existsSync(`${CERTS}/front-proxy-ca.crt`)) await makeCa(CERTS, "front-proxy-ca", "front-proxy-ca");
-  await makeCert({ caCrt: `${CERTS}/front-proxy-ca.crt`, caKey: `${CERTS}/front-proxy-ca.key`, crt: `${CERTS}/front-proxy-client.crt`, key: `${CERTS}/front-proxy-client.key`, cn: "front-proxy-client", ips: ["127.0.0.1"], dns: ["front-proxy-client"], days: 365 });
+  await makeCert({
+    caCrt: `${CERTS}/front-proxy-ca.crt`,
+    caKey: `${CERTS}/front-proxy-ca.key`,
+    crt: `${CERTS}/front-proxy-client.crt`,
+    key: `${CERTS}/front-proxy-client.key`,
+    cn: "front-proxy-client",
+    ips: ["127.0.0.1"],
+    dns: ["front-proxy-client"],
+    days: 365,
+  });
 }
 
 /** Every certificate of a control-plane node: API server, front proxy, datastore (dqlite's, ten years) and kubelet. */
 async function controlPlaneCerts() {
   await serverCert();
   await frontProxyCert();
-  await makeSelfSigned(`${SNAP_DIR}/var/kubernetes/backend/cluster.crt`, `${SNAP_DIR}/var/kubernetes/backend/cluster.key`, "k8s", 3650);
+  await makeSelfSigned(
+    `${SNAP_DIR}/var/kubernetes/backend/cluster.crt`,
+    `${SNAP_DIR}/var/kubernetes/backend/cluster.key`,
+    "k8s",
+    3650,
+  );
   await kubeletCert();
 }
 
 /** The kubelet's own serving certificate (self-signed for a year, as a kubelet makes it in --cert-dir). */
 async function kubeletCert() {
-  await makeSelfSigned(`${CERTS}/kubelet.crt`, `${CERTS}/kubelet.key`, `${nodeName()}@${Math.floor(Date.now() / 1000)}`, 365);
+  await makeSelfSigned(
+    `${CERTS}/kubelet.crt`,
+    `${CERTS}/kubelet.key`,
+    `${nodeName()}@${Math.floor(Date.now() / 1000)}`,
+    365,
+  );
 }
 
 function microk8sLabels(/** @type {boolean} */ worker) {
   const name = nodeName();
   return {
-    "beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-    "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "microk8s.io/cluster": "true",
-    ...(worker ? { "node.kubernetes.io/microk8s-worker": "microk8s-worker" } : { "node.kubernetes.io/microk8s-controlplane": "microk8s-controlplane" }),
+    "beta.kubernetes.io/arch": "amd64",
+    "beta.kubernetes.io/os": "linux",
+    "kubernetes.io/arch": "amd64",
+    "kubernetes.io/hostname": name,
+    "kubernetes.io/os": "linux",
+    "microk8s.io/cluster": "true",
+    ...(worker
+      ? { "node.kubernetes.io/microk8s-worker": "microk8s-worker" }
+      : { "node.kubernetes.io/microk8s-controlplane": "microk8s-controlplane" }),
   };
 }
 
@@ -126,14 +204,30 @@ function microk8sLabels(/** @type {boolean} */ worker) {
 function nodeRec(/** @type {boolean} */ worker) {
   const st = localState();
   return {
-    name: nodeName(), address: nodeAddress(), role: worker ? "worker" : "control-plane", distro: "microk8s",
-    version: st.version ?? "v1.32.3", labels: microk8sLabels(worker), taints: [], createdAt: new Date().toISOString(),
+    name: nodeName(),
+    address: nodeAddress(),
+    role: worker ? "worker" : "control-plane",
+    distro: "microk8s",
+    version: st.version ?? "v1.32.3",
+    labels: microk8sLabels(worker),
+    taints: [],
+    createdAt: new Date().toISOString(),
   };
 }
 
-const systemDeployment = (/** @type {string} */ name, /** @type {number} */ replicas, /** @type {Record<string,string>} */ labels) => ({
-  apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace: "kube-system", labels },
-  spec: { replicas, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { tolerations: [{ key: "CriticalAddonsOnly", operator: "Exists" }] } } },
+const systemDeployment = (
+  /** @type {string} */ name,
+  /** @type {number} */ replicas,
+  /** @type {Record<string,string>} */ labels,
+) => ({
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: { name, namespace: "kube-system", labels },
+  spec: {
+    replicas,
+    selector: { matchLabels: labels },
+    template: { metadata: { labels }, spec: { tolerations: [{ key: "CriticalAddonsOnly", operator: "Exists" }] } },
+  },
 });
 
 /** A brand-new single-node MicroK8s on this node (snap install, and again after `leave`). */
@@ -154,18 +248,37 @@ export async function freshCluster(/** @type {{channel: string, version: string}
   writeFileAtomic(`${SNAP_DIR}/credentials/cluster-tokens.txt`, "", 0o600);
   writeFileAtomic(CLIENT_CONFIG, kubeconfig("https://127.0.0.1:16443"), 0o600);
   updateLocalState({
-    distro: "microk8s", installed: true, channel: v.channel, version: v.version, role: "control-plane", clustered: false,
-    stopped: false, apiPort: 16443, etcdMember: true, etcdEndpoints: [endpointFor(ip)], nodeName: name,
+    distro: "microk8s",
+    installed: true,
+    channel: v.channel,
+    version: v.version,
+    role: "control-plane",
+    clustered: false,
+    stopped: false,
+    apiPort: 16443,
+    etcdMember: true,
+    etcdEndpoints: [endpointFor(ip)],
+    nodeName: name,
   });
   await startEtcd({ name, ip, tls: false, initialCluster: `${name}=${peerUrl(ip, false)}`, state: "new" });
   const db = new Etcd([endpointFor(ip)]);
-  await db.put(K.cluster, { distro: "microk8s", version: v.version, channel: v.channel, createdAt: new Date().toISOString() });
+  await db.put(K.cluster, {
+    distro: "microk8s",
+    version: v.version,
+    channel: v.channel,
+    createdAt: new Date().toISOString(),
+  });
   await db.put(K.dqlite(name), { name, ip, address: `${ip}:19001`, role: "voter", order: Date.now() });
   await registerNode(db, nodeRec(false));
   await db.put(K.addon("dns"), { enabled: true });
   await applyObject(db, systemDeployment("coredns", 1, { "k8s-app": "kube-dns" }));
   await applyObject(db, systemDeployment("calico-kube-controllers", 1, { "k8s-app": "calico-kube-controllers" }));
-  await applyObject(db, { apiVersion: "apps/v1", kind: "DaemonSet", metadata: { name: "calico-node", namespace: "kube-system", labels: { "k8s-app": "calico-node" } }, spec: {} });
+  await applyObject(db, {
+    apiVersion: "apps/v1",
+    kind: "DaemonSet",
+    metadata: { name: "calico-node", namespace: "kube-system", labels: { "k8s-app": "calico-node" } },
+    spec: {},
+  });
   startAgent();
   await waitNodeReady(name, 20_000);
 }
@@ -191,7 +304,9 @@ export async function refreshInstallation(/** @type {{channel: string, version: 
   try {
     await new Etcd(knownEndpoints()).update(K.node(name), (cur) => (cur ? { ...cur, version: v.version } : undefined));
   } catch (e) {
-    err(`warning: the Node object of ${name} keeps its old version until the kubelet registers again: ${e instanceof Error ? e.message : String(e)}`);
+    err(
+      `warning: the Node object of ${name} keeps its old version until the kubelet registers again: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   startAgent();
   await waitNodeReady(name, 30_000);
@@ -204,7 +319,15 @@ export async function removeInstallation() {
   await stopEtcd({ wipe: true });
   // The whole $SNAP_DATA tree of every revision goes, as with `snap remove --purge`.
   fs.rmSync(path.dirname(SNAP_DIR), { recursive: true, force: true });
-  updateLocalState({ distro: undefined, installed: false, role: undefined, etcdMember: false, etcdEndpoints: [], clustered: false, stopped: false });
+  updateLocalState({
+    distro: undefined,
+    installed: false,
+    role: undefined,
+    etcdMember: false,
+    etcdEndpoints: [],
+    clustered: false,
+    stopped: false,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -213,15 +336,18 @@ export async function removeInstallation() {
 function ensureRoot() {
   if (isRoot()) return;
   const user = process.env.USER ?? process.env.LOGNAME ?? "user";
-  fail(1, [
-    "Insufficient permissions to access MicroK8s.",
-    `You can either try again with sudo or add the user ${user} to the 'microk8s' group:`,
-    "",
-    `    sudo usermod -a -G microk8s ${user}`,
-    "    sudo chown -R $USER ~/.kube",
-    "",
-    "After this, reload the user groups either via a reboot or by running 'newgrp microk8s'.",
-  ].join("\n"));
+  fail(
+    1,
+    [
+      "Insufficient permissions to access MicroK8s.",
+      `You can either try again with sudo or add the user ${user} to the 'microk8s' group:`,
+      "",
+      `    sudo usermod -a -G microk8s ${user}`,
+      "    sudo chown -R $USER ~/.kube",
+      "",
+      "After this, reload the user groups either via a reboot or by running 'newgrp microk8s'.",
+    ].join("\n"),
+  );
 }
 
 const isWorker = () => fs.existsSync(CLUSTERED_LOCK);
@@ -282,7 +408,7 @@ async function status(/** @type {string[]} */ argv) {
     out("microk8s is not running, try microk8s start");
     return 0;
   }
-  const format = a.has("yaml") ? "yaml" : a.get("format") ?? "pretty";
+  const format = a.has("yaml") ? "yaml" : (a.get("format") ?? "pretty");
   const timeout = Number(a.get("timeout", "t") ?? 0);
   let ready = await readyNow();
   if (!ready && a.has("wait-ready", "w")) {
@@ -303,7 +429,13 @@ async function status(/** @type {string[]} */ argv) {
   const standby = ds.filter((d) => d.role === "standby");
   const ha = voters.length > 2;
   if (format === "yaml") {
-    const lines = ["microk8s:", `  running: ${ready ? "True" : "False"}`, "high-availability:", `  enabled: ${ha ? "True" : "False"}`, "  nodes:"];
+    const lines = [
+      "microk8s:",
+      `  running: ${ready ? "True" : "False"}`,
+      "high-availability:",
+      `  enabled: ${ha ? "True" : "False"}`,
+      "  nodes:",
+    ];
     for (const d of ds) lines.push(`    - address: ${d.address}`, `      role: ${d.role}`);
     if (!ready) {
       lines.push(`  message: ${NOT_RUNNING}`);
@@ -312,7 +444,13 @@ async function status(/** @type {string[]} */ argv) {
     }
     lines.push("addons:");
     for (const x of await addonStates()) {
-      lines.push(`  - name: ${x.name}`, `    repository: ${x.repo}`, `    description: ${x.description}`, `    version: ${x.version}`, `    status: ${x.enabled ? "enabled" : "disabled"}`);
+      lines.push(
+        `  - name: ${x.name}`,
+        `    repository: ${x.repo}`,
+        `    description: ${x.description}`,
+        `    version: ${x.version}`,
+        `    status: ${x.enabled ? "enabled" : "disabled"}`,
+      );
     }
     out(lines.join("\n"));
     return 0;
@@ -323,21 +461,33 @@ async function status(/** @type {string[]} */ argv) {
   }
   const addons = await addonStates();
   if (format === "short") {
-    out(["microk8s is running", "addons:", ...addons.filter((x) => x.enabled).concat(addons.filter((x) => !x.enabled)).map((x) => `${x.repo}/${x.name}: ${x.enabled ? "enabled" : "disabled"}`)].join("\n"));
+    out(
+      [
+        "microk8s is running",
+        "addons:",
+        ...addons
+          .filter((x) => x.enabled)
+          .concat(addons.filter((x) => !x.enabled))
+          .map((x) => `${x.repo}/${x.name}: ${x.enabled ? "enabled" : "disabled"}`),
+      ].join("\n"),
+    );
     return 0;
   }
-  const fmt = (/** @type {typeof addons[number]} */ x) => `${"".padStart(3)} ${x.name.padEnd(20)} # (${x.repo}) ${x.description}`;
-  out([
-    "microk8s is running",
-    `high-availability: ${ha ? "yes" : "no"}`,
-    `  datastore master nodes: ${voters.map((d) => d.address).join(" ") || "none"}`,
-    `  datastore standby nodes: ${standby.map((d) => d.address).join(" ") || "none"}`,
-    "addons:",
-    "  enabled:",
-    ...addons.filter((x) => x.enabled).map(fmt),
-    "  disabled:",
-    ...addons.filter((x) => !x.enabled).map(fmt),
-  ].join("\n"));
+  const fmt = (/** @type {typeof addons[number]} */ x) =>
+    `${"".padStart(3)} ${x.name.padEnd(20)} # (${x.repo}) ${x.description}`;
+  out(
+    [
+      "microk8s is running",
+      `high-availability: ${ha ? "yes" : "no"}`,
+      `  datastore master nodes: ${voters.map((d) => d.address).join(" ") || "none"}`,
+      `  datastore standby nodes: ${standby.map((d) => d.address).join(" ") || "none"}`,
+      "addons:",
+      "  enabled:",
+      ...addons.filter((x) => x.enabled).map(fmt),
+      "  disabled:",
+      ...addons.filter((x) => !x.enabled).map(fmt),
+    ].join("\n"),
+  );
   return 0;
 }
 
@@ -362,13 +512,35 @@ async function addNode(/** @type {string[]} */ argv) {
   const format = a.get("format") ?? "pretty";
   if (format === "token") out(token);
   else if (format === "token-check") out(`${token}/${check}`);
-  else if (format === "json") out(JSON.stringify({ token: `${token}/${check}`, urls: [defaultIp, ...ips.filter((i) => i !== defaultIp)].map(url) }, null, 2));
-  else if (format === "yaml") out(`token: ${token}/${check}\nurls:\n${[defaultIp, ...ips.filter((i) => i !== defaultIp)].map((i) => `- ${url(i)}`).join("\n")}\n`);
-  else if (format === "short") out([defaultIp, ...ips.filter((i) => i !== defaultIp)].map((i) => `microk8s join ${url(i)}`).join("\n"));
+  else if (format === "json")
+    out(
+      JSON.stringify(
+        { token: `${token}/${check}`, urls: [defaultIp, ...ips.filter((i) => i !== defaultIp)].map(url) },
+        null,
+        2,
+      ),
+    );
+  else if (format === "yaml")
+    out(
+      `token: ${token}/${check}\nurls:\n${[defaultIp, ...ips.filter((i) => i !== defaultIp)].map((i) => `- ${url(i)}`).join("\n")}\n`,
+    );
+  else if (format === "short")
+    out([defaultIp, ...ips.filter((i) => i !== defaultIp)].map((i) => `microk8s join ${url(i)}`).join("\n"));
   else {
-    const lines = ["From the node you wish to join to this cluster, run the following:", `microk8s join ${url(defaultIp)}`, ""];
-    if (fs.existsSync(HA_LOCK)) lines.push("Use the '--worker' flag to join a node as a worker not running the control plane, eg:", `microk8s join ${url(defaultIp)} --worker`, "");
-    lines.push("If the node you are adding is not reachable through the default interface you can use one of the following:");
+    const lines = [
+      "From the node you wish to join to this cluster, run the following:",
+      `microk8s join ${url(defaultIp)}`,
+      "",
+    ];
+    if (fs.existsSync(HA_LOCK))
+      lines.push(
+        "Use the '--worker' flag to join a node as a worker not running the control plane, eg:",
+        `microk8s join ${url(defaultIp)} --worker`,
+        "",
+      );
+    lines.push(
+      "If the node you are adding is not reachable through the default interface you can use one of the following:",
+    );
     for (const ip of ips) lines.push(`microk8s join ${url(ip)}`);
     out(lines.join("\n"));
   }
@@ -392,11 +564,24 @@ function peerCertificate(/** @type {string} */ host, /** @type {number} */ port)
 }
 
 /** @returns {Promise<{status: number, body: any}>} */
-function postJson(/** @type {string} */ host, /** @type {number} */ port, /** @type {string} */ path, /** @type {unknown} */ body) {
+function postJson(
+  /** @type {string} */ host,
+  /** @type {number} */ port,
+  /** @type {string} */ path,
+  /** @type {unknown} */ body,
+) {
   return new Promise((resolve, reject) => {
     const data = JSON.stringify(body);
     const req = https.request(
-      { host, port, path, method: "POST", rejectUnauthorized: false, timeout: 30_000, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data) } },
+      {
+        host,
+        port,
+        path,
+        method: "POST",
+        rejectUnauthorized: false,
+        timeout: 30_000,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data) },
+      },
       (res) => {
         const chunks = [];
         res.on("data", (c) => chunks.push(c));
@@ -425,7 +610,15 @@ function pythonOsError(/** @type {any} */ e) {
     EHOSTUNREACH: "OSError: [Errno 113] No route to host",
     ETIMEDOUT: "TimeoutError: [Errno 110] Connection timed out",
   });
-  fail(1, ["Traceback (most recent call last):", '  File "/snap/microk8s/current/scripts/wrappers/join.py", line 1125, in <module>', "    join(prog_name=\"microk8s join\")", map[e?.code] ?? `OSError: ${e?.message ?? e}`].join("\n"));
+  fail(
+    1,
+    [
+      "Traceback (most recent call last):",
+      '  File "/snap/microk8s/current/scripts/wrappers/join.py", line 1125, in <module>',
+      '    join(prog_name="microk8s join")',
+      map[e?.code] ?? `OSError: ${e?.message ?? e}`,
+    ].join("\n"),
+  );
 }
 
 async function join(/** @type {string[]} */ argv) {
@@ -434,7 +627,8 @@ async function join(/** @type {string[]} */ argv) {
   const invalid = (/** @type {string} */ why) => fail(1, `Invalid connection: ${why}`, { stdout: true });
   const parts = conn.split("/");
   const hostPort = (parts[0] ?? "").split(":");
-  if (parts.length < 2 || parts.length > 3 || hostPort.length !== 2) invalid("Expected format: <master_IP>:<master_PORT>/<token>[/<fingerprint>]");
+  if (parts.length < 2 || parts.length > 3 || hostPort.length !== 2)
+    invalid("Expected format: <master_IP>:<master_PORT>/<token>[/<fingerprint>]");
   const [host, portStr] = /** @type {[string, string]} */ (hostPort);
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) invalid("Invalid master IP");
   if (!/^\d+$/.test(portStr)) invalid("Master PORT not a number");
@@ -454,22 +648,40 @@ async function join(/** @type {string[]} */ argv) {
     } catch (e) {
       pythonOsError(e);
     }
-    if (check === undefined || check.length < 12) fail(4, "Joining cluster failed. Fingerprint too short. Use '--skip-verify' to skip server certificate check.", { stdout: true });
+    if (check === undefined || check.length < 12)
+      fail(4, "Joining cluster failed. Fingerprint too short. Use '--skip-verify' to skip server certificate check.", {
+        stdout: true,
+      });
     const pem = `-----BEGIN CERTIFICATE-----\n${der.toString("base64")}\n-----END CERTIFICATE-----\n`;
     if (!fingerprint12(pem).startsWith(check.slice(0, 12)) || fingerprint12(pem) !== check.slice(0, 12)) {
-      fail(4, `Joining cluster failed. Could not verify the identity of ${host}. Use '--skip-verify' to skip server certificate check.`, { stdout: true });
+      fail(
+        4,
+        `Joining cluster failed. Could not verify the identity of ${host}. Use '--skip-verify' to skip server certificate check.`,
+        { stdout: true },
+      );
     }
   }
   out(`Contacting cluster at ${host}`);
   let res;
   try {
-    res = await postJson(host, port, "/cluster/api/v2.0/join", { token, hostname: nodeName(), port: 25000, worker, can_handle_x509_auth: true });
+    res = await postJson(host, port, "/cluster/api/v2.0/join", {
+      token,
+      hostname: nodeName(),
+      port: 25000,
+      worker,
+      can_handle_x509_auth: true,
+    });
   } catch (e) {
     pythonOsError(e);
   }
-  if (res.status !== 200) fail(6, `Connection failed. ${res.body.error ?? res.body.message ?? "Unknown error"} (${res.status}).`, { stdout: true });
+  if (res.status !== 200)
+    fail(6, `Connection failed. ${res.body.error ?? res.body.message ?? "Unknown error"} (${res.status}).`, {
+      stdout: true,
+    });
   if (a.has("controlplane") && !a.has("worker")) {
-    fail(1, "Joining process failed. Make sure the cluster you connect to supports joining worker nodes.", { stdout: true });
+    fail(1, "Joining process failed. Make sure the cluster you connect to supports joining worker nodes.", {
+      stdout: true,
+    });
   }
   if (takeFault("fail-join-after-consume")) {
     process.stdout.write("Waiting for this node to finish joining the cluster. ");
@@ -478,7 +690,11 @@ async function join(/** @type {string[]} */ argv) {
       process.stdout.write(".. ");
     }
     out(" ");
-    fail(1, "Joining cluster failed. The node did not become part of the datastore (kit fault fail-join-after-consume).", { stdout: true });
+    fail(
+      1,
+      "Joining cluster failed. The node did not become part of the datastore (kit fault fail-join-after-consume).",
+      { stdout: true },
+    );
   }
   const body = res.body;
   const cluster = new Etcd(body.etcd_endpoints);
@@ -499,25 +715,33 @@ async function join(/** @type {string[]} */ argv) {
 
   if (worker) {
     fs.writeFileSync(CLUSTERED_LOCK, "");
-    updateLocalState({ role: "worker", etcdMember: false, etcdEndpoints: body.etcd_endpoints, clustered: true, joinedFrom: host });
+    updateLocalState({
+      role: "worker",
+      etcdMember: false,
+      etcdEndpoints: body.etcd_endpoints,
+      clustered: true,
+      joinedFrom: host,
+    });
     await cluster.put(K.node(name), nodeRec(true));
     // update_apiserver_proxy(): the control plane it joined through, then the proxy restarted.
     writeFileAtomic(PROVIDER_FILE, renderProvider([`${host}:${body.api_port ?? 16443}`]), 0o660);
     await run("systemctl", ["restart", PROXY_UNIT]);
     startAgent();
     await waitNodeReady(name, 15_000);
-    out([
-      "",
-      "The node has joined the cluster and will appear in the nodes list in a few seconds.",
-      "",
-      "This worker node gets automatically configured with the API server endpoints.",
-      "If the API servers are behind a loadbalancer please set the '--refresh-interval' to '0s' in:",
-      "    /var/snap/microk8s/current/args/apiserver-proxy",
-      "and replace the API server endpoints with the one provided by the loadbalancer in:",
-      "    /var/snap/microk8s/current/args/traefik/provider.yaml",
-      "",
-      "Successfully joined the cluster.",
-    ].join("\n"));
+    out(
+      [
+        "",
+        "The node has joined the cluster and will appear in the nodes list in a few seconds.",
+        "",
+        "This worker node gets automatically configured with the API server endpoints.",
+        "If the API servers are behind a loadbalancer please set the '--refresh-interval' to '0s' in:",
+        "    /var/snap/microk8s/current/args/apiserver-proxy",
+        "and replace the API server endpoints with the one provided by the loadbalancer in:",
+        "    /var/snap/microk8s/current/args/traefik/provider.yaml",
+        "",
+        "Successfully joined the cluster.",
+      ].join("\n"),
+    );
     return 0;
   }
 
@@ -532,7 +756,13 @@ async function join(/** @type {string[]} */ argv) {
     endpoints = [...new Set([endpointFor(ip), ...endpoints])];
   }
   process.stdout.write(".. ");
-  updateLocalState({ role: "control-plane", etcdMember: role === "voter", etcdEndpoints: endpoints, clustered: true, joinedFrom: host });
+  updateLocalState({
+    role: "control-plane",
+    etcdMember: role === "voter",
+    etcdEndpoints: endpoints,
+    clustered: true,
+    joinedFrom: host,
+  });
   const db = new Etcd(knownEndpoints());
   await db.put(K.dqlite(name), { name, ip, address: `${ip}:19001`, role, order: Date.now() });
   await db.put(K.node(name), nodeRec(false));
@@ -602,13 +832,18 @@ async function leave() {
   const dq = await store(async (c) => (await c.list(K.dqlites)).map((d) => d.value));
   const others = dq.filter((d) => d.name !== name);
   const me = dq.find((d) => d.name === name);
-  if (!me || others.length === 0) fail(1, "This MicroK8s deployment is not acting as a node in a cluster.", { stdout: true });
+  if (!me || others.length === 0)
+    fail(1, "This MicroK8s deployment is not acting as a node in a cluster.", { stdout: true });
   if (me.role === "voter" && dq.filter((d) => d.role === "voter").length === 1) {
-    fail(3, [
-      "This node currently holds the only copy of the Kubernetes database so it cannot leave the cluster.",
-      "To remove this node you can either first remove all other nodes with 'microk8s remove-node' or",
-      "form a highly available cluster by adding at least three nodes.",
-    ].join("\n"), { stdout: true });
+    fail(
+      3,
+      [
+        "This node currently holds the only copy of the Kubernetes database so it cannot leave the cluster.",
+        "To remove this node you can either first remove all other nodes with 'microk8s remove-node' or",
+        "form a highly available cluster by adding at least three nodes.",
+      ].join("\n"),
+      { stdout: true },
+    );
   }
   await stepCost("leave");
   await stopAgent();
@@ -617,7 +852,9 @@ async function leave() {
     if (me.role === "voter") await dropVoter(db, ip);
   } catch (e) {
     const peer = others[0]?.address ?? "";
-    fail(2, `Contacting node ${peer} failed. Error:\n${JSON.stringify(e instanceof Error ? e.message : String(e))}`, { stdout: true });
+    fail(2, `Contacting node ${peer} failed. Error:\n${JSON.stringify(e instanceof Error ? e.message : String(e))}`, {
+      stdout: true,
+    });
   }
   out("Generating new cluster certificates.");
   process.stdout.write("Waiting for node to start. ");
@@ -650,11 +887,15 @@ async function removeNode(/** @type {string[]} */ argv) {
       fail(1, `Node ${target} does not exist in Kubernetes.`, { stdout: true });
     }
     if (entry && !force) {
-      fail(1, [
-        `Removal failed. Node ${node.rec.name} is registered with dqlite. Please, run first 'microk8s leave' on the departing node. `,
-        "If the node is not available anymore and will never attempt to join the cluster in the future use the '--force' flag ",
-        "to unregister the node while removing it.",
-      ].join("\n"), { stdout: true });
+      fail(
+        1,
+        [
+          `Removal failed. Node ${node.rec.name} is registered with dqlite. Please, run first 'microk8s leave' on the departing node. `,
+          "If the node is not available anymore and will never attempt to join the cluster in the future use the '--force' flag ",
+          "to unregister the node while removing it.",
+        ].join("\n"),
+        { stdout: true },
+      );
     }
     if (entry) await dropDatastoreEntry(db, entry);
     await db.del(K.node(node.rec.name));
@@ -680,9 +921,15 @@ async function enableDisable(/** @type {"enable"|"disable"} */ verb, /** @type {
   if (isWorker()) fail(1, `${ACTING_AS_NODE} Please use the control plane node.`);
   exitIfStopped();
   const names = argv.filter((x) => !x.startsWith("-"));
-  if (names.length === 0) fail(1, `Usage: microk8s ${verb} [OPTIONS] ADDONS...\nTry 'microk8s ${verb} -h' for help.\n\nError: Missing argument 'ADDONS...'.`);
+  if (names.length === 0)
+    fail(
+      1,
+      `Usage: microk8s ${verb} [OPTIONS] ADDONS...\nTry 'microk8s ${verb} -h' for help.\n\nError: Missing argument 'ADDONS...'.`,
+    );
   if (names.length > 1) {
-    out("WARNING: Do not enable or disable multiple addons in one command.\n         This form of chained operations on addons will be DEPRECATED in the future.");
+    out(
+      "WARNING: Do not enable or disable multiple addons in one command.\n         This form of chained operations on addons will be DEPRECATED in the future.",
+    );
   }
   let code = 0;
   for (const raw of names) {
@@ -692,7 +939,10 @@ async function enableDisable(/** @type {"enable"|"disable"} */ verb, /** @type {
     const addon = addons.find((x) => x.name === bare || (bare === "storage" && x.name === "hostpath-storage"));
     if (!addon) {
       err(`Addon ${bare} was not found in any repository`);
-      if (COMMUNITY.some((c) => c.name === bare)) err("To use the community maintained flavor enable the respective repository:\n\n    microk8s enable community\n");
+      if (COMMUNITY.some((c) => c.name === bare))
+        err(
+          "To use the community maintained flavor enable the respective repository:\n\n    microk8s enable community\n",
+        );
       code = 1;
       continue;
     }
@@ -706,38 +956,89 @@ async function enableDisable(/** @type {"enable"|"disable"} */ verb, /** @type {
       continue;
     }
     await stepCost(`${verb}-${addon.name}`);
-    code = Math.max(code, await store((db) => (verb === "enable" ? enableAddon(db, addon.name) : disableAddon(db, addon.name, args))));
+    code = Math.max(
+      code,
+      await store((db) => (verb === "enable" ? enableAddon(db, addon.name) : disableAddon(db, addon.name, args))),
+    );
   }
   return code;
 }
 
 /** @param {Etcd} db @param {string} name */
 async function enableAddon(db, name) {
-  const dep = (/** @type {string} */ n, /** @type {Record<string,string>} */ l) => applyObject(db, systemDeployment(n, 1, l)).then((v) => `deployment.apps/${n} ${v}`);
+  const dep = (/** @type {string} */ n, /** @type {Record<string,string>} */ l) =>
+    applyObject(db, systemDeployment(n, 1, l)).then((v) => `deployment.apps/${n} ${v}`);
   switch (name) {
     case "dns":
-      out(["Enabling DNS", "Using host configuration from /etc/resolv.conf", "Applying manifest", "serviceaccount/coredns created", "configmap/coredns created", await dep("coredns", { "k8s-app": "kube-dns" }), "service/kube-dns created", "clusterrole.rbac.authorization.k8s.io/coredns created", "clusterrolebinding.rbac.authorization.k8s.io/coredns created", "CoreDNS service deployed with IP address 10.152.183.10", "DNS is enabled"].join("\n"));
+      out(
+        [
+          "Enabling DNS",
+          "Using host configuration from /etc/resolv.conf",
+          "Applying manifest",
+          "serviceaccount/coredns created",
+          "configmap/coredns created",
+          await dep("coredns", { "k8s-app": "kube-dns" }),
+          "service/kube-dns created",
+          "clusterrole.rbac.authorization.k8s.io/coredns created",
+          "clusterrolebinding.rbac.authorization.k8s.io/coredns created",
+          "CoreDNS service deployed with IP address 10.152.183.10",
+          "DNS is enabled",
+        ].join("\n"),
+      );
       break;
     case "metrics-server":
-      out(["Enabling Metrics-Server", "serviceaccount/metrics-server created", await dep("metrics-server", { "k8s-app": "metrics-server" }), "service/metrics-server created", "apiservice.apiregistration.k8s.io/v1beta1.metrics.k8s.io created", "Metrics-Server is enabled"].join("\n"));
+      out(
+        [
+          "Enabling Metrics-Server",
+          "serviceaccount/metrics-server created",
+          await dep("metrics-server", { "k8s-app": "metrics-server" }),
+          "service/metrics-server created",
+          "apiservice.apiregistration.k8s.io/v1beta1.metrics.k8s.io created",
+          "Metrics-Server is enabled",
+        ].join("\n"),
+      );
       break;
     case "hostpath-storage": {
       const clustered = (await db.list(K.nodes)).length > 1;
-      out(["Enabling default storage class.", "WARNING: Hostpath storage is not suitable for production environments.", "         A hostpath volume can grow beyond the size limit set in the volume claim manifest.", "", await dep("hostpath-provisioner", { "k8s-app": "hostpath-provisioner" }), "storageclass.storage.k8s.io/microk8s-hostpath created", "serviceaccount/microk8s-hostpath created", "Storage will be available soon.", ...(clustered ? ["WARNING: The storage class enabled does not persist volumes across nodes."] : [])].join("\n"));
+      out(
+        [
+          "Enabling default storage class.",
+          "WARNING: Hostpath storage is not suitable for production environments.",
+          "         A hostpath volume can grow beyond the size limit set in the volume claim manifest.",
+          "",
+          await dep("hostpath-provisioner", { "k8s-app": "hostpath-provisioner" }),
+          "storageclass.storage.k8s.io/microk8s-hostpath created",
+          "serviceaccount/microk8s-hostpath created",
+          "Storage will be available soon.",
+          ...(clustered ? ["WARNING: The storage class enabled does not persist volumes across nodes."] : []),
+        ].join("\n"),
+      );
       break;
     }
     case "rbac":
       out(["Enabling RBAC", "Reconfiguring apiserver", "RBAC is enabled"].join("\n"));
       break;
     case "community":
-      out(["Cloning into '/var/snap/microk8s/common/addons/community'...", "done.", "Community repository is now enabled"].join("\n"));
+      out(
+        [
+          "Cloning into '/var/snap/microk8s/common/addons/community'...",
+          "done.",
+          "Community repository is now enabled",
+        ].join("\n"),
+      );
       break;
     case "linkerd": {
       const { linkerdManifests } = await import("./linkerd.mjs");
       out(["Fetching Linkerd2 version v2.14.3.", "2.14.3", "Enabling Linkerd2"].join("\n"));
       if (!(await db.get(K.addon("dns")))?.enabled) await enableAddon(db, "dns");
-      for (const doc of [...linkerdManifests("crds"), ...linkerdManifests("control-plane"), ...linkerdManifests("viz")]) {
-        out(`${doc.kind.toLowerCase()}${doc.apiVersion.includes("/") ? `.${doc.apiVersion.split("/")[0]}` : ""}/${doc.metadata.name} ${await applyObject(db, doc)}`);
+      for (const doc of [
+        ...linkerdManifests("crds"),
+        ...linkerdManifests("control-plane"),
+        ...linkerdManifests("viz"),
+      ]) {
+        out(
+          `${doc.kind.toLowerCase()}${doc.apiVersion.includes("/") ? `.${doc.apiVersion.split("/")[0]}` : ""}/${doc.metadata.name} ${await applyObject(db, doc)}`,
+        );
       }
       out("Installing linkerd viz extension\nLinkerd is starting");
       break;
@@ -761,10 +1062,18 @@ async function disableAddon(db, name, args) {
   };
   switch (name) {
     case "dns":
-      out(["Disabling DNS", "Reconfiguring kubelet", "Removing DNS manifest", await del("coredns"), "DNS is disabled"].filter(Boolean).join("\n"));
+      out(
+        ["Disabling DNS", "Reconfiguring kubelet", "Removing DNS manifest", await del("coredns"), "DNS is disabled"]
+          .filter(Boolean)
+          .join("\n"),
+      );
       break;
     case "metrics-server":
-      out(["Disabling Metrics-Server", await del("metrics-server"), "Metrics-Server is disabled"].filter(Boolean).join("\n"));
+      out(
+        ["Disabling Metrics-Server", await del("metrics-server"), "Metrics-Server is disabled"]
+          .filter(Boolean)
+          .join("\n"),
+      );
       break;
     case "hostpath-storage": {
       if (args !== "destroy-storage") {
@@ -775,15 +1084,22 @@ async function disableAddon(db, name, args) {
           out("Storage not removed");
         }
       }
-      out(["Disabling hostpath storage", await del("hostpath-provisioner"), "Storage removed"].filter(Boolean).join("\n"));
+      out(
+        ["Disabling hostpath storage", await del("hostpath-provisioner"), "Storage removed"].filter(Boolean).join("\n"),
+      );
       break;
     }
     case "linkerd": {
       const { linkerdManifests } = await import("./linkerd.mjs");
       out("Disabling Linkerd\nRemoving linkerd control plane");
-      for (const doc of [...linkerdManifests("viz"), ...linkerdManifests("control-plane"), ...linkerdManifests("crds")]) {
+      for (const doc of [
+        ...linkerdManifests("viz"),
+        ...linkerdManifests("control-plane"),
+        ...linkerdManifests("crds"),
+      ]) {
         const ns = doc.metadata.namespace ?? "";
-        if (await db.del(K.obj(doc.kind, ns, doc.metadata.name))) out(`${doc.kind.toLowerCase()} "${doc.metadata.name}" deleted`);
+        if (await db.del(K.obj(doc.kind, ns, doc.metadata.name)))
+          out(`${doc.kind.toLowerCase()} "${doc.metadata.name}" deleted`);
       }
       out("Deleting linkerd binary.");
       break;
@@ -854,10 +1170,15 @@ function takeBackup() {
 /** `refresh-certs CA_DIR`: the given CA replaces this node's, and the server certificate is re-issued with it. */
 async function installCa(/** @type {string} */ dir) {
   out("Validating provided certificates");
-  if (!fs.existsSync(`${dir}/ca.crt`) || !fs.existsSync(`${dir}/ca.key`)) fail(30, `Could not find ca.crt and ca.key files in ${dir}`, { stdout: true });
+  if (!fs.existsSync(`${dir}/ca.crt`) || !fs.existsSync(`${dir}/ca.key`))
+    fail(30, `Could not find ca.crt and ca.key files in ${dir}`, { stdout: true });
   // The real check is `openssl rsa -check` (MicroK8s makes RSA keys); the kit's keys are EC.
-  if ((await run("openssl", ["pkey", "-in", `${dir}/ca.key`, "-check", "-noout"])).code !== 0) fail(31, "CA private key is invalid. Command 'openssl pkey -check' returned non-zero exit status 1.", { stdout: true });
-  if ((await run("openssl", ["x509", "-in", `${dir}/ca.crt`, "-text", "-noout"])).code !== 0) fail(32, "CA certificate is invalid. Command 'openssl x509' returned non-zero exit status 1.", { stdout: true });
+  if ((await run("openssl", ["pkey", "-in", `${dir}/ca.key`, "-check", "-noout"])).code !== 0)
+    fail(31, "CA private key is invalid. Command 'openssl pkey -check' returned non-zero exit status 1.", {
+      stdout: true,
+    });
+  if ((await run("openssl", ["x509", "-in", `${dir}/ca.crt`, "-text", "-noout"])).code !== 0)
+    fail(32, "CA certificate is invalid. Command 'openssl x509' returned non-zero exit status 1.", { stdout: true });
   takeBackup();
   out("Installing provided certificates");
   await stepCost("refresh-certs");
@@ -869,13 +1190,17 @@ async function installCa(/** @type {string} */ dir) {
   writeFileAtomic(CLIENT_CONFIG, kubeconfig("https://127.0.0.1:16443"), 0o600);
   await restartService("kubelite");
   await restartService("cluster-agent");
-  out("\n    The CA certificates have been replaced. Kubernetes will restart the pods of your workloads.\n    Any worker nodes you may have in your cluster need to be removed and re-joined to become\n    aware of the new CA.\n");
+  out(
+    "\n    The CA certificates have been replaced. Kubernetes will restart the pods of your workloads.\n    Any worker nodes you may have in your cluster need to be removed and re-joined to become\n    aware of the new CA.\n",
+  );
   return 0;
 }
 
 async function refreshCerts(/** @type {string[]} */ argv) {
   if (isWorker()) {
-    out("This MicroK8s deployment is acting as a node in a cluster. Please use the microk8s refresh-certs command on the master\nand then return to this node to perform a microk8s leave and re-join.");
+    out(
+      "This MicroK8s deployment is acting as a node in a cluster. Please use the microk8s refresh-certs command on the master\nand then return to this node to perform a microk8s leave and re-join.",
+    );
     return 0;
   }
   ensureRoot();
@@ -885,20 +1210,33 @@ async function refreshCerts(/** @type {string[]} */ argv) {
   const undo = a.has("undo", "u");
   const caDir = a.positional[0];
   if (caDir !== undefined) {
-    if (check || undo || cert !== undefined) fail(1, "Please do not set any options in combination with the CA_DIR.", { stdout: true });
-    if (!fs.existsSync(caDir)) fail(2, `Usage: refresh-certs [OPTIONS] [CA_DIR]\nTry 'refresh-certs --help' for help.\n\nError: Invalid value for '[CA_DIR]': Path '${caDir}' does not exist.`);
+    if (check || undo || cert !== undefined)
+      fail(1, "Please do not set any options in combination with the CA_DIR.", { stdout: true });
+    if (!fs.existsSync(caDir))
+      fail(
+        2,
+        `Usage: refresh-certs [OPTIONS] [CA_DIR]\nTry 'refresh-certs --help' for help.\n\nError: Invalid value for '[CA_DIR]': Path '${caDir}' does not exist.`,
+      );
     return installCa(caDir);
   }
-  if ([check, undo, cert !== undefined].filter(Boolean).length > 1) fail(2, "Please select only one of the options -c, -u or -e.", { stdout: true });
+  if ([check, undo, cert !== undefined].filter(Boolean).length > 1)
+    fail(2, "Please select only one of the options -c, -u or -e.", { stdout: true });
   if (check) {
-    for (const [file, label] of Object.entries(REFRESHABLE)) out(`The ${label} certificate will expire in ${daysUntilExpiry(`${CERTS}/${file}`)} days.`);
+    for (const [file, label] of Object.entries(REFRESHABLE))
+      out(`The ${label} certificate will expire in ${daysUntilExpiry(`${CERTS}/${file}`)} days.`);
     return 0;
   }
   if (cert === undefined) {
-    out("Please use the '--cert' flag to select the certificate you need refreshed.\n\nAvailable certificate options:\n'server.crt': refreshes the server certificate\n'front-proxy-client.crt': refreshes the front proxy client certificate\n'ca.crt': refreshes the root CA and all certificates created from it.\n            Warning: refreshing the root CA requires nodes to leave and re-join the cluster");
+    out(
+      "Please use the '--cert' flag to select the certificate you need refreshed.\n\nAvailable certificate options:\n'server.crt': refreshes the server certificate\n'front-proxy-client.crt': refreshes the front proxy client certificate\n'ca.crt': refreshes the root CA and all certificates created from it.\n            Warning: refreshing the root CA requires nodes to leave and re-join the cluster",
+    );
     return 3;
   }
-  if (!(cert in REFRESHABLE)) fail(2, `Usage: refresh-certs [OPTIONS] [CA_DIR]\nTry 'refresh-certs --help' for help.\n\nError: Invalid value for '-e' / '--cert': '${cert}' is not one of 'ca.crt', 'server.crt', 'front-proxy-client.crt'.`);
+  if (!(cert in REFRESHABLE))
+    fail(
+      2,
+      `Usage: refresh-certs [OPTIONS] [CA_DIR]\nTry 'refresh-certs --help' for help.\n\nError: Invalid value for '-e' / '--cert': '${cert}' is not one of 'ca.crt', 'server.crt', 'front-proxy-client.crt'.`,
+    );
   takeBackup();
   out("Creating new certificates");
   await stepCost("refresh-certs");
@@ -917,7 +1255,9 @@ async function refreshCerts(/** @type {string[]} */ argv) {
     writeFileAtomic(CLIENT_CONFIG, kubeconfig("https://127.0.0.1:16443"), 0o600);
     await restartService("kubelite");
     await restartService("cluster-agent");
-    out("\nThe CA certificates have been replaced. Kubernetes will restart the pods of your workloads.\nAny worker nodes you may have in your cluster need to be removed and re-joined to become aware of the new CA.\n");
+    out(
+      "\nThe CA certificates have been replaced. Kubernetes will restart the pods of your workloads.\nAny worker nodes you may have in your cluster need to be removed and re-joined to become aware of the new CA.\n",
+    );
   }
   return 0;
 }
@@ -963,7 +1303,9 @@ export async function microk8sMain(/** @type {string[]} */ argv) {
       ensureRoot();
       exitIfStopped();
       if (!(await addonStates()).find((x) => x.name === "linkerd")?.enabled) {
-        out("Linkerd not available, try enabling Linkerd. 'microk8s enable linkerd' or 'microk8s enable linkerd:--proxy-auto-inject' ");
+        out(
+          "Linkerd not available, try enabling Linkerd. 'microk8s enable linkerd' or 'microk8s enable linkerd:--proxy-auto-inject' ",
+        );
         return 0;
       }
       return (await import("./linkerd.mjs")).linkerdMain(rest, { kubeconfig: CLIENT_CONFIG });
@@ -986,10 +1328,16 @@ export async function microk8sMain(/** @type {string[]} */ argv) {
     case "refresh-certs":
       return refreshCerts(rest);
     case "inspect":
-      out("Inspecting services\n  Service snap.microk8s.daemon-kubelite is running\nBuilding the report tarball\n  Report tarball is at /var/snap/microk8s/current/inspection-report.tar.gz");
+      out(
+        "Inspecting services\n  Service snap.microk8s.daemon-kubelite is running\nBuilding the report tarball\n  Report tarball is at /var/snap/microk8s/current/inspection-report.tar.gz",
+      );
       return 0;
     default:
-      fail(1, `'${cmd ?? ""}' is not a valid MicroK8s subcommand.\nAvailable subcommands are:\n\tadd-node\n\taddons\n\tconfig\n\tdbctl\n\tdisable\n\tenable\n\tinspect\n\tjoin\n\tkubectl\n\tleave\n\trefresh-certs\n\tremove-node\n\tstart\n\tstatus\n\tstop\n\tversion`, { stdout: true });
+      fail(
+        1,
+        `'${cmd ?? ""}' is not a valid MicroK8s subcommand.\nAvailable subcommands are:\n\tadd-node\n\taddons\n\tconfig\n\tdbctl\n\tdisable\n\tenable\n\tinspect\n\tjoin\n\tkubectl\n\tleave\n\trefresh-certs\n\tremove-node\n\tstart\n\tstatus\n\tstop\n\tversion`,
+        { stdout: true },
+      );
   }
 }
 
@@ -997,5 +1345,3 @@ export function revisionFor(/** @type {string} */ channel) {
   const minor = Number((channel.split("/")[0] ?? "").split(".")[1] ?? 32);
   return String(6000 + minor * 37);
 }
-
-

@@ -43,6 +43,18 @@ export async function waitNodeReady(/** @type {string} */ name, /** @type {numbe
 /** Kubernetes version for a snap channel or kubeadm minor ("1.29" -> "v1.29.15"). */
 export function versionFor(/** @type {string} */ minor) {
   /** @type {Record<string, string>} */
-  const patches = { "1.27": "16", "1.28": "15", "1.29": "15", "1.30": "14", "1.31": "9", "1.32": "3", "1.33": "1", "1.34": "12", "1.35": "10", "1.36": "5", "1.37": "2" };
+  const patches = {
+    1.27: "16",
+    1.28: "15",
+    1.29: "15",
+    "1.30": "14",
+    1.31: "9",
+    1.32: "3",
+    1.33: "1",
+    1.34: "12",
+    1.35: "10",
+    1.36: "5",
+    1.37: "2",
+  };
   return `v${minor}.${patches[minor] ?? "0"}`;
 }

@@ -39,8 +39,17 @@ export function download(name, o) {
   const snap = path.join(o.dir, `${base}.snap`);
   const header = Buffer.from(`${JSON.stringify({ kitSnap: 1, ...meta })}\n`);
   fs.writeFileSync(snap, Buffer.concat([header, randomBytes(FILLER[/** @type {"microk8s"|"core22"} */ (meta.name)])]));
-  fs.writeFileSync(path.join(o.dir, `${base}.assert`), `type: snap-revision\nauthority-id: canonical\nsnap-name: ${meta.name}\nsnap-revision: ${meta.revision}\nsnap-sha256: ${sha256(snap)}\n`);
-  return [`Fetching snap "${meta.name}"`, `Fetching assertions for "${meta.name}"`, "Install the snap with:", `   snap ack ${base}.assert`, `   snap install ${base}.snap`].join("\n");
+  fs.writeFileSync(
+    path.join(o.dir, `${base}.assert`),
+    `type: snap-revision\nauthority-id: canonical\nsnap-name: ${meta.name}\nsnap-revision: ${meta.revision}\nsnap-sha256: ${sha256(snap)}\n`,
+  );
+  return [
+    `Fetching snap "${meta.name}"`,
+    `Fetching assertions for "${meta.name}"`,
+    "Install the snap with:",
+    `   snap ack ${base}.assert`,
+    `   snap install ${base}.snap`,
+  ].join("\n");
 }
 
 /** `snap ack FILE.assert`: remembers the assertion; silent on success, as snapd. @param {string|undefined} file */
@@ -53,7 +62,8 @@ export function ack(file) {
     fail(1, `error: cannot read assertion input: open ${file}: no such file or directory`);
   }
   const digest = /^snap-sha256: ([0-9a-f]{64})$/m.exec(text)?.[1];
-  if (!/^type: snap-revision$/m.test(text) || !digest) fail(1, "error: cannot assert: assertion content/signature separator not found");
+  if (!/^type: snap-revision$/m.test(text) || !digest)
+    fail(1, "error: cannot assert: assertion content/signature separator not found");
   fs.mkdirSync(ASSERT_DIR, { recursive: true });
   fs.writeFileSync(path.join(ASSERT_DIR, `${digest}.assert`), text);
 }
@@ -78,7 +88,10 @@ export function readSnapFile(file, dangerous) {
   try {
     meta = JSON.parse(line);
   } catch {
-    fail(1, `error: cannot read snap file "${file}": cannot process snap or snapdir: file "${file}" is invalid (no squashfs)`);
+    fail(
+      1,
+      `error: cannot read snap file "${file}": cannot process snap or snapdir: file "${file}" is invalid (no squashfs)`,
+    );
   }
   if (!dangerous && !fs.existsSync(path.join(ASSERT_DIR, `${sha256(file)}.assert`))) {
     fail(1, `error: cannot find signatures with metadata for snap "${file}"`);

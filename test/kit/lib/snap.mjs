@@ -27,7 +27,14 @@ export async function snapMain(/** @type {string[]} */ argv) {
   switch (cmd) {
     case "download":
       storeFetch(`download ${name ?? ""}`);
-      out(download(name, { channel: a.get("channel"), dir: a.get("target-directory") ?? ".", channelVersion, revisionFor }));
+      out(
+        download(name, {
+          channel: a.get("channel"),
+          dir: a.get("target-directory") ?? ".",
+          channelVersion,
+          revisionFor,
+        }),
+      );
       return 0;
     case "ack":
       if (!isRoot()) fail(1, "error: access denied (try with sudo)");
@@ -42,11 +49,15 @@ export async function snapMain(/** @type {string[]} */ argv) {
         return 0;
       }
       if (!a.has("classic")) {
-        fail(1, 'error: This revision of snap "microk8s" was published using classic confinement and thus may\n       perform arbitrary system changes outside of the security sandbox that snaps are usually\n       confined to, which may put your system at risk.\n\n       If you understand and want to proceed repeat the command including --classic.');
+        fail(
+          1,
+          'error: This revision of snap "microk8s" was published using classic confinement and thus may\n       perform arbitrary system changes outside of the security sandbox that snaps are usually\n       confined to, which may put your system at risk.\n\n       If you understand and want to proceed repeat the command including --classic.',
+        );
       }
       const cv = channelVersion(a.get("channel") ?? "latest/stable");
       if (!cv) fail(1, `error: requested channel "${a.get("channel")}" is not available (see 'snap info microk8s')`);
-      if (st.distro === "kubeadm") fail(1, "error: cannot install \"microk8s\": this node already runs a kubeadm control plane (kit)");
+      if (st.distro === "kubeadm")
+        fail(1, 'error: cannot install "microk8s": this node already runs a kubeadm control plane (kit)');
       storeFetch(`install microk8s ${cv.channel}`);
       await installMicrok8s(cv);
       out(`microk8s (${cv.channel}) ${cv.version} from Canonical✓ installed`);
@@ -66,11 +77,27 @@ export async function snapMain(/** @type {string[]} */ argv) {
     }
     case "list": {
       if (name && (name !== "microk8s" || !installed)) fail(1, "error: no matching snaps installed");
-      const rows = [["Name", "Version", "Rev", "Tracking", "Publisher", "Notes"], ["core22", "20250315", "1908", "latest/stable", "canonical✓", "base"], ["snapd", "2.68.3", "24505", "latest/stable", "canonical✓", "snapd"]];
-      if (installed) rows.push(["microk8s", st.version ?? "", revisionFor(st.channel ?? ""), st.channel ?? "", "canonical✓", fs.existsSync(SNAP_HOLD_FILE) ? "classic,held" : "classic"]);
+      const rows = [
+        ["Name", "Version", "Rev", "Tracking", "Publisher", "Notes"],
+        ["core22", "20250315", "1908", "latest/stable", "canonical✓", "base"],
+        ["snapd", "2.68.3", "24505", "latest/stable", "canonical✓", "snapd"],
+      ];
+      if (installed)
+        rows.push([
+          "microk8s",
+          st.version ?? "",
+          revisionFor(st.channel ?? ""),
+          st.channel ?? "",
+          "canonical✓",
+          fs.existsSync(SNAP_HOLD_FILE) ? "classic,held" : "classic",
+        ]);
       const show = name ? [rows[0], ...rows.filter((r) => r[0] === name)] : rows;
       const w = show[0]?.map((_c, i) => Math.max(...show.map((r) => (r?.[i] ?? "").length))) ?? [];
-      out(show.map((r) => (r ?? []).map((c, i) => (i === (r?.length ?? 0) - 1 ? c : c.padEnd((w[i] ?? 0) + 2))).join("")).join("\n"));
+      out(
+        show
+          .map((r) => (r ?? []).map((c, i) => (i === (r?.length ?? 0) - 1 ? c : c.padEnd((w[i] ?? 0) + 2))).join(""))
+          .join("\n"),
+      );
       return 0;
     }
     case "stop":
@@ -114,8 +141,13 @@ async function installFile(file, a, installed) {
     out(`snap "microk8s" is already installed, see 'snap help refresh'`);
     return 0;
   }
-  if (!a.has("classic")) fail(1, 'error: cannot install snap file: snap "microk8s" requires classic confinement; repeat the command including --classic');
-  if (localState().distro === "kubeadm") fail(1, "error: cannot install \"microk8s\": this node already runs a kubeadm control plane (kit)");
+  if (!a.has("classic"))
+    fail(
+      1,
+      'error: cannot install snap file: snap "microk8s" requires classic confinement; repeat the command including --classic',
+    );
+  if (localState().distro === "kubeadm")
+    fail(1, 'error: cannot install "microk8s": this node already runs a kubeadm control plane (kit)');
   await installMicrok8s({ channel: meta.channel, version: meta.version });
   out(`microk8s ${meta.version} from Canonical✓ installed`);
   return 0;
@@ -141,7 +173,9 @@ async function refresh(a, name, installed) {
     }
     const hold = a.get("hold") ?? "true";
     fs.writeFileSync(SNAP_HOLD_FILE, `${hold}\n`);
-    out(`General refreshes of "${name}" held ${hold === "true" || hold === "forever" ? "indefinitely" : `until ${new Date(Date.now() + 3600_000).toISOString()}`}`);
+    out(
+      `General refreshes of "${name}" held ${hold === "true" || hold === "forever" ? "indefinitely" : `until ${new Date(Date.now() + 3600_000).toISOString()}`}`,
+    );
     return 0;
   }
   if (!name) {
@@ -156,7 +190,10 @@ async function refresh(a, name, installed) {
     return 0;
   }
   if (takeFault("fail-snap-refresh")) {
-    fail(1, `error: cannot perform the following tasks:\n- Download snap "microk8s" (${revisionFor(cv.channel)}) from channel "${cv.channel}" (unexpected EOF) (kit fault fail-snap-refresh)`);
+    fail(
+      1,
+      `error: cannot perform the following tasks:\n- Download snap "microk8s" (${revisionFor(cv.channel)}) from channel "${cv.channel}" (unexpected EOF) (kit fault fail-snap-refresh)`,
+    );
   }
   storeFetch(`refresh microk8s ${cv.channel}`);
   await refreshInstallation(cv);

@@ -19,12 +19,16 @@ export const K = {
   addons: "/kit/addons/",
   /** set once a CNI's node DaemonSet is applied: kubeadm nodes are NotReady until then */
   cni: "/kit/cni",
-  obj: (/** @type {string} */ kind, /** @type {string} */ ns, /** @type {string} */ name) => `/kit/objects/${kind}/${ns || "_"}/${name}`,
+  obj: (/** @type {string} */ kind, /** @type {string} */ ns, /** @type {string} */ name) =>
+    `/kit/objects/${kind}/${ns || "_"}/${name}`,
   objs: (/** @type {string} */ kind, /** @type {string} */ ns) => `/kit/objects/${kind}/${ns ? `${ns}/` : ""}`,
 };
 
 /** Open the store, turning datastore unavailability into the given error (kubectl-like by default). */
-export async function withStore(/** @type {(db: Etcd) => Promise<any>} */ fn, /** @type {(e: Error) => never} */ onDown = kubectlDown) {
+export async function withStore(
+  /** @type {(db: Etcd) => Promise<any>} */ fn,
+  /** @type {(e: Error) => never} */ onDown = kubectlDown,
+) {
   const db = new Etcd();
   try {
     return await fn(db);
@@ -54,17 +58,46 @@ const KINDS = {
   Secret: { plural: "secrets", group: "", aliases: ["secret"] },
   Service: { plural: "services", group: "", aliases: ["svc", "service"] },
   ServiceAccount: { plural: "serviceaccounts", group: "", aliases: ["sa", "serviceaccount"] },
-  HorizontalPodAutoscaler: { plural: "horizontalpodautoscalers", group: "autoscaling", aliases: ["hpa", "horizontalpodautoscaler"] },
+  HorizontalPodAutoscaler: {
+    plural: "horizontalpodautoscalers",
+    group: "autoscaling",
+    aliases: ["hpa", "horizontalpodautoscaler"],
+  },
   PodDisruptionBudget: { plural: "poddisruptionbudgets", group: "policy", aliases: ["pdb", "poddisruptionbudget"] },
-  CustomResourceDefinition: { plural: "customresourcedefinitions", group: "apiextensions.k8s.io", cluster: true, aliases: ["crd", "crds", "customresourcedefinition"] },
+  CustomResourceDefinition: {
+    plural: "customresourcedefinitions",
+    group: "apiextensions.k8s.io",
+    cluster: true,
+    aliases: ["crd", "crds", "customresourcedefinition"],
+  },
   ClusterRole: { plural: "clusterroles", group: "rbac.authorization.k8s.io", cluster: true, aliases: ["clusterrole"] },
-  ClusterRoleBinding: { plural: "clusterrolebindings", group: "rbac.authorization.k8s.io", cluster: true, aliases: ["clusterrolebinding"] },
+  ClusterRoleBinding: {
+    plural: "clusterrolebindings",
+    group: "rbac.authorization.k8s.io",
+    cluster: true,
+    aliases: ["clusterrolebinding"],
+  },
   Role: { plural: "roles", group: "rbac.authorization.k8s.io", aliases: ["role"] },
   RoleBinding: { plural: "rolebindings", group: "rbac.authorization.k8s.io", aliases: ["rolebinding"] },
-  MutatingWebhookConfiguration: { plural: "mutatingwebhookconfigurations", group: "admissionregistration.k8s.io", cluster: true, aliases: [] },
-  ValidatingWebhookConfiguration: { plural: "validatingwebhookconfigurations", group: "admissionregistration.k8s.io", cluster: true, aliases: [] },
+  MutatingWebhookConfiguration: {
+    plural: "mutatingwebhookconfigurations",
+    group: "admissionregistration.k8s.io",
+    cluster: true,
+    aliases: [],
+  },
+  ValidatingWebhookConfiguration: {
+    plural: "validatingwebhookconfigurations",
+    group: "admissionregistration.k8s.io",
+    cluster: true,
+    aliases: [],
+  },
   APIService: { plural: "apiservices", group: "apiregistration.k8s.io", cluster: true, aliases: ["apiservice"] },
-  PriorityClass: { plural: "priorityclasses", group: "scheduling.k8s.io", cluster: true, aliases: ["pc", "priorityclass"] },
+  PriorityClass: {
+    plural: "priorityclasses",
+    group: "scheduling.k8s.io",
+    cluster: true,
+    aliases: ["pc", "priorityclass"],
+  },
   Ingress: { plural: "ingresses", group: "networking.k8s.io", aliases: ["ing", "ingress"] },
   NetworkPolicy: { plural: "networkpolicies", group: "networking.k8s.io", aliases: ["netpol", "networkpolicy"] },
   StorageClass: { plural: "storageclasses", group: "storage.k8s.io", cluster: true, aliases: ["sc", "storageclass"] },
@@ -74,7 +107,7 @@ const KINDS = {
 export function kindInfo(kind, apiVersion) {
   const known = KINDS[kind];
   if (known) return { kind, ...known, cluster: Boolean(known.cluster) };
-  const group = apiVersion?.includes("/") ? apiVersion.split("/")[0] ?? "" : "";
+  const group = apiVersion?.includes("/") ? (apiVersion.split("/")[0] ?? "") : "";
   return { kind, plural: `${kind.toLowerCase()}s`, group, cluster: false, aliases: [] };
 }
 
@@ -119,7 +152,8 @@ const stripVolatile = (/** @type {any} */ o) => {
   delete c.status;
   delete c.kit;
   if (c.metadata) {
-    for (const k of ["creationTimestamp", "resourceVersion", "uid", "generation", "managedFields"]) delete c.metadata[k];
+    for (const k of ["creationTimestamp", "resourceVersion", "uid", "generation", "managedFields"])
+      delete c.metadata[k];
   }
   return JSON.stringify(c);
 };
@@ -131,12 +165,21 @@ const stripVolatile = (/** @type {any} */ o) => {
 export async function applyObject(db, obj) {
   if (obj.kind === "Secret" && obj.stringData) {
     // The API server folds stringData into data (base64) and never stores stringData.
-    obj = { ...obj, data: { ...(obj.data ?? {}), ...Object.fromEntries(Object.entries(obj.stringData).map(([k, v]) => [k, Buffer.from(String(v)).toString("base64")])) } };
+    obj = {
+      ...obj,
+      data: {
+        ...(obj.data ?? {}),
+        ...Object.fromEntries(
+          Object.entries(obj.stringData).map(([k, v]) => [k, Buffer.from(String(v)).toString("base64")]),
+        ),
+      },
+    };
     delete obj.stringData;
   }
   const info = kindInfo(obj.kind, obj.apiVersion);
   const ns = info.cluster ? "" : obj.metadata.namespace || "default";
-  if (!info.cluster && !(await namespaceExists(db, ns))) fail(1, `Error from server (NotFound): error when creating "STDIN": namespaces "${ns}" not found`);
+  if (!info.cluster && !(await namespaceExists(db, ns)))
+    fail(1, `Error from server (NotFound): error when creating "STDIN": namespaces "${ns}" not found`);
   const key = K.obj(obj.kind, ns, obj.metadata.name);
   /** @type {"created"|"configured"|"unchanged"} */
   let verdict = "created";
@@ -185,7 +228,13 @@ export function rolloutMs() {
 export function rolloutMark(cur, next, restart = false) {
   const now = Date.now();
   const prev = cur ? deploymentProgress(cur, true, now) : { ready: 0 };
-  return { changedAt: now, fromReady: prev.ready, rolloutMs: rolloutMs(), restart, restartedAt: restart ? now : cur?.kit?.restartedAt };
+  return {
+    changedAt: now,
+    fromReady: prev.ready,
+    rolloutMs: rolloutMs(),
+    restart,
+    restartedAt: restart ? now : cur?.kit?.restartedAt,
+  };
 }
 
 /**
@@ -228,7 +277,11 @@ export function deploymentView(dep, capacity) {
     availableReplicas: p.ready,
     ...(p.replicas - p.ready > 0 ? { unavailableReplicas: p.replicas - p.ready } : {}),
     conditions: [
-      { type: "Available", status: p.ready >= Math.min(1, p.replicas) && capacity ? "True" : "False", reason: p.ready > 0 ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable" },
+      {
+        type: "Available",
+        status: p.ready >= Math.min(1, p.replicas) && capacity ? "True" : "False",
+        reason: p.ready > 0 ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
+      },
       { type: "Progressing", status: "True", reason: p.done ? "NewReplicaSetAvailable" : "ReplicaSetUpdated" },
     ],
   };
@@ -271,7 +324,9 @@ export function minorOf(/** @type {string} */ version) {
 export function schedulable(/** @type {{rec: NodeRec, ready: boolean}} */ n, /** @type {any[]} */ tolerations = []) {
   if (!n.ready || n.rec.unschedulable) return false;
   return !n.rec.taints.some(
-    (t) => (t.effect === "NoSchedule" || t.effect === "NoExecute") && !tolerations.some((tol) => tol.operator === "Exists" && !tol.key || tol.key === t.key),
+    (t) =>
+      (t.effect === "NoSchedule" || t.effect === "NoExecute") &&
+      !tolerations.some((tol) => (tol.operator === "Exists" && !tol.key) || tol.key === t.key),
   );
 }
 
@@ -283,12 +338,33 @@ export function capacityFor(/** @type {{rec: NodeRec, ready: boolean}[]} */ node
 /** The Node object kubectl shows. @param {NodeRec} rec @param {boolean} ready @param {boolean} [live] */
 export function nodeView(rec, ready, live = ready) {
   const t = new Date().toISOString();
-  const cond = (/** @type {string} */ type, /** @type {string} */ okStatus, /** @type {string} */ reason, /** @type {string} */ message) => {
-    if (ready || (live && type !== "Ready")) return { type, status: okStatus, reason, message, lastHeartbeatTime: t, lastTransitionTime: rec.createdAt };
+  const cond = (
+    /** @type {string} */ type,
+    /** @type {string} */ okStatus,
+    /** @type {string} */ reason,
+    /** @type {string} */ message,
+  ) => {
+    if (ready || (live && type !== "Ready"))
+      return { type, status: okStatus, reason, message, lastHeartbeatTime: t, lastTransitionTime: rec.createdAt };
     if (live) {
-      return { type, status: "False", reason: "KubeletNotReady", message: "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized", lastHeartbeatTime: t, lastTransitionTime: rec.createdAt };
+      return {
+        type,
+        status: "False",
+        reason: "KubeletNotReady",
+        message:
+          "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized",
+        lastHeartbeatTime: t,
+        lastTransitionTime: rec.createdAt,
+      };
     }
-    return { type, status: "Unknown", reason: "NodeStatusUnknown", message: "Kubelet stopped posting node status.", lastHeartbeatTime: t, lastTransitionTime: t };
+    return {
+      type,
+      status: "Unknown",
+      reason: "NodeStatusUnknown",
+      message: "Kubelet stopped posting node status.",
+      lastHeartbeatTime: t,
+      lastTransitionTime: t,
+    };
   };
   const taints = [...rec.taints];
   if (rec.unschedulable && !taints.some((x) => x.key === "node.kubernetes.io/unschedulable")) {
@@ -296,15 +372,30 @@ export function nodeView(rec, ready, live = ready) {
   }
   if (live && !ready) taints.push({ key: "node.kubernetes.io/not-ready", effect: "NoSchedule", timeAdded: t });
   if (!live) {
-    taints.push({ key: "node.kubernetes.io/unreachable", effect: "NoSchedule", timeAdded: t }, { key: "node.kubernetes.io/unreachable", effect: "NoExecute", timeAdded: t });
+    taints.push(
+      { key: "node.kubernetes.io/unreachable", effect: "NoSchedule", timeAdded: t },
+      { key: "node.kubernetes.io/unreachable", effect: "NoExecute", timeAdded: t },
+    );
   }
   return {
     apiVersion: "v1",
     kind: "Node",
-    metadata: { name: rec.name, labels: rec.labels, creationTimestamp: rec.createdAt, annotations: { "node.alpha.kubernetes.io/ttl": "0" } },
-    spec: { podCIDR: podCidr(rec.address), ...(rec.unschedulable ? { unschedulable: true } : {}), ...(taints.length ? { taints } : {}) },
+    metadata: {
+      name: rec.name,
+      labels: rec.labels,
+      creationTimestamp: rec.createdAt,
+      annotations: { "node.alpha.kubernetes.io/ttl": "0" },
+    },
+    spec: {
+      podCIDR: podCidr(rec.address),
+      ...(rec.unschedulable ? { unschedulable: true } : {}),
+      ...(taints.length ? { taints } : {}),
+    },
     status: {
-      addresses: [{ type: "InternalIP", address: rec.address }, { type: "Hostname", address: rec.name }],
+      addresses: [
+        { type: "InternalIP", address: rec.address },
+        { type: "Hostname", address: rec.name },
+      ],
       conditions: [
         cond("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
         cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
@@ -312,8 +403,13 @@ export function nodeView(rec, ready, live = ready) {
         cond("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
       ],
       nodeInfo: {
-        kubeletVersion: rec.version, kubeProxyVersion: rec.version, containerRuntimeVersion: "containerd://1.7.27",
-        osImage: "Ubuntu 24.04.2 LTS", kernelVersion: "6.8.0-60-generic", operatingSystem: "linux", architecture: "amd64",
+        kubeletVersion: rec.version,
+        kubeProxyVersion: rec.version,
+        containerRuntimeVersion: "containerd://1.7.27",
+        osImage: "Ubuntu 24.04.2 LTS",
+        kernelVersion: "6.8.0-60-generic",
+        operatingSystem: "linux",
+        architecture: "amd64",
       },
     },
   };
@@ -348,5 +444,7 @@ export function age(/** @type {string|number|undefined} */ since) {
 export function table(/** @type {string[][]} */ rows) {
   const widths = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3))).join("")).join("\n");
+  return rows
+    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd((widths[i] ?? 0) + 3))).join(""))
+    .join("\n");
 }

@@ -6,7 +6,20 @@ import { Etcd, knownEndpoints, restartEtcdFromConf, stopEtcd } from "./etcd.mjs"
 import { startAgent, stopAgent } from "./node.mjs";
 import { PROXY_UNIT } from "./apiserver-proxy.mjs";
 import { K } from "./store.mjs";
-import { KIT_DIR, STATE_DIR, daemonPid, fail, isRoot, localState, out, parseArgs, run, sleep, startDaemon, stopDaemon } from "./util.mjs";
+import {
+  KIT_DIR,
+  STATE_DIR,
+  daemonPid,
+  fail,
+  isRoot,
+  localState,
+  out,
+  parseArgs,
+  run,
+  sleep,
+  startDaemon,
+  stopDaemon,
+} from "./util.mjs";
 
 const UNIT_DIR = `${STATE_DIR}/systemd`;
 
@@ -18,13 +31,21 @@ const UNIT_DIR = `${STATE_DIR}/systemd`;
 /** @type {Record<string, Unit>} */
 const UNITS = {
   keepalived: {
-    description: "Keepalive Daemon (LVS and VRRP)", path: "/lib/systemd/system/keepalived.service", kind: "daemon",
-    configured: () => fs.existsSync("/etc/keepalived/keepalived.conf") && fs.statSync("/etc/keepalived/keepalived.conf").size > 0,
-    argv: () => ["keepalived", ["--dont-fork", "--log-console", "--log-detail", "-f", "/etc/keepalived/keepalived.conf"]],
+    description: "Keepalive Daemon (LVS and VRRP)",
+    path: "/lib/systemd/system/keepalived.service",
+    kind: "daemon",
+    configured: () =>
+      fs.existsSync("/etc/keepalived/keepalived.conf") && fs.statSync("/etc/keepalived/keepalived.conf").size > 0,
+    argv: () => [
+      "keepalived",
+      ["--dont-fork", "--log-console", "--log-detail", "-f", "/etc/keepalived/keepalived.conf"],
+    ],
     reloadSignal: "SIGHUP",
   },
   haproxy: {
-    description: "HAProxy Load Balancer", path: "/lib/systemd/system/haproxy.service", kind: "daemon",
+    description: "HAProxy Load Balancer",
+    path: "/lib/systemd/system/haproxy.service",
+    kind: "daemon",
     check: async () => {
       const r = await run("haproxy", ["-c", "-q", "-f", "/etc/haproxy/haproxy.cfg"]);
       return r.code === 0 ? "" : (r.stdout + r.stderr).trim() || "configuration check failed";
@@ -33,7 +54,9 @@ const UNITS = {
     reloadSignal: "SIGUSR2",
   },
   nginx: {
-    description: "A high performance web server and a reverse proxy server", path: "/lib/systemd/system/nginx.service", kind: "daemon",
+    description: "A high performance web server and a reverse proxy server",
+    path: "/lib/systemd/system/nginx.service",
+    kind: "daemon",
     check: async () => {
       const r = await run("nginx", ["-t", "-q", "-g", "daemon off; master_process on;"]);
       return r.code === 0 ? "" : (r.stdout + r.stderr).trim() || "configuration check failed";
@@ -42,12 +65,26 @@ const UNITS = {
     reloadSignal: "SIGHUP",
     stopSignal: "SIGQUIT",
   },
-  kubelet: { description: "kubelet: The Kubernetes Node Agent", path: "/lib/systemd/system/kubelet.service", kind: "kit" },
-  containerd: { description: "containerd container runtime", path: "/lib/systemd/system/containerd.service", kind: "kit" },
-  "snap.microk8s.daemon-kubelite": { description: "Service for snap application microk8s.daemon-kubelite", path: "/etc/systemd/system/snap.microk8s.daemon-kubelite.service", kind: "kit" },
+  kubelet: {
+    description: "kubelet: The Kubernetes Node Agent",
+    path: "/lib/systemd/system/kubelet.service",
+    kind: "kit",
+  },
+  containerd: {
+    description: "containerd container runtime",
+    path: "/lib/systemd/system/containerd.service",
+    kind: "kit",
+  },
+  "snap.microk8s.daemon-kubelite": {
+    description: "Service for snap application microk8s.daemon-kubelite",
+    path: "/etc/systemd/system/snap.microk8s.daemon-kubelite.service",
+    kind: "kit",
+  },
   // Runs only on a worker (snapd starts it where the clustered lock exists); elsewhere it exits at once.
   [PROXY_UNIT]: {
-    description: "Service for snap application microk8s.daemon-apiserver-proxy", path: `/etc/systemd/system/${PROXY_UNIT}.service`, kind: "daemon",
+    description: "Service for snap application microk8s.daemon-apiserver-proxy",
+    path: `/etc/systemd/system/${PROXY_UNIT}.service`,
+    kind: "daemon",
     configured: () => localState().distro === "microk8s" && localState().role === "worker",
     argv: () => [process.execPath, [`${KIT_DIR}/lib/apiserver-proxy.mjs`]],
   },
@@ -80,7 +117,10 @@ const isEnabled = (/** @type {string} */ u) => !fs.existsSync(marker(u, "disable
 
 /** @returns {never} */
 function jobFailed(/** @type {string} */ u) {
-  fail(1, `Job for ${u}.service failed because the control process exited with error code.\nSee "systemctl status ${u}.service" and "journalctl -xeu ${u}.service" for details.`);
+  fail(
+    1,
+    `Job for ${u}.service failed because the control process exited with error code.\nSee "systemctl status ${u}.service" and "journalctl -xeu ${u}.service" for details.`,
+  );
 }
 
 async function startUnit(/** @type {string} */ u) {
@@ -128,11 +168,16 @@ async function reportKubeletVersion(/** @type {string|undefined} */ name) {
   const until = Date.now() + 15_000;
   for (;;) {
     try {
-      await new Etcd(knownEndpoints(), { perRequestMs: 1500, budgetMs: 3000 }).update(K.node(name), (cur) => (cur && cur.version !== version ? { ...cur, version } : undefined));
+      await new Etcd(knownEndpoints(), { perRequestMs: 1500, budgetMs: 3000 }).update(K.node(name), (cur) =>
+        cur && cur.version !== version ? { ...cur, version } : undefined,
+      );
       return;
     } catch (e) {
       if (Date.now() > until) {
-        fs.appendFileSync("/var/log/hactl-kit/kubelet.log", `${new Date().toISOString()} could not report kubelet ${version}: ${e instanceof Error ? e.message : String(e)}\n`);
+        fs.appendFileSync(
+          "/var/log/hactl-kit/kubelet.log",
+          `${new Date().toISOString()} could not report kubelet ${version}: ${e instanceof Error ? e.message : String(e)}\n`,
+        );
         return;
       }
       await sleep(500);
@@ -145,7 +190,10 @@ async function stopUnit(/** @type {string} */ u) {
   if (unit.kind === "kit") {
     touch(marker(u, "stopped"));
     const st = localState();
-    if ((u === "kubelet" && st.distro === "kubeadm") || (u === "snap.microk8s.daemon-kubelite" && st.distro === "microk8s")) {
+    if (
+      (u === "kubelet" && st.distro === "kubeadm") ||
+      (u === "snap.microk8s.daemon-kubelite" && st.distro === "microk8s")
+    ) {
       await stopAgent();
       if (u === "snap.microk8s.daemon-kubelite") await stopEtcd();
     }
@@ -166,7 +214,10 @@ async function reloadUnit(/** @type {string} */ u) {
   const problem = unit.check ? await unit.check() : "";
   if (problem) {
     fs.appendFileSync(`/var/log/hactl-kit/${u}.log`, `${new Date().toISOString()} reload refused: ${problem}\n`);
-    fail(1, `Job for ${u}.service failed because the control process exited with error code.\nSee "systemctl status ${u}.service" and "journalctl -xeu ${u}.service" for details.`);
+    fail(
+      1,
+      `Job for ${u}.service failed because the control process exited with error code.\nSee "systemctl status ${u}.service" and "journalctl -xeu ${u}.service" for details.`,
+    );
   }
   process.kill(pid, unit.reloadSignal ?? "SIGHUP");
 }
@@ -181,7 +232,8 @@ function statusText(/** @type {string} */ u) {
   } catch {
     since = new Date().toString();
   }
-  const sub = state === "active" ? "running" : state === "activating" ? "auto-restart" : state === "failed" ? "failed" : "dead";
+  const sub =
+    state === "active" ? "running" : state === "activating" ? "auto-restart" : state === "failed" ? "failed" : "dead";
   return [
     `${state === "active" ? "●" : "○"} ${u}.service - ${unit.description}`,
     `     Loaded: loaded (${unit.path}; ${isEnabled(u) ? "enabled" : "disabled"}; preset: enabled)`,
@@ -201,7 +253,18 @@ export async function systemctlMain(/** @type {string[]} */ argv) {
     return 0;
   }
   if (names.length === 0) fail(1, `Too few arguments.`);
-  const changing = ["start", "stop", "restart", "reload", "reload-or-restart", "try-restart", "enable", "disable", "mask", "unmask"].includes(verb);
+  const changing = [
+    "start",
+    "stop",
+    "restart",
+    "reload",
+    "reload-or-restart",
+    "try-restart",
+    "enable",
+    "disable",
+    "mask",
+    "unmask",
+  ].includes(verb);
   let code = 0;
   for (const raw of names) {
     const u = unitName(raw);
@@ -210,14 +273,20 @@ export async function systemctlMain(/** @type {string[]} */ argv) {
       if (verb === "is-active" || verb === "is-failed") {
         if (!quiet) out("inactive");
         code = 3;
-      } else if (verb === "is-enabled") fail(1, `Failed to get unit file state for ${u}.service: No such file or directory`);
+      } else if (verb === "is-enabled")
+        fail(1, `Failed to get unit file state for ${u}.service: No such file or directory`);
       else if (verb === "status") fail(4, `Unit ${u}.service could not be found.`);
-      else if (verb === "enable" || verb === "disable") fail(1, `Failed to ${verb} unit: Unit file ${u}.service does not exist.`);
-      else fail(5, `Failed to ${verb} ${u}.service: Unit ${u}.service ${verb === "stop" ? "not loaded" : "not found"}.`);
+      else if (verb === "enable" || verb === "disable")
+        fail(1, `Failed to ${verb} unit: Unit file ${u}.service does not exist.`);
+      else
+        fail(5, `Failed to ${verb} ${u}.service: Unit ${u}.service ${verb === "stop" ? "not loaded" : "not found"}.`);
       continue;
     }
     if (changing && !isRoot()) {
-      fail(1, `Failed to ${verb} ${u}.service: Interactive authentication required.\nSee system logs and 'systemctl status ${u}.service' for details.`);
+      fail(
+        1,
+        `Failed to ${verb} ${u}.service: Interactive authentication required.\nSee system logs and 'systemctl status ${u}.service' for details.`,
+      );
     }
     switch (verb) {
       case "start":
@@ -248,13 +317,16 @@ export async function systemctlMain(/** @type {string[]} */ argv) {
         break;
       case "enable":
         if (!isEnabled(u) && !quiet) {
-          process.stderr.write(`Synchronizing state of ${u}.service with SysV service script with /lib/systemd/systemd-sysv-install.\nExecuting: /lib/systemd/systemd-sysv-install enable ${u}\n`);
+          process.stderr.write(
+            `Synchronizing state of ${u}.service with SysV service script with /lib/systemd/systemd-sysv-install.\nExecuting: /lib/systemd/systemd-sysv-install enable ${u}\n`,
+          );
         }
         rm(marker(u, "disabled"));
         if (a.has("now")) await startUnit(u);
         break;
       case "disable":
-        if (isEnabled(u) && !quiet) process.stderr.write(`Removed "/etc/systemd/system/multi-user.target.wants/${u}.service".\n`);
+        if (isEnabled(u) && !quiet)
+          process.stderr.write(`Removed "/etc/systemd/system/multi-user.target.wants/${u}.service".\n`);
         touch(marker(u, "disabled"));
         if (a.has("now")) await stopUnit(u);
         break;

@@ -15,8 +15,23 @@ async function openssl(/** @type {string[]} */ args) {
 /** A self-signed CA at DIR/NAME.crt and DIR/NAME.key. */
 export async function makeCa(/** @type {string} */ dir, /** @type {string} */ name, /** @type {string} */ cn) {
   fs.mkdirSync(dir, { recursive: true });
-  await openssl(["req", "-x509", ...EC, "-days", "3650", "-keyout", path.join(dir, `${name}.key`), "-out", path.join(dir, `${name}.crt`),
-    "-subj", `/CN=${cn}`, "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature"]);
+  await openssl([
+    "req",
+    "-x509",
+    ...EC,
+    "-days",
+    "3650",
+    "-keyout",
+    path.join(dir, `${name}.key`),
+    "-out",
+    path.join(dir, `${name}.crt`),
+    "-subj",
+    `/CN=${cn}`,
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+  ]);
   fs.chmodSync(path.join(dir, `${name}.key`), 0o600);
 }
 
@@ -27,9 +42,33 @@ export async function makeCa(/** @type {string} */ dir, /** @type {string} */ na
  */
 export async function makeCert(o) {
   fs.mkdirSync(path.dirname(o.crt), { recursive: true });
-  const san = [...new Set(o.ips)].map((i) => `IP:${i}`).concat([...new Set(o.dns)].map((d) => `DNS:${d}`)).join(",");
-  await openssl(["req", "-x509", ...EC, "-days", String(o.days ?? 3650), "-keyout", o.key, "-out", o.crt, "-subj", `/CN=${o.cn}`, "-CA", o.caCrt, "-CAkey", o.caKey,
-    "-addext", `subjectAltName=${san}`, "-addext", "extendedKeyUsage=serverAuth,clientAuth", "-addext", "basicConstraints=critical,CA:FALSE"]);
+  const san = [...new Set(o.ips)]
+    .map((i) => `IP:${i}`)
+    .concat([...new Set(o.dns)].map((d) => `DNS:${d}`))
+    .join(",");
+  await openssl([
+    "req",
+    "-x509",
+    ...EC,
+    "-days",
+    String(o.days ?? 3650),
+    "-keyout",
+    o.key,
+    "-out",
+    o.crt,
+    "-subj",
+    `/CN=${o.cn}`,
+    "-CA",
+    o.caCrt,
+    "-CAkey",
+    o.caKey,
+    "-addext",
+    `subjectAltName=${san}`,
+    "-addext",
+    "extendedKeyUsage=serverAuth,clientAuth",
+    "-addext",
+    "basicConstraints=critical,CA:FALSE",
+  ]);
   fs.chmodSync(o.key, 0o600);
 }
 
@@ -43,8 +82,27 @@ export async function makeClientCert(o) {
   try {
     const crt = path.join(dir, "c.crt");
     const key = path.join(dir, "c.key");
-    await openssl(["req", "-x509", ...EC, "-days", String(o.days ?? 365), "-keyout", key, "-out", crt, "-subj", `${o.org ? `/O=${o.org}` : ""}/CN=${o.cn}`, "-CA", o.caCrt, "-CAkey", o.caKey,
-      "-addext", "extendedKeyUsage=clientAuth", "-addext", "basicConstraints=critical,CA:FALSE"]);
+    await openssl([
+      "req",
+      "-x509",
+      ...EC,
+      "-days",
+      String(o.days ?? 365),
+      "-keyout",
+      key,
+      "-out",
+      crt,
+      "-subj",
+      `${o.org ? `/O=${o.org}` : ""}/CN=${o.cn}`,
+      "-CA",
+      o.caCrt,
+      "-CAkey",
+      o.caKey,
+      "-addext",
+      "extendedKeyUsage=clientAuth",
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+    ]);
     return { crt: fs.readFileSync(crt, "utf8"), key: fs.readFileSync(key, "utf8") };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -63,7 +121,12 @@ export function caCertHash(/** @type {string} */ pem) {
 }
 
 /** A self-signed serving certificate (as a kubelet makes for itself when it has none), valid for `days`. */
-export async function makeSelfSigned(/** @type {string} */ crt, /** @type {string} */ key, /** @type {string} */ cn, /** @type {number} */ days) {
+export async function makeSelfSigned(
+  /** @type {string} */ crt,
+  /** @type {string} */ key,
+  /** @type {string} */ cn,
+  /** @type {number} */ days,
+) {
   fs.mkdirSync(path.dirname(crt), { recursive: true });
   await openssl(["req", "-x509", ...EC, "-days", String(days), "-keyout", key, "-out", crt, "-subj", `/CN=${cn}`]);
   fs.chmodSync(key, 0o600);

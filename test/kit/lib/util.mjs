@@ -50,7 +50,11 @@ export function err(text) {
  * Run a command's main function and turn KitExit into the exit code. On a node the run is logged and the
  * hang switches apply; a stand-in run on the workstation (`onNode: false`) touches no node file.
  */
-export async function runMain(/** @type {string} */ tool, /** @type {(argv: string[]) => Promise<number|void>} */ main, { onNode = true } = {}) {
+export async function runMain(
+  /** @type {string} */ tool,
+  /** @type {(argv: string[]) => Promise<number|void>} */ main,
+  { onNode = true } = {},
+) {
   const argv = process.argv.slice(2);
   if (onNode) {
     process.once("exit", (code) => logCommand(tool, argv, code));
@@ -65,7 +69,7 @@ export async function runMain(/** @type {string} */ tool, /** @type {(argv: stri
       if (e.message) (e.toStdout ? out : err)(e.message);
       code = e.code;
     } else {
-      err(`${tool}: internal kit error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      err(`${tool}: internal kit error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       code = 70;
     }
   }

@@ -17,13 +17,30 @@ const spec = specFrom(THREE_CP_ONE_WORKER);
 const DIR = "/tmp/hactl-backup.Ab12Cd";
 
 function ctx(): RunContext {
-  const reporter = createReporter({ mode: "json", isTTY: false, color: false, out: () => undefined, err: () => undefined });
-  return { reporter, interactive: false, yes: true, acceptNewHostKeys: false, commandTimeoutMs: undefined, signal: new AbortController().signal };
+  const reporter = createReporter({
+    mode: "json",
+    isTTY: false,
+    color: false,
+    out: () => undefined,
+    err: () => undefined,
+  });
+  return {
+    reporter,
+    interactive: false,
+    yes: true,
+    acceptNewHostKeys: false,
+    commandTimeoutMs: undefined,
+    signal: new AbortController().signal,
+  };
 }
 
 function dump(keys: number): Buffer {
   const files = [];
-  for (let i = 0; i < keys; i++) files.push({ name: `d/${i}.key`, data: Buffer.from(`/registry/k${i}`) }, { name: `d/${i}.data`, data: Buffer.from(sha256(Buffer.from(String(i))).repeat(20)) });
+  for (let i = 0; i < keys; i++)
+    files.push(
+      { name: `d/${i}.key`, data: Buffer.from(`/registry/k${i}`) },
+      { name: `d/${i}.data`, data: Buffer.from(sha256(Buffer.from(String(i))).repeat(20)) },
+    );
   return writeTarGz(files);
 }
 
@@ -46,7 +63,8 @@ function cluster(dbctl: { code: number; stdout: string }, archive?: Buffer): { s
   return { session: { hosts, unreachable: [], close: async () => undefined }, node1: node1 as FakeHost };
 }
 
-const made = (archive = "d.tar.gz"): string => `dir ${DIR}\nstart 2026-01-02T03:04:05.000Z\nBacking up the datastore\nThe backup is: ${archive}\nend 2026-01-02T03:04:06.000Z\n`;
+const made = (archive = "d.tar.gz"): string =>
+  `dir ${DIR}\nstart 2026-01-02T03:04:05.000Z\nBacking up the datastore\nThe backup is: ${archive}\nend 2026-01-02T03:04:06.000Z\n`;
 
 describe("takeBackup", () => {
   it("writes a checked archive with mode 0600 and its .sha256, and removes the node's copy", async () => {
@@ -56,22 +74,35 @@ describe("takeBackup", () => {
     expect(result.path).toBe(out);
     expect(statSync(out).mode & 0o777).toBe(0o600);
     expect(readFileSync(`${out}.sha256`, "utf8")).toBe(checksumLine(result.sha256, out));
-    expect(openBackup(readFileSync(out)).manifest).toMatchObject({ cluster: "lab", takenOn: "node-1", takenAt: "2026-01-02T03:04:06.000Z", datastore: { entries: 6, name: "d" } });
+    expect(openBackup(readFileSync(out)).manifest).toMatchObject({
+      cluster: "lab",
+      takenOn: "node-1",
+      takenAt: "2026-01-02T03:04:06.000Z",
+      datastore: { entries: 6, name: "d" },
+    });
     expect(node1.lines.some((l) => l.includes("hactl-cleanup") && l.endsWith(DIR))).toBe(true);
   });
 
   it("writes nothing for a dump with fewer keys than nodes, and still removes the node's copy", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "hactl-tb-")), "b.tar.gz");
     const { session, node1 } = cluster({ code: 0, stdout: made() }, dump(2));
-    await expect(takeBackup(ctx(), session, spec, { specFile: "cluster.yaml", out })).rejects.toThrow(/no backup written: the datastore copy holds 2 keys, fewer than the cluster's 4 nodes/);
+    await expect(takeBackup(ctx(), session, spec, { specFile: "cluster.yaml", out })).rejects.toThrow(
+      /no backup written: the datastore copy holds 2 keys, fewer than the cluster's 4 nodes/,
+    );
     expect(existsSync(out)).toBe(false);
     expect(node1.lines.some((l) => l.includes("hactl-cleanup"))).toBe(true);
   });
 
   it("reports dbctl's refusal with its reason", async () => {
-    const { session, node1 } = cluster({ code: 10, stdout: `dir ${DIR}\nstart 2026-01-02T03:04:05.000Z\nPlease ensure the kubernetes apiserver is running and HA is enabled.\nend 2026-01-02T03:04:05.100Z\n` });
+    const { session, node1 } = cluster({
+      code: 10,
+      stdout: `dir ${DIR}\nstart 2026-01-02T03:04:05.000Z\nPlease ensure the kubernetes apiserver is running and HA is enabled.\nend 2026-01-02T03:04:05.100Z\n`,
+    });
     const err = await takeBackup(ctx(), session, spec, { specFile: "cluster.yaml" }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ message: "microk8s dbctl backup failed on node-1 (exit 10)", details: expect.stringContaining("HA is enabled") });
+    expect(err).toMatchObject({
+      message: "microk8s dbctl backup failed on node-1 (exit 10)",
+      details: expect.stringContaining("HA is enabled"),
+    });
     expect(node1.lines.some((l) => l.includes("hactl-cleanup"))).toBe(true);
   });
 });

@@ -5,9 +5,20 @@ const SECRET = "S3cr3t-Pa55";
 
 describe("valid connection strings", () => {
   it.each([
-    ["postgresql", `postgresql://app:${SECRET}@db.example.com:5432/app?sslmode=require`, [{ host: "db.example.com", port: 5432 }]],
+    [
+      "postgresql",
+      `postgresql://app:${SECRET}@db.example.com:5432/app?sslmode=require`,
+      [{ host: "db.example.com", port: 5432 }],
+    ],
     ["postgresql", `postgres://app:${SECRET}@10.0.0.5:5433`, [{ host: "10.0.0.5", port: 5433 }]],
-    ["mongodb", `mongodb://app:${SECRET}@m1.example.com:27017,m2.example.com:27018/app`, [{ host: "m1.example.com", port: 27017 }, { host: "m2.example.com", port: 27018 }]],
+    [
+      "mongodb",
+      `mongodb://app:${SECRET}@m1.example.com:27017,m2.example.com:27018/app`,
+      [
+        { host: "m1.example.com", port: 27017 },
+        { host: "m2.example.com", port: 27018 },
+      ],
+    ],
     ["mongodb", `mongodb+srv://app:${SECRET}@cluster0.example.com/app`, []],
     ["s3", `https://AKIA123:${SECRET}@s3.example.com:443/bucket`, [{ host: "s3.example.com", port: 443 }]],
     ["s3", `s3://AKIA123:${SECRET}@minio.local:9000/bucket`, [{ host: "minio.local", port: 9000 }]],

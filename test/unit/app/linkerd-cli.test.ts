@@ -60,11 +60,15 @@ describe("finding the workstation's linkerd", () => {
   it("is a preflight failure with the fix when there is no CLI, or the configured path is not one", async () => {
     const missing = await preflightError(undefined);
     expect(missing.code).toBe("PREFLIGHT_FAILED");
-    expect(missing.message).toBe("the Linkerd CLI is not installed on this machine (no linkerd on PATH or in ~/.linkerd2/bin/linkerd)");
+    expect(missing.message).toBe(
+      "the Linkerd CLI is not installed on this machine (no linkerd on PATH or in ~/.linkerd2/bin/linkerd)",
+    );
     expect(missing.remedy).toContain("spec.linkerd.cli");
     expect(missing.remedy).toContain("https://run.linkerd.io/install-edge");
     const configured = await preflightError(join(dir, "nowhere", "linkerd"));
-    expect(configured.message).toBe(`spec.linkerd.cli: ${join(dir, "nowhere", "linkerd")} is not an executable file on this machine`);
+    expect(configured.message).toBe(
+      `spec.linkerd.cli: ${join(dir, "nowhere", "linkerd")} is not an executable file on this machine`,
+    );
     const broken = writeCli(join(dir, "broken"), "#!/bin/sh\necho 'cannot run here' >&2\nexit 3\n");
     const failed = await preflightError(broken);
     expect(failed.message).toBe(`${broken} version --client failed (exit 3)`);

@@ -6,16 +6,29 @@ import { describePlan } from "../../../src/core/plan.js";
 import { kubeadm } from "../../../src/distros/kubeadm.js";
 import { linkerdCheckFailures, linkerdCheckPassed } from "../../../src/distros/linkerd.js";
 import { microk8s } from "../../../src/distros/microk8s.js";
-import { linkerdDisablePhase, linkerdEnablePhase, type LinkerdInput, type LinkerdSource, type WorkstationLinkerd } from "../../../src/phases/app/linkerd.js";
+import {
+  linkerdDisablePhase,
+  linkerdEnablePhase,
+  type LinkerdInput,
+  type LinkerdSource,
+  type WorkstationLinkerd,
+} from "../../../src/phases/app/linkerd.js";
 import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 
 const reporter: ExecutorReporter = { phase: () => undefined, step: () => undefined, log: () => undefined };
 const signal = new AbortController().signal;
 
-const NOT_AVAILABLE = "Linkerd not available, try enabling Linkerd. 'microk8s enable linkerd' or 'microk8s enable linkerd:--proxy-auto-inject' ";
+const NOT_AVAILABLE =
+  "Linkerd not available, try enabling Linkerd. 'microk8s enable linkerd' or 'microk8s enable linkerd:--proxy-auto-inject' ";
 const PASSED = "linkerd-existence\n-----------------\n√ control plane pods are ready\n\nStatus check results are √\n";
-const FAILED = "linkerd-existence\n-----------------\n× control plane pods are ready\n    No running pods for \"linkerd-destination\"\n    see https://linkerd.io/2/checks/#l5d-api-control-ready for hints\n\nStatus check results are ×\n";
-const meshManifest = (inject: string): string => JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: "app", annotations: { "linkerd.io/inject": inject } } });
+const FAILED =
+  'linkerd-existence\n-----------------\n× control plane pods are ready\n    No running pods for "linkerd-destination"\n    see https://linkerd.io/2/checks/#l5d-api-control-ready for hints\n\nStatus check results are ×\n';
+const meshManifest = (inject: string): string =>
+  JSON.stringify({
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: { name: "app", annotations: { "linkerd.io/inject": inject } },
+  });
 
 function input(source: LinkerdSource, over: Partial<LinkerdInput> = {}): LinkerdInput {
   return {
@@ -31,7 +44,11 @@ function input(source: LinkerdSource, over: Partial<LinkerdInput> = {}): Linkerd
   };
 }
 
-const addon = (communityEnabled: boolean, addonEnabled: boolean): LinkerdSource => ({ kind: "microk8s-addon", communityEnabled, addonEnabled });
+const addon = (communityEnabled: boolean, addonEnabled: boolean): LinkerdSource => ({
+  kind: "microk8s-addon",
+  communityEnabled,
+  addonEnabled,
+});
 
 /** A scripted workstation CLI: replies by its first argument, records every call. */
 function fakeCli(replies: Record<string, Partial<ExecResult>[]>): WorkstationLinkerd & { calls: string[] } {
@@ -53,7 +70,10 @@ function microk8sLeader(): FakeHost {
   return new FakeHost("node-1")
     .on({ prefix: ["microk8s", "enable"] }, { stdout: "Linkerd is starting" })
     .on({ prefix: ["microk8s", "disable"] }, { stdout: "Deleting linkerd binary." })
-    .on({ prefix: ["microk8s", "kubectl", "rollout", "status"] }, { stdout: 'deployment "main" successfully rolled out' })
+    .on(
+      { prefix: ["microk8s", "kubectl", "rollout", "status"] },
+      { stdout: 'deployment "main" successfully rolled out' },
+    )
     .on({ prefix: ["microk8s", "kubectl"] }, { stdout: "ok" });
 }
 
@@ -62,30 +82,58 @@ describe("linkerd check output", () => {
     expect(linkerdCheckPassed(PASSED)).toBe(true);
     expect(linkerdCheckPassed(FAILED)).toBe(false);
     expect(linkerdCheckPassed(NOT_AVAILABLE)).toBe(false);
-    expect(linkerdCheckFailures(FAILED)).toBe('× control plane pods are ready\n    No running pods for "linkerd-destination"\n    see https://linkerd.io/2/checks/#l5d-api-control-ready for hints');
+    expect(linkerdCheckFailures(FAILED)).toBe(
+      '× control plane pods are ready\n    No running pods for "linkerd-destination"\n    see https://linkerd.io/2/checks/#l5d-api-control-ready for hints',
+    );
     expect(linkerdCheckFailures(NOT_AVAILABLE)).toBe(NOT_AVAILABLE.trim());
   });
 });
 
 describe("Linkerd on MicroK8s: the community addon", () => {
   it("enables the community repository, then the addon, retries microk8s linkerd check until it passes, meshes and restarts", async () => {
-    const leader = microk8sLeader().on({ equal: ["microk8s", "linkerd", "check"] }, { stdout: NOT_AVAILABLE }, { code: 1, stdout: FAILED }, { stdout: PASSED });
+    const leader = microk8sLeader().on(
+      { equal: ["microk8s", "linkerd", "check"] },
+      { stdout: NOT_AVAILABLE },
+      { code: 1, stdout: FAILED },
+      { stdout: PASSED },
+    );
     const phase = linkerdEnablePhase(input(addon(false, false), { checkTimeoutMs: 60_000 }));
-    expect(phase?.steps.map((s) => s.id)).toEqual(["linkerd:community", "linkerd:addon", "linkerd:check", "linkerd:mesh", "linkerd:restart"]);
+    expect(phase?.steps.map((s) => s.id)).toEqual([
+      "linkerd:community",
+      "linkerd:addon",
+      "linkerd:check",
+      "linkerd:mesh",
+      "linkerd:restart",
+    ]);
     await applyPlan(phase ? [phase] : [], { hosts: hostMap(leader), reporter, signal });
     const lines = leader.commands.map((c) => c.argv.join(" "));
     expect(lines.slice(0, 2)).toEqual(["microk8s enable community", "microk8s enable linkerd"]);
     expect(lines.filter((l) => l === "microk8s linkerd check")).toHaveLength(3);
-    expect(leader.commandsMatching({ equal: ["microk8s", "kubectl", "apply", "-f", "-"] }).map((c) => c.stdin)).toEqual([meshManifest("enabled")]);
+    expect(leader.commandsMatching({ equal: ["microk8s", "kubectl", "apply", "-f", "-"] }).map((c) => c.stdin)).toEqual(
+      [meshManifest("enabled")],
+    );
     expect(lines).toContain("microk8s kubectl rollout restart deployment/main -n app");
     expect(leader.commands.every((c) => c.argv[0] === "microk8s" && c.sudo)).toBe(true);
   }, 20_000);
 
   it("has no step for an addon already enabled, and no phase when Linkerd is on and the namespace meshed", () => {
-    expect(linkerdEnablePhase(input(addon(true, false)))?.steps.map((s) => s.id)).toEqual(["linkerd:addon", "linkerd:check", "linkerd:mesh", "linkerd:restart"]);
-    expect(linkerdEnablePhase(input(addon(true, true)))?.steps.map((s) => s.id)).toEqual(["linkerd:check", "linkerd:mesh", "linkerd:restart"]);
+    expect(linkerdEnablePhase(input(addon(true, false)))?.steps.map((s) => s.id)).toEqual([
+      "linkerd:addon",
+      "linkerd:check",
+      "linkerd:mesh",
+      "linkerd:restart",
+    ]);
+    expect(linkerdEnablePhase(input(addon(true, true)))?.steps.map((s) => s.id)).toEqual([
+      "linkerd:check",
+      "linkerd:mesh",
+      "linkerd:restart",
+    ]);
     expect(linkerdEnablePhase(input(addon(true, true), { meshed: true }))).toBeUndefined();
-    expect(linkerdEnablePhase(input(addon(true, false), { services: [] }))?.steps.map((s) => s.id)).toEqual(["linkerd:addon", "linkerd:check", "linkerd:mesh"]);
+    expect(linkerdEnablePhase(input(addon(true, false), { services: [] }))?.steps.map((s) => s.id)).toEqual([
+      "linkerd:addon",
+      "linkerd:check",
+      "linkerd:mesh",
+    ]);
   });
 
   it("takes the namespace out of the mesh, restarts, then disables the addon (the community repository stays)", async () => {
@@ -94,17 +142,26 @@ describe("Linkerd on MicroK8s: the community addon", () => {
     expect(describePlan(phase ? [phase] : [])).toContain("microk8s disable linkerd");
     await applyPlan(phase ? [phase] : [], { hosts: hostMap(leader), reporter, signal });
     const lines = leader.commands.map((c) => c.argv.join(" "));
-    expect(leader.commandsMatching({ equal: ["microk8s", "kubectl", "apply", "-f", "-"] }).map((c) => c.stdin)).toEqual([meshManifest("disabled")]);
-    expect(lines.indexOf("microk8s kubectl rollout restart deployment/main -n app")).toBeLessThan(lines.indexOf("microk8s disable linkerd"));
+    expect(leader.commandsMatching({ equal: ["microk8s", "kubectl", "apply", "-f", "-"] }).map((c) => c.stdin)).toEqual(
+      [meshManifest("disabled")],
+    );
+    expect(lines.indexOf("microk8s kubectl rollout restart deployment/main -n app")).toBeLessThan(
+      lines.indexOf("microk8s disable linkerd"),
+    );
     expect(lines).not.toContain("microk8s disable community");
     expect(linkerdDisablePhase(input(addon(true, false)))).toBeUndefined();
-    expect(linkerdDisablePhase(input(addon(true, false), { meshed: true }))?.steps.map((s) => s.id)).toEqual(["linkerd:unmesh", "linkerd:restart"]);
+    expect(linkerdDisablePhase(input(addon(true, false), { meshed: true }))?.steps.map((s) => s.id)).toEqual([
+      "linkerd:unmesh",
+      "linkerd:restart",
+    ]);
   });
 
   it("fails as unhealthy with the failing checks when microk8s linkerd check never passes", async () => {
     const leader = microk8sLeader().on({ equal: ["microk8s", "linkerd", "check"] }, { code: 1, stdout: FAILED });
     const phase = linkerdEnablePhase(input(addon(true, true), { checkTimeoutMs: 1 }));
-    const err = await applyPlan(phase ? [phase] : [], { hosts: hostMap(leader), reporter, signal }).catch((e: unknown) => e);
+    const err = await applyPlan(phase ? [phase] : [], { hosts: hostMap(leader), reporter, signal }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(HactlError);
     expect((err as HactlError).code).toBe("UNHEALTHY");
     expect((err as HactlError).details).toContain("× control plane pods are ready");
@@ -118,7 +175,10 @@ describe("Linkerd on kubeadm: the workstation's CLI, applied on a control plane"
   function kubeadmLeader(): FakeHost {
     return new FakeHost("node-1")
       .on({ prefix: [...ADMIN_KUBECTL, "rollout", "status"] }, { stdout: 'deployment "main" successfully rolled out' })
-      .on({ prefix: ADMIN_KUBECTL }, { stdout: "customresourcedefinition.apiextensions.k8s.io/servers.policy.linkerd.io created" });
+      .on(
+        { prefix: ADMIN_KUBECTL },
+        { stdout: "customresourcedefinition.apiextensions.k8s.io/servers.policy.linkerd.io created" },
+      );
   }
 
   it("renders the CRDs and the control plane here, applies them on the leader's kubectl through stdin, checks here, meshes", async () => {
@@ -128,8 +188,12 @@ describe("Linkerd on kubeadm: the workstation's CLI, applied on a control plane"
       check: [{ code: 1, stdout: FAILED }, { stdout: PASSED }],
     });
     const leader = kubeadmLeader();
-    const phase = linkerdEnablePhase(input({ kind: "workstation-cli", installed: false, cli }, { checkTimeoutMs: 60_000 }));
-    expect(describePlan(phase ? [phase] : [])).toContain("linkerd install --crds (/opt/bin/linkerd on this machine) | kubectl apply -f - on node-1");
+    const phase = linkerdEnablePhase(
+      input({ kind: "workstation-cli", installed: false, cli }, { checkTimeoutMs: 60_000 }),
+    );
+    expect(describePlan(phase ? [phase] : [])).toContain(
+      "linkerd install --crds (/opt/bin/linkerd on this machine) | kubectl apply -f - on node-1",
+    );
     await applyPlan(phase ? [phase] : [], { hosts: hostMap(leader), reporter, signal });
     expect(cli.calls).toEqual(["install --crds", "install", "check", "check"]);
     expect(leader.commandsMatching({ equal: [...ADMIN_KUBECTL, "apply", "-f", "-"] }).map((c) => c.stdin)).toEqual([
@@ -143,19 +207,27 @@ describe("Linkerd on kubeadm: the workstation's CLI, applied on a control plane"
 
   it("skips the install when Linkerd's config map is there, and uninstalls through kubectl delete", async () => {
     const cli = fakeCli({ uninstall: [{ stdout: "---\nkind: Namespace\n" }] });
-    expect(linkerdEnablePhase(input({ kind: "workstation-cli", installed: true, cli }))?.steps.map((s) => s.id)).toEqual(["linkerd:check", "linkerd:mesh", "linkerd:restart"]);
+    expect(
+      linkerdEnablePhase(input({ kind: "workstation-cli", installed: true, cli }))?.steps.map((s) => s.id),
+    ).toEqual(["linkerd:check", "linkerd:mesh", "linkerd:restart"]);
     const leader = kubeadmLeader();
     const phase = linkerdDisablePhase(input({ kind: "workstation-cli", installed: true, cli }));
     expect(phase?.steps.map((s) => s.id)).toEqual(["linkerd:uninstall"]);
     await applyPlan(phase ? [phase] : [], { hosts: hostMap(leader), reporter, signal });
-    expect(leader.commandsMatching({ equal: [...ADMIN_KUBECTL, "delete", "--ignore-not-found", "-f", "-"] }).map((c) => c.stdin)).toEqual(["---\nkind: Namespace\n"]);
+    expect(
+      leader
+        .commandsMatching({ equal: [...ADMIN_KUBECTL, "delete", "--ignore-not-found", "-f", "-"] })
+        .map((c) => c.stdin),
+    ).toEqual(["---\nkind: Namespace\n"]);
   });
 
   it("stops with the CLI's error and its path when rendering fails, before kubectl runs", async () => {
     const cli = fakeCli({ "install --crds": [{ code: 1, stderr: "Error: could not read the kubeconfig" }] });
     const leader = kubeadmLeader();
     const phase = linkerdEnablePhase(input({ kind: "workstation-cli", installed: false, cli }));
-    const err = await applyPlan(phase ? [phase] : [], { hosts: hostMap(leader), reporter, signal }).catch((e: unknown) => e);
+    const err = await applyPlan(phase ? [phase] : [], { hosts: hostMap(leader), reporter, signal }).catch(
+      (e: unknown) => e,
+    );
     expect((err as HactlError).code).toBe("COMMAND_FAILED");
     expect((err as HactlError).details).toBe("Error: could not read the kubeconfig");
     expect((err as HactlError).remedy).toContain("/opt/bin/linkerd install --crds");

@@ -3,7 +3,13 @@ import { applyPlan, type ExecutorReporter } from "../../../src/core/executor.js"
 import { describePlan } from "../../../src/core/plan.js";
 import { APISERVER_ARGS_FILE } from "../../../src/phases/app/apiserver-args.js";
 import { microk8s } from "../../../src/distros/microk8s.js";
-import { autoscaleEnablePlan, externalSecretManifest, externalSecretPlan, haPlan, scalePlan } from "../../../src/phases/app/plans.js";
+import {
+  autoscaleEnablePlan,
+  externalSecretManifest,
+  externalSecretPlan,
+  haPlan,
+  scalePlan,
+} from "../../../src/phases/app/plans.js";
 import type { NodeSpec } from "../../../src/spec/schema.js";
 import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 
@@ -20,10 +26,18 @@ function reporter(): ExecutorReporter & { logs: string[]; steps: string[] } {
 }
 
 const deployList = (items: { name: string; replicas: number; ready: number }[]): string =>
-  JSON.stringify({ items: items.map((d) => ({ metadata: { name: d.name }, spec: { replicas: d.replicas }, status: { readyReplicas: d.ready } })) });
+  JSON.stringify({
+    items: items.map((d) => ({
+      metadata: { name: d.name },
+      spec: { replicas: d.replicas },
+      status: { readyReplicas: d.ready },
+    })),
+  });
 
 const nodeList = (names: string[]): string =>
-  JSON.stringify({ items: names.map((name) => ({ metadata: { name }, status: { conditions: [{ type: "Ready", status: "True" }] } })) });
+  JSON.stringify({
+    items: names.map((name) => ({ metadata: { name }, status: { conditions: [{ type: "Ready", status: "True" }] } })),
+  });
 
 const signal = new AbortController().signal;
 
@@ -36,7 +50,13 @@ describe("scale plan", () => {
         { stdout: deployList([{ name: "main", replicas: 2, ready: 1 }]) },
         { stdout: deployList([{ name: "main", replicas: 2, ready: 2 }]) },
       );
-    const plan = scalePlan({ leader: "node-1", namespace: "app", targets: new Map([["main", 2]]), current: new Map([["main", 1]]), timeoutMs: 10_000 });
+    const plan = scalePlan({
+      leader: "node-1",
+      namespace: "app",
+      targets: new Map([["main", 2]]),
+      current: new Map([["main", 1]]),
+      timeoutMs: 10_000,
+    });
     expect(describePlan(plan)).toContain("1 → 2: kubectl scale deployment/main --replicas=2 -n app");
     const rep = reporter();
     const summary = await applyPlan(plan, { hosts: hostMap(leader), reporter: rep, signal });
@@ -48,9 +68,21 @@ describe("scale plan", () => {
   it("fails with a timeout naming the service when the replicas never get ready", async () => {
     const leader = new FakeHost("node-1")
       .on({ prefix: ["microk8s", "kubectl", "scale"] }, { stdout: "scaled" })
-      .on({ prefix: ["microk8s", "kubectl", "get", "deployments"] }, { stdout: deployList([{ name: "web", replicas: 3, ready: 1 }]) });
-    const plan = scalePlan({ leader: "node-1", namespace: "app", targets: new Map([["web", 3]]), current: new Map(), timeoutMs: 10 });
-    await expect(applyPlan(plan, { hosts: hostMap(leader), reporter: reporter(), signal })).rejects.toMatchObject({ code: "COMMAND_TIMEOUT", message: expect.stringContaining("web to be ready (last: web 1/3 ready)") });
+      .on(
+        { prefix: ["microk8s", "kubectl", "get", "deployments"] },
+        { stdout: deployList([{ name: "web", replicas: 3, ready: 1 }]) },
+      );
+    const plan = scalePlan({
+      leader: "node-1",
+      namespace: "app",
+      targets: new Map([["web", 3]]),
+      current: new Map(),
+      timeoutMs: 10,
+    });
+    await expect(applyPlan(plan, { hosts: hostMap(leader), reporter: reporter(), signal })).rejects.toMatchObject({
+      code: "COMMAND_TIMEOUT",
+      message: expect.stringContaining("web to be ready (last: web 1/3 ready)"),
+    });
   });
 });
 
@@ -72,11 +104,20 @@ describe("ha plan", () => {
       .on({ prefix: ["microk8s", "kubectl", "drain"] }, record)
       .on({ prefix: ["microk8s", "kubectl", "uncordon"] }, record)
       .on({ prefix: ["microk8s", "kubectl", "get", "nodes"] }, { stdout: nodeList(nodes.map((n) => n.name)) })
-      .on({ prefix: ["microk8s", "kubectl", "get", "deployments", "-n", "kube-system"] }, { stdout: deployList([{ name: "coredns", replicas: 3, ready: 3 }]) })
-      .on({ prefix: ["microk8s", "kubectl", "get", "deployments", "-n", "app"] }, { stdout: deployList([{ name: "main", replicas: 1, ready: 1 }]) })
+      .on(
+        { prefix: ["microk8s", "kubectl", "get", "deployments", "-n", "kube-system"] },
+        { stdout: deployList([{ name: "coredns", replicas: 3, ready: 3 }]) },
+      )
+      .on(
+        { prefix: ["microk8s", "kubectl", "get", "deployments", "-n", "app"] },
+        { stdout: deployList([{ name: "main", replicas: 1, ready: 1 }]) },
+      )
       .on({ prefix: ["microk8s", "kubectl", "scale"] }, record)
       .on({ prefix: ["microk8s", "kubectl", "rollout", "restart"] }, record)
-      .on({ prefix: ["microk8s", "kubectl", "rollout", "status"] }, { stdout: 'deployment "main" successfully rolled out' })
+      .on(
+        { prefix: ["microk8s", "kubectl", "rollout", "status"] },
+        { stdout: 'deployment "main" successfully rolled out' },
+      )
       .on({ equal: ["microk8s", "stop"] }, () => (events.push(`stop ${name}`), { code: 0 }))
       .on({ equal: ["microk8s", "start"] }, () => (events.push(`start ${name}`), { code: 0 }));
     return h;
@@ -119,17 +160,43 @@ describe("ha plan", () => {
     expect(hosts[0]?.written[0]?.options).toMatchObject({ sudo: true, backup: true });
     expect(hosts[1]?.written).toHaveLength(0);
     expect(hosts[3]?.written).toHaveLength(0);
-    expect(rep.steps).toContain("node-2 unchanged cordon, drain, apply settings, restart, wait Ready, uncordon (already done)");
+    expect(rep.steps).toContain(
+      "node-2 unchanged cordon, drain, apply settings, restart, wait Ready, uncordon (already done)",
+    );
     const marks = rep.logs.filter((l) => / ha: (un)?cordoned /.test(l));
-    expect(marks).toEqual(["[node-1] ha: cordoned node-1", "[node-1] ha: uncordoned node-1", "[node-3] ha: cordoned node-3", "[node-3] ha: uncordoned node-3"]);
+    expect(marks).toEqual([
+      "[node-1] ha: cordoned node-1",
+      "[node-1] ha: uncordoned node-1",
+      "[node-3] ha: cordoned node-3",
+      "[node-3] ha: uncordoned node-3",
+    ]);
   });
 
   it("leaves the node cordoned and says so when the drain fails", async () => {
     const h = make("node-1", "");
     h.commands.length = 0;
-    const failing = new FakeHost("node-2").on({ prefix: ["microk8s", "kubectl", "cordon"] }, { stdout: "node/node-1 cordoned" }).on({ prefix: ["microk8s", "kubectl", "drain"] }, { code: 1, stderr: "Cannot evict pod as it would violate the pod's disruption budget." });
-    const plan = haPlan({ nodes: [nodes[0] as NodeSpec], operatorFor: () => "node-2", leader: "node-2", namespace: "app", evictionSeconds: 20, systemReplicas: 3, services: [], drainTimeoutSeconds: 5, readyTimeoutMs: 1000, rolloutTimeoutSeconds: 5 });
-    await expect(applyPlan(plan, { hosts: hostMap(h, failing), reporter: reporter(), signal })).rejects.toMatchObject({ code: "COMMAND_FAILED", remedy: expect.stringContaining("stays cordoned") });
+    const failing = new FakeHost("node-2")
+      .on({ prefix: ["microk8s", "kubectl", "cordon"] }, { stdout: "node/node-1 cordoned" })
+      .on(
+        { prefix: ["microk8s", "kubectl", "drain"] },
+        { code: 1, stderr: "Cannot evict pod as it would violate the pod's disruption budget." },
+      );
+    const plan = haPlan({
+      nodes: [nodes[0] as NodeSpec],
+      operatorFor: () => "node-2",
+      leader: "node-2",
+      namespace: "app",
+      evictionSeconds: 20,
+      systemReplicas: 3,
+      services: [],
+      drainTimeoutSeconds: 5,
+      readyTimeoutMs: 1000,
+      rolloutTimeoutSeconds: 5,
+    });
+    await expect(applyPlan(plan, { hosts: hostMap(h, failing), reporter: reporter(), signal })).rejects.toMatchObject({
+      code: "COMMAND_FAILED",
+      remedy: expect.stringContaining("stays cordoned"),
+    });
     expect(h.written).toHaveLength(0);
     expect(h.lines).not.toContain("microk8s stop");
   });
@@ -189,8 +256,17 @@ describe("autoscale plans", () => {
 describe("external services secret", () => {
   it("sends the values only on stdin, base64-encoded, never in argv or the plan", async () => {
     const value = "postgresql://app:VerySecret1@db:5432/app";
-    const leader = new FakeHost("node-1").on({ prefix: ["microk8s", "kubectl", "get", "namespace"] }, { code: 0, stdout: "namespace/app" }).on({ prefix: ["microk8s", "kubectl", "apply"] }, { stdout: "secret/hactl-external-services serverside-applied" });
-    const plan = externalSecretPlan({ leader: "node-1", namespace: "app", values: new Map([["POSTGRESQL_URL", value]]) });
+    const leader = new FakeHost("node-1")
+      .on({ prefix: ["microk8s", "kubectl", "get", "namespace"] }, { code: 0, stdout: "namespace/app" })
+      .on(
+        { prefix: ["microk8s", "kubectl", "apply"] },
+        { stdout: "secret/hactl-external-services serverside-applied" },
+      );
+    const plan = externalSecretPlan({
+      leader: "node-1",
+      namespace: "app",
+      values: new Map([["POSTGRESQL_URL", value]]),
+    });
     expect(describePlan(plan)).not.toContain("VerySecret1");
     await applyPlan(plan, { hosts: hostMap(leader), reporter: reporter(), signal });
     for (const c of leader.commands) expect(c.argv.join(" ")).not.toContain("VerySecret1");

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { capacityReport, parseCpu, parseMemory, parseNodeCapacity, parseNodeProbe, parseServiceRequests } from "../../../src/phases/app/resources.js";
+import {
+  capacityReport,
+  parseCpu,
+  parseMemory,
+  parseNodeCapacity,
+  parseNodeProbe,
+  parseServiceRequests,
+} from "../../../src/phases/app/resources.js";
 
 describe("quantities", () => {
   it("parses CPU and memory the way Kubernetes writes them", () => {
@@ -17,7 +24,19 @@ describe("quantities", () => {
 describe("autoscaling capacity warning", () => {
   const deployments = JSON.stringify({
     items: [
-      { metadata: { name: "main" }, spec: { template: { spec: { containers: [{ resources: { requests: { cpu: "500m", memory: "512Mi" } } }, { resources: { requests: { cpu: "100m" } } }] } } } },
+      {
+        metadata: { name: "main" },
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                { resources: { requests: { cpu: "500m", memory: "512Mi" } } },
+                { resources: { requests: { cpu: "100m" } } },
+              ],
+            },
+          },
+        },
+      },
       { metadata: { name: "web" }, spec: { template: { spec: { containers: [{}] } } } },
     ],
   });
@@ -44,7 +63,12 @@ describe("autoscaling capacity warning", () => {
   });
 
   it("reads node capacity from kubectl, or from the node probe when Kubernetes reports none", () => {
-    const nodes = JSON.stringify({ items: [{ metadata: { name: "a" }, status: { capacity: { cpu: "4", memory: "8Gi" } } }, { metadata: { name: "b" }, status: {} }] });
+    const nodes = JSON.stringify({
+      items: [
+        { metadata: { name: "a" }, status: { capacity: { cpu: "4", memory: "8Gi" } } },
+        { metadata: { name: "b" }, status: {} },
+      ],
+    });
     expect(parseNodeCapacity(nodes)).toEqual([{ name: "a", cpuMilli: 4000, memoryBytes: 8 * 1024 ** 3 }]);
     expect(parseNodeProbe("b", "2\n4194304\n")).toEqual({ name: "b", cpuMilli: 2000, memoryBytes: 4 * 1024 ** 3 });
     expect(parseNodeProbe("b", "")).toBeUndefined();

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { HactlError } from "../../../src/core/errors.js";
-import { autoscaleValues, checkHaNodeCount, haValues, parseIntFlag, parseReplicas } from "../../../src/phases/app/values.js";
+import {
+  autoscaleValues,
+  checkHaNodeCount,
+  haValues,
+  parseIntFlag,
+  parseReplicas,
+} from "../../../src/phases/app/values.js";
 
 function thrown(fn: () => unknown): HactlError {
   try {
@@ -16,8 +22,14 @@ const haDefaults = { systemReplicas: 3, evictionTimeoutSeconds: 300 };
 
 describe("ha values", () => {
   it("accepts the bounds 10 and 300 and system replicas from 3", () => {
-    expect(haValues({ systemReplicas: "3", evictionTimeout: "10" }, haDefaults)).toEqual({ systemReplicas: 3, evictionTimeoutSeconds: 10 });
-    expect(haValues({ evictionTimeout: "300" }, haDefaults)).toEqual({ systemReplicas: 3, evictionTimeoutSeconds: 300 });
+    expect(haValues({ systemReplicas: "3", evictionTimeout: "10" }, haDefaults)).toEqual({
+      systemReplicas: 3,
+      evictionTimeoutSeconds: 10,
+    });
+    expect(haValues({ evictionTimeout: "300" }, haDefaults)).toEqual({
+      systemReplicas: 3,
+      evictionTimeoutSeconds: 300,
+    });
   });
 
   it.each(["5", "301", "9", "0"])("rejects eviction timeout %s naming the flag and the range", (value) => {
@@ -52,7 +64,11 @@ describe("autoscale values", () => {
   const defaults = { minReplicas: 2, maxReplicas: 5, cpuPercent: 80 };
   it("falls back to cluster.yaml and parses flags", () => {
     expect(autoscaleValues({}, defaults)).toEqual(defaults);
-    expect(autoscaleValues({ min: "3", max: "9", cpu: "60" }, defaults)).toEqual({ minReplicas: 3, maxReplicas: 9, cpuPercent: 60 });
+    expect(autoscaleValues({ min: "3", max: "9", cpu: "60" }, defaults)).toEqual({
+      minReplicas: 3,
+      maxReplicas: 9,
+      cpuPercent: 60,
+    });
   });
   it("rejects max below min and cpu outside 1-100", () => {
     expect(thrown(() => autoscaleValues({ min: "4", max: "3" }, defaults)).message).toBe("--max 3 is below --min 4");

@@ -4,17 +4,29 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 // The same order as eslint.config.js: a layer imports only from itself or the layers after it.
-const LAYERS = [["cli"], ["actions", "wizard"], ["phases", "bundle"], ["gather", "lb", "distros", "ssh"], ["spec", "ui"], ["core"]];
+const LAYERS = [
+  ["cli"],
+  ["actions", "wizard"],
+  ["phases", "bundle"],
+  ["gather", "lb", "distros", "ssh"],
+  ["spec", "ui"],
+  ["core"],
+];
 const SRC = fileURLToPath(new URL("../../../src", import.meta.url));
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Every relative import of a file, static or dynamic, type-only included: a cycle of types is still a cycle to a reader. */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, "utf8");
-  const specs = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^"'`;]*?from\s+["'](\.[^"']+)["']/g), ...text.matchAll(/\bimport\(\s*["'](\.[^"']+)["']\s*\)/g)].map((m) => m[1] as string);
+  const specs = [
+    ...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^"'`;]*?from\s+["'](\.[^"']+)["']/g),
+    ...text.matchAll(/\bimport\(\s*["'](\.[^"']+)["']\s*\)/g),
+  ].map((m) => m[1] as string);
   return specs.map((s) => resolve(dirname(file), s.replace(/\.js$/, ".ts")));
 }
 
@@ -33,7 +45,9 @@ describe("src imports", () => {
   });
 
   it("only go down the layers", () => {
-    const upward = [...graph].flatMap(([file, deps]) => deps.filter((d) => layerOf(d) >= 0 && layerOf(d) < layerOf(file)).map((d) => `${name(file)} → ${name(d)}`));
+    const upward = [...graph].flatMap(([file, deps]) =>
+      deps.filter((d) => layerOf(d) >= 0 && layerOf(d) < layerOf(file)).map((d) => `${name(file)} → ${name(d)}`),
+    );
     expect(upward).toEqual([]);
   });
 
@@ -57,7 +71,9 @@ describe("src imports", () => {
   });
 
   it("resolve to files that exist", () => {
-    const missing = [...graph].flatMap(([file, deps]) => deps.filter((d) => !graph.has(d)).map((d) => `${name(file)} → ${name(d)}`));
+    const missing = [...graph].flatMap(([file, deps]) =>
+      deps.filter((d) => !graph.has(d)).map((d) => `${name(file)} → ${name(d)}`),
+    );
     expect(missing).toEqual([]);
   });
 });

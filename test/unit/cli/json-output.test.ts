@@ -19,8 +19,12 @@ let stderr = "";
 beforeEach(() => {
   stdout = "";
   stderr = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  vi.spyOn(process.stdout, "write").mockImplementation(
+    (chunk: string | Uint8Array) => ((stdout += String(chunk)), true),
+  );
+  vi.spyOn(process.stderr, "write").mockImplementation(
+    (chunk: string | Uint8Array) => ((stderr += String(chunk)), true),
+  );
 });
 afterEach(() => vi.restoreAllMocks());
 
@@ -48,7 +52,13 @@ describe("read-only reports print exactly one JSON document with --output json",
   it("validate, invalid file: the error with code, message, node and remedy, the problems under data, exit 2", async () => {
     expect(await hactl("-o", "json", "validate", "-f", bad)).toBe(2);
     const doc = oneDocument();
-    expect(doc).toMatchObject({ type: "error", code: "SPEC_INVALID", node: null, exitCode: 2, data: { file: bad, valid: false } });
+    expect(doc).toMatchObject({
+      type: "error",
+      code: "SPEC_INVALID",
+      node: null,
+      exitCode: 2,
+      data: { file: bad, valid: false },
+    });
     expect(doc.message).toBe(`${bad} has 1 error(s)`);
     expect(typeof doc.remedy).toBe("string");
     expect((doc.data as { problems: { path: string }[] }).problems.map((p) => p.path)).toEqual(["kind"]);
@@ -86,7 +96,10 @@ describe("read-only reports print exactly one JSON document with --output json",
 describe("commands that change things keep the event stream", () => {
   it("render -o json: one JSON event per line (steps, the result)", async () => {
     expect(await hactl("render", "-f", good, "--out", join(dir, "rendered"), "-o", "json")).toBe(0);
-    const types = stdout.trim().split("\n").map((l) => (JSON.parse(l) as { type: string }).type);
+    const types = stdout
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { type: string }).type);
     expect(types.length).toBeGreaterThan(2);
     expect(types).toContain("step");
     expect(types.filter((t) => t === "result")).toHaveLength(1);
@@ -97,7 +110,14 @@ describe("the reporter's document mode", () => {
   const reporter = (): { r: ReturnType<typeof createReporter>; out: string[]; err: string[] } => {
     const out: string[] = [];
     const err: string[] = [];
-    const r = createReporter({ mode: "json", json: "document", isTTY: false, color: false, out: (t) => out.push(t), err: (t) => err.push(t) });
+    const r = createReporter({
+      mode: "json",
+      json: "document",
+      isTTY: false,
+      color: false,
+      out: (t) => out.push(t),
+      err: (t) => err.push(t),
+    });
     return { r, out, err };
   };
 
@@ -123,12 +143,28 @@ describe("the reporter's document mode", () => {
     r.result({ valid: false });
     r.failed({ type: "error", code: "SPEC_INVALID", message: "bad", node: null, remedy: "fix", exitCode: 2 });
     r.close();
-    expect(out.map((t) => JSON.parse(t) as unknown)).toEqual([{ type: "error", code: "SPEC_INVALID", message: "bad", node: null, remedy: "fix", exitCode: 2, data: { valid: false } }]);
+    expect(out.map((t) => JSON.parse(t) as unknown)).toEqual([
+      {
+        type: "error",
+        code: "SPEC_INVALID",
+        message: "bad",
+        node: null,
+        remedy: "fix",
+        exitCode: 2,
+        data: { valid: false },
+      },
+    ]);
   });
 
   it("events mode still streams ndjson", () => {
     const out: string[] = [];
-    const r = createReporter({ mode: "json", isTTY: false, color: false, out: (t) => out.push(t), err: () => undefined });
+    const r = createReporter({
+      mode: "json",
+      isTTY: false,
+      color: false,
+      out: (t) => out.push(t),
+      err: () => undefined,
+    });
     r.phase("Install");
     r.result({ ok: true });
     r.failed({ type: "error", code: "X" });

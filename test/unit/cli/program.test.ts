@@ -21,7 +21,8 @@ function program(): { program: Command; ran: Ran[]; errors: string[] } {
   const p: Command = buildProgram(async (name, _body, kind) => {
     ran.push({ name, kind });
   });
-  for (const c of [p, ...walk(p).map((w) => w.cmd)]) c.configureOutput({ writeOut: () => undefined, writeErr: (s) => errors.push(s) });
+  for (const c of [p, ...walk(p).map((w) => w.cmd)])
+    c.configureOutput({ writeOut: () => undefined, writeErr: (s) => errors.push(s) });
   return { program: p, ran, errors };
 }
 
@@ -43,7 +44,13 @@ interface Parsed {
 
 async function parse(path: readonly string[], rest: string[]): Promise<Parsed> {
   const { program: p, ran, errors } = program();
-  const read = (): Pick<Parsed, "opts" | "globals"> => ({ opts: walk(p).find((w) => w.path.join(" ") === path.join(" "))?.cmd.opts() ?? {}, globals: p.opts() });
+  const read = (): Pick<Parsed, "opts" | "globals"> => ({
+    opts:
+      walk(p)
+        .find((w) => w.path.join(" ") === path.join(" "))
+        ?.cmd.opts() ?? {},
+    globals: p.opts(),
+  });
   try {
     await p.parseAsync([...path, ...rest], { from: "user" });
     return { ran, errors, ...read() };
@@ -59,35 +66,65 @@ const globals = reference.options;
 const globalLongs = globals.map((o) => o.long).filter((l): l is string => l !== undefined);
 const placeholder = (o: Option): string | undefined => /<([^>]+)>|\[([^\]]+)\]/.exec(o.flags)?.slice(1).find(Boolean);
 /** Placeholders that mean "a number": an option taking one must be declared with intOption. */
-const NUMERIC_WORDS = new Set(["n", "seconds", "minutes", "hours", "days", "percent", "port", "count", "replicas", "size", "bytes", "ms", "retries", "attempts"]);
+const NUMERIC_WORDS = new Set([
+  "n",
+  "seconds",
+  "minutes",
+  "hours",
+  "days",
+  "percent",
+  "port",
+  "count",
+  "replicas",
+  "size",
+  "bytes",
+  "ms",
+  "retries",
+  "attempts",
+]);
 
 /** Commands that print what the shell's completion asks for, at once, without a run (no log, no wrap, no global flags used). */
 const COMPLETION_HELPERS = new Set(["completion", "__complete-nodes"]);
 /** Commands that run something (subcommand groups only show help). */
 const runnable = commands.filter(({ cmd }) => cmd.commands.length === 0 && !COMPLETION_HELPERS.has(cmd.name()));
 const numeric: { cmd: Command; path: string[]; option: IntOption; global: boolean }[] = [
-  ...commands.flatMap(({ cmd, path }) => cmd.options.filter((o): o is IntOption => o instanceof IntOption).map((option) => ({ cmd, path, option, global: false }))),
-  ...runnable.flatMap(({ cmd, path }) => globals.filter((o): o is IntOption => o instanceof IntOption).map((option) => ({ cmd, path, option, global: true }))),
+  ...commands.flatMap(({ cmd, path }) =>
+    cmd.options
+      .filter((o): o is IntOption => o instanceof IntOption)
+      .map((option) => ({ cmd, path, option, global: false })),
+  ),
+  ...runnable.flatMap(({ cmd, path }) =>
+    globals
+      .filter((o): o is IntOption => o instanceof IntOption)
+      .map((option) => ({ cmd, path, option, global: true })),
+  ),
 ];
-const label = (n: (typeof numeric)[number]): string => `${n.path.join(" ")} ${n.option.long ?? ""}${n.global ? " (global)" : ""}`;
+const label = (n: (typeof numeric)[number]): string =>
+  `${n.path.join(" ")} ${n.option.long ?? ""}${n.global ? " (global)" : ""}`;
 
 describe("every command's help", () => {
-  it.each(commands.map((c) => [c.path.join(" "), c.cmd] as const))("hactl %s --help lists every global option", (_name, cmd) => {
-    const help = cmd.helpInformation();
-    expect(help).toContain("Global Options:");
-    for (const flag of globalLongs) expect(help).toContain(flag);
-  });
+  it.each(commands.map((c) => [c.path.join(" "), c.cmd] as const))(
+    "hactl %s --help lists every global option",
+    (_name, cmd) => {
+      const help = cmd.helpInformation();
+      expect(help).toContain("Global Options:");
+      for (const flag of globalLongs) expect(help).toContain(flag);
+    },
+  );
 
   it("includes add-node, whose help once left out --yes, --output, --accept-new-host-keys, --log-file and --command-timeout", () => {
     const help = commands.find((c) => c.path.join(" ") === "add-node")?.cmd.helpInformation() ?? "";
-    for (const flag of ["--yes", "--output", "--accept-new-host-keys", "--log-file", "--command-timeout"]) expect(help).toContain(flag);
+    for (const flag of ["--yes", "--output", "--accept-new-host-keys", "--log-file", "--command-timeout"])
+      expect(help).toContain(flag);
   });
 });
 
 describe("numeric flags", () => {
   it("every option whose value is a number is declared with intOption (so it is checked)", () => {
     const all = [...globals, ...commands.flatMap((c) => c.cmd.options)];
-    const undeclared = all.filter((o) => NUMERIC_WORDS.has(placeholder(o) ?? "") && !(o instanceof IntOption)).map((o) => o.flags);
+    const undeclared = all
+      .filter((o) => NUMERIC_WORDS.has(placeholder(o) ?? "") && !(o instanceof IntOption))
+      .map((o) => o.flags);
     expect(undeclared).toEqual([]);
     expect(numeric.length).toBeGreaterThan(commands.length);
   });

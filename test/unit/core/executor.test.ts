@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { applyPlan, type ExecutorReporter } from "../../../src/core/executor.js";
 import { HactlError, MultiNodeError } from "../../../src/core/errors.js";
-import { describePlan, planIsEmpty, type Phase, type Plan, type Step, type StepOutcome } from "../../../src/core/plan.js";
+import {
+  describePlan,
+  planIsEmpty,
+  type Phase,
+  type Plan,
+  type Step,
+  type StepOutcome,
+} from "../../../src/core/plan.js";
 
 interface Span {
   id: string;
@@ -17,7 +24,11 @@ function tracker() {
   const spans: Span[] = [];
   let clock = 0;
   const now = (): number => ++clock;
-  const step = (node: string, id: string, opts: { ms?: number; outcome?: StepOutcome; fail?: unknown; onRun?: () => void; after?: string[] } = {}): Step => ({
+  const step = (
+    node: string,
+    id: string,
+    opts: { ms?: number; outcome?: StepOutcome; fail?: unknown; onRun?: () => void; after?: string[] } = {},
+  ): Step => ({
     id,
     node,
     ...(opts.after ? { after: opts.after } : {}),
@@ -51,7 +62,12 @@ const overlaps = (a: Span, b: Span): boolean => a.start < b.end && b.start < a.e
 function run(plan: Plan, signal = new AbortController().signal) {
   const { events, reporter } = recordingReporter();
   const done: string[] = [];
-  const promise = applyPlan(plan, { hosts: new Map(), reporter, signal, onStep: (s, o) => void done.push(`${s.id}=${o}`) });
+  const promise = applyPlan(plan, {
+    hosts: new Map(),
+    reporter,
+    signal,
+    onStep: (s, o) => void done.push(`${s.id}=${o}`),
+  });
   return { events, done, promise };
 }
 
@@ -70,11 +86,18 @@ describe("applyPlan", () => {
 
   it("runs a parallel phase's nodes at once but each node's own steps in order", async () => {
     const t = tracker();
-    const plan: Plan = [{
-      title: "Prepare",
-      mode: "parallel",
-      steps: [t.step("n1", "n1-first"), t.step("n1", "n1-second"), t.step("n2", "n2-first"), t.step("n2", "n2-second")],
-    }];
+    const plan: Plan = [
+      {
+        title: "Prepare",
+        mode: "parallel",
+        steps: [
+          t.step("n1", "n1-first"),
+          t.step("n1", "n1-second"),
+          t.step("n2", "n2-first"),
+          t.step("n2", "n2-second"),
+        ],
+      },
+    ];
     await run(plan).promise;
     const span = (id: string): Span => t.spans.find((s) => s.id === id) as Span;
     expect(overlaps(span("n1-first"), span("n2-first"))).toBe(true);
@@ -84,11 +107,17 @@ describe("applyPlan", () => {
 
   it("runs a serial phase one step at a time, in plan order, never overlapping", async () => {
     const t = tracker();
-    const plan: Plan = [{
-      title: "Form the cluster",
-      mode: "serial",
-      steps: [t.step("n2", "join-2", { ms: 8 }), t.step("n3", "join-3", { ms: 2 }), t.step("n4", "join-4", { ms: 4 })],
-    }];
+    const plan: Plan = [
+      {
+        title: "Form the cluster",
+        mode: "serial",
+        steps: [
+          t.step("n2", "join-2", { ms: 8 }),
+          t.step("n3", "join-3", { ms: 2 }),
+          t.step("n4", "join-4", { ms: 4 }),
+        ],
+      },
+    ];
     await run(plan).promise;
     expect(t.spans.map((s) => s.id)).toEqual(["join-2", "join-3", "join-4"]);
     for (let i = 1; i < t.spans.length; i++) {
@@ -98,16 +127,27 @@ describe("applyPlan", () => {
 
   it("counts changed and unchanged steps and reports each start and outcome to onStep", async () => {
     const t = tracker();
-    const plan: Plan = [{ title: "P", mode: "serial", steps: [t.step("n1", "s1"), t.step("n1", "s2", { outcome: "unchanged" })] }];
+    const plan: Plan = [
+      { title: "P", mode: "serial", steps: [t.step("n1", "s1"), t.step("n1", "s2", { outcome: "unchanged" })] },
+    ];
     const r = run(plan);
     expect(await r.promise).toEqual({ changed: 1, unchanged: 1 });
     expect(r.done).toEqual(["s1=started", "s1=changed", "s2=started", "s2=unchanged"]);
-    expect(r.events).toEqual(["phase P", "start n1: do s1", "done n1: do s1", "start n1: do s2", "unchanged n1: do s2 (already done)"]);
+    expect(r.events).toEqual([
+      "phase P",
+      "start n1: do s1",
+      "done n1: do s1",
+      "start n1: do s2",
+      "unchanged n1: do s2 (already done)",
+    ]);
   });
 
   it("skips empty phases without announcing them", async () => {
     const t = tracker();
-    const r = run([{ title: "Empty", mode: "parallel", steps: [] }, { title: "Real", mode: "serial", steps: [t.step("n1", "x")] }]);
+    const r = run([
+      { title: "Empty", mode: "parallel", steps: [] },
+      { title: "Real", mode: "serial", steps: [t.step("n1", "x")] },
+    ]);
     await r.promise;
     expect(r.events.filter((e) => e.startsWith("phase"))).toEqual(["phase Real"]);
   });
@@ -116,7 +156,11 @@ describe("applyPlan", () => {
     const t = tracker();
     const ac = new AbortController();
     const plan: Plan = [
-      { title: "Joins", mode: "serial", steps: [t.step("n2", "join-2", { onRun: () => ac.abort() }), t.step("n3", "join-3")] },
+      {
+        title: "Joins",
+        mode: "serial",
+        steps: [t.step("n2", "join-2", { onRun: () => ac.abort() }), t.step("n3", "join-3")],
+      },
       { title: "Later", mode: "parallel", steps: [t.step("n1", "later")] },
     ];
     const err = (await run(plan, ac.signal).promise.catch((e: unknown) => e)) as HactlError;
@@ -131,7 +175,9 @@ describe("applyPlan", () => {
     const t = tracker();
     const ac = new AbortController();
     ac.abort(new HactlError("USER_ABORTED", "cancelled"));
-    const err = (await run([{ title: "P", mode: "parallel", steps: [t.step("n1", "s")] }], ac.signal).promise.catch((e: unknown) => e)) as HactlError;
+    const err = (await run([{ title: "P", mode: "parallel", steps: [t.step("n1", "s")] }], ac.signal).promise.catch(
+      (e: unknown) => e,
+    )) as HactlError;
     expect(err.code).toBe("USER_ABORTED");
     expect(t.spans).toHaveLength(0);
   });
@@ -139,7 +185,15 @@ describe("applyPlan", () => {
   it("names the node and step of a failure and runs no later phase", async () => {
     const t = tracker();
     const plan: Plan = [
-      { title: "Install", mode: "serial", steps: [t.step("n2", "install-2", { fail: new HactlError("COMMAND_FAILED", "snap exited 1", { remedy: "check snapd" }) })] },
+      {
+        title: "Install",
+        mode: "serial",
+        steps: [
+          t.step("n2", "install-2", {
+            fail: new HactlError("COMMAND_FAILED", "snap exited 1", { remedy: "check snapd" }),
+          }),
+        ],
+      },
       { title: "Later", mode: "serial", steps: [t.step("n1", "later")] },
     ];
     const r = run(plan);
@@ -154,20 +208,25 @@ describe("applyPlan", () => {
 
   it("in a parallel phase lets the other nodes finish and reports every failed node", async () => {
     const t = tracker();
-    const plan: Plan = [{
-      title: "Install",
-      mode: "parallel",
-      steps: [
-        t.step("n1", "i1", { fail: new HactlError("COMMAND_FAILED", "one") }),
-        t.step("n2", "i2", { ms: 15 }),
-        t.step("n3", "i3", { fail: new Error("plain") }),
-      ],
-    }];
+    const plan: Plan = [
+      {
+        title: "Install",
+        mode: "parallel",
+        steps: [
+          t.step("n1", "i1", { fail: new HactlError("COMMAND_FAILED", "one") }),
+          t.step("n2", "i2", { ms: 15 }),
+          t.step("n3", "i3", { fail: new Error("plain") }),
+        ],
+      },
+    ];
     const err = await run(plan).promise.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MultiNodeError);
     const m = err as MultiNodeError;
     expect(m.step).toBe("Install");
-    expect(m.failures.map((f) => [f.node, f.step, f.code])).toEqual([["n1", "do i1", "COMMAND_FAILED"], ["n3", "do i3", "INTERNAL"]]);
+    expect(m.failures.map((f) => [f.node, f.step, f.code])).toEqual([
+      ["n1", "do i1", "COMMAND_FAILED"],
+      ["n3", "do i3", "INTERNAL"],
+    ]);
     expect(t.spans.find((s) => s.id === "i2")?.end).not.toBe(Number.POSITIVE_INFINITY);
   });
 });
@@ -182,8 +241,24 @@ describe("applyPlan with a phase alongside the previous one", () => {
   it("starts a step once the steps it waits for finished, while the rest of the earlier phase still runs", async () => {
     const t = tracker();
     const plan: Plan = [
-      { title: "Install", mode: "parallel", steps: [t.step("n1", "install:n1", { ms: 5 }), t.step("n2", "install:n2", { ms: 5 }), t.step("n3", "install:n3", { ms: 60 })] },
-      { title: "Join", mode: "serial", alongsidePrevious: true, steps: [t.step("n2", "join:n2", { after: ["install:n1", "install:n2"] }), t.step("n3", "join:n3", { after: ["install:n1", "install:n3"] })] },
+      {
+        title: "Install",
+        mode: "parallel",
+        steps: [
+          t.step("n1", "install:n1", { ms: 5 }),
+          t.step("n2", "install:n2", { ms: 5 }),
+          t.step("n3", "install:n3", { ms: 60 }),
+        ],
+      },
+      {
+        title: "Join",
+        mode: "serial",
+        alongsidePrevious: true,
+        steps: [
+          t.step("n2", "join:n2", { after: ["install:n1", "install:n2"] }),
+          t.step("n3", "join:n3", { after: ["install:n1", "install:n3"] }),
+        ],
+      },
       { title: "LB", mode: "parallel", alongsidePrevious: true, steps: [t.step("n1", "lb:n1")] },
       { title: "Addons", mode: "serial", steps: [t.step("n1", "addons")] },
     ];
@@ -208,9 +283,26 @@ describe("applyPlan with a phase alongside the previous one", () => {
   it("stops every phase of the stage after a failure, starts nothing that waited for the failed step, and reports only the failure", async () => {
     const t = tracker();
     const plan: Plan = [
-      { title: "Install", mode: "parallel", steps: [t.step("n1", "install:n1"), t.step("n2", "install:n2", { fail: new HactlError("COMMAND_FAILED", "snap exited 1") })] },
-      { title: "Join", mode: "serial", alongsidePrevious: true, steps: [t.step("n2", "join:n2", { after: ["install:n1", "install:n2"] })] },
-      { title: "LB", mode: "serial", alongsidePrevious: true, steps: [t.step("n1", "lb:a", { ms: 20 }), t.step("n1", "lb:b")] },
+      {
+        title: "Install",
+        mode: "parallel",
+        steps: [
+          t.step("n1", "install:n1"),
+          t.step("n2", "install:n2", { fail: new HactlError("COMMAND_FAILED", "snap exited 1") }),
+        ],
+      },
+      {
+        title: "Join",
+        mode: "serial",
+        alongsidePrevious: true,
+        steps: [t.step("n2", "join:n2", { after: ["install:n1", "install:n2"] })],
+      },
+      {
+        title: "LB",
+        mode: "serial",
+        alongsidePrevious: true,
+        steps: [t.step("n1", "lb:a", { ms: 20 }), t.step("n1", "lb:b")],
+      },
       { title: "Addons", mode: "serial", steps: [t.step("n1", "addons")] },
     ];
     const r = run(plan);
@@ -228,7 +320,12 @@ describe("applyPlan with a phase alongside the previous one", () => {
       {
         title: "Install",
         mode: "parallel",
-        steps: [t.step("n1", "install:n1"), t.step("n2", "install:n2", { fail: new HactlError("COMMAND_FAILED", "snap exited 1") }), t.step("n3", "install:n3"), t.step("w", "install:w")],
+        steps: [
+          t.step("n1", "install:n1"),
+          t.step("n2", "install:n2", { fail: new HactlError("COMMAND_FAILED", "snap exited 1") }),
+          t.step("n3", "install:n3"),
+          t.step("w", "install:w"),
+        ],
       },
       {
         title: "Join",
@@ -240,7 +337,12 @@ describe("applyPlan with a phase alongside the previous one", () => {
           t.step("w", "join:w", { after: ["install:n1", "install:w"] }),
         ],
       },
-      { title: "Ready", mode: "parallel", alongsidePrevious: true, steps: [t.step("w", "ready:w", { after: ["join:w"] })] },
+      {
+        title: "Ready",
+        mode: "parallel",
+        alongsidePrevious: true,
+        steps: [t.step("w", "ready:w", { after: ["join:w"] })],
+      },
     ];
     const err = (await run(plan).promise.catch((e: unknown) => e)) as HactlError;
     expect([err.code, err.node]).toEqual(["COMMAND_FAILED", "n2"]);
@@ -250,8 +352,21 @@ describe("applyPlan with a phase alongside the previous one", () => {
   it("stops the other phases at the failure itself, not when the failed parallel phase's slowest node is done", async () => {
     const t = tracker();
     const plan: Plan = [
-      { title: "Install", mode: "parallel", steps: [t.step("n1", "install:n1", { ms: 5 }), t.step("n2", "install:n2", { ms: 40 }), t.step("n3", "install:n3", { ms: 1, fail: new HactlError("COMMAND_FAILED", "no") })] },
-      { title: "Join", mode: "serial", alongsidePrevious: true, steps: [t.step("n1", "lb:n1", { after: ["install:n1"] })] },
+      {
+        title: "Install",
+        mode: "parallel",
+        steps: [
+          t.step("n1", "install:n1", { ms: 5 }),
+          t.step("n2", "install:n2", { ms: 40 }),
+          t.step("n3", "install:n3", { ms: 1, fail: new HactlError("COMMAND_FAILED", "no") }),
+        ],
+      },
+      {
+        title: "Join",
+        mode: "serial",
+        alongsidePrevious: true,
+        steps: [t.step("n1", "lb:n1", { after: ["install:n1"] })],
+      },
     ];
     await run(plan).promise.catch(() => undefined);
     expect(t.spans.map((s) => s.id)).not.toContain("lb:n1");
@@ -260,12 +375,24 @@ describe("applyPlan with a phase alongside the previous one", () => {
   it("lists every failure when phases of one stage fail on their own", async () => {
     const t = tracker();
     const plan: Plan = [
-      { title: "Join", mode: "serial", steps: [t.step("n2", "join:n2", { fail: new HactlError("JOIN_FAILED", "no") })] },
-      { title: "LB", mode: "serial", alongsidePrevious: true, steps: [t.step("n1", "lb:n1", { fail: new HactlError("COMMAND_FAILED", "bad config") })] },
+      {
+        title: "Join",
+        mode: "serial",
+        steps: [t.step("n2", "join:n2", { fail: new HactlError("JOIN_FAILED", "no") })],
+      },
+      {
+        title: "LB",
+        mode: "serial",
+        alongsidePrevious: true,
+        steps: [t.step("n1", "lb:n1", { fail: new HactlError("COMMAND_FAILED", "bad config") })],
+      },
     ];
     const err = await run(plan).promise.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MultiNodeError);
-    expect((err as MultiNodeError).failures.map((f) => [f.node, f.code])).toEqual([["n2", "JOIN_FAILED"], ["n1", "COMMAND_FAILED"]]);
+    expect((err as MultiNodeError).failures.map((f) => [f.node, f.code])).toEqual([
+      ["n2", "JOIN_FAILED"],
+      ["n1", "COMMAND_FAILED"],
+    ]);
   });
 
   it("names the node and its first failed step when one node fails in two phases (it died), the other failure in the details", async () => {
@@ -273,7 +400,12 @@ describe("applyPlan with a phase alongside the previous one", () => {
     const lost = (): HactlError => new HactlError("SSH_DISCONNECTED", "lost the SSH channel to n3");
     const plan: Plan = [
       { title: "Join", mode: "serial", steps: [t.step("n3", "join:n3", { ms: 10, fail: lost() })] },
-      { title: "LB", mode: "parallel", alongsidePrevious: true, steps: [t.step("n1", "lb:n1"), t.step("n3", "lb:n3", { ms: 10, fail: lost() })] },
+      {
+        title: "LB",
+        mode: "parallel",
+        alongsidePrevious: true,
+        steps: [t.step("n1", "lb:n1"), t.step("n3", "lb:n3", { ms: 10, fail: lost() })],
+      },
     ];
     const err = (await run(plan).promise.catch((e: unknown) => e)) as HactlError;
     expect(err).not.toBeInstanceOf(MultiNodeError);
@@ -293,27 +425,42 @@ describe("applyPlan with a phase alongside the previous one", () => {
 });
 
 describe("describePlan", () => {
-  const step = (node: string, title: string, describe: string[]): Step => ({ id: `${node}:${title}`, node, title, describe, run: async () => "changed" });
+  const step = (node: string, title: string, describe: string[]): Step => ({
+    id: `${node}:${title}`,
+    node,
+    title,
+    describe,
+    run: async () => "changed",
+  });
 
   it("lists phases with their mode, then node, title and describe lines", () => {
     const plan: Phase[] = [
       { title: "Install MicroK8s", mode: "parallel", steps: [step("node-1", "install", ["snap install microk8s"])] },
       { title: "Empty", mode: "parallel", steps: [] },
-      { title: "Form the cluster", mode: "serial", steps: [step("node-2", "join as control-plane", ["microk8s join 10.0.0.11:25000/<token>"])] },
+      {
+        title: "Form the cluster",
+        mode: "serial",
+        steps: [step("node-2", "join as control-plane", ["microk8s join 10.0.0.11:25000/<token>"])],
+      },
     ];
-    expect(describePlan(plan)).toBe([
-      "Install MicroK8s (nodes in parallel)",
-      "  node-1: install",
-      "      snap install microk8s",
-      "Form the cluster (one node at a time)",
-      "  node-2: join as control-plane",
-      "      microk8s join 10.0.0.11:25000/<token>",
-    ].join("\n"));
+    expect(describePlan(plan)).toBe(
+      [
+        "Install MicroK8s (nodes in parallel)",
+        "  node-1: install",
+        "      snap install microk8s",
+        "Form the cluster (one node at a time)",
+        "  node-2: join as control-plane",
+        "      microk8s join 10.0.0.11:25000/<token>",
+      ].join("\n"),
+    );
     expect(planIsEmpty(plan)).toBe(false);
   });
 
   it('says "Nothing to do" for a plan without steps', () => {
-    const plan: Plan = [{ title: "A", mode: "parallel", steps: [] }, { title: "B", mode: "serial", steps: [] }];
+    const plan: Plan = [
+      { title: "A", mode: "parallel", steps: [] },
+      { title: "B", mode: "serial", steps: [] },
+    ];
     expect(planIsEmpty(plan)).toBe(true);
     expect(describePlan(plan)).toMatch(/^Nothing to do/);
     expect(describePlan([])).toMatch(/^Nothing to do/);

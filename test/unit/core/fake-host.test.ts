@@ -11,13 +11,19 @@ describe("FakeHost", () => {
     expect((await h.exec({ argv: ["hostname"] })).stdout).toBe("n1\n");
     expect((await h.exec({ argv: ["hostname", "-f"] })).code).toBe(127);
     expect((await h.exec({ argv: ["microk8s", "kubectl", "get", "nodes"] })).stdout).toBe("kubectl");
-    expect(await h.exec({ argv: ["microk8s", "status", "--format", "yaml"] })).toEqual({ code: 1, stdout: "status", stderr: "" });
+    expect(await h.exec({ argv: ["microk8s", "status", "--format", "yaml"] })).toEqual({
+      code: 1,
+      stdout: "status",
+      stderr: "",
+    });
     expect(h.lines).toEqual(["hostname", "hostname -f", "microk8s kubectl get nodes", "microk8s status --format yaml"]);
     expect(h.commandCount).toBe(4);
   });
 
   it("plays replies in order, repeating the last with on and stopping with onceEach", async () => {
-    const h = new FakeHost("n1").on({ equal: ["a"] }, { stdout: "1" }, { stdout: "2" }).onceEach({ equal: ["b"] }, { stdout: "once" });
+    const h = new FakeHost("n1")
+      .on({ equal: ["a"] }, { stdout: "1" }, { stdout: "2" })
+      .onceEach({ equal: ["b"] }, { stdout: "once" });
     const out = async (argv: [string]): Promise<string> => (await h.exec({ argv })).stdout;
     expect([await out(["a"]), await out(["a"]), await out(["a"])]).toEqual(["1", "2", "2"]);
     expect([await out(["b"]), (await h.exec({ argv: ["b"] })).code]).toEqual(["once", 127]);
@@ -31,7 +37,10 @@ describe("FakeHost", () => {
 
   it("records writes and reports unchanged content", async () => {
     const h = new FakeHost("n1").withFile("/etc/hosts", "old\n");
-    expect(await h.writeFile("/etc/hosts", "new\n", { backup: true })).toEqual({ changed: true, backupPath: "/etc/hosts.hactl-bak" });
+    expect(await h.writeFile("/etc/hosts", "new\n", { backup: true })).toEqual({
+      changed: true,
+      backupPath: "/etc/hosts.hactl-bak",
+    });
     expect(await h.writeFile("/etc/hosts", "new\n")).toEqual({ changed: false });
     expect(await h.readFile("/etc/hosts")).toBe("new\n");
     expect(h.written.map((w) => w.path)).toEqual(["/etc/hosts", "/etc/hosts"]);

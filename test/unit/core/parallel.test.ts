@@ -8,7 +8,12 @@ const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms)
 describe("forEachNode", () => {
   it("returns every node's result by name", async () => {
     const out = await forEachNode("square", nodes, async (n) => n.name.length);
-    expect([...out]).toEqual([["node-1", 6], ["node-2", 6], ["node-3", 6], ["node-4", 6]]);
+    expect([...out]).toEqual([
+      ["node-1", 6],
+      ["node-2", 6],
+      ["node-3", 6],
+      ["node-4", 6],
+    ]);
   });
 
   it("runs nodes at the same time", async () => {
@@ -27,13 +32,18 @@ describe("forEachNode", () => {
     let running = 0;
     let peak = 0;
     const done: string[] = [];
-    await forEachNode("bounded", nodes, async (n) => {
-      running++;
-      peak = Math.max(peak, running);
-      await tick(5);
-      running--;
-      done.push(n.name);
-    }, 2);
+    await forEachNode(
+      "bounded",
+      nodes,
+      async (n) => {
+        running++;
+        peak = Math.max(peak, running);
+        await tick(5);
+        running--;
+        done.push(n.name);
+      },
+      2,
+    );
     expect(peak).toBe(2);
     expect(done.sort()).toEqual(nodes.map((n) => n.name));
   });
@@ -71,7 +81,10 @@ describe("forEachNode", () => {
     const m = err as MultiNodeError;
     expect(m.step).toBe("gather");
     expect(m.message).toBe("gather failed on 2 node(s)");
-    expect(m.failures.map((f) => [f.node, f.code])).toEqual([["node-1", "SSH_REFUSED"], ["node-4", "SSH_AUTH_FAILED"]]);
+    expect(m.failures.map((f) => [f.node, f.code])).toEqual([
+      ["node-1", "SSH_REFUSED"],
+      ["node-4", "SSH_AUTH_FAILED"],
+    ]);
     expect(m.exitCode).toBe(4);
   });
 

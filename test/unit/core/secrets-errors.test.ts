@@ -35,7 +35,9 @@ describe("redact", () => {
   it("masks the longest secret first so no fragment of it survives", () => {
     registerSecret("10.0.0.11:25000/0123456789abcdef0123456789abcdef/abcdef012345");
     registerSecret("0123456789abcdef0123456789abcdef/abcdef012345");
-    expect(redact("microk8s join 10.0.0.11:25000/0123456789abcdef0123456789abcdef/abcdef012345")).toBe("microk8s join «redacted»");
+    expect(redact("microk8s join 10.0.0.11:25000/0123456789abcdef0123456789abcdef/abcdef012345")).toBe(
+      "microk8s join «redacted»",
+    );
   });
 });
 
@@ -66,8 +68,17 @@ describe("HactlError exit codes", () => {
   });
 
   it("inStep names the step once and keeps every other field", () => {
-    const e = new HactlError("SSH_TIMEOUT", "slow", { node: "n1", remedy: "r", retryable: true, details: "d" }).inStep("gather");
-    expect([e.step, e.node, e.remedy, e.retryable, e.details, e.code]).toEqual(["gather", "n1", "r", true, "d", "SSH_TIMEOUT"]);
+    const e = new HactlError("SSH_TIMEOUT", "slow", { node: "n1", remedy: "r", retryable: true, details: "d" }).inStep(
+      "gather",
+    );
+    expect([e.step, e.node, e.remedy, e.retryable, e.details, e.code]).toEqual([
+      "gather",
+      "n1",
+      "r",
+      true,
+      "d",
+      "SSH_TIMEOUT",
+    ]);
     expect(e.inStep("other").step).toBe("gather");
   });
 

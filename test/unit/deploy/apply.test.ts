@@ -11,16 +11,39 @@ const WEB = "apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\n";
 function webInputs(): ItemInputs {
   const data = Buffer.from(WEB);
   return {
-    name: "web", type: "manifests", namespace: "app", release: undefined, chartVersion: undefined,
-    files: [{ path: "web.yaml", staged: "src/0-web.yaml", sha256: sha256(data), data }], resources: ["src/0-web.yaml"],
-    secretDigest: undefined, objects: ["deployment.apps/web"], timeoutSeconds: 10,
+    name: "web",
+    type: "manifests",
+    namespace: "app",
+    release: undefined,
+    chartVersion: undefined,
+    files: [{ path: "web.yaml", staged: "src/0-web.yaml", sha256: sha256(data), data }],
+    resources: ["src/0-web.yaml"],
+    secretDigest: undefined,
+    objects: ["deployment.apps/web"],
+    timeoutSeconds: 10,
   };
 }
 
-const deployments = (ready: number) => ({ stdout: JSON.stringify({ items: [{ metadata: { name: "web", namespace: "app" }, spec: { replicas: 1 }, status: { readyReplicas: ready, updatedReplicas: 1 } }] }) });
+const deployments = (ready: number) => ({
+  stdout: JSON.stringify({
+    items: [
+      {
+        metadata: { name: "web", namespace: "app" },
+        spec: { replicas: 1 },
+        status: { readyReplicas: ready, updatedReplicas: 1 },
+      },
+    ],
+  }),
+});
 
 function target(host: FakeHost): DeployTarget {
-  return { host, kubectl: microk8s.kubectl, helm: microk8s.helm, signal: new AbortController().signal, log: () => undefined };
+  return {
+    host,
+    kubectl: microk8s.kubectl,
+    helm: microk8s.helm,
+    signal: new AbortController().signal,
+    log: () => undefined,
+  };
 }
 
 describe("applyItem (manifests)", () => {
@@ -28,10 +51,31 @@ describe("applyItem (manifests)", () => {
     const host = new FakeHost("node-1")
       .on({ prefix: ["mkdir"] }, { code: 0 })
       .on({ prefix: ["sh", "-c"] }, { code: 0 })
-      .on({ prefix: ["microk8s", "kubectl", "apply", "--server-side", "--field-manager=hactl", "--force-conflicts", "-f", "-"] }, { stdout: "namespace/app serverside-applied\n" })
-      .on({ prefix: ["microk8s", "kubectl", "apply", "--server-side"] }, { stdout: "deployment.apps/web serverside-applied\n" })
+      .on(
+        {
+          prefix: [
+            "microk8s",
+            "kubectl",
+            "apply",
+            "--server-side",
+            "--field-manager=hactl",
+            "--force-conflicts",
+            "-f",
+            "-",
+          ],
+        },
+        { stdout: "namespace/app serverside-applied\n" },
+      )
+      .on(
+        { prefix: ["microk8s", "kubectl", "apply", "--server-side"] },
+        { stdout: "deployment.apps/web serverside-applied\n" },
+      )
       .on({ prefix: ["microk8s", "kubectl", "get", "deployments", "--all-namespaces", "-l"] }, deployments(0))
-      .on({ prefix: ["microk8s", "kubectl", "get", "deployments", "--all-namespaces", "-o"] }, deployments(0), deployments(1));
+      .on(
+        { prefix: ["microk8s", "kubectl", "get", "deployments", "--all-namespaces", "-o"] },
+        deployments(0),
+        deployments(1),
+      );
     const objects = await applyItem(target(host), { inputs: webInputs(), secretValues: undefined });
     expect(objects).toEqual(["deployment.apps/web"]);
     const archive = host.written.find((w) => w.path === "/var/lib/hactl/deploy/web.tgz");
@@ -46,8 +90,25 @@ describe("applyItem (manifests)", () => {
     const host = new FakeHost("node-1")
       .on({ prefix: ["mkdir"] }, { code: 0 })
       .on({ prefix: ["sh", "-c"] }, { code: 0 })
-      .on({ prefix: ["microk8s", "kubectl", "apply", "--server-side", "--field-manager=hactl", "--force-conflicts", "-f", "-"] }, { code: 0 })
-      .on({ prefix: ["microk8s", "kubectl", "apply"] }, { code: 1, stderr: 'Error from server (NotFound): namespaces "x" not found' });
+      .on(
+        {
+          prefix: [
+            "microk8s",
+            "kubectl",
+            "apply",
+            "--server-side",
+            "--field-manager=hactl",
+            "--force-conflicts",
+            "-f",
+            "-",
+          ],
+        },
+        { code: 0 },
+      )
+      .on(
+        { prefix: ["microk8s", "kubectl", "apply"] },
+        { code: 1, stderr: 'Error from server (NotFound): namespaces "x" not found' },
+      );
     await expect(applyItem(target(host), { inputs: webInputs(), secretValues: undefined })).rejects.toThrow();
     expect(host.lines[host.lines.length - 1]).toContain("hactl-unstage");
   });
@@ -56,18 +117,31 @@ describe("applyItem (manifests)", () => {
 describe("record and remove", () => {
   it("rewrites the record from what the cluster holds now; --remove deletes by the owner label", async () => {
     const [planned] = planDeploy([webInputs()], new Map());
-    const entry = recordEntryFor(planned!, ["deployment.apps/web", "service/web"], new Date("2026-12-02T10:00:00Z"), "ops@ws");
+    const entry = recordEntryFor(
+      planned!,
+      ["deployment.apps/web", "service/web"],
+      new Date("2026-12-02T10:00:00Z"),
+      "ops@ws",
+    );
     const other = { ...entry, item: "api" };
-    const existing = { items: [{ metadata: { name: "hactl-deploy" }, data: { api: Buffer.from(JSON.stringify(other)).toString("base64") } }] };
+    const existing = {
+      items: [
+        { metadata: { name: "hactl-deploy" }, data: { api: Buffer.from(JSON.stringify(other)).toString("base64") } },
+      ],
+    };
     const host = new FakeHost("node-1")
       .on({ prefix: ["microk8s", "kubectl", "get", "secrets"] }, { stdout: JSON.stringify(existing) })
       .on({ prefix: ["microk8s", "kubectl", "apply"] }, { code: 0 })
       .on({ prefix: ["microk8s", "kubectl", "delete"] }, { stdout: 'deployment.apps "web" deleted\n' });
     await updateRecord(target(host), (r) => r.set("web", entry));
-    const written = JSON.parse(host.commandsMatching({ prefix: ["microk8s", "kubectl", "apply"] })[0]?.stdin ?? "{}") as { items: { kind: string; data?: Record<string, string> }[] };
+    const written = JSON.parse(
+      host.commandsMatching({ prefix: ["microk8s", "kubectl", "apply"] })[0]?.stdin ?? "{}",
+    ) as { items: { kind: string; data?: Record<string, string> }[] };
     expect(Object.keys(written.items.find((i) => i.kind === "Secret")?.data ?? {})).toEqual(["api", "web"]);
     await removeItem(target(host), entry);
-    expect(host.lines).toContain("microk8s kubectl delete deployment.apps,service --all-namespaces -l hactl.dev/deploy-item=web --ignore-not-found --wait=true");
+    expect(host.lines).toContain(
+      "microk8s kubectl delete deployment.apps,service --all-namespaces -l hactl.dev/deploy-item=web --ignore-not-found --wait=true",
+    );
   });
 
   it("--list prints one row per item in spec order and names items no longer in the spec", () => {

@@ -3,10 +3,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { HactlError } from "../../../src/core/errors.js";
-import { helmUpgradeArgs, kustomizationFor, readiness, serverSideApply, workloadsIn } from "../../../src/phases/deploy/apply.js";
+import {
+  helmUpgradeArgs,
+  kustomizationFor,
+  readiness,
+  serverSideApply,
+  workloadsIn,
+} from "../../../src/phases/deploy/apply.js";
 import { readItemInputs, secretValuesYaml } from "../../../src/phases/deploy/inputs.js";
 import {
-  appliedObjects, describeDeployPlan, itemsToApply, planDeploy, recordEntryFor, resourceTypes, sha256, type InputFile, type ItemInputs, type RecordEntry,
+  appliedObjects,
+  describeDeployPlan,
+  itemsToApply,
+  planDeploy,
+  recordEntryFor,
+  resourceTypes,
+  sha256,
+  type InputFile,
+  type ItemInputs,
+  type RecordEntry,
 } from "../../../src/phases/deploy/plan.js";
 import { parseRecord, recordManifest } from "../../../src/phases/deploy/record.js";
 import { parseSpec } from "../../../src/spec/parse.js";
@@ -18,16 +33,46 @@ function file(path: string, content: string, staged = `src/0-${path}`): InputFil
 }
 
 function manifests(name: string, files: InputFile[], objects: string[] = []): ItemInputs {
-  return { name, type: "manifests", namespace: "app", release: undefined, chartVersion: undefined, files, resources: files.map((f) => f.staged), secretDigest: undefined, objects, timeoutSeconds: 60 };
+  return {
+    name,
+    type: "manifests",
+    namespace: "app",
+    release: undefined,
+    chartVersion: undefined,
+    files,
+    resources: files.map((f) => f.staged),
+    secretDigest: undefined,
+    objects,
+    timeoutSeconds: 60,
+  };
 }
 
 function chart(name: string, values: string, secretDigest?: string): ItemInputs {
-  const files = [file("charts/api.tgz", "tgz-bytes", "chart.tgz"), file("values/api.yaml", values, "values/0-api.yaml")];
-  return { name, type: "chart", namespace: "api", release: name, chartVersion: "1.2.0", files, resources: files.map((f) => f.staged), secretDigest, objects: undefined, timeoutSeconds: 60 };
+  const files = [
+    file("charts/api.tgz", "tgz-bytes", "chart.tgz"),
+    file("values/api.yaml", values, "values/0-api.yaml"),
+  ];
+  return {
+    name,
+    type: "chart",
+    namespace: "api",
+    release: name,
+    chartVersion: "1.2.0",
+    files,
+    resources: files.map((f) => f.staged),
+    secretDigest,
+    objects: undefined,
+    timeoutSeconds: 60,
+  };
 }
 
 function recorded(plan: ReturnType<typeof planDeploy>): Map<string, RecordEntry> {
-  return new Map(plan.map((p) => [p.inputs.name, recordEntryFor(p, p.inputs.objects ?? [], new Date("2026-12-02T10:00:00Z"), "ops@ws")]));
+  return new Map(
+    plan.map((p) => [
+      p.inputs.name,
+      recordEntryFor(p, p.inputs.objects ?? [], new Date("2026-12-02T10:00:00Z"), "ops@ws"),
+    ]),
+  );
 }
 
 describe("planDeploy", () => {
@@ -36,7 +81,10 @@ describe("planDeploy", () => {
 
   it("marks every item new against an empty record, in the spec's order", () => {
     const plan = planDeploy([web, api], new Map());
-    expect(plan.map((p) => [p.inputs.name, p.state])).toEqual([["web", "new"], ["api", "new"]]);
+    expect(plan.map((p) => [p.inputs.name, p.state])).toEqual([
+      ["web", "new"],
+      ["api", "new"],
+    ]);
     expect(itemsToApply(plan).map((p) => p.inputs.name)).toEqual(["web", "api"]);
   });
 
@@ -66,7 +114,11 @@ describe("planDeploy", () => {
 
   it("shows new, changed (files and objects) and unchanged items in the dry-run summary", () => {
     const record = recorded(planDeploy([web, api], new Map()));
-    const web2 = manifests("web", [file("web.yaml", "kind: Deployment\n# v2"), file("extra.yaml", "x", "src/1-extra.yaml")], ["deployment.apps/web", "configmap/extra"]);
+    const web2 = manifests(
+      "web",
+      [file("web.yaml", "kind: Deployment\n# v2"), file("extra.yaml", "x", "src/1-extra.yaml")],
+      ["deployment.apps/web", "configmap/extra"],
+    );
     const cache = manifests("cache", [file("cache.yaml", "c")], ["deployment.apps/cache"]);
     const lines = describeDeployPlan(planDeploy([web2, api, cache], record));
     expect(lines).toEqual([
@@ -96,24 +148,57 @@ describe("record", () => {
 
 describe("kubectl and helm output", () => {
   it("reads server-side apply lines and the resource types to delete", () => {
-    const objects = appliedObjects("namespace/app serverside-applied\ndeployment.apps/web serverside-applied\nservice/web serverside-applied\n");
+    const objects = appliedObjects(
+      "namespace/app serverside-applied\ndeployment.apps/web serverside-applied\nservice/web serverside-applied\n",
+    );
     expect(objects).toEqual(["namespace/app", "deployment.apps/web", "service/web"]);
     expect(resourceTypes(objects)).toEqual(["namespace", "deployment.apps", "service"]);
   });
 
   it("finds the Deployments of a rendered release and reports readiness per workload", () => {
-    const { objects, deployments } = workloadsIn("---\n# Source: api/templates/d.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: api\n", "api");
+    const { objects, deployments } = workloadsIn(
+      "---\n# Source: api/templates/d.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: api\n",
+      "api",
+    );
     expect(objects).toEqual(["deployment.apps/api", "service/api"]);
-    const list = (ready: number) => JSON.stringify({ items: [{ metadata: { name: "api", namespace: "api" }, spec: { replicas: 2 }, status: { readyReplicas: ready, updatedReplicas: 2 } }] });
+    const list = (ready: number) =>
+      JSON.stringify({
+        items: [
+          {
+            metadata: { name: "api", namespace: "api" },
+            spec: { replicas: 2 },
+            status: { readyReplicas: ready, updatedReplicas: 2 },
+          },
+        ],
+      });
     expect(readiness(list(1), deployments)).toEqual({ done: false, line: "api/api 1/2 ready" });
     expect(readiness(list(2), deployments).done).toBe(true);
-    expect(readiness(list(2), [...deployments, { namespace: "api", name: "gone" }]).line).toBe("api/api 2/2 ready, api/gone missing");
+    expect(readiness(list(2), [...deployments, { namespace: "api", name: "gone" }]).line).toBe(
+      "api/api 2/2 ready, api/gone missing",
+    );
   });
 
   it("builds server-side apply and helm upgrade arguments", () => {
-    expect(serverSideApply("-k", "/d")).toEqual(["apply", "--server-side", "--field-manager=hactl", "--force-conflicts", "-k", "/d"]);
+    expect(serverSideApply("-k", "/d")).toEqual([
+      "apply",
+      "--server-side",
+      "--field-manager=hactl",
+      "--force-conflicts",
+      "-k",
+      "/d",
+    ]);
     expect(helmUpgradeArgs(chart("api", "x"), "/s/api", 60)).toEqual([
-      "upgrade", "--install", "api", "/s/api/chart.tgz", "--namespace", "api", "--create-namespace", "-f", "/s/api/values/0-api.yaml", "--timeout", "60s",
+      "upgrade",
+      "--install",
+      "api",
+      "/s/api/chart.tgz",
+      "--namespace",
+      "api",
+      "--create-namespace",
+      "-f",
+      "/s/api/values/0-api.yaml",
+      "--timeout",
+      "60s",
     ]);
     const k = kustomizationFor(manifests("web", [file("web.yaml", "x")]));
     expect(k).toContain("namespace: app");
@@ -127,7 +212,10 @@ describe("readItemInputs", () => {
     const dir = await mkdtemp(join(tmpdir(), "hactl-deploy-"));
     await mkdir(join(dir, "k8s"));
     await mkdir(join(dir, "overlay"));
-    await writeFile(join(dir, "web.yaml"), "apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\n---\napiVersion: v1\nkind: Service\nmetadata: { name: web }\n");
+    await writeFile(
+      join(dir, "web.yaml"),
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\n---\napiVersion: v1\nkind: Service\nmetadata: { name: web }\n",
+    );
     await writeFile(join(dir, "k8s", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings }\n");
     await writeFile(join(dir, "k8s", "README.md"), "not a manifest");
     await writeFile(join(dir, "overlay", "kustomization.yaml"), "resources: [cm.yaml]\n");
@@ -138,28 +226,52 @@ describe("readItemInputs", () => {
     expect(plain.inputs.objects).toEqual(["deployment.apps/web", "service/web", "configmap/settings"]);
     const withKustomize = await readItemInputs({ ...item, manifests: ["web.yaml", "overlay"] }, 0, dir, new Map());
     expect(withKustomize.inputs.resources).toEqual(["src/0-web.yaml", "src/1-overlay"]);
-    expect(withKustomize.inputs.files.map((f) => f.staged)).toEqual(["src/0-web.yaml", "src/1-overlay/cm.yaml", "src/1-overlay/kustomization.yaml"]);
+    expect(withKustomize.inputs.files.map((f) => f.staged)).toEqual([
+      "src/0-web.yaml",
+      "src/1-overlay/cm.yaml",
+      "src/1-overlay/kustomization.yaml",
+    ]);
     expect(withKustomize.inputs.objects).toBeUndefined();
-    await expect(readItemInputs({ ...item, manifests: ["missing.yaml"] }, 2, dir, new Map())).rejects.toThrow(/spec.deploy\[2\].manifests\[0\]: missing.yaml cannot be read \(ENOENT\)/);
+    await expect(readItemInputs({ ...item, manifests: ["missing.yaml"] }, 2, dir, new Map())).rejects.toThrow(
+      /spec.deploy\[2\].manifests\[0\]: missing.yaml cannot be read \(ENOENT\)/,
+    );
   });
 
   it("nests secret values by their dotted path", () => {
-    expect(secretValuesYaml(new Map([["db.password", "s3cret"], ["db.user", "app"], ["token", "t"]]))).toBe("db:\n  password: s3cret\n  user: app\ntoken: t\n");
+    expect(
+      secretValuesYaml(
+        new Map([
+          ["db.password", "s3cret"],
+          ["db.user", "app"],
+          ["token", "t"],
+        ]),
+      ),
+    ).toBe("db:\n  password: s3cret\n  user: app\ntoken: t\n");
   });
 });
 
 describe("spec.deploy validation", () => {
-  const withDeploy = (deploy: string, dist = "") => parseSpec(THREE_CP_ONE_WORKER.replace('distribution: { type: microk8s, version: "1.29" }', dist || 'distribution: { type: microk8s, version: "1.29" }') + `  deploy:\n${deploy}`);
+  const withDeploy = (deploy: string, dist = "") =>
+    parseSpec(
+      THREE_CP_ONE_WORKER.replace(
+        'distribution: { type: microk8s, version: "1.29" }',
+        dist || 'distribution: { type: microk8s, version: "1.29" }',
+      ) + `  deploy:\n${deploy}`,
+    );
   const messages = (r: ReturnType<typeof parseSpec>) => r.problems.map((p) => p.message);
 
   it("accepts manifests and chart items", () => {
-    const r = withDeploy("    - { name: web, manifests: [./k8s] }\n    - { name: api, chart: ./api.tgz, values: [./api.yaml], namespace: api, secretValues: { db.password: { env: DB_PW } } }\n");
+    const r = withDeploy(
+      "    - { name: web, manifests: [./k8s] }\n    - { name: api, chart: ./api.tgz, values: [./api.yaml], namespace: api, secretValues: { db.password: { env: DB_PW } } }\n",
+    );
     expect(messages(r)).toEqual([]);
     expect(r.spec?.spec.deploy.map((d) => d.timeoutSeconds)).toEqual([300, 300]);
   });
 
   it("names each mistake with its field and a fix", () => {
-    const r = withDeploy("    - { name: web, manifests: [a.yaml], chart: c.tgz }\n    - { name: web }\n    - { name: api, chart: c.tgz }\n    - { name: x, manifests: [a.yaml], values: [v.yaml] }\n");
+    const r = withDeploy(
+      "    - { name: web, manifests: [a.yaml], chart: c.tgz }\n    - { name: web }\n    - { name: api, chart: c.tgz }\n    - { name: x, manifests: [a.yaml], values: [v.yaml] }\n",
+    );
     const text = messages(r).join("\n");
     expect(text).toMatch(/spec\.deploy\[0\].*both manifests and chart/);
     expect(text).toMatch(/spec\.deploy\[1\]\.name.*already the name of spec\.deploy\[0\]/);
@@ -169,13 +281,18 @@ describe("spec.deploy validation", () => {
   });
 
   it("refuses a secret value written in the file, without echoing it", () => {
-    const text = messages(withDeploy("    - { name: y, chart: c.tgz, namespace: y, secretValues: { pw: hunter2 } }\n")).join("\n");
+    const text = messages(
+      withDeploy("    - { name: y, chart: c.tgz, namespace: y, secretValues: { pw: hunter2 } }\n"),
+    ).join("\n");
     expect(text).toMatch(/spec\.deploy\[0\]\.secretValues\.pw.*secrets are never values/);
     expect(text).not.toContain("hunter2");
   });
 
   it("asks kubeadm clusters with a chart for a helm binary", () => {
-    const r = withDeploy("    - { name: api, chart: c.tgz, namespace: api }\n", "distribution: { type: kubeadm, version: \"1.29\" }");
+    const r = withDeploy(
+      "    - { name: api, chart: c.tgz, namespace: api }\n",
+      'distribution: { type: kubeadm, version: "1.29" }',
+    );
     expect(messages(r).join("\n")).toMatch(/spec\.distribution.*kubeadm cluster has no helm of its own/);
   });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { MICROK8S_CERTS, daysLeft, parseCheckExpiration, parseEnddates, parseKubeadmDate, parseOpensslDate } from "../../../src/distros/certs.js";
+import {
+  MICROK8S_CERTS,
+  daysLeft,
+  parseCheckExpiration,
+  parseEnddates,
+  parseKubeadmDate,
+  parseOpensslDate,
+} from "../../../src/distros/certs.js";
 
 // kubeadm v1.29 output (kubernetes/kubeadm#2866 and the kubeadm-certs docs), one row shortened.
 const CHECK_EXPIRATION = `[check-expiration] Reading configuration from the cluster...
@@ -43,8 +50,14 @@ describe("certificate output parsers", () => {
   it("reads both tables of `kubeadm certs check-expiration`, CAs as ca and kubeconfigs as client", () => {
     const found = parseCheckExpiration(CHECK_EXPIRATION);
     expect(found.map((c) => `${c.name}:${c.kind}`)).toEqual([
-      "admin.conf:client", "apiserver:apiserver", "apiserver-etcd-client:datastore", "etcd-server:datastore",
-      "front-proxy-client:front-proxy", "scheduler.conf:client", "ca:ca", "front-proxy-ca:ca",
+      "admin.conf:client",
+      "apiserver:apiserver",
+      "apiserver-etcd-client:datastore",
+      "etcd-server:datastore",
+      "front-proxy-client:front-proxy",
+      "scheduler.conf:client",
+      "ca:ca",
+      "front-proxy-ca:ca",
     ]);
     expect(found.find((c) => c.name === "apiserver")?.path).toBe("/etc/kubernetes/pki/apiserver.crt");
     expect(found.find((c) => c.name === "ca")?.notAfter.toISOString()).toBe("2032-03-12T01:58:00.000Z");

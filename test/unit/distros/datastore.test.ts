@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { dbctlArchiveName, dbctlBackup, etcdSnapshotSave, parseBackupRun, parseDbctlRestore, parseSnapshotStatus } from "../../../src/distros/datastore.js";
+import {
+  dbctlArchiveName,
+  dbctlBackup,
+  etcdSnapshotSave,
+  parseBackupRun,
+  parseDbctlRestore,
+  parseSnapshotStatus,
+} from "../../../src/distros/datastore.js";
 
 describe("datastore copy commands", () => {
   it("run dbctl in a fresh root-only directory and hand it to the login user", () => {
@@ -13,7 +20,7 @@ describe("datastore copy commands", () => {
 
   it("save the etcd snapshot with kubeadm's etcd client certificates and copy the PKI files that exist", () => {
     const c = etcdSnapshotSave(["/etc/kubernetes/pki/ca.crt"]);
-    expect(c.argv[2]).toContain('etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt');
+    expect(c.argv[2]).toContain("etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt");
     expect(c.argv[2]).toContain('snapshot save "$d/snapshot.db"');
     expect(c.argv.slice(-1)).toEqual(["/etc/kubernetes/pki/ca.crt"]);
   });
@@ -21,7 +28,9 @@ describe("datastore copy commands", () => {
 
 describe("parsers", () => {
   it("split hactl's markers from dbctl's own lines", () => {
-    const run = parseBackupRun("dir /tmp/hactl-backup.abc123\nstart 2026-01-02T03:04:05.123Z\nBacking up the datastore\nThe backup is: hactl-lab-1.tar.gz\nend 2026-01-02T03:04:06.456Z\n");
+    const run = parseBackupRun(
+      "dir /tmp/hactl-backup.abc123\nstart 2026-01-02T03:04:05.123Z\nBacking up the datastore\nThe backup is: hactl-lab-1.tar.gz\nend 2026-01-02T03:04:06.456Z\n",
+    );
     expect(run).toEqual({
       dir: "/tmp/hactl-backup.abc123",
       startedAt: "2026-01-02T03:04:05.123Z",
@@ -35,14 +44,29 @@ describe("parsers", () => {
   });
 
   it("read the migrator's restore log", () => {
-    expect(parseDbctlRestore('time="t" level=info msg="Starting migrator" dir=/tmp/x mode=restore-to-dqlite\ntime="t" level=info msg="Completed database restore" entries=17\n')).toEqual({ entries: 17, failed: [] });
-    expect(parseDbctlRestore('time="t" level=error msg="Failed to restore key" index=2 key=/registry/a\n').failed).toEqual(["/registry/a"]);
+    expect(
+      parseDbctlRestore(
+        'time="t" level=info msg="Starting migrator" dir=/tmp/x mode=restore-to-dqlite\ntime="t" level=info msg="Completed database restore" entries=17\n',
+      ),
+    ).toEqual({ entries: 17, failed: [] });
+    expect(
+      parseDbctlRestore('time="t" level=error msg="Failed to restore key" index=2 key=/registry/a\n').failed,
+    ).toEqual(["/registry/a"]);
   });
 
   it("read etcdctl snapshot status -w json", () => {
-    expect(parseSnapshotStatus('{"hash":3910390120,"revision":512,"totalKey":301,"totalSize":2105344}')).toEqual({ revision: 512, totalKey: 301, totalSize: 2105344 });
+    expect(parseSnapshotStatus('{"hash":3910390120,"revision":512,"totalKey":301,"totalSize":2105344}')).toEqual({
+      revision: 512,
+      totalKey: 301,
+      totalSize: 2105344,
+    });
     expect(() => parseSnapshotStatus("{}")).toThrow(/expected numbers in revision, totalKey and totalSize/);
-    expect(() => parseSnapshotStatus("Error: snapshot file not found")).toThrow(expect.objectContaining({ code: "UNEXPECTED_OUTPUT", message: expect.stringContaining("etcdctl snapshot status -w json") }));
+    expect(() => parseSnapshotStatus("Error: snapshot file not found")).toThrow(
+      expect.objectContaining({
+        code: "UNEXPECTED_OUTPUT",
+        message: expect.stringContaining("etcdctl snapshot status -w json"),
+      }),
+    );
   });
 });
 
@@ -51,7 +75,11 @@ describe("remote output that does not parse", () => {
     const { parseNodes } = await import("../../../src/distros/kubectl.js");
     const { parseStatus } = await import("../../../src/distros/microk8s.js");
     const { asHactlError } = await import("../../../src/core/errors.js");
-    for (const run of [() => parseNodes("<html>502</html>"), () => parseNodes('{"items":[{"metadata":{}}]}'), () => parseStatus("microk8s:\n  running: [unclosed")]) {
+    for (const run of [
+      () => parseNodes("<html>502</html>"),
+      () => parseNodes('{"items":[{"metadata":{}}]}'),
+      () => parseStatus("microk8s:\n  running: [unclosed"),
+    ]) {
       let caught: unknown;
       try {
         run();
@@ -60,7 +88,9 @@ describe("remote output that does not parse", () => {
       }
       const e = asHactlError(caught);
       expect(e.code).toBe("UNEXPECTED_OUTPUT");
-      expect(e.message).toMatch(/^`(kubectl get nodes -o json|microk8s status --format yaml)` printed something hactl cannot read: expected /);
+      expect(e.message).toMatch(
+        /^`(kubectl get nodes -o json|microk8s status --format yaml)` printed something hactl cannot read: expected /,
+      );
       expect(e.remedy).not.toMatch(/bug in hactl/);
     }
   });

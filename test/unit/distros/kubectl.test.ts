@@ -4,12 +4,14 @@ import { nodesJson } from "../../fakes/outputs.js";
 
 describe("parseNodes", () => {
   it("reads Ready True/False/Unknown, cordons, addresses and labels", () => {
-    const nodes = parseNodes(nodesJson([
-      { name: "node-1", ip: "10.0.0.11" },
-      { name: "node-2", ip: "10.0.0.12", ready: "False" },
-      { name: "node-3", ip: "10.0.0.13", ready: "Unknown" },
-      { name: "worker-1", ip: "10.0.0.21", unschedulable: true, worker: true },
-    ]));
+    const nodes = parseNodes(
+      nodesJson([
+        { name: "node-1", ip: "10.0.0.11" },
+        { name: "node-2", ip: "10.0.0.12", ready: "False" },
+        { name: "node-3", ip: "10.0.0.13", ready: "Unknown" },
+        { name: "worker-1", ip: "10.0.0.21", unschedulable: true, worker: true },
+      ]),
+    );
     expect(nodes.map((n) => [n.name, n.ready, n.unschedulable, n.internalIp])).toEqual([
       ["node-1", true, false, "10.0.0.11"],
       ["node-2", false, false, "10.0.0.12"],
@@ -23,18 +25,42 @@ describe("parseNodes", () => {
     const sample = JSON.stringify({
       apiVersion: "v1",
       kind: "List",
-      items: [{
-        apiVersion: "v1",
-        kind: "Node",
-        metadata: { name: "cp1", labels: { "node-role.kubernetes.io/control-plane": "" } },
-        spec: { podCIDR: "192.168.0.0/24", unschedulable: true, taints: [{ key: "node.kubernetes.io/unschedulable", effect: "NoSchedule" }] },
-        status: {
-          addresses: [{ type: "InternalIP", address: "10.0.0.11" }, { type: "Hostname", address: "cp1" }],
-          conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "kubelet is posting ready status. AppArmor enabled" }],
+      items: [
+        {
+          apiVersion: "v1",
+          kind: "Node",
+          metadata: { name: "cp1", labels: { "node-role.kubernetes.io/control-plane": "" } },
+          spec: {
+            podCIDR: "192.168.0.0/24",
+            unschedulable: true,
+            taints: [{ key: "node.kubernetes.io/unschedulable", effect: "NoSchedule" }],
+          },
+          status: {
+            addresses: [
+              { type: "InternalIP", address: "10.0.0.11" },
+              { type: "Hostname", address: "cp1" },
+            ],
+            conditions: [
+              {
+                type: "Ready",
+                status: "True",
+                reason: "KubeletReady",
+                message: "kubelet is posting ready status. AppArmor enabled",
+              },
+            ],
+          },
         },
-      }],
+      ],
     });
-    expect(parseNodes(sample)).toEqual([{ name: "cp1", ready: true, unschedulable: true, internalIp: "10.0.0.11", labels: { "node-role.kubernetes.io/control-plane": "" } }]);
+    expect(parseNodes(sample)).toEqual([
+      {
+        name: "cp1",
+        ready: true,
+        unschedulable: true,
+        internalIp: "10.0.0.11",
+        labels: { "node-role.kubernetes.io/control-plane": "" },
+      },
+    ]);
   });
 
   it("treats a node without conditions or addresses as not ready and unknown address", () => {
@@ -52,7 +78,11 @@ describe("parseDeployments", () => {
   it("reads desired and ready replicas, defaulting missing counts to 0", () => {
     const out = JSON.stringify({
       items: [
-        { metadata: { name: "web", namespace: "app" }, spec: { replicas: 3 }, status: { replicas: 3, readyReplicas: 2, updatedReplicas: 3 } },
+        {
+          metadata: { name: "web", namespace: "app" },
+          spec: { replicas: 3 },
+          status: { replicas: 3, readyReplicas: 2, updatedReplicas: 3 },
+        },
         { metadata: { name: "scaled-down", namespace: "app" }, spec: { replicas: 0 }, status: {} },
         { metadata: { name: "new" } },
       ],

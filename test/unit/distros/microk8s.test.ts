@@ -3,7 +3,15 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { datastoreIp, kubeconfigForVip, microk8s, parseAddNode, parseSnapList, parseStatus, snapMinor } from "../../../src/distros/microk8s.js";
+import {
+  datastoreIp,
+  kubeconfigForVip,
+  microk8s,
+  parseAddNode,
+  parseSnapList,
+  parseStatus,
+  snapMinor,
+} from "../../../src/distros/microk8s.js";
 import { STATUS_NOT_RUNNING, STATUS_WORKER, addNodeJson, statusYaml } from "../../fakes/outputs.js";
 
 const TOKEN = "92b2db237428470dc4fcfc4ebbd9dc81/2c0cb3284b05";
@@ -20,21 +28,32 @@ describe("parseAddNode", () => {
   });
 
   it("falls back to the first URL when none is on the leader's address", () => {
-    expect(parseAddNode(addNodeJson(TOKEN, ["192.168.1.230", "172.17.0.1"]), "10.0.0.11").connection).toBe(`192.168.1.230:25000/${TOKEN}`);
+    expect(parseAddNode(addNodeJson(TOKEN, ["192.168.1.230", "172.17.0.1"]), "10.0.0.11").connection).toBe(
+      `192.168.1.230:25000/${TOKEN}`,
+    );
   });
 
   it("rejects output without URLs or that is not JSON", () => {
     expect(() => parseAddNode(JSON.stringify({ token: TOKEN, urls: [] }), "10.0.0.11")).toThrow();
-    expect(() => parseAddNode("From the node you wish to join to this cluster, run the following:", "10.0.0.11")).toThrow();
+    expect(() =>
+      parseAddNode("From the node you wish to join to this cluster, run the following:", "10.0.0.11"),
+    ).toThrow();
   });
 });
 
 describe("parseStatus", () => {
   it("reads a running three-voter cluster with a standby and its addons", () => {
-    const s = parseStatus(statusYaml({
-      members: [{ ip: "10.0.0.11", role: "voter" }, { ip: "10.0.0.12", role: "voter" }, { ip: "10.0.0.13", role: "voter" }, { ip: "10.0.0.14", role: "standby" }],
-      addons: { dns: "enabled", "ha-cluster": "enabled", "hostpath-storage": "disabled" },
-    }));
+    const s = parseStatus(
+      statusYaml({
+        members: [
+          { ip: "10.0.0.11", role: "voter" },
+          { ip: "10.0.0.12", role: "voter" },
+          { ip: "10.0.0.13", role: "voter" },
+          { ip: "10.0.0.14", role: "standby" },
+        ],
+        addons: { dns: "enabled", "ha-cluster": "enabled", "hostpath-storage": "disabled" },
+      }),
+    );
     expect(s.running).toBe(true);
     expect(s.haEnabled).toBe(true);
     expect(s.isWorker).toBe(false);
@@ -44,14 +63,29 @@ describe("parseStatus", () => {
       { address: "10.0.0.13:19001", role: "voter" },
       { address: "10.0.0.14:19001", role: "standby" },
     ]);
-    expect([...s.addons]).toEqual([["dns", "enabled"], ["ha-cluster", "enabled"], ["hostpath-storage", "disabled"]]);
+    expect([...s.addons]).toEqual([
+      ["dns", "enabled"],
+      ["ha-cluster", "enabled"],
+      ["hostpath-storage", "disabled"],
+    ]);
   });
 
   it("reads the exact documented yaml sample", () => {
     const doc = [
-      "microk8s:", "  running: True", "high-availability:", "  enabled: True", "  nodes:",
-      "    - address: 10.0.0.11:19001", "      role: voter",
-      "addons:", "  - name: dns", "    repository: core", "    description: CoreDNS", "    version: 1.13.1", "    status: enabled", "",
+      "microk8s:",
+      "  running: True",
+      "high-availability:",
+      "  enabled: True",
+      "  nodes:",
+      "    - address: 10.0.0.11:19001",
+      "      role: voter",
+      "addons:",
+      "  - name: dns",
+      "    repository: core",
+      "    description: CoreDNS",
+      "    version: 1.13.1",
+      "    status: enabled",
+      "",
     ].join("\n");
     const s = parseStatus(doc);
     expect(s.running && s.haEnabled).toBe(true);
@@ -109,7 +143,11 @@ describe("microk8s commands", () => {
     writeFileSync(bin, '#!/bin/sh\nfor a in "$@"; do printf "[%s]" "$a"; done\n');
     chmodSync(bin, 0o755);
     const c = microk8s.join(connection, true);
-    const out = execFileSync(c.argv[0], c.argv.slice(1), { input: c.stdin, env: { PATH: `${dir}:/usr/bin:/bin` }, encoding: "utf8" });
+    const out = execFileSync(c.argv[0], c.argv.slice(1), {
+      input: c.stdin,
+      env: { PATH: `${dir}:/usr/bin:/bin` },
+      encoding: "utf8",
+    });
     expect(out).toBe(`[join][${connection}][--worker]`);
   });
 
@@ -148,8 +186,16 @@ describe("datastoreIp and kubeconfigForVip", () => {
 describe("snap list microk8s", () => {
   const header = "Name      Version   Rev   Tracking     Publisher   Notes";
   it("reads the version, the tracking channel and the held note", () => {
-    expect(parseSnapList(`${header}\nmicrok8s  v1.32.3   7222  1.32/stable  canonical✓  classic,held\n`)).toEqual({ version: "v1.32.3", channel: "1.32/stable", held: true });
-    expect(parseSnapList(`${header}\nmicrok8s  v1.32.3   7222  1.32/stable  canonical✓  classic\n`)).toEqual({ version: "v1.32.3", channel: "1.32/stable", held: false });
+    expect(parseSnapList(`${header}\nmicrok8s  v1.32.3   7222  1.32/stable  canonical✓  classic,held\n`)).toEqual({
+      version: "v1.32.3",
+      channel: "1.32/stable",
+      held: true,
+    });
+    expect(parseSnapList(`${header}\nmicrok8s  v1.32.3   7222  1.32/stable  canonical✓  classic\n`)).toEqual({
+      version: "v1.32.3",
+      channel: "1.32/stable",
+      held: false,
+    });
     expect(parseSnapList(`${header}\ncore22  20250315  1908  latest/stable  canonical✓  base\n`)).toBeUndefined();
   });
 
@@ -159,4 +205,3 @@ describe("snap list microk8s", () => {
     expect(snapMinor({ version: "", channel: "latest/edge", held: false })).toBeUndefined();
   });
 });
-

@@ -142,13 +142,18 @@ const show = (v: Json): string => {
   return s.length > 40 ? `${s.slice(0, 37)}...(${s.length} chars)` : s;
 };
 
-const pathText = (p: Path): string => p.map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`)).join("").slice(1);
+const pathText = (p: Path): string =>
+  p
+    .map((k) => (typeof k === "number" ? `[${k}]` : `.${k}`))
+    .join("")
+    .slice(1);
 
 /** Documents whose structure or syntax is hostile, independent of the seed. */
 export function brokenDocuments(b: BaseSpecInput): HostileSpec[] {
   const valid = stringify(baseSpec(b));
   const laughs = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"];
-  for (let i = 1; i < 9; i++) laughs.push(`a${i}: &a${i} [${Array.from({ length: 10 }, () => `*a${i - 1}`).join(", ")}]`);
+  for (let i = 1; i < 9; i++)
+    laughs.push(`a${i}: &a${i} [${Array.from({ length: 10 }, () => `*a${i - 1}`).join(", ")}]`);
   const withSpec = (spec: Json): string => stringify({ ...baseSpec(b), spec });
   return [
     { name: "YAML alias bomb (10^9 nodes)", text: `${laughs.join("\n")}\n` },
@@ -164,7 +169,10 @@ export function brokenDocuments(b: BaseSpecInput): HostileSpec[] {
     { name: "nodes is empty", text: withSpec({ ...(baseSpec(b).spec as { [k: string]: Json }), nodes: [] }) },
     { name: "nodes holds null", text: withSpec({ ...(baseSpec(b).spec as { [k: string]: Json }), nodes: [null] }) },
     { name: "truncated in the middle", text: valid.slice(0, Math.floor(valid.length * 0.6)) },
-    { name: "secret given as a literal value", text: `${valid}  externalServices:\n    postgresql: "postgresql://app:hunter2@10.0.0.1:5432/app"\n` },
+    {
+      name: "secret given as a literal value",
+      text: `${valid}  externalServices:\n    postgresql: "postgresql://app:hunter2@10.0.0.1:5432/app"\n`,
+    },
   ];
 }
 

@@ -18,17 +18,20 @@ describe("cluster.yaml fuzzing (in process)", () => {
   });
 
   const cases = [...brokenDocuments(machines), ...randomHostileSpecs(machines, 0x8a7c71, 400)];
-  it.each(cases.map((c) => [c.name, c.text] as const))("rejects %s with a located error and never throws", (_name, text) => {
-    const started = Date.now();
-    const r = parseSpec(text, "fuzz.yaml");
-    expect(Date.now() - started).toBeLessThan(2000);
-    expect(r.spec).toBeUndefined();
-    const errors = r.problems.filter((p) => p.severity === "error");
-    expect(errors.length).toBeGreaterThan(0);
-    for (const e of errors) {
-      expect(e.message.length).toBeGreaterThan(0);
-      expect(e.line).toBeGreaterThanOrEqual(1);
-      expect(e.message.length).toBeLessThan(2000);
-    }
-  });
+  it.each(cases.map((c) => [c.name, c.text] as const))(
+    "rejects %s with a located error and never throws",
+    (_name, text) => {
+      const started = Date.now();
+      const r = parseSpec(text, "fuzz.yaml");
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(r.spec).toBeUndefined();
+      const errors = r.problems.filter((p) => p.severity === "error");
+      expect(errors.length).toBeGreaterThan(0);
+      for (const e of errors) {
+        expect(e.message.length).toBeGreaterThan(0);
+        expect(e.line).toBeGreaterThanOrEqual(1);
+        expect(e.message.length).toBeLessThan(2000);
+      }
+    },
+  );
 });

@@ -31,7 +31,8 @@ spec:
     web: { enabled: true, vip: 10.0.0.101, virtualRouterId: 52 }
 `;
 
-const content = (files: readonly RenderedConfig[] | undefined, path: string): string => files?.find((f) => f.path === path)?.content ?? "";
+const content = (files: readonly RenderedConfig[] | undefined, path: string): string =>
+  files?.find((f) => f.path === path)?.content ?? "";
 const KEEPALIVED = "/etc/keepalived/keepalived.conf";
 const HAPROXY = "/etc/haproxy/haproxy.cfg";
 
@@ -45,7 +46,13 @@ describe("cluster.yaml: gateway nodes and the web VIP", () => {
     expect(problemsOf(THREE_CP_ONE_WORKER)).toBe("");
     const spec = specFrom(GATEWAYS);
     expect(spec.spec.nodes.map((n) => n.gateway === true)).toEqual([false, false, true, true, false]);
-    expect(spec.spec.loadBalancer.web).toEqual({ enabled: true, port: 80, backendPort: 80, vip: "10.0.0.101", virtualRouterId: 52 });
+    expect(spec.spec.loadBalancer.web).toEqual({
+      enabled: true,
+      port: 80,
+      backendPort: 80,
+      vip: "10.0.0.101",
+      virtualRouterId: 52,
+    });
   });
 
   it("derives the web router id when unset, never the API VIP's", () => {
@@ -67,24 +74,47 @@ describe("cluster.yaml: gateway nodes and the web VIP", () => {
 
   it("refuses a web router id equal to the API's, given or derived", () => {
     const given = problemsOf(GATEWAYS.replace("virtualRouterId: 52", "virtualRouterId: 51"));
-    expect(given).toMatch(/error spec\.loadBalancer\.web\.virtualRouterId: 51 is also the API VIP's router id \(loadBalancer\.virtualRouterId/);
+    expect(given).toMatch(
+      /error spec\.loadBalancer\.web\.virtualRouterId: 51 is also the API VIP's router id \(loadBalancer\.virtualRouterId/,
+    );
     expect(given).toMatch(/fix: choose another id .* e\.g\. 52/);
     const derived = virtualRouterIdFor("lab");
-    const implicit = problemsOf(GATEWAYS.replace("    virtualRouterId: 51\n", "").replace("virtualRouterId: 52", `virtualRouterId: ${derived}`));
-    expect(implicit).toMatch(new RegExp(`error spec\\.loadBalancer\\.web\\.virtualRouterId: ${derived} is also the API VIP's router id \\(loadBalancer\\.virtualRouterId, derived from metadata\\.name when unset\\)`));
+    const implicit = problemsOf(
+      GATEWAYS.replace("    virtualRouterId: 51\n", "").replace("virtualRouterId: 52", `virtualRouterId: ${derived}`),
+    );
+    expect(implicit).toMatch(
+      new RegExp(
+        `error spec\\.loadBalancer\\.web\\.virtualRouterId: ${derived} is also the API VIP's router id \\(loadBalancer\\.virtualRouterId, derived from metadata\\.name when unset\\)`,
+      ),
+    );
   });
 
   it("refuses a web VIP without gateway nodes, with web disabled, on a node's address, or with external LB hosts", () => {
-    expect(problemsOf(GATEWAYS.replaceAll(", gateway: true", ""))).toMatch(/web\.vip: needs gateway nodes to hold it, and no node has gateway: true\n\s+fix: add gateway: true to two or more nodes/);
-    expect(problemsOf(GATEWAYS.replace("enabled: true, vip", "enabled: false, vip"))).toMatch(/web\.vip: is set but web\.enabled is false/);
-    expect(problemsOf(GATEWAYS.replace("vip: 10.0.0.101", "vip: 10.0.0.22"))).toMatch(/web\.vip: 10\.0\.0\.22 is the address of spec\.nodes\[4\]/);
-    const external = GATEWAYS.replace("    vip: 10.0.0.100\n", "    mode: external\n    vip: 10.0.0.100\n    external: { hosts: [{ name: lb-1, address: 10.0.0.5 }, { name: lb-2, address: 10.0.0.6 }], ports: [{ port: 80 }] }\n");
-    expect(problemsOf(external)).toMatch(/web\.vip: a web VIP on gateway nodes needs mode keepalived-haproxy \(mode is external\)/);
+    expect(problemsOf(GATEWAYS.replaceAll(", gateway: true", ""))).toMatch(
+      /web\.vip: needs gateway nodes to hold it, and no node has gateway: true\n\s+fix: add gateway: true to two or more nodes/,
+    );
+    expect(problemsOf(GATEWAYS.replace("enabled: true, vip", "enabled: false, vip"))).toMatch(
+      /web\.vip: is set but web\.enabled is false/,
+    );
+    expect(problemsOf(GATEWAYS.replace("vip: 10.0.0.101", "vip: 10.0.0.22"))).toMatch(
+      /web\.vip: 10\.0\.0\.22 is the address of spec\.nodes\[4\]/,
+    );
+    const external = GATEWAYS.replace(
+      "    vip: 10.0.0.100\n",
+      "    mode: external\n    vip: 10.0.0.100\n    external: { hosts: [{ name: lb-1, address: 10.0.0.5 }, { name: lb-2, address: 10.0.0.6 }], ports: [{ port: 80 }] }\n",
+    );
+    expect(problemsOf(external)).toMatch(
+      /web\.vip: a web VIP on gateway nodes needs mode keepalived-haproxy \(mode is external\)/,
+    );
   });
 
   it("warns about one gateway node (no failover) and about gateway: true without a web VIP", () => {
-    expect(problemsOf(GATEWAYS.replace("role: worker, gateway: true", "role: worker"))).toMatch(/warning spec\.loadBalancer\.web\.vip: only node-3 is a gateway node, so the web VIP cannot fail over/);
-    expect(problemsOf(GATEWAYS.replace(", vip: 10.0.0.101, virtualRouterId: 52", ""))).toMatch(/warning spec\.nodes\[2\]\.gateway: has no effect without loadBalancer\.web\.vip/);
+    expect(problemsOf(GATEWAYS.replace("role: worker, gateway: true", "role: worker"))).toMatch(
+      /warning spec\.loadBalancer\.web\.vip: only node-3 is a gateway node, so the web VIP cannot fail over/,
+    );
+    expect(problemsOf(GATEWAYS.replace(", vip: 10.0.0.101, virtualRouterId: 52", ""))).toMatch(
+      /warning spec\.nodes\[2\]\.gateway: has no effect without loadBalancer\.web\.vip/,
+    );
   });
 });
 
@@ -127,14 +157,20 @@ describe("lbLayout with a web VIP", () => {
     const haproxy = content(files, HAPROXY);
     expect(haproxy).not.toContain("kube-apiserver");
     expect(haproxy).toContain("bind 10.0.0.101:80");
-    expect([...haproxy.matchAll(/^\s+server (\S+) (\S+) check/gm)].map((m) => `${m[1]} ${m[2]}`)).toEqual(["node-3 10.0.0.13:80", "worker-1 10.0.0.21:80"]);
+    expect([...haproxy.matchAll(/^\s+server (\S+) (\S+) check/gm)].map((m) => `${m[1]} ${m[2]}`)).toEqual([
+      "node-3 10.0.0.13:80",
+      "worker-1 10.0.0.21:80",
+    ]);
     // no API port to probe on a worker: the track script checks that haproxy runs
     expect(content(files, "/etc/keepalived/check_haproxy.sh")).not.toContain("/dev/tcp/127.0.0.1/");
   });
 
   it("unicast: each instance lists its own peers", () => {
     const uni = specFrom(GATEWAYS.replace("virtualRouterId: 51\n", "virtualRouterId: 51\n    unicast: true\n"));
-    const conf = content(lbLayout({ spec: uni, facts: new Map(), backendApiPort: 16443 }).files.get("node-3"), KEEPALIVED);
+    const conf = content(
+      lbLayout({ spec: uni, facts: new Map(), backendApiPort: 16443 }).files.get("node-3"),
+      KEEPALIVED,
+    );
     const [api, web] = conf.split("vrrp_instance hactl_lab_web {");
     expect(api).toMatch(/unicast_peer \{\n\s+10\.0\.0\.11\n\s+10\.0\.0\.12\n\s+\}/);
     expect(web).toMatch(/unicast_peer \{\n\s+10\.0\.0\.21\n\s+\}/);
@@ -152,13 +188,21 @@ describe("lbLayout with a web VIP", () => {
     expect([...l.files.keys()]).toEqual(["node-1", "node-2", "node-3"]);
     const haproxy = content(l.files.get("node-1"), HAPROXY);
     expect(haproxy).toContain("bind 10.0.0.100:80");
-    expect([...haproxy.matchAll(/^\s+server \S+ (\S+:80) check/gm)].map((m) => m[1])).toEqual(["10.0.0.11:80", "10.0.0.12:80", "10.0.0.13:80", "10.0.0.21:80", "10.0.0.22:80"]);
+    expect([...haproxy.matchAll(/^\s+server \S+ (\S+:80) check/gm)].map((m) => m[1])).toEqual([
+      "10.0.0.11:80",
+      "10.0.0.12:80",
+      "10.0.0.13:80",
+      "10.0.0.21:80",
+      "10.0.0.22:80",
+    ]);
   });
 });
 
 describe("renderKeepalivedHaproxy with a web VIP (contract)", () => {
   const web = (over: { address?: string; virtualRouterId?: number } = {}) => ({
-    port: 80, backendPort: 80, nodes: [worker],
+    port: 80,
+    backendPort: 80,
+    nodes: [worker],
     vip: { address: "10.77.0.101", virtualRouterId: 52, gateways: [worker], priority: 250, ...over },
   });
 
@@ -177,8 +221,14 @@ describe("renderKeepalivedHaproxy with a web VIP (contract)", () => {
       }
       return "rendered";
     };
-    expect(refused(() => renderKeepalivedHaproxy(cpInput({ self: controlPlanes[0]!, web: web({ address: "10.77.0.100" }) })))).toMatch(/web\.vip 10\.77\.0\.100 is also the API VIP/);
-    expect(refused(() => renderKeepalivedHaproxy(cpInput({ self: worker, web: web({ virtualRouterId: 51 }) })))).toMatch(/web\.virtualRouterId 51 is also the API VIP's router id/);
+    expect(
+      refused(() =>
+        renderKeepalivedHaproxy(cpInput({ self: controlPlanes[0]!, web: web({ address: "10.77.0.100" }) })),
+      ),
+    ).toMatch(/web\.vip 10\.77\.0\.100 is also the API VIP/);
+    expect(
+      refused(() => renderKeepalivedHaproxy(cpInput({ self: worker, web: web({ virtualRouterId: 51 }) }))),
+    ).toMatch(/web\.virtualRouterId 51 is also the API VIP's router id/);
   });
 });
 
@@ -187,7 +237,8 @@ describe("remove-node of a gateway node", () => {
     const spec = specFrom(GATEWAYS);
     const node = (name: string) => spec.spec.nodes.find((n) => n.name === name) as (typeof spec.spec.nodes)[number];
     const files = lbLayout({ spec, facts: new Map(), backendApiPort: 16443 }).files;
-    const stepIds = (name: string) => leaveLoadBalancers(node(name), files, true).flatMap((p) => p.steps.map((s) => s.id));
+    const stepIds = (name: string) =>
+      leaveLoadBalancers(node(name), files, true).flatMap((p) => p.steps.map((s) => s.id));
     expect(stepIds("worker-1")).toContain("lb-stop:worker-1");
     expect(stepIds("worker-2")).not.toContain("lb-stop:worker-2");
   });
@@ -196,34 +247,72 @@ describe("remove-node of a gateway node", () => {
 describe("hactl status with a web VIP", () => {
   const spec = specFrom(GATEWAYS);
   const names = ["node-1", "node-2", "node-3", "worker-1", "worker-2"];
-  const members = [{ ip: "10.0.0.11", role: "voter" as const }, { ip: "10.0.0.12", role: "voter" as const }, { ip: "10.0.0.13", role: "voter" as const }];
+  const members = [
+    { ip: "10.0.0.11", role: "voter" as const },
+    { ip: "10.0.0.12", role: "voter" as const },
+    { ip: "10.0.0.13", role: "voter" as const },
+  ];
   const s = parseStatus(statusYaml({ members }));
   const state = {
     installed: new Set(names),
     snaps: new Map(names.map((n) => [n, { version: "v1.29.3", channel: "1.29/stable", held: true }])),
-    status: new Map([["node-1", s], ["node-2", s], ["node-3", s]]),
+    status: new Map([
+      ["node-1", s],
+      ["node-2", s],
+      ["node-3", s],
+    ]),
     leader: "node-1",
     kubeNodes: parseNodes(nodesJson(names.map((name) => ({ name, worker: name.startsWith("worker") })))),
     datastoreIps: new Set(members.map((m) => m.ip)),
   };
   const api = ["10.0.0.11:16443", "10.0.0.12:16443", "10.0.0.13:16443"];
   const lbs = [
-    ...["node-1", "node-2"].map((machine) => ({ machine, service: "haproxy" as const, active: true, backends: api.map((endpoint) => ({ endpoint, up: true })) })),
-    { machine: "node-3", service: "haproxy" as const, active: true, backends: [...api, "10.0.0.13:80", "10.0.0.21:80"].map((endpoint) => ({ endpoint, up: true })) },
-    { machine: "worker-1", service: "haproxy" as const, active: true, backends: ["10.0.0.13:80", "10.0.0.21:80"].map((endpoint) => ({ endpoint, up: true })) },
+    ...["node-1", "node-2"].map((machine) => ({
+      machine,
+      service: "haproxy" as const,
+      active: true,
+      backends: api.map((endpoint) => ({ endpoint, up: true })),
+    })),
+    {
+      machine: "node-3",
+      service: "haproxy" as const,
+      active: true,
+      backends: [...api, "10.0.0.13:80", "10.0.0.21:80"].map((endpoint) => ({ endpoint, up: true })),
+    },
+    {
+      machine: "worker-1",
+      service: "haproxy" as const,
+      active: true,
+      backends: ["10.0.0.13:80", "10.0.0.21:80"].map((endpoint) => ({ endpoint, up: true })),
+    },
   ];
-  const report = (webVipHolders: string[]) => statusReport({ spec, unreachable: new Set(), state, vipHolders: ["node-1"], webVipHolders, loadBalancers: lbs, apiPort: 16443 });
+  const report = (webVipHolders: string[]) =>
+    statusReport({
+      spec,
+      unreachable: new Set(),
+      state,
+      vipHolders: ["node-1"],
+      webVipHolders,
+      loadBalancers: lbs,
+      apiPort: 16443,
+    });
 
   it("shows the web VIP holder, and a gateway worker's haproxy is not API drift", () => {
     const r = report(["node-3"]);
     expect(r.problems).toEqual([]);
     expect(r.webVip).toEqual({ address: "10.0.0.101", holders: ["node-3"] });
-    expect(formatStatus(r)).toMatch(/ {2}VIP 10\.0\.0\.100: held by node-1\n {2}web VIP 10\.0\.0\.101: held by node-3\n/);
+    expect(formatStatus(r)).toMatch(
+      / {2}VIP 10\.0\.0\.100: held by node-1\n {2}web VIP 10\.0\.0\.101: held by node-3\n/,
+    );
   });
 
   it("a web VIP held by nobody, twice, or by a node that is no gateway is a problem", () => {
     expect(report([]).problems).toEqual(["web VIP 10.0.0.101 is held by no gateway node"]);
-    expect(report(["node-3", "worker-1"]).problems).toEqual(["web VIP 10.0.0.101 is held by node-3 and worker-1 at once (split brain)"]);
-    expect(report(["node-1"]).problems).toEqual(["web VIP 10.0.0.101 is held by node-1, not a gateway node (drift; run hactl install)"]);
+    expect(report(["node-3", "worker-1"]).problems).toEqual([
+      "web VIP 10.0.0.101 is held by node-3 and worker-1 at once (split brain)",
+    ]);
+    expect(report(["node-1"]).problems).toEqual([
+      "web VIP 10.0.0.101 is held by node-1, not a gateway node (drift; run hactl install)",
+    ]);
   });
 });

@@ -38,7 +38,14 @@ describe("parseFacts", () => {
   const f = parseFacts(SCRIPT_OUTPUT);
 
   it("reads OS, hostname, CPU, memory in MiB and free disk in GiB", () => {
-    expect([f.osId, f.osVersion, f.hostname, f.cpus, f.memoryMiB, f.diskGiB]).toEqual(["ubuntu", "22.04", "node-1", 4, 7960, 40]);
+    expect([f.osId, f.osVersion, f.hostname, f.cpus, f.memoryMiB, f.diskGiB]).toEqual([
+      "ubuntu",
+      "22.04",
+      "node-1",
+      4,
+      7960,
+      40,
+    ]);
   });
 
   it("collects the resolver's nameservers and the names whose lookup timed out", () => {
@@ -48,7 +55,11 @@ describe("parseFacts", () => {
   });
 
   it("collects IPv4 addresses per interface without prefix length", () => {
-    expect([...f.interfaces]).toEqual([["lo", ["127.0.0.1"]], ["eth0", ["10.0.0.11", "10.0.0.100"]], ["ens4", ["192.168.5.11"]]]);
+    expect([...f.interfaces]).toEqual([
+      ["lo", ["127.0.0.1"]],
+      ["eth0", ["10.0.0.11", "10.0.0.100"]],
+      ["ens4", ["192.168.5.11"]],
+    ]);
   });
 
   it("collects listening ports from IPv4, IPv6, wildcard and scoped addresses", () => {
@@ -57,7 +68,10 @@ describe("parseFacts", () => {
 
   it("collects commands, name resolution and reachable peers", () => {
     expect([...f.commands]).toEqual(["snap", "bash", "haproxy"]);
-    expect([...f.resolves]).toEqual([["node-1", "127.0.1.1"], ["node-2", "10.0.0.12"]]);
+    expect([...f.resolves]).toEqual([
+      ["node-1", "127.0.1.1"],
+      ["node-2", "10.0.0.12"],
+    ]);
     expect([...f.reachable]).toEqual(["10.0.0.12:22", "10.0.0.13:22"]);
   });
 
@@ -168,4 +182,3 @@ describe("parseFacts: hactl's /etc/hosts block", () => {
     expect(f.hostsBlock).toEqual(["10.0.0.11\tnode-1", "10.0.0.12\tnode-2"]);
   });
 });
-

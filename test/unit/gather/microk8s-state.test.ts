@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { Microk8sStatus } from "../../../src/distros/microk8s.js";
 import { parseStatus } from "../../../src/distros/microk8s.js";
-import { chooseLeader, gatherMicrok8sState, isMember, type Microk8sClusterState } from "../../../src/gather/microk8s-state.js";
+import {
+  chooseLeader,
+  gatherMicrok8sState,
+  isMember,
+  type Microk8sClusterState,
+} from "../../../src/gather/microk8s-state.js";
 import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { STATUS_NOT_RUNNING, STATUS_WORKER, nodesJson, statusYaml } from "../../fakes/outputs.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
@@ -9,7 +14,11 @@ import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 const spec = specFrom(THREE_CP_ONE_WORKER);
 const nodes = spec.spec.nodes;
 const node = (name: string) => nodes.find((n) => n.name === name) as (typeof nodes)[number];
-const three = [{ ip: "10.0.0.11", role: "voter" as const }, { ip: "10.0.0.12", role: "voter" as const }, { ip: "10.0.0.13", role: "voter" as const }];
+const three = [
+  { ip: "10.0.0.11", role: "voter" as const },
+  { ip: "10.0.0.12", role: "voter" as const },
+  { ip: "10.0.0.13", role: "voter" as const },
+];
 
 describe("chooseLeader", () => {
   it("is undefined when MicroK8s runs nowhere", () => {
@@ -42,17 +51,28 @@ describe("chooseLeader", () => {
 
 describe("isMember", () => {
   const state = (over: Partial<Microk8sClusterState>): Microk8sClusterState => ({
-    installed: new Set(), snaps: new Map(), status: new Map(), leader: "node-1", kubeNodes: [], datastoreIps: new Set(), ...over,
+    installed: new Set(),
+    snaps: new Map(),
+    status: new Map(),
+    leader: "node-1",
+    kubeNodes: [],
+    datastoreIps: new Set(),
+    ...over,
   });
-  const kube = (...names: string[]) => names.map((name) => ({ name, ready: true, unschedulable: false, internalIp: undefined, labels: {} }));
+  const kube = (...names: string[]) =>
+    names.map((name) => ({ name, ready: true, unschedulable: false, internalIp: undefined, labels: {} }));
 
   it("counts the leader as a member", () => {
     expect(isMember(state({}), node("node-1"))).toBe(true);
   });
 
   it("needs a control plane in both Kubernetes and the datastore", () => {
-    expect(isMember(state({ kubeNodes: kube("node-2"), datastoreIps: new Set(["10.0.0.12"]) }), node("node-2"))).toBe(true);
-    expect(isMember(state({ kubeNodes: kube("node-2"), datastoreIps: new Set(["10.0.0.11"]) }), node("node-2"))).toBe(false);
+    expect(isMember(state({ kubeNodes: kube("node-2"), datastoreIps: new Set(["10.0.0.12"]) }), node("node-2"))).toBe(
+      true,
+    );
+    expect(isMember(state({ kubeNodes: kube("node-2"), datastoreIps: new Set(["10.0.0.11"]) }), node("node-2"))).toBe(
+      false,
+    );
     expect(isMember(state({ datastoreIps: new Set(["10.0.0.12"]) }), node("node-2"))).toBe(false);
   });
 
@@ -65,9 +85,19 @@ describe("isMember", () => {
 describe("gatherMicrok8sState", () => {
   const installed = (name: string, address: string, status: string) =>
     new FakeHost(name, address)
-      .on({ equal: ["snap", "list", "microk8s"] }, { stdout: "Name      Version  Rev   Tracking     Publisher   Notes\nmicrok8s  v1.29.15  7229  1.29/stable  canonical✓  classic\n" })
+      .on(
+        { equal: ["snap", "list", "microk8s"] },
+        {
+          stdout:
+            "Name      Version  Rev   Tracking     Publisher   Notes\nmicrok8s  v1.29.15  7229  1.29/stable  canonical✓  classic\n",
+        },
+      )
       .on({ prefix: ["microk8s", "status"] }, { stdout: status });
-  const missing = (name: string) => new FakeHost(name).on({ equal: ["snap", "list", "microk8s"] }, { code: 1, stderr: "error: no matching snaps installed" });
+  const missing = (name: string) =>
+    new FakeHost(name).on(
+      { equal: ["snap", "list", "microk8s"] },
+      { code: 1, stderr: "error: no matching snaps installed" },
+    );
 
   it("reports an untouched cluster as nothing installed and no leader", async () => {
     const hosts = hostMap(...nodes.map((n) => missing(n.name)));
@@ -79,8 +109,10 @@ describe("gatherMicrok8sState", () => {
   });
 
   it("reads status on every control plane, and nodes and datastore from the leader", async () => {
-    const leader = installed("node-1", "10.0.0.11", statusYaml({ members: three }))
-      .on({ prefix: ["microk8s", "kubectl", "get", "nodes"] }, { stdout: nodesJson([{ name: "node-1" }, { name: "node-2" }, { name: "node-3" }]) });
+    const leader = installed("node-1", "10.0.0.11", statusYaml({ members: three })).on(
+      { prefix: ["microk8s", "kubectl", "get", "nodes"] },
+      { stdout: nodesJson([{ name: "node-1" }, { name: "node-2" }, { name: "node-3" }]) },
+    );
     const hosts = hostMap(
       leader,
       installed("node-2", "10.0.0.12", statusYaml({ members: three })),
@@ -98,7 +130,10 @@ describe("gatherMicrok8sState", () => {
   });
 
   it("reads a worker's installation but not its status (nothing uses it)", async () => {
-    const leader = installed("node-1", "10.0.0.11", statusYaml({ members: three })).on({ prefix: ["microk8s", "kubectl", "get", "nodes"] }, { stdout: nodesJson([{ name: "node-1" }, { name: "worker-1" }]) });
+    const leader = installed("node-1", "10.0.0.11", statusYaml({ members: three })).on(
+      { prefix: ["microk8s", "kubectl", "get", "nodes"] },
+      { stdout: nodesJson([{ name: "node-1" }, { name: "worker-1" }]) },
+    );
     const worker = installed("worker-1", "10.0.0.21", statusYaml());
     const s = await gatherMicrok8sState(hostMap(leader, missing("node-2"), missing("node-3"), worker), nodes);
     expect(s.installed.has("worker-1")).toBe(true);
@@ -107,8 +142,14 @@ describe("gatherMicrok8sState", () => {
   });
 
   it("keeps no kube nodes when kubectl fails on the leader", async () => {
-    const leader = installed("node-1", "10.0.0.11", statusYaml()).on({ prefix: ["microk8s", "kubectl"] }, { code: 1, stderr: "The connection to the server 127.0.0.1:16443 was refused" });
-    const s = await gatherMicrok8sState(hostMap(leader, missing("node-2"), missing("node-3"), missing("worker-1")), nodes);
+    const leader = installed("node-1", "10.0.0.11", statusYaml()).on(
+      { prefix: ["microk8s", "kubectl"] },
+      { code: 1, stderr: "The connection to the server 127.0.0.1:16443 was refused" },
+    );
+    const s = await gatherMicrok8sState(
+      hostMap(leader, missing("node-2"), missing("node-3"), missing("worker-1")),
+      nodes,
+    );
     expect(s.leader).toBe("node-1");
     expect(s.kubeNodes).toEqual([]);
     expect([...s.datastoreIps]).toEqual(["127.0.0.1"]);

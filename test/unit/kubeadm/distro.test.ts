@@ -18,7 +18,9 @@ const KEY = "c309edc3ccf996d37cc5abeb84df33a80899f0e9a698ad270b52cbc5c8876b5f";
 
 describe("parseJoinCommand", () => {
   it("reads the one-line `token create --print-join-command` output with its trailing space", () => {
-    const j = parseJoinCommand(`kubeadm join 10.0.0.100:8443 --token 0xet5a.dldbnfvxvgkaly6x --discovery-token-ca-cert-hash ${HASH} \n`);
+    const j = parseJoinCommand(
+      `kubeadm join 10.0.0.100:8443 --token 0xet5a.dldbnfvxvgkaly6x --discovery-token-ca-cert-hash ${HASH} \n`,
+    );
     expect(j).toEqual({ endpoint: "10.0.0.100:8443", token: "0xet5a.dldbnfvxvgkaly6x", caCertHashes: [HASH] });
   });
 
@@ -29,8 +31,15 @@ describe("parseJoinCommand", () => {
   });
 
   it("refuses output without a valid token or hash", () => {
-    expect(() => parseJoinCommand("nothing here")).toThrow(expect.objectContaining({ code: "UNEXPECTED_OUTPUT", message: expect.stringMatching(/expected a `kubeadm join` line/) }));
-    expect(() => parseJoinCommand(`kubeadm join 10.0.0.1:6443 --token BAD --discovery-token-ca-cert-hash ${HASH}`)).toThrow(/token/);
+    expect(() => parseJoinCommand("nothing here")).toThrow(
+      expect.objectContaining({
+        code: "UNEXPECTED_OUTPUT",
+        message: expect.stringMatching(/expected a `kubeadm join` line/),
+      }),
+    );
+    expect(() =>
+      parseJoinCommand(`kubeadm join 10.0.0.1:6443 --token BAD --discovery-token-ca-cert-hash ${HASH}`),
+    ).toThrow(/token/);
     expect(() => parseJoinCommand("kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef")).toThrow(/hash/);
   });
 });
@@ -43,8 +52,14 @@ describe("certificate key", () => {
   });
 
   it("recognises the expired kubeadm-certs Secret error and nothing else", () => {
-    expect(isCertKeyExpired('error execution phase control-plane-prepare/download-certs: error downloading certs: error downloading the secret: Secret "kubeadm-certs" was not found in the "kube-system" Namespace. This Secret might have expired.')).toBe(true);
-    expect(isCertKeyExpired('could not find a JWS signature in the cluster-info ConfigMap for token ID "7l7l2c"')).toBe(false);
+    expect(
+      isCertKeyExpired(
+        'error execution phase control-plane-prepare/download-certs: error downloading certs: error downloading the secret: Secret "kubeadm-certs" was not found in the "kube-system" Namespace. This Secret might have expired.',
+      ),
+    ).toBe(true);
+    expect(isCertKeyExpired('could not find a JWS signature in the cluster-info ConfigMap for token ID "7l7l2c"')).toBe(
+      false,
+    );
   });
 });
 
@@ -59,8 +74,21 @@ describe("etcdctl member list", () => {
   it("parses ids, names, URLs and the learner flag", () => {
     const m = parseMemberList(LIST);
     expect(m).toHaveLength(3);
-    expect(m[0]).toEqual({ id: "8e9e05c52164694d", status: "started", name: "cp1", peerUrls: ["https://10.0.0.11:2380"], clientUrls: ["https://10.0.0.11:2379"], learner: false });
-    expect(m[2]).toMatchObject({ id: "fd422379fda50e48", status: "unstarted", name: "", clientUrls: [], learner: true });
+    expect(m[0]).toEqual({
+      id: "8e9e05c52164694d",
+      status: "started",
+      name: "cp1",
+      peerUrls: ["https://10.0.0.11:2380"],
+      clientUrls: ["https://10.0.0.11:2379"],
+      learner: false,
+    });
+    expect(m[2]).toMatchObject({
+      id: "fd422379fda50e48",
+      status: "unstarted",
+      name: "",
+      clientUrls: [],
+      learner: true,
+    });
   });
 
   it("finds a half-joined member by its peer address (it has no name yet)", () => {
@@ -73,20 +101,50 @@ describe("kubeadm configuration files", () => {
   const join = { endpoint: "10.0.0.100:7443", token: "abcdef.0123456789abcdef", caCertHashes: [HASH] };
 
   it("a worker JoinConfiguration has discovery but no controlPlane", () => {
-    const doc = parseYaml(joinConfiguration({ version: "1.29", join, nodeName: "w1", address: "10.0.0.21" })) as Record<string, unknown>;
-    expect(doc).toMatchObject({ apiVersion: "kubeadm.k8s.io/v1beta3", kind: "JoinConfiguration", discovery: { bootstrapToken: { apiServerEndpoint: "10.0.0.100:7443", token: join.token, caCertHashes: [HASH] } }, nodeRegistration: { name: "w1" } });
+    const doc = parseYaml(joinConfiguration({ version: "1.29", join, nodeName: "w1", address: "10.0.0.21" })) as Record<
+      string,
+      unknown
+    >;
+    expect(doc).toMatchObject({
+      apiVersion: "kubeadm.k8s.io/v1beta3",
+      kind: "JoinConfiguration",
+      discovery: { bootstrapToken: { apiServerEndpoint: "10.0.0.100:7443", token: join.token, caCertHashes: [HASH] } },
+      nodeRegistration: { name: "w1" },
+    });
     expect(doc.controlPlane).toBeUndefined();
   });
 
   it("a control-plane JoinConfiguration carries the certificate key and the advertise address", () => {
-    const doc = parseYaml(joinConfiguration({ version: "1.32", join, nodeName: "cp2", address: "10.0.0.12", certificateKey: KEY })) as Record<string, unknown>;
-    expect(doc).toMatchObject({ apiVersion: "kubeadm.k8s.io/v1beta4", controlPlane: { certificateKey: KEY, localAPIEndpoint: { advertiseAddress: "10.0.0.12", bindPort: 6443 } } });
+    const doc = parseYaml(
+      joinConfiguration({ version: "1.32", join, nodeName: "cp2", address: "10.0.0.12", certificateKey: KEY }),
+    ) as Record<string, unknown>;
+    expect(doc).toMatchObject({
+      apiVersion: "kubeadm.k8s.io/v1beta4",
+      controlPlane: { certificateKey: KEY, localAPIEndpoint: { advertiseAddress: "10.0.0.12", bindPort: 6443 } },
+    });
   });
 
   it("InitConfiguration + ClusterConfiguration name the endpoint, pod CIDR and key", () => {
-    const docs = parseAllDocuments(initConfiguration({ version: "1.29", nodeName: "cp1", address: "10.0.0.11", controlPlaneEndpoint: "10.0.0.100:7443", podNetworkCidr: "10.244.0.0/16", certificateKey: KEY })).map((d) => d.toJSON() as Record<string, unknown>);
-    expect(docs[0]).toMatchObject({ kind: "InitConfiguration", certificateKey: KEY, nodeRegistration: { name: "cp1" } });
-    expect(docs[1]).toMatchObject({ kind: "ClusterConfiguration", controlPlaneEndpoint: "10.0.0.100:7443", networking: { podSubnet: "10.244.0.0/16" } });
+    const docs = parseAllDocuments(
+      initConfiguration({
+        version: "1.29",
+        nodeName: "cp1",
+        address: "10.0.0.11",
+        controlPlaneEndpoint: "10.0.0.100:7443",
+        podNetworkCidr: "10.244.0.0/16",
+        certificateKey: KEY,
+      }),
+    ).map((d) => d.toJSON() as Record<string, unknown>);
+    expect(docs[0]).toMatchObject({
+      kind: "InitConfiguration",
+      certificateKey: KEY,
+      nodeRegistration: { name: "cp1" },
+    });
+    expect(docs[1]).toMatchObject({
+      kind: "ClusterConfiguration",
+      controlPlaneEndpoint: "10.0.0.100:7443",
+      networking: { podSubnet: "10.244.0.0/16" },
+    });
   });
 
   it("picks the config API version by minor and reads minors from versions", () => {
@@ -99,10 +157,17 @@ describe("kubeadm configuration files", () => {
 
 describe("command builders keep secrets off argv", () => {
   it("join, init and token create take no token or key", () => {
-    for (const c of [kubeadm.join("/run/x.yaml"), kubeadm.init("/run/y.yaml"), kubeadm.tokenCreate(), kubeadm.uploadCerts()]) {
+    for (const c of [
+      kubeadm.join("/run/x.yaml"),
+      kubeadm.init("/run/y.yaml"),
+      kubeadm.tokenCreate(),
+      kubeadm.uploadCerts(),
+    ]) {
       expect(c.argv.join(" ")).not.toMatch(/--token |--certificate-key/);
       expect(c.sudo).toBe(true);
     }
-    expect(kubeadm.init("/run/y.yaml").argv).toEqual(expect.arrayContaining(["--upload-certs", "--skip-token-print", "--skip-certificate-key-print"]));
+    expect(kubeadm.init("/run/y.yaml").argv).toEqual(
+      expect.arrayContaining(["--upload-certs", "--skip-token-print", "--skip-certificate-key-print"]),
+    );
   });
 });

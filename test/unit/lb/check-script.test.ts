@@ -47,7 +47,8 @@ function upDown(prepare: string, start: string, check: string): string {
     `bash ${check}; echo "down=$?"`,
   ].join("\n");
   const r = spawnSync("ip", ["netns", "exec", ns, "unshare", "-m", "--propagation", "private", "sh", "-c", script], {
-    encoding: "utf8", timeout: 30_000,
+    encoding: "utf8",
+    timeout: 30_000,
   });
   return `${r.stdout}${r.stderr}`;
 }
@@ -56,7 +57,10 @@ describe.skipIf(!ready)("track scripts against running daemons", () => {
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), "hactl-lbchk-"));
     chmodSync(work, 0o755);
-    for (const argv of [["netns", "add", ns], ["-n", ns, "link", "set", "lo", "up"]]) {
+    for (const argv of [
+      ["netns", "add", ns],
+      ["-n", ns, "link", "set", "lo", "up"],
+    ]) {
       const r = spawnSync("ip", argv, { encoding: "utf8" });
       if (r.status !== 0) throw new Error(`ip ${argv.join(" ")}: ${r.stderr}`);
     }
@@ -66,23 +70,28 @@ describe.skipIf(!ready)("track scripts against running daemons", () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it.skipIf(!has("haproxy"))("check_haproxy.sh passes while haproxy serves the API port and fails once it stops", () => {
-    const files = renderKeepalivedHaproxy(cpInput());
-    const cfg = put(pick(files, "haproxy.cfg"), "haproxy.cfg");
-    const check = put(pick(files, "check_haproxy.sh"), "check_haproxy.sh");
-    const out = upDown("sysctl -qw net.ipv4.ip_nonlocal_bind=1", `haproxy -W -p /run/haproxy.pid -f ${cfg}`, check);
-    expect(out).toMatch(/^up=0$/m);
-    expect(out).toMatch(/^down=1$/m);
-    expect(out).toMatch(/check_haproxy: haproxy \(pid file \/run\/haproxy.pid\) is not running/);
-  });
+  it.skipIf(!has("haproxy"))(
+    "check_haproxy.sh passes while haproxy serves the API port and fails once it stops",
+    () => {
+      const files = renderKeepalivedHaproxy(cpInput());
+      const cfg = put(pick(files, "haproxy.cfg"), "haproxy.cfg");
+      const check = put(pick(files, "check_haproxy.sh"), "check_haproxy.sh");
+      const out = upDown("sysctl -qw net.ipv4.ip_nonlocal_bind=1", `haproxy -W -p /run/haproxy.pid -f ${cfg}`, check);
+      expect(out).toMatch(/^up=0$/m);
+      expect(out).toMatch(/^down=1$/m);
+      expect(out).toMatch(/check_haproxy: haproxy \(pid file \/run\/haproxy.pid\) is not running/);
+    },
+  );
 
   it.skipIf(!has("nginx") || !existsSync("/etc/nginx/modules-enabled"))(
-    "check_nginx.sh passes while nginx serves its first TCP port and fails once it stops", () => {
+    "check_nginx.sh passes while nginx serves its first TCP port and fails once it stops",
+    () => {
       const files = renderExternalLb(externalInput());
       const conf = put(pick(files, "nginx.conf"), "nginx.conf");
       const check = put(pick(files, "check_nginx.sh"), "check_nginx.sh");
       const out = upDown("true", `nginx -c ${conf} -g "daemon off;"`, check);
       expect(out).toMatch(/^up=0$/m);
       expect(out).toMatch(/^down=1$/m);
-    });
+    },
+  );
 });

@@ -5,7 +5,11 @@ import { afterEach, describe, expect, it } from "vitest";
 import { HactlError } from "../../../src/core/errors.js";
 import { clearSecrets, redact } from "../../../src/core/secrets.js";
 import {
-  builtinTemplatesDir, renderExternalLb, renderKeepalivedHaproxy, templateSource, TEMPLATE_NAMES,
+  builtinTemplatesDir,
+  renderExternalLb,
+  renderKeepalivedHaproxy,
+  templateSource,
+  TEMPLATE_NAMES,
   type RenderedConfig,
 } from "../../../src/lb/index.js";
 import { controlPlanes, cpInput, externalInput, externalPorts, worker } from "./fixtures.js";
@@ -33,11 +37,16 @@ afterEach(() => clearSecrets());
 describe("renderKeepalivedHaproxy (golden files)", () => {
   it("keepalived with multicast VRRP", async () => {
     const files = renderKeepalivedHaproxy(cpInput());
-    await expect(byPath(files, "/etc/keepalived/keepalived.conf").content).toMatchFileSnapshot(golden("keepalived-multicast.cfg"));
+    await expect(byPath(files, "/etc/keepalived/keepalived.conf").content).toMatchFileSnapshot(
+      golden("keepalived-multicast.cfg"),
+    );
   });
 
   it("keepalived without authentication: VRRPv3, an advert every 0.5 s (what hactl renders)", async () => {
-    const conf = byPath(renderKeepalivedHaproxy(cpInput({ authPass: undefined, unicast: true })), "/etc/keepalived/keepalived.conf").content;
+    const conf = byPath(
+      renderKeepalivedHaproxy(cpInput({ authPass: undefined, unicast: true })),
+      "/etc/keepalived/keepalived.conf",
+    ).content;
     expect(conf).toMatch(/\n {4}version 3\n {4}advert_int 0\.5\n/);
     await expect(conf).toMatchFileSnapshot(golden("keepalived-vrrp3.cfg"));
   });
@@ -63,12 +72,17 @@ describe("renderKeepalivedHaproxy (golden files)", () => {
   });
 
   it("haproxy with web frontend and stats page (kubeadm ports)", async () => {
-    const files = renderKeepalivedHaproxy(cpInput({
-      apiPort: 8443, backendApiPort: 6443,
-      web: { port: 80, backendPort: 30080, nodes: [...controlPlanes, worker] },
-      stats: { port: 8404, user: "admin", password: "stats-pass-9" },
-    }));
-    await expect(byPath(files, "/etc/haproxy/haproxy.cfg").content).toMatchFileSnapshot(golden("haproxy-web-stats.cfg"));
+    const files = renderKeepalivedHaproxy(
+      cpInput({
+        apiPort: 8443,
+        backendApiPort: 6443,
+        web: { port: 80, backendPort: 30080, nodes: [...controlPlanes, worker] },
+        stats: { port: 8404, user: "admin", password: "stats-pass-9" },
+      }),
+    );
+    await expect(byPath(files, "/etc/haproxy/haproxy.cfg").content).toMatchFileSnapshot(
+      golden("haproxy-web-stats.cfg"),
+    );
   });
 });
 
@@ -117,18 +131,28 @@ function section(cfg: string, header: string): string {
 }
 
 describe("failover settings", () => {
-  const withWeb = (): string => byPath(renderKeepalivedHaproxy(cpInput({
-    web: { port: 80, backendPort: 80, nodes: [...controlPlanes, worker] },
-  })), "/etc/haproxy/haproxy.cfg").content;
+  const withWeb = (): string =>
+    byPath(
+      renderKeepalivedHaproxy(
+        cpInput({
+          web: { port: 80, backendPort: 80, nodes: [...controlPlanes, worker] },
+        }),
+      ),
+      "/etc/haproxy/haproxy.cfg",
+    ).content;
 
   it("checks the API servers' readiness over TLS and cuts a dead server's connections", () => {
     const api = section(withWeb(), "backend kube-apiserver");
     expect(api).toContain("option httpchk GET /readyz");
     expect(api).toContain("http-check expect status 200");
-    expect(api).toContain("    default-server check-ssl verify none inter 500ms fastinter 250ms fall 2 rise 2 tcp-ut 20s\n");
+    expect(api).toContain(
+      "    default-server check-ssl verify none inter 500ms fastinter 250ms fall 2 rise 2 tcp-ut 20s\n",
+    );
     expect(api).not.toContain("tcp-check");
     // a failed client connection takes a server out at once
-    expect(api.match(/^ {4}server node-\d \S+ check observe layer4 error-limit 1 on-error mark-down$/gm)).toHaveLength(3);
+    expect(api.match(/^ {4}server node-\d \S+ check observe layer4 error-limit 1 on-error mark-down$/gm)).toHaveLength(
+      3,
+    );
   });
 
   it("falls back to every API server, unchecked, when none is ready", () => {
@@ -155,7 +179,14 @@ describe("failover settings", () => {
   });
 
   it("external haproxy: readiness checks on the API port only, TCP checks elsewhere, redispatch everywhere", () => {
-    const cfg = renderExternalLb(externalInput({ engine: "haproxy", vip: undefined, peers: [], ports: externalPorts.filter((p) => p.protocol === "tcp") }))[0]!.content;
+    const cfg = renderExternalLb(
+      externalInput({
+        engine: "haproxy",
+        vip: undefined,
+        peers: [],
+        ports: externalPorts.filter((p) => p.protocol === "tcp"),
+      }),
+    )[0]!.content;
     expect(section(cfg, "backend tcp_7443")).toContain("option httpchk GET /readyz");
     expect(section(cfg, "backend tcp_7443")).toContain("check-ssl verify none");
     expect(section(cfg, "backend tcp_7443")).toContain("server node-1:fallback 10.77.0.11:16443 backup");
@@ -168,7 +199,9 @@ describe("failover settings", () => {
 
   it("external nginx: 1 s connect timeout, next upstream on failure, one failure takes a server out", () => {
     const cfg = byPath(renderExternalLb(externalInput()), "/etc/nginx/nginx.conf").content;
-    expect(cfg).toMatch(/stream \{\n {4}proxy_connect_timeout 1s;\n {4}proxy_next_upstream on;\n {4}proxy_next_upstream_tries 3;\n/);
+    expect(cfg).toMatch(
+      /stream \{\n {4}proxy_connect_timeout 1s;\n {4}proxy_next_upstream on;\n {4}proxy_next_upstream_tries 3;\n/,
+    );
     expect(cfg.match(/max_fails=1 fail_timeout=10s;/g)).toHaveLength(cfg.match(/^\s+server [^{]/gm)!.length);
   });
 });
@@ -186,18 +219,34 @@ describe("renderExternalLb (golden files)", () => {
   it("keepalived and check_nginx.sh for two LB hosts sharing a VIP", async () => {
     const files = renderExternalLb(externalInput());
     expect(files.map((f) => f.path)).toEqual([
-      "/etc/keepalived/check_nginx.sh", "/etc/keepalived/keepalived.conf", "/etc/nginx/nginx.conf",
+      "/etc/keepalived/check_nginx.sh",
+      "/etc/keepalived/keepalived.conf",
+      "/etc/nginx/nginx.conf",
     ]);
-    await expect(byPath(files, "/etc/keepalived/keepalived.conf").content).toMatchFileSnapshot(golden("keepalived-external.cfg"));
-    await expect(byPath(files, "/etc/keepalived/check_nginx.sh").content).toMatchFileSnapshot(golden("check_nginx.sh.cfg"));
+    await expect(byPath(files, "/etc/keepalived/keepalived.conf").content).toMatchFileSnapshot(
+      golden("keepalived-external.cfg"),
+    );
+    await expect(byPath(files, "/etc/keepalived/check_nginx.sh").content).toMatchFileSnapshot(
+      golden("check_nginx.sh.cfg"),
+    );
   });
 
   it("haproxy external variant for TCP ports", async () => {
-    const files = renderExternalLb(externalInput({
-      engine: "haproxy", vip: undefined, peers: [],
-      ports: [{ port: 80, protocol: "tcp" }, { port: 443, protocol: "tcp" }, { port: 7443, protocol: "tcp", backendPort: 16443, backends: controlPlanes, readyz: true }],
-    }));
-    expect(files.map((f) => [f.path, f.validate.join(" ")])).toEqual([["/etc/haproxy/haproxy.cfg", "haproxy -c -f {file}"]]);
+    const files = renderExternalLb(
+      externalInput({
+        engine: "haproxy",
+        vip: undefined,
+        peers: [],
+        ports: [
+          { port: 80, protocol: "tcp" },
+          { port: 443, protocol: "tcp" },
+          { port: 7443, protocol: "tcp", backendPort: 16443, backends: controlPlanes, readyz: true },
+        ],
+      }),
+    );
+    expect(files.map((f) => [f.path, f.validate.join(" ")])).toEqual([
+      ["/etc/haproxy/haproxy.cfg", "haproxy -c -f {file}"],
+    ]);
     await expect(files[0]!.content).toMatchFileSnapshot(golden("haproxy-external.cfg"));
   });
 
@@ -209,10 +258,17 @@ describe("renderExternalLb (golden files)", () => {
   });
 
   it("brackets IPv6 backend addresses and accepts hostnames", () => {
-    const files = renderExternalLb(externalInput({
-      vip: undefined, peers: [], ports: [{ port: 443, protocol: "tcp" }],
-      backends: [{ name: "v6", address: "fd00::11" }, { name: "dns", address: "node-9.lan" }],
-    }));
+    const files = renderExternalLb(
+      externalInput({
+        vip: undefined,
+        peers: [],
+        ports: [{ port: 443, protocol: "tcp" }],
+        backends: [
+          { name: "v6", address: "fd00::11" },
+          { name: "dns", address: "node-9.lan" },
+        ],
+      }),
+    );
     expect(files[0]!.content).toContain("server [fd00::11]:443 max_fails=1 fail_timeout=10s;");
     expect(files[0]!.content).toContain("server node-9.lan:443 max_fails=1 fail_timeout=10s;");
   });
@@ -227,26 +283,122 @@ describe("renderExternalLb (golden files)", () => {
 
 describe("hostile and invalid input", () => {
   const cases: [string, () => unknown, RegExp][] = [
-    ["newline in interface", () => renderKeepalivedHaproxy(cpInput({ interface: "eth0\n    script_user nobody" })), /interface "eth0\\n {4}script_user nobody" is not a network interface name/],
-    ["';' in a node name", () => renderKeepalivedHaproxy(cpInput({ controlPlanes: [{ name: "n1;evil", address: "10.77.0.11" }], self: { name: "n1;evil", address: "10.77.0.11" } })), /controlPlanes\[0\]\.name "n1;evil" is not a valid name/],
-    ["';' in a cluster name", () => renderExternalLb(externalInput({ clusterName: "lab; }" })), /clusterName "lab; }" is not a valid name/],
-    ["space in an address", () => renderExternalLb(externalInput({ backends: [{ name: "n", address: "10.0.0.1 down" }] })), /backends\[0\]\.address "10.0.0.1 down" is not an IP address or hostname/],
-    ["'#' in the stats password", () => renderKeepalivedHaproxy(cpInput({ stats: { port: 8404, user: "admin", password: "pa#ss" } })), /stats\.password must be 1 to 128 characters/],
-    ["':' in the stats user", () => renderKeepalivedHaproxy(cpInput({ stats: { port: 8404, user: "ad:min", password: "pass" } })), /stats\.user must be .* \(not :\)/],
-    ["a 9-character authPass", () => renderKeepalivedHaproxy(cpInput({ authPass: "123456789" })), /authPass must be 1 to 8 characters/],
-    ["a hostname VIP", () => renderKeepalivedHaproxy(cpInput({ vip: "vip.example" })), /vip "vip.example" must be an IPv4 address/],
-    ["unicast to a hostname", () => renderKeepalivedHaproxy(cpInput({ unicast: true, controlPlanes: [controlPlanes[0]!, { name: "node-2", address: "node-2.lan" }] })), /address of node-2 "node-2.lan" must be an IPv4 address/],
-    ["port 0", () => renderKeepalivedHaproxy(cpInput({ apiPort: 0 })), /apiPort 0 must be a whole number from 1 to 65535/],
-    ["router id 256", () => renderKeepalivedHaproxy(cpInput({ virtualRouterId: 256 })), /virtualRouterId 256 must be a whole number from 1 to 255/],
-    ["priority 255", () => renderKeepalivedHaproxy(cpInput({ priority: 255 })), /priority 255 must be a whole number from 1 to 254/],
-    ["API port equal to the backend port", () => renderKeepalivedHaproxy(cpInput({ apiPort: 16443 })), /ports .* lists "16443" more than once/],
-    ["duplicate node names", () => renderKeepalivedHaproxy(cpInput({ controlPlanes: [controlPlanes[0]!, { name: "node-1", address: "10.77.0.12" }] })), /controlPlanes \(names\) lists "node-1" more than once/],
-    ["no control planes", () => renderKeepalivedHaproxy(cpInput({ controlPlanes: [] })), /controlPlanes needs at least 1 node/],
-    ["UDP with haproxy", () => renderExternalLb(externalInput({ engine: "haproxy" })), /haproxy cannot balance UDP \(port 12201\/udp\)/],
+    [
+      "newline in interface",
+      () => renderKeepalivedHaproxy(cpInput({ interface: "eth0\n    script_user nobody" })),
+      /interface "eth0\\n {4}script_user nobody" is not a network interface name/,
+    ],
+    [
+      "';' in a node name",
+      () =>
+        renderKeepalivedHaproxy(
+          cpInput({
+            controlPlanes: [{ name: "n1;evil", address: "10.77.0.11" }],
+            self: { name: "n1;evil", address: "10.77.0.11" },
+          }),
+        ),
+      /controlPlanes\[0\]\.name "n1;evil" is not a valid name/,
+    ],
+    [
+      "';' in a cluster name",
+      () => renderExternalLb(externalInput({ clusterName: "lab; }" })),
+      /clusterName "lab; }" is not a valid name/,
+    ],
+    [
+      "space in an address",
+      () => renderExternalLb(externalInput({ backends: [{ name: "n", address: "10.0.0.1 down" }] })),
+      /backends\[0\]\.address "10.0.0.1 down" is not an IP address or hostname/,
+    ],
+    [
+      "'#' in the stats password",
+      () => renderKeepalivedHaproxy(cpInput({ stats: { port: 8404, user: "admin", password: "pa#ss" } })),
+      /stats\.password must be 1 to 128 characters/,
+    ],
+    [
+      "':' in the stats user",
+      () => renderKeepalivedHaproxy(cpInput({ stats: { port: 8404, user: "ad:min", password: "pass" } })),
+      /stats\.user must be .* \(not :\)/,
+    ],
+    [
+      "a 9-character authPass",
+      () => renderKeepalivedHaproxy(cpInput({ authPass: "123456789" })),
+      /authPass must be 1 to 8 characters/,
+    ],
+    [
+      "a hostname VIP",
+      () => renderKeepalivedHaproxy(cpInput({ vip: "vip.example" })),
+      /vip "vip.example" must be an IPv4 address/,
+    ],
+    [
+      "unicast to a hostname",
+      () =>
+        renderKeepalivedHaproxy(
+          cpInput({ unicast: true, controlPlanes: [controlPlanes[0]!, { name: "node-2", address: "node-2.lan" }] }),
+        ),
+      /address of node-2 "node-2.lan" must be an IPv4 address/,
+    ],
+    [
+      "port 0",
+      () => renderKeepalivedHaproxy(cpInput({ apiPort: 0 })),
+      /apiPort 0 must be a whole number from 1 to 65535/,
+    ],
+    [
+      "router id 256",
+      () => renderKeepalivedHaproxy(cpInput({ virtualRouterId: 256 })),
+      /virtualRouterId 256 must be a whole number from 1 to 255/,
+    ],
+    [
+      "priority 255",
+      () => renderKeepalivedHaproxy(cpInput({ priority: 255 })),
+      /priority 255 must be a whole number from 1 to 254/,
+    ],
+    [
+      "API port equal to the backend port",
+      () => renderKeepalivedHaproxy(cpInput({ apiPort: 16443 })),
+      /ports .* lists "16443" more than once/,
+    ],
+    [
+      "duplicate node names",
+      () =>
+        renderKeepalivedHaproxy(
+          cpInput({ controlPlanes: [controlPlanes[0]!, { name: "node-1", address: "10.77.0.12" }] }),
+        ),
+      /controlPlanes \(names\) lists "node-1" more than once/,
+    ],
+    [
+      "no control planes",
+      () => renderKeepalivedHaproxy(cpInput({ controlPlanes: [] })),
+      /controlPlanes needs at least 1 node/,
+    ],
+    [
+      "UDP with haproxy",
+      () => renderExternalLb(externalInput({ engine: "haproxy" })),
+      /haproxy cannot balance UDP \(port 12201\/udp\)/,
+    ],
     ["no ports", () => renderExternalLb(externalInput({ ports: [] })), /at least one port/],
-    ["a VIP without an interface", () => renderExternalLb(externalInput({ interface: undefined })), /a VIP for the LB hosts needs an interface and a virtualRouterId/],
-    ["a VIP without a router id", () => renderExternalLb(externalInput({ virtualRouterId: undefined })), /needs an interface and a virtualRouterId/],
-    ["a repeated port", () => renderExternalLb(externalInput({ ports: [{ port: 80, protocol: "tcp" }, { port: 80, protocol: "tcp" }] })), /ports lists "tcp_80" more than once/],
+    [
+      "a VIP without an interface",
+      () => renderExternalLb(externalInput({ interface: undefined })),
+      /a VIP for the LB hosts needs an interface and a virtualRouterId/,
+    ],
+    [
+      "a VIP without a router id",
+      () => renderExternalLb(externalInput({ virtualRouterId: undefined })),
+      /needs an interface and a virtualRouterId/,
+    ],
+    [
+      "a repeated port",
+      () =>
+        renderExternalLb(
+          externalInput({
+            ports: [
+              { port: 80, protocol: "tcp" },
+              { port: 80, protocol: "tcp" },
+            ],
+          }),
+        ),
+      /ports lists "tcp_80" more than once/,
+    ],
   ];
   it.each(cases)("refuses %s with SPEC_INVALID", (_label, fn, message) => {
     const err = errorOf(fn);

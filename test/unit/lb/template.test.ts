@@ -14,23 +14,40 @@ function errorOf(fn: () => unknown): HactlError {
 
 describe("renderTemplate", () => {
   it("substitutes names and dotted paths verbatim", () => {
-    expect(renderTemplate("bind {{vip}}:{{port}} {{stats.user}} {{on}}", {
-      vip: "10.0.0.1", port: 7443, stats: { user: "a&b<c>" }, on: true,
-    })).toBe("bind 10.0.0.1:7443 a&b<c> true");
+    expect(
+      renderTemplate("bind {{vip}}:{{port}} {{stats.user}} {{on}}", {
+        vip: "10.0.0.1",
+        port: 7443,
+        stats: { user: "a&b<c>" },
+        on: true,
+      }),
+    ).toBe("bind 10.0.0.1:7443 a&b<c> true");
   });
 
   it("repeats an each block per item, items shadowing outer names", () => {
     const text = "{{#each servers}}server {{name}} {{address}}:{{port}}\n{{/each}}";
-    expect(renderTemplate(text, {
-      port: 16443, name: "outer",
-      servers: [{ name: "n1", address: "10.0.0.1" }, { name: "n2", address: "10.0.0.2" }],
-    })).toBe("server n1 10.0.0.1:16443\nserver n2 10.0.0.2:16443\n");
+    expect(
+      renderTemplate(text, {
+        port: 16443,
+        name: "outer",
+        servers: [
+          { name: "n1", address: "10.0.0.1" },
+          { name: "n2", address: "10.0.0.2" },
+        ],
+      }),
+    ).toBe("server n1 10.0.0.1:16443\nserver n2 10.0.0.2:16443\n");
   });
 
   it("nests each blocks and renders nothing for an empty list", () => {
     const text = "{{#each ups}}[{{name}}:{{#each servers}} {{ep}}{{/each}}]{{/each}}";
-    expect(renderTemplate(text, { ups: [{ name: "a", servers: [{ ep: "x" }, { ep: "y" }] }, { name: "b", servers: [] }] }))
-      .toBe("[a: x y][b:]");
+    expect(
+      renderTemplate(text, {
+        ups: [
+          { name: "a", servers: [{ ep: "x" }, { ep: "y" }] },
+          { name: "b", servers: [] },
+        ],
+      }),
+    ).toBe("[a: x y][b:]");
     expect(renderTemplate("<{{#each xs}}{{v}}{{/each}}>", { xs: [] })).toBe("<>");
   });
 
@@ -65,8 +82,12 @@ describe("renderTemplate", () => {
     expect(err.code).toBe("CONFIG_INVALID");
     expect(err.message).toBe('haproxy.cfg.tpl:2: unknown variable "vipp"');
     expect(errorOf(() => renderTemplate("{{#if missing}}x{{/if}}", {})).message).toMatch(/unknown variable "missing"/);
-    expect(errorOf(() => renderTemplate("{{#each xs}}{{nope}}{{/each}}", { xs: [{ a: 1 }] })).message).toMatch(/unknown variable "nope"/);
-    expect(errorOf(() => renderTemplate("{{stats.port}}", { stats: false })).message).toMatch(/unknown variable "stats.port"/);
+    expect(errorOf(() => renderTemplate("{{#each xs}}{{nope}}{{/each}}", { xs: [{ a: 1 }] })).message).toMatch(
+      /unknown variable "nope"/,
+    );
+    expect(errorOf(() => renderTemplate("{{stats.port}}", { stats: false })).message).toMatch(
+      /unknown variable "stats.port"/,
+    );
   });
 
   it("refuses values holding a newline, carriage return or NUL", () => {
@@ -86,7 +107,9 @@ describe("renderTemplate", () => {
 
   it("reports malformed templates", () => {
     expect(errorOf(() => renderTemplate("{{#if a}}x", { a: 1 }, "t")).message).toBe("t:1: {{#if a}} is never closed");
-    expect(errorOf(() => renderTemplate("{{#if a}}x{{/each}}", { a: 1 })).message).toMatch(/does not close an open block/);
+    expect(errorOf(() => renderTemplate("{{#if a}}x{{/each}}", { a: 1 })).message).toMatch(
+      /does not close an open block/,
+    );
     expect(errorOf(() => renderTemplate("x{{/if}}", {})).message).toMatch(/does not close an open block/);
     expect(errorOf(() => renderTemplate("{{else}}", {})).message).toMatch(/outside an \{\{#if\}\} block/);
     expect(errorOf(() => renderTemplate("{{#if a}}{{else}}{{else}}{{/if}}", { a: 1 })).message).toMatch(/outside/);

@@ -11,14 +11,22 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderExternalLb, renderKeepalivedHaproxy, templateSource, type RenderedConfig } from "../../../src/lb/index.js";
+import {
+  renderExternalLb,
+  renderKeepalivedHaproxy,
+  templateSource,
+  type RenderedConfig,
+} from "../../../src/lb/index.js";
 import { controlPlanes, cpInput, externalInput, worker } from "./fixtures.js";
 
 const isRoot = process.getuid?.() === 0;
 const has = (bin: string): boolean => spawnSync("sh", ["-c", `command -v ${bin}`]).status === 0;
 const canNamespace = isRoot && has("ip") && has("unshare") && existsSync("/etc/keepalived");
 
-interface Outcome { status: number | null; output: string }
+interface Outcome {
+  status: number | null;
+  output: string;
+}
 
 function run(argv: readonly string[]): Outcome {
   const [bin, ...args] = argv;
@@ -57,17 +65,27 @@ describe.skipIf(!has("haproxy"))("haproxy -c", () => {
   });
 
   it("accepts haproxy.cfg with web frontend and stats page", () => {
-    const files = renderKeepalivedHaproxy(cpInput({
-      web: { port: 80, backendPort: 80, nodes: [...controlPlanes, worker] },
-      stats: { port: 8404, user: "admin", password: "stats-pass-9" },
-    }));
+    const files = renderKeepalivedHaproxy(
+      cpInput({
+        web: { port: 80, backendPort: 80, nodes: [...controlPlanes, worker] },
+        stats: { port: 8404, user: "admin", password: "stats-pass-9" },
+      }),
+    );
     const r = run(stage(pick(files, "/etc/haproxy/haproxy.cfg"), join(work, "h2")));
     expect(r, r.output).toMatchObject({ status: 0 });
     expect(r.output).not.toMatch(/WARNING/);
   });
 
   it("accepts the external haproxy.cfg", () => {
-    const files = renderExternalLb(externalInput({ engine: "haproxy", ports: [{ port: 80, protocol: "tcp" }, { port: 7443, protocol: "tcp", backendPort: 16443, readyz: true }] }));
+    const files = renderExternalLb(
+      externalInput({
+        engine: "haproxy",
+        ports: [
+          { port: 80, protocol: "tcp" },
+          { port: 7443, protocol: "tcp", backendPort: 16443, readyz: true },
+        ],
+      }),
+    );
     const r = run(stage(pick(files, "/etc/haproxy/haproxy.cfg"), join(work, "h3")));
     expect(r, r.output).toMatchObject({ status: 0 });
     expect(r.output).not.toMatch(/WARNING|ALERT/);
@@ -76,7 +94,10 @@ describe.skipIf(!has("haproxy"))("haproxy -c", () => {
   it("rejects a broken override template, so it could never go live", () => {
     const dir = join(work, "override");
     mkdirSync(join(dir, "haproxy"), { recursive: true });
-    writeFileSync(join(dir, "haproxy", "haproxy.cfg.tpl"), "frontend api\n    bind {{vip}}:{{apiPort}}\n    balance sideways\n");
+    writeFileSync(
+      join(dir, "haproxy", "haproxy.cfg.tpl"),
+      "frontend api\n    bind {{vip}}:{{apiPort}}\n    balance sideways\n",
+    );
     const files = renderKeepalivedHaproxy(cpInput(), templateSource(dir));
     const r = run(stage(pick(files, "/etc/haproxy/haproxy.cfg"), join(work, "h4")));
     expect(r.status).not.toBe(0);
@@ -86,7 +107,17 @@ describe.skipIf(!has("haproxy"))("haproxy -c", () => {
 
 describe.skipIf(!has("nginx") || !isRoot || !has("unshare"))("nginx -t", () => {
   const privateRun = (argv: string[]): Outcome =>
-    run(["unshare", "-m", "--propagation", "private", "sh", "-c", 'mount -t tmpfs tmpfs /run && exec "$@"', "sh", ...argv]);
+    run([
+      "unshare",
+      "-m",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      'mount -t tmpfs tmpfs /run && exec "$@"',
+      "sh",
+      ...argv,
+    ]);
 
   it("accepts the external nginx.conf with TCP and UDP stream ports", () => {
     const r = privateRun(stage(pick(renderExternalLb(externalInput()), "/etc/nginx/nginx.conf"), join(work, "n1")));
@@ -112,7 +143,10 @@ describe.skipIf(!has("keepalived") || !canNamespace)("keepalived -t", () => {
   const ns = `hactl-lbtest-${process.pid}`;
 
   beforeAll(() => {
-    for (const argv of [["ip", "netns", "add", ns], ["ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0-peer"]]) {
+    for (const argv of [
+      ["ip", "netns", "add", ns],
+      ["ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0-peer"],
+    ]) {
       const r = run(argv);
       if (r.status !== 0) throw new Error(`${argv.join(" ")}: ${r.output}`);
     }
@@ -129,8 +163,21 @@ describe.skipIf(!has("keepalived") || !canNamespace)("keepalived -t", () => {
     chmodSync(etcDir, 0o755);
     if (withScript) stage(script, etcDir);
     const argv = stage(pick(files, "/etc/keepalived/keepalived.conf"), join(etcDir, "..", "conf"));
-    return run(["ip", "netns", "exec", ns, "unshare", "-m", "--propagation", "private", "sh", "-c",
-      'mount --bind "$0" /etc/keepalived && exec "$@"', etcDir, ...argv]);
+    return run([
+      "ip",
+      "netns",
+      "exec",
+      ns,
+      "unshare",
+      "-m",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      'mount --bind "$0" /etc/keepalived && exec "$@"',
+      etcDir,
+      ...argv,
+    ]);
   }
 
   it("accepts keepalived.conf with multicast VRRP", () => {
@@ -145,7 +192,11 @@ describe.skipIf(!has("keepalived") || !canNamespace)("keepalived -t", () => {
 
   it("accepts VRRPv3 with half-second adverts (no authentication), unicast and multicast, without warnings", () => {
     for (const [i, unicast] of [false, true].entries()) {
-      const r = validate(renderKeepalivedHaproxy(cpInput({ authPass: undefined, unicast })), join(work, `k6-${i}`, "etc"), true);
+      const r = validate(
+        renderKeepalivedHaproxy(cpInput({ authPass: undefined, unicast })),
+        join(work, `k6-${i}`, "etc"),
+        true,
+      );
       expect(r, r.output).toMatchObject({ status: 0 });
       expect(r.output).not.toMatch(/rounding|not support|Ignoring/i);
     }

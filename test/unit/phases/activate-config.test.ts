@@ -6,28 +6,48 @@ import { appliedStamp, stampPath } from "../../../src/lb/applied-stamp.js";
 import { FakeHost } from "../../fakes/fake-host.js";
 
 const haproxy: RenderedConfig = {
-  path: "/etc/haproxy/haproxy.cfg", content: "global\n    daemon\n", mode: 0o644, owner: "root:root",
-  validate: ["haproxy", "-c", "-f", "{file}"], service: "haproxy", secret: false,
+  path: "/etc/haproxy/haproxy.cfg",
+  content: "global\n    daemon\n",
+  mode: 0o644,
+  owner: "root:root",
+  validate: ["haproxy", "-c", "-f", "{file}"],
+  service: "haproxy",
+  secret: false,
 };
 const keepalived: RenderedConfig = {
-  path: "/etc/keepalived/keepalived.conf", content: "vrrp_instance VI_1 {}\n", mode: 0o644, owner: "root:root",
-  validate: ["keepalived", "-t", "-f", "{file}"], service: "keepalived", secret: false,
+  path: "/etc/keepalived/keepalived.conf",
+  content: "vrrp_instance VI_1 {}\n",
+  mode: 0o644,
+  owner: "root:root",
+  validate: ["keepalived", "-t", "-f", "{file}"],
+  service: "keepalived",
+  secret: false,
 };
 
 function host(opts: { active?: boolean; enabled?: boolean; validates?: boolean } = {}): FakeHost {
   return new FakeHost("node-1")
     .on({ prefix: ["systemctl", "is-active"] }, { code: opts.active === false ? 3 : 0 })
     .on({ prefix: ["systemctl", "is-enabled"] }, { code: opts.enabled === false ? 1 : 0 })
-    .on({ prefix: ["haproxy", "-c"] }, opts.validates === false
-      ? { code: 1, stdout: "", stderr: "[NOTICE] config : config file /etc/haproxy/haproxy.cfg.hactl-new\n[ALERT] parsing [haproxy.cfg:2] : unknown keyword 'daemonn'" }
-      : { code: 0, stdout: "Configuration file is valid" })
+    .on(
+      { prefix: ["haproxy", "-c"] },
+      opts.validates === false
+        ? {
+            code: 1,
+            stdout: "",
+            stderr:
+              "[NOTICE] config : config file /etc/haproxy/haproxy.cfg.hactl-new\n[ALERT] parsing [haproxy.cfg:2] : unknown keyword 'daemonn'",
+          }
+        : { code: 0, stdout: "Configuration file is valid" },
+    )
     .on({ prefix: ["keepalived", "-t"] }, { code: 0 })
     .on({ prefix: ["systemctl"] }, { code: 0 });
 }
 
 describe("activateConfigs", () => {
   it("leaves identical files on an active service that loaded them alone", async () => {
-    const h = host().withFile(haproxy.path, haproxy.content).withFile(stampPath("haproxy"), appliedStamp([haproxy], "haproxy"));
+    const h = host()
+      .withFile(haproxy.path, haproxy.content)
+      .withFile(stampPath("haproxy"), appliedStamp([haproxy], "haproxy"));
     expect(await activateConfigs(h, [haproxy])).toBe("unchanged");
     expect(h.written).toEqual([]);
     expect(h.lines).toEqual(["systemctl is-active haproxy", "systemctl is-enabled haproxy"]);
@@ -61,7 +81,9 @@ describe("activateConfigs", () => {
   });
 
   it("starts an inactive service instead of reloading it, even when the files are unchanged", async () => {
-    const h = host({ active: false, enabled: false }).withFile(haproxy.path, haproxy.content).withFile(stampPath("haproxy"), appliedStamp([haproxy], "haproxy"));
+    const h = host({ active: false, enabled: false })
+      .withFile(haproxy.path, haproxy.content)
+      .withFile(stampPath("haproxy"), appliedStamp([haproxy], "haproxy"));
     expect(await activateConfigs(h, [haproxy])).toBe("changed");
     expect(h.written.map((w) => w.path)).toEqual([stampPath("haproxy")]);
     expect(h.lines.slice(2)).toEqual(["systemctl enable haproxy", "systemctl start haproxy"]);
@@ -84,7 +106,10 @@ describe("activateConfigs", () => {
   it("validates every changed file before installing any of them", async () => {
     const h = host({ validates: false });
     await expect(activateConfigs(h, [keepalived, haproxy])).rejects.toMatchObject({ code: "CONFIG_INVALID" });
-    expect(h.written.map((w) => w.path)).toEqual(["/etc/keepalived/keepalived.conf.hactl-new", "/etc/haproxy/haproxy.cfg.hactl-new"]);
+    expect(h.written.map((w) => w.path)).toEqual([
+      "/etc/keepalived/keepalived.conf.hactl-new",
+      "/etc/haproxy/haproxy.cfg.hactl-new",
+    ]);
     expect(h.files.has(keepalived.path)).toBe(false);
   });
 
@@ -96,27 +121,48 @@ describe("activateConfigs", () => {
 
   it("installs keepalived's track script before validating keepalived.conf, which refers to it by its final path", async () => {
     const script: RenderedConfig = {
-      path: "/etc/keepalived/check_haproxy.sh", content: "#!/bin/sh\nexit 0\n", mode: 0o755, owner: "root:root",
-      validate: ["bash", "-n", "{file}"], service: "keepalived", secret: false,
+      path: "/etc/keepalived/check_haproxy.sh",
+      content: "#!/bin/sh\nexit 0\n",
+      mode: 0o755,
+      owner: "root:root",
+      validate: ["bash", "-n", "{file}"],
+      service: "keepalived",
+      secret: false,
     };
     const h = host().on({ prefix: ["bash", "-n"] }, { code: 0 });
     await activateConfigs(h, [script, keepalived]);
-    const order = h.lines.filter((l) => l.startsWith("keepalived -t") || l.startsWith("rm -f /etc/keepalived/check_haproxy.sh"));
-    expect(order).toEqual(["rm -f /etc/keepalived/check_haproxy.sh.hactl-new", "keepalived -t -f /etc/keepalived/keepalived.conf.hactl-new"]);
+    const order = h.lines.filter(
+      (l) => l.startsWith("keepalived -t") || l.startsWith("rm -f /etc/keepalived/check_haproxy.sh"),
+    );
+    expect(order).toEqual([
+      "rm -f /etc/keepalived/check_haproxy.sh.hactl-new",
+      "keepalived -t -f /etc/keepalived/keepalived.conf.hactl-new",
+    ]);
     expect(h.files.get(script.path)).toBe(script.content);
   });
 
   it("reloads only the services whose files changed", async () => {
-    const h = host().withFile(keepalived.path, keepalived.content).withFile(stampPath("keepalived"), appliedStamp([keepalived], "keepalived"));
+    const h = host()
+      .withFile(keepalived.path, keepalived.content)
+      .withFile(stampPath("keepalived"), appliedStamp([keepalived], "keepalived"));
     await activateConfigs(h, [keepalived, haproxy]);
-    const systemctl = h.lines.filter((l) => l.startsWith("systemctl") && !l.includes("is-active") && !l.includes("is-enabled"));
+    const systemctl = h.lines.filter(
+      (l) => l.startsWith("systemctl") && !l.includes("is-active") && !l.includes("is-enabled"),
+    );
     expect(systemctl).toEqual(["systemctl reload haproxy"]);
   });
 
   it("enables only a service that is not enabled, and reads the whole state in one round trip", async () => {
-    const h = host({ enabled: false }).withFile(keepalived.path, keepalived.content).withFile(stampPath("keepalived"), appliedStamp([keepalived], "keepalived"));
+    const h = host({ enabled: false })
+      .withFile(keepalived.path, keepalived.content)
+      .withFile(stampPath("keepalived"), appliedStamp([keepalived], "keepalived"));
     await activateConfigs(h, [keepalived, haproxy]);
-    expect(h.lines.slice(0, 4).sort()).toEqual(["systemctl is-active haproxy", "systemctl is-active keepalived", "systemctl is-enabled haproxy", "systemctl is-enabled keepalived"]);
+    expect(h.lines.slice(0, 4).sort()).toEqual([
+      "systemctl is-active haproxy",
+      "systemctl is-active keepalived",
+      "systemctl is-enabled haproxy",
+      "systemctl is-enabled keepalived",
+    ]);
     const changes = h.lines.filter((l) => /^systemctl (enable|reload|start) /.test(l));
     expect(changes).toEqual(["systemctl enable keepalived", "systemctl enable haproxy", "systemctl reload haproxy"]);
   });

@@ -14,7 +14,9 @@ describe("parsePublicKey", () => {
   });
 
   it("refuses a private key, several keys, and text that is no key, naming the file", () => {
-    expect(() => parsePublicKey("-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n", "id.pub")).toThrow(/installKey: id\.pub holds a private key/);
+    expect(() => parsePublicKey("-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n", "id.pub")).toThrow(
+      /installKey: id\.pub holds a private key/,
+    );
     expect(() => parsePublicKey(`${KEY}\n${OTHER}\n`, "k.pub")).toThrow(/holds 2 keys/);
     expect(() => parsePublicKey("hello world\n", "k.pub")).toThrow(/does not start with a key type/);
     expect(() => parsePublicKey("ssh-ed25519 !!!\n", "k.pub")).toThrow(/no base64 key/);
@@ -29,7 +31,11 @@ describe("the authorize-key script", () => {
   });
   const run = (home: string, line = KEY): string => {
     const c = authorizeKeyCommand(parsePublicKey(line, "k.pub"));
-    return execFileSync(c.argv[0], c.argv.slice(1), { input: c.stdin, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home }, encoding: "utf8" }).trim();
+    return execFileSync(c.argv[0], c.argv.slice(1), {
+      input: c.stdin,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home },
+      encoding: "utf8",
+    }).trim();
   };
   const home = (): string => {
     const h = mkdtempSync(join(tmpdir(), "hactl-key-"));

@@ -23,26 +23,41 @@ function dump(name: string, keys: number): Buffer {
   const files = [];
   for (let i = 0; i < keys; i++) {
     files.push({ name: `${name}/${i}.key`, data: Buffer.from(`/registry/deployments/default/app-${i}`) });
-    files.push({ name: `${name}/${i}.data`, data: Buffer.from(JSON.stringify({ i, pad: sha256(Buffer.from(String(i))).repeat(8) })) });
+    files.push({
+      name: `${name}/${i}.data`,
+      data: Buffer.from(JSON.stringify({ i, pad: sha256(Buffer.from(String(i))).repeat(8) })),
+    });
   }
   return writeTarGz(files);
 }
 
 function manifestFor(store: Buffer, entries = 6): BackupManifest {
-  return buildManifest(spec, { on: "node-1", startedAt: "2026-01-02T03:04:05.000Z", takenAt: "2026-01-02T03:04:06.000Z" }, {
-    kind: "microk8s-dbctl",
-    file: "datastore/b.tar.gz",
-    sha256: sha256(store),
-    size: store.length,
-    name: "b",
-    entries,
-  });
+  return buildManifest(
+    spec,
+    { on: "node-1", startedAt: "2026-01-02T03:04:05.000Z", takenAt: "2026-01-02T03:04:06.000Z" },
+    {
+      kind: "microk8s-dbctl",
+      file: "datastore/b.tar.gz",
+      sha256: sha256(store),
+      size: store.length,
+      name: "b",
+      entries,
+    },
+  );
 }
 
 describe("tar", () => {
   it("reads back what it writes, and refuses a truncated archive", () => {
-    const tar = readTarGz(writeTarGz([{ name: "a/1.key", data: Buffer.from("k") }, { name: "a/1.data", data: Buffer.alloc(700, 1) }]));
-    expect(tar.map((e) => [e.name, e.data.length])).toEqual([["a/1.key", 1], ["a/1.data", 700]]);
+    const tar = readTarGz(
+      writeTarGz([
+        { name: "a/1.key", data: Buffer.from("k") },
+        { name: "a/1.data", data: Buffer.alloc(700, 1) },
+      ]),
+    );
+    expect(tar.map((e) => [e.name, e.data.length])).toEqual([
+      ["a/1.key", 1],
+      ["a/1.data", 700],
+    ]);
     const raw = Buffer.alloc(0);
     expect(() => readTar(raw)).toThrow(/end-of-archive/);
     const whole = writeTarGz([{ name: "x", data: Buffer.alloc(2000, 7) }]);
@@ -64,8 +79,17 @@ describe("tar", () => {
     };
     const pad = (b: Buffer): Buffer => Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)]);
     const pax = Buffer.from(`${`path=${long}`.length + 5} path=${long}\n`);
-    const tar = Buffer.concat([header("././@LongLink", long.length, "L"), pad(Buffer.from(long)), header("short", 1, "0"), pad(Buffer.from("a")),
-      header("PaxHeader", pax.length, "x"), pad(pax), header("short2", 1, "0"), pad(Buffer.from("b")), Buffer.alloc(1024)]);
+    const tar = Buffer.concat([
+      header("././@LongLink", long.length, "L"),
+      pad(Buffer.from(long)),
+      header("short", 1, "0"),
+      pad(Buffer.from("a")),
+      header("PaxHeader", pax.length, "x"),
+      pad(pax),
+      header("short2", 1, "0"),
+      pad(Buffer.from("b")),
+      Buffer.alloc(1024),
+    ]);
     expect(readTar(tar).map((e) => e.name)).toEqual([long, long]);
   });
 });
@@ -79,7 +103,9 @@ describe("dbctl dumps", () => {
     const empty = gzipSync(Buffer.concat([Buffer.alloc(1024)]));
     expect(() => inspectDbctlDump(empty)).toThrow(/one directory/);
     expect(() => inspectDbctlDump(writeTarGz([{ name: "b/readme", data: Buffer.from("x") }]))).toThrow(/no keys/);
-    expect(() => inspectDbctlDump(writeTarGz([{ name: "b/0.key", data: Buffer.from("k") }]))).toThrow(/0.key has no 0.data/);
+    expect(() => inspectDbctlDump(writeTarGz([{ name: "b/0.key", data: Buffer.from("k") }]))).toThrow(
+      /0.key has no 0.data/,
+    );
   });
 
   it("needs at least one key per node", () => {
@@ -106,9 +132,15 @@ describe("backup archives", () => {
     flipped.writeUInt8(flipped.readUInt8(middle) ^ 0xff, middle);
     expect(() => openBackup(flipped)).toThrow(/damaged/);
     const other = dump("b", 5);
-    expect(() => openBackup(packBackup(manifestFor(store), [{ name: "datastore/b.tar.gz", data: other }]))).toThrow(/does not match its checksum/);
-    expect(() => openBackup(packBackup(manifestFor(store), [{ name: "datastore/renamed.tar.gz", data: store }]))).toThrow(/datastore\/b.tar.gz is missing from the archive/);
-    expect(() => openBackup(packBackup(manifestFor(store, 7), [{ name: "datastore/b.tar.gz", data: store }]))).toThrow(/holds 6 keys in b\/, the manifest says 7/);
+    expect(() => openBackup(packBackup(manifestFor(store), [{ name: "datastore/b.tar.gz", data: other }]))).toThrow(
+      /does not match its checksum/,
+    );
+    expect(() =>
+      openBackup(packBackup(manifestFor(store), [{ name: "datastore/renamed.tar.gz", data: store }])),
+    ).toThrow(/datastore\/b.tar.gz is missing from the archive/);
+    expect(() => openBackup(packBackup(manifestFor(store, 7), [{ name: "datastore/b.tar.gz", data: store }]))).toThrow(
+      /holds 6 keys in b\/, the manifest says 7/,
+    );
     expect(() => openBackup(writeTarGz([{ name: "manifest.json", data: Buffer.from("{}") }]))).toThrow(/too small/);
     expect(() => openBackup(writeTarGz([{ name: "datastore/x", data: dump("b", 40) }]))).toThrow(/no manifest.json/);
   });
@@ -141,7 +173,11 @@ describe("the backup's control plane", () => {
     expect(microk8sBackupRunner(spec, s)).toEqual({ runner: "node-3" });
     s.delete("node-3");
     expect(microk8sBackupRunner(spec, s)).toEqual({
-      refusals: ["node-1: MicroK8s is not running", "node-2: high availability is off (dbctl needs it)", "node-3: MicroK8s is not installed or did not answer"],
+      refusals: [
+        "node-1: MicroK8s is not running",
+        "node-2: high availability is off (dbctl needs it)",
+        "node-3: MicroK8s is not installed or did not answer",
+      ],
     });
   });
 });

@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { kubeadmCaRotationPhases, parseMarks, planKubeadmCaRotation, type RotationMark } from "../../../src/phases/certs-ca-kubeadm.js";
-import { clientCertificatePlace, withCertificateAuthority, withClientCertificate } from "../../../src/phases/kubeconfig.js";
+import {
+  kubeadmCaRotationPhases,
+  parseMarks,
+  planKubeadmCaRotation,
+  type RotationMark,
+} from "../../../src/phases/certs-ca-kubeadm.js";
+import {
+  clientCertificatePlace,
+  withCertificateAuthority,
+  withClientCertificate,
+} from "../../../src/phases/kubeconfig.js";
 import type { ServiceLayoutInput } from "../../../src/phases/out-of-service.js";
 import { allHealthyFacts } from "../../fakes/facts.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
@@ -30,7 +39,12 @@ describe("kubeadm CA rotation plan", () => {
   });
 
   it("resuming after node-2 was re-issued: only what the nodes have not marked", () => {
-    const done = marks({ "node-1": ["trusted", "reissued"], "node-2": ["trusted", "reissued"], "node-3": ["trusted"], "worker-1": ["trusted", "reissued"] });
+    const done = marks({
+      "node-1": ["trusted", "reissued"],
+      "node-2": ["trusted", "reissued"],
+      "node-3": ["trusted"],
+      "worker-1": ["trusted", "reissued"],
+    });
     const plan = planKubeadmCaRotation(nodes, { staged: true, done });
     expect(plan.resuming).toBe(true);
     expect(plan.trust).toEqual([]);
@@ -46,15 +60,28 @@ describe("kubeadm CA rotation plan", () => {
 
 describe("kubeadm CA rotation phases", () => {
   it("in the documented order, each control plane out of service around every stage, checked through the VIP", () => {
-    const phases = kubeadmCaRotationPhases(layout, planKubeadmCaRotation(nodes, { staged: false, done: new Map() }), { probe, endpoint: { host: "10.0.0.100", port: 6443 } });
-    const work = phases.filter((p) => !/out of service|hands the VIP|API answers|back in service|through the load balancer/.test(p.title)).map((p) => p.title);
+    const phases = kubeadmCaRotationPhases(layout, planKubeadmCaRotation(nodes, { staged: false, done: new Map() }), {
+      probe,
+      endpoint: { host: "10.0.0.100", port: 6443 },
+    });
+    const work = phases
+      .filter(
+        (p) => !/out of service|hands the VIP|API answers|back in service|through the load balancer/.test(p.title),
+      )
+      .map((p) => p.title);
     expect(work).toEqual([
       "Make the new CAs",
       "Copy the new CAs",
-      "Trust both CAs on node-1", "Trust both CAs on node-2", "Trust both CAs on node-3",
+      "Trust both CAs on node-1",
+      "Trust both CAs on node-2",
+      "Trust both CAs on node-3",
       "Workers: both CAs and a kubelet certificate of the new CA",
-      "Re-issue the certificates with the new CAs on node-1", "Re-issue the certificates with the new CAs on node-2", "Re-issue the certificates with the new CAs on node-3",
-      "Drop the old CAs on node-1", "Drop the old CAs on node-2", "Drop the old CAs on node-3",
+      "Re-issue the certificates with the new CAs on node-1",
+      "Re-issue the certificates with the new CAs on node-2",
+      "Re-issue the certificates with the new CAs on node-3",
+      "Drop the old CAs on node-1",
+      "Drop the old CAs on node-2",
+      "Drop the old CAs on node-3",
       "Workers: drop the old CA",
       "Remove the staged CAs",
       "Remove the staged CAs on node-1",
@@ -62,7 +89,13 @@ describe("kubeadm CA rotation phases", () => {
     const titles = phases.map((p) => p.title);
     const at = (t: string): number => titles.indexOf(t);
     expect(titles.slice(at("Trust both CAs on node-2") - 2, at("Trust both CAs on node-2") + 5)).toEqual([
-      "Take node-2 out of service", "node-2 hands the VIP over", "Trust both CAs on node-2", "node-2's API answers", "Put node-2 back in service", "API through the load balancer", "Take node-3 out of service",
+      "Take node-2 out of service",
+      "node-2 hands the VIP over",
+      "Trust both CAs on node-2",
+      "node-2's API answers",
+      "Put node-2 back in service",
+      "API through the load balancer",
+      "Take node-3 out of service",
     ]);
     const ids = phases.flatMap((p) => p.steps.map((s) => s.id));
     expect(new Set(ids).size).toBe(ids.length);
@@ -74,9 +107,20 @@ describe("kubeadm CA rotation phases", () => {
 
   it("resuming at the drop stage: no new CA, no copy, only the drops and the clean-up", () => {
     const all: RotationMark[] = ["trusted", "reissued"];
-    const plan = planKubeadmCaRotation(nodes, { staged: true, done: marks({ "node-1": [...all, "dropped"], "node-2": all, "node-3": all, "worker-1": all }) });
-    const work = kubeadmCaRotationPhases(layout, plan, { probe }).map((p) => p.title).filter((t) => !/out of service|hands the VIP|API answers|back in service/.test(t));
-    expect(work).toEqual(["Drop the old CAs on node-2", "Drop the old CAs on node-3", "Workers: drop the old CA", "Remove the staged CAs", "Remove the staged CAs on node-1"]);
+    const plan = planKubeadmCaRotation(nodes, {
+      staged: true,
+      done: marks({ "node-1": [...all, "dropped"], "node-2": all, "node-3": all, "worker-1": all }),
+    });
+    const work = kubeadmCaRotationPhases(layout, plan, { probe })
+      .map((p) => p.title)
+      .filter((t) => !/out of service|hands the VIP|API answers|back in service/.test(t));
+    expect(work).toEqual([
+      "Drop the old CAs on node-2",
+      "Drop the old CAs on node-3",
+      "Workers: drop the old CA",
+      "Remove the staged CAs",
+      "Remove the staged CAs on node-1",
+    ]);
   });
 });
 
@@ -109,8 +153,14 @@ describe("kubeconfig edits for a CA rotation", () => {
   });
 
   it("finds the kubelet's certificate file, or replaces an embedded certificate", () => {
-    expect(clientCertificatePlace(KUBELET_CONF)).toEqual({ kind: "file", path: "/var/lib/kubelet/pki/kubelet-client-current.pem" });
-    const embedded = KUBELET_CONF.replace(/client-certificate: .*\n\s+client-key: .*\n/, "client-certificate-data: Q0VSVA==\n    client-key-data: S0VZ\n");
+    expect(clientCertificatePlace(KUBELET_CONF)).toEqual({
+      kind: "file",
+      path: "/var/lib/kubelet/pki/kubelet-client-current.pem",
+    });
+    const embedded = KUBELET_CONF.replace(
+      /client-certificate: .*\n\s+client-key: .*\n/,
+      "client-certificate-data: Q0VSVA==\n    client-key-data: S0VZ\n",
+    );
     expect(clientCertificatePlace(embedded)).toEqual({ kind: "embedded" });
     const out = withClientCertificate(embedded, "NEWCERT", "NEWKEY");
     expect(out).toContain(`client-certificate-data: ${Buffer.from("NEWCERT").toString("base64")}`);

@@ -5,13 +5,19 @@ import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { healthyFacts } from "../../fakes/facts.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 
-const DEBIAN_HOSTS = "127.0.0.1\tlocalhost\n127.0.1.1\tnode-1\n\n# The following lines are desirable for IPv6 capable hosts\n::1     localhost ip6-localhost ip6-loopback\n";
-const entries = [{ name: "node-1", address: "10.0.0.11" }, { name: "node-2", address: "10.0.0.12" }];
+const DEBIAN_HOSTS =
+  "127.0.0.1\tlocalhost\n127.0.1.1\tnode-1\n\n# The following lines are desirable for IPv6 capable hosts\n::1     localhost ip6-localhost ip6-loopback\n";
+const entries = [
+  { name: "node-1", address: "10.0.0.11" },
+  { name: "node-2", address: "10.0.0.12" },
+];
 
 describe("withHostsBlock", () => {
   it("appends a managed block and keeps every other line", () => {
     const out = withHostsBlock(DEBIAN_HOSTS, entries);
-    expect(out).toBe(`${DEBIAN_HOSTS}# BEGIN hactl cluster nodes\n10.0.0.11\tnode-1\n10.0.0.12\tnode-2\n# END hactl cluster nodes\n`);
+    expect(out).toBe(
+      `${DEBIAN_HOSTS}# BEGIN hactl cluster nodes\n10.0.0.11\tnode-1\n10.0.0.12\tnode-2\n# END hactl cluster nodes\n`,
+    );
   });
 
   it("is idempotent", () => {
@@ -30,18 +36,25 @@ describe("withHostsBlock", () => {
   });
 
   it("works on an empty or missing file", () => {
-    expect(withHostsBlock("", entries)).toBe("# BEGIN hactl cluster nodes\n10.0.0.11\tnode-1\n10.0.0.12\tnode-2\n# END hactl cluster nodes\n");
+    expect(withHostsBlock("", entries)).toBe(
+      "# BEGIN hactl cluster nodes\n10.0.0.11\tnode-1\n10.0.0.12\tnode-2\n# END hactl cluster nodes\n",
+    );
   });
 });
 
 describe("prepare-hosts steps", () => {
-  const ctx = (host: FakeHost) => ({ hosts: hostMap(host), signal: new AbortController().signal, log: () => undefined });
+  const ctx = (host: FakeHost) => ({
+    hosts: hostMap(host),
+    signal: new AbortController().signal,
+    log: () => undefined,
+  });
 
   it("hosts step rewrites /etc/hosts after a backup once, then reports unchanged", async () => {
     const host = new FakeHost("node-1")
       .withFile("/etc/hosts", DEBIAN_HOSTS)
       .on({ regex: /cat > \/etc\/hosts/ }, (c, h) => {
-        if (/cp -p \/etc\/hosts \/etc\/hosts\.hactl-bak/.test(c.argv.join(" "))) h.files.set("/etc/hosts.hactl-bak", h.files.get("/etc/hosts") ?? "");
+        if (/cp -p \/etc\/hosts \/etc\/hosts\.hactl-bak/.test(c.argv.join(" ")))
+          h.files.set("/etc/hosts.hactl-bak", h.files.get("/etc/hosts") ?? "");
         h.files.set("/etc/hosts", c.stdin ?? "");
         return { code: 0 };
       });
@@ -55,7 +68,9 @@ describe("prepare-hosts steps", () => {
   });
 
   it("nonlocal-bind step sets the sysctl only when it is not already live", async () => {
-    const host = new FakeHost("node-1").on({ equal: ["sysctl", "-n", "net.ipv4.ip_nonlocal_bind"] }, { stdout: "0\n" }, { stdout: "1\n" }).on({ prefix: ["sysctl", "-w"] }, { code: 0 });
+    const host = new FakeHost("node-1")
+      .on({ equal: ["sysctl", "-n", "net.ipv4.ip_nonlocal_bind"] }, { stdout: "0\n" }, { stdout: "1\n" })
+      .on({ prefix: ["sysctl", "-w"] }, { code: 0 });
     const step = nonlocalBindStep("node-1");
     expect(await step.run(ctx(host))).toBe("changed");
     expect(await step.run(ctx(host))).toBe("unchanged");
@@ -64,9 +79,14 @@ describe("prepare-hosts steps", () => {
 
   it("packages step installs only the missing packages, and is absent when nothing is missing", () => {
     const spec = specFrom(THREE_CP_ONE_WORKER);
-    const wanted = [{ pkg: "keepalived", command: "keepalived" }, { pkg: "haproxy", command: "haproxy" }];
+    const wanted = [
+      { pkg: "keepalived", command: "keepalived" },
+      { pkg: "haproxy", command: "haproxy" },
+    ];
     const step = packagesStep("node-1", healthyFacts(spec, "node-1", { commands: new Set(["haproxy"]) }), wanted);
     expect(step?.describe).toEqual(["apt-get install -y keepalived"]);
-    expect(packagesStep("node-1", healthyFacts(spec, "node-1", { commands: new Set(["haproxy", "keepalived"]) }), wanted)).toBeUndefined();
+    expect(
+      packagesStep("node-1", healthyFacts(spec, "node-1", { commands: new Set(["haproxy", "keepalived"]) }), wanted),
+    ).toBeUndefined();
   });
 });

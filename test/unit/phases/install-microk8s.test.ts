@@ -15,16 +15,36 @@ import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 
 const spec = specFrom(THREE_CP_ONE_WORKER);
 const NO_LB = THREE_CP_ONE_WORKER.replace("    vip: 10.0.0.100\n    virtualRouterId: 51\n", "    mode: none\n");
-const voters: DatastoreMember[] = [{ ip: "10.0.0.11", role: "voter" }, { ip: "10.0.0.12", role: "voter" }, { ip: "10.0.0.13", role: "voter" }];
+const voters: DatastoreMember[] = [
+  { ip: "10.0.0.11", role: "voter" },
+  { ip: "10.0.0.12", role: "voter" },
+  { ip: "10.0.0.13", role: "voter" },
+];
 
-const FRESH: Microk8sClusterState = { installed: new Set(), snaps: new Map(), status: new Map(), leader: undefined, kubeNodes: [], datastoreIps: new Set() };
+const FRESH: Microk8sClusterState = {
+  installed: new Set(),
+  snaps: new Map(),
+  status: new Map(),
+  leader: undefined,
+  kubeNodes: [],
+  datastoreIps: new Set(),
+};
 
 /** A running cluster: `kube` nodes listed by Kubernetes, `members` in the datastore, addons on the leader. */
-function running(kube: string[], members: DatastoreMember[], addons: Record<string, "enabled" | "disabled"> = { dns: "enabled", "ha-cluster": "enabled" }): Microk8sClusterState {
+function running(
+  kube: string[],
+  members: DatastoreMember[],
+  addons: Record<string, "enabled" | "disabled"> = { dns: "enabled", "ha-cluster": "enabled" },
+): Microk8sClusterState {
   const leaderStatus = parseStatus(statusYaml({ members, addons }));
   return {
     installed: new Set(["node-1", "node-2", "node-3", "worker-1"]),
-    snaps: new Map(["node-1", "node-2", "node-3", "worker-1"].map((n) => [n, { version: "v1.32.3", channel: "1.32/stable", held: true }])),
+    snaps: new Map(
+      ["node-1", "node-2", "node-3", "worker-1"].map((n) => [
+        n,
+        { version: "v1.32.3", channel: "1.32/stable", held: true },
+      ]),
+    ),
     status: new Map(["node-1", "node-2", "node-3"].map((n) => [n, leaderStatus])),
     leader: "node-1",
     kubeNodes: parseNodes(nodesJson(kube.map((name) => ({ name })))),
@@ -68,15 +88,23 @@ describe("planMicrok8sInstall on a fresh cluster", () => {
 
   it("holds MicroK8s refreshes on every node right after its install", () => {
     const holds = p.find((ph) => ph.title === "Hold MicroK8s refreshes");
-    expect(holds?.steps.map((s) => [s.id, s.after])).toEqual(["node-1", "node-2", "node-3", "worker-1"].map((n) => [`hold:${n}`, [`install:${n}`]]));
-    expect(holds?.steps[0]?.describe).toEqual(["snap refresh --hold microk8s (snapd never upgrades this node on its own)"]);
+    expect(holds?.steps.map((s) => [s.id, s.after])).toEqual(
+      ["node-1", "node-2", "node-3", "worker-1"].map((n) => [`hold:${n}`, [`install:${n}`]]),
+    );
+    expect(holds?.steps[0]?.describe).toEqual([
+      "snap refresh --hold microk8s (snapd never upgrades this node on its own)",
+    ]);
   });
 
   it("waits for a worker to be Ready beside the next joins, a control plane within its own join", () => {
     const waits = p.find((ph) => ph.title === "Wait for workers");
     expect(waits?.steps.map((s) => [s.id, s.after])).toEqual([["ready:worker-1", ["join:worker-1"]]]);
     const joins = p.find((ph) => ph.title === "Form the cluster");
-    expect(joins?.steps.map((s) => s.describe.includes("wait until Ready and in the datastore"))).toEqual([true, true, false]);
+    expect(joins?.steps.map((s) => s.describe.includes("wait until Ready and in the datastore"))).toEqual([
+      true,
+      true,
+      false,
+    ]);
   });
 
   it("starts each join once the leader and the joining node are installed, not after every install", () => {
@@ -89,8 +117,20 @@ describe("planMicrok8sInstall on a fresh cluster", () => {
   });
 
   it("prepares the control planes for the VIP and installs MicroK8s everywhere", () => {
-    expect(ids(p, "Prepare hosts")).toEqual(["sysctl:node-1", "packages:node-1", "sysctl:node-2", "packages:node-2", "sysctl:node-3", "packages:node-3"]);
-    expect(ids(p, "Install MicroK8s")).toEqual(["install:node-1", "install:node-2", "install:node-3", "install:worker-1"]);
+    expect(ids(p, "Prepare hosts")).toEqual([
+      "sysctl:node-1",
+      "packages:node-1",
+      "sysctl:node-2",
+      "packages:node-2",
+      "sysctl:node-3",
+      "packages:node-3",
+    ]);
+    expect(ids(p, "Install MicroK8s")).toEqual([
+      "install:node-1",
+      "install:node-2",
+      "install:node-3",
+      "install:worker-1",
+    ]);
   });
 
   it("joins every node but the first control plane, one at a time", () => {
@@ -137,7 +177,9 @@ describe("planMicrok8sInstall on an existing cluster", () => {
     const state = running(["node-1", "node-2", "node-3", "worker-1"], voters);
     state.snaps.set("node-3", { version: "v1.32.3", channel: "1.32/stable", held: false });
     const p = plan(state, specFrom(NO_LB));
-    expect(p.find((ph) => ph.title === "Hold MicroK8s refreshes")?.steps.map((s) => [s.id, s.after])).toEqual([["hold:node-3", undefined]]);
+    expect(p.find((ph) => ph.title === "Hold MicroK8s refreshes")?.steps.map((s) => [s.id, s.after])).toEqual([
+      ["hold:node-3", undefined],
+    ]);
   });
 
   it("installs, joins and enables nothing on a finished cluster with a load balancer", () => {
@@ -147,37 +189,64 @@ describe("planMicrok8sInstall on an existing cluster", () => {
 
   it("has nothing to do on a finished cluster whose load balancers are up to date", () => {
     const s = spec;
-    const finished = (f: NodeFacts): NodeFacts => ({ ...f, nonlocalBind: true, commands: new Set([...f.commands, "keepalived", "haproxy"]) });
+    const finished = (f: NodeFacts): NodeFacts => ({
+      ...f,
+      nonlocalBind: true,
+      commands: new Set([...f.commands, "keepalived", "haproxy"]),
+    });
     const facts = new Map([...allHealthyFacts(s)].map(([name, f]) => [name, finished(f)]));
     const p = plan(running(["node-1", "node-2", "node-3", "worker-1"], voters), s, { facts, lbFiles: new Map() });
     expect(planIsEmpty(p)).toBe(true);
   });
 
   it("points a joined worker's API proxy at the VIP when it is elsewhere, and does nothing once it points there", () => {
-    const finished = (f: NodeFacts): NodeFacts => ({ ...f, nonlocalBind: true, commands: new Set([...f.commands, "keepalived", "haproxy"]) });
+    const finished = (f: NodeFacts): NodeFacts => ({
+      ...f,
+      nonlocalBind: true,
+      commands: new Set([...f.commands, "keepalived", "haproxy"]),
+    });
     const facts = new Map([...allHealthyFacts(spec)].map(([name, f]) => [name, finished(f)]));
     const args = "--kubeconfig k\n--refresh-interval 30s\n";
     const state = running(["node-1", "node-2", "node-3", "worker-1"], voters);
-    const stale = plan(state, spec, { facts, lbFiles: new Map(), apiEndpoint: "10.0.0.100:16443", workerProxies: new Map([["worker-1", { provider: renderProvider(["10.0.0.11:16443"]), args }]]) });
+    const stale = plan(state, spec, {
+      facts,
+      lbFiles: new Map(),
+      apiEndpoint: "10.0.0.100:16443",
+      workerProxies: new Map([["worker-1", { provider: renderProvider(["10.0.0.11:16443"]), args }]]),
+    });
     expect(ids(stale, "Point workers' API proxies at the load balancer")).toEqual(["apiserver-proxy:worker-1"]);
-    const pointed = plan(state, spec, { facts, lbFiles: new Map(), apiEndpoint: "10.0.0.100:16443", workerProxies: new Map([["worker-1", { provider: renderProvider(["10.0.0.100:16443"]), args: withRefreshDisabled(args) }]]) });
+    const pointed = plan(state, spec, {
+      facts,
+      lbFiles: new Map(),
+      apiEndpoint: "10.0.0.100:16443",
+      workerProxies: new Map([
+        ["worker-1", { provider: renderProvider(["10.0.0.100:16443"]), args: withRefreshDisabled(args) }],
+      ]),
+    });
     expect(planIsEmpty(pointed)).toBe(true);
   });
 
   it("points a worker joining in this run after its join", () => {
     const p = plan(FRESH, spec, { apiEndpoint: "10.0.0.100:16443" });
-    expect(p.find((ph) => ph.title === "Point workers' API proxies at the load balancer")?.steps.map((s) => [s.id, s.after])).toEqual([["apiserver-proxy:worker-1", ["join:worker-1"]]]);
+    expect(
+      p.find((ph) => ph.title === "Point workers' API proxies at the load balancer")?.steps.map((s) => [s.id, s.after]),
+    ).toEqual([["apiserver-proxy:worker-1", ["join:worker-1"]]]);
   });
 
   it("sets the nonlocal-bind sysctl only where it is missing", () => {
-    const facts = new Map([...allHealthyFacts(spec)].map(([name, f]) => [name, { ...f, nonlocalBind: name !== "node-2" }]));
+    const facts = new Map(
+      [...allHealthyFacts(spec)].map(([name, f]) => [name, { ...f, nonlocalBind: name !== "node-2" }]),
+    );
     const p = plan(running(["node-1", "node-2", "node-3", "worker-1"], voters), spec, { facts });
     expect(ids(p, "Prepare hosts").filter((id) => id.startsWith("sysctl"))).toEqual(["sysctl:node-2"]);
   });
 
   it("waits again for a worker that joined but is not Ready (a run stopped while waiting), without joining it again", () => {
     const state = running(["node-1", "node-2", "node-3", "worker-1"], voters);
-    const notReady = { ...state, kubeNodes: state.kubeNodes.map((k) => (k.name === "worker-1" ? { ...k, ready: false } : k)) };
+    const notReady = {
+      ...state,
+      kubeNodes: state.kubeNodes.map((k) => (k.name === "worker-1" ? { ...k, ready: false } : k)),
+    };
     const p = plan(notReady);
     expect(ids(p, "Form the cluster")).toEqual([]);
     expect(ids(p, "Wait for workers")).toEqual(["ready:worker-1"]);
@@ -198,33 +267,68 @@ describe("planMicrok8sInstall on an existing cluster", () => {
     const state = { ...running(["node-2"], [{ ip: "10.0.0.12", role: "voter" }]), leader: "node-2" };
     const p = plan(state);
     expect(ids(p, "Form the cluster")).toEqual(["join:node-1", "join:node-3", "join:worker-1"]);
-    expect(p.find((ph) => ph.title === "Form the cluster")?.steps[0]?.describe[0]).toBe("on node-2: microk8s add-node (fresh single-use token)");
+    expect(p.find((ph) => ph.title === "Form the cluster")?.steps[0]?.describe[0]).toBe(
+      "on node-2: microk8s add-node (fresh single-use token)",
+    );
   });
 
   it("enables only the addons that are missing on the leader", () => {
     const withMetrics = specFrom(`${THREE_CP_ONE_WORKER}  addons: { metricsServer: true }\n`);
-    const p = plan(running(["node-1", "node-2", "node-3", "worker-1"], voters, { dns: "enabled", "ha-cluster": "enabled", "metrics-server": "disabled" }), withMetrics);
+    const p = plan(
+      running(["node-1", "node-2", "node-3", "worker-1"], voters, {
+        dns: "enabled",
+        "ha-cluster": "enabled",
+        "metrics-server": "disabled",
+      }),
+      withMetrics,
+    );
     expect(p.find((ph) => ph.title === "Enable addons")?.steps.map((s) => s.title)).toEqual(["enable metrics-server"]);
   });
 
   it("returns an empty plan when the spec has no control plane to lead", () => {
     const workersOnly = { ...spec, spec: { ...spec.spec, nodes: spec.spec.nodes.filter((n) => n.role === "worker") } };
-    expect(planMicrok8sInstall({ spec: workersOnly, facts: new Map(), state: FRESH, hostsEntriesFor: new Set(), lbFiles: new Map(), lbPackages: new Map(), nonlocalBind: new Set(), joinAttempts: 1 })).toEqual([]);
+    expect(
+      planMicrok8sInstall({
+        spec: workersOnly,
+        facts: new Map(),
+        state: FRESH,
+        hostsEntriesFor: new Set(),
+        lbFiles: new Map(),
+        lbPackages: new Map(),
+        nonlocalBind: new Set(),
+        joinAttempts: 1,
+      }),
+    ).toEqual([]);
   });
 });
 
 describe("plan steps at run time", () => {
-  const ctx = (...hosts: FakeHost[]) => ({ hosts: hostMap(...hosts), signal: new AbortController().signal, log: () => undefined });
+  const ctx = (...hosts: FakeHost[]) => ({
+    hosts: hostMap(...hosts),
+    signal: new AbortController().signal,
+    log: () => undefined,
+  });
 
   it("install step installs the spec's channel and waits for it, with no second look at what gathering saw", async () => {
-    const host = new FakeHost("node-1").on({ prefix: ["snap", "install"] }, { code: 0 }).on({ prefix: ["microk8s", "status"] }, { code: 0 });
+    const host = new FakeHost("node-1")
+      .on({ prefix: ["snap", "install"] }, { code: 0 })
+      .on({ prefix: ["microk8s", "status"] }, { code: 0 });
     expect(await plan(FRESH)[1]?.steps[0]?.run(ctx(host))).toBe("changed");
-    expect(host.lines).toEqual(["snap install microk8s --classic --channel=1.29/stable", "microk8s status --wait-ready --timeout 300"]);
+    expect(host.lines).toEqual([
+      "snap install microk8s --classic --channel=1.29/stable",
+      "microk8s status --wait-ready --timeout 300",
+    ]);
   });
 
   it("install step with a bundle sends it, checks its sha256 on the node, unpacks it and installs both snaps from files", async () => {
     const sha = "b".repeat(64);
-    const file = (name: string, of: string, kind: "snap" | "assert") => ({ name, of, kind, size: 1, sha256: "c".repeat(64) });
+    const file = (name: string, of: string, kind: "snap" | "assert") => ({
+      name,
+      of,
+      kind,
+      size: 1,
+      sha256: "c".repeat(64),
+    });
     const bundle = {
       path: "/work/lab.bundle",
       size: 3 * 2 ** 20,
@@ -236,7 +340,12 @@ describe("plan steps at run time", () => {
         platform: { os: "linux" as const, arch: "amd64" },
         created: "",
         cluster: "lab",
-        files: [file("core22_1908.snap", "core22", "snap"), file("core22_1908.assert", "core22", "assert"), file("microk8s_7000.snap", "microk8s", "snap"), file("microk8s_7000.assert", "microk8s", "assert")],
+        files: [
+          file("core22_1908.snap", "core22", "snap"),
+          file("core22_1908.assert", "core22", "assert"),
+          file("microk8s_7000.snap", "microk8s", "snap"),
+          file("microk8s_7000.assert", "microk8s", "assert"),
+        ],
       },
     };
     const dir = "/tmp/hactl-bundle-bbbbbbbbbbbbbbbb";
@@ -248,7 +357,9 @@ describe("plan steps at run time", () => {
       .on({ prefix: ["microk8s", "status"] }, { code: 0 });
     const step = plan(FRESH, spec, { bundle }).find((ph) => ph.title === "Install MicroK8s")?.steps[0];
     expect(step?.title).toBe("install MicroK8s 1.29 from the offline bundle");
-    expect(step?.describe[0]).toBe(`upload lab.bundle (3.0 MiB) to ${dir}/ (a cut upload resumes), check its sha256 there, unpack`);
+    expect(step?.describe[0]).toBe(
+      `upload lab.bundle (3.0 MiB) to ${dir}/ (a cut upload resumes), check its sha256 there, unpack`,
+    );
     expect(await step?.run(ctx(host))).toBe("changed");
     expect(host.puts.get(`${dir}/bundle.tar`)).toBe("/work/lab.bundle");
     expect(host.lines).toEqual([
@@ -262,14 +373,22 @@ describe("plan steps at run time", () => {
       "microk8s status --wait-ready --timeout 300",
     ]);
 
-    const damaged = new FakeHost("node-1").on({ prefix: ["sha256sum"] }, { stdout: `${"d".repeat(64)}  x\n` }).on({ prefix: ["mkdir"] }, { code: 0 }).on({ prefix: ["rm"] }, { code: 0 });
-    await expect(step?.run(ctx(damaged))).rejects.toThrow(/has sha256 d{64}, not b{64}: it was damaged on the way and has been deleted/);
+    const damaged = new FakeHost("node-1")
+      .on({ prefix: ["sha256sum"] }, { stdout: `${"d".repeat(64)}  x\n` })
+      .on({ prefix: ["mkdir"] }, { code: 0 })
+      .on({ prefix: ["rm"] }, { code: 0 });
+    await expect(step?.run(ctx(damaged))).rejects.toThrow(
+      /has sha256 d{64}, not b{64}: it was damaged on the way and has been deleted/,
+    );
     expect(damaged.lines).toContain(`rm -f ${dir}/bundle.tar`);
   });
 
   it("addons step re-reads the leader and enables only what is still missing", async () => {
     const host = new FakeHost("node-1")
-      .on({ prefix: ["microk8s", "status"] }, { stdout: statusYaml({ addons: { dns: "enabled", "ha-cluster": "disabled" } }) })
+      .on(
+        { prefix: ["microk8s", "status"] },
+        { stdout: statusYaml({ addons: { dns: "enabled", "ha-cluster": "disabled" } }) },
+      )
       .on({ prefix: ["microk8s", "enable"] }, { code: 0 });
     const step = plan(FRESH).find((ph) => ph.title === "Enable addons")?.steps[0];
     expect(await step?.run(ctx(host))).toBe("changed");

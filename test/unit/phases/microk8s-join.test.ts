@@ -11,7 +11,8 @@ afterEach(() => clearSecrets());
 const spec = specFrom(THREE_CP_ONE_WORKER);
 const nodeSpec = (name: string) => spec.spec.nodes.find((n) => n.name === name) as (typeof spec.spec.nodes)[number];
 const tokenFor = (i: number): string => `${String(i).repeat(32).slice(0, 32)}/abcdef01234${i}`;
-const HOSTNAME_REFUSED = "Connection failed. The hostname (node-2) of the joining node does not resolve to the IP \"10.0.0.12\". Refusing join (400).";
+const HOSTNAME_REFUSED =
+  'Connection failed. The hostname (node-2) of the joining node does not resolve to the IP "10.0.0.12". Refusing join (400).';
 
 /**
  * A leader and a joining node sharing one small cluster model: each add-node mints a new token, a join
@@ -21,12 +22,19 @@ function cluster(joining: string, address: string, outcomes: ("ok" | "fail")[], 
   const member: DatastoreMember[] = [{ ip: "10.0.0.11", role: "voter" }];
   const state = { minted: 0, joins: 0, inKube: false, inDatastore: false, ready: false };
   const leader = new FakeHost("node-1", "10.0.0.11")
-    .on({ equal: ["microk8s", "add-node", "--format", "json"] }, () => ({ stdout: addNodeJson(tokenFor(++state.minted), ["172.17.0.1", "10.0.0.11"]) }))
+    .on({ equal: ["microk8s", "add-node", "--format", "json"] }, () => ({
+      stdout: addNodeJson(tokenFor(++state.minted), ["172.17.0.1", "10.0.0.11"]),
+    }))
     .on({ prefix: ["microk8s", "kubectl", "get", "nodes"] }, () => ({
-      stdout: nodesJson([{ name: "node-1" }, ...(state.inKube ? [{ name: joining, ready: state.ready ? ("True" as const) : ("False" as const) }] : [])]),
+      stdout: nodesJson([
+        { name: "node-1" },
+        ...(state.inKube ? [{ name: joining, ready: state.ready ? ("True" as const) : ("False" as const) }] : []),
+      ]),
     }))
     .on({ prefix: ["microk8s", "status"] }, () => ({
-      stdout: statusYaml({ members: [...member, ...(state.inDatastore ? [{ ip: address, role: "voter" as const }] : [])] }),
+      stdout: statusYaml({
+        members: [...member, ...(state.inDatastore ? [{ ip: address, role: "voter" as const }] : [])],
+      }),
     }))
     .on({ prefix: ["microk8s", "remove-node"] }, () => {
       state.inKube = false;
@@ -40,7 +48,11 @@ function cluster(joining: string, address: string, outcomes: ("ok" | "fail")[], 
       state.inDatastore = true;
       if (outcome === "ok") {
         state.ready = true;
-        return { code: 0, stdout: "Contacting cluster at 10.0.0.11\nWaiting for this node to finish joining the cluster. .. \nSuccessfully joined the cluster.\n" };
+        return {
+          code: 0,
+          stdout:
+            "Contacting cluster at 10.0.0.11\nWaiting for this node to finish joining the cluster. .. \nSuccessfully joined the cluster.\n",
+        };
       }
       return { code: 6, stdout: HOSTNAME_REFUSED };
     })
@@ -51,15 +63,28 @@ function cluster(joining: string, address: string, outcomes: ("ok" | "fail")[], 
   return { leader, node, state };
 }
 
-function options(c: ReturnType<typeof cluster>, name: string, over: Partial<JoinOptions> = {}): JoinOptions & { logs: string[] } {
+function options(
+  c: ReturnType<typeof cluster>,
+  name: string,
+  over: Partial<JoinOptions> = {},
+): JoinOptions & { logs: string[] } {
   const logs: string[] = [];
   return {
-    leader: c.leader, leaderAddress: "10.0.0.11", node: c.node, spec: nodeSpec(name), attempts: 3,
-    readyTimeoutMs: 60_000, signal: new AbortController().signal, log: (l) => logs.push(l), logs, ...over,
+    leader: c.leader,
+    leaderAddress: "10.0.0.11",
+    node: c.node,
+    spec: nodeSpec(name),
+    attempts: 3,
+    readyTimeoutMs: 60_000,
+    signal: new AbortController().signal,
+    log: (l) => logs.push(l),
+    logs,
+    ...over,
   };
 }
 
-const allArgv = (...hosts: FakeHost[]): string => hosts.flatMap((h) => h.commands.map((c) => c.argv.join(" "))).join("\n");
+const allArgv = (...hosts: FakeHost[]): string =>
+  hosts.flatMap((h) => h.commands.map((c) => c.argv.join(" "))).join("\n");
 
 describe("joinMicrok8sNode", () => {
   it("joins with a fresh token on the leader's address, sent on stdin only", async () => {
@@ -114,7 +139,9 @@ describe("joinMicrok8sNode", () => {
   it("stops between attempts with INTERRUPTED once the run is interrupted, minting no further token", async () => {
     const ac = new AbortController();
     const c = cluster("node-2", "10.0.0.12", ["fail", "ok"], () => ac.abort());
-    const err = (await joinMicrok8sNode(options(c, "node-2", { signal: ac.signal })).catch((e: unknown) => e)) as HactlError;
+    const err = (await joinMicrok8sNode(options(c, "node-2", { signal: ac.signal })).catch(
+      (e: unknown) => e,
+    )) as HactlError;
     expect(err.code).toBe("INTERRUPTED");
     expect(err.node).toBe("node-2");
     expect(c.state.minted).toBe(1);
@@ -128,7 +155,9 @@ describe("joinMicrok8sNode", () => {
     await joinMicrok8sNode(options(c, "node-2", { halfJoined: true }));
     expect(c.node.lines[0]).toBe("microk8s leave");
     const leaderLines = c.leader.lines;
-    expect(leaderLines.indexOf("microk8s remove-node node-2 --force")).toBeLessThan(leaderLines.indexOf("microk8s add-node --format json"));
+    expect(leaderLines.indexOf("microk8s remove-node node-2 --force")).toBeLessThan(
+      leaderLines.indexOf("microk8s add-node --format json"),
+    );
     expect(c.state.minted).toBe(1);
   });
 
@@ -149,15 +178,28 @@ describe("joinMicrok8sNode", () => {
     const c = cluster("worker-1", "10.0.0.21", ["ok"]);
     await joinMicrok8sNode(options(c, "worker-1", { skipReadyWait: true }));
     expect(c.leader.commandsMatching({ prefix: ["microk8s", "kubectl"] })).toHaveLength(0);
-    await waitMember({ leader: c.leader, spec: nodeSpec("worker-1"), readyTimeoutMs: 60_000, signal: new AbortController().signal });
+    await waitMember({
+      leader: c.leader,
+      spec: nodeSpec("worker-1"),
+      readyTimeoutMs: 60_000,
+      signal: new AbortController().signal,
+    });
     expect(c.leader.commandsMatching({ prefix: ["microk8s", "kubectl"] })).toHaveLength(1);
   });
 
   it("reports a Ctrl-C during the wait for Ready as the interruption, not as a failed join", async () => {
     const ac = new AbortController();
     ac.abort(new HactlError("INTERRUPTED", "interrupted by Ctrl-C after the step that was running"));
-    const notReady = new FakeHost("node-1", "10.0.0.11").on({ prefix: ["microk8s", "kubectl"] }, { stdout: nodesJson([{ name: "node-1" }, { name: "worker-1", ready: "False" }]) });
-    const err = (await waitMember({ leader: notReady, spec: nodeSpec("worker-1"), readyTimeoutMs: 60_000, signal: ac.signal }).catch((e: unknown) => e)) as HactlError;
+    const notReady = new FakeHost("node-1", "10.0.0.11").on(
+      { prefix: ["microk8s", "kubectl"] },
+      { stdout: nodesJson([{ name: "node-1" }, { name: "worker-1", ready: "False" }]) },
+    );
+    const err = (await waitMember({
+      leader: notReady,
+      spec: nodeSpec("worker-1"),
+      readyTimeoutMs: 60_000,
+      signal: ac.signal,
+    }).catch((e: unknown) => e)) as HactlError;
     expect(err.code).toBe("INTERRUPTED");
   });
 
@@ -165,9 +207,17 @@ describe("joinMicrok8sNode", () => {
     const c = cluster("node-2", "10.0.0.12", ["ok"]);
     const neverReady = new FakeHost("node-1", "10.0.0.11")
       .on({ equal: ["microk8s", "add-node", "--format", "json"] }, { stdout: addNodeJson(tokenFor(7), ["10.0.0.11"]) })
-      .on({ prefix: ["microk8s", "kubectl"] }, { stdout: nodesJson([{ name: "node-1" }, { name: "node-2", ready: "False" }]) })
-      .on({ prefix: ["microk8s", "status"] }, { stdout: statusYaml({ members: [{ ip: "10.0.0.11", role: "voter" }] }) });
-    const err = (await joinMicrok8sNode({ ...options(c, "node-2"), leader: neverReady, readyTimeoutMs: -1 }).catch((e: unknown) => e)) as HactlError;
+      .on(
+        { prefix: ["microk8s", "kubectl"] },
+        { stdout: nodesJson([{ name: "node-1" }, { name: "node-2", ready: "False" }]) },
+      )
+      .on(
+        { prefix: ["microk8s", "status"] },
+        { stdout: statusYaml({ members: [{ ip: "10.0.0.11", role: "voter" }] }) },
+      );
+    const err = (await joinMicrok8sNode({ ...options(c, "node-2"), leader: neverReady, readyTimeoutMs: -1 }).catch(
+      (e: unknown) => e,
+    )) as HactlError;
     expect(err.code).toBe("JOIN_FAILED");
     expect(err.retryable).toBe(true);
     expect(err.message).toBe("node-2 joined but did not become Ready and a datastore member in time");

@@ -4,7 +4,13 @@ import type { Plan } from "../../../src/core/plan.js";
 import type { RenderedConfig } from "../../../src/lb/index.js";
 import { appliedStamp, stampPath } from "../../../src/lb/applied-stamp.js";
 import { OUT_OF_SERVICE_PRIORITY } from "../../../src/phases/lb-configs.js";
-import { outOfServiceRefusal, putBackInService, serviceLayoutFiles, takeOutOfService, type ServiceLayoutInput } from "../../../src/phases/out-of-service.js";
+import {
+  outOfServiceRefusal,
+  putBackInService,
+  serviceLayoutFiles,
+  takeOutOfService,
+  type ServiceLayoutInput,
+} from "../../../src/phases/out-of-service.js";
 import type { NodeSpec } from "../../../src/spec/schema.js";
 import { allHealthyFacts } from "../../fakes/facts.js";
 import { FakeHost } from "../../fakes/fake-host.js";
@@ -13,7 +19,8 @@ import { EXTERNAL_NGINX, THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.
 const spec = specFrom(THREE_CP_ONE_WORKER);
 const input: ServiceLayoutInput = { spec, facts: allHealthyFacts(spec), backendApiPort: 16443 };
 const node2 = spec.spec.nodes[1] as NodeSpec;
-const content = (files: readonly RenderedConfig[] | undefined, path: string): string => files?.find((f) => f.path === path)?.content ?? "";
+const content = (files: readonly RenderedConfig[] | undefined, path: string): string =>
+  files?.find((f) => f.path === path)?.content ?? "";
 const priorityOf = (conf: string): number => Number(/^\s*priority (\d+)$/m.exec(conf)?.[1]);
 const silent = { phase: () => undefined, step: () => undefined, log: () => undefined };
 
@@ -22,7 +29,12 @@ function lbHost(name: string, address: string, files: readonly RenderedConfig[],
   const host = new FakeHost(name, address, { code: 0 });
   for (const f of files) host.withFile(f.path, f.content);
   for (const svc of ["keepalived", "haproxy"]) host.withFile(stampPath(svc), appliedStamp(files, svc));
-  host.on({ prefix: ["ip", "-4", "-o", "addr", "show"] }, ...holdsVip.map((held) => ({ stdout: held ? `2: eth0    inet 10.0.0.100/32 scope global eth0\n` : "2: eth0    inet 10.0.0.12/24\n" })));
+  host.on(
+    { prefix: ["ip", "-4", "-o", "addr", "show"] },
+    ...holdsVip.map((held) => ({
+      stdout: held ? `2: eth0    inet 10.0.0.100/32 scope global eth0\n` : "2: eth0    inet 10.0.0.12/24\n",
+    })),
+  );
   return host;
 }
 
@@ -38,18 +50,26 @@ describe("out of service: layout", () => {
       expect(cfg).toContain("10.0.0.13:16443");
     }
     expect(priorityOf(content(out.get("node-2"), "/etc/keepalived/keepalived.conf"))).toBe(OUT_OF_SERVICE_PRIORITY);
-    expect(content(out.get("node-1"), "/etc/keepalived/keepalived.conf")).toBe(content(normal.get("node-1"), "/etc/keepalived/keepalived.conf"));
+    expect(content(out.get("node-1"), "/etc/keepalived/keepalived.conf")).toBe(
+      content(normal.get("node-1"), "/etc/keepalived/keepalived.conf"),
+    );
   });
 
   it("external load balancers lose the node from the API and web backends", () => {
     const ext = specFrom(EXTERNAL_NGINX);
-    const files = serviceLayoutFiles({ spec: ext, facts: allHealthyFacts(ext), backendApiPort: 16443 }, new Set(["node-2"]));
+    const files = serviceLayoutFiles(
+      { spec: ext, facts: allHealthyFacts(ext), backendApiPort: 16443 },
+      new Set(["node-2"]),
+    );
     for (const [, f] of files) expect(content(f, "/etc/nginx/nginx.conf")).not.toContain("10.0.0.12:");
   });
 
   it("refuses the only control plane", () => {
     // cluster.yaml needs 3 control planes; a cluster reduced to one by hand still gets a clear answer.
-    const one = { ...spec, spec: { ...spec.spec, nodes: spec.spec.nodes.filter((n) => n.name !== "node-2" && n.name !== "node-3") } };
+    const one = {
+      ...spec,
+      spec: { ...spec.spec, nodes: spec.spec.nodes.filter((n) => n.name !== "node-2" && n.name !== "node-3") },
+    };
     expect(outOfServiceRefusal({ ...input, spec: one }, one.spec.nodes[0] as NodeSpec)).toMatch(/only control plane/);
     expect(outOfServiceRefusal(input, node2)).toBeUndefined();
   });
@@ -70,8 +90,21 @@ describe("out of service: phases", () => {
       probes.push(`${host}:${port}`);
       return true;
     };
-    const plan: Plan = [...takeOutOfService(input, node2), ...putBackInService(input, node2, { endpoint: { host: "10.0.0.100", port: 7443 }, probe, servedValidAfter: new Date("2030-01-01T00:00:00Z") })];
-    expect(plan.map((p) => p.title)).toEqual(["Take node-2 out of service", "node-2 hands the VIP over", "node-2's API answers", "Put node-2 back in service", "API through the load balancer"]);
+    const plan: Plan = [
+      ...takeOutOfService(input, node2),
+      ...putBackInService(input, node2, {
+        endpoint: { host: "10.0.0.100", port: 7443 },
+        probe,
+        servedValidAfter: new Date("2030-01-01T00:00:00Z"),
+      }),
+    ];
+    expect(plan.map((p) => p.title)).toEqual([
+      "Take node-2 out of service",
+      "node-2 hands the VIP over",
+      "node-2's API answers",
+      "Put node-2 back in service",
+      "API through the load balancer",
+    ]);
     await applyPlan(plan, { hosts, reporter: silent, signal: new AbortController().signal });
     for (const [name, host] of hosts) {
       expect(host.files.get("/etc/haproxy/haproxy.cfg")).toBe(content(normal.get(name), "/etc/haproxy/haproxy.cfg"));
@@ -83,9 +116,17 @@ describe("out of service: phases", () => {
   });
 
   it("keeps the node out when its API serves the old certificate", async () => {
-    const host = lbHost("node-2", "10.0.0.12", normal.get("node-2") ?? [], [false]).on({ prefix: ["sh", "-c"] }, { stdout: "notAfter=Jan 10 00:00:00 2026 GMT\n" });
-    const plan = putBackInService(input, node2, { probe: async () => true, servedValidAfter: new Date("2030-01-01T00:00:00Z") });
-    await expect(applyPlan(plan, { hosts: new Map([["node-2", host]]), reporter: silent, signal: new AbortController().signal })).rejects.toThrow(/still serves a certificate that expires 2026-01-10/);
+    const host = lbHost("node-2", "10.0.0.12", normal.get("node-2") ?? [], [false]).on(
+      { prefix: ["sh", "-c"] },
+      { stdout: "notAfter=Jan 10 00:00:00 2026 GMT\n" },
+    );
+    const plan = putBackInService(input, node2, {
+      probe: async () => true,
+      servedValidAfter: new Date("2030-01-01T00:00:00Z"),
+    });
+    await expect(
+      applyPlan(plan, { hosts: new Map([["node-2", host]]), reporter: silent, signal: new AbortController().signal }),
+    ).rejects.toThrow(/still serves a certificate that expires 2026-01-10/);
     expect(host.commandsMatching({ equal: ["systemctl", "reload", "haproxy"] })).toHaveLength(0);
   });
 });

@@ -8,23 +8,50 @@ import { nodesJson, statusYaml, type DatastoreMember, type NodeDescription } fro
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 
 const spec = specFrom(THREE_CP_ONE_WORKER);
-const VOTERS: DatastoreMember[] = [{ ip: "10.0.0.11", role: "voter" }, { ip: "10.0.0.12", role: "voter" }, { ip: "10.0.0.13", role: "voter" }];
-const ALL: NodeDescription[] = [{ name: "node-1" }, { name: "node-2" }, { name: "node-3" }, { name: "worker-1", worker: true }];
+const VOTERS: DatastoreMember[] = [
+  { ip: "10.0.0.11", role: "voter" },
+  { ip: "10.0.0.12", role: "voter" },
+  { ip: "10.0.0.13", role: "voter" },
+];
+const ALL: NodeDescription[] = [
+  { name: "node-1" },
+  { name: "node-2" },
+  { name: "node-3" },
+  { name: "worker-1", worker: true },
+];
 
 function state(kube: NodeDescription[] = ALL, members: DatastoreMember[] = VOTERS): Microk8sClusterState {
   const s = parseStatus(statusYaml({ members }));
   return {
     installed: new Set(["node-1", "node-2", "node-3", "worker-1"]),
-    snaps: new Map(["node-1", "node-2", "node-3", "worker-1"].map((n) => [n, { version: "v1.32.3", channel: "1.32/stable", held: true }])),
-    status: new Map([["node-1", s], ["node-2", s], ["node-3", s]]),
+    snaps: new Map(
+      ["node-1", "node-2", "node-3", "worker-1"].map((n) => [
+        n,
+        { version: "v1.32.3", channel: "1.32/stable", held: true },
+      ]),
+    ),
+    status: new Map([
+      ["node-1", s],
+      ["node-2", s],
+      ["node-3", s],
+    ]),
     leader: "node-1",
     kubeNodes: parseNodes(nodesJson(kube)),
     datastoreIps: new Set(members.map((m) => m.ip)),
   };
 }
 
-function haproxyOn(machine: string, endpoints = ["10.0.0.11:16443", "10.0.0.12:16443", "10.0.0.13:16443"], down: string[] = []): LbObservation {
-  return { machine, service: "haproxy", active: true, backends: endpoints.map((endpoint) => ({ endpoint, up: !down.includes(endpoint) })) };
+function haproxyOn(
+  machine: string,
+  endpoints = ["10.0.0.11:16443", "10.0.0.12:16443", "10.0.0.13:16443"],
+  down: string[] = [],
+): LbObservation {
+  return {
+    machine,
+    service: "haproxy",
+    active: true,
+    backends: endpoints.map((endpoint) => ({ endpoint, up: !down.includes(endpoint) })),
+  };
 }
 
 function report(over: Partial<StatusInput> = {}) {
@@ -48,13 +75,23 @@ describe("statusReport", () => {
     expect(r.distribution).toBe("microk8s 1.29");
     expect(r.vip).toEqual({ address: "10.0.0.100", holders: ["node-1"] });
     expect(r.nodes.map((n) => [n.name, n.ready, n.datastore, n.schedulable])).toEqual([
-      ["node-1", true, "voter", true], ["node-2", true, "voter", true], ["node-3", true, "voter", true], ["worker-1", true, "-", true],
+      ["node-1", true, "voter", true],
+      ["node-2", true, "voter", true],
+      ["node-3", true, "voter", true],
+      ["worker-1", true, "-", true],
     ]);
     expect(r.notes).toHaveLength(1);
   });
 
   it("reports a NotReady node", () => {
-    const r = report({ state: state([{ name: "node-1" }, { name: "node-2", ready: "Unknown" }, { name: "node-3" }, { name: "worker-1" }]) });
+    const r = report({
+      state: state([
+        { name: "node-1" },
+        { name: "node-2", ready: "Unknown" },
+        { name: "node-3" },
+        { name: "worker-1" },
+      ]),
+    });
     expect(r.problems).toEqual(["node-2: NotReady"]);
     expect(r.healthy).toBe(false);
   });
@@ -66,7 +103,9 @@ describe("statusReport", () => {
   });
 
   it("reports drift both ways: a spec node missing from the cluster and a cluster node missing from the spec", () => {
-    const r = report({ state: state([{ name: "node-1" }, { name: "node-2" }, { name: "node-3" }, { name: "stray-9" }]) });
+    const r = report({
+      state: state([{ name: "node-1" }, { name: "node-2" }, { name: "node-3" }, { name: "stray-9" }]),
+    });
     expect(r.problems).toEqual([
       "worker-1: in cluster.yaml but not in the cluster (run hactl install or hactl add-node worker-1)",
       "stray-9: in the cluster but not in cluster.yaml (drift)",
@@ -81,11 +120,17 @@ describe("statusReport", () => {
 
   it("reports a VIP held by no machine and one held by two at once", () => {
     expect(report({ vipHolders: [] }).problems).toEqual(["VIP 10.0.0.100 is held by no machine"]);
-    expect(report({ vipHolders: ["node-1", "node-2"] }).problems).toEqual(["VIP 10.0.0.100 is held by node-1 and node-2 at once (split brain)"]);
+    expect(report({ vipHolders: ["node-1", "node-2"] }).problems).toEqual([
+      "VIP 10.0.0.100 is held by node-1 and node-2 at once (split brain)",
+    ]);
   });
 
   it("reports a backend that does not answer and a stopped load balancer", () => {
-    const lbs = [haproxyOn("node-1", undefined, ["10.0.0.13:16443"]), { ...haproxyOn("node-2"), active: false }, haproxyOn("node-3")];
+    const lbs = [
+      haproxyOn("node-1", undefined, ["10.0.0.13:16443"]),
+      { ...haproxyOn("node-2"), active: false },
+      haproxyOn("node-3"),
+    ];
     expect(report({ loadBalancers: lbs }).problems).toEqual([
       "node-1: backend 10.0.0.13:16443 does not answer",
       "node-2: haproxy is not running",
@@ -105,7 +150,16 @@ describe("statusReport", () => {
   });
 
   it("reports a cluster nobody runs", () => {
-    const r = report({ state: { installed: new Set(), snaps: new Map(), status: new Map(), leader: undefined, kubeNodes: [], datastoreIps: new Set() } });
+    const r = report({
+      state: {
+        installed: new Set(),
+        snaps: new Map(),
+        status: new Map(),
+        leader: undefined,
+        kubeNodes: [],
+        datastoreIps: new Set(),
+      },
+    });
     expect(r.problems).toContain("no reachable control-plane node runs the cluster");
     expect(r.problems).toContain("high availability is off (fewer than 3 datastore voters)");
     expect(r.nodes.every((n) => !n.inCluster)).toBe(true);
@@ -150,4 +204,3 @@ describe("formatStatus", () => {
     expect(formatStatus(r)).toMatch(/worker-1 .* v1\.32\.3 NOT held/);
   });
 });
-

@@ -3,7 +3,12 @@ import { describePlan, planIsEmpty } from "../../../src/core/plan.js";
 import { parseMemberList } from "../../../src/distros/kubeadm.js";
 import { parseNodes } from "../../../src/distros/kubectl.js";
 import type { KubeadmClusterState } from "../../../src/gather/kubeadm-state.js";
-import { kubeadmUpgradeRefusals, outlineKubeadmUpgrade, planKubeadmUpgrade, type KubeadmUpgradeInput } from "../../../src/phases/upgrade-kubeadm.js";
+import {
+  kubeadmUpgradeRefusals,
+  outlineKubeadmUpgrade,
+  planKubeadmUpgrade,
+  type KubeadmUpgradeInput,
+} from "../../../src/phases/upgrade-kubeadm.js";
 import { UPGRADE_LABEL } from "../../../src/phases/upgrade-steps.js";
 import type { ClusterSpec } from "../../../src/spec/schema.js";
 import { allHealthyFacts } from "../../fakes/facts.js";
@@ -14,26 +19,46 @@ import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 const spec = specFrom(THREE_CP_ONE_WORKER.replace("type: microk8s", "type: kubeadm"));
 const NAMES = ["node-1", "node-2", "node-3", "worker-1"];
 const CPS = ["node-1", "node-2", "node-3"];
-const memberLine = (i: number, learner = false): string => `${i}a, started, node-${i}, https://10.0.0.1${i}:2380, https://10.0.0.1${i}:2379, ${learner}`;
+const memberLine = (i: number, learner = false): string =>
+  `${i}a, started, node-${i}, https://10.0.0.1${i}:2380, https://10.0.0.1${i}:2379, ${learner}`;
 
 /** A healthy kubeadm cluster whose kubelets run the given minors (default 1.32). */
-function cluster(minors: Record<string, string> = {}, kube: Partial<Record<string, Partial<NodeDescription>>> = {}, members = [1, 2, 3].map((i) => memberLine(i))): KubeadmClusterState {
+function cluster(
+  minors: Record<string, string> = {},
+  kube: Partial<Record<string, Partial<NodeDescription>>> = {},
+  members = [1, 2, 3].map((i) => memberLine(i)),
+): KubeadmClusterState {
   const minor = (n: string): string => minors[n] ?? "1.32";
   return {
     installed: new Set(NAMES),
     admins: new Set(CPS),
     leader: "node-1",
-    kubeNodes: parseNodes(nodesJson(NAMES.map((name) => ({ name, worker: name.startsWith("worker"), version: `v${minor(name)}.3`, ...kube[name] })))),
+    kubeNodes: parseNodes(
+      nodesJson(
+        NAMES.map((name) => ({ name, worker: name.startsWith("worker"), version: `v${minor(name)}.3`, ...kube[name] })),
+      ),
+    ),
     members: parseMemberList(members.join("\n")),
     etcdReadable: true,
   };
 }
 
 function input(state: KubeadmClusterState, target = "1.33", s: ClusterSpec = spec): KubeadmUpgradeInput {
-  return { spec: s, state, target, drainSeconds: 120, layout: { spec: s, facts: allHealthyFacts(s), backendApiPort: 6443 }, endpoint: { host: "10.0.0.100", port: 7443 }, probe: () => Promise.resolve(true) };
+  return {
+    spec: s,
+    state,
+    target,
+    drainSeconds: 120,
+    layout: { spec: s, facts: allHealthyFacts(s), backendApiPort: 6443 },
+    endpoint: { host: "10.0.0.100", port: 7443 },
+    probe: () => Promise.resolve(true),
+  };
 }
 
-const stepIds = (i: KubeadmUpgradeInput, title: string): string[] | undefined => planKubeadmUpgrade(i).find((p) => p.title === title)?.steps.map((s) => s.id);
+const stepIds = (i: KubeadmUpgradeInput, title: string): string[] | undefined =>
+  planKubeadmUpgrade(i)
+    .find((p) => p.title === title)
+    ?.steps.map((s) => s.id);
 
 describe("kubeadmUpgradeRefusals", () => {
   it("accepts a healthy cluster on one minor", () => {
@@ -41,26 +66,36 @@ describe("kubeadmUpgradeRefusals", () => {
   });
 
   it("refuses a downgrade before any change, naming the nodes and the lowest allowed target", () => {
-    expect(kubeadmUpgradeRefusals(input(cluster(), "1.31"))).toEqual(["1.31 is lower than 1.32 on node-1, node-2, node-3, worker-1: kubeadm does not downgrade a cluster by a minor. Give --to 1.32 or higher."]);
+    expect(kubeadmUpgradeRefusals(input(cluster(), "1.31"))).toEqual([
+      "1.31 is lower than 1.32 on node-1, node-2, node-3, worker-1: kubeadm does not downgrade a cluster by a minor. Give --to 1.32 or higher.",
+    ]);
   });
 
   it("refuses versions already mixed by more than one minor", () => {
-    expect(kubeadmUpgradeRefusals(input(cluster({ "worker-1": "1.30" }), "1.33")).join("\n")).toMatch(/the nodes run 1\.30 to 1\.32, more than one minor apart: bring the 1\.30 nodes to 1\.31 by hand/);
+    expect(kubeadmUpgradeRefusals(input(cluster({ "worker-1": "1.30" }), "1.33")).join("\n")).toMatch(
+      /the nodes run 1\.30 to 1\.32, more than one minor apart: bring the 1\.30 nodes to 1\.31 by hand/,
+    );
   });
 
   it("refuses an unhealthy cluster: a NotReady node, a control plane without a voting etcd member, etcd silent", () => {
-    expect(kubeadmUpgradeRefusals(input(cluster({}, { "worker-1": { ready: "False" } })))).toEqual(["worker-1 is NotReady: an upgrade needs a healthy cluster (hactl status shows why)."]);
+    expect(kubeadmUpgradeRefusals(input(cluster({}, { "worker-1": { ready: "False" } })))).toEqual([
+      "worker-1 is NotReady: an upgrade needs a healthy cluster (hactl status shows why).",
+    ]);
     const r = kubeadmUpgradeRefusals(input(cluster({}, {}, [memberLine(1), memberLine(2), memberLine(3, true)])));
     expect(r).toContain("node-3 is a control plane without a voting etcd member: run hactl install first.");
     expect(r).toContain("etcd has 2 voting members, 3 expected: an upgrade takes one away at a time (hactl status).");
     const silent = { ...cluster(), etcdReadable: false, members: [] };
-    expect(kubeadmUpgradeRefusals(input(silent))).toEqual(["etcd does not answer on node-1: an upgrade restarts one member at a time and needs all of them (hactl status)."]);
+    expect(kubeadmUpgradeRefusals(input(silent))).toEqual([
+      "etcd does not answer on node-1: an upgrade restarts one member at a time and needs all of them (hactl status).",
+    ]);
   });
 
   it("refuses a node that has not joined", () => {
     const state = cluster();
     state.installed.delete("worker-1");
-    expect(kubeadmUpgradeRefusals(input(state))).toEqual(["worker-1 has not joined the cluster (no /etc/kubernetes/kubelet.conf): run hactl install first."]);
+    expect(kubeadmUpgradeRefusals(input(state))).toEqual([
+      "worker-1 has not joined the cluster (no /etc/kubernetes/kubelet.conf): run hactl install first.",
+    ]);
   });
 });
 
@@ -69,7 +104,12 @@ describe("planKubeadmUpgrade", () => {
     const o = outlineKubeadmUpgrade(input(cluster(), "1.34"));
     expect(o.path).toEqual(["1.33", "1.34"]);
     expect(o.passes).toEqual([
-      { minor: "1.33", controlPlanes: ["node-3", "node-2", "node-1"], workerBatches: [["worker-1"]], keepStandby: "node-1" },
+      {
+        minor: "1.33",
+        controlPlanes: ["node-3", "node-2", "node-1"],
+        workerBatches: [["worker-1"]],
+        keepStandby: "node-1",
+      },
       { minor: "1.34", controlPlanes: ["node-1", "node-3", "node-2"], workerBatches: [["worker-1"]] },
     ]);
   });
@@ -82,8 +122,18 @@ describe("planKubeadmUpgrade", () => {
       "packages:1.33:node-3:kubelet+kubectl",
       "check:1.33:node-3",
     ]);
-    expect(stepIds(i, "Upgrade control plane node-2 to 1.33")).toEqual(["packages:1.33:node-2:kubeadm", "kubeadm-node:1.33:node-2", "packages:1.33:node-2:kubelet+kubectl", "check:1.33:node-2"]);
-    expect(stepIds(i, "Upgrade workers worker-1 to 1.33 (batch 1 of 1)")).toEqual(["packages:1.33:worker-1:kubeadm", "kubeadm-node:1.33:worker-1", "packages:1.33:worker-1:kubelet+kubectl", "check:1.33:worker-1"]);
+    expect(stepIds(i, "Upgrade control plane node-2 to 1.33")).toEqual([
+      "packages:1.33:node-2:kubeadm",
+      "kubeadm-node:1.33:node-2",
+      "packages:1.33:node-2:kubelet+kubectl",
+      "check:1.33:node-2",
+    ]);
+    expect(stepIds(i, "Upgrade workers worker-1 to 1.33 (batch 1 of 1)")).toEqual([
+      "packages:1.33:worker-1:kubeadm",
+      "kubeadm-node:1.33:worker-1",
+      "packages:1.33:worker-1:kubelet+kubectl",
+      "check:1.33:worker-1",
+    ]);
     const plan = planKubeadmUpgrade(i);
     const titles = plan.map((p) => p.title);
     // strictly one control plane at a time: each is back in service and uncordoned before the next is drained
@@ -93,7 +143,9 @@ describe("planKubeadmUpgrade", () => {
     const text = describePlan(plan);
     expect(text).toContain("kubeadm upgrade plan");
     expect(text).toContain("kubeadm upgrade apply v1.33.x -y");
-    expect(text).toContain("apt-mark unhold kubelet kubectl; apt-get install -y kubelet='1.33.*' kubectl='1.33.*'; apt-mark hold kubelet kubectl");
+    expect(text).toContain(
+      "apt-mark unhold kubelet kubectl; apt-get install -y kubelet='1.33.*' kubectl='1.33.*'; apt-mark hold kubelet kubectl",
+    );
     expect(text).toContain("systemctl daemon-reload; systemctl restart kubelet");
     expect(text).toContain("on node-1: kubectl get nodes until node-3 is Ready with kubelet 1.33.x");
     expect(text).toContain("etcdctl member list (on the node) until the datastore has 3 voters again");
@@ -115,26 +167,60 @@ describe("planKubeadmUpgrade", () => {
   });
 
   it("has nothing to do when every kubelet runs the target", () => {
-    expect(planIsEmpty(planKubeadmUpgrade(input(cluster({ "node-1": "1.33", "node-2": "1.33", "node-3": "1.33", "worker-1": "1.33" }))))).toBe(true);
+    expect(
+      planIsEmpty(
+        planKubeadmUpgrade(
+          input(cluster({ "node-1": "1.33", "node-2": "1.33", "node-3": "1.33", "worker-1": "1.33" })),
+        ),
+      ),
+    ).toBe(true);
   });
 });
 
 describe("kubeadm upgrade steps", () => {
-  const ctx = (hosts: ReturnType<typeof hostMap>) => ({ hosts, signal: new AbortController().signal, log: () => undefined });
+  const ctx = (hosts: ReturnType<typeof hostMap>) => ({
+    hosts,
+    signal: new AbortController().signal,
+    log: () => undefined,
+  });
 
   it("apply: plan first, then the version the new kubeadm package carries, with -y", async () => {
-    const step = planKubeadmUpgrade(input(cluster())).flatMap((p) => p.steps).find((s) => s.id === "kubeadm-apply:1.33:node-3");
-    const host = new FakeHost("node-3", "10.0.0.13", { code: 0 }).on({ prefix: ["kubeadm", "version"] }, { stdout: "v1.33.1\n" });
+    const step = planKubeadmUpgrade(input(cluster()))
+      .flatMap((p) => p.steps)
+      .find((s) => s.id === "kubeadm-apply:1.33:node-3");
+    const host = new FakeHost("node-3", "10.0.0.13", { code: 0 }).on(
+      { prefix: ["kubeadm", "version"] },
+      { stdout: "v1.33.1\n" },
+    );
     expect(await step?.run(ctx(hostMap(host)))).toBe("changed");
-    expect(host.lines.filter((l) => l.startsWith("kubeadm"))).toEqual(["kubeadm upgrade plan", "kubeadm version -o short", "kubeadm upgrade apply v1.33.1 -y"]);
+    expect(host.lines.filter((l) => l.startsWith("kubeadm"))).toEqual([
+      "kubeadm upgrade plan",
+      "kubeadm version -o short",
+      "kubeadm upgrade apply v1.33.1 -y",
+    ]);
   });
 
   it("packages: unhold, install the minor, hold; stops when kubeadm is still the old minor", async () => {
-    const step = planKubeadmUpgrade(input(cluster())).flatMap((p) => p.steps).find((s) => s.id === "packages:1.33:node-2:kubeadm");
-    const host = new FakeHost("node-2", "10.0.0.12", { code: 0 }).on({ prefix: ["kubeadm", "version"] }, { stdout: "v1.32.3\n" });
-    await expect(step?.run(ctx(hostMap(host)))).rejects.toMatchObject({ code: "COMMAND_FAILED", node: "node-2", message: "kubeadm on node-2 is 1.32 after the package upgrade, not 1.33" });
+    const step = planKubeadmUpgrade(input(cluster()))
+      .flatMap((p) => p.steps)
+      .find((s) => s.id === "packages:1.33:node-2:kubeadm");
+    const host = new FakeHost("node-2", "10.0.0.12", { code: 0 }).on(
+      { prefix: ["kubeadm", "version"] },
+      { stdout: "v1.32.3\n" },
+    );
+    await expect(step?.run(ctx(hostMap(host)))).rejects.toMatchObject({
+      code: "COMMAND_FAILED",
+      node: "node-2",
+      message: "kubeadm on node-2 is 1.32 after the package upgrade, not 1.33",
+    });
     const script = host.commands.find((c) => c.argv[0] === "sh");
-    expect(script?.argv.slice(3)).toEqual(["hactl-kube-packages", "1.33", "/etc/apt/sources.list.d/kubernetes.list", "no", "kubeadm"]);
+    expect(script?.argv.slice(3)).toEqual([
+      "hactl-kube-packages",
+      "1.33",
+      "/etc/apt/sources.list.d/kubernetes.list",
+      "no",
+      "kubeadm",
+    ]);
     expect(script?.argv[2]).toContain("apt-mark unhold $pkgs\ntrap 'apt-mark hold $pkgs' EXIT");
   });
 });

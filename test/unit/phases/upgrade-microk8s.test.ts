@@ -4,7 +4,12 @@ import { parseNodes } from "../../../src/distros/kubectl.js";
 import { parseStatus } from "../../../src/distros/microk8s.js";
 import type { Microk8sClusterState } from "../../../src/gather/microk8s-state.js";
 import { serviceLayoutFiles } from "../../../src/phases/out-of-service.js";
-import { microk8sUpgradeRefusals, outlineMicrok8sUpgrade, planMicrok8sUpgrade, type Microk8sUpgradeInput } from "../../../src/phases/upgrade-microk8s.js";
+import {
+  microk8sUpgradeRefusals,
+  outlineMicrok8sUpgrade,
+  planMicrok8sUpgrade,
+  type Microk8sUpgradeInput,
+} from "../../../src/phases/upgrade-microk8s.js";
 import { UPGRADE_LABEL } from "../../../src/phases/upgrade-steps.js";
 import { batches, parseTargetMinor, versionPath, workerBatchSize } from "../../../src/phases/upgrade-versions.js";
 import type { ClusterSpec } from "../../../src/spec/schema.js";
@@ -15,10 +20,18 @@ import { EXTERNAL_NGINX, THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.
 
 const spec = specFrom(THREE_CP_ONE_WORKER);
 const NAMES = ["node-1", "node-2", "node-3", "worker-1"];
-const VOTERS: DatastoreMember[] = [{ ip: "10.0.0.11", role: "voter" }, { ip: "10.0.0.12", role: "voter" }, { ip: "10.0.0.13", role: "voter" }];
+const VOTERS: DatastoreMember[] = [
+  { ip: "10.0.0.11", role: "voter" },
+  { ip: "10.0.0.12", role: "voter" },
+  { ip: "10.0.0.13", role: "voter" },
+];
 
 /** A healthy cluster whose nodes run the given minors (default 1.29), all held. */
-function cluster(minors: Record<string, string> = {}, kube: Partial<Record<string, Partial<NodeDescription>>> = {}, members = VOTERS): Microk8sClusterState {
+function cluster(
+  minors: Record<string, string> = {},
+  kube: Partial<Record<string, Partial<NodeDescription>>> = {},
+  members = VOTERS,
+): Microk8sClusterState {
   const status = parseStatus(statusYaml({ members }));
   const minor = (n: string): string => minors[n] ?? "1.29";
   return {
@@ -26,12 +39,21 @@ function cluster(minors: Record<string, string> = {}, kube: Partial<Record<strin
     snaps: new Map(NAMES.map((n) => [n, { version: `v${minor(n)}.3`, channel: `${minor(n)}/stable`, held: true }])),
     status: new Map(["node-1", "node-2", "node-3"].map((n) => [n, status])),
     leader: "node-1",
-    kubeNodes: parseNodes(nodesJson(NAMES.map((name) => ({ name, worker: name.startsWith("worker"), version: `v${minor(name)}.3`, ...kube[name] })))),
+    kubeNodes: parseNodes(
+      nodesJson(
+        NAMES.map((name) => ({ name, worker: name.startsWith("worker"), version: `v${minor(name)}.3`, ...kube[name] })),
+      ),
+    ),
     datastoreIps: new Set(members.map((m) => m.ip)),
   };
 }
 
-function input(state: Microk8sClusterState, target = "1.31", s: ClusterSpec = spec, over: Partial<Microk8sUpgradeInput> = {}): Microk8sUpgradeInput {
+function input(
+  state: Microk8sClusterState,
+  target = "1.31",
+  s: ClusterSpec = spec,
+  over: Partial<Microk8sUpgradeInput> = {},
+): Microk8sUpgradeInput {
   return {
     spec: s,
     state,
@@ -75,7 +97,9 @@ describe("microk8sUpgradeRefusals", () => {
 
   it("refuses a downgrade, naming the nodes and the lowest allowed target", () => {
     const r = microk8sUpgradeRefusals(input(cluster({ "node-2": "1.30" }), "1.29"));
-    expect(r).toEqual(["1.29 is lower than 1.30 on node-2: MicroK8s cannot be downgraded by changing channels (it breaks the datastore). Give --to 1.30 or higher."]);
+    expect(r).toEqual([
+      "1.29 is lower than 1.30 on node-2: MicroK8s cannot be downgraded by changing channels (it breaks the datastore). Give --to 1.30 or higher.",
+    ]);
   });
 
   it("refuses versions already mixed by more than one minor", () => {
@@ -106,15 +130,27 @@ describe("planMicrok8sUpgrade", () => {
     // node-1 holds the VIP (highest priority): last in the first pass, then kept at the lowest priority, so
     // node-2 holds the VIP in the second pass and goes last there; node-1 takes the VIP back first.
     expect(o.passes).toEqual([
-      { minor: "1.30", controlPlanes: ["node-3", "node-2", "node-1"], workerBatches: [["worker-1"]], keepStandby: "node-1" },
+      {
+        minor: "1.30",
+        controlPlanes: ["node-3", "node-2", "node-1"],
+        workerBatches: [["worker-1"]],
+        keepStandby: "node-1",
+      },
       { minor: "1.31", controlPlanes: ["node-1", "node-3", "node-2"], workerBatches: [["worker-1"]] },
     ]);
   });
 
   it("without the VIP on the control planes, the leader goes last in every pass", () => {
     const external = specFrom(EXTERNAL_NGINX);
-    const o = outlineMicrok8sUpgrade(input(cluster(), "1.31", external, { layout: { spec: external, facts: allHealthyFacts(external), backendApiPort: 16443 } }));
-    expect(o.passes.map((p) => p.controlPlanes)).toEqual([["node-2", "node-3", "node-1"], ["node-2", "node-3", "node-1"]]);
+    const o = outlineMicrok8sUpgrade(
+      input(cluster(), "1.31", external, {
+        layout: { spec: external, facts: allHealthyFacts(external), backendApiPort: 16443 },
+      }),
+    );
+    expect(o.passes.map((p) => p.controlPlanes)).toEqual([
+      ["node-2", "node-3", "node-1"],
+      ["node-2", "node-3", "node-1"],
+    ]);
   });
 
   it("takes a control plane out of service before refreshing it and puts it back after the checks", () => {
@@ -132,8 +168,15 @@ describe("planMicrok8sUpgrade", () => {
       "API through the load balancer",
       "Uncordon node-2",
     ]);
-    expect(plan.find((p) => p.title === "Upgrade control plane node-2 to 1.30")?.steps.map((s) => s.id)).toEqual(["refresh:1.30:node-2", "check:1.30:node-2"]);
-    expect(plan.find((p) => p.title === "Take node-2 out of service")?.steps.map((s) => s.id)).toEqual(["oos:1.30:node-2:lb:node-1", "oos:1.30:node-2:lb:node-2", "oos:1.30:node-2:lb:node-3"]);
+    expect(plan.find((p) => p.title === "Upgrade control plane node-2 to 1.30")?.steps.map((s) => s.id)).toEqual([
+      "refresh:1.30:node-2",
+      "check:1.30:node-2",
+    ]);
+    expect(plan.find((p) => p.title === "Take node-2 out of service")?.steps.map((s) => s.id)).toEqual([
+      "oos:1.30:node-2:lb:node-1",
+      "oos:1.30:node-2:lb:node-2",
+      "oos:1.30:node-2:lb:node-3",
+    ]);
     const text = describePlan(plan);
     expect(text).toContain("on node-1: kubectl drain node-2 --ignore-daemonsets --delete-emptydir-data --timeout=120s");
     expect(text).toContain("wait until node-2 no longer holds the VIP 10.0.0.100");
@@ -182,7 +225,9 @@ describe("planMicrok8sUpgrade", () => {
 
   it("gives workers no load-balancer steps when no backend lists them", () => {
     const plan = planMicrok8sUpgrade(input(cluster()));
-    expect(plan.find((p) => p.title.startsWith("Drain workers worker-1 to 1.30"))?.steps.map((s) => s.id)).toEqual(["drain:1.30:worker-1"]);
+    expect(plan.find((p) => p.title.startsWith("Drain workers worker-1 to 1.30"))?.steps.map((s) => s.id)).toEqual([
+      "drain:1.30:worker-1",
+    ]);
     expect(plan.some((p) => p.title.startsWith("Take worker-1 out of service"))).toBe(false);
   });
 
@@ -194,7 +239,13 @@ describe("planMicrok8sUpgrade", () => {
     expect(o.resumed).toEqual(["node-2"]);
     expect(o.passes).toEqual([{ minor: "1.30", controlPlanes: ["node-3", "node-1"], workerBatches: [["worker-1"]] }]);
     const plan = planMicrok8sUpgrade(input(state, "1.30"));
-    expect(plan.slice(1, 6).map((p) => p.title)).toEqual(["Check node-2 (left out of service by a stopped run)", "node-2's API answers", "Put node-2 back in service", "API through the load balancer", "Uncordon node-2"]);
+    expect(plan.slice(1, 6).map((p) => p.title)).toEqual([
+      "Check node-2 (left out of service by a stopped run)",
+      "node-2's API answers",
+      "Put node-2 back in service",
+      "API through the load balancer",
+      "Uncordon node-2",
+    ]);
     expect(plan.slice(1, 6).flatMap((p) => p.steps.map((s) => s.id))).toEqual([
       "resume-check:node-2",
       "ois:resume:node-2:api",

@@ -14,10 +14,28 @@ describe("upgrade steps", () => {
   it("marks, then drains through another control plane; a drain that cannot evict says what is left and how to go on", async () => {
     const runner = new FakeHost("node-1")
       .on({ prefix: ["microk8s", "kubectl", "label"] }, { code: 0, stdout: "node/node-2 labeled" })
-      .on({ prefix: ["microk8s", "kubectl", "drain"] }, { code: 1, stderr: "error when evicting pods/\"web-1\" -n \"app\" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget." });
-    const step = drainStep({ id: "drain:1.30:node-2", node: "node-2", runner: "node-1", minor: "1.30", drainSeconds: 30, kubectl: microk8s.kubectl });
+      .on(
+        { prefix: ["microk8s", "kubectl", "drain"] },
+        {
+          code: 1,
+          stderr:
+            'error when evicting pods/"web-1" -n "app" (will retry after 5s): Cannot evict pod as it would violate the pod\'s disruption budget.',
+        },
+      );
+    const step = drainStep({
+      id: "drain:1.30:node-2",
+      node: "node-2",
+      runner: "node-1",
+      minor: "1.30",
+      drainSeconds: 30,
+      kubectl: microk8s.kubectl,
+    });
     const err = await step.run(ctx(hostMap(runner))).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: "COMMAND_FAILED", node: "node-2", message: "the drain of node-2 did not finish within 30s: a pod could not be evicted" });
+    expect(err).toMatchObject({
+      code: "COMMAND_FAILED",
+      node: "node-2",
+      message: "the drain of node-2 did not finish within 30s: a pod could not be evicted",
+    });
     expect(String((err as { details?: string }).details)).toContain("disruption budget");
     expect(String((err as { remedy?: string }).remedy)).toMatch(/node-2 is cordoned .* was not upgraded/);
     expect(runner.lines).toEqual([
@@ -35,12 +53,30 @@ describe("upgrade steps", () => {
     );
     const node = new FakeHost("node-2");
     let voters = 2;
-    const step = checkStep({ id: "check:1.30:node-2", node: "node-2", runner: "node-1", minor: "1.30", kubectl: microk8s.kubectl, timeoutMs: 10_000, voters: { expected: 3, count: () => Promise.resolve(++voters), via: "microk8s status" } });
+    const step = checkStep({
+      id: "check:1.30:node-2",
+      node: "node-2",
+      runner: "node-1",
+      minor: "1.30",
+      kubectl: microk8s.kubectl,
+      timeoutMs: 10_000,
+      voters: { expected: 3, count: () => Promise.resolve(++voters), via: "microk8s status" },
+    });
     expect(await step.run(ctx(hostMap(runner, node)))).toBe("changed");
     expect(runner.commandsMatching({ prefix: ["microk8s", "kubectl", "get"] })).toHaveLength(3);
 
-    const stale = new FakeHost("node-1").on({ prefix: ["microk8s", "kubectl", "get", "nodes"] }, { code: 0, stdout: nodesJson([{ name: "node-2", version: "v1.29.15" }]) });
-    const late = checkStep({ id: "check:1.30:node-2", node: "node-2", runner: "node-1", minor: "1.30", kubectl: microk8s.kubectl, timeoutMs: 1 });
+    const stale = new FakeHost("node-1").on(
+      { prefix: ["microk8s", "kubectl", "get", "nodes"] },
+      { code: 0, stdout: nodesJson([{ name: "node-2", version: "v1.29.15" }]) },
+    );
+    const late = checkStep({
+      id: "check:1.30:node-2",
+      node: "node-2",
+      runner: "node-1",
+      minor: "1.30",
+      kubectl: microk8s.kubectl,
+      timeoutMs: 1,
+    });
     await expect(late.run(ctx(hostMap(stale, node)))).rejects.toMatchObject({
       code: "UNHEALTHY",
       node: "node-2",
@@ -50,7 +86,12 @@ describe("upgrade steps", () => {
 
   it("uncordons and removes hactl's mark", async () => {
     const runner = new FakeHost("node-1").on({ prefix: ["microk8s", "kubectl"] }, { code: 0 });
-    await uncordonStep({ id: "u", node: "node-2", runner: "node-1", kubectl: microk8s.kubectl }).run(ctx(hostMap(runner)));
-    expect(runner.lines).toEqual(["microk8s kubectl uncordon node-2", `microk8s kubectl label node node-2 ${UPGRADE_LABEL}-`]);
+    await uncordonStep({ id: "u", node: "node-2", runner: "node-1", kubectl: microk8s.kubectl }).run(
+      ctx(hostMap(runner)),
+    );
+    expect(runner.lines).toEqual([
+      "microk8s kubectl uncordon node-2",
+      `microk8s kubectl label node node-2 ${UPGRADE_LABEL}-`,
+    ]);
   });
 });

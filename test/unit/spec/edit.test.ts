@@ -21,22 +21,33 @@ describe("comment-preserving edits", () => {
     const out = addNode(COMMENTED, { name: "node-4", address: "10.0.0.14", role: "worker" });
     expectAllComments(out);
     expect(out).toContain("# spare PSU");
-    expect(out).toContain("  - { name: node-3, address: 10.0.0.13, role: control-plane }\n  - { name: node-4, address: 10.0.0.14, role: worker }\n");
+    expect(out).toContain(
+      "  - { name: node-3, address: 10.0.0.13, role: control-plane }\n  - { name: node-4, address: 10.0.0.14, role: worker }\n",
+    );
     const keys = (text: string) => [...text.matchAll(/^ {2}([a-zA-Z]+):/gm)].map((m) => m[1]);
     expect(keys(out)).toEqual(keys(COMMENTED));
     expect(parseSpec(out).spec?.spec.nodes.map((n) => n.name)).toEqual(["node-1", "node-2", "node-3", "node-4"]);
   });
 
   it("addNode writes a per-node ssh override", () => {
-    const out = addNode(COMMENTED, { name: "node-4", address: "10.0.0.14", role: "control-plane", ssh: { user: "root", port: 2222 } });
-    expect(out).toContain("- { name: node-4, address: 10.0.0.14, role: control-plane, ssh: { user: root, port: 2222 } }");
+    const out = addNode(COMMENTED, {
+      name: "node-4",
+      address: "10.0.0.14",
+      role: "control-plane",
+      ssh: { user: "root", port: 2222 },
+    });
+    expect(out).toContain(
+      "- { name: node-4, address: 10.0.0.14, role: control-plane, ssh: { user: root, port: 2222 } }",
+    );
     expect(parseSpec(out).spec?.spec.nodes[3]?.ssh).toEqual({ user: "root", port: 2222 });
   });
 
   it("addNode keeps block style when the nodes are written as blocks", () => {
     const text = fixture("good/microk8s-3cp-1w-web.yaml");
     const out = addNode(text, { name: "node-4", address: "10.77.0.14", role: "control-plane" });
-    expect(out).toContain("    - name: worker-1\n      address: 10.77.0.21\n      role: worker\n    - name: node-4\n      address: 10.77.0.14\n      role: control-plane\n");
+    expect(out).toContain(
+      "    - name: worker-1\n      address: 10.77.0.21\n      role: worker\n    - name: node-4\n      address: 10.77.0.14\n      role: control-plane\n",
+    );
     expect(out).toContain("# ops needs a password for sudo");
   });
 

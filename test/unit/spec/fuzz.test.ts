@@ -19,18 +19,58 @@ function rng(seed: number): () => number {
 }
 
 const VALUES: unknown[] = [
-  null, true, false, 0, -1, 1.5, 65536, 1e308, Number.MAX_SAFE_INTEGER, "", " ", "x", "node-1", "10.0.0.11",
-  "a; rm -rf /", "$(id)", "`id`", "a\nb", "\u0000", "ü", "🙂", "a".repeat(5000), "control-plane", "worker",
-  "keepalived-haproxy", "external", "none", "1.29", [], [1, 2], ["a"], {}, { env: "X" }, { file: "/x" }, { env: "a b" },
-  { name: "n", address: "10.0.0.1", role: "worker" }, { "": 1 }, { __proto__: 1 }, { constructor: "x" },
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1.5,
+  65536,
+  1e308,
+  Number.MAX_SAFE_INTEGER,
+  "",
+  " ",
+  "x",
+  "node-1",
+  "10.0.0.11",
+  "a; rm -rf /",
+  "$(id)",
+  "`id`",
+  "a\nb",
+  "\u0000",
+  "ü",
+  "🙂",
+  "a".repeat(5000),
+  "control-plane",
+  "worker",
+  "keepalived-haproxy",
+  "external",
+  "none",
+  "1.29",
+  [],
+  [1, 2],
+  ["a"],
+  {},
+  { env: "X" },
+  { file: "/x" },
+  { env: "a b" },
+  { name: "n", address: "10.0.0.1", role: "worker" },
+  { "": 1 },
+  { __proto__: 1 },
+  { constructor: "x" },
 ];
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
-function paths(value: unknown, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
+function paths(
+  value: unknown,
+  prefix: (string | number)[] = [],
+  out: (string | number)[][] = [],
+): (string | number)[][] {
   out.push(prefix);
   if (Array.isArray(value)) value.forEach((v, i) => paths(v, [...prefix, i], out));
-  else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) paths(v, [...prefix, k], out);
+  else if (value && typeof value === "object")
+    for (const [k, v] of Object.entries(value)) paths(v, [...prefix, k], out);
   return out;
 }
 
@@ -77,13 +117,40 @@ describe("fuzzing cluster.yaml never crashes the validator", { timeout: 60_000 }
       expect(() => (result = parseSpec(text, name)), `seed ${seed}`).not.toThrow();
       if (!result) continue;
       assertWellFormed(result.problems, `${name} seed ${seed}`);
-      if (!result.spec) expect(result.problems.some((p) => p.severity === "error"), `seed ${seed}`).toBe(true);
+      if (!result.spec)
+        expect(
+          result.problems.some((p) => p.severity === "error"),
+          `seed ${seed}`,
+        ).toBe(true);
     }
   });
 
   it.each(GOOD_FIXTURES)("byte-level mutations of %s", (name) => {
     const base = fixture(`good/${name}`);
-    const junk = ["{", "}", "[", "]", ":", "-", "\t", "\n", " ", "&a", "*a", "!!binary", "'", '"', "#", "|", ">", "%", "@", "\u0000", "🙂", "---\n"];
+    const junk = [
+      "{",
+      "}",
+      "[",
+      "]",
+      ":",
+      "-",
+      "\t",
+      "\n",
+      " ",
+      "&a",
+      "*a",
+      "!!binary",
+      "'",
+      '"',
+      "#",
+      "|",
+      ">",
+      "%",
+      "@",
+      "\u0000",
+      "🙂",
+      "---\n",
+    ];
     for (let seed = 1; seed <= ITERATIONS; seed++) {
       const random = rng(seed);
       let text = base;
@@ -101,7 +168,12 @@ describe("fuzzing cluster.yaml never crashes the validator", { timeout: 60_000 }
   });
 
   it("alias bombs and huge inputs are refused", () => {
-    const bomb = ["a: &a [x, x, x, x, x, x, x, x, x, x]", "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]", "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]", "d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]"].join("\n");
+    const bomb = [
+      "a: &a [x, x, x, x, x, x, x, x, x, x]",
+      "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]",
+      "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]",
+      "d: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]",
+    ].join("\n");
     const r1 = parseSpec(bomb);
     expect(r1.spec).toBeUndefined();
     expect(r1.problems[0]?.message).toContain("(document): YAML");

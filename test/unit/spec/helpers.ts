@@ -7,7 +7,12 @@ export function fixture(relative: string): string {
   return readFileSync(`${FIXTURES}${relative}`, "utf8");
 }
 
-export const GOOD_FIXTURES = ["microk8s-minimal.yaml", "microk8s-3cp-1w-web.yaml", "external-nginx.yaml", "kubeadm.yaml"] as const;
+export const GOOD_FIXTURES = [
+  "microk8s-minimal.yaml",
+  "microk8s-3cp-1w-web.yaml",
+  "external-nginx.yaml",
+  "kubeadm.yaml",
+] as const;
 
 /** A valid document to mutate in tests (three control-plane nodes, keepalived VIP). */
 export const BASE = `apiVersion: hactl.dev/v1alpha1

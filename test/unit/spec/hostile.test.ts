@@ -11,13 +11,31 @@ function expectRejected(path: PathSegment[], value: unknown, expectedPath: strin
   const { spec, problems } = withValue(path, value);
   expect(spec).toBeUndefined();
   const hit = problems.find((p) => p.path === expectedPath && p.severity === "error");
-  expect(hit, `no error at ${expectedPath} for ${JSON.stringify(value)}; got ${JSON.stringify(problems)}`).toBeDefined();
+  expect(
+    hit,
+    `no error at ${expectedPath} for ${JSON.stringify(value)}; got ${JSON.stringify(problems)}`,
+  ).toBeDefined();
   expect(hit?.line).toBeGreaterThan(0);
   expect(hit?.fix.length).toBeGreaterThan(0);
   return hit;
 }
 
-const SHELL = ["node-1; rm -rf /", "$(reboot)", "`id`", "a|b", "a&&b", "a>b", "a\nb", "a b", "'quoted'", '"dq"', "a\\b", "${HOME}", "*", "-oProxyCommand=sh"];
+const SHELL = [
+  "node-1; rm -rf /",
+  "$(reboot)",
+  "`id`",
+  "a|b",
+  "a&&b",
+  "a>b",
+  "a\nb",
+  "a b",
+  "'quoted'",
+  '"dq"',
+  "a\\b",
+  "${HOME}",
+  "*",
+  "-oProxyCommand=sh",
+];
 
 describe("hostile values are rejected with a problem, never a crash", () => {
   it.each(SHELL)("node name %j", (value) => {
@@ -32,13 +50,19 @@ describe("hostile values are rejected with a problem, never a crash", () => {
     expectRejected(["spec", "ssh", "user"], value, "spec.ssh.user");
   });
 
-  it.each([...SHELL.filter((s) => s.length > 15 || /[^a-zA-Z0-9_.:-]/.test(s)), "eth0 up", "averyveryverylongif0"])("interface %j", (value) => {
-    expectRejected(["spec", "loadBalancer", "interface"], value, "spec.loadBalancer.interface");
-  });
+  it.each([...SHELL.filter((s) => s.length > 15 || /[^a-zA-Z0-9_.:-]/.test(s)), "eth0 up", "averyveryverylongif0"])(
+    "interface %j",
+    (value) => {
+      expectRejected(["spec", "loadBalancer", "interface"], value, "spec.loadBalancer.interface");
+    },
+  );
 
-  it.each(["/tmp/a\nb", "/tmp/\u0000x", "/tmp/\tx", "/tmp/\u001bx", "", "/".repeat(4097)])("identity file path %j", (value) => {
-    expectRejected(["spec", "ssh", "identityFile"], value, "spec.ssh.identityFile");
-  });
+  it.each(["/tmp/a\nb", "/tmp/\u0000x", "/tmp/\tx", "/tmp/\u001bx", "", "/".repeat(4097)])(
+    "identity file path %j",
+    (value) => {
+      expectRejected(["spec", "ssh", "identityFile"], value, "spec.ssh.identityFile");
+    },
+  );
 
   it("a path with spaces and shell characters but no control characters is accepted (it is never given to a shell)", () => {
     expect(withValue(["spec", "ssh", "identityFile"], "~/keys/my key;$(x)").problems).toEqual([]);

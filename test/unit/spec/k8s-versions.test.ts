@@ -3,7 +3,12 @@ import { runValidate } from "../../../src/actions/validate.js";
 import type { RunContext } from "../../../src/core/context.js";
 import { MICROK8S_PORTS } from "../../../src/distros/microk8s.js";
 import { preflightChecks } from "../../../src/phases/preflight.js";
-import { DEFAULT_K8S_MINOR, END_OF_SUPPORT, endOfSupportProblem, supportedMinors } from "../../../src/spec/k8s-versions.js";
+import {
+  DEFAULT_K8S_MINOR,
+  END_OF_SUPPORT,
+  endOfSupportProblem,
+  supportedMinors,
+} from "../../../src/spec/k8s-versions.js";
 import { parseSpec } from "../../../src/spec/parse.js";
 import { createReporter, type ProgressEvent } from "../../../src/core/output.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -39,7 +44,9 @@ spec:
 
   it("names a minor past its end of support, on the day after it", () => {
     expect(endOfSupportProblem("1.34", new Date("2026-10-27T23:00:00Z"))).toBeUndefined();
-    expect(endOfSupportProblem("1.34", new Date("2026-10-28T00:00:00Z"))).toBe("Kubernetes 1.34 has been out of upstream support since 2026-10-27 (no more security fixes)");
+    expect(endOfSupportProblem("1.34", new Date("2026-10-28T00:00:00Z"))).toBe(
+      "Kubernetes 1.34 has been out of upstream support since 2026-10-27 (no more security fixes)",
+    );
     expect(endOfSupportProblem("1.29", CHOSEN)).toContain("since 2025-02-28");
     expect(endOfSupportProblem("1.20", CHOSEN)).toContain("since before 2024-06-28");
     expect(endOfSupportProblem("1.99", CHOSEN)).toBeUndefined();
@@ -56,20 +63,43 @@ spec:
 describe("warnings for an unsupported minor", () => {
   it("preflight adds a cluster-wide warning (not a failure) when given the day", () => {
     const spec = specFrom(THREE_CP_ONE_WORKER);
-    const base = { spec, nodes: spec.spec.nodes, facts: allHealthyFacts(spec), distroPorts: MICROK8S_PORTS, installed: new Set<string>() };
+    const base = {
+      spec,
+      nodes: spec.spec.nodes,
+      facts: allHealthyFacts(spec),
+      distroPorts: MICROK8S_PORTS,
+      installed: new Set<string>(),
+    };
     expect(spec.spec.distribution.version).toBe("1.29");
     const checks = preflightChecks({ ...base, today: CHOSEN });
     const version = checks.find((c) => c.check === "version");
     expect(version).toMatchObject({ node: "cluster", status: "warn" });
     expect(version?.fix).toContain("1.35, 1.36, 1.37");
     const current = specFrom(THREE_CP_ONE_WORKER.replace('version: "1.29"', `version: "${DEFAULT_K8S_MINOR}"`));
-    expect(preflightChecks({ ...base, spec: current, nodes: current.spec.nodes, today: CHOSEN }).some((c) => c.check === "version")).toBe(false);
+    expect(
+      preflightChecks({ ...base, spec: current, nodes: current.spec.nodes, today: CHOSEN }).some(
+        (c) => c.check === "version",
+      ),
+    ).toBe(false);
   });
 
   it("hactl validate warns and still passes", async () => {
     const events: ProgressEvent[] = [];
-    const reporter = createReporter({ mode: "json", isTTY: false, color: false, out: (t) => events.push(JSON.parse(t) as ProgressEvent), err: () => undefined });
-    const ctx: RunContext = { reporter, interactive: false, yes: true, acceptNewHostKeys: false, commandTimeoutMs: undefined, signal: new AbortController().signal };
+    const reporter = createReporter({
+      mode: "json",
+      isTTY: false,
+      color: false,
+      out: (t) => events.push(JSON.parse(t) as ProgressEvent),
+      err: () => undefined,
+    });
+    const ctx: RunContext = {
+      reporter,
+      interactive: false,
+      yes: true,
+      acceptNewHostKeys: false,
+      commandTimeoutMs: undefined,
+      signal: new AbortController().signal,
+    };
     const file = join(mkdtempSync(join(tmpdir(), "hactl-k8s-")), "cluster.yaml");
     writeFileSync(file, THREE_CP_ONE_WORKER);
     expect(await runValidate({ file }, ctx)).toBe(0);

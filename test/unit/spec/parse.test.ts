@@ -39,14 +39,19 @@ describe("good files", () => {
   });
 
   it("fills in kubeadm defaults", () => {
-    const text = BASE.replace("{ type: microk8s, version: \"1.29\" }", "{ type: kubeadm }");
+    const text = BASE.replace('{ type: microk8s, version: "1.29" }', "{ type: kubeadm }");
     const spec = parseSpec(text).spec;
-    expect(spec?.spec.distribution).toEqual({ type: "kubeadm", version: DEFAULT_K8S_MINOR, podNetworkCidr: "10.244.0.0/16", cni: {} });
+    expect(spec?.spec.distribution).toEqual({
+      type: "kubeadm",
+      version: DEFAULT_K8S_MINOR,
+      podNetworkCidr: "10.244.0.0/16",
+      cni: {},
+    });
   });
 
   it("takes spec.linkerd.cli for kubeadm, and warns that MicroK8s does not use it", () => {
     const withCli = `${BASE}  linkerd: { enabled: true, cli: ~/.linkerd2/bin/linkerd }\n`;
-    const kubeadm = parseSpec(withCli.replace("{ type: microk8s, version: \"1.29\" }", "{ type: kubeadm }"), "c.yaml");
+    const kubeadm = parseSpec(withCli.replace('{ type: microk8s, version: "1.29" }', "{ type: kubeadm }"), "c.yaml");
     expect(formatProblems(kubeadm.problems, "c.yaml")).toBe("");
     expect(kubeadm.spec?.spec.linkerd).toEqual({ enabled: true, cli: "~/.linkerd2/bin/linkerd" });
     expect(formatProblems(parseSpec(withCli, "c.yaml").problems, "c.yaml")).toBe(
@@ -69,8 +74,20 @@ describe("good files", () => {
     if (!spec) throw new Error("fixture should parse");
     const [n1, n2] = spec.spec.nodes;
     if (!n1 || !n2) throw new Error("fixture has nodes");
-    expect(effectiveSsh(spec, n1)).toEqual({ user: "root", port: 22, identityFile: "~/.ssh/id_ed25519", knownHostsFile: "~/.ssh/known_hosts", useAgent: true, connectTimeoutSeconds: 15 });
-    expect(effectiveSsh(spec, n2)).toMatchObject({ user: "ops", port: 22, identityFile: "~/.ssh/id_ed25519", sudoPassword: { env: "HACTL_SUDO_PASSWORD" } });
+    expect(effectiveSsh(spec, n1)).toEqual({
+      user: "root",
+      port: 22,
+      identityFile: "~/.ssh/id_ed25519",
+      knownHostsFile: "~/.ssh/known_hosts",
+      useAgent: true,
+      connectTimeoutSeconds: 15,
+    });
+    expect(effectiveSsh(spec, n2)).toMatchObject({
+      user: "ops",
+      port: 22,
+      identityFile: "~/.ssh/id_ed25519",
+      sudoPassword: { env: "HACTL_SUDO_PASSWORD" },
+    });
     const ext = parseSpec(fixture("good/external-nginx.yaml")).spec;
     if (!ext) throw new Error("fixture should parse");
     const lb2 = ext.spec.loadBalancer.external?.hosts[1];
@@ -112,15 +129,24 @@ describe("bad files: every problem at once, with line:column and a fix", () => {
 
   it("fewer than 3 control-plane nodes, HA with 2 nodes", () => {
     const out = check("too-few-control-planes.yaml");
-    expect(out).toContain("too-few-control-planes.yaml:8:5 error spec.nodes: has 1 control-plane node(s); a highly available cluster needs at least 3\n  fix: add control-plane nodes (3 or 5 in total), or set role: control-plane on workers");
-    expect(out).toContain("too-few-control-planes.yaml:13:14 error spec.ha.enabled: HA mode needs at least 3 nodes (the file has 2)\n  fix: add nodes to spec.nodes, or set ha.enabled: false");
+    expect(out).toContain(
+      "too-few-control-planes.yaml:8:5 error spec.nodes: has 1 control-plane node(s); a highly available cluster needs at least 3\n  fix: add control-plane nodes (3 or 5 in total), or set role: control-plane on workers",
+    );
+    expect(out).toContain(
+      "too-few-control-planes.yaml:13:14 error spec.ha.enabled: HA mode needs at least 3 nodes (the file has 2)\n  fix: add nodes to spec.nodes, or set ha.enabled: false",
+    );
   });
 
   it("an even control-plane count and a VIP outside the nodes' /24 are warnings, not errors", () => {
     const result = parseSpec(fixture("bad/even-control-planes.yaml"), "even.yaml");
     expect(result.spec).toBeDefined();
-    expect(result.problems.map((p) => `${p.line}:${p.column} ${p.severity} ${p.path}`)).toEqual(["8:5 warning spec.nodes", "13:10 warning spec.loadBalancer.vip"]);
-    expect(result.problems[0]?.message).toBe("spec.nodes: has 4 control-plane nodes; an even count survives no more failures than 3 (quorum needs a majority)");
+    expect(result.problems.map((p) => `${p.line}:${p.column} ${p.severity} ${p.path}`)).toEqual([
+      "8:5 warning spec.nodes",
+      "13:10 warning spec.loadBalancer.vip",
+    ]);
+    expect(result.problems[0]?.message).toBe(
+      "spec.nodes: has 4 control-plane nodes; an even count survives no more failures than 3 (quorum needs a majority)",
+    );
   });
 
   it("external mode: two hosts need a VIP, hosts must not be nodes, ports are required", () => {
@@ -197,9 +223,15 @@ describe("bad files: every problem at once, with line:column and a fix", () => {
 
   it("several documents, tab indentation and collection keys are YAML problems", () => {
     const show = (text: string) => formatProblems(parseSpec(text, "c.yaml").problems, "c.yaml");
-    expect(show(`${BASE}---\na: 1\n`)).toBe("c.yaml:13:1 error (document): YAML the file holds more than one document\n  fix: keep one document per file (remove the extra ---)");
-    expect(show(BASE.replace("  nodes:", "\tnodes:"))).toContain("c.yaml:7:1 error (document): YAML Tabs are not allowed as indentation\n  fix: indent with spaces, not tabs");
-    expect(show(`${BASE}  ? [a]\n  : 1\n`)).toBe("c.yaml:13:5 error (document): a mapping key must be plain text, not a list or mapping\n  fix: write the key as a plain word, e.g. name:");
+    expect(show(`${BASE}---\na: 1\n`)).toBe(
+      "c.yaml:13:1 error (document): YAML the file holds more than one document\n  fix: keep one document per file (remove the extra ---)",
+    );
+    expect(show(BASE.replace("  nodes:", "\tnodes:"))).toContain(
+      "c.yaml:7:1 error (document): YAML Tabs are not allowed as indentation\n  fix: indent with spaces, not tabs",
+    );
+    expect(show(`${BASE}  ? [a]\n  : 1\n`)).toBe(
+      "c.yaml:13:5 error (document): a mapping key must be plain text, not a list or mapping\n  fix: write the key as a plain word, e.g. name:",
+    );
   });
 
   it("0.0.0.0, loopback, multicast and broadcast are refused as node addresses and as the VIP", () => {
@@ -208,9 +240,15 @@ describe("bad files: every problem at once, with line:column and a fix", () => {
       'c.yaml:9:32 error spec.nodes[1].address: 0.0.0.0 is in 0.0.0.0/8 ("this host"), not an address a machine can be reached on\n' +
         "  fix: use the address the other nodes reach this server on (ip -4 addr on the server shows it)",
     );
-    expect(show(BASE.replace("address: 10.0.0.13", "address: 127.0.0.1"))).toContain("spec.nodes[2].address: 127.0.0.1 is a loopback address");
-    expect(show(BASE.replace("vip: 10.0.0.100", "vip: 224.0.0.18"))).toContain("error spec.loadBalancer.vip: 224.0.0.18 is a multicast address\n  fix: pick a free unicast address");
-    expect(show(BASE.replace("vip: 10.0.0.100", "vip: 255.255.255.255"))).toContain("spec.loadBalancer.vip: 255.255.255.255 is a reserved or broadcast address");
+    expect(show(BASE.replace("address: 10.0.0.13", "address: 127.0.0.1"))).toContain(
+      "spec.nodes[2].address: 127.0.0.1 is a loopback address",
+    );
+    expect(show(BASE.replace("vip: 10.0.0.100", "vip: 224.0.0.18"))).toContain(
+      "error spec.loadBalancer.vip: 224.0.0.18 is a multicast address\n  fix: pick a free unicast address",
+    );
+    expect(show(BASE.replace("vip: 10.0.0.100", "vip: 255.255.255.255"))).toContain(
+      "spec.loadBalancer.vip: 255.255.255.255 is a reserved or broadcast address",
+    );
   });
 
   it("an empty file, a list and a scalar are reported, not crashed on", () => {
@@ -222,16 +260,29 @@ describe("bad files: every problem at once, with line:column and a fix", () => {
   });
 
   it("a missing key points at its parent mapping", () => {
-    const { problems } = parseSpec(BASE.replace("  loadBalancer:\n    vip: 10.0.0.100\n", "").replace("metadata:\n  name: prod\n", ""));
+    const { problems } = parseSpec(
+      BASE.replace("  loadBalancer:\n    vip: 10.0.0.100\n", "").replace("metadata:\n  name: prod\n", ""),
+    );
     const metadata = problems.find((p) => p.path === "metadata");
-    expect(metadata).toMatchObject({ line: 1, column: 1, message: "metadata: is required", fix: "add metadata: with its fields (name); see docs/cluster-yaml.md" });
+    expect(metadata).toMatchObject({
+      line: 1,
+      column: 1,
+      message: "metadata: is required",
+      fix: "add metadata: with its fields (name); see docs/cluster-yaml.md",
+    });
     const vip = problems.find((p) => p.path === "spec.loadBalancer");
-    expect(vip).toMatchObject({ line: 4, column: 3, message: "spec.loadBalancer: vip is required when mode is keepalived-haproxy" });
+    expect(vip).toMatchObject({
+      line: 4,
+      column: 3,
+      message: "spec.loadBalancer: vip is required when mode is keepalived-haproxy",
+    });
   });
 
   it("a wrong distribution type names the allowed values", () => {
     const { problems } = parseSpec(BASE.replace("type: microk8s", "type: k3s"));
-    expect(problems.map((p) => `${p.line}:${p.column} ${p.message}`)).toEqual(['6:25 spec.distribution.type: must be "microk8s" or "kubeadm" (got "k3s")']);
+    expect(problems.map((p) => `${p.line}:${p.column} ${p.message}`)).toEqual([
+      '6:25 spec.distribution.type: must be "microk8s" or "kubeadm" (got "k3s")',
+    ]);
   });
 
   it("mode none needs no VIP; keepalived-haproxy needs one", () => {
@@ -241,14 +292,22 @@ describe("bad files: every problem at once, with line:column and a fix", () => {
   });
 
   it("external mode with one host needs no VIP", () => {
-    const text = BASE.replace("    vip: 10.0.0.100\n", "    mode: external\n    external: { hosts: [{ name: lb-1, address: 10.0.0.5 }], ports: [{ port: 443 }] }\n");
+    const text = BASE.replace(
+      "    vip: 10.0.0.100\n",
+      "    mode: external\n    external: { hosts: [{ name: lb-1, address: 10.0.0.5 }], ports: [{ port: 443 }] }\n",
+    );
     expect(parseSpec(text).problems).toEqual([]);
   });
 
   it("listener ports on the control-plane nodes must differ", () => {
-    const text = BASE.replace("    vip: 10.0.0.100\n", "    vip: 10.0.0.100\n    stats: { enabled: true, port: 7443, password: { env: STATS_PW } }\n");
+    const text = BASE.replace(
+      "    vip: 10.0.0.100\n",
+      "    vip: 10.0.0.100\n    stats: { enabled: true, port: 7443, password: { env: STATS_PW } }\n",
+    );
     const { problems } = parseSpec(text);
-    expect(problems.map((p) => p.message)).toEqual(["spec.loadBalancer.stats.port: 7443 is also loadBalancer.apiPort; each listener needs its own port"]);
+    expect(problems.map((p) => p.message)).toEqual([
+      "spec.loadBalancer.stats.port: 7443 is also loadBalancer.apiPort; each listener needs its own port",
+    ]);
   });
 });
 
@@ -257,8 +316,14 @@ describe("more cross-field rules", () => {
   const messages = (text: string) => parseSpec(text).problems.map((p) => `${p.severity} ${p.message}`);
 
   it("a per-node ssh override is validated like spec.ssh", () => {
-    const text = BASE.replace("- { name: node-2, address: 10.0.0.12, role: control-plane }", "- { name: node-2, address: 10.0.0.12, role: control-plane, ssh: { user: 'x y', sudoPassword: pw12345 } }");
-    expect(parseSpec(text).problems.map((p) => `${p.line}:${p.column} ${p.path}`)).toEqual(["9:77 spec.nodes[1].ssh.user", "9:98 spec.nodes[1].ssh.sudoPassword"]);
+    const text = BASE.replace(
+      "- { name: node-2, address: 10.0.0.12, role: control-plane }",
+      "- { name: node-2, address: 10.0.0.12, role: control-plane, ssh: { user: 'x y', sudoPassword: pw12345 } }",
+    );
+    expect(parseSpec(text).problems.map((p) => `${p.line}:${p.column} ${p.path}`)).toEqual([
+      "9:77 spec.nodes[1].ssh.user",
+      "9:98 spec.nodes[1].ssh.sudoPassword",
+    ]);
   });
 
   it("mode external without an external block", () => {
@@ -268,24 +333,39 @@ describe("more cross-field rules", () => {
   });
 
   it("an external block with another mode is ignored with a warning", () => {
-    expect(messages(lb("  loadBalancer:\n    vip: 10.0.0.100\n    external: { hosts: [{ name: lb-1, address: 10.0.0.5 }] }\n"))).toEqual([
-      "warning spec.loadBalancer.external: is ignored because mode is keepalived-haproxy",
-    ]);
+    expect(
+      messages(
+        lb("  loadBalancer:\n    vip: 10.0.0.100\n    external: { hosts: [{ name: lb-1, address: 10.0.0.5 }] }\n"),
+      ),
+    ).toEqual(["warning spec.loadBalancer.external: is ignored because mode is keepalived-haproxy"]);
   });
 
   it("more than two external hosts, duplicate ports and the API port listed", () => {
-    const hosts = "[{ name: lb-1, address: 10.0.0.5 }, { name: lb-2, address: 10.0.0.6 }, { name: lb-3, address: 10.0.0.7 }]";
-    expect(messages(lb(`  loadBalancer:\n    mode: external\n    vip: 10.0.0.100\n    external: { hosts: ${hosts}, ports: [{ port: 80 }] }\n`))).toEqual([
-      "error spec.loadBalancer.external.hosts: may have at most 2 item(s) (got 3)",
-    ]);
-    expect(messages(lb("  loadBalancer:\n    mode: external\n    external: { hosts: [{ name: lb-1, address: 10.0.0.5 }], ports: [{ port: 80 }, { port: 80 }, { port: 80, protocol: udp }, { port: 7443 }] }\n"))).toEqual([
+    const hosts =
+      "[{ name: lb-1, address: 10.0.0.5 }, { name: lb-2, address: 10.0.0.6 }, { name: lb-3, address: 10.0.0.7 }]";
+    expect(
+      messages(
+        lb(
+          `  loadBalancer:\n    mode: external\n    vip: 10.0.0.100\n    external: { hosts: ${hosts}, ports: [{ port: 80 }] }\n`,
+        ),
+      ),
+    ).toEqual(["error spec.loadBalancer.external.hosts: may have at most 2 item(s) (got 3)"]);
+    expect(
+      messages(
+        lb(
+          "  loadBalancer:\n    mode: external\n    external: { hosts: [{ name: lb-1, address: 10.0.0.5 }], ports: [{ port: 80 }, { port: 80 }, { port: 80, protocol: udp }, { port: 7443 }] }\n",
+        ),
+      ),
+    ).toEqual([
       "error spec.loadBalancer.external.ports[1].port: 80/tcp is already listed at ports[0]",
       "error spec.loadBalancer.external.ports[3].port: 7443/tcp is the API port (loadBalancer.apiPort), which hactl forwards itself",
     ]);
   });
 
   it("a stats page without a password, replicas for unknown services, more system replicas than nodes", () => {
-    const text = lb("  loadBalancer:\n    vip: 10.0.0.100\n    stats: { enabled: true }\n") + "  app: { services: [main] }\n  replicas: { main: 2, web: 1 }\n  ha: { enabled: true, systemReplicas: 5 }\n";
+    const text =
+      lb("  loadBalancer:\n    vip: 10.0.0.100\n    stats: { enabled: true }\n") +
+      "  app: { services: [main] }\n  replicas: { main: 2, web: 1 }\n  ha: { enabled: true, systemReplicas: 5 }\n";
     const result = parseSpec(text);
     expect(result.spec).toBeDefined();
     expect(result.problems.map((p) => `${p.severity} ${p.message}`)).toEqual([
@@ -296,7 +376,11 @@ describe("more cross-field rules", () => {
   });
 
   it("rules still run on the valid sections when another section is broken", () => {
-    const text = BASE.replace("role: control-plane }\n  loadBalancer", "role: control-plane }\n  preflight: { minCpus: lots }\n  loadBalancer") + "  autoscaling: { minReplicas: 9, maxReplicas: 2 }\n";
+    const text =
+      BASE.replace(
+        "role: control-plane }\n  loadBalancer",
+        "role: control-plane }\n  preflight: { minCpus: lots }\n  loadBalancer",
+      ) + "  autoscaling: { minReplicas: 9, maxReplicas: 2 }\n";
     expect(messages(text)).toEqual([
       'error spec.preflight.minCpus: must be a number (got string "lots")',
       "error spec.autoscaling.maxReplicas: 2 is less than minReplicas (9)",
@@ -318,7 +402,10 @@ describe("loadSpecFile", () => {
   it("a missing file is SPEC_NOT_FOUND with a remedy", async () => {
     const err = await loadSpecFile(join(dir, "nope.yaml")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HactlError);
-    expect(err).toMatchObject({ code: "SPEC_NOT_FOUND", remedy: "Write one with `hactl init`, or pass the right file with -f PATH." });
+    expect(err).toMatchObject({
+      code: "SPEC_NOT_FOUND",
+      remedy: "Write one with `hactl init`, or pass the right file with -f PATH.",
+    });
   });
 
   it("an invalid file is SPEC_INVALID with the formatted problems as details", async () => {
@@ -330,6 +417,8 @@ describe("loadSpecFile", () => {
     expect(err.code).toBe("SPEC_INVALID");
     expect(err.exitCode).toBe(2);
     expect(err.message).toBe(`${path} is not valid: 3 errors`);
-    expect(err.details?.split("\n")[0]).toBe(`${path}:9:32 error spec.nodes[1].address: "10.0.0.11" is already the address of spec.nodes[0]`);
+    expect(err.details?.split("\n")[0]).toBe(
+      `${path}:9:32 error spec.nodes[1].address: "10.0.0.11" is already the address of spec.nodes[0]`,
+    );
   });
 });

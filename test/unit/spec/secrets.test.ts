@@ -22,7 +22,10 @@ async function failure(p: Promise<unknown>): Promise<HactlError> {
 
 describe("resolveSecret", () => {
   it("reads an environment variable and registers the value for redaction", async () => {
-    const value = await resolveSecret({ env: "HACTL_TEST_PW" }, { interactive: false, env: { HACTL_TEST_PW: "s3cret-sudo" } });
+    const value = await resolveSecret(
+      { env: "HACTL_TEST_PW" },
+      { interactive: false, env: { HACTL_TEST_PW: "s3cret-sudo" } },
+    );
     expect(value).toBe("s3cret-sudo");
     expect(redact("sudo said s3cret-sudo")).toBe("sudo said «redacted»");
   });
@@ -35,9 +38,13 @@ describe("resolveSecret", () => {
   });
 
   it("a missing env var fails with SECRET_UNRESOLVED naming the reference", async () => {
-    const err = await failure(resolveSecret({ env: "HACTL_NOT_SET_X" }, { interactive: false, env: {}, label: "spec.ssh.sudoPassword" }));
+    const err = await failure(
+      resolveSecret({ env: "HACTL_NOT_SET_X" }, { interactive: false, env: {}, label: "spec.ssh.sudoPassword" }),
+    );
     expect(err.code).toBe("SECRET_UNRESOLVED");
-    expect(err.message).toBe("secret spec.ssh.sudoPassword { env: HACTL_NOT_SET_X } is not set: environment variable HACTL_NOT_SET_X is missing");
+    expect(err.message).toBe(
+      "secret spec.ssh.sudoPassword { env: HACTL_NOT_SET_X } is not set: environment variable HACTL_NOT_SET_X is missing",
+    );
     expect(err.remedy).toContain("Export HACTL_NOT_SET_X");
   });
 
@@ -81,7 +88,9 @@ describe("resolveSecret", () => {
     expect(missing.message).toContain("cannot be read (ENOENT)");
     const empty = join(dir, "empty");
     writeFileSync(empty, "\n");
-    expect((await failure(resolveSecret({ file: empty }, { interactive: false }))).message).toContain("is an empty file");
+    expect((await failure(resolveSecret({ file: empty }, { interactive: false }))).message).toContain(
+      "is an empty file",
+    );
   });
 
   it("errors never contain a resolved value", async () => {

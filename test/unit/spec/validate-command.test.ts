@@ -9,8 +9,21 @@ import { createReporter } from "../../../src/core/output.js";
 import { BASE } from "./helpers.js";
 
 function ctx(): RunContext {
-  const reporter = createReporter({ mode: "json", isTTY: false, color: false, out: () => undefined, err: () => undefined });
-  return { reporter, interactive: false, yes: true, acceptNewHostKeys: false, commandTimeoutMs: undefined, signal: new AbortController().signal };
+  const reporter = createReporter({
+    mode: "json",
+    isTTY: false,
+    color: false,
+    out: () => undefined,
+    err: () => undefined,
+  });
+  return {
+    reporter,
+    interactive: false,
+    yes: true,
+    acceptNewHostKeys: false,
+    commandTimeoutMs: undefined,
+    signal: new AbortController().signal,
+  };
 }
 
 describe("hactl validate", () => {
@@ -23,7 +36,9 @@ describe("hactl validate", () => {
 
   it("refuses a loadBalancer.templates directory that does not exist, before any install would connect", async () => {
     const missing = join(dir, "no-such-templates");
-    const err = (await runValidate({ file: file("missing.yaml", missing) }, ctx()).catch((e: unknown) => e)) as HactlError;
+    const err = (await runValidate({ file: file("missing.yaml", missing) }, ctx()).catch(
+      (e: unknown) => e,
+    )) as HactlError;
     expect(err.code).toBe("SPEC_INVALID");
     expect(err.message).toBe(`templates directory ${missing} does not exist`);
   });

@@ -33,8 +33,18 @@ describe("classifyConnectError", () => {
     ["no network", sysError("ENETUNREACH"), "SSH_UNREACHABLE", true],
     ["dns", sysError("ENOTFOUND", "client-dns"), "SSH_UNREACHABLE", false],
     ["tcp timeout", sysError("ETIMEDOUT"), "SSH_TIMEOUT", true],
-    ["handshake timeout", Object.assign(new Error("Timed out while waiting for handshake"), { level: "client-timeout" }), "SSH_TIMEOUT", true],
-    ["auth", Object.assign(new Error("All configured authentication methods failed"), { level: "client-authentication" }), "SSH_AUTH_FAILED", false],
+    [
+      "handshake timeout",
+      Object.assign(new Error("Timed out while waiting for handshake"), { level: "client-timeout" }),
+      "SSH_TIMEOUT",
+      true,
+    ],
+    [
+      "auth",
+      Object.assign(new Error("All configured authentication methods failed"), { level: "client-authentication" }),
+      "SSH_AUTH_FAILED",
+      false,
+    ],
     ["reset", sysError("ECONNRESET"), "SSH_DISCONNECTED", true],
     ["protocol", Object.assign(new Error("bad packet"), { level: "protocol" }), "SSH_DISCONNECTED", true],
   ];
@@ -81,7 +91,11 @@ describe("host key errors", () => {
   const presented = { keyType: "ssh-ed25519", fingerprint: "SHA256:abc" };
 
   it("refuses a changed key, warns of an attack and gives the exact ssh-keygen -R command with -f", () => {
-    const e = hostKeyChangedError(ctx, presented, { verdict: "mismatch", sameType: [entry("/tmp/kh", 3)], onlyCertAuthority: false });
+    const e = hostKeyChangedError(ctx, presented, {
+      verdict: "mismatch",
+      sameType: [entry("/tmp/kh", 3)],
+      onlyCertAuthority: false,
+    });
     expect(e.code).toBe("SSH_HOST_KEY_CHANGED");
     expect(e.message).toMatch(/man-in-the-middle/);
     expect(e.message).toContain("/tmp/kh:3");
@@ -99,7 +113,12 @@ describe("host key errors", () => {
   });
 
   it("explains an unknown key and the three ways forward", () => {
-    const e = hostKeyUnknownError(ctx, presented, { verdict: "unknown", sameType: [], onlyCertAuthority: true }, "/tmp/kh");
+    const e = hostKeyUnknownError(
+      ctx,
+      presented,
+      { verdict: "unknown", sameType: [], onlyCertAuthority: true },
+      "/tmp/kh",
+    );
     expect(e.code).toBe("SSH_HOST_KEY_UNKNOWN");
     expect(e.message).toContain("SHA256:abc");
     expect(e.message).toContain("cert-authority");
@@ -111,7 +130,11 @@ describe("command and sudo errors", () => {
   it("reports the exit code and the last 20 stderr lines, redacted", () => {
     registerSecret("s3cr3t-token");
     const stderr = Array.from({ length: 30 }, (_, i) => `line ${i + 1} s3cr3t-token`).join("\n");
-    const e = commandFailedError("node-1", ["microk8s", "join", "10.0.0.11:25000/s3cr3t-token"], { code: 2, stdout: "", stderr });
+    const e = commandFailedError("node-1", ["microk8s", "join", "10.0.0.11:25000/s3cr3t-token"], {
+      code: 2,
+      stdout: "",
+      stderr,
+    });
     expect(e.code).toBe("COMMAND_FAILED");
     expect(e.message).toContain("exited with code 2 on node-1");
     expect(e.message).not.toContain("s3cr3t-token");
@@ -122,7 +145,9 @@ describe("command and sudo errors", () => {
   });
 
   it("falls back to stdout when stderr is empty", () => {
-    expect(commandFailedError("n", ["x"], { code: 1, stdout: "only stdout\n", stderr: "" }).details).toBe("only stdout");
+    expect(commandFailedError("n", ["x"], { code: 1, stdout: "only stdout\n", stderr: "" }).details).toBe(
+      "only stdout",
+    );
     expect(stderrTail("a\nb\nc\n", 2)).toBe("b\nc");
   });
 

@@ -85,7 +85,9 @@ describe("quote", () => {
   }
 
   it("never runs command substitutions from arguments", () => {
-    const out = execFileSync("sh", ["-c", quote(["echo", "$(echo injected)", "`echo injected`"])], { encoding: "utf8" });
+    const out = execFileSync("sh", ["-c", quote(["echo", "$(echo injected)", "`echo injected`"])], {
+      encoding: "utf8",
+    });
     expect(out).toBe("$(echo injected) `echo injected`\n");
   });
 

@@ -73,9 +73,17 @@ describe("Ssh2Host sudo", () => {
       ch.stderr.emit("data", Buffer.from(prompt.slice(0, 5)));
       ch.stderr.emit("data", Buffer.from(prompt.slice(5)));
     });
-    const host = new Ssh2Host(client, { name: "node-1", address: "10.0.0.1", user: "ops", sudoPassword: "hunter2-long" });
+    const host = new Ssh2Host(client, {
+      name: "node-1",
+      address: "10.0.0.1",
+      user: "ops",
+      sudoPassword: "hunter2-long",
+    });
     const seen: string[] = [];
-    const res = await host.exec({ argv: ["id", "-u"], sudo: true, stdin: "payload" }, { onStderr: (c) => seen.push(c) });
+    const res = await host.exec(
+      { argv: ["id", "-u"], sudo: true, stdin: "payload" },
+      { onStderr: (c) => seen.push(c) },
+    );
     expect(res).toEqual({ code: 0, stdout: "0\n", stderr: "warning\n" });
     expect(seen.join("")).toBe("warning\n");
     expect(lines[0]).toMatch(/^sudo -S -p '\[hactl sudo [0-9a-f]+\] password: ' -- \/bin\/sh -c /);
@@ -93,7 +101,12 @@ describe("Ssh2Host sudo", () => {
       });
       ch.stderr.emit("data", Buffer.from(`${nonceOf(line).marker}\n`));
     });
-    const host = new Ssh2Host(client, { name: "node-1", address: "10.0.0.1", user: "ops", sudoPassword: "hunter2-long" });
+    const host = new Ssh2Host(client, {
+      name: "node-1",
+      address: "10.0.0.1",
+      user: "ops",
+      sudoPassword: "hunter2-long",
+    });
     const res = await host.exec({ argv: ["cat"], sudo: true, stdin: "only this" });
     expect(res.stdout).toBe("only this");
     expect(channel?.writes).toEqual(["only this"]);
@@ -109,7 +122,12 @@ describe("Ssh2Host sudo", () => {
       ch.once("wrote", () => ch.stderr.emit("data", Buffer.from(`Sorry, try again.\n${prompt}`)));
       ch.stderr.emit("data", Buffer.from(prompt));
     });
-    const host = new Ssh2Host(client, { name: "node-1", address: "10.0.0.1", user: "ops", sudoPassword: "wrong-password" });
+    const host = new Ssh2Host(client, {
+      name: "node-1",
+      address: "10.0.0.1",
+      user: "ops",
+      sudoPassword: "wrong-password",
+    });
     const err = await host.exec({ argv: ["true"], sudo: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HactlError);
     expect((err as HactlError).code).toBe("SUDO_FAILED");
@@ -163,7 +181,11 @@ describe("Ssh2Host channel events", () => {
       destroy() {},
     });
     const host = new Ssh2Host(client as unknown as Client, { name: "node-1", address: "10.0.0.1", user: "root" });
-    await expect(host.exec({ argv: ["true"], stdin: "ignored" })).resolves.toEqual({ code: 3, stdout: "hello\n", stderr: "" });
+    await expect(host.exec({ argv: ["true"], stdin: "ignored" })).resolves.toEqual({
+      code: 3,
+      stdout: "hello\n",
+      stderr: "",
+    });
   });
 });
 

@@ -47,7 +47,8 @@ describe("hactl completion through real shells", () => {
     writeFileSync(join(work, "cluster.yaml"), CLUSTER);
     writeFileSync(join(work, "other.yaml"), CLUSTER.replace(/node-/g, "web-"));
     env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ""}`, XDG_STATE_HOME: join(work, "state") };
-    for (const shell of ["bash", "zsh", "fish"]) writeFileSync(join(work, `script.${shell}`), execFileSync(join(bin, "hactl"), ["completion", shell], { env }));
+    for (const shell of ["bash", "zsh", "fish"])
+      writeFileSync(join(work, `script.${shell}`), execFileSync(join(bin, "hactl"), ["completion", shell], { env }));
   }, 180_000);
 
   afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -80,41 +81,68 @@ describe("hactl completion through real shells", () => {
     expect(existsSync(join(work, "pwned"))).toBe(false);
   }, 60_000);
 
-  it.skipIf(!has("fish"))("fish completes commands and node names", async () => {
-    const fish = async (line: string): Promise<string[]> => {
-      const res = await run("fish", ["--no-config", "-c", `source ${join(work, "script.fish")}; complete -C '${line}'`], env, 30_000, work);
-      expect(res.stderr).toBe("");
-      return res.stdout.split("\n").filter((l) => l !== "").map((l) => l.split("\t")[0] ?? "");
-    };
-    expect(await fish("hactl kubec")).toEqual(["kubeconfig"]);
-    expect(await fish("hactl ssh ")).toEqual(["lb-1", "node-a", "node-b"]);
-    expect(await fish("hactl kubeconfig --me")).toEqual(["--merge"]);
-    expect(existsSync(join(work, "pwned"))).toBe(false);
-  }, 60_000);
+  it.skipIf(!has("fish"))(
+    "fish completes commands and node names",
+    async () => {
+      const fish = async (line: string): Promise<string[]> => {
+        const res = await run(
+          "fish",
+          ["--no-config", "-c", `source ${join(work, "script.fish")}; complete -C '${line}'`],
+          env,
+          30_000,
+          work,
+        );
+        expect(res.stderr).toBe("");
+        return res.stdout
+          .split("\n")
+          .filter((l) => l !== "")
+          .map((l) => l.split("\t")[0] ?? "");
+      };
+      expect(await fish("hactl kubec")).toEqual(["kubeconfig"]);
+      expect(await fish("hactl ssh ")).toEqual(["lb-1", "node-a", "node-b"]);
+      expect(await fish("hactl kubeconfig --me")).toEqual(["--merge"]);
+      expect(existsSync(join(work, "pwned"))).toBe(false);
+    },
+    60_000,
+  );
 
-  it.skipIf(!has("zsh"))("zsh parses the script and its function offers the same words", async () => {
-    const syntax = await run("zsh", ["-n", join(work, "script.zsh")], env, 30_000, work);
-    expect(syntax.code, syntax.stderr).toBe(0);
-    // compsys' functions stubbed to print what they were given: the script's own logic, run by zsh
-    const zsh = async (...typed: string[]): Promise<string[]> => {
-      const stubs = [
-        "compdef() { :; }",
-        'compadd() { [[ $1 == -- ]] && shift; print -rl -- "$@"; }',
-        '_describe() { local name=$4; print -rl -- ${${(P)name}%%:*}; }',
-        "_files() { print -r -- FILES; }",
-      ].join("\n");
-      const words = typed.map((w) => `'${w}'`).join(" ");
-      const res = await run("zsh", ["-f", "-c", `${stubs}\nsource ${join(work, "script.zsh")}\nwords=(${words}); CURRENT=${typed.length}; _hactl`], env, 30_000, work);
-      expect(res.stderr).toBe("");
-      return res.stdout.split("\n").filter((l) => l !== "");
-    };
-    expect(await zsh("hactl", "")).toContain("kubeconfig");
-    expect(await zsh("hactl", "ssh", "")).toEqual(["node-a", "node-b", "lb-1"]);
-    expect(await zsh("hactl", "-o", "json", "ssh", "-f", "other.yaml", "")).toEqual(["web-a", "web-b", "lb-1"]);
-    expect(await zsh("hactl", "-o", "")).toEqual(["text", "json"]);
-    expect(await zsh("hactl", "kubeconfig", "--out", "")).toEqual(["FILES"]);
-    expect(await zsh("hactl", "kubeconfig", "--")).toContain("--merge");
-    expect(await zsh("hactl", "reconfigure", "--ha", "")).toEqual([]);
-    expect(existsSync(join(work, "pwned"))).toBe(false);
-  }, 60_000);
+  it.skipIf(!has("zsh"))(
+    "zsh parses the script and its function offers the same words",
+    async () => {
+      const syntax = await run("zsh", ["-n", join(work, "script.zsh")], env, 30_000, work);
+      expect(syntax.code, syntax.stderr).toBe(0);
+      // compsys' functions stubbed to print what they were given: the script's own logic, run by zsh
+      const zsh = async (...typed: string[]): Promise<string[]> => {
+        const stubs = [
+          "compdef() { :; }",
+          'compadd() { [[ $1 == -- ]] && shift; print -rl -- "$@"; }',
+          "_describe() { local name=$4; print -rl -- ${${(P)name}%%:*}; }",
+          "_files() { print -r -- FILES; }",
+        ].join("\n");
+        const words = typed.map((w) => `'${w}'`).join(" ");
+        const res = await run(
+          "zsh",
+          [
+            "-f",
+            "-c",
+            `${stubs}\nsource ${join(work, "script.zsh")}\nwords=(${words}); CURRENT=${typed.length}; _hactl`,
+          ],
+          env,
+          30_000,
+          work,
+        );
+        expect(res.stderr).toBe("");
+        return res.stdout.split("\n").filter((l) => l !== "");
+      };
+      expect(await zsh("hactl", "")).toContain("kubeconfig");
+      expect(await zsh("hactl", "ssh", "")).toEqual(["node-a", "node-b", "lb-1"]);
+      expect(await zsh("hactl", "-o", "json", "ssh", "-f", "other.yaml", "")).toEqual(["web-a", "web-b", "lb-1"]);
+      expect(await zsh("hactl", "-o", "")).toEqual(["text", "json"]);
+      expect(await zsh("hactl", "kubeconfig", "--out", "")).toEqual(["FILES"]);
+      expect(await zsh("hactl", "kubeconfig", "--")).toContain("--merge");
+      expect(await zsh("hactl", "reconfigure", "--ha", "")).toEqual([]);
+      expect(existsSync(join(work, "pwned"))).toBe(false);
+    },
+    60_000,
+  );
 });

@@ -111,28 +111,45 @@ users:
 `;
 
 type Named = { name: string };
-type Kubeconfig = { clusters: (Named & { cluster: Record<string, unknown> })[]; users: (Named & { user: Record<string, unknown> })[]; contexts: (Named & { context: Record<string, unknown> })[]; "current-context"?: string; preferences?: unknown };
+type Kubeconfig = {
+  clusters: (Named & { cluster: Record<string, unknown> })[];
+  users: (Named & { user: Record<string, unknown> })[];
+  contexts: (Named & { context: Record<string, unknown> })[];
+  "current-context"?: string;
+  preferences?: unknown;
+};
 const load = (text: string): Kubeconfig => parse(text) as Kubeconfig;
-const others = (k: Kubeconfig, section: "clusters" | "users" | "contexts"): Named[] => k[section].filter((e) => !e.name.startsWith("shop"));
+const others = (k: Kubeconfig, section: "clusters" | "users" | "contexts"): Named[] =>
+  k[section].filter((e) => !e.name.startsWith("shop"));
 
 describe("naming the fetched admin kubeconfig after the cluster", () => {
   it("renames MicroK8s' entries and points the server at the VIP", () => {
     const named = nameKubeconfig(MICROK8S, "shop", { host: "10.0.0.100", port: 7443 });
     const k = load(named.text);
-    expect(k.clusters).toEqual([{ name: "shop", cluster: { "certificate-authority-data": CA, server: "https://10.0.0.100:7443" } }]);
+    expect(k.clusters).toEqual([
+      { name: "shop", cluster: { "certificate-authority-data": CA, server: "https://10.0.0.100:7443" } },
+    ]);
     expect(k.contexts).toEqual([{ name: "shop", context: { cluster: "shop", user: "shop-admin" } }]);
     expect(k.users).toEqual([{ name: "shop-admin", user: { token: "c2VjcmV0LXRva2VuLTEyMzQ1Njc4OTA=" } }]);
     expect(k["current-context"]).toBe("shop");
   });
 
   it("keeps the node's address when there is no VIP or load balancer", () => {
-    expect(load(nameKubeconfig(MICROK8S, "shop", undefined).text).clusters[0]?.cluster.server).toBe("https://10.0.0.11:16443");
+    expect(load(nameKubeconfig(MICROK8S, "shop", undefined).text).clusters[0]?.cluster.server).toBe(
+      "https://10.0.0.11:16443",
+    );
   });
 
   it("renames kubeadm's admin.conf, keeping the client certificate", () => {
     const k = load(nameKubeconfig(KUBEADM, "shop", { host: "lb.example.net", port: 6443 }).text);
     expect(k.clusters[0]?.cluster.server).toBe("https://lb.example.net:6443");
-    expect(k.users[0]).toEqual({ name: "shop-admin", user: { "client-certificate-data": "Q0VSVElGSUNBVEUtREFUQQ==", "client-key-data": "UFJJVkFURS1LRVktREFUQS1kby1ub3QtbGVhaw==" } });
+    expect(k.users[0]).toEqual({
+      name: "shop-admin",
+      user: {
+        "client-certificate-data": "Q0VSVElGSUNBVEUtREFUQQ==",
+        "client-key-data": "UFJJVkFURS1LRVktREFUQS1kby1ub3QtbGVhaw==",
+      },
+    });
   });
 
   it("names the credentials to redact", () => {
@@ -154,7 +171,10 @@ describe("merging into a workstation's kubeconfig", () => {
       expect(others(after, section)).toEqual(others(before, section));
       expect(after[section].map((e) => e.name)).toEqual(before[section].map((e) => e.name));
     }
-    expect(after.clusters[1]).toEqual({ name: "shop", cluster: { "certificate-authority-data": CA, server: "https://10.0.0.100:7443" } });
+    expect(after.clusters[1]).toEqual({
+      name: "shop",
+      cluster: { "certificate-authority-data": CA, server: "https://10.0.0.100:7443" },
+    });
     expect(after.users[1]).toEqual({ name: "shop-admin", user: { token: "c2VjcmV0LXRva2VuLTEyMzQ1Njc4OTA=" } });
     expect(after.contexts[1]).toEqual({ name: "shop", context: { cluster: "shop", user: "shop-admin" } });
     expect(after["current-context"]).toBe("kind-dev");
@@ -187,7 +207,9 @@ describe("merging into a workstation's kubeconfig", () => {
 
   it("refuses a file that is not a kubeconfig instead of overwriting it", () => {
     expect(() => mergeKubeconfig("clusters: [\n  - {", incoming, "/home/me/.kube/config")).toThrow(HactlError);
-    expect(() => mergeKubeconfig("- just\n- a list\n", incoming, "/home/me/.kube/config")).toThrow(/is not a kubeconfig/);
+    expect(() => mergeKubeconfig("- just\n- a list\n", incoming, "/home/me/.kube/config")).toThrow(
+      /is not a kubeconfig/,
+    );
     expect(() => mergeKubeconfig("clusters: oops\n", incoming, "cfg")).toThrow(/clusters in cfg is not a list/);
   });
 });

@@ -36,10 +36,27 @@ describe("hactl ssh: OpenSSH arguments with hactl's own connection settings", ()
   it("uses the merged user, port, key, agent choice, known_hosts and timeout, and stops option parsing before the host", () => {
     const args = opensshArgs(openSshTarget(SPEC, "node-1"), "yes", ["systemctl", "status", "keepalived"], false);
     expect(args).toEqual([
-      "-p", "2222", "-l", "ops", "-i", join(homedir(), ".ssh/shop key"),
-      "-o", "IdentityAgent=none", "-o", "IdentitiesOnly=yes",
-      "-o", "UserKnownHostsFile=/etc/hactl/known_hosts", "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=7",
-      "--", "10.0.0.11", "systemctl", "status", "keepalived",
+      "-p",
+      "2222",
+      "-l",
+      "ops",
+      "-i",
+      join(homedir(), ".ssh/shop key"),
+      "-o",
+      "IdentityAgent=none",
+      "-o",
+      "IdentitiesOnly=yes",
+      "-o",
+      "UserKnownHostsFile=/etc/hactl/known_hosts",
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      "ConnectTimeout=7",
+      "--",
+      "10.0.0.11",
+      "systemctl",
+      "status",
+      "keepalived",
     ]);
   });
 
@@ -61,8 +78,13 @@ describe("hactl ssh: OpenSSH arguments with hactl's own connection settings", ()
     expect(proxy).toContain("StrictHostKeyChecking=accept-new");
     // OpenSSH itself reads the options back: -G prints the configuration it would use (tokens not yet
     // expanded), connecting nowhere.
-    const printed = execFileSync("ssh", ["-G", ...args.filter((a) => a !== "--")], { encoding: "utf8", env: { ...process.env, HOME: "/nonexistent" } });
-    expect(printed).toMatch(/^proxycommand ssh -p 2200 -l gate -i \/keys\/100%%gate .*-W %h:%p -- jump\.example\.net$/m);
+    const printed = execFileSync("ssh", ["-G", ...args.filter((a) => a !== "--")], {
+      encoding: "utf8",
+      env: { ...process.env, HOME: "/nonexistent" },
+    });
+    expect(printed).toMatch(
+      /^proxycommand ssh -p 2200 -l gate -i \/keys\/100%%gate .*-W %h:%p -- jump\.example\.net$/m,
+    );
     expect(printed).toMatch(/^user ops$/m);
     expect(printed).toMatch(/^port 2222$/m);
     expect(printed).toMatch(/^userknownhostsfile \/etc\/hactl\/known_hosts$/m);
@@ -81,7 +103,8 @@ describe("hactl ssh: OpenSSH arguments with hactl's own connection settings", ()
 
 describe("hactl version: the distribution version on a node", () => {
   it("reads the microk8s row of snap list", () => {
-    const out = "Name      Version   Rev    Tracking     Publisher   Notes\nmicrok8s  v1.36.5   8512   1.36/stable  canonical✓  classic\n";
+    const out =
+      "Name      Version   Rev    Tracking     Publisher   Notes\nmicrok8s  v1.36.5   8512   1.36/stable  canonical✓  classic\n";
     expect(parseSnapList(out)).toEqual({ installed: true, version: "v1.36.5", channel: "1.36/stable" });
     expect(parseSnapList("error: no matching snaps installed\n")).toEqual({ installed: false });
   });
@@ -101,7 +124,15 @@ describe("hactl version: the distribution version on a node", () => {
         distribution: "microk8s",
         version: "1.36",
         nodes: [
-          { name: "node-1", address: "10.0.0.11", role: "control-plane", reachable: true, installed: true, version: "v1.36.5", channel: "1.36/stable" },
+          {
+            name: "node-1",
+            address: "10.0.0.11",
+            role: "control-plane",
+            reachable: true,
+            installed: true,
+            version: "v1.36.5",
+            channel: "1.36/stable",
+          },
           { name: "node-2", address: "10.0.0.12", role: "control-plane", reachable: true, installed: false },
           { name: "node-3", address: "10.0.0.13", role: "worker", reachable: false, error: "connection refused" },
         ],

@@ -36,7 +36,8 @@ function reporterOn(term: Terminal) {
     color: false,
     out: (t) => term.write(t),
     err: (t) => term.write(t),
-    spinner: (text) => ora({ text, stream: term as unknown as NodeJS.WriteStream, isEnabled: true, discardStdin: false }).start(),
+    spinner: (text) =>
+      ora({ text, stream: term as unknown as NodeJS.WriteStream, isEnabled: true, discardStdin: false }).start(),
   });
 }
 

@@ -3,7 +3,13 @@ import type { NodeAnswer } from "../../../src/wizard/answers.js";
 import { askLoadBalancer } from "../../../src/wizard/ask-lb.js";
 import { DEFAULT, ScriptedPrompter } from "./scripted.js";
 
-const nodes: NodeAnswer[] = [1, 2, 3].map((i) => ({ name: `node-${i}`, address: `10.0.0.1${i}`, role: "control-plane", user: "root", auth: { kind: "agent" } }));
+const nodes: NodeAnswer[] = [1, 2, 3].map((i) => ({
+  name: `node-${i}`,
+  address: `10.0.0.1${i}`,
+  role: "control-plane",
+  user: "root",
+  auth: { kind: "agent" },
+}));
 
 describe("the external load-balancer questions", () => {
   it("asks for the hosts, the ports to forward and a VIP for two hosts, and offers their interfaces", async () => {
@@ -40,8 +46,15 @@ describe("the external load-balancer questions", () => {
     expect(seen).toEqual([["lb-1", "lb-2"]]);
     expect(lb).toEqual({
       lbMode: "external",
-      lbHosts: [{ name: "lb-1", address: "10.0.0.201" }, { name: "lb-2", address: "10.0.0.202" }],
-      lbPorts: [{ port: 80, protocol: "tcp" }, { port: 443, protocol: "tcp" }, { port: 12201, protocol: "udp" }],
+      lbHosts: [
+        { name: "lb-1", address: "10.0.0.201" },
+        { name: "lb-2", address: "10.0.0.202" },
+      ],
+      lbPorts: [
+        { port: 80, protocol: "tcp" },
+        { port: 443, protocol: "tcp" },
+        { port: 12201, protocol: "udp" },
+      ],
       vip: "10.0.0.200",
       iface: "eth1",
       apiPort: 7443,
@@ -60,6 +73,11 @@ describe("the external load-balancer questions", () => {
     ]);
     const lb = await askLoadBalancer({}, { nodes, distribution: "microk8s" }, p);
     expect(p.remaining).toBe(0);
-    expect(lb).toMatchObject({ lbHosts: [{ name: "lb-1" }], lbPorts: [{ port: 80 }, { port: 443 }], vip: undefined, iface: undefined });
+    expect(lb).toMatchObject({
+      lbHosts: [{ name: "lb-1" }],
+      lbPorts: [{ port: 80 }, { port: 443 }],
+      vip: undefined,
+      iface: undefined,
+    });
   });
 });

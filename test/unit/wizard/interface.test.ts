@@ -1,17 +1,42 @@
 import { describe, expect, it } from "vitest";
 import type { NodeAnswer } from "../../../src/wizard/answers.js";
-import { askInterface, interfaceOffers, type InterfaceHolder, type InterfaceReport } from "../../../src/wizard/ask-interface.js";
+import {
+  askInterface,
+  interfaceOffers,
+  type InterfaceHolder,
+  type InterfaceReport,
+} from "../../../src/wizard/ask-interface.js";
 import { DEFAULT, ScriptedPrompter } from "./scripted.js";
 
 const holders: InterfaceHolder[] = [
   { name: "node-1", address: "10.0.0.11" },
   { name: "node-2", address: "10.0.0.12" },
 ];
-const nodes: NodeAnswer[] = holders.map((h) => ({ ...h, role: "control-plane", user: "root", auth: { kind: "agent" } }));
+const nodes: NodeAnswer[] = holders.map((h) => ({
+  ...h,
+  role: "control-plane",
+  user: "root",
+  auth: { kind: "agent" },
+}));
 
 const report: InterfaceReport = new Map([
-  ["node-1", new Map([["lo", ["127.0.0.1"]], ["docker0", ["172.17.0.1"]], ["ens3", ["10.0.0.11"]], ["wg0", ["192.168.9.1"]]])],
-  ["node-2", new Map([["lo", ["127.0.0.1"]], ["docker0", ["172.17.0.1"]], ["ens3", ["10.0.0.12"]]])],
+  [
+    "node-1",
+    new Map([
+      ["lo", ["127.0.0.1"]],
+      ["docker0", ["172.17.0.1"]],
+      ["ens3", ["10.0.0.11"]],
+      ["wg0", ["192.168.9.1"]],
+    ]),
+  ],
+  [
+    "node-2",
+    new Map([
+      ["lo", ["127.0.0.1"]],
+      ["docker0", ["172.17.0.1"]],
+      ["ens3", ["10.0.0.12"]],
+    ]),
+  ],
 ]);
 
 describe("the VIP interface question", () => {
@@ -36,7 +61,9 @@ describe("the VIP interface question", () => {
 
   it("can leave the interface unset or take a typed name", async () => {
     const discover = async (): Promise<InterfaceReport> => report;
-    expect(await askInterface(new ScriptedPrompter([[/carries the VIP/, " auto"]]), holders, nodes, discover)).toBeUndefined();
+    expect(
+      await askInterface(new ScriptedPrompter([[/carries the VIP/, " auto"]]), holders, nodes, discover),
+    ).toBeUndefined();
     const typed = new ScriptedPrompter([
       [/carries the VIP/, " other"],
       [/Interface for the VIP/, "bad name!"],

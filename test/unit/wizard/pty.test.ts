@@ -60,11 +60,34 @@ const typing: [string, string][] = [
 ];
 
 const flags = [
-  "--name", "shop", "--distribution", "kubeadm", "--k8s-version", "1.37",
-  "--node", "node-1=10.77.0.11:control-plane:ubuntu", "--node", "node-2=10.77.0.12::ubuntu",
-  "--node", "node-3=10.77.0.13:cp:ubuntu", "--node", "node-4=10.77.0.14:worker:root",
-  "--identity-file", "~/.ssh/lab_key", "--vip", "10.77.0.100", "--interface", "eth0", "--web",
-  "--ha", "--eviction-timeout", "60", "--no-autoscaling", "--linkerd", "--postgresql-env", "PG_URL",
+  "--name",
+  "shop",
+  "--distribution",
+  "kubeadm",
+  "--k8s-version",
+  "1.37",
+  "--node",
+  "node-1=10.77.0.11:control-plane:ubuntu",
+  "--node",
+  "node-2=10.77.0.12::ubuntu",
+  "--node",
+  "node-3=10.77.0.13:cp:ubuntu",
+  "--node",
+  "node-4=10.77.0.14:worker:root",
+  "--identity-file",
+  "~/.ssh/lab_key",
+  "--vip",
+  "10.77.0.100",
+  "--interface",
+  "eth0",
+  "--web",
+  "--ha",
+  "--eviction-timeout",
+  "60",
+  "--no-autoscaling",
+  "--linkerd",
+  "--postgresql-env",
+  "PG_URL",
 ];
 
 describe("hactl init through a pseudo-terminal", () => {
@@ -88,7 +111,11 @@ describe("hactl init through a pseudo-terminal", () => {
     const steps = join(work, "steps.json");
     writeFileSync(steps, JSON.stringify(typing.map(([expect, send]) => ({ expect, send }))));
 
-    const typed = await run("python3", [driver, steps, "--", process.execPath, hactl, "init", "--out", typedFile, "--no-discover"], env);
+    const typed = await run(
+      "python3",
+      [driver, steps, "--", process.execPath, hactl, "init", "--out", typedFile, "--no-discover"],
+      env,
+    );
     expect(typed.stderr).toBe("");
     expect(typed.code, typed.stdout).toBe(0);
     expect(typed.stdout).toContain("must be an IPv4 address");
@@ -137,7 +164,22 @@ describe("hactl init through a pseudo-terminal", () => {
     writeFileSync(steps, JSON.stringify(script));
     const home = join(work, "home");
     mkdirSync(home, { recursive: true });
-    const res = await run("python3", [driver, steps, "--snapshots", snapshots, "--", process.execPath, hactl, "init", "--out", join(work, "unreachable.yaml")], { ...env, HOME: home, SSH_AUTH_SOCK: "" });
+    const res = await run(
+      "python3",
+      [
+        driver,
+        steps,
+        "--snapshots",
+        snapshots,
+        "--",
+        process.execPath,
+        hactl,
+        "init",
+        "--out",
+        join(work, "unreachable.yaml"),
+      ],
+      { ...env, HOME: home, SSH_AUTH_SOCK: "" },
+    );
     expect(res.code, res.stdout + res.stderr).toBe(130);
     const screen = (JSON.parse(readFileSync(snapshots, "utf8")) as Record<string, string[]>).interface ?? [];
     const shown = screen.join("\n");
@@ -145,12 +187,18 @@ describe("hactl init through a pseudo-terminal", () => {
     expect(shown).toContain("Could not reach them all; type the interface name instead.");
     // no spinner frame anywhere, and the question is the last thing on the screen, where the cursor waits
     expect(shown).not.toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/);
-    expect(screen.at(-1)).toMatch(/Interface for the VIP \(blank: the one carrying each machine's address, found at install\)/);
+    expect(screen.at(-1)).toMatch(
+      /Interface for the VIP \(blank: the one carrying each machine's address, found at install\)/,
+    );
     expect(screen.filter((l) => l.includes("Interface for the VIP"))).toHaveLength(1);
   }, 120_000);
 
   it("without a terminal, names the flags that are missing instead of asking", async () => {
-    const res = await run(process.execPath, [hactl, "init", "--out", join(work, "none.yaml"), "--lb-mode", "external"], env);
+    const res = await run(
+      process.execPath,
+      [hactl, "init", "--out", join(work, "none.yaml"), "--lb-mode", "external"],
+      env,
+    );
     expect(res.code).toBe(2);
     expect(res.stderr).toContain("--node NAME=ADDRESS");
     expect(res.stderr).toContain("--lb-host NAME=ADDRESS");

@@ -86,7 +86,13 @@ describe("the question flow", () => {
     expect(parsed.problems).toEqual([]);
     const spec = parsed.spec?.spec;
     expect(spec?.ssh).toMatchObject({ user: "ubuntu", identityFile: "~/.ssh/lab", useAgent: false });
-    expect(spec?.loadBalancer).toMatchObject({ mode: "keepalived-haproxy", vip: "10.0.0.100", interface: "eth0", apiPort: 7443, web: { enabled: true } });
+    expect(spec?.loadBalancer).toMatchObject({
+      mode: "keepalived-haproxy",
+      vip: "10.0.0.100",
+      interface: "eth0",
+      apiPort: 7443,
+      web: { enabled: true },
+    });
     expect(spec?.ha).toEqual({ enabled: true, systemReplicas: 3, evictionTimeoutSeconds: 30 });
     expect(spec?.autoscaling).toMatchObject({ enabled: true, minReplicas: 2, maxReplicas: 6 });
     expect(spec?.linkerd.enabled).toBe(true);
@@ -109,7 +115,9 @@ describe("the question flow", () => {
       for (const s of p.said) expect(s).not.toContain(secret);
     }
     expect(p.refused.at(-1)?.reason).toMatch(/the password is missing/);
-    expect(p.said).toContain("REDIS_URL is not set now: export it before `hactl install`. Only its name goes into cluster.yaml.");
+    expect(p.said).toContain(
+      "REDIS_URL is not set now: export it before `hactl install`. Only its name goes into cluster.yaml.",
+    );
   });
 
   it("gives the same file as the equivalent flags", async () => {
@@ -134,7 +142,16 @@ describe("the question flow", () => {
   });
 
   it("asks only what the flags left out", async () => {
-    const draft = draftFromFlags({ node: ["a=10.0.0.11", "b=10.0.0.12", "c=10.0.0.13"], ha: false, autoscaling: false, linkerd: false, web: false }, {});
+    const draft = draftFromFlags(
+      {
+        node: ["a=10.0.0.11", "b=10.0.0.12", "c=10.0.0.13"],
+        ha: false,
+        autoscaling: false,
+        linkerd: false,
+        web: false,
+      },
+      {},
+    );
     const p = new ScriptedPrompter([
       [/^Cluster name/, DEFAULT],
       [/distribution/, "kubeadm"],
@@ -153,7 +170,14 @@ describe("the question flow", () => {
     const answers = await askAnswers(draft, { prompter: p, env: {} });
     expect(p.remaining).toBe(0);
     expect(p.refused[0]?.reason).toMatch(/kubeadm API server's own port/);
-    expect(answers).toMatchObject({ distribution: "kubeadm", version: "1.30", iface: undefined, ha: false, linkerd: false, external: {} });
+    expect(answers).toMatchObject({
+      distribution: "kubeadm",
+      version: "1.30",
+      iface: undefined,
+      ha: false,
+      linkerd: false,
+      external: {},
+    });
     expect(parseSpec(answersToText(answers)).problems.filter((x) => x.severity === "error")).toEqual([]);
   });
 
@@ -215,7 +239,9 @@ describe("the question flow", () => {
       ["node-10", "worker", "ops", "agent"],
     ]);
     const text = answersToText({ ...completeDraft({}), nodes, vip: "10.0.0.100" });
-    expect(text).toContain("{ name: node-7, address: 10.0.0.17, role: worker, ssh: { user: root, identityFile: ~/.ssh/old, useAgent: false } }");
+    expect(text).toContain(
+      "{ name: node-7, address: 10.0.0.17, role: worker, ssh: { user: root, identityFile: ~/.ssh/old, useAgent: false } }",
+    );
     expect(parseSpec(text).problems.filter((x) => x.severity === "error")).toEqual([]);
   });
 

@@ -28,7 +28,13 @@ describe("the application questions prefilled from cluster.yaml (reconfigure)", 
     const spec = parseSpec(text).spec;
     if (!spec) throw new Error("fixture does not parse");
     const current = appAnswersFromSpec(spec);
-    expect(current).toMatchObject({ ha: true, evictionTimeoutSeconds: 45, autoscaling: false, linkerd: true, external: { redis: "REDIS_URL" } });
+    expect(current).toMatchObject({
+      ha: true,
+      evictionTimeoutSeconds: 45,
+      autoscaling: false,
+      linkerd: true,
+      external: { redis: "REDIS_URL" },
+    });
     const p = new ScriptedPrompter([
       [/HA mode/, DEFAULT],
       [/Replicas of each system service/, DEFAULT],
@@ -57,7 +63,13 @@ describe("the wizard's answers round-trip through cluster.yaml into reconfigure'
   ];
 
   it.each(variants)("%s: accepting every suggestion gives the same answers", async (_, app) => {
-    const answers = { ...completeDraft({ nodes: [1, 2, 3, 4, 5].map((i) => ({ name: `n${i}`, address: `10.0.0.1${i}` })), vip: "10.0.0.100" }), ...app };
+    const answers = {
+      ...completeDraft({
+        nodes: [1, 2, 3, 4, 5].map((i) => ({ name: `n${i}`, address: `10.0.0.1${i}` })),
+        vip: "10.0.0.100",
+      }),
+      ...app,
+    };
     const parsed = parseSpec(answersToText(answers));
     if (!parsed.spec) throw new Error("the wizard's file does not parse");
     const current = appAnswersFromSpec(parsed.spec);

@@ -29,7 +29,10 @@ export class ScriptedPrompter implements Prompter {
   private take(message: string): Step[1] {
     const step = this.steps[this.next];
     if (!step) throw new Error(`unscripted question: ${message}`);
-    if (!step[0].test(message)) throw new Error(`question ${JSON.stringify(message)} does not match script step ${this.next} (${String(step[0])})`);
+    if (!step[0].test(message))
+      throw new Error(
+        `question ${JSON.stringify(message)} does not match script step ${this.next} (${String(step[0])})`,
+      );
     this.next += 1;
     return step[1];
   }
@@ -58,7 +61,8 @@ export class ScriptedPrompter implements Prompter {
     const raw = this.take(message);
     const value = raw === DEFAULT ? (initial ?? choices[0]?.value) : raw;
     const found = choices.find((c) => c.value === value);
-    if (!found) throw new Error(`select ${message}: ${String(value)} is not one of ${choices.map((c) => c.value).join(", ")}`);
+    if (!found)
+      throw new Error(`select ${message}: ${String(value)} is not one of ${choices.map((c) => c.value).join(", ")}`);
     return found.value;
   }
 

@@ -76,7 +76,13 @@ describe("answers → cluster.yaml", () => {
   });
 
   it("maps autoscaling to Linkerd and metrics-server, and external services to env references", () => {
-    const spec = answersToSpec({ ...base, autoscaling: true, minReplicas: 3, maxReplicas: 9, external: { rabbitmq: "MQ", postgresql: "PG" } }).spec;
+    const spec = answersToSpec({
+      ...base,
+      autoscaling: true,
+      minReplicas: 3,
+      maxReplicas: 9,
+      external: { rabbitmq: "MQ", postgresql: "PG" },
+    }).spec;
     expect(spec.linkerd).toEqual({ enabled: true });
     expect(spec.addons).toEqual({ metricsServer: true });
     expect(spec.autoscaling).toEqual({ enabled: true, minReplicas: 3, maxReplicas: 9 });
@@ -87,8 +93,14 @@ describe("answers → cluster.yaml", () => {
     const answers: WizardAnswers = {
       ...base,
       lbMode: "external",
-      lbHosts: [{ name: "lb-1", address: "10.0.0.201" }, { name: "lb-2", address: "10.0.0.202" }],
-      lbPorts: [{ port: 80, protocol: "tcp" }, { port: 12201, protocol: "udp" }],
+      lbHosts: [
+        { name: "lb-1", address: "10.0.0.201" },
+        { name: "lb-2", address: "10.0.0.202" },
+      ],
+      lbPorts: [
+        { port: 80, protocol: "tcp" },
+        { port: 12201, protocol: "udp" },
+      ],
       iface: "eth1",
     };
     const parsed = parseSpec(answersToText(answers));
@@ -97,7 +109,14 @@ describe("answers → cluster.yaml", () => {
       mode: "external",
       vip: "10.0.0.100",
       interface: "eth1",
-      external: { engine: "nginx", hosts: answers.lbHosts, ports: [{ port: 80, protocol: "tcp" }, { port: 12201, protocol: "udp" }] },
+      external: {
+        engine: "nginx",
+        hosts: answers.lbHosts,
+        ports: [
+          { port: 80, protocol: "tcp" },
+          { port: 12201, protocol: "udp" },
+        ],
+      },
     });
   });
 
