@@ -7,7 +7,10 @@
     script fails, the weight lowers this node's priority by 60, below every healthy peer.
     A backup takes the VIP over 3 advert intervals plus (256 - priority)/256 of one after the holder's
     last advert. Without authentication this is VRRPv3 with an advert every 0.5 s (about 1.5 s to take
-    over); PASS authentication exists only in VRRPv2, whose adverts are whole seconds (about 3 s). }}
+    over); PASS authentication exists only in VRRPv2, whose adverts are whole seconds (about 3 s).
+    A new holder announces the VIP with gratuitous ARPs at once and again 1 s later (garp_master_delay;
+    keepalived's default is 5 s): a neighbour that updated its ARP entry less than a second before (Linux'
+    locktime) ignores the first burst and would keep sending to the old holder for seconds. }}
 ! Managed by hactl for cluster {{clusterName}}, node {{nodeName}}.
 ! Local edits are replaced on the next hactl run; override keepalived/keepalived.conf.tpl instead.
 
@@ -41,6 +44,7 @@ vrrp_instance hactl_{{clusterName}} {
     version 3
     advert_int 0.5
 {{/if}}
+    garp_master_delay 1
 {{#if unicast}}
     unicast_src_ip {{selfAddress}}
     unicast_peer {
@@ -75,6 +79,7 @@ vrrp_instance hactl_{{clusterName}}_web {
     version 3
     advert_int 0.5
 {{/if}}
+    garp_master_delay 1
 {{#if web.unicast}}
     unicast_src_ip {{selfAddress}}
     unicast_peer {
