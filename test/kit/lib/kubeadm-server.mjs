@@ -4,6 +4,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { peerUrl } from "./etcd.mjs";
 import { K } from "./store.mjs";
+import { makeClientCert } from "./tls.mjs";
 
 const b64url = (/** @type {string|Buffer} */ s) => Buffer.from(s).toString("base64url");
 
@@ -66,8 +67,16 @@ export async function kubeadmJoinHandler(db, req) {
     .map((m) => m.peerURLs[0])
     .filter(Boolean)
     .map((u) => `http://${new URL(/** @type {string} */ (u)).hostname}:12379`);
-  if (!req.controlPlane)
-    return { code: 200, body: { caCrt: cluster.caCrt, endpoints, cluster: publicCluster(cluster) } };
+  if (!req.controlPlane) {
+    // TLS bootstrap: the cluster signs the joining kubelet's client certificate (a worker has no CA key)
+    const kubeletClient = await makeClientCert({
+      caCrt: "/etc/kubernetes/pki/ca.crt",
+      caKey: "/etc/kubernetes/pki/ca.key",
+      cn: `system:node:${String(req.name)}`,
+      org: "system:nodes",
+    });
+    return { code: 200, body: { caCrt: cluster.caCrt, endpoints, cluster: publicCluster(cluster), kubeletClient } };
+  }
   if (!cluster.controlPlaneEndpoint) return { code: 409, body: { reason: "no-endpoint" } };
   const ck = await db.get(K.certKey);
   const keyHash = createHash("sha256")

@@ -149,14 +149,17 @@ async function kubeconfig(
   /** @type {string} */ server,
   /** @type {string} */ user,
   /** @type {string|undefined} */ org,
+  /** @type {{crt: string, key: string}|undefined} */ signed = undefined,
 ) {
   const ca = Buffer.from(fs.readFileSync(`${PKI}/ca.crt`)).toString("base64");
-  const client = await makeClientCert({
-    caCrt: `${PKI}/ca.crt`,
-    caKey: `${PKI}/ca.key`,
-    cn: user,
-    ...(org ? { org } : {}),
-  });
+  const client =
+    signed ??
+    (await makeClientCert({
+      caCrt: `${PKI}/ca.crt`,
+      caKey: `${PKI}/ca.key`,
+      cn: user,
+      ...(org ? { org } : {}),
+    }));
   const b64 = (/** @type {string} */ s) => Buffer.from(s).toString("base64");
   return [
     "apiVersion: v1",
@@ -814,7 +817,11 @@ async function join(/** @type {ReturnType<typeof parseArgs>} */ a) {
   writeFileAtomic(`${PKI}/ca.crt`, caCrt);
 
   if (!p.controlPlane) {
-    writeFileAtomic(KUBELET_CONF, await kubeconfig(server, `system:node:${name}`, "system:nodes"), 0o600);
+    writeFileAtomic(
+      KUBELET_CONF,
+      await kubeconfig(server, `system:node:${name}`, "system:nodes", body.kubeletClient),
+      0o600,
+    );
     updateLocalState({
       distro: "kubeadm",
       installed: true,
