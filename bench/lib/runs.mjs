@@ -178,6 +178,34 @@ export async function runHactlInstall({ size, costs, workDir, log }) {
 }
 
 /**
+ * The install a scenario (failover, upgrade) starts from, with its log, output and kubeconfig in `dir`.
+ * @param {string} dir @param {string} spec
+ */
+function installForScenario(dir, spec) {
+  return timedInWorkstation(
+    [
+      process.execPath,
+      HACTL,
+      "install",
+      "-f",
+      spec,
+      "--yes",
+      "--log-file",
+      join(dir, "install.log"),
+      "--kubeconfig",
+      join(dir, `${CLUSTER}.kubeconfig`),
+    ],
+    {
+      cwd: dir,
+      env: hactlEnv(dir),
+      stdoutFile: join(dir, "install.stdout.txt"),
+      stderrFile: join(dir, "install.stderr.txt"),
+      timeoutMs: 30 * 60_000,
+    },
+  );
+}
+
+/**
  * One timed hactl command in the workstation namespace with its log in `logFile`, and what the run
  * left behind: wall time, peak memory, SSH logins and commands per node, phases, measured critical path.
  * @param {Lab} lab @param {string} dir @param {string} logFile @param {string[]} args
@@ -226,27 +254,7 @@ export async function runUpgrade({ size, costs, workDir, log }) {
   const lab = await freshLab(size, costs, log);
   const spec = join(dir, "cluster.yaml");
   await writeFile(spec, clusterYaml(lab, size));
-  const install = await timedInWorkstation(
-    [
-      process.execPath,
-      HACTL,
-      "install",
-      "-f",
-      spec,
-      "--yes",
-      "--log-file",
-      join(dir, "install.log"),
-      "--kubeconfig",
-      join(dir, `${CLUSTER}.kubeconfig`),
-    ],
-    {
-      cwd: dir,
-      env: hactlEnv(dir),
-      stdoutFile: join(dir, "install.stdout.txt"),
-      stderrFile: join(dir, "install.stderr.txt"),
-      timeoutMs: 30 * 60_000,
-    },
-  );
+  const install = await installForScenario(dir, spec);
   if (install.code !== 0) {
     return {
       tool: "hactl upgrade",
@@ -393,27 +401,7 @@ export async function runAddNode({ base, costs, workDir, log }) {
   const lab = await freshLab(base + 1, costs, log);
   const spec = join(dir, "cluster.yaml");
   await writeFile(spec, clusterYaml(lab, base));
-  const install = await timedInWorkstation(
-    [
-      process.execPath,
-      HACTL,
-      "install",
-      "-f",
-      spec,
-      "--yes",
-      "--log-file",
-      join(dir, "install.log"),
-      "--kubeconfig",
-      join(dir, `${CLUSTER}.kubeconfig`),
-    ],
-    {
-      cwd: dir,
-      env: hactlEnv(dir),
-      stdoutFile: join(dir, "install.stdout.txt"),
-      stderrFile: join(dir, "install.stderr.txt"),
-      timeoutMs: 30 * 60_000,
-    },
-  );
+  const install = await installForScenario(dir, spec);
   const newNode = /** @type {LabNode} */ (lab.nodes[base]);
   if (install.code !== 0) {
     return {

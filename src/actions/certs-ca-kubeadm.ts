@@ -39,15 +39,9 @@ export const KUBEADM_CA_ROTATION_EFFECTS = [
  * `hactl certs renew --ca` on kubeadm: the new CAs made and copied, every node trusting both, the
  * control planes re-issued one at a time, the old CAs dropped; then the exported admin kubeconfig is
  * rewritten. A re-run after an interruption finishes the rotation from what the nodes recorded.
+ * The caller (certs.ts rotateCa) has shown KUBEADM_CA_ROTATION_EFFECTS and has the confirmation.
  */
 export async function rotateKubeadmCa(spec: ClusterSpec, opts: { dryRun: boolean }, ctx: RunContext): Promise<number> {
-  for (const line of KUBEADM_CA_ROTATION_EFFECTS) ctx.reporter.warn(line);
-  if (!opts.dryRun && !ctx.interactive && !ctx.yes) {
-    throw new HactlError("USAGE", "replacing the cluster CA needs a confirmation; nothing was changed", {
-      details: KUBEADM_CA_ROTATION_EFFECTS.join("\n"),
-      remedy: "Read the effects above; run it in a terminal to be asked, or add --yes.",
-    });
-  }
   const session = await openSession(spec, machinesOf(spec), ctx);
   try {
     const nodes = spec.spec.nodes;

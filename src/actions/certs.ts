@@ -32,7 +32,7 @@ import {
 import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { apiEndpoint } from "./converge-stages.js";
-import { rotateKubeadmCa } from "./certs-ca-kubeadm.js";
+import { KUBEADM_CA_ROTATION_EFFECTS, rotateKubeadmCa } from "./certs-ca-kubeadm.js";
 import { applyLocked } from "./locked-apply.js";
 import { serviceLayoutInput } from "./service-layout.js";
 import { lockNode, machinesOf, openSession, type Session } from "./session.js";
@@ -82,14 +82,16 @@ const CA_ROTATION_EFFECTS = [
  * the others, one at a time, each out of service meanwhile. kubeadm: see rotateKubeadmCa.
  */
 async function rotateCa(spec: ClusterSpec, opts: CertsRenewOptions, ctx: RunContext): Promise<number> {
-  if (spec.spec.distribution.type === "kubeadm") return rotateKubeadmCa(spec, opts, ctx);
-  for (const line of CA_ROTATION_EFFECTS) ctx.reporter.warn(line);
+  const kubeadm = spec.spec.distribution.type === "kubeadm";
+  const effects = kubeadm ? KUBEADM_CA_ROTATION_EFFECTS : CA_ROTATION_EFFECTS;
+  for (const line of effects) ctx.reporter.warn(line);
   if (!opts.dryRun && !ctx.interactive && !ctx.yes) {
     throw new HactlError("USAGE", "replacing the cluster CA needs a confirmation; nothing was changed", {
-      details: CA_ROTATION_EFFECTS.join("\n"),
+      details: effects.join("\n"),
       remedy: "Read the effects above; run it in a terminal to be asked, or add --yes.",
     });
   }
+  if (kubeadm) return rotateKubeadmCa(spec, opts, ctx);
   const session = await openSession(spec, machinesOf(spec), ctx);
   try {
     const cps = spec.spec.nodes.filter((n) => n.role === "control-plane");

@@ -7,7 +7,7 @@ import { writeFileAtomic } from "../../core/local-file.js";
 import type { RunContext } from "../../core/context.js";
 import { HactlError } from "../../core/errors.js";
 import { applyPlan, type ApplySummary } from "../../core/executor.js";
-import type { RemoteHost } from "../../core/host.js";
+import { need, type RemoteHost } from "../../core/host.js";
 import { describePlan, planIsEmpty, type Plan } from "../../core/plan.js";
 import { kubeadm } from "../../distros/kubeadm.js";
 import { microk8s } from "../../distros/microk8s.js";
@@ -72,8 +72,7 @@ export async function clusterOf(spec: ClusterSpec, file: string, session: Sessio
         "Install the cluster first (hactl install -f cluster.yaml), or start MicroK8s on a control-plane node; `hactl status` shows which nodes are down.",
     });
   }
-  const leaderHost = session.hosts.get(state.leader);
-  if (!leaderHost) throw new HactlError("INTERNAL", `no connection to ${state.leader}`);
+  const leaderHost = need(session.hosts, state.leader);
   return {
     distribution: "microk8s",
     spec,
@@ -96,8 +95,7 @@ export async function kubeadmClusterOf(spec: ClusterSpec, file: string, session:
         "Install the cluster first (hactl install -f cluster.yaml), or bring a control plane back; `hactl status` shows which nodes are down.",
     });
   }
-  const leaderHost = session.hosts.get(state.leader);
-  if (!leaderHost) throw new HactlError("INTERNAL", `no connection to ${state.leader}`);
+  const leaderHost = need(session.hosts, state.leader);
   return {
     distribution: "kubeadm",
     spec,

@@ -3,6 +3,7 @@ import { planJson } from "../../core/plan.js";
 import type { RunContext } from "../../core/context.js";
 import { HactlError } from "../../core/errors.js";
 import { getAutoscalers, getDeployments } from "../../phases/app/kube.js";
+import type { KubeDeployment } from "../../distros/kubectl.js";
 import { restartPlan, scalePlan } from "../../phases/app/plans.js";
 import { checkServiceName, parseIntFlag, parseReplicas } from "../../phases/app/values.js";
 import { appServices, recordInSpec, runPlan, withCluster, type AppCluster, type ChangeOptions } from "./common.js";
@@ -35,6 +36,23 @@ export function pickServices(arg: string, existing: readonly string[], namespace
   return [arg];
 }
 
+/** The Deployments and the services a command acts on: `all` or one name, checked against them. */
+async function servicesToChange(
+  app: AppCluster,
+  service: string,
+): Promise<{ deployments: KubeDeployment[]; names: string[] }> {
+  const deployments = await getDeployments(app.leaderHost, app.namespace);
+  const names = pickServices(
+    service,
+    appServices(
+      app.spec,
+      deployments.map((d) => d.name),
+    ),
+    app.namespace,
+  );
+  return { deployments, names };
+}
+
 function autoscalingRefusal(reason: string): HactlError {
   return new HactlError(
     "PREFLIGHT_FAILED",
@@ -60,15 +78,7 @@ export async function runScale(
     const autoscalers = await getAutoscalers(app.leaderHost, app.namespace);
     if (autoscalers.length > 0)
       throw autoscalingRefusal(`autoscalers exist for ${autoscalers.map((h) => h.target).join(", ")}`);
-    const deployments = await getDeployments(app.leaderHost, app.namespace);
-    const names = pickServices(
-      service,
-      appServices(
-        app.spec,
-        deployments.map((d) => d.name),
-      ),
-      app.namespace,
-    );
+    const { deployments, names } = await servicesToChange(app, service);
     const plan = scalePlan({
       leader: app.leader,
       namespace: app.namespace,
@@ -109,15 +119,7 @@ export async function runRestart(service: string, opts: WaitingOptions, ctx: Run
   const timeoutSeconds = parseIntFlag("--timeout", opts.timeout, 1, 3600, "seconds");
   if (service !== "all") checkServiceName(service);
   return withCluster(opts.file, ctx, { command: "restart", lock: !opts.dryRun }, async (app) => {
-    const deployments = await getDeployments(app.leaderHost, app.namespace);
-    const names = pickServices(
-      service,
-      appServices(
-        app.spec,
-        deployments.map((d) => d.name),
-      ),
-      app.namespace,
-    );
+    const { names } = await servicesToChange(app, service);
     const plan = restartPlan({ leader: app.leader, namespace: app.namespace, services: names, timeoutSeconds });
     const summary = await runPlan(plan, app, ctx, {
       dryRun: opts.dryRun,
