@@ -1,7 +1,7 @@
 import { writeFileAtomic } from "../core/local-file.js";
 import type { RunContext } from "../core/context.js";
 import { HactlError } from "../core/errors.js";
-import { addNode } from "../spec/edit.js";
+import { addNode, setPath } from "../spec/edit.js";
 import { loadSpecFile } from "../spec/parse.js";
 import { parseSpec } from "../spec/parse.js";
 import { formatProblems } from "../spec/problems.js";
@@ -13,6 +13,8 @@ export interface AddNodeOptions {
   name: string;
   address?: string;
   role: "control-plane" | "worker";
+  /** Also a gateway node (gateway: true in cluster.yaml): it holds loadBalancer.web.vip with the others. */
+  gateway?: boolean;
   user?: string;
   file: string;
   dryRun: boolean;
@@ -28,25 +30,11 @@ export interface AddNodeOptions {
  */
 export async function runAddNode(opts: AddNodeOptions, ctx: RunContext): Promise<number> {
   const loaded = await loadSpecFile(opts.file);
-  const known = loaded.spec.spec.nodes.find((n) => n.name === opts.name);
-  let text = loaded.text;
-  if (!known) {
-    if (!opts.address) {
-      throw new HactlError("USAGE", `node ${opts.name} is not in ${opts.file} and no --address was given`, {
-        remedy: `Run hactl add-node ${opts.name} --address <ip> [--role worker], or add it to spec.nodes first.`,
-      });
-    }
-    text = addNode(loaded.text, {
-      name: opts.name,
-      address: opts.address,
-      role: opts.role,
-      ...(opts.user ? { ssh: { user: opts.user } } : {}),
-    });
-  }
+  const text = withNode(loaded.text, loaded.spec, opts);
   const spec = parseEdited(text, opts.file);
-  ctx.reporter.info(
-    `Adding ${opts.name} (${spec.spec.nodes.find((n) => n.name === opts.name)?.role}) to ${spec.metadata.name}.`,
-  );
+  const node = spec.spec.nodes.find((n) => n.name === opts.name);
+  const roles = [node?.role, ...(node?.gateway === true ? ["gateway"] : [])].join(", ");
+  ctx.reporter.info(`Adding ${opts.name} (${roles}) to ${spec.metadata.name}.`);
   const code = await withClusterSession(spec, "add-node", ctx, { lock: !opts.dryRun }, async (session) => {
     await authorizeInstallKeys(spec, session, opts, ctx);
     return converge(
@@ -61,6 +49,42 @@ export async function runAddNode(opts: AddNodeOptions, ctx: RunContext): Promise
     ctx.reporter.info(`Recorded ${opts.name} in ${opts.file}.`);
   }
   return code;
+}
+
+/**
+ * cluster.yaml's text with the node to add: appended from the flags when it is not listed, or made a
+ * gateway node when --gateway names a listed node that is not one yet; unchanged otherwise.
+ */
+export function withNode(
+  text: string,
+  current: ClusterSpec,
+  opts: Pick<AddNodeOptions, "name" | "address" | "role" | "gateway" | "user" | "file">,
+): string {
+  if (opts.gateway === true && current.spec.loadBalancer.web.vip === undefined) {
+    throw new HactlError("USAGE", `--gateway: ${opts.file} has no loadBalancer.web.vip for gateway nodes to hold`, {
+      remedy:
+        "Add web: { enabled: true, vip: <a free address> } under spec.loadBalancer (two or more gateway nodes hold it), then run add-node again.",
+    });
+  }
+  const index = current.spec.nodes.findIndex((n) => n.name === opts.name);
+  const known = current.spec.nodes[index];
+  if (known) {
+    return opts.gateway === true && known.gateway !== true
+      ? setPath(text, ["spec", "nodes", index, "gateway"], true)
+      : text;
+  }
+  if (!opts.address) {
+    throw new HactlError("USAGE", `node ${opts.name} is not in ${opts.file} and no --address was given`, {
+      remedy: `Run hactl add-node ${opts.name} --address <ip> [--role worker] [--gateway], or add it to spec.nodes first.`,
+    });
+  }
+  return addNode(text, {
+    name: opts.name,
+    address: opts.address,
+    role: opts.role,
+    ...(opts.gateway === true ? { gateway: true } : {}),
+    ...(opts.user ? { ssh: { user: opts.user } } : {}),
+  });
 }
 
 export function parseEdited(text: string, file: string): ClusterSpec {

@@ -70,6 +70,7 @@ function render(doc: Document, original: string): string {
 
 function nodeEntry(node: NodeSpec): Record<string, unknown> {
   const entry: Record<string, unknown> = { name: node.name, address: node.address, role: node.role };
+  if (node.gateway === true) entry.gateway = true;
   if (node.ssh && Object.keys(node.ssh).length > 0) entry.ssh = node.ssh;
   return entry;
 }

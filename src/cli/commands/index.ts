@@ -118,6 +118,10 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     .argument("<name>", "node name (already in cluster.yaml, or give --address)")
     .option("--address <ip>", "the node's address")
     .addOption(new Option("--role <role>", "node role").choices(["control-plane", "worker"]).default("control-plane"))
+    .option(
+      "--gateway",
+      "also a gateway node (gateway: true): it and the other gateway nodes hold loadBalancer.web.vip and serve the web port",
+    )
     .option("--user <user>", "SSH user for this node")
     .addOption(fileOption())
     .option("--bundle <file>", "install the node from this offline bundle (default: spec.airgap.bundle)")
@@ -127,6 +131,7 @@ export function registerCommands(program: Command, wrap: Wrap): void {
         file: string;
         address?: string;
         role: "control-plane" | "worker";
+        gateway?: boolean;
         user?: string;
         dryRun: boolean;
         bundle?: string;

@@ -1,12 +1,17 @@
 // Issue 17.3: gateway nodes holding a web VIP of their own (schema, rules, rendering, layout, status).
 import { describe, expect, it } from "vitest";
+import { withNode } from "../../../src/actions/add-node.js";
 import { leaveLoadBalancers } from "../../../src/actions/remove-node.js";
+import { describePlan } from "../../../src/core/plan.js";
+import { planMicrok8sInstall } from "../../../src/phases/install-microk8s.js";
 import { HactlError } from "../../../src/core/errors.js";
 import { renderKeepalivedHaproxy, type RenderedConfig } from "../../../src/lb/index.js";
 import { controlPlanes, cpInput, worker } from "../lb/fixtures.js";
 import { lbLayout } from "../../../src/phases/lb-configs.js";
 import { formatStatus, statusReport } from "../../../src/phases/status-report.js";
 import { formatProblems, parseSpec, virtualRouterIdFor, webVirtualRouterIdFor } from "../../../src/spec/index.js";
+import { gatewayNodes } from "../../../src/spec/schema.js";
+import { allHealthyFacts } from "../../fakes/facts.js";
 import { parseNodes } from "../../../src/distros/kubectl.js";
 import { parseStatus } from "../../../src/distros/microk8s.js";
 import { nodesJson, statusYaml } from "../../fakes/outputs.js";
@@ -314,5 +319,74 @@ describe("hactl status with a web VIP", () => {
     expect(report(["node-1"]).problems).toEqual([
       "web VIP 10.0.0.101 is held by node-1, not a gateway node (drift; run hactl install)",
     ]);
+  });
+});
+
+describe("add-node --gateway", () => {
+  const opts = { name: "worker-3", address: "10.0.0.23", role: "worker" as const, gateway: true, file: "c.yaml" };
+  const current = specFrom(GATEWAYS);
+
+  it("appends the node with gateway: true, and makes a listed node a gateway node", () => {
+    const text = withNode(GATEWAYS, current, opts);
+    expect(text).toContain("    - { name: worker-3, address: 10.0.0.23, role: worker, gateway: true }\n");
+    expect(gatewayNodes(specFrom(text)).map((n) => n.name)).toEqual(["node-3", "worker-1", "worker-3"]);
+    const listed = withNode(GATEWAYS, current, { ...opts, name: "worker-2", address: undefined });
+    expect(listed).toContain("    - { name: worker-2, address: 10.0.0.22, role: worker, gateway: true }\n");
+    expect(withNode(GATEWAYS, current, { ...opts, name: "worker-1", address: undefined })).toBe(GATEWAYS);
+    expect(withNode(GATEWAYS, current, { ...opts, gateway: false })).toContain(
+      "    - { name: worker-3, address: 10.0.0.23, role: worker }\n",
+    );
+  });
+
+  it("refuses --gateway on a cluster without a web VIP, naming the field to add", () => {
+    const plain = GATEWAYS.replace(", vip: 10.0.0.101, virtualRouterId: 52", "");
+    const attempt = () => withNode(plain, specFrom(plain), opts);
+    expect(attempt).toThrow(/--gateway: c\.yaml has no loadBalancer\.web\.vip/);
+    expect(attempt).toThrow(expect.objectContaining({ remedy: expect.stringContaining("vip: <a free address>") }));
+  });
+
+  it("reconfigures keepalived and haproxy on the new node and the other gateway nodes only, and the dry run lists them", () => {
+    const after = specFrom(withNode(GATEWAYS, current, opts));
+    const live = lbLayout({ spec: current, facts: new Map(), backendApiPort: 16443 }).files;
+    const wanted = lbLayout({ spec: after, facts: new Map(), backendApiPort: 16443 });
+    const stale = new Map(
+      [...wanted.files].filter(([m, files]) => JSON.stringify(files) !== JSON.stringify(live.get(m))),
+    );
+    expect([...stale.keys()]).toEqual(["node-3", "worker-1", "worker-3"]);
+    expect(wanted.packages.get("worker-3")?.map((p) => p.pkg)).toEqual(["keepalived", "haproxy"]);
+    for (const gateway of ["node-3", "worker-1", "worker-3"]) {
+      const haproxy = content(stale.get(gateway), HAPROXY);
+      expect(haproxy).toContain("    server worker-3 10.0.0.23:80 check");
+      expect(content(stale.get(gateway), KEEPALIVED)).toContain("vrrp_instance hactl_lab_web {");
+    }
+    expect(content(stale.get("worker-3"), KEEPALIVED)).toMatch(/hactl_lab_web \{[^}]*priority 230\n/);
+
+    const installed = ["node-1", "node-2", "node-3", "worker-1", "worker-2"];
+    const members = ["10.0.0.11", "10.0.0.12", "10.0.0.13"];
+    const status = parseStatus(statusYaml({ members: members.map((ip) => ({ ip, role: "voter" as const })) }));
+    const facts = allHealthyFacts(after);
+    const plan = planMicrok8sInstall({
+      spec: after,
+      facts,
+      state: {
+        installed: new Set(installed),
+        snaps: new Map(installed.map((n) => [n, { version: "v1.29.3", channel: "1.29/stable", held: true }])),
+        status: new Map(["node-1", "node-2", "node-3"].map((n) => [n, status])),
+        leader: "node-1",
+        kubeNodes: parseNodes(nodesJson(installed.map((name) => ({ name })))),
+        datastoreIps: new Set(members),
+      },
+      hostsEntriesFor: new Set(),
+      lbFiles: stale,
+      lbPackages: wanted.packages,
+      nonlocalBind: wanted.nonlocalBind,
+      joinAttempts: 3,
+    });
+    const lbSteps = plan.find((ph) => ph.title === "Configure load balancers")?.steps.map((s) => s.id);
+    expect(lbSteps).toEqual(["lb:node-3", "lb:worker-1", "lb:worker-3"]);
+    expect(plan.find((ph) => ph.title === "Form the cluster")?.steps.map((s) => s.id)).toEqual(["join:worker-3"]);
+    const dryRun = describePlan(plan);
+    expect(dryRun).toMatch(/worker-3.*keepalived/);
+    expect(dryRun).toContain("/etc/haproxy/haproxy.cfg");
   });
 });
