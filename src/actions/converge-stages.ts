@@ -19,6 +19,8 @@ import {
   preflightFailed,
   type PreflightCheck,
 } from "../phases/preflight.js";
+import { nfsProbes, sharedMountsOf } from "../phases/shared-mounts.js";
+import { gatherSharedMountState, type SharedMountState } from "../gather/shared-mounts.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { resolveSecret } from "../spec/secrets.js";
 import type { InstallOptions } from "./install-options.js";
@@ -39,10 +41,24 @@ export async function gatherAllFacts(
   const names = machines.map((m) => m.name);
   ctx.reporter.phase("Gather facts");
   return forEachNode("Gather facts", machines, async (m) => {
-    const f = await gatherFacts(need(session.hosts, m.name), names, peerProbesFor(spec, m.name));
+    const probes = [...peerProbesFor(spec, m.name), ...nfsProbes(spec, m.name)];
+    const f = await gatherFacts(need(session.hosts, m.name), names, probes);
     ctx.reporter.step(m.name, `${f.osId} ${f.osVersion}, ${f.cpus} CPU, ${f.memoryMiB} MiB`, "done");
     return f;
   });
+}
+
+/** Each node's fstab, NFS mounts and NFS servers' export lists, when spec.storage.sharedMounts has any. */
+export async function gatherSharedMounts(
+  spec: ClusterSpec,
+  session: Session,
+  facts: ReadonlyMap<string, NodeFacts>,
+): Promise<Map<string, SharedMountState>> {
+  const mounts = sharedMountsOf(spec);
+  if (mounts.length === 0) return new Map();
+  return forEachNode("Gather shared mounts", spec.spec.nodes, (n) =>
+    gatherSharedMountState(need(session.hosts, n.name), mounts, facts.get(n.name)?.commands.has("showmount") ?? false),
+  );
 }
 
 /** Prints the preflight table; stops before any change when a check failed. */

@@ -10,11 +10,13 @@ import { planMicrok8sInstall } from "../phases/install-microk8s.js";
 import { authorizeInstallKeys } from "./install-key.js";
 import { readJoinedWorkerProxies } from "../gather/worker-proxy-state.js";
 import { loadSpecFile } from "../spec/parse.js";
+import { planSharedMounts, sharedMountChecks } from "../phases/shared-mounts.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import {
   apiEndpoint,
   clusterPlanInput,
   gatherAllFacts,
+  gatherSharedMounts,
   loadBalancerInputs,
   runPreflight,
   showOrApply,
@@ -110,24 +112,24 @@ export async function converge(
   const bundle = await bundleFor(spec, opts);
   const facts = await gatherAllFacts(spec, session, ctx);
   const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);
-  const checks = runPreflight(
-    spec,
-    facts,
-    MICROK8S_PORTS,
-    state.installed,
-    ctx,
-    bundle ? bundleChecks(bundle.manifest, basename(bundle.path), spec, facts) : [],
-  );
+  const mounts = await gatherSharedMounts(spec, session, facts);
+  const checks = runPreflight(spec, facts, MICROK8S_PORTS, state.installed, ctx, [
+    ...(bundle ? bundleChecks(bundle.manifest, basename(bundle.path), spec, facts) : []),
+    ...sharedMountChecks(spec, facts, mounts),
+  ]);
   const lb = await loadBalancerInputs(spec, session, facts, checks, MICROK8S_API_PORT, opts, ctx);
   const endpoint = apiEndpoint(spec);
   const workerProxies = await readJoinedWorkerProxies(spec, session, state);
-  const plan = planMicrok8sInstall({
-    ...clusterPlanInput(spec, facts, lb),
-    state,
-    apiEndpoint: endpoint && `${endpoint.host}:${endpoint.port}`,
-    workerProxies,
-    ...(bundle ? { bundle } : {}),
-  });
+  const plan = [
+    ...planMicrok8sInstall({
+      ...clusterPlanInput(spec, facts, lb),
+      state,
+      apiEndpoint: endpoint && `${endpoint.host}:${endpoint.port}`,
+      workerProxies,
+      ...(bundle ? { bundle } : {}),
+    }),
+    ...planSharedMounts(spec, facts, mounts),
+  ];
   const applied = await showOrApply(plan, spec, session, lockNode(spec, session), opts, ctx);
   if (!applied || opts.finish === false) return 0;
   // What day-2 commands recorded in cluster.yaml (replicas, autoscaling, Linkerd, HA, external

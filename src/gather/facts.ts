@@ -39,7 +39,19 @@ export interface NodeFacts {
 /** Every name lookup in the facts script gives up after this long; all lookups run at once. */
 export const LOOKUP_TIMEOUT_SECONDS = 2;
 
-const TOOLS = ["snap", "keepalived", "haproxy", "nginx", "kubeadm", "kubelet", "containerd", "etcdctl", "bash"];
+const TOOLS = [
+  "snap",
+  "keepalived",
+  "haproxy",
+  "nginx",
+  "kubeadm",
+  "kubelet",
+  "containerd",
+  "etcdctl",
+  "bash",
+  "mount.nfs",
+  "showmount",
+];
 
 /**
  * The facts script runs as the login user (it changes nothing), so it adds the sbin directories a

@@ -95,6 +95,9 @@ const EXAMPLES: Record<string, string> = {
   version: `"${DEFAULT_K8S_MINOR}"`,
   type: "microk8s",
   vip: "10.0.0.100",
+  server: "10.0.0.5",
+  path: "/srv/nfs/k8s",
+  mountPoint: "/grdata",
   interface: "eth0",
   mode: "keepalived-haproxy",
   podNetworkCidr: "10.244.0.0/16",
@@ -172,6 +175,10 @@ function fixForMessage(message: string, segments: readonly PathSegment[]): strin
       return `use an environment variable name, e.g. env: ${suggestedEnvName(segments.slice(0, -1))}`;
     case MESSAGES.path:
       return `use a plain path on one line, e.g. ${example(segments, "~/.ssh/id_ed25519")}`;
+    case MESSAGES.absolutePath:
+      return `write the absolute path, e.g. ${example(segments, "/srv/nfs/k8s")}`;
+    case MESSAGES.mountOption:
+      return `write one option per list item, e.g. ${lastKey(segments) || "options"}: [nfsvers=4.1, hard]`;
     case MESSAGES.cidr:
       return `use a network in CIDR form, e.g. ${example(segments, "10.244.0.0/16")}`;
     default:

@@ -5,6 +5,7 @@
 import { isRecord, type PathSegment, type ProblemDraft } from "./problems.js";
 import { clusterSpecBodySchema, nodeSchema, PATTERNS, type ClusterSpec } from "./schema.js";
 import { gatewayRules } from "./gateway-rules.js";
+import { storageRules } from "./storage-rules.js";
 import type { SpecParts } from "./spec-parts.js";
 
 const DISTRO_API_PORT = { microk8s: 16443, kubeadm: 6443 } as const;
@@ -184,6 +185,7 @@ export function partsFromRaw(document: unknown): SpecParts {
       ? { clusterName: document.metadata.name }
       : {}),
     deploy: section(shape.deploy, spec.deploy),
+    storage: section(shape.storage, spec.storage),
   };
 }
 
@@ -195,6 +197,7 @@ export function specRules(parts: SpecParts): ProblemDraft[] {
     ...kubeadmRules(parts),
     ...appRules(parts),
     ...deployRules(parts),
+    ...storageRules(parts),
   ];
 }
 

@@ -27,6 +27,10 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 // eslint-disable-next-line no-control-regex
 const SAFE_PATH = /^[^\u0000-\u001f\u007f]+$/;
 const CIDR4 = new RegExp(`^${IPV4.source.slice(1, -1)}\\/(?:3[0-2]|[12]?\\d)$`);
+/** An absolute path on a node or NFS server: no whitespace, no '..' segment, no trailing '/' (except "/"). */
+const ABSOLUTE_PATH = /^(?:\/|(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._+@%=,:~-]+)+)$/;
+/** One mount option as fstab and StorageClass mountOptions take it: no commas or whitespace. */
+const MOUNT_OPTION = /^[A-Za-z0-9_][A-Za-z0-9_.=:/+-]{0,127}$/;
 
 export const PATTERNS = {
   HOST_LABEL,
@@ -39,6 +43,8 @@ export const PATTERNS = {
   ENV_NAME,
   SAFE_PATH,
   CIDR4,
+  ABSOLUTE_PATH,
+  MOUNT_OPTION,
 } as const;
 
 export const MESSAGES = {
@@ -54,6 +60,9 @@ export const MESSAGES = {
   cidr: "must be an IPv4 CIDR such as 10.244.0.0/16",
   secretLiteral: "secrets are never values in the file: give a reference instead",
   secretShape: "must be a secret reference: { env: NAME } or { file: PATH }",
+  absolutePath:
+    "must be an absolute path such as /srv/nfs/k8s: starts with '/', no spaces, no '..' segments, no trailing '/'",
+  mountOption: "must be one mount option such as nfsvers=4.1 or hard: no commas or spaces (give a list)",
 } as const;
 
 const hostLabel = z.string().max(63, MESSAGES.hostLabel).regex(HOST_LABEL, MESSAGES.hostLabel);
@@ -65,6 +74,8 @@ const iface = z.string().regex(INTERFACE, MESSAGES.iface);
 const version = z.string().max(16, MESSAGES.version).regex(VERSION, MESSAGES.version);
 const cidr = z.string().max(18, MESSAGES.cidr).regex(CIDR4, MESSAGES.cidr);
 const port = z.int().min(1).max(65535);
+const absolutePath = z.string().max(1024, MESSAGES.absolutePath).regex(ABSOLUTE_PATH, MESSAGES.absolutePath);
+const mountOptions = z.array(z.string().regex(MOUNT_OPTION, MESSAGES.mountOption)).max(32);
 
 /* ---------- secret references ---------- */
 
@@ -278,6 +289,21 @@ export const deployItemSchema = z.strictObject({
     .meta({ description: "How long to wait for the item's workloads to be ready." }),
 });
 
+/* ---------- shared storage ---------- */
+
+export const sharedMountSchema = z.strictObject({
+  server: address.meta({ description: "The NFS server's address or hostname." }),
+  path: absolutePath.meta({ description: "The exported directory on the server." }),
+  mountPoint: absolutePath.meta({ description: "Where every node mounts it, e.g. /grdata." }),
+  options: mountOptions
+    .default([])
+    .meta({ description: "Mount options for the fstab entry; _netdev is added when missing." }),
+});
+
+export const storageSchema = z.strictObject({
+  sharedMounts: z.array(sharedMountSchema).max(20).default([]),
+});
+
 export const clusterSpecBodySchema = z.strictObject({
   distribution: distributionSchema,
   ssh: sshSettingsSchema.prefault({}),
@@ -299,6 +325,9 @@ export const clusterSpecBodySchema = z.strictObject({
       hostpathStorage: z.boolean().default(false),
     })
     .prefault({}),
+  storage: storageSchema.optional().meta({
+    description: "Shared storage: NFS exports mounted on every node (fstab entry and mount).",
+  }),
   app: z
     .strictObject({
       namespace: hostLabel.default("app"),
@@ -427,6 +456,8 @@ export type DeploySpecItem = z.output<typeof deployItemSchema>;
 export type ExternalServicesSpec = ClusterSpecBody["externalServices"];
 export type ExternalServiceName = keyof ExternalServicesSpec;
 export type PreflightSpec = ClusterSpecBody["preflight"];
+export type StorageSpec = z.output<typeof storageSchema>;
+export type SharedMountSpec = z.output<typeof sharedMountSchema>;
 
 /** The SSH settings for one node or LB host: its override merged field by field over spec.ssh. */
 export function effectiveSsh(spec: ClusterSpec, target: { readonly ssh?: SshOverride | undefined }): SshSettings {

@@ -7,6 +7,7 @@ import type {
   HaSpec,
   LinkerdSpec,
   NodeSpec,
+  StorageSpec,
   loadBalancerSchema,
 } from "./schema.js";
 
@@ -28,4 +29,5 @@ export interface SpecParts {
   /** metadata.name, when it parsed (derived VRRP router ids depend on it). */
   readonly clusterName?: string;
   readonly deploy?: readonly DeploySpecItem[];
+  readonly storage?: StorageSpec;
 }

@@ -7,11 +7,13 @@ import { ADMIN_CONF, KUBEADM_API_PORT, KUBEADM_PORTS } from "../../distros/kubea
 import { gatherKubeadmState, hasVotingMember } from "../../gather/kubeadm-state.js";
 import { planKubeadmInstall } from "../../phases/kubeadm/install.js";
 import type { CertKeyState } from "../../phases/kubeadm/join.js";
+import { planSharedMounts, sharedMountChecks } from "../../phases/shared-mounts.js";
 import type { ClusterSpec } from "../../spec/schema.js";
 import {
   apiEndpoint,
   clusterPlanInput,
   gatherAllFacts,
+  gatherSharedMounts,
   loadBalancerInputs,
   runPreflight,
   showOrApply,
@@ -43,17 +45,21 @@ export async function convergeKubeadm(
   if (dist.type !== "kubeadm") throw new HactlError("INTERNAL", "convergeKubeadm called for another distribution");
   const facts = await gatherAllFacts(spec, session, ctx);
   const state = await gatherKubeadmState(session.hosts, spec.spec.nodes);
-  const checks = runPreflight(spec, facts, KUBEADM_PORTS, state.installed, ctx);
+  const mounts = await gatherSharedMounts(spec, session, facts);
+  const checks = runPreflight(spec, facts, KUBEADM_PORTS, state.installed, ctx, sharedMountChecks(spec, facts, mounts));
   const lb = await loadBalancerInputs(spec, session, facts, checks, KUBEADM_API_PORT, opts, ctx);
   const endpoint = controlPlaneEndpoint(spec);
   const certs: CertKeyState = {};
-  const plan = planKubeadmInstall({
-    ...clusterPlanInput(spec, facts, lb),
-    state,
-    controlPlaneEndpoint: `${endpoint.host}:${endpoint.port}`,
-    cniManifest: dist.cni.manifest ? await readCniManifest(dist.cni.manifest) : undefined,
-    certs,
-  });
+  const plan = [
+    ...planKubeadmInstall({
+      ...clusterPlanInput(spec, facts, lb),
+      state,
+      controlPlaneEndpoint: `${endpoint.host}:${endpoint.port}`,
+      cniManifest: dist.cni.manifest ? await readCniManifest(dist.cni.manifest) : undefined,
+      certs,
+    }),
+    ...planSharedMounts(spec, facts, mounts),
+  ];
   const applied = await showOrApply(plan, spec, session, lockNode(spec, session), opts, ctx);
   return applied && opts.finish !== false ? finishKubeadm(spec, session, opts, ctx) : 0;
 }
