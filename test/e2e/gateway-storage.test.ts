@@ -1,7 +1,10 @@
 // Issue 17.3: gateway nodes with a web VIP of their own, on one 4-node MicroK8s lab and one install:
-// node-3 (control plane) and node-4 (worker) are the gateway nodes. Run with
+// node-3 (control plane) and node-4 (worker) are the gateway nodes. Issue 17.2: shared NFS mounts against a
+// real NFS server (nfs-ganesha with rpcbind inside node-4's namespaces). Run with
 // `npm test -- test/e2e/gateway-storage.test.ts`; it prints the failover figure.
+import { readFileSync } from "node:fs";
 import http from "node:http";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { labClusterYaml } from "../lab/cluster-yaml.mjs";
 import { describeFailover, measureFailover, vipHolders, waitSteady, type Target } from "../lab/failover.mjs";
@@ -60,7 +63,99 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  await stopNfsServer();
   await labDown();
+});
+
+/** nfs-ganesha (NFSv3 and v4, FSAL VFS) exporting /tmp/nfs-export of node-4, and the rpcbind it registers with. */
+const GANESHA_CONF = `NFS_CORE_PARAM { Protocols = 3, 4; Enable_NLM = false; Enable_RQUOTA = false; }
+NFSV4 { Graceless = true; }
+EXPORT { Export_Id = 1; Path = /tmp/nfs-export; Pseudo = /tmp/nfs-export; Access_Type = RW; Squash = No_Root_Squash; Protocols = 3, 4; FSAL { Name = VFS; } }
+`;
+let nfsPids: string[] = [];
+
+async function startNfsServer(n: LabNode): Promise<void> {
+  const script = [
+    "mkdir -p /tmp/nfs-export/grdata /run/ganesha",
+    "cat > /tmp/ganesha.conf",
+    "rpcbind -f -w >/dev/null 2>&1 & echo $!",
+    "sleep 0.5",
+    "ganesha.nfsd -F -f /tmp/ganesha.conf -L /tmp/ganesha.log >/dev/null 2>&1 & echo $!",
+  ].join("\n");
+  const r = await inNode(n, ["sh", "-c", script], { input: GANESHA_CONF });
+  expect(r.code, r.stderr).toBe(0);
+  nfsPids = r.stdout.trim().split("\n");
+  const listed = await eventually(
+    async () => (await inNode(n, ["showmount", "-e", "--no-headers", n.address])).stdout.includes("/tmp/nfs-export"),
+    20_000,
+    500,
+  );
+  expect(listed).toBe(true);
+}
+
+async function stopNfsServer(): Promise<void> {
+  if (nfsPids.length > 0) await inNode(byName("node-4"), ["kill", ...nfsPids.reverse()]).catch(() => undefined);
+  nfsPids = [];
+}
+
+const mountsYaml = (mounts: string[]): string =>
+  `  storage:\n    sharedMounts:\n${mounts.map((m) => `      - ${m}\n`).join("")}`;
+
+describe("shared NFS mounts (issue 17.2) against nfs-ganesha on node-4", () => {
+  // The kernel here has no NFS client (docs/testing.md), so the mount itself fails; everything before it is real.
+  it("preflight from every node: 2049 answers and the export holds the path; the dry run plans fstab, mount and the shared-file check", async () => {
+    await startNfsServer(byName("node-4"));
+    const server = byName("node-4").address;
+    const yaml =
+      readFileSync(spec, "utf8") +
+      mountsYaml([`{ server: ${server}, path: /tmp/nfs-export/grdata, mountPoint: /grdata }`]);
+    const withMounts = writeSpec(dir, yaml, "storage.yaml");
+    const run = await hactl(dir, ["install", "-f", withMounts, "--dry-run"]);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const ok = run.stdout
+      .split("\n")
+      .filter((l) => l.includes(`${server}:2049 answers and exports /tmp/nfs-export/grdata`));
+    expect(ok).toHaveLength(4);
+    expect(run.stdout).toContain(
+      `/etc/fstab: ${server}:/tmp/nfs-export/grdata /grdata nfs _netdev 0 0; mount /grdata unless mounted`,
+    );
+    expect(run.stdout).toContain("write /grdata/.hactl-shared-check on node-1, read it on node-2, remove it");
+  }, 60_000);
+
+  it("preflight fails with the fix for a path that is not exported and a server that does not answer on 2049", async () => {
+    const server = byName("node-4").address;
+    const silent = byName("node-1").address;
+    const yaml =
+      readFileSync(spec, "utf8") +
+      mountsYaml([
+        `{ server: ${server}, path: /srv/other, mountPoint: /grdata }`,
+        `{ server: ${silent}, path: /data, mountPoint: /data }`,
+      ]);
+    const run = await hactl(dir, ["install", "-f", writeSpec(dir, yaml, "storage-bad.yaml"), "--dry-run"]);
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toContain(`${server} does not export /srv/other (it exports /tmp/nfs-export)`);
+    expect(run.stdout).toContain("a line in /etc/exports, then exportfs -ra");
+    expect(run.stdout).toContain(`cannot reach the NFS server ${silent}:2049`);
+    expect(`${run.stdout}${run.stderr}`).toMatch(/preflight checks failed; nothing was changed/);
+  }, 60_000);
+
+  it("install writes the fstab line on every node and stops at the mount with the kernel's reason", async () => {
+    const server = byName("node-4").address;
+    const run = await hactl(dir, ["install", "-f", join(dir, "storage.yaml"), "--yes"]);
+    const out = `${run.stdout}\n${run.stderr}`;
+    expect(run.code, out).not.toBe(0);
+    expect(out).toContain(`mount /grdata (${server}:/tmp/nfs-export/grdata) failed: mount.nfs: No such device`);
+    expect(out).toContain("no NFS client");
+    for (const n of lab.nodes) {
+      const fstab = (await inNode(n, ["cat", "/etc/fstab"])).stdout;
+      expect(fstab.split("\n").filter((l) => l.includes(" /grdata "))).toEqual([
+        `${server}:/tmp/nfs-export/grdata /grdata nfs _netdev 0 0`,
+      ]);
+      await inNode(n, ["sh", "-c", "grep -v ' /grdata ' /etc/fstab > /etc/fstab.new; mv /etc/fstab.new /etc/fstab"]);
+    }
+    await inNode(byName("node-1"), ["rmdir", "/grdata"]);
+    await stopNfsServer();
+  }, 60_000);
 });
 
 describe("gateway nodes with their own web VIP", () => {
