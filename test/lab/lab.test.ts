@@ -104,7 +104,10 @@ describe("lab", () => {
     expect(lab.workstation).toEqual({ ns: WORKSTATION_NS, address: `${LAB_NET}.2` });
     expect(lab.vips).toHaveLength(10);
     expect(lab.iface).toBe("eth0");
-    for (const n of lab.nodes) expect(hostKeyLine(lab, n.address)).toMatch(new RegExp(`^${LAB_NET.replaceAll(".", "\\.")}\\.\\d+ ssh-ed25519 AAAA\\S+$`));
+    for (const n of lab.nodes)
+      expect(hostKeyLine(lab, n.address)).toMatch(
+        new RegExp(`^${LAB_NET.replaceAll(".", "\\.")}\\.\\d+ ssh-ed25519 AAAA\\S+$`),
+      );
   });
 
   it("logs in to every node by key with plain ssh and sees the node's own hostname", async () => {
