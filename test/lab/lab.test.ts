@@ -228,10 +228,10 @@ describe("a full-size lab", () => {
     await labDown();
   });
 
-  it("brings up 30 nodes and 2 load-balancer hosts in well under a minute, each with its own sshd", async () => {
+  it("brings up 30 nodes and 2 load-balancer hosts in under a minute (another lab may run beside it), each with its own sshd", async () => {
     const started = Date.now();
     const lab = await labUp({ nodes: 30, lbHosts: 2 });
-    expect(Date.now() - started).toBeLessThan(45_000);
+    expect(Date.now() - started).toBeLessThan(60_000);
     const hosts = [...lab.nodes, ...lab.lbHosts];
     expect(hosts.map((h) => h.address)).toEqual([
       ...Array.from({ length: 30 }, (_, i) => `${LAB_NET}.${11 + i}`),
