@@ -1,14 +1,14 @@
 // The node kit's kubeadm stand-in, driven over plain ssh: stacked etcd grows by one real member per
 // control-plane join and shrinks on reset / etcdctl member remove; tokens, certificate keys, --config.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labDown, labUp } from "../lab/lab.mjs";
+import { labDown, labUp, LAB_NET } from "../lab/lab.mjs";
 import { ssh, sshOk } from "./helpers.js";
 
 const ETCDCTL =
   "ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt " +
   "--cert=/etc/kubernetes/pki/etcd/server.crt --key=/etc/kubernetes/pki/etcd/server.key";
 const KUBECTL = "kubectl --kubeconfig /etc/kubernetes/admin.conf";
-const ENDPOINT = "10.77.0.11:6443";
+const ENDPOINT = `${LAB_NET}.11:6443`;
 
 async function members(node: string): Promise<string[]> {
   const out = await sshOk(node, `${ETCDCTL} member list`);

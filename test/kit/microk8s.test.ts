@@ -1,7 +1,7 @@
 // The node kit's MicroK8s stand-in, driven over plain ssh: HA formation with add-node/join, single-use
 // tokens, voter/standby roles, leave + remove-node, and loss of quorum.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labDown, labUp, startNode, stopNode } from "../lab/lab.mjs";
+import { labDown, labUp, startNode, stopNode, LAB_NET } from "../lab/lab.mjs";
 import { APP_MANIFEST, eventually, httpsStatus, ssh, sshOk } from "./helpers.js";
 
 const NODES = ["node-1", "node-2", "node-3", "node-4"];
@@ -36,9 +36,9 @@ describe("node kit: MicroK8s", () => {
     const single = await sshOk("node-1", "microk8s status --wait-ready --timeout 30");
     expect(single).toContain("high-availability: no");
     expect(single).toContain("datastore master nodes: 127.0.0.1:19001");
-    expect(await httpsStatus("https://10.77.0.11:16443/livez")).toBe(200);
-    expect(await httpsStatus("https://10.77.0.11:16443/readyz")).toBe(200);
-    const web = await ssh("node-2", "curl -sI -o /dev/null -w '%{http_code}' http://10.77.0.11/");
+    expect(await httpsStatus(`https://${LAB_NET}.11:16443/livez`)).toBe(200);
+    expect(await httpsStatus(`https://${LAB_NET}.11:16443/readyz`)).toBe(200);
+    const web = await ssh("node-2", `curl -sI -o /dev/null -w '%{http_code}' http://${LAB_NET}.11/`);
     expect(web.stdout).toBe("200");
   });
 
@@ -46,7 +46,7 @@ describe("node kit: MicroK8s", () => {
     const first = await joinCommand();
     const joined = await ssh("node-2", first);
     expect(joined.code).toBe(0);
-    expect(joined.stdout).toContain("Contacting cluster at 10.77.0.11");
+    expect(joined.stdout).toContain(`Contacting cluster at ${LAB_NET}.11`);
     expect(joined.stdout).toContain("Successfully joined the cluster.");
 
     const reused = await ssh("node-3", first);
@@ -55,12 +55,12 @@ describe("node kit: MicroK8s", () => {
 
     const wrongCheck = await ssh("node-3", `${(await joinCommand()).replace(/\/[0-9a-f]{12}$/, "/000000000000")}`);
     expect(wrongCheck.code).toBe(4);
-    expect(wrongCheck.stdout).toContain("Joining cluster failed. Could not verify the identity of 10.77.0.11.");
+    expect(wrongCheck.stdout).toContain(`Joining cluster failed. Could not verify the identity of ${LAB_NET}.11.`);
 
     expect((await ssh("node-3", await joinCommand())).code).toBe(0);
     const status = await sshOk("node-1", "microk8s status");
     expect(status).toContain("high-availability: yes");
-    expect(status).toContain("datastore master nodes: 10.77.0.11:19001 10.77.0.12:19001 10.77.0.13:19001");
+    expect(status).toContain(`datastore master nodes: ${LAB_NET}.11:19001 ${LAB_NET}.12:19001 ${LAB_NET}.13:19001`);
     expect(status).toContain("datastore standby nodes: none");
     const nodes = await sshOk("node-3", "microk8s kubectl get nodes");
     expect(nodes.match(/ Ready /g)?.length).toBe(3);
@@ -69,9 +69,9 @@ describe("node kit: MicroK8s", () => {
   it("makes the 4th control-plane node a standby", async () => {
     expect((await ssh("node-4", await joinCommand())).code).toBe(0);
     const yaml = await sshOk("node-1", "microk8s status --format yaml");
-    expect(yaml).toContain("    - address: 10.77.0.14:19001\n      role: standby");
+    expect(yaml).toContain(`    - address: ${LAB_NET}.14:19001\n      role: standby`);
     expect(yaml.match(/role: voter/g)?.length).toBe(3);
-    expect(await sshOk("node-2", "microk8s status")).toContain("datastore standby nodes: 10.77.0.14:19001");
+    expect(await sshOk("node-2", "microk8s status")).toContain(`datastore standby nodes: ${LAB_NET}.14:19001`);
   });
 
   it("runs the application: apply, scale and rollout follow the replicas", async () => {
@@ -99,7 +99,7 @@ describe("node kit: MicroK8s", () => {
     expect(removed.code).toBe(0);
     expect(removed.stdout).toBe("");
     const status = await sshOk("node-1", "microk8s status");
-    expect(status).toContain("datastore master nodes: 10.77.0.11:19001 10.77.0.12:19001 10.77.0.14:19001");
+    expect(status).toContain(`datastore master nodes: ${LAB_NET}.11:19001 ${LAB_NET}.12:19001 ${LAB_NET}.14:19001`);
     expect(status).toContain("datastore standby nodes: none");
     const names = await sshOk("node-1", "microk8s kubectl get nodes -o name");
     expect(names.trim().split("\n").sort()).toEqual(["node/node-1", "node/node-2", "node/node-4"]);
@@ -130,7 +130,7 @@ describe("node kit: MicroK8s", () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/Error from server/);
     expect(r.ms).toBeLessThan(20_000);
-    expect(await httpsStatus("https://10.77.0.11:16443/readyz")).toBe(500);
+    expect(await httpsStatus(`https://${LAB_NET}.11:16443/readyz`)).toBe(500);
     const status = await ssh("node-1", "microk8s status");
     expect(status.code).toBe(1);
     expect(status.stdout).toContain("microk8s is not running. Use microk8s inspect for a deeper inspection.");

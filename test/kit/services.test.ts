@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labDown, labUp, startNode, stopNode } from "../lab/lab.mjs";
+import { labDown, labUp, startNode, stopNode, LAB_NET } from "../lab/lab.mjs";
 import { APP_MANIFEST, eventually, ssh, sshOk } from "./helpers.js";
 
 const HAPROXY_CFG = `global
@@ -20,7 +20,7 @@ frontend api
     bind *:8443
     default_backend cps
 backend cps
-    server node-1 10.77.0.11:16443 check
+    server node-1 ${LAB_NET}.11:16443 check
 `;
 
 const KEEPALIVED_CONF = `global_defs {
@@ -37,7 +37,7 @@ vrrp_instance VI_1 {
         auth_pass 42
     }
     virtual_ipaddress {
-        10.77.0.100/24
+        ${LAB_NET}.100/24
     }
 }
 `;
@@ -60,9 +60,9 @@ describe("node kit: services, boot hook, application commands and faults", () =>
     expect(await ssh("node-1", "systemctl is-active haproxy")).toMatchObject({ code: 0, stdout: "active\n" });
     const pid = (await sshOk("node-1", "cat /run/haproxy.pid")).trim();
     expect(await sshOk("node-1", `cat /proc/${pid.split("\n")[0]}/comm`)).toBe("haproxy\n");
-    expect((await ssh("node-2", "curl -sk -o /dev/null -w '%{http_code}' https://10.77.0.11:8443/livez")).stdout).toBe(
-      "200",
-    );
+    expect(
+      (await ssh("node-2", `curl -sk -o /dev/null -w '%{http_code}' https://${LAB_NET}.11:8443/livez`)).stdout,
+    ).toBe("200");
     expect((await ssh("node-1", "systemctl reload haproxy")).code).toBe(0);
     await sshOk("node-1", "echo 'this is not haproxy' >> /etc/haproxy/haproxy.cfg");
     const badReload = await ssh("node-1", "systemctl reload haproxy");
@@ -91,14 +91,14 @@ describe("node kit: services, boot hook, application commands and faults", () =>
     await sshOk("node-1", "systemctl start haproxy");
     expect(
       await eventually(
-        async () => (await ssh("node-1", "ip -4 addr show eth0")).stdout.includes("10.77.0.100/24"),
+        async () => (await ssh("node-1", "ip -4 addr show eth0")).stdout.includes(`${LAB_NET}.100/24`),
         10_000,
       ),
     ).toBe(true);
     await stopNode("node-1");
     expect(
       await eventually(
-        async () => (await ssh("node-2", "ip -4 addr show eth0")).stdout.includes("10.77.0.100/24"),
+        async () => (await ssh("node-2", "ip -4 addr show eth0")).stdout.includes(`${LAB_NET}.100/24`),
         10_000,
       ),
     ).toBe(true);
@@ -108,7 +108,7 @@ describe("node kit: services, boot hook, application commands and faults", () =>
     ).toBe(true);
     expect(
       await eventually(
-        async () => (await ssh("node-1", "ip -4 addr show eth0")).stdout.includes("10.77.0.100/24"),
+        async () => (await ssh("node-1", "ip -4 addr show eth0")).stdout.includes(`${LAB_NET}.100/24`),
         10_000,
       ),
     ).toBe(true);
@@ -205,7 +205,7 @@ describe("node kit: services, boot hook, application commands and faults", () =>
     const dir = mkdtempSync(join(tmpdir(), "kit-linkerd-"));
     const kubeconfig = join(dir, "kubeconfig");
     writeFileSync(kubeconfig, await sshOk("node-1", "microk8s config"));
-    const env = { ...process.env, KUBECONFIG: kubeconfig, HACTL_KIT_ETCD_ENDPOINTS: "http://10.77.0.11:12379" };
+    const env = { ...process.env, KUBECONFIG: kubeconfig, HACTL_KIT_ETCD_ENDPOINTS: `http://${LAB_NET}.11:12379` };
     const run = (args: string[]) =>
       new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
         execFile(cli, args, { env }, (e, stdout, stderr) =>

@@ -7,7 +7,7 @@
 import { spawn } from "node:child_process";
 import {
   cutLink,
-  labDown,
+  labDownAll,
   labNamespaces,
   labUp,
   linkState,
@@ -105,7 +105,7 @@ async function main(argv) {
       return 0;
     }
     case "down":
-      await labDown();
+      await labDownAll();
       console.log("lab down");
       return 0;
     case "status": {

@@ -1,7 +1,7 @@
 // vitest globalSetup of the "lab" project: the lab tests need root and the workstation namespace,
 // which `npm test` (test/lab/run-tests.mjs) provides. Each test file brings up its own lab; this
 // teardown removes whatever a failed or interrupted file left behind.
-import { insideWorkstation, labDown, WORKSTATION_NS } from "./lab.mjs";
+import { insideWorkstation, labDownAll, WORKSTATION_NS } from "./lab.mjs";
 
 export function setup(): () => Promise<void> {
   if (process.getuid?.() !== 0) {
@@ -16,6 +16,6 @@ export function setup(): () => Promise<void> {
     );
   }
   return async () => {
-    await labDown();
+    await labDownAll();
   };
 }

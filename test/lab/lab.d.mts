@@ -59,6 +59,12 @@ export interface RunResult {
   stderr: string;
 }
 
+/** This process's lab slot (HACTL_LAB_SLOT, else VITEST_POOL_ID - 1, else 0). */
+export const LAB_SLOT: number;
+/** The first three octets of this slot's addresses ("10.77.0" in slot 0). */
+export const LAB_NET: string;
+/** The prefix of this slot's namespace names ("hl-" in slot 0, "hl1-" in slot 1). */
+export const NS_PREFIX: string;
 export const LAB_ROOT: string;
 export const LAB_FILE: string;
 export const SUBNET: string;
@@ -88,6 +94,8 @@ export function prepareKit(): Promise<void>;
 export function labUp(opts?: { nodes?: number; lbHosts?: number; profiles?: HostProfile[] | "mixed" }): Promise<Lab>;
 /** Tear down everything the lab created; idempotent. Inside the workstation namespace, that namespace survives. */
 export function labDown(): Promise<void>;
+/** Tear down the labs of every slot (and, outside the workstation namespace, the workstation too). */
+export function labDownAll(): Promise<void>;
 /** The current lab, or undefined when none is up. */
 export function readLab(): Lab | undefined;
 /** Run argv as root inside a node's network, mount and UTS namespaces, with a clean environment. */

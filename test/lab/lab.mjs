@@ -1,9 +1,15 @@
 // The lab: real Linux "nodes" on one machine, built from network, mount and UTS namespaces.
 //
-// Topology (all addresses exist only inside namespaces this module creates):
+// Topology (all addresses exist only inside namespaces this module creates), for lab slot 0:
 //   hl-br                one bridge br0, nothing else
 //   hl-ws                the workstation, 10.77.0.2/24, where hactl and the tests run
 //   hl-node-N, hl-lb-N   one namespace per node / load-balancer host, eth0 on br0, own sshd
+//
+// Lab slots let several labs stand side by side, so that `npm test` runs lab files in parallel (one slot
+// per vitest worker). Slot k > 0 has its own bridge hl<k>-br, hosts hl<k>-node-N on 10.77.<k>.0/24, its own
+// directory /var/lib/hactl-lab-<k>, ops user labops<k> and sudoers file; the workstation hl-ws is shared and
+// gets one link per slot (lab<k>, address 10.77.<k>.2). The slot is HACTL_LAB_SLOT, else the vitest
+// worker's VITEST_POOL_ID - 1, else 0.
 //
 // Plain ESM JavaScript so that it runs with `node` without a build step; types are in lab.d.mts.
 
@@ -15,16 +21,52 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const LAB_ROOT = "/var/lib/hactl-lab";
+/** @param {number} slot */
+function slotLayout(slot) {
+  return {
+    slot,
+    root: slot === 0 ? "/var/lib/hactl-lab" : `/var/lib/hactl-lab-${slot}`,
+    prefix: slot === 0 ? "hl-" : `hl${slot}-`,
+    net: `10.77.${slot}`,
+    /** the slot's link in the shared workstation */
+    wsIface: slot === 0 ? "eth0" : `lab${slot}`,
+    opsUser: slot === 0 ? "labops" : `labops${slot}`,
+    sudoers: slot === 0 ? "/etc/sudoers.d/hactl-lab" : `/etc/sudoers.d/hactl-lab-${slot}`,
+  };
+}
+
+/** The slots a machine may hold (10.77.0.0/24 .. 10.77.9.0/24). */
+const MAX_SLOTS = 10;
+/** Every slot's subnet, blackholed in the host's own namespace. */
+const ALL_SLOTS_NET = "10.77.0.0/16";
+
+function slotFromEnv() {
+  const pool = process.env.VITEST_POOL_ID;
+  const raw = process.env.HACTL_LAB_SLOT ?? (pool ? String(Number(pool) - 1) : "0");
+  const slot = Number(raw);
+  if (!Number.isInteger(slot) || slot < 0 || slot >= MAX_SLOTS)
+    throw new Error(`the lab slot must be 0..${MAX_SLOTS - 1} (HACTL_LAB_SLOT or VITEST_POOL_ID), got ${raw}`);
+  return slot;
+}
+
+const LAYOUT = slotLayout(slotFromEnv());
+/** This process's lab slot. */
+export const LAB_SLOT = LAYOUT.slot;
+/** The first three octets of this slot's addresses ("10.77.0" in slot 0). */
+export const LAB_NET = LAYOUT.net;
+/** The prefix of this slot's namespace names ("hl-" in slot 0). */
+export const NS_PREFIX = LAYOUT.prefix;
+export const LAB_ROOT = LAYOUT.root;
 export const LAB_FILE = join(LAB_ROOT, "lab.json");
-export const SUBNET = "10.77.0.0/24";
-export const BRIDGE_NS = "hl-br";
+export const SUBNET = `${LAYOUT.net}.0/24`;
+export const BRIDGE_NS = `${LAYOUT.prefix}br`;
+/** The workstation namespace, shared by all slots. */
 export const WORKSTATION_NS = "hl-ws";
-export const WORKSTATION_ADDRESS = "10.77.0.2";
+export const WORKSTATION_ADDRESS = `${LAYOUT.net}.2`;
 export const MAX_NODES = 30;
 export const MAX_LB_HOSTS = 10;
-export const OPS_USER = "labops";
-export const SUDOERS_FILE = "/etc/sudoers.d/hactl-lab";
+export const OPS_USER = LAYOUT.opsUser;
+export const SUDOERS_FILE = LAYOUT.sudoers;
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const KIT_SOURCE = join(REPO, "test/kit");
@@ -38,7 +80,7 @@ const KIT_BOOT = join(KIT_DIR, "boot.sh");
 /** The kit's only npm dependency, copied beside it so that its imports resolve inside a node. */
 const KIT_NPM_DEPENDENCIES = ["yaml"];
 /** A lab address where a DNS server takes queries and never answers (the "silent resolver" profile). */
-export const SILENT_RESOLVER = "10.77.0.253";
+export const SILENT_RESOLVER = `${LAYOUT.net}.253`;
 const KEY_DIR = join(LAB_ROOT, "keys");
 const SSH_KEY = join(KEY_DIR, "id_ed25519");
 const ROOT_AUTHORIZED_KEYS = join(KEY_DIR, "authorized_keys");
@@ -46,7 +88,7 @@ const KNOWN_HOSTS = join(LAB_ROOT, "known_hosts");
 const OPS_USER_MARKER = join(LAB_ROOT, "ops-user-created");
 /** The interface name inside the workstation and every host whose profile does not name another. */
 const IFACE = "eth0";
-const VIPS = Array.from({ length: 10 }, (_, i) => `10.77.0.${100 + i}`);
+const VIPS = Array.from({ length: 10 }, (_, i) => `${LAYOUT.net}.${100 + i}`);
 const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /**
@@ -471,13 +513,18 @@ export async function ensureRequirements({ install = true, log = (line) => conso
 // ---------------------------------------------------------------------------------------------
 // Namespaces
 
-/** Names of all existing `hl-*` network namespaces. */
-export async function labNamespaces() {
+/** Names of all existing network namespaces of every lab slot (hl-*, hl1-*, ...). */
+async function allLabNamespaces() {
   const res = await run("ip", ["netns", "list"]);
   return res.stdout
     .split("\n")
     .map((l) => l.trim().split(/\s+/)[0] ?? "")
-    .filter((n) => n.startsWith("hl-"));
+    .filter((n) => /^hl\d*-/.test(n));
+}
+
+/** Names of the existing network namespaces of this lab slot (for slot 0, `hl-*`, the workstation too). */
+export async function labNamespaces(layout = LAYOUT) {
+  return (await allLabNamespaces()).filter((n) => n.startsWith(layout.prefix));
 }
 
 /** @param {string} ns */
@@ -542,20 +589,20 @@ export async function ensureWorkstation() {
     await must("ip", ["-n", BRIDGE_NS, "link", "set", "br0", "up"]);
     if (nsExists(WORKSTATION_NS)) {
       // its old link went away with the old bridge namespace (or is about to): start over
-      await run("ip", ["-n", WORKSTATION_NS, "link", "del", IFACE]);
+      await run("ip", ["-n", WORKSTATION_NS, "link", "del", LAYOUT.wsIface]);
     }
   }
   if (!nsExists(WORKSTATION_NS)) {
     await must("ip", ["netns", "add", WORKSTATION_NS]);
     await must("ip", ["-n", WORKSTATION_NS, "link", "set", "lo", "up"]);
   }
-  const has = await run("ip", ["-n", WORKSTATION_NS, "link", "show", IFACE]);
+  const has = await run("ip", ["-n", WORKSTATION_NS, "link", "show", LAYOUT.wsIface]);
   if (has.code !== 0) {
-    await attach(WORKSTATION_NS, "v-ws", `${WORKSTATION_ADDRESS}/24`);
+    await attach(WORKSTATION_NS, "v-ws", `${WORKSTATION_ADDRESS}/24`, LAYOUT.wsIface);
   }
-  // The lab's addresses exist only inside its namespaces. In the host's own namespace the subnet is a
-  // blackhole, so a tool started there by mistake fails at once instead of sending anything out.
-  if (!insideWorkstation()) await must("ip", ["route", "replace", "blackhole", SUBNET]);
+  // The lab's addresses exist only inside its namespaces. In the host's own namespace every slot's subnet
+  // is a blackhole, so a tool started there by mistake fails at once instead of sending anything out.
+  if (!insideWorkstation()) await must("ip", ["route", "replace", "blackhole", ALL_SLOTS_NET]);
   return { ns: WORKSTATION_NS, address: WORKSTATION_ADDRESS };
 }
 
@@ -613,11 +660,11 @@ async function ensureSilentResolver() {
  */
 function hostSpec(kind, i, profile = {}) {
   const name = `${kind}-${i}`;
-  const address = kind === "node" ? `10.77.0.${10 + i}` : `10.77.0.${200 + i}`;
+  const address = kind === "node" ? `${LAYOUT.net}.${10 + i}` : `${LAYOUT.net}.${200 + i}`;
   const spec = {
     name,
     address,
-    ns: `hl-${name}`,
+    ns: `${LAYOUT.prefix}${name}`,
     dir: join(LAB_ROOT, name),
     iface: profile.iface ?? IFACE,
     sshPort: profile.sshPort ?? 22,
@@ -1014,47 +1061,74 @@ async function destroyHost(h) {
   await rm(h.dir, { recursive: true, force: true });
 }
 
-/** PIDs of processes outside the lab namespaces that still run lab binaries or configs (not us, not our parents). */
-function strayLabPids() {
+/**
+ * PIDs of processes outside the lab namespaces that still run a slot's lab binaries or configs (not us,
+ * not our parents).
+ * @param {string} root the slot's LAB_ROOT
+ */
+function strayLabPids(root) {
   const mine = ancestors();
   /** @type {number[]} */
   const stray = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry) || mine.has(Number(entry))) continue;
     const cmd = cmdlineOf(Number(entry));
-    if (cmd.includes(`${LAB_ROOT}/`) && /sshd|node-init\.sh|unshare/.test(cmd)) stray.push(Number(entry));
+    if (cmd.includes(`${root}/`) && /sshd|node-init\.sh|unshare/.test(cmd)) stray.push(Number(entry));
   }
   return stray;
 }
 
 /**
- * Tear down everything the lab created. Idempotent. When called from inside the workstation
- * namespace (tests), the workstation itself survives (it holds the caller) but loses its link.
+ * Tear down everything this process's lab slot created. Idempotent. When called from inside the
+ * workstation namespace (tests), the workstation itself survives (it holds the caller) but loses the
+ * slot's link.
  */
 export async function labDown() {
+  await slotDown(LAYOUT);
+}
+
+/** Tear down the labs of every slot, and (outside the workstation) the workstation too. */
+export async function labDownAll() {
+  const slots = new Set([0, LAB_SLOT]);
+  for (const n of await allLabNamespaces()) {
+    const m = /^hl(\d+)-/.exec(n);
+    if (m) slots.add(Number(m[1]));
+  }
+  for (const entry of readdirSync(dirname(LAB_ROOT))) {
+    const m = /^hactl-lab-(\d+)$/.exec(entry);
+    if (m) slots.add(Number(m[1]));
+  }
+  for (const slot of [...slots].sort((a, b) => b - a)) {
+    if (slot < MAX_SLOTS) await slotDown(slotLayout(slot));
+  }
+}
+
+/** @param {ReturnType<typeof slotLayout>} layout */
+async function slotDown(layout) {
   assertLabFree();
   const keepWorkstation = insideWorkstation();
-  const names = (await labNamespaces()).filter((n) => !(keepWorkstation && n === WORKSTATION_NS));
+  const names = (await labNamespaces(layout)).filter((n) => !(keepWorkstation && n === WORKSTATION_NS));
   await Promise.all(names.map(killNamespace));
-  for (const pid of strayLabPids()) {
+  for (const pid of strayLabPids(layout.root)) {
     try {
       process.kill(pid, "SIGKILL");
     } catch {
       // gone already
     }
   }
-  if (keepWorkstation) await run("ip", ["-n", WORKSTATION_NS, "link", "del", IFACE]);
-  else await run("ip", ["route", "del", "blackhole", SUBNET]);
+  if (keepWorkstation) await run("ip", ["-n", WORKSTATION_NS, "link", "del", layout.wsIface]);
+  else if (layout.slot === 0) await run("ip", ["route", "del", "blackhole", ALL_SLOTS_NET]);
   await Promise.all(names.map((n) => run("ip", ["netns", "del", n])));
-  await rm(SUDOERS_FILE, { force: true });
-  await rm(`${SUDOERS_FILE}.tmp`, { force: true });
-  if (existsSync(OPS_USER_MARKER)) {
-    await run("userdel", ["-r", OPS_USER]);
-    await rm(OPS_USER_MARKER, { force: true });
+  await rm(layout.sudoers, { force: true });
+  await rm(`${layout.sudoers}.tmp`, { force: true });
+  const opsMarker = join(layout.root, "ops-user-created");
+  if (existsSync(opsMarker)) {
+    await run("userdel", ["-r", layout.opsUser]);
+    await rm(opsMarker, { force: true });
   }
-  if (existsSync(LAB_ROOT)) {
-    for (const entry of await readdir(LAB_ROOT)) {
-      if (entry !== "keys") await rm(join(LAB_ROOT, entry), { recursive: true, force: true });
+  if (existsSync(layout.root)) {
+    for (const entry of await readdir(layout.root)) {
+      if (entry !== "keys") await rm(join(layout.root, entry), { recursive: true, force: true });
     }
   }
 }

@@ -7,7 +7,7 @@ import {
   acquireLabLock,
   ensureRequirements,
   ensureWorkstation,
-  labDown,
+  labDownAll,
   releaseLabLock,
   WORKSTATION_NS,
 } from "./lab.mjs";
@@ -90,7 +90,7 @@ async function main() {
     if (tornDown) return;
     tornDown = true;
     try {
-      await labDown();
+      await labDownAll();
     } finally {
       releaseLabLock();
     }
@@ -110,7 +110,7 @@ async function main() {
   process.on("SIGTERM", onSignal);
 
   try {
-    await labDown();
+    await labDownAll();
     await ensureWorkstation();
     // nsenter --net switches only the network namespace, so the tests share the host's mounts and the
     // namespaces they create are visible (and removable) from here
@@ -132,7 +132,7 @@ main().then(
   async (err) => {
     console.error(`npm test: ${err instanceof Error ? err.message : String(err)}`);
     try {
-      if (process.getuid?.() === 0) await labDown();
+      if (process.getuid?.() === 0) await labDownAll();
     } catch (e) {
       console.error(`npm test: teardown failed too: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -10,7 +10,7 @@ import { clearSecrets } from "../../src/core/secrets.js";
 import { connectAll, connectNode, type ConnectOptions, type SshTarget } from "../../src/ssh/connect.js";
 import { fingerprint } from "../../src/ssh/known-hosts.js";
 import { MAX_CHANNELS, Ssh2Host } from "../../src/ssh/ssh2-host.js";
-import { inNode, labDown, labUp, stopNode, type Lab, type LabNode } from "./lab.mjs";
+import { inNode, LAB_NET, labDown, labUp, stopNode, type Lab, type LabNode } from "./lab.mjs";
 
 let lab: Lab;
 let scratch: string;
@@ -277,7 +277,7 @@ describe("SSH layer on the lab", () => {
   });
 
   it("fails clearly and in time for an unreachable address, and connectAll reports every failed node", async () => {
-    const ghost: SshTarget = { ...target(node(0)), name: "node-ghost", address: "10.77.0.99" };
+    const ghost: SshTarget = { ...target(node(0)), name: "node-ghost", address: `${LAB_NET}.99` };
     const started = Date.now();
     const err = await rejection(connectNode(ghost, options({ connectTimeoutMs: 4000 })));
     expect(["SSH_UNREACHABLE", "SSH_TIMEOUT"]).toContain(err.code);
