@@ -136,6 +136,11 @@ const REQUIREMENTS = [
   { name: "flock", pkg: "util-linux" },
   { name: "useradd", pkg: "passwd" },
   { name: "chpasswd", pkg: "passwd" },
+  // a real NFS server inside a lab node (the shared-mounts test) and the client's export listing
+  { name: "ganesha.nfsd", pkg: "nfs-ganesha" },
+  { name: "/usr/lib/x86_64-linux-gnu/ganesha/libfsalvfs.so", pkg: "nfs-ganesha-vfs" },
+  { name: "rpcbind", pkg: "rpcbind" },
+  { name: "showmount", pkg: "nfs-common" },
 ];
 /** What `apt-get install` gets when something is missing (the full set, so CI and a fresh machine match). */
 export const LAB_PACKAGES = [
@@ -150,9 +155,13 @@ export const LAB_PACKAGES = [
   "iproute2",
   "procps",
   "psmisc",
+  "nfs-ganesha",
+  "nfs-ganesha-vfs",
+  "rpcbind",
+  "nfs-common",
 ];
 /** Daemons the packages may start on the host; none of them may keep running there. */
-const HOST_DAEMONS = ["sshd", "keepalived", "haproxy", "nginx", "etcd"];
+const HOST_DAEMONS = ["sshd", "keepalived", "haproxy", "nginx", "etcd", "rpcbind", "ganesha.nfsd", "rpc.statd"];
 
 /**
  * @typedef {{ iface?: string, sshPort?: number, resolver?: "silent", ownNameResolves?: boolean,
