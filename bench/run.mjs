@@ -3,6 +3,7 @@
 // See bench/README.md. Needs root (the lab); takes the lab lock like `npm test`.
 
 import { spawn, spawnSync } from "node:child_process";
+import { existsSync, rmSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
@@ -21,7 +22,7 @@ import { DEFAULT_COSTS, parseCosts, parseSizes, phaseDurations } from "./lib/mea
 import { stopRunning } from "./lib/proc.mjs";
 import { runFailover } from "./lib/failover.mjs";
 import { renderFailoverOnly, renderResults } from "./lib/report.mjs";
-import { runAddNode, runAnsible, runHactlInstall, runUpgrade, usePrivateRootHome } from "./lib/runs.mjs";
+import { UPGRADES, runAddNode, runAnsible, runHactlInstall, runUpgrade, usePrivateRootHome } from "./lib/runs.mjs";
 import { measureStartup } from "./lib/startup.mjs";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
@@ -29,12 +30,16 @@ const SELF = fileURLToPath(import.meta.url);
 // in run order: the slowest (Ansible with its defaults) last
 const TOOLS = ["hactl", "ansible-tuned", "ansible-default"];
 
+/** Files a kubeadm install writes on the lab machine itself (as test/e2e/upgrade-kubeadm.test.ts cleans up). */
+const KUBEADM_HOST_FILES = ["/etc/modules-load.d/k8s.conf", "/etc/containerd/config.toml"];
+
 const USAGE = `usage: npm run bench [-- options]
   --sizes 3,10,30          cluster sizes for the install comparison (default 3,10,30; "none" to skip)
   --cost KEY=MS,...        node-kit step costs (default snap-install=2000,join=1000)
   --tools LIST             which installs to time: ${TOOLS.join(",")} (default all)
   --add-node 3,29          existing cluster sizes for the add-node timing (default 3,29; "none" to skip)
-  --upgrade 3,10           cluster sizes for the upgrade timing, 1.29 -> 1.30 (default 3,10; "none" to skip)
+  --upgrade 3,10           cluster sizes for the MicroK8s upgrade timing, 1.29 -> 1.30 (default 3,10; "none" to skip)
+  --upgrade-kubeadm 3,10   cluster sizes for the kubeadm upgrade timing, 1.32 -> 1.33 (default 3,10; "none" to skip)
   --startup-runs N         fresh processes per start-up case (default 20; 0 to skip)
   --failover N             rounds of power-offs (VIP holder, then another control plane) on 3 control
                            planes, API through the VIP timed from the client (default 3; 0 to skip).
@@ -118,6 +123,7 @@ async function render(dirs, out, extraNotes) {
     runs: parts.flatMap((p) => p.runs),
     addNode: parts.flatMap((p) => p.addNode).sort((a, b) => a.size - b.size),
     upgrade: parts.flatMap((p) => p.upgrade ?? []).sort((a, b) => a.size - b.size),
+    upgradeKubeadm: parts.flatMap((p) => p.upgradeKubeadm ?? []).sort((a, b) => a.size - b.size),
     startup: parts.find((p) => p.startup)?.startup,
     failover: parts.find((p) => p.failover)?.failover,
     totalMs: parts.reduce((sum, p) => sum + p.totalMs, 0),
@@ -150,6 +156,7 @@ async function main() {
       tools: { type: "string", default: TOOLS.join(",") },
       "add-node": { type: "string", default: "3,29" },
       upgrade: { type: "string", default: "3,10" },
+      "upgrade-kubeadm": { type: "string", default: "3,10" },
       "startup-runs": { type: "string", default: "20" },
       failover: { type: "string", default: "3" },
       out: { type: "string", default: join(REPO, "bench/RESULTS.md") },
@@ -170,6 +177,7 @@ async function main() {
   const sizes = parseSizes(values.sizes, "--sizes", 1, MAX_NODES);
   const addNodeSizes = parseSizes(values["add-node"], "--add-node", 1, MAX_NODES - 1);
   const upgradeSizes = parseSizes(values.upgrade, "--upgrade", 1, MAX_NODES);
+  const kubeadmUpgradeSizes = parseSizes(values["upgrade-kubeadm"], "--upgrade-kubeadm", 1, MAX_NODES);
   const costs = values.cost ? parseCosts(values.cost) : { ...DEFAULT_COSTS };
   const tools = values.tools
     .split(",")
@@ -248,6 +256,7 @@ async function main() {
     runs: [],
     addNode: [],
     upgrade: [],
+    upgradeKubeadm: [],
     totalMs: 0,
     notes: [
       values["shared-root-home"]
@@ -296,6 +305,24 @@ async function main() {
       results.upgrade.push(run);
       await save();
     }
+    // A kubeadm install writes these on the machine itself (lab nodes share its file system): remove the
+    // ones that were not there before.
+    const hostFilesBefore = new Set(KUBEADM_HOST_FILES.filter((f) => existsSync(f)));
+    try {
+      for (const size of kubeadmUpgradeSizes) {
+        if (stopping) break;
+        const { from, to } = UPGRADES.kubeadm;
+        log(`upgrade (kubeadm): ${size} nodes, ${from} → ${to}`);
+        const run = await runUpgrade({ size, costs, workDir, log, distribution: "kubeadm" });
+        log(
+          `  ${run.ok ? "ok" : `FAILED${run.note ? `: ${run.note}` : ` (exit ${run.code})`}, see ${run.dir}`} in ${(run.wallMs / 1000).toFixed(1)} s`,
+        );
+        results.upgradeKubeadm?.push(run);
+        await save();
+      }
+    } finally {
+      for (const f of KUBEADM_HOST_FILES) if (!hostFilesBefore.has(f)) rmSync(f, { force: true });
+    }
     if (failoverRounds > 0 && !stopping) {
       log(`failover: ${failoverRounds} round(s) of power-offs on 3 control planes`);
       results.failover = await runFailover({ rounds: failoverRounds, costs, workDir, log });
@@ -332,7 +359,9 @@ async function main() {
   const left = (await labNamespaces()).filter((n) => n !== "hl-ws" && n !== "hl-br");
   if (left.length) log(`warning: namespaces left after teardown: ${left.join(" ")}`);
   if (stopping) return 130;
-  const failed = [...results.runs, ...results.addNode, ...results.upgrade].filter((r) => !r.ok);
+  const failed = [...results.runs, ...results.addNode, ...results.upgrade, ...(results.upgradeKubeadm ?? [])].filter(
+    (r) => !r.ok,
+  );
   return failed.length || (results.failover && !results.failover.ok) ? 1 : 0;
 }
 

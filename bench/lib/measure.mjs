@@ -304,15 +304,61 @@ export function upgradeCriticalPath(logs, { from, to, controlPlanes, batchSize }
       });
     }
   }
+  return rollingPath(refreshes, controlPlanes, batchSize);
+}
+
+/** The commands of a kubeadm node upgrade: apt (packages, holds), kubeadm upgrade plan/apply/node, the kubelet's restart. */
+const isKubeadmUpgradeCommand = (/** @type {KitCommand} */ e) =>
+  e.tool === "apt-get" ||
+  e.tool === "apt-mark" ||
+  (e.tool === "kubeadm" && e.sub.startsWith("upgrade ")) ||
+  (e.tool === "systemctl" && (e.sub === "daemon-reload" || e.sub === "restart kubelet"));
+
+/**
+ * The measured critical path of a rolling kubeadm upgrade from the kit's command logs, as
+ * upgradeCriticalPath does for MicroK8s. A node's own upgrade is what kubeadm's documented procedure
+ * runs on it, one command after another: the kubeadm package (apt-get update, apt-mark unhold/hold,
+ * apt-get install), `kubeadm upgrade plan` + `apply` on the first control plane or `kubeadm upgrade node`
+ * elsewhere (this restarts a control plane's etcd member and API server), the kubelet and kubectl packages
+ * and `systemctl daemon-reload` + `restart kubelet`; the sum of their durations. A node counts as
+ * upgraded when it ran `kubeadm upgrade apply` or `node`.
+ *
+ * @param {Record<string, readonly KitCommand[]>} logs per node
+ * @param {{ from: number, to: number, controlPlanes: readonly string[], batchSize: number }} o
+ * @returns {{ totalMs: number, terms: { controlPlanesMs: number, workerBatchesMs: number }, refreshes: number }}
+ */
+export function kubeadmUpgradeCriticalPath(logs, { from, to, controlPlanes, batchSize }) {
+  /** @type {{ node: string, start: number, ms: number }[]} */
+  const upgrades = [];
+  for (const [node, all] of Object.entries(logs)) {
+    const steps = all
+      .filter((e) => e.start >= from && e.start <= to && isKubeadmUpgradeCommand(e))
+      .sort((a, b) => a.start - b.start);
+    if (!steps.some((e) => e.tool === "kubeadm" && (e.sub === "upgrade apply" || e.sub === "upgrade node"))) continue;
+    upgrades.push({
+      node,
+      start: steps[0]?.start ?? from,
+      ms: steps.reduce((sum, e) => sum + (e.end - e.start), 0),
+    });
+  }
+  return rollingPath(upgrades, controlPlanes, batchSize);
+}
+
+/**
+ * The order's critical path from each node's own upgrade: control planes one after another (their
+ * upgrades add up), workers in batches of `batchSize` in the order they started (each batch its slowest).
+ * @param {{ node: string, start: number, ms: number }[]} upgrades @param {readonly string[]} controlPlanes @param {number} batchSize
+ */
+function rollingPath(upgrades, controlPlanes, batchSize) {
   const cps = new Set(controlPlanes);
-  const controlPlanesMs = refreshes.filter((r) => cps.has(r.node)).reduce((sum, r) => sum + r.ms, 0);
-  const workers = refreshes.filter((r) => !cps.has(r.node)).sort((a, b) => a.start - b.start);
+  const controlPlanesMs = upgrades.filter((r) => cps.has(r.node)).reduce((sum, r) => sum + r.ms, 0);
+  const workers = upgrades.filter((r) => !cps.has(r.node)).sort((a, b) => a.start - b.start);
   let workerBatchesMs = 0;
   for (let i = 0; i < workers.length; i += Math.max(1, batchSize))
     workerBatchesMs += Math.max(...workers.slice(i, i + Math.max(1, batchSize)).map((r) => r.ms));
   return {
     totalMs: controlPlanesMs + workerBatchesMs,
     terms: { controlPlanesMs, workerBatchesMs },
-    refreshes: refreshes.length,
+    refreshes: upgrades.length,
   };
 }

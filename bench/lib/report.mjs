@@ -8,10 +8,12 @@ import { addNodeLowerBound, lowerBound, spread } from "./measure.mjs";
  * @typedef {import("./runs.mjs").RunResult} RunResult
  * @typedef {{ machine: Record<string, string>, command: string, date: string, costs: Record<string, number>,
  *   sizes: number[], tools: string[], runs: RunResult[], addNode: (RunResult & { installMs: number })[],
- *   upgrade?: (RunResult & { installMs: number, upgradePath?: ReturnType<typeof import("./measure.mjs").upgradeCriticalPath> })[],
+ *   upgrade?: UpgradeRun[], upgradeKubeadm?: UpgradeRun[],
  *   startup?: ReturnType<typeof import("./startup.mjs").measureStartup>, totalMs: number, notes: string[],
  *   failover?: import("./failover.mjs").FailoverResults }} BenchResults
  */
+
+/** @typedef {RunResult & { installMs: number, upgradePath?: ReturnType<typeof import("./measure.mjs").upgradeCriticalPath> }} UpgradeRun */
 
 const s = (/** @type {number} */ ms) => (ms / 1000).toFixed(1);
 
@@ -128,6 +130,9 @@ export function renderResults(r) {
     `- upgrade 1.29 → 1.30: ${r.upgrade?.length ? r.upgrade.map((u) => `${u.size} nodes`).join(", ") : "not run"}`,
   );
   lines.push(
+    `- kubeadm upgrade 1.32 → 1.33: ${r.upgradeKubeadm?.length ? r.upgradeKubeadm.map((u) => `${u.size} nodes`).join(", ") : "not run"}`,
+  );
+  lines.push(
     `- Node-kit step costs: ${
       Object.entries(r.costs)
         .map(([k, v]) => `${k} = ${v} ms`)
@@ -226,33 +231,32 @@ export function renderResults(r) {
     if (phaseNotes.length) lines.push("", ...phaseNotes);
   }
 
-  if (r.upgrade?.length) {
-    lines.push("", "## upgrade: a rolling MicroK8s upgrade, 1.29 → 1.30", "");
+  if (r.upgrade?.length)
     lines.push(
-      "Measured critical path = what the upgrade's order forces, from the kit's command logs: every control plane's `snap refresh` + wait-ready one after another, " +
-        "plus each worker batch's slowest refresh + wait-ready (batches of max(1, 10 %) of the workers). Everything above it is hactl's own work per node: " +
-        "drain, the load balancers without the node (validated reloads) and the VIP moved away, the checks (Ready on the new version, voters, the API through the VIP), the load balancers back, uncordon.",
       "",
+      ...upgradeSection(
+        r.upgrade,
+        "## upgrade: a rolling MicroK8s upgrade, 1.29 → 1.30",
+        "Measured critical path = what the upgrade's order forces, from the kit's command logs: every control plane's `snap refresh` + wait-ready one after another, " +
+          "plus each worker batch's slowest refresh + wait-ready (batches of max(1, 10 %) of the workers). Everything above it is hactl's own work per node: " +
+          "drain, the load balancers without the node (validated reloads) and the VIP moved away, the checks (Ready on the new version, voters, the API through the VIP), the load balancers back, uncordon.",
+        "refreshes",
+      ),
     );
+  if (r.upgradeKubeadm?.length)
     lines.push(
-      "| nodes | result | upgrade wall (s) | measured critical path (s) | = control planes (s) + worker batches (s) | wall ÷ measured critical path | refreshes | SSH logins per node | peak RSS (MiB) | load before | install before (s, not part of the figure) |",
+      "",
+      ...upgradeSection(
+        r.upgradeKubeadm,
+        "## upgrade-kubeadm: a rolling kubeadm upgrade, 1.32 → 1.33",
+        "Measured critical path = what the upgrade's order forces, from the kit's command logs: each node's own upgrade as kubeadm documents it " +
+          "(apt-get update, apt-mark unhold/hold and apt-get install of the kubeadm package; `kubeadm upgrade plan` + `apply` on the first control plane, " +
+          "`kubeadm upgrade node` on the others, which restarts the node's etcd member and API server; the kubelet and kubectl packages; `systemctl daemon-reload` + `restart kubelet`), " +
+          "control planes one after another, plus each worker batch's slowest (batches of max(1, 10 %) of the workers). Everything above it is hactl's own work per node: " +
+          "drain, the load balancers without the node (validated reloads) and the VIP moved away, the checks (Ready on the new version, etcd's voting members started, the API through the VIP), the load balancers back, uncordon.",
+        "nodes upgraded",
+      ),
     );
-    lines.push("|---:|---|---:|---:|---|---:|---:|---|---:|---:|---:|");
-    /** @type {string[]} */
-    const phaseNotes = [];
-    for (const u of r.upgrade) {
-      const p = u.upgradePath;
-      const rss = u.peakRssKiB !== undefined ? (u.peakRssKiB / 1024).toFixed(0) : "–";
-      lines.push(
-        `| ${u.size} | ${status(u)} | ${u.ok ? s(u.wallMs) : "–"} | ${p ? s(p.totalMs) : "–"} | ${p ? `${s(p.terms.controlPlanesMs)} + ${s(p.terms.workerBatchesMs)}` : "–"} | ${u.ok && p ? ratio(u.wallMs, p.totalMs) : "–"} | ${p?.refreshes ?? "–"} | ${perNodeText(u, (x) => x.accepted)} | ${rss} | ${load(u)} | ${s(u.installMs)} |`,
-      );
-      if (u.phases?.length)
-        phaseNotes.push(
-          `- ${u.size} nodes: hactl's phases (from its log): ${u.phases.map((ph) => `${ph.phase} ${s(ph.ms)} s`).join(" · ")}.`,
-        );
-    }
-    if (phaseNotes.length) lines.push("", ...phaseNotes);
-  }
 
   if (r.startup) {
     const base = r.startup.find((c) => c.name === "node -e 0");
@@ -406,4 +410,31 @@ export function replaceSection(text, heading, body, before) {
   const at = text.indexOf(`${before}\n`);
   if (at < 0) return `${text.trimEnd()}\n\n${block}`;
   return `${text.slice(0, at)}${block}${text.slice(at)}`;
+}
+
+/**
+ * One upgrade table (wall time against the measured critical path per size) with hactl's phases per size.
+ * @param {UpgradeRun[]} runs @param {string} heading @param {string} meaning @param {string} counted what the count column counts
+ */
+function upgradeSection(runs, heading, meaning, counted) {
+  const lines = [heading, "", meaning, ""];
+  lines.push(
+    `| nodes | result | upgrade wall (s) | measured critical path (s) | = control planes (s) + worker batches (s) | wall ÷ measured critical path | ${counted} | SSH logins per node | peak RSS (MiB) | load before | install before (s, not part of the figure) |`,
+  );
+  lines.push("|---:|---|---:|---:|---|---:|---:|---|---:|---:|---:|");
+  /** @type {string[]} */
+  const phaseNotes = [];
+  for (const u of runs) {
+    const p = u.upgradePath;
+    const rss = u.peakRssKiB !== undefined ? (u.peakRssKiB / 1024).toFixed(0) : "–";
+    lines.push(
+      `| ${u.size} | ${status(u)} | ${u.ok ? s(u.wallMs) : "–"} | ${p ? s(p.totalMs) : "–"} | ${p ? `${s(p.terms.controlPlanesMs)} + ${s(p.terms.workerBatchesMs)}` : "–"} | ${u.ok && p ? ratio(u.wallMs, p.totalMs) : "–"} | ${p?.refreshes ?? "–"} | ${perNodeText(u, (x) => x.accepted)} | ${rss} | ${load(u)} | ${s(u.installMs)} |`,
+    );
+    if (u.phases?.length)
+      phaseNotes.push(
+        `- ${u.size} nodes: hactl's phases (from its log): ${u.phases.map((ph) => `${ph.phase} ${s(ph.ms)} s`).join(" · ")}.`,
+      );
+  }
+  if (phaseNotes.length) lines.push("", ...phaseNotes);
+  return lines;
 }

@@ -16,6 +16,7 @@ import {
   measuredCriticalPath,
   parseCommandLog,
   phaseDurations,
+  kubeadmUpgradeCriticalPath,
   sshdStats,
   upgradeCriticalPath,
 } from "./measure.mjs";
@@ -138,12 +139,13 @@ async function readText(file) {
 
 /**
  * cluster.yaml for the first `count` lab nodes: 3 control planes (fewer when count < 3), the rest workers.
- * @param {Lab} lab @param {number} count
+ * @param {Lab} lab @param {number} count @param {"microk8s" | "kubeadm"} [distribution]
  */
-function clusterYaml(lab, count) {
+function clusterYaml(lab, count, distribution = "microk8s") {
   const controlPlanes = Math.min(3, count);
   return labClusterYaml(lab, {
     name: CLUSTER,
+    distribution,
     controlPlanes,
     workers: count - controlPlanes,
     lbMode: "keepalived-haproxy",
@@ -243,21 +245,41 @@ async function timedHactl(lab, dir, logFile, args) {
 }
 
 /**
- * Install a cluster of `size` nodes at 1.29 with hactl (not timed for the report), then time
- * `hactl upgrade --to 1.30`: wall time against the measured critical path of the upgrade's order.
- * @param {{ size: number, costs: Record<string, number>, workDir: string, log: (line: string) => void }} o
+ * The rolling upgrades the benchmark times: MicroK8s 1.29 → 1.30 and kubeadm 1.32 → 1.33 (the kit's
+ * kubeadm nodes are built at 1.32; a kubeadm install needs a CNI manifest, here an empty DaemonSet).
+ */
+export const UPGRADES = {
+  microk8s: { from: "1.29", to: "1.30", criticalPath: upgradeCriticalPath },
+  kubeadm: { from: "1.32", to: "1.33", criticalPath: kubeadmUpgradeCriticalPath },
+};
+
+const LAB_CNI =
+  "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: lab-cni\n  namespace: kube-system\nspec: {}\n";
+
+/**
+ * Install a cluster of `size` nodes at the distribution's `from` with hactl (not timed for the report),
+ * then time `hactl upgrade --to <to>`: wall time against the measured critical path of the upgrade's order.
+ * @param {{ size: number, costs: Record<string, number>, workDir: string, log: (line: string) => void, distribution?: keyof typeof UPGRADES }} o
  * @returns {Promise<RunResult & { installMs: number, upgradePath?: ReturnType<typeof upgradeCriticalPath> }>}
  */
-export async function runUpgrade({ size, costs, workDir, log }) {
-  const dir = join(workDir, `upgrade-${size}`);
+export async function runUpgrade({ size, costs, workDir, log, distribution = "microk8s" }) {
+  const { from: fromVersion, to: toVersion, criticalPath } = UPGRADES[distribution];
+  const tool = distribution === "microk8s" ? "hactl upgrade" : "hactl upgrade (kubeadm)";
+  const dir = join(workDir, distribution === "microk8s" ? `upgrade-${size}` : `upgrade-${distribution}-${size}`);
   await mkdir(dir, { recursive: true });
   const lab = await freshLab(size, costs, log);
   const spec = join(dir, "cluster.yaml");
-  await writeFile(spec, clusterYaml(lab, size));
+  let yaml = clusterYaml(lab, size, distribution);
+  if (distribution === "kubeadm") {
+    const cni = join(dir, "cni.yaml");
+    await writeFile(cni, LAB_CNI);
+    yaml = yaml.replace('    version: "1.29"', `    version: "${fromVersion}"\n    cni: { manifest: ${cni} }`);
+  }
+  await writeFile(spec, yaml);
   const install = await installForScenario(dir, spec);
   if (install.code !== 0) {
     return {
-      tool: "hactl upgrade",
+      tool,
       size,
       ok: false,
       code: install.code,
@@ -269,25 +291,27 @@ export async function runUpgrade({ size, costs, workDir, log }) {
       note: `the ${size}-node install failed (exit ${install.code})`,
     };
   }
-  log(`  ${size}-node cluster installed at 1.29 in ${(install.wallMs / 1000).toFixed(1)} s; upgrading to 1.30`);
+  log(
+    `  ${size}-node cluster installed at ${fromVersion} in ${(install.wallMs / 1000).toFixed(1)} s; upgrading to ${toVersion}`,
+  );
   const from = Date.now();
   const { result } = await timedHactl(lab, dir, join(dir, "upgrade.log"), [
     "upgrade",
     "--to",
-    "1.30",
+    toVersion,
     "-f",
     spec,
     "--yes",
   ]);
   const controlPlanes = lab.nodes.slice(0, Math.min(3, size)).map((n) => n.name);
   const workers = size - controlPlanes.length;
-  const upgradePath = upgradeCriticalPath(await kitLogs(lab), {
+  const upgradePath = criticalPath(await kitLogs(lab), {
     from,
     to: Date.now(),
     controlPlanes,
     batchSize: Math.max(1, Math.floor(workers / 10)),
   });
-  return { tool: "hactl upgrade", size, ...result, installMs: install.wallMs, upgradePath };
+  return { tool, size, ...result, installMs: install.wallMs, upgradePath };
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   spread,
   sshdStats,
   upgradeCriticalPath,
+  kubeadmUpgradeCriticalPath,
 } from "../lib/measure.mjs";
 import { failoverSummary } from "../lib/failover.mjs";
 import { replaceSection } from "../lib/report.mjs";
@@ -250,6 +251,47 @@ test("upgradeCriticalPath: control planes' refresh + wait-ready add up, each wor
       totalMs: 2500 + 1200 + 1900 + 500,
       terms: { controlPlanesMs: 3700, workerBatchesMs: 2400 },
       refreshes: 5,
+    },
+  );
+});
+
+test("kubeadmUpgradeCriticalPath: a node's apt, kubeadm upgrade and kubelet restart add up; other commands do not count", () => {
+  const e = (
+    /** @type {string} */ tool,
+    /** @type {string} */ sub,
+    /** @type {number} */ start,
+    /** @type {number} */ end,
+  ) => ({ tool, sub, start, end, code: 0 });
+  const node = (/** @type {number} */ t, /** @type {string} */ kubeadm) => [
+    e("apt-get", "update", t, t + 100),
+    e("apt-mark", "unhold", t + 100, t + 150),
+    e("apt-get", "install", t + 150, t + 400),
+    e("kubectl", "drain", t - 500, t),
+    e("kubeadm", kubeadm, t + 400, t + 2400),
+    e("kubeadm", "version", t + 2400, t + 2450),
+    e("systemctl", "reload haproxy", t + 2450, t + 2600),
+    e("systemctl", "daemon-reload", t + 2600, t + 2650),
+    e("systemctl", "restart kubelet", t + 2650, t + 2850),
+  ];
+  const logs = {
+    "node-3": [e("kubeadm", "upgrade plan", 1000, 1300), ...node(1000, "upgrade apply")],
+    "node-2": node(5000, "upgrade node"),
+    "node-1": [e("apt-get", "update", 9000, 9100)],
+    "node-4": node(10_000, "upgrade node"),
+    "node-5": [...node(10_100, "upgrade node"), e("apt-get", "install", 100, 200)],
+  };
+  assert.deepEqual(
+    kubeadmUpgradeCriticalPath(logs, {
+      from: 500,
+      to: 20_000,
+      controlPlanes: ["node-1", "node-2", "node-3"],
+      batchSize: 2,
+    }),
+    {
+      // node-3: plan 300 + apt 400 + apply 2000 + daemon-reload and restart 250; node-2 and each worker: 2650
+      totalMs: 2950 + 2650 + 2650,
+      terms: { controlPlanesMs: 2950 + 2650, workerBatchesMs: 2650 },
+      refreshes: 4,
     },
   );
 });

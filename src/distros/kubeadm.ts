@@ -97,12 +97,15 @@ export const kubeadm = {
     sudo: true,
     timeoutMs: 60_000,
   }),
-  /** Which kubeadm files the node has: one line each of kubelet, admin, etcd. */
+  /**
+   * Which kubeadm files the node has: one line each of kubelet, admin, etcd; and `apiserver <image>` from
+   * the kube-apiserver static Pod manifest (its tag is the version of the node's control plane).
+   */
   files: (): Command => ({
     argv: [
       "sh",
       "-c",
-      `test -f ${KUBELET_CONF} && echo kubelet; test -f ${ADMIN_CONF} && echo admin; test -f /etc/kubernetes/manifests/etcd.yaml && echo etcd; true`,
+      `test -f ${KUBELET_CONF} && echo kubelet; test -f ${ADMIN_CONF} && echo admin; test -f /etc/kubernetes/manifests/etcd.yaml && echo etcd; sed -n 's/^ *image: *\\(.*kube-apiserver:.*\\)$/apiserver \\1/p' /etc/kubernetes/manifests/kube-apiserver.yaml 2>/dev/null; true`,
     ],
     sudo: true,
     timeoutMs: 30_000,

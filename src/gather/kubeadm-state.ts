@@ -18,11 +18,22 @@ export interface KubeadmClusterState {
   members: EtcdMember[];
   /** etcdctl answered on the leader. */
   etcdReadable: boolean;
+  /**
+   * Control planes' own version ("v1.33.1"), from the image of their kube-apiserver static Pod: ahead of
+   * the kubelet's on a node where `kubeadm upgrade apply` or `node` ran and the kubelet package did not.
+   */
+  apiServerVersions: Map<string, string>;
 }
 
-export function parseFiles(stdout: string): { kubelet: boolean; admin: boolean; etcd: boolean } {
+export function parseFiles(stdout: string): { kubelet: boolean; admin: boolean; etcd: boolean; apiServer?: string } {
   const words = new Set(stdout.split(/\s+/));
-  return { kubelet: words.has("kubelet"), admin: words.has("admin"), etcd: words.has("etcd") };
+  const apiServer = /^apiserver \S*kube-apiserver:(v\d+\.\d+\.\d+)\b/m.exec(stdout)?.[1];
+  return {
+    kubelet: words.has("kubelet"),
+    admin: words.has("admin"),
+    etcd: words.has("etcd"),
+    ...(apiServer ? { apiServer } : {}),
+  };
 }
 
 export async function gatherKubeadmState(
@@ -31,12 +42,14 @@ export async function gatherKubeadmState(
 ): Promise<KubeadmClusterState> {
   const installed = new Set<string>();
   const admins = new Set<string>();
+  const apiServerVersions = new Map<string, string>();
   await forEachNode("Read kubeadm state", nodes, async (node) => {
     const host = hosts.get(node.name);
     if (!host) return;
     const files = parseFiles((await host.exec(kubeadm.files())).stdout);
     if (files.kubelet) installed.add(node.name);
     if (files.admin && node.role === "control-plane") admins.add(node.name);
+    if (files.apiServer && node.role === "control-plane") apiServerVersions.set(node.name, files.apiServer);
   });
   let leader: string | undefined;
   let kubeNodes: KubeNode[] = [];
@@ -57,7 +70,7 @@ export async function gatherKubeadmState(
       etcdReadable = true;
     }
   }
-  return { installed, admins, leader, kubeNodes, members, etcdReadable };
+  return { installed, admins, leader, kubeNodes, members, etcdReadable, apiServerVersions };
 }
 
 /** A voting (non-learner) etcd member sits on the node's address. */

@@ -36,7 +36,8 @@ export function kubeadmMinors(input: Pick<KubeadmUpgradeInput, "spec" | "state">
 /**
  * Pure: why this upgrade must not start (each reason with its fix); empty when it may. Checked before
  * anything changes: kubeadm on every node, a healthy cluster (every node Ready, every control plane with a
- * voting etcd member, etcd answering), no downgrade, versions mixed by at most one minor.
+ * voting etcd member, etcd answering), no downgrade, versions mixed by at most one minor (kubelets' and
+ * control planes' own versions alike).
  */
 export function kubeadmUpgradeRefusals(input: KubeadmUpgradeInput): string[] {
   const { spec, state, target } = input;
@@ -68,12 +69,25 @@ export function kubeadmUpgradeRefusals(input: KubeadmUpgradeInput): string[] {
       `etcd has ${voting} voting members, ${cps.length} expected: an upgrade takes one away at a time (hactl status).`,
     );
   refusals.push(
-    ...versionRefusals(minors, target, {
+    ...versionRefusals(versionsOnNodes(minors, state), target, {
       downgrade: "kubeadm does not downgrade a cluster by a minor",
       byHand: (minor) => `kubeadm, kubelet and kubectl ${minor}, kubeadm upgrade node, one node at a time`,
     }),
   );
   return refusals;
+}
+
+/**
+ * The minors the version rules apply to: each node's kubelet, and a control plane's own (its
+ * kube-apiserver) where it differs, e.g. after `kubeadm upgrade apply` ran and the kubelet package did not.
+ */
+function versionsOnNodes(kubelets: ReadonlyMap<string, string>, state: KubeadmClusterState): Map<string, string> {
+  const versions = new Map(kubelets);
+  for (const [name, version] of state.apiServerVersions) {
+    const minor = minorOfVersion(version);
+    if (minor && minor !== kubelets.get(name)) versions.set(`${name}'s kube-apiserver`, minor);
+  }
+  return versions;
 }
 
 /** The control plane that runs kubectl for `node`: the first other control plane with an admin.conf. */
@@ -93,11 +107,13 @@ export function kubeadmDriver(input: KubeadmUpgradeInput): UpgradeDriver {
   const { spec, state } = input;
   const expected = state.members.filter((m) => !m.learner).length;
   const minors = kubeadmMinors(input);
-  // A control plane already on the minor means a stopped run got past `kubeadm upgrade apply`.
-  const applied = (minor: string): boolean =>
-    spec.spec.nodes.some(
-      (n) => n.role === "control-plane" && minorNumber(minors.get(n.name) ?? "0.0") >= minorNumber(minor),
-    );
+  // A control plane already on the minor (its kubelet or its own kube-apiserver) means a stopped run got
+  // past `kubeadm upgrade apply`.
+  const cpMinors = [
+    ...spec.spec.nodes.filter((n) => n.role === "control-plane").flatMap((n) => minors.get(n.name) ?? []),
+    ...[...state.apiServerVersions.values()].flatMap((v) => minorOfVersion(v) ?? []),
+  ];
+  const applied = (minor: string): boolean => cpMinors.some((m) => minorNumber(m) >= minorNumber(minor));
   return {
     minors,
     leader: state.leader,

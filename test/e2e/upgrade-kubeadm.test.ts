@@ -1,12 +1,13 @@
 // hactl upgrade on kubeadm in the lab (3 control planes behind keepalived/haproxy + 1 worker, installed at
 // 1.32): a refusal before any change, then a rolling upgrade to 1.33 while requests go through the VIP:
 // kubeadm upgrade apply on the first control plane, kubeadm upgrade node on the others, the kubelet and
-// kubectl packages through the kit's apt, a backup first. A second run has nothing to do.
+// kubectl packages through the kit's apt, a backup first. A second run has nothing to do. Then 1.33 → 1.34
+// with `kubeadm upgrade node` failing once on the second control plane, and the same command resuming.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { labClusterYaml } from "../lab/cluster-yaml.mjs";
-import { inNode, labDown, labUp, type Lab } from "../lab/lab.mjs";
+import { inNode, labDown, labUp, type Lab, type LabNode } from "../lab/lab.mjs";
 import { probeLivez } from "../../src/actions/verify-api.js";
 import { LAB_CNI, hactl, workdir, writeSpec, type HactlRun } from "./hactl.js";
 import { requestLoop } from "./lab-tls.js";
@@ -19,6 +20,41 @@ const ALL = ["node-1", "node-2", "node-3", "node-4"];
 const HOST_FILES = ["/etc/modules-load.d/k8s.conf", "/etc/containerd/config.toml"];
 const hostFilesBefore = new Set(HOST_FILES.filter((f) => existsSync(f)));
 const shown = (run: HactlRun): string => `${run.stdout}\n${run.stderr}`;
+const address = (name: string): string => (lab.nodes.find((n) => n.name === name) as LabNode).address;
+
+/** "kubeadm upgrade apply" / "kubeadm upgrade node" / "apt-get install" runs on a node since `since`, from the kit's command log. */
+async function kitRunsSince(name: string, since: number): Promise<string[]> {
+  const log = (await inNode(name, ["cat", "/var/log/hactl-kit/commands.jsonl"])).stdout;
+  return log
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { tool: string; sub: string; start: number })
+    .filter(
+      (e) =>
+        e.start >= since &&
+        ((e.tool === "kubeadm" && e.sub.startsWith("upgrade ")) || (e.tool === "apt-get" && e.sub === "install")),
+    )
+    .map((e) => `${e.tool} ${e.sub}`);
+}
+
+interface KubeNodeView {
+  metadata: { name: string; labels: Record<string, string> };
+  spec?: { unschedulable?: boolean };
+}
+
+async function kubeNodes(): Promise<KubeNodeView[]> {
+  const r = await inNode("node-1", [
+    "kubectl",
+    "--kubeconfig",
+    "/etc/kubernetes/admin.conf",
+    "get",
+    "nodes",
+    "-o",
+    "json",
+  ]);
+  expect(r.code, r.stderr).toBe(0);
+  return (JSON.parse(r.stdout) as { items: KubeNodeView[] }).items;
+}
 
 /** "STATUS VERSION" per node, from `kubectl get nodes` on node-1. */
 async function nodeVersions(): Promise<Map<string, string>> {
@@ -119,5 +155,69 @@ describe("kubeadm upgrade", () => {
     expect(again.code, shown(again)).toBe(0);
     expect(again.stdout + again.stderr).toContain("Nothing to do: every node runs Kubernetes (kubeadm) 1.33.");
     expect(readdirSync(join(dir, "backups")).filter((f) => f.endsWith(".tar.gz"))).toHaveLength(1);
-  });
+  }, 600_000);
+
+  it("stops where kubeadm upgrade node fails on the second control plane, saying what is left out of service; the same command resumes from there", async () => {
+    // Order: node-3 (kubeadm upgrade apply), node-2, node-1 (the VIP holder last), then node-4.
+    await inNode("node-2", [
+      "sh",
+      "-c",
+      "mkdir -p /var/lib/hactl-kit/faults && touch /var/lib/hactl-kit/faults/fail-kubeadm-upgrade-node",
+    ]);
+    const vip = lab.vips[0] as string;
+    const started = Date.now();
+    const failed = await hactl(dir, ["upgrade", "--to", "1.34", "-f", spec, "--yes"], { timeoutMs: 600_000 });
+    const failedSeconds = (Date.now() - started) / 1000;
+    expect(failed.code, shown(failed)).toBe(1);
+    expect(failed.stderr).toContain("[node-2]");
+    expect(failed.stderr).toContain("kubeadm upgrade node (to 1.34)");
+    expect(failed.stderr).toContain("couldn't complete the static pod upgrade");
+    expect(failed.stderr).toContain(
+      "node-2 may be left cordoned and out of the load balancers (labelled hactl.dev/upgrade); the same command resumes where it stopped: hactl upgrade -f",
+    );
+    expect(failed.stderr).toContain(" --to 1.34");
+    let versions = await nodeVersions();
+    expect(versions.get("node-3")).toBe("Ready v1.34.12");
+    expect(versions.get("node-2")).toBe("Ready,SchedulingDisabled v1.33.1");
+    for (const n of ["node-1", "node-4"]) expect(versions.get(n), n).toBe("Ready v1.33.1");
+    // What the message says is so, and nothing else is out: node-2 alone cordoned, labelled and out of
+    // every haproxy backend; the VIP still serves the API.
+    const marked = (await kubeNodes()).filter((n) => n.spec?.unschedulable || n.metadata.labels["hactl.dev/upgrade"]);
+    expect(marked.map((n) => [n.metadata.name, n.spec?.unschedulable, n.metadata.labels["hactl.dev/upgrade"]])).toEqual(
+      [["node-2", true, "1.34"]],
+    );
+    for (const cp of ["node-1", "node-2", "node-3"]) {
+      const cfg = (await inNode(cp, ["cat", "/etc/haproxy/haproxy.cfg"])).stdout;
+      expect(cfg, cp).not.toContain(`${address("node-2")}:6443`);
+      for (const other of ["node-1", "node-3"]) expect(cfg, cp).toContain(`${address(other)}:6443`);
+    }
+    expect(await probeLivez(vip, 7443, 5000)).toBe(true);
+    expect(readFileSync(spec, "utf8")).toContain('version: "1.33"');
+
+    const resumeStarted = Date.now();
+    const resumed = await hactl(dir, ["upgrade", "--to", "1.34", "-f", spec, "--yes"], { timeoutMs: 600_000 });
+    const resumedSeconds = (Date.now() - resumeStarted) / 1000;
+    expect(resumed.code, shown(resumed)).toBe(0);
+    // node-3 was done (and kubeadm upgrade apply with it): the resumed run upgrades only the others.
+    expect(await kitRunsSince("node-3", resumeStarted)).toEqual([]);
+    expect(await kitRunsSince("node-2", resumeStarted)).toEqual([
+      "apt-get install",
+      "kubeadm upgrade node",
+      "apt-get install",
+    ]);
+    for (const n of ["node-1", "node-4"])
+      expect(
+        (await kitRunsSince(n, resumeStarted)).filter((r) => r.startsWith("kubeadm")),
+        n,
+      ).toEqual(["kubeadm upgrade node"]);
+    versions = await nodeVersions();
+    for (const n of ALL) expect(versions.get(n), n).toBe("Ready v1.34.12");
+    expect((await kubeNodes()).filter((n) => n.spec?.unschedulable || n.metadata.labels["hactl.dev/upgrade"])).toEqual(
+      [],
+    );
+    expect(readFileSync(spec, "utf8")).toContain('version: "1.34"');
+    console.log(
+      `kubeadm upgrade resume figures: 1.33 → 1.34 stopped at node-2 after ${failedSeconds.toFixed(1)} s; the resumed run took ${resumedSeconds.toFixed(1)} s (npm test -- test/e2e/upgrade-kubeadm.test.ts)`,
+    );
+  }, 900_000);
 });

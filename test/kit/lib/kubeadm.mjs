@@ -256,12 +256,14 @@ async function nodeCerts(/** @type {string|undefined} */ endpointHost) {
   }
 }
 
-function writeManifests() {
+/** The control plane's static Pod manifests, each with its image as kubeadm writes it (etcd's own version for etcd). */
+function writeManifests(/** @type {string} */ version) {
   fs.mkdirSync(`${KUBE_DIR}/manifests`, { recursive: true });
   for (const c of ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]) {
+    const image = c === "etcd" ? "registry.k8s.io/etcd:3.5.16-0" : `registry.k8s.io/${c}:${version}`;
     writeFileAtomic(
       `${KUBE_DIR}/manifests/${c}.yaml`,
-      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${c}\n  namespace: kube-system\n`,
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${c}\n  namespace: kube-system\nspec:\n  containers:\n  - name: ${c}\n    image: ${image}\n`,
       0o600,
     );
   }
@@ -442,7 +444,7 @@ async function init(/** @type {ReturnType<typeof parseArgs>} */ a) {
     await kubeconfig(`https://${apiEndpoint}`, `system:node:${name}`, "system:nodes"),
     0o600,
   );
-  writeManifests();
+  writeManifests(kv);
   out(
     '[kubeconfig] Writing "admin.conf" kubeconfig file\n[kubeconfig] Writing "kubelet.conf" kubeconfig file\n[etcd] Creating static Pod manifest for local etcd in "/etc/kubernetes/manifests"',
   );
@@ -860,7 +862,7 @@ async function join(/** @type {ReturnType<typeof parseArgs>} */ a) {
   await nodeCerts(splitHostPort(p.endpoint)[0]);
   writeFileAtomic(ADMIN_CONF, await kubeconfig(server, "kubernetes-admin", "kubeadm:cluster-admins"), 0o600);
   writeFileAtomic(KUBELET_CONF, await kubeconfig(server, `system:node:${name}`, "system:nodes"), 0o600);
-  writeManifests();
+  writeManifests(version);
   updateLocalState({
     distro: "kubeadm",
     installed: true,
@@ -1065,6 +1067,7 @@ async function restartControlPlane(/** @type {string} */ version) {
   if (st.etcdMember) await stopEtcd();
   await sleep(1000);
   await stepCost("kubeadm-upgrade");
+  writeManifests(version);
   updateLocalState({ version });
   if (st.etcdMember) {
     restartEtcdFromConf();
@@ -1093,6 +1096,10 @@ async function upgrade(/** @type {ReturnType<typeof parseArgs>} */ a) {
     pinPackages();
     if (st.role === "control-plane" && fs.existsSync(`${KUBE_DIR}/manifests/kube-apiserver.yaml`)) {
       out(`[upgrade] Upgrading your Static Pod-hosted control plane instance to version "${current}"...`);
+      if (st.version !== current && takeFault("fail-kubeadm-upgrade-node"))
+        kerr(
+          "error execution phase control-plane: couldn't complete the static pod upgrade: couldn't upgrade control plane. kubeadm has tried to recover everything into the earlier state. Errors faced: timed out waiting for the condition (kit fault fail-kubeadm-upgrade-node)",
+        );
       if (st.version === current)
         out("[upgrade/staticpods] Current and new manifests of kube-apiserver are equal, skipping upgrade");
       else await restartControlPlane(current);

@@ -60,6 +60,7 @@ const EMPTY: KubeadmClusterState = {
   kubeNodes: [],
   members: [],
   etcdReadable: false,
+  apiServerVersions: new Map(),
 };
 const TOKEN = "abcdef.0123456789abcdef";
 const HASH = `sha256:${"ab".repeat(32)}`;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { describePlan, planIsEmpty } from "../../../src/core/plan.js";
 import { parseMemberList } from "../../../src/distros/kubeadm.js";
 import { parseNodes } from "../../../src/distros/kubectl.js";
-import type { KubeadmClusterState } from "../../../src/gather/kubeadm-state.js";
+import { parseFiles, type KubeadmClusterState } from "../../../src/gather/kubeadm-state.js";
 import {
   kubeadmUpgradeRefusals,
   outlineKubeadmUpgrade,
@@ -40,6 +40,7 @@ function cluster(
     ),
     members: parseMemberList(members.join("\n")),
     etcdReadable: true,
+    apiServerVersions: new Map(CPS.map((n) => [n, `v${minor(n)}.3`])),
   };
 }
 
@@ -60,6 +61,19 @@ const stepIds = (i: KubeadmUpgradeInput, title: string): string[] | undefined =>
     .find((p) => p.title === title)
     ?.steps.map((s) => s.id);
 
+describe("a control plane's own version", () => {
+  it("is the tag of its kube-apiserver static Pod image (also with a digest); absent without the manifest", () => {
+    expect(parseFiles("kubelet\nadmin\netcd\napiserver registry.k8s.io/kube-apiserver:v1.33.1\n")).toEqual({
+      kubelet: true,
+      admin: true,
+      etcd: true,
+      apiServer: "v1.33.1",
+    });
+    expect(parseFiles("apiserver my.registry/k8s/kube-apiserver:v1.32.3@sha256:0abc\n").apiServer).toBe("v1.32.3");
+    expect(parseFiles("kubelet\n")).toEqual({ kubelet: true, admin: false, etcd: false });
+  });
+});
+
 describe("kubeadmUpgradeRefusals", () => {
   it("accepts a healthy cluster on one minor", () => {
     expect(kubeadmUpgradeRefusals(input(cluster()))).toEqual([]);
@@ -74,6 +88,32 @@ describe("kubeadmUpgradeRefusals", () => {
   it("refuses versions already mixed by more than one minor", () => {
     expect(kubeadmUpgradeRefusals(input(cluster({ "worker-1": "1.30" }), "1.33")).join("\n")).toMatch(
       /the nodes run 1\.30 to 1\.32, more than one minor apart: bring the 1\.30 nodes to 1\.31 by hand/,
+    );
+  });
+
+  it("counts a control plane's own version: a stopped run past kubeadm upgrade apply makes a lower target a downgrade", () => {
+    // node-3's kube-apiserver runs 1.33, every kubelet still 1.32
+    const state = { ...cluster(), apiServerVersions: new Map([...cluster().apiServerVersions, ["node-3", "v1.33.1"]]) };
+    expect(kubeadmUpgradeRefusals(input(state, "1.32"))).toEqual([
+      "1.32 is lower than 1.33 on node-3's kube-apiserver: kubeadm does not downgrade a cluster by a minor. Give --to 1.33 or higher.",
+    ]);
+    expect(kubeadmUpgradeRefusals(input(state, "1.33"))).toEqual([]);
+    const ahead = { ...cluster({ "worker-1": "1.31" }), apiServerVersions: state.apiServerVersions };
+    expect(kubeadmUpgradeRefusals(input(ahead, "1.33")).join("\n")).toMatch(
+      /the nodes run 1\.31 to 1\.33, more than one minor apart: bring the 1\.31 nodes to 1\.32 by hand/,
+    );
+  });
+
+  it("reaches a target two minors ahead one minor at a time, a complete rolling pass each", () => {
+    const o = outlineKubeadmUpgrade(input(cluster(), "1.34"));
+    expect(o.path).toEqual(["1.33", "1.34"]);
+    const plan = planKubeadmUpgrade(input(cluster(), "1.34"), o);
+    const applies = plan.flatMap((p) => p.steps.map((s) => s.id)).filter((id) => id.startsWith("kubeadm-apply:"));
+    expect(applies).toEqual(["kubeadm-apply:1.33:node-3", "kubeadm-apply:1.34:node-1"]);
+    const titles = plan.map((p) => p.title);
+    // every node reaches 1.33 before any node starts on 1.34
+    expect(titles.indexOf("Upgrade workers worker-1 to 1.33 (batch 1 of 1)")).toBeLessThan(
+      titles.indexOf("Upgrade control plane node-1 to 1.34"),
     );
   });
 
@@ -164,6 +204,18 @@ describe("planKubeadmUpgrade", () => {
     expect(plan[0]?.steps.map((s) => s.id)).toEqual(["resume-check:node-2"]);
     expect(stepIds(i, "Upgrade control plane node-1 to 1.33")).toContain("kubeadm-node:1.33:node-1");
     expect(plan.flatMap((p) => p.steps).some((s) => s.id.startsWith("kubeadm-apply"))).toBe(false);
+  });
+
+  it("resumes after kubeadm upgrade apply went through but the kubelet package did not: apply is not repeated", () => {
+    const state = { ...cluster(), apiServerVersions: new Map([...cluster().apiServerVersions, ["node-3", "v1.33.1"]]) };
+    const i = input(state);
+    expect(outlineKubeadmUpgrade(i).passes[0]?.controlPlanes).toEqual(["node-3", "node-2", "node-1"]);
+    expect(stepIds(i, "Upgrade control plane node-3 to 1.33")).toContain("kubeadm-node:1.33:node-3");
+    expect(
+      planKubeadmUpgrade(i)
+        .flatMap((p) => p.steps)
+        .some((s) => s.id.startsWith("kubeadm-apply")),
+    ).toBe(false);
   });
 
   it("has nothing to do when every kubelet runs the target", () => {
