@@ -61,7 +61,7 @@ export interface Distribution {
   /** What to do on a node removed with --force before it is used again. */
   wipeHint: string;
   /** The admin kubeconfig from one control plane, or why it could not be read. */
-  adminKubeconfig(host: RemoteHost, node: string): Promise<{ text: string } | { missing: string }>;
+  adminKubeconfig(host: RemoteHost): Promise<{ text: string } | { missing: string }>;
   /** Read-only: the status of the cluster on these reachable nodes. */
   observeStatus(
     spec: ClusterSpec,
