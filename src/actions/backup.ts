@@ -31,6 +31,7 @@ import type { ClusterSpec } from "../spec/schema.js";
 import { writeFileAtomic } from "../core/local-file.js";
 import { acquireClusterLock } from "./lock.js";
 import { lockNode, openSession, type Session } from "./session.js";
+import { byDistribution } from "../distros/registry.js";
 
 export interface BackupOptions {
   file: string;
@@ -104,10 +105,7 @@ export async function takeBackup(
   spec: ClusterSpec,
   opts: { specFile: string; out?: string },
 ): Promise<BackupResult> {
-  const made =
-    spec.spec.distribution.type === "kubeadm"
-      ? await kubeadmCopy(ctx, session, spec)
-      : await microk8sCopy(ctx, session, spec);
+  const made = await byDistribution(spec, { microk8s: microk8sCopy, kubeadm: kubeadmCopy })(ctx, session, spec);
   const path = resolve(
     opts.out ??
       join(

@@ -37,6 +37,7 @@ import { applyLocked } from "./locked-apply.js";
 import { serviceLayoutInput } from "./service-layout.js";
 import { lockNode, machinesOf, openSession, type Session } from "./session.js";
 import { waitLivez } from "./verify-api.js";
+import { byDistribution } from "../distros/registry.js";
 
 export interface CertsCheckOptions {
   file: string;
@@ -82,8 +83,11 @@ const CA_ROTATION_EFFECTS = [
  * the others, one at a time, each out of service meanwhile. kubeadm: see rotateKubeadmCa.
  */
 async function rotateCa(spec: ClusterSpec, opts: CertsRenewOptions, ctx: RunContext): Promise<number> {
-  const kubeadm = spec.spec.distribution.type === "kubeadm";
-  const effects = kubeadm ? KUBEADM_CA_ROTATION_EFFECTS : CA_ROTATION_EFFECTS;
+  const rotation = byDistribution(spec, {
+    microk8s: { effects: CA_ROTATION_EFFECTS, rotate: rotateMicrok8sCa },
+    kubeadm: { effects: KUBEADM_CA_ROTATION_EFFECTS, rotate: rotateKubeadmCa },
+  });
+  const effects = rotation.effects;
   for (const line of effects) ctx.reporter.warn(line);
   if (!opts.dryRun && !ctx.interactive && !ctx.yes) {
     throw new HactlError("USAGE", "replacing the cluster CA needs a confirmation; nothing was changed", {
@@ -91,7 +95,11 @@ async function rotateCa(spec: ClusterSpec, opts: CertsRenewOptions, ctx: RunCont
       remedy: "Read the effects above; run it in a terminal to be asked, or add --yes.",
     });
   }
-  if (kubeadm) return rotateKubeadmCa(spec, opts, ctx);
+  return rotation.rotate(spec, opts, ctx);
+}
+
+/** MicroK8s's CA rotation, once the effects were shown and confirmed. */
+async function rotateMicrok8sCa(spec: ClusterSpec, opts: CertsRenewOptions, ctx: RunContext): Promise<number> {
   const session = await openSession(spec, machinesOf(spec), ctx);
   try {
     const cps = spec.spec.nodes.filter((n) => n.role === "control-plane");

@@ -33,7 +33,7 @@ import { RECORD_NAME, RECORD_NAMESPACE } from "../phases/deploy/record.js";
 import { loadSpecFile } from "../spec/parse.js";
 import { expandHome, resolveSecret } from "../spec/secrets.js";
 import type { ClusterSpec } from "../spec/schema.js";
-import { clusterOf, kubeadmClusterOf, withAnyCluster, type AnyAppCluster } from "./app/common.js";
+import { anyClusterOf, withAnyCluster, type AnyAppCluster } from "./app/common.js";
 import { applyLocked } from "./locked-apply.js";
 import type { Session } from "./session.js";
 
@@ -208,10 +208,7 @@ export async function deployAll(
   session: Session,
   ctx: RunContext,
 ): Promise<void> {
-  const app =
-    spec.spec.distribution.type === "kubeadm"
-      ? await kubeadmClusterOf(spec, "", session)
-      : await clusterOf(spec, "", session);
+  const app = await anyClusterOf(spec, "", session);
   await deployOn(app, reads, [], false, ctx);
 }
 

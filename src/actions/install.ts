@@ -5,6 +5,7 @@ import type { RunContext } from "../core/context.js";
 import { HactlError } from "../core/errors.js";
 import { gatherMicrok8sState } from "../gather/microk8s-state.js";
 import { parseNodes } from "../distros/kubectl.js";
+import { byDistribution } from "../distros/registry.js";
 import { MICROK8S_API_PORT, MICROK8S_PORTS, kubeconfigForVip, microk8s, parseStatus } from "../distros/microk8s.js";
 import { planMicrok8sInstall } from "../phases/install-microk8s.js";
 import { authorizeInstallKeys } from "./install-key.js";
@@ -101,14 +102,29 @@ export async function converge(
   opts: InstallOptions,
   ctx: RunContext,
 ): Promise<number> {
-  if (spec.spec.distribution.type === "kubeadm") {
-    if (opts.bundle !== undefined || spec.spec.airgap !== undefined) {
-      throw new HactlError("USAGE", "offline bundles are for MicroK8s clusters so far; this cluster is kubeadm", {
-        remedy: "Remove --bundle and spec.airgap, and let the nodes reach their package mirror and image registry.",
-      });
-    }
-    return (await import("./kubeadm/converge.js")).convergeKubeadm(spec, session, opts, ctx);
+  return byDistribution(spec, { microk8s: convergeMicrok8s, kubeadm: convergeOnKubeadm })(spec, session, opts, ctx);
+}
+
+async function convergeOnKubeadm(
+  spec: ClusterSpec,
+  session: Session,
+  opts: InstallOptions,
+  ctx: RunContext,
+): Promise<number> {
+  if (opts.bundle !== undefined || spec.spec.airgap !== undefined) {
+    throw new HactlError("USAGE", "offline bundles are for MicroK8s clusters so far; this cluster is kubeadm", {
+      remedy: "Remove --bundle and spec.airgap, and let the nodes reach their package mirror and image registry.",
+    });
   }
+  return (await import("./kubeadm/converge.js")).convergeKubeadm(spec, session, opts, ctx);
+}
+
+async function convergeMicrok8s(
+  spec: ClusterSpec,
+  session: Session,
+  opts: InstallOptions,
+  ctx: RunContext,
+): Promise<number> {
   const bundle = await bundleFor(spec, opts);
   const facts = await gatherAllFacts(spec, session, ctx);
   const state = await gatherMicrok8sState(session.hosts, spec.spec.nodes);

@@ -10,8 +10,7 @@ import type { RunContext } from "../core/context.js";
 import { HactlError, errnoCode } from "../core/errors.js";
 import { writeFileAtomic } from "../core/local-file.js";
 import { registerSecret } from "../core/secrets.js";
-import { ADMIN_CONF } from "../distros/kubeadm.js";
-import { microk8s } from "../distros/microk8s.js";
+import { byDistribution, driverFor } from "../distros/registry.js";
 import { kubeconfigSecrets, mergeKubeconfig, nameKubeconfig } from "../phases/kubeconfig.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/schema.js";
@@ -43,18 +42,13 @@ async function fetchAdminKubeconfig(spec: ClusterSpec, ctx: RunContext): Promise
   const session = await openSession(spec, controlPlanes, ctx, { tolerateUnreachable: true });
   try {
     const tried: string[] = [];
+    const driver = driverFor(spec);
     for (const node of controlPlanes) {
       const host = session.hosts.get(node.name);
       if (!host) continue;
-      if (spec.spec.distribution.type === "kubeadm") {
-        const text = await host.readFile(ADMIN_CONF, { sudo: true });
-        if (text) return { text, from: node.name };
-        tried.push(`${node.name}: no ${ADMIN_CONF}`);
-      } else {
-        const res = await host.exec(microk8s.config());
-        if (res.code === 0 && res.stdout.trim() !== "") return { text: res.stdout, from: node.name };
-        tried.push(`${node.name}: microk8s config exited ${res.code}`);
-      }
+      const got = await driver.adminKubeconfig(host);
+      if ("text" in got) return { text: got.text, from: node.name };
+      tried.push(`${node.name}: ${got.missing}`);
     }
     throw new HactlError("UNHEALTHY", "no control plane could give the admin kubeconfig", {
       details: [...session.unreachable.map((e) => `${e.node ?? "?"}: not reachable: ${e.message}`), ...tried].join(
@@ -70,7 +64,7 @@ async function fetchAdminKubeconfig(spec: ClusterSpec, ctx: RunContext): Promise
 export async function runKubeconfig(opts: KubeconfigOptions, ctx: RunContext): Promise<number> {
   const { spec } = await loadSpecFile(opts.file);
   const name = spec.metadata.name;
-  const endpoint = spec.spec.distribution.type === "kubeadm" ? controlPlaneEndpoint(spec) : apiEndpoint(spec);
+  const endpoint = byDistribution(spec, { kubeadm: controlPlaneEndpoint, microk8s: apiEndpoint })(spec);
   const fetched = await fetchAdminKubeconfig(spec, ctx);
   for (const secret of kubeconfigSecrets(fetched.text)) registerSecret(secret);
   const named = nameKubeconfig(fetched.text, name, endpoint);

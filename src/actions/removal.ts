@@ -12,9 +12,11 @@ export interface RemoveNodeOptions {
   dryRun: boolean;
 }
 
-/** What a distribution contributes to a removal; the rest (LBs first, lock, journal, spec) is shared. */
+/**
+ * What a distribution contributes to a removal; the rest (LBs first, lock, journal, spec) is shared. Its
+ * API port and wipe hint come from the distribution's driver (src/distros/registry.ts).
+ */
 export interface RemovalDriver {
-  readonly backendApiPort: number;
   /** Pure-ish safety check from the remaining reachable nodes: refusals with numbers, and who runs it. */
   check(
     spec: ClusterSpec,
@@ -24,8 +26,6 @@ export interface RemovalDriver {
   ): Promise<{ refusals: string[]; runner: string | undefined; warnings?: string[] }>;
   /** The distribution's phases once the node is out of the load balancers: drain, leave/reset, member removal. */
   phases(target: NodeSpec, runner: string, opts: RemoveNodeOptions, onNode: boolean): Phase[];
-  /** What to clean on the server if a --force-removed node ever comes back. */
-  readonly wipeHint: string;
 }
 
 /** A step that runs one command on one node. */

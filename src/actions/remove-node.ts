@@ -6,7 +6,8 @@ import type { Command } from "../core/command.js";
 import { HactlError } from "../core/errors.js";
 import { forEachNode } from "../core/parallel.js";
 import { describePlan, planJson, type Phase } from "../core/plan.js";
-import { MICROK8S_API_PORT, microk8s } from "../distros/microk8s.js";
+import { microk8s } from "../distros/microk8s.js";
+import { byDistribution, driverFor } from "../distros/registry.js";
 import { gatherFacts } from "../gather/facts.js";
 import { gatherMicrok8sState } from "../gather/microk8s-state.js";
 import type { RenderedConfig } from "../lb/render.js";
@@ -28,10 +29,11 @@ import { machinesOf, openSession } from "./session.js";
  */
 export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): Promise<number> {
   const loaded = await loadSpecFile(opts.file);
-  const driver =
-    loaded.spec.spec.distribution.type === "kubeadm"
-      ? (await import("./kubeadm/remove-node.js")).kubeadmRemoval
-      : microk8sRemoval;
+  const distribution = driverFor(loaded.spec);
+  const driver = await byDistribution(loaded.spec, {
+    microk8s: async () => microk8sRemoval,
+    kubeadm: async () => (await import("./kubeadm/remove-node.js")).kubeadmRemoval,
+  })();
   const target = loaded.spec.spec.nodes.find((n) => n.name === opts.name);
   if (!target)
     throw new HactlError("USAGE", `node ${opts.name} is not in ${opts.file}`, {
@@ -67,7 +69,7 @@ export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): P
     const layout = lbLayout({
       spec: after,
       facts,
-      backendApiPort: driver.backendApiPort,
+      backendApiPort: distribution.apiPort,
       templates: templateSource(after.spec.loadBalancer.templates),
     });
     const onNode = reachable.has(target.name) && !opts.force;
@@ -96,7 +98,8 @@ export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): P
     );
     await writeFileAtomic(opts.file, text);
     ctx.reporter.info(`Removed ${target.name} and recorded it in ${opts.file}.`);
-    if (opts.force) ctx.reporter.info(`If ${target.name} ever comes back, wipe it before reuse: ${driver.wipeHint}`);
+    if (opts.force)
+      ctx.reporter.info(`If ${target.name} ever comes back, wipe it before reuse: ${distribution.wipeHint}`);
     return 0;
   } finally {
     await session.close();
@@ -142,7 +145,6 @@ export function leaveLoadBalancers(
 }
 
 const microk8sRemoval: RemovalDriver = {
-  backendApiPort: MICROK8S_API_PORT,
   async check(spec, session, target, reachable) {
     const state = await gatherMicrok8sState(
       session.hosts,
@@ -191,5 +193,4 @@ const microk8sRemoval: RemovalDriver = {
     });
     return phases;
   },
-  wipeHint: "on it run 'snap remove microk8s' and remove the /etc/keepalived and /etc/haproxy configs.",
 };

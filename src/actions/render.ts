@@ -5,8 +5,7 @@ import { HactlError } from "../core/errors.js";
 import { templateSource } from "../lb/template-source.js";
 import { lbLayout } from "../phases/lb-configs.js";
 import { loadSpecFile } from "../spec/parse.js";
-import { MICROK8S_API_PORT } from "../distros/microk8s.js";
-import { KUBEADM_API_PORT } from "../distros/ports.js";
+import { driverFor } from "../distros/registry.js";
 
 /**
  * `hactl render`: the load-balancer configs hactl would install, one directory per machine, without
@@ -24,7 +23,7 @@ export async function runRender(
         ? { ...spec, spec: { ...spec.spec, loadBalancer: { ...lb, mode: "keepalived-haproxy" } } }
         : spec,
     facts: new Map(),
-    backendApiPort: spec.spec.distribution.type === "microk8s" ? MICROK8S_API_PORT : KUBEADM_API_PORT,
+    backendApiPort: driverFor(spec).apiPort,
     templates: templateSource(opts.templates ?? lb.templates),
   });
   if (layout.files.size === 0) {

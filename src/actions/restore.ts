@@ -13,6 +13,7 @@ import { restoreMembers, kubeadmRestorePlan } from "../phases/restore-kubeadm.js
 import { asDatastoreView } from "./kubeadm/status.js";
 import type { NodeSpec } from "../spec/schema.js";
 import { MICROK8S_API_PORT, microk8s } from "../distros/microk8s.js";
+import { byDistribution } from "../distros/registry.js";
 import { observeFrontends } from "../gather/cluster-status.js";
 import { gatherMicrok8sState } from "../gather/microk8s-state.js";
 import { openBackup, parseChecksumLine, sha256, type OpenedBackup } from "../phases/backup-archive.js";
@@ -59,10 +60,11 @@ export async function runRestore(opts: RestoreOptions, ctx: RunContext): Promise
     );
   const session = await openSession(spec, machinesOf(spec), ctx);
   try {
-    const prepared =
-      spec.spec.distribution.type === "kubeadm"
-        ? await prepareKubeadm(spec, session, backup)
-        : await prepareMicrok8s(spec, session, backup);
+    const prepared = await byDistribution(spec, { microk8s: prepareMicrok8s, kubeadm: prepareKubeadm })(
+      spec,
+      session,
+      backup,
+    );
     const { plan, doomed, journalNode } = prepared;
     ctx.reporter.print(lossSummary(manifest, doomed).join("\n"));
     if (prepared.note) ctx.reporter.info(prepared.note);

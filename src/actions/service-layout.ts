@@ -1,8 +1,7 @@
 import { need } from "../core/host.js";
 import type { RunContext } from "../core/context.js";
 import { forEachNode } from "../core/parallel.js";
-import { KUBEADM_API_PORT } from "../distros/kubeadm.js";
-import { MICROK8S_API_PORT } from "../distros/microk8s.js";
+import { driverFor } from "../distros/registry.js";
 import { gatherFacts } from "../gather/facts.js";
 import { templateSource } from "../lb/template-source.js";
 import type { ServiceLayoutInput } from "../phases/out-of-service.js";
@@ -11,7 +10,7 @@ import type { ClusterSpec } from "../spec/schema.js";
 import { machinesOf, type Session } from "./session.js";
 
 export function backendApiPortOf(spec: ClusterSpec): number {
-  return spec.spec.distribution.type === "kubeadm" ? KUBEADM_API_PORT : MICROK8S_API_PORT;
+  return driverFor(spec).apiPort;
 }
 
 /**

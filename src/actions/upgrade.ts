@@ -28,6 +28,7 @@ import { serviceLayoutInput } from "./service-layout.js";
 import { lockNode, type Session } from "./session.js";
 import { backupBeforeUpgrade } from "./upgrade-backup.js";
 import { waitLivez } from "./verify-api.js";
+import { byDistribution, driverFor } from "../distros/registry.js";
 
 export interface UpgradeOptions {
   file: string;
@@ -165,19 +166,32 @@ async function readDistribution(
   session: Session,
   rolling: RollingUpgradeInput,
 ): Promise<DistributionUpgrade> {
-  if (spec.spec.distribution.type === "kubeadm") {
-    const input: KubeadmUpgradeInput = { ...rolling, state: await gatherKubeadmState(session.hosts, spec.spec.nodes) };
-    return {
-      name: "Kubernetes (kubeadm)",
-      held: "",
-      refusals: () => kubeadmUpgradeRefusals(input),
-      outline: () => outlineKubeadmUpgrade(input),
-      plan: (o) => planKubeadmUpgrade(input, o),
-    };
-  }
+  return byDistribution(spec, { microk8s: readMicrok8s, kubeadm: readKubeadm })(spec, session, rolling);
+}
+
+async function readKubeadm(
+  spec: ClusterSpec,
+  session: Session,
+  rolling: RollingUpgradeInput,
+): Promise<DistributionUpgrade> {
+  const input: KubeadmUpgradeInput = { ...rolling, state: await gatherKubeadmState(session.hosts, spec.spec.nodes) };
+  return {
+    name: driverFor(spec).title,
+    held: "",
+    refusals: () => kubeadmUpgradeRefusals(input),
+    outline: () => outlineKubeadmUpgrade(input),
+    plan: (o) => planKubeadmUpgrade(input, o),
+  };
+}
+
+async function readMicrok8s(
+  spec: ClusterSpec,
+  session: Session,
+  rolling: RollingUpgradeInput,
+): Promise<DistributionUpgrade> {
   const input: Microk8sUpgradeInput = { ...rolling, state: await gatherMicrok8sState(session.hosts, spec.spec.nodes) };
   return {
-    name: "MicroK8s",
+    name: driverFor(spec).title,
     held: " with refreshes held",
     refusals: () => microk8sUpgradeRefusals(input),
     outline: () => outlineMicrok8sUpgrade(input),

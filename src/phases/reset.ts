@@ -1,7 +1,6 @@
 import { need } from "../core/host.js";
 import type { Phase, Step } from "../core/plan.js";
-import { kubeadm } from "../distros/kubeadm.js";
-import { microk8s } from "../distros/microk8s.js";
+import { driverNamed } from "../distros/registry.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { withoutHostsBlock } from "./hosts-file.js";
 import {
@@ -160,12 +159,7 @@ export function forgetNodeStep(
   name: string,
   runner: string,
 ): Step {
-  const command = (distribution === "microk8s" ? microk8s : kubeadm).kubectl(
-    "delete",
-    "node",
-    name,
-    "--ignore-not-found",
-  );
+  const command = driverNamed(distribution).kubectl("delete", "node", name, "--ignore-not-found");
   return {
     id: `forget:${name}`,
     node: runner,

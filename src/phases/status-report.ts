@@ -1,6 +1,7 @@
 import type { LbObservation } from "../gather/cluster-status.js";
 import type { Microk8sClusterState } from "../gather/microk8s-state.js";
-import { datastoreIp, snapMinor } from "../distros/microk8s.js";
+import type { StatusView } from "../distros/driver.js";
+import { microk8sStatusView } from "../distros/microk8s/driver.js";
 import type { ClusterSpec } from "../spec/schema.js";
 
 export interface NodeStatus {
@@ -11,7 +12,8 @@ export interface NodeStatus {
   inCluster: boolean;
   ready: boolean;
   schedulable: boolean;
-  datastore: "voter" | "standby" | "spare" | "-";
+  /** The node's datastore seat in the distribution's own words ("voter", "etcd learner", ...); "-" for none. */
+  datastore: string;
   /** The installed Kubernetes version (MicroK8s: the snap's; kubeadm: the kubelet's). */
   version?: string;
   /** MicroK8s: snapd may not refresh the node on its own; undefined where not known. */
@@ -46,18 +48,27 @@ export interface StatusInput {
   apiPort: number;
 }
 
-/** Pure: what the gathered observations say about the cluster, against cluster.yaml. */
+/** The same observations with any distribution's view of its cluster (its driver's `observeStatus`). */
+export interface StatusViewInput extends Omit<StatusInput, "state"> {
+  view: StatusView;
+}
+
+/** Pure: statusReport of a MicroK8s cluster from its gathered state. */
 export function statusReport(input: StatusInput): StatusReport {
-  const { spec, state } = input;
+  const { state, ...rest } = input;
+  return viewStatusReport({ ...rest, view: microk8sStatusView(state) });
+}
+
+/** Pure: what the gathered observations say about the cluster, against cluster.yaml. */
+export function viewStatusReport(input: StatusViewInput): StatusReport {
+  const { spec, view } = input;
   const problems: string[] = [];
   const notes: string[] = [];
-  const leaderStatus = state.leader ? state.status.get(state.leader) : undefined;
-  const roles = new Map((leaderStatus?.datastore ?? []).map((m) => [datastoreIp(m.address), m.role]));
 
   const nodes: NodeStatus[] = spec.spec.nodes.map((n) => {
-    const kube = state.kubeNodes.find((k) => k.name === n.name);
-    const snap = state.snaps.get(n.name);
-    const version = snap?.version || kube?.version;
+    const kube = view.kubeNodes.find((k) => k.name === n.name);
+    const installed = view.versions.get(n.name);
+    const version = installed?.version || kube?.version;
     const s: NodeStatus = {
       name: n.name,
       address: n.address,
@@ -66,9 +77,9 @@ export function statusReport(input: StatusInput): StatusReport {
       inCluster: kube !== undefined,
       ready: kube?.ready ?? false,
       schedulable: kube ? !kube.unschedulable : false,
-      datastore: roles.get(n.address) ?? "-",
+      datastore: view.seats.get(n.address)?.word ?? "-",
       ...(version ? { version } : {}),
-      ...(snap ? { held: snap.held } : {}),
+      ...(installed?.held !== undefined ? { held: installed.held } : {}),
     };
     if (!s.reachable) problems.push(`${n.name}: not reachable over SSH`);
     if (!s.inCluster)
@@ -80,15 +91,15 @@ export function statusReport(input: StatusInput): StatusReport {
       problems.push(`${n.name}: control plane without a datastore seat`);
     return s;
   });
-  for (const k of state.kubeNodes) {
+  for (const k of view.kubeNodes) {
     if (!spec.spec.nodes.some((n) => n.name === k.name))
       problems.push(`${k.name}: in the cluster but not in cluster.yaml (drift)`);
   }
-  if (!state.leader) problems.push("no reachable control-plane node runs the cluster");
+  if (!view.leader) problems.push("no reachable control-plane node runs the cluster");
 
   const cps = spec.spec.nodes.filter((n) => n.role === "control-plane").length;
-  const highAvailability = leaderStatus?.haEnabled ?? false;
-  if (cps >= 3 && !highAvailability) problems.push("high availability is off (fewer than 3 datastore voters)");
+  const highAvailability = view.highAvailability;
+  if (cps >= 3 && !highAvailability) problems.push(`high availability is off (${view.haMissing})`);
 
   const lb = spec.spec.loadBalancer;
   let vip: StatusReport["vip"];
@@ -138,7 +149,8 @@ export function statusReport(input: StatusInput): StatusReport {
   if (!spec.spec.autoscaling.enabled && !spec.spec.linkerd.enabled) {
     notes.push("replicas are static and Linkerd is off: HA of the application needs Linkerd (hactl linkerd enable)");
   }
-  const warnings = versionWarnings(nodes, state);
+  problems.push(...view.problems);
+  const warnings = versionWarnings(nodes, view);
   return {
     cluster: spec.metadata.name,
     distribution: `${spec.spec.distribution.type} ${spec.spec.distribution.version}`,
@@ -155,11 +167,11 @@ export function statusReport(input: StatusInput): StatusReport {
 }
 
 /** Mixed Kubernetes minors (an upgrade stopped half-way, or snapd upgraded a node) and unheld nodes. */
-function versionWarnings(nodes: readonly NodeStatus[], state: StatusInput["state"]): string[] {
+function versionWarnings(nodes: readonly NodeStatus[], view: StatusView): string[] {
   const warnings: string[] = [];
   const minorOf = (n: NodeStatus): string | undefined => {
-    const snap = state.snaps.get(n.name);
-    return snap ? snapMinor(snap) : /^v?(1\.\d+)\./.exec(n.version ?? "")?.[1];
+    const installed = view.versions.get(n.name);
+    return installed ? installed.minor : /^v?(1\.\d+)\./.exec(n.version ?? "")?.[1];
   };
   const byMinor = new Map<string, string[]>();
   for (const n of nodes) {

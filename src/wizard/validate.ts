@@ -2,8 +2,7 @@
  * Checks of single answers, with the same patterns and messages as the cluster.yaml schema, so a
  * question re-asks with the message the file would have given. Each returns true or what is wrong.
  */
-import { MICROK8S_API_PORT } from "../distros/microk8s.js";
-import { KUBEADM_API_PORT } from "../distros/ports.js";
+import { driverNamed } from "../distros/registry.js";
 import { MESSAGES, PATTERNS } from "../spec/schema.js";
 import type { Distribution, LbPortAnswer } from "./answers.js";
 
@@ -53,12 +52,10 @@ export function notTaken(taken: readonly string[], what: string): Check {
   return (v) => (lower.includes(v.trim().toLowerCase()) ? `${v.trim()} is already used by another ${what}` : true);
 }
 
-const apiServerPort: Record<Distribution, number> = { microk8s: MICROK8S_API_PORT, kubeadm: KUBEADM_API_PORT };
-
 /** The load balancer's API port: not the API server's own port on the nodes (haproxy runs there too). */
 export function checkApiPort(distribution: Distribution): Check {
   return both(checkInt(1, 65535), (v) =>
-    Number(v) === apiServerPort[distribution]
+    Number(v) === driverNamed(distribution).apiPort
       ? `${v} is the ${distribution} API server's own port on every node; keep the default 7443`
       : true,
   );

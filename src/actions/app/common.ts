@@ -20,6 +20,7 @@ import type { PathSegment } from "../../spec/problems.js";
 import type { ClusterSpec } from "../../spec/schema.js";
 import { acquireClusterLock } from "../lock.js";
 import { openSession, type Session } from "../session.js";
+import { byDistribution } from "../../distros/registry.js";
 
 /** Options every changing application command takes. */
 export interface ChangeOptions {
@@ -142,13 +143,15 @@ export async function withAnyCluster<T>(
   fn: (app: AnyAppCluster) => Promise<T>,
 ): Promise<T> {
   const spec = opts.spec ?? (await loadSpecFile(file)).spec;
-  return withLockedSession(spec, ctx, opts, async (session) =>
-    fn(
-      spec.spec.distribution.type === "kubeadm"
-        ? await kubeadmClusterOf(spec, file, session)
-        : await clusterOf(spec, file, session),
-    ),
-  );
+  return withLockedSession(spec, ctx, opts, async (session) => fn(await anyClusterOf(spec, file, session)));
+}
+
+/** The cluster as it is now, whichever distribution runs it. */
+export function anyClusterOf(spec: ClusterSpec, file: string, session: Session): Promise<AnyAppCluster> {
+  return byDistribution<(s: ClusterSpec, f: string, se: Session) => Promise<AnyAppCluster>>(spec, {
+    microk8s: clusterOf,
+    kubeadm: kubeadmClusterOf,
+  })(spec, file, session);
 }
 
 async function withLockedSession<T>(

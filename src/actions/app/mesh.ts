@@ -34,7 +34,8 @@ import {
   type ChangeOptions,
   type SpecEdit,
 } from "./common.js";
-import { clusterLinkerd, findWorkstationLinkerd } from "./linkerd-cli.js";
+import { clusterLinkerd, findWorkstationLinkerd, type FoundLinkerd } from "./linkerd-cli.js";
+import { byDistribution } from "../../distros/registry.js";
 
 const ROLLOUT_TIMEOUT_SECONDS = 300;
 const CHECK_TIMEOUT_MS = 180_000;
@@ -107,9 +108,11 @@ export async function linkerdPhaseFor(
 export async function runLinkerd(action: string, opts: ChangeOptions, ctx: RunContext): Promise<number> {
   const enable = parseOnOff(action, "linkerd");
   const spec = (await loadSpecFile(opts.file)).spec;
-  // kubeadm: the operator's CLI is found before anything connects or changes.
-  const found =
-    spec.spec.distribution.type === "kubeadm" ? await findWorkstationLinkerd(spec.spec.linkerd.cli) : undefined;
+  // kubeadm: the operator's CLI is found before anything connects or changes; MicroK8s brings its own.
+  const found = await byDistribution<(cli: string | undefined) => Promise<FoundLinkerd | undefined>>(spec, {
+    microk8s: async () => undefined,
+    kubeadm: findWorkstationLinkerd,
+  })(spec.spec.linkerd.cli);
   if (found) ctx.reporter.log("hactl", `Linkerd CLI: ${found.path} (${found.version})`);
   return withAnyCluster(opts.file, ctx, { command: "linkerd", lock: !opts.dryRun, spec }, async (app) => {
     const cli = found ? clusterLinkerd(found, app.leaderHost) : undefined;

@@ -1,5 +1,5 @@
 import { need } from "../../core/host.js";
-import { KUBEADM_API_PORT, kubeadm } from "../../distros/kubeadm.js";
+import { kubeadm } from "../../distros/kubeadm.js";
 import { gatherKubeadmState } from "../../gather/kubeadm-state.js";
 import type { Phase } from "../../core/plan.js";
 import { deleteNodeObject, removeEtcdMembersAt } from "../../phases/kubeadm/join.js";
@@ -12,7 +12,6 @@ import { commandStep, drainSeconds, type RemovalDriver } from "../removal.js";
  * member and its Node object from a remaining control plane. --force (a dead node) skips what needs it.
  */
 export const kubeadmRemoval: RemovalDriver = {
-  backendApiPort: KUBEADM_API_PORT,
   async check(spec, session, target, reachable) {
     const state = await gatherKubeadmState(
       session.hosts,
@@ -81,5 +80,4 @@ export const kubeadmRemoval: RemovalDriver = {
     });
     return phases;
   },
-  wipeHint: "on it run 'kubeadm reset -f' and remove the /etc/keepalived and /etc/haproxy configs.",
 };

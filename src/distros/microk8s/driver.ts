@@ -1,0 +1,50 @@
+import type { Distribution, DatastoreSeat, InstalledVersion, StatusView } from "../driver.js";
+import { readJoinedWorkerProxies, type WorkerProxyFiles } from "../../gather/worker-proxy-state.js";
+import { gatherMicrok8sState, type Microk8sClusterState } from "../../gather/microk8s-state.js";
+import { MICROK8S_API_PORT, MICROK8S_PORTS, datastoreIp, microk8s, snapMinor } from "../microk8s.js";
+
+/** Pure: MicroK8s's cluster for `hactl status`: dqlite voters, standbys and spares as `microk8s status` names them. */
+export function microk8sStatusView(
+  state: Microk8sClusterState,
+  workerProxies: ReadonlyMap<string, WorkerProxyFiles> = new Map(),
+): StatusView {
+  const leaderStatus = state.leader ? state.status.get(state.leader) : undefined;
+  const seats = new Map<string, DatastoreSeat>(
+    (leaderStatus?.datastore ?? []).map((m) => [datastoreIp(m.address), { word: m.role, votes: m.role === "voter" }]),
+  );
+  const versions = new Map<string, InstalledVersion>(
+    [...state.snaps].map(([name, snap]) => {
+      const minor = snapMinor(snap);
+      return [name, { version: snap.version, held: snap.held, ...(minor ? { minor } : {}) }];
+    }),
+  );
+  return {
+    leader: state.leader,
+    kubeNodes: state.kubeNodes,
+    seats,
+    highAvailability: leaderStatus?.haEnabled ?? false,
+    haMissing: "fewer than 3 datastore voters",
+    versions,
+    problems: [],
+    workerProxies,
+  };
+}
+
+export const microk8sDriver: Distribution = {
+  name: "microk8s",
+  title: "MicroK8s",
+  apiPort: MICROK8S_API_PORT,
+  ports: MICROK8S_PORTS,
+  kubectl: microk8s.kubectl,
+  wipeHint: "on it run 'snap remove microk8s' and remove the /etc/keepalived and /etc/haproxy configs.",
+  async adminKubeconfig(host) {
+    const res = await host.exec(microk8s.config());
+    return res.code === 0 && res.stdout.trim() !== ""
+      ? { text: res.stdout }
+      : { missing: `microk8s config exited ${res.code}` };
+  },
+  async observeStatus(spec, hosts, nodes) {
+    const state = await gatherMicrok8sState(hosts, nodes);
+    return microk8sStatusView(state, await readJoinedWorkerProxies(spec, { hosts }, state));
+  },
+};
