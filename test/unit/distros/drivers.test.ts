@@ -43,6 +43,7 @@ function kubeadmState(over: Partial<KubeadmClusterState> = {}): KubeadmClusterSt
     kubeNodes: ALL,
     members: [member("10.0.0.11"), member("10.0.0.12"), member("10.0.0.13", true)],
     etcdReadable: true,
+    apiServerVersions: new Map(),
     ...over,
   };
 }
