@@ -19,7 +19,7 @@ import {
 import { clusterInfoConfigMap, jwsSign, tokenValid } from "./kubeadm-server.mjs";
 import { registerNode, startAgent, stopAgent, versionFor, waitNodeReady } from "./node.mjs";
 import { K, applyObject, withStore } from "./store.mjs";
-import { caCertHash, makeCa, makeCert, makeClientCert } from "./tls.mjs";
+import { caCertHash, makeCa, makeCert, makeClientCert, makeSelfSigned } from "./tls.mjs";
 import {
   KUBE_DIR,
   allAddresses,
@@ -255,6 +255,20 @@ async function nodeCerts(/** @type {string|undefined} */ endpointHost) {
     fs.copyFileSync(`${PKI}/etcd/server.crt`, `${PKI}/etcd/${kind}.crt`);
     fs.copyFileSync(`${PKI}/etcd/server.key`, `${PKI}/etcd/${kind}.key`);
   }
+}
+
+/**
+ * The kubelet's serving certificate: with none in its --cert-dir (serverTLSBootstrap off, kubeadm's
+ * default) the kubelet makes a self-signed one valid for a year when it starts; kept when it exists.
+ */
+async function kubeletServingCert() {
+  if (fs.existsSync("/var/lib/kubelet/pki/kubelet.crt")) return;
+  await makeSelfSigned(
+    "/var/lib/kubelet/pki/kubelet.crt",
+    "/var/lib/kubelet/pki/kubelet.key",
+    `${nodeName()}@${Math.floor(Date.now() / 1000)}`,
+    365,
+  );
 }
 
 function writeManifests() {
@@ -891,6 +905,7 @@ async function join(/** @type {ReturnType<typeof parseArgs>} */ a) {
       (db) => registerNode(db, nodeRec(false, version, name)),
       (e) => kerr(`error execution phase kubelet-start: error uploading crisocket: ${e.message}`),
     );
+    await kubeletServingCert();
     startAgent();
     out("[kubelet-check] Waiting for a healthy kubelet at http://127.0.0.1:10248/healthz. This can take up to 4m0s");
     await waitNodeReady(name, 20_000);
@@ -1018,6 +1033,7 @@ async function reset(/** @type {ReturnType<typeof parseArgs>} */ a) {
   );
   fs.rmSync(`${KUBE_DIR}/manifests`, { recursive: true, force: true });
   fs.rmSync(PKI, { recursive: true, force: true });
+  fs.rmSync("/var/lib/kubelet/pki", { recursive: true, force: true });
   const files = [
     "admin.conf",
     "super-admin.conf",
