@@ -7,6 +7,7 @@ import { HactlError } from "../core/errors.js";
 import { describePlan } from "../core/plan.js";
 import { registerSecret } from "../core/secrets.js";
 import { ADMIN_CONF } from "../distros/kubeadm.js";
+import { lbMachinesOutOfDate } from "../gather/lb-state.js";
 import {
   STAGE,
   kubeadmCaRotationPhases,
@@ -17,6 +18,7 @@ import {
   type RotationMark,
 } from "../phases/certs-ca-kubeadm.js";
 import { kubeconfigSecrets } from "../phases/kubeconfig.js";
+import { serviceLayoutFiles } from "../phases/out-of-service.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { apiEndpoint } from "./converge-stages.js";
 import { applyLocked } from "./locked-apply.js";
@@ -31,7 +33,7 @@ export const KUBEADM_CA_ROTATION_EFFECTS = [
   "    hactl rewrites admin.conf on the control planes and the exported <cluster>.kubeconfig here; fetch any other again (hactl kubeconfig);",
   "  - clients and pods that trust only the old CA (kube-root-ca.crt mounted before the rotation, webhooks and aggregated API servers",
   "    that pin it) fail to verify the API servers: restart them afterwards; service-account tokens are signed by sa.key, which is kept;",
-  "  - kubeadm join commands printed before the rotation pin the old CA;",
+  "  - kubeadm join commands printed before the rotation pin the old CA (hactl add-node makes a new one; kube-public/cluster-info gets the new CA);",
   "  - every control plane restarts etcd, the API server and the kubelet three times, one node at a time out of service; workers restart their kubelet twice.",
 ];
 
@@ -56,9 +58,18 @@ export async function rotateKubeadmCa(spec: ClusterSpec, opts: { dryRun: boolean
     const plan = planKubeadmCaRotation(nodes, { staged, done });
     const layout = await serviceLayoutInput(spec, session, ctx);
     const endpoint = apiEndpoint(spec);
-    const phases = kubeadmCaRotationPhases(layout, plan, { probe: waitLivez, ...(endpoint ? { endpoint } : {}) });
+    const staleLb = await lbMachinesOutOfDate(session.hosts, serviceLayoutFiles(layout, new Set()));
+    const phases = kubeadmCaRotationPhases(layout, plan, {
+      probe: waitLivez,
+      staleLb,
+      ...(endpoint ? { endpoint } : {}),
+    });
     if (plan.resuming)
       ctx.reporter.info(`Finishing an interrupted CA rotation (the new CAs are in ${STAGE} on ${source.name}).`);
+    if (staleLb.size > 0)
+      ctx.reporter.info(
+        `Putting every node back in service first (${[...staleLb].join(", ")} kept an interrupted run's load-balancer configs).`,
+      );
     if (opts.dryRun) {
       ctx.reporter.phase("Plan (dry run: nothing is changed)");
       ctx.reporter.print(describePlan(phases));

@@ -4,7 +4,6 @@ import { EXIT, HactlError } from "../core/errors.js";
 import { describePlan, type Phase } from "../core/plan.js";
 import { gatherCertificates } from "../gather/certs.js";
 import { lbMachinesOutOfDate } from "../gather/lb-state.js";
-import { lbStep } from "../phases/activate-config.js";
 import {
   EXPIRY_WARNING_DAYS,
   certsReport,
@@ -23,6 +22,7 @@ import {
 } from "../phases/certs-ca.js";
 import { renewPhase, renewableBy } from "../phases/certs-renew.js";
 import {
+  backInServicePhase,
   outOfServiceRefusal,
   putBackInService,
   serviceLayoutFiles,
@@ -124,7 +124,7 @@ async function rotateMicrok8sCa(spec: ClusterSpec, opts: CertsRenewOptions, ctx:
         `Finishing an interrupted CA rotation${plan.install.length > 0 ? `: ${plan.install.map((n) => n.name).join(", ")} still need ${plan.source.name}'s new CA` : ""}.`,
       );
       const stale = await lbMachinesOutOfDate(session.hosts, serviceLayoutFiles(layout, new Set()));
-      if (plan.install.length === 0 && stale.size > 0) phases.push(restoreLbPhase(layout, stale));
+      if (plan.install.length === 0 && stale.size > 0) phases.push(backInServicePhase(layout, stale));
     }
     if (opts.dryRun) {
       ctx.reporter.phase("Plan (dry run: nothing is changed)");
@@ -192,18 +192,8 @@ export function renewalPhases(
       }),
     );
   }
-  if (plan.targets.length === 0 && staleLb.size > 0) phases.push(restoreLbPhase(layout, staleLb));
+  if (plan.targets.length === 0 && staleLb.size > 0) phases.push(backInServicePhase(layout, staleLb));
   return { phases, inPlace };
-}
-
-/** Pure: the normal load-balancer configs again where an interrupted run left a node out of service. */
-function restoreLbPhase(layout: ServiceLayoutInput, stale: ReadonlySet<string>): Phase {
-  const files = serviceLayoutFiles(layout, new Set());
-  return {
-    title: "Put every node back in service",
-    mode: "parallel",
-    steps: [...files].filter(([m]) => stale.has(m)).map(([m, f]) => lbStep(m, f)),
-  };
 }
 
 /**

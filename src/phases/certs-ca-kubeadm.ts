@@ -1,12 +1,15 @@
+import { z } from "zod";
 import type { Command } from "../core/command.js";
 import { HactlError } from "../core/errors.js";
 import { need, type RemoteHost } from "../core/host.js";
 import type { Phase, Step, StepContext } from "../core/plan.js";
 import { registerSecret } from "../core/secrets.js";
-import { ETCD_CLIENT_PORT, KUBEADM_API_PORT } from "../distros/kubeadm.js";
+import { ETCD_CLIENT_PORT, KUBEADM_API_PORT, kubeadm } from "../distros/kubeadm.js";
+import { parseRemote } from "../distros/remote-output.js";
 import type { NodeSpec } from "../spec/schema.js";
 import { clientCertificatePlace, withCertificateAuthority, withClientCertificate } from "./kubeconfig.js";
 import {
+  backInServicePhase,
   putBackInService,
   takeOutOfService,
   type ApiEndpoint,
@@ -21,6 +24,9 @@ import {
  * first trusts both the old and the new CAs (bundles in the CA files and in the kubeconfigs), then the
  * control planes' certificates are re-issued by the new CAs one node at a time, then the old CAs are
  * dropped from every bundle. Control planes are out of service whenever their components restart.
+ * The cluster-info ConfigMap in kube-public, whose CA `kubeadm join` discovers and checks against
+ * --discovery-token-ca-cert-hash, carries both CAs before the first certificate of the new CA is served
+ * and the new CA only once the control planes dropped the old one (as the documentation says).
  *
  * Progress lives on the nodes, so a re-run finishes an interrupted rotation: the new CAs in STAGE on
  * every control plane, and one marker line per finished stage in STAGE/done on every node.
@@ -409,6 +415,61 @@ function dropStep(node: NodeSpec): Step {
   };
 }
 
+const CLUSTER_INFO = ["-n", "kube-public", "get", "configmap", "cluster-info", "-o", "json"] as const;
+const clusterInfoSchema = z.object({ data: z.object({ kubeconfig: z.string() }) });
+
+/**
+ * Pure: the cluster-info ConfigMap to apply so that `kubeadm join` discovers `caPem` (the
+ * certificate-authority-data of its kubeconfig), from `kubectl get configmap cluster-info -o json`;
+ * undefined when it carries that CA already. Only data.kubeconfig is applied: the bootstrap signer
+ * owns the jws-kubeconfig-<token id> keys and signs the new kubeconfig for every token.
+ */
+export function clusterInfoManifest(getJson: string, caPem: string): string | undefined {
+  const current = parseRemote(`kubectl ${CLUSTER_INFO.join(" ")}`, getJson, clusterInfoSchema).data.kubeconfig;
+  const want = Buffer.from(caPem).toString("base64");
+  const cas = [...current.matchAll(/certificate-authority-data:\s*(\S+)/g)].map((m) => m[1]);
+  if (cas.length > 0 && cas.every((ca) => ca === want)) return undefined;
+  const kubeconfig = withCertificateAuthority(current, caPem);
+  return `${JSON.stringify({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "cluster-info", namespace: "kube-public" },
+    data: { kubeconfig },
+  })}\n`;
+}
+
+/** cluster-info gets the source's cluster CA file as it is now: both CAs during the rotation, the new one after. */
+function clusterInfoStep(source: NodeSpec, stage: "both" | "new"): Step {
+  return {
+    id: `ca-cluster-info-${stage}:${source.name}`,
+    node: source.name,
+    title:
+      stage === "both"
+        ? "kube-public/cluster-info: both cluster CAs (what kubeadm join discovers)"
+        : "kube-public/cluster-info: the new cluster CA only (what kubeadm join discovers)",
+    describe: [
+      `kubectl ${CLUSTER_INFO.join(" ")}`,
+      `its kubeconfig's certificate-authority-data: ${PKI}/ca.crt of ${source.name} (${stage === "both" ? "old and new CA" : "new CA"})`,
+      "kubectl apply -f - (the bootstrap signer signs it again for every token)",
+    ],
+    async run(ctx) {
+      const host = need(ctx.hosts, source.name);
+      const got = await host.run(kubeadm.kubectl(...CLUSTER_INFO), { signal: ctx.signal });
+      const ca = await host.readFile(`${PKI}/ca.crt`, { sudo: true });
+      if (!ca)
+        throw new HactlError("COMMAND_FAILED", `${PKI}/ca.crt is missing`, {
+          node: source.name,
+          remedy: "Run hactl certs check; then run the same command again.",
+        });
+      const manifest = clusterInfoManifest(got.stdout, ca);
+      if (!manifest) return "unchanged";
+      const applied = await host.run(kubeadm.applyStdin(manifest), { signal: ctx.signal });
+      for (const line of applied.stdout.split("\n").filter(Boolean)) ctx.log(line);
+      return "changed";
+    },
+  };
+}
+
 function cleanupStep(node: NodeSpec): Step {
   return {
     id: `ca-cleanup:${node.name}`,
@@ -425,13 +486,16 @@ function cleanupStep(node: NodeSpec): Step {
 export interface CaRotationOptions {
   endpoint?: ApiEndpoint;
   probe: LivezProbe;
+  /** Load-balancer machines an interrupted run left with a node out of service: put back first. */
+  staleLb?: ReadonlySet<string>;
 }
 
 /**
  * Pure: the phases of a kubeadm CA rotation. Every control-plane stage runs out of service (out of every
  * load-balancer backend, not holding the VIP) and ends with the API answering on the node and through
  * the VIP; workers restart only their kubelet. The new CAs are made (or kept) and copied first, and the
- * staged CAs are removed from every node last.
+ * staged CAs are removed from every node last. A node an interrupted run left out of service is put
+ * back before anything else, so that no two control planes are ever out at once.
  */
 export function kubeadmCaRotationPhases(
   layout: ServiceLayoutInput,
@@ -456,6 +520,7 @@ export function kubeadmCaRotationPhases(
       (plan.trust.includes(n) || plan.workers.includes(n) || plan.reissue.includes(n) || plan.drop.includes(n)),
   );
   const phases: Phase[] = [];
+  if (opts.staleLb && opts.staleLb.size > 0) phases.push(backInServicePhase(layout, opts.staleLb));
   if (plan.trust.length + plan.workers.length + plan.reissue.length > 0) {
     phases.push({ title: "Make the new CAs", mode: "serial", steps: [makeCasStep(plan.source)] });
     if (others.length > 0)
@@ -468,10 +533,21 @@ export function kubeadmCaRotationPhases(
       mode: "serial",
       steps: plan.workers.map((n) => workerStep(plan.source, n)),
     });
+  if (plan.reissue.length > 0)
+    phases.push({
+      title: "Publish both cluster CAs for kubeadm join",
+      mode: "serial",
+      steps: [clusterInfoStep(plan.source, "both")],
+    });
   for (const n of plan.reissue)
     phases.push(...around(n, "Re-issue the certificates with the new CAs", reissueStep(plan.source, n)));
   for (const n of plan.drop.filter((d) => d.role === "control-plane"))
     phases.push(...around(n, "Drop the old CAs", dropStep(n)));
+  phases.push({
+    title: "Publish the new cluster CA for kubeadm join",
+    mode: "serial",
+    steps: [clusterInfoStep(plan.source, "new")],
+  });
   const workersDrop = plan.drop.filter((d) => d.role === "worker");
   if (workersDrop.length > 0)
     phases.push({ title: "Workers: drop the old CA", mode: "serial", steps: workersDrop.map((n) => dropStep(n)) });

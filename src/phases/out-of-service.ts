@@ -6,7 +6,7 @@ import { findVipHolders } from "../gather/cluster-status.js";
 import { TCP_PROBE_FN } from "../gather/tcp-probe.js";
 import type { RenderedConfig } from "../lb/render.js";
 import { controlPlaneNodes, type NodeSpec } from "../spec/schema.js";
-import { activateConfigs } from "./activate-config.js";
+import { activateConfigs, lbStep } from "./activate-config.js";
 import { lbLayout, type LbLayoutInput } from "./lb-configs.js";
 
 /**
@@ -65,6 +65,16 @@ export function serviceLayoutChanges(
   const before = serviceLayoutFiles(input, new Set(), standby);
   const during = serviceLayoutFiles(input, nodes, standby);
   return [...before].some(([machine, files]) => JSON.stringify(during.get(machine)) !== JSON.stringify(files));
+}
+
+/** Pure: the normal load-balancer configs again where an interrupted run left a node out of service. */
+export function backInServicePhase(input: ServiceLayoutInput, stale: ReadonlySet<string>): Phase {
+  const files = serviceLayoutFiles(input, new Set());
+  return {
+    title: "Put every node back in service",
+    mode: "parallel",
+    steps: [...files].filter(([m]) => stale.has(m)).map(([m, f]) => lbStep(m, f)),
+  };
 }
 
 /** The VIP the control planes share, when keepalived runs on them. */

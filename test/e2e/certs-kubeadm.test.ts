@@ -6,8 +6,9 @@ import type { CertsReport } from "../../src/phases/certs.js";
 import { LAB_CNI, hactl, reportDocument, workdir, writeSpec } from "./hactl.js";
 import { ageCertificate, isReset, requestLoop, servedDaysLeft } from "./lab-tls.js";
 
-/* kubeadm with stacked etcd, 3 control planes behind keepalived/haproxy: certs check reads
- * `kubeadm certs check-expiration`, renew runs `kubeadm certs renew all` and restarts the control plane. */
+/* kubeadm with stacked etcd, 3 control planes behind keepalived/haproxy and a worker (node-4): certs check
+ * reads `kubeadm certs check-expiration`, renew runs `kubeadm certs renew all` and restarts the control
+ * plane; renew --ca replaces the CAs on every node, after which a new worker (node-5) joins. */
 
 let lab: Lab;
 let dir: string;
@@ -15,14 +16,27 @@ let spec: string;
 const node = (i: number): LabNode => lab.nodes[i - 1] as LabNode;
 const PKI = "/etc/kubernetes/pki";
 const STAGE_DIR = "/var/lib/hactl/ca-rotation-kubeadm";
+/** The sha256 fingerprint of the cluster CA once renew --ca replaced it. */
+let newCa = "";
+const fingerprint = async (i: number, file: string): Promise<string> =>
+  (await inNode(node(i), ["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", file])).stdout.trim();
+/** The fingerprint of the (first) CA in a kubeconfig's certificate-authority-data on node i. */
+const kubeconfigCa = async (i: number, file: string): Promise<string> =>
+  (
+    await inNode(node(i), [
+      "sh",
+      "-c",
+      `grep -m1 certificate-authority-data ${file} | awk '{print $2}' | base64 -d | openssl x509 -noout -fingerprint -sha256`,
+    ])
+  ).stdout.trim();
 
 beforeAll(async () => {
-  lab = await labUp({ nodes: 3 });
+  lab = await labUp({ nodes: 5 });
   dir = workdir("certs-kubeadm");
   const cni = writeSpec(dir, LAB_CNI, "cni.yaml");
   spec = writeSpec(
     dir,
-    labClusterYaml(lab, { distribution: "kubeadm", controlPlanes: 3, workers: 0 }).replace(
+    labClusterYaml(lab, { distribution: "kubeadm", controlPlanes: 3, workers: 1 }).replace(
       '    version: "1.29"',
       `    version: "1.32"\n    cni: { manifest: ${cni} }`,
     ),
@@ -79,8 +93,7 @@ describe("hactl certs (kubeadm)", () => {
   });
 
   it("--ca: refused without --yes; with --yes new CAs everywhere, one control plane at a time, no request refused, the new admin kubeconfig works, the old CA is refused", async () => {
-    const first = async (i: number, file: string): Promise<string> =>
-      (await inNode(node(i), ["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", file])).stdout.trim();
+    const first = fingerprint;
     const count = async (i: number, file: string): Promise<number> =>
       Number((await inNode(node(i), ["grep", "-c", "BEGIN CERTIFICATE", file])).stdout.trim());
     const kubectlWith = async (kubeconfig: string, ...args: string[]) => {
@@ -108,7 +121,7 @@ describe("hactl certs (kubeadm)", () => {
     const LOGS = ["/var/log/hactl-kit/etcd.log", "/var/log/hactl-kit/agent.log"];
     const lines = async (i: number, log: string): Promise<number> =>
       Number((await inNode(node(i), ["sh", "-c", `cat ${log} 2>/dev/null | wc -l`])).stdout.trim());
-    const logStart = await Promise.all([1, 2, 3].map(async (i) => Promise.all(LOGS.map((l) => lines(i, l)))));
+    const logStart = await Promise.all([1, 2, 3, 4].map(async (i) => Promise.all(LOGS.map((l) => lines(i, l)))));
     // Who holds the VIP, every half second: each move may reset one connection in flight.
     const vip = lab.vips[0] as string;
     let watching = true;
@@ -142,7 +155,7 @@ describe("hactl certs (kubeadm)", () => {
     expect(run.stdout).not.toMatch(/BEGIN (EC |RSA )?PRIVATE KEY/);
     expect(run.log).not.toMatch(/BEGIN (EC |RSA )?PRIVATE KEY/);
 
-    for (const i of [1, 2, 3]) {
+    for (const i of [1, 2, 3, 4]) {
       for (const [k, log] of LOGS.entries()) {
         const since = `tail -n +${(logStart[i - 1]?.[k] ?? 0) + 1} ${log} 2>/dev/null | grep -E "bad certificate|unknown authority|kubelet: " || true`;
         expect(
@@ -154,6 +167,11 @@ describe("hactl certs (kubeadm)", () => {
     const after = { ca: await first(1, `${PKI}/ca.crt`), etcd: await first(1, `${PKI}/etcd/ca.crt`) };
     expect(after.ca).not.toBe(before.ca);
     expect(after.etcd).not.toBe(before.etcd);
+    newCa = after.ca;
+    expect(await first(4, `${PKI}/ca.crt`), "worker node-4").toBe(after.ca);
+    expect(await count(4, `${PKI}/ca.crt`), "worker node-4: old CA dropped").toBe(1);
+    expect(await kubeconfigCa(4, "/etc/kubernetes/kubelet.conf"), "worker node-4's kubelet").toBe(after.ca);
+    expect((await inNode(node(4), ["ls", STAGE_DIR])).code, "node-4: staged CA removed").not.toBe(0);
     for (const i of [1, 2, 3]) {
       expect([await first(i, `${PKI}/ca.crt`), await first(i, `${PKI}/etcd/ca.crt`)], `node-${i}`).toEqual([
         after.ca,
@@ -176,7 +194,7 @@ describe("hactl certs (kubeadm)", () => {
     const exported = readFileSync(`${dir}/lab.kubeconfig`, "utf8");
     const nodes = await kubectlWith(exported, "get", "nodes");
     expect(nodes.code, nodes.stderr).toBe(0);
-    expect(nodes.stdout.match(/ Ready /g)).toHaveLength(3);
+    expect(nodes.stdout.match(/ Ready /g)).toHaveLength(4);
     const old = await kubectlWith(oldAdmin, "get", "nodes");
     expect(old.code).toBe(1);
     expect(old.stderr).toMatch(/certificate signed by unknown authority|Unauthorized/);
@@ -190,11 +208,47 @@ describe("hactl certs (kubeadm)", () => {
     expect((await hactl(dir, ["certs", "check", "-f", spec])).code).toBe(0);
   }, 900_000);
 
+  it("after the rotation add-node joins a worker: cluster-info carries the new CA, the join pins it, the new kubelet uses it", async () => {
+    expect(newCa, "the --ca case ran").not.toBe("");
+    const info = await inNode(node(1), [
+      "sh",
+      "-c",
+      "kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-public get configmap cluster-info -o jsonpath='{.data.kubeconfig}' > /tmp/cluster-info.kubeconfig",
+    ]);
+    expect(info.code, info.stderr).toBe(0);
+    expect(await kubeconfigCa(1, "/tmp/cluster-info.kubeconfig"), "cluster-info's CA").toBe(newCa);
+    const started = Date.now();
+    const run = await hactl(dir, [
+      "add-node",
+      "node-5",
+      "--address",
+      node(5).address,
+      "--role",
+      "worker",
+      "-f",
+      spec,
+      "--yes",
+    ]);
+    console.log(`kubeadm add-node (worker) after the CA rotation took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(await fingerprint(5, `${PKI}/ca.crt`)).toBe(newCa);
+    expect(await kubeconfigCa(5, "/etc/kubernetes/kubelet.conf")).toBe(newCa);
+    const rejected = await inNode(node(5), [
+      "sh",
+      "-c",
+      'grep -E "bad certificate|unknown authority|kubelet: " /var/log/hactl-kit/agent.log || true',
+    ]);
+    expect(rejected.stdout, "node-5's kubelet: TLS rejections").toBe("");
+    const nodes = await inNode(node(1), ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "get", "nodes"]);
+    expect(nodes.stdout).toMatch(/node-5 +Ready/);
+    expect(nodes.stdout.match(/ Ready /g)).toHaveLength(5);
+  });
+
   it("reset --all: kubeadm reset on every node, hactl's files gone (haproxy.cfg as the package shipped it), nobody holds the VIP", async () => {
     const run = await hactl(dir, ["reset", "--all", "--confirm", "lab", "-f", spec, "--yes"]);
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     const shipped = readFileSync("/etc/haproxy/haproxy.cfg", "utf8");
-    for (const i of [1, 2, 3]) {
+    for (const i of [1, 2, 3, 4, 5]) {
       const gone = await inNode(node(i), [
         "sh",
         "-c",

@@ -1,6 +1,11 @@
 // Server side of `kubeadm join`, answered by any control-plane agent behind the control-plane endpoint:
 // the cluster-info ConfigMap (signed per bootstrap token) and the join call (token, certificate key,
 // stacked etcd member add).
+//
+// cluster-info is an ordinary ConfigMap in kube-public (kubeadm init creates it; `kubectl get/apply`
+// read and change it, as the manual CA rotation of the Kubernetes docs does). Its jws-kubeconfig-<id>
+// keys are the bootstrap signer's (kube-controller-manager), which re-signs data.kubeconfig for every
+// valid token whenever either changes: the kit computes them when the ConfigMap is read anonymously.
 import { createHash, createHmac } from "node:crypto";
 import { peerUrl } from "./etcd.mjs";
 import { K } from "./store.mjs";
@@ -17,13 +22,14 @@ export function jwsSign(/** @type {string} */ payload, /** @type {string} */ tok
   return `${header}..${sig}`;
 }
 
-export function clusterInfoKubeconfig(/** @type {{caCrt: string, controlPlaneEndpoint: string}} */ cluster) {
+/** The kubeconfig kubeadm init puts in cluster-info: the cluster CA and the control-plane endpoint. */
+export function clusterInfoKubeconfig(/** @type {{caCrt: string, server: string}} */ cluster) {
   return [
     "apiVersion: v1",
     "clusters:",
     "- cluster:",
     `    certificate-authority-data: ${Buffer.from(cluster.caCrt).toString("base64")}`,
-    `    server: https://${cluster.controlPlaneEndpoint}`,
+    `    server: https://${cluster.server}`,
     '  name: ""',
     "contexts: null",
     'current-context: ""',
@@ -37,18 +43,39 @@ export function clusterInfoKubeconfig(/** @type {{caCrt: string, controlPlaneEnd
 /** @param {any} t */
 export const tokenValid = (t) => t && (t.expiresAt === null || Date.now() < Date.parse(t.expiresAt));
 
-/** GET /api/v1/namespaces/kube-public/configmaps/cluster-info */
-export async function kubeadmClusterInfo(/** @type {import("./etcd.mjs").Etcd} */ db) {
-  const cluster = await db.get(K.cluster);
-  const tokens = (await db.list(K.bootstraps)).map((t) => t.value).filter(tokenValid);
-  const kubeconfig = clusterInfoKubeconfig(cluster);
-  /** @type {Record<string, string>} */
-  const data = { kubeconfig };
-  for (const t of tokens) data[`jws-kubeconfig-${t.id}`] = jwsSign(kubeconfig, t.id, t.secret);
+export const CLUSTER_INFO_KEY = K.obj("ConfigMap", "kube-public", "cluster-info");
+
+/** The cluster-info ConfigMap as kubeadm init creates it (the signatures are added when it is read). */
+export function clusterInfoConfigMap(/** @type {{caCrt: string, server: string}} */ cluster) {
   return {
-    code: 200,
-    body: { kind: "ConfigMap", apiVersion: "v1", metadata: { name: "cluster-info", namespace: "kube-public" }, data },
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "cluster-info", namespace: "kube-public" },
+    data: { kubeconfig: clusterInfoKubeconfig(cluster) },
   };
+}
+
+/** GET /api/v1/namespaces/kube-public/configmaps/cluster-info (anonymous, as kubeadm's discovery asks) */
+export async function kubeadmClusterInfo(/** @type {import("./etcd.mjs").Etcd} */ db) {
+  const cm = await db.get(CLUSTER_INFO_KEY);
+  if (!cm?.data?.kubeconfig)
+    return {
+      code: 404,
+      body: {
+        kind: "Status",
+        apiVersion: "v1",
+        status: "Failure",
+        message: 'configmaps "cluster-info" not found',
+        reason: "NotFound",
+        code: 404,
+      },
+    };
+  const tokens = (await db.list(K.bootstraps)).map((t) => t.value).filter(tokenValid);
+  const kubeconfig = String(cm.data.kubeconfig);
+  /** @type {Record<string, string>} */
+  const data = Object.fromEntries(Object.entries(cm.data).filter(([k]) => !k.startsWith("jws-kubeconfig-")));
+  for (const t of tokens) data[`jws-kubeconfig-${t.id}`] = jwsSign(kubeconfig, t.id, t.secret);
+  return { code: 200, body: { kind: "ConfigMap", apiVersion: "v1", metadata: cm.metadata, data } };
 }
 
 /**
@@ -75,7 +102,7 @@ export async function kubeadmJoinHandler(db, req) {
       cn: `system:node:${String(req.name)}`,
       org: "system:nodes",
     });
-    return { code: 200, body: { caCrt: cluster.caCrt, endpoints, cluster: publicCluster(cluster), kubeletClient } };
+    return { code: 200, body: { endpoints, cluster: publicCluster(cluster), kubeletClient } };
   }
   if (!cluster.controlPlaneEndpoint) return { code: 409, body: { reason: "no-endpoint" } };
   const ck = await db.get(K.certKey);
@@ -100,7 +127,7 @@ export async function kubeadmJoinHandler(db, req) {
   return {
     code: 200,
     body: {
-      caCrt: cluster.caCrt,
+      caCrt: ck.caCrt,
       caKey: ck.caKey,
       etcdCaCrt: ck.etcdCaCrt,
       etcdCaKey: ck.etcdCaKey,

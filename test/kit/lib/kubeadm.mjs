@@ -16,10 +16,10 @@ import {
   stopEtcd,
   waitEtcdHealthy,
 } from "./etcd.mjs";
-import { jwsSign, tokenValid } from "./kubeadm-server.mjs";
+import { clusterInfoConfigMap, jwsSign, tokenValid } from "./kubeadm-server.mjs";
 import { registerNode, startAgent, stopAgent, versionFor, waitNodeReady } from "./node.mjs";
 import { K, applyObject, withStore } from "./store.mjs";
-import { caCertHash, makeCa, makeCert, makeClientCert } from "./tls.mjs";
+import { caCertHash, makeCa, makeCert, makeClientCert, makeSelfSigned } from "./tls.mjs";
 import {
   KUBE_DIR,
   allAddresses,
@@ -135,6 +135,7 @@ async function uploadCerts(db, key) {
   await db.put(K.certKey, {
     keyHash: createHash("sha256").update(key).digest("hex"),
     expiresAt: new Date(Date.now() + certKeyTtlSeconds() * 1000).toISOString(),
+    caCrt: fs.readFileSync(`${PKI}/ca.crt`, "utf8"),
     caKey: fs.readFileSync(`${PKI}/ca.key`, "utf8"),
     etcdCaCrt: fs.readFileSync(`${PKI}/etcd/ca.crt`, "utf8"),
     etcdCaKey: fs.readFileSync(`${PKI}/etcd/ca.key`, "utf8"),
@@ -256,6 +257,20 @@ async function nodeCerts(/** @type {string|undefined} */ endpointHost) {
   }
 }
 
+/**
+ * The kubelet's serving certificate: with none in its --cert-dir (serverTLSBootstrap off, kubeadm's
+ * default) the kubelet makes a self-signed one valid for a year when it starts; kept when it exists.
+ */
+async function kubeletServingCert() {
+  if (fs.existsSync("/var/lib/kubelet/pki/kubelet.crt")) return;
+  await makeSelfSigned(
+    "/var/lib/kubelet/pki/kubelet.crt",
+    "/var/lib/kubelet/pki/kubelet.key",
+    `${nodeName()}@${Math.floor(Date.now() / 1000)}`,
+    365,
+  );
+}
+
 /** The control plane's static Pod manifests, each with its image as kubeadm writes it (etcd's own version for etcd). */
 function writeManifests(/** @type {string} */ version) {
   fs.mkdirSync(`${KUBE_DIR}/manifests`, { recursive: true });
@@ -307,8 +322,16 @@ function preflightNotJoined() {
   if (errors.length) preflightFatal(errors);
 }
 
-/** HTTPS to the control-plane endpoint (no CA check: discovery pins the CA by hash itself). */
-function request(/** @type {string} */ endpoint, /** @type {string} */ path, /** @type {unknown} */ body) {
+/**
+ * HTTPS to the control-plane endpoint: without `ca` no CA check (discovery's first fetch pins the CA by
+ * hash itself), with `ca` the server's certificate must verify against it (discovery's second fetch).
+ */
+function request(
+  /** @type {string} */ endpoint,
+  /** @type {string} */ path,
+  /** @type {unknown} */ body,
+  /** @type {string|undefined} */ ca = undefined,
+) {
   const [host, port] = splitHostPort(endpoint);
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
@@ -318,7 +341,7 @@ function request(/** @type {string} */ endpoint, /** @type {string} */ path, /**
         port,
         path,
         method: data ? "POST" : "GET",
-        rejectUnauthorized: false,
+        ...(ca ? { ca, rejectUnauthorized: true } : { rejectUnauthorized: false }),
         timeout: data ? 60_000 : 10_000,
         headers: data ? { "content-type": "application/json", "content-length": Buffer.byteLength(data) } : {},
       },
@@ -345,6 +368,8 @@ function splitHostPort(/** @type {string} */ ep) {
   return i > 0 ? [ep.slice(0, i), Number(ep.slice(i + 1))] : [ep, 6443];
 }
 
+const X509_ERRORS = ["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT"];
+
 function dialError(/** @type {string} */ endpoint, /** @type {any} */ e) {
   const why =
     e?.code === "ECONNREFUSED"
@@ -354,6 +379,8 @@ function dialError(/** @type {string} */ endpoint, /** @type {any} */ e) {
         : e?.code === "ETIMEDOUT"
           ? "i/o timeout"
           : String(e?.message ?? e);
+  if (X509_ERRORS.includes(e?.code))
+    return "tls: failed to verify certificate: x509: certificate signed by unknown authority";
   return `dial tcp ${endpoint}: ${why}`;
 }
 
@@ -462,16 +489,15 @@ async function init(/** @type {ReturnType<typeof parseArgs>} */ a) {
   });
   await startEtcd({ name, ip, tls: true, initialCluster: `${name}=${peerUrl(ip, true)}`, state: "new" });
   const db = new Etcd([`http://127.0.0.1:${KIT_CLIENT_PORT}`]);
-  const caCrt = fs.readFileSync(`${PKI}/ca.crt`, "utf8");
   await db.put(K.cluster, {
     distro: "kubeadm",
     version: kv,
     controlPlaneEndpoint: endpoint ?? "",
     apiEndpoint,
     podSubnet: podSubnet ?? "",
-    caCrt,
     createdAt: new Date().toISOString(),
   });
+  await applyObject(db, clusterInfoConfigMap({ caCrt: fs.readFileSync(`${PKI}/ca.crt`, "utf8"), server: apiEndpoint }));
   await registerNode(db, nodeRec(true, kv, name));
   startAgent();
   out(
@@ -536,7 +562,7 @@ async function init(/** @type {ReturnType<typeof parseArgs>} */ a) {
     spec: {},
   });
   out("[addons] Applied essential addon: CoreDNS\n[addons] Applied essential addon: kube-proxy");
-  const hash = caCertHash(caCrt);
+  const hash = kubeconfigCaHashes(ADMIN_CONF).join(" --discovery-token-ca-cert-hash ");
   const shownKey = skipKey ? "<value withheld>" : certKey;
   const lines = [
     "",
@@ -615,6 +641,24 @@ async function initPhase(/** @type {ReturnType<typeof parseArgs>} */ a) {
   return 0;
 }
 
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g;
+
+/** kubeadm's pins of every CA certificate in a PEM bundle (as pubkeypin.Hash over each). */
+const caCertHashes = (/** @type {string} */ pem) => (pem.match(PEM_CERT) ?? []).map((c) => caCertHash(c));
+
+/**
+ * The pins a join command prints: one per certificate in the certificate-authority-data of the
+ * kubeconfig's cluster (kubeadm's GetJoinWorkerCommand reads them from the admin kubeconfig).
+ */
+function kubeconfigCaHashes(/** @type {string} */ file) {
+  const doc = YAML.parse(fs.readFileSync(file, "utf8"));
+  const data = doc?.clusters?.[0]?.cluster?.["certificate-authority-data"];
+  const pem = data
+    ? Buffer.from(String(data), "base64").toString("utf8")
+    : fs.readFileSync(String(doc?.clusters?.[0]?.cluster?.["certificate-authority"] ?? `${PKI}/ca.crt`), "utf8");
+  return caCertHashes(pem);
+}
+
 function adminConfOrFail(/** @type {ReturnType<typeof parseArgs>} */ a) {
   const file = a.get("kubeconfig") ?? ADMIN_CONF;
   if (!fs.existsSync(file)) kerr(`failed to load admin kubeconfig: open ${file}: no such file or directory`);
@@ -647,7 +691,9 @@ async function token(/** @type {ReturnType<typeof parseArgs>} */ a) {
     const endpoint = cluster.controlPlaneEndpoint || cluster.apiEndpoint;
     const key = a.get("certificate-key");
     out(
-      `kubeadm join ${endpoint} --token ${tok} --discovery-token-ca-cert-hash ${caCertHash(cluster.caCrt)} ${key ? `--control-plane --certificate-key ${key}` : ""}`,
+      `kubeadm join ${endpoint} --token ${tok} ${kubeconfigCaHashes(a.get("kubeconfig") ?? ADMIN_CONF)
+        .map((h) => `--discovery-token-ca-cert-hash ${h} `)
+        .join("")}${key ? `--control-plane --certificate-key ${key}` : ""}`,
     );
     return 0;
   }
@@ -772,11 +818,28 @@ async function join(/** @type {ReturnType<typeof parseArgs>} */ a) {
     kerr(`${phase}failed to verify JWS signature of received cluster info object, can't trust this API Server`);
   const caData = /certificate-authority-data: (\S+)/.exec(String(data.kubeconfig))?.[1] ?? "";
   const caCrt = Buffer.from(caData, "base64").toString("utf8");
-  const actual = caCertHash(caCrt);
-  if (!p.skipCa && !p.hashes.includes(actual))
+  const actual = caCertHashes(caCrt);
+  if (!p.skipCa && !actual.some((h) => p.hashes.includes(h)))
     kerr(
-      `${phase}cluster CA found in cluster-info ConfigMap is invalid: none of the public keys "${actual}" are pinned`,
+      `${phase}cluster CA found in cluster-info ConfigMap is invalid: none of the public keys "${actual.join(":")}" are pinned`,
     );
+  if (!p.skipCa) {
+    // Now that the CA is trusted, kubeadm fetches cluster-info again, verifying the server against it,
+    // and requires the same kubeconfig: a cluster-info CA that did not sign the API server's certificate fails here.
+    /** @type {any} */
+    let secure;
+    try {
+      secure = await request(p.endpoint, "/api/v1/namespaces/kube-public/configmaps/cluster-info", undefined, caCrt);
+    } catch (e) {
+      kerr(
+        `${phase}Get "https://${p.endpoint}/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s": ${dialError(p.endpoint, e)}`,
+      );
+    }
+    if (secure.body?.data?.kubeconfig !== data.kubeconfig)
+      kerr(
+        `${phase}the second kubeconfig from the cluster-info ConfigMap (using validated TLS) was different from the first`,
+      );
+  }
   out(
     "[preflight] Reading configuration from the cluster...\n[preflight] FYI: You can look at this config file with 'kubectl -n kube-system get cm kubeadm-config -o yaml'",
   );
@@ -816,7 +879,8 @@ async function join(/** @type {ReturnType<typeof parseArgs>} */ a) {
   const version = body.cluster.version;
   const server = `https://${p.endpoint}`;
   fs.mkdirSync(PKI, { recursive: true });
-  writeFileAtomic(`${PKI}/ca.crt`, caCrt);
+  // A worker keeps the CA discovery trusted (kubelet-start writes it); a control plane the one in kubeadm-certs.
+  writeFileAtomic(`${PKI}/ca.crt`, p.controlPlane ? body.caCrt : caCrt);
 
   if (!p.controlPlane) {
     writeFileAtomic(
@@ -843,6 +907,7 @@ async function join(/** @type {ReturnType<typeof parseArgs>} */ a) {
       (db) => registerNode(db, nodeRec(false, version, name)),
       (e) => kerr(`error execution phase kubelet-start: error uploading crisocket: ${e.message}`),
     );
+    await kubeletServingCert();
     startAgent();
     out("[kubelet-check] Waiting for a healthy kubelet at http://127.0.0.1:10248/healthz. This can take up to 4m0s");
     await waitNodeReady(name, 20_000);
@@ -970,6 +1035,7 @@ async function reset(/** @type {ReturnType<typeof parseArgs>} */ a) {
   );
   fs.rmSync(`${KUBE_DIR}/manifests`, { recursive: true, force: true });
   fs.rmSync(PKI, { recursive: true, force: true });
+  fs.rmSync("/var/lib/kubelet/pki", { recursive: true, force: true });
   const files = [
     "admin.conf",
     "super-admin.conf",

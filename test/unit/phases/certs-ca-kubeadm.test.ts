@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  clusterInfoManifest,
   kubeadmCaRotationPhases,
   parseMarks,
   planKubeadmCaRotation,
@@ -12,6 +13,7 @@ import {
 } from "../../../src/phases/kubeconfig.js";
 import type { ServiceLayoutInput } from "../../../src/phases/out-of-service.js";
 import { allHealthyFacts } from "../../fakes/facts.js";
+import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 
 const spec = specFrom(THREE_CP_ONE_WORKER.replace("type: microk8s", "type: kubeadm"));
@@ -76,12 +78,14 @@ describe("kubeadm CA rotation phases", () => {
       "Trust both CAs on node-2",
       "Trust both CAs on node-3",
       "Workers: both CAs and a kubelet certificate of the new CA",
+      "Publish both cluster CAs for kubeadm join",
       "Re-issue the certificates with the new CAs on node-1",
       "Re-issue the certificates with the new CAs on node-2",
       "Re-issue the certificates with the new CAs on node-3",
       "Drop the old CAs on node-1",
       "Drop the old CAs on node-2",
       "Drop the old CAs on node-3",
+      "Publish the new cluster CA for kubeadm join",
       "Workers: drop the old CA",
       "Remove the staged CAs",
       "Remove the staged CAs on node-1",
@@ -117,10 +121,87 @@ describe("kubeadm CA rotation phases", () => {
     expect(work).toEqual([
       "Drop the old CAs on node-2",
       "Drop the old CAs on node-3",
+      "Publish the new cluster CA for kubeadm join",
       "Workers: drop the old CA",
       "Remove the staged CAs",
       "Remove the staged CAs on node-1",
     ]);
+  });
+
+  it("a node an interrupted run left out of service is put back before anything else", () => {
+    const plan = planKubeadmCaRotation(nodes, { staged: true, done: marks({ "node-1": ["trusted"] }) });
+    const phases = kubeadmCaRotationPhases(layout, plan, { probe, staleLb: new Set(["node-2"]) });
+    expect(phases[0]?.title).toBe("Put every node back in service");
+    expect(phases[0]?.steps.map((s) => s.node)).toEqual(["node-2"]);
+    expect(kubeadmCaRotationPhases(layout, plan, { probe, staleLb: new Set() })[0]?.title).toBe("Make the new CAs");
+  });
+});
+
+const pem = (what: string): string => `-----BEGIN CERTIFICATE-----\n${what}\n-----END CERTIFICATE-----\n`;
+const b64 = (text: string): string => Buffer.from(text).toString("base64");
+/** `kubectl -n kube-public get configmap cluster-info -o json` as kubeadm init and the bootstrap signer leave it. */
+const clusterInfo = (ca: string): string =>
+  JSON.stringify({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "cluster-info", namespace: "kube-public", resourceVersion: "311" },
+    data: {
+      kubeconfig: `apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: ${b64(ca)}\n    server: https://10.0.0.100:6443\n  name: ""\ncontexts: null\ncurrent-context: ""\nkind: Config\npreferences: {}\nusers: null\n`,
+      "jws-kubeconfig-abcdef": "eyJhbGciOiJIUzI1NiIsImtpZCI6ImFiY2RlZiJ9..c2ln",
+    },
+  });
+
+describe("kube-public/cluster-info after a CA rotation", () => {
+  it("the kubeconfig's CA becomes the given CA file, server kept; the signer's keys are left to the signer", () => {
+    const manifest = clusterInfoManifest(clusterInfo(pem("OLD")), pem("NEW"));
+    const doc = JSON.parse(manifest ?? "{}") as { metadata: object; data: Record<string, string> };
+    expect(doc.metadata).toEqual({ name: "cluster-info", namespace: "kube-public" });
+    expect(Object.keys(doc.data)).toEqual(["kubeconfig"]);
+    expect(doc.data.kubeconfig).toContain(`certificate-authority-data: ${b64(pem("NEW"))}`);
+    expect(doc.data.kubeconfig).toContain("server: https://10.0.0.100:6443");
+    expect(clusterInfoManifest(clusterInfo(pem("NEW")), pem("NEW"))).toBeUndefined();
+  });
+
+  it("output that is no ConfigMap with a kubeconfig is UNEXPECTED_OUTPUT", () => {
+    expect(() => clusterInfoManifest('{"kind":"ConfigMap","data":{}}', pem("NEW"))).toThrow(
+      expect.objectContaining({ code: "UNEXPECTED_OUTPUT" }),
+    );
+  });
+
+  it("the step reads cluster-info with the admin kubeconfig on the first control plane and applies the new CA", async () => {
+    const plan = planKubeadmCaRotation(nodes, { staged: false, done: new Map() });
+    const step = kubeadmCaRotationPhases(layout, plan, { probe }).find(
+      (p) => p.title === "Publish the new cluster CA for kubeadm join",
+    )?.steps[0];
+    expect(step?.node).toBe("node-1");
+    const host = new FakeHost("node-1")
+      .withFile("/etc/kubernetes/pki/ca.crt", pem("NEW"))
+      .on({ regex: /get configmap cluster-info -o json$/ }, { stdout: clusterInfo(pem("OLD")) })
+      .on({ regex: /apply -f -$/ }, { stdout: "configmap/cluster-info configured\n" });
+    const ctx = { hosts: hostMap(host), signal: new AbortController().signal, log: () => undefined };
+    expect(await step?.run(ctx)).toBe("changed");
+    expect(host.commands[0]?.argv).toEqual([
+      "kubectl",
+      "--kubeconfig",
+      "/etc/kubernetes/admin.conf",
+      "-n",
+      "kube-public",
+      "get",
+      "configmap",
+      "cluster-info",
+      "-o",
+      "json",
+    ]);
+    const apply = host.commandsMatching({ regex: /apply -f -$/ })[0];
+    expect(apply?.argv.slice(0, 3)).toEqual(["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf"]);
+    expect(apply?.stdin).toContain(b64(pem("NEW")));
+    expect(apply?.stdin).not.toContain(b64(pem("OLD")));
+
+    const again = new FakeHost("node-1")
+      .withFile("/etc/kubernetes/pki/ca.crt", pem("NEW"))
+      .on({ regex: /get configmap cluster-info -o json$/ }, { stdout: clusterInfo(pem("NEW")) });
+    expect(await step?.run({ ...ctx, hosts: hostMap(again) })).toBe("unchanged");
+    expect(again.commandsMatching({ regex: /apply/ })).toEqual([]);
   });
 });
 
