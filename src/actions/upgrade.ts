@@ -1,7 +1,10 @@
 import { writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { openBundle } from "../bundle/local-files.js";
 import type { RunContext } from "../core/context.js";
 import { HactlError } from "../core/errors.js";
 import { describePlan, planIsEmpty, planJson, type Plan } from "../core/plan.js";
+import { gatherArchitectures } from "../gather/arch.js";
 import { gatherKubeadmState } from "../gather/kubeadm-state.js";
 import { gatherMicrok8sState } from "../gather/microk8s-state.js";
 import {
@@ -41,6 +44,8 @@ export interface UpgradeOptions {
   templates?: string;
   /** The operator took a backup: the upgrade takes none. */
   skipBackup: boolean;
+  /** An offline bundle of the target minor (`--bundle`; else spec.airgap.bundle). */
+  bundle?: string;
 }
 
 /**
@@ -57,23 +62,25 @@ export async function runUpgrade(opts: UpgradeOptions, ctx: RunContext): Promise
       remedy: "Give the minor to reach, e.g. --to 1.31.",
     });
   }
-  if (spec.spec.airgap !== undefined) {
-    throw new HactlError(
-      "NOT_IMPLEMENTED",
-      "hactl upgrade does not take an offline bundle yet, and this cluster's nodes are air-gapped (spec.airgap)",
-      {
-        remedy:
-          "Refresh each node from a bundle of the target minor by hand (snap ack, snap refresh ./microk8s_*.snap --classic), one control plane at a time.",
-      },
-    );
+  const bundlePath = opts.bundle ?? spec.spec.airgap?.bundle;
+  if (bundlePath !== undefined && spec.spec.distribution.type === "kubeadm") {
+    throw new HactlError("USAGE", "offline upgrades are for MicroK8s clusters so far; this cluster is kubeadm", {
+      remedy: "Remove --bundle and spec.airgap, and let the nodes reach their package mirror and image registry.",
+    });
   }
+  // checked against its FILE.sha256 before any node is touched
+  const bundle = bundlePath === undefined ? undefined : await openBundle(resolve(bundlePath));
   // both already checked by the command line (intOption)
   const batchSize = opts.batchSize === undefined ? undefined : Number(opts.batchSize);
   const drainSeconds = Number(opts.drainTimeout);
   const recordTo = async (): Promise<void> => {
     if (opts.to === undefined || spec.spec.distribution.version === target) return;
-    await writeFile(opts.file, setPath(loaded.text, ["spec", "distribution", "version"], target));
-    ctx.reporter.info(`Recorded version ${target} in ${opts.file}.`);
+    let text = setPath(loaded.text, ["spec", "distribution", "version"], target);
+    // add-node and a re-install then take the nodes' new version from the bundle this upgrade used
+    const newBundle = spec.spec.airgap !== undefined && opts.bundle !== undefined ? resolve(opts.bundle) : undefined;
+    if (newBundle !== undefined) text = setPath(text, ["spec", "airgap", "bundle"], newBundle);
+    await writeFile(opts.file, text);
+    ctx.reporter.info(`Recorded version ${target}${newBundle ? ` and bundle ${newBundle}` : ""} in ${opts.file}.`);
   };
   return withClusterSession(spec, "upgrade", ctx, { lock: !opts.dryRun }, async (session) => {
     ctx.reporter.phase("Read the cluster");
@@ -87,7 +94,8 @@ export async function runUpgrade(opts: UpgradeOptions, ctx: RunContext): Promise
       ...(endpoint ? { endpoint } : {}),
       probe: waitLivez,
     };
-    const distro = await readDistribution(spec, session, rolling);
+    const offline = bundle && { bundle, arch: await gatherArchitectures(session.hosts, spec.spec.nodes) };
+    const distro = await readDistribution(spec, session, rolling, offline);
     const refusals = distro.refusals();
     if (refusals.length > 0) {
       throw new HactlError("UPGRADE_REFUSED", `refusing to upgrade to ${target}; nothing was changed`, {
@@ -165,8 +173,9 @@ async function readDistribution(
   spec: ClusterSpec,
   session: Session,
   rolling: RollingUpgradeInput,
+  offline: Microk8sUpgradeInput["offline"],
 ): Promise<DistributionUpgrade> {
-  return byDistribution(spec, { microk8s: readMicrok8s, kubeadm: readKubeadm })(spec, session, rolling);
+  return byDistribution(spec, { microk8s: readMicrok8s, kubeadm: readKubeadm })(spec, session, rolling, offline);
 }
 
 async function readKubeadm(
@@ -188,8 +197,13 @@ async function readMicrok8s(
   spec: ClusterSpec,
   session: Session,
   rolling: RollingUpgradeInput,
+  offline: Microk8sUpgradeInput["offline"],
 ): Promise<DistributionUpgrade> {
-  const input: Microk8sUpgradeInput = { ...rolling, state: await gatherMicrok8sState(session.hosts, spec.spec.nodes) };
+  const input: Microk8sUpgradeInput = {
+    ...rolling,
+    state: await gatherMicrok8sState(session.hosts, spec.spec.nodes),
+    ...(offline ? { offline } : {}),
+  };
   return {
     name: driverFor(spec).title,
     held: " with refreshes held",

@@ -69,25 +69,31 @@ export interface BundleProblem {
 
 /**
  * Pure: what keeps this bundle from installing this spec on these nodes: another distribution or
- * version, a node of another architecture, files the install needs missing from the manifest.
+ * version, a node of another architecture, files the install needs missing from the manifest. An upgrade
+ * asks about its target version (`upgradeTo`) instead of the spec's.
  */
 export function bundleProblems(
   manifest: BundleManifest,
   spec: ClusterSpec,
   facts: ReadonlyMap<string, Pick<NodeFacts, "arch">>,
+  upgradeTo?: string,
 ): BundleProblem[] {
   const problems: BundleProblem[] = [];
-  const want = spec.spec.distribution;
-  const remake = `Make a bundle for this cluster.yaml: hactl bundle -f cluster.yaml --out FILE`;
+  const want = { type: spec.spec.distribution.type, version: upgradeTo ?? spec.spec.distribution.version };
+  const wanter = upgradeTo === undefined ? "cluster.yaml wants" : "the upgrade goes to";
+  const remake =
+    upgradeTo === undefined
+      ? `Make a bundle for this cluster.yaml: hactl bundle -f cluster.yaml --out FILE`
+      : `Make a bundle of ${upgradeTo} (hactl bundle -f COPY --out FILE, COPY being cluster.yaml with version "${upgradeTo}") and give it: hactl upgrade --to ${upgradeTo} --bundle FILE`;
   if (manifest.distribution.type !== want.type) {
     problems.push({
-      message: `the bundle holds ${manifest.distribution.type}, cluster.yaml wants ${want.type}`,
+      message: `the bundle holds ${manifest.distribution.type}, ${wanter} ${want.type}`,
       fix: remake,
     });
   }
   if (manifest.distribution.version !== want.version) {
     problems.push({
-      message: `the bundle holds ${manifest.distribution.type} ${manifest.distribution.version}, cluster.yaml wants ${want.version}`,
+      message: `the bundle holds ${manifest.distribution.type} ${manifest.distribution.version}, ${wanter} ${want.version}`,
       fix: remake,
     });
   }

@@ -37,6 +37,15 @@ export const microk8s = {
     sudo: true,
     timeoutMs: 15 * 60_000,
   }),
+  /**
+   * `snap switch --channel=<minor>/stable microk8s`: only the tracking channel changes, nothing is
+   * downloaded; after a refresh from a file (which keeps the old channel) `snap list` names the new minor.
+   */
+  switchChannel: (minor: string): Command => ({
+    argv: ["snap", "switch", `--channel=${minor}/stable`, "microk8s"],
+    sudo: true,
+    timeoutMs: 60_000,
+  }),
   waitReady: (timeoutSeconds: number): Command => ({
     argv: ["microk8s", "status", "--wait-ready", "--timeout", String(timeoutSeconds)],
     sudo: true,

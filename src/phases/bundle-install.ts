@@ -14,14 +14,24 @@ const LONG_MS = 15 * 60_000;
 
 /** What --dry-run shows for the bundle part of a node's install. */
 export function bundleDescribe(bundle: LocalBundle): string[] {
+  return [uploadDescribe(bundle), ...snapsDescribe(bundle)];
+}
+
+/** The upload line of --dry-run: the bundle's name, size and where it goes on the node. */
+export function uploadDescribe(bundle: LocalBundle): string {
   const mib = (bundle.size / 2 ** 20).toFixed(1);
-  return [
-    `upload ${basename(bundle.path)} (${mib} MiB) to ${nodeBundleDir(bundle.sha256)}/ (a cut upload resumes), check its sha256 there, unpack`,
-    ...[MICROK8S_BASE, "microk8s"].map((of) => {
-      const f = snapFiles(bundle.manifest, of);
-      return `snap ack ${f?.assert.name ?? "?"}; snap install ./${f?.snap.name ?? "?"}${of === "microk8s" ? " --classic" : ""}`;
-    }),
-  ];
+  return `upload ${basename(bundle.path)} (${mib} MiB) to ${nodeBundleDir(bundle.sha256)}/ (a cut upload resumes), check its sha256 there, unpack`;
+}
+
+/**
+ * The `snap ack` + `snap install ./FILE` lines of --dry-run. On a node that has the snap, snapd installs
+ * the file as a refresh to its revision (services restarted, data kept, tracking channel unchanged).
+ */
+export function snapsDescribe(bundle: LocalBundle): string[] {
+  return [MICROK8S_BASE, "microk8s"].map((of) => {
+    const f = snapFiles(bundle.manifest, of);
+    return `snap ack ${f?.assert.name ?? "?"}; snap install ./${f?.snap.name ?? "?"}${of === "microk8s" ? " --classic" : ""}`;
+  });
 }
 
 /** Puts the bundle on the node, checked and unpacked; resolves with its directory there. */

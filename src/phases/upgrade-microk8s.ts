@@ -1,8 +1,12 @@
-import type { Plan, Step } from "../core/plan.js";
+import type { LocalBundle } from "../bundle/local-files.js";
+import { bundleProblems, nodeBundleDir } from "../bundle/manifest.js";
+import type { Phase, Plan, Step } from "../core/plan.js";
 import { need, type RemoteHost } from "../core/host.js";
 import { microk8s, parseStatus, snapMinor } from "../distros/microk8s.js";
+import type { NodeFacts } from "../gather/facts.js";
 import { isMember, type Microk8sClusterState } from "../gather/microk8s-state.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
+import { installSnapsFromBundle, placeBundle, snapsDescribe, uploadDescribe } from "./bundle-install.js";
 import { holdStep } from "./install-microk8s.js";
 import {
   outlineRollingUpgrade,
@@ -11,13 +15,15 @@ import {
   type UpgradeDriver,
   type UpgradeOutline,
 } from "./upgrade-rolling.js";
-import { minorNumber } from "./upgrade-versions.js";
+import { minorNumber, versionPath } from "./upgrade-versions.js";
 
 /** How long a refreshed node may take to be Ready with its new version and back in the datastore. */
 const CHECK_TIMEOUT_MS = 5 * 60_000;
 
 export interface Microk8sUpgradeInput extends RollingUpgradeInput {
   state: Microk8sClusterState;
+  /** Upgrade from this offline bundle of the target minor (nothing from the snap store); `arch`: each node's. */
+  offline?: { bundle: LocalBundle; arch: ReadonlyMap<string, Pick<NodeFacts, "arch">> };
 }
 
 /**
@@ -57,6 +63,26 @@ export function microk8sUpgradeRefusals(input: Microk8sUpgradeInput): string[] {
       byHand: (minor) => `snap refresh microk8s --channel=${minor}/stable, one at a time`,
     }),
   );
+  if (input.offline) refusals.push(...offlineRefusals(input, input.offline));
+  return refusals;
+}
+
+/**
+ * Pure: an offline upgrade needs a bundle of MicroK8s at the target minor for the nodes' architecture,
+ * and a path of one minor (a bundle holds one; each further minor needs its own run and bundle).
+ */
+function offlineRefusals(input: Microk8sUpgradeInput, offline: NonNullable<Microk8sUpgradeInput["offline"]>): string[] {
+  const { spec, target } = input;
+  const refusals = bundleProblems(offline.bundle.manifest, spec, offline.arch, target).map(
+    (p) => `${p.message}: ${p.fix}`,
+  );
+  const path = versionPath([...currentMinors(input).values()], target);
+  if (path.length > 1) {
+    const first = path[0] ?? target;
+    refusals.push(
+      `the upgrade to ${target} passes ${path.join(" → ")}, the bundle holds ${target} only: upgrade to ${first} first with a bundle of ${first} (hactl upgrade --to ${first} --bundle FILE).`,
+    );
+  }
   return refusals;
 }
 
@@ -123,8 +149,15 @@ export function microk8sDriver(input: Microk8sUpgradeInput): UpgradeDriver {
     kubeNodes: state.kubeNodes,
     kubectl: microk8s.kubectl,
     runnerFor: (node) => runnerFor(spec, state, node),
-    preamble: [{ title: "Hold MicroK8s refreshes", mode: "parallel", steps: unheld.map((n) => holdStep(n, true)) }],
-    upgradeSteps: (node, minor) => [refreshStep(`refresh:${minor}:${node.name}`, node.name, minor)],
+    preamble: [
+      { title: "Hold MicroK8s refreshes", mode: "parallel", steps: unheld.map((n) => holdStep(n, true)) },
+      ...(input.offline ? [uploadPhase(input, input.offline.bundle)] : []),
+    ],
+    upgradeSteps: (node, minor) => [
+      input.offline
+        ? refreshFromBundleStep(`refresh:${minor}:${node.name}`, node.name, minor, input.offline.bundle)
+        : refreshStep(`refresh:${minor}:${node.name}`, node.name, minor),
+    ],
     datastoreCheck: (node) =>
       isVoter(input, node) ? { expected: expectedVoters, count: voterCount, via: "microk8s status" } : undefined,
     checkTimeoutMs: CHECK_TIMEOUT_MS,
@@ -160,6 +193,51 @@ function refreshStep(id: string, node: string, minor: string): Step {
     async run(ctx) {
       const host = need(ctx.hosts, node);
       await host.run(microk8s.refresh(minor), { signal: ctx.signal });
+      await host.run(microk8s.waitReady(300), { signal: ctx.signal });
+      return "changed";
+    },
+  };
+}
+
+/** The bundle sent to every node that is not at the target yet, all at once, before any node changes. */
+function uploadPhase(input: Microk8sUpgradeInput, bundle: LocalBundle): Phase {
+  const minors = currentMinors(input);
+  const behind = input.spec.spec.nodes.filter((n) => minors.has(n.name) && minors.get(n.name) !== input.target);
+  return {
+    title: "Send the offline bundle",
+    mode: "parallel",
+    steps: behind.map((n) => ({
+      id: `bundle:${bundle.sha256.slice(0, 16)}:${n.name}`,
+      node: n.name,
+      title: `send ${bundle.manifest.distribution.type} ${bundle.manifest.distribution.version} (offline bundle)`,
+      describe: [uploadDescribe(bundle)],
+      async run(ctx) {
+        await placeBundle(need(ctx.hosts, n.name), bundle, ctx.log);
+        return "changed";
+      },
+    })),
+  };
+}
+
+/**
+ * From the bundle already on the node: `snap ack` + `snap install ./FILE` of the base and of MicroK8s
+ * (snapd refreshes the installed snap to the file's revision, keeping its tracking channel), then
+ * `snap switch` to the minor's channel (no download), then `microk8s status --wait-ready`.
+ */
+function refreshFromBundleStep(id: string, node: string, minor: string, bundle: LocalBundle): Step {
+  return {
+    id,
+    node,
+    title: `refresh to ${minor} from the offline bundle`,
+    describe: [
+      ...snapsDescribe(bundle),
+      `snap switch --channel=${minor}/stable microk8s (the tracking channel only)`,
+      "microk8s status --wait-ready",
+    ],
+    async run(ctx) {
+      const host = need(ctx.hosts, node);
+      await installSnapsFromBundle(host, bundle, nodeBundleDir(bundle.sha256));
+      await host.run(microk8s.switchChannel(minor), { signal: ctx.signal });
       await host.run(microk8s.waitReady(300), { signal: ctx.signal });
       return "changed";
     },

@@ -156,4 +156,59 @@ describe("offline bundle and the single-file hactl", () => {
       'error: cannot find signatures with metadata for snap "/tmp/unacked/core22_1908.snap"',
     );
   });
+
+  it("upgrade takes a bundle of the target minor: refused in preflight when it is not, else a rolling upgrade from the files", async () => {
+    const next = join(dir, "demo-1.30.bundle");
+    const spec130 = writeSpec(
+      dir,
+      readFileSync(spec, "utf8").replace('version: "1.29"', 'version: "1.30"'),
+      "demo-1.30.yaml",
+    );
+    const made = await hactl(dir, ["bundle", "-f", spec130, "--out", next], {
+      env: { PATH: `${kitWorkstation}:${process.env.PATH ?? ""}` },
+    });
+    expect(made.code, `${made.stdout}\n${made.stderr}`).toBe(0);
+    console.log(`bundle 1.30: ${statSync(next).size} bytes`);
+    const env = { ...labSecretEnv(lab), ...NO_NODE_PATH };
+    const fetchesBefore = await Promise.all(lab.nodes.map(async (n) => (await kitLog(n)).fetches));
+
+    // spec.airgap.bundle holds 1.29: refused before any change
+    const refused = await hactl(dir, ["upgrade", "-f", spec, "--to", "1.30", "--yes"], { command: single, env });
+    expect(refused.code, `${refused.stdout}\n${refused.stderr}`).toBe(2);
+    expect(refused.stderr).toContain("the bundle holds microk8s 1.29, the upgrade goes to 1.30");
+    for (const n of lab.nodes) {
+      expect((await inNode(n, ["snap", "list", "microk8s"])).stdout).toMatch(/1\.29\/stable/);
+      expect((await inNode(n, ["sh", "-c", "ls -d /tmp/hactl-bundle-* | wc -l"])).stdout.trim()).toBe("1");
+    }
+
+    const started = Date.now();
+    const run = await hactl(dir, ["upgrade", "-f", spec, "--to", "1.30", "--bundle", next, "--skip-backup", "--yes"], {
+      command: single,
+      env,
+      timeoutMs: 600_000,
+    });
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    console.log(`offline upgrade to 1.30 of 4 nodes: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    // run.log holds every run's log (install and add-node too): this run's lines are the later ones
+    const uploads = run.log
+      .split("\n")
+      .filter((l) => /\[node-\d\] bundle upload: /.test(l) && Date.parse(l.slice(0, 24)) >= started);
+    for (const line of uploads) console.log(line);
+    expect(uploads.filter((l) => /bundle upload: \d+ of \d+ bytes sent in [\d.]+ s/.test(l))).toHaveLength(4);
+    expect(run.stdout).toContain("Every node runs MicroK8s 1.30");
+    for (const [i, n] of lab.nodes.entries()) {
+      expect((await inNode(n, ["snap", "list", "microk8s"])).stdout).toMatch(
+        /microk8s\s+v1\.30\.\S+\s+\d+\s+1\.30\/stable/,
+      );
+      const seen = await kitLog(n);
+      expect(seen.fetches, n.name).toBe(fetchesBefore[i]);
+      expect(seen.snap, n.name).toContain("switch");
+      expect(seen.snap, n.name).not.toContain("refresh microk8s");
+    }
+    const nodes = await inNode(node(1), ["microk8s", "kubectl", "get", "nodes"]);
+    expect(nodes.stdout.match(/Ready\s+\S+\s+\S+\s+v1\.30\./g)).toHaveLength(4);
+    const recorded = readFileSync(spec, "utf8");
+    expect(recorded).toContain('version: "1.30"');
+    expect(recorded).toContain(`bundle: ${next}`);
+  }, 420_000);
 });

@@ -177,10 +177,15 @@ export function registerCommands(program: Command, wrap: Wrap): void {
     .addOption(drainTimeoutOption(300))
     .option("--templates <dir>", "directory with template overrides (keepalived, haproxy, nginx)")
     .option("--skip-backup", "take no datastore backup first (you took one yourself)", false)
+    .option(
+      "--bundle <file>",
+      "upgrade from this offline bundle of the target minor (hactl bundle); nothing is fetched from the internet (default: spec.airgap.bundle)",
+    )
     .action(function (this: Command) {
       const opts = this.opts<{
         file: string;
         to?: string;
+        bundle?: string;
         dryRun: boolean;
         batchSize?: string;
         drainTimeout: string;

@@ -1,12 +1,23 @@
 // `snap` stand-in for the microk8s snap: install (puts `microk8s` on the node's PATH) from the store or
-// from a downloaded file (`snap ack` first), download, remove, list, start/stop, refresh (to a channel,
-// --hold, --unhold). Every use of the store is recorded (store-fetches.log) so a test can prove that an
+// from a downloaded file (`snap ack` first; over an installed snap, a refresh to the file's revision),
+// download, remove, list, start/stop, refresh (to a channel, --hold, --unhold), switch (tracking channel). Every use of the store is recorded (store-fetches.log) so a test can prove that an
 // air-gapped install needed none.
 import fs from "node:fs";
 import { freshCluster, refreshInstallation, removeInstallation, revisionFor } from "./microk8s.mjs";
 import { ack, download, isSnapFile, readSnapFile, storeFetch } from "./snap-files.mjs";
 import { startAgent, stopAgent, versionFor } from "./node.mjs";
-import { KIT_DIR, SNAP_HOLD_FILE, fail, isRoot, localState, out, parseArgs, stepCost, takeFault } from "./util.mjs";
+import {
+  KIT_DIR,
+  SNAP_HOLD_FILE,
+  fail,
+  isRoot,
+  localState,
+  out,
+  parseArgs,
+  stepCost,
+  takeFault,
+  updateLocalState,
+} from "./util.mjs";
 
 const LINK = "/usr/local/bin/microk8s";
 
@@ -60,6 +71,7 @@ export async function snapMain(/** @type {string[]} */ argv) {
         fail(1, 'error: cannot install "microk8s": this node already runs a kubeadm control plane (kit)');
       storeFetch(`install microk8s ${cv.channel}`);
       await installMicrok8s(cv);
+      updateLocalState({ revision: undefined });
       out(`microk8s (${cv.channel}) ${cv.version} from Canonical✓ installed`);
       return 0;
     }
@@ -86,7 +98,7 @@ export async function snapMain(/** @type {string[]} */ argv) {
         rows.push([
           "microk8s",
           st.version ?? "",
-          revisionFor(st.channel ?? ""),
+          st.revision ?? revisionFor(st.channel ?? ""),
           st.channel ?? "",
           "canonical✓",
           fs.existsSync(SNAP_HOLD_FILE) ? "classic,held" : "classic",
@@ -111,6 +123,8 @@ export async function snapMain(/** @type {string[]} */ argv) {
     }
     case "refresh":
       return refresh(a, name, installed);
+    case "switch":
+      return switchChannel(a, name, installed);
     default:
       fail(1, `error: unknown command "${cmd ?? ""}", see 'snap help'.`);
   }
@@ -137,19 +151,42 @@ async function installFile(file, a, installed) {
     out(`${meta.name} ${meta.version} from Canonical✓ installed`);
     return 0;
   }
-  if (installed) {
-    out(`snap "microk8s" is already installed, see 'snap help refresh'`);
-    return 0;
-  }
   if (!a.has("classic"))
     fail(
       1,
       'error: cannot install snap file: snap "microk8s" requires classic confinement; repeat the command including --classic',
     );
+  if (installed) {
+    // snapd installs the file as a refresh: services restarted, data kept, the tracking channel unchanged
+    const st = localState();
+    await refreshInstallation({ channel: st.channel ?? meta.channel, version: meta.version });
+    updateLocalState({ revision: meta.revision });
+    out(`microk8s ${meta.version} from Canonical✓ installed`);
+    return 0;
+  }
   if (localState().distro === "kubeadm")
     fail(1, 'error: cannot install "microk8s": this node already runs a kubeadm control plane (kit)');
   await installMicrok8s({ channel: meta.channel, version: meta.version });
+  updateLocalState({ revision: meta.revision });
   out(`microk8s ${meta.version} from Canonical✓ installed`);
+  return 0;
+}
+
+/**
+ * `snap switch --channel=C microk8s`: changes the tracking channel only; nothing is downloaded and the
+ * installed revision stays, as snapd does. @param {ReturnType<typeof parseArgs>} a
+ * @param {string|undefined} name @param {boolean} installed
+ */
+function switchChannel(a, name, installed) {
+  if (!isRoot()) fail(1, "error: access denied (try with sudo)");
+  const channel = a.get("channel");
+  if (!channel) fail(1, "error: missing --channel=<channel-name> parameter");
+  if (name !== "microk8s" || !installed) fail(1, `error: snap "${name ?? ""}" is not installed`);
+  const cv = channelVersion(channel.includes("/") ? channel : `${channel}/stable`);
+  if (!cv) fail(1, `error: invalid channel "${channel}"`);
+  const st = localState();
+  updateLocalState({ channel: cv.channel, revision: st.revision ?? revisionFor(st.channel ?? "") });
+  out(`"${name}" switched to the "${cv.channel}" channel`);
   return 0;
 }
 
@@ -197,6 +234,7 @@ async function refresh(a, name, installed) {
   }
   storeFetch(`refresh microk8s ${cv.channel}`);
   await refreshInstallation(cv);
+  updateLocalState({ revision: undefined });
   out(`microk8s (${cv.channel}) ${cv.version} from Canonical✓ refreshed`);
   return 0;
 }

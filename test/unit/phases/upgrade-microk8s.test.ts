@@ -264,3 +264,97 @@ describe("planMicrok8sUpgrade", () => {
     expect(planMicrok8sUpgrade(input(done))[0]?.steps.map((s) => s.id)).toEqual(["hold:worker-1"]);
   });
 });
+
+describe("upgrade from an offline bundle", () => {
+  const sha = "e".repeat(64);
+  const dir = "/tmp/hactl-bundle-eeeeeeeeeeeeeeee";
+  const file = (name: string, of: string, kind: "snap" | "assert") => ({ name, of, kind, size: 1, sha256: sha });
+  const bundle = (version = "1.30") => ({
+    path: "/work/demo-1.30.bundle",
+    size: 28 * 2 ** 20,
+    sha256: sha,
+    manifest: {
+      apiVersion: "hactl.dev/v1alpha1" as const,
+      kind: "Bundle" as const,
+      distribution: { type: "microk8s" as const, version },
+      platform: { os: "linux" as const, arch: "amd64" },
+      created: "",
+      cluster: "lab",
+      files: [
+        file("core22_1908.snap", "core22", "snap"),
+        file("core22_1908.assert", "core22", "assert"),
+        file("microk8s_7110.snap", "microk8s", "snap"),
+        file("microk8s_7110.assert", "microk8s", "assert"),
+      ],
+    },
+  });
+  const x86 = new Map(NAMES.map((n) => [n, { arch: "x86_64" }]));
+  const offline = (version = "1.30", arch = x86) => ({ offline: { bundle: bundle(version), arch } });
+  const ctx = (...hosts: FakeHost[]) => ({
+    hosts: hostMap(...hosts),
+    signal: new AbortController().signal,
+    log: () => undefined,
+  });
+
+  it("refuses, before any change, a bundle of another minor, for another architecture, or a path of two minors", () => {
+    expect(microk8sUpgradeRefusals(input(cluster(), "1.30", spec, offline()))).toEqual([]);
+    expect(microk8sUpgradeRefusals(input(cluster(), "1.30", spec, offline("1.29")))).toEqual([
+      'the bundle holds microk8s 1.29, the upgrade goes to 1.30: Make a bundle of 1.30 (hactl bundle -f COPY --out FILE, COPY being cluster.yaml with version "1.30") and give it: hactl upgrade --to 1.30 --bundle FILE',
+    ]);
+    const arm = new Map(x86).set("worker-1", { arch: "aarch64" });
+    expect(microk8sUpgradeRefusals(input(cluster(), "1.30", spec, offline("1.30", arm)))).toEqual([
+      expect.stringMatching(/^worker-1 is arm64 \(aarch64\), the bundle is for amd64: Make the bundle/),
+    ]);
+    expect(microk8sUpgradeRefusals(input(cluster(), "1.31", spec, offline("1.31")))).toEqual([
+      "the upgrade to 1.31 passes 1.30 → 1.31, the bundle holds 1.31 only: upgrade to 1.30 first with a bundle of 1.30 (hactl upgrade --to 1.30 --bundle FILE).",
+    ]);
+  });
+
+  it("sends the bundle to every node not yet on the target, all at once, before the first node changes", async () => {
+    const plan = planMicrok8sUpgrade(input(cluster({ "node-3": "1.30" }), "1.30", spec, offline()));
+    expect(plan.map((p) => p.title).slice(0, 3)).toEqual([
+      "Hold MicroK8s refreshes",
+      "Send the offline bundle",
+      "Drain control plane node-2 (to 1.30)",
+    ]);
+    const send = plan[1];
+    expect(send?.mode).toBe("parallel");
+    expect(send?.steps.map((s) => s.node)).toEqual(["node-1", "node-2", "worker-1"]);
+    expect(send?.steps[0]?.describe).toEqual([
+      `upload demo-1.30.bundle (28.0 MiB) to ${dir}/ (a cut upload resumes), check its sha256 there, unpack`,
+    ]);
+    const host = new FakeHost("node-1")
+      .on({ prefix: ["mkdir"] }, { code: 0 })
+      .on({ prefix: ["sha256sum"] }, { stdout: `${sha}  ${dir}/bundle.tar\n` })
+      .on({ prefix: ["tar"] }, { code: 0 });
+    expect(await send?.steps[0]?.run(ctx(host))).toBe("changed");
+    expect(host.puts.get(`${dir}/bundle.tar`)).toBe("/work/demo-1.30.bundle");
+    expect(describePlan(plan)).not.toContain("snap refresh microk8s --channel");
+  });
+
+  it("refreshes each node from the files: snap ack + snap install ./FILE, snap switch to the minor's channel, wait ready", async () => {
+    const plan = planMicrok8sUpgrade(input(cluster(), "1.30", spec, offline()));
+    const step = plan
+      .find((p) => p.title === "Upgrade control plane node-2 to 1.30")
+      ?.steps.find((s) => s.id === "refresh:1.30:node-2");
+    expect(step?.title).toBe("refresh to 1.30 from the offline bundle");
+    expect(step?.describe).toEqual([
+      "snap ack core22_1908.assert; snap install ./core22_1908.snap",
+      "snap ack microk8s_7110.assert; snap install ./microk8s_7110.snap --classic",
+      "snap switch --channel=1.30/stable microk8s (the tracking channel only)",
+      "microk8s status --wait-ready",
+    ]);
+    const host = new FakeHost("node-2")
+      .on({ prefix: ["snap"] }, { code: 0 })
+      .on({ prefix: ["microk8s", "status"] }, { code: 0 });
+    expect(await step?.run(ctx(host))).toBe("changed");
+    expect(host.lines).toEqual([
+      `snap ack ${dir}/core22_1908.assert`,
+      `snap install ${dir}/core22_1908.snap`,
+      `snap ack ${dir}/microk8s_7110.assert`,
+      `snap install ${dir}/microk8s_7110.snap --classic`,
+      "snap switch --channel=1.30/stable microk8s",
+      "microk8s status --wait-ready --timeout 300",
+    ]);
+  });
+});
