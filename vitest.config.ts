@@ -1,8 +1,8 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * Lab files run this many at a time, each in a lab slot of its own (test/lab/lab.mjs: the slot is the
- * worker's VITEST_POOL_ID - 1). HACTL_LAB_WORKERS=1 runs them one after another.
+ * Lab files run this many at a time, each in a lab slot of its own (test/lab/lab.mjs: a worker claims the
+ * lowest slot no live process holds). HACTL_LAB_WORKERS=1 runs them one after another.
  */
 const labWorkers = Number(process.env.HACTL_LAB_WORKERS ?? 2);
 

@@ -59,7 +59,7 @@ export interface RunResult {
   stderr: string;
 }
 
-/** This process's lab slot (HACTL_LAB_SLOT, else VITEST_POOL_ID - 1, else 0). */
+/** This process's lab slot (HACTL_LAB_SLOT, else in a vitest worker the lowest slot no live process has claimed, else 0). */
 export const LAB_SLOT: number;
 /** The first three octets of this slot's addresses ("10.77.0" in slot 0). */
 export const LAB_NET: string;

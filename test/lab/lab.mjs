@@ -8,14 +8,25 @@
 // Lab slots let several labs stand side by side, so that `npm test` runs lab files in parallel (one slot
 // per vitest worker). Slot k > 0 has its own bridge hl<k>-br, hosts hl<k>-node-N on 10.77.<k>.0/24, its own
 // directory /var/lib/hactl-lab-<k>, ops user labops<k> and sudoers file; the workstation hl-ws is shared and
-// gets one link per slot (lab<k>, address 10.77.<k>.2). The slot is HACTL_LAB_SLOT, else the vitest
-// worker's VITEST_POOL_ID - 1, else 0.
+// gets one link per slot (lab<k>, address 10.77.<k>.2). The slot is HACTL_LAB_SLOT, else (in a vitest
+// worker) the lowest slot no other live process has claimed in /run/hactl-lab-slots, else 0.
 //
 // Plain ESM JavaScript so that it runs with `node` without a build step; types are in lab.d.mts.
 
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, openSync, closeSync, readFileSync, readdirSync, statSync, readlinkSync, rmSync } from "node:fs";
+import {
+  existsSync,
+  openSync,
+  closeSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { chmod, copyFile, cp, mkdir, readFile, readdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -40,13 +51,46 @@ const MAX_SLOTS = 10;
 /** Every slot's subnet, blackholed in the host's own namespace. */
 const ALL_SLOTS_NET = "10.77.0.0/16";
 
+/** One file per claimed slot, holding the claiming process's pid. */
+const SLOT_CLAIMS = "/run/hactl-lab-slots";
+
+/**
+ * This process's slot: HACTL_LAB_SLOT when set; in a vitest worker, the lowest slot no other live process
+ * has claimed (claimed here and passed on to child processes through HACTL_LAB_SLOT); else 0.
+ */
 function slotFromEnv() {
-  const pool = process.env.VITEST_POOL_ID;
-  const raw = process.env.HACTL_LAB_SLOT ?? (pool ? String(Number(pool) - 1) : "0");
+  const raw = process.env.HACTL_LAB_SLOT;
+  if (raw === undefined) return process.env.VITEST_POOL_ID ? claimSlot() : 0;
   const slot = Number(raw);
   if (!Number.isInteger(slot) || slot < 0 || slot >= MAX_SLOTS)
-    throw new Error(`the lab slot must be 0..${MAX_SLOTS - 1} (HACTL_LAB_SLOT or VITEST_POOL_ID), got ${raw}`);
+    throw new Error(`HACTL_LAB_SLOT must be 0..${MAX_SLOTS - 1}, got ${raw}`);
   return slot;
+}
+
+function claimSlot() {
+  try {
+    mkdirSync(SLOT_CLAIMS, { recursive: true });
+  } catch {
+    return 0; // not root: no lab anyway
+  }
+  for (let slot = 0; slot < MAX_SLOTS; slot++) {
+    const file = join(SLOT_CLAIMS, String(slot));
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: "wx" });
+    } catch (e) {
+      if (/** @type {NodeJS.ErrnoException} */ (e).code !== "EEXIST") throw e;
+      const owner = Number(readFileSync(file, "utf8").trim());
+      if (owner !== process.pid) {
+        if (owner && alive(owner)) continue;
+        rmSync(file, { force: true });
+        slot--; // a dead process's claim: try the same slot again
+        continue;
+      }
+    }
+    process.env.HACTL_LAB_SLOT = String(slot);
+    return slot;
+  }
+  throw new Error(`every lab slot (0..${MAX_SLOTS - 1}) is claimed by a live process (${SLOT_CLAIMS})`);
 }
 
 const LAYOUT = slotLayout(slotFromEnv());
@@ -1109,6 +1153,10 @@ export async function labDownAll() {
   }
   for (const slot of [...slots].sort((a, b) => b - a)) {
     if (slot < MAX_SLOTS) await slotDown(slotLayout(slot));
+  }
+  for (const entry of existsSync(SLOT_CLAIMS) ? readdirSync(SLOT_CLAIMS) : []) {
+    const owner = Number(readFileSync(join(SLOT_CLAIMS, entry), "utf8").trim());
+    if (!owner || owner === process.pid || !alive(owner)) rmSync(join(SLOT_CLAIMS, entry), { force: true });
   }
 }
 
