@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { describeDownloads, openBundle, sha256File, writeBundle } from "../../../src/bundle/local-files.js";
 import {
-  BUNDLE_API_VERSION,
   bundleChecks,
   bundleManifestSchema,
   bundleProblems,
@@ -13,6 +12,7 @@ import {
   type BundleManifest,
 } from "../../../src/bundle/manifest.js";
 import { HactlError } from "../../../src/core/errors.js";
+import { microk8sBundleManifest } from "../../fakes/bundle.js";
 import { specFrom, THREE_CP_ONE_WORKER } from "../../fakes/spec.js";
 
 const spec = specFrom(THREE_CP_ONE_WORKER);
@@ -26,21 +26,7 @@ const file = (name: string, of: string, kind: "snap" | "assert") => ({
 });
 
 function manifest(over: Partial<BundleManifest> = {}): BundleManifest {
-  return {
-    apiVersion: BUNDLE_API_VERSION,
-    kind: "Bundle",
-    distribution: { type: "microk8s", version: "1.29" },
-    platform: { os: "linux", arch: "amd64" },
-    created: "2026-12-02T00:00:00Z",
-    cluster: "lab",
-    files: [
-      file("core22_1908.snap", "core22", "snap"),
-      file("core22_1908.assert", "core22", "assert"),
-      file("microk8s_7000.snap", "microk8s", "snap"),
-      file("microk8s_7000.assert", "microk8s", "assert"),
-    ],
-    ...over,
-  };
+  return { ...microk8sBundleManifest({ created: "2026-12-02T00:00:00Z" }), ...over };
 }
 
 describe("bundle checks against the spec and the nodes", () => {

@@ -12,6 +12,7 @@ import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { allHealthyFacts } from "../../fakes/facts.js";
 import { nodesJson, statusYaml, type DatastoreMember } from "../../fakes/outputs.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
+import { microk8sBundleManifest } from "../../fakes/bundle.js";
 
 const spec = specFrom(THREE_CP_ONE_WORKER);
 const NO_LB = THREE_CP_ONE_WORKER.replace("    vip: 10.0.0.100\n    virtualRouterId: 51\n", "    mode: none\n");
@@ -322,31 +323,11 @@ describe("plan steps at run time", () => {
 
   it("install step with a bundle sends it, checks its sha256 on the node, unpacks it and installs both snaps from files", async () => {
     const sha = "b".repeat(64);
-    const file = (name: string, of: string, kind: "snap" | "assert") => ({
-      name,
-      of,
-      kind,
-      size: 1,
-      sha256: "c".repeat(64),
-    });
     const bundle = {
       path: "/work/lab.bundle",
       size: 3 * 2 ** 20,
       sha256: sha,
-      manifest: {
-        apiVersion: "hactl.dev/v1alpha1" as const,
-        kind: "Bundle" as const,
-        distribution: { type: "microk8s" as const, version: "1.29" },
-        platform: { os: "linux" as const, arch: "amd64" },
-        created: "",
-        cluster: "lab",
-        files: [
-          file("core22_1908.snap", "core22", "snap"),
-          file("core22_1908.assert", "core22", "assert"),
-          file("microk8s_7000.snap", "microk8s", "snap"),
-          file("microk8s_7000.assert", "microk8s", "assert"),
-        ],
-      },
+      manifest: microk8sBundleManifest({ size: 1, sha256: "c".repeat(64) }),
     };
     const dir = "/tmp/hactl-bundle-bbbbbbbbbbbbbbbb";
     const host = new FakeHost("node-1")

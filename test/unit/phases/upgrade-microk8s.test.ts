@@ -17,6 +17,7 @@ import { allHealthyFacts } from "../../fakes/facts.js";
 import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { nodesJson, statusYaml, type DatastoreMember, type NodeDescription } from "../../fakes/outputs.js";
 import { EXTERNAL_NGINX, THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
+import { microk8sBundleManifest } from "../../fakes/bundle.js";
 
 const spec = specFrom(THREE_CP_ONE_WORKER);
 const NAMES = ["node-1", "node-2", "node-3", "worker-1"];
@@ -268,25 +269,11 @@ describe("planMicrok8sUpgrade", () => {
 describe("upgrade from an offline bundle", () => {
   const sha = "e".repeat(64);
   const dir = "/tmp/hactl-bundle-eeeeeeeeeeeeeeee";
-  const file = (name: string, of: string, kind: "snap" | "assert") => ({ name, of, kind, size: 1, sha256: sha });
   const bundle = (version = "1.30") => ({
     path: "/work/demo-1.30.bundle",
     size: 28 * 2 ** 20,
     sha256: sha,
-    manifest: {
-      apiVersion: "hactl.dev/v1alpha1" as const,
-      kind: "Bundle" as const,
-      distribution: { type: "microk8s" as const, version },
-      platform: { os: "linux" as const, arch: "amd64" },
-      created: "",
-      cluster: "lab",
-      files: [
-        file("core22_1908.snap", "core22", "snap"),
-        file("core22_1908.assert", "core22", "assert"),
-        file("microk8s_7110.snap", "microk8s", "snap"),
-        file("microk8s_7110.assert", "microk8s", "assert"),
-      ],
-    },
+    manifest: microk8sBundleManifest({ version, revision: 7110, size: 1, sha256: sha }),
   });
   const x86 = new Map(NAMES.map((n) => [n, { arch: "x86_64" }]));
   const offline = (version = "1.30", arch = x86) => ({ offline: { bundle: bundle(version), arch } });

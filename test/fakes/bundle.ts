@@ -1,0 +1,39 @@
+// A MicroK8s offline bundle's manifest as `hactl bundle` writes it (core22 and microk8s, each a snap and its
+// assertion), for the unit tests of the bundle, install and upgrade.
+import { BUNDLE_API_VERSION, type BundleFile, type BundleManifest } from "../../src/bundle/manifest.js";
+
+export interface BundleFixture {
+  /** MicroK8s minor (default 1.29). */
+  version?: string;
+  /** The microk8s snap's revision (default 7000). */
+  revision?: number;
+  /** Size and sha256 of every file (default 10 bytes, "a" × 64). */
+  size?: number;
+  sha256?: string;
+  created?: string;
+}
+
+export function microk8sBundleManifest(opts: BundleFixture = {}): BundleManifest {
+  const file = (name: string, of: string, kind: "snap" | "assert"): BundleFile => ({
+    name,
+    of,
+    kind,
+    size: opts.size ?? 10,
+    sha256: opts.sha256 ?? "a".repeat(64),
+  });
+  const revision = opts.revision ?? 7000;
+  return {
+    apiVersion: BUNDLE_API_VERSION,
+    kind: "Bundle",
+    distribution: { type: "microk8s", version: opts.version ?? "1.29" },
+    platform: { os: "linux", arch: "amd64" },
+    created: opts.created ?? "",
+    cluster: "lab",
+    files: [
+      file("core22_1908.snap", "core22", "snap"),
+      file("core22_1908.assert", "core22", "assert"),
+      file(`microk8s_${revision}.snap`, "microk8s", "snap"),
+      file(`microk8s_${revision}.assert`, "microk8s", "assert"),
+    ],
+  };
+}
