@@ -168,3 +168,11 @@ export function hactlInterrupted(
 
 /** A request of `requestLoop` that the peer reset (what a VIP move does to a connection in flight). */
 export const isReset = (error: string): boolean => / ECONNRESET \(/.test(error);
+
+/**
+ * A request of `requestLoop` lost to a VIP move: reset by the new holder, or, when its packets still went to
+ * the old holder after that one had dropped the address (it discards them and sends no reset), connected and
+ * then never answered. The CA rotations count these against the VIP moves they watched: at most one each.
+ */
+export const isLostAtVipMove = (error: string): boolean =>
+  isReset(error) || / no answer within \d+ ms \(tcp connected\)$/.test(error);
