@@ -34,15 +34,18 @@ import { fileURLToPath } from "node:url";
 
 /** @param {number} slot */
 function slotLayout(slot) {
+  const root = slot === 0 ? "/var/lib/hactl-lab" : `/var/lib/hactl-lab-${slot}`;
   return {
     slot,
-    root: slot === 0 ? "/var/lib/hactl-lab" : `/var/lib/hactl-lab-${slot}`,
+    root,
     prefix: slot === 0 ? "hl-" : `hl${slot}-`,
     net: `10.77.${slot}`,
     /** the slot's link in the shared workstation */
     wsIface: slot === 0 ? "eth0" : `lab${slot}`,
     opsUser: slot === 0 ? "labops" : `labops${slot}`,
     sudoers: slot === 0 ? "/etc/sudoers.d/hactl-lab" : `/etc/sudoers.d/hactl-lab-${slot}`,
+    /** present when this slot's labUp created the ops user (so that labDown removes it) */
+    opsMarker: join(root, "ops-user-created"),
   };
 }
 
@@ -129,7 +132,6 @@ const KEY_DIR = join(LAB_ROOT, "keys");
 const SSH_KEY = join(KEY_DIR, "id_ed25519");
 const ROOT_AUTHORIZED_KEYS = join(KEY_DIR, "authorized_keys");
 const KNOWN_HOSTS = join(LAB_ROOT, "known_hosts");
-const OPS_USER_MARKER = join(LAB_ROOT, "ops-user-created");
 /** The interface name inside the workstation and every host whose profile does not name another. */
 const IFACE = "eth0";
 const VIPS = Array.from({ length: 10 }, (_, i) => `${LAYOUT.net}.${100 + i}`);
@@ -800,7 +802,7 @@ async function ensureOpsUser() {
   const exists = (await run("id", ["-u", OPS_USER])).code === 0;
   if (!exists) {
     await must("useradd", ["-m", "-s", "/bin/bash", OPS_USER]);
-    await writeFile(OPS_USER_MARKER, "");
+    await writeFile(LAYOUT.opsMarker, "");
   }
   const password = randomBytes(12).toString("base64url");
   await must("chpasswd", [], { input: `${OPS_USER}:${password}\n` });
@@ -1178,10 +1180,9 @@ async function slotDown(layout) {
   await Promise.all(names.map((n) => run("ip", ["netns", "del", n])));
   await rm(layout.sudoers, { force: true });
   await rm(`${layout.sudoers}.tmp`, { force: true });
-  const opsMarker = join(layout.root, "ops-user-created");
-  if (existsSync(opsMarker)) {
+  if (existsSync(layout.opsMarker)) {
     await run("userdel", ["-r", layout.opsUser]);
-    await rm(opsMarker, { force: true });
+    await rm(layout.opsMarker, { force: true });
   }
   if (existsSync(layout.root)) {
     for (const entry of await readdir(layout.root)) {
