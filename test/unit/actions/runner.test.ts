@@ -7,6 +7,7 @@ import type { RunContext } from "../../../src/core/context.js";
 import type { RemoteHost } from "../../../src/core/host.js";
 import { createReporter } from "../../../src/core/output.js";
 import type { Plan } from "../../../src/core/plan.js";
+import type { Change } from "../../../src/actions/runner.js";
 import { FakeHost } from "../../fakes/fake-host.js";
 import { nodesJson, statusYaml } from "../../fakes/outputs.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
@@ -113,6 +114,19 @@ function oneStep(node: string, outcome: "changed" | "fail" = "changed"): Plan {
   ];
 }
 
+/** A change that applies `plan` and then records "recorded" as cluster.yaml. */
+function recordingChange(plan: Plan): Change<undefined> {
+  return {
+    command: "test",
+    spec,
+    dryRun: false,
+    question: "Go?",
+    gather: async () => undefined,
+    plan: () => plan,
+    record: () => ({ file, text: "recorded\n", note: "recorded" }),
+  };
+}
+
 let dir: string;
 let file: string;
 beforeEach(() => {
@@ -188,20 +202,7 @@ describe("runChange, the one runner", () => {
 
   it("a failed step leaves cluster.yaml as it was and still releases the lock", async () => {
     const before = readFileSync(file, "utf8");
-    await expect(
-      runChange(
-        {
-          command: "test",
-          spec,
-          dryRun: false,
-          question: "Go?",
-          gather: async () => undefined,
-          plan: () => oneStep("node-2", "fail"),
-          record: () => ({ file, text: "recorded\n", note: "recorded" }),
-        },
-        ctx(),
-      ),
-    ).rejects.toThrow();
+    await expect(runChange(recordingChange(oneStep("node-2", "fail")), ctx())).rejects.toThrow();
     expect(readFileSync(file, "utf8")).toBe(before);
     expect(released("node-1")).toBe(true);
   });
@@ -222,20 +223,9 @@ describe("runChange, the one runner", () => {
 
   it("asks once on a terminal, and a no changes nothing", async () => {
     answer = false;
-    await expect(
-      runChange(
-        {
-          command: "test",
-          spec,
-          dryRun: false,
-          question: "Go?",
-          gather: async () => undefined,
-          plan: () => oneStep("node-2"),
-          record: () => ({ file, text: "recorded\n", note: "recorded" }),
-        },
-        ctx(true),
-      ),
-    ).rejects.toThrow("cancelled before any change");
+    await expect(runChange(recordingChange(oneStep("node-2")), ctx(true))).rejects.toThrow(
+      "cancelled before any change",
+    );
     expect(confirmed).toEqual(["Go?"]);
     expect(journaled("node-1")).toEqual([]);
     expect(readFileSync(file, "utf8")).not.toBe("recorded\n");
