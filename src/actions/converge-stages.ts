@@ -1,9 +1,9 @@
 import { need } from "../core/host.js";
-import { applyLocked } from "./locked-apply.js";
+import { showOrApplyPlan } from "./runner.js";
 import type { RunContext } from "../core/context.js";
 import { HactlError } from "../core/errors.js";
 import { forEachNode } from "../core/parallel.js";
-import { describePlan, planIsEmpty, planJson, type Plan } from "../core/plan.js";
+import type { Plan } from "../core/plan.js";
 import { gatherFacts, type NodeFacts } from "../gather/facts.js";
 import { lbMachinesOutOfDate } from "../gather/lb-state.js";
 import type { RenderedConfig } from "../lb/render.js";
@@ -143,8 +143,9 @@ export async function loadBalancerInputs(
 }
 
 /**
- * --dry-run prints the plan; an empty plan says so; otherwise (after a confirmation on a terminal) the
- * plan is applied with every step recorded in the run journal. Returns false for a dry run.
+ * The runner's last stages (actions/runner.ts): --dry-run prints the plan; an empty plan says so;
+ * otherwise (after one confirmation on a terminal) the plan is applied with every step recorded in the
+ * run journal. Returns false for a dry run.
  */
 export async function showOrApply(
   plan: Plan,
@@ -154,34 +155,19 @@ export async function showOrApply(
   opts: InstallOptions,
   ctx: RunContext,
 ): Promise<boolean> {
-  const { reporter } = ctx;
-  if (opts.dryRun) {
-    reporter.phase("Plan (dry run: nothing is changed)");
-    reporter.print(describePlan(plan));
-    reporter.result({ dryRun: true, plan: planJson(plan) });
-    return false;
-  }
-  if (planIsEmpty(plan)) {
-    reporter.info("Nothing to do: the cluster already matches cluster.yaml.");
-    return true;
-  }
-  if (ctx.interactive) {
-    reporter.print(describePlan(plan));
-    const { confirm } = await import("../ui/prompts.js");
-    if (!(await confirm(`Apply this plan to ${machinesOf(spec).length} machines?`, true))) {
-      throw new HactlError("USER_ABORTED", "cancelled before any change");
-    }
-  }
-  // the session already holds the cluster lock
-  const summary = await applyLocked(
+  const summary = await showOrApplyPlan(
     plan,
     spec,
     session,
-    { command: opts.command ?? "install", lockOn: undefined, journalOn: journalNode },
+    {
+      command: opts.command ?? "install",
+      dryRun: opts.dryRun,
+      question: `Apply this plan to ${machinesOf(spec).length} machines?`,
+      journalOn: journalNode,
+    },
     ctx,
   );
-  reporter.info(`\n${summary.changed} step(s) changed, ${summary.unchanged} already done.`);
-  return true;
+  return summary !== undefined;
 }
 
 /**

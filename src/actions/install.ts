@@ -1,4 +1,3 @@
-import { need } from "../core/host.js";
 import { writeFileAtomic } from "../core/local-file.js";
 import { resolve } from "node:path";
 import type { RunContext } from "../core/context.js";
@@ -22,8 +21,8 @@ import {
   runPreflight,
   showOrApply,
 } from "./converge-stages.js";
-import { lockNode, machinesOf, openSession, type Session } from "./session.js";
-import { acquireClusterLock } from "./lock.js";
+import { lockNode, type Session } from "./session.js";
+import { withChangeSession } from "./runner.js";
 import { waitLivez } from "./verify-api.js";
 import type { InstallOptions } from "./install-options.js";
 import { openBundle, type LocalBundle } from "../bundle/local-files.js";
@@ -66,18 +65,7 @@ export async function withClusterSession<T>(
   opts: { lock: boolean },
   work: (session: Session) => Promise<T>,
 ): Promise<T> {
-  const session = await openSession(spec, machinesOf(spec), ctx);
-  try {
-    if (!opts.lock) return await work(session);
-    const lock = await acquireClusterLock(need(session.hosts, lockNode(spec, session)), command, ctx.reporter);
-    try {
-      return await work(session);
-    } finally {
-      await lock.release();
-    }
-  } finally {
-    await session.close();
-  }
+  return withChangeSession(spec, { command, lock: opts.lock }, ctx, (session) => work(session));
 }
 
 async function specForInstall(opts: InstallOptions, ctx: RunContext): Promise<ClusterSpec> {

@@ -1,11 +1,9 @@
 import { need } from "../core/host.js";
-import { applyLocked } from "./locked-apply.js";
-import { writeFileAtomic } from "../core/local-file.js";
 import type { RunContext } from "../core/context.js";
 import type { Command } from "../core/command.js";
 import { HactlError } from "../core/errors.js";
 import { forEachNode } from "../core/parallel.js";
-import { describePlan, planJson, type Phase } from "../core/plan.js";
+import type { Phase } from "../core/plan.js";
 import { microk8s } from "../distros/microk8s.js";
 import { byDistribution, driverFor } from "../distros/registry.js";
 import { gatherFacts } from "../gather/facts.js";
@@ -17,10 +15,11 @@ import { lbFilesStep } from "../phases/out-of-service.js";
 import { checkRemoval } from "../phases/remove-safety.js";
 import { removeNode } from "../spec/edit.js";
 import { loadSpecFile } from "../spec/parse.js";
-import type { NodeSpec } from "../spec/schema.js";
+import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import { parseEdited } from "./add-node.js";
 import { commandStep, drainSeconds, type RemovalDriver, type RemoveNodeOptions } from "./removal.js";
-import { machinesOf, openSession } from "./session.js";
+import { runChange } from "./runner.js";
+import { machinesOf, type Session } from "./session.js";
 
 /**
  * `hactl remove-node`: refuse unsafe removals with the numbers; otherwise take the node out of every
@@ -41,69 +40,72 @@ export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): P
     });
   const text = removeNode(loaded.text, opts.name);
   const after = parseEdited(text, opts.file);
-  const session = await openSession(loaded.spec, machinesOf(loaded.spec), ctx, { tolerateUnreachable: true });
-  try {
-    const unreachable = session.unreachable.map((e) => e.node);
-    const others = unreachable.filter((n) => n !== target.name);
-    if (unreachable.includes(target.name) && !opts.force) {
-      throw new HactlError("SSH_UNREACHABLE", `${target.name} is not reachable`, {
-        node: target.name,
-        remedy: `If it is dead for good, run hactl remove-node ${target.name} --force.`,
-      });
-    }
-    const reachable = new Set(session.hosts.keys());
-    const check = await driver.check(loaded.spec, session, target, reachable);
-    if (others.length > 0) check.refusals.unshift(`${others.join(", ")} not reachable over SSH.`);
-    if (check.refusals.length > 0 || !check.runner) {
-      throw new HactlError("QUORUM_RISK", `refusing to remove ${target.name}; nothing was changed`, {
-        details: check.refusals.map((r) => `- ${r}`).join("\n"),
-        remedy: check.refusals[0],
-      });
-    }
-    for (const w of check.warnings ?? []) ctx.reporter.info(`Note: ${w}`);
-    const facts = await forEachNode(
-      "Gather facts",
-      machinesOf(after).filter((m) => reachable.has(m.name)),
-      (m) => gatherFacts(need(session.hosts, m.name), [], []),
-    );
-    const layout = lbLayout({
-      spec: after,
-      facts,
-      backendApiPort: distribution.apiPort,
-      templates: templateSource(after.spec.loadBalancer.templates),
+  await runChange(
+    {
+      command: "remove-node",
+      spec: loaded.spec,
+      dryRun: opts.dryRun,
+      tolerateUnreachable: true,
+      lockOn: (session) => lockHolder(after, session, target),
+      gather: async (session) => {
+        const unreachable = session.unreachable.map((e) => e.node);
+        const others = unreachable.filter((n) => n !== target.name);
+        if (unreachable.includes(target.name) && !opts.force) {
+          throw new HactlError("SSH_UNREACHABLE", `${target.name} is not reachable`, {
+            node: target.name,
+            remedy: `If it is dead for good, run hactl remove-node ${target.name} --force.`,
+          });
+        }
+        const reachable = new Set(session.hosts.keys());
+        const check = await driver.check(loaded.spec, session, target, reachable);
+        if (others.length > 0) check.refusals.unshift(`${others.join(", ")} not reachable over SSH.`);
+        if (check.refusals.length > 0 || !check.runner) {
+          throw new HactlError("QUORUM_RISK", `refusing to remove ${target.name}; nothing was changed`, {
+            details: check.refusals.map((r) => `- ${r}`).join("\n"),
+            remedy: check.refusals[0],
+          });
+        }
+        for (const w of check.warnings ?? []) ctx.reporter.info(`Note: ${w}`);
+        const facts = await forEachNode(
+          "Gather facts",
+          machinesOf(after).filter((m) => reachable.has(m.name)),
+          (m) => gatherFacts(need(session.hosts, m.name), [], []),
+        );
+        const layout = lbLayout({
+          spec: after,
+          facts,
+          backendApiPort: distribution.apiPort,
+          templates: templateSource(after.spec.loadBalancer.templates),
+        });
+        return { runner: check.runner, lbFiles: layout.files, onNode: reachable.has(target.name) && !opts.force };
+      },
+      plan: ({ runner, lbFiles, onNode }) => [
+        ...leaveLoadBalancers(target, lbFiles, onNode),
+        ...driver.phases(target, runner, opts, onNode),
+      ],
+      question: `Remove ${target.name} from the cluster?`,
+      confirmDefault: false,
+      record: () => ({ file: opts.file, text, note: `Removed ${target.name} and recorded it in ${opts.file}.` }),
+      after: async () => {
+        if (opts.force)
+          ctx.reporter.info(`If ${target.name} ever comes back, wipe it before reuse: ${distribution.wipeHint}`);
+      },
+    },
+    ctx,
+  );
+  return 0;
+}
+
+/** The cluster lock (and the journal's copy) stay on a control plane that remains: the first one connected. */
+function lockHolder(after: ClusterSpec, session: Session, target: NodeSpec): string {
+  const holder = after.spec.nodes.find((n) => n.role === "control-plane" && session.hosts.has(n.name));
+  if (!holder) {
+    throw new HactlError("QUORUM_RISK", `refusing to remove ${target.name}; nothing was changed`, {
+      details: `- no other control-plane node is reachable over SSH to hold the cluster lock`,
+      remedy: "Bring another control plane back (hactl status shows which are down), then run the same command again.",
     });
-    const onNode = reachable.has(target.name) && !opts.force;
-    const plan = [
-      ...leaveLoadBalancers(target, layout.files, onNode),
-      ...driver.phases(target, check.runner, opts, onNode),
-    ];
-    if (opts.dryRun) {
-      ctx.reporter.phase("Plan (dry run: nothing is changed)");
-      ctx.reporter.print(describePlan(plan));
-      ctx.reporter.result({ dryRun: true, plan: planJson(plan) });
-      return 0;
-    }
-    if (ctx.interactive) {
-      ctx.reporter.print(describePlan(plan));
-      const { confirm } = await import("../ui/prompts.js");
-      if (!(await confirm(`Remove ${target.name} from the cluster?`, false)))
-        throw new HactlError("USER_ABORTED", "cancelled before any change");
-    }
-    await applyLocked(
-      plan,
-      loaded.spec,
-      session,
-      { command: "remove-node", lockOn: check.runner, journalOn: check.runner },
-      ctx,
-    );
-    await writeFileAtomic(opts.file, text);
-    ctx.reporter.info(`Removed ${target.name} and recorded it in ${opts.file}.`);
-    if (opts.force)
-      ctx.reporter.info(`If ${target.name} ever comes back, wipe it before reuse: ${distribution.wipeHint}`);
-    return 0;
-  } finally {
-    await session.close();
   }
+  return holder.name;
 }
 
 /** The first phases of every removal: the new LB configs everywhere, then the node's own LB stopped. */

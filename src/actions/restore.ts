@@ -10,7 +10,7 @@ import { describePlan, type Plan, type StepContext } from "../core/plan.js";
 import { KUBEADM_API_PORT, kubeadm } from "../distros/kubeadm.js";
 import { gatherKubeadmState } from "../gather/kubeadm-state.js";
 import { restoreMembers, kubeadmRestorePlan } from "../phases/restore-kubeadm.js";
-import { asDatastoreView } from "./kubeadm/status.js";
+import { kubeadmStatusView } from "../distros/kubeadm/driver.js";
 import type { NodeSpec } from "../spec/schema.js";
 import { MICROK8S_API_PORT, microk8s } from "../distros/microk8s.js";
 import { byDistribution } from "../distros/registry.js";
@@ -27,7 +27,7 @@ import {
   type ListedObject,
 } from "../phases/restore-check.js";
 import { microk8sRestorePlan } from "../phases/restore-plan.js";
-import { statusReport, type StatusReport } from "../phases/status-report.js";
+import { statusReport, viewStatusReport, type StatusReport } from "../phases/status-report.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { apiEndpoint } from "./converge-stages.js";
@@ -233,15 +233,13 @@ async function prepareKubeadm(spec: ClusterSpec, session: Session, backup: Opene
   const snapshot = backup.files.get(manifest.datastore.file) as Buffer;
   const gather = async (): Promise<StatusReport> => {
     const st = await gatherKubeadmState(session.hosts, spec.spec.nodes);
-    const report = statusReport({
+    return viewStatusReport({
       spec,
       unreachable: new Set(),
-      state: asDatastoreView(st),
+      view: kubeadmStatusView(st),
       ...(await observeFrontends(spec, session.hosts)),
       apiPort: KUBEADM_API_PORT,
     });
-    if (!st.etcdReadable) report.problems.push("etcd's member list could not be read");
-    return report;
   };
   const plan = kubeadmRestorePlan({
     controlPlanes,

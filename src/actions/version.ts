@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import type { RunContext } from "../core/context.js";
 import { embeddedText } from "../core/embedded.js";
 import { forEachNode } from "../core/parallel.js";
-import { distributionVersion } from "../gather/distribution-version.js";
+import { driverNamed } from "../distros/registry.js";
 import { loadSpecFile } from "../spec/parse.js";
 import { createReporter } from "../core/output.js";
 import { openSession } from "./session.js";
@@ -84,7 +84,7 @@ export async function runVersion(opts: { file?: string | undefined }, ctx: RunCo
               address: n.address,
               role: n.role,
               reachable: true,
-              ...(await distributionVersion(host, distribution)),
+              ...(await driverNamed(distribution).installedVersion(host)),
             });
         },
       );

@@ -33,6 +33,9 @@ export const MICROK8S_CERTS: readonly CertFile[] = [
   { name: "kubelet.crt", kind: "kubelet", path: `${SNAP_DATA}/certs/kubelet.crt` },
 ];
 
+/** The server-side certificates a renewal replaces: never a CA (that is --ca, a separate decision). */
+export const RENEWABLE_KINDS: readonly CertKind[] = ["apiserver", "front-proxy", "datastore", "client"];
+
 /** The certificates `microk8s refresh-certs --cert` can renew without touching the CA. */
 export const MICROK8S_RENEWABLE = ["server.crt", "front-proxy-client.crt"] as const;
 

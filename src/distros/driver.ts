@@ -3,6 +3,7 @@ import type { RemoteHost } from "../core/host.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import type { WorkerProxyFiles } from "../gather/worker-proxy-state.js";
 import type { KubeNode } from "./kubectl.js";
+import type { CertKind, CertObservation } from "./certs.js";
 
 /** The distributions cluster.yaml can name (spec.distribution.type). */
 export type DistributionName = ClusterSpec["spec"]["distribution"]["type"];
@@ -22,6 +23,25 @@ export interface InstalledVersion {
   minor?: string;
   /** Whether the node may not upgrade on its own (MicroK8s: snap refreshes held). */
   held?: boolean;
+}
+
+/** The distribution as installed on one node (`hactl version`). */
+export interface DistributionVersion {
+  installed: boolean;
+  /** "v1.36.5" */
+  version?: string | undefined;
+  /** MicroK8s: the snap channel it tracks, "1.36/stable". */
+  channel?: string | undefined;
+}
+
+/** How a distribution renews a control plane's certificates (never its CAs: that is `certs renew --ca`). */
+export interface CertRenewal {
+  /** May a renewal replace this certificate of a control plane? */
+  renewable(cert: { certificate: string; kind: CertKind }): boolean;
+  /** The commands that renew these certificates on one control plane and restart what serves them. */
+  commands(certificates: readonly string[]): Command[];
+  /** What the dry run shows for those commands. */
+  describe(commands: readonly Command[]): string[];
 }
 
 /** What `hactl status` needs from a distribution: its cluster now, its datastore in its own words. */
@@ -62,6 +82,11 @@ export interface Distribution {
   wipeHint: string;
   /** The admin kubeconfig from one control plane, or why it could not be read. */
   adminKubeconfig(host: RemoteHost): Promise<{ text: string } | { missing: string }>;
+  /** Read-only: the distribution's version on one node, or that it is not installed. */
+  installedVersion(host: RemoteHost): Promise<DistributionVersion>;
+  /** Read-only: one node's certificates and when they expire (throws when the tool fails). */
+  readCertificates(host: RemoteHost, node: NodeSpec): Promise<CertObservation[]>;
+  certRenewal: CertRenewal;
   /** Read-only: the status of the cluster on these reachable nodes. */
   observeStatus(
     spec: ClusterSpec,

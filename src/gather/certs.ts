@@ -1,40 +1,13 @@
-import type { Command } from "../core/command.js";
 import type { RemoteHost } from "../core/host.js";
 import { asHactlError } from "../core/errors.js";
-import {
-  KUBEADM_KUBELET_CERT,
-  MICROK8S_CERTS,
-  enddatesCommand,
-  parseCheckExpiration,
-  parseEnddates,
-  type CertObservation,
-} from "../distros/certs.js";
-import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
+import type { CertObservation } from "../distros/certs.js";
+import { driverFor } from "../distros/registry.js";
+import type { ClusterSpec } from "../spec/schema.js";
 
 export interface GatheredCerts {
   observed: Map<string, CertObservation[]>;
   /** Nodes whose certificates could not be read, with why. */
   unreadable: Map<string, string>;
-}
-
-const CHECK_EXPIRATION: Command = { argv: ["kubeadm", "certs", "check-expiration"], sudo: true, timeoutMs: 60_000 };
-
-/** One node's certificates: openssl on the files (MicroK8s), kubeadm's own check plus the kubelet's. */
-async function nodeCerts(
-  host: RemoteHost,
-  node: NodeSpec,
-  distribution: ClusterSpec["spec"]["distribution"]["type"],
-): Promise<CertObservation[]> {
-  if (distribution === "microk8s") {
-    const r = await host.run(enddatesCommand(MICROK8S_CERTS.map((c) => c.path)));
-    return parseEnddates(r.stdout, MICROK8S_CERTS);
-  }
-  const kubelet = parseEnddates((await host.run(enddatesCommand([KUBEADM_KUBELET_CERT.path]))).stdout, [
-    KUBEADM_KUBELET_CERT,
-  ]);
-  if (node.role !== "control-plane") return kubelet;
-  const r = await host.run(CHECK_EXPIRATION);
-  return [...parseCheckExpiration(r.stdout), ...kubelet];
 }
 
 /**
@@ -48,6 +21,7 @@ export async function gatherCertificates(
 ): Promise<GatheredCerts> {
   const observed = new Map<string, CertObservation[]>();
   const unreadable = new Map<string, string>();
+  const driver = driverFor(spec);
   await Promise.all(
     spec.spec.nodes.map(async (node) => {
       const host = hosts.get(node.name);
@@ -56,7 +30,7 @@ export async function gatherCertificates(
         return;
       }
       try {
-        const certs = await nodeCerts(host, node, spec.spec.distribution.type);
+        const certs = await driver.readCertificates(host, node);
         if (certs.length === 0)
           unreadable.set(node.name, `no certificate found (is ${spec.spec.distribution.type} installed?)`);
         else observed.set(node.name, certs);

@@ -125,8 +125,7 @@ function soonestExpiryLine(report: CertsReport): string | undefined {
   return `soonest certificate expiry: ${s.node} ${s.certificate} on ${s.expires.slice(0, 10)} (${s.daysLeft} days)`;
 }
 
-/** The server-side certificates a renewal replaces: never a CA (that is --ca, a separate decision). */
-export const RENEWABLE_KINDS: readonly CertKind[] = ["apiserver", "front-proxy", "datastore", "client"];
+export { RENEWABLE_KINDS } from "../distros/certs.js";
 
 export interface RenewTarget {
   node: NodeSpec;

@@ -1,5 +1,6 @@
 import { need } from "../core/host.js";
 import type { Phase, Step } from "../core/plan.js";
+import type { DistributionName } from "../distros/driver.js";
 import { driverNamed } from "../distros/registry.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { withoutHostsBlock } from "./hosts-file.js";
@@ -119,35 +120,44 @@ function scriptStep(
   };
 }
 
-/** Pure: the step that uninstalls the distribution from one node. */
-export function uninstallStep(distribution: ClusterSpec["spec"]["distribution"]["type"], node: string): Step {
-  if (distribution === "microk8s") {
-    return scriptStep(
-      `uninstall:${node}`,
-      node,
-      "snap remove --purge microk8s",
-      ["snap remove --purge microk8s (when installed)"],
-      MICROK8S_UNINSTALL_SCRIPT,
-      [],
-      (out) => !out.includes("microk8s is not installed"),
-      10 * 60_000,
-    );
-  }
-  return scriptStep(
-    `uninstall:${node}`,
-    node,
-    "kubeadm reset -f, remove the Kubernetes packages",
-    [
+/** What uninstalling a distribution from a node runs, and how the dry run describes it. */
+interface Uninstall {
+  title: string;
+  describe: string[];
+  script: string;
+  args: readonly string[];
+  changedWhen: (stdout: string) => boolean;
+  timeoutMs: number;
+}
+
+const UNINSTALL: Record<DistributionName, Uninstall> = {
+  microk8s: {
+    title: "snap remove --purge microk8s",
+    describe: ["snap remove --purge microk8s (when installed)"],
+    script: MICROK8S_UNINSTALL_SCRIPT,
+    args: [],
+    changedWhen: (out) => !out.includes("microk8s is not installed"),
+    timeoutMs: 10 * 60_000,
+  },
+  kubeadm: {
+    title: "kubeadm reset -f, remove the Kubernetes packages",
+    describe: [
       "kubeadm reset -f",
       `apt-get purge ${KUBE_PACKAGES.join(" ")} (those installed)`,
       `remove ${APT_LIST}, ${APT_KEYRING}; restore ${CONTAINERD_CONFIG} from its backup`,
       "remove /etc/kubernetes",
     ],
-    KUBEADM_UNINSTALL_SCRIPT,
-    KUBE_PACKAGES,
-    () => true,
-    15 * 60_000,
-  );
+    script: KUBEADM_UNINSTALL_SCRIPT,
+    args: KUBE_PACKAGES,
+    changedWhen: () => true,
+    timeoutMs: 15 * 60_000,
+  },
+};
+
+/** Pure: the step that uninstalls the distribution from one node. */
+export function uninstallStep(distribution: DistributionName, node: string): Step {
+  const u = UNINSTALL[distribution];
+  return scriptStep(`uninstall:${node}`, node, u.title, u.describe, u.script, u.args, u.changedWhen, u.timeoutMs);
 }
 
 /**

@@ -1,25 +1,20 @@
 /**
- * What every application command shares: cluster.yaml loaded, one SSH connection per node, the leader
- * found, the plan shown (--dry-run) or confirmed and applied, and cluster.yaml updated afterwards.
+ * What every application command shares: cluster.yaml loaded, the leader found, and the command run
+ * through the one runner (actions/runner.ts).
  */
-import { readFile } from "node:fs/promises";
-import { writeFileAtomic } from "../../core/local-file.js";
 import type { RunContext } from "../../core/context.js";
 import { HactlError } from "../../core/errors.js";
-import { applyPlan, type ApplySummary } from "../../core/executor.js";
 import { need, type RemoteHost } from "../../core/host.js";
-import { describePlan, planIsEmpty, type Plan } from "../../core/plan.js";
+import type { Plan } from "../../core/plan.js";
 import { kubeadm } from "../../distros/kubeadm.js";
 import { microk8s } from "../../distros/microk8s.js";
 import { gatherKubeadmState, type KubeadmClusterState } from "../../gather/kubeadm-state.js";
 import { gatherMicrok8sState, type Microk8sClusterState } from "../../gather/microk8s-state.js";
 import type { KubectlBuilder } from "../../phases/app/kube.js";
-import { setPath } from "../../spec/edit.js";
 import { loadSpecFile } from "../../spec/parse.js";
-import type { PathSegment } from "../../spec/problems.js";
 import type { ClusterSpec } from "../../spec/schema.js";
-import { acquireClusterLock } from "../lock.js";
-import { openSession, type Session } from "../session.js";
+import { editedSpec, runChange, withChangeSession, type SpecEdit } from "../runner.js";
+import type { Session } from "../session.js";
 import { byDistribution } from "../../distros/registry.js";
 
 /** Options every changing application command takes. */
@@ -122,20 +117,8 @@ export interface ClusterRunOptions {
 /**
  * Loads cluster.yaml, connects to every node, takes the cluster lock (the same lock install, add-node
  * and remove-node hold: on the first connected control plane), finds the leader, runs fn, and always
- * releases and disconnects.
+ * releases and disconnects. For the commands that do their own applying (deploy) or change nothing.
  */
-export async function withCluster<T>(
-  file: string,
-  ctx: RunContext,
-  opts: ClusterRunOptions,
-  fn: (app: AppCluster) => Promise<T>,
-): Promise<T> {
-  const spec = opts.spec ?? (await loadSpecFile(file)).spec;
-  requireMicrok8s(spec);
-  return withLockedSession(spec, ctx, opts, async (session) => fn(await clusterOf(spec, file, session)));
-}
-
-/** withCluster for the commands that also work on kubeadm. */
 export async function withAnyCluster<T>(
   file: string,
   ctx: RunContext,
@@ -143,7 +126,12 @@ export async function withAnyCluster<T>(
   fn: (app: AnyAppCluster) => Promise<T>,
 ): Promise<T> {
   const spec = opts.spec ?? (await loadSpecFile(file)).spec;
-  return withLockedSession(spec, ctx, opts, async (session) => fn(await anyClusterOf(spec, file, session)));
+  return withChangeSession(
+    spec,
+    { command: opts.command, lock: opts.lock, machines: spec.spec.nodes },
+    ctx,
+    async (session) => fn(await anyClusterOf(spec, file, session)),
+  );
 }
 
 /** The cluster as it is now, whichever distribution runs it. */
@@ -154,66 +142,71 @@ export function anyClusterOf(spec: ClusterSpec, file: string, session: Session):
   })(spec, file, session);
 }
 
-async function withLockedSession<T>(
-  spec: ClusterSpec,
-  ctx: RunContext,
-  opts: ClusterRunOptions,
-  fn: (session: Session) => Promise<T>,
-): Promise<T> {
-  const session = await openSession(spec, spec.spec.nodes, ctx);
-  try {
-    const lockHolder = spec.spec.nodes.find((n) => n.role === "control-plane" && session.hosts.has(n.name));
-    const lockHost = lockHolder ? session.hosts.get(lockHolder.name) : undefined;
-    const lock = opts.lock && lockHost ? await acquireClusterLock(lockHost, opts.command, ctx.reporter) : undefined;
-    try {
-      return await fn(session);
-    } finally {
-      await lock?.release();
-    }
-  } finally {
-    await session.close();
-  }
+export interface AppChangeOptions<A extends AnyAppCluster> extends ChangeOptions {
+  /** The command's name, recorded in the cluster lock and the run journal. */
+  command: string;
+  /** The spec to act on when it differs from the file (reconfigure's answers); default: the file's. */
+  spec?: ClusterSpec;
+  /** Which clusters the command serves: MICROK8S_ONLY or ANY_DISTRIBUTION. */
+  on: ClusterFinder<A>;
+}
+
+/** Refuses a spec the command does not serve (before connecting), and finds the cluster's leader. */
+export interface ClusterFinder<A extends AnyAppCluster> {
+  check(spec: ClusterSpec): void;
+  find(spec: ClusterSpec, file: string, session: Session): Promise<A>;
+}
+
+export const MICROK8S_ONLY: ClusterFinder<AppCluster> = { check: requireMicrok8s, find: clusterOf };
+export const ANY_DISTRIBUTION: ClusterFinder<AnyAppCluster> = { check: () => undefined, find: anyClusterOf };
+
+/** What an application command supplies to the runner: its reads, its plan, what it records and reports. */
+export interface AppChangeSteps<A extends AnyAppCluster, G> {
+  /** The command's own reads beyond the cluster state (none: its planner reads what it needs). */
+  gather?: (app: A) => Promise<G>;
+  plan: (app: A, gathered: G) => Plan | Promise<Plan>;
+  question: (app: A, gathered: G) => string;
+  /** cluster.yaml edits once applied (comments kept). */
+  edits?: (app: A, gathered: G) => readonly SpecEdit[];
+  /** Extra fields of the dry run's JSON document. */
+  describe?: (app: A, gathered: G) => Readonly<Record<string, unknown>>;
+  /** After success (and cluster.yaml recorded): read back and report the result. */
+  after?: (app: A, gathered: G) => Promise<void>;
 }
 
 /**
- * --dry-run prints the plan and returns undefined; otherwise the plan is confirmed (interactive runs
- * only) and applied. Progress output is the executor's, as in install.
+ * An application command through the one runner (actions/runner.ts): cluster lock, the leader found,
+ * the command's gather and plan, --dry-run or one confirmation, apply with the run journal, and
+ * cluster.yaml's edits recorded atomically after success.
  */
-export async function runPlan(
-  plan: Plan,
-  app: AnyAppCluster,
+export async function runAppChange<A extends AnyAppCluster, G = void>(
+  opts: AppChangeOptions<A>,
   ctx: RunContext,
-  opts: { dryRun: boolean; question: string },
-): Promise<ApplySummary | undefined> {
-  const { reporter } = ctx;
-  if (opts.dryRun) {
-    reporter.phase("Plan (dry run: nothing is changed)");
-    reporter.print(describePlan(plan));
-    return undefined;
-  }
-  if (planIsEmpty(plan)) {
-    reporter.info("Nothing to do: the cluster already matches.");
-    return { changed: 0, unchanged: 0 };
-  }
-  if (ctx.interactive) {
-    reporter.print(describePlan(plan));
-    const { confirm } = await import("../../ui/prompts.js");
-    if (!(await confirm(opts.question, true))) throw new HactlError("USER_ABORTED", "cancelled before any change");
-  }
-  const summary = await applyPlan(plan, { hosts: app.session.hosts, reporter, signal: ctx.signal });
-  reporter.info(`${summary.changed} step(s) changed, ${summary.unchanged} already done.`);
-  return summary;
-}
-
-export type SpecEdit = readonly [readonly PathSegment[], unknown];
-
-/** Records values in cluster.yaml with comment-preserving edits; the file is replaced atomically. */
-export async function recordInSpec(file: string, edits: readonly SpecEdit[], ctx: RunContext): Promise<void> {
-  if (edits.length === 0) return;
-  let text = await readFile(file, "utf8");
-  for (const [path, value] of edits) text = setPath(text, path, value);
-  await writeFileAtomic(file, text);
-  ctx.reporter.log("hactl", `recorded in ${file}: ${edits.map(([p]) => p.join(".")).join(", ")}`);
+  steps: AppChangeSteps<A, G>,
+): Promise<number> {
+  const spec = opts.spec ?? (await loadSpecFile(opts.file)).spec;
+  opts.on.check(spec);
+  await runChange(
+    {
+      command: opts.command,
+      spec,
+      dryRun: opts.dryRun,
+      machines: spec.spec.nodes,
+      nothingToDo: "Nothing to do: the cluster already matches.",
+      gather: async (session) => {
+        const app = await opts.on.find(spec, opts.file, session);
+        // without a gather, G is void and `own` undefined
+        return { app, own: (await steps.gather?.(app)) as G };
+      },
+      plan: ({ app, own }) => steps.plan(app, own),
+      question: ({ app, own }) => steps.question(app, own),
+      ...(steps.describe ? { describe: ({ app, own }: { app: A; own: G }) => steps.describe?.(app, own) ?? {} } : {}),
+      record: ({ app, own }) => editedSpec(opts.file, steps.edits?.(app, own) ?? []),
+      after: async ({ app, own }) => steps.after?.(app, own),
+    },
+    ctx,
+  );
+  return 0;
 }
 
 /** The application's services: Deployments in the namespace (limited to spec.app.services when listed). */

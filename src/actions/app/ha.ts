@@ -1,5 +1,4 @@
 /** `hactl ha enable|disable`: eviction settings node by node, system replicas, one application restart. */
-import { planJson } from "../../core/plan.js";
 import type { RunContext } from "../../core/context.js";
 import { HactlError } from "../../core/errors.js";
 import type { Plan } from "../../core/plan.js";
@@ -7,15 +6,8 @@ import { loadSpecFile } from "../../spec/parse.js";
 import { haPlan } from "../../phases/app/plans.js";
 import { checkHaNodeCount, haValues, type HaValues } from "../../phases/app/values.js";
 import { parseOnOff, serviceNames } from "./mesh.js";
-import {
-  recordInSpec,
-  requireMicrok8s,
-  runPlan,
-  withCluster,
-  type AppCluster,
-  type ChangeOptions,
-  type SpecEdit,
-} from "./common.js";
+import { MICROK8S_ONLY, requireMicrok8s, runAppChange, type AppCluster, type ChangeOptions } from "./common.js";
+import type { SpecEdit } from "../runner.js";
 
 const DRAIN_TIMEOUT_SECONDS = 120;
 const READY_TIMEOUT_MS = 300_000;
@@ -83,18 +75,13 @@ export async function runHa(action: string, opts: HaFlags, ctx: RunContext): Pro
     ? haValues({ systemReplicas: opts.systemReplicas, evictionTimeout: opts.evictionTimeout }, spec.spec.ha)
     : undefined;
   if (enable) checkHaNodeCount(spec.spec.nodes.length, "cluster.yaml");
-  return withCluster(opts.file, ctx, { command: "ha", lock: !opts.dryRun, spec }, async (app) => {
-    const plan = await haPlanFor(app, values);
-    const question = enable
-      ? `Update ${spec.spec.nodes.length} nodes one at a time (eviction ${values?.evictionTimeoutSeconds}s, system replicas ${values?.systemReplicas})?`
-      : "Restore the default eviction timeout node by node and run system services with 1 replica?";
-    const summary = await runPlan(plan, app, ctx, { dryRun: opts.dryRun, question });
-    if (!summary) {
-      ctx.reporter.result({ dryRun: true, plan: planJson(plan) });
-      return 0;
-    }
-    await recordInSpec(opts.file, haEdits(values), ctx);
-    ctx.reporter.result({ ha: enable, ...(values ?? {}) });
-    return 0;
+  return runAppChange({ ...opts, command: "ha", spec, on: MICROK8S_ONLY }, ctx, {
+    plan: (app) => haPlanFor(app, values),
+    question: () =>
+      enable
+        ? `Update ${spec.spec.nodes.length} nodes one at a time (eviction ${values?.evictionTimeoutSeconds}s, system replicas ${values?.systemReplicas})?`
+        : "Restore the default eviction timeout node by node and run system services with 1 replica?",
+    edits: () => haEdits(values),
+    after: async () => ctx.reporter.result({ ha: enable, ...(values ?? {}) }),
   });
 }

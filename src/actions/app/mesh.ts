@@ -1,5 +1,4 @@
 /** `hactl linkerd enable|disable` and `hactl autoscale enable|disable`, plus the pieces reconfigure reuses. */
-import { planJson } from "../../core/plan.js";
 import { z } from "zod";
 import type { RunContext } from "../../core/context.js";
 import { HactlError } from "../../core/errors.js";
@@ -24,17 +23,16 @@ import {
 import { autoscaleValues, type AutoscaleValues } from "../../phases/app/values.js";
 import { loadSpecFile } from "../../spec/parse.js";
 import {
+  ANY_DISTRIBUTION,
   appServices,
-  recordInSpec,
-  runPlan,
-  withAnyCluster,
-  withCluster,
+  MICROK8S_ONLY,
+  runAppChange,
   type AnyAppCluster,
   type AppCluster,
   type ChangeOptions,
-  type SpecEdit,
 } from "./common.js";
-import { clusterLinkerd, findWorkstationLinkerd, type FoundLinkerd } from "./linkerd-cli.js";
+import type { SpecEdit } from "../runner.js";
+import { clusterLinkerd, findWorkstationLinkerd, type ClusterLinkerd, type FoundLinkerd } from "./linkerd-cli.js";
 import { byDistribution } from "../../distros/registry.js";
 
 const ROLLOUT_TIMEOUT_SECONDS = 300;
@@ -114,38 +112,34 @@ export async function runLinkerd(action: string, opts: ChangeOptions, ctx: RunCo
     kubeadm: findWorkstationLinkerd,
   })(spec.spec.linkerd.cli);
   if (found) ctx.reporter.log("hactl", `Linkerd CLI: ${found.path} (${found.version})`);
-  return withAnyCluster(opts.file, ctx, { command: "linkerd", lock: !opts.dryRun, spec }, async (app) => {
-    const cli = found ? clusterLinkerd(found, app.leaderHost) : undefined;
-    try {
-      if (!enable) {
-        const autoscalers = await getAutoscalers(app.leaderHost, app.namespace, app.kubectl);
-        if (app.spec.spec.autoscaling.enabled || autoscalers.length > 0) {
-          throw new HactlError(
-            "PREFLIGHT_FAILED",
-            "Linkerd cannot be turned off while autoscaling is on: autoscaling needs it",
-            {
-              remedy: "Run `hactl autoscale disable` first, then `hactl linkerd disable`.",
-            },
-          );
+  let cli: ClusterLinkerd | undefined;
+  try {
+    return await runAppChange({ ...opts, command: "linkerd", spec, on: ANY_DISTRIBUTION }, ctx, {
+      gather: async (app) => {
+        cli = found ? clusterLinkerd(found, app.leaderHost) : undefined;
+        if (!enable) {
+          const autoscalers = await getAutoscalers(app.leaderHost, app.namespace, app.kubectl);
+          if (app.spec.spec.autoscaling.enabled || autoscalers.length > 0) {
+            throw new HactlError(
+              "PREFLIGHT_FAILED",
+              "Linkerd cannot be turned off while autoscaling is on: autoscaling needs it",
+              {
+                remedy: "Run `hactl autoscale disable` first, then `hactl linkerd disable`.",
+              },
+            );
+          }
         }
-      }
-      const phase = await linkerdPhaseFor(app, enable, cli);
-      const plan: Plan = phase ? [phase] : [];
-      const summary = await runPlan(plan, app, ctx, {
-        dryRun: opts.dryRun,
-        question: `${enable ? "Install" : "Remove"} Linkerd ${enable ? "and mesh" : "from"} namespace ${app.namespace}?`,
-      });
-      if (!summary) {
-        ctx.reporter.result({ dryRun: true, plan: planJson(plan) });
-        return 0;
-      }
-      await recordInSpec(opts.file, [[["spec", "linkerd", "enabled"], enable]], ctx);
-      ctx.reporter.result({ linkerd: enable, namespace: app.namespace });
-      return 0;
-    } finally {
-      await cli?.close();
-    }
-  });
+        return linkerdPhaseFor(app, enable, cli);
+      },
+      plan: (_app, phase): Plan => (phase ? [phase] : []),
+      question: (app) =>
+        `${enable ? "Install" : "Remove"} Linkerd ${enable ? "and mesh" : "from"} namespace ${app.namespace}?`,
+      edits: () => [[["spec", "linkerd", "enabled"], enable]],
+      after: async (app) => ctx.reporter.result({ linkerd: enable, namespace: app.namespace }),
+    });
+  } finally {
+    await cli?.close();
+  }
 }
 
 export function parseOnOff(action: string, command: string): boolean {
@@ -229,26 +223,19 @@ export interface AutoscaleFlags extends ChangeOptions {
 
 export async function runAutoscale(action: string, opts: AutoscaleFlags, ctx: RunContext): Promise<number> {
   const enable = parseOnOff(action, "autoscale");
-  return withCluster(opts.file, ctx, { command: "autoscale", lock: !opts.dryRun }, async (app) => {
-    const values = enable
-      ? autoscaleValues({ min: opts.min, max: opts.max, cpu: opts.cpu }, app.spec.spec.autoscaling)
-      : undefined;
-    const plan = values ? await autoscaleEnableFor(app, values, ctx) : await autoscaleDisableFor(app);
-    const summary = await runPlan(plan, app, ctx, {
-      dryRun: opts.dryRun,
-      question: enable ? "Turn autoscaling (and Linkerd) on?" : "Remove the autoscalers?",
-    });
-    if (!summary) {
-      ctx.reporter.result({ dryRun: true, plan: planJson(plan) });
-      return 0;
-    }
-    await recordInSpec(opts.file, autoscaleEdits(enable, values), ctx);
-    const autoscalers = await getAutoscalers(app.leaderHost, app.namespace);
-    if (!enable)
-      ctx.reporter.info(
-        "Autoscaling is off; services keep their current replicas (set them with hactl scale). Linkerd stays on.",
-      );
-    ctx.reporter.result({ autoscaling: enable, ...(values ?? {}), autoscalers: autoscalers.map((h) => h.name) });
-    return 0;
+  return runAppChange({ ...opts, command: "autoscale", on: MICROK8S_ONLY }, ctx, {
+    gather: async (app) =>
+      enable ? autoscaleValues({ min: opts.min, max: opts.max, cpu: opts.cpu }, app.spec.spec.autoscaling) : undefined,
+    plan: (app, values) => (values ? autoscaleEnableFor(app, values, ctx) : autoscaleDisableFor(app)),
+    question: () => (enable ? "Turn autoscaling (and Linkerd) on?" : "Remove the autoscalers?"),
+    edits: (_app, values) => autoscaleEdits(enable, values),
+    after: async (app, values) => {
+      const autoscalers = await getAutoscalers(app.leaderHost, app.namespace);
+      if (!enable)
+        ctx.reporter.info(
+          "Autoscaling is off; services keep their current replicas (set them with hactl scale). Linkerd stays on.",
+        );
+      ctx.reporter.result({ autoscaling: enable, ...(values ?? {}), autoscalers: autoscalers.map((h) => h.name) });
+    },
   });
 }

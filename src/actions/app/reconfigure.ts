@@ -3,7 +3,6 @@
  * cluster.yaml; flags answer without a terminal), the change shown, applied with the same plans as the
  * single commands, and recorded in cluster.yaml.
  */
-import { planJson } from "../../core/plan.js";
 import type { RunContext } from "../../core/context.js";
 import { HactlError } from "../../core/errors.js";
 import { EXTERNAL_SECRETS_ORDER } from "../../phases/app/connection-string.js";
@@ -16,8 +15,12 @@ import {
 } from "../../phases/app/values.js";
 import { loadSpecFile } from "../../spec/parse.js";
 import { describeSecretRef } from "../../spec/secrets.js";
+import { askApp, type AppAnswers } from "../../wizard/ask-app.js";
+import { appAnswersFromSpec } from "../../wizard/from-spec.js";
+import { terminalPrompter, type Prompter } from "../../wizard/prompter.js";
 import { PATTERNS, type ClusterSpec, type ExternalServicesSpec, type SecretRef } from "../../spec/schema.js";
-import { recordInSpec, requireMicrok8s, runPlan, withCluster, type ChangeOptions, type SpecEdit } from "./common.js";
+import { MICROK8S_ONLY, requireMicrok8s, runAppChange, type ChangeOptions } from "./common.js";
+import type { SpecEdit } from "../runner.js";
 import { haPlanFor } from "./ha.js";
 import { appStatePlan } from "./state.js";
 
@@ -85,62 +88,38 @@ export function settingsFromFlags(spec: ClusterSpec, flags: ReconfigureFlags): A
   };
 }
 
-/** The wizard's questions, each prefilled with the current answer. */
-async function askSettings(spec: ClusterSpec, start: AppSettings): Promise<AppSettings> {
-  const { confirm, input } = await import("../../ui/prompts.js");
-  const num = async (message: string, initial: number, check: (v: string) => void): Promise<string> =>
-    input(message, {
-      initial: String(initial),
-      validate: (v) => {
-        try {
-          check(v);
-          return true;
-        } catch (e) {
-          return e instanceof Error ? e.message : String(e);
-        }
-      },
-    });
-  const haOn = await confirm(
-    `HA mode (system services on every node, fast eviction)? It needs 3+ nodes; cluster.yaml has ${spec.spec.nodes.length}.`,
-    start.ha.enabled,
-  );
-  let ha: AppSettings["ha"] = { ...start.ha, enabled: haOn };
-  if (haOn) {
-    const systemReplicas = await num("System service replicas (3-100)", start.ha.systemReplicas, (v) =>
-      haValues({ systemReplicas: v }, start.ha),
-    );
-    const evictionTimeout = await num("Eviction timeout in seconds (10-300)", start.ha.evictionTimeoutSeconds, (v) =>
-      haValues({ evictionTimeout: v }, start.ha),
-    );
-    ha = { enabled: true, ...haValues({ systemReplicas, evictionTimeout }, start.ha) };
-  }
-  const autoOn = await confirm("Autoscaling (an autoscaler per service; turns Linkerd on)?", start.autoscaling.enabled);
-  let autoscaling: AppSettings["autoscaling"] = { ...start.autoscaling, enabled: autoOn };
-  if (autoOn) {
-    const min = await num("Minimum replicas", start.autoscaling.minReplicas, (v) =>
-      autoscaleValues({ min: v, max: String(Math.max(Number(v), start.autoscaling.maxReplicas)) }, start.autoscaling),
-    );
-    const max = await num("Maximum replicas", Math.max(start.autoscaling.maxReplicas, Number(min)), (v) =>
-      autoscaleValues({ min, max: v }, start.autoscaling),
-    );
-    const cpu = await num("Target CPU utilisation in percent", start.autoscaling.cpuPercent, (v) =>
-      autoscaleValues({ min, max, cpu: v }, start.autoscaling),
-    );
-    autoscaling = { enabled: true, ...autoscaleValues({ min, max, cpu }, start.autoscaling) };
-  }
-  const linkerdOn = autoOn ? true : await confirm("Linkerd service mesh for the application?", start.linkerd.enabled);
-  const externalServices: ExternalServicesSpec = { ...start.externalServices };
+/**
+ * The wizard's application questions (wizard/ask-app.ts, with its connection-string check), each
+ * prefilled with `start`: cluster.yaml's values with the flags over them.
+ */
+export async function askSettings(spec: ClusterSpec, start: AppSettings, p: Prompter): Promise<AppSettings> {
+  const current = appAnswersFromSpec({ ...spec, spec: { ...spec.spec, ...start } });
+  return settingsFromAnswers(start, await askApp({}, spec.spec.nodes.length, p, process.env, current));
+}
+
+/**
+ * The answers as settings. What the questions do not ask stays as it was: the CPU target, and a
+ * { file: PATH } connection string when the service's answer is blank.
+ */
+export function settingsFromAnswers(start: AppSettings, a: AppAnswers): AppSettings {
+  const externalServices: ExternalServicesSpec = {};
   for (const service of EXTERNAL_SECRETS_ORDER) {
-    const ref = start.externalServices[service];
-    if (ref && "file" in ref) continue;
-    const name = await input(`Environment variable holding the ${service} connection string (empty: none)`, {
-      initial: ref && "env" in ref ? ref.env : "",
-      validate: (v) => v === "" || PATTERNS.ENV_NAME.test(v) || "an environment variable name: letters, digits and '_'",
-    });
-    if (name === "") delete externalServices[service];
-    else externalServices[service] = { env: name };
+    const env = a.external[service];
+    const kept = start.externalServices[service];
+    if (env !== undefined) externalServices[service] = { env };
+    else if (kept && "file" in kept) externalServices[service] = kept;
   }
-  return { ha, autoscaling, linkerd: { enabled: linkerdOn }, externalServices };
+  return {
+    ha: { enabled: a.ha, systemReplicas: a.systemReplicas, evictionTimeoutSeconds: a.evictionTimeoutSeconds },
+    autoscaling: {
+      enabled: a.autoscaling,
+      minReplicas: a.minReplicas,
+      maxReplicas: a.maxReplicas,
+      cpuPercent: start.autoscaling.cpuPercent,
+    },
+    linkerd: { enabled: a.linkerd },
+    externalServices,
+  };
 }
 
 const refText = (ref: SecretRef | undefined): string => (ref ? describeSecretRef(ref) : "none");
@@ -179,7 +158,7 @@ export async function runReconfigure(flags: ReconfigureFlags, ctx: RunContext): 
   const { spec } = await loadSpecFile(flags.file);
   requireMicrok8s(spec);
   let next = settingsFromFlags(spec, flags);
-  if (ctx.interactive) next = await askSettings(spec, next);
+  if (ctx.interactive) next = await askSettings(spec, next, terminalPrompter(ctx.reporter));
   if (next.autoscaling.enabled && !next.linkerd.enabled) {
     ctx.reporter.info("Autoscaling needs Linkerd: Linkerd is turned on as well.");
     next = { ...next, linkerd: { enabled: true } };
@@ -192,25 +171,15 @@ export async function runReconfigure(flags: ReconfigureFlags, ctx: RunContext): 
   );
   const desired: ClusterSpec = { ...spec, spec: { ...spec.spec, ...next } };
   desired.spec.externalServices = next.externalServices;
-  return withCluster(flags.file, ctx, { command: "reconfigure", lock: !flags.dryRun, spec: desired }, async (app) => {
-    const plan = [
+  return runAppChange({ ...flags, command: "reconfigure", spec: desired, on: MICROK8S_ONLY }, ctx, {
+    plan: async (app) => [
       ...(spec.spec.ha.enabled && !next.ha.enabled ? await haPlanFor(app, undefined) : []),
       ...(await appStatePlan(app, ctx)),
-    ];
-    const summary = await runPlan(plan, app, ctx, {
-      dryRun: flags.dryRun,
-      question: "Apply these changes to the cluster and save cluster.yaml?",
-    });
-    if (!summary) {
-      ctx.reporter.result({ dryRun: true, changes: lines, plan: planJson(plan) });
-      return 0;
-    }
-    await recordInSpec(
-      flags.file,
-      edits.map(([path, value]) => [path, value] as const),
-      ctx,
-    );
-    ctx.reporter.result({ changes: lines, ...next, externalServices: Object.keys(next.externalServices) });
-    return 0;
+    ],
+    question: () => "Apply these changes to the cluster and save cluster.yaml?",
+    describe: () => ({ changes: lines }),
+    edits: () => edits,
+    after: async () =>
+      ctx.reporter.result({ changes: lines, ...next, externalServices: Object.keys(next.externalServices) }),
   });
 }

@@ -1,12 +1,11 @@
 /** `hactl scale SERVICE|all REPLICAS` and `hactl restart [SERVICE|all]`. */
-import { planJson } from "../../core/plan.js";
 import type { RunContext } from "../../core/context.js";
 import { HactlError } from "../../core/errors.js";
 import { getAutoscalers, getDeployments } from "../../phases/app/kube.js";
 import type { KubeDeployment } from "../../distros/kubectl.js";
 import { restartPlan, scalePlan } from "../../phases/app/plans.js";
 import { checkServiceName, parseIntFlag, parseReplicas } from "../../phases/app/values.js";
-import { appServices, recordInSpec, runPlan, withCluster, type AppCluster, type ChangeOptions } from "./common.js";
+import { appServices, MICROK8S_ONLY, runAppChange, type AppCluster, type ChangeOptions } from "./common.js";
 
 export interface WaitingOptions extends ChangeOptions {
   /** Seconds to wait for the replicas or the rollout. */
@@ -73,34 +72,28 @@ export async function runScale(
   const replicas = parseReplicas(replicasArg);
   const timeoutSeconds = parseIntFlag("--timeout", opts.timeout, 1, 3600, "seconds");
   if (service !== "all") checkServiceName(service);
-  return withCluster(opts.file, ctx, { command: "scale", lock: !opts.dryRun }, async (app) => {
-    if (app.spec.spec.autoscaling.enabled) throw autoscalingRefusal("spec.autoscaling.enabled is true in cluster.yaml");
-    const autoscalers = await getAutoscalers(app.leaderHost, app.namespace);
-    if (autoscalers.length > 0)
-      throw autoscalingRefusal(`autoscalers exist for ${autoscalers.map((h) => h.target).join(", ")}`);
-    const { deployments, names } = await servicesToChange(app, service);
-    const plan = scalePlan({
-      leader: app.leader,
-      namespace: app.namespace,
-      targets: new Map(names.map((n) => [n, replicas])),
-      current: new Map(deployments.map((d) => [d.name, d.replicas])),
-      timeoutMs: timeoutSeconds * 1000,
-    });
-    const summary = await runPlan(plan, app, ctx, {
-      dryRun: opts.dryRun,
-      question: `Scale ${names.join(", ")} to ${replicas} replica(s)?`,
-    });
-    if (!summary) {
-      ctx.reporter.result({ dryRun: true, plan: planJson(plan) });
-      return 0;
-    }
-    await recordInSpec(
-      opts.file,
-      names.map((n) => [["spec", "replicas", n], replicas] as const),
-      ctx,
-    );
-    ctx.reporter.result({ namespace: app.namespace, replicas: await readBack(app, names) });
-    return 0;
+  return runAppChange({ ...opts, command: "scale", on: MICROK8S_ONLY }, ctx, {
+    gather: async (app) => {
+      if (app.spec.spec.autoscaling.enabled)
+        throw autoscalingRefusal("spec.autoscaling.enabled is true in cluster.yaml");
+      const autoscalers = await getAutoscalers(app.leaderHost, app.namespace);
+      if (autoscalers.length > 0)
+        throw autoscalingRefusal(`autoscalers exist for ${autoscalers.map((h) => h.target).join(", ")}`);
+      return servicesToChange(app, service);
+    },
+    plan: (app, { deployments, names }) =>
+      scalePlan({
+        leader: app.leader,
+        namespace: app.namespace,
+        targets: new Map(names.map((n) => [n, replicas])),
+        current: new Map(deployments.map((d) => [d.name, d.replicas])),
+        timeoutMs: timeoutSeconds * 1000,
+      }),
+    question: (_app, { names }) => `Scale ${names.join(", ")} to ${replicas} replica(s)?`,
+    edits: (_app, { names }) => names.map((n) => [["spec", "replicas", n], replicas] as const),
+    after: async (app, { names }) => {
+      ctx.reporter.result({ namespace: app.namespace, replicas: await readBack(app, names) });
+    },
   });
 }
 
@@ -118,16 +111,11 @@ async function readBack(
 export async function runRestart(service: string, opts: WaitingOptions, ctx: RunContext): Promise<number> {
   const timeoutSeconds = parseIntFlag("--timeout", opts.timeout, 1, 3600, "seconds");
   if (service !== "all") checkServiceName(service);
-  return withCluster(opts.file, ctx, { command: "restart", lock: !opts.dryRun }, async (app) => {
-    const { names } = await servicesToChange(app, service);
-    const plan = restartPlan({ leader: app.leader, namespace: app.namespace, services: names, timeoutSeconds });
-    const summary = await runPlan(plan, app, ctx, {
-      dryRun: opts.dryRun,
-      question: `Restart ${names.join(", ")} (rolling)?`,
-    });
-    ctx.reporter.result(
-      summary ? { namespace: app.namespace, restarted: names } : { dryRun: true, plan: planJson(plan) },
-    );
-    return 0;
+  return runAppChange({ ...opts, command: "restart", on: MICROK8S_ONLY }, ctx, {
+    gather: (app) => servicesToChange(app, service),
+    plan: (app, { names }) =>
+      restartPlan({ leader: app.leader, namespace: app.namespace, services: names, timeoutSeconds }),
+    question: (_app, { names }) => `Restart ${names.join(", ")} (rolling)?`,
+    after: async (app, { names }) => ctx.reporter.result({ namespace: app.namespace, restarted: names }),
   });
 }

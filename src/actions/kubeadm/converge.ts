@@ -1,5 +1,6 @@
 import { need } from "../../core/host.js";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writeFileAtomic } from "../../core/local-file.js";
 import { resolve } from "node:path";
 import type { RunContext } from "../../core/context.js";
 import { HactlError } from "../../core/errors.js";
@@ -87,7 +88,7 @@ async function finishKubeadm(
   const config = await need(session.hosts, state.leader).readFile(ADMIN_CONF, { sudo: true });
   if (!config) throw new HactlError("INTERNAL", `${ADMIN_CONF} is missing on ${state.leader}`);
   const kubeconfigPath = resolve(opts.kubeconfig ?? `${spec.metadata.name}.kubeconfig`);
-  await writeFile(kubeconfigPath, config, { mode: 0o600 });
+  await writeFileAtomic(kubeconfigPath, config, { mode: 0o600 });
 
   reporter.phase("Verify");
   const endpoint = controlPlaneEndpoint(spec);

@@ -1,6 +1,37 @@
 import type { Distribution, DatastoreSeat, StatusView } from "../driver.js";
 import { gatherKubeadmState, type KubeadmClusterState } from "../../gather/kubeadm-state.js";
+import type { Command } from "../../core/command.js";
 import { ADMIN_CONF, KUBEADM_API_PORT, KUBEADM_PORTS, kubeadm, memberAddress } from "../kubeadm.js";
+import {
+  KUBEADM_KUBELET_CERT,
+  RENEWABLE_KINDS,
+  enddatesCommand,
+  parseCheckExpiration,
+  parseEnddates,
+} from "../certs.js";
+import { parseKubeadmShort } from "../../gather/distribution-version.js";
+
+const CHECK_EXPIRATION: Command = { argv: ["kubeadm", "certs", "check-expiration"], sudo: true, timeoutMs: 60_000 };
+
+/** The manifests of kubeadm's static pods, and where a restart parks them meanwhile. */
+const MANIFESTS = "/etc/kubernetes/manifests";
+const PARKED = "/etc/kubernetes/manifests.hactl-restart";
+
+/**
+ * Renews every certificate kubeadm manages (never the CAs), then restarts the control-plane static pods
+ * so they load them: the kubelet stops a static pod when its manifest leaves the directory and starts it
+ * again when it comes back. Manifests parked by an interrupted run are put back first.
+ */
+const RENEW_SCRIPT = `set -e
+m=$1 p=$2
+if [ -d "$p" ]; then for f in "$p"/*.yaml; do [ -e "$f" ] && mv "$f" "$m"/; done; rmdir "$p"; fi
+kubeadm certs renew all
+mkdir -p "$p"
+for f in "$m"/*.yaml; do [ -e "$f" ] && mv "$f" "$p"/; done
+sleep 20
+for f in "$p"/*.yaml; do [ -e "$f" ] && mv "$f" "$m"/; done
+rmdir "$p"
+systemctl restart kubelet`;
 
 /**
  * Pure: kubeadm's cluster for `hactl status`, in etcd's words: a voting member is an "etcd member", a
@@ -37,6 +68,29 @@ export const kubeadmDriver: Distribution = {
   async adminKubeconfig(host) {
     const text = await host.readFile(ADMIN_CONF, { sudo: true });
     return text ? { text } : { missing: `no ${ADMIN_CONF}` };
+  },
+  async installedVersion(host) {
+    const res = await host.exec(kubeadm.versionShort());
+    return res.code === 0 ? parseKubeadmShort(res.stdout) : { installed: false };
+  },
+  /** kubeadm's own check on a control plane, plus the kubelet's serving certificate (which kubeadm does not manage). */
+  async readCertificates(host, node) {
+    const kubelet = parseEnddates((await host.run(enddatesCommand([KUBEADM_KUBELET_CERT.path]))).stdout, [
+      KUBEADM_KUBELET_CERT,
+    ]);
+    if (node.role !== "control-plane") return kubelet;
+    const r = await host.run(CHECK_EXPIRATION);
+    return [...parseCheckExpiration(r.stdout), ...kubelet];
+  },
+  certRenewal: {
+    renewable: (c) => RENEWABLE_KINDS.includes(c.kind) && c.certificate !== "kubelet.crt",
+    commands: () => [
+      { argv: ["sh", "-c", RENEW_SCRIPT, "hactl-certs-renew", MANIFESTS, PARKED], sudo: true, timeoutMs: 10 * 60_000 },
+    ],
+    describe: () => [
+      "kubeadm certs renew all",
+      `restart the static pods (manifests out of ${MANIFESTS} for 20 s) and the kubelet`,
+    ],
   },
   async observeStatus(_spec, hosts, nodes) {
     return kubeadmStatusView(await gatherKubeadmState(hosts, nodes));

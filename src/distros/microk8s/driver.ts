@@ -2,6 +2,8 @@ import type { Distribution, DatastoreSeat, InstalledVersion, StatusView } from "
 import { readJoinedWorkerProxies, type WorkerProxyFiles } from "../../gather/worker-proxy-state.js";
 import { gatherMicrok8sState, type Microk8sClusterState } from "../../gather/microk8s-state.js";
 import { MICROK8S_API_PORT, MICROK8S_PORTS, datastoreIp, microk8s, snapMinor } from "../microk8s.js";
+import { MICROK8S_CERTS, MICROK8S_RENEWABLE, enddatesCommand, parseEnddates } from "../certs.js";
+import { parseSnapList } from "../../gather/distribution-version.js";
 
 /** Pure: MicroK8s's cluster for `hactl status`: dqlite voters, standbys and spares as `microk8s status` names them. */
 export function microk8sStatusView(
@@ -42,6 +44,26 @@ export const microk8sDriver: Distribution = {
     return res.code === 0 && res.stdout.trim() !== ""
       ? { text: res.stdout }
       : { missing: `microk8s config exited ${res.code}` };
+  },
+  async installedVersion(host) {
+    const res = await host.exec(microk8s.isInstalled());
+    return res.code === 0 ? parseSnapList(res.stdout) : { installed: false };
+  },
+  /** openssl on the files in $SNAP_DATA. */
+  async readCertificates(host) {
+    const r = await host.run(enddatesCommand(MICROK8S_CERTS.map((c) => c.path)));
+    return parseEnddates(r.stdout, MICROK8S_CERTS);
+  },
+  certRenewal: {
+    renewable: (c) => (MICROK8S_RENEWABLE as readonly string[]).includes(c.certificate),
+    // refresh-certs restarts kubelite and the cluster agent itself after each certificate.
+    commands: (certificates) =>
+      MICROK8S_RENEWABLE.filter((n) => certificates.includes(n)).map((n) => ({
+        argv: ["microk8s", "refresh-certs", "--cert", n],
+        sudo: true,
+        timeoutMs: 10 * 60_000,
+      })),
+    describe: (commands) => commands.map((c) => c.argv.join(" ")),
   },
   async observeStatus(spec, hosts, nodes) {
     const state = await gatherMicrok8sState(hosts, nodes);

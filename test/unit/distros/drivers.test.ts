@@ -7,6 +7,7 @@ import { driverFor, driverNamed } from "../../../src/distros/registry.js";
 import type { KubeNode } from "../../../src/distros/kubectl.js";
 import type { KubeadmClusterState } from "../../../src/gather/kubeadm-state.js";
 import { formatStatus, viewStatusReport } from "../../../src/phases/status-report.js";
+import { FakeHost } from "../../fakes/fake-host.js";
 import { statusYaml } from "../../fakes/outputs.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 
@@ -113,5 +114,56 @@ describe("status in each distribution's own words", () => {
     expect(r.warnings).toContain(
       "MicroK8s refreshes are not held on node-1: snapd may upgrade them on its own (hactl install holds them)",
     );
+  });
+});
+
+describe("what reset, certificates and `hactl version` ask the driver", () => {
+  it("reads the installed version with the distribution's own tool", async () => {
+    const snap = new FakeHost("n").on(
+      { prefix: ["snap", "list", "microk8s"] },
+      {
+        stdout:
+          "Name      Version  Rev   Tracking     Publisher   Notes\nmicrok8s  v1.32.3  7222  1.32/stable  canonical✓  classic\n",
+      },
+    );
+    expect(await driverNamed("microk8s").installedVersion(snap)).toEqual({
+      installed: true,
+      version: "v1.32.3",
+      channel: "1.32/stable",
+    });
+    const kubeadmHost = new FakeHost("n").on({ prefix: ["kubeadm", "version"] }, { stdout: "v1.33.1\n" });
+    expect(await driverNamed("kubeadm").installedVersion(kubeadmHost)).toEqual({ installed: true, version: "v1.33.1" });
+    expect(await driverNamed("kubeadm").installedVersion(new FakeHost("n"))).toEqual({ installed: false });
+  });
+
+  it("reads a kubeadm worker's kubelet certificate only; a control plane also asks kubeadm", async () => {
+    const worker = microk8sSpec.spec.nodes.find((n) => n.role === "worker");
+    const cp = microk8sSpec.spec.nodes[0];
+    if (!worker || !cp) throw new Error("fixture has a worker and a control plane");
+    const host = (): FakeHost =>
+      new FakeHost("n")
+        .on({ regex: /openssl/ }, { stdout: "/var/lib/kubelet/pki/kubelet.crt notAfter=Jan  2 03:04:05 2030 GMT\n" })
+        .on({ prefix: ["kubeadm", "certs", "check-expiration"] }, { stdout: "" });
+    const w = host();
+    const onWorker = await driverNamed("kubeadm").readCertificates(w, worker);
+    expect(onWorker.map((o) => o.name)).toEqual(["kubelet.crt"]);
+    expect(w.lines.some((l) => l.includes("check-expiration"))).toBe(false);
+    const c = host();
+    await driverNamed("kubeadm").readCertificates(c, cp);
+    expect(c.lines.some((l) => l.includes("check-expiration"))).toBe(true);
+  });
+
+  it("renews only what each distribution's tool renews, never a CA", () => {
+    const m = driverNamed("microk8s").certRenewal;
+    expect(m.renewable({ certificate: "server.crt", kind: "apiserver" })).toBe(true);
+    expect(m.renewable({ certificate: "ca.crt", kind: "ca" })).toBe(false);
+    expect(m.commands(["server.crt", "ca.crt"]).map((c) => c.argv.join(" "))).toEqual([
+      "microk8s refresh-certs --cert server.crt",
+    ]);
+    const k = driverNamed("kubeadm").certRenewal;
+    expect(k.renewable({ certificate: "apiserver", kind: "apiserver" })).toBe(true);
+    expect(k.renewable({ certificate: "kubelet.crt", kind: "kubelet" })).toBe(false);
+    expect(k.renewable({ certificate: "ca", kind: "ca" })).toBe(false);
+    expect(k.describe(k.commands(["apiserver"]))[0]).toBe("kubeadm certs renew all");
   });
 });

@@ -17,8 +17,8 @@ import {
   withSystemdCgroup,
 } from "../../../src/phases/kubeadm/prepare.js";
 import { checkKubeadmRemoval } from "../../../src/phases/kubeadm/remove-safety.js";
-import { asDatastoreView, formatKubeadmStatus, kubeadmStatusReport } from "../../../src/actions/kubeadm/status.js";
-import { statusReport } from "../../../src/phases/status-report.js";
+import { kubeadmStatusView } from "../../../src/distros/kubeadm/driver.js";
+import { formatStatus, viewStatusReport } from "../../../src/phases/status-report.js";
 import { allHealthyFacts } from "../../fakes/facts.js";
 import { FakeHost } from "../../fakes/fake-host.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
@@ -306,16 +306,15 @@ describe("status in etcd's words", () => {
       members: [member(cp1.address), member(cp2.address), member(cp3.address, { learner: true })],
       etcdReadable: true,
     };
-    const report = statusReport({
+    const k = viewStatusReport({
       spec,
       unreachable: new Set(),
-      state: asDatastoreView(state),
+      view: kubeadmStatusView(state),
       loadBalancers: [],
       apiPort: 6443,
     });
-    const k = kubeadmStatusReport(report);
     expect(k.nodes.map((n) => n.datastore)).toEqual(["etcd member", "etcd member", "etcd learner", "-"]);
     expect(k.highAvailability).toBe(false);
-    expect(formatKubeadmStatus(report)).toMatch(/node-3 .* etcd learner/);
+    expect(formatStatus(k)).toMatch(/node-3 .* etcd learner/);
   });
 });

@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { askSettings, settingsFromFlags } from "../../../src/actions/app/reconfigure.js";
 import { parseSpec } from "../../../src/spec/parse.js";
 import { askApp, type AppAnswers } from "../../../src/wizard/ask-app.js";
 import { completeDraft } from "../../../src/wizard/complete.js";
@@ -90,5 +91,38 @@ describe("the wizard's answers round-trip through cluster.yaml into reconfigure'
       if (/Replicas of each/.test(q.message)) expect(q.initial).toBe(String(answers.systemReplicas));
       if (/Maximum replicas/.test(q.message)) expect(q.initial).toBe(String(answers.maxReplicas));
     }
+  });
+});
+
+describe("hactl reconfigure asks the wizard's application questions", () => {
+  it("prefills them from cluster.yaml and the flags, checks connection strings, keeps file references and the CPU target", async () => {
+    const spec = parseSpec(text).spec;
+    if (!spec) throw new Error("fixture does not parse");
+    vi.stubEnv("BAD_PG", "not a connection string");
+    const start = settingsFromFlags(spec, { file: "cluster.yaml", dryRun: false, evictionTimeout: "60" });
+    const p = new ScriptedPrompter([
+      [/HA mode/, DEFAULT],
+      [/Replicas of each system service/, DEFAULT],
+      [/Seconds before workloads leave/, DEFAULT],
+      [/autoscaling/, DEFAULT],
+      [/Linkerd/, DEFAULT],
+      [/External PostgreSQL/, "BAD_PG"],
+      [/External PostgreSQL/, "PG_URL"],
+      [/External MongoDB/, DEFAULT],
+      [/External S3/, DEFAULT],
+      [/External Redis/, DEFAULT],
+      [/External RabbitMQ/, DEFAULT],
+    ]);
+    const next = await askSettings(spec, start, p);
+    vi.unstubAllEnvs();
+    expect(p.asked.find((q) => /Seconds/.test(q.message))?.initial).toBe("60");
+    expect(p.refused.map((r) => r.answer)).toEqual(["BAD_PG"]);
+    expect(next.ha).toEqual({ enabled: true, systemReplicas: 3, evictionTimeoutSeconds: 60 });
+    expect(next.autoscaling.cpuPercent).toBe(spec.spec.autoscaling.cpuPercent);
+    expect(next.externalServices).toEqual({
+      postgresql: { env: "PG_URL" },
+      redis: { env: "REDIS_URL" },
+      s3: { file: "/etc/hactl/s3" },
+    });
   });
 });
