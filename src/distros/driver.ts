@@ -62,6 +62,12 @@ export interface Distribution {
   wipeHint: string;
   /** The admin kubeconfig from one control plane, or why it could not be read. */
   adminKubeconfig(host: RemoteHost): Promise<{ text: string } | { missing: string }>;
+  /** Where the kubelet keeps its state on every node (CSI drivers' kubeletDir). */
+  kubeletDir: string;
+  /** helm as run on a control plane, with the admin credentials. */
+  helm(...args: string[]): Command;
+  /** Makes `helm` runnable on this control plane (MicroK8s ships its own; kubeadm gets spec.distribution.helm). */
+  installHelm(spec: ClusterSpec, host: RemoteHost): Promise<void>;
   /** Read-only: the status of the cluster on these reachable nodes. */
   observeStatus(
     spec: ClusterSpec,

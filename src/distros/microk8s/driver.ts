@@ -3,6 +3,9 @@ import { readJoinedWorkerProxies, type WorkerProxyFiles } from "../../gather/wor
 import { gatherMicrok8sState, type Microk8sClusterState } from "../../gather/microk8s-state.js";
 import { MICROK8S_API_PORT, MICROK8S_PORTS, datastoreIp, microk8s, snapMinor } from "../microk8s.js";
 
+/** MicroK8s' kubelet state directory (its NFS how-to passes it to csi-driver-nfs as kubeletDir). */
+const MICROK8S_KUBELET_DIR = "/var/snap/microk8s/common/var/lib/kubelet";
+
 /** Pure: MicroK8s's cluster for `hactl status`: dqlite voters, standbys and spares as `microk8s status` names them. */
 export function microk8sStatusView(
   state: Microk8sClusterState,
@@ -42,6 +45,11 @@ export const microk8sDriver: Distribution = {
     return res.code === 0 && res.stdout.trim() !== ""
       ? { text: res.stdout }
       : { missing: `microk8s config exited ${res.code}` };
+  },
+  kubeletDir: MICROK8S_KUBELET_DIR,
+  helm: microk8s.helm,
+  async installHelm() {
+    // microk8s helm3 is part of the snap
   },
   async observeStatus(spec, hosts, nodes) {
     const state = await gatherMicrok8sState(hosts, nodes);
