@@ -352,8 +352,7 @@ export const clusterSpecBodySchema = z.strictObject({
     })
     .prefault({}),
   storage: storageSchema.optional().meta({
-    description:
-      "Shared storage: NFS exports mounted on every node (fstab entry and mount), and an NFS StorageClass.",
+    description: "Shared storage: NFS exports mounted on every node (fstab entry and mount), and an NFS StorageClass.",
   }),
   app: z
     .strictObject({

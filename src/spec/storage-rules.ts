@@ -40,7 +40,9 @@ export function storageRules(parts: SpecParts): ProblemDraft[] {
   const storage = parts.storage;
   if (!storage) return [];
   const out: ProblemDraft[] = [];
-  const vips: ReadonlySet<string> = new Set([parts.loadBalancer?.vip, parts.loadBalancer?.web.vip].filter((v) => v !== undefined));
+  const vips: ReadonlySet<string> = new Set(
+    [parts.loadBalancer?.vip, parts.loadBalancer?.web.vip].filter((v) => v !== undefined),
+  );
   const seen = new Map<string, number>();
   storage.sharedMounts.forEach((m, i) => {
     if (vips.has(m.server)) {

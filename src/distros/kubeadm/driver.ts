@@ -3,14 +3,7 @@ import { gatherKubeadmState, type KubeadmClusterState } from "../../gather/kubea
 import { readFile } from "node:fs/promises";
 import { HactlError } from "../../core/errors.js";
 import { expandHome } from "../../spec/secrets.js";
-import {
-  ADMIN_CONF,
-  KUBEADM_API_PORT,
-  KUBEADM_HELM_PATH,
-  KUBEADM_PORTS,
-  kubeadm,
-  memberAddress,
-} from "../kubeadm.js";
+import { ADMIN_CONF, KUBEADM_API_PORT, KUBEADM_HELM_PATH, KUBEADM_PORTS, kubeadm, memberAddress } from "../kubeadm.js";
 
 /**
  * Pure: kubeadm's cluster for `hactl status`, in etcd's words: a voting member is an "etcd member", a
