@@ -15,6 +15,7 @@ import { templateSource } from "../lb/template-source.js";
 import { lbLayout } from "../phases/lb-configs.js";
 import { lbFilesStep } from "../phases/out-of-service.js";
 import { checkRemoval } from "../phases/remove-safety.js";
+import { unmountSharedMounts } from "../phases/shared-mounts-undo.js";
 import { removeNode } from "../spec/edit.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { NodeSpec } from "../spec/schema.js";
@@ -76,6 +77,7 @@ export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): P
     const plan = [
       ...leaveLoadBalancers(target, layout.files, onNode),
       ...driver.phases(target, check.runner, opts, onNode),
+      ...unmountSharedMounts(loaded.spec, onNode ? [target.name] : []),
     ];
     if (opts.dryRun) {
       ctx.reporter.phase("Plan (dry run: nothing is changed)");
