@@ -133,7 +133,7 @@ async function waitBound(host: RemoteHost, driver: Distribution, signal: AbortSi
   }
 }
 
-/** The claim's latest event messages (why it is still Pending), as the provisioner reported them. */
+/** The claim's latest events (why it is still Pending), as the provisioner reported them: `REASON: message`. */
 async function claimEvents(host: RemoteHost, driver: Distribution): Promise<string> {
   const r = await host.exec(
     driver.kubectl(
@@ -144,10 +144,19 @@ async function claimEvents(host: RemoteHost, driver: Distribution): Promise<stri
       "--field-selector",
       `involvedObject.name=${CHECK_CLAIM.name}`,
       "-o",
-      'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}',
+      "json",
     ),
   );
-  return r.code === 0 ? r.stdout.trim().split("\n").filter(Boolean).slice(-2).join("; ") : "";
+  if (r.code !== 0) return "";
+  try {
+    const list = JSON.parse(r.stdout) as { items?: { reason?: string; message?: string }[] };
+    return (list.items ?? [])
+      .slice(-2)
+      .map((e) => `${e.reason ?? "?"}: ${(e.message ?? "").split("\n").slice(-1)[0] ?? ""}`)
+      .join("; ");
+  } catch {
+    return "";
+  }
 }
 
 function verifyStep(spec: ClusterSpec, nfs: NfsStorageSpec, node: string, after: readonly string[]): Step {

@@ -228,7 +228,19 @@ describe("planNfsStorage", () => {
       .on({ prefix: [...KUBECTL, "delete", "pvc"] }, { code: 0 })
       .on({ equal: [...KUBECTL, "apply", "-f", "-"] }, { code: 0 })
       .on({ prefix: [...KUBECTL, "get", "pvc"] }, { stdout: "Pending" })
-      .on({ prefix: [...KUBECTL, "get", "events"] }, { stdout: "ProvisioningFailed: rpc error: mount failed\n" });
+      .on(
+        { prefix: [...KUBECTL, "get", "events"] },
+        {
+          stdout: JSON.stringify({
+            items: [
+              {
+                reason: "ProvisioningFailed",
+                message: "failed to provision volume: mount failed: exit status 32\nOutput: mount.nfs: access denied",
+              },
+            ],
+          }),
+        },
+      );
     const verify = planNfsStorage(spec, "node-1", { driver: true })[0]?.steps[1];
     vi.useFakeTimers({ toFake: ["setTimeout", "Date"] });
     const run = verify?.run(ctx([host])).catch((e: unknown) => e);
@@ -236,7 +248,7 @@ describe("planNfsStorage", () => {
     const err = await run;
     expect(err).toMatchObject({
       message:
-        "PersistentVolumeClaim default/hactl-nfs-check of StorageClass nfs-csi is Pending after 120 s (ProvisioningFailed: rpc error: mount failed)",
+        "PersistentVolumeClaim default/hactl-nfs-check of StorageClass nfs-csi is Pending after 120 s (ProvisioningFailed: Output: mount.nfs: access denied)",
       remedy: expect.stringContaining("that 10.0.0.5 exports /srv/nfs/k8s read-write to every node"),
     });
     expect(host.lines.at(-1)).toBe("microk8s kubectl delete pvc hactl-nfs-check -n default --ignore-not-found");
