@@ -89,6 +89,25 @@ export function mountWork(
   return { fstab, mount: mounted === undefined };
 }
 
+/** `hactl status`: each shared mount a node has not mounted, or whose fstab line is missing or different. */
+export function sharedMountDrift(spec: ClusterSpec, states: ReadonlyMap<string, SharedMountState>): string[] {
+  const out: string[] = [];
+  for (const node of spec.spec.nodes) {
+    const state = states.get(node.name);
+    if (!state) continue;
+    for (const m of sharedMountsOf(spec)) {
+      const w = mountWork(m, state);
+      if (w.foreign !== undefined) out.push(`${node.name}: ${m.mountPoint} has ${w.foreign} mounted, not ${source(m)}`);
+      else if (w.mount) out.push(`${node.name}: ${m.mountPoint} is not mounted (drift; run hactl install)`);
+      if (w.fstab)
+        out.push(
+          `${node.name}: ${FSTAB} lacks hactl's line for ${m.mountPoint} (${source(m)}) (drift; run hactl install)`,
+        );
+    }
+  }
+  return out;
+}
+
 /**
  * Per node and NFS server (shared mounts and the NFS StorageClass alike): port 2049 answers, and the server
  * lists an export that holds each path.

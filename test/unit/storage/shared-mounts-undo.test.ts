@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { describePlan } from "../../../src/core/plan.js";
 import { unmountSharedMounts, withoutFstabEntries } from "../../../src/phases/shared-mounts-undo.js";
+import { sharedMountDrift } from "../../../src/phases/shared-mounts.js";
 import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 
@@ -45,5 +46,29 @@ describe("undoing shared mounts", () => {
     expect(host.written[0]?.options).toMatchObject({ backup: true, sudo: true, mode: 0o644 });
     expect(await step?.run(ctx(host))).toBe("unchanged");
     expect(host.written).toHaveLength(1);
+  });
+});
+
+describe("hactl status: shared-mount drift", () => {
+  const state = (fstab: string, mounted: [string, string][]) => ({
+    fstab,
+    mounted: new Map(mounted),
+    exports: new Map(),
+  });
+
+  it("names a node whose mount or fstab line is missing, and a foreign mount; nothing where all is in place", () => {
+    const done = state(`${FSTAB}${LINE}\n`, [["/grdata", "10.0.0.5:/srv/nfs/grdata"]]);
+    const states = new Map([
+      ["node-1", done],
+      ["node-2", state(`${FSTAB}${LINE}\n`, [])],
+      ["node-3", state(FSTAB, [["/grdata", "10.0.0.5:/srv/nfs/grdata"]])],
+      ["worker-1", state(`${FSTAB}${LINE}\n`, [["/grdata", "10.0.0.9:/x"]])],
+    ]);
+    expect(sharedMountDrift(spec, states)).toEqual([
+      "node-2: /grdata is not mounted (drift; run hactl install)",
+      "node-3: /etc/fstab lacks hactl's line for /grdata (10.0.0.5:/srv/nfs/grdata) (drift; run hactl install)",
+      "worker-1: /grdata has 10.0.0.9:/x mounted, not 10.0.0.5:/srv/nfs/grdata",
+    ]);
+    expect(sharedMountDrift(spec, new Map([["node-1", done]]))).toEqual([]);
   });
 });
