@@ -139,7 +139,7 @@ describe("shared NFS mounts (issue 17.2) against nfs-ganesha on node-4", () => {
     expect(`${run.stdout}${run.stderr}`).toMatch(/preflight checks failed; nothing was changed/);
   }, 60_000);
 
-  it("install writes the fstab line on every node and stops at the mount with the kernel's reason", async () => {
+  it("install writes the fstab line on every node and stops at the mount with the kernel's reason; status reports the drift", async () => {
     const server = byName("node-4").address;
     const run = await hactl(dir, ["install", "-f", join(dir, "storage.yaml"), "--yes"]);
     const out = `${run.stdout}\n${run.stderr}`;
@@ -151,6 +151,17 @@ describe("shared NFS mounts (issue 17.2) against nfs-ganesha on node-4", () => {
       expect(fstab.split("\n").filter((l) => l.includes(" /grdata "))).toEqual([
         `${server}:/tmp/nfs-export/grdata /grdata nfs _netdev 0 0`,
       ]);
+    }
+    // status reads every node's mounts: none is mounted (drift); node-4 also loses its fstab line
+    const node4 = byName("node-4");
+    await inNode(node4, ["sh", "-c", "grep -v ' /grdata ' /etc/fstab > /etc/fstab.new; mv /etc/fstab.new /etc/fstab"]);
+    const status = await hactl(dir, ["status", "-f", join(dir, "storage.yaml"), "-o", "json"]);
+    const problems = reportDocument<{ problems: string[] }>(status).problems.filter((p) => p.includes("/grdata"));
+    expect(problems).toEqual([
+      ...lab.nodes.map((n) => `${n.name}: /grdata is not mounted (drift; run hactl install)`),
+      `node-4: /etc/fstab lacks hactl's line for /grdata (${server}:/tmp/nfs-export/grdata) (drift; run hactl install)`,
+    ]);
+    for (const n of lab.nodes) {
       await inNode(n, ["sh", "-c", "grep -v ' /grdata ' /etc/fstab > /etc/fstab.new; mv /etc/fstab.new /etc/fstab"]);
     }
     await inNode(byName("node-1"), ["rmdir", "/grdata"]);
