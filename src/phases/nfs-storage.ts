@@ -28,7 +28,8 @@ export const NFS_CSI_CHART = {
 
 /** The claim that proves the class provisions: created, waited for, deleted. */
 export const CHECK_CLAIM = { name: "hactl-nfs-check", namespace: "default" } as const;
-const BIND_TIMEOUT_MS = 120_000;
+/** How long the claim may take to bind: longer right after the driver's install, whose images are pulled first. */
+const BIND_TIMEOUT_MS = { driverInstalled: 120_000, driverNew: 300_000 } as const;
 const POLL_MS = 2_000;
 
 /** `helm upgrade --install` of the driver from its chart repository, with the distribution's kubelet directory. */
@@ -120,8 +121,13 @@ export function classWork(
   return undefined;
 }
 
-async function waitBound(host: RemoteHost, driver: Distribution, signal: AbortSignal): Promise<string | undefined> {
-  const deadline = Date.now() + BIND_TIMEOUT_MS;
+async function waitBound(
+  host: RemoteHost,
+  driver: Distribution,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const r = await host.exec(
       driver.kubectl("get", "pvc", CHECK_CLAIM.name, "-n", CHECK_CLAIM.namespace, "-o", "jsonpath={.status.phase}"),
@@ -159,7 +165,13 @@ async function claimEvents(host: RemoteHost, driver: Distribution): Promise<stri
   }
 }
 
-function verifyStep(spec: ClusterSpec, nfs: NfsStorageSpec, node: string, after: readonly string[]): Step {
+function verifyStep(
+  spec: ClusterSpec,
+  nfs: NfsStorageSpec,
+  node: string,
+  timeoutMs: number,
+  after: readonly string[],
+): Step {
   const driver = driverFor(spec);
   const claim = `${CHECK_CLAIM.namespace}/${CHECK_CLAIM.name}`;
   return {
@@ -168,7 +180,7 @@ function verifyStep(spec: ClusterSpec, nfs: NfsStorageSpec, node: string, after:
     title: `a PersistentVolumeClaim of ${nfs.storageClass.name} binds`,
     describe: [
       `create PersistentVolumeClaim ${claim} (1Mi, ReadWriteMany, storageClassName ${nfs.storageClass.name})`,
-      `wait up to ${BIND_TIMEOUT_MS / 1000} s for Bound, then delete it`,
+      `wait up to ${timeoutMs / 1000} s for Bound, then delete it`,
     ],
     after,
     async run(ctx): Promise<StepOutcome> {
@@ -184,12 +196,12 @@ function verifyStep(spec: ClusterSpec, nfs: NfsStorageSpec, node: string, after:
       await host.run(remove);
       await host.run({ ...driver.kubectl("apply", "-f", "-"), stdin: checkClaimManifest(nfs.storageClass.name) });
       try {
-        const phase = await waitBound(host, driver, ctx.signal);
+        const phase = await waitBound(host, driver, timeoutMs, ctx.signal);
         if (phase !== "Bound") {
           const why = await claimEvents(host, driver);
           throw new HactlError(
             "UNHEALTHY",
-            `PersistentVolumeClaim ${claim} of StorageClass ${nfs.storageClass.name} is ${phase || "missing"} after ${BIND_TIMEOUT_MS / 1000} s${why ? ` (${why})` : ""}`,
+            `PersistentVolumeClaim ${claim} of StorageClass ${nfs.storageClass.name} is ${phase || "missing"} after ${timeoutMs / 1000} s${why ? ` (${why})` : ""}`,
             {
               node,
               remedy: `Check that the csi-driver-nfs pods run (kubectl -n ${NFS_CSI_CHART.namespace} get pods -l app.kubernetes.io/instance=${NFS_CSI_CHART.release}), that ${nfs.server} exports ${nfs.path} read-write to every node (no_root_squash), and kubectl describe pvc -n ${CHECK_CLAIM.namespace} ${CHECK_CLAIM.name}; then run the same command again.`,
@@ -251,11 +263,13 @@ export function planNfsStorage(spec: ClusterSpec, node: string | undefined, stat
     });
   }
   if (steps.length === 0) return [];
+  const timeoutMs = state?.driver ? BIND_TIMEOUT_MS.driverInstalled : BIND_TIMEOUT_MS.driverNew;
   steps.push(
     verifyStep(
       spec,
       nfs,
       node,
+      timeoutMs,
       steps.map((s) => s.id),
     ),
   );

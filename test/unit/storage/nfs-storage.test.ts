@@ -163,6 +163,9 @@ describe("planNfsStorage", () => {
       "kubectl apply StorageClass nfs-csi: provisioner nfs.csi.k8s.io, server 10.0.0.5, share /srv/nfs/k8s, mountOptions nfsvers=4.1,hard, the default class",
     );
     expect(text).toContain("create PersistentVolumeClaim default/hactl-nfs-check");
+    // the driver's images are pulled first: the claim gets longer to bind than with the driver already there
+    expect(text).toContain("wait up to 300 s for Bound, then delete it");
+    expect(describePlan(planNfsStorage(spec, "node-1", { driver: true }))).toContain("wait up to 120 s for Bound");
   });
 
   it("plans nothing when the driver and the class are in place, or without spec.storage.nfs", () => {
