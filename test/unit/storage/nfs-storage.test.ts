@@ -1,4 +1,7 @@
 // Issue 17.2: spec.storage.nfs (schema and rules, the cluster-state gather, the plan and its step bodies on FakeHost).
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { describePlan } from "../../../src/core/plan.js";
 import { gatherNfsClassState, parseStorageClass, type NfsClassState } from "../../../src/gather/nfs-storage.js";
@@ -173,11 +176,22 @@ describe("planNfsStorage", () => {
     expect(planNfsStorage(specFrom(THREE_CP_ONE_WORKER), "node-1", undefined)).toEqual([]);
   });
 
-  it("uses kubeadm's kubelet directory and uploads spec.distribution.helm first", () => {
+  it("on kubeadm: uploads spec.distribution.helm to the control plane, then installs with /var/lib/kubelet", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hactl-helm-"));
+    writeFileSync(join(dir, "helm"), "#!/bin/sh\n");
     const kubeadm = specFrom(
-      `${THREE_CP_ONE_WORKER.replace('{ type: microk8s, version: "1.29" }', '{ type: kubeadm, version: "1.33", helm: /nonexistent/helm }')}${NFS}`,
+      `${THREE_CP_ONE_WORKER.replace('{ type: microk8s, version: "1.29" }', `{ type: kubeadm, version: "1.33", helm: ${join(dir, "helm")} }`)}${NFS}`,
     );
-    expect(describePlan(planNfsStorage(kubeadm, "node-1", undefined))).toContain("--set kubeletDir=/var/lib/kubelet");
+    const driver = planNfsStorage(kubeadm, "node-1", undefined)[0]?.steps[0];
+    expect(driver?.describe.join("\n")).toContain("--set kubeletDir=/var/lib/kubelet");
+    const host = new FakeHost("node-1").on({ prefix: [] }, { code: 0 });
+    await driver?.run(ctx([host]));
+    expect(host.lines[0]).toBe("mkdir -p /var/lib/hactl/bin");
+    expect(host.written[0]).toMatchObject({ path: "/var/lib/hactl/bin/helm", content: "#!/bin/sh\n" });
+    expect(host.written[0]?.options).toMatchObject({ mode: 0o755, sudo: true });
+    expect(host.lines[1]).toMatch(
+      /^\/var\/lib\/hactl\/bin\/helm --kubeconfig \/etc\/kubernetes\/admin.conf upgrade --install csi-driver-nfs csi-driver-nfs --repo \S+ --version v4.11.0 -n kube-system --set kubeletDir=\/var\/lib\/kubelet$/,
+    );
   });
 
   it("the driver and class steps run helm and apply the class's manifest on stdin", async () => {
