@@ -254,6 +254,18 @@ describe("the NFS StorageClass (issue 17.2): csi-driver-nfs, the class and a cla
       "jsonpath={.items[*].reason}",
     ]);
     expect(events.stdout).toBe("ProvisioningFailed");
+    // kubectl's tables: the claim Pending without a volume, the default class marked, the event's reason
+    const table = (await kubectl(["get", "pvc", "bad"])).stdout.split("\n");
+    expect(table[0]).toMatch(
+      /^NAME\s+STATUS\s+VOLUME\s+CAPACITY\s+ACCESS MODES\s+STORAGECLASS\s+VOLUMEATTRIBUTESCLASS\s+AGE$/,
+    );
+    expect(table[1]).toMatch(/^bad\s+Pending\s+nfs-bad\s+<unset>\s+\d+s$/);
+    expect((await kubectl(["get", "storageclass"])).stdout).toMatch(
+      /\nnfs-csi \(default\)\s+nfs\.csi\.k8s\.io\s+Delete\s+Immediate\s+false\s+\S+\n/,
+    );
+    expect((await kubectl(["get", "events"])).stdout).toMatch(
+      /Warning\s+ProvisioningFailed\s+persistentvolumeclaim\/bad\s+failed to provision/,
+    );
     await kubectl(["delete", "-f", "-"], manifests);
   }, 60_000);
 });

@@ -470,6 +470,17 @@ async function get(
   return 0;
 }
 
+/** A claim's access modes as kubectl prints them (RWO, ROX, RWX, RWOP), or empty. */
+function accessModes(/** @type {string[]|undefined} */ modes) {
+  const short = /** @type {Record<string, string>} */ ({
+    ReadWriteOnce: "RWO",
+    ReadOnlyMany: "ROX",
+    ReadWriteMany: "RWX",
+    ReadWriteOncePod: "RWOP",
+  });
+  return (modes ?? []).map((m) => short[m] ?? m).join(",");
+}
+
 /** A field selector of `a.b=v` and `a.b!=v` terms (comma-separated), as kubectl's --field-selector takes it. */
 function matchesFields(/** @type {any} */ o, /** @type {string|undefined} */ selector) {
   if (!selector) return true;
@@ -620,6 +631,57 @@ function render(
           nm(c),
           String(Object.keys(c.data ?? {}).length),
           age(c.metadata.creationTimestamp),
+        ]),
+      ]);
+    case "PersistentVolumeClaim":
+      return table([
+        [
+          ...nsHead,
+          "NAME",
+          "STATUS",
+          "VOLUME",
+          "CAPACITY",
+          "ACCESS MODES",
+          "STORAGECLASS",
+          "VOLUMEATTRIBUTESCLASS",
+          "AGE",
+        ],
+        ...items.map((c) => [
+          ...nsCol(c),
+          nm(c),
+          c.status?.phase ?? "Pending",
+          c.spec?.volumeName ?? "",
+          c.status?.capacity?.storage ?? "",
+          accessModes(c.status?.accessModes),
+          c.spec?.storageClassName ?? "<unset>",
+          "<unset>",
+          age(c.metadata.creationTimestamp),
+        ]),
+      ]);
+    case "StorageClass":
+      return table([
+        ["NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"],
+        ...items.map((c) => [
+          c.metadata.annotations?.["storageclass.kubernetes.io/is-default-class"] === "true"
+            ? `${nm(c)} (default)`
+            : nm(c),
+          c.provisioner,
+          c.reclaimPolicy ?? "Delete",
+          c.volumeBindingMode ?? "Immediate",
+          String(c.allowVolumeExpansion ?? false),
+          age(c.metadata.creationTimestamp),
+        ]),
+      ]);
+    case "Event":
+      return table([
+        [...nsHead, "LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+        ...items.map((e) => [
+          ...nsCol(e),
+          age(e.lastTimestamp),
+          e.type ?? "Normal",
+          e.reason ?? "",
+          `${String(e.involvedObject?.kind ?? "").toLowerCase()}/${e.involvedObject?.name ?? ""}`,
+          String(e.message ?? "").replace(/\n/g, " "),
         ]),
       ]);
     default:
