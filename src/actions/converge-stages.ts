@@ -19,8 +19,10 @@ import {
   preflightFailed,
   type PreflightCheck,
 } from "../phases/preflight.js";
-import { nfsProbes, sharedMountsOf } from "../phases/shared-mounts.js";
+import { nfsProbes, nfsServersOf } from "../phases/shared-mounts.js";
 import { gatherSharedMountState, type SharedMountState } from "../gather/shared-mounts.js";
+import { gatherNfsClassState, type NfsClassState } from "../gather/nfs-storage.js";
+import { driverFor } from "../distros/registry.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { resolveSecret } from "../spec/secrets.js";
 import type { InstallOptions } from "./install-options.js";
@@ -48,17 +50,34 @@ export async function gatherAllFacts(
   });
 }
 
-/** Each node's fstab, NFS mounts and NFS servers' export lists, when spec.storage.sharedMounts has any. */
+/** Each node's fstab, NFS mounts and NFS servers' export lists, when spec.storage names any NFS server. */
 export async function gatherSharedMounts(
   spec: ClusterSpec,
   session: Session,
   facts: ReadonlyMap<string, NodeFacts>,
 ): Promise<Map<string, SharedMountState>> {
-  const mounts = sharedMountsOf(spec);
-  if (mounts.length === 0) return new Map();
+  const servers = nfsServersOf(spec);
+  if (servers.length === 0) return new Map();
   return forEachNode("Gather shared mounts", spec.spec.nodes, (n) =>
-    gatherSharedMountState(need(session.hosts, n.name), mounts, facts.get(n.name)?.commands.has("showmount") ?? false),
+    gatherSharedMountState(need(session.hosts, n.name), servers, facts.get(n.name)?.commands.has("showmount") ?? false),
   );
+}
+
+/**
+ * Where spec.storage.nfs's steps run (the leader, or the first control plane of a cluster this run
+ * creates) and, when the cluster already runs, its NFS driver and StorageClass; empty without spec.storage.nfs.
+ */
+export async function gatherNfsStorage(
+  spec: ClusterSpec,
+  session: Session,
+  leader: string | undefined,
+): Promise<{ node: string | undefined; state: NfsClassState | undefined }> {
+  const nfs = spec.spec.storage?.nfs;
+  if (!nfs) return { node: undefined, state: undefined };
+  const node = leader ?? spec.spec.nodes.find((n) => n.role === "control-plane")?.name;
+  if (leader === undefined) return { node, state: undefined };
+  const state = await gatherNfsClassState(need(session.hosts, leader), driverFor(spec), nfs.storageClass.name);
+  return { node, state };
 }
 
 /** Prints the preflight table; stops before any change when a check failed. */

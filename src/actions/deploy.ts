@@ -3,14 +3,12 @@
  * each recorded in the cluster after it succeeded; `--list` reads the record back, `--remove NAME`
  * deletes what an item created. `hactl install` calls deployAll() once the cluster is healthy.
  */
-import { readFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { dirname, resolve } from "node:path";
 import type { RunContext } from "../core/context.js";
 import { HactlError } from "../core/errors.js";
 import type { Phase, Plan, Step } from "../core/plan.js";
-import { KUBEADM_HELM_PATH, kubeadm } from "../distros/kubeadm.js";
-import { microk8s } from "../distros/microk8s.js";
+import { driverFor } from "../distros/registry.js";
 import {
   applyItem,
   deployError,
@@ -31,7 +29,7 @@ import {
 } from "../phases/deploy/plan.js";
 import { RECORD_NAME, RECORD_NAMESPACE } from "../phases/deploy/record.js";
 import { loadSpecFile } from "../spec/parse.js";
-import { expandHome, resolveSecret } from "../spec/secrets.js";
+import { resolveSecret } from "../spec/secrets.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { anyClusterOf, withAnyCluster, type AnyAppCluster } from "./app/common.js";
 import { applyLocked } from "./locked-apply.js";
@@ -74,20 +72,9 @@ export async function readDeployInputs(spec: ClusterSpec, specFile: string, ctx:
 /** How the leader runs kubectl and helm; a kubeadm leader gets the helm binary of spec.distribution.helm first. */
 async function targetOf(app: AnyAppCluster, ctx: RunContext, needsHelm: boolean): Promise<DeployTarget> {
   const log = (line: string): void => ctx.reporter.log(app.leader, line);
-  if (app.distribution === "microk8s")
-    return { host: app.leaderHost, kubectl: microk8s.kubectl, helm: microk8s.helm, signal: ctx.signal, log };
-  const dist = app.spec.spec.distribution;
-  if (needsHelm && dist.type === "kubeadm" && dist.helm) {
-    const binary = await readFile(expandHome(dist.helm)).catch((e: unknown) => {
-      throw new HactlError("SPEC_INVALID", `spec.distribution.helm: ${dist.helm} cannot be read`, {
-        remedy: "Point spec.distribution.helm at a helm binary on this machine.",
-        cause: e,
-      });
-    });
-    await app.leaderHost.run({ argv: ["mkdir", "-p", "/var/lib/hactl/bin"], sudo: true });
-    await app.leaderHost.writeFile(KUBEADM_HELM_PATH, binary, { mode: 0o755, sudo: true });
-  }
-  return { host: app.leaderHost, kubectl: kubeadm.kubectl, helm: kubeadm.helm, signal: ctx.signal, log };
+  const driver = driverFor(app.spec);
+  if (needsHelm) await driver.installHelm(app.spec, app.leaderHost);
+  return { host: app.leaderHost, kubectl: driver.kubectl, helm: driver.helm, signal: ctx.signal, log };
 }
 
 function stepFor(p: PlannedItem, read: ReadItem, target: DeployTarget, leader: string): Step {

@@ -11,11 +11,13 @@ import { authorizeInstallKeys } from "./install-key.js";
 import { readJoinedWorkerProxies } from "../gather/worker-proxy-state.js";
 import { loadSpecFile } from "../spec/parse.js";
 import { planSharedMounts, sharedMountChecks } from "../phases/shared-mounts.js";
+import { planNfsStorage } from "../phases/nfs-storage.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import {
   apiEndpoint,
   clusterPlanInput,
   gatherAllFacts,
+  gatherNfsStorage,
   gatherSharedMounts,
   loadBalancerInputs,
   runPreflight,
@@ -124,6 +126,7 @@ async function convergeMicrok8s(
   const lb = await loadBalancerInputs(spec, session, facts, checks, MICROK8S_API_PORT, opts, ctx);
   const endpoint = apiEndpoint(spec);
   const workerProxies = await readJoinedWorkerProxies(spec, session, state);
+  const nfs = await gatherNfsStorage(spec, session, state.leader);
   const plan = [
     ...planMicrok8sInstall({
       ...clusterPlanInput(spec, facts, lb),
@@ -133,6 +136,7 @@ async function convergeMicrok8s(
       ...(bundle ? { bundle } : {}),
     }),
     ...planSharedMounts(spec, facts, mounts),
+    ...planNfsStorage(spec, nfs.node, nfs.state),
   ];
   const applied = await showOrApply(plan, spec, session, lockNode(spec, session), opts, ctx);
   if (!applied || opts.finish === false) return 0;

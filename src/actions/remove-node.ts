@@ -13,6 +13,7 @@ import { templateSource } from "../lb/template-source.js";
 import { lbLayout } from "../phases/lb-configs.js";
 import { lbFilesStep } from "../phases/out-of-service.js";
 import { checkRemoval } from "../phases/remove-safety.js";
+import { unmountSharedMounts } from "../phases/shared-mounts-undo.js";
 import { removeNode } from "../spec/edit.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
@@ -82,6 +83,7 @@ export async function runRemoveNode(opts: RemoveNodeOptions, ctx: RunContext): P
       plan: ({ runner, lbFiles, onNode }) => [
         ...leaveLoadBalancers(target, lbFiles, onNode),
         ...driver.phases(target, runner, opts, onNode),
+        ...unmountSharedMounts(loaded.spec, onNode ? [target.name] : []),
       ],
       question: `Remove ${target.name} from the cluster?`,
       confirmDefault: false,

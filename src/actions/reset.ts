@@ -5,6 +5,7 @@ import { HactlError } from "../core/errors.js";
 import { describePlan, type Phase } from "../core/plan.js";
 import { findVipHolders } from "../gather/cluster-status.js";
 import { cleanupSteps, forgetNodeStep, resetPhases, uninstallStep } from "../phases/reset.js";
+import { unmountSharedMounts } from "../phases/shared-mounts-undo.js";
 import { loadSpecFile } from "../spec/parse.js";
 import { nodeSchema, type ClusterSpec, type NodeSpec } from "../spec/schema.js";
 import { applyLocked } from "./locked-apply.js";
@@ -92,6 +93,7 @@ async function resetNode(spec: ClusterSpec, name: string, opts: ResetOptions, ct
       steps: [uninstallStep(spec.spec.distribution.type, name)],
     },
     { title: `Remove hactl's files from ${name}`, mode: "serial", steps: cleanupSteps(name) },
+    ...unmountSharedMounts(spec, [name]),
   ];
   if (!opts.dryRun)
     await confirmReset(
@@ -182,7 +184,7 @@ async function resetAll(spec: ClusterSpec, opts: ResetOptions, ctx: RunContext):
     const lbHosts = (spec.spec.loadBalancer.external?.hosts ?? [])
       .map((h) => h.name)
       .filter((n) => session.hosts.has(n));
-    const plan = resetPhases(spec.spec.distribution.type, nodes, lbHosts);
+    const plan = [...resetPhases(spec.spec.distribution.type, nodes, lbHosts), ...unmountSharedMounts(spec, nodes)];
     if (opts.dryRun) {
       ctx.reporter.phase("Plan (dry run: nothing is changed)");
       ctx.reporter.print(describePlan(plan));

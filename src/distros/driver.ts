@@ -87,6 +87,12 @@ export interface Distribution {
   /** Read-only: one node's certificates and when they expire (throws when the tool fails). */
   readCertificates(host: RemoteHost, node: NodeSpec): Promise<CertObservation[]>;
   certRenewal: CertRenewal;
+  /** Where the kubelet keeps its state on every node (CSI drivers' kubeletDir). */
+  kubeletDir: string;
+  /** helm as run on a control plane, with the admin credentials. */
+  helm(...args: string[]): Command;
+  /** Makes `helm` runnable on this control plane (MicroK8s ships its own; kubeadm gets spec.distribution.helm). */
+  installHelm(spec: ClusterSpec, host: RemoteHost): Promise<void>;
   /** Read-only: the status of the cluster on these reachable nodes. */
   observeStatus(
     spec: ClusterSpec,

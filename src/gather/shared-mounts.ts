@@ -4,7 +4,6 @@
  */
 import type { RemoteHost } from "../core/host.js";
 import { unexpectedOutput } from "../distros/remote-output.js";
-import type { SharedMountSpec } from "../spec/schema.js";
 
 /** A server's export list, or why it could not be read (an NFSv4-only server has no MOUNT service to ask). */
 export type ExportList = { exports: string[] } | { error: string };
@@ -62,10 +61,9 @@ export function exportFor(path: string, exports: readonly string[]): string | un
 
 export async function gatherSharedMountState(
   host: RemoteHost,
-  mounts: readonly SharedMountSpec[],
+  servers: readonly string[],
   hasShowmount: boolean,
 ): Promise<SharedMountState> {
-  const servers = [...new Set(mounts.map((m) => m.server))];
   const [fstab, mounted, ...lists] = await Promise.all([
     host.readFile("/etc/fstab"),
     host.run({ argv: [...FINDMNT_NFS], okCodes: [0, 1] }),

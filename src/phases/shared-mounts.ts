@@ -1,7 +1,7 @@
 /**
  * spec.storage.sharedMounts: every node mounts the same NFS exports (Rainbond's /grdata). Preflight checks
- * from every node that the server answers on TCP 2049 and lists the export; the plan installs the NFS
- * client where mount.nfs is missing, keeps one fstab line per mount point, mounts what is not mounted, and
+ * from every node that the server answers on TCP 2049 and lists the export (spec.storage.nfs's too); the
+ * plan installs the NFS client where mount.nfs is missing (also for spec.storage.nfs), keeps one fstab line per mount point, mounts what is not mounted, and
  * then writes a file on one node and reads it back on another.
  */
 import { randomBytes } from "node:crypto";
@@ -21,10 +21,31 @@ export function sharedMountsOf(spec: ClusterSpec): readonly SharedMountSpec[] {
   return spec.spec.storage?.sharedMounts ?? [];
 }
 
+/** An export the spec needs from an NFS server, and the cluster.yaml field that names its path. */
+export interface NeededExport {
+  server: string;
+  path: string;
+  field: string;
+}
+
+/** Every export the nodes need: the shared mounts' and the NFS StorageClass's. */
+export function nfsExportsOf(spec: ClusterSpec): NeededExport[] {
+  const nfs = spec.spec.storage?.nfs;
+  return [
+    ...sharedMountsOf(spec).map((m) => ({ server: m.server, path: m.path, field: "spec.storage.sharedMounts[].path" })),
+    ...(nfs ? [{ server: nfs.server, path: nfs.path, field: "spec.storage.nfs.path" }] : []),
+  ];
+}
+
+/** The NFS servers the nodes talk to. */
+export function nfsServersOf(spec: ClusterSpec): string[] {
+  return [...new Set(nfsExportsOf(spec).map((e) => e.server))];
+}
+
 /** The TCP probes a node runs during fact gathering: each NFS server's port 2049. */
 export function nfsProbes(spec: ClusterSpec, machine: string): string[] {
   if (!spec.spec.nodes.some((n) => n.name === machine)) return [];
-  return [...new Set(sharedMountsOf(spec).map((m) => `${m.server}:${NFS_PORT}`))];
+  return nfsServersOf(spec).map((s) => `${s}:${NFS_PORT}`);
 }
 
 /** The fstab line of a mount: `_netdev` added so boot waits for the network before mounting it. */
@@ -68,20 +89,44 @@ export function mountWork(
   return { fstab, mount: mounted === undefined };
 }
 
-/** Per node and NFS server: port 2049 answers, and the server lists an export that holds each path. */
+/** `hactl status`: each shared mount a node has not mounted, or whose fstab line is missing or different. */
+export function sharedMountDrift(spec: ClusterSpec, states: ReadonlyMap<string, SharedMountState>): string[] {
+  const out: string[] = [];
+  for (const node of spec.spec.nodes) {
+    const state = states.get(node.name);
+    if (!state) continue;
+    for (const m of sharedMountsOf(spec)) {
+      const w = mountWork(m, state);
+      if (w.foreign !== undefined) out.push(`${node.name}: ${m.mountPoint} has ${w.foreign} mounted, not ${source(m)}`);
+      else if (w.mount) out.push(`${node.name}: ${m.mountPoint} is not mounted (drift; run hactl install)`);
+      if (w.fstab)
+        out.push(
+          `${node.name}: ${FSTAB} lacks hactl's line for ${m.mountPoint} (${source(m)}) (drift; run hactl install)`,
+        );
+    }
+  }
+  return out;
+}
+
+/**
+ * Per node and NFS server (shared mounts and the NFS StorageClass alike): port 2049 answers, and the server
+ * lists an export that holds each path.
+ */
 export function sharedMountChecks(
   spec: ClusterSpec,
   facts: ReadonlyMap<string, NodeFacts>,
   states: ReadonlyMap<string, SharedMountState>,
 ): PreflightCheck[] {
   const mounts = sharedMountsOf(spec);
+  const needed = nfsExportsOf(spec);
   const checks: PreflightCheck[] = [];
   for (const node of spec.spec.nodes) {
     const f = facts.get(node.name);
     const state = states.get(node.name);
     if (!f || !state) continue;
-    for (const server of [...new Set(mounts.map((m) => m.server))]) {
-      const paths = mounts.filter((m) => m.server === server).map((m) => m.path);
+    for (const server of nfsServersOf(spec)) {
+      const wanted = needed.filter((e) => e.server === server);
+      const paths = [...new Set(wanted.map((e) => e.path))];
       const add = (status: PreflightCheck["status"], message: string, fix?: string): void => {
         checks.push({ node: node.name, check: "nfs", status, message, ...(fix ? { fix } : {}) });
       };
@@ -89,7 +134,7 @@ export function sharedMountChecks(
         add(
           "fail",
           `cannot reach the NFS server ${server}:${NFS_PORT}`,
-          `start the NFS server on ${server} and open TCP ${NFS_PORT} from the nodes to it (or fix spec.storage.sharedMounts[].server)`,
+          `start the NFS server on ${server} and open TCP ${NFS_PORT} from the nodes to it (or fix ${wanted[0]?.field.replace(/path$/, "server") ?? "the server"})`,
         );
         continue;
       }
@@ -116,12 +161,13 @@ export function sharedMountChecks(
         );
       } else {
         const missing = paths.filter((p) => exportFor(p, list.exports) === undefined);
+        const field = wanted.find((e) => e.path === missing[0])?.field;
         if (missing.length === 0) add("ok", `${server}:${NFS_PORT} answers and exports ${paths.join(", ")}`);
         else
           add(
             "fail",
             `${server} does not export ${missing.join(", ")} (it exports ${list.exports.join(", ") || "nothing"})`,
-            `export ${missing[0]} on ${server} (a line in /etc/exports, then exportfs -ra) or fix spec.storage.sharedMounts[].path`,
+            `export ${missing[0]} on ${server} (a line in /etc/exports, then exportfs -ra) or fix ${field ?? "the path"}`,
           );
       }
     }
@@ -183,7 +229,7 @@ function nodeStep(
   return {
     id: `shared-mounts:${node}`,
     node,
-    title: `NFS mounts ${mounts.map((m) => m.mountPoint).join(", ")}`,
+    title: mounts.length > 0 ? `NFS mounts ${mounts.map((m) => m.mountPoint).join(", ")}` : "NFS client",
     describe: [
       ...(installClient ? [`apt-get install ${NFS_CLIENT_PACKAGE} (mount.nfs is missing)`] : []),
       ...mounts.map((m) => `${FSTAB}: ${fstabLine(m)}; mount ${m.mountPoint} unless mounted`),
@@ -243,7 +289,7 @@ export function planSharedMounts(
   states: ReadonlyMap<string, SharedMountState>,
 ): Phase[] {
   const mounts = sharedMountsOf(spec);
-  if (mounts.length === 0) return [];
+  if (nfsExportsOf(spec).length === 0) return [];
   const steps: Step[] = [];
   /** Mount → the nodes that mount it in this run. */
   const touched = new Map<SharedMountSpec, string[]>();
@@ -274,7 +320,7 @@ export function planSharedMounts(
         ];
   });
   return [
-    { title: "Shared mounts", mode: "parallel", steps },
-    { title: "Check shared mounts", mode: "serial", steps: checks },
+    { title: mounts.length > 0 ? "Shared mounts" : "NFS client", mode: "parallel", steps },
+    ...(checks.length > 0 ? [{ title: "Check shared mounts", mode: "serial" as const, steps: checks }] : []),
   ];
 }

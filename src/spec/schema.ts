@@ -300,8 +300,34 @@ export const sharedMountSchema = z.strictObject({
     .meta({ description: "Mount options for the fstab entry; _netdev is added when missing." }),
 });
 
+/** A StorageClass name: a DNS subdomain as Kubernetes takes it. */
+const storageClassName = z
+  .string()
+  .max(253, "a StorageClass name: lowercase letters, digits, '-' and '.', at most 253 characters")
+  .regex(
+    /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/,
+    "a StorageClass name: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
+  );
+
+export const nfsStorageSchema = z.strictObject({
+  server: address.meta({ description: "The NFS server's address or hostname; every node must reach its TCP 2049." }),
+  path: absolutePath.meta({ description: "The exported directory; each volume is a directory below it." }),
+  storageClass: z
+    .strictObject({
+      name: storageClassName.default("nfs-csi").meta({ description: "The StorageClass hactl creates." }),
+      default: z.boolean().default(false).meta({ description: "Mark it as the cluster's default StorageClass." }),
+    })
+    .prefault({}),
+  mountOptions: mountOptions
+    .default([])
+    .meta({ description: "The StorageClass's mountOptions, e.g. [nfsvers=4.1, hard]." }),
+});
+
 export const storageSchema = z.strictObject({
   sharedMounts: z.array(sharedMountSchema).max(20).default([]),
+  nfs: nfsStorageSchema.optional().meta({
+    description: "The NFS CSI driver (csi-driver-nfs) and a StorageClass whose volumes are directories of this export.",
+  }),
 });
 
 export const clusterSpecBodySchema = z.strictObject({
@@ -326,7 +352,7 @@ export const clusterSpecBodySchema = z.strictObject({
     })
     .prefault({}),
   storage: storageSchema.optional().meta({
-    description: "Shared storage: NFS exports mounted on every node (fstab entry and mount).",
+    description: "Shared storage: NFS exports mounted on every node (fstab entry and mount), and an NFS StorageClass.",
   }),
   app: z
     .strictObject({
@@ -458,6 +484,7 @@ export type ExternalServiceName = keyof ExternalServicesSpec;
 export type PreflightSpec = ClusterSpecBody["preflight"];
 export type StorageSpec = z.output<typeof storageSchema>;
 export type SharedMountSpec = z.output<typeof sharedMountSchema>;
+export type NfsStorageSpec = z.output<typeof nfsStorageSchema>;
 
 /** The SSH settings for one node or LB host: its override merged field by field over spec.ssh. */
 export function effectiveSsh(spec: ClusterSpec, target: { readonly ssh?: SshOverride | undefined }): SshSettings {

@@ -1,6 +1,7 @@
 /**
  * Rules of spec.storage that one field's schema cannot express: mount points that collide or would hide a
- * system directory, and an NFS server that is one of the cluster's VIPs (it moves between the nodes; the server must not).
+ * system directory, an NFS server that is one of the cluster's VIPs (it moves between the nodes; the server must
+ * not), and the NFS StorageClass on kubeadm without a helm binary to install its driver with.
  */
 import type { PathSegment, ProblemDraft } from "./problems.js";
 import type { SpecParts } from "./spec-parts.js";
@@ -39,7 +40,9 @@ export function storageRules(parts: SpecParts): ProblemDraft[] {
   const storage = parts.storage;
   if (!storage) return [];
   const out: ProblemDraft[] = [];
-  const vips = new Set([parts.loadBalancer?.vip, parts.loadBalancer?.web.vip].filter((v) => v !== undefined));
+  const vips: ReadonlySet<string> = new Set(
+    [parts.loadBalancer?.vip, parts.loadBalancer?.web.vip].filter((v) => v !== undefined),
+  );
   const seen = new Map<string, number>();
   storage.sharedMounts.forEach((m, i) => {
     if (vips.has(m.server)) {
@@ -74,5 +77,30 @@ export function storageRules(parts: SpecParts): ProblemDraft[] {
     }
     seen.set(m.mountPoint, i);
   });
+  return [...out, ...nfsRules(parts, vips)];
+}
+
+function nfsRules(parts: SpecParts, vips: ReadonlySet<string>): ProblemDraft[] {
+  const nfs = parts.storage?.nfs;
+  if (!nfs) return [];
+  const out: ProblemDraft[] = [];
+  if (vips.has(nfs.server)) {
+    out.push(
+      problem(
+        ["spec", "storage", "nfs", "server"],
+        `${nfs.server} is a VIP of this cluster`,
+        "give the NFS server's own address, outside the cluster",
+      ),
+    );
+  }
+  if (parts.distribution?.type === "kubeadm" && !parts.distribution.helm) {
+    out.push(
+      problem(
+        ["spec", "storage", "nfs"],
+        "the NFS CSI driver is installed with helm, and a kubeadm cluster has no helm of its own",
+        "add helm: ~/bin/helm (a helm binary on this machine, uploaded to the first control plane) under spec.distribution",
+      ),
+    );
+  }
   return out;
 }

@@ -1,6 +1,6 @@
 // Issue 17.3: gateway nodes with a web VIP of their own, on one 4-node MicroK8s lab and one install:
 // node-3 (control plane) and node-4 (worker) are the gateway nodes. Issue 17.2: shared NFS mounts against a
-// real NFS server (nfs-ganesha with rpcbind inside node-4's namespaces). Run with
+// real NFS server (nfs-ganesha with rpcbind inside node-4's namespaces), and the NFS StorageClass against it. Run with
 // `npm test -- test/e2e/gateway-storage.test.ts`; it prints the failover figure.
 import { readFileSync } from "node:fs";
 import http from "node:http";
@@ -139,7 +139,7 @@ describe("shared NFS mounts (issue 17.2) against nfs-ganesha on node-4", () => {
     expect(`${run.stdout}${run.stderr}`).toMatch(/preflight checks failed; nothing was changed/);
   }, 60_000);
 
-  it("install writes the fstab line on every node and stops at the mount with the kernel's reason", async () => {
+  it("install writes the fstab line on every node and stops at the mount with the kernel's reason; status reports the drift", async () => {
     const server = byName("node-4").address;
     const run = await hactl(dir, ["install", "-f", join(dir, "storage.yaml"), "--yes"]);
     const out = `${run.stdout}\n${run.stderr}`;
@@ -151,10 +151,122 @@ describe("shared NFS mounts (issue 17.2) against nfs-ganesha on node-4", () => {
       expect(fstab.split("\n").filter((l) => l.includes(" /grdata "))).toEqual([
         `${server}:/tmp/nfs-export/grdata /grdata nfs _netdev 0 0`,
       ]);
+    }
+    // status reads every node's mounts: none is mounted (drift); node-4 also loses its fstab line
+    const node4 = byName("node-4");
+    await inNode(node4, ["sh", "-c", "grep -v ' /grdata ' /etc/fstab > /etc/fstab.new; mv /etc/fstab.new /etc/fstab"]);
+    const status = await hactl(dir, ["status", "-f", join(dir, "storage.yaml"), "-o", "json"]);
+    const problems = reportDocument<{ problems: string[] }>(status).problems.filter((p) => p.includes("/grdata"));
+    expect(problems).toEqual([
+      ...lab.nodes.map((n) => `${n.name}: /grdata is not mounted (drift; run hactl install)`),
+      `node-4: /etc/fstab lacks hactl's line for /grdata (${server}:/tmp/nfs-export/grdata) (drift; run hactl install)`,
+    ]);
+    for (const n of lab.nodes) {
       await inNode(n, ["sh", "-c", "grep -v ' /grdata ' /etc/fstab > /etc/fstab.new; mv /etc/fstab.new /etc/fstab"]);
     }
     await inNode(byName("node-1"), ["rmdir", "/grdata"]);
-    await stopNfsServer();
+  }, 60_000);
+});
+
+describe("the NFS StorageClass (issue 17.2): csi-driver-nfs, the class and a claim that binds against nfs-ganesha", () => {
+  const kubectl = (args: string[], input?: string) =>
+    inNode(byName("node-1"), ["microk8s", "kubectl", ...args], input === undefined ? {} : { input });
+
+  // the server the shared-mount tests started keeps running (a restart right after a stop can find 2049 still taken)
+  it("install deploys the driver with microk8s helm3 and the class, verifies a claim binds; a second run plans nothing", async () => {
+    if (nfsPids.length === 0) await startNfsServer(byName("node-4"));
+    const server = byName("node-4").address;
+    const yaml = `${readFileSync(spec, "utf8")}  storage:\n    nfs:\n      server: ${server}\n      path: /tmp/nfs-export\n      storageClass: { name: nfs-csi, default: true }\n      mountOptions: [nfsvers=4.1]\n`;
+    const nfsSpec = writeSpec(dir, yaml, "nfs.yaml");
+    const dry = await hactl(dir, ["install", "-f", nfsSpec, "--dry-run"]);
+    expect(dry.code, `${dry.stdout}\n${dry.stderr}`).toBe(0);
+    expect(
+      dry.stdout.split("\n").filter((l) => l.includes(`${server}:2049 answers and exports /tmp/nfs-export`)),
+      dry.stdout,
+    ).toHaveLength(4);
+    expect(dry.stdout).toContain("--set kubeletDir=/var/snap/microk8s/common/var/lib/kubelet");
+    expect(dry.stdout).toContain("create PersistentVolumeClaim default/hactl-nfs-check");
+
+    const run = await hactl(dir, ["install", "-f", nfsSpec, "--yes"]);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toMatch(/a PersistentVolumeClaim of nfs-csi binds/);
+    const sc = await kubectl([
+      "get",
+      "storageclass",
+      "nfs-csi",
+      "-o",
+      "jsonpath={.provisioner} {.parameters.server}:{.parameters.share} {.mountOptions[*]}",
+    ]);
+    expect(sc.stdout).toBe(`nfs.csi.k8s.io ${server}:/tmp/nfs-export nfsvers=4.1`);
+    expect((await kubectl(["get", "pvc", "-A", "-o", "name"])).stdout.trim()).toBe("");
+    expect(
+      (
+        await kubectl([
+          "get",
+          "daemonset",
+          "csi-nfs-node",
+          "-n",
+          "kube-system",
+          "-o",
+          "jsonpath={.spec.template.spec.volumes[0].hostPath.path}",
+        ])
+      ).stdout,
+    ).toBe("/var/snap/microk8s/common/var/lib/kubelet/pods");
+
+    const again = await hactl(dir, ["install", "-f", nfsSpec, "--yes"]);
+    expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(0);
+    expect(again.stdout).toContain("Nothing to do");
+  }, 180_000);
+
+  it("a claim of a class whose share is not exported stays Pending with the provisioner's reason", async () => {
+    const server = byName("node-4").address;
+    const manifests = JSON.stringify({
+      apiVersion: "v1",
+      kind: "List",
+      items: [
+        {
+          apiVersion: "storage.k8s.io/v1",
+          kind: "StorageClass",
+          metadata: { name: "nfs-bad" },
+          provisioner: "nfs.csi.k8s.io",
+          parameters: { server, share: "/srv/none" },
+        },
+        {
+          apiVersion: "v1",
+          kind: "PersistentVolumeClaim",
+          metadata: { name: "bad", namespace: "default" },
+          spec: {
+            accessModes: ["ReadWriteMany"],
+            storageClassName: "nfs-bad",
+            resources: { requests: { storage: "1Mi" } },
+          },
+        },
+      ],
+    });
+    expect((await kubectl(["apply", "-f", "-"], manifests)).code).toBe(0);
+    expect((await kubectl(["get", "pvc", "bad", "-o", "jsonpath={.status.phase}"])).stdout).toBe("Pending");
+    const events = await kubectl([
+      "get",
+      "events",
+      "--field-selector",
+      "involvedObject.name=bad",
+      "-o",
+      "jsonpath={.items[*].reason}",
+    ]);
+    expect(events.stdout).toBe("ProvisioningFailed");
+    // kubectl's tables: the claim Pending without a volume, the default class marked, the event's reason
+    const table = (await kubectl(["get", "pvc", "bad"])).stdout.split("\n");
+    expect(table[0]).toMatch(
+      /^NAME\s+STATUS\s+VOLUME\s+CAPACITY\s+ACCESS MODES\s+STORAGECLASS\s+VOLUMEATTRIBUTESCLASS\s+AGE$/,
+    );
+    expect(table[1]).toMatch(/^bad\s+Pending\s+nfs-bad\s+<unset>\s+\d+s$/);
+    expect((await kubectl(["get", "storageclass"])).stdout).toMatch(
+      /\nnfs-csi \(default\)\s+nfs\.csi\.k8s\.io\s+Delete\s+Immediate\s+false\s+\S+\n/,
+    );
+    expect((await kubectl(["get", "events"])).stdout).toMatch(
+      /Warning\s+ProvisioningFailed\s+persistentvolumeclaim\/bad\s+failed to provision/,
+    );
+    await kubectl(["delete", "-f", "-"], manifests);
   }, 60_000);
 });
 

@@ -9,11 +9,13 @@ import { gatherKubeadmState, hasVotingMember } from "../../gather/kubeadm-state.
 import { planKubeadmInstall } from "../../phases/kubeadm/install.js";
 import type { CertKeyState } from "../../phases/kubeadm/join.js";
 import { planSharedMounts, sharedMountChecks } from "../../phases/shared-mounts.js";
+import { planNfsStorage } from "../../phases/nfs-storage.js";
 import type { ClusterSpec } from "../../spec/schema.js";
 import {
   apiEndpoint,
   clusterPlanInput,
   gatherAllFacts,
+  gatherNfsStorage,
   gatherSharedMounts,
   loadBalancerInputs,
   runPreflight,
@@ -51,6 +53,7 @@ export async function convergeKubeadm(
   const lb = await loadBalancerInputs(spec, session, facts, checks, KUBEADM_API_PORT, opts, ctx);
   const endpoint = controlPlaneEndpoint(spec);
   const certs: CertKeyState = {};
+  const nfs = await gatherNfsStorage(spec, session, state.leader);
   const plan = [
     ...planKubeadmInstall({
       ...clusterPlanInput(spec, facts, lb),
@@ -60,6 +63,7 @@ export async function convergeKubeadm(
       certs,
     }),
     ...planSharedMounts(spec, facts, mounts),
+    ...planNfsStorage(spec, nfs.node, nfs.state),
   ];
   const applied = await showOrApply(plan, spec, session, lockNode(spec, session), opts, ctx);
   return applied && opts.finish !== false ? finishKubeadm(spec, session, opts, ctx) : 0;

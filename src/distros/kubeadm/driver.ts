@@ -1,7 +1,6 @@
 import type { Distribution, DatastoreSeat, StatusView } from "../driver.js";
 import { gatherKubeadmState, type KubeadmClusterState } from "../../gather/kubeadm-state.js";
 import type { Command } from "../../core/command.js";
-import { ADMIN_CONF, KUBEADM_API_PORT, KUBEADM_PORTS, kubeadm, memberAddress } from "../kubeadm.js";
 import {
   KUBEADM_KUBELET_CERT,
   RENEWABLE_KINDS,
@@ -32,6 +31,10 @@ sleep 20
 for f in "$p"/*.yaml; do [ -e "$f" ] && mv "$f" "$m"/; done
 rmdir "$p"
 systemctl restart kubelet`;
+import { readFile } from "node:fs/promises";
+import { HactlError } from "../../core/errors.js";
+import { expandHome } from "../../spec/secrets.js";
+import { ADMIN_CONF, KUBEADM_API_PORT, KUBEADM_HELM_PATH, KUBEADM_PORTS, kubeadm, memberAddress } from "../kubeadm.js";
 
 /**
  * Pure: kubeadm's cluster for `hactl status`, in etcd's words: a voting member is an "etcd member", a
@@ -65,6 +68,25 @@ export const kubeadmDriver: Distribution = {
   ports: KUBEADM_PORTS,
   kubectl: kubeadm.kubectl,
   wipeHint: "on it run 'kubeadm reset -f' and remove the /etc/keepalived and /etc/haproxy configs.",
+  kubeletDir: "/var/lib/kubelet",
+  helm: kubeadm.helm,
+  async installHelm(spec, host) {
+    const dist = spec.spec.distribution;
+    if (dist.type !== "kubeadm" || !dist.helm) {
+      throw new HactlError("SPEC_INVALID", "this kubeadm cluster has no helm binary to install a chart with", {
+        remedy: "Add helm: ~/bin/helm (a helm binary on this machine) under spec.distribution.",
+      });
+    }
+    const path = dist.helm;
+    const binary = await readFile(expandHome(path)).catch((e: unknown) => {
+      throw new HactlError("SPEC_INVALID", `spec.distribution.helm: ${path} cannot be read`, {
+        remedy: "Point spec.distribution.helm at a helm binary on this machine.",
+        cause: e,
+      });
+    });
+    await host.run({ argv: ["mkdir", "-p", "/var/lib/hactl/bin"], sudo: true });
+    await host.writeFile(KUBEADM_HELM_PATH, binary, { mode: 0o755, sudo: true });
+  },
   async adminKubeconfig(host) {
     const text = await host.readFile(ADMIN_CONF, { sudo: true });
     return text ? { text } : { missing: `no ${ADMIN_CONF}` };

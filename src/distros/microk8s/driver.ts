@@ -5,6 +5,9 @@ import { MICROK8S_API_PORT, MICROK8S_PORTS, datastoreIp, microk8s, snapMinor } f
 import { MICROK8S_CERTS, MICROK8S_RENEWABLE, enddatesCommand, parseEnddates } from "../certs.js";
 import { parseSnapList } from "../../gather/distribution-version.js";
 
+/** MicroK8s' kubelet state directory (its NFS how-to passes it to csi-driver-nfs as kubeletDir). */
+const MICROK8S_KUBELET_DIR = "/var/snap/microk8s/common/var/lib/kubelet";
+
 /** Pure: MicroK8s's cluster for `hactl status`: dqlite voters, standbys and spares as `microk8s status` names them. */
 export function microk8sStatusView(
   state: Microk8sClusterState,
@@ -64,6 +67,11 @@ export const microk8sDriver: Distribution = {
         timeoutMs: 10 * 60_000,
       })),
     describe: (commands) => commands.map((c) => c.argv.join(" ")),
+  },
+  kubeletDir: MICROK8S_KUBELET_DIR,
+  helm: microk8s.helm,
+  async installHelm() {
+    // microk8s helm3 is part of the snap
   },
   async observeStatus(spec, hosts, nodes) {
     const state = await gatherMicrok8sState(hosts, nodes);

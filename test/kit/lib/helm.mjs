@@ -1,5 +1,7 @@
 // `helm` (MicroK8s' `microk8s helm3`) stand-in backed by the kit's store: `upgrade --install` from a local
-// chart directory or .tgz, `get manifest`, `uninstall`, `version`. Templates are rendered for the
+// chart directory or .tgz, or with `--repo URL [--version V]` from the one chart repository the lab answers
+// offline (csi-driver-nfs's, see charts/), values from `-f` files then `--set a.b=v`; `get manifest`,
+// `uninstall`, `version`. Templates are rendered for the
 // substitutions test charts use ({{ .Values.a.b }}, {{ .Release.Name }}, {{ .Release.Namespace }},
 // {{ .Chart.Name }}, {{ .Chart.Version }}, optionally `| quote`); output lines and exit codes follow helm's.
 import { execFileSync } from "node:child_process";
@@ -10,7 +12,59 @@ import { connect } from "./kubectl.mjs";
 import { K, applyObject, kindInfo, namespaceExists, withStore } from "./store.mjs";
 import { fail, out, parseArgs } from "./util.mjs";
 
-const VALUED = ["n", "namespace", "f", "values", "timeout", "kubeconfig", "version", "o", "output"];
+const VALUED = ["n", "namespace", "f", "values", "timeout", "kubeconfig", "version", "o", "output", "repo", "set"];
+
+/** Chart repositories the lab answers without a network: URL → the charts it serves, by name. */
+const OFFLINE_REPOS = new Map([
+  [
+    "https://raw.githubusercontent.com/kubernetes-csi/csi-driver-nfs/master/charts",
+    new Map([["csi-driver-nfs", path.join(import.meta.dirname, "charts", "csi-driver-nfs")]]),
+  ],
+]);
+
+/** The chart directory of `--repo URL CHART [--version V]`, or helm's error for a repository it cannot reach. */
+async function repoChart(
+  /** @type {string} */ url,
+  /** @type {string} */ name,
+  /** @type {string|undefined} */ version,
+) {
+  const repo = OFFLINE_REPOS.get(url.replace(/\/$/, ""));
+  if (!repo) {
+    let host = url;
+    try {
+      host = new URL(url).hostname;
+    } catch {
+      fail(1, `Error: could not find protocol handler for: ${url}`);
+    }
+    fail(
+      1,
+      `Error: looks like "${url}" is not a valid chart repository or cannot be reached: Get "${url.replace(/\/$/, "")}/index.yaml": dial tcp: lookup ${host}: no such host`,
+    );
+  }
+  const dir = repo.get(name);
+  if (!dir) fail(1, `Error: chart "${name}" not found in ${url} repository`);
+  const chart = (await loadYaml()).parse(fs.readFileSync(path.join(dir, "Chart.yaml"), "utf8"));
+  if (version && version !== chart.version && version !== String(chart.version).replace(/^v/, ""))
+    fail(1, `Error: chart "${name}" version "${version}" not found in ${url} repository`);
+  return dir;
+}
+
+/** `--set a.b=v,c=w` into a values object (strings, with true/false and integers typed as helm types them). */
+function setValues(/** @type {string[]} */ sets) {
+  /** @type {any} */
+  const values = {};
+  for (const pair of sets.flatMap((s) => s.split(","))) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) fail(1, `Error: failed parsing --set data: key "${pair}" has no value`);
+    const keys = pair.slice(0, eq).split(".");
+    const raw = pair.slice(eq + 1);
+    const value = raw === "true" ? true : raw === "false" ? false : /^-?\d+$/.test(raw) ? Number(raw) : raw;
+    let cur = values;
+    for (const k of keys.slice(0, -1)) cur = cur[k] ??= {};
+    cur[keys[keys.length - 1] ?? ""] = value;
+  }
+  return values;
+}
 const HELM_VERSION = "v3.14.0";
 
 const loadYaml = async () => (await import("yaml")).default;
@@ -133,13 +187,19 @@ async function upgradeInstall(db, pos, ns, a) {
     fail(1, `Error: "helm upgrade" requires 2 arguments\n\nUsage:  helm upgrade [RELEASE] [CHART] [flags]`);
   const prev = await db.get(releaseKey(ns, name));
   const failPrefix = prev ? "UPGRADE FAILED" : "INSTALLATION FAILED";
-  const { chart, values: defaults, templates } = await loadChart(chartRef);
+  const repo = a.get("repo");
+  const {
+    chart,
+    values: defaults,
+    templates,
+  } = await loadChart(repo ? await repoChart(repo, chartRef, a.get("version")) : chartRef);
   const yaml = await loadYaml();
   let values = defaults;
   for (const f of [...a.all("f"), ...a.all("values")]) {
     if (!fs.existsSync(f)) fail(1, `Error: open ${f}: no such file or directory`);
     values = merge(values, yaml.parse(fs.readFileSync(f, "utf8")) ?? {});
   }
+  values = merge(values, setValues(a.all("set")));
   if (!(await namespaceExists(db, ns))) {
     if (!a.has("create-namespace"))
       fail(1, `Error: ${failPrefix}: create: failed to create: namespaces "${ns}" not found`);

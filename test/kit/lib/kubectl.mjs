@@ -27,6 +27,7 @@ import {
   withStore,
 } from "./store.mjs";
 import { err, fail, localState, out, parseArgs, readStdin, sleep, stepCost } from "./util.mjs";
+import { provisionClaims } from "./nfs-provisioner.mjs";
 
 /** The yaml package, loaded only by the commands that need it (start-up time matters for every call). */
 const loadYaml = async () => (await import("yaml")).default;
@@ -59,6 +60,7 @@ const VALUED = [
   "k",
   "kustomize",
   "field-manager",
+  "field-selector",
 ];
 
 /** Resolve the kubeconfig and check that its server accepts TCP connections, as a real client would. */
@@ -221,7 +223,9 @@ export async function kubectlMain(argv, opts = {}) {
   const output = a.get("o", "output");
   switch (verb) {
     case "get":
-      return withStore((db) => get(db, pos, ns, output, a.has("A", "all-namespaces"), a.get("l", "selector")));
+      return withStore((db) =>
+        get(db, pos, ns, output, a.has("A", "all-namespaces"), a.get("l", "selector"), a.get("field-selector")),
+      );
     case "scale":
       return withStore((db) => scale(db, pos, ns, a));
     case "autoscale":
@@ -299,6 +303,7 @@ async function objectsOf(db, /** @type {string} */ kind, /** @type {string} */ n
       .sort((x, y) => x.metadata.name.localeCompare(y.metadata.name));
   }
   if (kind === "Pod") return pods(db, allNs ? undefined : ns);
+  if (kind === "PersistentVolumeClaim" || kind === "PersistentVolume" || kind === "Event") await provisionClaims(db);
   const info = kindInfo(kind);
   const prefix = info.cluster ? K.objs(kind, "_") : allNs ? `/kit/objects/${kind}/` : K.objs(kind, ns);
   const items = (await db.list(prefix)).map((x) => x.value);
@@ -399,6 +404,7 @@ async function get(
   /** @type {string|undefined} */ output,
   /** @type {boolean} */ allNs,
   /** @type {string|undefined} */ selector = undefined,
+  /** @type {string|undefined} */ fieldSelector = undefined,
 ) {
   const words = (pos[0] ?? "").split(",");
   if (!pos[0])
@@ -420,7 +426,9 @@ async function get(
     if (!info.cluster && !allNs && kind !== "Namespace" && !(await namespaceExists(db, ns)) && !name) {
       // kubectl still answers with an empty list for a missing namespace
     }
-    let items = (await objectsOf(db, kind, ns, allNs)).filter((o) => matchesSelector(o, selector));
+    let items = (await objectsOf(db, kind, ns, allNs)).filter(
+      (o) => matchesSelector(o, selector) && matchesFields(o, fieldSelector),
+    );
     if (name) {
       items = items.filter((o) => o.metadata.name === name);
       if (items.length === 0) notFound(kind, name);
@@ -460,6 +468,30 @@ async function get(
     out(render(l.kind, l.items, output === "wide", allNs, lists.length > 1));
   }
   return 0;
+}
+
+/** A claim's access modes as kubectl prints them (RWO, ROX, RWX, RWOP), or empty. */
+function accessModes(/** @type {string[]|undefined} */ modes) {
+  const short = /** @type {Record<string, string>} */ ({
+    ReadWriteOnce: "RWO",
+    ReadOnlyMany: "ROX",
+    ReadWriteMany: "RWX",
+    ReadWriteOncePod: "RWOP",
+  });
+  return (modes ?? []).map((m) => short[m] ?? m).join(",");
+}
+
+/** A field selector of `a.b=v` and `a.b!=v` terms (comma-separated), as kubectl's --field-selector takes it. */
+function matchesFields(/** @type {any} */ o, /** @type {string|undefined} */ selector) {
+  if (!selector) return true;
+  return selector.split(",").every((term) => {
+    const m = /^([^!=]+)(!=|==?)(.*)$/.exec(term);
+    if (!m) fail(1, `error: invalid selector: '${selector}'; can't understand '${term}'`);
+    let v = o;
+    for (const k of String(m?.[1]).split(".")) v = v?.[k];
+    const equal = String(v ?? "") === m?.[3];
+    return m?.[2] === "!=" ? !equal : equal;
+  });
 }
 
 /** A label selector of `k=v`, `k!=v` and `k` terms (comma-separated), as kubectl's -l takes it. */
@@ -599,6 +631,57 @@ function render(
           nm(c),
           String(Object.keys(c.data ?? {}).length),
           age(c.metadata.creationTimestamp),
+        ]),
+      ]);
+    case "PersistentVolumeClaim":
+      return table([
+        [
+          ...nsHead,
+          "NAME",
+          "STATUS",
+          "VOLUME",
+          "CAPACITY",
+          "ACCESS MODES",
+          "STORAGECLASS",
+          "VOLUMEATTRIBUTESCLASS",
+          "AGE",
+        ],
+        ...items.map((c) => [
+          ...nsCol(c),
+          nm(c),
+          c.status?.phase ?? "Pending",
+          c.spec?.volumeName ?? "",
+          c.status?.capacity?.storage ?? "",
+          accessModes(c.status?.accessModes),
+          c.spec?.storageClassName ?? "<unset>",
+          "<unset>",
+          age(c.metadata.creationTimestamp),
+        ]),
+      ]);
+    case "StorageClass":
+      return table([
+        ["NAME", "PROVISIONER", "RECLAIMPOLICY", "VOLUMEBINDINGMODE", "ALLOWVOLUMEEXPANSION", "AGE"],
+        ...items.map((c) => [
+          c.metadata.annotations?.["storageclass.kubernetes.io/is-default-class"] === "true"
+            ? `${nm(c)} (default)`
+            : nm(c),
+          c.provisioner,
+          c.reclaimPolicy ?? "Delete",
+          c.volumeBindingMode ?? "Immediate",
+          String(c.allowVolumeExpansion ?? false),
+          age(c.metadata.creationTimestamp),
+        ]),
+      ]);
+    case "Event":
+      return table([
+        [...nsHead, "LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+        ...items.map((e) => [
+          ...nsCol(e),
+          age(e.lastTimestamp),
+          e.type ?? "Normal",
+          e.reason ?? "",
+          `${String(e.involvedObject?.kind ?? "").toLowerCase()}/${e.involvedObject?.name ?? ""}`,
+          String(e.message ?? "").replace(/\n/g, " "),
         ]),
       ]);
     default:

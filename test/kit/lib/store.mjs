@@ -101,6 +101,10 @@ const KINDS = {
   Ingress: { plural: "ingresses", group: "networking.k8s.io", aliases: ["ing", "ingress"] },
   NetworkPolicy: { plural: "networkpolicies", group: "networking.k8s.io", aliases: ["netpol", "networkpolicy"] },
   StorageClass: { plural: "storageclasses", group: "storage.k8s.io", cluster: true, aliases: ["sc", "storageclass"] },
+  CSIDriver: { plural: "csidrivers", group: "storage.k8s.io", cluster: true, aliases: ["csidriver"] },
+  PersistentVolumeClaim: { plural: "persistentvolumeclaims", group: "", aliases: ["pvc", "persistentvolumeclaim"] },
+  PersistentVolume: { plural: "persistentvolumes", group: "", cluster: true, aliases: ["pv", "persistentvolume"] },
+  Event: { plural: "events", group: "", aliases: ["ev", "event"] },
 };
 
 /** @param {string} kind @param {string} [apiVersion] */
@@ -158,6 +162,9 @@ const stripVolatile = (/** @type {any} */ o) => {
   return JSON.stringify(c);
 };
 
+/** DaemonSets that run on every node but are no pod network: applying them readies no kubeadm node. */
+const NOT_CNI = ["kube-proxy", "csi-nfs-node"];
+
 /**
  * Store an object (kubectl apply semantics): created / configured / unchanged.
  * @param {Etcd} db @param {any} obj @returns {Promise<"created"|"configured"|"unchanged">}
@@ -205,7 +212,7 @@ export async function applyObject(db, obj) {
     if (obj.kind === "Deployment") next.kit = rolloutMark(cur, next);
     return next;
   });
-  if (obj.kind === "DaemonSet" && obj.metadata.name !== "kube-proxy") {
+  if (obj.kind === "DaemonSet" && !NOT_CNI.includes(obj.metadata.name)) {
     await db.put(K.cni, { name: obj.metadata.name, namespace: ns, at: new Date().toISOString() });
   }
   return verdict;

@@ -119,12 +119,12 @@ describe("fstab, findmnt and showmount", () => {
       .withFile("/etc/fstab", FSTAB)
       .on({ prefix: ["findmnt"] }, { code: 1 })
       .on({ equal: ["showmount", "-e", "--no-headers", "10.0.0.5"] }, { stdout: "/srv/nfs *\n" });
-    expect(await gatherSharedMountState(host, [grdata], true)).toEqual(state());
+    expect(await gatherSharedMountState(host, [grdata.server], true)).toEqual(state());
     const without = new FakeHost("node-2").on(
       { prefix: ["findmnt"] },
       { stdout: "/grdata 10.0.0.5:/srv/nfs/grdata\n" },
     );
-    const s = await gatherSharedMountState(without, [grdata], false);
+    const s = await gatherSharedMountState(without, [grdata.server], false);
     expect(s.exports.size).toBe(0);
     expect(without.lines).toEqual(["findmnt -rn -o TARGET,SOURCE -t nfs,nfs4"]);
   });
