@@ -24,6 +24,13 @@ export interface InstalledVersion {
   held?: boolean;
 }
 
+/** A file of an offline bundle as its manifest lists it (src/bundle/manifest.ts): name, kind, what it belongs to. */
+export interface BundledFile {
+  name: string;
+  kind: string;
+  of: string;
+}
+
 /** What `hactl status` needs from a distribution: its cluster now, its datastore in its own words. */
 export interface StatusView {
   /** The control-plane node that answered for the cluster; undefined when none did. */
@@ -62,6 +69,11 @@ export interface Distribution {
   wipeHint: string;
   /** The admin kubeconfig from one control plane, or why it could not be read. */
   adminKubeconfig(host: RemoteHost): Promise<{ text: string } | { missing: string }>;
+  /**
+   * The commands that install the distribution on a node from an offline bundle unpacked in `dir`, in
+   * order; none reaches the network.
+   */
+  installFromBundle(dir: string, files: readonly BundledFile[]): Command[];
   /** Read-only: the status of the cluster on these reachable nodes. */
   observeStatus(
     spec: ClusterSpec,

@@ -6,7 +6,7 @@ import { microk8s, parseStatus, snapMinor } from "../distros/microk8s.js";
 import type { NodeFacts } from "../gather/facts.js";
 import { isMember, type Microk8sClusterState } from "../gather/microk8s-state.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
-import { installSnapsFromBundle, placeBundle, snapsDescribe, uploadDescribe } from "./bundle-install.js";
+import { installFromBundle, placeBundle, snapsDescribe, uploadDescribe } from "./bundle-install.js";
 import { holdStep } from "./install-microk8s.js";
 import {
   outlineRollingUpgrade,
@@ -236,7 +236,7 @@ function refreshFromBundleStep(id: string, node: string, minor: string, bundle: 
     ],
     async run(ctx) {
       const host = need(ctx.hosts, node);
-      await installSnapsFromBundle(host, bundle, nodeBundleDir(bundle.sha256));
+      await installFromBundle(host, bundle, nodeBundleDir(bundle.sha256));
       await host.run(microk8s.switchChannel(minor), { signal: ctx.signal });
       await host.run(microk8s.waitReady(300), { signal: ctx.signal });
       return "changed";

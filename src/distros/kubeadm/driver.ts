@@ -38,6 +38,15 @@ export const kubeadmDriver: Distribution = {
     const text = await host.readFile(ADMIN_CONF, { sudo: true });
     return text ? { text } : { missing: `no ${ADMIN_CONF}` };
   },
+  installFromBundle(dir, files) {
+    const debs = files.filter((f) => f.kind === "deb").map((f) => `${dir}/${f.name}`);
+    return [
+      kubeadm.installDebs(debs),
+      { argv: ["systemctl", "enable", "kubelet"], sudo: true },
+      { argv: ["systemctl", "enable", "--now", "containerd"], sudo: true },
+      ...files.filter((f) => f.kind === "images").map((f) => kubeadm.importImages(`${dir}/${f.name}`)),
+    ];
+  },
   async observeStatus(_spec, hosts, nodes) {
     return kubeadmStatusView(await gatherKubeadmState(hosts, nodes));
   },
