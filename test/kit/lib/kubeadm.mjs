@@ -17,6 +17,7 @@ import {
   waitEtcdHealthy,
 } from "./etcd.mjs";
 import { clusterInfoConfigMap, jwsSign, tokenValid } from "./kubeadm-server.mjs";
+import { kubeadmImages, pullMissing } from "./images.mjs";
 import { registerNode, startAgent, stopAgent, versionFor, waitNodeReady } from "./node.mjs";
 import { K, applyObject, withStore } from "./store.mjs";
 import { caCertHash, makeCa, makeCert, makeClientCert, makeSelfSigned } from "./tls.mjs";
@@ -451,6 +452,7 @@ async function init(/** @type {ReturnType<typeof parseArgs>} */ a) {
   out(
     `[init] Using Kubernetes version: ${kv}\n[preflight] Running pre-flight checks\n[preflight] Pulling images required for setting up a Kubernetes cluster`,
   );
+  pullMissing(kubeadmImages(kv));
   await makeCa(PKI, "ca", "kubernetes");
   await nodeCerts(endpoint ? splitHostPort(endpoint)[0] : undefined);
   out(
@@ -877,6 +879,8 @@ async function join(/** @type {ReturnType<typeof parseArgs>} */ a) {
     );
   const body = res.body;
   const version = body.cluster.version;
+  // a control plane pulls its static Pods' images; every node the kubelet's pause and kube-proxy
+  pullMissing(kubeadmImages(version).filter((ref) => p.controlPlane || /\/(pause|kube-proxy):/.test(ref)));
   const server = `https://${p.endpoint}`;
   fs.mkdirSync(PKI, { recursive: true });
   // A worker keeps the CA discovery trusted (kubelet-start writes it); a control plane the one in kubeadm-certs.
