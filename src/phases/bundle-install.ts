@@ -69,8 +69,21 @@ export async function placeBundle(host: RemoteHost, bundle: LocalBundle, log: (l
  * packages, `ctr -n k8s.io images import` of the image tarballs).
  */
 export async function installFromBundle(host: RemoteHost, bundle: LocalBundle, dir: string): Promise<void> {
-  for (const command of driverNamed(bundle.manifest.distribution.type).installFromBundle(dir, bundle.manifest.files))
-    await host.run(command);
+  for (const command of driverNamed(bundle.manifest.distribution.type).installFromBundle(dir, bundle.manifest.files)) {
+    const res = await host.exec(command);
+    if (res.code === 0) continue;
+    const tool = command.argv.find((a) => !a.includes("=") && a !== "env") ?? command.argv[0] ?? "";
+    throw new HactlError(
+      "COMMAND_FAILED",
+      `${tool} failed on ${host.name} installing from the offline bundle (exit ${res.code})`,
+      {
+        node: host.name,
+        details: `${res.stdout}\n${res.stderr}`.trim().split("\n").slice(-8).join("\n"),
+        remedy:
+          "Nothing was fetched. If a package is missing (apt names it above), make the bundle on a machine of the nodes' OS release, or install that package on the node from your OS's media; then run the same command again.",
+      },
+    );
+  }
 }
 
 /** The --dry-run lines of installing from the bundle: the upload, then each command its driver runs. */
