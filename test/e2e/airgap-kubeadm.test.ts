@@ -182,4 +182,32 @@ describe("kubeadm offline bundle", () => {
     const nodes = await inNode(node(1), ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "get", "nodes"]);
     expect(nodes.stdout).toMatch(/node-4\s+Ready/);
   }, 330_000);
+
+  it("upgrade takes a bundle of the target minor: packages and images from its files on every node, nothing fetched", async () => {
+    const next = join(dir, "kubeadm-1.33.bundle");
+    const spec133 = writeSpec(
+      dir,
+      readFileSync(spec, "utf8").replace('version: "1.32"', 'version: "1.33"'),
+      "c133.yaml",
+    );
+    const made = await hactl(dir, ["bundle", "-f", spec133, "--out", next], { env: workstationEnv(aptFor("1.33")) });
+    expect(made.code, outputs(made)).toBe(0);
+    const started = Date.now();
+    const run = await hactl(dir, ["upgrade", "-f", spec, "--to", "1.33", "--bundle", next, "--skip-backup", "--yes"], {
+      env: labSecretEnv(lab),
+      timeoutMs: 600_000,
+    });
+    expect(run.code, outputs(run)).toBe(0);
+    console.log(`offline kubeadm upgrade to 1.33 of 4 nodes: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    expect(run.stdout).toContain("Every node runs Kubernetes (kubeadm) 1.33");
+    for (const n of lab.nodes) {
+      expect(await fetches(n), n.name).toBe("");
+      expect((await inNode(n, ["kubeadm", "version", "-o", "short"])).stdout.trim()).toBe("v1.33.1");
+    }
+    const nodes = await inNode(node(1), ["kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", "get", "nodes"]);
+    expect(nodes.stdout.match(/Ready\s+\S+\s+\S+\s+v1\.33\.1/g)).toHaveLength(4);
+    const recorded = readFileSync(spec, "utf8");
+    expect(recorded).toContain('version: "1.33"');
+    expect(recorded).toContain(`bundle: ${next}`);
+  }, 660_000);
 });

@@ -1164,7 +1164,10 @@ async function upgrade(/** @type {ReturnType<typeof parseArgs>} */ a) {
         `Specified version to upgrade to "${current}" is higher than the kubeadm version "${mine}". Upgrade kubeadm first using the tool you used to install kubeadm`,
       ]);
     pinPackages();
-    if (st.role === "control-plane" && fs.existsSync(`${KUBE_DIR}/manifests/kube-apiserver.yaml`)) {
+    const controlPlane = st.role === "control-plane" && fs.existsSync(`${KUBE_DIR}/manifests/kube-apiserver.yaml`);
+    // a control plane's static Pods; on every node the kubelet pulls the new kube-proxy DaemonSet's image
+    pullMissing(kubeadmImages(current).filter((ref) => controlPlane || /\/(pause|kube-proxy):/.test(ref)));
+    if (controlPlane) {
       out(`[upgrade] Upgrading your Static Pod-hosted control plane instance to version "${current}"...`);
       if (st.version !== current && takeFault("fail-kubeadm-upgrade-node"))
         kerr(
@@ -1236,6 +1239,8 @@ async function upgrade(/** @type {ReturnType<typeof parseArgs>} */ a) {
       kerr("won't proceed; the user didn't answer (Y|y) in order to continue");
   }
   pinPackages();
+  out("[upgrade/prepull] Pulling images required for setting up a Kubernetes cluster");
+  pullMissing(kubeadmImages(target));
   out(
     `[upgrade/staticpods] Writing new Static Pod manifests to "${KUBE_DIR}/tmp/kubeadm-upgraded-manifests"\n[upgrade/etcd] Upgrading to TLS for etcd`,
   );
