@@ -27,18 +27,9 @@ import { lockNode, type Session } from "./session.js";
 import { withChangeSession } from "./runner.js";
 import { waitLivez } from "./verify-api.js";
 import type { InstallOptions } from "./install-options.js";
-import { openBundle, type LocalBundle } from "../bundle/local-files.js";
+import { bundleFor } from "../bundle/local-files.js";
 import { bundleChecks } from "../bundle/manifest.js";
 import { basename } from "node:path";
-
-/** The offline bundle this run installs from, opened and checksum-verified before any node is touched. */
-export async function bundleFor(
-  spec: ClusterSpec,
-  opts: { bundle?: string | undefined },
-): Promise<LocalBundle | undefined> {
-  const path = opts.bundle ?? spec.spec.airgap?.bundle;
-  return path === undefined ? undefined : openBundle(resolve(path));
-}
 
 export async function runInstall(opts: InstallOptions, ctx: RunContext): Promise<number> {
   const spec = await specForInstall(opts, ctx);
@@ -101,11 +92,6 @@ async function convergeOnKubeadm(
   opts: InstallOptions,
   ctx: RunContext,
 ): Promise<number> {
-  if (opts.bundle !== undefined || spec.spec.airgap !== undefined) {
-    throw new HactlError("USAGE", "offline bundles are for MicroK8s clusters so far; this cluster is kubeadm", {
-      remedy: "Remove --bundle and spec.airgap, and let the nodes reach their package mirror and image registry.",
-    });
-  }
   return (await import("./kubeadm/converge.js")).convergeKubeadm(spec, session, opts, ctx);
 }
 

@@ -63,11 +63,6 @@ export async function runUpgrade(opts: UpgradeOptions, ctx: RunContext): Promise
     });
   }
   const bundlePath = opts.bundle ?? spec.spec.airgap?.bundle;
-  if (bundlePath !== undefined && spec.spec.distribution.type === "kubeadm") {
-    throw new HactlError("USAGE", "offline upgrades are for MicroK8s clusters so far; this cluster is kubeadm", {
-      remedy: "Remove --bundle and spec.airgap, and let the nodes reach their package mirror and image registry.",
-    });
-  }
   // checked against its FILE.sha256 before any node is touched
   const bundle = bundlePath === undefined ? undefined : await openBundle(resolve(bundlePath));
   // both already checked by the command line (intOption)
@@ -182,8 +177,13 @@ async function readKubeadm(
   spec: ClusterSpec,
   session: Session,
   rolling: RollingUpgradeInput,
+  offline: Microk8sUpgradeInput["offline"],
 ): Promise<DistributionUpgrade> {
-  const input: KubeadmUpgradeInput = { ...rolling, state: await gatherKubeadmState(session.hosts, spec.spec.nodes) };
+  const input: KubeadmUpgradeInput = {
+    ...rolling,
+    state: await gatherKubeadmState(session.hosts, spec.spec.nodes),
+    ...(offline ? { offline } : {}),
+  };
   return {
     name: driverFor(spec).title,
     held: "",

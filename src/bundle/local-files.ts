@@ -7,11 +7,12 @@ import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { execa } from "execa";
 import { HactlError } from "../core/errors.js";
 import { writeFileAtomic } from "../core/local-file.js";
+import type { ClusterSpec } from "../spec/schema.js";
 import { readTar, tarHeader, tarPadding, TAR_END } from "../phases/tar.js";
 import {
   bundleManifestSchema,
@@ -108,6 +109,31 @@ export async function writeBundle(
   return { size, sha256 };
 }
 
+/**
+ * One member's content, read from the bundle file by walking its tar headers (small members only: the CNI
+ * manifest); undefined when the bundle has no member of that name.
+ */
+export async function readBundleMember(path: string, name: string): Promise<Buffer | undefined> {
+  const handle = await open(path, "r");
+  try {
+    const header = Buffer.alloc(512);
+    for (let at = 0; ;) {
+      const { bytesRead } = await handle.read(header, 0, 512, at);
+      if (bytesRead < 512 || header.every((b) => b === 0)) return undefined;
+      const entry = header.subarray(0, 100).toString("utf8").replace(/\0.*$/s, "");
+      const size = parseInt(header.subarray(124, 136).toString("ascii").replace(/\0.*$/, "").trim() || "0", 8);
+      if (entry === name) {
+        const data = Buffer.alloc(size);
+        await handle.read(data, 0, size, at + 512);
+        return data;
+      }
+      at += 512 + Math.ceil(size / 512) * 512;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
 export interface LocalBundle {
   path: string;
   size: number;
@@ -119,6 +145,15 @@ function bundleError(path: string, what: string): HactlError {
   return new HactlError("USAGE", `the bundle ${path} ${what}`, {
     remedy: `Make it again with hactl bundle -f cluster.yaml --out ${path} (keep ${basename(path)}.sha256 beside it).`,
   });
+}
+
+/** The offline bundle a run installs from (--bundle, else spec.airgap.bundle), opened and checked; undefined for none. */
+export async function bundleFor(
+  spec: ClusterSpec,
+  opts: { bundle?: string | undefined },
+): Promise<LocalBundle | undefined> {
+  const path = opts.bundle ?? spec.spec.airgap?.bundle;
+  return path === undefined ? undefined : openBundle(resolve(path));
 }
 
 /**

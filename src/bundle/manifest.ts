@@ -10,25 +10,40 @@ import type { ClusterSpec } from "../spec/schema.js";
 
 export const BUNDLE_API_VERSION = "hactl.dev/v1alpha1";
 export const MANIFEST_NAME = "manifest.json";
+const MICROK8S_BASE_NAME = "core22";
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "a sha256 is 64 lowercase hex digits");
-/** A file name inside the bundle: one plain name, never a path. */
-const fileName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]*$/, "a bundle file name is one plain file name");
+/** A file name inside the bundle: one plain name, never a path (Debian's have `~`, and `%3a` for an epoch's colon). */
+const fileName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+~%-]*$/, "a bundle file name is one plain file name");
+
+/**
+ * What a file is: a snap and its assertion (MicroK8s); a Debian package, a tarball of container images
+ * (`ctr images export`) or the CNI manifest (kubeadm).
+ */
+export const BUNDLE_FILE_KINDS = ["snap", "assert", "deb", "images", "cni-manifest"] as const;
 
 export const bundleFileSchema = z.object({
   name: fileName,
-  kind: z.enum(["snap", "assert"]),
-  /** The snap (or package) this file belongs to, e.g. microk8s, core22. */
+  kind: z.enum(BUNDLE_FILE_KINDS),
+  /** What the file belongs to: the snap or Debian package (microk8s, core22, kubeadm), or kubernetes / cni for images. */
   of: z.string().min(1),
   size: z.number().int().nonnegative(),
   sha256,
+  /** An images tarball's image references, as `ctr images import` names them. */
+  images: z.array(z.string().min(1)).optional(),
 });
 export type BundleFile = z.infer<typeof bundleFileSchema>;
 
 export const bundleManifestSchema = z.object({
   apiVersion: z.literal(BUNDLE_API_VERSION),
   kind: z.literal("Bundle"),
-  distribution: z.object({ type: z.enum(["microk8s", "kubeadm"]), version: z.string().min(1) }),
+  distribution: z.object({
+    type: z.enum(["microk8s", "kubeadm"]),
+    /** The minor, as spec.distribution.version names it. */
+    version: z.string().min(1),
+    /** kubeadm: the packages' Kubernetes release of that minor, e.g. v1.32.3. */
+    release: z.string().optional(),
+  }),
   /** The node platform the files are for, in Debian/snap terms (amd64, arm64). */
   platform: z.object({ os: z.literal("linux"), arch: z.string().min(1) }),
   /** What the bundle was made from and when (informational). */
@@ -104,23 +119,52 @@ export function bundleProblems(
       problems.push({
         node: node.name,
         message: `${node.name} is ${debianArch(arch)} (${arch}), the bundle is for ${manifest.platform.arch}`,
-        fix: `Make the bundle with hactl bundle on a ${debianArch(arch)} machine (snap download fetches for the machine it runs on).`,
+        fix: `Make the bundle with hactl bundle on a ${debianArch(arch)} machine (snap download, apt-get download and ctr fetch for the machine they run on).`,
       });
     }
   }
-  if (manifest.distribution.type === "microk8s") {
-    for (const of of ["microk8s", MICROK8S_BASE]) {
-      for (const kind of ["snap", "assert"] as const) {
-        if (!manifest.files.some((f) => f.of === of && f.kind === kind))
-          problems.push({ message: `the bundle has no ${kind} file of ${of}`, fix: remake });
-      }
-    }
+  // the files only matter for the distribution cluster.yaml wants
+  const required = manifest.distribution.type === want.type ? REQUIRED_FILES[want.type] : [];
+  for (const [kind, of] of required) {
+    if (!manifest.files.some((f) => f.of === of && f.kind === kind))
+      problems.push({ message: `the bundle has no ${kind} file of ${of}`, fix: remake });
   }
   return problems;
 }
 
+/** The Debian packages a kubeadm bundle carries: Kubernetes' own, the container runtime and what kubelet needs beyond a minimal server. */
+export const KUBEADM_BUNDLE_PACKAGES = [
+  "kubeadm",
+  "kubelet",
+  "kubectl",
+  "cri-tools",
+  "kubernetes-cni",
+  "containerd",
+  "runc",
+  "conntrack",
+  "socat",
+  "ethtool",
+  "ebtables",
+  "iptables",
+] as const;
+
+/** The files an install needs from a bundle, as [kind, of]. */
+const REQUIRED_FILES: Record<BundleManifest["distribution"]["type"], (readonly [BundleFile["kind"], string])[]> = {
+  microk8s: [
+    ["snap", MICROK8S_BASE_NAME],
+    ["assert", MICROK8S_BASE_NAME],
+    ["snap", "microk8s"],
+    ["assert", "microk8s"],
+  ],
+  kubeadm: [
+    ...(["kubeadm", "kubelet", "kubectl", "containerd"] as const).map((p) => ["deb", p] as const),
+    ["images", "kubernetes"],
+    ["cni-manifest", "cni"],
+  ],
+};
+
 /** The base snap MicroK8s is built on (snapcraft.yaml: `base: core22`). */
-export const MICROK8S_BASE = "core22";
+export const MICROK8S_BASE = MICROK8S_BASE_NAME;
 
 /** The files of one snap in the bundle, assertion and snap file. */
 export function snapFiles(manifest: BundleManifest, of: string): { snap: BundleFile; assert: BundleFile } | undefined {

@@ -44,6 +44,13 @@ export interface CertRenewal {
   describe(commands: readonly Command[]): string[];
 }
 
+/** A file of an offline bundle as its manifest lists it (src/bundle/manifest.ts): name, kind, what it belongs to. */
+export interface BundledFile {
+  name: string;
+  kind: string;
+  of: string;
+}
+
 /** What `hactl status` needs from a distribution: its cluster now, its datastore in its own words. */
 export interface StatusView {
   /** The control-plane node that answered for the cluster; undefined when none did. */
@@ -93,6 +100,11 @@ export interface Distribution {
   helm(...args: string[]): Command;
   /** Makes `helm` runnable on this control plane (MicroK8s ships its own; kubeadm gets spec.distribution.helm). */
   installHelm(spec: ClusterSpec, host: RemoteHost): Promise<void>;
+  /**
+   * The commands that install the distribution on a node from an offline bundle unpacked in `dir`, in
+   * order; none reaches the network.
+   */
+  installFromBundle(dir: string, files: readonly BundledFile[]): Command[];
   /** Read-only: the status of the cluster on these reachable nodes. */
   observeStatus(
     spec: ClusterSpec,

@@ -76,6 +76,21 @@ export const kubeadm = {
     sudo: true,
     timeoutMs: 15 * 60_000,
   }),
+  /**
+   * `apt-get install --no-download` of local .deb files (paths with a slash): apt resolves them against each
+   * other and the installed packages and fetches nothing; a dependency in neither is an error, not a download.
+   */
+  installDebs: (files: readonly string[]): Command => ({
+    argv: ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "--no-download", ...files],
+    sudo: true,
+    timeoutMs: 15 * 60_000,
+  }),
+  /** `ctr -n k8s.io images import FILE`: images the kubelet (CRI) sees, from a `ctr images export` tarball. */
+  importImages: (file: string): Command => ({
+    argv: ["ctr", "-n", "k8s.io", "images", "import", file],
+    sudo: true,
+    timeoutMs: 15 * 60_000,
+  }),
   applyUrl: (url: string): Command => ({
     argv: ["kubectl", "--kubeconfig", ADMIN_CONF, "apply", "-f", url],
     sudo: true,

@@ -8,7 +8,7 @@ import type { LocalBundle } from "../bundle/local-files.js";
 import { MICROK8S_BASE, nodeBundleDir, snapFiles } from "../bundle/manifest.js";
 import { HactlError } from "../core/errors.js";
 import type { RemoteHost } from "../core/host.js";
-import { microk8s } from "../distros/microk8s.js";
+import { driverNamed } from "../distros/registry.js";
 
 const LONG_MS = 15 * 60_000;
 
@@ -63,12 +63,32 @@ export async function placeBundle(host: RemoteHost, bundle: LocalBundle, log: (l
   return dir;
 }
 
-/** The base snap, then MicroK8s, from the unpacked bundle: `snap ack` each assertion, `snap install ./FILE`. */
-export async function installSnapsFromBundle(host: RemoteHost, bundle: LocalBundle, dir: string): Promise<void> {
-  for (const of of [MICROK8S_BASE, "microk8s"]) {
-    const files = snapFiles(bundle.manifest, of);
-    if (!files) throw new HactlError("INTERNAL", `the bundle has no ${of} snap (preflight should have refused it)`);
-    await host.run(microk8s.snapAck(`${dir}/${files.assert.name}`));
-    await host.run(microk8s.installFile(`${dir}/${files.snap.name}`, of === "microk8s"));
+/**
+ * The distribution from the unpacked bundle, as its driver installs from files (MicroK8s: the base snap,
+ * then MicroK8s, each `snap ack` + `snap install ./FILE`; kubeadm: `apt-get install --no-download` of the
+ * packages, `ctr -n k8s.io images import` of the image tarballs).
+ */
+export async function installFromBundle(host: RemoteHost, bundle: LocalBundle, dir: string): Promise<void> {
+  for (const command of driverNamed(bundle.manifest.distribution.type).installFromBundle(dir, bundle.manifest.files)) {
+    const res = await host.exec(command);
+    if (res.code === 0) continue;
+    const tool = command.argv.find((a) => !a.includes("=") && a !== "env") ?? command.argv[0] ?? "";
+    throw new HactlError(
+      "COMMAND_FAILED",
+      `${tool} failed on ${host.name} installing from the offline bundle (exit ${res.code})`,
+      {
+        node: host.name,
+        details: `${res.stdout}\n${res.stderr}`.trim().split("\n").slice(-8).join("\n"),
+        remedy:
+          "Nothing was fetched. If a package is missing (apt names it above), make the bundle on a machine of the nodes' OS release, or install that package on the node from your OS's media; then run the same command again.",
+      },
+    );
   }
+}
+
+/** The --dry-run lines of installing from the bundle: the upload, then each command its driver runs. */
+export function filesDescribe(bundle: LocalBundle): string[] {
+  const dir = nodeBundleDir(bundle.sha256);
+  const commands = driverNamed(bundle.manifest.distribution.type).installFromBundle(dir, bundle.manifest.files);
+  return [uploadDescribe(bundle), ...commands.map((c) => c.argv.join(" "))];
 }

@@ -7,7 +7,7 @@ import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import type { RenderedConfig } from "../lb/render.js";
 import type { LocalBundle } from "../bundle/local-files.js";
 import { lbStep } from "./activate-config.js";
-import { bundleDescribe, installSnapsFromBundle, placeBundle } from "./bundle-install.js";
+import { bundleDescribe, installFromBundle, placeBundle } from "./bundle-install.js";
 import { joinMicrok8sNode, waitMember } from "./microk8s-join.js";
 import { hostsEntriesStep, nonlocalBindStep, packagesStep } from "./prepare-hosts.js";
 import { workerProxyStep, workersToPoint } from "./worker-proxy.js";
@@ -144,7 +144,7 @@ function installStep(node: NodeSpec, version: string, bundle: LocalBundle | unde
       // Planned only where the gathered state had no MicroK8s; on a node that has it after all (installed
       // meanwhile by hand), snap says "already installed" and exits 0.
       const host = need(ctx.hosts, node.name);
-      if (bundle) await installSnapsFromBundle(host, bundle, await placeBundle(host, bundle, ctx.log));
+      if (bundle) await installFromBundle(host, bundle, await placeBundle(host, bundle, ctx.log));
       else await host.run(microk8s.install(version));
       await host.run(microk8s.waitReady(300), { signal: ctx.signal });
       return "changed";

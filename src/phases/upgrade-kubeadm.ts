@@ -6,7 +6,9 @@ import { kubeadm, minorOf, parseMemberList } from "../distros/kubeadm.js";
 import { hasVotingMember, type KubeadmClusterState } from "../gather/kubeadm-state.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { APT_LIST } from "./kubeadm/prepare.js";
-import { versionRefusals } from "./upgrade-microk8s.js";
+import { offlineRefusals, uploadPhase, versionRefusals, type OfflineUpgrade } from "./upgrade-microk8s.js";
+import type { LocalBundle } from "../bundle/local-files.js";
+import { nodeBundleDir } from "../bundle/manifest.js";
 import {
   outlineRollingUpgrade,
   planRollingUpgrade,
@@ -21,6 +23,8 @@ const CHECK_TIMEOUT_MS = 5 * 60_000;
 
 export interface KubeadmUpgradeInput extends RollingUpgradeInput {
   state: KubeadmClusterState;
+  /** Upgrade from this offline bundle of the target minor (nothing from pkgs.k8s.io or a registry). */
+  offline?: OfflineUpgrade;
 }
 
 /** Each node's minor, from the kubelet version `kubectl get nodes` shows. */
@@ -74,6 +78,7 @@ export function kubeadmUpgradeRefusals(input: KubeadmUpgradeInput): string[] {
       byHand: (minor) => `kubeadm, kubelet and kubectl ${minor}, kubeadm upgrade node, one node at a time`,
     }),
   );
+  if (input.offline) refusals.push(...offlineRefusals(spec, target, minors, input.offline));
   return refusals;
 }
 
@@ -120,14 +125,21 @@ export function kubeadmDriver(input: KubeadmUpgradeInput): UpgradeDriver {
     kubeNodes: state.kubeNodes,
     kubectl: kubeadm.kubectl,
     runnerFor: (node) => runnerFor(spec, state, node),
-    preamble: [],
-    upgradeSteps: (node, minor, first) => [
-      packagesStep(node.name, minor, ["kubeadm"]),
-      node.role === "control-plane" && first && !applied(minor)
-        ? applyStep(node.name, minor)
-        : upgradeNodeStep(node.name, minor),
-      packagesStep(node.name, minor, ["kubelet", "kubectl"], true),
-    ],
+    preamble: input.offline ? [uploadPhase(spec, input.target, minors, input.offline.bundle)] : [],
+    upgradeSteps: (node, minor, first) => {
+      const bundle = input.offline?.bundle;
+      const packages = (names: readonly string[], restart = false): Step =>
+        bundle
+          ? bundlePackagesStep(node.name, minor, names, bundle, restart)
+          : packagesStep(node.name, minor, names, restart);
+      return [
+        packages(["kubeadm"]),
+        node.role === "control-plane" && first && !applied(minor)
+          ? applyStep(node.name, minor)
+          : upgradeNodeStep(node.name, minor),
+        packages(["kubelet", "kubectl"], true),
+      ];
+    },
     datastoreCheck: (node) =>
       hasVotingMember(state, node.address)
         ? { expected, count: startedMembers, via: "etcdctl member list (on the node)" }
@@ -223,6 +235,75 @@ function packagesStep(node: string, minor: string, packages: readonly string[], 
             },
           );
         }
+      }
+      return "changed";
+    },
+  };
+}
+
+/**
+ * From the bundle already on the node: unhold, `apt-get install --no-download` of the packages' files
+ * (hold again, also when it fails), with kubeadm also `ctr -n k8s.io images import` of the bundle's image
+ * tarballs, so `kubeadm upgrade` and the kubelets find every image without a registry.
+ */
+const BUNDLE_PACKAGES_SCRIPT = `set -e
+restart="$1"; pkgs="$2"; shift 2
+apt-mark unhold $pkgs
+trap 'apt-mark hold $pkgs' EXIT
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-download --allow-change-held-packages "$@"
+if [ "$restart" = yes ]; then systemctl daemon-reload; systemctl restart kubelet; fi`;
+
+function bundlePackagesStep(
+  node: string,
+  minor: string,
+  packages: readonly string[],
+  bundle: LocalBundle,
+  restartKubelet: boolean,
+): Step {
+  const dir = nodeBundleDir(bundle.sha256);
+  const files = bundle.manifest.files;
+  const debs = packages.map((p) => `${dir}/${files.find((f) => f.kind === "deb" && f.of === p)?.name ?? `${p}.deb`}`);
+  const imports = packages.includes("kubeadm")
+    ? files.filter((f) => f.kind === "images").map((f) => kubeadm.importImages(`${dir}/${f.name}`))
+    : [];
+  const install: Command = {
+    argv: [
+      "sh",
+      "-c",
+      BUNDLE_PACKAGES_SCRIPT,
+      "hactl-kube-packages",
+      restartKubelet ? "yes" : "no",
+      packages.join(" "),
+      ...debs,
+    ],
+    sudo: true,
+    timeoutMs: 15 * 60_000,
+  };
+  return {
+    id: `packages:${minor}:${node}:${packages.join("+")}`,
+    node,
+    title: `${packages.join(", ")} ${minor} from the offline bundle (held)${restartKubelet ? ", kubelet restarted" : ""}`,
+    describe: [
+      `apt-mark unhold ${packages.join(" ")}; apt-get install -y --no-download ${debs.join(" ")}; apt-mark hold ${packages.join(" ")}`,
+      ...imports.map((c) => c.argv.join(" ")),
+      ...(restartKubelet ? ["systemctl daemon-reload; systemctl restart kubelet"] : []),
+    ],
+    async run(ctx) {
+      const host = need(ctx.hosts, node);
+      const res = await host.run(install, { signal: ctx.signal });
+      for (const line of res.stdout.split("\n").filter((l) => /upgraded,|Setting up/.test(l))) ctx.log(line);
+      for (const command of imports) await host.run(command, { signal: ctx.signal });
+      if (packages.includes("kubeadm")) {
+        const installed = minorOf((await host.run(kubeadm.versionShort())).stdout);
+        if (installed !== minor)
+          throw new HactlError(
+            "COMMAND_FAILED",
+            `kubeadm on ${node} is ${installed ?? "of unknown version"} after installing the bundle's package, not ${minor}`,
+            {
+              node,
+              remedy: `kubeadm on ${node} is not from the kubeadm Debian package: install kubeadm ${minor} there yourself, then run the same hactl upgrade again.`,
+            },
+          );
       }
       return "changed";
     },

@@ -6,7 +6,7 @@ import { microk8s, parseStatus, snapMinor } from "../distros/microk8s.js";
 import type { NodeFacts } from "../gather/facts.js";
 import { isMember, type Microk8sClusterState } from "../gather/microk8s-state.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
-import { installSnapsFromBundle, placeBundle, snapsDescribe, uploadDescribe } from "./bundle-install.js";
+import { installFromBundle, placeBundle, snapsDescribe, uploadDescribe } from "./bundle-install.js";
 import { holdStep } from "./install-microk8s.js";
 import {
   outlineRollingUpgrade,
@@ -23,7 +23,7 @@ const CHECK_TIMEOUT_MS = 5 * 60_000;
 export interface Microk8sUpgradeInput extends RollingUpgradeInput {
   state: Microk8sClusterState;
   /** Upgrade from this offline bundle of the target minor (nothing from the snap store); `arch`: each node's. */
-  offline?: { bundle: LocalBundle; arch: ReadonlyMap<string, Pick<NodeFacts, "arch">> };
+  offline?: OfflineUpgrade;
 }
 
 /**
@@ -63,20 +63,31 @@ export function microk8sUpgradeRefusals(input: Microk8sUpgradeInput): string[] {
       byHand: (minor) => `snap refresh microk8s --channel=${minor}/stable, one at a time`,
     }),
   );
-  if (input.offline) refusals.push(...offlineRefusals(input, input.offline));
+  if (input.offline) refusals.push(...offlineRefusals(spec, target, currentMinors(input), input.offline));
   return refusals;
 }
 
+/** An upgrade from an offline bundle of the target minor, with each node's architecture (`uname -m`). */
+export interface OfflineUpgrade {
+  bundle: LocalBundle;
+  arch: ReadonlyMap<string, Pick<NodeFacts, "arch">>;
+}
+
 /**
- * Pure: an offline upgrade needs a bundle of MicroK8s at the target minor for the nodes' architecture,
- * and a path of one minor (a bundle holds one; each further minor needs its own run and bundle).
+ * Pure, for every distribution: an offline upgrade needs a bundle of the distribution at the target minor
+ * for the nodes' architecture, and a path of one minor (a bundle holds one; each further minor needs its
+ * own run and bundle).
  */
-function offlineRefusals(input: Microk8sUpgradeInput, offline: NonNullable<Microk8sUpgradeInput["offline"]>): string[] {
-  const { spec, target } = input;
+export function offlineRefusals(
+  spec: ClusterSpec,
+  target: string,
+  minors: ReadonlyMap<string, string>,
+  offline: OfflineUpgrade,
+): string[] {
   const refusals = bundleProblems(offline.bundle.manifest, spec, offline.arch, target).map(
     (p) => `${p.message}: ${p.fix}`,
   );
-  const path = versionPath([...currentMinors(input).values()], target);
+  const path = versionPath([...minors.values()], target);
   if (path.length > 1) {
     const first = path[0] ?? target;
     refusals.push(
@@ -151,7 +162,7 @@ export function microk8sDriver(input: Microk8sUpgradeInput): UpgradeDriver {
     runnerFor: (node) => runnerFor(spec, state, node),
     preamble: [
       { title: "Hold MicroK8s refreshes", mode: "parallel", steps: unheld.map((n) => holdStep(n, true)) },
-      ...(input.offline ? [uploadPhase(input, input.offline.bundle)] : []),
+      ...(input.offline ? [uploadPhase(input.spec, input.target, currentMinors(input), input.offline.bundle)] : []),
     ],
     upgradeSteps: (node, minor) => [
       input.offline
@@ -199,10 +210,14 @@ function refreshStep(id: string, node: string, minor: string): Step {
   };
 }
 
-/** The bundle sent to every node that is not at the target yet, all at once, before any node changes. */
-function uploadPhase(input: Microk8sUpgradeInput, bundle: LocalBundle): Phase {
-  const minors = currentMinors(input);
-  const behind = input.spec.spec.nodes.filter((n) => minors.has(n.name) && minors.get(n.name) !== input.target);
+/** Pure, for every distribution: the bundle sent to every node not at the target yet, all at once, before any node changes. */
+export function uploadPhase(
+  spec: ClusterSpec,
+  target: string,
+  minors: ReadonlyMap<string, string>,
+  bundle: LocalBundle,
+): Phase {
+  const behind = spec.spec.nodes.filter((n) => minors.has(n.name) && minors.get(n.name) !== target);
   return {
     title: "Send the offline bundle",
     mode: "parallel",
@@ -236,7 +251,7 @@ function refreshFromBundleStep(id: string, node: string, minor: string, bundle: 
     ],
     async run(ctx) {
       const host = need(ctx.hosts, node);
-      await installSnapsFromBundle(host, bundle, nodeBundleDir(bundle.sha256));
+      await installFromBundle(host, bundle, nodeBundleDir(bundle.sha256));
       await host.run(microk8s.switchChannel(minor), { signal: ctx.signal });
       await host.run(microk8s.waitReady(300), { signal: ctx.signal });
       return "changed";

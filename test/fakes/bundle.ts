@@ -37,3 +37,35 @@ export function microk8sBundleManifest(opts: BundleFixture = {}): BundleManifest
     ],
   };
 }
+
+/** A kubeadm offline bundle's manifest as `hactl bundle` writes it: packages, two image tarballs and the CNI manifest. */
+export function kubeadmBundleManifest(opts: { version?: string; release?: string } = {}): BundleManifest {
+  const file = (name: string, kind: BundleFile["kind"], of: string, images?: string[]): BundleFile => ({
+    name,
+    kind,
+    of,
+    size: 10,
+    sha256: "a".repeat(64),
+    ...(images ? { images } : {}),
+  });
+  const release = opts.release ?? "v1.32.3";
+  const deb = release.replace(/^v/, "");
+  return {
+    apiVersion: BUNDLE_API_VERSION,
+    kind: "Bundle",
+    distribution: { type: "kubeadm", version: opts.version ?? "1.32", release },
+    platform: { os: "linux", arch: "amd64" },
+    created: "",
+    cluster: "lab",
+    files: [
+      file("cni-images.tar", "images", "cni", ["docker.io/calico/node:v3.27.3"]),
+      file("cni.yaml", "cni-manifest", "cni"),
+      file("conntrack_1%3a1.4.8-1ubuntu1_amd64.deb", "deb", "conntrack"),
+      file("containerd_1.7.24-0ubuntu1~24.04.2_amd64.deb", "deb", "containerd"),
+      file(`kubeadm_${deb}-1.1_amd64.deb`, "deb", "kubeadm"),
+      file(`kubectl_${deb}-1.1_amd64.deb`, "deb", "kubectl"),
+      file(`kubelet_${deb}-1.1_amd64.deb`, "deb", "kubelet"),
+      file("kubernetes-images.tar", "images", "kubernetes", [`registry.k8s.io/kube-apiserver:${release}`]),
+    ],
+  };
+}

@@ -1,7 +1,9 @@
 import { need } from "../../core/host.js";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { writeFileAtomic } from "../../core/local-file.js";
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
+import { bundleFor, readBundleMember, type LocalBundle } from "../../bundle/local-files.js";
+import { bundleChecks } from "../../bundle/manifest.js";
 import type { RunContext } from "../../core/context.js";
 import { HactlError } from "../../core/errors.js";
 import { ADMIN_CONF, KUBEADM_API_PORT, KUBEADM_PORTS } from "../../distros/kubeadm.js";
@@ -46,10 +48,14 @@ export async function convergeKubeadm(
 ): Promise<number> {
   const dist = spec.spec.distribution;
   if (dist.type !== "kubeadm") throw new HactlError("INTERNAL", "convergeKubeadm called for another distribution");
+  const bundle = await bundleFor(spec, opts);
   const facts = await gatherAllFacts(spec, session, ctx);
   const state = await gatherKubeadmState(session.hosts, spec.spec.nodes);
   const mounts = await gatherSharedMounts(spec, session, facts);
-  const checks = runPreflight(spec, facts, KUBEADM_PORTS, state.installed, ctx, sharedMountChecks(spec, facts, mounts));
+  const checks = runPreflight(spec, facts, KUBEADM_PORTS, state.installed, ctx, [
+    ...(bundle ? bundleChecks(bundle.manifest, basename(bundle.path), spec, facts) : []),
+    ...sharedMountChecks(spec, facts, mounts),
+  ]);
   const lb = await loadBalancerInputs(spec, session, facts, checks, KUBEADM_API_PORT, opts, ctx);
   const endpoint = controlPlaneEndpoint(spec);
   const certs: CertKeyState = {};
@@ -59,14 +65,31 @@ export async function convergeKubeadm(
       ...clusterPlanInput(spec, facts, lb),
       state,
       controlPlaneEndpoint: `${endpoint.host}:${endpoint.port}`,
-      cniManifest: dist.cni.manifest ? await readCniManifest(dist.cni.manifest) : undefined,
+      cniManifest: bundle
+        ? await bundleCniManifest(bundle)
+        : dist.cni.manifest
+          ? await readCniManifest(dist.cni.manifest)
+          : undefined,
       certs,
+      ...(bundle ? { bundle } : {}),
     }),
     ...planSharedMounts(spec, facts, mounts),
     ...planNfsStorage(spec, nfs.node, nfs.state),
   ];
   const applied = await showOrApply(plan, spec, session, lockNode(spec, session), opts, ctx);
   return applied && opts.finish !== false ? finishKubeadm(spec, session, opts, ctx) : 0;
+}
+
+/** The CNI manifest the bundle carries (applied from its text: no node fetches a URL). */
+async function bundleCniManifest(bundle: LocalBundle): Promise<string> {
+  const file = bundle.manifest.files.find((f) => f.kind === "cni-manifest");
+  const text = file && (await readBundleMember(bundle.path, file.name));
+  if (!text)
+    throw new HactlError(
+      "INTERNAL",
+      `the bundle ${bundle.path} has no CNI manifest (preflight should have refused it)`,
+    );
+  return text.toString("utf8");
 }
 
 async function readCniManifest(path: string): Promise<string> {

@@ -114,6 +114,15 @@ export const kubeadmDriver: Distribution = {
       `restart the static pods (manifests out of ${MANIFESTS} for 20 s) and the kubelet`,
     ],
   },
+  installFromBundle(dir, files) {
+    const debs = files.filter((f) => f.kind === "deb").map((f) => `${dir}/${f.name}`);
+    return [
+      kubeadm.installDebs(debs),
+      { argv: ["systemctl", "enable", "kubelet"], sudo: true },
+      { argv: ["systemctl", "enable", "--now", "containerd"], sudo: true },
+      ...files.filter((f) => f.kind === "images").map((f) => kubeadm.importImages(`${dir}/${f.name}`)),
+    ];
+  },
   async observeStatus(_spec, hosts, nodes) {
     return kubeadmStatusView(await gatherKubeadmState(hosts, nodes));
   },

@@ -73,6 +73,19 @@ export const microk8sDriver: Distribution = {
   async installHelm() {
     // microk8s helm3 is part of the snap
   },
+  installFromBundle(dir, files) {
+    // the base snap first: MicroK8s needs it installed
+    const snaps = files
+      .filter((f) => f.kind === "snap")
+      .sort((a, b) => Number(a.of === "microk8s") - Number(b.of === "microk8s"));
+    return snaps.flatMap((snap) => {
+      const assert = files.find((f) => f.kind === "assert" && f.of === snap.of);
+      return [
+        ...(assert ? [microk8s.snapAck(`${dir}/${assert.name}`)] : []),
+        microk8s.installFile(`${dir}/${snap.name}`, snap.of === "microk8s"),
+      ];
+    });
+  },
   async observeStatus(spec, hosts, nodes) {
     const state = await gatherMicrok8sState(hosts, nodes);
     return microk8sStatusView(state, await readJoinedWorkerProxies(spec, { hosts }, state));

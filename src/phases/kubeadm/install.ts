@@ -5,6 +5,7 @@ import { redact } from "../../core/secrets.js";
 import { CALICO_MANIFEST_URL, initConfiguration, kubeadm } from "../../distros/kubeadm.js";
 import { isKubeadmMember, type KubeadmClusterState } from "../../gather/kubeadm-state.js";
 import type { NodeSpec } from "../../spec/schema.js";
+import type { LocalBundle } from "../../bundle/local-files.js";
 import { lbStep } from "../activate-config.js";
 import { hostsEntriesStep, nonlocalBindStep, packagesStep } from "../prepare-hosts.js";
 import { INIT_CONFIG_PATH, joinKubeadmNode, newCertificateKey, type CertKeyState } from "./join.js";
@@ -19,6 +20,8 @@ export interface KubeadmPlanInput extends ClusterPlanInput {
   cniManifest: string | undefined;
   /** Shared by the init and control-plane join steps of this run. */
   certs: CertKeyState;
+  /** Install packages and images from this offline bundle on nodes not in the cluster yet; nothing is fetched. */
+  bundle?: LocalBundle;
 }
 
 const ETCD_CLIENT = { pkg: "etcd-client", command: "etcdctl" };
@@ -48,13 +51,16 @@ export function planKubeadmInstall(input: KubeadmPlanInput): Plan {
     const step = facts && pkgs.length ? packagesStep(m.name, facts, pkgs) : undefined;
     if (step) prepare.push(step);
   }
-  for (const n of nodes) prepare.push(...kubeadmHostSteps(n.name, dist.version));
+  for (const n of nodes) {
+    const fromBundle = input.bundle && !state.installed.has(n.name) ? input.bundle : undefined;
+    prepare.push(...kubeadmHostSteps(n.name, dist.version, fromBundle));
+  }
 
   const lb: Step[] = [...input.lbFiles].map(([name, files]) => lbStep(name, files));
   const initialized = state.leader !== undefined;
   const bootstrap: Step[] = [];
   if (!initialized) bootstrap.push(initStep(leader, input));
-  bootstrap.push(cniStep(leader.name, input.cniManifest));
+  bootstrap.push(cniStep(leader.name, input.cniManifest, input.bundle !== undefined));
 
   const missing = nodes.filter((n) => n.name !== leader.name && !isKubeadmMember(state, n));
   const join = (n: NodeSpec): Step => joinStep(n, leader, input);
@@ -118,15 +124,16 @@ function initStep(leader: NodeSpec, input: KubeadmPlanInput): Step {
   };
 }
 
-function cniStep(leader: string, manifest: string | undefined): Step {
+function cniStep(leader: string, manifest: string | undefined, fromBundle: boolean): Step {
+  const source = fromBundle ? "the offline bundle" : "cluster.yaml";
   return {
     id: `cni:${leader}`,
     node: leader,
-    title: manifest === undefined ? "apply the Calico CNI" : "apply the CNI manifest from cluster.yaml",
+    title: manifest === undefined ? "apply the Calico CNI" : `apply the CNI manifest from ${source}`,
     describe: [
       manifest === undefined
         ? `kubectl apply -f ${CALICO_MANIFEST_URL}`
-        : "kubectl apply -f - (spec.distribution.cni.manifest)",
+        : `kubectl apply -f - (${fromBundle ? "the bundle's CNI manifest" : "spec.distribution.cni.manifest"})`,
     ],
     async run(ctx) {
       const host = need(ctx.hosts, leader);

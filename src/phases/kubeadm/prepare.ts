@@ -2,6 +2,8 @@ import { HactlError } from "../../core/errors.js";
 import { need, type RemoteHost } from "../../core/host.js";
 import type { Step, StepOutcome } from "../../core/plan.js";
 import { kubeadm, minorOf } from "../../distros/kubeadm.js";
+import type { LocalBundle } from "../../bundle/local-files.js";
+import { filesDescribe, installFromBundle, placeBundle } from "../bundle-install.js";
 
 /**
  * Host preparation for kubeadm. Every step reads the node first and changes only what differs, so a
@@ -274,12 +276,33 @@ export function kubePackagesStep(node: string, version: string): Step {
   );
 }
 
-/** Every host-preparation step for one kubeadm node, in order. */
-export function kubeadmHostSteps(node: string, version: string): Step[] {
+/**
+ * The packages and images from the offline bundle: uploaded once (a cut upload resumes), checked against
+ * its sha256 on the node, unpacked, then installed from the files as the kubeadm driver says. Nothing is fetched.
+ */
+export function bundleFilesStep(node: string, bundle: LocalBundle): Step {
+  return step(
+    node,
+    "bundle-files",
+    `Kubernetes ${bundle.manifest.distribution.release ?? bundle.manifest.distribution.version} packages and images from the offline bundle`,
+    filesDescribe(bundle),
+    async (host, log) => {
+      await installFromBundle(host, bundle, await placeBundle(host, bundle, log));
+      return "changed";
+    },
+  );
+}
+
+/**
+ * Every host-preparation step for one kubeadm node, in order. With a bundle, its packages and images
+ * go on before containerd is configured, so the package steps after it find everything in place.
+ */
+export function kubeadmHostSteps(node: string, version: string, bundle?: LocalBundle): Step[] {
   return [
     swapOffStep(node),
     modulesStep(node),
     sysctlStep(node),
+    ...(bundle ? [bundleFilesStep(node, bundle)] : []),
     containerdStep(node),
     kubePackagesStep(node, version),
   ];

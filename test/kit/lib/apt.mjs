@@ -2,9 +2,11 @@
 // that the kit's own binaries play. A package's version lives in the node's kit state; `kubeadm version`
 // and the kubelet (after a restart) report it. The versions on offer are those of the pkgs.k8s.io minor
 // that /etc/apt/sources.list.d/kubernetes.list names (any kit minor when the node has no such list).
-// Texts and exit codes follow apt and dpkg; anything else goes to the real tool.
+// Texts and exit codes follow apt and dpkg; anything else goes to the real tool. `apt-get download` and
+// `apt-get install ./FILE.deb` of local packages are in debs.mjs.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import { download, installFiles } from "./debs.mjs";
 import { versionFor } from "./node.mjs";
 import { KIT_DIR, STATE_DIR, fail, isRoot, localState, out, parseArgs, stepCost, updateLocalState } from "./util.mjs";
 
@@ -79,8 +81,22 @@ export async function aptGetMain(/** @type {string[]} */ argv) {
     );
     return 0;
   }
+  if (cmd === "download") {
+    download(names);
+    return 0;
+  }
   if (cmd !== "install") fail(100, `E: Invalid operation ${cmd ?? ""}`);
   if (!isRoot()) notRoot();
+  if (names.some((n) => n.includes("/"))) {
+    await stepCost("apt-install");
+    installFiles(names, {
+      held: held(),
+      allowHeld: a.has("allow-change-held-packages"),
+      kube: KUBE_PACKAGES,
+      currentVersion: (p) => (KUBE_PACKAGES.includes(p) ? packageVersion(p) : localState().debs?.[p]),
+    });
+    return 0;
+  }
   /** @type {[string, string][]} */
   const wanted = [];
   for (const spec of names) {

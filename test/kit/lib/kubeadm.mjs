@@ -17,6 +17,7 @@ import {
   waitEtcdHealthy,
 } from "./etcd.mjs";
 import { clusterInfoConfigMap, jwsSign, tokenValid } from "./kubeadm-server.mjs";
+import { kubeadmImages, pullMissing } from "./images.mjs";
 import { registerNode, startAgent, stopAgent, versionFor, waitNodeReady } from "./node.mjs";
 import { K, applyObject, withStore } from "./store.mjs";
 import { caCertHash, makeCa, makeCert, makeClientCert, makeSelfSigned } from "./tls.mjs";
@@ -451,6 +452,7 @@ async function init(/** @type {ReturnType<typeof parseArgs>} */ a) {
   out(
     `[init] Using Kubernetes version: ${kv}\n[preflight] Running pre-flight checks\n[preflight] Pulling images required for setting up a Kubernetes cluster`,
   );
+  pullMissing(kubeadmImages(kv));
   await makeCa(PKI, "ca", "kubernetes");
   await nodeCerts(endpoint ? splitHostPort(endpoint)[0] : undefined);
   out(
@@ -877,6 +879,8 @@ async function join(/** @type {ReturnType<typeof parseArgs>} */ a) {
     );
   const body = res.body;
   const version = body.cluster.version;
+  // a control plane pulls its static Pods' images; every node the kubelet's pause and kube-proxy
+  pullMissing(kubeadmImages(version).filter((ref) => p.controlPlane || /\/(pause|kube-proxy):/.test(ref)));
   const server = `https://${p.endpoint}`;
   fs.mkdirSync(PKI, { recursive: true });
   // A worker keeps the CA discovery trusted (kubelet-start writes it); a control plane the one in kubeadm-certs.
@@ -1160,7 +1164,10 @@ async function upgrade(/** @type {ReturnType<typeof parseArgs>} */ a) {
         `Specified version to upgrade to "${current}" is higher than the kubeadm version "${mine}". Upgrade kubeadm first using the tool you used to install kubeadm`,
       ]);
     pinPackages();
-    if (st.role === "control-plane" && fs.existsSync(`${KUBE_DIR}/manifests/kube-apiserver.yaml`)) {
+    const controlPlane = st.role === "control-plane" && fs.existsSync(`${KUBE_DIR}/manifests/kube-apiserver.yaml`);
+    // a control plane's static Pods; on every node the kubelet pulls the new kube-proxy DaemonSet's image
+    pullMissing(kubeadmImages(current).filter((ref) => controlPlane || /\/(pause|kube-proxy):/.test(ref)));
+    if (controlPlane) {
       out(`[upgrade] Upgrading your Static Pod-hosted control plane instance to version "${current}"...`);
       if (st.version !== current && takeFault("fail-kubeadm-upgrade-node"))
         kerr(
@@ -1232,6 +1239,8 @@ async function upgrade(/** @type {ReturnType<typeof parseArgs>} */ a) {
       kerr("won't proceed; the user didn't answer (Y|y) in order to continue");
   }
   pinPackages();
+  out("[upgrade/prepull] Pulling images required for setting up a Kubernetes cluster");
+  pullMissing(kubeadmImages(target));
   out(
     `[upgrade/staticpods] Writing new Static Pod manifests to "${KUBE_DIR}/tmp/kubeadm-upgraded-manifests"\n[upgrade/etcd] Upgrading to TLS for etcd`,
   );

@@ -173,7 +173,7 @@ export function writeJson(/** @type {string} */ file, /** @type {unknown} */ val
  * @typedef {{ distro?: "microk8s"|"kubeadm", installed?: boolean, channel?: string, version?: string,
  *   role?: "control-plane"|"worker", clustered?: boolean, stopped?: boolean, etcdMember?: boolean,
  *   etcdEndpoints?: string[], apiPort?: number, endpoint?: string, joinedFrom?: string, nodeName?: string,
- *   packages?: Record<string, string> }} LocalState
+ *   packages?: Record<string, string>, debs?: Record<string, string> }} LocalState
  */
 /** @returns {LocalState} */
 export function localState() {

@@ -15,6 +15,7 @@ import { allHealthyFacts } from "../../fakes/facts.js";
 import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { nodesJson, type NodeDescription } from "../../fakes/outputs.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
+import { kubeadmBundleManifest } from "../../fakes/bundle.js";
 
 const spec = specFrom(THREE_CP_ONE_WORKER.replace("type: microk8s", "type: kubeadm"));
 const NAMES = ["node-1", "node-2", "node-3", "worker-1"];
@@ -274,5 +275,65 @@ describe("kubeadm upgrade steps", () => {
       "kubeadm",
     ]);
     expect(script?.argv[2]).toContain("apt-mark unhold $pkgs\ntrap 'apt-mark hold $pkgs' EXIT");
+  });
+});
+
+describe("kubeadm upgrade from an offline bundle", () => {
+  const bundle = {
+    path: "/work/k-1.33.bundle",
+    size: 2 ** 20,
+    sha256: "e".repeat(64),
+    manifest: kubeadmBundleManifest({ version: "1.33", release: "v1.33.1" }),
+  };
+  const x86 = new Map(NAMES.map((n) => [n, { arch: "x86_64" }]));
+  const offline = (b = bundle): KubeadmUpgradeInput => ({ ...input(cluster()), offline: { bundle: b, arch: x86 } });
+  const dir = "/tmp/hactl-bundle-eeeeeeeeeeeeeeee";
+
+  it("refuses a bundle of another minor, or a path of two minors, before any change", () => {
+    expect(kubeadmUpgradeRefusals(offline())).toEqual([]);
+    const old = { ...bundle, manifest: kubeadmBundleManifest({ version: "1.32" }) };
+    expect(kubeadmUpgradeRefusals(offline(old)).join("\n")).toContain(
+      "the bundle holds kubeadm 1.32, the upgrade goes to 1.33",
+    );
+    const two = { ...input(cluster(), "1.34"), offline: { bundle, arch: x86 } };
+    expect(kubeadmUpgradeRefusals(two).join("\n")).toMatch(/passes 1\.33 → 1\.34, the bundle holds 1\.34 only/);
+  });
+
+  it("sends the bundle to every node first, then installs each node's packages from its files and imports the images", async () => {
+    const plan = planKubeadmUpgrade(offline());
+    expect(plan[0]?.title).toBe("Send the offline bundle");
+    expect(plan[0]?.steps.map((s) => s.node)).toEqual(NAMES);
+    const text = describePlan(plan);
+    expect(text).not.toMatch(/apt-get update|pkgs\.k8s\.io/);
+    expect(text).toContain(
+      `apt-mark unhold kubeadm; apt-get install -y --no-download ${dir}/kubeadm_1.33.1-1.1_amd64.deb; apt-mark hold kubeadm`,
+    );
+    expect(text).toContain(`ctr -n k8s.io images import ${dir}/kubernetes-images.tar`);
+    const step = plan.flatMap((p) => p.steps).find((s) => s.id === "packages:1.33:node-2:kubeadm");
+    expect(step?.title).toBe("kubeadm 1.33 from the offline bundle (held)");
+    const host = new FakeHost("node-2", "10.0.0.12", { code: 0 }).on(
+      { prefix: ["kubeadm", "version"] },
+      { stdout: "v1.33.1\n" },
+    );
+    expect(await step?.run({ hosts: hostMap(host), signal: new AbortController().signal, log: () => undefined })).toBe(
+      "changed",
+    );
+    const script = host.commands.find((c) => c.argv[0] === "sh");
+    expect(script?.argv.slice(3)).toEqual([
+      "hactl-kube-packages",
+      "no",
+      "kubeadm",
+      `${dir}/kubeadm_1.33.1-1.1_amd64.deb`,
+    ]);
+    expect(script?.argv[2]).toContain("apt-get install -y --no-download --allow-change-held-packages");
+    expect(host.lines.filter((l) => l.startsWith("ctr "))).toEqual([
+      `ctr -n k8s.io images import ${dir}/cni-images.tar`,
+      `ctr -n k8s.io images import ${dir}/kubernetes-images.tar`,
+    ]);
+    const kubelet = plan.flatMap((p) => p.steps).find((s) => s.id === "packages:1.33:node-2:kubelet+kubectl");
+    expect(kubelet?.describe).toEqual([
+      `apt-mark unhold kubelet kubectl; apt-get install -y --no-download ${dir}/kubelet_1.33.1-1.1_amd64.deb ${dir}/kubectl_1.33.1-1.1_amd64.deb; apt-mark hold kubelet kubectl`,
+      "systemctl daemon-reload; systemctl restart kubelet",
+    ]);
   });
 });
