@@ -1,5 +1,5 @@
 import { need } from "../../core/host.js";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { writeFileAtomic } from "../../core/local-file.js";
 import { basename, resolve } from "node:path";
 import { bundleFor, readBundleMember, type LocalBundle } from "../../bundle/local-files.js";
