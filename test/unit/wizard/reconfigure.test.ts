@@ -24,6 +24,15 @@ spec:
     s3: { file: /etc/hactl/s3 }
 `;
 
+/** The questions before the external services, each answered with its suggestion. */
+const KEEP_HA_AND_LINKERD: Step[] = [
+  [/HA mode/, DEFAULT],
+  [/Replicas of each system service/, DEFAULT],
+  [/Seconds before workloads leave/, DEFAULT],
+  [/autoscaling/, DEFAULT],
+  [/Linkerd/, DEFAULT],
+];
+
 describe("the application questions prefilled from cluster.yaml (reconfigure)", () => {
   it("suggests today's values, and '-' removes an external service", async () => {
     const spec = parseSpec(text).spec;
@@ -37,11 +46,7 @@ describe("the application questions prefilled from cluster.yaml (reconfigure)", 
       external: { redis: "REDIS_URL" },
     });
     const p = new ScriptedPrompter([
-      [/HA mode/, DEFAULT],
-      [/Replicas of each system service/, DEFAULT],
-      [/Seconds before workloads leave/, DEFAULT],
-      [/autoscaling/, DEFAULT],
-      [/Linkerd/, DEFAULT],
+      ...KEEP_HA_AND_LINKERD,
       [/External PostgreSQL.*\(blank: no external/, DEFAULT],
       [/External MongoDB/, DEFAULT],
       [/External S3/, DEFAULT],
@@ -101,11 +106,7 @@ describe("hactl reconfigure asks the wizard's application questions", () => {
     vi.stubEnv("BAD_PG", "not a connection string");
     const start = settingsFromFlags(spec, { file: "cluster.yaml", dryRun: false, evictionTimeout: "60" });
     const p = new ScriptedPrompter([
-      [/HA mode/, DEFAULT],
-      [/Replicas of each system service/, DEFAULT],
-      [/Seconds before workloads leave/, DEFAULT],
-      [/autoscaling/, DEFAULT],
-      [/Linkerd/, DEFAULT],
+      ...KEEP_HA_AND_LINKERD,
       [/External PostgreSQL/, "BAD_PG"],
       [/External PostgreSQL/, "PG_URL"],
       [/External MongoDB/, DEFAULT],
