@@ -4,35 +4,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { takeBackup } from "../../../src/actions/backup.js";
 import type { Session } from "../../../src/actions/session.js";
-import type { RunContext } from "../../../src/core/context.js";
 import type { RemoteHost } from "../../../src/core/host.js";
 import { checksumLine, openBackup, sha256 } from "../../../src/phases/backup-archive.js";
 import { writeTarGz } from "../../../src/phases/tar.js";
-import { createReporter } from "../../../src/core/output.js";
+import { quietContext } from "../../fakes/context.js";
 import { FakeHost } from "../../fakes/fake-host.js";
 import { statusYaml } from "../../fakes/outputs.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 
 const spec = specFrom(THREE_CP_ONE_WORKER);
 const DIR = "/tmp/hactl-backup.Ab12Cd";
-
-function ctx(): RunContext {
-  const reporter = createReporter({
-    mode: "json",
-    isTTY: false,
-    color: false,
-    out: () => undefined,
-    err: () => undefined,
-  });
-  return {
-    reporter,
-    interactive: false,
-    yes: true,
-    acceptNewHostKeys: false,
-    commandTimeoutMs: undefined,
-    signal: new AbortController().signal,
-  };
-}
 
 function dump(keys: number): Buffer {
   const files = [];
@@ -70,7 +51,7 @@ describe("takeBackup", () => {
   it("writes a checked archive with mode 0600 and its .sha256, and removes the node's copy", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "hactl-tb-")), "b.tar.gz");
     const { session, node1 } = cluster({ code: 0, stdout: made() }, dump(6));
-    const result = await takeBackup(ctx(), session, spec, { specFile: "cluster.yaml", out });
+    const result = await takeBackup(quietContext(), session, spec, { specFile: "cluster.yaml", out });
     expect(result.path).toBe(out);
     expect(statSync(out).mode & 0o777).toBe(0o600);
     expect(readFileSync(`${out}.sha256`, "utf8")).toBe(checksumLine(result.sha256, out));
@@ -86,7 +67,7 @@ describe("takeBackup", () => {
   it("writes nothing for a dump with fewer keys than nodes, and still removes the node's copy", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "hactl-tb-")), "b.tar.gz");
     const { session, node1 } = cluster({ code: 0, stdout: made() }, dump(2));
-    await expect(takeBackup(ctx(), session, spec, { specFile: "cluster.yaml", out })).rejects.toThrow(
+    await expect(takeBackup(quietContext(), session, spec, { specFile: "cluster.yaml", out })).rejects.toThrow(
       /no backup written: the datastore copy holds 2 keys, fewer than the cluster's 4 nodes/,
     );
     expect(existsSync(out)).toBe(false);
@@ -98,7 +79,7 @@ describe("takeBackup", () => {
       code: 10,
       stdout: `dir ${DIR}\nstart 2026-01-02T03:04:05.000Z\nPlease ensure the kubernetes apiserver is running and HA is enabled.\nend 2026-01-02T03:04:05.100Z\n`,
     });
-    const err = await takeBackup(ctx(), session, spec, { specFile: "cluster.yaml" }).catch((e: unknown) => e);
+    const err = await takeBackup(quietContext(), session, spec, { specFile: "cluster.yaml" }).catch((e: unknown) => e);
     expect(err).toMatchObject({
       message: "microk8s dbctl backup failed on node-1 (exit 10)",
       details: expect.stringContaining("HA is enabled"),

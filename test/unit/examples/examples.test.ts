@@ -5,23 +5,12 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runRender } from "../../../src/actions/render.js";
-import type { RunContext } from "../../../src/core/context.js";
-import { createReporter } from "../../../src/core/output.js";
+import { quietContext } from "../../fakes/context.js";
 import { loadSpecFile } from "../../../src/spec/parse.js";
 
 const DIR = join(import.meta.dirname, "../../../examples");
 const files = readdirSync(DIR).filter((f) => f.endsWith(".yaml"));
 
-function ctx(): RunContext {
-  return {
-    reporter: createReporter({ mode: "json", isTTY: false, color: false, out: () => undefined, err: () => undefined }),
-    interactive: false,
-    yes: true,
-    acceptNewHostKeys: false,
-    commandTimeoutMs: undefined,
-    signal: new AbortController().signal,
-  };
-}
 
 /** Every file under a directory, relative to it. */
 function listed(dir: string): string[] {
@@ -47,7 +36,7 @@ describe("examples/", () => {
     const loaded = await loadSpecFile(join(DIR, file));
     expect(loaded.problems).toEqual([]);
     const out = mkdtempSync(join(tmpdir(), "hactl-example-"));
-    expect(await runRender({ file: join(DIR, file), out }, ctx())).toBe(0);
+    expect(await runRender({ file: join(DIR, file), out }, quietContext())).toBe(0);
     const written = listed(out);
     const controlPlanes = loaded.spec.spec.nodes.filter((n) => n.role === "control-plane").map((n) => n.name);
     for (const cp of controlPlanes) {
@@ -58,7 +47,7 @@ describe("examples/", () => {
 
   it("the gateway example renders the web VIP's configs on the gateway nodes", async () => {
     const out = mkdtempSync(join(tmpdir(), "hactl-example-"));
-    await runRender({ file: join(DIR, "gateway-nodes.yaml"), out }, ctx());
+    await runRender({ file: join(DIR, "gateway-nodes.yaml"), out }, quietContext());
     expect(listed(out)).toContain("gw-1/etc/keepalived/keepalived.conf");
     expect(listed(out)).toContain("gw-2/etc/haproxy/haproxy.cfg");
   });

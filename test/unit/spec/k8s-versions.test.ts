@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { runValidate } from "../../../src/actions/validate.js";
-import type { RunContext } from "../../../src/core/context.js";
 import { MICROK8S_PORTS } from "../../../src/distros/microk8s.js";
 import { preflightChecks } from "../../../src/phases/preflight.js";
 import {
@@ -10,7 +9,8 @@ import {
   supportedMinors,
 } from "../../../src/spec/k8s-versions.js";
 import { parseSpec } from "../../../src/spec/parse.js";
-import { createReporter, type ProgressEvent } from "../../../src/core/output.js";
+import type { ProgressEvent } from "../../../src/core/output.js";
+import { quietContext } from "../../fakes/context.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -85,21 +85,7 @@ describe("warnings for an unsupported minor", () => {
 
   it("hactl validate warns and still passes", async () => {
     const events: ProgressEvent[] = [];
-    const reporter = createReporter({
-      mode: "json",
-      isTTY: false,
-      color: false,
-      out: (t) => events.push(JSON.parse(t) as ProgressEvent),
-      err: () => undefined,
-    });
-    const ctx: RunContext = {
-      reporter,
-      interactive: false,
-      yes: true,
-      acceptNewHostKeys: false,
-      commandTimeoutMs: undefined,
-      signal: new AbortController().signal,
-    };
+    const ctx = quietContext({ out: (t) => events.push(JSON.parse(t) as ProgressEvent) });
     const file = join(mkdtempSync(join(tmpdir(), "hactl-k8s-")), "cluster.yaml");
     writeFileSync(file, THREE_CP_ONE_WORKER);
     expect(await runValidate({ file }, ctx)).toBe(0);

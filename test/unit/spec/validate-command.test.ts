@@ -3,28 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runValidate } from "../../../src/actions/validate.js";
-import type { RunContext } from "../../../src/core/context.js";
 import type { HactlError } from "../../../src/core/errors.js";
-import { createReporter } from "../../../src/core/output.js";
+import { quietContext } from "../../fakes/context.js";
 import { BASE } from "./helpers.js";
-
-function ctx(): RunContext {
-  const reporter = createReporter({
-    mode: "json",
-    isTTY: false,
-    color: false,
-    out: () => undefined,
-    err: () => undefined,
-  });
-  return {
-    reporter,
-    interactive: false,
-    yes: true,
-    acceptNewHostKeys: false,
-    commandTimeoutMs: undefined,
-    signal: new AbortController().signal,
-  };
-}
 
 describe("hactl validate", () => {
   const dir = mkdtempSync(join(tmpdir(), "hactl-validate-"));
@@ -36,7 +17,7 @@ describe("hactl validate", () => {
 
   it("refuses a loadBalancer.templates directory that does not exist, before any install would connect", async () => {
     const missing = join(dir, "no-such-templates");
-    const err = (await runValidate({ file: file("missing.yaml", missing) }, ctx()).catch(
+    const err = (await runValidate({ file: file("missing.yaml", missing) }, quietContext()).catch(
       (e: unknown) => e,
     )) as HactlError;
     expect(err.code).toBe("SPEC_INVALID");
@@ -46,6 +27,6 @@ describe("hactl validate", () => {
   it("accepts one that exists", async () => {
     const present = join(dir, "my-templates");
     mkdirSync(present);
-    expect(await runValidate({ file: file("present.yaml", present) }, ctx())).toBe(0);
+    expect(await runValidate({ file: file("present.yaml", present) }, quietContext())).toBe(0);
   });
 });
