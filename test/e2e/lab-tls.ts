@@ -171,8 +171,9 @@ export const isReset = (error: string): boolean => / ECONNRESET \(/.test(error);
 
 /**
  * A request of `requestLoop` lost to a VIP move: reset by the new holder, or, when its packets still went to
- * the old holder after that one had dropped the address (it discards them and sends no reset), connected and
- * then never answered. The CA rotations count these against the VIP moves they watched: at most one each.
+ * the old holder after that one had dropped the address (it discards them and sends no reset), connected (TCP
+ * alone, or with TLS already done through the old holder's haproxy) and then never answered. The CA rotations
+ * count these against the VIP moves they watched: at most one each.
  */
 export const isLostAtVipMove = (error: string): boolean =>
-  isReset(error) || / no answer within \d+ ms \(tcp connected\)$/.test(error);
+  isReset(error) || / no answer within \d+ ms \((tcp connected|tls done with [\d.]+)\)$/.test(error);
