@@ -1,13 +1,19 @@
 import { need } from "../core/host.js";
 import type { Phase, Plan, Step } from "../core/plan.js";
-import { microk8s, parseStatus } from "../distros/microk8s.js";
+import { addonsTurnedOn, microk8s, parseStatus } from "../distros/microk8s.js";
 import type { NodeFacts } from "../gather/facts.js";
 import { isMember, type Microk8sClusterState } from "../gather/microk8s-state.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import type { RenderedConfig } from "../lb/render.js";
 import type { LocalBundle } from "../bundle/local-files.js";
 import { lbStep } from "./activate-config.js";
-import { bundleDescribe, installFromBundle, placeBundle } from "./bundle-install.js";
+import {
+  bundleDescribe,
+  importMicrok8sImages,
+  installFromBundle,
+  microk8sImagesDescribe,
+  placeBundle,
+} from "./bundle-install.js";
 import { joinMicrok8sNode, waitMember } from "./microk8s-join.js";
 import { hostsEntriesStep, nonlocalBindStep, packagesStep } from "./prepare-hosts.js";
 import { workerProxyStep, workersToPoint } from "./worker-proxy.js";
@@ -40,13 +46,6 @@ export interface Microk8sPlanInput extends ClusterPlanInput {
   /** Install from this offline bundle instead of the snap store. */
   bundle?: LocalBundle;
 }
-
-export const ADDONS: { key: keyof ClusterSpec["spec"]["addons"]; name: string }[] = [
-  { key: "dns", name: "dns" },
-  { key: "haCluster", name: "ha-cluster" },
-  { key: "metricsServer", name: "metrics-server" },
-  { key: "hostpathStorage", name: "hostpath-storage" },
-];
 
 /** Pure: the whole MicroK8s install (or the rest of it) as phases of steps. */
 export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
@@ -99,7 +98,7 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
   );
 
   const lb: Step[] = [...input.lbFiles].map(([name, files]) => lbStep(name, files));
-  const wanted = ADDONS.filter((a) => spec.spec.addons[a.key]).map((a) => a.name);
+  const wanted = addonsTurnedOn(spec.spec.addons);
   const leaderStatus = input.state.status.get(leader.name);
   const missingAddons = wanted.filter((a) => leaderStatus?.addons.get(a) !== "enabled");
 
@@ -139,14 +138,18 @@ function installStep(node: NodeSpec, version: string, bundle: LocalBundle | unde
     describe: [
       ...(bundle ? bundleDescribe(bundle) : [`snap install microk8s --classic --channel=${version}/stable`]),
       "microk8s status --wait-ready",
+      ...(bundle ? microk8sImagesDescribe(bundle) : []),
     ],
     async run(ctx) {
       // Planned only where the gathered state had no MicroK8s; on a node that has it after all (installed
       // meanwhile by hand), snap says "already installed" and exits 0.
       const host = need(ctx.hosts, node.name);
-      if (bundle) await installFromBundle(host, bundle, await placeBundle(host, bundle, ctx.log));
+      const dir = bundle ? await placeBundle(host, bundle, ctx.log) : undefined;
+      if (bundle && dir) await installFromBundle(host, bundle, dir);
       else await host.run(microk8s.install(version));
       await host.run(microk8s.waitReady(300), { signal: ctx.signal });
+      // before the join: the import reaches this node only, and the addons are enabled after every join
+      if (bundle && dir) await importMicrok8sImages(host, bundle, dir);
       return "changed";
     },
   };
