@@ -2,9 +2,9 @@
  * `hactl bundle -f cluster.yaml --out FILE`: on a connected machine, everything an install of that spec
  * needs on nodes that reach nothing, in one file with a manifest and FILE.sha256. MicroK8s: its snap for
  * the spec's minor and its base snap, each with its assertions, and the container images of the addons
- * the spec turns on (one `ctr images export` tarball per addon, and one of the sandbox image). kubeadm: the packages of the minor
- * (apt-get download), the images of `kubeadm config images list` and of the CNI manifest (ctr images
- * export), and the CNI manifest itself.
+ * the spec turns on (one `ctr images export` tarball per addon, and one of the sandbox image). kubeadm:
+ * the packages of the minor (apt-get download), the images of `kubeadm config images list` and of the
+ * CNI manifest (ctr images export), and the CNI manifest itself.
  */
 import { arch } from "node:os";
 import { join, resolve } from "node:path";

@@ -105,6 +105,7 @@ export function microk8sImagesDescribe(bundle: LocalBundle): string[] {
 export async function importMicrok8sImages(host: RemoteHost, bundle: LocalBundle, dir: string): Promise<void> {
   for (const file of imageFiles(bundle, dir)) {
     const res = await host.exec(microk8s.importImages(file.path));
+    // MicroK8s exits 0 when a node refuses the tarball: its output says so
     const failures = importFailures(`${res.stdout}\n${res.stderr}`);
     if (res.code === 0 && failures.length === 0) continue;
     throw new HactlError(
@@ -112,10 +113,8 @@ export async function importMicrok8sImages(host: RemoteHost, bundle: LocalBundle
       `microk8s images import of ${basename(file.path)} (${file.of}) failed on ${host.name} (exit ${res.code})`,
       {
         node: host.name,
-        details: (failures.length > 0 ? failures : `${res.stdout}\n${res.stderr}`.trim().split("\n").slice(-8)).join(
-          "\n",
-        ),
-        remedy: `The bundle on the node may be damaged: delete ${dir} on ${host.name}, then run the same command again (the bundle is sent anew).`,
+        details: failures.join("\n") || `${res.stdout}\n${res.stderr}`.trim().split("\n").slice(-8).join("\n"),
+        remedy: `The tarball on the node may be damaged: delete ${dir} on ${host.name}, then run the same command again (the bundle is sent anew and imported before the node joins).`,
       },
     );
   }

@@ -13,6 +13,7 @@ import {
   installFromBundle,
   microk8sImagesDescribe,
   placeBundle,
+  uploadDescribe,
 } from "./bundle-install.js";
 import { joinMicrok8sNode, waitMember } from "./microk8s-join.js";
 import { hostsEntriesStep, nonlocalBindStep, packagesStep } from "./prepare-hosts.js";
@@ -80,7 +81,27 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
   const halfJoined = (n: NodeSpec): boolean =>
     input.state.kubeNodes.some((k) => k.name === n.name) || input.state.datastoreIps.has(n.address);
   const joining = nodes.filter((n) => n.name !== leader.name && !isMember(input.state, n));
-  const joins = joining.map((n) => joinStep(n, leader, input.joinAttempts, halfJoined(n)));
+  const wanted = addonsTurnedOn(spec.spec.addons);
+  const leaderStatus = input.state.status.get(leader.name);
+  const missingAddons = wanted.filter((a) => leaderStatus?.addons.get(a) !== "enabled");
+  // A node an earlier run installed (its images import may not have finished) imports the bundle's
+  // images again before it joins; the leader too while addons remain to be enabled.
+  const { bundle } = input;
+  const imports = bundle
+    ? nodes
+        .filter((n) => input.state.installed.has(n.name))
+        .filter((n) => joining.includes(n) || (n.name === leader.name && missingAddons.length > 0))
+        .map((n) => importStep(n, bundle))
+    : [];
+  const joins = joining.map((n) =>
+    joinStep(
+      n,
+      leader,
+      input.joinAttempts,
+      halfJoined(n),
+      imports.some((s) => s.node === n.name),
+    ),
+  );
   // Workers that joined but are not Ready yet (a run stopped while waiting) are waited for again.
   const notReady = (n: NodeSpec): boolean => input.state.kubeNodes.some((k) => k.name === n.name && !k.ready);
   const workersReady = nodes
@@ -98,15 +119,12 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
   );
 
   const lb: Step[] = [...input.lbFiles].map(([name, files]) => lbStep(name, files));
-  const wanted = addonsTurnedOn(spec.spec.addons);
-  const leaderStatus = input.state.status.get(leader.name);
-  const missingAddons = wanted.filter((a) => leaderStatus?.addons.get(a) !== "enabled");
 
   // A join starts as soon as its own node and the leader are installed, while other nodes still
   // install; the load balancers need nothing from Kubernetes, so they are configured meanwhile.
   const phases: Phase[] = [
     { title: "Prepare hosts", mode: "parallel", steps: prepare },
-    { title: "Install MicroK8s", mode: "parallel", steps: install },
+    { title: "Install MicroK8s", mode: "parallel", steps: [...install, ...imports] },
     { title: "Form the cluster", mode: "serial", steps: joins, alongsidePrevious: true },
     // Joins must be one at a time, but a worker's wait until Ready need not hold up the next join.
     { title: "Wait for workers", mode: "parallel", steps: workersReady, alongsidePrevious: true },
@@ -128,6 +146,7 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
 }
 
 const installId = (node: string): string => `install:${node}`;
+const imagesId = (node: string): string => `images:${node}`;
 const joinId = (node: string): string => `join:${node}`;
 
 function installStep(node: NodeSpec, version: string, bundle: LocalBundle | undefined): Step {
@@ -144,12 +163,31 @@ function installStep(node: NodeSpec, version: string, bundle: LocalBundle | unde
       // Planned only where the gathered state had no MicroK8s; on a node that has it after all (installed
       // meanwhile by hand), snap says "already installed" and exits 0.
       const host = need(ctx.hosts, node.name);
-      const dir = bundle ? await placeBundle(host, bundle, ctx.log) : undefined;
-      if (bundle && dir) await installFromBundle(host, bundle, dir);
-      else await host.run(microk8s.install(version));
+      if (!bundle) {
+        await host.run(microk8s.install(version));
+        await host.run(microk8s.waitReady(300), { signal: ctx.signal });
+        return "changed";
+      }
+      const dir = await placeBundle(host, bundle, ctx.log);
+      await installFromBundle(host, bundle, dir);
       await host.run(microk8s.waitReady(300), { signal: ctx.signal });
       // before the join: the import reaches this node only, and the addons are enabled after every join
-      if (bundle && dir) await importMicrok8sImages(host, bundle, dir);
+      await importMicrok8sImages(host, bundle, dir);
+      return "changed";
+    },
+  };
+}
+
+/** On a node that has MicroK8s: the offline bundle put there again (a complete copy is not sent again) and its images imported. */
+function importStep(node: NodeSpec, bundle: LocalBundle): Step {
+  return {
+    id: imagesId(node.name),
+    node: node.name,
+    title: "import the offline bundle's images",
+    describe: [uploadDescribe(bundle), ...microk8sImagesDescribe(bundle)],
+    async run(ctx) {
+      const host = need(ctx.hosts, node.name);
+      await importMicrok8sImages(host, bundle, await placeBundle(host, bundle, ctx.log));
       return "changed";
     },
   };
@@ -170,12 +208,12 @@ export function holdStep(node: NodeSpec, installed: boolean): Step {
   };
 }
 
-function joinStep(node: NodeSpec, leader: NodeSpec, attempts: number, halfJoined: boolean): Step {
+function joinStep(node: NodeSpec, leader: NodeSpec, attempts: number, halfJoined: boolean, reimports: boolean): Step {
   return {
     id: joinId(node.name),
     node: node.name,
     title: `join as ${node.role}`,
-    after: [installId(leader.name), installId(node.name)],
+    after: [installId(leader.name), installId(node.name), ...(reimports ? [imagesId(node.name)] : [])],
     describe: [
       ...(halfJoined
         ? [

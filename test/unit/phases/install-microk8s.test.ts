@@ -397,6 +397,31 @@ describe("plan steps at run time", () => {
     expect(damaged.lines).toContain(`rm -f ${dir}/bundle.tar`);
   });
 
+  it("with a bundle, a node an earlier run installed imports the images again before it joins, and the leader while addons are missing", () => {
+    const bundle = { path: "/work/lab.bundle", size: 1, sha256: "b".repeat(64), manifest: microk8sBundleManifest() };
+    // node-1 formed the cluster alone and node-2 was installed, then the run stopped before its join
+    const stopped = {
+      ...running(["node-1"], [{ ip: "10.0.0.11", role: "voter" }], { dns: "enabled", "ha-cluster": "disabled" }),
+      installed: new Set(["node-1", "node-2"]),
+    };
+    const p = plan(stopped, spec, { bundle });
+    expect(ids(p, "Install MicroK8s")).toEqual([
+      "install:node-3",
+      "install:worker-1",
+      "images:node-1",
+      "images:node-2",
+    ]);
+    const join2 = p.find((ph) => ph.title === "Form the cluster")?.steps.find((s) => s.id === "join:node-2");
+    expect(join2?.after).toEqual(["install:node-1", "install:node-2", "images:node-2"]);
+    const importNode2 = p.flatMap((ph) => ph.steps).find((s) => s.id === "images:node-2");
+    expect(importNode2?.describe).toContain(
+      "microk8s images import /tmp/hactl-bundle-bbbbbbbbbbbbbbbb/ha-cluster-images.tar (ha-cluster)",
+    );
+    // every node a member and every addon on: nothing to import
+    const all = running(["node-1", "node-2", "node-3", "worker-1"], voters);
+    expect(ids(plan(all, spec, { bundle }), "Install MicroK8s")).toEqual([]);
+  });
+
   it("addons step re-reads the leader and enables only what is still missing", async () => {
     const host = new FakeHost("node-1")
       .on(
