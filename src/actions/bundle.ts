@@ -1,9 +1,10 @@
 /**
  * `hactl bundle -f cluster.yaml --out FILE`: on a connected machine, everything an install of that spec
  * needs on nodes that reach nothing, in one file with a manifest and FILE.sha256. MicroK8s: its snap for
- * the spec's minor and its base snap, each with its assertions. kubeadm: the packages of the minor
- * (apt-get download), the images of `kubeadm config images list` and of the CNI manifest (ctr images
- * export), and the CNI manifest itself.
+ * the spec's minor and its base snap, each with its assertions, and the container images of the addons
+ * the spec turns on (one `ctr images export` tarball per addon, and one of the sandbox image). kubeadm:
+ * the packages of the minor (apt-get download), the images of `kubeadm config images list` and of the
+ * CNI manifest (ctr images export), and the CNI manifest itself.
  */
 import { arch } from "node:os";
 import { join, resolve } from "node:path";
@@ -24,11 +25,12 @@ import {
   collectCniManifest,
   describeKubeadmFiles,
   downloadPackages,
-  exportImages,
   kubeadmImages,
   KUBERNETES_IMAGES,
   manifestImages,
 } from "../bundle/kubeadm-files.js";
+import { describeImagesFile, exportImages } from "../bundle/container-images.js";
+import { microk8sImageSets } from "../bundle/microk8s-addon-images.js";
 import { CALICO_MANIFEST_URL } from "../distros/kubeadm.js";
 import { byDistribution } from "../distros/registry.js";
 import { loadSpecFile } from "../spec/parse.js";
@@ -52,13 +54,26 @@ interface Collected {
 
 type Collect = (spec: ClusterSpec, dir: string, platformArch: string, reporter: Reporter) => Promise<Collected>;
 
-const collectMicrok8s: Collect = async (spec, dir, _arch, reporter) => {
-  const channel = `${spec.spec.distribution.version}/stable`;
+const collectMicrok8s: Collect = async (spec, dir, platformArch, reporter) => {
+  const { version } = spec.spec.distribution;
+  // known before anything is downloaded: a minor without a row fails at once
+  const imageSets = microk8sImageSets(version, spec.spec.addons);
+  const channel = `${version}/stable`;
   reporter.step("workstation", `snap download microk8s --channel=${channel}`, "start");
   await snapDownload("microk8s", channel, dir);
   reporter.step("workstation", `snap download ${MICROK8S_BASE}`, "start");
   await snapDownload(MICROK8S_BASE, undefined, dir);
-  return { dir, files: await describeDownloads(dir) };
+  const images: BundleFile[] = [];
+  for (const set of imageSets) {
+    reporter.step(
+      "workstation",
+      `ctr images pull + export ${set.images.length} images of ${set.of} to ${set.file}`,
+      "start",
+    );
+    await exportImages(dir, set.file, set.images, platformArch);
+    images.push(await describeImagesFile(dir, set.file, set.of, set.images));
+  }
+  return { dir, files: [...(await describeDownloads(dir)), ...images] };
 };
 
 const collectKubeadm: Collect = async (spec, dir, platformArch, reporter) => {

@@ -3,18 +3,15 @@
  * machine of the nodes' OS and architecture: `apt-get download` of the packages (from the pkgs.k8s.io
  * repository of the minor, which that machine's apt must have configured), `dpkg-deb -x` of the downloaded
  * kubeadm to run its own `kubeadm config images list`, `curl` for the default Calico manifest, and
- * `ctr images pull` + `ctr images export` (containerd's socket, so root) for the images.
+ * `ctr images pull` + `ctr images export` (container-images.ts) for the images.
  */
 import { mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { execa } from "execa";
 import { HactlError } from "../core/errors.js";
 import { KUBEADM_BUNDLE_PACKAGES, type BundleFile } from "./manifest.js";
 import { sha256File } from "./local-files.js";
+import { describeImagesFile, qualifiedImage, runTool as tool } from "./container-images.js";
 
-const TOOL_TIMEOUT_MS = 30 * 60_000;
-/** The containerd namespace the images are pulled into on the workstation (kept apart from its own). */
-export const CTR_NAMESPACE = "hactl-bundle";
 export const KUBERNETES_IMAGES = "kubernetes-images.tar";
 export const CNI_IMAGES = "cni-images.tar";
 export const CNI_MANIFEST = "cni.yaml";
@@ -38,19 +35,6 @@ export function kubernetesRelease(debVersion: string): string | undefined {
   return m ? `v${m[1] ?? ""}` : undefined;
 }
 
-/**
- * Pure: an image reference as containerd names it: a registry host and a tag always
- * (`calico/cni:v3.27.3` → `docker.io/calico/cni:v3.27.3`, `busybox` → `docker.io/library/busybox:latest`).
- */
-export function qualifiedImage(ref: string): string {
-  const [first = "", ...rest] = ref.split("/");
-  const hasHost = rest.length > 0 && (first.includes(".") || first.includes(":") || first === "localhost");
-  const path = hasHost ? rest.join("/") : rest.length > 0 ? ref : `library/${ref}`;
-  const named = `${hasHost ? first : "docker.io"}/${path}`;
-  const last = named.split("/").pop() ?? "";
-  return last.includes(":") || last.includes("@") ? named : `${named}:latest`;
-}
-
 /** Pure: every container image a manifest names (`image:` fields), qualified, once each, in order. */
 export function manifestImages(yaml: string): string[] {
   const refs = [...yaml.matchAll(/^\s*(?:-\s+)?image:\s*["']?([^"'\s#]+)["']?/gm)].map((m) =>
@@ -66,23 +50,6 @@ export function parseImageList(stdout: string): string[] {
     .map((l) => l.trim())
     .filter((l) => /^[a-z0-9.-]+(:\d+)?\/\S+$/.test(l))
     .map(qualifiedImage);
-}
-
-async function tool(command: string, args: string[], remedy: string, opts: { cwd?: string } = {}): Promise<string> {
-  const r = await execa(command, args, {
-    reject: false,
-    timeout: TOOL_TIMEOUT_MS,
-    stdin: "ignore",
-    ...(opts.cwd ? { cwd: opts.cwd } : {}),
-  });
-  if (r.failed || r.exitCode !== 0) {
-    const why =
-      "code" in r && r.code === "ENOENT"
-        ? `${command} is not installed on this machine`
-        : `${r.stderr || r.stdout}`.trim().split("\n").slice(-4).join("\n") || `exit ${r.exitCode ?? "?"}`;
-    throw new HactlError("COMMAND_FAILED", `${command} ${args.join(" ")} failed: ${why}`, { remedy });
-  }
-  return r.stdout;
 }
 
 /**
@@ -147,20 +114,6 @@ export async function collectCniManifest(dir: string, localPath: string | undefi
   return readFile(target, "utf8");
 }
 
-/** `ctr images pull` of each image for the nodes' platform, then one `ctr images export` of them into dir/file. */
-export async function exportImages(dir: string, file: string, images: readonly string[], arch: string): Promise<void> {
-  const platform = `linux/${arch}`;
-  const remedy =
-    "Run hactl bundle as root on a machine with containerd running (ctr talks to its socket) that reaches the registries.";
-  for (const image of images)
-    await tool("ctr", ["-n", CTR_NAMESPACE, "images", "pull", "--platform", platform, image], remedy);
-  await tool(
-    "ctr",
-    ["-n", CTR_NAMESPACE, "images", "export", "--platform", platform, join(dir, file), ...images],
-    remedy,
-  );
-}
-
 /** Every file collected in dir, described for the manifest (images tarballs with their references). */
 export async function describeKubeadmFiles(
   dir: string,
@@ -169,18 +122,17 @@ export async function describeKubeadmFiles(
   const names = (await readdir(dir)).sort();
   const files: BundleFile[] = [];
   for (const name of names) {
+    const refs = images.get(name);
+    if (refs) {
+      files.push(await describeImagesFile(dir, name, name === CNI_IMAGES ? "cni" : "kubernetes", refs));
+      continue;
+    }
     const deb = parseDebName(name);
     const described = deb
       ? { kind: "deb" as const, of: deb.package }
-      : images.has(name)
-        ? {
-            kind: "images" as const,
-            of: name === CNI_IMAGES ? "cni" : "kubernetes",
-            images: [...(images.get(name) ?? [])],
-          }
-        : name === CNI_MANIFEST
-          ? { kind: "cni-manifest" as const, of: "cni" }
-          : undefined;
+      : name === CNI_MANIFEST
+        ? { kind: "cni-manifest" as const, of: "cni" }
+        : undefined;
     if (!described) continue;
     const path = join(dir, name);
     files.push({ name, ...described, size: (await stat(path)).size, sha256: await sha256File(path) });

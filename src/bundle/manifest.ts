@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { NodeFacts } from "../gather/facts.js";
 import type { PreflightCheck } from "../phases/preflight.js";
 import type { ClusterSpec } from "../spec/schema.js";
+import { imageOwners } from "./microk8s-addon-images.js";
 
 export const BUNDLE_API_VERSION = "hactl.dev/v1alpha1";
 export const MANIFEST_NAME = "manifest.json";
@@ -17,15 +18,19 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "a sha256 is 64 lowercase hex 
 const fileName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+~%-]*$/, "a bundle file name is one plain file name");
 
 /**
- * What a file is: a snap and its assertion (MicroK8s); a Debian package, a tarball of container images
- * (`ctr images export`) or the CNI manifest (kubeadm).
+ * What a file is: a snap and its assertion (MicroK8s); a tarball of container images (`ctr images export`;
+ * MicroK8s: one per addon turned on and one of the sandbox image); a Debian package or the CNI manifest
+ * (kubeadm).
  */
 export const BUNDLE_FILE_KINDS = ["snap", "assert", "deb", "images", "cni-manifest"] as const;
 
 export const bundleFileSchema = z.object({
   name: fileName,
   kind: z.enum(BUNDLE_FILE_KINDS),
-  /** What the file belongs to: the snap or Debian package (microk8s, core22, kubeadm), or kubernetes / cni for images. */
+  /**
+   * What the file belongs to: the snap or Debian package (microk8s, core22, kubeadm); for images, kubernetes /
+   * cni (kubeadm) or the MicroK8s addon (dns, ha-cluster, ...) / sandbox.
+   */
   of: z.string().min(1),
   size: z.number().int().nonnegative(),
   sha256,
@@ -124,7 +129,7 @@ export function bundleProblems(
     }
   }
   // the files only matter for the distribution cluster.yaml wants
-  const required = manifest.distribution.type === want.type ? REQUIRED_FILES[want.type] : [];
+  const required = manifest.distribution.type === want.type ? REQUIRED_FILES[want.type](spec) : [];
   for (const [kind, of] of required) {
     if (!manifest.files.some((f) => f.of === of && f.kind === kind))
       problems.push({ message: `the bundle has no ${kind} file of ${of}`, fix: remake });
@@ -148,15 +153,19 @@ export const KUBEADM_BUNDLE_PACKAGES = [
   "iptables",
 ] as const;
 
-/** The files an install needs from a bundle, as [kind, of]. */
-const REQUIRED_FILES: Record<BundleManifest["distribution"]["type"], (readonly [BundleFile["kind"], string])[]> = {
-  microk8s: [
+/** The files an install of this spec needs from a bundle, as [kind, of]. */
+const REQUIRED_FILES: Record<
+  BundleManifest["distribution"]["type"],
+  (spec: ClusterSpec) => (readonly [BundleFile["kind"], string])[]
+> = {
+  microk8s: (spec) => [
     ["snap", MICROK8S_BASE_NAME],
     ["assert", MICROK8S_BASE_NAME],
     ["snap", "microk8s"],
     ["assert", "microk8s"],
+    ...imageOwners(spec.spec.addons).map((of) => ["images", of] as const),
   ],
-  kubeadm: [
+  kubeadm: () => [
     ...(["kubeadm", "kubelet", "kubectl", "containerd"] as const).map((p) => ["deb", p] as const),
     ["images", "kubernetes"],
     ["cni-manifest", "cni"],

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Command } from "../core/command.js";
+import type { AddonsSpec } from "../spec/schema.js";
 import { parseRemote, unexpectedOutput } from "./remote-output.js";
 
 /**
@@ -12,6 +13,20 @@ export const MICROK8S_AGENT_PORT = 25000;
 export const MICROK8S_DATASTORE_PORT = 19001;
 /** Ports a fresh node must have free: API, cluster agent, datastore, kubelet. */
 export const MICROK8S_PORTS = [MICROK8S_API_PORT, MICROK8S_AGENT_PORT, MICROK8S_DATASTORE_PORT, 10250] as const;
+
+/** The addons cluster.yaml can turn on (spec.addons), as `microk8s enable` names them. */
+export const MICROK8S_ADDONS = [
+  { key: "dns", name: "dns" },
+  { key: "haCluster", name: "ha-cluster" },
+  { key: "metricsServer", name: "metrics-server" },
+  { key: "hostpathStorage", name: "hostpath-storage" },
+] as const satisfies readonly { key: keyof AddonsSpec; name: string }[];
+export type Microk8sAddon = (typeof MICROK8S_ADDONS)[number]["name"];
+
+/** Pure: the MicroK8s addons cluster.yaml turns on, in MICROK8S_ADDONS order. */
+export function addonsTurnedOn(addons: AddonsSpec): Microk8sAddon[] {
+  return MICROK8S_ADDONS.filter((a) => addons[a.key]).map((a) => a.name);
+}
 
 export const microk8s = {
   /** Exit 0 with the snap's row (version, tracking channel, `held` note) when installed. */
@@ -76,6 +91,16 @@ export const microk8s = {
     sudo: true,
     timeoutMs: 5 * 60_000,
   }),
+  /**
+   * `microk8s images import FILE` (FILE, or `-` for stdin): MicroK8s posts the tarball to the cluster agent
+   * of every node of its cluster (only itself before a join), which imports it into containerd's k8s.io
+   * namespace. It exits 0 when a node refuses it; importFailures reads its output.
+   */
+  importImages: (file: string): Command => ({
+    argv: ["microk8s", "images", "import", file],
+    sudo: true,
+    timeoutMs: 15 * 60_000,
+  }),
   enable: (addon: string): Command => ({ argv: ["microk8s", "enable", addon], sudo: true, timeoutMs: 10 * 60_000 }),
   disable: (addon: string): Command => ({ argv: ["microk8s", "disable", addon], sudo: true, timeoutMs: 10 * 60_000 }),
   kubectl: (...args: string[]): Command => ({ argv: ["microk8s", "kubectl", ...args], sudo: true, timeoutMs: 120_000 }),
@@ -85,6 +110,18 @@ export const microk8s = {
   /** Helm 3 as MicroK8s ships it (its helm3 addon is always on), with MicroK8s' credentials. */
   helm: (...args: string[]): Command => ({ argv: ["microk8s", "helm3", ...args], sudo: true, timeoutMs: 15 * 60_000 }),
 };
+
+/**
+ * Pure: what `microk8s images import` printed about nodes that did not import the tarball ("Failed to
+ * import images on ADDRESS: ...", "Failed to reach ADDRESS: ...", "Could not query for nodes"); none
+ * when every node took it.
+ */
+export function importFailures(output: string): string[] {
+  return output
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => /^(Failed to import images on |Failed to reach |Could not query for nodes)/.test(l));
+}
 
 const addNodeJson = z.object({ token: z.string().min(1), urls: z.array(z.string()).min(1) });
 

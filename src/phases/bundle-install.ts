@@ -9,6 +9,7 @@ import { MICROK8S_BASE, nodeBundleDir, snapFiles } from "../bundle/manifest.js";
 import { HactlError } from "../core/errors.js";
 import type { RemoteHost } from "../core/host.js";
 import { driverNamed } from "../distros/registry.js";
+import { importFailures, microk8s } from "../distros/microk8s.js";
 
 const LONG_MS = 15 * 60_000;
 
@@ -81,6 +82,39 @@ export async function installFromBundle(host: RemoteHost, bundle: LocalBundle, d
         details: `${res.stdout}\n${res.stderr}`.trim().split("\n").slice(-8).join("\n"),
         remedy:
           "Nothing was fetched. If a package is missing (apt names it above), make the bundle on a machine of the nodes' OS release, or install that package on the node from your OS's media; then run the same command again.",
+      },
+    );
+  }
+}
+
+/** The bundle's images tarballs as paths in its directory on the node. */
+function imageFiles(bundle: LocalBundle, dir: string): { path: string; of: string }[] {
+  return bundle.manifest.files.filter((f) => f.kind === "images").map((f) => ({ path: `${dir}/${f.name}`, of: f.of }));
+}
+
+/** The --dry-run lines of importing a MicroK8s bundle's images (addons and sandbox) on a node. */
+export function microk8sImagesDescribe(bundle: LocalBundle): string[] {
+  return imageFiles(bundle, nodeBundleDir(bundle.sha256)).map((f) => `microk8s images import ${f.path} (${f.of})`);
+}
+
+/**
+ * On a MicroK8s node that runs (after `microk8s status --wait-ready`) and has not joined yet: `microk8s
+ * images import` of each images tarball of the unpacked bundle, so the addons enabled later find their
+ * images in containerd instead of pulling them. A node that refuses a tarball fails the step.
+ */
+export async function importMicrok8sImages(host: RemoteHost, bundle: LocalBundle, dir: string): Promise<void> {
+  for (const file of imageFiles(bundle, dir)) {
+    const res = await host.exec(microk8s.importImages(file.path));
+    // MicroK8s exits 0 when a node refuses the tarball: its output says so
+    const failures = importFailures(`${res.stdout}\n${res.stderr}`);
+    if (res.code === 0 && failures.length === 0) continue;
+    throw new HactlError(
+      "COMMAND_FAILED",
+      `microk8s images import of ${basename(file.path)} (${file.of}) failed on ${host.name} (exit ${res.code})`,
+      {
+        node: host.name,
+        details: failures.join("\n") || `${res.stdout}\n${res.stderr}`.trim().split("\n").slice(-8).join("\n"),
+        remedy: `The tarball on the node may be damaged: delete ${dir} on ${host.name}, then run the same command again (the bundle is sent anew and imported before the node joins).`,
       },
     );
   }

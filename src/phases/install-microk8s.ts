@@ -1,13 +1,20 @@
 import { need } from "../core/host.js";
 import type { Phase, Plan, Step } from "../core/plan.js";
-import { microk8s, parseStatus } from "../distros/microk8s.js";
+import { addonsTurnedOn, microk8s, parseStatus } from "../distros/microk8s.js";
 import type { NodeFacts } from "../gather/facts.js";
 import { isMember, type Microk8sClusterState } from "../gather/microk8s-state.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import type { RenderedConfig } from "../lb/render.js";
 import type { LocalBundle } from "../bundle/local-files.js";
 import { lbStep } from "./activate-config.js";
-import { bundleDescribe, installFromBundle, placeBundle } from "./bundle-install.js";
+import {
+  bundleDescribe,
+  importMicrok8sImages,
+  installFromBundle,
+  microk8sImagesDescribe,
+  placeBundle,
+  uploadDescribe,
+} from "./bundle-install.js";
 import { joinMicrok8sNode, waitMember } from "./microk8s-join.js";
 import { hostsEntriesStep, nonlocalBindStep, packagesStep } from "./prepare-hosts.js";
 import { workerProxyStep, workersToPoint } from "./worker-proxy.js";
@@ -40,13 +47,6 @@ export interface Microk8sPlanInput extends ClusterPlanInput {
   /** Install from this offline bundle instead of the snap store. */
   bundle?: LocalBundle;
 }
-
-export const ADDONS: { key: keyof ClusterSpec["spec"]["addons"]; name: string }[] = [
-  { key: "dns", name: "dns" },
-  { key: "haCluster", name: "ha-cluster" },
-  { key: "metricsServer", name: "metrics-server" },
-  { key: "hostpathStorage", name: "hostpath-storage" },
-];
 
 /** Pure: the whole MicroK8s install (or the rest of it) as phases of steps. */
 export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
@@ -81,7 +81,27 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
   const halfJoined = (n: NodeSpec): boolean =>
     input.state.kubeNodes.some((k) => k.name === n.name) || input.state.datastoreIps.has(n.address);
   const joining = nodes.filter((n) => n.name !== leader.name && !isMember(input.state, n));
-  const joins = joining.map((n) => joinStep(n, leader, input.joinAttempts, halfJoined(n)));
+  const wanted = addonsTurnedOn(spec.spec.addons);
+  const leaderStatus = input.state.status.get(leader.name);
+  const missingAddons = wanted.filter((a) => leaderStatus?.addons.get(a) !== "enabled");
+  // A node an earlier run installed (its images import may not have finished) imports the bundle's
+  // images again before it joins; the leader too while addons remain to be enabled.
+  const { bundle } = input;
+  const imports = bundle
+    ? nodes
+        .filter((n) => input.state.installed.has(n.name))
+        .filter((n) => joining.includes(n) || (n.name === leader.name && missingAddons.length > 0))
+        .map((n) => importStep(n, bundle))
+    : [];
+  const joins = joining.map((n) =>
+    joinStep(
+      n,
+      leader,
+      input.joinAttempts,
+      halfJoined(n),
+      imports.some((s) => s.node === n.name),
+    ),
+  );
   // Workers that joined but are not Ready yet (a run stopped while waiting) are waited for again.
   const notReady = (n: NodeSpec): boolean => input.state.kubeNodes.some((k) => k.name === n.name && !k.ready);
   const workersReady = nodes
@@ -99,15 +119,12 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
   );
 
   const lb: Step[] = [...input.lbFiles].map(([name, files]) => lbStep(name, files));
-  const wanted = ADDONS.filter((a) => spec.spec.addons[a.key]).map((a) => a.name);
-  const leaderStatus = input.state.status.get(leader.name);
-  const missingAddons = wanted.filter((a) => leaderStatus?.addons.get(a) !== "enabled");
 
   // A join starts as soon as its own node and the leader are installed, while other nodes still
   // install; the load balancers need nothing from Kubernetes, so they are configured meanwhile.
   const phases: Phase[] = [
     { title: "Prepare hosts", mode: "parallel", steps: prepare },
-    { title: "Install MicroK8s", mode: "parallel", steps: install },
+    { title: "Install MicroK8s", mode: "parallel", steps: [...install, ...imports] },
     { title: "Form the cluster", mode: "serial", steps: joins, alongsidePrevious: true },
     // Joins must be one at a time, but a worker's wait until Ready need not hold up the next join.
     { title: "Wait for workers", mode: "parallel", steps: workersReady, alongsidePrevious: true },
@@ -129,6 +146,7 @@ export function planMicrok8sInstall(input: Microk8sPlanInput): Plan {
 }
 
 const installId = (node: string): string => `install:${node}`;
+const imagesId = (node: string): string => `images:${node}`;
 const joinId = (node: string): string => `join:${node}`;
 
 function installStep(node: NodeSpec, version: string, bundle: LocalBundle | undefined): Step {
@@ -139,14 +157,37 @@ function installStep(node: NodeSpec, version: string, bundle: LocalBundle | unde
     describe: [
       ...(bundle ? bundleDescribe(bundle) : [`snap install microk8s --classic --channel=${version}/stable`]),
       "microk8s status --wait-ready",
+      ...(bundle ? microk8sImagesDescribe(bundle) : []),
     ],
     async run(ctx) {
       // Planned only where the gathered state had no MicroK8s; on a node that has it after all (installed
       // meanwhile by hand), snap says "already installed" and exits 0.
       const host = need(ctx.hosts, node.name);
-      if (bundle) await installFromBundle(host, bundle, await placeBundle(host, bundle, ctx.log));
-      else await host.run(microk8s.install(version));
+      if (!bundle) {
+        await host.run(microk8s.install(version));
+        await host.run(microk8s.waitReady(300), { signal: ctx.signal });
+        return "changed";
+      }
+      const dir = await placeBundle(host, bundle, ctx.log);
+      await installFromBundle(host, bundle, dir);
       await host.run(microk8s.waitReady(300), { signal: ctx.signal });
+      // before the join: the import reaches this node only, and the addons are enabled after every join
+      await importMicrok8sImages(host, bundle, dir);
+      return "changed";
+    },
+  };
+}
+
+/** On a node that has MicroK8s: the offline bundle put there again (a complete copy is not sent again) and its images imported. */
+function importStep(node: NodeSpec, bundle: LocalBundle): Step {
+  return {
+    id: imagesId(node.name),
+    node: node.name,
+    title: "import the offline bundle's images",
+    describe: [uploadDescribe(bundle), ...microk8sImagesDescribe(bundle)],
+    async run(ctx) {
+      const host = need(ctx.hosts, node.name);
+      await importMicrok8sImages(host, bundle, await placeBundle(host, bundle, ctx.log));
       return "changed";
     },
   };
@@ -167,12 +208,12 @@ export function holdStep(node: NodeSpec, installed: boolean): Step {
   };
 }
 
-function joinStep(node: NodeSpec, leader: NodeSpec, attempts: number, halfJoined: boolean): Step {
+function joinStep(node: NodeSpec, leader: NodeSpec, attempts: number, halfJoined: boolean, reimports: boolean): Step {
   return {
     id: joinId(node.name),
     node: node.name,
     title: `join as ${node.role}`,
-    after: [installId(leader.name), installId(node.name)],
+    after: [installId(leader.name), installId(node.name), ...(reimports ? [imagesId(node.name)] : [])],
     describe: [
       ...(halfJoined
         ? [

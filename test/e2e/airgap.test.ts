@@ -25,18 +25,17 @@ function manifestOf(path: string) {
   return bundleManifestSchema.parse(JSON.parse(head.subarray(512, 512 + size).toString("utf8")));
 }
 
-/** What each node's kit saw: store fetches (must be none) and the snap commands it ran. */
-async function kitLog(n: LabNode): Promise<{ fetches: string; snap: string[] }> {
+/** What each node's kit saw: store fetches and registry pulls (must be none), and the snap and microk8s commands it ran. */
+async function kitLog(n: LabNode): Promise<{ fetches: string; snap: string[]; microk8s: string[] }> {
   const fetches = await inNode(n, ["sh", "-c", "cat /var/log/hactl-kit/store-fetches.log 2>/dev/null; true"]);
   const cmds = await inNode(n, ["sh", "-c", "cat /var/log/hactl-kit/commands.jsonl 2>/dev/null; true"]);
-  const snap = cmds.stdout
+  const all = cmds.stdout
     .trim()
     .split("\n")
     .filter(Boolean)
-    .map((l) => JSON.parse(l) as { tool: string; sub: string })
-    .filter((c) => c.tool === "snap")
-    .map((c) => c.sub);
-  return { fetches: fetches.stdout, snap };
+    .map((l) => JSON.parse(l) as { tool: string; sub: string });
+  const of = (tool: string): string[] => all.filter((c) => c.tool === tool).map((c) => c.sub);
+  return { fetches: fetches.stdout, snap: of("snap"), microk8s: of("microk8s") };
 }
 
 beforeAll(async () => {
@@ -45,7 +44,9 @@ beforeAll(async () => {
   dir = workdir("airgap");
   single = withoutNode(copyToJumpHost(exe, dir));
   bundle = join(dir, "demo-1.29.bundle");
-  spec = writeSpec(dir, labClusterYaml(lab, { name: "demo", web: true, extra: `  airgap: { bundle: ${bundle} }` }));
+  // hostpath-storage is an addon the install enables (dns and ha-cluster come with MicroK8s)
+  const extra = `  airgap: { bundle: ${bundle} }\n  addons: { hostpathStorage: true }`;
+  spec = writeSpec(dir, labClusterYaml(lab, { name: "demo", web: true, extra }));
 }, 180_000);
 
 afterAll(async () => {
@@ -53,7 +54,7 @@ afterAll(async () => {
 });
 
 describe("offline bundle and the single-file hactl", () => {
-  it("hactl bundle collects MicroK8s and its base snap with assertions, a manifest and FILE.sha256", async () => {
+  it("hactl bundle collects MicroK8s and its base snap with assertions, the addons' images, a manifest and FILE.sha256", async () => {
     const run = await hactl(dir, ["bundle", "-f", spec, "--out", bundle], {
       env: { PATH: `${kitWorkstation}:${process.env.PATH ?? ""}` },
     });
@@ -63,9 +64,17 @@ describe("offline bundle and the single-file hactl", () => {
     expect(manifest.files.map((f) => f.name.replace(/_\d+\./, "_REV.")).sort()).toEqual([
       "core22_REV.assert",
       "core22_REV.snap",
+      "dns-images.tar",
+      "ha-cluster-images.tar",
+      "hostpath-storage-images.tar",
       "microk8s_REV.assert",
       "microk8s_REV.snap",
+      "sandbox-images.tar",
     ]);
+    expect(manifest.files.find((f) => f.of === "hostpath-storage")).toMatchObject({
+      kind: "images",
+      images: ["docker.io/cdkbot/hostpath-provisioner:1.5.0", "docker.io/library/busybox:1.28.4"],
+    });
     expect(parseChecksumLine(readFileSync(`${bundle}.sha256`, "utf8"))).toMatch(/^[0-9a-f]{64}$/);
     console.log(`bundle: ${statSync(bundle).size} bytes`);
   });
@@ -114,11 +123,32 @@ describe("offline bundle and the single-file hactl", () => {
     expect((await inNode(node(1), ["cat", "/etc/haproxy/haproxy.cfg"])).stdout).toContain("option httpchk GET /readyz");
     for (const n of lab.nodes.slice(0, 3)) {
       const seen = await kitLog(n);
+      // no snap store and no registry: hostpath-storage was enabled from the images imported before the join
       expect(seen.fetches, n.name).toBe("");
       expect(seen.snap.filter((s) => s === "ack")).toHaveLength(2);
       expect(seen.snap).not.toContain("install microk8s");
       expect(seen.snap).not.toContain("download");
+      expect(
+        seen.microk8s.filter((s) => s === "images import"),
+        n.name,
+      ).toHaveLength(4);
     }
+    expect((await kitLog(node(1))).microk8s).toContain("enable hostpath-storage");
+    // the kit does record a pull for an addon whose images were not imported, and refuses a truncated tarball
+    // the way MicroK8s does (exit 0, "Failed to import images on ...")
+    const pulled = await inNode(node(1), [
+      "sh",
+      "-c",
+      "microk8s enable metrics-server >/dev/null && microk8s disable metrics-server >/dev/null && cat /var/log/hactl-kit/store-fetches.log",
+    ]);
+    expect(pulled.stdout.trim()).toMatch(/^\S+ pull registry\.k8s\.io\/metrics-server\/metrics-server:v0\.6\.3$/);
+    const cut = await inNode(node(1), [
+      "sh",
+      "-c",
+      "head -c 100000 /tmp/hactl-bundle-*/ha-cluster-images.tar | microk8s images import",
+    ]);
+    expect(cut.code).toBe(0);
+    expect(cut.stdout).toMatch(/Failed to import images on 10\.77\.0\.\d+:25000: ctr: unexpected EOF/);
   });
 
   it("add-node installs the new node from the same bundle, resuming an upload that was cut", async () => {

@@ -1,5 +1,6 @@
 // A MicroK8s offline bundle's manifest as `hactl bundle` writes it (core22 and microk8s, each a snap and its
-// assertion), for the unit tests of the bundle, install and upgrade.
+// assertion, and the images of the sandbox and of the addons a default spec turns on: dns, ha-cluster), for
+// the unit tests of the bundle, install and upgrade.
 import { BUNDLE_API_VERSION, type BundleFile, type BundleManifest } from "../../src/bundle/manifest.js";
 
 export interface BundleFixture {
@@ -14,12 +15,13 @@ export interface BundleFixture {
 }
 
 export function microk8sBundleManifest(opts: BundleFixture = {}): BundleManifest {
-  const file = (name: string, of: string, kind: "snap" | "assert"): BundleFile => ({
+  const file = (name: string, of: string, kind: BundleFile["kind"], images?: string[]): BundleFile => ({
     name,
     of,
     kind,
     size: opts.size ?? 10,
     sha256: opts.sha256 ?? "a".repeat(64),
+    ...(images ? { images } : {}),
   });
   const revision = opts.revision ?? 7000;
   return {
@@ -34,6 +36,9 @@ export function microk8sBundleManifest(opts: BundleFixture = {}): BundleManifest
       file("core22_1908.assert", "core22", "assert"),
       file(`microk8s_${revision}.snap`, "microk8s", "snap"),
       file(`microk8s_${revision}.assert`, "microk8s", "assert"),
+      file("sandbox-images.tar", "sandbox", "images", ["registry.k8s.io/pause:3.7"]),
+      file("dns-images.tar", "dns", "images", ["docker.io/coredns/coredns:1.10.1"]),
+      file("ha-cluster-images.tar", "ha-cluster", "images", ["docker.io/calico/node:v3.25.1"]),
     ],
   };
 }

@@ -1,9 +1,9 @@
-// Container images as `kubeadm config images list`, `ctr images pull/export` (on the connected machine)
-// and `ctr -n k8s.io images import` (on a node) use them. An exported tarball is a real tar with an OCI
+// Container images as `kubeadm config images list`, `ctr images pull/export` (on the connected machine),
+// `ctr -n k8s.io images import` and `microk8s images import` (on a node) use them. An exported tarball is a real tar with an OCI
 // index.json naming each image (annotation io.containerd.image.name) and a blob of filler per image; import
 // reads it with tar, so a truncated or corrupt file fails as ctr does. A node's imported images are listed
-// in its kit state; kubeadm init and join record a registry pull (store-fetches.log) for each image they
-// need that is not there, as the real ones pull it.
+// in its kit state; kubeadm init and join, and `microk8s enable ADDON`, record a registry pull
+// (store-fetches.log) for each image they need that is not there, as the real ones pull it.
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -43,11 +43,11 @@ export function listImages(ns, onNode) {
 }
 
 /** @param {string} ns @param {boolean} onNode @param {string[]} refs */
-function addImages(ns, onNode, refs) {
+export function addImages(ns, onNode, refs) {
   fs.writeFileSync(storeFile(ns, onNode), `${[...new Set([...listImages(ns, onNode), ...refs])].sort().join("\n")}\n`);
 }
 
-/** kubeadm init or join on a node: every image it needs that containerd's k8s.io namespace lacks is pulled from its registry. @param {string[]} needed */
+/** kubeadm init or join, or microk8s enable, on a node: every image it needs that containerd's k8s.io namespace lacks is pulled from its registry. @param {string[]} needed */
 export function pullMissing(needed) {
   const have = new Set(listImages("k8s.io", true));
   for (const ref of needed) if (!have.has(ref)) storeFetch(`pull ${ref}`);
@@ -99,7 +99,9 @@ export function ctrMain(argv, onNode) {
     const file = rest[0];
     if (!file) fail(1, "ctr: must specify an archive to import");
     if (!fs.existsSync(file)) fail(1, `ctr: open ${file}: no such file or directory`);
-    const refs = readArchive(file);
+    const read = archiveImages(file);
+    if ("error" in read) fail(1, `ctr: ${read.error}`);
+    const refs = read.refs;
     for (const ref of refs) out(`unpacking ${ref} (sha256:${digest(ref)})...done`);
     addImages(ns, onNode, refs);
     return 0;
@@ -137,25 +139,29 @@ function writeArchive(file, refs) {
   }
 }
 
-/** The image names of an exported archive; a truncated or corrupt archive fails as ctr does. @param {string} file */
-function readArchive(file) {
+/**
+ * The image names of an exported archive, or why it cannot be imported: a truncated or corrupt archive
+ * gives the error ctr prints for it.
+ * @param {string} file @returns {{ refs: string[] } | { error: string }}
+ */
+export function archiveImages(file) {
   const listing = spawnSync("tar", ["-tf", file], { encoding: "utf8" });
-  if (listing.status !== 0) fail(1, "ctr: unexpected EOF");
+  if (listing.status !== 0) return { error: "unexpected EOF" };
   const index = spawnSync("tar", ["-xOf", file, "index.json"], { encoding: "utf8" });
   let parsed;
   try {
     parsed = JSON.parse(index.stdout);
   } catch {
-    fail(1, "ctr: failed to read index.json: unexpected end of JSON input");
+    return { error: "failed to read index.json: unexpected end of JSON input" };
   }
   const names = listing.stdout.split("\n");
   /** @type {string[]} */
   const refs = [];
   for (const m of parsed.manifests ?? []) {
     if (!names.includes(`blobs/sha256/${String(m.digest).replace(/^sha256:/, "")}`))
-      fail(1, `ctr: content digest ${m.digest}: not found`);
+      return { error: `content digest ${m.digest}: not found` };
     const ref = m.annotations?.["io.containerd.image.name"];
     if (ref) refs.push(ref);
   }
-  return refs;
+  return { refs };
 }

@@ -1,5 +1,5 @@
-// `microk8s` stand-in: status, add-node, join, leave, remove-node, enable/disable, kubectl, dbctl,
-// start/stop, config, version. Installed into the node's PATH by `snap install microk8s` (see snap.mjs).
+// `microk8s` stand-in: status, add-node, join, leave, remove-node, enable/disable, images import, kubectl,
+// dbctl, start/stop, config, version. Installed into the node's PATH by `snap install microk8s` (see snap.mjs).
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -18,6 +18,8 @@ import {
   waitEtcdHealthy,
 } from "./etcd.mjs";
 import { HA_LOCK, addToken } from "./microk8s-server.mjs";
+import { addImages, archiveImages, pullMissing } from "./images.mjs";
+import { addonImages } from "./microk8s-addon-images.mjs";
 import { DEFAULT_PROXY_ARGS, PROVIDER_FILE, PROXY_ARGS_FILE, PROXY_UNIT, renderProvider } from "./apiserver-proxy.mjs";
 import { registerNode, restartAgent, startAgent, stopAgent, waitNodeReady } from "./node.mjs";
 import { K, applyObject, listNodes } from "./store.mjs";
@@ -964,8 +966,15 @@ async function enableDisable(/** @type {"enable"|"disable"} */ verb, /** @type {
   return code;
 }
 
+/** The node's MicroK8s minor, from the version its snap runs ("v1.29.15" → "1.29"). */
+function runningMinor() {
+  return (localState().version ?? "").replace(/^v/, "").split(".").slice(0, 2).join(".");
+}
+
 /** @param {Etcd} db @param {string} name */
 async function enableAddon(db, name) {
+  // the addon's pods need its images: containerd pulls each one it has not imported
+  pullMissing(addonImages(runningMinor(), name));
   const dep = (/** @type {string} */ n, /** @type {Record<string,string>} */ l) =>
     applyObject(db, systemDeployment(n, 1, l)).then((v) => `deployment.apps/${n} ${v}`);
   switch (name) {
@@ -1051,6 +1060,42 @@ async function enableAddon(db, name) {
       out(`Enabling ${name}`);
   }
   await setAddon(db, name, true);
+  return 0;
+}
+
+/**
+ * `microk8s images import [FILE]` (FILE `-`, the default, is stdin): the whole tarball is posted to the
+ * cluster agent, which imports it into containerd's k8s.io namespace. Like the real one it exits 0 when
+ * the agent refuses the archive (a truncated or corrupt tar), printing "Failed to import images on ...".
+ * The kit imports on this node only (hactl imports before a node joins).
+ * @param {string[]} argv
+ */
+function imagesCmd(argv) {
+  const [sub, file = "-"] = argv;
+  if (sub !== "import")
+    fail(
+      2,
+      `Usage: microk8s images [OPTIONS] COMMAND [ARGS]...\nTry 'microk8s images -h' for help.\n\nError: No such command '${sub ?? ""}'.`,
+    );
+  exitIfStopped();
+  /** @type {Buffer} */
+  let data = Buffer.alloc(0);
+  try {
+    data = fs.readFileSync(file === "-" ? 0 : file);
+  } catch {
+    fail(1, `Error: failed to read ${file}: [Errno 2] No such file or directory: '${file}'`);
+  }
+  const tmp = fs.mkdtempSync(path.join(SNAP_DIR, "images-import-"));
+  try {
+    fs.writeFileSync(path.join(tmp, "images.tar"), data);
+    const read = archiveImages(path.join(tmp, "images.tar"));
+    const agent = `${nodeAddress()}:25000`;
+    out(`Pushing OCI images to ${agent}`);
+    if ("error" in read) out(`Failed to import images on ${agent}: ctr: ${read.error}`);
+    else addImages("k8s.io", true, read.refs);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
   return 0;
 }
 
@@ -1286,6 +1331,9 @@ export async function microk8sMain(/** @type {string[]} */ argv) {
     case "disable":
       ensureRoot();
       return enableDisable(cmd, rest);
+    case "images":
+      ensureRoot();
+      return imagesCmd(rest);
     case "kubectl":
       ensureRoot();
       if (isWorker()) {
@@ -1335,7 +1383,7 @@ export async function microk8sMain(/** @type {string[]} */ argv) {
     default:
       fail(
         1,
-        `'${cmd ?? ""}' is not a valid MicroK8s subcommand.\nAvailable subcommands are:\n\tadd-node\n\taddons\n\tconfig\n\tdbctl\n\tdisable\n\tenable\n\tinspect\n\tjoin\n\tkubectl\n\tleave\n\trefresh-certs\n\tremove-node\n\tstart\n\tstatus\n\tstop\n\tversion`,
+        `'${cmd ?? ""}' is not a valid MicroK8s subcommand.\nAvailable subcommands are:\n\tadd-node\n\taddons\n\tconfig\n\tdbctl\n\tdisable\n\tenable\n\timages\n\tinspect\n\tjoin\n\tkubectl\n\tleave\n\trefresh-certs\n\tremove-node\n\tstart\n\tstatus\n\tstop\n\tversion`,
         { stdout: true },
       );
   }

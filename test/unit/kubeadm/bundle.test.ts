@@ -2,13 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  kubernetesRelease,
-  manifestImages,
-  parseDebName,
-  parseImageList,
-  qualifiedImage,
-} from "../../../src/bundle/kubeadm-files.js";
+import { kubernetesRelease, manifestImages, parseDebName, parseImageList } from "../../../src/bundle/kubeadm-files.js";
+import { qualifiedImage } from "../../../src/bundle/container-images.js";
 import { readBundleMember, writeBundle, type LocalBundle } from "../../../src/bundle/local-files.js";
 import { bundleManifestSchema, bundleProblems } from "../../../src/bundle/manifest.js";
 import { driverNamed } from "../../../src/distros/registry.js";

@@ -1,6 +1,7 @@
 import type { NodeFacts } from "../../../src/gather/facts.js";
 import { describe, expect, it } from "vitest";
 import { describePlan, planIsEmpty, type Plan } from "../../../src/core/plan.js";
+import { HactlError } from "../../../src/core/errors.js";
 import { parseNodes } from "../../../src/distros/kubectl.js";
 import { parseStatus } from "../../../src/distros/microk8s.js";
 import { renderProvider, withRefreshDisabled } from "../../../src/distros/microk8s-apiserver-proxy.js";
@@ -321,7 +322,7 @@ describe("plan steps at run time", () => {
     ]);
   });
 
-  it("install step with a bundle sends it, checks its sha256 on the node, unpacks it and installs both snaps from files", async () => {
+  it("install step with a bundle sends it, checks its sha256 on the node, unpacks it, installs both snaps from files and imports the images", async () => {
     const sha = "b".repeat(64);
     const bundle = {
       path: "/work/lab.bundle",
@@ -335,7 +336,8 @@ describe("plan steps at run time", () => {
       .on({ prefix: ["mkdir"] }, { code: 0 })
       .on({ prefix: ["tar"] }, { code: 0 })
       .on({ prefix: ["snap"] }, { code: 0 })
-      .on({ prefix: ["microk8s", "status"] }, { code: 0 });
+      .on({ prefix: ["microk8s", "status"] }, { code: 0 })
+      .on({ prefix: ["microk8s", "images", "import"] }, { stdout: "Pushing OCI images to 10.0.0.11:25000\n" });
     const step = plan(FRESH, spec, { bundle }).find((ph) => ph.title === "Install MicroK8s")?.steps[0];
     expect(step?.title).toBe("install MicroK8s 1.29 from the offline bundle");
     expect(step?.describe[0]).toBe(
@@ -352,7 +354,38 @@ describe("plan steps at run time", () => {
       `snap ack ${dir}/microk8s_7000.assert`,
       `snap install ${dir}/microk8s_7000.snap --classic`,
       "microk8s status --wait-ready --timeout 300",
+      `microk8s images import ${dir}/sandbox-images.tar`,
+      `microk8s images import ${dir}/dns-images.tar`,
+      `microk8s images import ${dir}/ha-cluster-images.tar`,
     ]);
+    expect(step?.describe.slice(-4)).toEqual([
+      "microk8s status --wait-ready",
+      `microk8s images import ${dir}/sandbox-images.tar (sandbox)`,
+      `microk8s images import ${dir}/dns-images.tar (dns)`,
+      `microk8s images import ${dir}/ha-cluster-images.tar (ha-cluster)`,
+    ]);
+
+    // MicroK8s exits 0 when the cluster agent refuses the tarball: its message fails the step
+    const refused = new FakeHost("node-1")
+      .on({ prefix: ["sha256sum"] }, { stdout: `${sha}  ${dir}/bundle.tar\n` })
+      .on({ prefix: ["mkdir"] }, { code: 0 })
+      .on({ prefix: ["tar"] }, { code: 0 })
+      .on({ prefix: ["snap"] }, { code: 0 })
+      .on({ prefix: ["microk8s", "status"] }, { code: 0 })
+      .on(
+        { prefix: ["microk8s", "images", "import"] },
+        {
+          stdout:
+            "Pushing OCI images to 10.0.0.11:25000\nFailed to import images on 10.0.0.11:25000: ctr: unexpected EOF\n",
+        },
+      );
+    const error = await step?.run(ctx(refused)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HactlError);
+    expect((error as HactlError).message).toBe(
+      "microk8s images import of sandbox-images.tar (sandbox) failed on node-1 (exit 0)",
+    );
+    expect((error as HactlError).details).toBe("Failed to import images on 10.0.0.11:25000: ctr: unexpected EOF");
+    expect(refused.commandsMatching({ prefix: ["microk8s", "images"] })).toHaveLength(1);
 
     const damaged = new FakeHost("node-1")
       .on({ prefix: ["sha256sum"] }, { stdout: `${"d".repeat(64)}  x\n` })
@@ -362,6 +395,31 @@ describe("plan steps at run time", () => {
       /has sha256 d{64}, not b{64}: it was damaged on the way and has been deleted/,
     );
     expect(damaged.lines).toContain(`rm -f ${dir}/bundle.tar`);
+  });
+
+  it("with a bundle, a node an earlier run installed imports the images again before it joins, and the leader while addons are missing", () => {
+    const bundle = { path: "/work/lab.bundle", size: 1, sha256: "b".repeat(64), manifest: microk8sBundleManifest() };
+    // node-1 formed the cluster alone and node-2 was installed, then the run stopped before its join
+    const stopped = {
+      ...running(["node-1"], [{ ip: "10.0.0.11", role: "voter" }], { dns: "enabled", "ha-cluster": "disabled" }),
+      installed: new Set(["node-1", "node-2"]),
+    };
+    const p = plan(stopped, spec, { bundle });
+    expect(ids(p, "Install MicroK8s")).toEqual([
+      "install:node-3",
+      "install:worker-1",
+      "images:node-1",
+      "images:node-2",
+    ]);
+    const join2 = p.find((ph) => ph.title === "Form the cluster")?.steps.find((s) => s.id === "join:node-2");
+    expect(join2?.after).toEqual(["install:node-1", "install:node-2", "images:node-2"]);
+    const importNode2 = p.flatMap((ph) => ph.steps).find((s) => s.id === "images:node-2");
+    expect(importNode2?.describe).toContain(
+      "microk8s images import /tmp/hactl-bundle-bbbbbbbbbbbbbbbb/ha-cluster-images.tar (ha-cluster)",
+    );
+    // every node a member and every addon on: nothing to import
+    const all = running(["node-1", "node-2", "node-3", "worker-1"], voters);
+    expect(ids(plan(all, spec, { bundle }), "Install MicroK8s")).toEqual([]);
   });
 
   it("addons step re-reads the leader and enables only what is still missing", async () => {
