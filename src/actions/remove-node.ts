@@ -12,7 +12,7 @@ import { gatherMicrok8sState } from "../gather/microk8s-state.js";
 import type { RenderedConfig } from "../lb/render.js";
 import { templateSource } from "../lb/template-source.js";
 import { lbLayout } from "../phases/lb-configs.js";
-import { lbFilesStep } from "../phases/out-of-service.js";
+import { lbStep } from "../phases/activate-config.js";
 import { checkRemoval } from "../phases/remove-safety.js";
 import { unmountSharedMounts } from "../phases/shared-mounts-undo.js";
 import { removeNode } from "../spec/edit.js";
@@ -118,12 +118,9 @@ export function leaveLoadBalancers(
   onNode: boolean,
 ): Phase[] {
   const lbSteps = [...lbFiles].map(([machine, files]) =>
-    lbFilesStep(
-      `lb:${machine}`,
-      machine,
-      files,
-      `drop ${target.name} from ${[...new Set(files.map((f) => f.service))].join(" + ")}`,
-    ),
+    lbStep(machine, files, {
+      title: `drop ${target.name} from ${[...new Set(files.map((f) => f.service))].join(" + ")}`,
+    }),
   );
   const phases: Phase[] = [
     { title: `Take ${target.name} out of the load balancers`, mode: "parallel", steps: lbSteps },

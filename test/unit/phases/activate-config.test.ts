@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { HactlError } from "../../../src/core/errors.js";
 import type { RenderedConfig } from "../../../src/lb/index.js";
-import { activateConfigs } from "../../../src/phases/activate-config.js";
+import { activateConfigs, lbStep } from "../../../src/phases/activate-config.js";
 import { appliedStamp, stampPath } from "../../../src/lb/applied-stamp.js";
 import { FakeHost } from "../../fakes/fake-host.js";
 
@@ -165,5 +165,22 @@ describe("activateConfigs", () => {
     ]);
     const changes = h.lines.filter((l) => /^systemctl (enable|reload|start) /.test(l));
     expect(changes).toEqual(["systemctl enable keepalived", "systemctl enable haproxy", "systemctl reload haproxy"]);
+  });
+});
+
+describe("lbStep", () => {
+  it("describes the validation with the command that runs, and never the content", async () => {
+    const step = lbStep("node-1", [haproxy, keepalived]);
+    expect(step).toMatchObject({ id: "lb:node-1", title: "configure haproxy + keepalived" });
+    expect(step.describe).toEqual([
+      "write /etc/haproxy/haproxy.cfg.hactl-new (0644); haproxy -c -f /etc/haproxy/haproxy.cfg.hactl-new; install as /etc/haproxy/haproxy.cfg with backup (only when it differs)",
+      "write /etc/keepalived/keepalived.conf.hactl-new (0644); keepalived -t -f /etc/keepalived/keepalived.conf.hactl-new; install as /etc/keepalived/keepalived.conf with backup (only when it differs)",
+      "systemctl reload haproxy keepalived (start and enable when not running)",
+    ]);
+    expect(step.describe.join("\n")).not.toContain("daemon");
+    const h = host();
+    await step.run({ hosts: new Map([["node-1", h]]), signal: new AbortController().signal, log: () => undefined });
+    expect(h.lines).toContain("haproxy -c -f /etc/haproxy/haproxy.cfg.hactl-new");
+    expect(h.lines).toContain("keepalived -t -f /etc/keepalived/keepalived.conf.hactl-new");
   });
 });

@@ -77,14 +77,21 @@ describe("prepare-hosts steps", () => {
     expect(host.commandsMatching({ prefix: ["sysctl", "-w"] })).toHaveLength(1);
   });
 
-  it("packages step installs only the missing packages, and is absent when nothing is missing", () => {
+  it("packages step installs only the missing packages, and is absent when nothing is missing", async () => {
     const spec = specFrom(THREE_CP_ONE_WORKER);
     const wanted = [
       { pkg: "keepalived", command: "keepalived" },
       { pkg: "haproxy", command: "haproxy" },
     ];
     const step = packagesStep("node-1", healthyFacts(spec, "node-1", { commands: new Set(["haproxy"]) }), wanted);
-    expect(step?.describe).toEqual(["apt-get install -y keepalived"]);
+    expect(step?.describe).toEqual([
+      "env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends keepalived",
+    ]);
+    // the dry run's text is the command that runs, word for word
+    const host = new FakeHost("node-1").on({ prefix: ["env"] }, { code: 0 });
+    expect(await step?.run(ctx(host))).toBe("changed");
+    expect(host.lines).toEqual(step?.describe);
+    expect(host.commands[0]?.sudo).toBe(true);
     expect(
       packagesStep("node-1", healthyFacts(spec, "node-1", { commands: new Set(["haproxy", "keepalived"]) }), wanted),
     ).toBeUndefined();
