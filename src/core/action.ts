@@ -1,4 +1,5 @@
 import type { Command } from "./command.js";
+import { interruptedError } from "./errors.js";
 import type { RemoteHost } from "./host.js";
 import { redact } from "./secrets.js";
 
@@ -14,6 +15,8 @@ export interface RunAction {
   readonly command: Command;
   /** An idempotent preparation (`mkdir -p` before a write): running it does not make the step "changed". */
   readonly preparation?: boolean;
+  /** Not killed by Ctrl-C (a package install left halfway is worse than a wait): the run stops after it. */
+  readonly uninterruptible?: boolean;
 }
 
 /** A file written atomically on the node; its content is never printed (it may hold secrets). */
@@ -28,8 +31,13 @@ export interface WriteAction {
   readonly backup?: boolean;
 }
 
-export function runs(command: Command, opts: { preparation?: boolean } = {}): RunAction {
-  return { kind: "run", command, ...(opts.preparation ? { preparation: true } : {}) };
+export function runs(command: Command, opts: { preparation?: boolean; uninterruptible?: boolean } = {}): RunAction {
+  return {
+    kind: "run",
+    command,
+    ...(opts.preparation ? { preparation: true } : {}),
+    ...(opts.uninterruptible ? { uninterruptible: true } : {}),
+  };
 }
 
 export function writes(
@@ -66,15 +74,17 @@ export function describeActions(actions: readonly Action[]): string[] {
 }
 
 /**
- * Runs the actions in order on one host; the first failure stops the rest. True (changed) when a command
+ * Runs the actions in order on one host; the first failure, or Ctrl-C, stops the rest (Ctrl-C also
+ * kills a running command unless it is uninterruptible). True (changed) when a command
  * ran (a command is not assumed to be a no-op; preparations excepted) or a file's content or mode
  * differed; false when every write found its file so and no other command ran.
  */
 export async function runActions(host: RemoteHost, actions: readonly Action[], signal?: AbortSignal): Promise<boolean> {
   let changed = false;
   for (const a of actions) {
+    if (signal?.aborted) throw interruptedError(signal);
     if (a.kind === "run") {
-      await host.run(a.command, signal ? { signal } : {});
+      await host.run(a.command, signal && !a.uninterruptible ? { signal } : {});
       if (!a.preparation) changed = true;
     } else {
       const opts = { mode: a.mode, ...(a.sudo ? { sudo: true } : {}), ...(a.backup ? { backup: true } : {}) };

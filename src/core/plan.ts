@@ -43,19 +43,23 @@ export interface ActionStepInput {
   readonly title: string;
   readonly actions: readonly Action[];
   readonly after?: readonly string[];
+  /** The machine the actions run on, when it is not the step's node (kubectl on a control plane about a node). */
+  readonly runOn?: string;
 }
 
-/** A step that is only its actions: `describe` is derived from them, `run` performs them on `node`. */
+/** A step that is only its actions: `describe` is derived from them, `run` performs them on `node` (or `runOn`). */
 export function actionStep(input: ActionStepInput): Step {
   const { id, node, title, actions, after } = input;
+  const machine = input.runOn ?? node;
+  const where = machine === node ? "" : `on ${machine}: `;
   return {
     id,
     node,
     title,
-    describe: describeActions(actions),
+    describe: describeActions(actions).map((line) => `${where}${line}`),
     ...(after && after.length > 0 ? { after } : {}),
     actions,
-    run: async (ctx) => ((await runActions(need(ctx.hosts, node), actions, ctx.signal)) ? "changed" : "unchanged"),
+    run: async (ctx) => ((await runActions(need(ctx.hosts, machine), actions, ctx.signal)) ? "changed" : "unchanged"),
   };
 }
 

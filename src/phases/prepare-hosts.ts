@@ -71,6 +71,6 @@ export function packagesStep(
     id: `packages:${node}`,
     node,
     title: `install ${pkgs.join(", ")}`,
-    actions: [runs(aptInstall(pkgs))],
+    actions: [runs(aptInstall(pkgs), { uninterruptible: true })],
   });
 }

@@ -1,7 +1,8 @@
 import { HactlError, interruptedError } from "../core/errors.js";
 import type { Command } from "../core/command.js";
 import { need, type RemoteHost } from "../core/host.js";
-import type { Step, StepContext } from "../core/plan.js";
+import { runs } from "../core/action.js";
+import { actionStep, type Step, type StepContext } from "../core/plan.js";
 import { parseNodes } from "../distros/kubectl.js";
 import { minorOfVersion } from "./upgrade-versions.js";
 
@@ -138,16 +139,11 @@ function stuck(node: string, what: string): HactlError {
 
 /** Uncordons the node and removes hactl's mark. */
 export function uncordonStep(o: { id: string; node: string; runner: string; kubectl: Kubectl }): Step {
-  return {
+  return actionStep({
     id: o.id,
     node: o.node,
     title: "uncordon",
-    describe: [`on ${o.runner}: kubectl uncordon ${o.node}; kubectl label node ${o.node} ${UPGRADE_LABEL}-`],
-    async run(ctx) {
-      const runner = need(ctx.hosts, o.runner);
-      await runner.run(o.kubectl("uncordon", o.node), { signal: ctx.signal });
-      await runner.run(o.kubectl("label", "node", o.node, `${UPGRADE_LABEL}-`), { signal: ctx.signal });
-      return "changed";
-    },
-  };
+    runOn: o.runner,
+    actions: [runs(o.kubectl("uncordon", o.node)), runs(o.kubectl("label", "node", o.node, `${UPGRADE_LABEL}-`))],
+  });
 }

@@ -95,4 +95,43 @@ describe("actionStep", () => {
     await expect(step.run(ctxFor(host))).rejects.toMatchObject({ code: "COMMAND_FAILED" });
     expect(host.lines).toEqual(["false"]);
   });
+
+  it("Ctrl-C stops before the next action and reaches only interruptible commands", async () => {
+    const abort = new AbortController();
+    const seen: (AbortSignal | undefined)[] = [];
+    const host = new FakeHost("n1").on({ prefix: ["apt-get"] }, () => {
+      abort.abort();
+      return { code: 0 };
+    });
+    const run = host.run.bind(host);
+    host.run = (command, opts) => {
+      seen.push(opts?.signal);
+      return run(command, opts);
+    };
+    const step = actionStep({
+      id: "a:n1",
+      node: "n1",
+      title: "a",
+      actions: [runs({ argv: ["apt-get", "install", "-y", "x"] }, { uninterruptible: true }), runs({ argv: ["true"] })],
+    });
+    await expect(
+      step.run({ hosts: new Map([["n1", host]]), signal: abort.signal, log: () => undefined }),
+    ).rejects.toMatchObject({ code: "INTERRUPTED" });
+    expect(host.lines).toEqual(["apt-get install -y x"]);
+    expect(seen).toEqual([undefined]);
+  });
+
+  it("runs on runOn when given, and says so in the dry run", async () => {
+    const runner = new FakeHost("cp-1").on({ prefix: ["kubectl"] }, { code: 0 });
+    const step = actionStep({
+      id: "u:w1",
+      node: "w1",
+      title: "uncordon",
+      runOn: "cp-1",
+      actions: [runs({ argv: ["kubectl", "uncordon", "w1"] })],
+    });
+    expect(step.describe).toEqual(["on cp-1: kubectl uncordon w1"]);
+    expect(await step.run(ctxFor(runner))).toBe("changed");
+    expect(runner.lines).toEqual(["kubectl uncordon w1"]);
+  });
 });

@@ -92,8 +92,10 @@ describe("planMicrok8sInstall on a fresh cluster", () => {
     expect(holds?.steps.map((s) => [s.id, s.after])).toEqual(
       ["node-1", "node-2", "node-3", "worker-1"].map((n) => [`hold:${n}`, [`install:${n}`]]),
     );
-    expect(holds?.steps[0]?.describe).toEqual([
-      "snap refresh --hold microk8s (snapd never upgrades this node on its own)",
+    expect(holds?.steps[0]?.describe).toEqual(["snap refresh --hold microk8s"]);
+    expect(p.find((ph) => ph.steps.some((s) => s.id === "install:node-1"))?.steps[0]?.describe).toEqual([
+      "snap install microk8s --classic --channel=1.29/stable",
+      "microk8s status --wait-ready --timeout 300",
     ]);
   });
 
