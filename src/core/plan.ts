@@ -1,5 +1,6 @@
 import { describeActions, runActions, type Action } from "./action.js";
 import { need, type RemoteHost } from "./host.js";
+import type { RunValues } from "./run-values.js";
 
 /** What a step did when it ran. */
 export type StepOutcome = "changed" | "unchanged";
@@ -11,6 +12,8 @@ export interface StepContext {
   readonly signal: AbortSignal;
   /** Progress for this step's node (a line in the log; the reporter shows the step's title). */
   readonly log: (line: string) => void;
+  /** Values earlier steps of this apply produced for later ones (one store per apply, made by the executor). */
+  readonly values: RunValues;
 }
 
 /**

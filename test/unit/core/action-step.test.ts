@@ -3,11 +3,13 @@ import { commandLine, describeActions, runs, writes } from "../../../src/core/ac
 import { actionStep, type StepContext } from "../../../src/core/plan.js";
 import { clearSecrets, registerSecret } from "../../../src/core/secrets.js";
 import { FakeHost } from "../../fakes/fake-host.js";
+import { RunValues } from "../../../src/core/run-values.js";
 
 const ctxFor = (host: FakeHost): StepContext => ({
   hosts: new Map([[host.name, host]]),
   signal: new AbortController().signal,
   log: () => undefined,
+  values: new RunValues(),
 });
 
 describe("actionStep", () => {
@@ -115,7 +117,7 @@ describe("actionStep", () => {
       actions: [runs({ argv: ["apt-get", "install", "-y", "x"] }, { uninterruptible: true }), runs({ argv: ["true"] })],
     });
     await expect(
-      step.run({ hosts: new Map([["n1", host]]), signal: abort.signal, log: () => undefined }),
+      step.run({ hosts: new Map([["n1", host]]), signal: abort.signal, log: () => undefined, values: new RunValues() }),
     ).rejects.toMatchObject({ code: "INTERRUPTED" });
     expect(host.lines).toEqual(["apt-get install -y x"]);
     expect(seen).toEqual([undefined]);

@@ -4,6 +4,7 @@ import type { RenderedConfig } from "../../../src/lb/index.js";
 import { activateConfigs, lbStep } from "../../../src/phases/activate-config.js";
 import { appliedStamp, stampPath } from "../../../src/lb/applied-stamp.js";
 import { FakeHost } from "../../fakes/fake-host.js";
+import { RunValues } from "../../../src/core/run-values.js";
 
 const haproxy: RenderedConfig = {
   path: "/etc/haproxy/haproxy.cfg",
@@ -179,7 +180,12 @@ describe("lbStep", () => {
     ]);
     expect(step.describe.join("\n")).not.toContain("daemon");
     const h = host();
-    await step.run({ hosts: new Map([["node-1", h]]), signal: new AbortController().signal, log: () => undefined });
+    await step.run({
+      hosts: new Map([["node-1", h]]),
+      signal: new AbortController().signal,
+      log: () => undefined,
+      values: new RunValues(),
+    });
     expect(h.lines).toContain("haproxy -c -f /etc/haproxy/haproxy.cfg.hactl-new");
     expect(h.lines).toContain("keepalived -t -f /etc/keepalived/keepalived.conf.hactl-new");
   });

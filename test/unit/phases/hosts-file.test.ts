@@ -4,6 +4,7 @@ import { hostsEntriesStep, nonlocalBindStep, packagesStep } from "../../../src/p
 import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { healthyFacts } from "../../fakes/facts.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
+import { RunValues } from "../../../src/core/run-values.js";
 
 const DEBIAN_HOSTS =
   "127.0.0.1\tlocalhost\n127.0.1.1\tnode-1\n\n# The following lines are desirable for IPv6 capable hosts\n::1     localhost ip6-localhost ip6-loopback\n";
@@ -47,6 +48,7 @@ describe("prepare-hosts steps", () => {
     hosts: hostMap(host),
     signal: new AbortController().signal,
     log: () => undefined,
+    values: new RunValues(),
   });
 
   it("hosts step rewrites /etc/hosts after a backup once, then reports unchanged", async () => {

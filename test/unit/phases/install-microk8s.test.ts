@@ -13,6 +13,7 @@ import { allHealthyFacts } from "../../fakes/facts.js";
 import { nodesJson, statusYaml, type DatastoreMember } from "../../fakes/outputs.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 import { microk8sBundleManifest } from "../../fakes/bundle.js";
+import { RunValues } from "../../../src/core/run-values.js";
 
 const spec = specFrom(THREE_CP_ONE_WORKER);
 const NO_LB = THREE_CP_ONE_WORKER.replace("    vip: 10.0.0.100\n    virtualRouterId: 51\n", "    mode: none\n");
@@ -310,6 +311,7 @@ describe("plan steps at run time", () => {
     hosts: hostMap(...hosts),
     signal: new AbortController().signal,
     log: () => undefined,
+    values: new RunValues(),
   });
 
   it("install step installs the spec's channel and waits for it, with no second look at what gathering saw", async () => {

@@ -18,6 +18,7 @@ import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { nodesJson, statusYaml, type DatastoreMember, type NodeDescription } from "../../fakes/outputs.js";
 import { EXTERNAL_NGINX, THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 import { microk8sBundleManifest } from "../../fakes/bundle.js";
+import { RunValues } from "../../../src/core/run-values.js";
 
 const spec = specFrom(THREE_CP_ONE_WORKER);
 const NAMES = ["node-1", "node-2", "node-3", "worker-1"];
@@ -215,7 +216,12 @@ describe("planMicrok8sUpgrade", () => {
       const step = plan.flatMap((p) => p.steps).find((s) => s.id === id);
       expect(step).toBeDefined();
       const cps = ["node-1", "node-2", "node-3"].map((n) => new FakeHost(n).on({ regex: /.*/ }, { code: 0 }));
-      await step?.run({ hosts: hostMap(...cps), signal: new AbortController().signal, log: () => undefined });
+      await step?.run({
+        hosts: hostMap(...cps),
+        signal: new AbortController().signal,
+        log: () => undefined,
+        values: new RunValues(),
+      });
       return cps[0]?.files.get("/etc/keepalived/keepalived.conf") ?? "";
     };
     expect(await lbFiles("ois:1.30:node-1:lb:node-1")).toMatch(/priority 1\n/);
@@ -281,6 +287,7 @@ describe("upgrade from an offline bundle", () => {
     hosts: hostMap(...hosts),
     signal: new AbortController().signal,
     log: () => undefined,
+    values: new RunValues(),
   });
 
   it("refuses, before any change, a bundle of another minor, for another architecture, or a path of two minors", () => {
