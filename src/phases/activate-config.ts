@@ -109,7 +109,7 @@ export function describeActivation(files: readonly RenderedConfig[]): string[] {
   return [
     ...files.map((f) => {
       const staged = `${f.path}${STAGED}`;
-      return `write ${staged} (0${f.mode.toString(8)}); ${commandLine(validateCommand(f, staged))}; install as ${f.path} with backup (only when it differs)`;
+      return `${f.path} (0${f.mode.toString(8)}) when it differs: staged, ${commandLine(validateCommand(f, staged))}, installed with backup`;
     }),
     `systemctl reload ${services.join(" ")} (start and enable when not running)`,
   ];

@@ -174,8 +174,8 @@ describe("lbStep", () => {
     const step = lbStep("node-1", [haproxy, keepalived]);
     expect(step).toMatchObject({ id: "lb:node-1", title: "configure haproxy + keepalived" });
     expect(step.describe).toEqual([
-      "write /etc/haproxy/haproxy.cfg.hactl-new (0644); haproxy -c -f /etc/haproxy/haproxy.cfg.hactl-new; install as /etc/haproxy/haproxy.cfg with backup (only when it differs)",
-      "write /etc/keepalived/keepalived.conf.hactl-new (0644); keepalived -t -f /etc/keepalived/keepalived.conf.hactl-new; install as /etc/keepalived/keepalived.conf with backup (only when it differs)",
+      "/etc/haproxy/haproxy.cfg (0644) when it differs: staged, haproxy -c -f /etc/haproxy/haproxy.cfg.hactl-new, installed with backup",
+      "/etc/keepalived/keepalived.conf (0644) when it differs: staged, keepalived -t -f /etc/keepalived/keepalived.conf.hactl-new, installed with backup",
       "systemctl reload haproxy keepalived (start and enable when not running)",
     ]);
     expect(step.describe.join("\n")).not.toContain("daemon");

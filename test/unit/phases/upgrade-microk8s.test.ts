@@ -180,12 +180,14 @@ describe("planMicrok8sUpgrade", () => {
       "oos:1.30:node-2:lb:node-3",
     ]);
     const text = describePlan(plan);
-    expect(text).toContain("on node-1: kubectl drain node-2 --ignore-daemonsets --delete-emptydir-data --timeout=120s");
+    expect(text).toContain(
+      "on node-1: microk8s kubectl drain node-2 --ignore-daemonsets --delete-emptydir-data --timeout=120s",
+    );
     expect(text).toContain("wait until node-2 no longer holds the VIP 10.0.0.100");
     expect(text).toContain("snap refresh microk8s --channel=1.30/stable");
     expect(text).toContain("microk8s status until the datastore has 3 voters again");
     // The leader's kubectl runs on another control plane while the leader refreshes.
-    expect(text).toContain("on node-2: kubectl drain node-1");
+    expect(text).toContain("on node-2: microk8s kubectl drain node-1");
     expect(plan.map((p) => p.title).filter((t) => t.startsWith("Upgrade") || t.startsWith("Hold"))).toEqual([
       "Hold MicroK8s refreshes",
       "Upgrade control plane node-3 to 1.30",
