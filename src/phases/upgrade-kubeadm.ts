@@ -1,7 +1,7 @@
 import { HactlError } from "../core/errors.js";
 import type { Command } from "../core/command.js";
 import { need, type RemoteHost } from "../core/host.js";
-import { runs } from "../core/action.js";
+import { commandLine, runs } from "../core/action.js";
 import { actionStep, type Plan, type Step } from "../core/plan.js";
 import { kubeadm, minorOf, parseMemberList } from "../distros/kubeadm.js";
 import { hasVotingMember, type KubeadmClusterState } from "../gather/kubeadm-state.js";
@@ -286,7 +286,7 @@ function bundlePackagesStep(
     title: `${packages.join(", ")} ${minor} from the offline bundle (held)${restartKubelet ? ", kubelet restarted" : ""}`,
     describe: [
       `apt-mark unhold ${packages.join(" ")}; apt-get install -y --no-download ${debs.join(" ")}; apt-mark hold ${packages.join(" ")}`,
-      ...imports.map((c) => c.argv.join(" ")),
+      ...imports.map(commandLine),
       ...(restartKubelet ? ["systemctl daemon-reload; systemctl restart kubelet"] : []),
     ],
     async run(ctx) {
