@@ -1,6 +1,4 @@
-import { need } from "../core/host.js";
-import type { Command } from "../core/command.js";
-import type { Phase, Step } from "../core/plan.js";
+import type { Phase } from "../core/plan.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import type { Session } from "./session.js";
 
@@ -26,20 +24,6 @@ export interface RemovalDriver {
   ): Promise<{ refusals: string[]; runner: string | undefined; warnings?: string[] }>;
   /** The distribution's phases once the node is out of the load balancers: drain, leave/reset, member removal. */
   phases(target: NodeSpec, runner: string, opts: RemoveNodeOptions, onNode: boolean): Phase[];
-}
-
-/** A step that runs one command on one node. */
-export function commandStep(id: string, node: string, title: string, command: Command): Step {
-  return {
-    id,
-    node,
-    title,
-    describe: [command.argv.join(" ")],
-    async run(ctx) {
-      await need(ctx.hosts, node).run(command, { signal: ctx.signal });
-      return "changed";
-    },
-  };
 }
 
 /** --drain-timeout, already refused by the command line unless a whole number of seconds in range. */

@@ -3,7 +3,8 @@ import type { RunContext } from "../core/context.js";
 import type { Command } from "../core/command.js";
 import { HactlError } from "../core/errors.js";
 import { forEachNode } from "../core/parallel.js";
-import type { Phase } from "../core/plan.js";
+import { runs } from "../core/action.js";
+import { actionStep, type Phase } from "../core/plan.js";
 import { microk8s } from "../distros/microk8s.js";
 import { byDistribution, driverFor } from "../distros/registry.js";
 import { gatherFacts } from "../gather/facts.js";
@@ -11,14 +12,14 @@ import { gatherMicrok8sState } from "../gather/microk8s-state.js";
 import type { RenderedConfig } from "../lb/render.js";
 import { templateSource } from "../lb/template-source.js";
 import { lbLayout } from "../phases/lb-configs.js";
-import { lbFilesStep } from "../phases/out-of-service.js";
+import { lbStep } from "../phases/activate-config.js";
 import { checkRemoval } from "../phases/remove-safety.js";
 import { unmountSharedMounts } from "../phases/shared-mounts-undo.js";
 import { removeNode } from "../spec/edit.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import { parseEdited } from "./add-node.js";
-import { commandStep, drainSeconds, type RemovalDriver, type RemoveNodeOptions } from "./removal.js";
+import { drainSeconds, type RemovalDriver, type RemoveNodeOptions } from "./removal.js";
 import { runChange } from "./runner.js";
 import { machinesOf, type Session } from "./session.js";
 
@@ -117,12 +118,9 @@ export function leaveLoadBalancers(
   onNode: boolean,
 ): Phase[] {
   const lbSteps = [...lbFiles].map(([machine, files]) =>
-    lbFilesStep(
-      `lb:${machine}`,
-      machine,
-      files,
-      `drop ${target.name} from ${[...new Set(files.map((f) => f.service))].join(" + ")}`,
-    ),
+    lbStep(machine, files, {
+      title: `drop ${target.name} from ${[...new Set(files.map((f) => f.service))].join(" + ")}`,
+    }),
   );
   const phases: Phase[] = [
     { title: `Take ${target.name} out of the load balancers`, mode: "parallel", steps: lbSteps },
@@ -141,7 +139,12 @@ export function leaveLoadBalancers(
       title: `Stop ${target.name}'s load balancer`,
       mode: "serial",
       steps: [
-        commandStep(`lb-stop:${target.name}`, target.name, "stop keepalived (hands the VIP over) and haproxy", stop),
+        actionStep({
+          id: `lb-stop:${target.name}`,
+          node: target.name,
+          title: "stop keepalived (hands the VIP over) and haproxy",
+          actions: [runs(stop)],
+        }),
       ],
     });
   }
@@ -173,26 +176,40 @@ const microk8sRemoval: RemovalDriver = {
       phases.push({
         title: `Drain ${target.name}`,
         mode: "serial",
-        steps: [commandStep(`drain:${target.name}`, runner, `cordon and drain ${target.name}`, drain)],
+        steps: [
+          actionStep({
+            id: `drain:${target.name}`,
+            node: runner,
+            title: `cordon and drain ${target.name}`,
+            actions: [runs(drain)],
+          }),
+        ],
       });
     }
     if (onNode)
       phases.push({
         title: `${target.name} leaves`,
         mode: "serial",
-        steps: [commandStep(`leave:${target.name}`, target.name, "microk8s leave", microk8s.leave())],
+        steps: [
+          actionStep({
+            id: `leave:${target.name}`,
+            node: target.name,
+            title: "microk8s leave",
+            actions: [runs(microk8s.leave())],
+          }),
+        ],
       });
     const force = opts.force || !onNode;
     phases.push({
       title: `Remove ${target.name} from the cluster`,
       mode: "serial",
       steps: [
-        commandStep(
-          `remove:${target.name}`,
-          runner,
-          `remove-node ${target.name}${force ? " --force" : ""}`,
-          microk8s.removeNode(target.name, force),
-        ),
+        actionStep({
+          id: `remove:${target.name}`,
+          node: runner,
+          title: `remove-node ${target.name}${force ? " --force" : ""}`,
+          actions: [runs(microk8s.removeNode(target.name, force))],
+        }),
       ],
     });
     return phases;

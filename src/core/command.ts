@@ -12,6 +12,11 @@ export interface Command {
   readonly timeoutMs?: number;
   /** Exit codes that count as success for run(); default [0]. */
   readonly okCodes?: readonly number[];
+  /**
+   * For an inline script (`sh -c SCRIPT ...`): what it does, in a few words. The dry run shows
+   * `<script: SUMMARY>` in place of the script's text; the command run is the argv alone.
+   */
+  readonly summary?: string;
 }
 
 export interface ExecResult {

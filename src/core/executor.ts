@@ -2,6 +2,7 @@ import { HactlError, MultiNodeError, asHactlError, interruptedError } from "./er
 import { forEachNode } from "./parallel.js";
 import { stagesOf, type Phase, type Plan, type Step, type StepContext, type StepOutcome } from "./plan.js";
 import type { RemoteHost } from "./host.js";
+import { RunValues } from "./run-values.js";
 
 /** Progress callbacks the executor reports to (the CLI's Reporter satisfies it). */
 export interface ExecutorReporter {
@@ -28,6 +29,8 @@ interface StageRun {
   readonly finished: Map<string, Promise<boolean>>;
   readonly settle: Map<string, (ok: boolean) => void>;
   failed: boolean;
+  /** The apply's values, shared by every stage of it. */
+  readonly values: RunValues;
 }
 
 /**
@@ -39,13 +42,14 @@ interface StageRun {
  */
 export async function applyPlan(plan: Plan, opts: ApplyOptions): Promise<ApplySummary> {
   const summary: ApplySummary = { changed: 0, unchanged: 0 };
+  const values = new RunValues();
   for (const stage of stagesOf(plan)) {
     const phases = stage.filter((p) => p.steps.length > 0);
     if (phases.length === 0) continue;
     checkAbort(opts.signal);
     const title = phases.map((p) => p.title).join(" · ");
     opts.reporter.phase(title);
-    const run: StageRun = { finished: new Map(), settle: new Map(), failed: false };
+    const run: StageRun = { finished: new Map(), settle: new Map(), failed: false, values };
     for (const step of phases.flatMap((p) => p.steps)) {
       run.finished.set(step.id, new Promise((resolve) => run.settle.set(step.id, resolve)));
     }
@@ -112,6 +116,7 @@ async function runStep(step: Step, run: StageRun, opts: ApplyOptions, summary: A
     hosts: opts.hosts,
     signal: opts.signal,
     log: (line) => opts.reporter.log(step.node, line),
+    values: run.values,
   };
   try {
     const outcome = await step.run(ctx);

@@ -1,4 +1,6 @@
-import type { RemoteHost } from "./host.js";
+import { describeActions, runActions, type Action } from "./action.js";
+import { need, type RemoteHost } from "./host.js";
+import type { RunValues } from "./run-values.js";
 
 /** What a step did when it ran. */
 export type StepOutcome = "changed" | "unchanged";
@@ -10,11 +12,15 @@ export interface StepContext {
   readonly signal: AbortSignal;
   /** Progress for this step's node (a line in the log; the reporter shows the step's title). */
   readonly log: (line: string) => void;
+  /** Values earlier steps of this apply produced for later ones (one store per apply, made by the executor). */
+  readonly values: RunValues;
 }
 
 /**
  * One unit of remote work on one node. Planning builds these from the spec and the gathered facts
  * without touching anything; `describe` is what --dry-run prints; `run` is the only part that acts.
+ * A step that is a fixed sequence of commands and file writes carries them as `actions` (built with
+ * actionStep: describe and run both come from them); a closure is for steps that decide at run time.
  */
 export interface Step {
   /** Stable id, e.g. "join:node-2"; the journal records completed ids. */
@@ -29,7 +35,35 @@ export interface Step {
    * that are not in the plan count as finished: that work was done before this run.
    */
   readonly after?: readonly string[];
+  /** What the step performs, when it is data only (see actionStep). */
+  readonly actions?: readonly Action[];
   run(ctx: StepContext): Promise<StepOutcome>;
+}
+
+export interface ActionStepInput {
+  readonly id: string;
+  readonly node: string;
+  readonly title: string;
+  readonly actions: readonly Action[];
+  readonly after?: readonly string[];
+  /** The machine the actions run on, when it is not the step's node (kubectl on a control plane about a node). */
+  readonly runOn?: string;
+}
+
+/** A step that is only its actions: `describe` is derived from them, `run` performs them on `node` (or `runOn`). */
+export function actionStep(input: ActionStepInput): Step {
+  const { id, node, title, actions, after } = input;
+  const machine = input.runOn ?? node;
+  const where = machine === node ? "" : `on ${machine}: `;
+  return {
+    id,
+    node,
+    title,
+    describe: describeActions(actions).map((line) => `${where}${line}`),
+    ...(after && after.length > 0 ? { after } : {}),
+    actions,
+    run: async (ctx) => ((await runActions(need(ctx.hosts, machine), actions, ctx.signal)) ? "changed" : "unchanged"),
+  };
 }
 
 /** A group of steps with one scheduling rule. */

@@ -177,7 +177,12 @@ export function kubeadmStopControlPlane(): Command {
     waitPort(6443, false, 120),
     waitPort(2379, false, 120),
   ].join("\n");
-  return { argv: ["sh", "-c", script], sudo: true, timeoutMs: 5 * 60_000 };
+  return {
+    argv: ["sh", "-c", script],
+    sudo: true,
+    timeoutMs: 5 * 60_000,
+    summary: `kube-apiserver.yaml and etcd.yaml → ${KUBEADM_RESTORE_DIR}/, wait until ports 6443 and 2379 are closed`,
+  };
 }
 
 export interface EtcdRestoreMember {
@@ -213,6 +218,8 @@ export function kubeadmRestoreEtcd(m: EtcdRestoreMember): Command {
     argv: ["sh", "-c", script, "hactl-etcd-restore", KUBEADM_SNAPSHOT, m.name, m.initialCluster, m.peerUrl, m.token],
     sudo: true,
     timeoutMs: 15 * 60_000,
+    summary:
+      "etcdctl snapshot restore $1 --name $2 --initial-cluster $3 --initial-advertise-peer-urls $4 --initial-cluster-token $5 into a new directory, swapped in for member/",
   };
 }
 
@@ -224,7 +231,12 @@ export function kubeadmStartComponent(component: "etcd" | "kube-apiserver"): Com
     `if [ -f ${KUBEADM_RESTORE_DIR}/${component}.yaml ]; then mv ${KUBEADM_RESTORE_DIR}/${component}.yaml ${MANIFESTS}/${component}.yaml; fi`,
     waitPort(port, true, 180),
   ].join("\n");
-  return { argv: ["sh", "-c", script], sudo: true, timeoutMs: 5 * 60_000 };
+  return {
+    argv: ["sh", "-c", script],
+    sudo: true,
+    timeoutMs: 5 * 60_000,
+    summary: `${component}.yaml → ${MANIFESTS}/, wait for port ${port}`,
+  };
 }
 
 /** After a finished restore: the staged snapshot, the marker and the old data go. */

@@ -1,3 +1,5 @@
+import { commandLine } from "../core/action.js";
+import type { Command } from "../core/command.js";
 import { HactlError } from "../core/errors.js";
 import { need, type RemoteHost } from "../core/host.js";
 import type { Step, StepOutcome } from "../core/plan.js";
@@ -47,8 +49,9 @@ export async function activateConfigs(
     const path = `${file.path}${STAGED}`;
     await host.writeFile(path, file.content, { mode: file.mode, owner: file.owner, sudo: true });
     staged.push(file);
-    const argv = file.validate.map((a) => a.replaceAll("{file}", path)) as [string, ...string[]];
-    const check = await host.exec({ argv, sudo: true, timeoutMs: 60_000 });
+    const validate = validateCommand(file, path);
+    const argv = validate.argv;
+    const check = await host.exec(validate);
     if (check.code !== 0) {
       await host.exec({ argv: ["rm", "-f", ...staged.map((f) => `${f.path}${STAGED}`)], sudo: true });
       throw new HactlError(
@@ -88,14 +91,44 @@ async function promote(host: RemoteHost, file: RenderedConfig): Promise<void> {
   await host.exec({ argv: ["rm", "-f", `${file.path}${STAGED}`], sudo: true });
 }
 
-/** The install step that puts one machine's load-balancer configs live. */
-export function lbStep(name: string, files: readonly RenderedConfig[]): Step {
-  const services = [...new Set(files.map((f) => f.service))];
+/** Pure: the argv that validates a staged file (its "{file}" placeholder filled in). */
+function validateCommand(file: RenderedConfig, path: string): Command {
   return {
-    id: `lb:${name}`,
-    node: name,
-    title: `configure ${services.join(" + ")}`,
-    describe: files.map((f) => `${f.path}: validate (${f.validate[0]}), install with backup, reload ${f.service}`),
-    run: (ctx) => activateConfigs(need(ctx.hosts, name), files, ctx.signal),
+    argv: file.validate.map((a) => a.replaceAll("{file}", path)) as [string, ...string[]],
+    sudo: true,
+    timeoutMs: 60_000,
+  };
+}
+
+/**
+ * Pure: what activateConfigs does, from the same files: per file the staged write, its validation command
+ * and the install over the target; then each service's reload. Content is never shown.
+ */
+export function describeActivation(files: readonly RenderedConfig[]): string[] {
+  const services = [...new Set(files.map((f) => f.service))];
+  return [
+    ...files.map((f) => {
+      const staged = `${f.path}${STAGED}`;
+      return `${f.path} (0${f.mode.toString(8)}) when it differs: staged, ${commandLine(validateCommand(f, staged))}, installed with backup`;
+    }),
+    `systemctl reload ${services.join(" ")} (start and enable when not running)`,
+  ];
+}
+
+/**
+ * The step that puts one machine's load-balancer configs live (validated, installed with a backup,
+ * reloaded gracefully); by default the install's `lb:MACHINE` "configure SERVICES".
+ */
+export function lbStep(
+  machine: string,
+  files: readonly RenderedConfig[],
+  opts: { id?: string; title?: string } = {},
+): Step {
+  return {
+    id: opts.id ?? `lb:${machine}`,
+    node: machine,
+    title: opts.title ?? `configure ${[...new Set(files.map((f) => f.service))].join(" + ")}`,
+    describe: describeActivation(files),
+    run: (ctx) => activateConfigs(need(ctx.hosts, machine), files, ctx.signal),
   };
 }

@@ -6,6 +6,7 @@
 import { basename } from "node:path";
 import type { LocalBundle } from "../bundle/local-files.js";
 import { MICROK8S_BASE, nodeBundleDir, snapFiles } from "../bundle/manifest.js";
+import { commandLine } from "../core/action.js";
 import { HactlError } from "../core/errors.js";
 import type { RemoteHost } from "../core/host.js";
 import { driverNamed } from "../distros/registry.js";
@@ -124,5 +125,5 @@ export async function importMicrok8sImages(host: RemoteHost, bundle: LocalBundle
 export function filesDescribe(bundle: LocalBundle): string[] {
   const dir = nodeBundleDir(bundle.sha256);
   const commands = driverNamed(bundle.manifest.distribution.type).installFromBundle(dir, bundle.manifest.files);
-  return [uploadDescribe(bundle), ...commands.map((c) => c.argv.join(" "))];
+  return [uploadDescribe(bundle), ...commands.map(commandLine)];
 }

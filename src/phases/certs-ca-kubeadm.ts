@@ -2,7 +2,8 @@ import { z } from "zod";
 import type { Command } from "../core/command.js";
 import { HactlError } from "../core/errors.js";
 import { need, type RemoteHost } from "../core/host.js";
-import type { Phase, Step, StepContext } from "../core/plan.js";
+import { runs } from "../core/action.js";
+import { actionStep, type Phase, type Step, type StepContext } from "../core/plan.js";
 import { registerSecret } from "../core/secrets.js";
 import { ETCD_CLIENT_PORT, KUBEADM_API_PORT, kubeadm } from "../distros/kubeadm.js";
 import { parseRemote } from "../distros/remote-output.js";
@@ -471,16 +472,12 @@ function clusterInfoStep(source: NodeSpec, stage: "both" | "new"): Step {
 }
 
 function cleanupStep(node: NodeSpec): Step {
-  return {
+  return actionStep({
     id: `ca-cleanup:${node.name}`,
     node: node.name,
     title: "remove the staged CAs",
-    describe: [`rm -rf ${STAGE}`],
-    async run(ctx) {
-      await need(ctx.hosts, node.name).run({ argv: ["rm", "-rf", STAGE], sudo: true }, { signal: ctx.signal });
-      return "changed";
-    },
-  };
+    actions: [runs({ argv: ["rm", "-rf", STAGE], sudo: true })],
+  });
 }
 
 export interface CaRotationOptions {

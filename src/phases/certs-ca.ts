@@ -1,3 +1,4 @@
+import { commandLine } from "../core/action.js";
 import { need } from "../core/host.js";
 import { HactlError } from "../core/errors.js";
 import { registerSecret } from "../core/secrets.js";
@@ -76,16 +77,18 @@ export function planCaRotation(
 }
 
 function rotateStep(node: NodeSpec): Step {
+  const refresh: Command = {
+    argv: ["microk8s", "refresh-certs", "--cert", "ca.crt"],
+    sudo: true,
+    timeoutMs: 10 * 60_000,
+  };
   return {
     id: `ca-rotate:${node.name}`,
     node: node.name,
     title: "make a new cluster CA and re-issue this node's certificates",
-    describe: ["microk8s refresh-certs --cert ca.crt"],
+    describe: [commandLine(refresh)],
     async run(ctx) {
-      const r = await need(ctx.hosts, node.name).run(
-        { argv: ["microk8s", "refresh-certs", "--cert", "ca.crt"], sudo: true, timeoutMs: 10 * 60_000 },
-        { signal: ctx.signal },
-      );
+      const r = await need(ctx.hosts, node.name).run(refresh, { signal: ctx.signal });
       for (const line of r.stdout.split("\n").filter(Boolean)) ctx.log(line);
       return "changed";
     },

@@ -1,5 +1,6 @@
 import { need } from "../core/host.js";
-import type { Phase, Plan, Step } from "../core/plan.js";
+import { commandLine, runs } from "../core/action.js";
+import { actionStep, type Phase, type Plan, type Step } from "../core/plan.js";
 import { addonsTurnedOn, microk8s, parseStatus } from "../distros/microk8s.js";
 import type { NodeFacts } from "../gather/facts.js";
 import { isMember, type Microk8sClusterState } from "../gather/microk8s-state.js";
@@ -150,24 +151,22 @@ const imagesId = (node: string): string => `images:${node}`;
 const joinId = (node: string): string => `join:${node}`;
 
 function installStep(node: NodeSpec, version: string, bundle: LocalBundle | undefined): Step {
+  // Planned only where the gathered state had no MicroK8s; on a node that has it after all (installed
+  // meanwhile by hand), snap says "already installed" and exits 0. The snap install is not killed by Ctrl-C.
+  if (!bundle)
+    return actionStep({
+      id: installId(node.name),
+      node: node.name,
+      title: `install MicroK8s ${version}`,
+      actions: [runs(microk8s.install(version), { uninterruptible: true }), runs(microk8s.waitReady(300))],
+    });
   return {
     id: installId(node.name),
     node: node.name,
-    title: `install MicroK8s ${version}${bundle ? " from the offline bundle" : ""}`,
-    describe: [
-      ...(bundle ? bundleDescribe(bundle) : [`snap install microk8s --classic --channel=${version}/stable`]),
-      "microk8s status --wait-ready",
-      ...(bundle ? microk8sImagesDescribe(bundle) : []),
-    ],
+    title: `install MicroK8s ${version} from the offline bundle`,
+    describe: [...bundleDescribe(bundle), commandLine(microk8s.waitReady(300)), ...microk8sImagesDescribe(bundle)],
     async run(ctx) {
-      // Planned only where the gathered state had no MicroK8s; on a node that has it after all (installed
-      // meanwhile by hand), snap says "already installed" and exits 0.
       const host = need(ctx.hosts, node.name);
-      if (!bundle) {
-        await host.run(microk8s.install(version));
-        await host.run(microk8s.waitReady(300), { signal: ctx.signal });
-        return "changed";
-      }
       const dir = await placeBundle(host, bundle, ctx.log);
       await installFromBundle(host, bundle, dir);
       await host.run(microk8s.waitReady(300), { signal: ctx.signal });
@@ -195,17 +194,13 @@ function importStep(node: NodeSpec, bundle: LocalBundle): Step {
 
 /** `snap refresh --hold microk8s` once the node has MicroK8s (right after its install on a new node). */
 export function holdStep(node: NodeSpec, installed: boolean): Step {
-  return {
+  return actionStep({
     id: `hold:${node.name}`,
     node: node.name,
     title: "hold MicroK8s refreshes",
-    describe: ["snap refresh --hold microk8s (snapd never upgrades this node on its own)"],
+    actions: [runs(microk8s.hold())],
     ...(installed ? {} : { after: [installId(node.name)] }),
-    async run(ctx) {
-      await need(ctx.hosts, node.name).run(microk8s.hold(), { signal: ctx.signal });
-      return "changed";
-    },
-  };
+  });
 }
 
 function joinStep(node: NodeSpec, leader: NodeSpec, attempts: number, halfJoined: boolean, reimports: boolean): Step {

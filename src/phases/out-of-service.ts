@@ -6,7 +6,7 @@ import { findVipHolders } from "../gather/cluster-status.js";
 import { TCP_PROBE_FN } from "../gather/tcp-probe.js";
 import type { RenderedConfig } from "../lb/render.js";
 import { controlPlaneNodes, type NodeSpec } from "../spec/schema.js";
-import { activateConfigs, lbStep } from "./activate-config.js";
+import { lbStep } from "./activate-config.js";
 import { lbLayout, type LbLayoutInput } from "./lb-configs.js";
 
 /**
@@ -111,14 +111,12 @@ export function takeOutOfService(
   const id = idOf(nodes, opts);
   const files = serviceLayoutFiles(input, new Set(names), opts.standby);
   const lbSteps = [...files].map(([machine, machineFiles]) =>
-    lbFilesStep(
-      `oos:${id}:lb:${machine}`,
-      machine,
-      machineFiles,
-      names.includes(machine)
+    lbStep(machine, machineFiles, {
+      id: `oos:${id}:lb:${machine}`,
+      title: names.includes(machine)
         ? `lowest VRRP priority, ${machine} out of the backends`
         : `${names.join(", ")} out of the backends`,
-    ),
+    }),
   );
   const phases: Phase[] = [{ title: `Take ${names.join(", ")} out of service`, mode: "parallel", steps: lbSteps }];
   const vip = controlPlaneVip(input);
@@ -155,7 +153,10 @@ export function putBackInService(
   const kept =
     opts.standby && opts.standby.size > 0 ? `, ${[...opts.standby].join(", ")} kept at the lowest VRRP priority` : "";
   const lbSteps = [...files].map(([machine, machineFiles]) =>
-    lbFilesStep(`ois:${id}:lb:${machine}`, machine, machineFiles, `${names.join(", ")} back in the backends${kept}`),
+    lbStep(machine, machineFiles, {
+      id: `ois:${id}:lb:${machine}`,
+      title: `${names.join(", ")} back in the backends${kept}`,
+    }),
   );
   const cps = nodes.filter((n) => n.role === "control-plane");
   const phases: Phase[] = [];
@@ -173,17 +174,6 @@ export function putBackInService(
       steps: [throughEndpointStep(`ois:${id}:endpoint`, names[0] ?? "", opts.endpoint, opts.probe)],
     });
   return phases;
-}
-
-/** One machine's load-balancer files put live (validated, installed with a backup, reloaded gracefully). */
-export function lbFilesStep(id: string, machine: string, files: readonly RenderedConfig[], title: string): Step {
-  return {
-    id,
-    node: machine,
-    title,
-    describe: files.map((f) => `${f.path}: validate, install with backup, reload ${f.service}`),
-    run: (ctx) => activateConfigs(need(ctx.hosts, machine), files, ctx.signal),
-  };
 }
 
 function vipReleasedStep(node: string, vip: string, id: string): Step {

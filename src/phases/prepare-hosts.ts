@@ -1,5 +1,7 @@
 import { need } from "../core/host.js";
-import type { Step } from "../core/plan.js";
+import { runs } from "../core/action.js";
+import type { Command } from "../core/command.js";
+import { actionStep, type Step } from "../core/plan.js";
 import type { NodeFacts } from "../gather/facts.js";
 import { withHostsBlock } from "./hosts-file.js";
 
@@ -47,28 +49,28 @@ export function nonlocalBindStep(node: string): Step {
   };
 }
 
-/** Installs packages only when their command is missing (checked again at run time). */
+/** The distribution's packages, installed without prompts (the dry run shows this command as it runs). */
+function aptInstall(pkgs: readonly [string, ...string[]]): Command {
+  return {
+    argv: ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "--no-install-recommends", ...pkgs],
+    sudo: true,
+    timeoutMs: 15 * 60_000,
+  };
+}
+
+/** Installs the packages whose command the gathered facts did not find; no step when none is missing. */
 export function packagesStep(
   node: string,
   facts: NodeFacts,
   wanted: readonly { pkg: string; command: string }[],
 ): Step | undefined {
-  const missing = wanted.filter((w) => !facts.commands.has(w.command));
-  if (missing.length === 0) return undefined;
-  const pkgs = missing.map((m) => m.pkg);
-  return {
+  const [first, ...rest] = wanted.filter((w) => !facts.commands.has(w.command)).map((m) => m.pkg);
+  if (first === undefined) return undefined;
+  const pkgs: [string, ...string[]] = [first, ...rest];
+  return actionStep({
     id: `packages:${node}`,
     node,
     title: `install ${pkgs.join(", ")}`,
-    describe: [`apt-get install -y ${pkgs.join(" ")}`],
-    async run(ctx) {
-      const host = need(ctx.hosts, node);
-      await host.run({
-        argv: ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "--no-install-recommends", ...pkgs],
-        sudo: true,
-        timeoutMs: 15 * 60_000,
-      });
-      return "changed";
-    },
-  };
+    actions: [runs(aptInstall(pkgs), { uninterruptible: true })],
+  });
 }

@@ -1,3 +1,4 @@
+import { commandLine } from "../core/action.js";
 import { need } from "../core/host.js";
 import type { Phase, Step } from "../core/plan.js";
 import type { DistributionName } from "../distros/driver.js";
@@ -174,7 +175,7 @@ export function forgetNodeStep(
     id: `forget:${name}`,
     node: runner,
     title: `delete ${name}'s Node object if it registered again`,
-    describe: [command.argv.join(" ")],
+    describe: [commandLine(command)],
     async run(ctx) {
       const r = await need(ctx.hosts, runner).run(command, { signal: ctx.signal });
       return r.stdout.includes("deleted") ? "changed" : "unchanged";

@@ -1,6 +1,7 @@
 import { need } from "../core/host.js";
 import { HactlError } from "../core/errors.js";
-import type { Phase, Plan, Step, StepContext } from "../core/plan.js";
+import { runs, writes } from "../core/action.js";
+import { actionStep, type Phase, type Plan, type Step, type StepContext } from "../core/plan.js";
 import {
   KUBEADM_RESTORE_DIR,
   KUBEADM_SNAPSHOT,
@@ -52,71 +53,47 @@ export interface KubeadmRestoreInput {
   etcdWaitMs?: number;
 }
 
-const commandStep = (
-  id: string,
-  node: string,
-  title: string,
-  describe: string[],
-  command: ReturnType<typeof kubeadmStopControlPlane>,
-): Step => ({
-  id,
-  node,
-  title,
-  describe,
-  async run(ctx) {
-    await need(ctx.hosts, node).run(command, { signal: ctx.signal });
-    return "changed";
-  },
-});
-
 export function kubeadmRestorePlan(input: KubeadmRestoreInput): Plan {
   const { manifest, controlPlanes } = input;
   if (manifest.datastore.kind !== "etcd-snapshot")
     throw new HactlError("INTERNAL", "a kubeadm restore needs an etcd snapshot");
   const perNode = (make: (n: NodeSpec) => Step[]): Step[] => controlPlanes.flatMap(make);
   const stop = perNode((n) => [
-    {
+    actionStep({
       id: `restore-stage:${n.name}`,
       node: n.name,
       title: `upload the etcd snapshot (revision ${manifest.datastore.kind === "etcd-snapshot" ? manifest.datastore.revision : 0})`,
-      describe: [`${KUBEADM_SNAPSHOT} (mode 0600)`],
-      async run(ctx) {
-        const host = need(ctx.hosts, n.name);
-        await host.run({ argv: ["mkdir", "-p", "-m", "700", KUBEADM_RESTORE_DIR], sudo: true });
-        return (await host.writeFile(KUBEADM_SNAPSHOT, input.snapshot, { mode: 0o600, sudo: true })).changed
-          ? "changed"
-          : "unchanged";
-      },
-    },
-    commandStep(
-      `restore-stop:${n.name}`,
-      n.name,
-      "stop the API server and etcd (manifests moved away)",
-      [`kube-apiserver.yaml and etcd.yaml → ${KUBEADM_RESTORE_DIR}/`, "wait until ports 6443 and 2379 are closed"],
-      kubeadmStopControlPlane(),
-    ),
+      actions: [
+        runs({ argv: ["mkdir", "-p", "-m", "700", KUBEADM_RESTORE_DIR], sudo: true }, { preparation: true }),
+        writes(KUBEADM_SNAPSHOT, input.snapshot, { mode: 0o600, sudo: true }),
+      ],
+    }),
+    actionStep({
+      id: `restore-stop:${n.name}`,
+      node: n.name,
+      title: "stop the API server and etcd (manifests moved away)",
+      actions: [runs(kubeadmStopControlPlane())],
+    }),
   ]);
   const restore = perNode((n) => {
     const m = input.members.get(n.name);
     if (!m) throw new HactlError("INTERNAL", `no etcd member for ${n.name}`);
     return [
-      commandStep(
-        `restore-etcd:${n.name}`,
-        n.name,
-        `etcdctl snapshot restore as member ${m.name}`,
-        [`--name ${m.name} --initial-advertise-peer-urls ${m.peerUrl}`, `--initial-cluster ${m.initialCluster}`],
-        kubeadmRestoreEtcd(m),
-      ),
+      actionStep({
+        id: `restore-etcd:${n.name}`,
+        node: n.name,
+        title: `etcdctl snapshot restore as member ${m.name}`,
+        actions: [runs(kubeadmRestoreEtcd(m))],
+      }),
     ];
   });
   const startEtcd = perNode((n) => [
-    commandStep(
-      `restore-start-etcd:${n.name}`,
-      n.name,
-      "start etcd (manifest back)",
-      ["etcd.yaml → /etc/kubernetes/manifests/, wait for port 2379"],
-      kubeadmStartComponent("etcd"),
-    ),
+    actionStep({
+      id: `restore-start-etcd:${n.name}`,
+      node: n.name,
+      title: "start etcd (manifest back)",
+      actions: [runs(kubeadmStartComponent("etcd"))],
+    }),
   ]);
   const expected = new Map([...input.members.values()].map((m) => [m.name, m.peerUrl]));
   const health: Step = {
@@ -147,20 +124,18 @@ export function kubeadmRestorePlan(input: KubeadmRestoreInput): Plan {
     },
   };
   const startApi = perNode((n) => [
-    commandStep(
-      `restore-start-api:${n.name}`,
-      n.name,
-      "start the API server (manifest back)",
-      ["kube-apiserver.yaml → /etc/kubernetes/manifests/, wait for port 6443"],
-      kubeadmStartComponent("kube-apiserver"),
-    ),
-    commandStep(
-      `restore-cleanup:${n.name}`,
-      n.name,
-      "remove the staged snapshot and the old etcd data",
-      [`rm ${KUBEADM_SNAPSHOT}, /var/lib/etcd/member.hactl-old`],
-      kubeadmRestoreCleanup(),
-    ),
+    actionStep({
+      id: `restore-start-api:${n.name}`,
+      node: n.name,
+      title: "start the API server (manifest back)",
+      actions: [runs(kubeadmStartComponent("kube-apiserver"))],
+    }),
+    actionStep({
+      id: `restore-cleanup:${n.name}`,
+      node: n.name,
+      title: "remove the staged snapshot and the old etcd data",
+      actions: [runs(kubeadmRestoreCleanup())],
+    }),
   ]);
   const verify = restoreVerifyStep(input.checker, input.verify);
   const phases: Phase[] = [

@@ -1,6 +1,7 @@
 import { need } from "../core/host.js";
 import { HactlError } from "../core/errors.js";
-import type { Phase, Plan, Step, StepContext } from "../core/plan.js";
+import { runs, writes } from "../core/action.js";
+import { actionStep, type Phase, type Plan, type Step, type StepContext } from "../core/plan.js";
 import { REMOTE_RESTORE_DIR, dbctlRestore, parseDbctlRestore } from "../distros/datastore.js";
 import { microk8s } from "../distros/microk8s.js";
 import type { BackupManifest } from "./backup-archive.js";
@@ -58,19 +59,18 @@ export function microk8sRestorePlan(input: Microk8sRestoreInput): Plan {
   const staged = `${REMOTE_RESTORE_DIR}/${fileName}`;
   const kubectl = (...args: string[]) => microk8s.kubectl(...args);
 
-  const stage: Step = {
+  const stage = actionStep({
     id: `restore-stage:${runner}`,
     node: runner,
     title: `upload the datastore copy (${store.entries} keys)`,
-    describe: [`${staged} (mode 0600)`],
-    async run(ctx) {
-      const host = need(ctx.hosts, runner);
-      await host.run({ argv: ["sh", "-c", 'umask 077; mkdir -p "$1"', "hactl-stage", REMOTE_RESTORE_DIR], sudo: true });
-      return (await host.writeFile(staged, input.datastore, { mode: 0o600, sudo: true })).changed
-        ? "changed"
-        : "unchanged";
-    },
-  };
+    actions: [
+      runs(
+        { argv: ["sh", "-c", 'umask 077; mkdir -p "$1"', "hactl-stage", REMOTE_RESTORE_DIR], sudo: true },
+        { preparation: true },
+      ),
+      writes(staged, input.datastore, { mode: 0o600, sudo: true }),
+    ],
+  });
   const restore: Step = {
     id: `restore-dbctl:${runner}`,
     node: runner,
@@ -115,16 +115,12 @@ export function microk8sRestorePlan(input: Microk8sRestoreInput): Plan {
       return newer.length > 0 ? "changed" : "unchanged";
     },
   };
-  const unstage: Step = {
+  const unstage = actionStep({
     id: `restore-unstage:${runner}`,
     node: runner,
     title: "remove the staged copy",
-    describe: [`rm -f ${staged}`],
-    async run(ctx) {
-      await need(ctx.hosts, runner).run({ argv: ["rm", "-f", staged], sudo: true });
-      return "changed";
-    },
-  };
+    actions: [runs({ argv: ["rm", "-f", staged], sudo: true })],
+  });
   const verify = restoreVerifyStep(runner, input.verify);
   const phases: Phase[] = [
     {

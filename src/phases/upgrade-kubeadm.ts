@@ -1,7 +1,8 @@
 import { HactlError } from "../core/errors.js";
 import type { Command } from "../core/command.js";
 import { need, type RemoteHost } from "../core/host.js";
-import type { Plan, Step } from "../core/plan.js";
+import { commandLine, runs } from "../core/action.js";
+import { actionStep, type Plan, type Step } from "../core/plan.js";
 import { kubeadm, minorOf, parseMemberList } from "../distros/kubeadm.js";
 import { hasVotingMember, type KubeadmClusterState } from "../gather/kubeadm-state.js";
 import type { ClusterSpec } from "../spec/schema.js";
@@ -285,7 +286,7 @@ function bundlePackagesStep(
     title: `${packages.join(", ")} ${minor} from the offline bundle (held)${restartKubelet ? ", kubelet restarted" : ""}`,
     describe: [
       `apt-mark unhold ${packages.join(" ")}; apt-get install -y --no-download ${debs.join(" ")}; apt-mark hold ${packages.join(" ")}`,
-      ...imports.map((c) => c.argv.join(" ")),
+      ...imports.map(commandLine),
       ...(restartKubelet ? ["systemctl daemon-reload; systemctl restart kubelet"] : []),
     ],
     async run(ctx) {
@@ -349,17 +350,10 @@ function applyStep(node: string, minor: string): Step {
 
 /** `kubeadm upgrade node`: a further control plane's static pods, or a worker's kubelet configuration. */
 function upgradeNodeStep(node: string, minor: string): Step {
-  return {
+  return actionStep({
     id: `kubeadm-node:${minor}:${node}`,
     node,
     title: `kubeadm upgrade node (to ${minor})`,
-    describe: ["kubeadm upgrade node"],
-    async run(ctx) {
-      await need(ctx.hosts, node).run(
-        { argv: ["kubeadm", "upgrade", "node"], sudo: true, timeoutMs: 20 * 60_000 },
-        { signal: ctx.signal },
-      );
-      return "changed";
-    },
-  };
+    actions: [runs({ argv: ["kubeadm", "upgrade", "node"], sudo: true, timeoutMs: 20 * 60_000 })],
+  });
 }

@@ -1,6 +1,7 @@
 import type { LocalBundle } from "../bundle/local-files.js";
 import { bundleProblems, nodeBundleDir } from "../bundle/manifest.js";
-import type { Phase, Plan, Step } from "../core/plan.js";
+import { runs } from "../core/action.js";
+import { actionStep, type Phase, type Plan, type Step } from "../core/plan.js";
 import { need, type RemoteHost } from "../core/host.js";
 import { microk8s, parseStatus, snapMinor } from "../distros/microk8s.js";
 import type { NodeFacts } from "../gather/facts.js";
@@ -196,18 +197,12 @@ function isVoter(input: Microk8sUpgradeInput, node: NodeSpec): boolean {
 
 /** `snap refresh microk8s --channel=<minor>/stable`, then `microk8s status --wait-ready`. */
 function refreshStep(id: string, node: string, minor: string): Step {
-  return {
+  return actionStep({
     id,
     node,
     title: `snap refresh to ${minor}/stable`,
-    describe: [`snap refresh microk8s --channel=${minor}/stable`, "microk8s status --wait-ready"],
-    async run(ctx) {
-      const host = need(ctx.hosts, node);
-      await host.run(microk8s.refresh(minor), { signal: ctx.signal });
-      await host.run(microk8s.waitReady(300), { signal: ctx.signal });
-      return "changed";
-    },
-  };
+    actions: [runs(microk8s.refresh(minor)), runs(microk8s.waitReady(300))],
+  });
 }
 
 /** Pure, for every distribution: the bundle sent to every node not at the target yet, all at once, before any node changes. */

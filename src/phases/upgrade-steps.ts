@@ -1,7 +1,8 @@
 import { HactlError, interruptedError } from "../core/errors.js";
 import type { Command } from "../core/command.js";
 import { need, type RemoteHost } from "../core/host.js";
-import type { Step, StepContext } from "../core/plan.js";
+import { commandLine, runs } from "../core/action.js";
+import { actionStep, type Step, type StepContext } from "../core/plan.js";
 import { parseNodes } from "../distros/kubectl.js";
 import { minorOfVersion } from "./upgrade-versions.js";
 
@@ -46,23 +47,20 @@ export interface DrainInput {
 
 /** Marks the node as taken out by hactl, then cordons and drains it (PodDisruptionBudgets respected). */
 export function drainStep(o: DrainInput): Step {
+  const label = o.kubectl("label", "node", o.node, `${UPGRADE_LABEL}=${o.minor}`, "--overwrite");
+  const drain = {
+    ...o.kubectl("drain", o.node, "--ignore-daemonsets", "--delete-emptydir-data", `--timeout=${o.drainSeconds}s`),
+    timeoutMs: (o.drainSeconds + 60) * 1000,
+  };
   return {
     id: o.id,
     node: o.node,
     title: "cordon and drain",
-    describe: [
-      `on ${o.runner}: kubectl label node ${o.node} ${UPGRADE_LABEL}=${o.minor} (a resumed run puts it back)`,
-      `on ${o.runner}: kubectl drain ${o.node} --ignore-daemonsets --delete-emptydir-data --timeout=${o.drainSeconds}s`,
-    ],
+    // a closure for its own error on a drain that times out; the dry run still shows the commands it runs
+    describe: [label, drain].map((c) => `on ${o.runner}: ${commandLine(c)}`),
     async run(ctx) {
       const runner = need(ctx.hosts, o.runner);
-      await runner.run(o.kubectl("label", "node", o.node, `${UPGRADE_LABEL}=${o.minor}`, "--overwrite"), {
-        signal: ctx.signal,
-      });
-      const drain = {
-        ...o.kubectl("drain", o.node, "--ignore-daemonsets", "--delete-emptydir-data", `--timeout=${o.drainSeconds}s`),
-        timeoutMs: (o.drainSeconds + 60) * 1000,
-      };
+      await runner.run(label, { signal: ctx.signal });
       const res = await runner.exec(drain, { signal: ctx.signal });
       if (res.code !== 0) {
         throw new HactlError(
@@ -138,16 +136,11 @@ function stuck(node: string, what: string): HactlError {
 
 /** Uncordons the node and removes hactl's mark. */
 export function uncordonStep(o: { id: string; node: string; runner: string; kubectl: Kubectl }): Step {
-  return {
+  return actionStep({
     id: o.id,
     node: o.node,
     title: "uncordon",
-    describe: [`on ${o.runner}: kubectl uncordon ${o.node}; kubectl label node ${o.node} ${UPGRADE_LABEL}-`],
-    async run(ctx) {
-      const runner = need(ctx.hosts, o.runner);
-      await runner.run(o.kubectl("uncordon", o.node), { signal: ctx.signal });
-      await runner.run(o.kubectl("label", "node", o.node, `${UPGRADE_LABEL}-`), { signal: ctx.signal });
-      return "changed";
-    },
-  };
+    runOn: o.runner,
+    actions: [runs(o.kubectl("uncordon", o.node)), runs(o.kubectl("label", "node", o.node, `${UPGRADE_LABEL}-`))],
+  });
 }

@@ -9,7 +9,6 @@ import { HactlError } from "../../core/errors.js";
 import { ADMIN_CONF, KUBEADM_API_PORT, KUBEADM_PORTS } from "../../distros/kubeadm.js";
 import { gatherKubeadmState, hasVotingMember } from "../../gather/kubeadm-state.js";
 import { planKubeadmInstall } from "../../phases/kubeadm/install.js";
-import type { CertKeyState } from "../../phases/kubeadm/join.js";
 import { planSharedMounts, sharedMountChecks } from "../../phases/shared-mounts.js";
 import { planNfsStorage } from "../../phases/nfs-storage.js";
 import type { ClusterSpec } from "../../spec/schema.js";
@@ -58,7 +57,6 @@ export async function convergeKubeadm(
   ]);
   const lb = await loadBalancerInputs(spec, session, facts, checks, KUBEADM_API_PORT, opts, ctx);
   const endpoint = controlPlaneEndpoint(spec);
-  const certs: CertKeyState = {};
   const nfs = await gatherNfsStorage(spec, session, state.leader);
   const plan = [
     ...planKubeadmInstall({
@@ -70,7 +68,6 @@ export async function convergeKubeadm(
         : dist.cni.manifest
           ? await readCniManifest(dist.cni.manifest)
           : undefined,
-      certs,
       ...(bundle ? { bundle } : {}),
     }),
     ...planSharedMounts(spec, facts, mounts),

@@ -1,10 +1,11 @@
 import { need } from "../../core/host.js";
 import { kubeadm } from "../../distros/kubeadm.js";
 import { gatherKubeadmState } from "../../gather/kubeadm-state.js";
-import type { Phase } from "../../core/plan.js";
+import { runs } from "../../core/action.js";
+import { actionStep, type Phase } from "../../core/plan.js";
 import { deleteNodeObject, removeEtcdMembersAt } from "../../phases/kubeadm/join.js";
 import { checkKubeadmRemoval } from "../../phases/kubeadm/remove-safety.js";
-import { commandStep, drainSeconds, type RemovalDriver } from "../removal.js";
+import { drainSeconds, type RemovalDriver } from "../removal.js";
 
 /**
  * remove-node under kubeadm: refuse when etcd would lose quorum or another control plane is unhealthy;
@@ -37,7 +38,14 @@ export const kubeadmRemoval: RemovalDriver = {
       phases.push({
         title: `Drain ${target.name}`,
         mode: "serial",
-        steps: [commandStep(`drain:${target.name}`, runner, `cordon and drain ${target.name}`, drain)],
+        steps: [
+          actionStep({
+            id: `drain:${target.name}`,
+            node: runner,
+            title: `cordon and drain ${target.name}`,
+            actions: [runs(drain)],
+          }),
+        ],
       });
     }
     if (onNode) {
@@ -45,12 +53,12 @@ export const kubeadmRemoval: RemovalDriver = {
         title: `Reset ${target.name}`,
         mode: "serial",
         steps: [
-          commandStep(
-            `reset:${target.name}`,
-            target.name,
-            "kubeadm reset -f (removes its own etcd member when it can)",
-            kubeadm.reset(),
-          ),
+          actionStep({
+            id: `reset:${target.name}`,
+            node: target.name,
+            title: "kubeadm reset -f (removes its own etcd member when it can)",
+            actions: [runs(kubeadm.reset())],
+          }),
         ],
       });
     }

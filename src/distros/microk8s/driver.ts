@@ -1,3 +1,4 @@
+import { commandLine } from "../../core/action.js";
 import type { Distribution, DatastoreSeat, InstalledVersion, StatusView } from "../driver.js";
 import { readJoinedWorkerProxies, type WorkerProxyFiles } from "../../gather/worker-proxy-state.js";
 import { gatherMicrok8sState, type Microk8sClusterState } from "../../gather/microk8s-state.js";
@@ -66,7 +67,7 @@ export const microk8sDriver: Distribution = {
         sudo: true,
         timeoutMs: 10 * 60_000,
       })),
-    describe: (commands) => commands.map((c) => c.argv.join(" ")),
+    describe: (commands) => commands.map(commandLine),
   },
   kubeletDir: MICROK8S_KUBELET_DIR,
   helm: microk8s.helm,

@@ -5,7 +5,8 @@
  */
 import { HactlError } from "../../core/errors.js";
 import { need, type RemoteHost } from "../../core/host.js";
-import type { Phase, Plan, Step, StepContext } from "../../core/plan.js";
+import { runs } from "../../core/action.js";
+import { actionStep, type Phase, type Plan, type Step, type StepContext } from "../../core/plan.js";
 import { microk8s } from "../../distros/microk8s.js";
 import type { NodeSpec } from "../../spec/schema.js";
 import { APISERVER_ARGS_FILE, withEvictionArgs } from "./apiserver-args.js";
@@ -73,16 +74,12 @@ export function autoscaleEnablePlan(input: AutoscaleInput): Plan {
       title: "Metrics server",
       mode: "serial",
       steps: [
-        {
+        actionStep({
           id: "addon:metrics-server",
           node: input.leader,
           title: "enable metrics-server",
-          describe: ["microk8s enable metrics-server (autoscalers read CPU use from it)"],
-          async run(ctx) {
-            await need(ctx.hosts, input.leader).run(microk8s.enable("metrics-server"), { signal: ctx.signal });
-            return "changed";
-          },
-        },
+          actions: [runs(microk8s.enable("metrics-server"))],
+        }),
       ],
     });
   }

@@ -8,7 +8,7 @@ import type { NodeSpec } from "../../spec/schema.js";
 import type { LocalBundle } from "../../bundle/local-files.js";
 import { lbStep } from "../activate-config.js";
 import { hostsEntriesStep, nonlocalBindStep, packagesStep } from "../prepare-hosts.js";
-import { INIT_CONFIG_PATH, joinKubeadmNode, newCertificateKey, type CertKeyState } from "./join.js";
+import { CERT_KEY, INIT_CONFIG_PATH, joinKubeadmNode, newCertificateKey } from "./join.js";
 import { kubeadmHostSteps } from "./prepare.js";
 import type { ClusterPlanInput } from "../install-microk8s.js";
 
@@ -18,8 +18,6 @@ export interface KubeadmPlanInput extends ClusterPlanInput {
   controlPlaneEndpoint: string;
   /** The CNI manifest's text (spec.distribution.cni.manifest), or undefined for the bundled Calico URL. */
   cniManifest: string | undefined;
-  /** Shared by the init and control-plane join steps of this run. */
-  certs: CertKeyState;
   /** Install packages and images from this offline bundle on nodes not in the cluster yet; nothing is fetched. */
   bundle?: LocalBundle;
 }
@@ -117,8 +115,7 @@ function initStep(leader: NodeSpec, input: KubeadmPlanInput): Step {
           remedy: `Fix the cause above, run 'kubeadm reset -f' on ${leader.name}, then run the same command again.`,
         });
       }
-      input.certs.key = key;
-      input.certs.uploadedAt = started;
+      ctx.values.set(CERT_KEY, { key, uploadedAt: started });
       return "changed";
     },
   };
@@ -168,17 +165,18 @@ function joinStep(node: NodeSpec, leader: NodeSpec, input: KubeadmPlanInput): St
       `wait until Ready${cp ? " and a voting etcd member" : ""}; on failure: remove its etcd member, kubeadm reset -f, retry`,
     ],
     async run(ctx) {
-      await joinKubeadmNode({
+      const certs = await joinKubeadmNode({
         leader: need(ctx.hosts, leader.name),
         node: need(ctx.hosts, node.name),
         spec: node,
         version: input.spec.spec.distribution.version,
-        certs: input.certs,
+        certs: ctx.values.get(CERT_KEY) ?? {},
         attempts: input.joinAttempts,
         readyTimeoutMs: 5 * 60_000,
         signal: ctx.signal,
         log: ctx.log,
       });
+      if (cp) ctx.values.set(CERT_KEY, certs);
       return "changed";
     },
   };

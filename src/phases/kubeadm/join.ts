@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { HactlError } from "../../core/errors.js";
 import type { RemoteHost } from "../../core/host.js";
+import { runValueKey } from "../../core/run-values.js";
 import { redact, registerSecret } from "../../core/secrets.js";
 import {
   CERT_KEY_MAX_AGE_MS,
@@ -24,19 +25,23 @@ export const JOIN_CONFIG_PATH = "/run/hactl-kubeadm-join.yaml";
 export const INIT_CONFIG_PATH = "/run/hactl-kubeadm-init.yaml";
 
 /**
- * The certificate key of this run, shared by the control-plane joins: set by init (hactl generates it)
- * or by an upload; unknown at the start of a day-2 run, so the first control-plane join uploads.
+ * The certificate key of this run, used by the control-plane joins: set by init (hactl generates it) or
+ * by an upload; unknown at the start of a day-2 run, so the first control-plane join uploads.
  */
 export interface CertKeyState {
-  key?: string | undefined;
-  uploadedAt?: number | undefined;
+  readonly key?: string | undefined;
+  readonly uploadedAt?: number | undefined;
 }
+
+/** Where init and the joins of one apply keep the certificate key (the executor's per-apply values). */
+export const CERT_KEY = runValueKey<CertKeyState>("kubeadm certificate key");
 
 export interface KubeadmJoinOptions {
   leader: RemoteHost;
   node: RemoteHost;
   spec: NodeSpec;
   version: string;
+  /** The key known so far in this apply (init's, or an earlier join's upload); {} when none. */
   certs: CertKeyState;
   attempts: number;
   readyTimeoutMs: number;
@@ -59,31 +64,27 @@ export function newCertificateKey(): string {
   return key;
 }
 
-/** Re-uploads the control-plane certificates on the leader and records the new key. */
-export async function uploadCerts(
-  leader: RemoteHost,
-  certs: CertKeyState,
-  now: number,
-  log: (l: string) => void,
-): Promise<void> {
+/** Re-uploads the control-plane certificates on the leader; the new key, uploaded at `now`. */
+export async function uploadCerts(leader: RemoteHost, now: number, log: (l: string) => void): Promise<CertKeyState> {
   const res = await leader.run(kubeadm.uploadCerts());
   const key = parseCertificateKey(res.stdout);
   registerSecret(key);
-  certs.key = key;
-  certs.uploadedAt = now;
   log("control-plane certificates uploaded again with a new certificate key");
+  return { key, uploadedAt: now };
 }
 
 /**
  * Joins one node with a freshly created bootstrap token (and, for a control plane, a certificate key no
  * older than maxKeyAgeMs). Token and key reach kubeadm only through a 0600 JoinConfiguration that is
  * removed afterwards. A failed attempt is cleaned up (stale etcd member removed from the leader, node
- * reset, Node object deleted) before the next one; an expired certificate key is re-uploaded.
+ * reset, Node object deleted) before the next one; an expired certificate key is re-uploaded. Resolves
+ * with the certificate key as it stands after the join (uploaded again or not), for the next join.
  */
-export async function joinKubeadmNode(o: KubeadmJoinOptions): Promise<void> {
+export async function joinKubeadmNode(o: KubeadmJoinOptions): Promise<CertKeyState> {
   const now = o.now ?? Date.now;
   const maxAge = o.maxKeyAgeMs ?? CERT_KEY_MAX_AGE_MS;
   const controlPlane = o.spec.role === "control-plane";
+  let certs = o.certs;
   let lastError = "";
   let reuploads = 0;
   for (let attempt = 1; attempt <= o.attempts; attempt++) {
@@ -91,7 +92,7 @@ export async function joinKubeadmNode(o: KubeadmJoinOptions): Promise<void> {
     const minted = await o.leader.run(kubeadm.tokenCreate());
     const join = parseJoinCommand(minted.stdout);
     registerSecret(join.token);
-    if (controlPlane && needsCertUpload(o.certs, now(), maxAge)) await uploadCerts(o.leader, o.certs, now(), o.log);
+    if (controlPlane && needsCertUpload(certs, now(), maxAge)) certs = await uploadCerts(o.leader, now(), o.log);
     o.log(
       `join attempt ${attempt}/${o.attempts} through ${join.endpoint} with a fresh bootstrap token${controlPlane ? " and the current certificate key" : ""}`,
     );
@@ -100,7 +101,7 @@ export async function joinKubeadmNode(o: KubeadmJoinOptions): Promise<void> {
       join,
       nodeName: o.spec.name,
       address: o.spec.address,
-      certificateKey: controlPlane ? o.certs.key : undefined,
+      certificateKey: controlPlane ? certs.key : undefined,
     });
     await o.node.writeFile(JOIN_CONFIG_PATH, config, { mode: 0o600, sudo: true });
     let joined;
@@ -111,7 +112,7 @@ export async function joinKubeadmNode(o: KubeadmJoinOptions): Promise<void> {
     }
     if (joined.code === 0) {
       await waitJoined(o);
-      return;
+      return certs;
     }
     const output = `${joined.stdout}\n${joined.stderr}`;
     lastError = redact(
@@ -126,7 +127,7 @@ export async function joinKubeadmNode(o: KubeadmJoinOptions): Promise<void> {
     await cleanupFailedJoin(o);
     if (controlPlane && isCertKeyExpired(output) && reuploads < MAX_REUPLOADS) {
       o.log("the uploaded certificate key has expired: uploading the certificates again and retrying");
-      o.certs.key = undefined;
+      certs = {};
       reuploads++;
       attempt--;
     }

@@ -7,8 +7,10 @@ import {
   type Phase,
   type Plan,
   type Step,
+  type StepContext,
   type StepOutcome,
 } from "../../../src/core/plan.js";
+import { runValueKey } from "../../../src/core/run-values.js";
 
 interface Span {
   id: string;
@@ -72,6 +74,29 @@ function run(plan: Plan, signal = new AbortController().signal) {
 }
 
 describe("applyPlan", () => {
+  it("hands values from one step to later ones of the same apply, in any stage; a new apply starts empty", async () => {
+    const KEY = runValueKey<{ token: string }>("token");
+    const seen: (string | undefined)[] = [];
+    const step = (id: string, body: (ctx: StepContext) => void): Step => ({
+      id,
+      node: "n1",
+      title: id,
+      describe: [],
+      async run(ctx) {
+        body(ctx);
+        return "changed";
+      },
+    });
+    const plan: Plan = [
+      { title: "A", mode: "serial", steps: [step("read-before", (c) => seen.push(c.values.get(KEY)?.token))] },
+      { title: "B", mode: "serial", steps: [step("write", (c) => c.values.set(KEY, { token: "t-1" }))] },
+      { title: "C", mode: "parallel", steps: [step("read-after", (c) => seen.push(c.values.get(KEY)?.token))] },
+    ];
+    await run(plan).promise;
+    await run([plan[2] as Phase]).promise;
+    expect(seen).toEqual([undefined, "t-1", undefined]);
+  });
+
   it("runs phases in order, a later phase only after the earlier one finished", async () => {
     const t = tracker();
     const plan: Plan = [

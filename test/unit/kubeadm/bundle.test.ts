@@ -13,6 +13,7 @@ import { kubeadmBundleManifest } from "../../fakes/bundle.js";
 import { allHealthyFacts } from "../../fakes/facts.js";
 import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
+import { RunValues } from "../../../src/core/run-values.js";
 
 const spec = specFrom(
   THREE_CP_ONE_WORKER.replace(
@@ -51,7 +52,6 @@ function plan(state: KubeadmClusterState, withBundle = true): ReturnType<typeof 
     controlPlaneEndpoint: "10.0.0.100:7443",
     cniManifest: "kind: DaemonSet\n",
     joinAttempts: 3,
-    certs: {},
     ...(withBundle ? { bundle } : {}),
   });
 }
@@ -178,6 +178,7 @@ describe("installing kubeadm from the bundle", () => {
       hosts: hostMap(host),
       signal: new AbortController().signal,
       log: (l) => logs.push(l),
+      values: new RunValues(),
     });
     expect(outcome).toBe("changed");
     expect(host.puts.get(`${DIR}/bundle.tar`)).toBe("/work/k.bundle");
@@ -203,7 +204,12 @@ describe("installing kubeadm from the bundle", () => {
         },
       );
     await expect(
-      step?.run({ hosts: hostMap(failing), signal: new AbortController().signal, log: () => undefined }),
+      step?.run({
+        hosts: hostMap(failing),
+        signal: new AbortController().signal,
+        log: () => undefined,
+        values: new RunValues(),
+      }),
     ).rejects.toMatchObject({
       message: "apt-get failed on worker-1 installing from the offline bundle (exit 100)",
       details: expect.stringContaining("kubelet : Depends: socat but it is not installable") as unknown,

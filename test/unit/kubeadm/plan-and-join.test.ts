@@ -4,7 +4,9 @@ import type { EtcdMember } from "../../../src/distros/kubeadm.js";
 import type { KubeadmClusterState } from "../../../src/gather/kubeadm-state.js";
 import { isKubeadmMember } from "../../../src/gather/kubeadm-state.js";
 import { applyChanged, planKubeadmInstall } from "../../../src/phases/kubeadm/install.js";
+import { applyPlan, type ExecutorReporter } from "../../../src/core/executor.js";
 import {
+  INIT_CONFIG_PATH,
   JOIN_CONFIG_PATH,
   joinKubeadmNode,
   needsCertUpload,
@@ -78,7 +80,6 @@ function plan(state: KubeadmClusterState): ReturnType<typeof planKubeadmInstall>
     controlPlaneEndpoint: "10.0.0.100:7443",
     cniManifest: "kind: DaemonSet\n",
     joinAttempts: 3,
-    certs: {},
   });
 }
 
@@ -184,7 +185,7 @@ describe("joinKubeadmNode", () => {
     );
     const certs: CertKeyState = { key: "ee".repeat(32), uploadedAt: Date.now() };
     const lines: string[] = [];
-    await joinKubeadmNode({
+    const after = await joinKubeadmNode({
       leader,
       node,
       spec: cp3,
@@ -195,7 +196,7 @@ describe("joinKubeadmNode", () => {
       signal: new AbortController().signal,
       log: (l) => lines.push(l),
     });
-    expect(certs.key).toBe(KEY);
+    expect(after.key).toBe(KEY);
     expect(leader.commandsMatching({ prefix: ["kubeadm", "init", "phase", "upload-certs"] })).toHaveLength(1);
     expect(leader.commandsMatching({ regex: /member remove abc1/ })).toHaveLength(1);
     expect(node.commandsMatching({ prefix: ["kubeadm", "reset", "-f"] })).toHaveLength(1);
@@ -231,6 +232,42 @@ describe("joinKubeadmNode", () => {
     ).rejects.toMatchObject({ code: "JOIN_FAILED" });
     expect(leader.commandsMatching({ regex: /member remove abc1/ })).toHaveLength(2);
     expect(node.commandsMatching({ prefix: ["kubeadm", "reset", "-f"] })).toHaveLength(2);
+  });
+});
+
+describe("the certificate key through the executor", () => {
+  it("init's key reaches the next control-plane join through the apply's values: no upload in between", async () => {
+    const leader = leaderFake([
+      `abc1, started, node-3, https://${cp3.address}:2380, https://${cp3.address}:2379, false\n`,
+    ])
+      .on({ equal: ["test", "-f", "/etc/kubernetes/admin.conf"] }, { code: 1 })
+      .on({ prefix: ["kubeadm", "init"] }, { code: 0 });
+    const node = new FakeHost("node-3", cp3.address, { code: 0 });
+    const p = plan(EMPTY);
+    const init = p[2]?.steps.find((s) => s.id === "init:node-1");
+    const join = p[3]?.steps.find((s) => s.id === "join:node-3");
+    if (!init || !join) throw new Error("init or join step missing");
+    const reporter: ExecutorReporter = { phase: () => undefined, step: () => undefined, log: () => undefined };
+    await applyPlan(
+      [
+        { title: "init", mode: "serial", steps: [init] },
+        { title: "join", mode: "serial", steps: [join] },
+      ],
+      {
+        hosts: new Map([
+          ["node-1", leader],
+          ["node-3", node],
+        ]),
+        reporter,
+        signal: new AbortController().signal,
+      },
+    );
+    const key = /certificateKey: "?([0-9a-f]{64})/.exec(
+      leader.written.find((w) => w.path === INIT_CONFIG_PATH)?.content ?? "",
+    )?.[1];
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    expect(leader.commandsMatching({ prefix: ["kubeadm", "init", "phase", "upload-certs"] })).toHaveLength(0);
+    expect(node.written.find((w) => w.path === JOIN_CONFIG_PATH)?.content).toContain(key);
   });
 });
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { HactlError } from "../../../src/core/errors.js";
 import type { RenderedConfig } from "../../../src/lb/index.js";
-import { activateConfigs } from "../../../src/phases/activate-config.js";
+import { activateConfigs, lbStep } from "../../../src/phases/activate-config.js";
 import { appliedStamp, stampPath } from "../../../src/lb/applied-stamp.js";
 import { FakeHost } from "../../fakes/fake-host.js";
+import { RunValues } from "../../../src/core/run-values.js";
 
 const haproxy: RenderedConfig = {
   path: "/etc/haproxy/haproxy.cfg",
@@ -165,5 +166,27 @@ describe("activateConfigs", () => {
     ]);
     const changes = h.lines.filter((l) => /^systemctl (enable|reload|start) /.test(l));
     expect(changes).toEqual(["systemctl enable keepalived", "systemctl enable haproxy", "systemctl reload haproxy"]);
+  });
+});
+
+describe("lbStep", () => {
+  it("describes the validation with the command that runs, and never the content", async () => {
+    const step = lbStep("node-1", [haproxy, keepalived]);
+    expect(step).toMatchObject({ id: "lb:node-1", title: "configure haproxy + keepalived" });
+    expect(step.describe).toEqual([
+      "/etc/haproxy/haproxy.cfg (0644) when it differs: staged, haproxy -c -f /etc/haproxy/haproxy.cfg.hactl-new, installed with backup",
+      "/etc/keepalived/keepalived.conf (0644) when it differs: staged, keepalived -t -f /etc/keepalived/keepalived.conf.hactl-new, installed with backup",
+      "systemctl reload haproxy keepalived (start and enable when not running)",
+    ]);
+    expect(step.describe.join("\n")).not.toContain("daemon");
+    const h = host();
+    await step.run({
+      hosts: new Map([["node-1", h]]),
+      signal: new AbortController().signal,
+      log: () => undefined,
+      values: new RunValues(),
+    });
+    expect(h.lines).toContain("haproxy -c -f /etc/haproxy/haproxy.cfg.hactl-new");
+    expect(h.lines).toContain("keepalived -t -f /etc/keepalived/keepalived.conf.hactl-new");
   });
 });

@@ -15,6 +15,7 @@ import type { ServiceLayoutInput } from "../../../src/phases/out-of-service.js";
 import { allHealthyFacts } from "../../fakes/facts.js";
 import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
+import { RunValues } from "../../../src/core/run-values.js";
 
 const spec = specFrom(THREE_CP_ONE_WORKER.replace("type: microk8s", "type: kubeadm"));
 const nodes = spec.spec.nodes;
@@ -178,7 +179,12 @@ describe("kube-public/cluster-info after a CA rotation", () => {
       .withFile("/etc/kubernetes/pki/ca.crt", pem("NEW"))
       .on({ regex: /get configmap cluster-info -o json$/ }, { stdout: clusterInfo(pem("OLD")) })
       .on({ regex: /apply -f -$/ }, { stdout: "configmap/cluster-info configured\n" });
-    const ctx = { hosts: hostMap(host), signal: new AbortController().signal, log: () => undefined };
+    const ctx = {
+      hosts: hostMap(host),
+      signal: new AbortController().signal,
+      log: () => undefined,
+      values: new RunValues(),
+    };
     expect(await step?.run(ctx)).toBe("changed");
     expect(host.commands[0]?.argv).toEqual([
       "kubectl",

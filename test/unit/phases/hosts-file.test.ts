@@ -4,6 +4,7 @@ import { hostsEntriesStep, nonlocalBindStep, packagesStep } from "../../../src/p
 import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { healthyFacts } from "../../fakes/facts.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
+import { RunValues } from "../../../src/core/run-values.js";
 
 const DEBIAN_HOSTS =
   "127.0.0.1\tlocalhost\n127.0.1.1\tnode-1\n\n# The following lines are desirable for IPv6 capable hosts\n::1     localhost ip6-localhost ip6-loopback\n";
@@ -47,6 +48,7 @@ describe("prepare-hosts steps", () => {
     hosts: hostMap(host),
     signal: new AbortController().signal,
     log: () => undefined,
+    values: new RunValues(),
   });
 
   it("hosts step rewrites /etc/hosts after a backup once, then reports unchanged", async () => {
@@ -77,14 +79,21 @@ describe("prepare-hosts steps", () => {
     expect(host.commandsMatching({ prefix: ["sysctl", "-w"] })).toHaveLength(1);
   });
 
-  it("packages step installs only the missing packages, and is absent when nothing is missing", () => {
+  it("packages step installs only the missing packages, and is absent when nothing is missing", async () => {
     const spec = specFrom(THREE_CP_ONE_WORKER);
     const wanted = [
       { pkg: "keepalived", command: "keepalived" },
       { pkg: "haproxy", command: "haproxy" },
     ];
     const step = packagesStep("node-1", healthyFacts(spec, "node-1", { commands: new Set(["haproxy"]) }), wanted);
-    expect(step?.describe).toEqual(["apt-get install -y keepalived"]);
+    expect(step?.describe).toEqual([
+      "env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends keepalived",
+    ]);
+    // the dry run's text is the command that runs, word for word
+    const host = new FakeHost("node-1").on({ prefix: ["env"] }, { code: 0 });
+    expect(await step?.run(ctx(host))).toBe("changed");
+    expect(host.lines).toEqual(step?.describe);
+    expect(host.commands[0]?.sudo).toBe(true);
     expect(
       packagesStep("node-1", healthyFacts(spec, "node-1", { commands: new Set(["haproxy", "keepalived"]) }), wanted),
     ).toBeUndefined();

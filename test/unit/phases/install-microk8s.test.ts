@@ -14,6 +14,7 @@ import { allHealthyFacts } from "../../fakes/facts.js";
 import { nodesJson, statusYaml, type DatastoreMember } from "../../fakes/outputs.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 import { microk8sBundleManifest } from "../../fakes/bundle.js";
+import { RunValues } from "../../../src/core/run-values.js";
 
 const spec = specFrom(THREE_CP_ONE_WORKER);
 const NO_LB = THREE_CP_ONE_WORKER.replace("    vip: 10.0.0.100\n    virtualRouterId: 51\n", "    mode: none\n");
@@ -93,8 +94,10 @@ describe("planMicrok8sInstall on a fresh cluster", () => {
     expect(holds?.steps.map((s) => [s.id, s.after])).toEqual(
       ["node-1", "node-2", "node-3", "worker-1"].map((n) => [`hold:${n}`, [`install:${n}`]]),
     );
-    expect(holds?.steps[0]?.describe).toEqual([
-      "snap refresh --hold microk8s (snapd never upgrades this node on its own)",
+    expect(holds?.steps[0]?.describe).toEqual(["snap refresh --hold microk8s"]);
+    expect(p.find((ph) => ph.steps.some((s) => s.id === "install:node-1"))?.steps[0]?.describe).toEqual([
+      "snap install microk8s --classic --channel=1.29/stable",
+      "microk8s status --wait-ready --timeout 300",
     ]);
   });
 
@@ -309,6 +312,7 @@ describe("plan steps at run time", () => {
     hosts: hostMap(...hosts),
     signal: new AbortController().signal,
     log: () => undefined,
+    values: new RunValues(),
   });
 
   it("install step installs the spec's channel and waits for it, with no second look at what gathering saw", async () => {

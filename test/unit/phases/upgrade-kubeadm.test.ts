@@ -16,6 +16,7 @@ import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { nodesJson, type NodeDescription } from "../../fakes/outputs.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 import { kubeadmBundleManifest } from "../../fakes/bundle.js";
+import { RunValues } from "../../../src/core/run-values.js";
 
 const spec = specFrom(THREE_CP_ONE_WORKER.replace("type: microk8s", "type: kubeadm"));
 const NAMES = ["node-1", "node-2", "node-3", "worker-1"];
@@ -235,6 +236,7 @@ describe("kubeadm upgrade steps", () => {
     hosts,
     signal: new AbortController().signal,
     log: () => undefined,
+    values: new RunValues(),
   });
 
   it("apply: plan first, then the version the new kubeadm package carries, with -y", async () => {
@@ -315,9 +317,14 @@ describe("kubeadm upgrade from an offline bundle", () => {
       { prefix: ["kubeadm", "version"] },
       { stdout: "v1.33.1\n" },
     );
-    expect(await step?.run({ hosts: hostMap(host), signal: new AbortController().signal, log: () => undefined })).toBe(
-      "changed",
-    );
+    expect(
+      await step?.run({
+        hosts: hostMap(host),
+        signal: new AbortController().signal,
+        log: () => undefined,
+        values: new RunValues(),
+      }),
+    ).toBe("changed");
     const script = host.commands.find((c) => c.argv[0] === "sh");
     expect(script?.argv.slice(3)).toEqual([
       "hactl-kube-packages",

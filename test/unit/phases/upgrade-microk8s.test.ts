@@ -18,6 +18,7 @@ import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { nodesJson, statusYaml, type DatastoreMember, type NodeDescription } from "../../fakes/outputs.js";
 import { EXTERNAL_NGINX, THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 import { microk8sBundleManifest } from "../../fakes/bundle.js";
+import { RunValues } from "../../../src/core/run-values.js";
 
 const spec = specFrom(THREE_CP_ONE_WORKER);
 const NAMES = ["node-1", "node-2", "node-3", "worker-1"];
@@ -179,12 +180,14 @@ describe("planMicrok8sUpgrade", () => {
       "oos:1.30:node-2:lb:node-3",
     ]);
     const text = describePlan(plan);
-    expect(text).toContain("on node-1: kubectl drain node-2 --ignore-daemonsets --delete-emptydir-data --timeout=120s");
+    expect(text).toContain(
+      "on node-1: microk8s kubectl drain node-2 --ignore-daemonsets --delete-emptydir-data --timeout=120s",
+    );
     expect(text).toContain("wait until node-2 no longer holds the VIP 10.0.0.100");
     expect(text).toContain("snap refresh microk8s --channel=1.30/stable");
     expect(text).toContain("microk8s status until the datastore has 3 voters again");
     // The leader's kubectl runs on another control plane while the leader refreshes.
-    expect(text).toContain("on node-2: kubectl drain node-1");
+    expect(text).toContain("on node-2: microk8s kubectl drain node-1");
     expect(plan.map((p) => p.title).filter((t) => t.startsWith("Upgrade") || t.startsWith("Hold"))).toEqual([
       "Hold MicroK8s refreshes",
       "Upgrade control plane node-3 to 1.30",
@@ -215,7 +218,12 @@ describe("planMicrok8sUpgrade", () => {
       const step = plan.flatMap((p) => p.steps).find((s) => s.id === id);
       expect(step).toBeDefined();
       const cps = ["node-1", "node-2", "node-3"].map((n) => new FakeHost(n).on({ regex: /.*/ }, { code: 0 }));
-      await step?.run({ hosts: hostMap(...cps), signal: new AbortController().signal, log: () => undefined });
+      await step?.run({
+        hosts: hostMap(...cps),
+        signal: new AbortController().signal,
+        log: () => undefined,
+        values: new RunValues(),
+      });
       return cps[0]?.files.get("/etc/keepalived/keepalived.conf") ?? "";
     };
     expect(await lbFiles("ois:1.30:node-1:lb:node-1")).toMatch(/priority 1\n/);
@@ -281,6 +289,7 @@ describe("upgrade from an offline bundle", () => {
     hosts: hostMap(...hosts),
     signal: new AbortController().signal,
     log: () => undefined,
+    values: new RunValues(),
   });
 
   it("refuses, before any change, a bundle of another minor, for another architecture, or a path of two minors", () => {

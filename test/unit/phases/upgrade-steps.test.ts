@@ -5,9 +5,10 @@ import { microk8s } from "../../../src/distros/microk8s.js";
 import { UPGRADE_LABEL, checkStep, drainStep, uncordonStep } from "../../../src/phases/upgrade-steps.js";
 import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { nodesJson } from "../../fakes/outputs.js";
+import { RunValues } from "../../../src/core/run-values.js";
 
 function ctx(hosts: Map<string, RemoteHost>): StepContext {
-  return { hosts, signal: new AbortController().signal, log: () => undefined };
+  return { hosts, signal: new AbortController().signal, log: () => undefined, values: new RunValues() };
 }
 
 describe("upgrade steps", () => {

@@ -11,6 +11,7 @@ import { formatProblems, parseSpec } from "../../../src/spec/index.js";
 import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { healthyFacts } from "../../fakes/facts.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
+import { RunValues } from "../../../src/core/run-values.js";
 
 const NFS = `  storage:
     nfs:
@@ -33,7 +34,12 @@ const CLASS_JSON = JSON.stringify({
 const done: NfsClassState = { driver: true, storageClass: parseStorageClass(CLASS_JSON) };
 
 const problemsOf = (text: string): string => formatProblems(parseSpec(text, "c.yaml").problems, "c.yaml");
-const ctx = (hosts: FakeHost[]) => ({ hosts: hostMap(...hosts), signal: new AbortController().signal, log: () => {} });
+const ctx = (hosts: FakeHost[]) => ({
+  hosts: hostMap(...hosts),
+  signal: new AbortController().signal,
+  log: () => {},
+  values: new RunValues(),
+});
 
 describe("spec.storage.nfs in cluster.yaml", () => {
   it("parses with defaults: class nfs-csi, not the default, no mount options", () => {

@@ -5,6 +5,7 @@ import { unmountSharedMounts, withoutFstabEntries } from "../../../src/phases/sh
 import { sharedMountDrift } from "../../../src/phases/shared-mounts.js";
 import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
+import { RunValues } from "../../../src/core/run-values.js";
 
 const spec = specFrom(`${THREE_CP_ONE_WORKER}  storage:
     sharedMounts:
@@ -14,7 +15,12 @@ const mounts = spec.spec.storage?.sharedMounts ?? [];
 const FSTAB = "# /etc/fstab\nUUID=abc / ext4 defaults 0 1\n";
 const LINE = "10.0.0.5:/srv/nfs/grdata /grdata nfs hard,_netdev 0 0";
 const FINDMNT = ["findmnt", "-rn", "-o", "TARGET,SOURCE", "-t", "nfs,nfs4"];
-const ctx = (host: FakeHost) => ({ hosts: hostMap(host), signal: new AbortController().signal, log: () => {} });
+const ctx = (host: FakeHost) => ({
+  hosts: hostMap(host),
+  signal: new AbortController().signal,
+  log: () => {},
+  values: new RunValues(),
+});
 
 describe("undoing shared mounts", () => {
   it("removes only hactl's active line: comments, other entries and another server's mount of the same point stay", () => {

@@ -19,6 +19,7 @@ import { formatProblems, parseSpec } from "../../../src/spec/index.js";
 import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { allHealthyFacts, healthyFacts } from "../../fakes/facts.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
+import { RunValues } from "../../../src/core/run-values.js";
 
 const WITH_MOUNTS = `${THREE_CP_ONE_WORKER}  storage:
     sharedMounts:
@@ -208,6 +209,7 @@ describe("planSharedMounts", () => {
     hosts: hostMap(...hosts),
     signal: new AbortController().signal,
     log: () => {},
+    values: new RunValues(),
   });
 
   it("the node step writes fstab with a backup, checks the export, creates the mount point and mounts it; a second run only reads", async () => {
