@@ -363,7 +363,7 @@ describe("plan steps at run time", () => {
       `microk8s images import ${dir}/ha-cluster-images.tar`,
     ]);
     expect(step?.describe.slice(-4)).toEqual([
-      "microk8s status --wait-ready",
+      "microk8s status --wait-ready --timeout 300",
       `microk8s images import ${dir}/sandbox-images.tar (sandbox)`,
       `microk8s images import ${dir}/dns-images.tar (dns)`,
       `microk8s images import ${dir}/ha-cluster-images.tar (ha-cluster)`,
