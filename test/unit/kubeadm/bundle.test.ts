@@ -8,9 +8,8 @@ import { readBundleMember, writeBundle, type LocalBundle } from "../../../src/bu
 import { bundleManifestSchema, bundleProblems } from "../../../src/bundle/manifest.js";
 import { driverNamed } from "../../../src/distros/registry.js";
 import type { KubeadmClusterState } from "../../../src/gather/kubeadm-state.js";
-import { planKubeadmInstall } from "../../../src/phases/kubeadm/install.js";
 import { kubeadmBundleManifest } from "../../fakes/bundle.js";
-import { allHealthyFacts } from "../../fakes/facts.js";
+import { EMPTY_KUBEADM, kubeadmInstallPlan } from "../../fakes/kubeadm.js";
 import { FakeHost, hostMap } from "../../fakes/fake-host.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 import { RunValues } from "../../../src/core/run-values.js";
@@ -30,30 +29,10 @@ const bundle: LocalBundle = {
   sha256: SHA,
   manifest: kubeadmBundleManifest(),
 };
-const EMPTY: KubeadmClusterState = {
-  installed: new Set(),
-  admins: new Set(),
-  leader: undefined,
-  kubeNodes: [],
-  members: [],
-  etcdReadable: false,
-  apiServerVersions: new Map(),
-};
+const EMPTY = EMPTY_KUBEADM;
 
-function plan(state: KubeadmClusterState, withBundle = true): ReturnType<typeof planKubeadmInstall> {
-  return planKubeadmInstall({
-    spec,
-    facts: allHealthyFacts(spec),
-    state,
-    hostsEntriesFor: new Set(),
-    lbFiles: new Map(),
-    lbPackages: new Map(),
-    nonlocalBind: new Set(),
-    controlPlaneEndpoint: "10.0.0.100:7443",
-    cniManifest: "kind: DaemonSet\n",
-    joinAttempts: 3,
-    ...(withBundle ? { bundle } : {}),
-  });
+function plan(state: KubeadmClusterState, withBundle = true): ReturnType<typeof kubeadmInstallPlan> {
+  return kubeadmInstallPlan(spec, state, withBundle ? bundle : undefined);
 }
 
 describe("kubeadm bundle manifest checks", () => {

@@ -3,7 +3,7 @@ import { clearSecrets, redact } from "../../../src/core/secrets.js";
 import type { EtcdMember } from "../../../src/distros/kubeadm.js";
 import type { KubeadmClusterState } from "../../../src/gather/kubeadm-state.js";
 import { isKubeadmMember } from "../../../src/gather/kubeadm-state.js";
-import { applyChanged, planKubeadmInstall } from "../../../src/phases/kubeadm/install.js";
+import { applyChanged } from "../../../src/phases/kubeadm/install.js";
 import { applyPlan, type ExecutorReporter } from "../../../src/core/executor.js";
 import {
   INIT_CONFIG_PATH,
@@ -21,7 +21,7 @@ import {
 import { checkKubeadmRemoval } from "../../../src/phases/kubeadm/remove-safety.js";
 import { kubeadmStatusView } from "../../../src/distros/kubeadm/driver.js";
 import { formatStatus, viewStatusReport } from "../../../src/phases/status-report.js";
-import { allHealthyFacts } from "../../fakes/facts.js";
+import { EMPTY_KUBEADM, kubeadmInstallPlan } from "../../fakes/kubeadm.js";
 import { FakeHost } from "../../fakes/fake-host.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 
@@ -55,32 +55,13 @@ const ready = (
   internalIp: undefined,
   labels: {},
 });
-const EMPTY: KubeadmClusterState = {
-  installed: new Set(),
-  admins: new Set(),
-  leader: undefined,
-  kubeNodes: [],
-  members: [],
-  etcdReadable: false,
-  apiServerVersions: new Map(),
-};
+const EMPTY = EMPTY_KUBEADM;
 const TOKEN = "abcdef.0123456789abcdef";
 const HASH = `sha256:${"ab".repeat(32)}`;
 const KEY = "cd".repeat(32);
 
-function plan(state: KubeadmClusterState): ReturnType<typeof planKubeadmInstall> {
-  return planKubeadmInstall({
-    spec,
-    facts: allHealthyFacts(spec),
-    state,
-    hostsEntriesFor: new Set(),
-    lbFiles: new Map(),
-    lbPackages: new Map(),
-    nonlocalBind: new Set(),
-    controlPlaneEndpoint: "10.0.0.100:7443",
-    cniManifest: "kind: DaemonSet\n",
-    joinAttempts: 3,
-  });
+function plan(state: KubeadmClusterState): ReturnType<typeof kubeadmInstallPlan> {
+  return kubeadmInstallPlan(spec, state);
 }
 
 afterEach(() => clearSecrets());
