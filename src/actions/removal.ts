@@ -1,4 +1,6 @@
-import type { Phase } from "../core/plan.js";
+import { runs } from "../core/action.js";
+import type { Command } from "../core/command.js";
+import { actionStep, type Phase } from "../core/plan.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import type { Session } from "./session.js";
 
@@ -26,7 +28,42 @@ export interface RemovalDriver {
   phases(target: NodeSpec, runner: string, opts: RemoveNodeOptions, onNode: boolean): Phase[];
 }
 
-/** --drain-timeout, already refused by the command line unless a whole number of seconds in range. */
-export function drainSeconds(opts: Pick<RemoveNodeOptions, "drainTimeout">): number {
-  return Number(opts.drainTimeout);
+/**
+ * The drain of a node before it leaves, run from `runner` with the distribution's kubectl: cordon, evict
+ * (daemon sets stay, emptyDir data goes) within --drain-timeout. Nothing when the node is removed with --force.
+ */
+export function drainPhases(
+  target: NodeSpec,
+  runner: string,
+  opts: Pick<RemoveNodeOptions, "drainTimeout" | "force">,
+  kubectl: (...args: string[]) => Command,
+  extraFlags: readonly string[] = [],
+): Phase[] {
+  if (opts.force) return [];
+  const seconds = Number(opts.drainTimeout);
+  const drain: Command = {
+    ...kubectl(
+      "drain",
+      target.name,
+      "--ignore-daemonsets",
+      "--delete-emptydir-data",
+      ...extraFlags,
+      `--timeout=${seconds}s`,
+    ),
+    timeoutMs: (seconds + 60) * 1000,
+  };
+  return [
+    {
+      title: `Drain ${target.name}`,
+      mode: "serial",
+      steps: [
+        actionStep({
+          id: `drain:${target.name}`,
+          node: runner,
+          title: `cordon and drain ${target.name}`,
+          actions: [runs(drain)],
+        }),
+      ],
+    },
+  ];
 }

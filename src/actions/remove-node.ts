@@ -19,7 +19,7 @@ import { removeNode } from "../spec/edit.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import { parseEdited } from "./add-node.js";
-import { drainSeconds, type RemovalDriver, type RemoveNodeOptions } from "./removal.js";
+import { drainPhases, type RemovalDriver, type RemoveNodeOptions } from "./removal.js";
 import { runChange } from "./runner.js";
 import { machinesOf, type Session } from "./session.js";
 
@@ -160,32 +160,7 @@ const microk8sRemoval: RemovalDriver = {
     return checkRemoval(spec, state, target, reachable);
   },
   phases(target, runner, opts, onNode) {
-    const phases: Phase[] = [];
-    const seconds = drainSeconds(opts);
-    if (!opts.force) {
-      const drain = {
-        ...microk8s.kubectl(
-          "drain",
-          target.name,
-          "--ignore-daemonsets",
-          "--delete-emptydir-data",
-          `--timeout=${seconds}s`,
-        ),
-        timeoutMs: (seconds + 60) * 1000,
-      };
-      phases.push({
-        title: `Drain ${target.name}`,
-        mode: "serial",
-        steps: [
-          actionStep({
-            id: `drain:${target.name}`,
-            node: runner,
-            title: `cordon and drain ${target.name}`,
-            actions: [runs(drain)],
-          }),
-        ],
-      });
-    }
+    const phases: Phase[] = [...drainPhases(target, runner, opts, microk8s.kubectl)];
     if (onNode)
       phases.push({
         title: `${target.name} leaves`,

@@ -5,7 +5,7 @@ import { runs } from "../../core/action.js";
 import { actionStep, type Phase } from "../../core/plan.js";
 import { deleteNodeObject, removeEtcdMembersAt } from "../../phases/kubeadm/join.js";
 import { checkKubeadmRemoval } from "../../phases/kubeadm/remove-safety.js";
-import { drainSeconds, type RemovalDriver } from "../removal.js";
+import { drainPhases, type RemovalDriver } from "../removal.js";
 
 /**
  * remove-node under kubeadm: refuse when etcd would lose quorum or another control plane is unhealthy;
@@ -21,33 +21,7 @@ export const kubeadmRemoval: RemovalDriver = {
     return checkKubeadmRemoval(spec, state, target, reachable);
   },
   phases(target, runner, opts, onNode) {
-    const phases: Phase[] = [];
-    const seconds = drainSeconds(opts);
-    if (!opts.force) {
-      const drain = {
-        ...kubeadm.kubectl(
-          "drain",
-          target.name,
-          "--ignore-daemonsets",
-          "--delete-emptydir-data",
-          "--force",
-          `--timeout=${seconds}s`,
-        ),
-        timeoutMs: (seconds + 60) * 1000,
-      };
-      phases.push({
-        title: `Drain ${target.name}`,
-        mode: "serial",
-        steps: [
-          actionStep({
-            id: `drain:${target.name}`,
-            node: runner,
-            title: `cordon and drain ${target.name}`,
-            actions: [runs(drain)],
-          }),
-        ],
-      });
-    }
+    const phases: Phase[] = [...drainPhases(target, runner, opts, kubeadm.kubectl, ["--force"])];
     if (onNode) {
       phases.push({
         title: `Reset ${target.name}`,
