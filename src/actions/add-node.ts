@@ -1,4 +1,3 @@
-import { writeFileAtomic } from "../core/local-file.js";
 import type { RunContext } from "../core/context.js";
 import { HactlError } from "../core/errors.js";
 import { addNode, setPath } from "../spec/edit.js";
@@ -6,8 +5,7 @@ import { loadSpecFile } from "../spec/parse.js";
 import { parseSpec } from "../spec/parse.js";
 import { formatProblems } from "../spec/problems.js";
 import type { ClusterSpec } from "../spec/schema.js";
-import { authorizeInstallKeys } from "./install-key.js";
-import { converge, withClusterSession } from "./install.js";
+import { runConverge } from "./install.js";
 
 export interface AddNodeOptions {
   name: string;
@@ -24,9 +22,10 @@ export interface AddNodeOptions {
 
 /**
  * `hactl add-node`: the node goes into the desired spec (from cluster.yaml or the flags), then the same
- * converge as install runs: only the new node gets prepare/install/join steps (joined with a fresh token
- * from a healthy control plane), and every load balancer whose config now differs gets the new backend
- * (and VRRP peer). cluster.yaml is written only after the node joined, keeping its comments and order.
+ * converge as install runs through the one runner: only the new node gets prepare/install/join steps
+ * (joined with a fresh token from a healthy control plane), and every load balancer whose config now
+ * differs gets the new backend (and VRRP peer). cluster.yaml is written atomically only after the node
+ * joined, keeping its comments and order.
  */
 export async function runAddNode(opts: AddNodeOptions, ctx: RunContext): Promise<number> {
   const loaded = await loadSpecFile(opts.file);
@@ -35,20 +34,13 @@ export async function runAddNode(opts: AddNodeOptions, ctx: RunContext): Promise
   const node = spec.spec.nodes.find((n) => n.name === opts.name);
   const roles = [node?.role, ...(node?.gateway === true ? ["gateway"] : [])].join(", ");
   ctx.reporter.info(`Adding ${opts.name} (${roles}) to ${spec.metadata.name}.`);
-  const code = await withClusterSession(spec, "add-node", ctx, { lock: !opts.dryRun }, async (session) => {
-    await authorizeInstallKeys(spec, session, opts, ctx);
-    return converge(
-      spec,
-      session,
-      { dryRun: opts.dryRun, finish: false, command: "add-node", ...(opts.bundle ? { bundle: opts.bundle } : {}) },
-      ctx,
-    );
+  await runConverge(spec, { dryRun: opts.dryRun, ...(opts.bundle ? { bundle: opts.bundle } : {}) }, ctx, {
+    command: "add-node",
+    finish: false,
+    record: () =>
+      text === loaded.text ? undefined : { file: opts.file, text, note: `Recorded ${opts.name} in ${opts.file}.` },
   });
-  if (!opts.dryRun && text !== loaded.text) {
-    await writeFileAtomic(opts.file, text);
-    ctx.reporter.info(`Recorded ${opts.name} in ${opts.file}.`);
-  }
-  return code;
+  return 0;
 }
 
 /**

@@ -1,9 +1,11 @@
-import { need } from "../core/host.js";
-import { showOrApplyPlan } from "./runner.js";
+import { basename } from "node:path";
+import { need, type RemoteHost } from "../core/host.js";
 import type { RunContext } from "../core/context.js";
 import { HactlError } from "../core/errors.js";
 import { forEachNode } from "../core/parallel.js";
-import type { Plan } from "../core/plan.js";
+import type { Phase, Plan } from "../core/plan.js";
+import { bundleFor, type LocalBundle } from "../bundle/local-files.js";
+import { bundleChecks } from "../bundle/manifest.js";
 import { gatherFacts, type NodeFacts } from "../gather/facts.js";
 import { lbMachinesOutOfDate } from "../gather/lb-state.js";
 import type { RenderedConfig } from "../lb/render.js";
@@ -19,26 +21,85 @@ import {
   preflightFailed,
   type PreflightCheck,
 } from "../phases/preflight.js";
-import { nfsProbes, nfsServersOf } from "../phases/shared-mounts.js";
+import { nfsProbes, nfsServersOf, planSharedMounts, sharedMountChecks } from "../phases/shared-mounts.js";
+import { planNfsStorage } from "../phases/nfs-storage.js";
 import { gatherSharedMountState, type SharedMountState } from "../gather/shared-mounts.js";
 import { gatherNfsClassState, type NfsClassState } from "../gather/nfs-storage.js";
 import { driverFor } from "../distros/registry.js";
-import type { ClusterSpec } from "../spec/schema.js";
+import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import { resolveSecret } from "../spec/secrets.js";
 import type { InstallOptions } from "./install-options.js";
 import { machinesOf, type Session } from "./session.js";
 
 /**
- * The stages every distribution's converge shares: facts from every machine, the preflight table, the
- * load-balancer layout, and showing or applying the plan. The distribution supplies its own state, plan
- * and finish.
+ * The gather and plan stages of install and add-node, which run through the one runner
+ * (actions/runner.ts, started by actions/install.ts): facts from every machine, the distribution's
+ * state, the preflight table, the load-balancer layout, the shared mounts and the NFS StorageClass.
+ * Each distribution adds its own reads and plan (DistributionConverge).
  */
 
-export async function gatherAllFacts(
+/** A distribution's part of install and add-node, for the runner. */
+export interface DistributionConverge<G> {
+  /** Everything read before planning (it may refuse: preflight); nothing changes. */
+  gather(session: Session): Promise<G>;
+  /** The steps from what was gathered; nodes already in place get none. */
+  plan(gathered: G): Plan;
+  /** Install's end, after a successful apply: the kubeconfig through the endpoint, the API checked. */
+  finish(gathered: G, session: Session): Promise<void>;
+}
+
+/** What a distribution's state reader must tell the shared stages. */
+export interface InstalledState {
+  installed: ReadonlySet<string>;
+  /** The node that answers for the running cluster (none before the first install). */
+  leader: string | undefined;
+}
+
+/** What install and add-node read on every distribution. */
+export interface ClusterReads<S extends InstalledState> {
+  bundle: LocalBundle | undefined;
+  facts: Map<string, NodeFacts>;
+  state: S;
+  mounts: Map<string, SharedMountState>;
+  lb: LbPlanInputs;
+  nfs: { node: string | undefined; state: NfsClassState | undefined };
+}
+
+/**
+ * The shared gather: the offline bundle (checked against its checksum), facts, the distribution's
+ * state, shared mounts, the preflight table (stops before any change when a check failed), the
+ * load-balancer inputs and the NFS StorageClass.
+ */
+export async function gatherCluster<S extends InstalledState>(
   spec: ClusterSpec,
   session: Session,
+  opts: InstallOptions,
   ctx: RunContext,
-): Promise<Map<string, NodeFacts>> {
+  readState: (hosts: ReadonlyMap<string, RemoteHost>, nodes: readonly NodeSpec[]) => Promise<S>,
+): Promise<ClusterReads<S>> {
+  const driver = driverFor(spec);
+  const bundle = await bundleFor(spec, opts);
+  const facts = await gatherAllFacts(spec, session, ctx);
+  const state = await readState(session.hosts, spec.spec.nodes);
+  const mounts = await gatherSharedMounts(spec, session, facts);
+  const checks = runPreflight(spec, facts, driver.ports, state.installed, ctx, [
+    ...(bundle ? bundleChecks(bundle.manifest, basename(bundle.path), spec, facts) : []),
+    ...sharedMountChecks(spec, facts, mounts),
+  ]);
+  const lb = await loadBalancerInputs(spec, session, facts, checks, driver.apiPort, opts, ctx);
+  const nfs = await gatherNfsStorage(spec, session, state.leader);
+  return { bundle, facts, state, mounts, lb, nfs };
+}
+
+/** The plan's last phases on every distribution: NFS mounts on the nodes, then the NFS StorageClass. */
+export function storagePhases(spec: ClusterSpec, reads: ClusterReads<InstalledState>): Phase[] {
+  return [
+    ...planSharedMounts(spec, reads.facts, reads.mounts),
+    ...planNfsStorage(spec, reads.nfs.node, reads.nfs.state),
+  ];
+}
+
+async function gatherAllFacts(spec: ClusterSpec, session: Session, ctx: RunContext): Promise<Map<string, NodeFacts>> {
   const machines = machinesOf(spec);
   const names = machines.map((m) => m.name);
   ctx.reporter.phase("Gather facts");
@@ -51,7 +112,7 @@ export async function gatherAllFacts(
 }
 
 /** Each node's fstab, NFS mounts and NFS servers' export lists, when spec.storage names any NFS server. */
-export async function gatherSharedMounts(
+async function gatherSharedMounts(
   spec: ClusterSpec,
   session: Session,
   facts: ReadonlyMap<string, NodeFacts>,
@@ -67,7 +128,7 @@ export async function gatherSharedMounts(
  * Where spec.storage.nfs's steps run (the leader, or the first control plane of a cluster this run
  * creates) and, when the cluster already runs, its NFS driver and StorageClass; empty without spec.storage.nfs.
  */
-export async function gatherNfsStorage(
+async function gatherNfsStorage(
   spec: ClusterSpec,
   session: Session,
   leader: string | undefined,
@@ -81,7 +142,7 @@ export async function gatherNfsStorage(
 }
 
 /** Prints the preflight table; stops before any change when a check failed. */
-export function runPreflight(
+function runPreflight(
   spec: ClusterSpec,
   facts: ReadonlyMap<string, NodeFacts>,
   distroPorts: readonly number[],
@@ -131,7 +192,7 @@ export function clusterPlanInput(
   };
 }
 
-export async function loadBalancerInputs(
+async function loadBalancerInputs(
   spec: ClusterSpec,
   session: Session,
   facts: ReadonlyMap<string, NodeFacts>,
@@ -159,34 +220,6 @@ export async function loadBalancerInputs(
     if (facts.get(h.name)?.hostsBlock.join("\n") !== wanted) hostsEntriesFor.add(h.name);
   }
   return { layout, staleFiles: new Map([...layout.files].filter(([m]) => stale.has(m))), hostsEntriesFor };
-}
-
-/**
- * The runner's last stages (actions/runner.ts): --dry-run prints the plan; an empty plan says so;
- * otherwise (after one confirmation on a terminal) the plan is applied with every step recorded in the
- * run journal. Returns false for a dry run.
- */
-export async function showOrApply(
-  plan: Plan,
-  spec: ClusterSpec,
-  session: Session,
-  journalNode: string | undefined,
-  opts: InstallOptions,
-  ctx: RunContext,
-): Promise<boolean> {
-  const summary = await showOrApplyPlan(
-    plan,
-    spec,
-    session,
-    {
-      command: opts.command ?? "install",
-      dryRun: opts.dryRun,
-      question: `Apply this plan to ${machinesOf(spec).length} machines?`,
-      journalOn: journalNode,
-    },
-    ctx,
-  );
-  return summary !== undefined;
 }
 
 /**

@@ -78,7 +78,7 @@ export interface ApplyOptions {
  * The plan printed (--dry-run: returns undefined), or "nothing to do", or confirmed once on a terminal
  * and applied with every step recorded in the run journal. The caller already holds the cluster lock.
  */
-export async function showOrApplyPlan(
+async function showOrApplyPlan(
   plan: Plan,
   spec: ClusterSpec,
   session: Session,

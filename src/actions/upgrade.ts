@@ -25,7 +25,7 @@ import { setPath } from "../spec/edit.js";
 import { loadSpecFile } from "../spec/parse.js";
 import type { ClusterSpec } from "../spec/schema.js";
 import { apiEndpoint } from "./converge-stages.js";
-import { withClusterSession } from "./install.js";
+import { withChangeSession } from "./runner.js";
 import { applyLocked } from "./locked-apply.js";
 import { serviceLayoutInput } from "./service-layout.js";
 import { lockNode, type Session } from "./session.js";
@@ -77,7 +77,7 @@ export async function runUpgrade(opts: UpgradeOptions, ctx: RunContext): Promise
     await writeFile(opts.file, text);
     ctx.reporter.info(`Recorded version ${target}${newBundle ? ` and bundle ${newBundle}` : ""} in ${opts.file}.`);
   };
-  return withClusterSession(spec, "upgrade", ctx, { lock: !opts.dryRun }, async (session) => {
+  return withChangeSession(spec, { command: "upgrade", lock: !opts.dryRun }, ctx, async (session) => {
     ctx.reporter.phase("Read the cluster");
     const endpoint = apiEndpoint(spec);
     const rolling: RollingUpgradeInput = {

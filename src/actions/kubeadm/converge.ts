@@ -1,29 +1,24 @@
 import { need } from "../../core/host.js";
 import { readFile } from "node:fs/promises";
 import { writeFileAtomic } from "../../core/local-file.js";
-import { basename, resolve } from "node:path";
-import { bundleFor, readBundleMember, type LocalBundle } from "../../bundle/local-files.js";
-import { bundleChecks } from "../../bundle/manifest.js";
+import { resolve } from "node:path";
+import { readBundleMember, type LocalBundle } from "../../bundle/local-files.js";
 import type { RunContext } from "../../core/context.js";
 import { HactlError } from "../../core/errors.js";
-import { ADMIN_CONF, KUBEADM_API_PORT, KUBEADM_PORTS } from "../../distros/kubeadm.js";
-import { gatherKubeadmState, hasVotingMember } from "../../gather/kubeadm-state.js";
+import { ADMIN_CONF, KUBEADM_API_PORT } from "../../distros/kubeadm.js";
+import { gatherKubeadmState, hasVotingMember, type KubeadmClusterState } from "../../gather/kubeadm-state.js";
 import { planKubeadmInstall } from "../../phases/kubeadm/install.js";
-import { planSharedMounts, sharedMountChecks } from "../../phases/shared-mounts.js";
-import { planNfsStorage } from "../../phases/nfs-storage.js";
 import type { ClusterSpec } from "../../spec/schema.js";
 import {
   apiEndpoint,
   clusterPlanInput,
-  gatherAllFacts,
-  gatherNfsStorage,
-  gatherSharedMounts,
-  loadBalancerInputs,
-  runPreflight,
-  showOrApply,
+  gatherCluster,
+  storagePhases,
+  type ClusterReads,
+  type DistributionConverge,
 } from "../converge-stages.js";
 import type { InstallOptions } from "../install-options.js";
-import { lockNode, type Session } from "../session.js";
+import type { Session } from "../session.js";
 import { waitLivez } from "../verify-api.js";
 
 /** The address every client and kubeadm itself uses for the API: the load balancer's, or the first control plane. */
@@ -34,47 +29,48 @@ export function controlPlaneEndpoint(spec: ClusterSpec): { host: string; port: n
   return { host: first?.address ?? "", port: KUBEADM_API_PORT };
 }
 
+interface KubeadmReads extends ClusterReads<KubeadmClusterState> {
+  /** The CNI manifest's text: the bundle's, spec.distribution.cni.manifest's, or none (the bundled Calico). */
+  cniManifest: string | undefined;
+}
+
 /**
- * kubeadm's converge: the shared gather, preflight (kubeadm ports) and LB layout on 6443, then its own
- * plan, shown or applied, and a kubeconfig through the endpoint. Install, re-install and add-node all
- * come here; nodes already in the cluster get no join steps.
+ * kubeadm's part of install and add-node: the shared reads (kubeadm's ports, the LB layout on 6443) and
+ * the CNI manifest, its own plan, and a kubeconfig through the endpoint. Nodes already in the cluster
+ * get no join steps.
  */
-export async function convergeKubeadm(
+export function kubeadmConverge(
   spec: ClusterSpec,
-  session: Session,
   opts: InstallOptions,
   ctx: RunContext,
-): Promise<number> {
+): DistributionConverge<KubeadmReads> {
   const dist = spec.spec.distribution;
-  if (dist.type !== "kubeadm") throw new HactlError("INTERNAL", "convergeKubeadm called for another distribution");
-  const bundle = await bundleFor(spec, opts);
-  const facts = await gatherAllFacts(spec, session, ctx);
-  const state = await gatherKubeadmState(session.hosts, spec.spec.nodes);
-  const mounts = await gatherSharedMounts(spec, session, facts);
-  const checks = runPreflight(spec, facts, KUBEADM_PORTS, state.installed, ctx, [
-    ...(bundle ? bundleChecks(bundle.manifest, basename(bundle.path), spec, facts) : []),
-    ...sharedMountChecks(spec, facts, mounts),
-  ]);
-  const lb = await loadBalancerInputs(spec, session, facts, checks, KUBEADM_API_PORT, opts, ctx);
-  const endpoint = controlPlaneEndpoint(spec);
-  const nfs = await gatherNfsStorage(spec, session, state.leader);
-  const plan = [
-    ...planKubeadmInstall({
-      ...clusterPlanInput(spec, facts, lb),
-      state,
-      controlPlaneEndpoint: `${endpoint.host}:${endpoint.port}`,
-      cniManifest: bundle
-        ? await bundleCniManifest(bundle)
+  if (dist.type !== "kubeadm") throw new HactlError("INTERNAL", "kubeadmConverge called for another distribution");
+  return {
+    async gather(session) {
+      const reads = await gatherCluster(spec, session, opts, ctx, gatherKubeadmState);
+      const cniManifest = reads.bundle
+        ? await bundleCniManifest(reads.bundle)
         : dist.cni.manifest
           ? await readCniManifest(dist.cni.manifest)
-          : undefined,
-      ...(bundle ? { bundle } : {}),
-    }),
-    ...planSharedMounts(spec, facts, mounts),
-    ...planNfsStorage(spec, nfs.node, nfs.state),
-  ];
-  const applied = await showOrApply(plan, spec, session, lockNode(spec, session), opts, ctx);
-  return applied && opts.finish !== false ? finishKubeadm(spec, session, opts, ctx) : 0;
+          : undefined;
+      return { ...reads, cniManifest };
+    },
+    plan(reads) {
+      const endpoint = controlPlaneEndpoint(spec);
+      return [
+        ...planKubeadmInstall({
+          ...clusterPlanInput(spec, reads.facts, reads.lb),
+          state: reads.state,
+          controlPlaneEndpoint: `${endpoint.host}:${endpoint.port}`,
+          cniManifest: reads.cniManifest,
+          ...(reads.bundle ? { bundle: reads.bundle } : {}),
+        }),
+        ...storagePhases(spec, reads),
+      ];
+    },
+    finish: (_reads, session) => finishKubeadm(spec, session, opts, ctx),
+  };
 }
 
 /** The CNI manifest the bundle carries (applied from its text: no node fetches a URL). */
@@ -105,7 +101,7 @@ async function finishKubeadm(
   session: Session,
   opts: InstallOptions,
   ctx: RunContext,
-): Promise<number> {
+): Promise<void> {
   const { reporter } = ctx;
   const state = await gatherKubeadmState(session.hosts, spec.spec.nodes);
   if (!state.leader) throw new HactlError("INTERNAL", "no control-plane node answers after install");
@@ -147,5 +143,4 @@ async function finishKubeadm(
       remedy: "Run `hactl status` to see which load balancer or node is down.",
     });
   }
-  return 0;
 }

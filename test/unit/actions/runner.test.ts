@@ -8,8 +8,10 @@ import type { RemoteHost } from "../../../src/core/host.js";
 import { createReporter } from "../../../src/core/output.js";
 import type { Plan } from "../../../src/core/plan.js";
 import type { Change } from "../../../src/actions/runner.js";
+import { PROXY_ARGS_FILE } from "../../../src/distros/microk8s-apiserver-proxy.js";
+import type { ClusterSpec } from "../../../src/spec/schema.js";
 import { FakeHost } from "../../fakes/fake-host.js";
-import { nodesJson, statusYaml } from "../../fakes/outputs.js";
+import { nodesJson, statusYaml, type DatastoreMember } from "../../fakes/outputs.js";
 import { THREE_CP_ONE_WORKER, specFrom } from "../../fakes/spec.js";
 
 /** The session the runner opens: the test's fake hosts (only the machines it asks for). */
@@ -36,30 +38,48 @@ vi.mock("../../../src/ui/prompts.js", () => ({
   },
 }));
 
+/** Gathering facts finds healthy machines: those of factsOf (install's and add-node's preflight passes). */
+let factsOf: ClusterSpec;
+vi.mock("../../../src/gather/facts.js", async (original) => {
+  const real = await original<typeof import("../../../src/gather/facts.js")>();
+  const { healthyFacts } = await import("../../fakes/facts.js");
+  return {
+    ...real,
+    gatherFacts: async (host: RemoteHost, names: readonly string[], probes: readonly string[]) =>
+      factsOf.spec.nodes.some((n) => n.name === host.name)
+        ? healthyFacts(factsOf, host.name)
+        : real.gatherFacts(host, names, probes),
+  };
+});
+
 const { runChange } = await import("../../../src/actions/runner.js");
 const { runRestart } = await import("../../../src/actions/app/scale.js");
 const { runRemoveNode } = await import("../../../src/actions/remove-node.js");
+const { runInstall } = await import("../../../src/actions/install.js");
+const { runAddNode } = await import("../../../src/actions/add-node.js");
 
 const spec = specFrom(THREE_CP_ONE_WORKER);
-let members = [1, 2, 3].map((i) => ({ ip: `10.0.0.1${i}`, role: "voter" as const }));
+let members: DatastoreMember[] = [1, 2, 3].map((i) => ({ ip: `10.0.0.1${i}`, role: "voter" }));
 const DEPLOYMENTS = JSON.stringify({
   items: [{ metadata: { name: "web" }, spec: { replicas: 2 }, status: { replicas: 2, readyReplicas: 2 } }],
 });
 
-function cluster(nodes = spec.spec.nodes): void {
+/** A running MicroK8s cluster of `nodes`, but nothing installed yet on those named in `fresh`. */
+function cluster(nodes = spec.spec.nodes, fresh: readonly string[] = []): void {
   fakes.clear();
   for (const n of nodes) {
     fakes.set(
       n.name,
       new FakeHost(n.name, n.address, { code: 0 })
         .on({ regex: /hactl-lock/ }, { stdout: "acquired\n" })
-        .on({ prefix: ["snap", "list", "microk8s"] }, { code: 0 })
+        .on({ prefix: ["snap", "list", "microk8s"] }, { code: fresh.includes(n.name) ? 1 : 0 })
         .on({ prefix: ["microk8s", "status"] }, { stdout: statusYaml({ members }) })
         .on(
           { prefix: ["microk8s", "kubectl", "get", "nodes"] },
           { stdout: nodesJson(nodes.map((x) => ({ name: x.name, ip: x.address }))) },
         )
-        .on({ regex: /get deployments/ }, { stdout: DEPLOYMENTS }),
+        .on({ regex: /get deployments/ }, { stdout: DEPLOYMENTS })
+        .withFile(PROXY_ARGS_FILE, "--refresh-interval=30s\n"),
     );
   }
 }
@@ -138,6 +158,7 @@ beforeEach(() => {
   members = [1, 2, 3].map((i) => ({ ip: `10.0.0.1${i}`, role: "voter" as const }));
   confirmed.length = 0;
   answer = true;
+  factsOf = spec;
   cluster();
 });
 afterEach(() => {
@@ -291,5 +312,114 @@ describe("remove-node goes through the runner", () => {
     expect(locked("node-1")).toBe(false);
     expect(locked("node-2")).toBe(true);
     expect(journaled("node-2")).toContain("remove:node-1");
+  });
+});
+
+describe("install and add-node go through the runner", () => {
+  const four = specFrom(
+    THREE_CP_ONE_WORKER.replace(
+      "    - { name: worker-1",
+      "    - { name: node-4, address: 10.0.0.14, role: control-plane }\n    - { name: worker-1",
+    ),
+  );
+  const addNode4 = { name: "node-4", address: "10.0.0.14", role: "control-plane" as const, dryRun: false };
+  type PlanJson = { phase: string; steps: { node: string; title: string }[] }[];
+  const planOf = (result: unknown): PlanJson => (result as { plan: PlanJson }).plan;
+
+  /** The cluster runs on node-1..3 and worker-1; node-4 is fresh, or already joined (a run stopped after its join). */
+  function withNode4(joined: boolean): void {
+    factsOf = four;
+    if (joined) members.push({ ip: "10.0.0.14", role: "standby" });
+    cluster(four.spec.nodes, joined ? [] : ["node-4"]);
+  }
+
+  it("install --dry-run -o json: the converge's plan as one JSON document; no lock, no journal, no kubeconfig", async () => {
+    cluster(spec.spec.nodes, ["node-1", "node-2", "node-3", "worker-1"]);
+    expect(await runInstall({ file, dryRun: true, kubeconfig: join(dir, "lab.kubeconfig") }, ctx())).toBe(0);
+    expect(opened).toEqual([spec.spec.nodes.map((n) => n.name)]);
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({ dryRun: true });
+    expect(planOf(results[0]).map((p) => p.phase)).toEqual([
+      "Prepare hosts",
+      "Install MicroK8s",
+      "Form the cluster",
+      "Wait for workers",
+      "Configure load balancers",
+      "Point workers' API proxies at the load balancer",
+      "Hold MicroK8s refreshes",
+      "Enable addons",
+    ]);
+    expect(locked("node-1")).toBe(false);
+    expect(journaled("node-1")).toEqual([]);
+    expect(readdirSync(dir)).not.toContain("lab.kubeconfig");
+  });
+
+  it("install of a kubeadm cluster --dry-run: kubeadm's plan through the same runner, nothing locked", async () => {
+    const text = THREE_CP_ONE_WORKER.replace(
+      '{ type: microk8s, version: "1.29" }',
+      '{ type: kubeadm, version: "1.32" }',
+    );
+    writeFileSync(file, text);
+    factsOf = specFrom(text);
+    expect(await runInstall({ file, dryRun: true }, ctx())).toBe(0);
+    expect(results).toHaveLength(1);
+    expect(planOf(results[0]).map((p) => p.phase)).toEqual([
+      "Prepare hosts",
+      "Configure load balancers",
+      "Initialise the control plane",
+      "Join control-plane nodes",
+      "Join workers",
+    ]);
+    expect(locked("node-1")).toBe(false);
+    expect(journaled("node-1")).toEqual([]);
+  });
+
+  it("add-node --dry-run -o json: one document in which only node-4 installs and joins; nothing locked or written", async () => {
+    withNode4(false);
+    const before = readFileSync(file, "utf8");
+    expect(await runAddNode({ ...addNode4, file, dryRun: true }, ctx())).toBe(0);
+    expect(results).toHaveLength(1);
+    const plan = planOf(results[0]);
+    const nodesIn = (phase: string): string[] => plan.find((p) => p.phase === phase)?.steps.map((st) => st.node) ?? [];
+    expect(nodesIn("Install MicroK8s")).toEqual(["node-4"]);
+    expect(nodesIn("Form the cluster")).toEqual(["node-4"]);
+    expect(nodesIn("Configure load balancers")).toEqual(["node-1", "node-2", "node-3", "node-4"]);
+    expect(locked("node-1")).toBe(false);
+    expect(readFileSync(file, "utf8")).toBe(before);
+  });
+
+  it("add-node asks once on a terminal; a no changes nothing and leaves cluster.yaml as it was", async () => {
+    withNode4(false);
+    answer = false;
+    const before = readFileSync(file, "utf8");
+    await expect(runAddNode({ ...addNode4, file }, ctx(true))).rejects.toThrow("cancelled before any change");
+    expect(confirmed).toEqual(["Apply this plan to 5 machines?"]);
+    expect(journaled("node-1")).toEqual([]);
+    expect(host("node-4").lines.some((l) => l.includes("apt-get"))).toBe(false);
+    expect(readFileSync(file, "utf8")).toBe(before);
+    expect(released("node-1")).toBe(true);
+  });
+
+  it("add-node whose step fails: cluster.yaml stays as it was, the lock is released", async () => {
+    withNode4(false);
+    host("node-4").on({ regex: /apt-get install/ }, { code: 100, stderr: "E: Unable to locate package haproxy" });
+    const before = readFileSync(file, "utf8");
+    await expect(runAddNode({ ...addNode4, file }, ctx())).rejects.toThrow();
+    expect(journaled("node-1")).toContain("packages:node-4");
+    expect(readFileSync(file, "utf8")).toBe(before);
+    expect(released("node-1")).toBe(true);
+  });
+
+  it("add-node resumed after its join: the rest applied with the run journal, then node-4 recorded atomically", async () => {
+    withNode4(true);
+    expect(await runAddNode({ ...addNode4, file }, ctx())).toBe(0);
+    expect(locked("node-1")).toBe(true);
+    expect(journaled("node-1")).toContain("lb:node-4");
+    expect(host("node-4").lines.some((l) => l.includes("microk8s join"))).toBe(false);
+    const after = readFileSync(file, "utf8");
+    expect(after).toContain("# the operator's comment");
+    expect(after).toContain("- { name: node-4, address: 10.0.0.14, role: control-plane }");
+    expect(readdirSync(dir).filter((n) => n.includes("hactl-tmp"))).toEqual([]);
+    expect(released("node-1")).toBe(true);
   });
 });
