@@ -19,6 +19,7 @@ import {
 } from "../converge-stages.js";
 import type { InstallOptions } from "../install-options.js";
 import type { Session } from "../session.js";
+import { reportInstalled } from "../install-report.js";
 import { waitLivez } from "../verify-api.js";
 
 /** The address every client and kubeadm itself uses for the API: the load balancer's, or the first control plane. */
@@ -113,34 +114,19 @@ async function finishKubeadm(
   reporter.phase("Verify");
   const endpoint = controlPlaneEndpoint(spec);
   const apiOk = await waitLivez(endpoint.host, endpoint.port, 60_000);
-  reporter.step(
-    "cluster",
-    `API ${apiOk ? "answers" : "does NOT answer"} through https://${endpoint.host}:${endpoint.port}`,
-    apiOk ? "done" : "failed",
-  );
   const ready = state.kubeNodes.filter((n) => n.ready).length;
   const cps = spec.spec.nodes.filter((n) => n.role === "control-plane");
   const voting = cps.filter((n) => hasVotingMember(state, n.address)).length;
-  reporter.step(
-    "cluster",
-    `${ready}/${spec.spec.nodes.length} nodes Ready, ${voting}/${cps.length} control planes are etcd members`,
-    ready === spec.spec.nodes.length && voting === cps.length ? "done" : "failed",
+  reportInstalled(
+    spec,
+    {
+      kubeconfigPath,
+      endpoint,
+      apiOk,
+      nodesReady: ready,
+      datastore: { text: `${voting}/${cps.length} control planes are etcd members`, ok: voting === cps.length },
+      extra: { etcdMembers: state.members.length },
+    },
+    ctx,
   );
-  reporter.result({
-    cluster: spec.metadata.name,
-    kubeconfig: kubeconfigPath,
-    endpoint,
-    apiReachable: apiOk,
-    nodesReady: ready,
-    nodes: spec.spec.nodes.length,
-    etcdMembers: state.members.length,
-  });
-  reporter.print(
-    `\nKubeconfig written to ${kubeconfigPath} (mode 0600).\nNext: KUBECONFIG=${kubeconfigPath} kubectl get nodes · hactl status -f <cluster.yaml>`,
-  );
-  if (!apiOk) {
-    throw new HactlError("UNHEALTHY", "the cluster is installed but its API does not answer through the VIP", {
-      remedy: "Run `hactl status` to see which load balancer or node is down.",
-    });
-  }
 }

@@ -18,6 +18,7 @@ import {
 } from "../converge-stages.js";
 import type { InstallOptions } from "../install-options.js";
 import type { Session } from "../session.js";
+import { reportInstalled } from "../install-report.js";
 import { waitLivez } from "../verify-api.js";
 
 interface Microk8sReads extends ClusterReads<Microk8sClusterState> {
@@ -94,34 +95,17 @@ async function finishMicrok8s(
   await writeFileAtomic(kubeconfigPath, content, { mode: 0o600 });
   const apiOk = await livez;
 
-  if (endpoint) {
-    reporter.step(
-      "cluster",
-      `API ${apiOk ? "answers" : "does NOT answer"} through https://${endpoint.host}:${endpoint.port}`,
-      apiOk ? "done" : "failed",
-    );
-  }
   const ready = nodes.code === 0 ? parseNodes(nodes.stdout).filter((n) => n.ready).length : 0;
   const haOn = parseStatus(status.stdout).haEnabled;
-  reporter.step(
-    "cluster",
-    `${ready}/${spec.spec.nodes.length} nodes Ready, high availability ${haOn ? "on" : "off"}`,
-    ready === spec.spec.nodes.length ? "done" : "failed",
+  reportInstalled(
+    spec,
+    {
+      kubeconfigPath,
+      endpoint,
+      apiOk,
+      nodesReady: ready,
+      datastore: { text: `high availability ${haOn ? "on" : "off"}`, ok: true },
+    },
+    ctx,
   );
-  reporter.result({
-    cluster: spec.metadata.name,
-    kubeconfig: kubeconfigPath,
-    endpoint,
-    apiReachable: apiOk,
-    nodesReady: ready,
-    nodes: spec.spec.nodes.length,
-  });
-  reporter.print(
-    `\nKubeconfig written to ${kubeconfigPath} (mode 0600).\nNext: KUBECONFIG=${kubeconfigPath} kubectl get nodes · hactl status -f <cluster.yaml>`,
-  );
-  if (apiOk === false) {
-    throw new HactlError("UNHEALTHY", "the cluster is installed but its API does not answer through the VIP", {
-      remedy: "Run `hactl status` to see which load balancer or node is down.",
-    });
-  }
 }
