@@ -1,6 +1,7 @@
 import { runs } from "../core/action.js";
 import type { Command } from "../core/command.js";
 import { actionStep, type Phase } from "../core/plan.js";
+import { drainCommand } from "../distros/kubectl.js";
 import type { ClusterSpec, NodeSpec } from "../spec/schema.js";
 import type { Session } from "./session.js";
 
@@ -40,18 +41,7 @@ export function drainPhases(
   extraFlags: readonly string[] = [],
 ): Phase[] {
   if (opts.force) return [];
-  const seconds = Number(opts.drainTimeout);
-  const drain: Command = {
-    ...kubectl(
-      "drain",
-      target.name,
-      "--ignore-daemonsets",
-      "--delete-emptydir-data",
-      ...extraFlags,
-      `--timeout=${seconds}s`,
-    ),
-    timeoutMs: (seconds + 60) * 1000,
-  };
+  const drain = drainCommand(kubectl, target.name, Number(opts.drainTimeout), extraFlags);
   return [
     {
       title: `Drain ${target.name}`,

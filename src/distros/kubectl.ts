@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { Command } from "../core/command.js";
 import { parseRemote } from "./remote-output.js";
 
 /** Parsers of `kubectl get ... -o json` shared by every distribution. */
@@ -68,4 +69,20 @@ export function parseDeployments(stdout: string): KubeDeployment[] {
     replicas: d.spec?.replicas ?? 0,
     readyReplicas: d.status?.readyReplicas ?? 0,
   }));
+}
+
+/**
+ * `kubectl drain NODE`: cordon, then evict within `seconds` (daemon sets stay, emptyDir data goes); the
+ * command itself gets a minute more than kubectl's own timeout.
+ */
+export function drainCommand(
+  kubectl: (...args: string[]) => Command,
+  node: string,
+  seconds: number,
+  extraFlags: readonly string[] = [],
+): Command {
+  return {
+    ...kubectl("drain", node, "--ignore-daemonsets", "--delete-emptydir-data", ...extraFlags, `--timeout=${seconds}s`),
+    timeoutMs: (seconds + 60) * 1000,
+  };
 }

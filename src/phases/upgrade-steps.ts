@@ -3,7 +3,7 @@ import type { Command } from "../core/command.js";
 import { need, type RemoteHost } from "../core/host.js";
 import { commandLine, runs } from "../core/action.js";
 import { actionStep, type Step, type StepContext } from "../core/plan.js";
-import { parseNodes } from "../distros/kubectl.js";
+import { drainCommand, parseNodes } from "../distros/kubectl.js";
 import { minorOfVersion } from "./upgrade-versions.js";
 
 /**
@@ -48,10 +48,7 @@ export interface DrainInput {
 /** Marks the node as taken out by hactl, then cordons and drains it (PodDisruptionBudgets respected). */
 export function drainStep(o: DrainInput): Step {
   const label = o.kubectl("label", "node", o.node, `${UPGRADE_LABEL}=${o.minor}`, "--overwrite");
-  const drain = {
-    ...o.kubectl("drain", o.node, "--ignore-daemonsets", "--delete-emptydir-data", `--timeout=${o.drainSeconds}s`),
-    timeoutMs: (o.drainSeconds + 60) * 1000,
-  };
+  const drain = drainCommand(o.kubectl, o.node, o.drainSeconds);
   return {
     id: o.id,
     node: o.node,
